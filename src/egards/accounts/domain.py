@@ -1,0 +1,83 @@
+"""Roles, permissions and the actor on whose behalf a use case runs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from egards.errors import PermissionDenied
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    SUPERVISOR = "supervisor"
+    AGENT = "agent"
+    ANALYST = "analyst"
+    PARTNER = "partner"
+
+
+class Permission(StrEnum):
+    CUSTOMERS_READ = "customers:read"
+    CUSTOMERS_WRITE = "customers:write"
+    CUSTOMERS_MERGE = "customers:merge"
+    GDPR_EXPORT = "gdpr:export"
+    GDPR_ERASE = "gdpr:erase"
+    AUDIT_READ = "audit:read"
+    USERS_MANAGE = "users:manage"
+    ORGANISATIONS_MANAGE = "organisations:manage"
+
+
+_P = Permission
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.ADMIN: frozenset(Permission),
+    Role.SUPERVISOR: frozenset(
+        {_P.CUSTOMERS_READ, _P.CUSTOMERS_WRITE, _P.CUSTOMERS_MERGE, _P.GDPR_EXPORT, _P.AUDIT_READ}
+    ),
+    Role.AGENT: frozenset({_P.CUSTOMERS_READ, _P.CUSTOMERS_WRITE, _P.CUSTOMERS_MERGE}),
+    Role.ANALYST: frozenset({_P.CUSTOMERS_READ}),
+    # Partners only ever reach customers assigned to their organisation (see customers.service).
+    Role.PARTNER: frozenset({_P.CUSTOMERS_READ, _P.CUSTOMERS_WRITE}),
+}
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: a user through the console or a token, or the system itself."""
+
+    label: str
+    role: Role
+    user_id: int | None = None
+    organisation_id: int | None = None
+    # A token narrows its user's permissions to its scopes; a session keeps them all.
+    scopes: frozenset[Permission] | None = field(default=None)
+
+    @property
+    def permissions(self) -> frozenset[Permission]:
+        granted = ROLE_PERMISSIONS[self.role]
+        return granted if self.scopes is None else granted & self.scopes
+
+    @property
+    def is_partner(self) -> bool:
+        return self.role is Role.PARTNER
+
+    def can(self, permission: Permission) -> bool:
+        return permission in self.permissions
+
+    def require(self, permission: Permission) -> None:
+        if not self.can(permission):
+            raise PermissionDenied(
+                f"{self.label} ({self.role}) lacks the permission {permission}",
+                permission=str(permission),
+            )
+
+
+SYSTEM = Actor(label="system", role=Role.ADMIN)
+
+
+def validate_password(password: str) -> str:
+    """A password is at least 10 characters; length beats composition rules (NIST 800-63B)."""
+    from egards.errors import InvalidInput
+
+    if len(password) < 10:
+        raise InvalidInput("must have at least 10 characters", field="password")
+    return password

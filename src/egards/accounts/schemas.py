@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from egards.accounts.domain import Permission, Role
+
+
+class UserCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    email: EmailStr
+    display_name: str = Field(min_length=1, max_length=200)
+    role: Role
+    password: str = Field(min_length=10, max_length=200)
+    locale: str = Field(default="fr", pattern="^(en|fr)$")
+    organisation_id: int | None = None
+
+
+class UserRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    email: str
+    display_name: str
+    role: str
+    locale: str
+    organisation_id: int | None
+    is_active: bool
+    created_at: datetime
+    last_login_at: datetime | None
+
+
+class TokenCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    name: str = Field(min_length=1, max_length=200)
+    scopes: list[Permission] = Field(min_length=1)
+    expires_at: datetime | None = None
+
+
+class TokenRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    name: str
+    prefix: str
+    scopes: list[str]
+    created_at: datetime
+    last_used_at: datetime | None
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+
+class TokenCreated(TokenRead):
+    token: str = Field(description="Shown once; only its hash is kept.")
+
+
+class OrganisationCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    name: str = Field(min_length=1, max_length=200)
+    kind: str = Field(default="partner", pattern="^[a-z_]{1,40}$")
+
+
+class OrganisationRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    name: str
+    kind: str
+    created_at: datetime

@@ -1,0 +1,73 @@
+"""The FastAPI application: routers, pages, static files, error handlers."""
+
+from __future__ import annotations
+
+from importlib.resources import files
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import text
+from starlette.middleware.sessions import SessionMiddleware
+
+from egards import __version__
+from egards.config import Settings, get_settings
+from egards.db import Database, make_engine
+from egards.web import problems
+from egards.web.deps import set_locale
+
+
+def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    db = db or Database(make_engine(settings.resolved_database_url))
+    app = FastAPI(
+        title="Égards",
+        version=__version__,
+        summary="Loyalty programme and customer relationship in one system.",
+        description=(
+            "The customer file shared by every silo and partner. Authenticate with a bearer "
+            "token (`Authorization: Bearer egd_...`). Errors are RFC 9457 problem details "
+            "naming the field and the reason."
+        ),
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.db = db
+
+    @app.middleware("http")
+    async def locale_middleware(request: Request, call_next):
+        set_locale(request)
+        return await call_next(request)
+
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.resolved_secret_key,
+        session_cookie="egards_session",
+        max_age=12 * 3600,
+        same_site="lax",
+        https_only=settings.secure_cookies,
+    )
+    app.add_middleware(problems.BodyLimit, max_bytes=settings.max_body_bytes)
+    problems.install(app)
+
+    @app.get("/healthz", tags=["operations"], summary="Liveness and database reachability")
+    def healthz() -> JSONResponse:
+        try:
+            with db.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except Exception as exc:  # any driver error means "not ready"
+            return JSONResponse({"status": "unavailable", "database": str(exc)[:200]}, 503)
+        return JSONResponse({"status": "ok", "version": __version__, "database": db.dialect})
+
+    from egards.accounts.api import router as accounts_api
+    from egards.audit.api import router as audit_api
+    from egards.customers.api import router as customers_api
+    from egards.web.pages import router as pages
+
+    for router in (customers_api, accounts_api, audit_api):
+        app.include_router(router, prefix="/api/v1")
+    app.include_router(pages)
+    app.mount("/static", StaticFiles(directory=str(files("egards.web") / "static")), name="static")
+    return app

@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict
+
+from egards.audit import service
+from egards.customers import service as customers
+from egards.customers.api import ERRORS
+from egards.web.deps import CurrentActor, DbSession
+
+router = APIRouter(tags=["audit"])
+
+
+class AuditRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    at: datetime
+    actor_label: str
+    action: str
+    entity_type: str
+    entity_id: str
+    customer_id: int | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    reason: str | None
+
+
+@router.get("/audit", response_model=list[AuditRead], responses=ERRORS)
+def audit_trail(
+    session: DbSession,
+    actor: CurrentActor,
+    action: Annotated[str | None, Query(max_length=80)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    before_id: Annotated[int | None, Query(ge=1)] = None,
+) -> Any:
+    """The global trail, newest first (admins and supervisors)."""
+    return service.list_records(
+        session, actor=actor, action=action, limit=limit, before_id=before_id
+    )
+
+
+@router.get("/customers/{customer_id}/audit", response_model=list[AuditRead], responses=ERRORS)
+def customer_audit(
+    session: DbSession,
+    actor: CurrentActor,
+    customer_id: int,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    before_id: Annotated[int | None, Query(ge=1)] = None,
+) -> Any:
+    customers.get_customer(session, actor=actor, customer_id=customer_id)
+    return service.list_records(
+        session, actor=actor, customer_id=customer_id, limit=limit, before_id=before_id
+    )

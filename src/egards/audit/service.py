@@ -1,0 +1,62 @@
+"""The audit trail: who did what, when, with the values before and after, and why."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from egards.accounts.domain import Actor, Permission
+from egards.audit.models import AuditRecord
+from egards.db import utcnow
+
+
+def record(
+    session: Session,
+    *,
+    actor: Actor,
+    action: str,
+    entity_type: str,
+    entity_id: object,
+    customer_id: int | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    reason: str | None = None,
+) -> AuditRecord:
+    entry = AuditRecord(
+        at=utcnow(),
+        actor_id=actor.user_id,
+        actor_label=actor.label,
+        action=action,
+        entity_type=entity_type,
+        entity_id=str(entity_id),
+        customer_id=customer_id,
+        before=before,
+        after=after,
+        reason=reason,
+    )
+    session.add(entry)
+    return entry
+
+
+def list_records(
+    session: Session,
+    *,
+    actor: Actor,
+    customer_id: int | None = None,
+    action: str | None = None,
+    limit: int = 50,
+    before_id: int | None = None,
+) -> list[AuditRecord]:
+    """Newest first. The global trail is for admins; a customer's trail goes with the file."""
+    if customer_id is None:
+        actor.require(Permission.AUDIT_READ)
+    query = select(AuditRecord).order_by(AuditRecord.id.desc()).limit(limit)
+    if customer_id is not None:
+        query = query.where(AuditRecord.customer_id == customer_id)
+    if action:
+        query = query.where(AuditRecord.action == action)
+    if before_id:
+        query = query.where(AuditRecord.id < before_id)
+    return list(session.scalars(query))

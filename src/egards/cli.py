@@ -1,0 +1,251 @@
+"""The `egards` command: set-up, serving, demo, users, imports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from egards.config import Settings, get_settings
+
+app = typer.Typer(
+    help="Égards: loyalty programme and customer relationship in one system.", no_args_is_help=True
+)
+user_app = typer.Typer(help="Manage console and API users.", no_args_is_help=True)
+import_app = typer.Typer(help="Import data from files.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+app.add_typer(import_app, name="import")
+console = Console()
+
+
+def _database(settings: Settings):
+    from egards.db import Database, make_engine
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return Database(make_engine(settings.resolved_database_url))
+
+
+def _migrate(settings: Settings):
+    from egards.migrate import upgrade
+
+    db = _database(settings)
+    upgrade(db.engine)
+    return db
+
+
+@app.command()
+def init(
+    admin_email: Annotated[
+        str, typer.Option(help="E-mail of the first admin.")
+    ] = "admin@egards.local",
+) -> None:
+    """Create or migrate the database, and create the first admin if there is none."""
+    from egards.accounts import service as accounts
+    from egards.accounts.domain import SYSTEM, Role
+    from egards.accounts.schemas import UserCreate
+
+    settings = get_settings()
+    db = _migrate(settings)
+    console.print(f"[green]Database ready[/] ({db.dialect}).")
+    with db.unit_of_work() as session:
+        if accounts.count_users(session):
+            console.print("Users exist already; no admin created.")
+            return
+        password = accounts.generate_password()
+        accounts.create_user(
+            session,
+            actor=SYSTEM,
+            data=UserCreate(
+                email=admin_email,
+                display_name="Administrator",
+                role=Role.ADMIN,
+                password=password,
+                locale=settings.default_locale,
+            ),
+        )
+    console.print(
+        f"Admin [bold]{admin_email}[/] created. Password (shown once): [bold]{password}[/]"
+    )
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Run the web console and the API."""
+    import uvicorn
+
+    from egards.app import create_app
+
+    console.print(f"Égards on [bold]http://{host}:{port}/[/] (API docs at /docs)")
+    uvicorn.run(create_app(get_settings()), host=host, port=port, log_level="info")
+
+
+@app.command()
+def demo(
+    customers: Annotated[
+        int, typer.Option("--customers", min=10, help="How many customers.")
+    ] = 5000,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same data.")] = 7,
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Build the data and stop.")] = False,
+) -> None:
+    """A fresh demo database with realistic data and demo users, then serve it."""
+    from egards.demo.generate import DEMO_PASSWORD, generate
+
+    settings = get_settings()
+    if settings.database_url is None:
+        database_file = settings.data_dir / "egards.db"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{database_file}{suffix}").unlink(missing_ok=True)
+    db = _migrate(settings)
+    summary = generate(db, customers=customers, seed=seed, console=console)
+    table = Table(title="Demo users (password: " + DEMO_PASSWORD + ")")
+    table.add_column("e-mail")
+    table.add_column("role")
+    for email, role in summary.users:
+        table.add_row(email, role)
+    console.print(table)
+    console.print(f"{summary.customers} customers, {summary.timeline_events} timeline events.")
+    if not no_serve:
+        serve(host=host, port=port)
+
+
+@user_app.command("create")
+def user_create(
+    email: str,
+    role: Annotated[str, typer.Option(help="admin, supervisor, agent, analyst or partner")],
+    name: Annotated[str | None, typer.Option(help="Display name.")] = None,
+    organisation_id: Annotated[int | None, typer.Option(help="For partner users.")] = None,
+    locale: Annotated[str, typer.Option()] = "fr",
+) -> None:
+    """Create a user; the generated password is printed once."""
+    from egards.accounts import service as accounts
+    from egards.accounts.domain import SYSTEM, Role
+    from egards.accounts.schemas import UserCreate
+
+    password = accounts.generate_password()
+    db = _database(get_settings())
+    with _reporting(), db.unit_of_work() as session:
+        user = accounts.create_user(
+            session,
+            actor=SYSTEM,
+            data=UserCreate(
+                email=email,
+                display_name=name or email.split("@")[0],
+                role=Role(role),
+                password=password,
+                locale=locale,
+                organisation_id=organisation_id,
+            ),
+        )
+        console.print(
+            f"User {user.email} ({user.role}) created. Password (shown once): [bold]{password}[/]"
+        )
+
+
+@user_app.command("list")
+def user_list() -> None:
+    """List users."""
+    from egards.accounts import service as accounts
+    from egards.accounts.domain import SYSTEM
+
+    db = _database(get_settings())
+    table = Table("id", "e-mail", "name", "role", "organisation", "active", "last login")
+    with db.unit_of_work() as session:
+        for user in accounts.list_users(session, actor=SYSTEM):
+            table.add_row(
+                str(user.id),
+                user.email,
+                user.display_name,
+                user.role,
+                str(user.organisation_id or ""),
+                "yes" if user.is_active else "no",
+                str(user.last_login_at or ""),
+            )
+    console.print(table)
+
+
+@user_app.command("disable")
+def user_disable(email: str) -> None:
+    """Disable a user: they can no longer sign in, and their tokens stop working."""
+    from egards.accounts import service as accounts
+    from egards.accounts.domain import SYSTEM
+
+    db = _database(get_settings())
+    with _reporting(), db.unit_of_work() as session:
+        user = accounts.find_user(session, email=email)
+        accounts.set_active(session, actor=SYSTEM, user_id=user.id, active=False)
+    console.print(f"User {email} disabled.")
+
+
+@import_app.command("customers")
+def import_customers(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV or JSON Lines.")],
+    rejects: Annotated[Path | None, typer.Option(help="Where to write rejected rows.")] = None,
+    batch_size: Annotated[int, typer.Option(min=1, max=100_000)] = 5000,
+) -> None:
+    """Upsert customers by external id; rejected rows go to a report with line, field, reason."""
+    from egards.customers.imports import import_customers as run_import
+
+    db = _database(get_settings())
+    rejects = rejects or file.with_name(file.name + ".rejects.csv")
+    with _reporting():
+        result = run_import(db, file, rejects_path=rejects, batch_size=batch_size, console=console)
+    console.print(
+        f"{result.created} created, {result.updated} updated, {result.unchanged} unchanged, "
+        f"[{'red' if result.rejected else 'green'}]{result.rejected} rejected[/]"
+        + (f" (see {rejects})" if result.rejected else "")
+    )
+    if result.rejected:
+        raise typer.Exit(code=1)
+
+
+@app.command("export-customer")
+def export_customer(customer_id: int, output: Annotated[Path, typer.Option("-o")]) -> None:
+    """Write everything about one customer to a JSON file (GDPR access)."""
+    import json
+
+    from egards.accounts.domain import SYSTEM
+    from egards.customers import service
+
+    db = _database(get_settings())
+    with _reporting(), db.unit_of_work() as session:
+        bundle = service.export_customer(session, actor=SYSTEM, customer_id=customer_id)
+    output.write_text(json.dumps(bundle, ensure_ascii=False, indent=2, default=str))
+    console.print(f"Customer {customer_id} exported to {output}.")
+
+
+@app.command("erase-customer")
+def erase_customer(
+    customer_id: int, reason: Annotated[str, typer.Option(help="Why (kept).")]
+) -> None:
+    """Erase a customer's personal data for good (GDPR art. 17)."""
+    from egards.accounts.domain import SYSTEM
+    from egards.customers import service
+
+    db = _database(get_settings())
+    with _reporting(), db.unit_of_work() as session:
+        service.erase_customer(session, actor=SYSTEM, customer_id=customer_id, reason=reason)
+    console.print(f"Customer {customer_id} erased.")
+
+
+class _reporting:
+    """Domain errors end the command with their message instead of a traceback."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind, error, _tb) -> bool:
+        from egards.errors import DomainError
+
+        if isinstance(error, DomainError):
+            where = f"{error.field}: " if error.field else ""
+            console.print(f"[red]Error[/] {where}{error.message}")
+            raise typer.Exit(code=2)
+        return False

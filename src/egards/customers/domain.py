@@ -1,0 +1,128 @@
+"""Rules of the customer file: how names, e-mails, phones and handles are normalised."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from enum import StrEnum
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+
+from egards.errors import InvalidInput
+
+
+class IdentityKind(StrEnum):
+    EMAIL = "email"
+    PHONE = "phone"
+    LOYALTY_NUMBER = "loyalty_number"
+    SOCIAL = "social"
+    SOURCE_ID = "source_id"
+
+
+class CustomerStatus(StrEnum):
+    ACTIVE = "active"
+    MERGED = "merged"
+    ERASED = "erased"
+
+
+SILOS = ("support", "shop", "partner", "quality", "billing", "cancellation", "loyalty", "marketing")
+CHANNELS = ("email", "phone", "web", "social", "shop", "letter", "partner", "api", "console")
+CONSENT_PURPOSES = ("marketing", "profiling", "surveys", "partners")
+CONSENT_CHANNELS = ("email", "sms", "phone", "post", "push", "any")
+SOCIAL_NETWORKS = ("x", "linkedin", "facebook", "instagram", "tiktok", "youtube", "other")
+
+
+def fold(text: str) -> str:
+    """Accent- and case-insensitive form: "Hélène  Dupont-Léger" -> "helene dupont-leger"."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    stripped = stripped.replace("ß", "ss").replace("æ", "ae").replace("œ", "oe")
+    stripped = stripped.replace("Æ", "ae").replace("Œ", "oe").replace("ø", "o").replace("Ø", "o")
+    return " ".join(stripped.casefold().split())
+
+
+def name_keys(first_name: str, last_name: str) -> tuple[str, str]:
+    """Two sort keys so that a prefix finds a person by first or by last name."""
+    first, last = fold(first_name), fold(last_name)
+    return f"{last} {first}".strip(), f"{first} {last}".strip()
+
+
+def normalise_email(value: str) -> str:
+    try:
+        result = validate_email(value.strip(), check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise InvalidInput(f"not a valid e-mail address: {exc}", field="email") from None
+    return result.normalized.lower()
+
+
+def normalise_phone(value: str, *, region: str = "FR") -> str:
+    """E.164, whatever the spacing: "06 12 34 56 78", "+33 6 12-34-56-78" -> "+33612345678"."""
+    try:
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidInput(f"not a phone number: {exc}", field="phone") from None
+    if not phonenumbers.is_valid_number(number):
+        raise InvalidInput(f"not a valid phone number: {value!r}", field="phone")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+_HANDLE = re.compile(r"^@?([A-Za-z0-9_.\-]{1,100})$")
+_LOYALTY = re.compile(r"^[A-Za-z0-9\-]{4,40}$")
+
+
+def normalise_identity(kind: IdentityKind, value: str, *, region: str = "FR") -> str:
+    value = value.strip()
+    if not value:
+        raise InvalidInput("must not be empty", field="value")
+    match kind:
+        case IdentityKind.EMAIL:
+            return normalise_email(value)
+        case IdentityKind.PHONE:
+            return normalise_phone(value, region=region)
+        case IdentityKind.SOCIAL:
+            found = _HANDLE.match(value)
+            if not found:
+                raise InvalidInput("a handle is letters, digits, _ . or -", field="value")
+            return found.group(1).lower()
+        case IdentityKind.LOYALTY_NUMBER:
+            if not _LOYALTY.match(value):
+                raise InvalidInput("a loyalty number is 4-40 letters or digits", field="value")
+            return value.upper().replace("-", "")
+        case IdentityKind.SOURCE_ID:
+            if ":" not in value:
+                raise InvalidInput("a source id is written system:id", field="value")
+            return value
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """What a search box entry means: an identity looked up exactly, or a name prefix."""
+
+    kind: IdentityKind | None
+    value: str
+
+
+_PHONE_CHARS = re.compile(r"^[+()\d\s.\-/]{6,}$")
+
+
+def interpret_search(text: str, *, region: str = "FR") -> SearchQuery:
+    text = text.strip()
+    if not text:
+        return SearchQuery(kind=None, value="")
+    if "@" in text[1:]:
+        try:
+            return SearchQuery(kind=IdentityKind.EMAIL, value=normalise_email(text))
+        except InvalidInput:
+            return SearchQuery(kind=IdentityKind.EMAIL, value=text.lower())
+    if text.startswith("@"):
+        return SearchQuery(kind=IdentityKind.SOCIAL, value=text[1:].lower())
+    if _PHONE_CHARS.match(text) and sum(c.isdigit() for c in text) >= 6:
+        try:
+            return SearchQuery(kind=IdentityKind.PHONE, value=normalise_phone(text, region=region))
+        except InvalidInput:
+            pass
+    if any(c.isdigit() for c in text) and _LOYALTY.match(text):
+        return SearchQuery(kind=IdentityKind.LOYALTY_NUMBER, value=text.upper().replace("-", ""))
+    return SearchQuery(kind=None, value=fold(text))

@@ -1,0 +1,381 @@
+"""Bulk import of customers from CSV or JSON Lines: validated per row, upserted per batch.
+
+Each batch is one transaction, so an interrupted import can simply be run again: rows are
+matched by external id, unchanged rows are left alone, and the end state is the same.
+Rejected rows go to a report with their line number, the field and the reason.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from sqlalchemy import bindparam, insert, select, tuple_, update
+from sqlalchemy.orm import Session
+
+from egards.accounts.domain import SYSTEM
+from egards.audit import service as audit
+from egards.customers.domain import IdentityKind, name_keys, normalise_identity
+from egards.customers.models import Customer, Identity, TimelineEvent
+from egards.db import Database, utcnow
+from egards.errors import InvalidInput
+
+REQUIRED_COLUMNS = ("external_id", "first_name", "last_name")
+PROFILE = (
+    "first_name",
+    "last_name",
+    "preferred_language",
+    "birth_date",
+    "address_line1",
+    "address_line2",
+    "postal_code",
+    "city",
+    "country",
+)
+IDENTITY_COLUMNS = {
+    "email": IdentityKind.EMAIL,
+    "phone": IdentityKind.PHONE,
+    "loyalty_number": IdentityKind.LOYALTY_NUMBER,
+}
+
+
+class ImportRow(BaseModel):
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+    external_id: str = Field(min_length=1, max_length=100)
+    first_name: str = Field(min_length=1, max_length=100)
+    last_name: str = Field(min_length=1, max_length=100)
+    preferred_language: str = Field(default="fr", pattern="^(fr|en)$")
+    birth_date: date | None = None
+    address_line1: str | None = Field(default=None, max_length=200)
+    address_line2: str | None = Field(default=None, max_length=200)
+    postal_code: str | None = Field(default=None, max_length=20)
+    city: str | None = Field(default=None, max_length=100)
+    country: str | None = Field(default=None, pattern="^[A-Z]{2}$")
+    email: str | None = None
+    phone: str | None = None
+    loyalty_number: str | None = None
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+    @field_validator("birth_date")
+    @classmethod
+    def _plausible(cls, value: date | None) -> date | None:
+        if value is not None and not (date(1900, 1, 1) <= value <= date.today()):
+            raise ValueError("must be between 1900-01-01 and today")
+        return value
+
+
+@dataclass
+class Reject:
+    line: int
+    field: str
+    reason: str
+
+
+@dataclass
+class ImportResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    rejects: list[Reject] = field(default_factory=list)
+
+
+@dataclass
+class _Valid:
+    line: int
+    row: ImportRow
+    identities: list[tuple[str, str, str]]  # kind, value, display
+
+
+def _read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | Reject]]:
+    """(line number, raw row or a reject) for each data line; encoding errors are per line."""
+    with path.open("rb") as handle:
+        if path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
+            for number, raw in enumerate(handle, start=1):
+                if not raw.strip():
+                    continue
+                try:
+                    row = json.loads(raw.decode("utf-8"))
+                except UnicodeDecodeError as exc:
+                    yield (
+                        number,
+                        Reject(
+                            number, "line", f"not valid UTF-8 ({exc.reason} at byte {exc.start})"
+                        ),
+                    )
+                    continue
+                except json.JSONDecodeError as exc:
+                    yield (
+                        number,
+                        Reject(number, "line", f"not valid JSON: {exc.msg} at column {exc.colno}"),
+                    )
+                    continue
+                if not isinstance(row, dict):
+                    yield number, Reject(number, "line", "each line must be a JSON object")
+                    continue
+                yield number, row
+            return
+        lines = (raw.decode("utf-8", errors="surrogateescape") for raw in handle)
+        reader = csv.reader(lines)
+        try:
+            header = [name.strip().lstrip("\ufeff") for name in next(reader)]
+        except StopIteration:
+            raise InvalidInput("the file is empty", field="file") from None
+        missing = [name for name in REQUIRED_COLUMNS if name not in header]
+        if missing:
+            raise InvalidInput(f"missing required column(s): {', '.join(missing)}", field="header")
+        for values in reader:
+            number = reader.line_num
+            if not any(v.strip() for v in values):
+                continue
+            if any("\udc80" <= ch <= "\udcff" for v in values for ch in v):
+                yield number, Reject(number, "line", "not valid UTF-8")
+                continue
+            if len(values) != len(header):
+                yield (
+                    number,
+                    Reject(number, "line", f"{len(values)} values for {len(header)} columns"),
+                )
+                continue
+            yield number, dict(zip(header, values, strict=True))
+
+
+def _validate(number: int, raw: dict[str, Any], region: str) -> _Valid | Reject:
+    try:
+        row = ImportRow.model_validate(raw)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        return Reject(number, ".".join(str(p) for p in error["loc"]) or "line", error["msg"])
+    identities = []
+    for column, kind in IDENTITY_COLUMNS.items():
+        value = getattr(row, column)
+        if value:
+            try:
+                identities.append(
+                    (str(kind), normalise_identity(kind, value, region=region), value)
+                )
+            except InvalidInput as exc:
+                return Reject(number, column, exc.message)
+    return _Valid(number, row, identities)
+
+
+def _apply_batch(session: Session, batch: list[_Valid], result: ImportResult, source: str) -> None:
+    now = utcnow()
+    # Within a file the last line for an external id wins, as a re-run would make it.
+    by_external = {item.row.external_id: item for item in batch}
+    existing = {
+        row.external_id: row
+        for row in session.execute(
+            select(
+                Customer.id,
+                Customer.external_id,
+                Customer.status,
+                *(getattr(Customer, name) for name in PROFILE),
+            ).where(Customer.external_id.in_(list(by_external)))
+        )
+    }
+    wanted = {(kind, value) for item in by_external.values() for kind, value, _ in item.identities}
+    owners: dict[tuple[str, str], int] = {}
+    if wanted:
+        owners = {
+            (kind, value): customer_id
+            for kind, value, customer_id in session.execute(
+                select(Identity.kind, Identity.value, Identity.customer_id).where(
+                    Identity.network == "", tuple_(Identity.kind, Identity.value).in_(list(wanted))
+                )
+            )
+        }
+    claimed: dict[tuple[str, str], str] = {}
+    to_create: list[_Valid] = []
+    to_update: list[tuple[int, _Valid, bool]] = []
+    new_identities: list[tuple[str | int, _Valid, tuple[str, str, str]]] = []
+    for external_id, item in by_external.items():
+        current = existing.get(external_id)
+        if current is not None and current.status != "active":
+            result.rejects.append(
+                Reject(item.line, "external_id", f"customer {current.id} is {current.status}")
+            )
+            continue
+        conflict = None
+        for kind, value, _display in item.identities:
+            owner = owners.get((kind, value))
+            other_line = claimed.get((kind, value))
+            if owner is not None and (current is None or owner != current.id):
+                conflict = Reject(item.line, kind, f"{value} already belongs to customer {owner}")
+            elif other_line is not None and other_line != external_id:
+                conflict = Reject(
+                    item.line, kind, f"{value} is also given for external id {other_line}"
+                )
+            if conflict:
+                break
+        if conflict:
+            result.rejects.append(conflict)
+            continue
+        for kind, value, display in item.identities:
+            claimed[(kind, value)] = external_id
+            if owners.get((kind, value)) is None:
+                new_identities.append((external_id, item, (kind, value, display)))
+        if current is None:
+            to_create.append(item)
+            continue
+        profile_changed = any(getattr(current, n) != getattr(item.row, n) for n in PROFILE)
+        adds_identity = any(owners.get((k, v)) is None for k, v, _ in item.identities)
+        if profile_changed or adds_identity:
+            to_update.append((current.id, item, profile_changed))
+        else:
+            result.unchanged += 1
+
+    ids: dict[str, int] = {ext: row.id for ext, row in existing.items()}
+    if to_create:
+        rows = [_customer_values(item.row, now) for item in to_create]
+        table = Customer.__table__
+        for customer_id, external_id in session.execute(
+            insert(table).returning(table.c.id, table.c.external_id), rows
+        ):
+            ids[external_id] = customer_id
+    profile_updates = [
+        {"_id": cid, **_customer_values(item.row, now, for_update=True)}
+        for cid, item, profile_changed in to_update
+        if profile_changed
+    ]
+    if profile_updates:
+        statement = update(Customer.__table__).where(Customer.__table__.c.id == bindparam("_id"))
+        session.connection().execute(statement, profile_updates)
+    if new_identities:
+        primary_taken = set()
+        if existing:
+            primary_taken = set(
+                session.execute(
+                    select(Identity.customer_id, Identity.kind).where(
+                        Identity.customer_id.in_([ids[e] for e in existing]),
+                        Identity.is_primary.is_(True),
+                    )
+                ).tuples()
+            )
+        identity_rows = []
+        for external_id, _item, (kind, value, display) in new_identities:
+            customer_id = ids[external_id]
+            identity_rows.append(
+                {
+                    "customer_id": customer_id,
+                    "kind": kind,
+                    "network": "",
+                    "value": value,
+                    "display_value": display,
+                    "is_primary": (customer_id, kind) not in primary_taken,
+                    "verified": False,
+                    "created_at": now,
+                }
+            )
+            primary_taken.add((customer_id, kind))
+        session.execute(insert(Identity.__table__), identity_rows)
+    touched = [
+        (ids[item.row.external_id], "customer.imported", "Customer file created by import")
+        for item in to_create
+    ]
+    touched += [
+        (cid, "customer.updated", "Customer file updated by import") for cid, _, _ in to_update
+    ]
+    if touched:
+        session.execute(
+            insert(TimelineEvent.__table__),
+            [
+                {
+                    "customer_id": cid,
+                    "occurred_at": now,
+                    "kind": kind,
+                    "channel": "api",
+                    "silo": "support",
+                    "summary": f"{summary} ({source})",
+                    "actor_label": "import",
+                }
+                for cid, kind, summary in touched
+            ],
+        )
+        audit.record(
+            session,
+            actor=SYSTEM,
+            action="customer.import",
+            entity_type="import",
+            entity_id=source,
+            after={
+                "created": [ids[i.row.external_id] for i in to_create],
+                "updated": [cid for cid, _, _ in to_update],
+            },
+        )
+    result.created += len(to_create)
+    result.updated += len(to_update)
+
+
+def _customer_values(row: ImportRow, now: Any, for_update: bool = False) -> dict[str, Any]:
+    last_first, first_last = name_keys(row.first_name, row.last_name)
+    values = {name: getattr(row, name) for name in PROFILE}
+    values.update(search_last_first=last_first, search_first_last=first_last, updated_at=now)
+    if not for_update:
+        values.update(external_id=row.external_id, status="active", created_at=now)
+    return values
+
+
+def import_customers(
+    db: Database,
+    path: Path,
+    *,
+    rejects_path: Path | None = None,
+    batch_size: int = 5000,
+    region: str = "FR",
+    console: Console | None = None,
+) -> ImportResult:
+    result = ImportResult()
+    progress = Progress(
+        TextColumn("[bold]Importing[/] {task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("rows"),
+        TimeRemainingColumn(),
+        console=console,
+        disable=console is None,
+        transient=False,
+    )
+    with progress:
+        task = progress.add_task(path.name, total=None)
+        batch: list[_Valid] = []
+        seen = 0
+
+        def flush() -> None:
+            with db.unit_of_work() as session:
+                _apply_batch(session, batch, result, path.name)
+            batch.clear()
+
+        for number, raw in _read_rows(path):
+            seen += 1
+            item = raw if isinstance(raw, Reject) else _validate(number, raw, region)
+            if isinstance(item, Reject):
+                result.rejects.append(item)
+            else:
+                batch.append(item)
+            if len(batch) >= batch_size:
+                flush()
+                progress.update(task, completed=seen)
+        if batch:
+            flush()
+        progress.update(task, completed=seen, total=seen)
+    result.rejects.sort(key=lambda r: r.line)
+    result.rejected = len(result.rejects)
+    if rejects_path is not None and result.rejects:
+        with rejects_path.open("w", newline="", encoding="utf-8") as out:
+            writer = csv.writer(out)
+            writer.writerow(["line", "field", "reason"])
+            writer.writerows((r.line, r.field, r.reason) for r in result.rejects)
+    return result

@@ -1,0 +1,49 @@
+"""Typed domain errors. No HTTP here: ``web/problems.py`` maps them once to RFC 9457."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    """A rule refused a request. ``code`` is stable; ``context`` names fields and values."""
+
+    code = "domain_error"
+    status = 400
+    title = "The request breaks a rule"
+
+    def __init__(self, message: str, *, field: str | None = None, **context: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.context = context
+
+
+class NotFound(DomainError):
+    code = "not_found"
+    status = 404
+    title = "Not found"
+
+
+class Conflict(DomainError):
+    code = "conflict"
+    status = 409
+    title = "Conflict with the current state"
+
+
+class InvalidInput(DomainError):
+    code = "invalid_input"
+    status = 422
+    title = "Invalid input"
+
+
+class PermissionDenied(DomainError):
+    code = "permission_denied"
+    status = 403
+    title = "Not allowed"
+
+
+class NotAuthenticated(DomainError):
+    code = "not_authenticated"
+    status = 401
+    title = "Authentication required"

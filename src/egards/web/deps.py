@@ -1,0 +1,73 @@
+"""Request dependencies: the unit of work, the actor, CSRF protection."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from egards.accounts import service as accounts
+from egards.accounts.domain import Actor
+from egards.config import Settings
+from egards.errors import NotAuthenticated, PermissionDenied
+from egards.web.i18n import pick_locale
+
+UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One unit of work per request: commits after the route returns, rolls back on error."""
+    with request.app.state.db.unit_of_work() as session:
+        yield session
+
+
+DbSession = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def csrf_token(request: Request) -> str:
+    token = request.session.get("csrf")
+    if not token:
+        token = request.session["csrf"] = secrets.token_urlsafe(24)
+    return token
+
+
+async def check_csrf(request: Request) -> None:
+    """Cookie-authenticated writes must echo the session's token (form field or header)."""
+    if request.method not in UNSAFE:
+        return
+    expected = request.session.get("csrf")
+    sent = request.headers.get("X-CSRF-Token")
+    if sent is None and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        sent = (await request.form()).get("csrf_token")
+    if not expected or not isinstance(sent, str) or not secrets.compare_digest(expected, sent):
+        raise PermissionDenied("missing or wrong CSRF token; reload the page", field="csrf_token")
+
+
+async def get_actor(request: Request, session: DbSession) -> Actor:
+    authorization = request.headers.get("Authorization", "")
+    if authorization.lower().startswith("bearer "):
+        actor = accounts.actor_from_token(session, authorization[7:].strip())
+    elif user_id := request.session.get("user_id"):
+        await check_csrf(request)
+        actor = accounts.actor_from_session(session, int(user_id))
+    else:
+        raise NotAuthenticated("sign in, or send a bearer token")
+    request.state.actor = actor
+    return actor
+
+
+CurrentActor = Annotated[Actor, Depends(get_actor)]
+
+
+def set_locale(request: Request) -> None:
+    settings: Settings = request.app.state.settings
+    request.state.locale = pick_locale(request.session.get("locale"), settings.default_locale)

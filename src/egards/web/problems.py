@@ -1,0 +1,204 @@
+"""RFC 9457 problem details: the one place where domain errors become HTTP answers."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from egards.errors import DomainError, NotAuthenticated
+
+log = logging.getLogger("egards")
+PROBLEM_JSON = "application/problem+json"
+
+
+class Problem(JSONResponse):
+    media_type = PROBLEM_JSON
+
+
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    code: str,
+    instance: str,
+    errors: list[dict[str, Any]] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": f"https://egards.dev/problems/{code}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": instance,
+        "code": code,
+    }
+    if errors:
+        body["errors"] = errors
+    body.update({k: v for k, v in extra.items() if v is not None})
+    return body
+
+
+def field_path(loc: tuple[Any, ...]) -> str:
+    """("body", "emails", 0) -> "emails[0]"; ("query", "limit") -> "limit"."""
+    parts = list(loc[1:] if loc and loc[0] in ("body", "query", "path", "header", "form") else loc)
+    text = ""
+    for part in parts:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += ("." if text else "") + str(part)
+    return text or str(loc[0] if loc else "body")
+
+
+def _wants_html(request: Request) -> bool:
+    return not request.url.path.startswith("/api/") and request.url.path != "/healthz"
+
+
+def _html_error(request: Request, status: int, detail: str) -> Response:
+    from egards.web.templating import render
+
+    if request.headers.get("HX-Request"):
+        return HTMLResponse(
+            f'<div class="flash error" role="alert">{_escape(detail)}</div>',
+            status_code=status,
+            headers={"HX-Reswap": "innerHTML", "HX-Retarget": "#flash"},
+        )
+    return render(request, "error.html", {"status": status, "detail": detail}, status_code=status)
+
+
+def _escape(text: str) -> str:
+    from markupsafe import escape
+
+    return str(escape(text))
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def domain_error(request: Request, exc: DomainError) -> Response:
+        if _wants_html(request):
+            if isinstance(exc, NotAuthenticated) and not request.headers.get("HX-Request"):
+                return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+            return _html_error(request, exc.status, exc.message)
+        errors = [{"field": exc.field, "reason": exc.message}] if exc.field else None
+        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, NotAuthenticated) else None
+        context = {k: v for k, v in exc.context.items() if isinstance(v, str | int | bool | None)}
+        return Problem(
+            problem(
+                exc.status,
+                exc.title,
+                exc.message,
+                code=exc.code,
+                instance=request.url.path,
+                errors=errors,
+                **context,
+            ),
+            status_code=exc.status,
+            headers=headers,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        errors = [
+            {
+                "field": "body",
+                "reason": f"malformed JSON ({e['ctx'].get('error', 'decode error')})"
+                if e.get("ctx")
+                else "malformed JSON",
+                "type": e["type"],
+            }
+            if e["type"] == "json_invalid"
+            else {"field": field_path(tuple(e["loc"])), "reason": e["msg"], "type": e["type"]}
+            for e in exc.errors()
+        ]
+        detail = "; ".join(f"{e['field']}: {e['reason']}" for e in errors)
+        if _wants_html(request):
+            return _html_error(request, 422, detail)
+        return Problem(
+            problem(
+                422,
+                "Invalid input",
+                detail,
+                code="invalid_input",
+                instance=request.url.path,
+                errors=errors,
+            ),
+            status_code=422,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if _wants_html(request) and exc.status_code == 404:
+            return _html_error(request, 404, "Page not found")
+        return Problem(
+            problem(
+                exc.status_code,
+                str(exc.detail),
+                str(exc.detail),
+                code=f"http_{exc.status_code}",
+                instance=request.url.path,
+            ),
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return Problem(
+            problem(
+                500,
+                "Internal error",
+                "An unexpected error occurred; it has been logged.",
+                code="internal_error",
+                instance=request.url.path,
+            ),
+            status_code=500,
+        )
+
+
+class BodyLimit:
+    """Refuse bodies larger than the limit before anything reads them (413, problem details)."""
+
+    def __init__(self, app: Any, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = dict(scope.get("headers") or [])
+        length = headers.get(b"content-length")
+        too_big = length is not None and length.isdigit() and int(length) > self.max_bytes
+        if not too_big:
+            seen = 0
+
+            async def limited() -> dict:
+                nonlocal seen
+                message = await receive()
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise _TooLarge
+                return message
+
+            try:
+                return await self.app(scope, limited, send)
+            except _TooLarge:
+                pass
+        body = problem(
+            413,
+            "Payload too large",
+            f"the body exceeds {self.max_bytes} bytes",
+            code="payload_too_large",
+            instance=scope["path"],
+        )
+        await Problem(body, status_code=413)(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass
