@@ -818,4 +818,4 @@ def erase_customer(session: Session, *, actor: Actor, customer_id: int, reason: 
     )
     session.flush()
     session.expire(customer, ["identities"])
-    return customer
+    return get_customer(session, actor=actor, customer_id=customer_id)

@@ -1,0 +1,58 @@
+"""Plain builders for loyalty test data (no fixtures: each test states what it needs)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from egards.loyalty.domain import Activity, TierState
+from egards.loyalty.programme import bundled_programme
+
+FLYING_BLUE = bundled_programme("flying_blue")
+RETAIL = bundled_programme("retail")
+TELECOM = bundled_programme("telecom")
+
+
+def flight(
+    key: str,
+    on: date,
+    *,
+    cabin: str = "economy",
+    miles: int = 600,
+    domestic: bool = False,
+    fare_cents: int = 20_000,
+    taxes_cents: int = 0,
+) -> Activity:
+    return Activity(
+        key=key,
+        kind="flight",
+        on=on,
+        amounts={"fare": fare_cents, "taxes": taxes_cents},
+        attributes={"cabin": cabin, "distance_miles": miles, "domestic": domestic},
+    )
+
+
+def purchase(key: str, on: date, *, cents: int, category: str = "grocery", **amounts: int):
+    return Activity(
+        key=key,
+        kind="purchase",
+        on=on,
+        amounts={"goods": cents, **amounts},
+        attributes={"category": category},
+    )
+
+
+def refund(key: str, on: date, *, of: str) -> Activity:
+    return Activity(key=key, kind="refund", on=on, reverses=of)
+
+
+def member_at(
+    tier: str, *, period_start: date, period_end: date, counter: int = 0, consecutive: int = 0
+) -> TierState:
+    return TierState(
+        tier=tier,
+        since=period_start,
+        period_start=period_start,
+        period_end=period_end,
+        counter=counter,
+        consecutive_periods=consecutive,
+    )
