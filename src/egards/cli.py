@@ -40,7 +40,7 @@ def _migrate(settings: Settings):
 def init(
     admin_email: Annotated[
         str, typer.Option(help="E-mail of the first admin.")
-    ] = "admin@egards.local",
+    ] = "admin@egards.example.com",
 ) -> None:
     """Create or migrate the database, and create the first admin if there is none."""
     from egards.accounts import service as accounts

@@ -34,13 +34,16 @@ CONSENT_CHANNELS = ("email", "sms", "phone", "post", "push", "any")
 SOCIAL_NETWORKS = ("x", "linkedin", "facebook", "instagram", "tiktok", "youtube", "other")
 
 
+_LETTERS = str.maketrans(
+    {"æ": "ae", "œ": "oe", "ø": "o", "ı": "i", "ł": "l", "đ": "d", "ð": "d", "þ": "th"}
+)
+
+
 def fold(text: str) -> str:
     """Accent- and case-insensitive form: "Hélène  Dupont-Léger" -> "helene dupont-leger"."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
-    stripped = stripped.replace("ß", "ss").replace("æ", "ae").replace("œ", "oe")
-    stripped = stripped.replace("Æ", "ae").replace("Œ", "oe").replace("ø", "o").replace("Ø", "o")
-    return " ".join(stripped.casefold().split())
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c)).translate(_LETTERS)
+    return " ".join(unicodedata.normalize("NFKC", stripped).casefold().split())
 
 
 def name_keys(first_name: str, last_name: str) -> tuple[str, str]:

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from egards.cases.business_hours import BusinessCalendar, business_time_between
 from egards.cases.domain import (
+    RESOLUTION_PAUSING_STATUSES,
     AtRiskRule,
     CaseStatus,
     Pause,
@@ -162,6 +163,20 @@ def test_pauses_come_from_the_status_history():
         Pause(paris(2026, 11, 23, 10), paris(2026, 11, 23, 12)),
         Pause(paris(2026, 11, 23, 15)),
     )
+
+
+def test_a_reopened_case_resumes_its_resolution_clock_without_the_resolved_days():
+    history = [
+        (paris(2026, 11, 23, 9), CaseStatus.NEW),
+        (paris(2026, 11, 23, 12), CaseStatus.RESOLVED),
+        (paris(2026, 11, 25, 9), CaseStatus.OPEN),
+    ]
+    pauses = pauses_from_history(history, pausing=RESOLUTION_PAUSING_STATUSES)
+    clock = first_response_clock(metric=SlaMetric.RESOLUTION, target=hours(18), pauses=pauses)
+    reading = read_clock(clock, now=paris(2026, 11, 25, 10))
+    assert reading.elapsed == hours(4)
+    assert reading.paused_time == hours(15)
+    assert reading.state is SlaState.ON_TRACK
 
 
 def test_a_clock_over_the_spring_change_keeps_local_opening_hours():

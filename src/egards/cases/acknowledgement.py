@@ -1,0 +1,189 @@
+"""Acknowledgement messages: the case number and the promised answer time, in the
+customer's language, from editable templates (``templates/ack_<language>.txt``).
+
+Rendering is pure: ``render_acknowledgement`` takes the template sources it is given.
+Templates run in Jinja2's sandbox because supervisors may edit them. Dates are spelled out
+here rather than through system locales, which servers rarely have installed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from jinja2 import StrictUndefined, Template
+from jinja2.exceptions import TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+
+from egards.cases.domain import Channel, format_case_number, subject_tag
+from egards.cases.errors import AcknowledgementTemplateError
+
+DEFAULT_LANGUAGE = "fr"
+FALLBACK_LANGUAGE = "en"
+"""For a customer whose language we do not write: English is more widely read."""
+
+_FR_WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
+_FR_MONTHS = (
+    "janvier", "février", "mars", "avril", "mai", "juin",
+    "juillet", "août", "septembre", "octobre", "novembre", "décembre",
+)  # fmt: skip
+_EN_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_EN_MONTHS = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
+
+CHANNEL_LABELS: Mapping[str, Mapping[Channel, str]] = {
+    "fr": {
+        Channel.EMAIL: "e-mail",
+        Channel.WEB_FORM: "formulaire web",
+        Channel.SOCIAL: "réseaux sociaux",
+        Channel.PHONE: "téléphone",
+        Channel.SHOP: "boutique",
+        Channel.PARTNER: "partenaire",
+        Channel.LETTER: "courrier",
+    },
+    "en": {
+        Channel.EMAIL: "e-mail",
+        Channel.WEB_FORM: "web form",
+        Channel.SOCIAL: "social media",
+        Channel.PHONE: "phone",
+        Channel.SHOP: "shop",
+        Channel.PARTNER: "partner",
+        Channel.LETTER: "letter",
+    },
+}
+
+
+def format_long_date(moment: datetime, language: str) -> str:
+    """``mardi 24 novembre à 11 h 00`` / ``Tuesday 24 November at 11:00``, in ``moment``'s
+    own zone. French writes the first of the month ``1er``."""
+    if language == "fr":
+        day = "1er" if moment.day == 1 else str(moment.day)
+        weekday, month = _FR_WEEKDAYS[moment.weekday()], _FR_MONTHS[moment.month - 1]
+        return f"{weekday} {day} {month} à {moment.hour} h {moment.minute:02d}"
+    weekday, month = _EN_WEEKDAYS[moment.weekday()], _EN_MONTHS[moment.month - 1]
+    return f"{weekday} {moment.day} {month} at {moment.hour:02d}:{moment.minute:02d}"
+
+
+def resolve_language(language: str | None, available: Collection[str]) -> str:
+    """``fr-FR``, ``fr_CA`` or ``FR`` read as ``fr``; no language means the house default,
+    an unknown one the fallback."""
+    if not language:
+        return DEFAULT_LANGUAGE
+    primary = language.replace("_", "-").split("-", 1)[0].strip().casefold()
+    return primary if primary in available else FALLBACK_LANGUAGE
+
+
+@dataclass(frozen=True)
+class Acknowledgement:
+    language: str
+    subject: str
+    body: str
+
+
+@dataclass(frozen=True)
+class AcknowledgementTemplates:
+    """Template sources by language, compiled once."""
+
+    sources: Mapping[str, str]
+    _compiled: dict[str, Template] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        environment = SandboxedEnvironment(
+            undefined=StrictUndefined, autoescape=False, trim_blocks=True, lstrip_blocks=True
+        )
+        environment.filters["date_long"] = format_long_date
+        for language, source in self.sources.items():
+            try:
+                self._compiled[language] = environment.from_string(source)
+            except TemplateError as exc:
+                raise AcknowledgementTemplateError(
+                    f"acknowledgement template {language!r} does not compile: {exc}",
+                    language=language,
+                ) from None
+        for language in (DEFAULT_LANGUAGE, FALLBACK_LANGUAGE):
+            if language not in self._compiled:
+                raise AcknowledgementTemplateError(
+                    f"an acknowledgement template is needed for {language!r}", language=language
+                )
+
+    def template(self, language: str) -> Template:
+        return self._compiled[language]
+
+
+def render_acknowledgement(
+    *,
+    templates: AcknowledgementTemplates,
+    language: str | None,
+    case_sequence: int,
+    channel: Channel,
+    first_response_due: datetime | None,
+    customer_time_zone: str,
+    customer_name: str | None = None,
+    original_subject: str | None = None,
+) -> Acknowledgement:
+    """Subject and body of the acknowledgement of a new case.
+
+    ``first_response_due`` is the UTC deadline of the first-response promise (``None``
+    when the policy makes none); the text shows it in ``customer_time_zone``.
+    """
+    chosen = resolve_language(language, templates.sources.keys())
+    deadline = (
+        first_response_due.astimezone(ZoneInfo(customer_time_zone))
+        if first_response_due is not None
+        else None
+    )
+    context: dict[str, Any] = {
+        "language": chosen,
+        "case_number": format_case_number(case_sequence),
+        "subject_tag": subject_tag(case_sequence),
+        "channel": channel.value,
+        "channel_label": CHANNEL_LABELS.get(chosen, CHANNEL_LABELS["en"])[channel],
+        "customer_name": customer_name,
+        "original_subject": " ".join(original_subject.split()) if original_subject else None,
+        "deadline": deadline,
+        "deadline_text": format_long_date(deadline, chosen) if deadline else None,
+        "time_zone": customer_time_zone,
+    }
+    text = templates.template(chosen).render(context)
+    return _split_subject(text, language=chosen)
+
+
+def _split_subject(text: str, *, language: str) -> Acknowledgement:
+    first_line, _, rest = text.lstrip("\n").partition("\n")
+    if not first_line.startswith("Subject:"):
+        raise AcknowledgementTemplateError(
+            f"acknowledgement template {language!r} must start with a 'Subject:' line",
+            language=language,
+        )
+    body = "\n".join(line.rstrip() for line in rest.strip("\n").splitlines())
+    while "\n\n\n" in body:
+        body = body.replace("\n\n\n", "\n\n")
+    return Acknowledgement(
+        language=language,
+        subject=first_line.removeprefix("Subject:").strip(),
+        body=body + "\n",
+    )
+
+
+def load_acknowledgement_templates(directory: Path | None = None) -> AcknowledgementTemplates:
+    """Read every ``ack_<language>.txt`` of ``directory`` (default: the packaged ones)."""
+    if directory is None:
+        folder = resources.files("egards.cases") / "templates"
+        files = {entry.name: entry.read_text("utf-8") for entry in folder.iterdir()}
+    else:
+        files = {path.name: path.read_text("utf-8") for path in directory.iterdir()}
+    sources = {
+        name.removeprefix("ack_").removesuffix(".txt"): text
+        for name, text in files.items()
+        if name.startswith("ack_") and name.endswith(".txt")
+    }
+    return AcknowledgementTemplates(sources)

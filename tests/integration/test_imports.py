@@ -1,0 +1,99 @@
+"""Customer imports: line-numbered rejects, idempotent re-runs, atomic batches."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from egards.customers.imports import import_customers
+from egards.customers.models import Customer, Identity, TimelineEvent
+from egards.errors import InvalidInput
+
+HEADER = "external_id,first_name,last_name,email,phone,preferred_language,birth_date\n"
+
+
+def _count(db, model):
+    with db.unit_of_work() as session:
+        return session.scalar(select(func.count()).select_from(model))
+
+
+def test_an_import_reports_rejected_rows_with_line_field_and_reason(db, tmp_path: Path):
+    source = tmp_path / "customers.csv"
+    source.write_bytes(
+        (
+            HEADER
+            + "CRM-1,Hélène,Dupont,helene@example.fr,06 12 34 56 78,fr,1980-02-03\n"
+            + "CRM-2,Jean,,jean@example.fr,,fr,\n"
+            + "CRM-3,Paul,Martin,not-an-email,,fr,\n"
+            + "CRM-4,Zoé,Faure,zoe@example.fr,12,fr,\n"
+            + "CRM-5,Anne,Roy,HELENE@example.fr,,fr,\n"
+            + "CRM-6,Léa,Caron,lea@example.fr,,de,\n"
+        ).encode()
+        + b"CRM-7,Bad,\xff\xfeEncoding,bad@example.fr,,fr,\n"
+        + b"CRM-8,Ok,Row,ok@example.fr,,en,\n"
+    )
+    rejects = tmp_path / "rejects.csv"
+    result = import_customers(db, source, rejects_path=rejects)
+    assert (result.created, result.rejected) == (2, 6)
+    assert [(r.line, r.field) for r in result.rejects] == [
+        (3, "last_name"),
+        (4, "email"),
+        (5, "phone"),
+        (6, "email"),
+        (7, "preferred_language"),
+        (8, "line"),
+    ]
+    assert "also given for external id CRM-1" in result.rejects[3].reason
+    assert rejects.read_text().splitlines()[0] == "line,field,reason"
+
+
+def test_importing_the_same_file_twice_changes_nothing(db, tmp_path: Path):
+    source = tmp_path / "customers.jsonl"
+    source.write_text(
+        '{"external_id": "X-1", "first_name": "Ana", "last_name": "Lyste", "email": "ana@example.fr"}\n'
+        '{"external_id": "X-2", "first_name": "Bob", "last_name": "Rivière", "phone": "+33 6 11 22 33 44"}\n'
+    )
+    first = import_customers(db, source, batch_size=1)
+    counts = [_count(db, m) for m in (Customer, Identity, TimelineEvent)]
+    second = import_customers(db, source, batch_size=1)
+    assert (first.created, second.created, second.updated, second.unchanged) == (2, 0, 0, 2)
+    assert [_count(db, m) for m in (Customer, Identity, TimelineEvent)] == counts
+
+
+def test_a_changed_row_updates_the_customer_by_external_id(db, tmp_path: Path):
+    source = tmp_path / "customers.csv"
+    source.write_text(HEADER + "U-1,Marie,Curie,marie@example.fr,,fr,\n")
+    import_customers(db, source)
+    source.write_text(HEADER + "U-1,Marie,Curie-Skłodowska,marie@example.fr,06 11 22 33 45,fr,\n")
+    result = import_customers(db, source)
+    assert result.updated == 1
+    with db.unit_of_work() as session:
+        customer = session.scalar(select(Customer).where(Customer.external_id == "U-1"))
+        phones = session.scalars(
+            select(Identity.value).where(
+                Identity.customer_id == customer.id, Identity.kind == "phone"
+            )
+        ).all()
+    assert customer.last_name == "Curie-Skłodowska" and phones == ["+33611223345"]
+
+
+def test_a_file_without_the_required_columns_is_refused_whole(db, tmp_path: Path):
+    source = tmp_path / "customers.csv"
+    source.write_text("id,name\n1,Someone\n")
+    with pytest.raises(InvalidInput, match="external_id, first_name, last_name"):
+        import_customers(db, source)
+    assert _count(db, Customer) == 0
+
+
+def test_broken_json_lines_are_rejected_one_by_one(db, tmp_path: Path):
+    source = tmp_path / "customers.jsonl"
+    source.write_text(
+        '{"external_id": "J-1", "first_name": "A", "last_name": "B"}\n{broken\n[1, 2]\n'
+    )
+    result = import_customers(db, source)
+    assert result.created == 1 and [(r.line, r.field) for r in result.rejects] == [
+        (2, "line"),
+        (3, "line"),
+    ]
