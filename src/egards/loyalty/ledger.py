@@ -1,0 +1,523 @@
+"""An in-memory, append-only, double-entry points ledger: the executable specification of the
+database ledger, and the model the property tests drive.
+
+Rules it states (the database ledger must hold the same):
+
+* Every entry moves a positive integer amount of one currency from a debit account to a credit
+  account, so the books always balance; an account's balance is the sum of its entries
+  (credits minus debits: member accounts are credit-normal, programme accounts mirror them).
+* Entries are never changed or deleted. A correction is a new entry that ``reverses`` the
+  original (once); a pending entry (points earned but not confirmed, or a hold for a
+  redemption) is resolved by a later settle or void entry that points to it.
+* A member account never goes below zero: a debit, including a hold, must fit in the
+  *available* balance (posted balance minus pending debits). Pending credits are not spendable.
+* Every write carries an idempotency key: the same key with the same content returns the first
+  result and changes nothing; the same key with different content is an error.
+* Spendable points sit in buckets (one per crediting entry, with its expiry date); debits take
+  soonest-expiring first and record which buckets they took (:class:`Allocation`), so a
+  cancelled redemption gives the points back with their original expiry, and an earning
+  reversal takes back its own bucket first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from typing import Any
+
+from egards.loyalty.domain import Allocation, Bucket, consume_fifo, fifo_order
+from egards.loyalty.errors import (
+    EntryStateConflict,
+    IdempotencyConflict,
+    InsufficientBalance,
+    InvalidPosting,
+    UnknownReference,
+)
+
+
+class AccountKind(StrEnum):
+    MEMBER = "member"
+    ISSUANCE = "issuance"
+    REDEMPTION = "redemption"
+    EXPIRY = "expiry"
+    GOODWILL = "goodwill"
+    ADJUSTMENT = "adjustment"
+
+
+@dataclass(frozen=True, order=True)
+class Account:
+    """A member's account in one currency, or one of the programme's accounts in a currency."""
+
+    kind: AccountKind
+    currency: str
+    member: str | None = None
+
+    @classmethod
+    def of_member(cls, member: str, currency: str) -> Account:
+        return cls(AccountKind.MEMBER, currency, member)
+
+    @classmethod
+    def of_programme(cls, kind: AccountKind, currency: str) -> Account:
+        if kind is AccountKind.MEMBER:
+            raise InvalidPosting("a programme account cannot be a member account")
+        return cls(kind, currency)
+
+    @property
+    def is_member(self) -> bool:
+        return self.kind is AccountKind.MEMBER
+
+
+class EntryState(StrEnum):
+    POSTED = "posted"  # moves the posted balances
+    PENDING = "pending"  # reserved until a settle or void entry resolves it
+    VOIDED = "voided"  # the record of a void: moves nothing, releases the pending entry
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: int
+    key: str
+    debit: Account
+    credit: Account
+    amount: int
+    on: date
+    kind: str
+    state: EntryState
+    rule_id: str | None = None
+    reverses: int | None = None
+    resolves: int | None = None  # for settle and void entries: the pending entry
+    expires_on: date | None = None  # for entries that open a bucket on a member account
+    taken: tuple[Allocation, ...] = ()  # buckets a member debit took
+    restored: tuple[Allocation, ...] = ()  # buckets a member credit gave back
+    memo: str = ""
+
+    @property
+    def currency(self) -> str:
+        return self.debit.currency
+
+    @property
+    def opens_bucket(self) -> bool:
+        return self.credit.is_member and self.state is EntryState.POSTED and not self.restored
+
+
+class Ledger:
+    """The ledger of one programme, in memory. Methods take keyword arguments, as services do."""
+
+    def __init__(self) -> None:
+        self._entries: list[Entry] = []
+        self._by_key: dict[str, tuple[tuple[Any, ...], Entry | None]] = {}
+        self._resolved: dict[int, int] = {}  # pending entry id -> settle/void entry id
+        self._reversed: dict[int, int] = {}  # entry id -> reversing entry id
+        # Maintained totals; the property tests check them against the sum of entries.
+        self._posted: dict[Account, int] = {}
+        self._pending_debits: dict[Account, int] = {}
+        self._pending_credits: dict[Account, int] = {}
+        self._buckets: dict[Account, dict[str, Bucket]] = {}
+
+    # --- reading ------------------------------------------------------------------------
+
+    @property
+    def entries(self) -> tuple[Entry, ...]:
+        return tuple(self._entries)
+
+    def entry(self, entry_id: int) -> Entry:
+        if not 1 <= entry_id <= len(self._entries):
+            raise UnknownReference(f"no ledger entry {entry_id}", entry=entry_id)
+        return self._entries[entry_id - 1]
+
+    def accounts(self) -> set[Account]:
+        return {a for e in self._entries for a in (e.debit, e.credit)}
+
+    def balance(self, account: Account) -> int:
+        """Posted credits minus posted debits."""
+        return self._posted.get(account, 0)
+
+    def available(self, account: Account) -> int:
+        """What a member can spend now: the balance less holds."""
+        return self.balance(account) - self._pending_debits.get(account, 0)
+
+    def pending_credits(self, account: Account) -> int:
+        return self._pending_credits.get(account, 0)
+
+    def pending_debits(self, account: Account) -> int:
+        return self._pending_debits.get(account, 0)
+
+    def buckets(self, account: Account) -> tuple[Bucket, ...]:
+        """Unreserved buckets of a member account, soonest-expiring first."""
+        found = self._buckets.get(account, {}).values()
+        return tuple(sorted((b for b in found if b.amount), key=fifo_order))
+
+    def is_open(self, entry_id: int) -> bool:
+        """Whether a pending entry still awaits its settle or void."""
+        entry = self.entry(entry_id)
+        return entry.state is EntryState.PENDING and entry_id not in self._resolved
+
+    def is_reversed(self, entry_id: int) -> bool:
+        return entry_id in self._reversed
+
+    def sum_of_entries(self, account: Account) -> int:
+        """The balance recomputed from the entries alone (the definition of a balance)."""
+        total = 0
+        for entry in self._entries:
+            if entry.state is not EntryState.POSTED:
+                continue
+            if entry.credit == account:
+                total += entry.amount
+            if entry.debit == account:
+                total -= entry.amount
+        return total
+
+    def open_debits_of_entries(self, account: Account) -> int:
+        return sum(
+            e.amount
+            for e in self._entries
+            if e.state is EntryState.PENDING and e.debit == account and e.id not in self._resolved
+        )
+
+    # --- writing ------------------------------------------------------------------------
+
+    def post(
+        self,
+        *,
+        key: str,
+        debit: Account,
+        credit: Account,
+        amount: int,
+        on: date,
+        kind: str,
+        pending: bool = False,
+        rule_id: str | None = None,
+        expires_on: date | None = None,
+        memo: str = "",
+    ) -> Entry:
+        """Move ``amount`` from ``debit`` to ``credit`` (or reserve it, if ``pending``).
+
+        A member debit takes from the buckets, soonest-expiring first; a member credit opens a
+        bucket valid until ``expires_on`` (``None``: no date of its own).
+        """
+        request = ("post", debit, credit, amount, on, kind, pending, rule_id, expires_on, memo)
+        replay = self._replay(key, request)
+        if replay is not None:
+            return replay[1]  # type: ignore[return-value]
+        self._check_amount(amount)
+        if debit == credit:
+            raise InvalidPosting("debit and credit must be different accounts")
+        if debit.currency != credit.currency:
+            raise InvalidPosting(
+                "an entry moves one currency", debit=debit.currency, credit=credit.currency
+            )
+        taken = self._take(debit, amount) if debit.is_member else ()
+        state = EntryState.PENDING if pending else EntryState.POSTED
+        return self._append(
+            key,
+            request,
+            debit=debit,
+            credit=credit,
+            amount=amount,
+            on=on,
+            kind=kind,
+            state=state,
+            rule_id=rule_id,
+            expires_on=expires_on if credit.is_member else None,
+            taken=taken,
+            memo=memo,
+        )
+
+    def settle(self, *, key: str, pending_id: int, on: date, amount: int | None = None) -> Entry:
+        """Confirm a pending entry, fully or for a smaller ``amount`` (the rest is released)."""
+        request = ("settle", pending_id, on, amount)
+        replay = self._replay(key, request)
+        if replay is not None:
+            return replay[1]  # type: ignore[return-value]
+        pending = self._open_pending(pending_id)
+        amount = pending.amount if amount is None else amount
+        self._check_amount(amount)
+        if amount > pending.amount:
+            raise InvalidPosting(
+                f"cannot settle {amount}, the pending entry holds {pending.amount}",
+                pending=pending.amount,
+            )
+        taken = self._first(pending.taken, amount)
+        return self._append(
+            key,
+            request,
+            debit=pending.debit,
+            credit=pending.credit,
+            amount=amount,
+            on=on,
+            kind=pending.kind,
+            state=EntryState.POSTED,
+            rule_id=pending.rule_id,
+            resolves=pending.id,
+            expires_on=pending.expires_on,
+            taken=taken,
+            released=pending,
+            memo=pending.memo,
+        )
+
+    def void(self, *, key: str, pending_id: int, on: date) -> Entry:
+        """Cancel a pending entry: nothing moves, a hold's points return to their buckets."""
+        request = ("void", pending_id, on)
+        replay = self._replay(key, request)
+        if replay is not None:
+            return replay[1]  # type: ignore[return-value]
+        pending = self._open_pending(pending_id)
+        return self._append(
+            key,
+            request,
+            debit=pending.debit,
+            credit=pending.credit,
+            amount=pending.amount,
+            on=on,
+            kind=pending.kind,
+            state=EntryState.VOIDED,
+            rule_id=pending.rule_id,
+            resolves=pending.id,
+            released=pending,
+        )
+
+    def reverse(self, *, key: str, entry_id: int, on: date, memo: str = "") -> Entry:
+        """Undo a posted entry exactly, by a new entry the other way that points to it.
+
+        Reversing a member debit gives the points back to the buckets they came from (with
+        their original expiry); reversing a member credit takes back its own bucket first,
+        then soonest-expiring, and fails if the member no longer has the points.
+        """
+        request = ("reverse", entry_id, on, memo)
+        replay = self._replay(key, request)
+        if replay is not None:
+            return replay[1]  # type: ignore[return-value]
+        original = self.entry(entry_id)
+        if original.state is not EntryState.POSTED:
+            raise EntryStateConflict(
+                "only a posted entry can be reversed; settle or void a pending one",
+                entry=entry_id,
+            )
+        if original.reverses is not None:
+            raise EntryStateConflict("a reversal is not reversed again", entry=entry_id)
+        if entry_id in self._reversed:
+            raise EntryStateConflict(
+                f"entry {entry_id} is already reversed by entry {self._reversed[entry_id]}",
+                entry=entry_id,
+                reversed_by=self._reversed[entry_id],
+            )
+        taken: tuple[Allocation, ...] = ()
+        if original.credit.is_member:
+            first = str(original.id) if original.opens_bucket else None
+            taken = self._take(original.credit, original.amount, first=first)
+        return self._append(
+            key,
+            request,
+            debit=original.credit,
+            credit=original.debit,
+            amount=original.amount,
+            on=on,
+            kind="reversal",
+            state=EntryState.POSTED,
+            rule_id=original.rule_id,
+            reverses=original.id,
+            taken=taken,
+            restored=original.taken if original.debit.is_member else (),
+            memo=memo,
+        )
+
+    def expire(self, *, key: str, account: Account, on: date) -> Entry | None:
+        """Lapse every bucket of a member account whose last valid day is before ``on``.
+
+        Holds are not touched: their points were reserved before they lapsed. Returns ``None``
+        when nothing is due (and a replay of the key returns ``None`` again).
+        """
+        due = tuple(
+            Allocation(b.id, b.amount)
+            for b in self.buckets(account)
+            if b.expires_on is not None and b.expires_on < on
+        )
+        return self._expire(key, ("expire", account, on), account, on, due)
+
+    def expire_balance(self, *, key: str, account: Account, on: date) -> Entry | None:
+        """Lapse the whole available balance (expiry after the last activity)."""
+        due = tuple(Allocation(b.id, b.amount) for b in self.buckets(account))
+        return self._expire(key, ("expire_balance", account, on), account, on, due)
+
+    def expire_allocations(
+        self, *, key: str, account: Account, on: date, due: Sequence[Allocation]
+    ) -> Entry | None:
+        """Lapse the buckets the rules chose (see :func:`egards.loyalty.domain.due_expiries`)."""
+        request = ("expire_allocations", account, on, tuple(due))
+        return self._expire(key, request, account, on, tuple(due))
+
+    # --- invariants ---------------------------------------------------------------------
+
+    def check_invariants(self) -> None:
+        """Raise AssertionError if the books do not hold; the property tests call it."""
+        by_currency: dict[str, int] = {}
+        for account in self.accounts() | set(self._posted):
+            recomputed = self.sum_of_entries(account)
+            assert self.balance(account) == recomputed, (account, self.balance(account), recomputed)
+            assert self.pending_debits(account) == self.open_debits_of_entries(account), account
+            by_currency[account.currency] = by_currency.get(account.currency, 0) + recomputed
+            if account.is_member:
+                assert self.available(account) >= 0, (account, self.available(account))
+                in_buckets = sum(b.amount for b in self.buckets(account))
+                assert in_buckets == self.available(account), (account, in_buckets)
+        assert all(total == 0 for total in by_currency.values()), by_currency
+
+    # --- internals ----------------------------------------------------------------------
+
+    def _replay(self, key: str, request: tuple[Any, ...]) -> tuple[bool, Entry | None] | None:
+        if not key:
+            raise InvalidPosting("every ledger write needs an idempotency key", field="key")
+        seen = self._by_key.get(key)
+        if seen is None:
+            return None
+        if seen[0] != request:
+            raise IdempotencyConflict(
+                f"idempotency key {key!r} was used for a different write", key=key
+            )
+        return True, seen[1]
+
+    @staticmethod
+    def _check_amount(amount: int) -> None:
+        if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+            raise InvalidPosting("an amount is a positive integer", field="amount", value=amount)
+
+    def _open_pending(self, pending_id: int) -> Entry:
+        pending = self.entry(pending_id)
+        if pending.state is not EntryState.PENDING:
+            raise EntryStateConflict(f"entry {pending_id} is not pending", entry=pending_id)
+        if pending_id in self._resolved:
+            raise EntryStateConflict(
+                f"pending entry {pending_id} is already settled or voided",
+                entry=pending_id,
+                resolved_by=self._resolved[pending_id],
+            )
+        return pending
+
+    def _take(
+        self, account: Account, amount: int, *, first: str | None = None
+    ) -> tuple[Allocation, ...]:
+        available = self.available(account)
+        if amount > available:
+            raise InsufficientBalance(
+                f"{amount} {account.currency} requested, {available} available",
+                account=account.member,
+                currency=account.currency,
+                requested=amount,
+                available=available,
+            )
+        _, taken = consume_fifo(self.buckets(account), amount, first=first)
+        return taken
+
+    @staticmethod
+    def _first(allocations: Sequence[Allocation], amount: int) -> tuple[Allocation, ...]:
+        chosen: list[Allocation] = []
+        left = amount
+        for allocation in allocations:
+            if not left:
+                break
+            part = min(left, allocation.amount)
+            chosen.append(Allocation(allocation.bucket_id, part))
+            left -= part
+        return tuple(chosen)
+
+    def _expire(
+        self,
+        key: str,
+        request: tuple[Any, ...],
+        account: Account,
+        on: date,
+        due: tuple[Allocation, ...],
+    ) -> Entry | None:
+        replay = self._replay(key, request)
+        if replay is not None:
+            return replay[1]
+        if not account.is_member:
+            raise InvalidPosting("only member accounts expire", account=account.kind.value)
+        buckets = {b.id: b.amount for b in self.buckets(account)}
+        for allocation in due:
+            if allocation.amount <= 0 or buckets.get(allocation.bucket_id, 0) < allocation.amount:
+                raise InsufficientBalance(
+                    f"bucket {allocation.bucket_id} does not hold {allocation.amount}",
+                    bucket=allocation.bucket_id,
+                )
+            buckets[allocation.bucket_id] -= allocation.amount
+        amount = sum(a.amount for a in due)
+        if amount == 0:
+            self._by_key[key] = (request, None)
+            return None
+        return self._append(
+            key,
+            request,
+            debit=account,
+            credit=Account.of_programme(AccountKind.EXPIRY, account.currency),
+            amount=amount,
+            on=on,
+            kind="expiry",
+            state=EntryState.POSTED,
+            taken=due,
+        )
+
+    def _append(
+        self,
+        key: str,
+        request: tuple[Any, ...],
+        *,
+        released: Entry | None = None,
+        **fields: Any,
+    ) -> Entry:
+        entry = Entry(id=len(self._entries) + 1, key=key, **fields)
+        if released is not None:
+            self._release(released)
+            self._resolved[released.id] = entry.id
+        if entry.state is EntryState.POSTED:
+            self._posted[entry.debit] = self._posted.get(entry.debit, 0) - entry.amount
+            self._posted[entry.credit] = self._posted.get(entry.credit, 0) + entry.amount
+            if entry.credit.is_member:
+                if entry.restored:
+                    self._give_back(entry.credit, entry.restored)
+                else:
+                    self._open_bucket(entry)
+        elif entry.state is EntryState.PENDING:
+            self._pending_debits[entry.debit] = self._pending_debits.get(entry.debit, 0) + (
+                entry.amount
+            )
+            self._pending_credits[entry.credit] = self._pending_credits.get(entry.credit, 0) + (
+                entry.amount
+            )
+        if entry.debit.is_member and entry.state is not EntryState.VOIDED:
+            self._draw(entry.debit, entry.taken)
+        if entry.reverses is not None:
+            self._reversed[entry.reverses] = entry.id
+        self._entries.append(entry)
+        self._by_key[key] = (request, entry)
+        return entry
+
+    def _release(self, pending: Entry) -> None:
+        self._pending_debits[pending.debit] -= pending.amount
+        self._pending_credits[pending.credit] -= pending.amount
+        if pending.debit.is_member:
+            self._give_back(pending.debit, pending.taken)
+
+    def _open_bucket(self, entry: Entry) -> None:
+        buckets = self._buckets.setdefault(entry.credit, {})
+        buckets[str(entry.id)] = Bucket(str(entry.id), entry.on, entry.expires_on, entry.amount)
+
+    def _give_back(self, account: Account, allocations: Sequence[Allocation]) -> None:
+        buckets = self._buckets.setdefault(account, {})
+        for allocation in allocations:
+            bucket = buckets[allocation.bucket_id]
+            buckets[allocation.bucket_id] = Bucket(
+                bucket.id, bucket.earned_on, bucket.expires_on, bucket.amount + allocation.amount
+            )
+
+    def _draw(self, account: Account, allocations: Sequence[Allocation]) -> None:
+        buckets = self._buckets.setdefault(account, {})
+        for allocation in allocations:
+            bucket = buckets[allocation.bucket_id]
+            remaining = bucket.amount - allocation.amount
+            assert remaining >= 0, (bucket, allocation)
+            buckets[allocation.bucket_id] = Bucket(
+                bucket.id, bucket.earned_on, bucket.expires_on, remaining
+            )

@@ -1,0 +1,28 @@
+import ast
+from pathlib import Path
+
+import egards.loyalty
+
+PURE = ("domain.py", "ledger.py", "programme.py", "errors.py")
+ALLOWED = {
+    "__future__", "calendar", "collections", "dataclasses", "datetime", "decimal", "enum",
+    "pathlib", "typing", "yaml", "pydantic", "egards",
+}  # fmt: skip
+
+
+def test_the_loyalty_rules_import_no_database_web_or_network_library():
+    folder = Path(egards.loyalty.__file__).parent
+    for name in PURE:
+        tree = ast.parse((folder / name).read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                roots = {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                roots = {(node.module or "").split(".")[0]}
+            else:
+                continue
+            assert roots <= ALLOWED, (name, roots - ALLOWED)
+            if "egards" in roots and isinstance(node, ast.ImportFrom):
+                assert node.module in {"egards.errors"} or node.module.startswith(
+                    "egards.loyalty."
+                ), (name, node.module)
