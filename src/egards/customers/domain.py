@@ -52,9 +52,20 @@ def name_keys(first_name: str, last_name: str) -> tuple[str, str]:
     return f"{last} {first}".strip(), f"{first} {last}".strip()
 
 
+# The WHATWG definition browsers apply to <input type=email>; ASCII addresses only pass here,
+# anything else (internationalised addresses) goes through the full RFC check.
+_EMAIL = re.compile(
+    r"^[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
+    r"(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)+$"
+)
+
+
 def normalise_email(value: str) -> str:
+    value = value.strip()
+    if _EMAIL.match(value) and ".." not in value and not value.startswith("."):
+        return value.lower()
     try:
-        result = validate_email(value.strip(), check_deliverability=False)
+        result = validate_email(value, check_deliverability=False)
     except EmailNotValidError as exc:
         raise InvalidInput(f"not a valid e-mail address: {exc}", field="email") from None
     return result.normalized.lower()
