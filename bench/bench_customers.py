@@ -33,7 +33,10 @@ from egards.demo.generate import FIRST_EN, FIRST_FR, LAST_EN, LAST_FR
 from egards.migrate import upgrade
 
 console = Console()
-PG_URL = os.environ.get("EGARDS_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+# A database of its own: the benchmark drops and recreates its schema, which the tests use too.
+PG_URL = os.environ.get(
+    "EGARDS_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/egards_bench"
+)
 COLUMNS = ["external_id", "first_name", "last_name", "email", "phone", "preferred_language", "city"]
 
 
@@ -72,6 +75,15 @@ def fresh_database(kind: str, workdir: Path) -> Database:
     if kind == "sqlite":
         engine = make_engine(f"sqlite:///{workdir / 'bench.db'}")
     else:
+        server, name = PG_URL.rsplit("/", 1)
+        admin = make_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            exists = connection.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+            ).scalar()
+            if not exists:
+                connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        admin.dispose()
         engine = make_engine(PG_URL)
         with engine.begin() as connection:
             connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))

@@ -391,3 +391,15 @@ def test_openapi_declares_problem_details(client):
     spec = client.get("/openapi.json").json()
     responses = spec["paths"]["/api/v1/customers"]["post"]["responses"]
     assert "application/problem+json" in responses["409"]["content"]
+
+
+def test_healthz_answers_503_when_the_database_is_unreachable(settings):
+    from fastapi.testclient import TestClient
+
+    from egards.app import create_app
+    from egards.db import Database, make_engine
+
+    unreachable = Database(make_engine("postgresql://nobody@127.0.0.1:1/none"))
+    with TestClient(create_app(settings, unreachable)) as client:
+        response = client.get("/healthz")
+    assert response.status_code == 503 and response.json()["status"] == "unavailable"

@@ -52,8 +52,10 @@ def test_an_import_reports_rejected_rows_with_line_field_and_reason(db, tmp_path
 def test_importing_the_same_file_twice_changes_nothing(db, tmp_path: Path):
     source = tmp_path / "customers.jsonl"
     source.write_text(
-        '{"external_id": "X-1", "first_name": "Ana", "last_name": "Lyste", "email": "ana@example.fr"}\n'
-        '{"external_id": "X-2", "first_name": "Bob", "last_name": "Rivière", "phone": "+33 6 11 22 33 44"}\n'
+        '{"external_id": "X-1", "first_name": "Ana", "last_name": "Lyste",'
+        ' "email": "ana@example.fr"}\n'
+        '{"external_id": "X-2", "first_name": "Bob", "last_name": "Rivière",'
+        ' "phone": "+33 6 11 22 33 44"}\n'
     )
     first = import_customers(db, source, batch_size=1)
     counts = [_count(db, m) for m in (Customer, Identity, TimelineEvent)]

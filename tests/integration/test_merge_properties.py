@@ -78,7 +78,7 @@ def test_unmerge_restores_both_files_exactly(db, a, b):
         assert all(not rows for rows in merged.values())
         service.unmerge(session, actor=SYSTEM, merge_id=merge.id, reason=None)
         after = {cid: _state(session, cid) for cid in ids}
-        # The merge and unmerge themselves leave timeline entries on the survivor; nothing else moves.
+        # Merge and unmerge leave timeline entries on the survivor; nothing else moves.
         after[ids[0]]["timeline_events"] = [
             e for e in after[ids[0]]["timeline_events"] if e in before[ids[0]]["timeline_events"]
         ]

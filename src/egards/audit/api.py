@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict
 from egards.audit import service
 from egards.customers import service as customers
 from egards.customers.api import ERRORS
-from egards.web.deps import CurrentActor, DbSession
+from egards.web.deps import CurrentActor, DbSession, Id
 
 router = APIRouter(tags=["audit"])
 
@@ -34,7 +34,7 @@ def audit_trail(
     actor: CurrentActor,
     action: Annotated[str | None, Query(max_length=80)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    before_id: Annotated[int | None, Query(ge=1)] = None,
+    before_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
 ) -> Any:
     """The global trail, newest first (admins and supervisors)."""
     return service.list_records(
@@ -46,9 +46,9 @@ def audit_trail(
 def customer_audit(
     session: DbSession,
     actor: CurrentActor,
-    customer_id: int,
+    customer_id: Id,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    before_id: Annotated[int | None, Query(ge=1)] = None,
+    before_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
 ) -> Any:
     customers.get_customer(session, actor=actor, customer_id=customer_id)
     return service.list_records(

@@ -25,7 +25,7 @@ from egards.customers.schemas import (
     TimelineEventCreate,
     TimelineEventRead,
 )
-from egards.web.deps import CurrentActor, DbSession
+from egards.web.deps import CurrentActor, DbSession, Id
 
 router = APIRouter(tags=["customers"])
 PROBLEM = {"content": {"application/problem+json": {}}}
@@ -89,13 +89,13 @@ def create_customer(
 
 
 @router.get("/customers/{customer_id}", response_model=CustomerRead, responses=ERRORS)
-def get_customer(session: DbSession, actor: CurrentActor, customer_id: int) -> Any:
+def get_customer(session: DbSession, actor: CurrentActor, customer_id: Id) -> Any:
     return service.get_customer(session, actor=actor, customer_id=customer_id)
 
 
 @router.patch("/customers/{customer_id}", response_model=CustomerRead, responses=ERRORS)
 def update_customer(
-    session: DbSession, actor: CurrentActor, customer_id: int, data: CustomerUpdate
+    session: DbSession, actor: CurrentActor, customer_id: Id, data: CustomerUpdate
 ) -> Any:
     return service.update_customer(session, actor=actor, customer_id=customer_id, data=data)
 
@@ -110,7 +110,7 @@ def add_identity(
     session: DbSession,
     actor: CurrentActor,
     request: Request,
-    customer_id: int,
+    customer_id: Id,
     data: IdentityCreate,
 ) -> Any:
     """Attach an identity; it must not belong to anyone else."""
@@ -123,13 +123,13 @@ def add_identity(
     "/customers/{customer_id}/identities/{identity_id}", status_code=204, responses=ERRORS
 )
 def remove_identity(
-    session: DbSession, actor: CurrentActor, customer_id: int, identity_id: int
+    session: DbSession, actor: CurrentActor, customer_id: Id, identity_id: Id
 ) -> None:
     service.remove_identity(session, actor=actor, customer_id=customer_id, identity_id=identity_id)
 
 
 @router.get("/customers/{customer_id}/consents", response_model=list[ConsentRead], responses=ERRORS)
-def consent_history(session: DbSession, actor: CurrentActor, customer_id: int) -> Any:
+def consent_history(session: DbSession, actor: CurrentActor, customer_id: Id) -> Any:
     """Every consent decision, newest first; a withdrawal is a new entry."""
     return service.consent_history(session, actor=actor, customer_id=customer_id)
 
@@ -141,7 +141,7 @@ def consent_history(session: DbSession, actor: CurrentActor, customer_id: int) -
     responses=ERRORS,
 )
 def record_consent(
-    session: DbSession, actor: CurrentActor, customer_id: int, data: ConsentCreate
+    session: DbSession, actor: CurrentActor, customer_id: Id, data: ConsentCreate
 ) -> Any:
     return service.record_consent(session, actor=actor, customer_id=customer_id, data=data)
 
@@ -152,9 +152,9 @@ def record_consent(
 def timeline(
     session: DbSession,
     actor: CurrentActor,
-    customer_id: int,
+    customer_id: Id,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    before_id: Annotated[int | None, Query(ge=1)] = None,
+    before_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
     silo: Annotated[str | None, Query(max_length=20)] = None,
     channel: Annotated[str | None, Query(max_length=20)] = None,
 ) -> Any:
@@ -177,27 +177,27 @@ def timeline(
     responses=ERRORS,
 )
 def add_timeline_event(
-    session: DbSession, actor: CurrentActor, customer_id: int, data: TimelineEventCreate
+    session: DbSession, actor: CurrentActor, customer_id: Id, data: TimelineEventCreate
 ) -> Any:
     """Record an interaction from any channel or silo (partners write here too)."""
     return service.add_timeline_event(session, actor=actor, customer_id=customer_id, event=data)
 
 
 @router.get("/customers/{customer_id}/notes", response_model=list[NoteRead], responses=ERRORS)
-def notes(session: DbSession, actor: CurrentActor, customer_id: int) -> Any:
+def notes(session: DbSession, actor: CurrentActor, customer_id: Id) -> Any:
     return service.list_notes(session, actor=actor, customer_id=customer_id)
 
 
 @router.post(
     "/customers/{customer_id}/notes", response_model=NoteRead, status_code=201, responses=ERRORS
 )
-def add_note(session: DbSession, actor: CurrentActor, customer_id: int, data: NoteCreate) -> Any:
+def add_note(session: DbSession, actor: CurrentActor, customer_id: Id, data: NoteCreate) -> Any:
     return service.add_note(session, actor=actor, customer_id=customer_id, body=data.body)
 
 
 @router.post("/customers/{customer_id}/organisations", status_code=204, responses=ERRORS)
 def assign_organisation(
-    session: DbSession, actor: CurrentActor, customer_id: int, data: OrganisationAssign
+    session: DbSession, actor: CurrentActor, customer_id: Id, data: OrganisationAssign
 ) -> None:
     """Give a partner organisation access to this customer."""
     service.assign_organisation(
@@ -222,22 +222,22 @@ def merge(session: DbSession, actor: CurrentActor, data: MergeRequest) -> Any:
 
 
 @router.get("/customers/{customer_id}/merges", response_model=list[MergeRead], responses=ERRORS)
-def merges(session: DbSession, actor: CurrentActor, customer_id: int) -> Any:
+def merges(session: DbSession, actor: CurrentActor, customer_id: Id) -> Any:
     return service.list_merges(session, actor=actor, customer_id=customer_id)
 
 
 @router.post("/customer-merges/{merge_id}/unmerge", response_model=MergeRead, responses=ERRORS)
-def unmerge(session: DbSession, actor: CurrentActor, merge_id: int) -> Any:
+def unmerge(session: DbSession, actor: CurrentActor, merge_id: Id) -> Any:
     return service.unmerge(session, actor=actor, merge_id=merge_id, reason=None)
 
 
 @router.get("/customers/{customer_id}/export", responses=ERRORS)
-def export(session: DbSession, actor: CurrentActor, customer_id: int) -> dict[str, Any]:
+def export(session: DbSession, actor: CurrentActor, customer_id: Id) -> dict[str, Any]:
     """Everything held about one person, as JSON (GDPR access and portability)."""
     return service.export_customer(session, actor=actor, customer_id=customer_id)
 
 
 @router.post("/customers/{customer_id}/erase", response_model=CustomerRead, responses=ERRORS)
-def erase(session: DbSession, actor: CurrentActor, customer_id: int, data: EraseRequest) -> Any:
+def erase(session: DbSession, actor: CurrentActor, customer_id: Id, data: EraseRequest) -> Any:
     """Erase personal data for good (GDPR art. 17); the erasure itself is recorded."""
     return service.erase_customer(session, actor=actor, customer_id=customer_id, reason=data.reason)

@@ -325,7 +325,8 @@ def _new_ids(session: Session, count: int) -> list[int]:
         return list(
             session.scalars(
                 text(
-                    "SELECT nextval(pg_get_serial_sequence('customers', 'id')) FROM generate_series(1, :n)"
+                    "SELECT nextval(pg_get_serial_sequence('customers', 'id'))"
+                    " FROM generate_series(1, :n)"
                 ),
                 {"n": count},
             )

@@ -20,7 +20,7 @@ from egards.customers.domain import (
 )
 from egards.customers.schemas import ConsentCreate, CustomerCreate, CustomerUpdate, IdentityCreate
 from egards.errors import InvalidInput
-from egards.web.deps import CurrentActor, DbSession
+from egards.web.deps import CurrentActor, DbSession, Id
 from egards.web.problems import field_path
 from egards.web.templating import render
 
@@ -95,7 +95,7 @@ async def create_customer(request: Request, session: DbSession, actor: CurrentAc
 
 @router.get("/customers/{customer_id}")
 def customer_360(
-    request: Request, session: DbSession, actor: CurrentActor, customer_id: int
+    request: Request, session: DbSession, actor: CurrentActor, customer_id: Id
 ) -> Response:
     customer = service.get_customer(session, actor=actor, customer_id=customer_id)
     consents = service.consent_history(session, actor=actor, customer_id=customer_id)
@@ -119,7 +119,7 @@ def customer_360(
 
 @router.get("/customers/{customer_id}/edit")
 def edit_form(
-    request: Request, session: DbSession, actor: CurrentActor, customer_id: int
+    request: Request, session: DbSession, actor: CurrentActor, customer_id: Id
 ) -> Response:
     actor.require(Permission.CUSTOMERS_WRITE)
     customer = service.get_customer(session, actor=actor, customer_id=customer_id)
@@ -128,7 +128,7 @@ def edit_form(
 
 @router.post("/customers/{customer_id}/edit")
 async def edit(
-    request: Request, session: DbSession, actor: CurrentActor, customer_id: int
+    request: Request, session: DbSession, actor: CurrentActor, customer_id: Id
 ) -> Response:
     data = _profile_form(await request.form())
     data = {
@@ -148,7 +148,7 @@ def add_note(
     request: Request,
     session: DbSession,
     actor: CurrentActor,
-    customer_id: int,
+    customer_id: Id,
     body: Annotated[str, Form(min_length=1, max_length=5000)],
 ) -> Response:
     service.add_note(session, actor=actor, customer_id=customer_id, body=body)
@@ -162,7 +162,7 @@ def add_note(
 
 @router.post("/customers/{customer_id}/identities")
 async def add_identity(
-    request: Request, session: DbSession, actor: CurrentActor, customer_id: int
+    request: Request, session: DbSession, actor: CurrentActor, customer_id: Id
 ) -> Response:
     form = await request.form()
     data = {"kind": form.get("kind"), "value": form.get("value")}
@@ -180,7 +180,7 @@ async def add_identity(
 
 @router.post("/customers/{customer_id}/identities/{identity_id}/remove")
 def remove_identity(
-    session: DbSession, actor: CurrentActor, customer_id: int, identity_id: int
+    session: DbSession, actor: CurrentActor, customer_id: Id, identity_id: Id
 ) -> Response:
     service.remove_identity(session, actor=actor, customer_id=customer_id, identity_id=identity_id)
     return RedirectResponse(f"/customers/{customer_id}", status_code=303)
@@ -188,7 +188,7 @@ def remove_identity(
 
 @router.post("/customers/{customer_id}/consents")
 async def record_consent(
-    request: Request, session: DbSession, actor: CurrentActor, customer_id: int
+    request: Request, session: DbSession, actor: CurrentActor, customer_id: Id
 ) -> Response:
     form = await request.form()
     data = {
@@ -208,7 +208,7 @@ async def record_consent(
 def merge(
     session: DbSession,
     actor: CurrentActor,
-    customer_id: int,
+    customer_id: Id,
     duplicate_id: Annotated[int, Form(ge=1)],
     reason: Annotated[str | None, Form(max_length=2000)] = None,
 ) -> Response:
@@ -219,13 +219,13 @@ def merge(
 
 
 @router.post("/merges/{merge_id}/unmerge")
-def unmerge(session: DbSession, actor: CurrentActor, merge_id: int) -> Response:
+def unmerge(session: DbSession, actor: CurrentActor, merge_id: Id) -> Response:
     record = service.unmerge(session, actor=actor, merge_id=merge_id, reason=None)
     return RedirectResponse(f"/customers/{record.survivor_id}", status_code=303)
 
 
 @router.get("/customers/{customer_id}/export.json")
-def export(session: DbSession, actor: CurrentActor, customer_id: int) -> Response:
+def export(session: DbSession, actor: CurrentActor, customer_id: Id) -> Response:
     bundle = service.export_customer(session, actor=actor, customer_id=customer_id)
     return Response(
         json.dumps(bundle, ensure_ascii=False, indent=2, default=str),
@@ -238,7 +238,7 @@ def export(session: DbSession, actor: CurrentActor, customer_id: int) -> Respons
 def erase(
     session: DbSession,
     actor: CurrentActor,
-    customer_id: int,
+    customer_id: Id,
     reason: Annotated[str, Form(min_length=3, max_length=2000)],
 ) -> Response:
     service.erase_customer(session, actor=actor, customer_id=customer_id, reason=reason)

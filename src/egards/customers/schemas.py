@@ -15,6 +15,7 @@ from egards.customers.domain import (
 )
 
 Name = Annotated[str, Field(min_length=1, max_length=100)]
+RowId = Annotated[int, Field(ge=1, le=2**63 - 1)]
 Language = Literal["fr", "en"]
 
 
@@ -174,16 +175,16 @@ class NoteRead(BaseModel):
 
 
 class MergeRequest(Strict):
-    survivor_id: int
-    merged_id: int
+    survivor_id: RowId
+    merged_id: RowId
     reason: str | None = Field(default=None, max_length=2000)
 
 
 class MergeRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: int
-    survivor_id: int
-    merged_id: int
+    survivor_id: RowId
+    merged_id: RowId
     reason: str | None
     merged_at: datetime
     merged_by: str
@@ -195,5 +196,5 @@ class EraseRequest(Strict):
 
 
 class OrganisationAssign(Strict):
-    organisation_id: int
+    organisation_id: RowId
     purpose: str | None = Field(default=None, max_length=200)

@@ -96,7 +96,7 @@ def _writable(session: Session, *, actor: Actor, customer_id: int) -> Customer:
         raise Conflict(
             f"customer {customer_id} is {customer.status}; it can no longer be changed",
             field="customer_id",
-            status=customer.status,
+            customer_status=customer.status,
         )
     return customer
 

@@ -6,7 +6,7 @@ import secrets
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from sqlalchemy.orm import Session
 
 from egards.accounts import service as accounts
@@ -16,6 +16,8 @@ from egards.errors import NotAuthenticated, PermissionDenied
 from egards.web.i18n import pick_locale
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+# Ids beyond 64 bits cannot exist; refusing them here keeps drivers from overflowing.
+Id = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 def get_session(request: Request) -> Iterator[Session]:

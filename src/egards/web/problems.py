@@ -87,7 +87,12 @@ def install(app: FastAPI) -> None:
             return _html_error(request, exc.status, exc.message)
         errors = [{"field": exc.field, "reason": exc.message}] if exc.field else None
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, NotAuthenticated) else None
-        context = {k: v for k, v in exc.context.items() if isinstance(v, str | int | bool | None)}
+        reserved = {"type", "title", "status", "detail", "instance", "code", "errors"}
+        context = {
+            k: v
+            for k, v in exc.context.items()
+            if k not in reserved and isinstance(v, str | int | bool | None)
+        }
         return Problem(
             problem(
                 exc.status,
