@@ -15,6 +15,7 @@ from egards.config import Settings, get_settings
 from egards.db import Database, make_engine
 from egards.web import problems
 from egards.web.deps import set_locale
+from egards.web.templating import collect_nav
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
@@ -61,13 +62,15 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             return JSONResponse({"status": "unavailable", "database": str(exc)[:200]}, 503)
         return JSONResponse({"status": "ok", "version": __version__, "database": db.dialect})
 
-    from egards.accounts.api import router as accounts_api
-    from egards.audit.api import router as audit_api
-    from egards.customers.api import router as customers_api
+    import egards.all_models  # noqa: F401  (mappers configured before the first request)
+    from egards.features import modules
     from egards.web.pages import router as pages
 
-    for router in (customers_api, accounts_api, audit_api):
-        app.include_router(router, prefix="/api/v1")
+    for _, api in modules("api"):
+        app.include_router(api.router, prefix="/api/v1")
     app.include_router(pages)
+    for _, feature_pages in modules("pages"):
+        app.include_router(feature_pages.router)
+    collect_nav()
     app.mount("/static", StaticFiles(directory=str(files("egards.web") / "static")), name="static")
     return app

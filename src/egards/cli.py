@@ -21,6 +21,16 @@ app.add_typer(import_app, name="import")
 console = Console()
 
 
+def _add_feature_commands() -> None:
+    from egards.features import modules
+
+    for feature, module in modules("cli"):
+        app.add_typer(module.app, name=feature)
+
+
+_add_feature_commands()
+
+
 def _database(settings: Settings):
     from egards.db import Database, make_engine
 
@@ -112,6 +122,8 @@ def demo(
         table.add_row(email, role)
     console.print(table)
     console.print(f"{summary.customers} customers, {summary.timeline_events} timeline events.")
+    for feature, text in summary.features.items():
+        console.print(f"{feature}: {text}")
     if not no_serve:
         serve(host=host, port=port)
 

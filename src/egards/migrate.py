@@ -17,7 +17,7 @@ def alembic_config(url: str | None = None) -> Config:
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+def upgrade(engine: Engine, revision: str = "heads") -> None:
     config = alembic_config()
     with engine.begin() as connection:
         config.attributes["connection"] = connection

@@ -25,18 +25,48 @@ class Permission(StrEnum):
     AUDIT_READ = "audit:read"
     USERS_MANAGE = "users:manage"
     ORGANISATIONS_MANAGE = "organisations:manage"
+    LOYALTY_READ = "loyalty:read"
+    LOYALTY_WRITE = "loyalty:write"  # post activities, redeem
+    LOYALTY_EXCEPTION = "loyalty:exception"  # manual tier changes, audited, with a reason
+    CASES_READ = "cases:read"
+    CASES_WRITE = "cases:write"
+    CASES_SUPERVISE = "cases:supervise"  # reassign, close without answer, SLA settings
+    ANALYTICS_READ = "analytics:read"
 
 
 _P = Permission
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
     Role.SUPERVISOR: frozenset(
-        {_P.CUSTOMERS_READ, _P.CUSTOMERS_WRITE, _P.CUSTOMERS_MERGE, _P.GDPR_EXPORT, _P.AUDIT_READ}
+        {
+            _P.CUSTOMERS_READ,
+            _P.CUSTOMERS_WRITE,
+            _P.CUSTOMERS_MERGE,
+            _P.GDPR_EXPORT,
+            _P.AUDIT_READ,
+            _P.LOYALTY_READ,
+            _P.LOYALTY_WRITE,
+            _P.LOYALTY_EXCEPTION,
+            _P.CASES_READ,
+            _P.CASES_WRITE,
+            _P.CASES_SUPERVISE,
+            _P.ANALYTICS_READ,
+        }
     ),
-    Role.AGENT: frozenset({_P.CUSTOMERS_READ, _P.CUSTOMERS_WRITE, _P.CUSTOMERS_MERGE}),
-    Role.ANALYST: frozenset({_P.CUSTOMERS_READ}),
-    # Partners only ever reach customers assigned to their organisation (see customers.service).
-    Role.PARTNER: frozenset({_P.CUSTOMERS_READ, _P.CUSTOMERS_WRITE}),
+    Role.AGENT: frozenset(
+        {
+            _P.CUSTOMERS_READ,
+            _P.CUSTOMERS_WRITE,
+            _P.CUSTOMERS_MERGE,
+            _P.LOYALTY_READ,
+            _P.LOYALTY_WRITE,
+            _P.CASES_READ,
+            _P.CASES_WRITE,
+        }
+    ),
+    Role.ANALYST: frozenset({_P.CUSTOMERS_READ, _P.LOYALTY_READ, _P.CASES_READ, _P.ANALYTICS_READ}),
+    # Partners only ever reach customers and cases assigned to their organisation.
+    Role.PARTNER: frozenset({_P.CUSTOMERS_READ, _P.CUSTOMERS_WRITE, _P.CASES_READ, _P.CASES_WRITE}),
 }
 
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
-from egards.accounts.domain import Permission
+from egards.accounts.domain import Actor, Permission
 from egards.audit import service as audit
 from egards.customers import service
 from egards.customers.domain import (
@@ -18,8 +20,10 @@ from egards.customers.domain import (
     SOCIAL_NETWORKS,
     IdentityKind,
 )
+from egards.customers.models import Customer
 from egards.customers.schemas import ConsentCreate, CustomerCreate, CustomerUpdate, IdentityCreate
 from egards.errors import InvalidInput
+from egards.features import modules
 from egards.web.deps import CurrentActor, DbSession, Id
 from egards.web.problems import field_path
 from egards.web.templating import render
@@ -113,8 +117,29 @@ def customer_360(
         "consent_channels": CONSENT_CHANNELS,
         "can": actor.can,
         "P": Permission,
+        "panels": customer_panels(session, actor, customer),
     }
     return render(request, "customers/view.html", context)
+
+
+@dataclass(frozen=True)
+class Panel:
+    """A block another feature adds to the customer 360 page."""
+
+    template: str
+    context: dict[str, Any]
+    column: str = "main"  # "side" (left, narrow) or "main"
+
+
+def customer_panels(session: Session, actor: Actor, customer: Customer) -> list[Panel]:
+    panels: list[Panel] = []
+    for feature, pages in modules("pages"):
+        if feature != "customers":
+            for provide in getattr(pages, "customer_panels", ()):
+                panel = provide(session, actor, customer)
+                if panel is not None:
+                    panels.append(panel)
+    return panels
 
 
 @router.get("/customers/{customer_id}/edit")

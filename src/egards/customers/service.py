@@ -123,13 +123,42 @@ def add_timeline_event(
     return entry
 
 
+def record_event(
+    session: Session,
+    *,
+    actor: Actor,
+    customer_id: int,
+    kind: str,
+    summary: str,
+    channel: str = "console",
+    silo: str = "support",
+    ref_type: str | None = None,
+    ref_id: str | None = None,
+    occurred_at: datetime | None = None,
+) -> None:
+    """What other features call to put something on a customer's timeline (no access check:
+    the calling use case has already checked its own permission)."""
+    _timeline(
+        session,
+        actor,
+        customer_id,
+        kind,
+        summary,
+        channel=channel,
+        silo=silo,
+        ref_type=ref_type,
+        ref_id=ref_id,
+        occurred_at=occurred_at or utcnow(),
+    )
+
+
 def _timeline(
     session: Session, actor: Actor, customer_id: int, kind: str, summary: str, **extra: Any
 ) -> None:
     session.add(
         TimelineEvent(
             customer_id=customer_id,
-            occurred_at=utcnow(),
+            occurred_at=extra.pop("occurred_at", None) or utcnow(),
             kind=kind,
             channel=extra.pop("channel", "console"),
             silo=extra.pop("silo", "support"),

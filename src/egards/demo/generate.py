@@ -26,6 +26,7 @@ from egards.customers.models import (
     TimelineEvent,
 )
 from egards.db import Database
+from egards.features import modules
 
 DEMO_PASSWORD = "egards-demo-2026"
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -207,6 +208,8 @@ class DemoSummary:
     customers: int = 0
     timeline_events: int = 0
     users: list[tuple[str, str]] = field(default_factory=list)
+    # What each feature added, for the closing table: {"cases": "1,200 cases, 43 breached"}.
+    features: dict[str, str] = field(default_factory=dict)
 
 
 def _phone(index: int) -> str:
@@ -257,6 +260,8 @@ def generate(
                 summary.timeline_events += _batch(session, rng, start, count, installer_id)
             progress.advance(task, count)
     summary.customers = customers
+    for _, feature_demo in modules("demo"):
+        feature_demo.populate(db, seed=seed, console=console, summary=summary)
     return summary
 
 

@@ -9,16 +9,22 @@ from importlib.resources import files
 from zoneinfo import ZoneInfo
 
 from egards.config import LOCALES
+from egards.features import FEATURES
 
 PARIS = ZoneInfo("Europe/Paris")
 
 
 @cache
 def catalogue(locale: str) -> dict[str, str]:
+    """The shared catalogue, plus each feature's own ``translations/<locale>.json``."""
     if locale == "en":
         return {}
-    path = files("egards.web") / "translations" / f"{locale}.json"
-    return json.loads(path.read_text(encoding="utf-8"))
+    merged: dict[str, str] = {}
+    for folder in ("web", *FEATURES):
+        path = files("egards") / folder / "translations" / f"{locale}.json"
+        if path.is_file():
+            merged.update(json.loads(path.read_text(encoding="utf-8")))
+    return merged
 
 
 def translate(locale: str, text: str, **values: object) -> str:

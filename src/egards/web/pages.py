@@ -9,13 +9,11 @@ from fastapi.responses import RedirectResponse, Response
 
 from egards.accounts import service as accounts
 from egards.audit import service as audit
-from egards.customers.pages import router as customer_pages
 from egards.errors import NotAuthenticated
 from egards.web.deps import CurrentActor, DbSession, check_csrf, csrf_token
 from egards.web.templating import render
 
 router = APIRouter(include_in_schema=False)
-router.include_router(customer_pages)
 
 
 def _safe_next(target: str | None) -> str:
