@@ -56,8 +56,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     @app.get("/healthz", tags=["operations"], summary="Liveness and database reachability")
     def healthz() -> JSONResponse:
         try:
-            with db.engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
+            with db.unit_of_work() as session:
+                session.execute(text("SELECT 1"))
         except Exception as exc:  # any driver error means "not ready"
             return JSONResponse({"status": "unavailable", "database": str(exc)[:200]}, 503)
         return JSONResponse({"status": "ok", "version": __version__, "database": db.dialect})

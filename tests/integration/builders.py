@@ -15,7 +15,7 @@ def customer_payload(**overrides: Any) -> dict[str, Any]:
         "last_name": f"Dupont{n}",
         "preferred_language": "fr",
         "emails": [f"helene.dupont{n}@example.fr"],
-        "phones": [f"+33 6 {10 + n % 80:02d} {n % 100:02d} 34 56"],
+        "phones": [f"+33 6 12 {n // 100 % 100:02d} {n % 100:02d} 56"],
         "city": "Lyon",
         "country": "FR",
     }

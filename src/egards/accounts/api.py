@@ -15,7 +15,7 @@ from egards.accounts.schemas import (
     UserRead,
 )
 from egards.customers.api import ERRORS
-from egards.web.deps import CurrentActor, DbSession, Id
+from egards.web.deps import CurrentActor, DbSession, SmallId
 
 router = APIRouter(tags=["accounts"])
 
@@ -38,7 +38,7 @@ def create_user(session: DbSession, actor: CurrentActor, data: UserCreate) -> An
 
 
 @router.post("/users/{user_id}/disable", response_model=UserRead, responses=ERRORS)
-def disable_user(session: DbSession, actor: CurrentActor, user_id: Id) -> Any:
+def disable_user(session: DbSession, actor: CurrentActor, user_id: SmallId) -> Any:
     return service.set_active(session, actor=actor, user_id=user_id, active=False)
 
 
@@ -55,7 +55,7 @@ def create_token(session: DbSession, actor: CurrentActor, data: TokenCreate) -> 
 
 
 @router.post("/tokens/{token_id}/revoke", response_model=TokenRead, responses=ERRORS)
-def revoke_token(session: DbSession, actor: CurrentActor, token_id: Id) -> Any:
+def revoke_token(session: DbSession, actor: CurrentActor, token_id: SmallId) -> Any:
     return service.revoke_token(session, actor=actor, token_id=token_id)
 
 

@@ -14,7 +14,7 @@ class UserCreate(BaseModel):
     role: Role
     password: str = Field(min_length=10, max_length=200)
     locale: str = Field(default="fr", pattern="^(en|fr)$")
-    organisation_id: int | None = Field(default=None, ge=1, le=2**63 - 1)
+    organisation_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
 
 
 class UserRead(BaseModel):

@@ -25,7 +25,7 @@ from egards.customers.schemas import (
     TimelineEventCreate,
     TimelineEventRead,
 )
-from egards.web.deps import CurrentActor, DbSession, Id
+from egards.web.deps import CurrentActor, DbSession, Id, SmallId
 
 router = APIRouter(tags=["customers"])
 PROBLEM = {"content": {"application/problem+json": {}}}
@@ -227,7 +227,7 @@ def merges(session: DbSession, actor: CurrentActor, customer_id: Id) -> Any:
 
 
 @router.post("/customer-merges/{merge_id}/unmerge", response_model=MergeRead, responses=ERRORS)
-def unmerge(session: DbSession, actor: CurrentActor, merge_id: Id) -> Any:
+def unmerge(session: DbSession, actor: CurrentActor, merge_id: SmallId) -> Any:
     return service.unmerge(session, actor=actor, merge_id=merge_id, reason=None)
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from sqlalchemy import Table, bindparam, func, insert, select, text, update
+from sqlalchemy import ARRAY, String, Table, bindparam, func, insert, literal, select, text, update
 from sqlalchemy.orm import Session
 
 from egards.accounts.domain import SYSTEM
@@ -171,6 +171,15 @@ def _validate(number: int, raw: dict[str, Any], region: str) -> _Valid | Reject:
     return _Valid(number, row, identities)
 
 
+def _one_of(session: Session, column: Any, values: list[str]) -> Any:
+    """``column IN values`` for thousands of values. On PostgreSQL, one array parameter
+    joined through ``unnest``: a long IN list of parameters is compared row by row whenever
+    the planner scans, which it does on a freshly loaded table whose statistics lag."""
+    if session.get_bind().dialect.name != "postgresql":
+        return column.in_(values)
+    return column.in_(select(func.unnest(literal(values, ARRAY(String)))).scalar_subquery())
+
+
 def _apply_batch(session: Session, batch: list[_Valid], result: ImportResult, source: str) -> None:
     now = utcnow()
     # Within a file the last line for an external id wins, as a re-run would make it.
@@ -183,7 +192,7 @@ def _apply_batch(session: Session, batch: list[_Valid], result: ImportResult, so
                 Customer.external_id,
                 Customer.status,
                 *(getattr(Customer, name) for name in PROFILE),
-            ).where(Customer.external_id.in_(list(by_external)))
+            ).where(_one_of(session, Customer.external_id, list(by_external)))
         )
     }
     wanted = {(kind, value) for item in by_external.values() for kind, value, _ in item.identities}
@@ -194,7 +203,9 @@ def _apply_batch(session: Session, batch: list[_Valid], result: ImportResult, so
             ((kind, value), customer_id)
             for value, customer_id in session.execute(
                 select(Identity.value, Identity.customer_id).where(
-                    Identity.kind == kind, Identity.network == "", Identity.value.in_(values)
+                    Identity.kind == kind,
+                    Identity.network == "",
+                    _one_of(session, Identity.value, values),
                 )
             )
         )

@@ -24,7 +24,7 @@ from egards.customers.models import Customer
 from egards.customers.schemas import ConsentCreate, CustomerCreate, CustomerUpdate, IdentityCreate
 from egards.errors import InvalidInput
 from egards.features import modules
-from egards.web.deps import CurrentActor, DbSession, Id
+from egards.web.deps import CurrentActor, DbSession, Id, SmallId
 from egards.web.problems import field_path
 from egards.web.templating import render
 
@@ -244,7 +244,7 @@ def merge(
 
 
 @router.post("/merges/{merge_id}/unmerge")
-def unmerge(session: DbSession, actor: CurrentActor, merge_id: Id) -> Response:
+def unmerge(session: DbSession, actor: CurrentActor, merge_id: SmallId) -> Response:
     record = service.unmerge(session, actor=actor, merge_id=merge_id, reason=None)
     return RedirectResponse(f"/customers/{record.survivor_id}", status_code=303)
 

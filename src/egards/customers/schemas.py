@@ -196,5 +196,5 @@ class EraseRequest(Strict):
 
 
 class OrganisationAssign(Strict):
-    organisation_id: RowId
+    organisation_id: int = Field(ge=1, le=2**31 - 1)
     purpose: str | None = Field(default=None, max_length=200)

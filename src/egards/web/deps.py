@@ -18,6 +18,7 @@ from egards.web.i18n import pick_locale
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 # Ids beyond 64 bits cannot exist; refusing them here keeps drivers from overflowing.
 Id = Annotated[int, Path(ge=1, le=2**63 - 1)]
+SmallId = Annotated[int, Path(ge=1, le=2**31 - 1)]  # for 32-bit keys (users, tokens, ...)
 
 
 def get_session(request: Request) -> Iterator[Session]:

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from egards.errors import DomainError, NotAuthenticated
@@ -151,6 +152,33 @@ def install(app: FastAPI) -> None:
             status_code=exc.status_code,
             headers=getattr(exc, "headers", None),
         )
+
+    @app.exception_handler(IntegrityError)
+    async def integrity_error(request: Request, exc: IntegrityError) -> Response:
+        # The database refused a write a rule let through: a concurrent change got there first.
+        log.warning("integrity error on %s: %s", request.url.path, exc.orig)
+        body = problem(
+            409,
+            "Conflict with a concurrent change",
+            "another request changed the same data at the same time; try again",
+            code="concurrent_change",
+            instance=request.url.path,
+        )
+        return Problem(body, status_code=409)
+
+    @app.exception_handler(DataError)
+    async def data_error(request: Request, exc: DataError) -> Response:
+        # A value the schema let through but the database cannot store (a NUL character,
+        # a number out of the column's range): the request is refused, nothing is written.
+        reason = str(exc.orig).splitlines()[0] if exc.orig else "value not storable"
+        body = problem(
+            422,
+            "Invalid input",
+            f"a value cannot be stored: {reason}",
+            code="invalid_value",
+            instance=request.url.path,
+        )
+        return Problem(body, status_code=422)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:

@@ -1,0 +1,97 @@
+"""Plain JSON for the loyalty core's value objects, so the database can keep them exactly."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import date
+from typing import Any
+
+from egards.loyalty.domain import Allocation, Earning, TierState, Upgrade
+from egards.loyalty.ledger import Account, AccountKind
+
+
+def encode(value: Any) -> Any:
+    """Ledger operation arguments to JSON: accounts, dates and allocations are tagged."""
+    if isinstance(value, Account):
+        return {"$account": [str(value.kind), value.currency, value.member]}
+    if isinstance(value, date):
+        return {"$date": value.isoformat()}
+    if isinstance(value, Allocation):
+        return {"$allocation": [value.bucket_id, value.amount]}
+    if isinstance(value, list | tuple):
+        return [encode(v) for v in value]
+    return value
+
+
+def decode(value: Any) -> Any:
+    if isinstance(value, dict):
+        if "$account" in value:
+            kind, currency, member = value["$account"]
+            return Account(AccountKind(kind), currency, member)
+        if "$date" in value:
+            return date.fromisoformat(value["$date"])
+        if "$allocation" in value:
+            return Allocation(*value["$allocation"])
+    if isinstance(value, list):
+        return tuple(decode(v) for v in value)
+    return value
+
+
+def _day(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+def state_to_json(state: TierState) -> dict[str, Any]:
+    return {
+        "tier": state.tier,
+        "since": state.since.isoformat(),
+        "period_start": state.period_start.isoformat(),
+        "period_end": state.period_end.isoformat() if state.period_end else None,
+        "counter": state.counter,
+        "consecutive_periods": state.consecutive_periods,
+        "lifetime": state.lifetime,
+        "upgrades": [
+            {
+                "on": u.on.isoformat(),
+                "from_tier": u.from_tier,
+                "to_tier": u.to_tier,
+                "removed": u.removed,
+                "before": state_to_json(u.before),
+            }
+            for u in state.upgrades
+        ],
+        "window": [[day.isoformat(), amount] for day, amount in state.window],
+    }
+
+
+def state_from_json(data: dict[str, Any]) -> TierState:
+    return TierState(
+        tier=data["tier"],
+        since=date.fromisoformat(data["since"]),
+        period_start=date.fromisoformat(data["period_start"]),
+        period_end=_day(data["period_end"]),
+        counter=data["counter"],
+        consecutive_periods=data["consecutive_periods"],
+        lifetime=data["lifetime"],
+        upgrades=tuple(
+            Upgrade(
+                on=date.fromisoformat(u["on"]),
+                from_tier=u["from_tier"],
+                to_tier=u["to_tier"],
+                removed=u["removed"],
+                before=state_from_json(u["before"]),
+            )
+            for u in data["upgrades"]
+        ),
+        window=tuple((date.fromisoformat(day), amount) for day, amount in data["window"]),
+    )
+
+
+def earning_to_json(earning: Earning) -> dict[str, Any]:
+    data = asdict(earning)
+    data["on"] = earning.on.isoformat()
+    return data
+
+
+def earning_from_json(data: dict[str, Any]) -> Earning:
+    return Earning(**{**data, "on": date.fromisoformat(data["on"])})

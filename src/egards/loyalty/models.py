@@ -1,0 +1,141 @@
+"""Tables of the loyalty engine.
+
+The ledger is stored as the operations that built it (``op`` and its arguments) next to the
+entries they produced, so that a member's ledger can be rebuilt exactly by replaying them
+through :class:`egards.loyalty.ledger.Ledger`, the executable specification. Balances and tiers
+are kept denormalised on ``loyalty_members`` and ``loyalty_balances`` for reading and
+reporting; they are rewritten from the rebuilt ledger by every operation.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from egards.db import Base, BigIntKey, utcnow
+
+
+class Member(Base):
+    __tablename__ = "loyalty_members"
+    __table_args__ = (
+        UniqueConstraint("customer_id", "programme"),
+        UniqueConstraint("programme", "number"),
+        Index("ix_loyalty_members_programme_tier", "programme", "tier"),
+        Index("ix_loyalty_members_period_end", "period_end"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntKey, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    programme: Mapped[str] = mapped_column(String(40))
+    number: Mapped[str] = mapped_column(String(40))
+    enrolled_on: Mapped[date] = mapped_column(Date)
+    tier: Mapped[str] = mapped_column(String(40))
+    tier_since: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date | None] = mapped_column(Date)
+    counter: Mapped[int] = mapped_column(Integer, default=0)
+    tier_state: Mapped[dict[str, Any]] = mapped_column(JSON)
+    last_activity_on: Mapped[date | None] = mapped_column(Date)
+    entries_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Balance(Base):
+    """A member's balance in one currency, as the ledger last computed it."""
+
+    __tablename__ = "loyalty_balances"
+    __table_args__ = (CheckConstraint("available >= 0", name="available_not_negative"),)
+
+    member_id: Mapped[int] = mapped_column(ForeignKey("loyalty_members.id"), primary_key=True)
+    currency: Mapped[str] = mapped_column(String(20), primary_key=True)
+    balance: Mapped[int] = mapped_column(Integer, default=0)
+    available: Mapped[int] = mapped_column(Integer, default=0)
+    pending_credits: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Entry(Base):
+    """One ledger entry of one member, with the operation that produced it."""
+
+    __tablename__ = "loyalty_entries"
+    __table_args__ = (
+        UniqueConstraint("member_id", "seq"),
+        UniqueConstraint("member_id", "key"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+        Index("ix_loyalty_entries_member_on", "member_id", "on"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntKey, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("loyalty_members.id"))
+    seq: Mapped[int] = mapped_column(Integer)  # the entry's id in the member's ledger
+    key: Mapped[str] = mapped_column(String(200))
+    op: Mapped[str] = mapped_column(String(30))
+    args: Mapped[dict[str, Any]] = mapped_column(JSON)
+    currency: Mapped[str] = mapped_column(String(20))
+    debit: Mapped[str] = mapped_column(String(20))  # account kind; member accounts are "member"
+    credit: Mapped[str] = mapped_column(String(20))
+    amount: Mapped[int] = mapped_column(Integer)
+    on: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(30))
+    state: Mapped[str] = mapped_column(String(10))
+    rule_id: Mapped[str | None] = mapped_column(String(80))
+    reverses: Mapped[int | None] = mapped_column(Integer)
+    resolves: Mapped[int | None] = mapped_column(Integer)
+    expires_on: Mapped[date | None] = mapped_column(Date)
+    activity_id: Mapped[int | None] = mapped_column(ForeignKey("loyalty_activities.id"))
+    memo: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Activity(Base):
+    """An activity as received: applied to a member, or parked until its member is known."""
+
+    __tablename__ = "loyalty_activities"
+    __table_args__ = (
+        UniqueConstraint("programme", "key"),
+        Index("ix_loyalty_activities_member", "member_id", "on"),
+        Index("ix_loyalty_activities_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntKey, primary_key=True)
+    programme: Mapped[str] = mapped_column(String(40))
+    key: Mapped[str] = mapped_column(String(200))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("loyalty_members.id"))
+    member_number: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(40))
+    on: Mapped[date] = mapped_column(Date)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(10))  # applied | parked
+    earnings: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    entry_seqs: Mapped[list[int] | None] = mapped_column(JSON)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TierChange(Base):
+    __tablename__ = "loyalty_tier_changes"
+
+    id: Mapped[int] = mapped_column(BigIntKey, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("loyalty_members.id"), index=True)
+    on: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(20))
+    from_tier: Mapped[str] = mapped_column(String(40))
+    to_tier: Mapped[str] = mapped_column(String(40))
+    reason: Mapped[str] = mapped_column(Text)
+    reason_fr: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(20))  # activity | batch | exception
+    actor_label: Mapped[str] = mapped_column(String(200))
+    justification: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

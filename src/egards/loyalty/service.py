@@ -1,0 +1,909 @@
+"""Use cases of the loyalty engine. Each runs inside the caller's unit of work.
+
+A member's ledger is rebuilt from its stored operations through the in-memory
+:class:`Ledger` (the executable specification), the operation is applied there, and only the
+entries it appended are written. The member row is locked first (``SELECT … FOR UPDATE`` on
+PostgreSQL; SQLite takes the database write lock at ``BEGIN IMMEDIATE``), so concurrent
+operations on one member run one after the other and never lose or create a point.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from egards.accounts.domain import Actor, Permission
+from egards.audit import service as audit
+from egards.customers import service as customers
+from egards.customers.models import Identity
+from egards.db import utcnow
+from egards.errors import Conflict, InvalidInput, NotFound
+from egards.loyalty import codec, domain
+from egards.loyalty.errors import IdempotencyConflict
+from egards.loyalty.ledger import Account, AccountKind, Ledger
+from egards.loyalty.models import Activity, Balance, Entry, Member, TierChange
+from egards.loyalty.programme import PROGRAMMES_DIR, Programme, load_programme
+from egards.loyalty.schemas import ActivityCreate, ActivityResult
+
+Today = Callable[[], date]
+
+
+def today() -> date:
+    return utcnow().date()
+
+
+@cache
+def programmes() -> dict[str, Programme]:
+    """The programmes this installation runs: the bundled examples, by their code."""
+    loaded = [load_programme(path) for path in sorted(Path(PROGRAMMES_DIR).glob("*.yaml"))]
+    return {programme.code: programme for programme in loaded}
+
+
+def get_programme(code: str) -> Programme:
+    try:
+        return programmes()[code]
+    except KeyError:
+        raise NotFound(
+            f"no programme {code!r}", field="programme", known=", ".join(programmes())
+        ) from None
+
+
+# --- a member's books ----------------------------------------------------------------------
+
+
+@dataclass
+class Book:
+    """One member's ledger and tier, rebuilt for one use case, and what it appended."""
+
+    member: Member
+    programme: Programme
+    ledger: Ledger
+    state: domain.TierState
+    written: int
+    ops: list[tuple[str, dict[str, Any], int | None]] = field(default_factory=list)
+
+    def account(self, currency: str) -> Account:
+        return Account.of_member(str(self.member.id), currency)
+
+    def programme_account(self, kind: AccountKind, currency: str) -> Account:
+        return Account.of_programme(kind, currency)
+
+    def apply(self, op: str, activity_id: int | None = None, **kwargs: Any) -> Any:
+        """Run a ledger operation; remember it if it appended an entry (replays do not)."""
+        before = len(self.ledger.entries)
+        result = getattr(self.ledger, op)(**kwargs)
+        if len(self.ledger.entries) > before:
+            self.ops.append((op, kwargs, activity_id))
+        return result
+
+
+def _lock(session: Session, member_id: int) -> Member:
+    query = select(Member).where(Member.id == member_id)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    member = session.scalar(query)
+    if member is None:
+        raise NotFound(f"member {member_id} not found", field="member_id")
+    return member
+
+
+def open_book(session: Session, member: Member) -> Book:
+    ledger = Ledger()
+    rows = session.execute(
+        select(Entry.op, Entry.args).where(Entry.member_id == member.id).order_by(Entry.seq)
+    )
+    for op, args in rows:
+        getattr(ledger, op)(**{k: codec.decode(v) for k, v in args.items()})
+    return Book(
+        member=member,
+        programme=get_programme(member.programme),
+        ledger=ledger,
+        state=codec.state_from_json(member.tier_state),
+        written=len(ledger.entries),
+    )
+
+
+def close_book(session: Session, book: Book) -> None:
+    """Write the appended entries, the balances and the tier."""
+    member = book.member
+    new_entries = book.ledger.entries[book.written :]
+    rows = []
+    for entry, (op, kwargs, activity_id) in zip(new_entries, book.ops, strict=True):
+        rows.append(
+            Entry(
+                member_id=member.id,
+                seq=entry.id,
+                key=entry.key,
+                op=op,
+                args={k: codec.encode(v) for k, v in kwargs.items()},
+                currency=entry.currency,
+                debit=str(entry.debit.kind),
+                credit=str(entry.credit.kind),
+                amount=entry.amount,
+                on=entry.on,
+                kind=entry.kind,
+                state=str(entry.state),
+                rule_id=entry.rule_id,
+                reverses=entry.reverses,
+                resolves=entry.resolves,
+                expires_on=entry.expires_on,
+                activity_id=activity_id,
+                memo=entry.memo,
+            )
+        )
+    session.add_all(rows)
+    for currency in book.programme.currencies:
+        account = book.account(currency.code)
+        values = {
+            "balance": book.ledger.balance(account),
+            "available": book.ledger.available(account),
+            "pending_credits": book.ledger.pending_credits(account),
+        }
+        balance = session.get(Balance, (member.id, currency.code))
+        if balance is None:
+            session.add(Balance(member_id=member.id, currency=currency.code, **values))
+        else:
+            for name, value in values.items():
+                setattr(balance, name, value)
+    member.tier = book.state.tier
+    member.tier_since = book.state.since
+    member.period_end = book.state.period_end
+    member.counter = book.state.counter
+    member.tier_state = codec.state_to_json(book.state)
+    member.entries_count = len(book.ledger.entries)
+    member.updated_at = utcnow()
+    session.flush()
+    book.written = len(book.ledger.entries)
+    book.ops.clear()
+
+
+def _record_tier_events(
+    session: Session,
+    book: Book,
+    events: tuple[domain.TierEvent, ...],
+    *,
+    actor: Actor,
+    source: str,
+    justification: str | None = None,
+) -> None:
+    for event in events:
+        session.add(
+            TierChange(
+                member_id=book.member.id,
+                on=event.on,
+                kind=event.kind,
+                from_tier=event.from_tier,
+                to_tier=event.to_tier,
+                reason=event.reason,
+                reason_fr=event.reason_fr,
+                source=source,
+                actor_label=actor.label,
+                justification=justification,
+            )
+        )
+        customers.record_event(
+            session,
+            actor=actor,
+            customer_id=book.member.customer_id,
+            kind=f"tier.{event.kind}",
+            summary=event.reason,
+            channel="api" if source != "exception" else "console",
+            silo="loyalty",
+            ref_type="loyalty_member",
+            ref_id=str(book.member.id),
+        )
+
+
+# --- members -------------------------------------------------------------------------------
+
+
+def enrol(
+    session: Session, *, actor: Actor, customer_id: int, programme_code: str, on: date | None = None
+) -> Member:
+    """Make a customer a member; the loyalty number is their existing one, or a new one."""
+    actor.require(Permission.LOYALTY_WRITE)
+    programme = get_programme(programme_code)
+    customers.get_customer(session, actor=actor, customer_id=customer_id)
+    existing = session.scalar(
+        select(Member).where(Member.customer_id == customer_id, Member.programme == programme.code)
+    )
+    if existing is not None:
+        raise Conflict(
+            f"customer {customer_id} is already a member of {programme.code}",
+            field="customer_id",
+            member_id=existing.id,
+        )
+    number = (
+        session.scalar(
+            select(Identity.value).where(
+                Identity.customer_id == customer_id, Identity.kind == "loyalty_number"
+            )
+        )
+        or f"{programme.code[:2].upper()}{customer_id:010d}"
+    )
+    start = on or today()
+    state = domain.enrol(programme, on=start)
+    member = Member(
+        customer_id=customer_id,
+        programme=programme.code,
+        number=number,
+        enrolled_on=start,
+        tier=state.tier,
+        tier_since=state.since,
+        period_end=state.period_end,
+        counter=state.counter,
+        tier_state=codec.state_to_json(state),
+        entries_count=0,
+    )
+    session.add(member)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="loyalty.enrol",
+        entity_type="loyalty_member",
+        entity_id=member.id,
+        customer_id=customer_id,
+        after={"programme": programme.code, "number": number},
+    )
+    customers.record_event(
+        session,
+        actor=actor,
+        customer_id=customer_id,
+        kind="loyalty.enrolled",
+        summary=f"Joined {programme.name.get('en')} as {state.tier} ({number})",
+        silo="loyalty",
+        ref_type="loyalty_member",
+        ref_id=str(member.id),
+    )
+    _apply_parked(session, actor=actor, member=member)
+    return member
+
+
+def find_member(session: Session, *, actor: Actor, member_id: int) -> Member:
+    actor.require(Permission.LOYALTY_READ)
+    member = session.get(Member, member_id)
+    if member is None:
+        raise NotFound(f"member {member_id} not found", field="member_id")
+    customers.get_customer(session, actor=actor, customer_id=member.customer_id)
+    return member
+
+
+def members_of(session: Session, *, customer_id: int) -> list[Member]:
+    return list(
+        session.scalars(select(Member).where(Member.customer_id == customer_id).order_by(Member.id))
+    )
+
+
+def balances(session: Session, *, member: Member) -> list[Balance]:
+    """One balance per currency of the programme, zero where nothing was ever posted."""
+    stored = {
+        b.currency: b
+        for b in session.scalars(select(Balance).where(Balance.member_id == member.id))
+    }
+    currencies = sorted(c.code for c in get_programme(member.programme).currencies)
+    return [
+        stored.get(code)
+        or Balance(member_id=member.id, currency=code, balance=0, available=0, pending_credits=0)
+        for code in currencies
+    ]
+
+
+def progress(member: Member) -> dict[str, Any]:
+    """Next tier and what is missing, and what keeping the current tier needs."""
+    programme = get_programme(member.programme)
+    index = programme.tier_index(member.tier)
+    result: dict[str, Any] = {"next_tier": None, "needed_for_next": None, "needed_to_keep": None}
+    if index + 1 < len(programme.tiers):
+        upper = programme.tiers[index + 1]
+        result["next_tier"] = upper.code
+        result["needed_for_next"] = max(upper.threshold - member.counter, 0)
+    if index > 0 and not member.tier_state.get("lifetime"):
+        result["needed_to_keep"] = max(programme.tiers[index].threshold - member.counter, 0)
+    return result
+
+
+# --- activities ----------------------------------------------------------------------------
+
+
+def _content_hash(data: ActivityCreate) -> str:
+    payload = data.model_dump(mode="json", exclude={"member_number", "customer_id"})
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def _resolve_member(session: Session, programme: Programme, data: ActivityCreate) -> Member | None:
+    if data.customer_id is not None:
+        return session.scalar(
+            select(Member).where(
+                Member.customer_id == data.customer_id, Member.programme == programme.code
+            )
+        )
+    number = data.member_number.upper().replace("-", "") if data.member_number else ""
+    return session.scalar(
+        select(Member).where(Member.programme == programme.code, Member.number == number)
+    )
+
+
+def record_activity(
+    session: Session,
+    *,
+    actor: Actor,
+    programme_code: str,
+    data: ActivityCreate,
+    today: Today = today,
+) -> ActivityResult:
+    """Count an activity: earnings posted to the ledger with the rule that produced each,
+    the qualifying part counted towards the tier. A refund names the activity it reverses and
+    takes back exactly what it gave. Unknown members are parked, not dropped.
+    Idempotent by key: the same activity again changes nothing; other content is refused."""
+    actor.require(Permission.LOYALTY_WRITE)
+    programme = get_programme(programme_code)
+    digest = _content_hash(data)
+    previous = session.scalar(
+        select(Activity).where(Activity.programme == programme.code, Activity.key == data.key)
+    )
+    if previous is not None:
+        if previous.content_hash != digest:
+            raise IdempotencyConflict(
+                f"activity {data.key} was already received with other content", field="key"
+            )
+        return _result(session, previous)
+    activity = domain.Activity(
+        key=data.key,
+        kind=data.kind,
+        on=data.on,
+        amounts=data.amounts,
+        attributes=data.attributes,
+        quantity=data.quantity,
+        reverses=data.reverses,
+    )
+    domain.validate_activity(programme, activity, today=today())
+    member = _resolve_member(session, programme, data)
+    row = Activity(
+        programme=programme.code,
+        key=data.key,
+        member_id=None,
+        member_number=(
+            member.number if member else (data.member_number or f"customer:{data.customer_id}")
+        ),
+        kind=data.kind,
+        on=data.on,
+        content_hash=digest,
+        status="parked",
+        payload=data.model_dump(mode="json", exclude={"member_number", "customer_id", "key"}),
+    )
+    session.add(row)
+    session.flush()
+    if member is None:
+        audit.record(
+            session,
+            actor=actor,
+            action="loyalty.activity_parked",
+            entity_type="loyalty_activity",
+            entity_id=row.id,
+            after={"key": data.key, "member": row.member_number},
+        )
+        return _result(session, row)
+    book = open_book(session, _lock(session, member.id))
+    events = _apply(session, book, row, activity)
+    close_book(session, book)
+    _record_tier_events(session, book, events, actor=actor, source="activity")
+    return _result(session, row, events)
+
+
+def _apply(
+    session: Session, book: Book, row: Activity, activity: domain.Activity
+) -> tuple[domain.TierEvent, ...]:
+    programme = book.programme
+    if activity.reverses:
+        original = session.scalar(
+            select(Activity).where(
+                Activity.programme == programme.code,
+                Activity.key == activity.reverses,
+                Activity.member_id == book.member.id,
+                Activity.status == "applied",
+            )
+        )
+        if original is None:
+            raise NotFound(
+                f"no applied activity {activity.reverses} for this member", field="reverses"
+            )
+        if session.scalar(
+            select(Activity.id).where(
+                Activity.programme == programme.code,
+                Activity.member_id == book.member.id,
+                Activity.status == "applied",
+                Activity.payload["reverses"].as_string() == activity.reverses,
+            )
+        ):
+            raise Conflict(f"activity {activity.reverses} is already reversed", field="reverses")
+        original_lines = [codec.earning_from_json(e) for e in original.earnings or []]
+        lines = domain.compute_earnings(
+            programme, activity, book.state.tier, original=original_lines
+        )
+        for seq in original.entry_seqs or []:
+            book.apply("reverse", row.id, key=f"{activity.key}:{seq}", entry_id=seq, on=activity.on)
+        earned_on = original.on
+    else:
+        lines = domain.compute_earnings(programme, activity, book.state.tier)
+        seqs = []
+        for line in lines:
+            if line.amount <= 0:
+                continue
+            entry = book.apply(
+                "post",
+                row.id,
+                key=f"{activity.key}:{line.rule_id}",
+                debit=book.programme_account(AccountKind.ISSUANCE, line.currency),
+                credit=book.account(line.currency),
+                amount=line.amount,
+                on=activity.on,
+                kind="earn",
+                rule_id=line.rule_id,
+                expires_on=domain.expiry_date(programme, line.currency, earned_on=activity.on),
+            )
+            seqs.append(entry.id)
+        row.entry_seqs = seqs
+        earned_on = None
+    qualifying = sum(line.amount for line in lines if line.qualifying)
+    outcome = domain.apply_qualifying(
+        programme, book.state, qualifying, on=activity.on, earned_on=earned_on
+    )
+    book.state = outcome.state
+    member = book.member
+    if member.last_activity_on is None or activity.on > member.last_activity_on:
+        member.last_activity_on = activity.on
+    row.member_id = member.id
+    row.member_number = member.number
+    row.status = "applied"
+    row.earnings = [codec.earning_to_json(line) for line in lines]
+    return outcome.events
+
+
+def _result(
+    session: Session, row: Activity, events: tuple[domain.TierEvent, ...] = ()
+) -> ActivityResult:
+    member = session.get(Member, row.member_id) if row.member_id else None
+    return ActivityResult(
+        key=row.key,
+        status=row.status,
+        member_number=row.member_number,
+        earnings=[
+            {k: e[k] for k in ("currency", "amount", "rule_id", "reason")}
+            for e in row.earnings or []
+        ],
+        tier=member.tier if member else None,
+        tier_events=[e.reason for e in events],
+    )
+
+
+def _apply_parked(session: Session, *, actor: Actor, member: Member) -> int:
+    """Activities received before the member was known, applied in date order."""
+    parked = list(
+        session.scalars(
+            select(Activity)
+            .where(
+                Activity.programme == member.programme,
+                Activity.status == "parked",
+                Activity.member_number.in_([member.number, f"customer:{member.customer_id}"]),
+            )
+            .order_by(Activity.on, Activity.id)
+        )
+    )
+    if not parked:
+        return 0
+    book = open_book(session, _lock(session, member.id))
+    events: tuple[domain.TierEvent, ...] = ()
+    for row in parked:
+        payload = row.payload
+        activity = domain.Activity(
+            key=row.key,
+            kind=row.kind,
+            on=row.on,
+            amounts=payload["amounts"],
+            attributes=payload["attributes"],
+            quantity=payload["quantity"],
+            reverses=payload["reverses"],
+        )
+        events += _apply(session, book, row, activity)
+    close_book(session, book)
+    _record_tier_events(session, book, events, actor=actor, source="activity")
+    return len(parked)
+
+
+# --- redemptions and holds -----------------------------------------------------------------
+
+
+def redeem(
+    session: Session,
+    *,
+    actor: Actor,
+    member_id: int,
+    key: str,
+    currency: str,
+    amount: int,
+    hold: bool = False,
+    memo: str = "",
+    today: Today = today,
+) -> Entry:
+    """Spend points (or reserve them with ``hold``), soonest-expiring first; never below zero."""
+    actor.require(Permission.LOYALTY_WRITE)
+    find_member(session, actor=actor, member_id=member_id)
+    book = open_book(session, _lock(session, member_id))
+    spendable = {c.code for c in book.programme.spendable_currencies}
+    if currency not in spendable:
+        raise InvalidInput(
+            f"{currency} is not a spendable currency of {book.programme.code}",
+            field="currency",
+            allowed=", ".join(sorted(spendable)),
+        )
+    account = book.account(currency)
+    replay = next((e for e in book.ledger.entries if e.key == key), None)
+    if replay is None:
+        domain.check_redemption(
+            book.programme, currency, amount, available=book.ledger.available(account)
+        )
+    entry = book.apply(
+        "post",
+        key=key,
+        debit=account,
+        credit=book.programme_account(AccountKind.REDEMPTION, currency),
+        amount=amount,
+        on=today(),
+        kind="redemption",
+        pending=hold,
+        memo=memo,
+    )
+    return _finish(
+        session,
+        book,
+        entry.id,
+        actor,
+        "loyalty.hold" if hold else "loyalty.redeem",
+        f"{'Held' if hold else 'Redeemed'} {amount} {currency}" + (f": {memo}" if memo else ""),
+    )
+
+
+def resolve_hold(
+    session: Session,
+    *,
+    actor: Actor,
+    member_id: int,
+    seq: int,
+    key: str,
+    settle: bool,
+    today: Today = today,
+) -> Entry:
+    actor.require(Permission.LOYALTY_WRITE)
+    find_member(session, actor=actor, member_id=member_id)
+    book = open_book(session, _lock(session, member_id))
+    op = "settle" if settle else "void"
+    entry = book.apply(op, key=key, pending_id=seq, on=today())
+    return _finish(
+        session,
+        book,
+        entry.id,
+        actor,
+        f"loyalty.hold_{op}",
+        f"Hold {seq} {'settled' if settle else 'cancelled, points returned'}",
+    )
+
+
+def cancel_redemption(
+    session: Session, *, actor: Actor, member_id: int, seq: int, key: str, today: Today = today
+) -> Entry:
+    """Give a redemption's points back, with the expiry they had."""
+    actor.require(Permission.LOYALTY_WRITE)
+    find_member(session, actor=actor, member_id=member_id)
+    book = open_book(session, _lock(session, member_id))
+    entry = book.apply("reverse", key=key, entry_id=seq, on=today(), memo="redemption cancelled")
+    return _finish(
+        session,
+        book,
+        entry.id,
+        actor,
+        "loyalty.redemption_cancelled",
+        f"Redemption {seq} cancelled: {entry.amount} {entry.currency} returned",
+    )
+
+
+def grant_points(
+    session: Session,
+    *,
+    actor: Actor,
+    member_id: int,
+    key: str,
+    currency: str,
+    amount: int,
+    reason: str,
+    today: Today = today,
+) -> Entry:
+    """Goodwill points from the programme's goodwill account (service recovery builds on it)."""
+    actor.require(Permission.LOYALTY_WRITE)
+    find_member(session, actor=actor, member_id=member_id)
+    book = open_book(session, _lock(session, member_id))
+    entry = book.apply(
+        "post",
+        key=key,
+        debit=book.programme_account(AccountKind.GOODWILL, currency),
+        credit=book.account(currency),
+        amount=amount,
+        on=today(),
+        kind="goodwill",
+        memo=reason,
+        expires_on=domain.expiry_date(book.programme, currency, earned_on=today()),
+    )
+    return _finish(
+        session, book, entry.id, actor, "loyalty.goodwill", f"{amount} {currency} offered: {reason}"
+    )
+
+
+def _finish(
+    session: Session, book: Book, seq: int, actor: Actor, action: str, summary: str
+) -> Entry:
+    fresh = bool(book.ops)
+    close_book(session, book)
+    entry = session.scalar(select(Entry).where(Entry.member_id == book.member.id, Entry.seq == seq))
+    if fresh:
+        audit.record(
+            session,
+            actor=actor,
+            action=action,
+            entity_type="loyalty_entry",
+            entity_id=entry.id,
+            customer_id=book.member.customer_id,
+            after={
+                "seq": seq,
+                "amount": entry.amount,
+                "currency": entry.currency,
+                "key": entry.key,
+            },
+        )
+        customers.record_event(
+            session,
+            actor=actor,
+            customer_id=book.member.customer_id,
+            kind=action,
+            summary=summary,
+            channel="api",
+            silo="loyalty",
+            ref_type="loyalty_entry",
+            ref_id=str(entry.id),
+        )
+    return entry
+
+
+# --- tiers ---------------------------------------------------------------------------------
+
+
+def change_tier_by_exception(
+    session: Session,
+    *,
+    actor: Actor,
+    member_id: int,
+    tier: str,
+    justification: str,
+    today: Today = today,
+) -> Member:
+    """A manual tier change: only by exception, by a supervisor, with a written justification."""
+    actor.require(Permission.LOYALTY_EXCEPTION)
+    find_member(session, actor=actor, member_id=member_id)
+    book = open_book(session, _lock(session, member_id))
+    book.programme.tier(tier)  # unknown tiers are refused with the programme's own error
+    if tier == book.state.tier:
+        raise Conflict(f"the member is already {tier}", field="tier")
+    before = book.state.tier
+    from dataclasses import replace
+
+    book.state = replace(book.state, tier=tier, since=today(), upgrades=())
+    event = domain.TierEvent(
+        kind="upgraded"
+        if book.programme.tier_index(tier) > book.programme.tier_index(before)
+        else "downgraded",
+        on=today(),
+        from_tier=before,
+        to_tier=tier,
+        reason=f"{before} → {tier} by exception: {justification}",
+        reason_fr=f"{before} → {tier} par dérogation : {justification}",
+    )
+    close_book(session, book)
+    _record_tier_events(
+        session, book, (event,), actor=actor, source="exception", justification=justification
+    )
+    audit.record(
+        session,
+        actor=actor,
+        action="loyalty.tier_exception",
+        entity_type="loyalty_member",
+        entity_id=member_id,
+        customer_id=book.member.customer_id,
+        before={"tier": before},
+        after={"tier": tier},
+        reason=justification,
+    )
+    return book.member
+
+
+def requalify(
+    session: Session,
+    *,
+    actor: Actor,
+    as_of: date,
+    batch_size: int = 2000,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, int]:
+    """Close every qualification period that ended before ``as_of``, in bulk.
+
+    Reads (id, state) tuples in batches, runs the pure period-end rule, writes the changed
+    states and their tier changes back in bulk: no ORM object per member."""
+    actor.require(Permission.LOYALTY_EXCEPTION)
+    counts: dict[str, int] = {"members": 0, "changed": 0}
+    last_id = 0
+    while True:
+        rows = session.execute(
+            select(Member.id, Member.customer_id, Member.programme, Member.tier_state)
+            .where(Member.period_end < as_of, Member.id > last_id)
+            .order_by(Member.id)
+            .limit(batch_size)
+        ).all()
+        if not rows:
+            return counts
+        last_id = rows[-1].id
+        updates, changes, timeline = [], [], []
+        for member_id, customer_id, code, state_json in rows:
+            outcome = domain.close_periods(
+                get_programme(code), codec.state_from_json(state_json), as_of=as_of
+            )
+            state = outcome.state
+            updates.append(
+                {
+                    "_id": member_id,
+                    "tier": state.tier,
+                    "tier_since": state.since,
+                    "period_end": state.period_end,
+                    "counter": state.counter,
+                    "tier_state": codec.state_to_json(state),
+                }
+            )
+            for event in outcome.events:
+                changes.append(
+                    {
+                        "member_id": member_id,
+                        "on": event.on,
+                        "kind": event.kind,
+                        "from_tier": event.from_tier,
+                        "to_tier": event.to_tier,
+                        "reason": event.reason,
+                        "reason_fr": event.reason_fr,
+                        "source": "batch",
+                        "actor_label": actor.label,
+                        "created_at": utcnow(),
+                    }
+                )
+                timeline.append(
+                    {
+                        "customer_id": customer_id,
+                        "occurred_at": utcnow(),
+                        "kind": f"tier.{event.kind}",
+                        "channel": "api",
+                        "silo": "loyalty",
+                        "summary": event.reason,
+                        "actor_label": actor.label,
+                        "ref_type": "loyalty_member",
+                        "ref_id": str(member_id),
+                    }
+                )
+        from sqlalchemy import bindparam, insert
+
+        from egards.customers.imports import bulk_insert
+        from egards.customers.models import TimelineEvent
+
+        session.connection().execute(
+            update(Member.__table__).where(Member.__table__.c.id == bindparam("_id")), updates
+        )
+        if changes:
+            session.execute(insert(TierChange.__table__), changes)
+            bulk_insert(session, TimelineEvent.__table__, timeline)
+        counts["members"] += len(rows)
+        counts["changed"] += len({c["member_id"] for c in changes if c["kind"] != "requalified"})
+        if progress:
+            progress(len(rows))
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+def statement(
+    session: Session,
+    *,
+    actor: Actor,
+    member_id: int,
+    currency: str | None = None,
+    kind: str | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    limit: int = 100,
+) -> list[dict[str, Any]]:
+    """The member's entries, newest first, with the signed effect on their account."""
+    find_member(session, actor=actor, member_id=member_id)
+    query = (
+        select(Entry).where(Entry.member_id == member_id).order_by(Entry.seq.desc()).limit(limit)
+    )
+    if currency:
+        query = query.where(Entry.currency == currency)
+    if kind:
+        query = query.where(Entry.kind == kind)
+    if start:
+        query = query.where(Entry.on >= start)
+    if end:
+        query = query.where(Entry.on <= end)
+    lines = []
+    for entry in session.scalars(query):
+        sign = 1 if entry.credit == "member" else -1
+        lines.append(
+            {
+                **{c.key: getattr(entry, c.key) for c in Entry.__table__.columns},
+                "signed_amount": sign * entry.amount if entry.state == "posted" else 0,
+            }
+        )
+    return lines
+
+
+def explain_member(
+    session: Session, *, actor: Actor, member_id: int, lang: str = "en", today: Today = today
+) -> str:
+    """In words an agent can read to the customer: tier, what it took, what keeps it, balances."""
+    member = find_member(session, actor=actor, member_id=member_id)
+    book = open_book(session, member)
+    earnings = [
+        codec.earning_from_json(e)
+        for (payload,) in session.execute(
+            select(Activity.earnings).where(
+                Activity.member_id == member_id, Activity.status == "applied"
+            )
+        )
+        for e in payload or []
+    ]
+    spendable = book.programme.spendable_currencies
+    return domain.explain(
+        book.programme,
+        book.state,
+        earnings=earnings,
+        balances={
+            c.code: book.ledger.balance(book.account(c.code)) for c in book.programme.currencies
+        },
+        as_of=today(),
+        buckets={c.code: book.ledger.buckets(book.account(c.code)) for c in spendable},
+        last_activity_on=member.last_activity_on,
+        lang=lang,
+    )
+
+
+def tier_counts(session: Session) -> list[tuple[str, str, int]]:
+    return [
+        tuple(r)
+        for r in session.execute(
+            select(Member.programme, Member.tier, func.count()).group_by(
+                Member.programme, Member.tier
+            )
+        )
+    ]
+
+
+def tier_history(session: Session, *, member_id: int) -> list[TierChange]:
+    return list(
+        session.scalars(
+            select(TierChange)
+            .where(TierChange.member_id == member_id)
+            .order_by(TierChange.id.desc())
+        )
+    )
