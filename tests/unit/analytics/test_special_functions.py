@@ -1,0 +1,57 @@
+"""The log-space 2F1(1, d; c; z) against an arbitrary-precision reference."""
+
+import numpy as np
+import pytest
+
+from egards.analytics.btyd._special import expm1_ratio, log1mexp, log_hyp2f1_one
+
+mpmath = pytest.importorskip("mpmath")
+
+CASES = [
+    (0.5, 1.7, 0.3),
+    (3.3, 4.1, 0.9),
+    (0.2, 0.9, 0.99),
+    (150.0, 170.0, 0.999),
+    (758.166, 1601.36, 0.8069),
+    (1.0, 500.0, 0.9),
+    (28.6, 28.7, 1 - 1e-6),
+]
+
+
+@pytest.mark.parametrize(("d", "c", "z"), CASES)
+def test_log_hyp2f1_one_matches_the_series_summed_in_high_precision(d, c, z):
+    md, mc, mz = mpmath.mpf(d), mpmath.mpf(c), mpmath.mpf(z)
+    with mpmath.workdps(60):
+        if z < 0.99:  # the plain series converges quickly; mpmath's hyp2f1 can be wrong here
+            reference = mpmath.log(
+                mpmath.nsum(lambda n: mpmath.rf(md, n) / mpmath.rf(mc, n) * mz**n, [0, mpmath.inf])
+            )
+        else:  # near z = 1 nsum stalls, mpmath's transformations are reliable
+            reference = mpmath.log(mpmath.hyp2f1(1, md, mc, mz))
+    assert log_hyp2f1_one(d, c, z).value == pytest.approx(float(mpmath.re(reference)), rel=1e-9)
+
+
+def test_log_hyp2f1_one_derivatives_match_finite_differences():
+    d = np.array([3.3, 0.2, 150.0, 1.0])
+    c = np.array([4.1, 0.9, 170.0, 500.0])
+    z = np.array([0.5, 0.99, 0.999, 0.9])
+    exact = log_hyp2f1_one(d, c, z, derivatives=True)
+    h = 1e-7
+    for name, shifted in (
+        ("d", (d + h, c, z)),
+        ("c", (d, c + h, z)),
+        ("z", (d, c, z + h * 1e-3)),
+    ):
+        step = h * 1e-3 if name == "z" else h
+        numeric = (log_hyp2f1_one(*shifted).value - exact.value) / step
+        np.testing.assert_allclose(getattr(exact, f"d_{name}"), numeric, rtol=1e-4)
+
+
+def test_log1mexp_is_accurate_at_both_ends():
+    assert log1mexp(-1e-20) == pytest.approx(np.log(1e-20))
+    assert log1mexp(-50.0) == pytest.approx(-np.exp(-50.0), rel=1e-12)
+
+
+def test_expm1_ratio_tends_to_the_length_as_k_vanishes():
+    assert expm1_ratio(0.0, 3.0) == 3.0
+    assert expm1_ratio(1e-12, 3.0) == pytest.approx(3.0)
