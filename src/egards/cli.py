@@ -125,7 +125,81 @@ def demo(
     for feature, text in summary.features.items():
         console.print(f"{feature}: {text}")
     if not no_serve:
-        serve(host=host, port=port)
+        stop = _start_worker_thread(settings, db)
+        try:
+            serve(host=host, port=port)
+        finally:
+            stop()
+
+
+def _start_worker_thread(settings: Settings, db):
+    """The demo's worker runs beside the server, in the same process."""
+    import threading
+
+    from egards.worker import run_forever
+
+    stop = threading.Event()
+    receiver = _start_smtp_receiver(settings, db)
+    thread = threading.Thread(
+        target=run_forever, args=(db, settings), kwargs={"stop": stop}, daemon=True
+    )
+    thread.start()
+    console.print("Worker started (SLA sweeps, outbox, mail).")
+
+    def halt() -> None:
+        stop.set()
+        if receiver is not None:
+            receiver.stop()
+
+    return halt
+
+
+def _start_smtp_receiver(settings: Settings, db):
+    if not settings.inbound_smtp_port:
+        return None
+    from egards.cases.mail import start_smtp_receiver
+    from egards.cases.service import config_from_settings
+
+    receiver = start_smtp_receiver(
+        db,
+        config_from_settings(settings),
+        host=settings.inbound_smtp_host,
+        port=settings.inbound_smtp_port,
+    )
+    console.print(
+        f"Inbound SMTP on [bold]{settings.inbound_smtp_host}:{settings.inbound_smtp_port}[/]"
+    )
+    return receiver
+
+
+@app.command()
+def worker(
+    once: Annotated[bool, typer.Option("--once", help="One pass of every job, then stop.")] = False,
+) -> None:
+    """Background jobs: SLA sweeps and escalations, outgoing mail, IMAP polling (and the
+    inbound SMTP receiver when EGARDS_INBOUND_SMTP_PORT is set)."""
+    import threading
+
+    from egards.worker import run_forever, run_once
+
+    settings = get_settings()
+    db = _database(settings)
+    if once:
+        for name, result in run_once(db, settings).items():
+            console.print(f"{name}: {result}")
+        return
+    receiver = _start_smtp_receiver(settings, db)
+    stop = threading.Event()
+    console.print("Worker running; Ctrl-C to stop.")
+    try:
+        run_forever(
+            db, settings, stop=stop, report=lambda name, result: console.print(f"{name}: {result}")
+        )
+    except KeyboardInterrupt:
+        stop.set()
+    finally:
+        if receiver is not None:
+            receiver.stop()
 
 
 @user_app.command("create")
@@ -216,6 +290,20 @@ def import_customers(
     )
     if result.rejected:
         raise typer.Exit(code=1)
+
+
+@import_app.command("activities")
+def import_activities(
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="CSV, JSONL or Parquet.")
+    ],
+    programme: Annotated[str, typer.Option(help="Programme code, e.g. flying_blue.")],
+    rejects: Annotated[Path | None, typer.Option(help="Where to write rejected rows.")] = None,
+) -> None:
+    """Count loyalty activities from a file (same as `egards loyalty import-activities`)."""
+    from egards.loyalty.cli import import_activities as run
+
+    run(file=file, programme=programme, rejects=rejects)
 
 
 @app.command("export-customer")

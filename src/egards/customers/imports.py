@@ -18,7 +18,19 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from sqlalchemy import ARRAY, String, Table, bindparam, func, insert, literal, select, text, update
+from sqlalchemy import (
+    ARRAY,
+    JSON,
+    String,
+    Table,
+    bindparam,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from egards.accounts.domain import SYSTEM
@@ -356,10 +368,17 @@ def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
         session.execute(insert(table), rows)
         return
     columns = list(rows[0])
+    as_json = {c for c in columns if isinstance(table.c[c].type, JSON)}
     cursor = session.connection().connection.driver_connection.cursor()
-    with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+    quoted = ", ".join(f'"{c}"' for c in columns)
+    with cursor.copy(f"COPY {table.name} ({quoted}) FROM STDIN") as copy:
         for row in rows:
-            copy.write_row([row[c] for c in columns])
+            copy.write_row(
+                [
+                    json.dumps(row[c]) if c in as_json and row[c] is not None else row[c]
+                    for c in columns
+                ]
+            )
 
 
 def _customer_values(row: ImportRow, now: Any, for_update: bool = False) -> dict[str, Any]:

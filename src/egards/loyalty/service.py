@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from egards.accounts.domain import Actor, Permission
 from egards.audit import service as audit
 from egards.customers import service as customers
+from egards.customers.imports import bulk_insert
 from egards.customers.models import Identity
 from egards.db import utcnow
 from egards.errors import Conflict, InvalidInput, NotFound
@@ -116,31 +117,33 @@ def close_book(session: Session, book: Book) -> None:
     """Write the appended entries, the balances and the tier."""
     member = book.member
     new_entries = book.ledger.entries[book.written :]
-    rows = []
-    for entry, (op, kwargs, activity_id) in zip(new_entries, book.ops, strict=True):
-        rows.append(
-            Entry(
-                member_id=member.id,
-                seq=entry.id,
-                key=entry.key,
-                op=op,
-                args={k: codec.encode(v) for k, v in kwargs.items()},
-                currency=entry.currency,
-                debit=str(entry.debit.kind),
-                credit=str(entry.credit.kind),
-                amount=entry.amount,
-                on=entry.on,
-                kind=entry.kind,
-                state=str(entry.state),
-                rule_id=entry.rule_id,
-                reverses=entry.reverses,
-                resolves=entry.resolves,
-                expires_on=entry.expires_on,
-                activity_id=activity_id,
-                memo=entry.memo,
-            )
-        )
-    session.add_all(rows)
+    now = utcnow()
+    rows = [
+        {
+            "member_id": member.id,
+            "seq": entry.id,
+            "key": entry.key,
+            "op": op,
+            "args": {k: codec.encode(v) for k, v in kwargs.items()},
+            "currency": entry.currency,
+            "debit": str(entry.debit.kind),
+            "credit": str(entry.credit.kind),
+            "amount": entry.amount,
+            "on": entry.on,
+            "kind": entry.kind,
+            "state": str(entry.state),
+            "rule_id": entry.rule_id,
+            "reverses": entry.reverses,
+            "resolves": entry.resolves,
+            "expires_on": entry.expires_on,
+            "activity_id": activity_id,
+            "memo": entry.memo,
+            "created_at": now,
+        }
+        for entry, (op, kwargs, activity_id) in zip(new_entries, book.ops, strict=True)
+    ]
+    session.flush()  # activities first: entries point to them
+    bulk_insert(session, Entry.__table__, rows)
     for currency in book.programme.currencies:
         account = book.account(currency.code)
         values = {
@@ -804,7 +807,6 @@ def requalify(
                 )
         from sqlalchemy import bindparam, insert
 
-        from egards.customers.imports import bulk_insert
         from egards.customers.models import TimelineEvent
 
         session.connection().execute(
@@ -907,3 +909,55 @@ def tier_history(session: Session, *, member_id: int) -> list[TierChange]:
             .order_by(TierChange.id.desc())
         )
     )
+
+
+def record_history(
+    session: Session,
+    *,
+    actor: Actor,
+    member: Member,
+    activities: list[domain.Activity],
+    today: Today = today,
+) -> int:
+    """Apply a member's activities in date order in one pass over their book (demo data,
+    migrations from another system). Every activity is validated before anything is
+    written; keys must be new."""
+    actor.require(Permission.LOYALTY_WRITE)
+    programme = get_programme(member.programme)
+    ordered = sorted(activities, key=lambda a: (a.on, a.key))
+    for activity in ordered:
+        domain.validate_activity(programme, activity, today=today())
+    rows = []
+    for activity in ordered:
+        payload = {
+            "kind": activity.kind,
+            "on": activity.on.isoformat(),
+            "amounts": dict(activity.amounts),
+            "attributes": dict(activity.attributes),
+            "quantity": activity.quantity,
+            "reverses": activity.reverses,
+        }
+        rows.append(
+            Activity(
+                programme=programme.code,
+                key=activity.key,
+                member_id=member.id,
+                member_number=member.number,
+                kind=activity.kind,
+                on=activity.on,
+                status="parked",
+                payload=payload,
+                content_hash=hashlib.sha256(
+                    json.dumps(payload, sort_keys=True).encode()
+                ).hexdigest(),
+            )
+        )
+    session.add_all(rows)
+    session.flush()  # one batch of inserts gives every row its id
+    book = open_book(session, _lock(session, member.id))
+    events: tuple[domain.TierEvent, ...] = ()
+    for row, activity in zip(rows, ordered, strict=True):
+        events += _apply(session, book, row, activity)
+    close_book(session, book)
+    _record_tier_events(session, book, events, actor=actor, source="activity")
+    return len(ordered)

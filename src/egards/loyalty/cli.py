@@ -1,0 +1,73 @@
+"""`egards loyalty ...`: period-end requalification and activity imports."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(
+    help="The loyalty engine: requalification, activity imports.", no_args_is_help=True
+)
+console = Console()
+
+
+@app.command()
+def requalify(
+    as_of: Annotated[
+        str, typer.Option("--as-of", help="Close periods that ended before this day (YYYY-MM-DD).")
+    ],
+) -> None:
+    """Close every qualification period that ended before AS_OF: tiers kept, lowered or
+    raised by the programme's rules, each change on the customer's timeline."""
+    from egards.accounts.domain import SYSTEM
+    from egards.cli import _database, _reporting
+    from egards.config import get_settings
+    from egards.loyalty import service
+
+    day = date.fromisoformat(as_of)
+    db = _database(get_settings())
+    with _reporting(), db.unit_of_work() as session:
+        from sqlalchemy import func, select
+
+        from egards.loyalty.models import Member
+
+        total = (
+            session.scalar(select(func.count()).select_from(Member).where(Member.period_end < day))
+            or 0
+        )
+        with console.status(f"Requalifying {total:,} members"):
+            counts = service.requalify(session, actor=SYSTEM, as_of=day)
+    console.print(f"{counts['members']:,} members evaluated, {counts['changed']:,} changed tier.")
+
+
+@app.command("import-activities")
+def import_activities(
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="CSV, JSON Lines or Parquet.")
+    ],
+    programme: Annotated[str, typer.Option(help="Programme code, e.g. flying_blue.")],
+    rejects: Annotated[Path | None, typer.Option(help="Where to write rejected rows.")] = None,
+) -> None:
+    """Count activities from a file; unknown members are parked; rejects get a report."""
+    from egards.accounts.domain import SYSTEM
+    from egards.cli import _database, _reporting
+    from egards.config import get_settings
+    from egards.loyalty.imports import import_activities as run
+
+    db = _database(get_settings())
+    rejects = rejects or file.with_name(file.name + ".rejects.csv")
+    with _reporting():
+        counts = run(
+            db, file, programme=programme, actor=SYSTEM, rejects_path=rejects, console=console
+        )
+    console.print(
+        f"{counts['applied']:,} applied, {counts['parked']:,} parked, "
+        f"[{'red' if counts['rejected'] else 'green'}]{counts['rejected']:,} rejected[/]"
+        + (f" (see {rejects})" if counts["rejected"] else "")
+    )
+    if counts["rejected"]:
+        raise typer.Exit(code=1)
