@@ -183,13 +183,20 @@ def _validate(number: int, raw: dict[str, Any], region: str) -> _Valid | Reject:
     return _Valid(number, row, identities)
 
 
-def _one_of(session: Session, column: Any, values: list[str]) -> Any:
-    """``column IN values`` for thousands of values. On PostgreSQL, one array parameter
-    joined through ``unnest``: a long IN list of parameters is compared row by row whenever
-    the planner scans, which it does on a freshly loaded table whose statistics lag."""
+def _where_in(session: Session, query: Any, column: Any, values: list[str]) -> Any:
+    """``query`` restricted to ``column IN values``, for thousands of values.
+
+    On PostgreSQL the values come as one array, unnested and joined to the column: the join is
+    driven from the (small) list through the index, whatever the planner believes about a
+    freshly loaded table. A plain IN list, or IN (unnest ...), gets planned as a scan with a
+    per-row comparison against every value when statistics lag behind a bulk load.
+    """
     if session.get_bind().dialect.name != "postgresql":
-        return column.in_(values)
-    return column.in_(select(func.unnest(literal(values, ARRAY(String)))).scalar_subquery())
+        return query.where(column.in_(values))
+    wanted = (
+        func.unnest(literal(values, ARRAY(String))).table_valued("value").render_derived("wanted")
+    )
+    return query.join_from(wanted, column.table, column == wanted.c.value)
 
 
 def _apply_batch(session: Session, batch: list[_Valid], result: ImportResult, source: str) -> None:
@@ -199,12 +206,17 @@ def _apply_batch(session: Session, batch: list[_Valid], result: ImportResult, so
     existing = {
         row.external_id: row
         for row in session.execute(
-            select(
-                Customer.id,
+            _where_in(
+                session,
+                select(
+                    Customer.id,
+                    Customer.external_id,
+                    Customer.status,
+                    *(getattr(Customer, name) for name in PROFILE),
+                ),
                 Customer.external_id,
-                Customer.status,
-                *(getattr(Customer, name) for name in PROFILE),
-            ).where(_one_of(session, Customer.external_id, list(by_external)))
+                list(by_external),
+            )
         )
     }
     wanted = {(kind, value) for item in by_external.values() for kind, value, _ in item.identities}
@@ -214,11 +226,12 @@ def _apply_batch(session: Session, batch: list[_Valid], result: ImportResult, so
         owners.update(
             ((kind, value), customer_id)
             for value, customer_id in session.execute(
-                select(Identity.value, Identity.customer_id).where(
-                    Identity.kind == kind,
-                    Identity.network == "",
-                    _one_of(session, Identity.value, values),
-                )
+                _where_in(
+                    session,
+                    select(Identity.value, Identity.customer_id),
+                    Identity.value,
+                    values,
+                ).where(Identity.kind == kind, Identity.network == "")
             )
         )
     claimed: dict[tuple[str, str], str] = {}
@@ -415,12 +428,26 @@ def import_customers(
         batch: list[_Valid] = []
         seen = 0
 
+        batches_done = 0
+        analysed: set[int] = set()
+
         def flush() -> None:
+            nonlocal batches_done
             with db.unit_of_work() as session:
                 _apply_batch(session, batch, result, path.name)
             batch.clear()
+            batches_done += 1
 
         for number, raw in _read_rows(path):
+            if (
+                batches_done in (1, 10, 100)
+                and db.dialect == "postgresql"
+                and batches_done not in analysed
+            ):
+                # Fresh statistics after the first batches, so that lookups use the indexes.
+                with db.engine.begin() as connection:
+                    connection.exec_driver_sql("ANALYZE customers, identities")
+                analysed.add(batches_done)
             seen += 1
             item = raw if isinstance(raw, Reject) else _validate(number, raw, region)
             if isinstance(item, Reject):
