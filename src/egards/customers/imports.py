@@ -277,7 +277,9 @@ def _apply_batch(session: Session, batch: list[_Valid], result: ImportResult, so
     ids: dict[str, int] = {ext: row.id for ext, row in existing.items()}
     if to_create:
         rows = [_customer_values(item.row, now) for item in to_create]
-        for row, customer_id in zip(rows, _new_ids(session, len(rows)), strict=True):
+        for row, customer_id in zip(
+            rows, reserve_ids(session, Customer.__table__, len(rows)), strict=True
+        ):
             row["id"] = customer_id
             ids[row["external_id"]] = customer_id
         bulk_insert(session, Customer.__table__, rows)
@@ -355,21 +357,22 @@ def _apply_batch(session: Session, batch: list[_Valid], result: ImportResult, so
     result.updated += len(to_update)
 
 
-def _new_ids(session: Session, count: int) -> list[int]:
-    """Ids reserved before the rows exist, so that identities can be written alongside."""
+def reserve_ids(session: Session, table: Table, count: int) -> list[int]:
+    """Ids reserved before the rows exist, so that rows pointing to them go in alongside."""
+    if count == 0:
+        return []
     if session.get_bind().dialect.name == "postgresql":
         return list(
             session.scalars(
                 text(
-                    "SELECT nextval(pg_get_serial_sequence('customers', 'id'))"
+                    f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id'))"
                     " FROM generate_series(1, :n)"
                 ),
                 {"n": count},
             )
         )
-    # SQLite: the transaction holds the write lock once it has written, so max(id) is ours.
-    session.execute(text("UPDATE customers SET id = id WHERE 0"))
-    start = (session.scalar(select(func.max(Customer.id))) or 0) + 1
+    # SQLite: transactions begin IMMEDIATE, so no other writer can take ids meanwhile.
+    start = (session.scalar(select(func.max(table.c.id))) or 0) + 1
     return list(range(start, start + count))
 
 

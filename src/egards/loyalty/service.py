@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -24,7 +25,7 @@ from sqlalchemy.orm import Session
 from egards.accounts.domain import Actor, Permission
 from egards.audit import service as audit
 from egards.customers import service as customers
-from egards.customers.imports import bulk_insert
+from egards.customers.imports import bulk_insert, reserve_ids
 from egards.customers.models import Identity
 from egards.db import utcnow
 from egards.errors import Conflict, InvalidInput, NotFound
@@ -404,31 +405,20 @@ def record_activity(
 
 
 def _apply(
-    session: Session, book: Book, row: Activity, activity: domain.Activity
+    session: Session,
+    book: Book,
+    row: Any,
+    activity: domain.Activity,
+    batch: dict[str, Any] | None = None,
 ) -> tuple[domain.TierEvent, ...]:
+    """Post one activity's earnings (or reverse its original's) and count its qualifying part.
+
+    ``row`` is the activity's record (a mapped row, or a plain one that a bulk path writes
+    later); ``batch`` holds such plain rows by key, so a refund can find an original that is
+    not written yet."""
     programme = book.programme
     if activity.reverses:
-        original = session.scalar(
-            select(Activity).where(
-                Activity.programme == programme.code,
-                Activity.key == activity.reverses,
-                Activity.member_id == book.member.id,
-                Activity.status == "applied",
-            )
-        )
-        if original is None:
-            raise NotFound(
-                f"no applied activity {activity.reverses} for this member", field="reverses"
-            )
-        if session.scalar(
-            select(Activity.id).where(
-                Activity.programme == programme.code,
-                Activity.member_id == book.member.id,
-                Activity.status == "applied",
-                Activity.payload["reverses"].as_string() == activity.reverses,
-            )
-        ):
-            raise Conflict(f"activity {activity.reverses} is already reversed", field="reverses")
+        original = _original_of(session, book, activity.reverses, batch or {})
         original_lines = [codec.earning_from_json(e) for e in original.earnings or []]
         lines = domain.compute_earnings(
             programme, activity, book.state.tier, original=original_lines
@@ -470,6 +460,35 @@ def _apply(
     row.status = "applied"
     row.earnings = [codec.earning_to_json(line) for line in lines]
     return outcome.events
+
+
+def _original_of(session: Session, book: Book, key: str, batch: dict[str, Any]) -> Any:
+    """The applied activity a refund names (in this batch or stored), not reversed yet."""
+    original = batch.get(key)
+    if original is None or original.status != "applied":
+        original = session.scalar(
+            select(Activity).where(
+                Activity.programme == book.programme.code,
+                Activity.key == key,
+                Activity.member_id == book.member.id,
+                Activity.status == "applied",
+            )
+        )
+    if original is None:
+        raise NotFound(f"no applied activity {key} for this member", field="reverses")
+    reversed_in_batch = any(
+        r.status == "applied" and r.payload.get("reverses") == key for r in batch.values()
+    )
+    if reversed_in_batch or session.scalar(
+        select(Activity.id).where(
+            Activity.programme == book.programme.code,
+            Activity.member_id == book.member.id,
+            Activity.status == "applied",
+            Activity.payload["reverses"].as_string() == key,
+        )
+    ):
+        raise Conflict(f"activity {key} is already reversed", field="reverses")
+    return original
 
 
 def _result(
@@ -927,8 +946,9 @@ def record_history(
     ordered = sorted(activities, key=lambda a: (a.on, a.key))
     for activity in ordered:
         domain.validate_activity(programme, activity, today=today())
+    ids = reserve_ids(session, Activity.__table__, len(ordered))
     rows = []
-    for activity in ordered:
+    for activity_id, activity in zip(ids, ordered, strict=True):
         payload = {
             "kind": activity.kind,
             "on": activity.on.isoformat(),
@@ -938,7 +958,8 @@ def record_history(
             "reverses": activity.reverses,
         }
         rows.append(
-            Activity(
+            SimpleNamespace(
+                id=activity_id,
                 programme=programme.code,
                 key=activity.key,
                 member_id=member.id,
@@ -947,17 +968,20 @@ def record_history(
                 on=activity.on,
                 status="parked",
                 payload=payload,
+                earnings=None,
+                entry_seqs=None,
+                received_at=utcnow(),
                 content_hash=hashlib.sha256(
                     json.dumps(payload, sort_keys=True).encode()
                 ).hexdigest(),
             )
         )
-    session.add_all(rows)
-    session.flush()  # one batch of inserts gives every row its id
     book = open_book(session, _lock(session, member.id))
     events: tuple[domain.TierEvent, ...] = ()
+    batch = {row.key: row for row in rows}
     for row, activity in zip(rows, ordered, strict=True):
-        events += _apply(session, book, row, activity)
+        events += _apply(session, book, row, activity, batch=batch)
+    bulk_insert(session, Activity.__table__, [vars(row) for row in rows])
     close_book(session, book)
     _record_tier_events(session, book, events, actor=actor, source="activity")
     return len(ordered)
