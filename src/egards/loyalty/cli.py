@@ -44,6 +44,24 @@ def requalify(
     console.print(f"{counts['members']:,} members evaluated, {counts['changed']:,} changed tier.")
 
 
+@app.command()
+def expire(
+    as_of: Annotated[
+        str, typer.Option("--as-of", help="Lapse what is due on this day (YYYY-MM-DD).")
+    ],
+) -> None:
+    """Lapse points whose validity ended before AS_OF, by each programme's expiry rule."""
+    from egards.accounts.domain import SYSTEM
+    from egards.cli import _database, _reporting
+    from egards.config import get_settings
+    from egards.loyalty import service
+
+    db = _database(get_settings())
+    with _reporting(), db.unit_of_work() as session, console.status("Expiring points"):
+        counts = service.expire_points(session, actor=SYSTEM, as_of=date.fromisoformat(as_of))
+    console.print(f"{counts['expired_points']:,} points expired for {counts['members']:,} members.")
+
+
 @app.command("import-activities")
 def import_activities(
     file: Annotated[

@@ -985,3 +985,65 @@ def record_history(
     close_book(session, book)
     _record_tier_events(session, book, events, actor=actor, source="activity")
     return len(ordered)
+
+
+def expire_points(
+    session: Session, *, actor: Actor, as_of: date, progress: Callable[[int], None] | None = None
+) -> dict[str, int]:
+    """Lapse what the programmes' expiry rules say is due on ``as_of``: buckets past their date
+    (expiry after earning), or whole balances left without activity (expiry after the last
+    activity). Each expiry is a ledger entry to the programme's expiry account."""
+    actor.require(Permission.LOYALTY_EXCEPTION)
+    counts = {"members": 0, "expired_points": 0}
+    member_ids = list(
+        session.scalars(
+            select(Balance.member_id)
+            .where(Balance.available > 0)
+            .distinct()
+            .order_by(Balance.member_id)
+        )
+    )
+    for member_id in member_ids:
+        book = open_book(session, _lock(session, member_id))
+        before = len(book.ledger.entries)
+        for currency in book.programme.spendable_currencies:
+            account = book.account(currency.code)
+            key = f"expiry:{currency.code}:{as_of.isoformat()}"
+            last = book.member.last_activity_on
+            if last and domain.balance_lapses(
+                book.programme,
+                currency.code,
+                last_activity_on=last,
+                as_of=as_of,
+                tier=book.state.tier,
+            ):
+                book.apply("expire_balance", key=key, account=account, on=as_of)
+            else:
+                due = domain.due_expiries(
+                    book.programme,
+                    currency.code,
+                    book.ledger.buckets(account),
+                    as_of=as_of,
+                    tier=book.state.tier,
+                )
+                if due:
+                    book.apply("expire_allocations", key=key, account=account, on=as_of, due=due)
+        expired = book.ledger.entries[before:]
+        if expired:
+            counts["members"] += 1
+            counts["expired_points"] += sum(e.amount for e in expired)
+            close_book(session, book)
+            customers.record_event(
+                session,
+                actor=actor,
+                customer_id=book.member.customer_id,
+                kind="loyalty.expired",
+                summary=", ".join(f"{e.amount} {e.currency} expired" for e in expired),
+                channel="api",
+                silo="loyalty",
+                ref_type="loyalty_member",
+                ref_id=str(member_id),
+            )
+        if progress:
+            progress(1)
+    return counts

@@ -8,6 +8,7 @@ from egards.accounts.domain import SYSTEM
 from egards.customers import service as customers
 from egards.customers.schemas import CustomerCreate
 from egards.loyalty import service
+from egards.loyalty.domain import Activity
 from egards.loyalty.imports import import_activities
 from egards.loyalty.models import Member
 from tests.integration.test_cli import run
@@ -77,3 +78,34 @@ def test_requalify_command_on_the_demo(tmp_path):
     result = run(["loyalty", "requalify", "--as-of", "2028-01-01"], tmp_path)
     assert result.exit_code == 0, result.output
     assert "members evaluated" in result.output
+
+
+def test_miles_lapse_after_24_months_without_activity_and_the_books_still_balance(db):
+    member_id = _member(db, "FB55550010", on=TODAY - timedelta(days=1200))
+    flown = TODAY - timedelta(days=1000)
+    with db.unit_of_work() as session:
+        member = session.get(Member, member_id)
+        service.record_history(
+            session,
+            actor=SYSTEM,
+            member=member,
+            activities=[
+                Activity(
+                    key="old-flight",
+                    kind="flight",
+                    on=flown,
+                    amounts={"fare": 100_000},
+                    attributes={"cabin": "economy", "distance_miles": 400, "domestic": True},
+                ),
+            ],
+        )
+    with db.unit_of_work() as session:
+        counts = service.expire_points(session, actor=SYSTEM, as_of=TODAY)
+        balances = {
+            b.currency: b.balance
+            for b in service.balances(session, member=session.get(Member, member_id))
+        }
+        again = service.expire_points(session, actor=SYSTEM, as_of=TODAY)
+    assert counts["expired_points"] == 4_000 and balances["MILES"] == 0
+    assert balances["XP"] == 2  # qualifying points do not expire
+    assert again["expired_points"] == 0
