@@ -18,27 +18,25 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from egards.db import Base, BigIntKey, utcnow
 
 
+# Folded names compare byte by byte (collation "C" on PostgreSQL, SQLite's default), so that
+# one btree index serves both prefix searches and ordered pages.
+SearchKey = String(210).with_variant(String(210, collation="C"), "postgresql")
+
+
 class Customer(Base):
     __tablename__ = "customers"
     __table_args__ = (
-        Index(
-            "ix_customers_search_last_first",
-            "search_last_first",
-            postgresql_ops={"search_last_first": "text_pattern_ops"},
-        ),
-        Index(
-            "ix_customers_search_first_last",
-            "search_first_last",
-            postgresql_ops={"search_first_last": "text_pattern_ops"},
-        ),
+        # With the id, an index range read returns a page in order: no sort of all matches.
+        Index("ix_customers_search_last_first", "search_last_first", "id"),
+        Index("ix_customers_search_first_last", "search_first_last", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigIntKey, primary_key=True)
     external_id: Mapped[str | None] = mapped_column(String(100), unique=True)
     first_name: Mapped[str] = mapped_column(String(100))
     last_name: Mapped[str] = mapped_column(String(100))
-    search_last_first: Mapped[str] = mapped_column(String(210))
-    search_first_last: Mapped[str] = mapped_column(String(210))
+    search_last_first: Mapped[str] = mapped_column(SearchKey)
+    search_first_last: Mapped[str] = mapped_column(SearchKey)
     preferred_language: Mapped[str] = mapped_column(String(5), default="fr")
     birth_date: Mapped[date | None] = mapped_column(Date)
     address_line1: Mapped[str | None] = mapped_column(String(200))
@@ -61,7 +59,11 @@ class Identity(Base):
     """A way to recognise a person. Unique per kind, network and normalised value."""
 
     __tablename__ = "identities"
-    __table_args__ = (UniqueConstraint("kind", "network", "value"),)
+    __table_args__ = (
+        UniqueConstraint("kind", "network", "value"),
+        # Searches know the kind and value, not always the network.
+        Index("ix_identities_kind_value", "kind", "value"),
+    )
 
     id: Mapped[int] = mapped_column(BigIntKey, primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)

@@ -503,26 +503,45 @@ def search_customers(
     ignoring accents and case; identities match exactly after normalisation.
     """
     actor.require(Permission.CUSTOMERS_READ)
-    query = select(Customer).options(selectinload(Customer.identities))
     parsed = interpret_search(text, region=region)
+
+    def restricted(query: Any) -> Any:
+        if status:
+            query = query.where(Customer.status == status)
+        if (visible := _visible_to(actor)) is not None:
+            query = query.where(visible)
+        return query
+
+    wanted = offset + limit + 1
     if parsed.kind is not None:
         owners = select(Identity.customer_id).where(
             Identity.kind == parsed.kind, Identity.value == parsed.value
         )
-        query = query.where(Customer.id.in_(owners))
+        query = restricted(select(Customer.id).where(Customer.id.in_(owners)))
+        ids = list(session.scalars(query.order_by(Customer.id.desc()).limit(wanted)))
     elif parsed.value:
-        query = query.where(
-            or_(
-                _prefix(session, Customer.search_last_first, parsed.value),
-                _prefix(session, Customer.search_first_last, parsed.value),
+        # Last-name matches first, then first-name matches: each side is one ordered index
+        # range read (an OR of both would sort every match of a short prefix).
+        ids = []
+        for column in (Customer.search_last_first, Customer.search_first_last):
+            query = restricted(select(Customer.id).where(_prefix(session, column, parsed.value)))
+            for customer_id in session.scalars(query.order_by(column, Customer.id).limit(wanted)):
+                if customer_id not in ids:
+                    ids.append(customer_id)
+    else:
+        ids = list(
+            session.scalars(
+                restricted(select(Customer.id)).order_by(Customer.id.desc()).limit(wanted)
             )
         )
-    if status:
-        query = query.where(Customer.status == status)
-    if (visible := _visible_to(actor)) is not None:
-        query = query.where(visible)
-    order = (Customer.search_last_first, Customer.id) if parsed.value else (Customer.id.desc(),)
-    rows = list(session.scalars(query.order_by(*order).limit(limit + 1).offset(offset)))
+    page = ids[offset : offset + limit + 1]
+    loaded = {
+        c.id: c
+        for c in session.scalars(
+            select(Customer).options(selectinload(Customer.identities)).where(Customer.id.in_(page))
+        )
+    }
+    rows = [loaded[customer_id] for customer_id in page]
     return rows[:limit], len(rows) > limit
 
 

@@ -26,8 +26,16 @@ def upgrade() -> None:
         sa.Column("external_id", sa.String(length=100), nullable=True),
         sa.Column("first_name", sa.String(length=100), nullable=False),
         sa.Column("last_name", sa.String(length=100), nullable=False),
-        sa.Column("search_last_first", sa.String(length=210), nullable=False),
-        sa.Column("search_first_last", sa.String(length=210), nullable=False),
+        sa.Column(
+            "search_last_first",
+            sa.String(length=210).with_variant(sa.String(length=210, collation="C"), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "search_first_last",
+            sa.String(length=210).with_variant(sa.String(length=210, collation="C"), "postgresql"),
+            nullable=False,
+        ),
         sa.Column("preferred_language", sa.String(length=5), nullable=False),
         sa.Column("birth_date", sa.Date(), nullable=True),
         sa.Column("address_line1", sa.String(length=200), nullable=True),
@@ -51,15 +59,13 @@ def upgrade() -> None:
     with op.batch_alter_table("customers", schema=None) as batch_op:
         batch_op.create_index(
             "ix_customers_search_first_last",
-            ["search_first_last"],
+            ["search_first_last", "id"],
             unique=False,
-            postgresql_ops={"search_first_last": "text_pattern_ops"},
         )
         batch_op.create_index(
             "ix_customers_search_last_first",
-            ["search_last_first"],
+            ["search_last_first", "id"],
             unique=False,
-            postgresql_ops={"search_last_first": "text_pattern_ops"},
         )
         batch_op.create_index(batch_op.f("ix_customers_status"), ["status"], unique=False)
 
@@ -180,6 +186,7 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_identities_customer_id"), ["customer_id"], unique=False
         )
+        batch_op.create_index("ix_identities_kind_value", ["kind", "value"], unique=False)
 
     op.create_table(
         "timeline_events",
@@ -320,6 +327,7 @@ def downgrade() -> None:
 
     op.drop_table("timeline_events")
     with op.batch_alter_table("identities", schema=None) as batch_op:
+        batch_op.drop_index("ix_identities_kind_value")
         batch_op.drop_index(batch_op.f("ix_identities_customer_id"))
 
     op.drop_table("identities")
@@ -341,11 +349,9 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_customers_status"))
         batch_op.drop_index(
             "ix_customers_search_last_first",
-            postgresql_ops={"search_last_first": "text_pattern_ops"},
         )
         batch_op.drop_index(
             "ix_customers_search_first_last",
-            postgresql_ops={"search_first_last": "text_pattern_ops"},
         )
 
     op.drop_table("customers")
