@@ -1,0 +1,300 @@
+"""One scoring run over arrays already read from the database: summaries, value models (fitted
+or reused), CLV, RFM segments, churn risk and reasons, and the aggregates the analytics page
+shows. No database here: the service reads columns in and writes these columns back.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from egards.analytics import churn
+from egards.analytics.btyd import fit_sbg
+from egards.analytics.errors import ModelDidNotConverge, NoTransactions
+from egards.analytics.rfm import DEFAULT_SEGMENT_RULES, SegmentRule
+from egards.analytics.scoring import (
+    ValueModels,
+    daily_purchases,
+    fit_value_models,
+    score_value,
+    value_deciles,
+    window,
+)
+
+SUBSCRIPTION_GRACE_DAYS = 45  # a monthly subscriber whose last month is older has left
+
+
+@dataclass(frozen=True, slots=True)
+class BatchInput:
+    customer_id: np.ndarray
+    day: np.ndarray
+    amount_cents: np.ndarray
+    as_of: int  # days since 1970-01-01
+    active_customers: np.ndarray | None = None  # ids that may be scored (not merged/erased)
+    events: churn.CustomerEvents = field(default_factory=churn.CustomerEvents)
+    # (customer id, programme, tier rank, tier code) of loyalty members, and each programme's
+    # tiers in order, for "tier against real value".
+    members: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
+    programme_tiers: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    # (customer id, day) of each paid subscription month, for the sBG cohorts.
+    subscriptions: tuple[np.ndarray, np.ndarray] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BatchSettings:
+    margin: float = 0.3
+    annual_discount_rate: float = 0.10
+    clv_months: int = 12
+    churn_window_days: int = 180
+    churn_training_rows: int = 200_000
+    rules: Sequence[SegmentRule] = DEFAULT_SEGMENT_RULES
+
+
+@dataclass
+class BatchResult:
+    columns: dict[str, np.ndarray]  # one entry per scored customer, in customer id order
+    models: ValueModels
+    fitted: bool
+    report: dict
+    counts: dict
+
+
+Step = Callable[[str], None]
+
+
+def run_batch(
+    data: BatchInput,
+    settings: BatchSettings,
+    *,
+    reuse: ValueModels | None = None,
+    step: Step = lambda _: None,
+) -> BatchResult:
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def done(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[name] = round(now - clock, 3)
+        clock = now
+        step(name)
+
+    amounts = np.asarray(data.amount_cents)
+    if amounts.size and np.any(amounts < 0):
+        raise NoTransactions(
+            f"{int((amounts < 0).sum()):,} transactions have a negative amount; refunds must "
+            "cancel their purchase, not be scored as purchases",
+            field="amount_cents",
+        )
+    daily = daily_purchases(
+        customer_id=data.customer_id, day=data.day, amount_cents=data.amount_cents
+    )
+    win = window(daily, cutoff=data.as_of, recent_days=churn.RECENT_DAYS)
+    scorable = win.present.copy()
+    if data.active_customers is not None:
+        scorable &= np.isin(daily.customers, data.active_customers)
+    if not scorable.any():
+        raise NoTransactions(
+            "no transactions to score: no active customer bought anything by the scoring date"
+        )
+    done("summaries")
+
+    if reuse is None:
+        models, value_report = fit_value_models(win)
+        fitted = True
+    else:
+        models, value_report = reuse, {"reused": True}
+        fitted = False
+    done("value models")
+
+    value = score_value(
+        win,
+        models,
+        margin=settings.margin,
+        annual_discount_rate=settings.annual_discount_rate,
+        months=settings.clv_months,
+        churn_window_days=settings.churn_window_days,
+        rules=settings.rules,
+    )
+    done("value scores")
+
+    model, churn_report = churn.train_and_evaluate(
+        daily,
+        data.events,
+        as_of=data.as_of,
+        horizon=settings.churn_window_days,
+        max_rows=settings.churn_training_rows,
+    )
+    features, _ = churn.build_features(daily, data.events, cutoff=data.as_of, win=win)
+    present = win.present
+    if model is None:
+        risk_present = np.exp(-value["expected_purchases_churn_window"])
+    else:
+        risk_present = model.predict(features[present])
+    reasons_present = churn.churn_reasons(
+        features[present],
+        probability_alive=value["probability_alive"],
+        downgraded_from=churn.last_downgrade_from(daily, data.events, cutoff=data.as_of)[present],
+    )
+    done("churn risk")
+
+    # Values are computed for everyone present (the models need the whole population);
+    # only active customers are written.
+    keep = scorable[present]
+    ids = daily.customers[present][keep]
+    clv = value["clv_cents"][keep]
+    purchases = win.purchases[present][keep]
+    spend = np.round(win.spend[present][keep])
+    columns = {
+        "customer_id": ids,
+        "purchases": purchases,
+        "spend_cents": spend,
+        "mean_spend_cents": np.round(spend / np.maximum(purchases, 1)),
+        "first_purchase_day": win.first_day[present][keep],
+        "last_purchase_day": win.last_day[present][keep],
+        "days_since_last": win.days_since_last[present][keep],
+        "expected_purchases_12m": value["expected_purchases_12m"][keep],
+        "probability_alive": value["probability_alive"][keep],
+        "expected_spend_cents": value["expected_spend_cents"][keep],
+        "clv_cents": clv,
+        "value_decile": value_deciles(clv),
+        "rfm": value["rfm"][keep],
+        "segment": value["segment"][keep],
+        "churn_risk": np.clip(risk_present[keep], 0.0, 1.0),
+        "churn_reasons": reasons_present[keep],
+    }
+    report = {
+        "value_models": value_report,
+        "churn": churn_report,
+        "segments": _segments(columns),
+        "clv_distribution": _histogram(clv),
+        "top_decile_clv_cents": float(np.min(clv[columns["value_decile"] == 10]))
+        if clv.size
+        else 0.0,
+        "tier_value": _tier_value(columns, data.members, data.programme_tiers),
+        "subscriptions": _cohorts(data.subscriptions, as_of=data.as_of),
+    }
+    done("aggregates")
+    report["timings"] = timings
+    counts = {
+        "transactions": int(np.asarray(data.customer_id).size),
+        "purchase_days": int(daily.day.size),
+        "customers_with_purchases": int(present.sum()),
+        "customers_scored": int(ids.size),
+        "repeat_buyers": int((purchases > 1).sum()),
+    }
+    return BatchResult(columns, models, fitted, report, counts)
+
+
+def _segments(columns: dict[str, np.ndarray]) -> list[dict]:
+    names, inverse, counts = np.unique(
+        columns["segment"].astype(str), return_inverse=True, return_counts=True
+    )
+    clv = np.bincount(inverse, weights=columns["clv_cents"], minlength=names.size)
+    risk = np.bincount(inverse, weights=columns["churn_risk"], minlength=names.size)
+    rows = [
+        {
+            "segment": str(name),
+            "customers": int(n),
+            "total_clv_cents": float(c),
+            "mean_clv_cents": float(c / n),
+            "mean_churn_risk": float(r / n),
+        }
+        for name, n, c, r in zip(names, counts, clv, risk, strict=True)
+    ]
+    return sorted(rows, key=lambda r: -r["total_clv_cents"])
+
+
+def _histogram(clv: np.ndarray, bins: int = 20) -> dict:
+    if clv.size == 0:
+        return {"edges": [], "counts": []}
+    top = float(np.quantile(clv, 0.99))
+    top = top if top > 0 else float(clv.max()) or 1.0
+    edges = np.linspace(0.0, top, bins + 1)
+    counts = np.histogram(np.clip(clv, 0.0, top), bins=edges)[0]
+    return {"edges": edges.tolist(), "counts": counts.tolist(), "beyond_last": "clipped"}
+
+
+def _tier_value(columns, members, programme_tiers) -> dict:
+    """For each programme and tier: members scored, mean and median CLV, share of the top
+    value decile; and how many top-decile customers are untiered (no membership, or the
+    programme's entry tier)."""
+    ids, clv, decile = columns["customer_id"], columns["clv_cents"], columns["value_decile"]
+    top = decile == 10
+    result: dict = {"programmes": [], "top_decile_customers": int(top.sum())}
+    if members is None or ids.size == 0:
+        result["valuable_untiered"] = int(top.sum())
+        return result
+    m_ids, m_prog, m_rank, _ = members
+    pos = np.minimum(np.searchsorted(ids, m_ids), ids.size - 1)
+    scored = ids[pos] == m_ids
+    recognised = np.zeros(ids.size, dtype=bool)  # above the entry tier of some programme
+    for programme, tiers in programme_tiers.items():
+        mine = scored & (m_prog == programme)
+        rows = []
+        for rank, (code, name) in enumerate(tiers):
+            at = pos[mine & (m_rank == rank)]
+            values = clv[at]
+            rows.append(
+                {
+                    "tier": code,
+                    "name": name,
+                    "members": int(at.size),
+                    "mean_clv_cents": float(values.mean()) if at.size else 0.0,
+                    "median_clv_cents": float(np.median(values)) if at.size else 0.0,
+                    "top_decile_share": float(top[at].mean()) if at.size else 0.0,
+                }
+            )
+            if rank > 0:
+                recognised[at] = True
+        result["programmes"].append({"programme": programme, "tiers": rows})
+    result["valuable_untiered"] = int((top & ~recognised).sum())
+    return result
+
+
+def _cohorts(subscriptions, *, as_of: int, max_months: int = 36) -> dict:
+    """sBG retention by yearly cohort of monthly subscribers (Fader & Hardie 2007)."""
+    if subscriptions is None or np.asarray(subscriptions[0]).size == 0:
+        return {"cohorts": [], "note": "no subscription data"}
+    ids, days = (np.asarray(a, dtype=np.int64) for a in subscriptions)
+    subscribers, code = np.unique(ids, return_inverse=True)
+    first = np.full(subscribers.size, np.iinfo(np.int64).max)
+    np.minimum.at(first, code, days)
+    last = np.zeros(subscribers.size, dtype=np.int64)
+    np.maximum.at(last, code, days)
+    months = np.bincount(code, minlength=subscribers.size)
+    year = (first.astype("datetime64[D]").astype("datetime64[Y]").astype(int) + 1970).astype(int)
+    cohorts = []
+    for cohort in np.unique(year):
+        inside = year == cohort
+        start_latest = int(first[inside].max())
+        observable = min(max_months, (as_of - start_latest) // 30)
+        entry: dict = {"cohort": int(cohort), "subscribers": int(inside.sum())}
+        if inside.sum() < 30 or observable < 3:
+            entry["skipped"] = "fewer than 30 subscribers or 3 months observed"
+            cohorts.append(entry)
+            continue
+        tenure = np.where(last[inside] >= as_of - SUBSCRIPTION_GRACE_DAYS, 10**6, months[inside])
+        survivors = [int((tenure > k).sum()) for k in range(observable + 1)]
+        entry["survivors"] = survivors
+        if survivors[-1] == survivors[0]:
+            entry["skipped"] = "nobody has left yet"
+            cohorts.append(entry)
+            continue
+        try:
+            fitted = fit_sbg(survivors=survivors)
+        except (ValueError, ModelDidNotConverge) as exc:
+            entry["skipped"] = str(exc)
+            cohorts.append(entry)
+            continue
+        model = fitted.model
+        entry.update(
+            params=model.params,
+            retention_12m=float(model.survival(np.array([12.0]))[0]),
+            observed_12m=survivors[12] / survivors[0] if observable >= 12 else None,
+        )
+        cohorts.append(entry)
+    return {"cohorts": cohorts, "grace_days": SUBSCRIPTION_GRACE_DAYS}

@@ -1,0 +1,108 @@
+"""`egards analytics ...`: scoring runs and transaction imports."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(
+    help="Customer value and risk: scoring runs, transaction imports.", no_args_is_help=True
+)
+console = Console()
+
+
+@app.command()
+def score(
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Scoring date (YYYY-MM-DD); today if omitted.")
+    ] = None,
+    source: Annotated[
+        str, typer.Option(help="all, loyalty (activities) or imported (analytics_transactions).")
+    ] = "all",
+    refit: Annotated[
+        bool | None,
+        typer.Option("--refit/--reuse", help="Fit the models again, or reuse the last fit."),
+    ] = None,
+) -> None:
+    """Score every customer (value, CLV, P(alive), segment, churn risk and reasons) and write
+    the scores back; the previous scores stay if anything fails."""
+    from egards.accounts.domain import SYSTEM
+    from egards.analytics import service
+    from egards.cli import _database, _reporting
+    from egards.config import get_settings
+
+    db = _database(get_settings())
+    day = date.fromisoformat(as_of) if as_of else None
+    with _reporting():
+        outcome = service.score(
+            db, actor=SYSTEM, as_of=day, source=source, refit=refit, console=console
+        )
+    counts = outcome.counts
+    table = Table(
+        "figure", "value", title=f"Scoring run {outcome.run_id} ({outcome.model_version})"
+    )
+    for key, value in counts.items():
+        table.add_row(key.replace("_", " "), f"{value:,}")
+    churn = outcome.report.get("churn", {})
+    if churn.get("method") == "gradient_boosting":
+        table.add_row("churn AUC (out of time)", f"{churn['auc']:.3f}")
+    else:
+        table.add_row("churn model", churn.get("reason", ""))
+    for step, seconds in outcome.report.get("timings", {}).items():
+        table.add_row(f"time: {step}", f"{seconds:.2f} s")
+    console.print(table)
+
+
+@app.command("import-transactions")
+def import_transactions(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV or Parquet.")],
+    label: Annotated[
+        str | None, typer.Option(help="Import label; an import under the same label is replaced.")
+    ] = None,
+    rejects: Annotated[Path | None, typer.Option(help="Where to write rejected rows.")] = None,
+) -> None:
+    """Import purchases (customer_id or customer_external_id, date, amount) for scoring."""
+    from egards.accounts.domain import SYSTEM
+    from egards.analytics.imports import import_transactions as run
+    from egards.cli import _database, _reporting
+    from egards.config import get_settings
+
+    db = _database(get_settings())
+    rejects = rejects or file.with_name(file.name + ".rejects.csv")
+    with _reporting():
+        result = run(db, file, actor=SYSTEM, label=label, rejects_path=rejects, console=console)
+    console.print(
+        f"{result.imported:,} imported ({result.replaced:,} replaced), "
+        f"[{'red' if result.rejected else 'green'}]{result.rejected:,} rejected[/]"
+        + (f" (see {rejects})" if result.rejected else "")
+    )
+    if result.rejected:
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def runs() -> None:
+    """The last scoring runs and how they went."""
+    from egards.accounts.domain import SYSTEM
+    from egards.analytics import service
+    from egards.cli import _database
+    from egards.config import get_settings
+
+    db = _database(get_settings())
+    table = Table("id", "as of", "status", "customers", "model", "error")
+    with db.unit_of_work() as session:
+        for run in service.runs(session, actor=SYSTEM):
+            table.add_row(
+                str(run.id),
+                str(run.as_of),
+                run.status,
+                f"{run.counts.get('customers_scored', 0):,}",
+                run.model_version or "",
+                (run.error or "")[:80],
+            )
+    console.print(table)

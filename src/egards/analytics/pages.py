@@ -1,0 +1,58 @@
+"""Console pages of customer value and risk: the analytics page and the 360 panel."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from egards.accounts.domain import Actor, Permission
+from egards.analytics import service
+from egards.analytics.errors import NotScored
+from egards.customers.models import Customer
+from egards.customers.pages import Panel
+from egards.web.deps import CurrentActor, DbSession
+from egards.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+NAV = [("/analytics", "Analytics", Permission.ANALYTICS_READ)]
+
+
+@router.get("/analytics")
+def analytics_page(request: Request, session: DbSession, actor: CurrentActor) -> Response:
+    actor.require(Permission.ANALYTICS_READ)
+    run = service.latest_run(session)
+    silent, silent_total = (
+        service.silent_loyal(session, actor=actor) if run is not None else ([], 0)
+    )
+    return render(
+        request,
+        "analytics/overview.html",
+        {
+            "run": run,
+            "report": run.report if run else {},
+            "segments": service.segments(session, actor=actor) if run else [],
+            "silent": silent,
+            "silent_total": silent_total,
+            "runs": service.runs(session, actor=actor, limit=8),
+        },
+    )
+
+
+def value_panel(session: Session, actor: Actor, customer: Customer) -> Panel | None:
+    if actor.is_partner or not service.can_see_scores(actor):
+        return None
+    lang = "fr" if customer.preferred_language == "fr" else "en"
+    try:
+        score = service.customer_score(session, actor=actor, customer_id=customer.id, lang="en")
+        score["reasons_fr"] = service.describe_reasons(score["churn_reasons"], "fr")
+    except NotScored:
+        score = None
+    return Panel(
+        template="analytics/_value_panel.html",
+        context={"score": score, "customer": customer, "lang": lang},
+        column="side",
+    )
+
+
+customer_panels = [value_panel]

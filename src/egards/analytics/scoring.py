@@ -1,0 +1,315 @@
+"""Batch scoring over plain arrays: purchases per customer and day, value models, scores.
+
+Everything here works on NumPy arrays indexed by a dense customer code, so that a base of
+millions of customers costs a few sorts and ``bincount`` passes; the database side
+(:mod:`egards.analytics.service`) only reads columns in and writes columns out.
+
+Conventions are those of :func:`egards.analytics.summary.summarise_transactions` with daily
+periods and days as the time unit: several purchases on one day are one purchase; ``frequency``
+counts repeat days; ``recency`` and ``T`` are ages in days from the first purchase.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from egards.analytics.btyd import (
+    DAYS_PER_MONTH,
+    BetaGeoModel,
+    GammaGammaModel,
+    customer_lifetime_value,
+    fit_bg_nbd,
+    fit_gamma_gamma,
+    monthly_rate_from_annual,
+)
+from egards.analytics.btyd._rows import unique_rows
+from egards.analytics.errors import ModelDidNotConverge, NoTransactions
+from egards.analytics.rfm import DEFAULT_SEGMENT_RULES, SegmentRule, assign_segments, rfm_scores
+from egards.analytics.summary import compress
+
+__all__ = [
+    "DailyPurchases",
+    "ValueModels",
+    "Window",
+    "daily_purchases",
+    "fit_value_models",
+    "score_value",
+    "value_deciles",
+    "window",
+]
+
+# Gamma-Gamma needs enough repeat buyers to say anything about spend heterogeneity; below
+# this the population's mean spend per purchase is used for everyone (and the report says so).
+MIN_REPEAT_BUYERS = 30
+# A parameter this close to the optimiser's bounds (e^±25) means the likelihood ran away.
+_BOUND = 24.0
+
+
+@dataclass(frozen=True, slots=True)
+class DailyPurchases:
+    """Purchases summed per customer and day, sorted by customer then day."""
+
+    customers: np.ndarray  # distinct customer ids, ascending
+    code: np.ndarray  # per row: index into ``customers``
+    day: np.ndarray  # per row: days since 1970-01-01
+    amount: np.ndarray  # per row: the day's total, in cents
+    starts: np.ndarray  # per customer: its first row
+
+    @property
+    def size(self) -> int:
+        return int(self.customers.size)
+
+
+def daily_purchases(*, customer_id, day, amount_cents) -> DailyPurchases:
+    """Group raw transactions into one purchase per customer and day."""
+    ids = np.asarray(customer_id, dtype=np.int64)
+    days = np.asarray(day, dtype=np.int64)
+    amounts = np.asarray(amount_cents, dtype=np.float64)
+    if not (ids.shape == days.shape == amounts.shape):
+        raise ValueError("customer_id, day and amount_cents must have the same length")
+    if ids.size == 0:
+        raise NoTransactions("no transactions to score: the transaction source is empty")
+    customers, code = np.unique(ids, return_inverse=True)
+    first = int(days.min())
+    span = int(days.max()) - first + 1
+    # One sortable key per (customer, day); np.unique sorts and deduplicates in one pass.
+    key = code.reshape(-1).astype(np.int64) * span + (days - first)
+    keys, inverse = np.unique(key, return_inverse=True)
+    amount = np.bincount(inverse.reshape(-1), weights=amounts, minlength=keys.size)
+    row_code = keys // span
+    starts = np.flatnonzero(np.r_[True, row_code[1:] != row_code[:-1]])
+    return DailyPurchases(customers, row_code, keys % span + first, amount, starts)
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """Each customer's purchases up to ``cutoff`` (inclusive); ``present`` had one by then."""
+
+    cutoff: int
+    present: np.ndarray
+    purchases: np.ndarray
+    first_day: np.ndarray
+    last_day: np.ndarray
+    spend: np.ndarray
+    first_spend: np.ndarray
+    purchases_recent: np.ndarray
+    purchases_before: np.ndarray
+    spend_recent: np.ndarray
+    spend_before: np.ndarray
+
+    @property
+    def frequency(self) -> np.ndarray:
+        return np.maximum(self.purchases - 1, 0).astype(float)
+
+    @property
+    def recency(self) -> np.ndarray:
+        return np.where(self.present, self.last_day - self.first_day, 0).astype(float)
+
+    @property
+    def T(self) -> np.ndarray:
+        return np.where(self.present, self.cutoff - self.first_day, 0).astype(float)
+
+    @property
+    def monetary_value(self) -> np.ndarray:
+        """Mean value of the repeat purchases (0 without repeat purchase), as in lifetimes."""
+        repeat = self.spend - self.first_spend
+        f = self.frequency
+        return np.divide(repeat, f, out=np.zeros_like(repeat), where=f > 0)
+
+    @property
+    def days_since_last(self) -> np.ndarray:
+        return np.where(self.present, self.cutoff - self.last_day, 0)
+
+
+def window(daily: DailyPurchases, *, cutoff: int, recent_days: int = 90) -> Window:
+    """Per-customer figures as they stood at ``cutoff``; ``recent`` is the last
+    ``recent_days`` days and ``before`` the same length of time just before."""
+    m = daily.size
+    upto = daily.day <= cutoff
+    purchases = np.bincount(daily.code[upto], minlength=m)
+    spend = np.bincount(daily.code[upto], weights=daily.amount[upto], minlength=m)
+    present = purchases > 0
+    # Rows are sorted by day within a customer: those up to the cutoff are a prefix.
+    last_row = daily.starts + np.maximum(purchases, 1) - 1
+    recent = upto & (daily.day > cutoff - recent_days)
+    before = (daily.day <= cutoff - recent_days) & (daily.day > cutoff - 2 * recent_days)
+    return Window(
+        cutoff=cutoff,
+        present=present,
+        purchases=purchases,
+        first_day=daily.day[daily.starts],
+        last_day=daily.day[last_row],
+        spend=spend,
+        first_spend=daily.amount[daily.starts],
+        purchases_recent=np.bincount(daily.code[recent], minlength=m),
+        purchases_before=np.bincount(daily.code[before], minlength=m),
+        spend_recent=np.bincount(daily.code[recent], weights=daily.amount[recent], minlength=m),
+        spend_before=np.bincount(daily.code[before], weights=daily.amount[before], minlength=m),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ValueModels:
+    """BG/NBD for purchases and Gamma-Gamma for spend (or a flat mean spend, in cents)."""
+
+    bg_nbd: BetaGeoModel
+    gamma_gamma: GammaGammaModel | None
+    mean_spend_cents: float
+
+    def as_parameters(self) -> dict:
+        return {
+            "bg_nbd": self.bg_nbd.params,
+            "gamma_gamma": None if self.gamma_gamma is None else self.gamma_gamma.params,
+            "mean_spend_cents": self.mean_spend_cents,
+            "time_unit": "day",
+        }
+
+    @classmethod
+    def from_parameters(cls, parameters: dict) -> ValueModels:
+        gg = parameters.get("gamma_gamma")
+        return cls(
+            BetaGeoModel(**parameters["bg_nbd"]),
+            None if gg is None else GammaGammaModel(**gg),
+            float(parameters["mean_spend_cents"]),
+        )
+
+
+def _check_converged(name: str, fitted, n: int) -> None:
+    params = np.array(list(fitted.model.params.values()), dtype=float)
+    if not np.all(np.isfinite(params)) or not np.isfinite(fitted.log_likelihood):
+        raise ModelDidNotConverge(
+            f"{name} did not converge on {n:,} customers: the likelihood is not finite",
+            model=name,
+        )
+    if np.any(np.abs(np.log(params)) > _BOUND):
+        raise ModelDidNotConverge(
+            f"{name} did not converge on {n:,} customers: a parameter ran to its bound "
+            f"({', '.join(f'{k}={v:.3g}' for k, v in fitted.model.params.items())}); "
+            "the data may have too little variation (e.g. everybody buys exactly once)",
+            model=name,
+        )
+    if not fitted.diagnostics.converged:
+        raise ModelDidNotConverge(
+            f"{name} did not converge on {n:,} customers: {fitted.diagnostics.message}",
+            model=name,
+        )
+
+
+def fit_value_models(win: Window) -> tuple[ValueModels, dict]:
+    """Fit BG/NBD on the duplicate-compressed summaries and Gamma-Gamma on repeat buyers."""
+    present = win.present
+    n = int(present.sum())
+    if n == 0:
+        raise NoTransactions("no transactions to score: nobody had bought by the scoring date")
+    frequency, recency, big_t = win.frequency[present], win.recency[present], win.T[present]
+    if not np.any(frequency > 0):
+        raise ModelDidNotConverge(
+            f"BG/NBD cannot be fitted: none of the {n:,} customers bought twice, so repeat "
+            "buying cannot be estimated",
+            model="bg_nbd",
+        )
+    x, t_x, tt, weights, _ = compress(frequency=frequency, recency=recency, T=big_t)
+    bg = fit_bg_nbd(frequency=x, recency=t_x, T=tt, weights=weights)
+    _check_converged("BG/NBD", bg, n)
+    report: dict = {
+        "bg_nbd": {
+            "params": bg.model.params,
+            "standard_errors": dict(bg.standard_errors),
+            "log_likelihood": bg.log_likelihood,
+            "customers": n,
+            "distinct_rows": int(x.size),
+        }
+    }
+    spend = win.spend[present]
+    mean_spend = float(spend.sum() / max(win.purchases[present].sum(), 1))
+    monetary = win.monetary_value[present]
+    repeat = (frequency > 0) & (monetary > 0)
+    gamma_gamma = None
+    if int(repeat.sum()) >= MIN_REPEAT_BUYERS:
+        # Fitted in currency units rather than cents: the same model, better-scaled numbers.
+        (gx, gm), _, counts = unique_rows(frequency[repeat], np.round(monetary[repeat]) / 100.0)
+        gg = fit_gamma_gamma(frequency=gx, monetary_value=gm, weights=counts.astype(float))
+        _check_converged("Gamma-Gamma", gg, int(repeat.sum()))
+        gamma_gamma = GammaGammaModel(gg.model.p, gg.model.q, gg.model.gamma * 100.0)
+        report["gamma_gamma"] = {
+            "params": gg.model.params,
+            "standard_errors": dict(gg.standard_errors),
+            "log_likelihood": gg.log_likelihood,
+            "customers": int(repeat.sum()),
+            "unit": "currency",
+        }
+    else:
+        report["gamma_gamma"] = {
+            "skipped": f"{int(repeat.sum())} repeat buyers, {MIN_REPEAT_BUYERS} needed; "
+            "the mean spend per purchase is used for everyone"
+        }
+    return ValueModels(bg.model, gamma_gamma, mean_spend), report
+
+
+def score_value(
+    win: Window,
+    models: ValueModels,
+    *,
+    margin: float,
+    annual_discount_rate: float,
+    months: int,
+    churn_window_days: int,
+    rules: Sequence[SegmentRule] = DEFAULT_SEGMENT_RULES,
+) -> dict[str, np.ndarray]:
+    """Value, expected purchases, P(alive), CLV and RFM segment for customers present at the
+    window's cutoff (arrays aligned with ``win.present``'s true entries)."""
+    p = win.present
+    frequency, recency, big_t = win.frequency[p], win.recency[p], win.T[p]
+    bg = models.bg_nbd
+    alive = np.clip(bg.probability_alive(frequency=frequency, recency=recency, T=big_t), 0, 1)
+    horizons = np.array([[365.0], [float(churn_window_days)]])
+    expected = bg.conditional_expected_purchases(
+        t=horizons, frequency=frequency, recency=recency, T=big_t
+    )
+    if models.gamma_gamma is None:
+        spend = np.full(frequency.shape, models.mean_spend_cents)
+    else:
+        spend = models.gamma_gamma.conditional_expected_spend(
+            frequency=frequency, monetary_value=win.monetary_value[p]
+        )
+    clv = customer_lifetime_value(
+        model=bg,
+        frequency=frequency,
+        recency=recency,
+        T=big_t,
+        expected_spend=spend,
+        margin=margin,
+        months=months,
+        monthly_discount_rate=monthly_rate_from_annual(annual_discount_rate),
+        time_units_per_month=DAYS_PER_MONTH,
+    )
+    purchases = win.purchases[p]
+    rfm = rfm_scores(
+        days_since_last_purchase=win.days_since_last[p],
+        purchase_count=purchases,
+        monetary_value=win.spend[p],
+    )
+    segment = assign_segments(scores=rfm, purchase_count=purchases, rules=rules)
+    return {
+        "probability_alive": alive,
+        "expected_purchases_12m": np.maximum(expected[0], 0.0),
+        "expected_purchases_churn_window": np.maximum(expected[1], 0.0),
+        "expected_spend_cents": np.round(spend),
+        "clv_cents": np.round(np.nan_to_num(clv, nan=0.0, posinf=0.0)),
+        "rfm": rfm.code,
+        "segment": segment,
+    }
+
+
+def value_deciles(values: np.ndarray) -> np.ndarray:
+    """1..10 by rank, 10 being the most valuable tenth (ties broken by position)."""
+    n = values.size
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    order = np.argsort(values, kind="stable")
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n)
+    return 1 + (rank * 10) // n

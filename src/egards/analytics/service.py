@@ -1,0 +1,730 @@
+"""Use cases of customer value and risk: the transaction source, scoring runs written back in
+bulk, and the reads behind the 360 panel, the analytics page, the API and the exports.
+
+Batch reads go straight to the driver (COPY TO STDOUT into Arrow on PostgreSQL, chunked
+``fetchmany`` on SQLite) and batch writes come back the same way (COPY FROM STDIN, one
+``executemany``): never an ORM object per customer. Services flush; the unit of work commits.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Literal
+
+import numpy as np
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy import delete, func, inspect, select, text
+from sqlalchemy.orm import Session
+
+from egards.accounts.domain import Actor, Permission, Role
+from egards.analytics.churn import CustomerEvents, describe_reasons
+from egards.analytics.errors import NotScored, RunInProgress
+from egards.analytics.models import CustomerScore, ScoreHistory, ScoreRun, Transaction
+from egards.analytics.rfm import DEFAULT_SEGMENT_RULES, rules_from_mapping
+from egards.analytics.settings import AnalyticsSettings, get_analytics_settings
+from egards.audit import service as audit
+from egards.db import Database, utcnow
+from egards.errors import InvalidInput, PermissionDenied
+
+log = logging.getLogger("egards.analytics")
+
+Source = Literal["all", "loyalty", "imported"]
+SOURCES: tuple[str, ...] = ("all", "loyalty", "imported")
+EPOCH = date(1970, 1, 1)
+MODEL_FAMILY = "bgnbd-gg-hgb"
+STALE_RUN = timedelta(hours=6)  # a run "running" for longer than this has died
+ACTIVITY_ON = 'a."on"'
+TIER_ON = 't."on"'
+STEPS = ("read", "summaries", "value models", "value scores", "churn risk", "aggregates", "write")
+
+
+def _day(value: date) -> int:
+    return (value - EPOCH).days
+
+
+def _date(day: int) -> date:
+    return EPOCH + timedelta(days=int(day))
+
+
+def _has_table(session: Session, name: str) -> bool:
+    return inspect(session.connection()).has_table(name)
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+# --- The transaction source ------------------------------------------------------------------
+
+
+def _epoch_day(dialect: str, column: str) -> str:
+    if dialect == "postgresql":
+        return f"({column} - DATE '1970-01-01')"
+    return f"CAST(julianday({column}) - 2440587.5 AS INTEGER)"
+
+
+def loyalty_transactions_sql(dialect: str) -> str:
+    """(customer_id, day, amount_cents) of the loyalty activities that are purchases.
+
+    Applied activities only (parked ones have no member yet); the amounts of an activity are
+    summed (fare + taxes, goods, device...). A refunded activity is left out entirely, and so
+    is the refund: the purchase did not happen, and the models count purchases, which cannot
+    be negative. Activities without an amount (a subscription month, a partner event) are
+    not discretionary purchases; subscription months feed the sBG cohorts instead.
+    """
+    day = _epoch_day(dialect, ACTIVITY_ON)
+    if dialect == "postgresql":
+        amount = (
+            "(SELECT coalesce(sum((v.value)::numeric), 0)::bigint"
+            " FROM json_each_text(a.payload -> 'amounts') v)"
+        )
+        reverses = "r.payload ->> 'reverses'"
+    else:
+        amount = (
+            "(SELECT CAST(coalesce(sum(v.value), 0) AS INTEGER)"
+            " FROM json_each(a.payload, '$.amounts') v)"
+        )
+        reverses = "json_extract(r.payload, '$.reverses')"
+    return (
+        f"SELECT customer_id, day, amount_cents FROM ("
+        f"SELECT m.customer_id AS customer_id, {day} AS day, {amount} AS amount_cents"
+        " FROM loyalty_activities a JOIN loyalty_members m ON m.id = a.member_id"
+        " WHERE a.status = 'applied' AND a.kind <> 'refund' AND a.\"on\" <= :as_of"
+        " AND NOT EXISTS (SELECT 1 FROM loyalty_activities r WHERE r.programme = a.programme"
+        f" AND r.kind = 'refund' AND r.status = 'applied' AND {reverses} = a.key)"
+        ") t WHERE amount_cents > 0"
+    )
+
+
+def imported_transactions_sql(dialect: str) -> str:
+    day = _epoch_day(dialect, '"on"')
+    return (
+        f"SELECT customer_id, {day} AS day, amount_cents FROM analytics_transactions"
+        ' WHERE "on" <= :as_of'
+    )
+
+
+def transactions_sql(session: Session, source: str) -> str:
+    """The query behind the transaction source (loyalty activities, imported, or both)."""
+    if source not in SOURCES:
+        raise InvalidInput(f"unknown source {source!r}; use one of {SOURCES}", field="source")
+    dialect = _dialect(session)
+    parts = []
+    if source in ("all", "loyalty") and _has_table(session, "loyalty_activities"):
+        parts.append(loyalty_transactions_sql(dialect))
+    if source in ("all", "imported"):
+        parts.append(imported_transactions_sql(dialect))
+    return " UNION ALL ".join(parts) if parts else "SELECT 1, 1, 1 WHERE 1 = 0"
+
+
+def _read_int_columns(session: Session, sql: str, params: dict, n: int) -> list[np.ndarray]:
+    """Run ``sql`` and return its ``n`` integer columns as arrays, in bulk."""
+    if _dialect(session) == "postgresql":
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+
+        literal = sql
+        for key, value in params.items():
+            literal = literal.replace(f":{key}", f"DATE '{value.isoformat()}'")
+        cursor = session.connection().connection.driver_connection.cursor()
+        chunks: list[bytes] = []
+        with cursor.copy(f"COPY ({literal}) TO STDOUT WITH (FORMAT csv)") as copy:
+            for data in copy:
+                chunks.append(bytes(data))
+        names = [f"c{i}" for i in range(n)]
+        if not any(chunks):
+            return [np.zeros(0, dtype=np.int64) for _ in range(n)]
+        table = pacsv.read_csv(
+            pa.py_buffer(b"".join(chunks)),
+            read_options=pacsv.ReadOptions(column_names=names),
+            convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.int64())),
+        )
+        return [table.column(i).to_numpy() for i in range(n)]
+    result = session.connection().execute(text(sql), params)
+    parts: list[np.ndarray] = []
+    while rows := result.fetchmany(500_000):
+        parts.append(np.asarray(rows, dtype=np.float64).reshape(-1, n))
+    if not parts:
+        return [np.zeros(0, dtype=np.int64) for _ in range(n)]
+    block = np.concatenate(parts)
+    return [block[:, i].astype(np.int64) for i in range(n)]
+
+
+def read_transactions(
+    session: Session, *, source: str = "all", as_of: date
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(customer_id, day since 1970-01-01, amount in cents) of every purchase up to ``as_of``."""
+    ids, days, amounts = _read_int_columns(
+        session, transactions_sql(session, source), {"as_of": as_of}, 3
+    )
+    return ids, days, amounts
+
+
+def _read_events(session: Session, *, as_of: date) -> CustomerEvents:
+    dialect = _dialect(session)
+    down_ids = down_days = np.zeros(0, np.int64)
+    down_from = np.zeros(0, dtype=object)
+    if _has_table(session, "loyalty_tier_changes"):
+        rows = session.execute(
+            text(
+                f"SELECT m.customer_id, {_epoch_day(dialect, TIER_ON)}, t.from_tier"
+                " FROM loyalty_tier_changes t JOIN loyalty_members m ON m.id = t.member_id"
+                " WHERE t.kind = 'downgraded' AND t.\"on\" <= :as_of"
+            ),
+            {"as_of": as_of},
+        ).all()
+        if rows:
+            down_ids = np.array([r[0] for r in rows], dtype=np.int64)
+            down_days = np.array([r[1] for r in rows], dtype=np.int64)
+            down_from = np.array([r[2] for r in rows], dtype=object)
+    case_ids = case_days = np.zeros(0, np.int64)
+    has_cases = False
+    if _has_table(session, "cases"):
+        columns = {c["name"] for c in inspect(session.connection()).get_columns("cases")}
+        if {"customer_id", "created_at"} <= columns:
+            has_cases = True
+            created = (
+                "CAST(created_at AT TIME ZONE 'UTC' AS DATE)"
+                if dialect == "postgresql"
+                else "date(created_at)"
+            )
+            case_ids, case_days = _read_int_columns(
+                session,
+                f"SELECT customer_id, {_epoch_day(dialect, created)} FROM cases"
+                f" WHERE customer_id IS NOT NULL AND {created} <= :as_of",
+                {"as_of": as_of},
+                2,
+            )
+    return CustomerEvents(down_ids, down_days, down_from, case_ids, case_days, has_cases)
+
+
+def _read_members(session: Session):
+    """Loyalty members (customer, programme, tier rank, tier) and each programme's tiers."""
+    if not _has_table(session, "loyalty_members"):
+        return None, {}
+    from egards.loyalty import service as loyalty
+
+    programme_tiers = {
+        code: [(t.code, t.name.get("en")) for t in programme.tiers]
+        for code, programme in loyalty.programmes().items()
+    }
+    rows = session.execute(
+        text("SELECT customer_id, programme, tier FROM loyalty_members ORDER BY customer_id")
+    ).all()
+    ids = np.array([r[0] for r in rows], dtype=np.int64)
+    programmes = np.array([r[1] for r in rows], dtype=object)
+    tiers = np.array([r[2] for r in rows], dtype=object)
+    rank = np.full(ids.size, -1, dtype=np.int64)
+    for code, tier_list in programme_tiers.items():
+        for position, (tier, _) in enumerate(tier_list):
+            rank[(programmes == code) & (tiers == tier)] = position
+    return (ids, programmes, rank, tiers), programme_tiers
+
+
+def _read_subscriptions(session: Session, *, as_of: date):
+    if not _has_table(session, "loyalty_activities"):
+        return None
+    dialect = _dialect(session)
+    return tuple(
+        _read_int_columns(
+            session,
+            f"SELECT m.customer_id, {_epoch_day(dialect, ACTIVITY_ON)}"
+            " FROM loyalty_activities a JOIN loyalty_members m ON m.id = a.member_id"
+            " WHERE a.status = 'applied' AND a.kind = 'subscription_month'"
+            ' AND a."on" <= :as_of',
+            {"as_of": as_of},
+            2,
+        )
+    )
+
+
+def _active_customers(session: Session) -> np.ndarray:
+    (ids,) = _read_int_columns(session, "SELECT id FROM customers WHERE status = 'active'", {}, 1)
+    return ids
+
+
+# --- Runs ------------------------------------------------------------------------------------
+
+
+def _require_runner(actor: Actor) -> None:
+    if actor.role not in (Role.ADMIN, Role.SUPERVISOR) or not actor.can(Permission.ANALYTICS_READ):
+        raise PermissionDenied(
+            f"{actor.label} ({actor.role}) may not start a scoring run: supervisors and "
+            "admins only",
+            permission="analytics:run",
+        )
+
+
+def queue_run(
+    session: Session,
+    *,
+    actor: Actor,
+    as_of: date | None = None,
+    source: str = "all",
+    refit: bool | None = None,
+) -> ScoreRun:
+    """Record a scoring run to be executed; refused while another one is under way."""
+    _require_runner(actor)
+    if source not in SOURCES:
+        raise InvalidInput(f"unknown source {source!r}; use one of {SOURCES}", field="source")
+    as_of = as_of or datetime.now(UTC).date()
+    if as_of > datetime.now(UTC).date() + timedelta(days=1):
+        raise InvalidInput(f"the scoring date {as_of} is in the future", field="as_of")
+    busy = session.scalar(
+        select(ScoreRun.id).where(
+            ScoreRun.status.in_(("queued", "running")), ScoreRun.created_at > utcnow() - STALE_RUN
+        )
+    )
+    if busy is not None:
+        raise RunInProgress(f"scoring run {busy} is still under way", run_id=busy)
+    run = ScoreRun(
+        status="queued",
+        as_of=as_of,
+        source=source,
+        parameters={"refit": refit},
+        counts={},
+        report={},
+        requested_by=actor.label,
+    )
+    session.add(run)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="analytics.run_queued",
+        entity_type="score_run",
+        entity_id=run.id,
+        after={"as_of": as_of.isoformat(), "source": source},
+    )
+    return run
+
+
+def _last_fit(session: Session, settings: AnalyticsSettings, refit: bool | None, as_of: date):
+    """The parameters of the last successful fit to reuse, or None to fit again."""
+    if refit is True:
+        return None
+    last = session.execute(
+        select(ScoreRun.id, ScoreRun.as_of, ScoreRun.parameters, ScoreRun.model_version)
+        .where(ScoreRun.status == "succeeded")
+        .order_by(ScoreRun.id.desc())
+        .limit(20)
+    ).all()
+    for _, fitted_as_of, parameters, version in last:
+        if parameters.get("fitted_as_of"):
+            fitted_as_of = date.fromisoformat(parameters["fitted_as_of"])
+        if "bg_nbd" not in parameters:
+            continue
+        fresh = (as_of - fitted_as_of).days < settings.refit_every_days
+        if refit is False or fresh:
+            return parameters, version
+        return None
+    return None
+
+
+@dataclass
+class RunOutcome:
+    run_id: int
+    status: str
+    model_version: str | None
+    counts: dict[str, Any]
+    report: dict[str, Any]
+    error: str | None = None
+
+
+def score(
+    db: Database,
+    *,
+    actor: Actor,
+    as_of: date | None = None,
+    source: str = "all",
+    refit: bool | None = None,
+    run_id: int | None = None,
+    console: Console | None = None,
+    settings: AnalyticsSettings | None = None,
+) -> RunOutcome:
+    """Score every customer from the transactions and write the scores back in bulk.
+
+    Reads transactions and customer facts in bulk, fits BG/NBD and Gamma-Gamma (or reuses the
+    last fit), trains the churn model, then replaces ``customer_scores`` and appends to
+    ``score_history`` in one transaction. Any failure leaves the previous scores as they were,
+    marks the run failed with the cause, and is raised again.
+    """
+    from egards.analytics.batch import BatchInput, BatchSettings, run_batch
+    from egards.analytics.scoring import ValueModels
+
+    settings = settings or get_analytics_settings()
+    if run_id is None:
+        with db.unit_of_work() as session:
+            run_id = queue_run(session, actor=actor, as_of=as_of, source=source, refit=refit).id
+    _require_runner(actor)
+    with db.unit_of_work() as session:
+        run = session.get_one(ScoreRun, run_id)
+        run.status, run.started_at = "running", utcnow()
+        as_of, source, refit = run.as_of, run.source, run.parameters.get("refit")
+    progress = Progress(
+        TextColumn("[bold]Scoring[/] {task.description:<14}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+        disable=console is None,
+    )
+    try:
+        with progress:
+            task = progress.add_task(STEPS[0], total=len(STEPS))
+
+            def step(name: str) -> None:
+                following = STEPS.index(name) + 1 if name in STEPS else 0
+                progress.update(
+                    task,
+                    advance=1,
+                    description=STEPS[following] if following < len(STEPS) else "done",
+                )
+
+            with db.unit_of_work() as session:
+                ids, days, amounts = read_transactions(session, source=source, as_of=as_of)
+                data = BatchInput(
+                    customer_id=ids,
+                    day=days,
+                    amount_cents=amounts,
+                    as_of=_day(as_of),
+                    active_customers=_active_customers(session),
+                    events=_read_events(session, as_of=as_of),
+                    subscriptions=_read_subscriptions(session, as_of=as_of),
+                )
+                members, programme_tiers = _read_members(session)
+                data = BatchInput(
+                    **{
+                        **{f: getattr(data, f) for f in data.__dataclass_fields__},
+                        "members": members,
+                        "programme_tiers": programme_tiers,
+                    }
+                )
+                previous = _last_fit(session, settings, refit, as_of)
+            step("read")
+            batch_settings = BatchSettings(
+                margin=settings.margin,
+                annual_discount_rate=settings.annual_discount_rate,
+                clv_months=settings.clv_months,
+                churn_window_days=settings.churn_window_days,
+                churn_training_rows=settings.churn_training_rows,
+                rules=rules_from_mapping(settings.segment_rules)
+                if settings.segment_rules
+                else DEFAULT_SEGMENT_RULES,
+            )
+            reuse = ValueModels.from_parameters(previous[0]) if previous else None
+            result = run_batch(data, batch_settings, reuse=reuse, step=step)
+            version = f"{MODEL_FAMILY}.{run_id}" if result.fitted else previous[1]  # type: ignore[index]
+            parameters = {
+                **result.models.as_parameters(),
+                "refit": refit,
+                "fitted_as_of": as_of.isoformat()
+                if result.fitted
+                else previous[0].get("fitted_as_of"),  # type: ignore[index]
+                "margin": settings.margin,
+                "annual_discount_rate": settings.annual_discount_rate,
+                "clv_months": settings.clv_months,
+                "churn_window_days": settings.churn_window_days,
+            }
+            with db.unit_of_work() as session:
+                _write_scores(session, run_id=run_id, as_of=as_of, version=version, batch=result)
+                run = session.get_one(ScoreRun, run_id)
+                run.status, run.finished_at = "succeeded", utcnow()
+                run.model_version, run.parameters = version, parameters
+                run.counts, run.report = result.counts, _json_safe(result.report)
+                audit.record(
+                    session,
+                    actor=actor,
+                    action="analytics.scored",
+                    entity_type="score_run",
+                    entity_id=run_id,
+                    after={"model_version": version, **result.counts},
+                )
+            step("write")
+    except BaseException as exc:
+        message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+        with db.unit_of_work() as session:
+            run = session.get_one(ScoreRun, run_id)
+            run.status, run.finished_at, run.error = "failed", utcnow(), message[:4000]
+        log.warning("scoring run %s failed: %s", run_id, message)
+        raise
+    return RunOutcome(run_id, "succeeded", version, result.counts, result.report)
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
+SCORE_COLUMNS = (
+    "customer_id",
+    "run_id",
+    "scored_on",
+    "model_version",
+    "purchases",
+    "spend_cents",
+    "mean_spend_cents",
+    "first_purchase_on",
+    "last_purchase_on",
+    "days_since_last",
+    "expected_purchases_12m",
+    "probability_alive",
+    "expected_spend_cents",
+    "clv_cents",
+    "value_decile",
+    "rfm",
+    "segment",
+    "churn_risk",
+    "churn_reasons",
+)
+HISTORY_COLUMNS = (
+    "run_id",
+    "customer_id",
+    "scored_on",
+    "model_version",
+    "spend_cents",
+    "clv_cents",
+    "probability_alive",
+    "churn_risk",
+    "segment",
+)
+
+
+def _score_table(*, run_id: int, as_of: date, version: str, batch):
+    import pyarrow as pa
+
+    c = batch.columns
+    n = c["customer_id"].size
+
+    def day32(values):
+        return pa.array(np.asarray(values, dtype=np.int32)).cast(pa.date32())
+
+    return pa.table(
+        {
+            "customer_id": pa.array(c["customer_id"], pa.int64()),
+            "run_id": pa.array(np.full(n, run_id), pa.int64()),
+            "scored_on": day32(np.full(n, _day(as_of))),
+            "model_version": pa.array([version] * n, pa.string()),
+            "purchases": pa.array(c["purchases"], pa.int64()),
+            "spend_cents": pa.array(c["spend_cents"].astype(np.int64)),
+            "mean_spend_cents": pa.array(c["mean_spend_cents"].astype(np.int64)),
+            "first_purchase_on": day32(c["first_purchase_day"]),
+            "last_purchase_on": day32(c["last_purchase_day"]),
+            "days_since_last": pa.array(c["days_since_last"].astype(np.int64)),
+            "expected_purchases_12m": pa.array(c["expected_purchases_12m"].astype(float)),
+            "probability_alive": pa.array(c["probability_alive"].astype(float)),
+            "expected_spend_cents": pa.array(c["expected_spend_cents"].astype(np.int64)),
+            "clv_cents": pa.array(c["clv_cents"].astype(np.int64)),
+            "value_decile": pa.array(c["value_decile"].astype(np.int64)),
+            "rfm": pa.array(np.asarray(c["rfm"]).astype(np.int64)),
+            "segment": pa.array(c["segment"].astype(str), pa.string()),
+            "churn_risk": pa.array(c["churn_risk"].astype(float)),
+            "churn_reasons": pa.array(c["churn_reasons"].astype(str), pa.string()),
+        }
+    )
+
+
+def copy_rows(session: Session, table_name: str, table) -> None:
+    """COPY on PostgreSQL from Arrow's CSV writer; one executemany elsewhere."""
+    if _dialect(session) == "postgresql":
+        import pyarrow.csv as pacsv
+
+        buffer = io.BytesIO()
+        pacsv.write_csv(table, buffer, pacsv.WriteOptions(include_header=False))
+        cursor = session.connection().connection.driver_connection.cursor()
+        columns = ", ".join(f'"{c}"' for c in table.column_names)
+        with cursor.copy(f"COPY {table_name} ({columns}) FROM STDIN WITH (FORMAT csv)") as copy:
+            view = buffer.getbuffer()
+            for start in range(0, len(view), 1 << 22):
+                copy.write(view[start : start + (1 << 22)])
+        return
+    columns = ", ".join(f'"{c}"' for c in table.column_names)
+    marks = ", ".join("?" for _ in table.column_names)
+    data = [
+        col.cast("string").to_pylist() if str(col.type) == "date32[day]" else col.to_pylist()
+        for col in table.columns
+    ]
+    session.connection().exec_driver_sql(
+        f"INSERT INTO {table_name} ({columns}) VALUES ({marks})", list(zip(*data, strict=True))
+    )
+
+
+def _write_scores(session: Session, *, run_id: int, as_of: date, version: str, batch) -> None:
+    """Replace the current scores and append the history, in the caller's transaction."""
+    table = _score_table(run_id=run_id, as_of=as_of, version=version, batch=batch)
+    session.flush()
+    session.execute(delete(CustomerScore))
+    copy_rows(session, "customer_scores", table)
+    copy_rows(session, "score_history", table.select(list(HISTORY_COLUMNS)))
+
+
+def fail_stale_runs(session: Session) -> int:
+    """Mark runs left "running" by a dead process as failed, so a new run may start."""
+    stale = session.scalars(
+        select(ScoreRun).where(
+            ScoreRun.status.in_(("queued", "running")), ScoreRun.created_at <= utcnow() - STALE_RUN
+        )
+    ).all()
+    for run in stale:
+        run.status, run.error, run.finished_at = "failed", "abandoned (process ended)", utcnow()
+    return len(stale)
+
+
+def runs(session: Session, *, actor: Actor, limit: int = 20) -> list[ScoreRun]:
+    actor.require(Permission.ANALYTICS_READ)
+    return list(session.scalars(select(ScoreRun).order_by(ScoreRun.id.desc()).limit(limit)))
+
+
+def get_run(session: Session, *, actor: Actor, run_id: int) -> ScoreRun:
+    actor.require(Permission.ANALYTICS_READ)
+    run = session.get(ScoreRun, run_id)
+    if run is None:
+        raise NotScored(f"no scoring run {run_id}", field="run_id")
+    return run
+
+
+def latest_run(session: Session) -> ScoreRun | None:
+    return session.scalar(
+        select(ScoreRun).where(ScoreRun.status == "succeeded").order_by(ScoreRun.id.desc())
+    )
+
+
+# --- Reads -----------------------------------------------------------------------------------
+
+
+def can_see_scores(actor: Actor) -> bool:
+    """Agents see a customer's score on the 360 (it drives gestures); analytics:read sees all."""
+    return actor.can(Permission.ANALYTICS_READ) or actor.can(Permission.CUSTOMERS_READ)
+
+
+def customer_score(
+    session: Session, *, actor: Actor, customer_id: int, lang: str = "en"
+) -> dict[str, Any]:
+    """A customer's current score with its reasons in words and the trend from history."""
+    if not can_see_scores(actor):
+        actor.require(Permission.ANALYTICS_READ)
+    if actor.is_partner:
+        raise PermissionDenied("partners do not see customer value", field="customer_id")
+    row = session.get(CustomerScore, customer_id)
+    if row is None:
+        raise NotScored(
+            f"customer {customer_id} has no score yet (no purchase, or no scoring run since)",
+            field="customer_id",
+        )
+    data = {c: getattr(row, c) for c in SCORE_COLUMNS}
+    data["reasons"] = describe_reasons(row.churn_reasons, lang)
+    data["trend"] = [
+        {
+            "run_id": r.run_id,
+            "scored_on": r.scored_on,
+            "clv_cents": r.clv_cents,
+            "probability_alive": r.probability_alive,
+            "churn_risk": r.churn_risk,
+            "segment": r.segment,
+        }
+        for r in session.scalars(
+            select(ScoreHistory)
+            .where(
+                ScoreHistory.customer_id == customer_id,
+                ScoreHistory.run_id.in_(
+                    select(ScoreRun.id)
+                    .where(ScoreRun.status == "succeeded")
+                    .order_by(ScoreRun.id.desc())
+                    .limit(12)
+                    .scalar_subquery()
+                ),
+            )
+            .order_by(ScoreHistory.run_id)
+        )
+    ]
+    return data
+
+
+def segments(session: Session, *, actor: Actor) -> list[dict[str, Any]]:
+    """Customers, value and risk per segment, from the current scores."""
+    actor.require(Permission.ANALYTICS_READ)
+    rows = session.execute(
+        select(
+            CustomerScore.segment,
+            func.count(),
+            func.sum(CustomerScore.clv_cents),
+            func.avg(CustomerScore.clv_cents),
+            func.avg(CustomerScore.churn_risk),
+            func.avg(CustomerScore.probability_alive),
+        )
+        .group_by(CustomerScore.segment)
+        .order_by(func.sum(CustomerScore.clv_cents).desc())
+    ).all()
+    return [
+        {
+            "segment": segment,
+            "customers": count,
+            "total_clv_cents": int(total or 0),
+            "mean_clv_cents": float(mean or 0),
+            "mean_churn_risk": float(risk or 0),
+            "mean_probability_alive": float(alive or 0),
+        }
+        for segment, count, total, mean, risk, alive in rows
+    ]
+
+
+def silent_loyal(
+    session: Session, *, actor: Actor, limit: int = 50
+) -> tuple[list[dict[str, Any]], int]:
+    """High-value customers (top value decile) who never opened a case, never received a
+    goodwill gesture and have no social identity: the loyal customers nobody hears."""
+    actor.require(Permission.ANALYTICS_READ)
+    conditions = [
+        "s.value_decile = 10",
+        "NOT EXISTS (SELECT 1 FROM identities i WHERE i.customer_id = s.customer_id"
+        " AND i.kind = 'social')",
+    ]
+    if _has_table(session, "cases"):
+        conditions.append("NOT EXISTS (SELECT 1 FROM cases k WHERE k.customer_id = s.customer_id)")
+    if _has_table(session, "loyalty_entries"):
+        conditions.append(
+            "NOT EXISTS (SELECT 1 FROM loyalty_entries e JOIN loyalty_members m"
+            " ON m.id = e.member_id WHERE m.customer_id = s.customer_id AND e.kind = 'goodwill')"
+        )
+    where = " AND ".join(conditions)
+    total = session.execute(text(f"SELECT count(*) FROM customer_scores s WHERE {where}")).scalar()
+    rows = session.execute(
+        text(
+            "SELECT s.customer_id, c.first_name, c.last_name, s.clv_cents, s.spend_cents,"
+            " s.purchases, s.segment, s.churn_risk FROM customer_scores s"
+            f" JOIN customers c ON c.id = s.customer_id WHERE {where}"
+            " ORDER BY s.clv_cents DESC, s.customer_id LIMIT :limit"
+        ),
+        {"limit": limit},
+    ).all()
+    return [dict(r._mapping) for r in rows], int(total or 0)
+
+
+def iter_scores(session: Session, *, actor: Actor, lang: str = "en") -> Iterator[dict[str, Any]]:
+    """Every current score, one per customer, in customer order (for exports)."""
+    actor.require(Permission.ANALYTICS_READ)
+    result = session.execute(
+        select(*(getattr(CustomerScore, c) for c in SCORE_COLUMNS))
+        .order_by(CustomerScore.customer_id)
+        .execution_options(yield_per=10_000)
+    )
+    for row in result:
+        data = dict(row._mapping)
+        data["churn_reasons"] = "; ".join(describe_reasons(data["churn_reasons"], lang, limit=6))
+        yield data
+
+
+def count_transactions(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(Transaction)) or 0

@@ -1,0 +1,114 @@
+"""Scoring runs end to end through the service, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from egards.accounts.domain import SYSTEM
+from egards.analytics import service
+from egards.analytics.errors import ModelDidNotConverge, NoTransactions
+from egards.analytics.models import CustomerScore, ScoreHistory, ScoreRun
+from tests.integration.analytics.conftest import AS_OF, add_customers, write_transactions
+
+
+def _scores(db) -> dict[int, tuple]:
+    with db.unit_of_work() as session:
+        return {
+            r.customer_id: (r.clv_cents, r.run_id, r.segment)
+            for r in session.scalars(select(CustomerScore))
+        }
+
+
+def test_a_run_scores_every_customer_who_bought_and_keeps_history(db, population):
+    outcome = service.score(db, actor=SYSTEM, as_of=AS_OF, source="imported")
+    assert outcome.status == "succeeded"
+    assert outcome.counts["customers_scored"] == len(population)
+    with db.unit_of_work() as session:
+        rows = session.scalars(select(CustomerScore)).all()
+        assert {r.customer_id for r in rows} == set(population)
+        assert all(0.0 <= r.probability_alive <= 1.0 for r in rows)
+        assert all(0.0 <= r.churn_risk <= 1.0 for r in rows)
+        assert all(r.clv_cents >= 0 for r in rows)
+        history = session.scalar(
+            select(func.count())
+            .select_from(ScoreHistory)
+            .where(ScoreHistory.run_id == outcome.run_id)
+        )
+        assert history == len(population)
+        run = session.get_one(ScoreRun, outcome.run_id)
+        assert run.status == "succeeded" and run.model_version.endswith(str(run.id))
+        assert run.report["churn"]["method"] == "gradient_boosting"
+        assert 0.5 < run.report["churn"]["auc"] <= 1.0
+        assert run.report["churn"]["calibration"]
+    frequent = [r for r in rows if (population.index(r.customer_id) % 4) == 0]
+    tourists = [r for r in rows if (population.index(r.customer_id) % 4) == 3]
+    mean = lambda values: sum(values) / len(values)  # noqa: E731
+    assert mean([r.clv_cents for r in frequent]) > 5 * mean([r.clv_cents for r in tourists])
+    assert {r.segment for r in tourists} <= {"new", "tourist"}
+
+
+def test_a_second_run_reuses_the_fitted_parameters_and_adds_to_history(db, population):
+    first = service.score(db, actor=SYSTEM, as_of=AS_OF, source="imported")
+    second = service.score(db, actor=SYSTEM, as_of=AS_OF, source="imported")
+    assert second.model_version == first.model_version
+    assert second.report["value_models"] == {"reused": True}
+    with db.unit_of_work() as session:
+        assert session.scalar(select(func.count()).select_from(ScoreHistory)) == 2 * len(population)
+        trend = service.customer_score(session, actor=SYSTEM, customer_id=population[0])["trend"]
+        assert [t["run_id"] for t in trend] == [first.run_id, second.run_id]
+
+
+def test_a_failed_run_leaves_the_previous_scores_in_place(db, population, monkeypatch):
+    good = service.score(db, actor=SYSTEM, as_of=AS_OF, source="imported")
+    before = _scores(db)
+
+    original = service.copy_rows
+
+    def broken(session, table_name, table):
+        original(session, table_name, table)
+        if table_name == "score_history":
+            raise RuntimeError("disk full")
+
+    monkeypatch.setattr(service, "copy_rows", broken)
+    with pytest.raises(RuntimeError, match="disk full"):
+        service.score(db, actor=SYSTEM, as_of=AS_OF, source="imported", refit=True)
+    assert _scores(db) == before
+    with db.unit_of_work() as session:
+        failed = session.scalar(select(ScoreRun).order_by(ScoreRun.id.desc()))
+        assert failed.status == "failed" and "disk full" in failed.error
+        assert service.latest_run(session).id == good.run_id
+
+
+def test_an_empty_population_says_there_is_nothing_to_score(db):
+    with pytest.raises(NoTransactions, match="no transactions to score"):
+        service.score(db, actor=SYSTEM, as_of=AS_OF, source="imported")
+    with db.unit_of_work() as session:
+        run = session.scalar(select(ScoreRun).order_by(ScoreRun.id.desc()))
+        assert run.status == "failed" and "no transactions to score" in run.error
+
+
+def test_a_model_that_cannot_be_fitted_names_the_cause_and_keeps_scores(db, population):
+    service.score(db, actor=SYSTEM, as_of=AS_OF, source="imported")
+    before = _scores(db)
+    with db.unit_of_work() as session:
+        session.execute(CustomerScore.__table__.delete().where(False))
+    # Only one-off buyers: repeat buying cannot be estimated.
+    ids = add_customers(db, 50, prefix="ONE")
+    from egards.analytics.models import Transaction
+
+    with db.unit_of_work() as session:
+        session.execute(Transaction.__table__.delete())
+    write_transactions(db, ids, [20_000 + i for i in range(50)], [1000] * 50)
+    with pytest.raises(ModelDidNotConverge, match="none of the 50 customers bought twice"):
+        service.score(db, actor=SYSTEM, as_of=AS_OF, source="imported", refit=True)
+    assert _scores(db) == before
+
+
+def test_a_second_run_is_refused_while_one_is_under_way(db, population):
+    from egards.analytics.errors import RunInProgress
+
+    with db.unit_of_work() as session:
+        service.queue_run(session, actor=SYSTEM, as_of=AS_OF)
+    with pytest.raises(RunInProgress), db.unit_of_work() as session:
+        service.queue_run(session, actor=SYSTEM, as_of=AS_OF)
