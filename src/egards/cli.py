@@ -104,6 +104,9 @@ def demo(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8000,
     no_serve: Annotated[bool, typer.Option("--no-serve", help="Build the data and stop.")] = False,
+    smtp_port: Annotated[
+        int, typer.Option(help="Inbound SMTP port of the demo's mail receiver (0: none).")
+    ] = 2525,
 ) -> None:
     """A fresh demo database with realistic data and demo users, then serve it."""
     from egards.demo.generate import DEMO_PASSWORD, generate
@@ -125,6 +128,8 @@ def demo(
     for feature, text in summary.features.items():
         console.print(f"{feature}: {text}")
     if not no_serve:
+        if settings.inbound_smtp_port is None and smtp_port:
+            settings.inbound_smtp_port = smtp_port
         stop = _start_worker_thread(settings, db)
         try:
             serve(host=host, port=port)
@@ -160,12 +165,16 @@ def _start_smtp_receiver(settings: Settings, db):
     from egards.cases.mail import start_smtp_receiver
     from egards.cases.service import config_from_settings
 
-    receiver = start_smtp_receiver(
-        db,
-        config_from_settings(settings),
-        host=settings.inbound_smtp_host,
-        port=settings.inbound_smtp_port,
-    )
+    try:
+        receiver = start_smtp_receiver(
+            db,
+            config_from_settings(settings),
+            host=settings.inbound_smtp_host,
+            port=settings.inbound_smtp_port,
+        )
+    except (OSError, RuntimeError) as exc:
+        console.print(f"[yellow]No inbound SMTP on port {settings.inbound_smtp_port}:[/] {exc}")
+        return None
     console.print(
         f"Inbound SMTP on [bold]{settings.inbound_smtp_host}:{settings.inbound_smtp_port}[/]"
     )

@@ -26,6 +26,30 @@ class Settings(BaseSettings):
     default_phone_region: str = Field(default="FR", min_length=2, max_length=2)
     secure_cookies: bool = Field(default=False, description="Send cookies over HTTPS only.")
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    # Mail and cases (issue 4). Without an SMTP host, outgoing mail goes to a null mailer.
+    smtp_host: str | None = Field(default=None, description="Outgoing SMTP server.")
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_starttls: bool = False
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    mail_from: str = Field(default="service-client@egards.example", description="Our address.")
+    inbound_smtp_port: int | None = Field(
+        default=None, description="Port of the inbound SMTP receiver run by `egards worker`."
+    )
+    inbound_smtp_host: str = "127.0.0.1"
+    imap_host: str | None = Field(default=None, description="IMAP mailbox polled by the worker.")
+    imap_port: int = Field(default=993, ge=1, le=65535)
+    imap_ssl: bool = True
+    imap_user: str | None = None
+    imap_password: str | None = None
+    sla_file: Path | None = Field(default=None, description="SLA policies; packaged when unset.")
+    social_webhook_secret: str | None = Field(
+        default=None, description="Shared secret signing social-mention webhooks (HMAC-SHA256)."
+    )
+    case_assignment: str = Field(default="least_loaded", pattern="^(least_loaded|round_robin)$")
+    max_attachment_bytes: int = Field(default=5_000_000, ge=1024)
+    web_form_per_minute: int = Field(default=5, ge=1, description="Per client address.")
+    worker_interval: float = Field(default=30.0, gt=0, description="Seconds between passes.")
 
     @property
     def resolved_database_url(self) -> str:

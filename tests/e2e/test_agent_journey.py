@@ -20,7 +20,9 @@ def sign_in(page, email="agent.en@demo.egards.fr"):
     page.wait_for_url("**/customers")
 
 
-def test_agent_finds_a_customer_by_phone_opens_the_file_adds_a_note_and_switches_to_french(page, live_server):
+def test_agent_finds_a_customer_by_phone_opens_the_file_adds_a_note_and_switches_to_french(
+    page, live_server
+):
     sign_in(page)
     # The demo's 6th customer has the phone +33612000185; the agent types it the French way.
     page.fill("#q", "06 12 00 01 85")
@@ -37,7 +39,9 @@ def test_agent_finds_a_customer_by_phone_opens_the_file_adds_a_note_and_switches
     expect(page.locator("#timeline h2")).to_have_text("Historique")
     expect(page.locator("header nav")).to_contain_text("Clients")
     if os.environ.get("EGARDS_SCREENSHOTS"):
-        page.screenshot(path=os.environ["EGARDS_SCREENSHOTS"] + "/customer-360.png", full_page=False)
+        page.screenshot(
+            path=os.environ["EGARDS_SCREENSHOTS"] + "/customer-360.png", full_page=False
+        )
 
 
 def test_search_is_accent_insensitive_and_keyboard_driven(page):

@@ -24,11 +24,11 @@ def test_a_supervisor_sees_tier_progress_balances_and_the_explanation_then_grant
     expect(panel).to_contain_text("MILES")
     if os.environ.get("EGARDS_SCREENSHOTS"):
         panel.screenshot(path=os.environ["EGARDS_SCREENSHOTS"] + "/loyalty-panel.png")
-    panel.locator("summary", has_text="exception").first.click()
+    panel.locator("details:has(select[name=tier]) > summary").first.click()
     page.select_option("#loyalty select[name=tier]", "gold")
     page.locator("#loyalty textarea[name=justification]").first.fill(
         "Downgraded after a charter flight in a 15-year-old business cabin"
     )
-    page.locator("#loyalty button", has_text="exception").first.click()
+    page.locator("#loyalty details:has(select[name=tier]) button[type=submit]").first.click()
     expect(page.locator("#loyalty .badge.tier-gold").first).to_be_visible()
     expect(page.locator("#timeline")).to_contain_text("exception")

@@ -178,9 +178,12 @@ def load_acknowledgement_templates(directory: Path | None = None) -> Acknowledge
     """Read every ``ack_<language>.txt`` of ``directory`` (default: the packaged ones)."""
     if directory is None:
         folder = resources.files("egards.cases") / "templates"
-        files = {entry.name: entry.read_text("utf-8") for entry in folder.iterdir()}
+        entries = [entry for entry in folder.iterdir() if entry.is_file()]
+        files = {entry.name: entry.read_text("utf-8") for entry in entries}
     else:
-        files = {path.name: path.read_text("utf-8") for path in directory.iterdir()}
+        # The folder may also hold the console's page templates (templates/cases/).
+        paths = [path for path in directory.iterdir() if path.is_file()]
+        files = {path.name: path.read_text("utf-8") for path in paths}
     sources = {
         name.removeprefix("ack_").removesuffix(".txt"): text
         for name, text in files.items()

@@ -76,3 +76,11 @@ class NoMatchingPolicy(CaseError):
     code = "sla_no_policy"
     status = 422
     title = "No SLA policy applies"
+
+
+class TooManyRequests(CaseError):
+    """A public intake (the web form) was used too often from one address."""
+
+    code = "rate_limited"
+    status = 429
+    title = "Too many requests"

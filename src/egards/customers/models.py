@@ -17,7 +17,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from egards.db import Base, BigIntKey, utcnow
 
-
 # Folded names compare byte by byte (collation "C" on PostgreSQL, SQLite's default), so that
 # one btree index serves both prefix searches and ordered pages.
 SearchKey = String(210).with_variant(String(210, collation="C"), "postgresql")

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
@@ -91,8 +93,9 @@ async def create_customer(request: Request, session: DbSession, actor: CurrentAc
     data["phones"] = [form["phone"]] if form.get("phone") else []
     data["loyalty_number"] = form.get("loyalty_number") or None
     data = {k: v for k, v in data.items() if v not in (None, [])}
-    customer = service.create_customer(
-        session, actor=actor, data=_validate(CustomerCreate, data), region=_region(request)
+    customer = await run_in_threadpool(
+        partial(service.create_customer, session, actor=actor, region=_region(request)),
+        data=_validate(CustomerCreate, data),
     )
     return RedirectResponse(f"/customers/{customer.id}", status_code=303)
 
@@ -162,8 +165,9 @@ async def edit(
         if v is not None
         or k in ("birth_date", "address_line1", "address_line2", "postal_code", "city", "country")
     }
-    service.update_customer(
-        session, actor=actor, customer_id=customer_id, data=_validate(CustomerUpdate, data)
+    await run_in_threadpool(
+        partial(service.update_customer, session, actor=actor, customer_id=customer_id),
+        data=_validate(CustomerUpdate, data),
     )
     return RedirectResponse(f"/customers/{customer_id}", status_code=303)
 
@@ -193,7 +197,8 @@ async def add_identity(
     data = {"kind": form.get("kind"), "value": form.get("value")}
     if form.get("network"):
         data["network"] = form.get("network")
-    service.add_identity(
+    await run_in_threadpool(
+        service.add_identity,
         session,
         actor=actor,
         customer_id=customer_id,
@@ -223,8 +228,12 @@ async def record_consent(
         "source": form.get("source") or "console",
         "proof": form.get("proof") or None,
     }
-    service.record_consent(
-        session, actor=actor, customer_id=customer_id, data=_validate(ConsentCreate, data)
+    await run_in_threadpool(
+        service.record_consent,
+        session,
+        actor=actor,
+        customer_id=customer_id,
+        data=_validate(ConsentCreate, data),
     )
     return RedirectResponse(f"/customers/{customer_id}#consents", status_code=303)
 

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from egards.accounts import service as accounts
@@ -56,12 +57,15 @@ async def check_csrf(request: Request) -> None:
 
 
 async def get_actor(request: Request, session: DbSession) -> Actor:
+    # The lookups run in the thread pool: a database wait (SQLite's write lock) must never
+    # block the event loop, which other requests need to finish and release that lock.
     authorization = request.headers.get("Authorization", "")
     if authorization.lower().startswith("bearer "):
-        actor = accounts.actor_from_token(session, authorization[7:].strip())
+        token = authorization[7:].strip()
+        actor = await run_in_threadpool(accounts.actor_from_token, session, token)
     elif user_id := request.session.get("user_id"):
         await check_csrf(request)
-        actor = accounts.actor_from_session(session, int(user_id))
+        actor = await run_in_threadpool(accounts.actor_from_session, session, int(user_id))
     else:
         raise NotAuthenticated("sign in, or send a bearer token")
     request.state.actor = actor

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
 from egards.accounts import service as accounts
@@ -44,7 +46,10 @@ async def login(
 ) -> Response:
     await check_csrf(request)
     try:
-        user = accounts.authenticate(session, email=email, password=password)
+        # In the thread pool: a database wait must not hold up the event loop.
+        user = await run_in_threadpool(
+            partial(accounts.authenticate, session, email=email, password=password)
+        )
     except NotAuthenticated:
         return render(
             request,

@@ -1,0 +1,31 @@
+"""Worker jobs of cases: the SLA sweep with escalations, and IMAP polling."""
+
+from __future__ import annotations
+
+from egards.cases import mail, service
+from egards.worker import Job, JobContext
+
+
+def _sweep(context: JobContext) -> str:
+    config = service.config_from_settings(context.settings)
+    return str(service.sweep(context.db, config=config, now=context.now))
+
+
+def _imap(context: JobContext) -> str:
+    settings = context.settings
+    return mail.poll_imap(
+        context.db,
+        service.config_from_settings(settings),
+        host=settings.imap_host or "",
+        port=settings.imap_port,
+        user=settings.imap_user or "",
+        password=settings.imap_password or "",
+        ssl=settings.imap_ssl,
+        now=context.now,
+    )
+
+
+JOBS = [
+    Job(name="sla_sweep", run=_sweep, every=30.0),
+    Job(name="imap", run=_imap, every=60.0, enabled=lambda settings: bool(settings.imap_host)),
+]

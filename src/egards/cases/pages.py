@@ -1,0 +1,563 @@
+"""Console pages of cases: the inbox with live SLA timers, the case page, the "no silence"
+view, contact logging, reports with charts and CSV, and the panel on the customer 360 page."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter, defaultdict
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from egards.accounts.domain import Actor, Permission
+from egards.accounts.models import User
+from egards.cases import channels, service
+from egards.cases.api import config_of, now_of
+from egards.cases.domain import CaseStatus, Priority, format_case_number
+from egards.cases.intake import CATEGORIES, TEAMS
+from egards.cases.labels import case_label
+from egards.cases.schemas import CaseLogCreate
+from egards.cases.service import AttachmentIn
+from egards.customers import service as customers
+from egards.customers.models import Customer
+from egards.customers.pages import Panel, _validate
+from egards.errors import InvalidInput
+from egards.web.deps import CurrentActor, DbSession, Id
+from egards.web.templating import render, templates
+
+router = APIRouter(include_in_schema=False)
+# The customer 360 panel is rendered by the customers page: the helper must be global.
+templates.env.globals["case_label"] = case_label
+NAV = [
+    ("/cases", "Cases", str(Permission.CASES_READ)),
+    ("/no-silence", "No silence", str(Permission.CASES_READ)),
+    ("/case-reports", "Case reports", str(Permission.CASES_READ)),
+]
+
+# Reply macros, in both languages; {name} and {number} are filled in the browser.
+MACROS: dict[str, list[tuple[str, str]]] = {
+    "fr": [
+        (
+            "Prise en charge",
+            "Bonjour {name},\n\nJe prends en charge votre demande {number} et reviens vers vous"
+            " dès que possible.\n\nBien cordialement,",
+        ),
+        (
+            "Demande d'information",
+            "Bonjour {name},\n\nPour avancer sur votre demande {number}, pourriez-vous nous"
+            " préciser : \n\nBien cordialement,",
+        ),
+        (
+            "Résolution",
+            "Bonjour {name},\n\nVotre demande {number} est résolue : \n\nN'hésitez pas à répondre"
+            " à ce message si quelque chose n'allait pas.\n\nBien cordialement,",
+        ),
+        (
+            "Excuses",
+            "Bonjour {name},\n\nNous vous présentons nos excuses pour ce désagrément. \n\n"
+            "Bien cordialement,",
+        ),
+    ],
+    "en": [
+        (
+            "Taking it",
+            "Hello {name},\n\nI am taking care of your request {number} and will come back to"
+            " you as soon as possible.\n\nKind regards,",
+        ),
+        (
+            "Asking for details",
+            "Hello {name},\n\nTo move forward with your request {number}, could you tell us:"
+            " \n\nKind regards,",
+        ),
+        (
+            "Resolved",
+            "Hello {name},\n\nYour request {number} is resolved: \n\nJust reply to this message"
+            " if anything is still wrong.\n\nKind regards,",
+        ),
+        (
+            "Apology",
+            "Hello {name},\n\nPlease accept our apologies for the inconvenience. \n\nKind regards,",
+        ),
+    ],
+}
+
+
+def _hx(request: Request) -> bool:
+    return bool(request.headers.get("HX-Request"))
+
+
+def _names(session: Session, cases: list[Any]) -> dict[str, dict[int, str]]:
+    customer_ids = {c.customer_id for c in cases if c.customer_id}
+    user_ids = {c.assignee_id for c in cases if c.assignee_id}
+    names = {"customers": {}, "users": {}}
+    if customer_ids:
+        names["customers"] = {
+            row.id: f"{row.first_name} {row.last_name}"
+            for row in session.execute(
+                select(Customer.id, Customer.first_name, Customer.last_name).where(
+                    Customer.id.in_(customer_ids)
+                )
+            )
+        }
+    if user_ids:
+        names["users"] = dict(
+            session.execute(select(User.id, User.display_name).where(User.id.in_(user_ids))).all()
+        )
+    return names
+
+
+@router.get("/cases")
+def inbox(
+    request: Request,
+    session: DbSession,
+    actor: CurrentActor,
+    view: Annotated[str, Query(pattern="^(mine|team|unassigned|all)$")] = "all",
+    team: Annotated[str | None, Query(max_length=40)] = None,
+    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+) -> Response:
+    team = team or None
+    cases, has_more = service.list_cases(
+        session, actor=actor, view=view, team=team, limit=50, offset=offset
+    )
+    context = {
+        "cases": cases,
+        "has_more": has_more,
+        "offset": offset,
+        "view": view,
+        "team": team or "",
+        "teams": TEAMS,
+        "names": _names(session, cases),
+        "now": now_of(request),
+    }
+    template = "cases/_inbox_rows.html" if _hx(request) else "cases/inbox.html"
+    return render(request, template, context)
+
+
+@router.get("/no-silence")
+def no_silence(request: Request, session: DbSession, actor: CurrentActor) -> Response:
+    now = now_of(request)
+    view = service.no_silence(session, actor=actor, now=now, limit=200)
+    context = {
+        "view": view,
+        "names": _names(session, [row.case for row in view.rows]),
+        "now": now,
+        "unreadable": service.unreadable_messages(session, actor=actor, limit=20)
+        if actor.can(Permission.CASES_SUPERVISE)
+        else [],
+    }
+    template = "cases/_silence_rows.html" if _hx(request) else "cases/no_silence.html"
+    return render(request, template, context)
+
+
+@router.get("/contact")
+def contact_form(request: Request) -> Response:
+    """The public contact form: no account needed."""
+    return render(
+        request, "cases/contact.html", {"sent": None, "values": {}, "categories": CATEGORIES}
+    )
+
+
+@router.post("/contact")
+async def contact(request: Request) -> Response:
+    from egards.cases.api import web_form_limiter
+
+    now = now_of(request)
+    web_form_limiter(request).check(request.client.host if request.client else "unknown", now)
+    raw = await request.body()
+    try:
+        opened = await run_in_threadpool(
+            channels.web_form,
+            request.app.state.db,
+            raw=raw,
+            content_type=request.headers.get("content-type", ""),
+            config=config_of(request),
+            now=now,
+        )
+    except InvalidInput as exc:
+        values = channels.parse_form_body(raw, request.headers.get("content-type", ""))
+        context = {"sent": None, "error": exc.message, "values": values, "categories": CATEGORIES}
+        return render(request, "cases/contact.html", context, status_code=422)
+    sent = {
+        "number": format_case_number(opened.case.id) if opened else None,
+        "acknowledgement": opened.acknowledgement.body_text
+        if opened and opened.acknowledgement
+        else None,
+    }
+    return render(request, "cases/contact.html", {"sent": sent, "values": {}})
+
+
+@router.get("/cases/new")
+def new_case_form(
+    request: Request, actor: CurrentActor, customer_id: int | None = None
+) -> Response:
+    actor.require(Permission.CASES_WRITE)
+    return render(
+        request,
+        "cases/new.html",
+        {
+            "customer_id": customer_id,
+            "teams": TEAMS,
+            "categories": CATEGORIES,
+            "priorities": list(Priority),
+        },
+    )
+
+
+@router.post("/cases/new")
+async def log_contact(request: Request, session: DbSession, actor: CurrentActor) -> Response:
+    form = await request.form()
+    config, now = config_of(request), now_of(request)
+    channel = str(form.get("channel") or "")
+    scan = form.get("scan")
+    if channel == "letter" and scan is not None and getattr(scan, "filename", ""):
+        opened = await run_in_threadpool(
+            channels.letter,
+            session,
+            actor=actor,
+            subject=str(form.get("subject") or ""),
+            transcription=str(form.get("message") or ""),
+            scan=AttachmentIn(
+                filename=scan.filename,
+                content_type=scan.content_type or "application/octet-stream",
+                content=await scan.read(),
+            ),
+            customer_id=int(form["customer_id"]) if form.get("customer_id") else None,
+            sender_name=str(form.get("contact_name") or "") or None,
+            category=str(form.get("category") or "") or None,
+            config=config,
+            now=now,
+        )
+    else:
+        names = (
+            "channel", "customer_id", "contact_name", "contact_phone", "contact_email",
+            "subject", "message", "category", "priority", "team", "language",
+        )  # fmt: skip
+        data: dict[str, Any] = {n: form.get(n) for n in names if form.get(n)}
+        data["answered_on_the_spot"] = form.get("answered_on_the_spot") == "on"
+        opened = await run_in_threadpool(
+            channels.log_contact,
+            session,
+            actor=actor,
+            data=_validate(CaseLogCreate, data),
+            config=config,
+            now=now,
+        )
+    return RedirectResponse(f"/cases/{opened.case.id}", status_code=303)
+
+
+@router.get("/cases/{case_id}")
+def case_page(request: Request, session: DbSession, actor: CurrentActor, case_id: Id) -> Response:
+    case = service.get_case(session, actor=actor, case_id=case_id)
+    config, now = config_of(request), now_of(request)
+    customer = None
+    if case.customer_id:
+        try:
+            customer = customers.get_customer(session, actor=actor, customer_id=case.customer_id)
+        except Exception:  # a partner may see the case but not that file
+            customer = None
+    suggestions = []
+    if case.customer_id is None and actor.can(Permission.CUSTOMERS_READ):
+        suggestions = service.suggest_customers(session, actor=actor, case_id=case.id)
+    agents = []
+    if actor.can(Permission.CASES_SUPERVISE):
+        agents = list(
+            session.execute(
+                select(User.id, User.display_name)
+                .where(User.is_active.is_(True), User.role.in_(("agent", "supervisor")))
+                .order_by(User.display_name)
+            )
+        )
+    name = (customer.first_name if customer else (case.sender_name or "")) or (
+        "Madame, Monsieur" if case.language == "fr" else ""
+    )
+    context = {
+        "case": case,
+        "number": format_case_number(case.id),
+        "messages": service.thread(session, actor=actor, case_id=case.id),
+        "history": service.status_history(session, actor=actor, case_id=case.id),
+        "escalations": service.escalations(session, actor=actor, case_id=case.id),
+        "links": service.links(session, actor=actor, case_id=case.id),
+        "clocks": service.read_clocks(case, config, now=now),
+        "customer": customer,
+        "suggestions": suggestions,
+        "names": _names(session, [case]),
+        "agents": agents,
+        "macros": MACROS,
+        "macro_name": name,
+        "statuses": list(CaseStatus),
+        "teams": TEAMS,
+        "categories": CATEGORIES,
+        "priorities": list(Priority),
+        "now": now,
+        "can": actor.can,
+        "P": Permission,
+    }
+    return render(request, "cases/case.html", context)
+
+
+@router.get("/cases/{case_id}/attachments/{attachment_id}")
+def download(session: DbSession, actor: CurrentActor, case_id: Id, attachment_id: Id) -> Response:
+    from egards.cases.api import attachment_response
+
+    found = service.attachment(session, actor=actor, case_id=case_id, attachment_id=attachment_id)
+    return attachment_response(found)
+
+
+def _back(case_id: int) -> Response:
+    return RedirectResponse(f"/cases/{case_id}", status_code=303)
+
+
+@router.post("/cases/{case_id}/reply")
+def reply(
+    request: Request,
+    session: DbSession,
+    actor: CurrentActor,
+    case_id: Id,
+    body: Annotated[str, Form(min_length=1, max_length=20_000)],
+    then_status: Annotated[str, Form(max_length=30)] = "",
+) -> Response:
+    service.reply(
+        session,
+        actor=actor,
+        case_id=case_id,
+        body=body,
+        then_status=CaseStatus(then_status) if then_status else None,
+        config=config_of(request),
+        now=now_of(request),
+    )
+    return _back(case_id)
+
+
+@router.post("/cases/{case_id}/note")
+def note(
+    request: Request,
+    session: DbSession,
+    actor: CurrentActor,
+    case_id: Id,
+    body: Annotated[str, Form(min_length=1, max_length=20_000)],
+) -> Response:
+    service.add_note(session, actor=actor, case_id=case_id, body=body, now=now_of(request))
+    return _back(case_id)
+
+
+@router.post("/cases/{case_id}/status")
+def status(
+    request: Request,
+    session: DbSession,
+    actor: CurrentActor,
+    case_id: Id,
+    target: Annotated[CaseStatus, Form(alias="status")],
+    reason: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    service.change_status(
+        session,
+        actor=actor,
+        case_id=case_id,
+        target=target,
+        reason=reason or None,
+        config=config_of(request),
+        now=now_of(request),
+    )
+    return _back(case_id)
+
+
+@router.post("/cases/{case_id}/assign")
+def assign(
+    request: Request,
+    session: DbSession,
+    actor: CurrentActor,
+    case_id: Id,
+    assignee_id: Annotated[str, Form(max_length=20)] = "",
+) -> Response:
+    target = actor.user_id if assignee_id == "me" else (int(assignee_id) if assignee_id else None)
+    service.assign(session, actor=actor, case_id=case_id, assignee_id=target, now=now_of(request))
+    return _back(case_id)
+
+
+@router.post("/cases/{case_id}/update")
+async def update(
+    request: Request, session: DbSession, actor: CurrentActor, case_id: Id
+) -> Response:
+    form = await request.form()
+    changes: dict[str, Any] = {}
+    for name in ("category", "priority", "team"):
+        if name in form:
+            changes[name] = str(form[name]) or None
+    if "tags" in form:
+        changes["tags"] = [t.strip() for t in str(form["tags"]).split(",") if t.strip()]
+    if changes.get("priority") is None:
+        changes.pop("priority", None)
+    if changes.get("team") is None:
+        changes.pop("team", None)
+    await run_in_threadpool(
+        service.update_case,
+        session,
+        actor=actor,
+        case_id=case_id,
+        changes=changes,
+        config=config_of(request),
+        now=now_of(request),
+    )
+    return _back(case_id)
+
+
+@router.post("/cases/{case_id}/customer")
+def link_customer(
+    request: Request,
+    session: DbSession,
+    actor: CurrentActor,
+    case_id: Id,
+    customer_id: Annotated[int, Form(ge=1, le=2**63 - 1)],
+) -> Response:
+    service.link_customer(
+        session, actor=actor, case_id=case_id, customer_id=customer_id, now=now_of(request)
+    )
+    return _back(case_id)
+
+
+@router.post("/cases/{case_id}/links")
+def link_case(
+    request: Request,
+    session: DbSession,
+    actor: CurrentActor,
+    case_id: Id,
+    linked_case: Annotated[str, Form(max_length=20)],
+    kind: Annotated[str, Form(pattern="^(related|duplicate_of)$")] = "related",
+) -> Response:
+    service.link_cases(
+        session,
+        actor=actor,
+        case_id=case_id,
+        linked_case_id=service.domain.parse_case_number(linked_case)
+        if not linked_case.strip().isdigit()
+        else int(linked_case),
+        kind=kind,
+        now=now_of(request),
+    )
+    return _back(case_id)
+
+
+# --------------------------------------------------------------------------------------
+# Reports
+# --------------------------------------------------------------------------------------
+
+HOUR_BINS = ((0, 1), (1, 2), (2, 4), (4, 8), (8, 24), (24, 48), (48, 96), (96, None))
+
+
+def _bin_label(low: int, high: int | None) -> str:
+    return f"{low}–{high} h" if high is not None else f"> {low} h"
+
+
+def _distribution(values: list[float]) -> list[int]:
+    counts = [0] * len(HOUR_BINS)
+    for value in values:
+        for index, (low, high) in enumerate(HOUR_BINS):
+            if value >= low and (high is None or value < high):
+                counts[index] += 1
+                break
+    return counts
+
+
+def _compliance(rows: list[dict[str, Any]], key: str) -> dict[str, list[Any]]:
+    met: Counter[str] = Counter()
+    total: Counter[str] = Counter()
+    for row in rows:
+        verdict = row["first_response_breached"]
+        if verdict in ("yes", "no"):
+            total[row[key] or "—"] += 1
+            met[row[key] or "—"] += verdict == "no"
+    labels = sorted(total)
+    return {
+        "labels": labels,
+        "values": [round(100 * met[label] / total[label], 1) for label in labels],
+        "counts": [total[label] for label in labels],
+    }
+
+
+def _report_period(days: int, request: Request) -> tuple[Any, Any]:
+    now = now_of(request)
+    return now - timedelta(days=days), now + timedelta(seconds=1)
+
+
+@router.get("/case-reports")
+def reports(
+    request: Request,
+    session: DbSession,
+    actor: CurrentActor,
+    days: Annotated[int, Query(ge=1, le=730)] = 30,
+) -> Response:
+    now = now_of(request)
+    since, until = _report_period(days, request)
+    rows = service.report_rows(session, actor=actor, since=since, until=until, now=now)
+    first = [r["first_response_hours"] for r in rows if r["first_response_hours"] != ""]
+    resolution = [r["resolution_hours"] for r in rows if r["resolution_hours"] != ""]
+    states: dict[str, int] = defaultdict(int)
+    for row in rows:
+        states[row["first_response_breached"] or "—"] += 1
+    charts = {
+        "bins": [_bin_label(low, high) for low, high in HOUR_BINS],
+        "first_response": _distribution(first),
+        "resolution": _distribution(resolution),
+        "by_team": _compliance(rows, "team"),
+        "by_channel": _compliance(rows, "channel"),
+        "by_category": _compliance(rows, "category"),
+        "backlog": service.backlog(session, actor=actor, days=min(days, 90), now=now),
+    }
+    context = {
+        "days": days,
+        "total": len(rows),
+        "answered": len(first),
+        "resolved": len(resolution),
+        "breached": states.get("yes", 0),
+        "charts": charts,
+    }
+    return render(request, "cases/reports.html", context)
+
+
+@router.get("/case-reports/export.csv")
+def export_csv(
+    request: Request,
+    session: DbSession,
+    actor: CurrentActor,
+    days: Annotated[int, Query(ge=1, le=730)] = 30,
+) -> Response:
+    """One row per case opened in the period."""
+    since, until = _report_period(days, request)
+    rows = service.report_rows(session, actor=actor, since=since, until=until, now=now_of(request))
+    buffer = io.StringIO()
+    fields = list(rows[0]) if rows else ["number"]
+    writer = csv.DictWriter(buffer, fieldnames=fields)
+    writer.writeheader()
+    writer.writerows(rows)
+    return Response(
+        buffer.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="cases-{days}d.csv"'},
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Customer 360 panel
+# --------------------------------------------------------------------------------------
+
+
+def cases_panel(session: Session, actor: Actor, customer: Customer) -> Panel | None:
+    if not actor.can(Permission.CASES_READ):
+        return None
+    cases, has_more = service.list_cases(
+        session, actor=actor, customer_id=customer.id, include_closed=True, limit=10
+    )
+    return Panel(
+        template="cases/_customer_panel.html",
+        context={"cases": cases, "has_more": has_more, "customer_id": customer.id},
+        column="main",
+    )
+
+
+customer_panels = [cases_panel]

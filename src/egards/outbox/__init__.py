@@ -1,0 +1,1 @@
+"""Side effects after commit: messages written with the change, delivered by the worker."""

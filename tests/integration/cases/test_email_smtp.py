@@ -1,0 +1,234 @@
+"""E-mail end to end over loopback: a real SMTP receiver (aiosmtpd) takes the customer's
+message, the worker sends the acknowledgement and the answer through SMTP to a sink."""
+
+from __future__ import annotations
+
+import smtplib
+import socket
+import time
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import func, select
+
+from egards.cases.mail import start_smtp_receiver
+from egards.cases.models import Case, RawInbound
+from egards.cases.service import config_from_settings
+from egards.worker import run_once
+from tests.conftest import login
+from tests.integration.cases.conftest import create_customer
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Sink:
+    """An SMTP server that keeps what it receives (our outgoing mail)."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(BytesParser(policy=policy.default).parsebytes(envelope.content))
+        return "250 OK"
+
+
+@pytest.fixture
+def sink(settings):
+    handler = Sink()
+    port = _free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    settings.smtp_host, settings.smtp_port = "127.0.0.1", port
+    yield handler
+    controller.stop()
+
+
+@pytest.fixture
+def receiver(db, settings, clock):
+    port = _free_port()
+    controller = start_smtp_receiver(
+        db, config_from_settings(settings), host="127.0.0.1", port=port, clock=clock
+    )
+    yield port
+    controller.stop()
+
+
+def send(port: int, message: EmailMessage | bytes, sender: str = "x@example.fr") -> None:
+    with smtplib.SMTP("127.0.0.1", port, timeout=10) as smtp:
+        if isinstance(message, bytes):
+            smtp.sendmail(sender, ["service@egards.test"], message)
+        else:
+            smtp.send_message(message)
+
+
+def customer_mail(address: str, subject: str, text: str, **headers: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = f"Hélène Dupont <{address}>"
+    message["To"] = "service@egards.test"
+    message["Subject"] = subject
+    for name, value in headers.items():
+        message[name.replace("_", "-")] = value
+    message.set_content(text)
+    return message
+
+
+def deliver(db, settings, clock):
+    return run_once(db, settings, now=clock.now, only={"outbox"})["outbox"]
+
+
+def count_cases(db) -> int:
+    with db.unit_of_work() as session:
+        return session.scalar(select(func.count()).select_from(Case))
+
+
+def test_a_customer_email_is_acknowledged_answered_and_the_reply_threads(
+    client, agent, db, settings, clock, sink, receiver
+):
+    customer = create_customer(client, agent, emails=["helene@example.fr"])
+    first = customer_mail(
+        "helene@example.fr",
+        "Ma box ne marche plus",
+        "Bonjour, plus de connexion depuis hier soir.",
+        Message_ID="<first@example.fr>",
+    )
+    first.add_alternative(
+        "<p>Bonjour, <b>plus de connexion</b></p><script>alert('x')</script>"
+        '<a href="javascript:alert(1)" onclick="steal()">lien</a>',
+        subtype="html",
+    )
+    send(receiver, first)
+    [case] = client.get(
+        f"/api/v1/cases?customer_id={customer['id']}", headers=agent.headers
+    ).json()["items"]
+    assert (case["channel"], case["sender_address"]) == ("email", "helene@example.fr")
+    assert deliver(db, settings, clock).startswith("1 sent")
+    [ack] = sink.messages
+    assert ack["To"] == "helene@example.fr"
+    assert f"[#{case['number']}]" in ack["Subject"]
+    assert ack["In-Reply-To"] == "<first@example.fr>"
+    assert ack["Auto-Submitted"] == "auto-replied"
+    assert "Nous avons bien reçu votre message" in ack.get_content()
+
+    answer = client.post(
+        f"/api/v1/cases/{case['id']}/replies",
+        json={"body": "Un technicien passe demain matin."},
+        headers=agent.headers,
+    )
+    assert answer.status_code == 201
+    deliver(db, settings, clock)
+    reply = sink.messages[-1]
+    assert reply.get_content().strip() == "Un technicien passe demain matin."
+    assert "<first@example.fr>" in reply["References"]
+
+    follow = customer_mail(
+        "helene@example.fr",
+        "Re: " + reply["Subject"],
+        "Merci, je serai là.",
+        Message_ID="<second@example.fr>",
+        In_Reply_To=reply["Message-ID"],
+        References=f"<first@example.fr> {reply['Message-ID']}",
+    )
+    send(receiver, follow)
+    thread = client.get(f"/api/v1/cases/{case['id']}/messages", headers=agent.headers).json()
+    inbound = [m for m in thread if m["kind"] == "inbound"]
+    assert [m["message_id"] for m in inbound] == ["<first@example.fr>", "<second@example.fr>"]
+    assert count_cases(db) == 1
+    assert deliver(db, settings, clock).startswith("0 sent")  # no second acknowledgement
+
+    login(client, agent.email)
+    page = client.get(f"/cases/{case['id']}").text
+    assert "plus de connexion" in page
+    assert "<script>alert" not in page and "javascript:" not in page and "onclick" not in page
+
+
+def test_the_same_message_delivered_twice_is_one_case(client, agent, db, receiver):
+    message = customer_mail("twice@example.fr", "Doublon", "Texte", Message_ID="<dup@example.fr>")
+    send(receiver, message)
+    send(receiver, message)
+    assert count_cases(db) == 1
+    with db.unit_of_work() as session:
+        statuses = sorted(session.scalars(select(RawInbound.status)).all())
+    assert statuses == ["duplicate", "processed"]
+
+
+def test_auto_replies_and_bounces_are_kept_but_never_acknowledged(
+    client, agent, db, settings, clock, sink, receiver
+):
+    away = customer_mail(
+        "away@example.fr", "Absence du bureau", "Je suis absent.", Auto_Submitted="auto-replied"
+    )
+    send(receiver, away)
+    bounce = customer_mail("x@example.fr", "Undelivered", "failed")
+    del bounce["From"]
+    bounce["From"] = "MAILER-DAEMON@example.fr"
+    send(receiver, bounce)
+    assert count_cases(db) == 0
+    assert deliver(db, settings, clock).startswith("0 sent")
+    with db.unit_of_work() as session:
+        kinds = sorted(session.scalars(select(RawInbound.mail_kind)).all())
+    assert kinds == ["auto_reply", "bounce"]
+
+
+def test_a_subject_tag_threads_only_for_the_same_sender(client, agent, db, receiver):
+    send(receiver, customer_mail("owner@example.fr", "Question", "Texte", Message_ID="<a@x>"))
+    [case] = client.get("/api/v1/cases", headers=agent.headers).json()["items"]
+    tagged = f"Re: [#{case['number']}] Question"
+    send(receiver, customer_mail("owner@example.fr", tagged, "Suite", Message_ID="<b@x>"))
+    send(receiver, customer_mail("intruder@example.fr", tagged, "Moi aussi", Message_ID="<c@x>"))
+    assert count_cases(db) == 2
+
+
+def test_malformed_mime_is_kept_counted_and_the_sender_told(
+    client, agent, db, settings, clock, sink, receiver
+):
+    send(receiver, b"this is not an e-mail at all\r\n\r\nno headers\r\n")
+    broken = (
+        b"From: Paul <paul@example.fr>\r\nTo: service@egards.test\r\n"
+        b"Subject: =?x-unknown?Q?abc?=\r\n"
+        b'Content-Type: multipart/mixed; boundary="zz"\r\n\r\n--zz\r\nContent-Type: text/plain;'
+        b" charset=x-klingon\r\nContent-Transfer-Encoding: base64\r\n\r\n@@@not base64@@@\r\n"
+    )
+    send(receiver, broken)
+    with db.unit_of_work() as session:
+        rows = session.execute(select(RawInbound.status, RawInbound.raw)).all()
+    assert sorted(status for status, _ in rows) == ["failed", "processed"]
+    assert all(raw for _, raw in rows)  # every byte kept
+    assert count_cases(db) == 1  # the unknown charset is read as well as it can be
+    assert client.get("/api/v1/cases/no-silence", headers=agent.headers).json()["unreadable"] == 1
+
+
+def test_an_oversize_attachment_is_refused_with_a_clear_reply(
+    client, agent, db, settings, clock, sink
+):
+    settings.max_attachment_bytes = 4096
+    port = _free_port()
+    controller = start_smtp_receiver(
+        db, config_from_settings(settings), host="127.0.0.1", port=port, clock=clock
+    )
+    message = customer_mail("big@example.fr", "Photos", "Voici les photos.")
+    message.add_attachment(b"\x89PNG\r\n\x1a\n" + b"0" * 10_000, maintype="image", subtype="png",
+                           filename="photo.png")  # fmt: skip
+    message.add_attachment(b"MZ\x90\x00", maintype="application", subtype="octet-stream",
+                           filename="facture.exe")  # fmt: skip
+    try:
+        send(port, message)
+    finally:
+        controller.stop()
+    assert count_cases(db) == 1
+    deliver(db, settings, clock)
+    refusal = next(m for m in sink.messages if "refus" in m["Subject"].lower())
+    text = refusal.get_content()
+    assert "photo.png" in text and "facture.exe" in text and "4 Ko" in text
+
+
+def test_the_receiver_answers_in_time(receiver):
+    started = time.monotonic()
+    send(receiver, customer_mail("speed@example.fr", "Vite", "Texte"))
+    assert time.monotonic() - started < 5
