@@ -26,6 +26,8 @@ def _add_feature_commands() -> None:
 
     for feature, module in modules("cli"):
         app.add_typer(module.app, name=feature)
+        if feature == "analytics":  # the nightly job by hand, under its short name
+            app.command("score")(module.score)
 
 
 _add_feature_commands()

@@ -1,0 +1,25 @@
+"""The nightly scoring, run by the worker once the last successful run is a day old."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from egards.accounts.domain import SYSTEM
+from egards.analytics import service
+from egards.errors import DomainError
+from egards.worker import Job, JobContext
+
+
+def _nightly_score(context: JobContext) -> str:
+    with context.db.unit_of_work() as session:
+        last = service.latest_run(session)
+        if last is not None and last.created_at > context.now - timedelta(hours=20):
+            return f"scores from run {last.id} are fresh"
+    try:
+        outcome = service.score(context.db, actor=SYSTEM, as_of=context.now.date())
+    except DomainError as error:  # recorded on the run; the previous scores stay
+        return f"not scored: {error.message}"
+    return f"{outcome.counts['customers_scored']:,} customers scored ({outcome.model_version})"
+
+
+JOBS = [Job(name="nightly-score", run=_nightly_score, every=3600.0, order=500)]
