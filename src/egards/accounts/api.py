@@ -14,8 +14,8 @@ from egards.accounts.schemas import (
     UserCreate,
     UserRead,
 )
-from egards.customers.api import ERRORS
 from egards.web.deps import CurrentActor, DbSession, SmallId
+from egards.web.problems import ERRORS
 
 router = APIRouter(tags=["accounts"])
 

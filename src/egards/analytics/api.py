@@ -15,8 +15,8 @@ from pydantic import BaseModel, Field
 
 from egards.accounts.domain import Actor, Permission
 from egards.analytics import service
-from egards.customers.api import ERRORS
 from egards.web.deps import CurrentActor, DbSession, Id, SmallId
+from egards.web.problems import ERRORS
 
 router = APIRouter(prefix="/analytics", tags=["analytics"])
 log = logging.getLogger("egards.analytics")

@@ -8,8 +8,8 @@ from pydantic import BaseModel, ConfigDict
 
 from egards.audit import service
 from egards.customers import service as customers
-from egards.customers.api import ERRORS
 from egards.web.deps import CurrentActor, DbSession, Id
+from egards.web.problems import ERRORS
 
 router = APIRouter(tags=["audit"])
 

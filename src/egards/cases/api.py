@@ -39,19 +39,9 @@ from egards.cases.service import AttachmentIn, CasesConfig, Opened
 from egards.db import utcnow
 from egards.errors import InvalidInput
 from egards.web.deps import CurrentActor, DbSession, Id, get_actor
+from egards.web.problems import ERRORS, PROBLEM_JSON
 
 router = APIRouter(tags=["cases"])
-PROBLEM = {"content": {"application/problem+json": {}}}
-ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"description": text, **PROBLEM}
-    for code, text in {
-        401: "Not authenticated",
-        403: "Not allowed",
-        404: "Not found",
-        409: "Conflict",
-        422: "Invalid input",
-    }.items()
-}
 
 
 async def intake_actor(request: Request) -> Actor:
@@ -188,7 +178,7 @@ async def letter(
     "/cases/web-form",
     response_model=WebFormReceived,
     status_code=202,
-    responses={**ERRORS, 429: {"description": "Too many requests", **PROBLEM}},
+    responses={**ERRORS, 429: {"description": "Too many requests", "content": {PROBLEM_JSON: {}}}},
     openapi_extra={
         "requestBody": {
             "content": {

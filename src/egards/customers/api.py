@@ -26,19 +26,9 @@ from egards.customers.schemas import (
     TimelineEventRead,
 )
 from egards.web.deps import CurrentActor, DbSession, Id, SmallId
+from egards.web.problems import ERRORS
 
 router = APIRouter(tags=["customers"])
-PROBLEM = {"content": {"application/problem+json": {}}}
-ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"description": text, **PROBLEM}
-    for code, text in {
-        401: "Not authenticated",
-        403: "Not allowed",
-        404: "Not found",
-        409: "Conflict",
-        422: "Invalid input",
-    }.items()
-}
 
 
 def _region(request: Request) -> str:

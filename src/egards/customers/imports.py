@@ -37,21 +37,12 @@ from egards.accounts.domain import SYSTEM
 from egards.audit import service as audit
 from egards.customers.domain import IdentityKind, name_keys, normalise_identity
 from egards.customers.models import Customer, Identity, TimelineEvent
+from egards.customers.service import PROFILE_FIELDS
 from egards.db import Database, utcnow
 from egards.errors import InvalidInput
 
 REQUIRED_COLUMNS = ("external_id", "first_name", "last_name")
-PROFILE = (
-    "first_name",
-    "last_name",
-    "preferred_language",
-    "birth_date",
-    "address_line1",
-    "address_line2",
-    "postal_code",
-    "city",
-    "country",
-)
+PROFILE = PROFILE_FIELDS
 IDENTITY_COLUMNS = {
     "email": IdentityKind.EMAIL,
     "phone": IdentityKind.PHONE,

@@ -71,18 +71,7 @@ def new_customer_form(request: Request, actor: CurrentActor) -> Response:
 
 
 def _profile_form(form) -> dict:
-    names = (
-        "first_name",
-        "last_name",
-        "preferred_language",
-        "birth_date",
-        "address_line1",
-        "address_line2",
-        "postal_code",
-        "city",
-        "country",
-    )
-    return {name: (form.get(name) or None) for name in names}
+    return {name: (form.get(name) or None) for name in service.PROFILE_FIELDS}
 
 
 @router.post("/customers/new")

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from egards.customers.api import ERRORS
 from egards.errors import DomainError
 from egards.loyalty import service
 from egards.loyalty.schemas import (
@@ -25,6 +24,7 @@ from egards.loyalty.schemas import (
     TierException,
 )
 from egards.web.deps import CurrentActor, DbSession, Id, SmallId
+from egards.web.problems import ERRORS
 
 router = APIRouter(prefix="/loyalty", tags=["loyalty"])
 

@@ -12,21 +12,21 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import cache
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from egards.accounts.domain import Actor, Permission
 from egards.audit import service as audit
 from egards.customers import service as customers
 from egards.customers.imports import bulk_insert, reserve_ids
-from egards.customers.models import Identity
+from egards.customers.models import Identity, TimelineEvent
 from egards.db import utcnow
 from egards.errors import Conflict, InvalidInput, NotFound
 from egards.loyalty import codec, domain
@@ -112,6 +112,15 @@ def open_book(session: Session, member: Member) -> Book:
         state=codec.state_from_json(member.tier_state),
         written=len(ledger.entries),
     )
+
+
+def _open_for_change(
+    session: Session, actor: Actor, member_id: int, permission: Permission
+) -> Book:
+    """A member's book, locked, for an actor allowed to change it and to see the customer."""
+    actor.require(permission)
+    find_member(session, actor=actor, member_id=member_id)
+    return open_book(session, _lock(session, member_id))
 
 
 def close_book(session: Session, book: Book) -> None:
@@ -558,9 +567,7 @@ def redeem(
     today: Today = today,
 ) -> Entry:
     """Spend points (or reserve them with ``hold``), soonest-expiring first; never below zero."""
-    actor.require(Permission.LOYALTY_WRITE)
-    find_member(session, actor=actor, member_id=member_id)
-    book = open_book(session, _lock(session, member_id))
+    book = _open_for_change(session, actor, member_id, Permission.LOYALTY_WRITE)
     spendable = {c.code for c in book.programme.spendable_currencies}
     if currency not in spendable:
         raise InvalidInput(
@@ -605,9 +612,7 @@ def resolve_hold(
     settle: bool,
     today: Today = today,
 ) -> Entry:
-    actor.require(Permission.LOYALTY_WRITE)
-    find_member(session, actor=actor, member_id=member_id)
-    book = open_book(session, _lock(session, member_id))
+    book = _open_for_change(session, actor, member_id, Permission.LOYALTY_WRITE)
     op = "settle" if settle else "void"
     entry = book.apply(op, key=key, pending_id=seq, on=today())
     return _finish(
@@ -624,9 +629,7 @@ def cancel_redemption(
     session: Session, *, actor: Actor, member_id: int, seq: int, key: str, today: Today = today
 ) -> Entry:
     """Give a redemption's points back, with the expiry they had."""
-    actor.require(Permission.LOYALTY_WRITE)
-    find_member(session, actor=actor, member_id=member_id)
-    book = open_book(session, _lock(session, member_id))
+    book = _open_for_change(session, actor, member_id, Permission.LOYALTY_WRITE)
     entry = book.apply("reverse", key=key, entry_id=seq, on=today(), memo="redemption cancelled")
     return _finish(
         session,
@@ -650,9 +653,7 @@ def grant_points(
     today: Today = today,
 ) -> Entry:
     """Goodwill points from the programme's goodwill account (service recovery builds on it)."""
-    actor.require(Permission.LOYALTY_WRITE)
-    find_member(session, actor=actor, member_id=member_id)
-    book = open_book(session, _lock(session, member_id))
+    book = _open_for_change(session, actor, member_id, Permission.LOYALTY_WRITE)
     entry = book.apply(
         "post",
         key=key,
@@ -717,15 +718,11 @@ def change_tier_by_exception(
     today: Today = today,
 ) -> Member:
     """A manual tier change: only by exception, by a supervisor, with a written justification."""
-    actor.require(Permission.LOYALTY_EXCEPTION)
-    find_member(session, actor=actor, member_id=member_id)
-    book = open_book(session, _lock(session, member_id))
+    book = _open_for_change(session, actor, member_id, Permission.LOYALTY_EXCEPTION)
     book.programme.tier(tier)  # unknown tiers are refused with the programme's own error
     if tier == book.state.tier:
         raise Conflict(f"the member is already {tier}", field="tier")
     before = book.state.tier
-    from dataclasses import replace
-
     book.state = replace(book.state, tier=tier, since=today(), upgrades=())
     event = domain.TierEvent(
         kind="upgraded"
@@ -824,10 +821,6 @@ def requalify(
                         "ref_id": str(member_id),
                     }
                 )
-        from sqlalchemy import bindparam, insert
-
-        from egards.customers.models import TimelineEvent
-
         session.connection().execute(
             update(Member.__table__).where(Member.__table__.c.id == bindparam("_id")), updates
         )

@@ -15,6 +15,17 @@ from egards.errors import DomainError, NotAuthenticated
 
 log = logging.getLogger("egards")
 PROBLEM_JSON = "application/problem+json"
+# The error answers every JSON route declares in OpenAPI.
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"description": text, "content": {PROBLEM_JSON: {}}}
+    for code, text in {
+        401: "Not authenticated",
+        403: "Not allowed",
+        404: "Not found",
+        409: "Conflict",
+        422: "Invalid input",
+    }.items()
+}
 
 
 class Problem(JSONResponse):
