@@ -728,3 +728,23 @@ def iter_scores(session: Session, *, actor: Actor, lang: str = "en") -> Iterator
 
 def count_transactions(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(Transaction)) or 0
+
+
+def export_section(session: Session, customer_id: int) -> dict[str, Any]:
+    """The scores held about the customer (profiling), for their GDPR export."""
+    current = session.get(CustomerScore, customer_id)
+    history = session.execute(
+        select(ScoreHistory.__table__).where(ScoreHistory.customer_id == customer_id)
+    )
+    return {
+        "current": None
+        if current is None
+        else {c.key: _json_safe(getattr(current, c.key)) for c in CustomerScore.__table__.columns},
+        "history": [{k: _json_safe(v) for k, v in row._mapping.items()} for row in history],
+    }
+
+
+def erase_customer_data(session: Session, customer_id: int) -> None:
+    """Profiling results go with the person; the transactions stay, anonymous, in the totals."""
+    session.execute(delete(CustomerScore).where(CustomerScore.customer_id == customer_id))
+    session.execute(delete(ScoreHistory).where(ScoreHistory.customer_id == customer_id))

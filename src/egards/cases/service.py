@@ -2019,4 +2019,36 @@ def export_section(session: Session, customer_id: int) -> dict[str, Any]:
     }
 
 
-customers.EXPORT_SECTIONS["cases"] = export_section
+def erase_customer_data(session: Session, customer_id: int) -> None:
+    """Erasure (GDPR art. 17): what the customer wrote and was sent goes; the cases stay as
+    anonymous facts (channel, team, dates, SLA outcome) for the statistics."""
+    case_ids = select(Case.id).where(Case.customer_id == customer_id)
+    message_ids = select(CaseMessage.id).where(CaseMessage.case_id.in_(case_ids))
+    raw_ids = select(CaseMessage.raw_id).where(
+        CaseMessage.case_id.in_(case_ids), CaseMessage.raw_id.is_not(None)
+    )
+    session.execute(
+        update(RawInbound).where(RawInbound.id.in_(raw_ids)).values(raw=b"", error=None)
+    )
+    session.execute(
+        update(CaseAttachment)
+        .where(CaseAttachment.message_id.in_(message_ids))
+        .values(content=None, filename="[erased]")
+    )
+    session.execute(
+        update(CaseMessage)
+        .where(CaseMessage.id.in_(message_ids))
+        .values(
+            subject="[erased]",
+            body_text="[erased]",
+            body_html=None,
+            from_address=None,
+            to_address=None,
+            references=None,
+        )
+    )
+    session.execute(
+        update(Case)
+        .where(Case.customer_id == customer_id)
+        .values(subject="[erased]", sender_name=None, sender_address=None, closure_reason=None)
+    )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
@@ -37,6 +36,7 @@ from egards.customers.schemas import (
 )
 from egards.db import utcnow
 from egards.errors import Conflict, InvalidInput, NotFound
+from egards.features import modules
 
 PROFILE_FIELDS = (
     "first_name",
@@ -49,10 +49,6 @@ PROFILE_FIELDS = (
     "city",
     "country",
 )
-
-# Later features add their own sections to a customer's GDPR export.
-ExportSection = Callable[[Session, int], dict[str, Any]]
-EXPORT_SECTIONS: dict[str, ExportSection] = {}
 
 
 def _jsonable(value: Any) -> Any:
@@ -804,8 +800,10 @@ def export_customer(session: Session, *, actor: Actor, customer_id: int) -> dict
         "organisations": _rows(session, CustomerOrganisation, customer_id),
         "audit": _rows(session, AuditRecord, customer_id),
     }
-    for name, section in EXPORT_SECTIONS.items():
-        bundle[name] = section(session, customer_id)
+    # Each feature adds what it holds about the person (``export_section`` in its service).
+    for feature, module in modules("service"):
+        if feature != "customers" and hasattr(module, "export_section"):
+            bundle[feature] = module.export_section(session, customer_id)
     audit.record(
         session,
         actor=actor,
@@ -855,6 +853,9 @@ def erase_customer(session: Session, *, actor: Actor, customer_id: int, reason: 
         .where(AuditRecord.customer_id == customer_id)
         .values(before=None, after=None)
     )
+    for feature, module in modules("service"):
+        if feature != "customers" and hasattr(module, "erase_customer_data"):
+            module.erase_customer_data(session, customer_id)
     audit.record(
         session,
         actor=actor,

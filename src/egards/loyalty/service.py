@@ -19,7 +19,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import String, bindparam, cast, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from egards.accounts.domain import Actor, Permission
@@ -1040,3 +1040,48 @@ def expire_points(
         if progress:
             progress(1)
     return counts
+
+
+def export_section(session: Session, customer_id: int) -> dict[str, Any]:
+    """Memberships, balances, tier history and activities, for the customer's GDPR export."""
+    result = []
+    for member in members_of(session, customer_id=customer_id):
+        result.append(
+            {
+                "programme": member.programme,
+                "number": member.number,
+                "tier": member.tier,
+                "tier_since": member.tier_since.isoformat(),
+                "balances": {b.currency: b.balance for b in balances(session, member=member)},
+                "tier_history": [
+                    {
+                        "on": c.on.isoformat(),
+                        "from": c.from_tier,
+                        "to": c.to_tier,
+                        "reason": c.reason,
+                    }
+                    for c in tier_history(session, member_id=member.id)
+                ],
+                "activities": [
+                    {"key": a.key, "kind": a.kind, "on": a.on.isoformat(), "payload": a.payload}
+                    for a in session.scalars(
+                        select(Activity).where(Activity.member_id == member.id)
+                    )
+                ],
+            }
+        )
+    return {"memberships": result}
+
+
+def erase_customer_data(session: Session, customer_id: int) -> None:
+    """The membership number identifies the person: it goes; the ledger stays, anonymous, so
+    the programme's books still balance."""
+    members = select(Member.id).where(Member.customer_id == customer_id)
+    session.execute(
+        update(Activity).where(Activity.member_id.in_(members)).values(member_number="[erased]")
+    )
+    session.execute(
+        update(Member)
+        .where(Member.customer_id == customer_id)
+        .values(number=literal("ERASED-") + cast(Member.id, String))
+    )

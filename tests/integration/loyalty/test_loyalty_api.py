@@ -259,3 +259,22 @@ def test_a_tier_exception_needs_a_supervisor_and_a_justification(
         f"/api/v1/customers/{member['customer_id']}/timeline", headers=agent.headers
     ).json()
     assert any(e["kind"] == "tier.upgraded" and "exception" in e["summary"] for e in timeline)
+
+
+def test_erasure_reaches_the_membership_and_the_export_shows_it(client, agent, admin, member):
+    post_activity(client, agent, flight("GDPR-1", member_number="FB99990001"))
+    bundle = client.get(
+        f"/api/v1/customers/{member['customer_id']}/export", headers=admin.headers
+    ).json()
+    assert bundle["loyalty"]["memberships"][0]["number"] == "FB99990001"
+    erased = client.post(
+        f"/api/v1/customers/{member['customer_id']}/erase",
+        json={"reason": "art. 17 request"},
+        headers=admin.headers,
+    )
+    assert erased.status_code == 200
+    after = client.get(
+        f"/api/v1/customers/{member['customer_id']}/export", headers=admin.headers
+    ).json()
+    assert "FB99990001" not in str(after)
+    assert status(client, agent, member)["balances"]  # the books still add up
