@@ -26,8 +26,8 @@ from sqlalchemy import func, insert, select, text
 from egards.accounts import service as accounts
 from egards.accounts.domain import SYSTEM, Permission, Role
 from egards.accounts.schemas import TokenCreate, UserCreate
+from egards.bulk import bulk_insert
 from egards.config import Settings
-from egards.customers.imports import bulk_insert
 from egards.customers.models import Customer
 from egards.db import Database, make_engine
 from egards.loyalty import service

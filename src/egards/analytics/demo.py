@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 from egards.accounts.domain import SYSTEM
 from egards.analytics import service
+from egards.bulk import copy_rows
 from egards.db import Database
 from egards.errors import DomainError
 
@@ -75,5 +76,5 @@ def _generate(db: Database, customers: list[int], *, seed: int) -> int:
         }
     )
     with db.unit_of_work() as session:
-        service.copy_rows(session, "analytics_transactions", table)
+        copy_rows(session, "analytics_transactions", table)
     return len(cid)

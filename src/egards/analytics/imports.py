@@ -173,7 +173,7 @@ def import_transactions(
     good = good.rename_columns(["customer_id", "on", "amount_cents"])
     good = good.append_column("label", pa.array([label] * good.num_rows, pa.string()))
 
-    from egards.analytics.service import copy_rows
+    from egards.bulk import copy_rows
 
     with db.unit_of_work() as session:
         result.replaced = (

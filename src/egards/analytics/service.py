@@ -8,7 +8,6 @@ Batch reads go straight to the driver (COPY TO STDOUT into Arrow on PostgreSQL, 
 
 from __future__ import annotations
 
-import io
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from egards.analytics.models import CustomerScore, ScoreHistory, ScoreRun, Trans
 from egards.analytics.rfm import DEFAULT_SEGMENT_RULES, rules_from_mapping
 from egards.analytics.settings import AnalyticsSettings, get_analytics_settings
 from egards.audit import service as audit
+from egards.bulk import copy_rows
 from egards.db import Database, utcnow
 from egards.errors import InvalidInput, PermissionDenied
 
@@ -533,31 +533,6 @@ def _score_table(*, run_id: int, as_of: date, version: str, batch):
             "churn_risk": pa.array(c["churn_risk"].astype(float)),
             "churn_reasons": pa.array(c["churn_reasons"].astype(str), pa.string()),
         }
-    )
-
-
-def copy_rows(session: Session, table_name: str, table) -> None:
-    """COPY on PostgreSQL from Arrow's CSV writer; one executemany elsewhere."""
-    if _dialect(session) == "postgresql":
-        import pyarrow.csv as pacsv
-
-        buffer = io.BytesIO()
-        pacsv.write_csv(table, buffer, pacsv.WriteOptions(include_header=False))
-        cursor = session.connection().connection.driver_connection.cursor()
-        columns = ", ".join(f'"{c}"' for c in table.column_names)
-        with cursor.copy(f"COPY {table_name} ({columns}) FROM STDIN WITH (FORMAT csv)") as copy:
-            view = buffer.getbuffer()
-            for start in range(0, len(view), 1 << 22):
-                copy.write(view[start : start + (1 << 22)])
-        return
-    columns = ", ".join(f'"{c}"' for c in table.column_names)
-    marks = ", ".join("?" for _ in table.column_names)
-    data = [
-        col.cast("string").to_pylist() if str(col.type) == "date32[day]" else col.to_pylist()
-        for col in table.columns
-    ]
-    session.connection().exec_driver_sql(
-        f"INSERT INTO {table_name} ({columns}) VALUES ({marks})", list(zip(*data, strict=True))
     )
 
 

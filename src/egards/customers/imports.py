@@ -20,21 +20,19 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy import (
     ARRAY,
-    JSON,
     String,
-    Table,
     bindparam,
     func,
     insert,
     literal,
     select,
-    text,
     update,
 )
 from sqlalchemy.orm import Session
 
 from egards.accounts.domain import SYSTEM
 from egards.audit import service as audit
+from egards.bulk import bulk_insert, reserve_ids
 from egards.customers.domain import IdentityKind, name_keys, normalise_identity
 from egards.customers.models import Customer, Identity, TimelineEvent
 from egards.customers.service import PROFILE_FIELDS
@@ -346,46 +344,6 @@ def _apply_batch(session: Session, batch: list[_Valid], result: ImportResult, so
         )
     result.created += len(to_create)
     result.updated += len(to_update)
-
-
-def reserve_ids(session: Session, table: Table, count: int) -> list[int]:
-    """Ids reserved before the rows exist, so that rows pointing to them go in alongside."""
-    if count == 0:
-        return []
-    if session.get_bind().dialect.name == "postgresql":
-        return list(
-            session.scalars(
-                text(
-                    f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id'))"
-                    " FROM generate_series(1, :n)"
-                ),
-                {"n": count},
-            )
-        )
-    # SQLite: transactions begin IMMEDIATE, so no other writer can take ids meanwhile.
-    start = (session.scalar(select(func.max(table.c.id))) or 0) + 1
-    return list(range(start, start + count))
-
-
-def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
-    """COPY on PostgreSQL (the fastest path in), one executemany elsewhere."""
-    if not rows:
-        return
-    if session.get_bind().dialect.name != "postgresql":
-        session.execute(insert(table), rows)
-        return
-    columns = list(rows[0])
-    as_json = {c for c in columns if isinstance(table.c[c].type, JSON)}
-    cursor = session.connection().connection.driver_connection.cursor()
-    quoted = ", ".join(f'"{c}"' for c in columns)
-    with cursor.copy(f"COPY {table.name} ({quoted}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(
-                [
-                    json.dumps(row[c]) if c in as_json and row[c] is not None else row[c]
-                    for c in columns
-                ]
-            )
 
 
 def _customer_values(row: ImportRow, now: Any, for_update: bool = False) -> dict[str, Any]:

@@ -24,8 +24,8 @@ from sqlalchemy.orm import Session
 
 from egards.accounts.domain import Actor, Permission
 from egards.audit import service as audit
+from egards.bulk import bulk_insert, reserve_ids
 from egards.customers import service as customers
-from egards.customers.imports import bulk_insert, reserve_ids
 from egards.customers.models import Identity, TimelineEvent
 from egards.db import utcnow
 from egards.errors import Conflict, InvalidInput, NotFound

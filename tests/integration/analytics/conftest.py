@@ -9,7 +9,7 @@ import pyarrow as pa
 import pytest
 from sqlalchemy import insert, select
 
-from egards.analytics.service import copy_rows
+from egards.bulk import copy_rows
 from egards.customers.models import Customer
 from egards.db import utcnow
 
