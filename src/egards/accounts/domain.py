@@ -32,6 +32,9 @@ class Permission(StrEnum):
     CASES_WRITE = "cases:write"
     CASES_SUPERVISE = "cases:supervise"  # reassign, close without answer, SLA settings
     ANALYTICS_READ = "analytics:read"
+    RECOVERY_GRANT = "recovery:grant"  # offer gestures within one's budget, propose exceptions
+    RECOVERY_APPROVE = "recovery:approve"  # decide requests and exceptions, set budgets, events
+    RECOVERY_ADMIN = "recovery:admin"  # the catalogue and the letter templates
 
 
 _P = Permission
@@ -51,6 +54,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             _P.CASES_WRITE,
             _P.CASES_SUPERVISE,
             _P.ANALYTICS_READ,
+            _P.RECOVERY_GRANT,
+            _P.RECOVERY_APPROVE,
         }
     ),
     Role.AGENT: frozenset(
@@ -62,6 +67,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             _P.LOYALTY_WRITE,
             _P.CASES_READ,
             _P.CASES_WRITE,
+            _P.RECOVERY_GRANT,
         }
     ),
     Role.ANALYST: frozenset({_P.CUSTOMERS_READ, _P.LOYALTY_READ, _P.CASES_READ, _P.ANALYTICS_READ}),

@@ -9,7 +9,7 @@ Batch reads go straight to the driver (COPY TO STDOUT into Arrow on PostgreSQL, 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
@@ -723,3 +723,17 @@ def erase_customer_data(session: Session, customer_id: int) -> None:
     """Profiling results go with the person; the transactions stay, anonymous, in the totals."""
     session.execute(delete(CustomerScore).where(CustomerScore.customer_id == customer_id))
     session.execute(delete(ScoreHistory).where(ScoreHistory.customer_id == customer_id))
+
+
+def value_deciles(session: Session, customer_ids: Iterable[int]) -> dict[int, int]:
+    """The current value decile (1-10) of each scored customer, in bulk."""
+    ids = sorted(set(customer_ids))
+    found: dict[int, int] = {}
+    for start in range(0, len(ids), 5000):
+        rows = session.execute(
+            select(CustomerScore.customer_id, CustomerScore.value_decile).where(
+                CustomerScore.customer_id.in_(ids[start : start + 5000])
+            )
+        ).all()
+        found.update({customer_id: int(decile or 0) for customer_id, decile in rows})
+    return found

@@ -29,6 +29,7 @@ from egards.cases.schemas import (
     NoteCreate,
     PartnerReportCreate,
     ReplyCreate,
+    SatisfactionIn,
     SilenceItem,
     SilenceRead,
     SlaRead,
@@ -395,6 +396,17 @@ def change_status(
         reason=data.reason,
         config=config_of(request),
         now=now_of(request),
+    )
+    return detail(case)
+
+
+@router.post("/cases/{case_id}/satisfaction", response_model=CaseDetailRead, responses=ERRORS)
+def record_satisfaction(
+    request: Request, session: DbSession, actor: CurrentActor, case_id: Id, data: SatisfactionIn
+) -> CaseDetailRead:
+    """The customer's rating of a resolved case (CSAT 1–5), e.g. from a survey tool."""
+    case = service.record_satisfaction(
+        session, actor=actor, case_id=case_id, score=data.score, now=now_of(request)
     )
     return detail(case)
 

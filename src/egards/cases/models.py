@@ -101,6 +101,9 @@ class Case(Base):
     reopened_count: Mapped[int] = mapped_column(Integer, default=0)
     reply_overdue: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     """Set by the sweep once the awaited answer is late; counted in ``case_counters``."""
+    satisfaction: Mapped[int | None] = mapped_column(Integer)
+    """The customer's rating of how the case was handled (CSAT, 1 to 5), when surveyed."""
+    satisfaction_at: Mapped[datetime | None]
 
     messages: Mapped[list[CaseMessage]] = relationship(
         back_populates="case", lazy="raise", order_by="CaseMessage.id"

@@ -28,6 +28,7 @@ from egards.customers import service as customers
 from egards.customers.models import Customer
 from egards.customers.pages import Panel, _validate
 from egards.errors import InvalidInput
+from egards.features import modules
 from egards.web.deps import CurrentActor, DbSession, Id
 from egards.web.templating import render, templates
 
@@ -297,8 +298,21 @@ def case_page(request: Request, session: DbSession, actor: CurrentActor, case_id
         "now": now,
         "can": actor.can,
         "P": Permission,
+        "panels": case_panels(session, actor, case),
     }
     return render(request, "cases/case.html", context)
+
+
+def case_panels(session: Session, actor: Actor, case: Any) -> list[Panel]:
+    """What other features show beside a case (``pages.case_panels``, like the 360's panels)."""
+    panels: list[Panel] = []
+    for feature, pages in modules("pages"):
+        if feature != "cases":
+            for provide in getattr(pages, "case_panels", ()):
+                panel = provide(session, actor, case)
+                if panel is not None:
+                    panels.append(panel)
+    return panels
 
 
 @router.get("/cases/{case_id}/attachments/{attachment_id}")

@@ -83,6 +83,10 @@ class StatusChange(_In):
     reason: str | None = Field(default=None, max_length=2000)
 
 
+class SatisfactionIn(_In):
+    score: int = Field(ge=1, le=5, description="CSAT: 1 (very unhappy) to 5 (very happy).")
+
+
 class CaseUpdate(_In):
     subject: str | None = Field(default=None, min_length=1, max_length=300)
     category: str | None = Field(default=None, max_length=60)
@@ -154,6 +158,7 @@ class CaseRead(BaseModel):
     @property
     def number(self) -> str:
         return format_case_number(self.id)
+    satisfaction: int | None = None
 
 
 class CaseDetailRead(CaseRead):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -1406,6 +1406,33 @@ def update_case(
     return case
 
 
+def record_satisfaction(
+    session: Session, *, actor: Actor, case_id: int, score: int, now: datetime | None = None
+) -> Case:
+    """The customer's CSAT on a resolved or closed case (from a survey); once per case."""
+    now = now or utcnow()
+    case = _writable(session, actor=actor, case_id=case_id)
+    if case.status not in ("resolved", "closed"):
+        raise Conflict("a case is rated once resolved or closed", field="score")
+    if case.satisfaction is not None:
+        raise Conflict(f"case {case.id} is already rated {case.satisfaction}", field="score")
+    if not 1 <= score <= 5:
+        raise InvalidInput("must be between 1 and 5", field="score")
+    case.satisfaction, case.satisfaction_at = score, now
+    audit.record(
+        session,
+        actor=actor,
+        action="case.satisfaction",
+        entity_type="case",
+        entity_id=case.id,
+        customer_id=case.customer_id,
+        after={"satisfaction": score},
+    )
+    _timeline(session, actor, case, "case.rated", f"CSAT {score}/5", now)
+    session.flush()
+    return case
+
+
 def assign(
     session: Session,
     *,
@@ -1486,6 +1513,55 @@ def _auto_assign(session: Session, case: Case, config: CasesConfig, *, now: date
         chosen = min(eligible, key=lambda p: (loads.get(p.user_id, 0), p.user_id))
     chosen.last_assigned_at = now
     case.assignee_id = chosen.user_id
+
+
+def count_recent_cases(session: Session, *, customer_id: int, since: datetime) -> int:
+    """How many cases a customer opened since a moment (repeated incidents)."""
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Case)
+            .where(Case.customer_id == customer_id, Case.created_at >= since)
+        )
+        or 0
+    )
+
+
+def cases_without(session: Session, *, excluded_case_ids: Any, before: date) -> list[Any]:
+    """(id, customer_id, created_at) of customers' cases opened before a day and not in
+    ``excluded_case_ids`` (a subquery): the comparison group of a return report."""
+    limit = datetime.combine(before, datetime.min.time(), tzinfo=UTC) + timedelta(days=1)
+    return list(
+        session.execute(
+            select(Case.id, Case.customer_id, Case.created_at).where(
+                Case.customer_id.is_not(None),
+                Case.created_at < limit,
+                Case.id.not_in(excluded_case_ids),
+            )
+        ).all()
+    )
+
+
+def case_facts(
+    session: Session, case_ids: Iterable[int]
+) -> dict[int, tuple[str | None, int | None]]:
+    """Category and CSAT of each case, in bulk."""
+    ids = sorted(set(case_ids))
+    found: dict[int, tuple[str | None, int | None]] = {}
+    for start in range(0, len(ids), 5000):
+        rows = session.execute(
+            select(Case.id, Case.category, Case.satisfaction).where(
+                Case.id.in_(ids[start : start + 5000])
+            )
+        ).all()
+        found.update({case_id: (category, csat) for case_id, category, csat in rows})
+    return found
+
+
+def team_of(session: Session, user_id: int | None) -> str | None:
+    """The first team an agent works in (their budget's team), if they have a profile."""
+    profile = session.get(AgentProfile, user_id) if user_id is not None else None
+    return profile.teams[0] if profile is not None and profile.teams else None
 
 
 def set_agent_profile(

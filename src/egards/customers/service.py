@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
@@ -95,6 +96,30 @@ def _writable(session: Session, *, actor: Actor, customer_id: int) -> Customer:
             customer_status=customer.status,
         )
     return customer
+
+
+def primary_email(session: Session, customer_id: int) -> str | None:
+    """Where to write to a customer: the primary e-mail, else the first one."""
+    return session.scalar(
+        select(Identity.value)
+        .where(Identity.customer_id == customer_id, Identity.kind == "email")
+        .order_by(Identity.is_primary.desc(), Identity.id)
+        .limit(1)
+    )
+
+
+def statuses(session: Session, customer_ids: Iterable[int]) -> dict[int, str]:
+    """The status (active, merged, erased) of each customer, in bulk."""
+    ids = sorted(set(customer_ids))
+    found: dict[int, str] = {}
+    for start in range(0, len(ids), 5000):
+        chunk = ids[start : start + 5000]
+        found.update(
+            session.execute(
+                select(Customer.id, Customer.status).where(Customer.id.in_(chunk))
+            ).all()
+        )
+    return found
 
 
 def add_timeline_event(

@@ -471,6 +471,15 @@ def close_periods(programme: Programme, state: TierState, *, as_of: date) -> Tie
     return TierOutcome(state, tuple(events))
 
 
+def hold_period(programme: Programme, state: TierState, *, on: date) -> TierState:
+    """A new qualification period granted by exception from ``on``: a whole personal or
+    rolling period from that day, or, for a calendar year, through the end of next year."""
+    kind = _kind(programme)
+    if kind is PeriodKind.CALENDAR_YEAR:
+        return replace(state, period_start=on, period_end=date(on.year + 1, 12, 31))
+    return replace(state, period_start=on, period_end=_period_end(programme, on))
+
+
 def _kind(programme: Programme) -> PeriodKind:
     return programme.qualification.period.kind
 

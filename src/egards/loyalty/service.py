@@ -715,24 +715,40 @@ def change_tier_by_exception(
     member_id: int,
     tier: str,
     justification: str,
+    new_period: bool = False,
     today: Today = today,
 ) -> Member:
-    """A manual tier change: only by exception, by a supervisor, with a written justification."""
+    """A manual tier change: only by exception, by a supervisor, with a written justification.
+
+    With ``new_period`` the tier (which may be the current one: "keep Gold one more period")
+    is held for a whole new qualification period starting today; the counter is kept.
+    """
     book = _open_for_change(session, actor, member_id, Permission.LOYALTY_EXCEPTION)
     book.programme.tier(tier)  # unknown tiers are refused with the programme's own error
-    if tier == book.state.tier:
-        raise Conflict(f"the member is already {tier}", field="tier")
     before = book.state.tier
-    book.state = replace(book.state, tier=tier, since=today(), upgrades=())
+    if tier == before and not new_period:
+        raise Conflict(f"the member is already {tier}", field="tier")
+    book.state = replace(
+        book.state, tier=tier, since=book.state.since if tier == before else today(), upgrades=()
+    )
+    if new_period:
+        book.state = domain.hold_period(book.programme, book.state, on=today())
+    rank = book.programme.tier_index
     event = domain.TierEvent(
         kind="upgraded"
-        if book.programme.tier_index(tier) > book.programme.tier_index(before)
+        if rank(tier) > rank(before)
+        else "requalified"
+        if tier == before
         else "downgraded",
         on=today(),
         from_tier=before,
         to_tier=tier,
-        reason=f"{before} → {tier} by exception: {justification}",
-        reason_fr=f"{before} → {tier} par dérogation : {justification}",
+        reason=f"{before} → {tier} by exception: {justification}"
+        if tier != before
+        else f"{tier} held until {book.state.period_end} by exception: {justification}",
+        reason_fr=f"{before} → {tier} par dérogation : {justification}"
+        if tier != before
+        else f"{tier} maintenu jusqu'au {book.state.period_end} par dérogation : {justification}",
     )
     close_book(session, book)
     _record_tier_events(

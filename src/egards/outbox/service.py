@@ -7,10 +7,11 @@ derived from its key, so a message sent twice after a crash is recognisably one 
 
 from __future__ import annotations
 
+import base64
 import logging
 import smtplib
 import ssl
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -51,8 +52,12 @@ def enqueue_email(
     now: datetime | None = None,
     ref_type: str | None = None,
     ref_id: object = None,
+    attachments: Sequence[tuple[str, str, bytes]] = (),
 ) -> OutboxMessage:
-    """Queue an e-mail in the current transaction; the same ``key`` is queued once only."""
+    """Queue an e-mail in the current transaction; the same ``key`` is queued once only.
+
+    ``attachments`` are (file name, MIME type, content); small files only (a letter's PDF).
+    """
     existing = session.scalar(select(OutboxMessage).where(OutboxMessage.key == key))
     if existing is not None:
         return existing
@@ -69,6 +74,10 @@ def enqueue_email(
             "body": body,
             "headers": dict(headers or {}),
             "message_id": message_id_for(key, domain),
+            "attachments": [
+                {"filename": name, "type": mime, "data": base64.b64encode(data).decode()}
+                for name, mime, data in attachments
+            ],
         },
         status=PENDING,
         attempts=0,
@@ -105,6 +114,14 @@ def build_email(payload: Mapping[str, Any]) -> EmailMessage:
     for name, value in (payload.get("headers") or {}).items():
         message[name] = value
     message.set_content(payload["body"])
+    for item in payload.get("attachments") or ():
+        maintype, subtype = item["type"].split("/", 1)
+        message.add_attachment(
+            base64.b64decode(item["data"]),
+            maintype=maintype,
+            subtype=subtype,
+            filename=item["filename"],
+        )
     return message
 
 
