@@ -2,7 +2,7 @@
 
 A feature folder may provide any of: ``models`` (tables), ``api.router`` (JSON routes),
 ``pages.router`` (console pages), ``pages.NAV`` (console menu entries), ``pages.customer_panels``
-(panels on the customer 360 page), ``cli.app`` (a Typer group), ``demo.populate`` (demo data),
+(panels on the customer 360 page), ``pages.case_panels`` (panels beside a case), ``cli.app`` (a Typer group), ``demo.populate`` (demo data),
 ``translations/fr.json``. Nothing else needs to know a feature exists.
 """
 

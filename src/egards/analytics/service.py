@@ -95,8 +95,9 @@ def loyalty_transactions_sql(dialect: str) -> str:
         f"SELECT m.customer_id AS customer_id, {day} AS day, {amount} AS amount_cents"
         " FROM loyalty_activities a JOIN loyalty_members m ON m.id = a.member_id"
         " WHERE a.status = 'applied' AND a.kind <> 'refund' AND a.\"on\" <= :as_of"
-        " AND NOT EXISTS (SELECT 1 FROM loyalty_activities r WHERE r.programme = a.programme"
-        f" AND r.kind = 'refund' AND r.status = 'applied' AND {reverses} = a.key)"
+        " AND a.programme || ':' || a.key NOT IN (SELECT r.programme || ':' || "
+        f"({reverses}) FROM loyalty_activities r WHERE r.kind = 'refund'"
+        f" AND r.status = 'applied' AND {reverses} IS NOT NULL)"
         ") t WHERE amount_cents > 0"
     )
 

@@ -108,6 +108,15 @@ def primary_email(session: Session, customer_id: int) -> str | None:
     )
 
 
+def names(session: Session, customer_ids: Iterable[int]) -> dict[int, str]:
+    """First and last names of customers, in bulk, for lists that link to them."""
+    ids = sorted(set(customer_ids))
+    rows = session.execute(
+        select(Customer.id, Customer.first_name, Customer.last_name).where(Customer.id.in_(ids))
+    )
+    return {row.id: f"{row.first_name} {row.last_name}".strip() for row in rows}
+
+
 def statuses(session: Session, customer_ids: Iterable[int]) -> dict[int, str]:
     """The status (active, merged, erased) of each customer, in bulk."""
     ids = sorted(set(customer_ids))

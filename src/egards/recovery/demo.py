@@ -70,6 +70,16 @@ def populate(db: Database, *, seed: int, console: Console | None, summary: Any) 
     counts = {"granted": 0, "pending": 0, "approved": 0, "refused": 0, "history": 0}
     _history(db, rng, rachel, other, boss, now, counts)
     rachels = _rachels_customer(db, rachel, boss, now)
+    with db.unit_of_work() as session:  # tight budgets this month, so some requests wait
+        for agent in {rachel.user_id, other.user_id}:
+            service.set_budget(
+                session,
+                actor=boss,
+                scope="agent",
+                owner=str(agent),
+                month=service.month_now(now),
+                limit_cents=4000,
+            )
     with db.unit_of_work() as session:
         late = session.execute(
             select(Case.id, Case.customer_id)
@@ -131,7 +141,7 @@ def _pick(proposals: list[dict[str, Any]], rng: random.Random) -> dict[str, Any]
     """Agents mostly follow the first proposal, sometimes the second."""
     if not proposals:
         return None
-    return proposals[0] if rng.random() < 0.75 or len(proposals) == 1 else proposals[1]
+    return proposals[0] if rng.random() < 0.6 or len(proposals) == 1 else proposals[1]
 
 
 def _request(
@@ -313,9 +323,9 @@ def _history(db: Database, rng, rachel: Actor, other: Actor, boss: Actor, now, c
                 now=opened_at,
                 acknowledge=False,
             ).case
-            cases.change_status(
+            cases.change_status(  # settled on the phone: ending the thread is supervised
                 session,
-                actor=agent,
+                actor=boss,
                 case_id=case.id,
                 target=CaseStatus.RESOLVED,
                 reason="Résolu",

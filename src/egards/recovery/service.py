@@ -610,7 +610,12 @@ def recommend(
     case_signals, customer_signals, _ = signals(
         session, actor=actor, customer_id=customer_id, case_id=case_id, lang=lang
     )
-    options = [option_of(row) for row in catalogue(session, active_only=True)]
+    open_events = any(e.seats_taken < e.capacity for e in events(session))
+    options = [
+        option_of(row)
+        for row in catalogue(session, active_only=True)
+        if row.kind != "event_invitation" or open_events
+    ]
     weights = _settings().recommender_weights()
     proposals = domain.recommend(case_signals, customer_signals, options, weights)
     row = Recommendation(
@@ -1765,20 +1770,6 @@ def get_recommendation(session: Session, *, actor: Actor, recommendation_id: int
         raise NotFound(f"recommendation {recommendation_id} not found", field="recommendation_id")
     customers.get_customer(session, actor=actor, customer_id=row.customer_id)
     return row
-
-
-def customer_names(session: Session, customer_ids: set[int]) -> dict[int, str]:
-    """First and last names of customers, for lists that link to them."""
-    from egards.customers.models import Customer
-
-    if not customer_ids:
-        return {}
-    rows = session.execute(
-        select(Customer.id, Customer.first_name, Customer.last_name).where(
-            Customer.id.in_(customer_ids)
-        )
-    )
-    return {row.id: f"{row.first_name} {row.last_name}".strip() for row in rows}
 
 
 def signature_of(session: Session, *, actor: Actor) -> Signature | None:
