@@ -1,8 +1,9 @@
 """The product's parts, in dependency order, and the seams where each plugs in.
 
 A feature folder may provide any of: ``models`` (tables), ``api.router`` (JSON routes),
-``pages.router`` (console pages), ``pages.NAV`` (console menu entries), ``pages.customer_panels``
-(panels on the customer 360 page), ``pages.case_panels`` (panels beside a case), ``cli.app`` (a Typer group), ``demo.populate`` (demo data),
+``pages.router`` (console pages), ``pages.NAV`` (console menu entries),
+``pages.customer_panels`` (panels on the customer 360 page), ``pages.case_panels`` (panels
+beside a case), ``cli.app`` (a Typer group), ``demo.populate`` (demo data),
 ``translations/fr.json``. Nothing else needs to know a feature exists.
 """
 

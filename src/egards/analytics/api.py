@@ -61,14 +61,19 @@ def customer_score(
 
 
 @router.get("/segments", responses=ERRORS)
-def segments(session: DbSession, actor: CurrentActor) -> list[dict[str, Any]]:
-    """Customers, total and mean CLV, churn risk and P(alive) per RFM segment."""
-    return service.segments(session, actor=actor)
+def segments(
+    session: DbSession,
+    actor: CurrentActor,
+    lang: Annotated[Literal["en", "fr"], Query()] = "en",
+) -> list[dict[str, Any]]:
+    """Customers, total and mean CLV, churn risk and P(alive) per RFM segment, with the
+    segment's label in ``lang``."""
+    return service.segments(session, actor=actor, lang=lang)
 
 
 def _csv_lines(rows: Iterator[dict[str, Any]]) -> Iterator[str]:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=service.SCORE_COLUMNS)
+    writer = csv.DictWriter(buffer, fieldnames=service.EXPORT_COLUMNS)
     writer.writeheader()
     for n, row in enumerate(rows, start=1):
         writer.writerow(row)
@@ -87,7 +92,7 @@ def _csv_lines(rows: Iterator[dict[str, Any]]) -> Iterator[str]:
 def scores_csv(
     session: DbSession, actor: CurrentActor, lang: Literal["en", "fr"] = "en"
 ) -> Response:
-    """Every current score, one row per customer, reasons in words."""
+    """Every current score, one row per customer, segment label and reasons in words."""
     actor.require(Permission.ANALYTICS_READ)
     # Read fully inside the request's unit of work, then stream the text.
     lines = list(_csv_lines(service.iter_scores(session, actor=actor, lang=lang)))
@@ -109,7 +114,9 @@ def scores_parquet(session: DbSession, actor: CurrentActor) -> Response:
 
     actor.require(Permission.ANALYTICS_READ)
     rows = list(service.iter_scores(session, actor=actor))
-    table = pa.Table.from_pylist(rows) if rows else pa.table({c: [] for c in service.SCORE_COLUMNS})
+    table = (
+        pa.Table.from_pylist(rows) if rows else pa.table({c: [] for c in service.EXPORT_COLUMNS})
+    )
     buffer = io.BytesIO()
     pq.write_table(table, buffer)
     return Response(

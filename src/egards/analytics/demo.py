@@ -36,7 +36,7 @@ def populate(db: Database, *, seed: int, console: Console | None, summary) -> No
         return
     with db.unit_of_work() as session:
         segments = service.segments(session, actor=SYSTEM)
-    top = ", ".join(f"{s['customers']} {s['segment']}" for s in segments[:4])
+    top = ", ".join(f"{s['customers']} {s['label']}" for s in segments[:4])
     churn = outcome.report["churn"]
     auc = f", churn AUC {churn['auc']:.2f}" if "auc" in churn else ""
     origin = f"{generated:,} generated purchases" if generated else "loyalty activity"

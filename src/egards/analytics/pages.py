@@ -21,9 +21,10 @@ NAV = [("/analytics", "Analytics", Permission.ANALYTICS_READ)]
 @router.get("/analytics")
 def analytics_page(request: Request, session: DbSession, actor: CurrentActor) -> Response:
     actor.require(Permission.ANALYTICS_READ)
+    lang = "en" if getattr(request.state, "locale", "fr") == "en" else "fr"
     run = service.latest_run(session)
     silent, silent_total = (
-        service.silent_loyal(session, actor=actor) if run is not None else ([], 0)
+        service.silent_loyal(session, actor=actor, lang=lang) if run is not None else ([], 0)
     )
     return render(
         request,
@@ -31,7 +32,7 @@ def analytics_page(request: Request, session: DbSession, actor: CurrentActor) ->
         {
             "run": run,
             "report": run.report if run else {},
-            "segments": service.segments(session, actor=actor) if run else [],
+            "segments": service.segments(session, actor=actor, lang=lang) if run else [],
             "silent": silent,
             "silent_total": silent_total,
             "runs": service.runs(session, actor=actor, limit=8),
@@ -46,6 +47,7 @@ def value_panel(session: Session, actor: Actor, customer: Customer) -> Panel | N
     try:
         score = service.customer_score(session, actor=actor, customer_id=customer.id, lang="en")
         score["reasons_fr"] = service.describe_reasons(score["churn_reasons"], "fr")
+        score["segment_label_fr"] = service.segment_label(score["segment"], "fr")
     except NotScored:
         score = None
     return Panel(

@@ -9,8 +9,9 @@ a lost loyal customer.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from scipy.stats import rankdata
@@ -22,14 +23,17 @@ __all__ = [
     "assign_segments",
     "rfm_scores",
     "rules_from_mapping",
+    "segment_labels",
 ]
 
 UNSEGMENTED = "other"
+UNSEGMENTED_LABELS = {"en": "Other", "fr": "Autres"}
 
 
 @dataclass(frozen=True, slots=True)
 class SegmentRule:
-    """A segment: inclusive score ranges (1-5) and optional bounds on the purchase count."""
+    """A segment: inclusive score ranges (1-5), optional bounds on the purchase count, and
+    what people read instead of the code, by language (``{"en": ..., "fr": ...}``)."""
 
     name: str
     recency: tuple[int, int] = (1, 5)
@@ -37,20 +41,68 @@ class SegmentRule:
     monetary: tuple[int, int] = (1, 5)
     min_purchases: int | None = None
     max_purchases: int | None = None
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+    def label(self, lang: str = "en") -> str:
+        """The label in ``lang``, else in English, else the code made readable."""
+        return self.labels.get(lang) or self.labels.get("en") or _readable(self.name)
+
+
+def _readable(code: str) -> str:
+    return code.replace("_", " ").capitalize()
+
+
+def _labels(en: str, fr: str) -> dict[str, str]:
+    return {"en": en, "fr": fr}
 
 
 DEFAULT_SEGMENT_RULES: tuple[SegmentRule, ...] = (
-    SegmentRule("new", recency=(4, 5), max_purchases=1),
-    SegmentRule("tourist", recency=(1, 3), max_purchases=1),
-    SegmentRule("champions", recency=(4, 5), frequency=(4, 5), monetary=(4, 5)),
-    SegmentRule("loyal", recency=(3, 5), frequency=(4, 5)),
-    SegmentRule("cannot_lose", recency=(1, 1), frequency=(4, 5)),
-    SegmentRule("at_risk", recency=(1, 2), frequency=(3, 5)),
-    SegmentRule("potential_loyalist", recency=(4, 5), frequency=(2, 3)),
-    SegmentRule("promising", recency=(4, 5), frequency=(1, 1)),
-    SegmentRule("needs_attention", recency=(3, 3), frequency=(2, 3)),
-    SegmentRule("about_to_sleep", recency=(3, 3), frequency=(1, 1)),
-    SegmentRule("hibernating", recency=(1, 2), frequency=(1, 2)),
+    SegmentRule("new", recency=(4, 5), max_purchases=1, labels=_labels("New", "Nouveaux")),
+    SegmentRule(
+        "tourist", recency=(1, 3), max_purchases=1, labels=_labels("Tourists", "Touristes")
+    ),
+    SegmentRule(
+        "champions",
+        recency=(4, 5),
+        frequency=(4, 5),
+        monetary=(4, 5),
+        labels=_labels("Champions", "Champions"),
+    ),
+    SegmentRule("loyal", recency=(3, 5), frequency=(4, 5), labels=_labels("Loyal", "Fidèles")),
+    SegmentRule(
+        "cannot_lose",
+        recency=(1, 1),
+        frequency=(4, 5),
+        labels=_labels("Cannot lose them", "À ne pas perdre"),
+    ),
+    SegmentRule("at_risk", recency=(1, 2), frequency=(3, 5), labels=_labels("At risk", "À risque")),
+    SegmentRule(
+        "potential_loyalist",
+        recency=(4, 5),
+        frequency=(2, 3),
+        labels=_labels("Potential loyalists", "Fidèles en devenir"),
+    ),
+    SegmentRule(
+        "promising", recency=(4, 5), frequency=(1, 1), labels=_labels("Promising", "Prometteurs")
+    ),
+    SegmentRule(
+        "needs_attention",
+        recency=(3, 3),
+        frequency=(2, 3),
+        labels=_labels("Needs attention", "À surveiller"),
+    ),
+    SegmentRule(
+        "about_to_sleep",
+        recency=(3, 3),
+        frequency=(1, 1),
+        labels=_labels("About to sleep", "Sur le point de s'endormir"),
+    ),
+    SegmentRule(
+        "hibernating",
+        recency=(1, 2),
+        frequency=(1, 2),
+        labels=_labels("Hibernating", "En hibernation"),
+    ),
 )
 
 
@@ -119,14 +171,16 @@ def assign_segments(
 
 
 def rules_from_mapping(
-    mapping: Mapping[str, Mapping[str, Iterable[int] | int | None]],
+    mapping: Mapping[str, Mapping[str, Any]],
 ) -> tuple[SegmentRule, ...]:
     """Build a rule table from settings: ``{"champions": {"recency": [4, 5], ...}, ...}``.
 
     Order is preserved (first match wins); keys are ``recency``, ``frequency``, ``monetary``
-    (two-element ranges), ``min_purchases`` and ``max_purchases``.
+    (two-element ranges), ``min_purchases``, ``max_purchases`` and ``label`` (one text, or
+    ``{"en": ..., "fr": ...}``). A default segment keeps its labels unless given new ones.
     """
-    allowed = {"recency", "frequency", "monetary", "min_purchases", "max_purchases"}
+    allowed = {"recency", "frequency", "monetary", "min_purchases", "max_purchases", "label"}
+    defaults = {rule.name: rule.labels for rule in DEFAULT_SEGMENT_RULES}
     rules = []
     for name, spec in mapping.items():
         unknown = set(spec) - allowed
@@ -142,5 +196,23 @@ def rules_from_mapping(
         for key in ("min_purchases", "max_purchases"):
             if spec.get(key) is not None:
                 kwargs[key] = int(spec[key])  # type: ignore[arg-type]
+        label = spec.get("label")
+        if isinstance(label, str):
+            kwargs["labels"] = {"en": label, "fr": label}
+        elif isinstance(label, Mapping):
+            kwargs["labels"] = {str(k): str(v) for k, v in label.items()}
+        elif label is not None:
+            raise ValueError(f"segment {name!r}: label must be a text or a mapping by language")
+        elif name in defaults:
+            kwargs["labels"] = dict(defaults[name])
         rules.append(SegmentRule(name, **kwargs))
     return tuple(rules)
+
+
+def segment_labels(
+    rules: Sequence[SegmentRule] = DEFAULT_SEGMENT_RULES, lang: str = "en"
+) -> dict[str, str]:
+    """Segment code to label in ``lang``, for every segment of ``rules`` and the default one."""
+    labels = {rule.name: rule.label(lang) for rule in rules}
+    labels.setdefault(UNSEGMENTED, UNSEGMENTED_LABELS.get(lang, UNSEGMENTED_LABELS["en"]))
+    return labels

@@ -72,16 +72,52 @@ def daily_purchases(*, customer_id, day, amount_cents) -> DailyPurchases:
         raise ValueError("customer_id, day and amount_cents must have the same length")
     if ids.size == 0:
         raise NoTransactions("no transactions to score: the transaction source is empty")
-    customers, code = np.unique(ids, return_inverse=True)
+    customers, code = _dense_codes(ids)
     first = int(days.min())
     span = int(days.max()) - first + 1
-    # One sortable key per (customer, day); np.unique sorts and deduplicates in one pass.
-    key = code.reshape(-1).astype(np.int64) * span + (days - first)
-    keys, inverse = np.unique(key, return_inverse=True)
-    amount = np.bincount(inverse.reshape(-1), weights=amounts, minlength=keys.size)
+    # One sortable key per (customer, day): one sort groups the rows, and the day's total is
+    # a sum over each run of equal keys.
+    key = code * span + (days - first)
+    order = _sorting_order(key)
+    key = key[order]
+    starts_of_day = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    keys = key[starts_of_day]
+    amount = np.add.reduceat(amounts[order], starts_of_day)
     row_code = keys // span
     starts = np.flatnonzero(np.r_[True, row_code[1:] != row_code[:-1]])
     return DailyPurchases(customers, row_code, keys % span + first, amount, starts)
+
+
+def _sorting_order(key: np.ndarray) -> np.ndarray:
+    """``np.argsort(key)``, faster: each key packed with its position into one integer that
+    NumPy sorts in place (a plain sort runs about twice as fast as an argsort), when both
+    fit in 63 bits."""
+    position_bits = max(int(key.size - 1).bit_length(), 1)
+    if key.size == 0 or int(key.max()) >= 1 << (63 - position_bits):
+        return np.argsort(key)
+    packed = key << position_bits
+    packed |= np.arange(key.size, dtype=np.int64)
+    packed.sort()
+    packed &= (1 << position_bits) - 1
+    return packed
+
+
+def _dense_codes(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct ids, ascending, and each row's index among them.
+
+    Database ids are dense: a table over their range codes ten million rows in one pass
+    instead of a sort; sparse ids fall back to sorting.
+    """
+    low, high = int(ids.min()), int(ids.max())
+    if high - low > 4 * ids.size + 1_000_000:
+        customers, code = np.unique(ids, return_inverse=True)
+        return customers, code.reshape(-1).astype(np.int64)
+    seen = np.zeros(high - low + 1, dtype=bool)
+    seen[ids - low] = True
+    present = np.flatnonzero(seen)
+    rank = np.zeros(seen.size, dtype=np.int64)
+    rank[present] = np.arange(present.size)
+    return present + low, rank[ids - low]
 
 
 @dataclass(frozen=True, slots=True)

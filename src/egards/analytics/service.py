@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
@@ -21,10 +21,15 @@ from sqlalchemy import delete, func, inspect, select, text
 from sqlalchemy.orm import Session
 
 from egards.accounts.domain import Actor, Permission, Role
-from egards.analytics.churn import CustomerEvents, describe_reasons
+from egards.analytics.churn import NEVER, CustomerEvents, describe_reasons
 from egards.analytics.errors import NotScored, RunInProgress
 from egards.analytics.models import CustomerScore, ScoreHistory, ScoreRun, Transaction
-from egards.analytics.rfm import DEFAULT_SEGMENT_RULES, rules_from_mapping
+from egards.analytics.rfm import (
+    DEFAULT_SEGMENT_RULES,
+    SegmentRule,
+    rules_from_mapping,
+    segment_labels,
+)
 from egards.analytics.settings import AnalyticsSettings, get_analytics_settings
 from egards.audit import service as audit
 from egards.bulk import copy_rows
@@ -95,6 +100,8 @@ def loyalty_transactions_sql(dialect: str) -> str:
         f"SELECT m.customer_id AS customer_id, {day} AS day, {amount} AS amount_cents"
         " FROM loyalty_activities a JOIN loyalty_members m ON m.id = a.member_id"
         " WHERE a.status = 'applied' AND a.kind <> 'refund' AND a.\"on\" <= :as_of"
+        # Uncorrelated, so that it is computed once (a correlated NOT EXISTS made SQLite scan
+        # every applied activity for each purchase: minutes for a demo).
         " AND a.programme || ':' || a.key NOT IN (SELECT r.programme || ':' || "
         f"({reverses}) FROM loyalty_activities r WHERE r.kind = 'refund'"
         f" AND r.status = 'applied' AND {reverses} IS NOT NULL)"
@@ -183,25 +190,94 @@ def _read_events(session: Session, *, as_of: date) -> CustomerEvents:
             down_ids = np.array([r[0] for r in rows], dtype=np.int64)
             down_days = np.array([r[1] for r in rows], dtype=np.int64)
             down_from = np.array([r[2] for r in rows], dtype=object)
-    case_ids = case_days = np.zeros(0, np.int64)
-    has_cases = False
-    if _has_table(session, "cases"):
-        columns = {c["name"] for c in inspect(session.connection()).get_columns("cases")}
-        if {"customer_id", "created_at"} <= columns:
-            has_cases = True
-            created = (
-                "CAST(created_at AT TIME ZONE 'UTC' AS DATE)"
-                if dialect == "postgresql"
-                else "date(created_at)"
-            )
-            case_ids, case_days = _read_int_columns(
-                session,
-                f"SELECT customer_id, {_epoch_day(dialect, created)} FROM cases"
-                f" WHERE customer_id IS NOT NULL AND {created} <= :as_of",
-                {"as_of": as_of},
-                2,
-            )
-    return CustomerEvents(down_ids, down_days, down_from, case_ids, case_days, has_cases)
+    events = CustomerEvents(down_ids, down_days, down_from)
+    if not _has_table(session, "cases"):
+        return events
+    columns = {c["name"] for c in inspect(session.connection()).get_columns("cases")}
+    if not {"customer_id", "created_at"} <= columns:
+        return events
+    created = _timestamp_day(dialect, "created_at")
+    where = f" FROM cases WHERE customer_id IS NOT NULL AND {_as_date(dialect, 'created_at')}"
+    if not columns >= PROMISE_COLUMNS:
+        ids, days = _read_int_columns(
+            session, f"SELECT customer_id, {created}{where} <= :as_of", {"as_of": as_of}, 2
+        )
+        return replace(events, case_customer=ids, case_day=days, has_cases=True)
+    ids, days, broken, closed, complaint = _read_int_columns(
+        session,
+        f"SELECT customer_id, {created}, {_broken_promise_day(dialect)},"
+        f" {_closed_day(dialect)}, CASE WHEN category = 'complaint' THEN 1 ELSE 0 END"
+        f"{where} <= :as_of",
+        {"as_of": as_of},
+        5,
+    )
+    return replace(
+        events,
+        case_customer=ids,
+        case_day=days,
+        has_cases=True,
+        case_broken_day=broken,
+        case_closed_day=closed,
+        case_complaint=complaint.astype(bool),
+        has_promises=True,
+    )
+
+
+PROMISE_COLUMNS = frozenset(
+    {
+        "status",
+        "category",
+        "updated_at",
+        "first_response_due_at",
+        "first_response_at",
+        "first_response_breached",
+        "next_response_breaches",
+        "awaiting_since",
+        "reply_due_at",
+        "reply_overdue",
+        "sla_state",
+        "resolved_at",
+        "closed_at",
+    }
+)
+
+
+def _as_date(dialect: str, column: str) -> str:
+    if dialect == "postgresql":
+        return f"CAST({column} AT TIME ZONE 'UTC' AS DATE)"
+    return f"date({column})"
+
+
+def _timestamp_day(dialect: str, column: str) -> str:
+    return _epoch_day(dialect, _as_date(dialect, column))
+
+
+def _broken_promise_day(dialect: str) -> str:
+    """The day a case's response promise was first broken, as the row tells it; NEVER if kept.
+
+    A first response later than promised (or none yet, past its deadline) breaks it on the
+    deadline; an awaited answer still pending breaks it on its due day (not while paused
+    waiting on the customer, unless the sweep already found it late); a late next response is
+    only counted, so the last update of the case stands for its day (never earlier than the
+    breach, so a training cutoff cannot see it before it happened).
+    """
+    first_due, reply_due, updated = (
+        _timestamp_day(dialect, c) for c in ("first_response_due_at", "reply_due_at", "updated_at")
+    )
+    terms = (
+        "CASE WHEN first_response_breached OR (first_response_breached IS NULL"
+        f" AND first_response_at IS NULL) THEN {first_due} END",
+        "CASE WHEN awaiting_since IS NOT NULL AND (reply_overdue OR sla_state <> 'paused')"
+        f" THEN {reply_due} END",
+        f"CASE WHEN next_response_breaches > 0 THEN {updated} END",
+    )
+    least = "LEAST" if dialect == "postgresql" else "min"
+    return f"{least}({', '.join(f'coalesce({t}, {NEVER})' for t in terms)})"
+
+
+def _closed_day(dialect: str) -> str:
+    closed = _timestamp_day(dialect, "coalesce(resolved_at, closed_at, updated_at)")
+    return f"CASE WHEN status IN ('resolved', 'closed') THEN {closed} ELSE {NEVER} END"
 
 
 def _read_members(session: Session):
@@ -327,6 +403,19 @@ def _last_fit(session: Session, settings: AnalyticsSettings, refit: bool | None,
     return None
 
 
+def segment_rules(settings: AnalyticsSettings | None = None) -> tuple[SegmentRule, ...]:
+    """The segment table in force: from settings when given there, else the default one."""
+    settings = settings or get_analytics_settings()
+    if settings.segment_rules:
+        return rules_from_mapping(settings.segment_rules)
+    return DEFAULT_SEGMENT_RULES
+
+
+def segment_label(segment: str, lang: str = "en") -> str:
+    """What people read for a segment code, in English or French, from the segment table."""
+    return segment_labels(segment_rules(), lang).get(segment) or segment
+
+
 @dataclass
 class RunOutcome:
     run_id: int
@@ -414,9 +503,7 @@ def score(
                 clv_months=settings.clv_months,
                 churn_window_days=settings.churn_window_days,
                 churn_training_rows=settings.churn_training_rows,
-                rules=rules_from_mapping(settings.segment_rules)
-                if settings.segment_rules
-                else DEFAULT_SEGMENT_RULES,
+                rules=segment_rules(settings),
             )
             reuse = ValueModels.from_parameters(previous[0]) if previous else None
             result = run_batch(data, batch_settings, reuse=reuse, step=step)
@@ -530,9 +617,9 @@ def _score_table(*, run_id: int, as_of: date, version: str, batch):
             "clv_cents": pa.array(c["clv_cents"].astype(np.int64)),
             "value_decile": pa.array(c["value_decile"].astype(np.int64)),
             "rfm": pa.array(np.asarray(c["rfm"]).astype(np.int64)),
-            "segment": pa.array(c["segment"].astype(str), pa.string()),
+            "segment": pa.array(c["segment"], pa.string()),
             "churn_risk": pa.array(c["churn_risk"].astype(float)),
-            "churn_reasons": pa.array(c["churn_reasons"].astype(str), pa.string()),
+            "churn_reasons": pa.array(c["churn_reasons"], pa.string()),
         }
     )
 
@@ -599,7 +686,9 @@ def customer_score(
             f"customer {customer_id} has no score yet (no purchase, or no scoring run since)",
             field="customer_id",
         )
+    labels = segment_labels(segment_rules(), lang)
     data = {c: getattr(row, c) for c in SCORE_COLUMNS}
+    data["segment_label"] = labels.get(row.segment, row.segment)
     data["reasons"] = describe_reasons(row.churn_reasons, lang)
     data["trend"] = [
         {
@@ -609,6 +698,7 @@ def customer_score(
             "probability_alive": r.probability_alive,
             "churn_risk": r.churn_risk,
             "segment": r.segment,
+            "segment_label": labels.get(r.segment, r.segment),
         }
         for r in session.scalars(
             select(ScoreHistory)
@@ -628,9 +718,11 @@ def customer_score(
     return data
 
 
-def segments(session: Session, *, actor: Actor) -> list[dict[str, Any]]:
-    """Customers, value and risk per segment, from the current scores."""
+def segments(session: Session, *, actor: Actor, lang: str = "en") -> list[dict[str, Any]]:
+    """Customers, value and risk per segment (code and label in ``lang``), from the current
+    scores."""
     actor.require(Permission.ANALYTICS_READ)
+    labels = segment_labels(segment_rules(), lang)
     rows = session.execute(
         select(
             CustomerScore.segment,
@@ -646,6 +738,7 @@ def segments(session: Session, *, actor: Actor) -> list[dict[str, Any]]:
     return [
         {
             "segment": segment,
+            "label": labels.get(segment, segment),
             "customers": count,
             "total_clv_cents": int(total or 0),
             "mean_clv_cents": float(mean or 0),
@@ -657,7 +750,7 @@ def segments(session: Session, *, actor: Actor) -> list[dict[str, Any]]:
 
 
 def silent_loyal(
-    session: Session, *, actor: Actor, limit: int = 50
+    session: Session, *, actor: Actor, limit: int = 50, lang: str = "en"
 ) -> tuple[list[dict[str, Any]], int]:
     """High-value customers (top value decile) who never opened a case, never received a
     goodwill gesture and have no social identity: the loyal customers nobody hears."""
@@ -685,12 +778,19 @@ def silent_loyal(
         ),
         {"limit": limit},
     ).all()
-    return [dict(r._mapping) for r in rows], int(total or 0)
+    labels = segment_labels(segment_rules(), lang)
+    found = [{**r._mapping, "segment_label": labels.get(r.segment, r.segment)} for r in rows]
+    return found, int(total or 0)
+
+
+EXPORT_COLUMNS = (*SCORE_COLUMNS, "segment_label")
 
 
 def iter_scores(session: Session, *, actor: Actor, lang: str = "en") -> Iterator[dict[str, Any]]:
-    """Every current score, one per customer, in customer order (for exports)."""
+    """Every current score, one per customer, in customer order (for exports), with the
+    segment's label and the reasons in words in ``lang``."""
     actor.require(Permission.ANALYTICS_READ)
+    labels = segment_labels(segment_rules(), lang)
     result = session.execute(
         select(*(getattr(CustomerScore, c) for c in SCORE_COLUMNS))
         .order_by(CustomerScore.customer_id)
@@ -699,6 +799,7 @@ def iter_scores(session: Session, *, actor: Actor, lang: str = "en") -> Iterator
     for row in result:
         data = dict(row._mapping)
         data["churn_reasons"] = "; ".join(describe_reasons(data["churn_reasons"], lang, limit=6))
+        data["segment_label"] = labels.get(data["segment"], data["segment"])
         yield data
 
 

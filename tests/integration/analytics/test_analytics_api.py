@@ -110,3 +110,17 @@ def test_an_import_keeps_good_rows_and_reports_bad_ones_by_line(db, tmp_path):
     assert (again.imported, again.replaced) == (2, 2)
     with db.unit_of_work() as session:
         assert service.count_transactions(session) == 2
+
+
+def test_segments_read_as_labels_in_the_api_and_the_csv_export(client, make_person, population):
+    service.score(client.app.state.db, actor=SYSTEM, as_of=AS_OF, source="imported")
+    analyst = make_person(Role.ANALYST)
+    english = client.get("/api/v1/analytics/segments?lang=en", headers=analyst.headers).json()
+    french = client.get("/api/v1/analytics/segments?lang=fr", headers=analyst.headers).json()
+    by_code = {s["segment"]: s["label"] for s in english}
+    assert "tourist" in by_code and by_code["tourist"] == "Tourists"
+    assert {s["segment"]: s["label"] for s in french}["tourist"] == "Touristes"
+    assert all("_" not in s["label"] for s in english + french)
+    response = client.get("/api/v1/analytics/scores.csv?lang=en", headers=analyst.headers)
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert {r["segment_label"] for r in rows} == {by_code[r["segment"]] for r in rows}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, time, timedelta
+
 import pytest
 from sqlalchemy import func, select
 
@@ -112,3 +114,77 @@ def test_a_second_run_is_refused_while_one_is_under_way(db, population):
         service.queue_run(session, actor=SYSTEM, as_of=AS_OF)
     with pytest.raises(RunInProgress), db.unit_of_work() as session:
         service.queue_run(session, actor=SYSTEM, as_of=AS_OF)
+
+
+def _add_case(db, customer_id: int, *, opened: datetime, category: str = "complaint", **clock):
+    from sqlalchemy import insert
+
+    from egards.cases.models import Case
+
+    with db.unit_of_work() as session:
+        session.execute(
+            insert(Case.__table__),
+            {
+                "customer_id": customer_id,
+                "channel": "email",
+                "team": "customer_care",
+                "subject": "Where are my miles?",
+                "category": category,
+                "priority": "high",
+                "status": "open",
+                "language": "fr",
+                "opened_by": "tests",
+                "created_at": opened,
+                "updated_at": opened,
+                "sla_policy": "standard",
+                "sla_state": "on_track",
+                "first_response_due_at": opened + timedelta(days=1),
+                **clock,
+            },
+        )
+
+
+def test_complaints_not_answered_in_time_show_among_the_reasons_in_words(db, population):
+    late_one, steady_one = population[0], population[4]
+    opened = datetime.combine(AS_OF, time(9), tzinfo=UTC) - timedelta(days=30)
+    # Still waiting, past the promised reply: the sweep has flagged it.
+    _add_case(
+        db,
+        late_one,
+        opened=opened,
+        awaiting_since=opened,
+        reply_due_at=opened + timedelta(days=1),
+        reply_overdue=True,
+        sla_state="breached",
+    )
+    # Answered two days late, then resolved.
+    _add_case(
+        db,
+        late_one,
+        opened=opened - timedelta(days=20),
+        first_response_at=opened - timedelta(days=17),
+        first_response_breached=True,
+        status="resolved",
+        resolved_at=opened - timedelta(days=15),
+        sla_state="breached",
+    )
+    # Answered in time: a case, but no broken promise.
+    _add_case(
+        db,
+        steady_one,
+        opened=opened,
+        first_response_at=opened + timedelta(hours=2),
+        first_response_breached=False,
+        status="resolved",
+        resolved_at=opened + timedelta(days=1),
+        sla_state="met",
+    )
+    service.score(db, actor=SYSTEM, as_of=AS_OF, source="imported")
+    with db.unit_of_work() as session:
+        late = service.customer_score(session, actor=SYSTEM, customer_id=late_one)
+        late_fr = service.customer_score(session, actor=SYSTEM, customer_id=late_one, lang="fr")
+        steady = service.customer_score(session, actor=SYSTEM, customer_id=steady_one)
+    assert "2 complaints not answered within the promised time" in late["reasons"]
+    assert "2 réclamations sans réponse dans le délai promis" in late_fr["reasons"]
+    assert not any("promised" in reason for reason in steady["reasons"])
+    assert "unanswered" not in steady["churn_reasons"]

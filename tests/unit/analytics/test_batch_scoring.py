@@ -131,3 +131,86 @@ def test_a_steady_customer_has_no_reason_to_worry_about():
 def test_value_deciles_put_the_most_valuable_tenth_in_decile_ten():
     deciles = value_deciles(np.arange(100.0))
     assert deciles[-10:].tolist() == [10] * 10 and deciles[:10].tolist() == [1] * 10
+
+
+def _promises(rows, *, has_promises=True):
+    """CustomerEvents from (customer, opened, broken, closed, complaint) rows; None = never."""
+    never = 99_999_999
+    customer, opened, broken, closed, complaint = zip(*rows, strict=True)
+    return CustomerEvents(
+        case_customer=np.array(customer),
+        case_day=np.array(opened),
+        has_cases=True,
+        case_broken_day=np.array([never if d is None else d for d in broken]),
+        case_closed_day=np.array([never if d is None else d for d in closed]),
+        case_complaint=np.array(complaint),
+        has_promises=has_promises,
+    )
+
+
+def test_broken_promises_count_cases_open_in_the_last_90_days_broken_by_the_cutoff():
+    daily = _daily([(1, 0, 1000), (2, 0, 1000)])
+    events = _promises(
+        [
+            (1, 350, 351, None, True),  # complaint still unanswered, late since day 351
+            (1, 300, 302, 320, True),  # complaint answered late, closed within the 90 days
+            (1, 380, 395, None, False),  # a request that only turns late after the cutoff
+            (1, 100, 101, 150, True),  # broken, but closed long before the 90 days
+            (2, 390, None, None, True),  # a complaint whose promise is kept so far
+        ]
+    )
+    features, _ = build_features(daily, events, cutoff=390)
+    assert features[:, COL["broken_promises_90"]].tolist() == [2, 0]
+    assert features[:, COL["broken_complaints_90"]].tolist() == [2, 0]
+    later, _ = build_features(daily, events, cutoff=400)
+    assert later[:, COL["broken_promises_90"]].tolist() == [3, 0]
+    assert later[:, COL["broken_complaints_90"]].tolist() == [2, 0]
+
+
+def test_without_the_promise_columns_nobody_has_a_broken_promise():
+    daily = _daily([(1, 0, 1000)])
+    events = _promises([(1, 350, 351, None, True)], has_promises=False)
+    features, _ = build_features(daily, events, cutoff=390)
+    assert features[0, COL["broken_promises_90"]] == 0
+    assert features[0, COL["cases_180"]] == 1
+
+
+def test_complaints_not_answered_in_time_are_a_reason_in_english_and_french():
+    features = np.zeros((3, len(FEATURES)))
+    features[:, COL["purchases"]] = 12
+    features[:, [COL["days_since_last"], COL["usual_gap_days"]]] = [20, 15]
+    features[0, [COL["spend_90"], COL["spend_prev_90"]]] = [30.0, 100.0]
+    features[0, [COL["broken_promises_90"], COL["broken_complaints_90"]]] = [2, 2]
+    features[1, [COL["broken_promises_90"], COL["broken_complaints_90"]]] = [3, 1]
+    codes = churn_reasons(
+        features,
+        probability_alive=np.array([0.9, 0.9, 0.9]),
+        downgraded_from=np.array(["", "", ""], dtype=object),
+    )
+    assert codes.tolist() == ["activity_down:70;unanswered:2:2", "unanswered:3:1", ""]
+    assert describe_reasons(codes[0]) == [
+        "activity down 70 % in 90 days",
+        "2 complaints not answered within the promised time",
+    ]
+    assert describe_reasons(codes[0], "fr") == [
+        "activité en baisse de 70 % sur 90 jours",
+        "2 réclamations sans réponse dans le délai promis",
+    ]
+    assert describe_reasons(codes[1]) == [
+        "3 requests not answered within the promised time, 1 complaint among them"
+    ]
+    assert describe_reasons(codes[1], "fr") == [
+        "3 demandes sans réponse dans le délai promis, dont 1 réclamation"
+    ]
+
+
+def test_sparse_customer_ids_group_like_dense_ones():
+    rng = np.random.default_rng(4)
+    ids = rng.integers(0, 40, 2000)
+    days = rng.integers(18_000, 18_400, 2000)
+    amounts = rng.integers(100, 10_000, 2000)
+    dense = daily_purchases(customer_id=ids + 1, day=days, amount_cents=amounts)
+    sparse = daily_purchases(customer_id=ids * 10**12 + 7, day=days, amount_cents=amounts)
+    assert sparse.customers.tolist() == [int(c - 1) * 10**12 + 7 for c in dense.customers]
+    for name in ("code", "day", "amount", "starts"):
+        np.testing.assert_array_equal(getattr(sparse, name), getattr(dense, name))

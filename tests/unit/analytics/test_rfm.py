@@ -10,6 +10,7 @@ from egards.analytics.rfm import (
     assign_segments,
     rfm_scores,
     rules_from_mapping,
+    segment_labels,
 )
 
 
@@ -74,6 +75,29 @@ def test_rule_table_can_come_from_settings():
     )
     assert rules[0] == SegmentRule("fideles", recency=(3, 5), frequency=(4, 5))
     assert rules[1].max_purchases == 1
+
+
+def test_every_default_segment_reads_as_words_in_english_and_french():
+    for lang in ("en", "fr"):
+        labels = segment_labels(DEFAULT_SEGMENT_RULES, lang)
+        assert set(labels) == {r.name for r in DEFAULT_SEGMENT_RULES} | {"other"}
+        assert all(label and "_" not in label for label in labels.values())
+    assert segment_labels(lang="en")["at_risk"] == "At risk"
+    assert segment_labels(lang="fr")["cannot_lose"] == "À ne pas perdre"
+    assert segment_labels(lang="fr")["other"] == "Autres"
+
+
+def test_segment_labels_come_from_settings_and_defaults_keep_theirs():
+    rules = rules_from_mapping(
+        {
+            "vip": {"monetary": [5, 5], "label": {"en": "Very important", "fr": "Très importants"}},
+            "loyal": {"frequency": [4, 5]},
+            "lapsed_big_spenders": {"recency": [1, 1]},
+        }
+    )
+    assert segment_labels(rules, "fr")["vip"] == "Très importants"
+    assert segment_labels(rules, "en")["loyal"] == "Loyal"
+    assert segment_labels(rules, "en")["lapsed_big_spenders"] == "Lapsed big spenders"
 
 
 def test_rule_table_from_settings_rejects_unknown_keys_and_bad_ranges():

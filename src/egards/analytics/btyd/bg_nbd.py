@@ -21,8 +21,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy.special import betaln, digamma, gammaln, hyp2f1
 
-from ._fit import Fitted, as_float_array, maximise_log_likelihood, row_weights, weighted_sums
-from ._rows import unique_rows
+from ._fit import Fitted, as_float_array, maximise_log_likelihood, row_weights
+from ._rows import codes_of, unique_rows
 
 __all__ = [
     "BetaGeoModel",
@@ -258,15 +258,80 @@ def _distinct(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     return distinct, inverse.reshape(-1)
 
 
+def _dot(u: np.ndarray, v: np.ndarray) -> float:
+    """Sum of products in one pass, without BLAS (see ``weighted_sums``)."""
+    return float(np.einsum("i,i->", u, v))
+
+
+def _weighted_log_likelihood(x, t_x, big_t, w, modified: bool):
+    """The weighted log-likelihood and its gradient as one function of (r, alpha, a, b).
+
+    The same equation as ``_log_likelihood_terms``, summed as it goes: the terms that depend
+    on a customer only through x are weighted by the total weight of each x (a few dozen
+    values), the logarithms of alpha + T and alpha + t_x are taken once per distinct date,
+    and the only per-row work left is the two-component mixture.
+    """
+    shift = 1.0 if modified else 0.0
+    xs, xi = codes_of(x)
+    ts, ti = codes_of(big_t)
+    txs, txi = codes_of(t_x)
+    w_by_x = np.bincount(xi, weights=w, minlength=xs.size)
+    wx = w * x
+    total_w = float(w.sum())
+    has_term_u = np.ones_like(xs, dtype=bool) if modified else xs > 0
+
+    def value_and_gradient(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        r, alpha, a, b = (float(v) for v in theta)
+        beta_ab = betaln(a, b)
+        b_arg_u = np.where(has_term_u, b + xs - 1.0 + shift, 1.0)
+        c2 = betaln(a, b + xs + shift) - beta_ab
+        c3 = np.where(has_term_u, betaln(a + 1.0, b_arg_u) - beta_ab, -np.inf)
+        log_t = np.log(alpha + ts)[ti]
+        log_tx = np.log(alpha + txs)[txi]
+        gap = log_t - log_tx
+        # a3 - a2: the log-odds of "dropped out after the last purchase" against "alive at T".
+        odds = (c3 - c2)[xi] + (r + x) * gap
+        soft = np.logaddexp(0.0, odds)
+        value = (
+            _dot(w_by_x, gammaln(r + xs) - gammaln(r) + c2)
+            + total_w * r * np.log(alpha)
+            - r * _dot(w, log_t)
+            - _dot(wx, log_t)
+            + _dot(w, soft)
+        )
+        w3 = w * np.exp(odds - soft)  # weight times P(dropped out | x, t_x, T)
+        w3_by_x = np.bincount(xi, weights=w3, minlength=xs.size)
+        psi_ab = digamma(a + b)
+        psi_abx = digamma(a + b + xs + shift)
+        d_r = (
+            _dot(w_by_x, digamma(r + xs) - digamma(r))
+            + total_w * np.log(alpha)
+            - _dot(w, log_t)
+            + _dot(w3, gap)
+        )
+        inv_t = (1.0 / (alpha + ts))[ti]
+        inv_tx = (1.0 / (alpha + txs))[txi]
+        d_alpha = (
+            total_w * r / alpha
+            - r * _dot(w, inv_t)
+            - _dot(wx, inv_t)
+            - _dot(w3 * (r + x), inv_tx - inv_t)
+        )
+        a2_a = psi_ab - psi_abx
+        a2_b = digamma(b + xs + shift) - psi_abx - digamma(b) + psi_ab
+        a3_a = digamma(a + 1.0) - psi_abx - digamma(a) + psi_ab
+        a3_b = np.where(has_term_u, digamma(b_arg_u) - psi_abx - digamma(b) + psi_ab, 0.0)
+        d_a = _dot(w_by_x, a2_a) + _dot(w3_by_x, a3_a - a2_a)
+        d_b = _dot(w_by_x, a2_b) + _dot(w3_by_x, a3_b - a2_b)
+        return float(value), np.array([d_r, d_alpha, d_a, d_b])
+
+    return value_and_gradient
+
+
 def _fit(*, frequency, recency, T, weights, initial, modified: bool):
     x, t_x, big_t = _check_rfm(frequency, recency, T)
     w = row_weights(weights, x.size)
-    xs, xi = np.unique(x, return_inverse=True)
-    by_x = (xs, xi.reshape(-1))
-
-    def log_likelihood(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        ll, grad = _log_likelihood_terms(theta, x, t_x, big_t, modified, gradient=True, by_x=by_x)
-        return float(weighted_sums(ll, w)), weighted_sums(grad, w)
+    log_likelihood = _weighted_log_likelihood(x, t_x, big_t, w, modified)
 
     if initial is None:
         # Method-of-moments flavoured start: mean repeat rate for r / alpha, a fifth drop-out.
