@@ -319,4 +319,5 @@ def returns(session: DbSession, actor: CurrentActor, as_of: date | None = None) 
         "kinds": [k.__dict__ for k in report.kinds],
         "total": report.total.__dict__,
         "method": report.method,
+        "method_fr": report.method_fr,
     }

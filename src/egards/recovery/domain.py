@@ -792,6 +792,7 @@ class ReturnReport:
     kinds: list[KindReturn]
     total: KindReturn
     method: str
+    method_fr: str = ""
 
 
 @dataclass(frozen=True)
@@ -933,6 +934,7 @@ def compare(
         kinds=kinds,
         total=_summarise("all", pairs, margin_percent),
         method=_method(margin_percent=margin_percent, window_days=window_days, k=k),
+        method_fr=_method_fr(margin_percent=margin_percent, window_days=window_days, k=k),
     )
 
 
@@ -949,4 +951,21 @@ def _method(*, margin_percent: int, window_days: int, k: int) -> str:
         "gestures. Gestures without any match are counted and costed but left out of the "
         "comparison. This is a matched comparison, not a randomised trial: agents chose who "
         "received a gesture, so read the figures as an indication, not as proof."
+    )
+
+
+def _method_fr(*, margin_percent: int, window_days: int, k: int) -> str:
+    return (
+        f"Chaque geste est comparé à {k} demandes au plus qui n'en ont reçu aucun : même "
+        f"catégorie, même tranche de valeur client, ouvertes à {window_days} jours au plus du "
+        "geste, d'autres clients, les plus proches dans le temps d'abord (à égalité, par numéro "
+        "de client). Pour chaque geste, les chiffres témoins sont les moyennes de ses "
+        "appariements ; le rapport montre les moyennes, sur les gestes appariés, des dépenses "
+        "dans les 90 et 180 jours suivants, de la part de clients restés et de la satisfaction "
+        "sur la demande. Le gain est la somme, sur les gestes appariés, des dépenses à 180 jours "
+        "du client moins la moyenne de celles de ses témoins ; le retour par euro est ce gain, "
+        f"à {margin_percent} % de marge, divisé par le coût des gestes appariés. Les gestes sans "
+        "témoin sont comptés et leur coût aussi, mais ils sortent de la comparaison. C'est une "
+        "comparaison appariée, pas un essai randomisé : les conseillers ont choisi à qui faire "
+        "un geste, ces chiffres indiquent une tendance, ils ne prouvent rien."
     )
