@@ -741,7 +741,15 @@ def returns_page(request: Request, session: DbSession, actor: CurrentActor) -> R
         "spend_treated": [round(k.spend_180_treated_cents / 100, 2) for k in kinds],
         "spend_control": [round(k.spend_180_control_cents / 100, 2) for k in kinds],
     }
-    return render(request, "recovery/returns.html", {"report": report, "chart": chart})
+    return render(
+        request,
+        "recovery/returns.html",
+        {
+            "report": report,
+            "chart": chart,
+            "followed": service.recommendation_stats(session, actor=actor),
+        },
+    )
 
 
 # --------------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ from egards.cases.domain import format_case_number
 from egards.config import Settings
 from egards.customers import service as customers
 from egards.customers.domain import CustomerStatus
-from egards.db import utcnow
+from egards.db import Database, utcnow
 from egards.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from egards.loyalty import service as loyalty
 from egards.outbox import service as outbox
@@ -644,17 +644,20 @@ def recommend(
 
 
 def recommendation_stats(session: Session, *, actor: Actor) -> dict[str, Any]:
-    """How often agents followed the recommender, and which rank they chose."""
-    actor.require(Permission.RECOVERY_APPROVE)
+    """How often agents followed the recommender: recommendations made, and the rank of the
+    gesture chosen (0: a gesture it did not propose)."""
+    if not (actor.can(Permission.RECOVERY_APPROVE) or actor.can(Permission.ANALYTICS_READ)):
+        actor.require(Permission.RECOVERY_APPROVE)
     total = session.scalar(select(func.count()).select_from(Recommendation)) or 0
-    ranks = dict(
-        session.execute(
+    ranks = {
+        rank or 0: count
+        for rank, count in session.execute(
             select(Recommendation.chosen_rank, func.count())
             .where(Recommendation.chosen_code.is_not(None))
             .group_by(Recommendation.chosen_rank)
         ).all()
-    )
-    return {"recommendations": total, "chosen_by_rank": ranks}
+    }
+    return {"recommendations": total, "chosen_by_rank": ranks, "chosen": sum(ranks.values())}
 
 
 # --- gestures ----------------------------------------------------------------------------
@@ -1267,6 +1270,43 @@ def decide(
         cases.add_note(session, actor=actor, case_id=grant.case_id, body=summary, now=now)
     session.flush()
     return approval
+
+
+def remind_overdue(db: Database, *, now: datetime | None = None) -> str:
+    """Tell every supervisor, once per request, that a decision is past its promise."""
+    now = now or utcnow()
+    with db.unit_of_work() as session:
+        overdue = session.execute(
+            select(Approval, Grant)
+            .join(Grant, Grant.id == Approval.grant_id)
+            .where(Approval.status == PENDING, Approval.due_at < now)
+            .order_by(Approval.due_at)
+        ).all()
+        supervisors = session.execute(
+            select(User.id, User.email).where(User.role == "supervisor", User.is_active.is_(True))
+        ).all()
+        sender = Settings().mail_from
+        for approval, grant in overdue:
+            late = now - approval.due_at
+            for user_id, address in supervisors:
+                outbox.enqueue_email(
+                    session,
+                    key=f"recovery-overdue-{approval.id}-{user_id}",
+                    sender=sender,
+                    to=address,
+                    subject="Gesture awaiting your decision for"
+                    f" {late.days * 24 + late.seconds // 3600} h",
+                    body=(
+                        f"{grant.agent_label} asked for {grant.gesture_code}"
+                        f" ({_money(grant.cost_cents)}) for customer {grant.customer_id}:"
+                        f" {grant.reason_text}\n\nThe decision was promised by"
+                        f" {approval.due_at:%Y-%m-%d %H:%M} UTC: /recovery/approvals"
+                    ),
+                    now=now,
+                    ref_type="recovery_approval",
+                    ref_id=approval.id,
+                )
+    return f"{len(overdue)} overdue requests, {len(supervisors)} supervisors told"
 
 
 def approval_of(session: Session, grant_id: int) -> Approval | None:

@@ -498,3 +498,28 @@ def test_return_report_compares_gestures_with_similar_cases(client, app, agent, 
     assert voucher["gestures"] == 1 and voucher["cost_cents"] == 1800
     assert data["method"]
     assert client.get("/api/v1/recovery/returns", headers=agent.headers).status_code == 403
+
+
+def test_supervisors_are_reminded_once_of_a_decision_past_its_promise(
+    client, db, settings, agent, supervisor, customer, member, case
+):
+    from egards.worker import run_once
+
+    request = grant(
+        client,
+        agent,
+        **{**miles(customer, case), "gesture_code": "status-exception", "tier_action": "keep"},
+    ).json()
+    due = datetime.fromisoformat(request["approval"]["due_at"])
+    job = {"recovery-overdue-approvals"}
+    assert run_once(db, settings, only=job, now=due - timedelta(minutes=1))[
+        "recovery-overdue-approvals"
+    ].startswith("0 overdue")
+    for _ in range(2):  # a second pass tells no one twice
+        run_once(db, settings, only=job, now=due + timedelta(hours=2))
+    with db.unit_of_work() as session:
+        sent = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.ref_type == "recovery_approval")
+        ).all()
+    assert [m.recipient for m in sent] == [supervisor.email]
+    assert "2 h" in sent[0].payload["subject"]

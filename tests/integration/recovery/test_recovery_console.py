@@ -1,0 +1,123 @@
+"""Service recovery in the console through real HTTP: an agent offers the recommended gesture
+from a case with one form, a double submission grants once, a refused form names the field,
+and the supervisor's pages render in both languages."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+import pytest
+
+from egards.accounts.domain import Role
+from tests.conftest import csrf_from, login
+from tests.integration.builders import customer_payload
+
+
+@pytest.fixture
+def scene(client, agent):
+    customer = client.post(
+        "/api/v1/customers", json=customer_payload(), headers=agent.headers
+    ).json()
+    member = client.post(
+        "/api/v1/loyalty/members",
+        json={
+            "customer_id": customer["id"],
+            "programme": "flying_blue",
+            "on": (date.today() - timedelta(days=900)).isoformat(),
+        },
+        headers=agent.headers,
+    ).json()
+    case = client.post(
+        "/api/v1/cases",
+        json={
+            "channel": "phone",
+            "customer_id": customer["id"],
+            "subject": "Bagage perdu",
+            "message": "Toujours rien.",
+            "category": "baggage",
+            "priority": "high",
+        },
+        headers=agent.headers,
+    ).json()["case"]
+    return customer, member, case
+
+
+def offer_form(page: str, code: str) -> dict[str, str]:
+    """The hidden fields of the Accept form of one proposal, as the browser would send them."""
+    form = page[page.index(f'data-code="{code}"') :]
+    form = form[: form.index("</form>")]
+    fields = dict(re.findall(r'name="([a-z_]+)" value="([^"]*)"', form))
+    fields["reason_code"] = "broken_promise"
+    return fields
+
+
+def test_an_agent_accepts_a_proposal_once_and_the_case_shows_it(client, agent, scene):
+    customer, _, case = scene
+    login(client, agent.email)
+    page = client.get(f"/recovery/offer?customer_id={customer['id']}&case_id={case['id']}")
+    assert page.status_code == 200
+    codes = re.findall(r'data-code="([^"]+)"', page.text)
+    assert 1 <= len(codes) <= 3
+    code = (
+        next(c for c in codes if c.startswith("miles"))
+        if any(c.startswith("miles") for c in codes)
+        else codes[0]
+    )
+    form = offer_form(page.text, code)
+    for _ in range(2):  # a double click
+        done = client.post("/recovery/offer", data=form, follow_redirects=False)
+        assert done.status_code == 303
+        assert done.headers["location"].startswith(f"/cases/{case['id']}?recovery=")
+    gestures = client.get(
+        f"/api/v1/recovery/grants?case_id={case['id']}", headers=agent.headers
+    ).json()
+    assert len(gestures) == 1 and gestures[0]["gesture_code"] == code
+    assert gestures[0]["recommended_rank"] == codes.index(code) + 1
+    shown = client.get(done.headers["location"]).text
+    panel = shown[shown.index('id="case-gestures"') :]
+    panel = panel[: panel.index("</ul>")]
+    assert 'id="recovery-flash"' in shown
+    assert panel.count("<li>") == 1 and "None yet" not in panel
+
+
+def test_a_refused_form_says_which_field_and_grants_nothing(client, agent, scene):
+    customer, _, case = scene
+    login(client, agent.email)
+    page = client.get(f"/recovery/offer?customer_id={customer['id']}&case_id={case['id']}")
+    form = {
+        "csrf_token": csrf_from(page.text),
+        "key": "console-bad",
+        "customer_id": str(customer["id"]),
+        "case_id": str(case["id"]),
+        "gesture_code": "voucher-30",
+        "amount_euros": "9999",  # the voucher goes up to €200
+        "reason_code": "broken_promise",
+        "reason_text": "Sorry",
+    }
+    refused = client.post("/recovery/offer", data=form)
+    assert refused.status_code == 422
+    assert "amount" in refused.text.lower() or "montant" in refused.text.lower()
+    assert (
+        client.get(f"/api/v1/recovery/grants?case_id={case['id']}", headers=agent.headers).json()
+        == []
+    )
+
+
+@pytest.mark.parametrize("locale", ["en", "fr"])
+def test_supervisor_pages_render(client, make_person, scene, locale):
+    supervisor = make_person(Role.SUPERVISOR)
+    token = login(client, supervisor.email)
+    client.post("/locale", data={"locale": locale, "csrf_token": token, "next": "/recovery"})
+    for path in (
+        "/recovery",
+        "/recovery/approvals",
+        "/recovery/budgets",
+        "/recovery/returns",
+        "/recovery/exceptions",
+        "/recovery/events",
+        "/recovery/catalogue",
+    ):
+        page = client.get(path)
+        assert page.status_code == 200, (path, page.text[:500])
+        assert 'lang="' + locale in page.text
