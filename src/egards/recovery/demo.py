@@ -199,9 +199,11 @@ def _rachels_customer(db: Database, rachel: Actor, boss: Actor, now) -> str | No
             .where(
                 TierChange.kind == "downgraded",
                 TierChange.from_tier == "gold",
+                TierChange.on >= now.date() - timedelta(days=300),
+                Member.tier != "gold",
                 Customer.status == "active",
             )
-            .order_by(Member.enrolled_on)
+            .order_by(Member.enrolled_on, Member.id)
             .limit(1)
         ).first()
         if row is None:

@@ -479,9 +479,15 @@ def _spend_since(session: Session, customer_id: int, since: date, as_of: date) -
 
 
 def _main_member(session: Session, customer_id: int):
-    """The membership that counts most: the highest tier relative to its programme."""
+    """The membership that counts most: one that lost a tier within twelve months (the latest
+    loss: that is what a recovery answers), else the highest tier relative to its programme."""
+    members = loyalty.members_of(session, customer_id=customer_id)
+    today = loyalty.today()
+    losses = [(loss.on, m.id, m) for m in members if (loss := _last_loss(session, m, today))]
+    if losses:
+        return max(losses, key=lambda item: item[:2])[2]
     best, best_key = None, (-1.0, date.max)
-    for member in loyalty.members_of(session, customer_id=customer_id):
+    for member in members:
         programme = loyalty.get_programme(member.programme)
         top = max(len(programme.tiers) - 1, 1)
         key = (programme.tier_index(member.tier) / top, member.enrolled_on)
