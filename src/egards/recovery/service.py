@@ -65,7 +65,6 @@ REASON_CODES = (
     "other",
 )
 TIER_ACTIONS = ("keep", "restore")
-MEMBER_KINDS = {"points", "upgrade", "lounge_pass", "status_exception"}
 
 
 def _settings() -> RecoverySettings:
@@ -78,6 +77,44 @@ def _zone() -> ZoneInfo:
 
 def _sha(data: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _record(
+    session: Session,
+    *,
+    actor: Actor,
+    action: str,
+    entity: tuple[str, int],
+    customer_id: int | None,
+    summary: str,
+    after: dict[str, Any] | None = None,
+    reason: str | None = None,
+    now: datetime | None = None,
+) -> None:
+    """The audit record of a change and, when it concerns a customer, their timeline entry."""
+    entity_type, entity_id = entity
+    audit.record(
+        session,
+        actor=actor,
+        action=action,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        customer_id=customer_id,
+        after=after,
+        reason=reason,
+    )
+    if customer_id is not None:
+        customers.record_event(
+            session,
+            actor=actor,
+            customer_id=customer_id,
+            kind=action,
+            summary=summary,
+            silo="recovery",
+            ref_type=entity_type,
+            ref_id=str(entity_id),
+            occurred_at=now,
+        )
 
 
 # --- catalogue ---------------------------------------------------------------------------
@@ -784,13 +821,13 @@ def grant(
             )
         )
         audit_action, summary = "recovery.request", f"Gesture awaiting approval: {what}"
-    audit.record(
+    _record(
         session,
         actor=actor,
         action=audit_action,
-        entity_type="recovery_grant",
-        entity_id=row.id,
+        entity=("recovery_grant", row.id),
         customer_id=customer.id,
+        summary=f"{summary} — {row.reason_text}",
         after={
             "gesture": gesture.code,
             "amount": amount,
@@ -800,17 +837,7 @@ def grant(
             "reasons": list(decision.reasons),
         },
         reason=row.reason_text,
-    )
-    customers.record_event(
-        session,
-        actor=actor,
-        customer_id=customer.id,
-        kind=audit_action,
-        summary=f"{summary} — {row.reason_text}",
-        silo="recovery",
-        ref_type="recovery_grant",
-        ref_id=str(row.id),
-        occurred_at=now,
+        now=now,
     )
     if case is not None:
         cases.add_note(session, actor=actor, case_id=case.id, body=summary, now=now)
@@ -838,7 +865,7 @@ def _prepare(
 ) -> dict[str, Any]:
     """Check what the kind needs before anything is written; return the grant's details."""
     details: dict[str, Any] = {}
-    if gesture.kind in MEMBER_KINDS:
+    if gesture.kind in domain.MEMBERSHIP_KINDS:
         member = _main_member(session, customer.id)
         if member is None:
             raise Conflict(
@@ -878,9 +905,10 @@ def _prepare(
                 raise InvalidInput(
                     f"the letter needs a {name.replace('_', ' ')}", field=f"letter.{name}"
                 )
-        if letter.get("delivery", "email") not in ("email", "post"):
+        delivery = letter.get("delivery") or "email"
+        if delivery not in ("email", "post"):
             raise InvalidInput("email or post", field="letter.delivery")
-        if letter.get("delivery", "email") == "email" and _email_of(session, customer.id) is None:
+        if delivery == "email" and customers.primary_email(session, customer.id) is None:
             raise Conflict(
                 "the customer has no e-mail address: send it by post", field="letter.delivery"
             )
@@ -888,13 +916,9 @@ def _prepare(
             "template_code": letter["template_code"],
             "subject": letter["subject"].strip(),
             "body": letter["body"].strip(),
-            "delivery": letter.get("delivery", "email"),
+            "delivery": delivery,
         }
     return details
-
-
-def _email_of(session: Session, customer_id: int) -> str | None:
-    return customers.primary_email(session, customer_id)
 
 
 def _fulfil(
@@ -1135,7 +1159,7 @@ NOTICE = {
 
 def _notify(session: Session, *, grant: Grant, gesture: GestureType) -> None:
     """Tell the customer, in their language, through the outbox (sent after commit)."""
-    to = _email_of(session, grant.customer_id)
+    to = customers.primary_email(session, grant.customer_id)
     letter = session.get(Letter, grant.details["letter_id"]) if grant.kind == "letter" else None
     if to is None or (letter is not None and letter.delivery == "post"):
         return
@@ -1251,26 +1275,16 @@ def decide(
         grant.status = REJECTED
     words = "approved" if approve else "refused"
     summary = f"Gesture {words} by {actor.label}: {gesture.name_en} — {reason.strip()}"
-    audit.record(
+    _record(
         session,
         actor=actor,
         action=f"recovery.{status}",
-        entity_type="recovery_grant",
-        entity_id=grant.id,
+        entity=("recovery_grant", grant.id),
         customer_id=grant.customer_id,
+        summary=summary,
         after={"status": grant.status},
         reason=reason.strip(),
-    )
-    customers.record_event(
-        session,
-        actor=actor,
-        customer_id=grant.customer_id,
-        kind=f"recovery.{status}",
-        summary=summary,
-        silo="recovery",
-        ref_type="recovery_grant",
-        ref_id=str(grant.id),
-        occurred_at=now,
+        now=now,
     )
     if grant.case_id is not None:
         cases.add_note(session, actor=actor, case_id=grant.case_id, body=summary, now=now)
@@ -1344,25 +1358,15 @@ def redeem_voucher(
             f"voucher {voucher.code} was already used ({voucher.redeemed_ref})", field="code"
         )
     session.refresh(voucher)
-    audit.record(
+    _record(
         session,
         actor=actor,
         action="recovery.voucher_redeemed",
-        entity_type="recovery_voucher",
-        entity_id=voucher.id,
+        entity=("recovery_voucher", voucher.id),
         customer_id=voucher.customer_id,
-        after={"reference": voucher.redeemed_ref},
-    )
-    customers.record_event(
-        session,
-        actor=actor,
-        customer_id=voucher.customer_id,
-        kind="recovery.voucher_redeemed",
         summary=f"Voucher {voucher.code} used: {voucher.redeemed_ref}",
-        silo="recovery",
-        ref_type="recovery_voucher",
-        ref_id=str(voucher.id),
-        occurred_at=now,
+        after={"reference": voucher.redeemed_ref},
+        now=now,
     )
     return voucher
 
@@ -1492,13 +1496,13 @@ def propose_exception(
     )
     session.add(row)
     session.flush()
-    audit.record(
+    _record(
         session,
         actor=actor,
         action="recovery.exception",
-        entity_type="recovery_exception",
-        entity_id=row.id,
+        entity=("recovery_exception", row.id),
         customer_id=case.customer_id,
+        summary=f"Exception proposed to “{row.rule}”: {row.remedy}",
         after={"rule": row.rule, "remedy": row.remedy},
         reason=row.why,
     )
@@ -1508,17 +1512,6 @@ def propose_exception(
         case_id=case.id,
         body=f"Exception to the rule “{row.rule}”: {row.why}\nProposed remedy: {row.remedy}",
     )
-    if case.customer_id is not None:
-        customers.record_event(
-            session,
-            actor=actor,
-            customer_id=case.customer_id,
-            kind="recovery.exception",
-            summary=f"Exception proposed to “{row.rule}”: {row.remedy}",
-            silo="recovery",
-            ref_type="recovery_exception",
-            ref_id=str(row.id),
-        )
     return row
 
 
