@@ -3,12 +3,68 @@ with PostgreSQL's COPY (one executemany on SQLite)."""
 
 from __future__ import annotations
 
+import gc
 import io
 import json
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_for
+from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import JSON, Table, func, insert, select, text
+from sqlalchemy import JSON, Table, bindparam, func, insert, select, text, update
 from sqlalchemy.orm import Session
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """No cyclic garbage collection while a batch builds its rows: the collector would walk
+    every row built so far, again and again, though none of them is garbage yet."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+class BackgroundWriter:
+    """Runs one batch's writes at a time in a thread, on the session's connection, while the
+    caller computes the next batch: PostgreSQL works on the rows (indexes, constraints)
+    while Python builds more. The caller touches the connection only between :meth:`wait`
+    and :meth:`submit`. On SQLite (one connection per thread) writes run in the caller."""
+
+    def __init__(self, session: Session) -> None:
+        threaded = session.get_bind().dialect.name == "postgresql"
+        self._pool = ThreadPoolExecutor(max_workers=1) if threaded else None
+        self._pending: Future[None] | None = None
+
+    def submit(self, write: Callable[..., None], *args: Any) -> None:
+        self.wait()
+        if self._pool is None:
+            write(*args)
+        else:
+            self._pending = self._pool.submit(write, *args)
+
+    def wait(self) -> None:
+        """Until the writes submitted last are done (their error, if any, raised here)."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def __enter__(self) -> BackgroundWriter:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        try:
+            if kind is None:
+                self.wait()
+            elif self._pending is not None:
+                wait_for([self._pending])  # the caller's error wins; the connection is free
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown()
 
 
 def reserve_ids(session: Session, table: Table, count: int) -> list[int]:
@@ -49,6 +105,48 @@ def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
                     for c in columns
                 ]
             )
+
+
+def bulk_update(
+    session: Session, table: Table, rows: list[dict[str, Any]], *, key: str | tuple[str, ...]
+) -> None:
+    """Rows changed by their ``key`` column(s): one ``UPDATE … FROM unnest(arrays)`` on
+    PostgreSQL (a single statement however many rows), one executemany elsewhere. Every row
+    names the same columns."""
+    if not rows:
+        return
+    keys = (key,) if isinstance(key, str) else key
+    columns = list(rows[0])
+    changed = [c for c in columns if c not in keys]
+    if session.get_bind().dialect.name != "postgresql":
+        marks = {c: f"_{c}" for c in columns}
+        statement = (
+            update(table)
+            .where(*(table.c[k] == bindparam(marks[k]) for k in keys))
+            .values({c: bindparam(marks[c]) for c in changed})
+        )
+        session.connection().execute(
+            statement, [{marks[c]: row[c] for c in columns} for row in rows]
+        )
+        return
+    dialect = session.get_bind().dialect
+    as_json = {c for c in columns if isinstance(table.c[c].type, JSON)}
+    arrays = {
+        c: [json.dumps(row[c]) if row[c] is not None else None for row in rows]
+        if c in as_json
+        else [row[c] for row in rows]
+        for c in columns
+    }
+    sources = ", ".join(f"%({c})b::{table.c[c].type.compile(dialect=dialect)}[]" for c in columns)
+    names = ", ".join(f'"{c}"' for c in columns)
+    assignments = ", ".join(f'"{c}" = v."{c}"' for c in changed)
+    matching = " AND ".join(f't."{k}" = v."{k}"' for k in keys)
+    with session.connection().connection.driver_connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table.name} AS t SET {assignments} FROM unnest({sources}) AS v({names})"
+            f" WHERE {matching}",
+            arrays,
+        )
 
 
 def copy_rows(session: Session, table_name: str, table) -> None:

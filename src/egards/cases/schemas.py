@@ -158,6 +158,7 @@ class CaseRead(BaseModel):
     @property
     def number(self) -> str:
         return format_case_number(self.id)
+
     satisfaction: int | None = None
 
 

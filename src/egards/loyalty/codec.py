@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import date
 from typing import Any
 
 from egards.loyalty.domain import Allocation, Earning, TierState, Upgrade
 from egards.loyalty.ledger import Account, AccountKind
 
+_PLAIN = frozenset({str, int, bool, type(None)})
+
 
 def encode(value: Any) -> Any:
     """Ledger operation arguments to JSON: accounts, dates and allocations are tagged."""
+    if type(value) in _PLAIN:  # most arguments: keys, amounts, kinds (a fast path)
+        return value
     if isinstance(value, Account):
         return {"$account": [str(value.kind), value.currency, value.member]}
     if isinstance(value, date):
@@ -21,6 +24,11 @@ def encode(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [encode(v) for v in value]
     return value
+
+
+def encode_args(args: dict[str, Any]) -> dict[str, Any]:
+    """A ledger operation's keyword arguments, each through :func:`encode`."""
+    return {k: v if type(v) in _PLAIN else encode(v) for k, v in args.items()}
 
 
 def decode(value: Any) -> Any:
@@ -88,9 +96,20 @@ def state_from_json(data: dict[str, Any]) -> TierState:
 
 
 def earning_to_json(earning: Earning) -> dict[str, Any]:
-    data = asdict(earning)
-    data["on"] = earning.on.isoformat()
-    return data
+    # Field by field (the order of asdict): asdict deep-copies every value, and the bulk path
+    # writes two earnings per activity.
+    return {
+        "activity_key": earning.activity_key,
+        "activity_kind": earning.activity_kind,
+        "currency": earning.currency,
+        "amount": earning.amount,
+        "rule_id": earning.rule_id,
+        "reason": earning.reason,
+        "reason_fr": earning.reason_fr,
+        "on": earning.on.isoformat(),
+        "qualifying": earning.qualifying,
+        "reverses": earning.reverses,
+    }
 
 
 def earning_from_json(data: dict[str, Any]) -> Earning:

@@ -79,6 +79,26 @@ def round_points(value: Decimal, rounding: Rounding) -> int:
     return int(value.quantize(Decimal(1), rounding=_ROUNDING[rounding]))
 
 
+# Tier positions by code, per programme object (programmes are frozen): batch paths look a
+# tier up several times per activity and per member.
+_TIER_INDEXES: dict[int, tuple[Programme, dict[str, int]]] = {}
+
+
+def _tier_index(programme: Programme, code: str) -> int:
+    known = _TIER_INDEXES.get(id(programme))
+    if known is None or known[0] is not programme:
+        known = (programme, {tier.code: i for i, tier in enumerate(programme.tiers)})
+        _TIER_INDEXES[id(programme)] = known
+    index = known[1].get(code)
+    return programme.tier_index(code) if index is None else index  # unknown: its own error
+
+
+def _evolve(state: TierState, **changes: Any) -> TierState:
+    """``dataclasses.replace`` for a tier state, without its per-field checks (every field of
+    a tier state is an init field); the batch paths make a few per activity and member."""
+    return TierState(**{**state.__dict__, **changes})
+
+
 # --- activities and earnings ----------------------------------------------------------------
 
 
@@ -284,12 +304,8 @@ def _base_amount(
             rate = rule.rate or Decimal(0)
         cents = activity.total_cents - sum(activity.amounts.get(c, 0) for c in rule.exclude)
         amount = round_points(Decimal(cents) * rate / 100, rule.rounding)
-        euros = Decimal(cents) / 100
-        return (
-            amount,
-            f"{euros:.2f} EUR × {rate} ({rule.rounding.value})",
-            f"{euros:.2f} EUR × {rate} ({rule.rounding.value})".replace(".", ","),
-        )
+        detail = f"{Decimal(cents) / 100:.2f} EUR × {rate} ({rule.rounding.value})"
+        return amount, detail, detail.replace(".", ",")
     if rule.amount is not None:
         return rule.amount * activity.quantity, f"{rule.id}", f"{rule.id}"
     attributes = dict(activity.attributes)
@@ -440,7 +456,7 @@ def apply_qualifying(
         window = (*state.window, (earned_on or on, amount))
         state = _with_window(programme, state, window, on)
     else:
-        state = replace(state, counter=state.counter + amount)
+        state = _evolve(state, counter=state.counter + amount)
     if amount < 0:
         state, withdrawn = _withdraw_unpaid_upgrades(programme, state)
         events += withdrawn
@@ -500,12 +516,12 @@ def _with_window(
 ) -> TierState:
     start = add_months(as_of, -(programme.qualification.period.months or 12))
     kept = tuple((day, amount) for day, amount in window if day > start)
-    return replace(state, window=kept, counter=sum(amount for _, amount in kept))
+    return _evolve(state, window=kept, counter=sum(amount for _, amount in kept))
 
 
 def _paid(programme: Programme, state: TierState) -> bool:
     if programme.qualification.on_tier_reached is OnTierReached.KEEP:
-        return state.counter >= programme.tier(state.tier).threshold
+        return state.counter >= programme.tiers[_tier_index(programme, state.tier)].threshold
     return state.counter >= 0
 
 
@@ -517,9 +533,9 @@ def _withdraw_unpaid_upgrades(
         last = state.upgrades[-1]
         before = last.before
         counter = state.counter + last.removed
-        state = replace(before, counter=counter, window=state.window)
+        state = _evolve(before, counter=counter, window=state.window)
         if _kind(programme) is PeriodKind.ROLLING:
-            state = replace(state, counter=sum(amount for _, amount in state.window))
+            state = _evolve(state, counter=sum(amount for _, amount in state.window))
         events.append(
             _event(
                 programme,
@@ -541,7 +557,7 @@ def _upgrade(programme: Programme, state: TierState, on: date) -> tuple[TierStat
     mode = programme.qualification.on_tier_reached
     events: list[TierEvent] = []
     while True:
-        current = programme.tier_index(state.tier)
+        current = _tier_index(programme, state.tier)
         target = next(
             (j for j in range(len(tiers) - 1, current, -1) if state.counter >= tiers[j].threshold),
             None,
@@ -574,7 +590,7 @@ def _upgrade(programme: Programme, state: TierState, on: date) -> tuple[TierStat
                 to=tier.code,
             )
         )
-        state = replace(
+        state = _evolve(
             state,
             tier=tier.code,
             since=on,
@@ -593,7 +609,7 @@ def _end_period(programme: Programme, state: TierState) -> tuple[TierState, list
     assert end is not None
     if q.period.kind is PeriodKind.ROLLING:
         state = _with_window(programme, state, state.window, end)
-    index = programme.tier_index(state.tier)
+    index = _tier_index(programme, state.tier)
     threshold = tiers[index].threshold
     counter = state.counter
     start = end + timedelta(days=1)
@@ -638,7 +654,7 @@ def _end_period(programme: Programme, state: TierState) -> tuple[TierState, list
                     to=state.tier,
                 )
             )
-        new_state = replace(
+        new_state = _evolve(
             state, counter=carried, consecutive_periods=consecutive, lifetime=lifetime
         )
     else:
@@ -662,7 +678,7 @@ def _end_period(programme: Programme, state: TierState) -> tuple[TierState, list
                     counter=counter,
                 )
             )
-            new_state = replace(state, counter=0, consecutive_periods=state.consecutive_periods + 1)
+            new_state = _evolve(state, counter=0, consecutive_periods=state.consecutive_periods + 1)
         else:
             soft = q.downgrade is Downgrade.SOFT_LANDING and target > supported
             events.append(
@@ -682,10 +698,10 @@ def _end_period(programme: Programme, state: TierState) -> tuple[TierState, list
                     frm=state.tier,
                 )
             )
-            new_state = replace(
+            new_state = _evolve(
                 state, tier=tiers[target].code, since=start, counter=0, consecutive_periods=0
             )
-    new_state = replace(
+    new_state = _evolve(
         new_state, period_start=start, period_end=_period_end(programme, start), upgrades=()
     )
     if q.period.kind is PeriodKind.ROLLING:
@@ -706,7 +722,7 @@ def _event(
     def words(template: str, lang: str) -> str:
         named = {
             key: (
-                programme.tier(value).name.get(lang)
+                programme.tiers[_tier_index(programme, value)].name.get(lang)
                 if key in ("to", "frm")
                 else format_date(value, lang)
                 if isinstance(value, date)

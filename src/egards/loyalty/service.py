@@ -11,20 +11,26 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import String, bindparam, cast, func, insert, literal, select, update
+from sqlalchemy import String, Text, cast, func, literal, select, update
 from sqlalchemy.orm import Session
 
 from egards.accounts.domain import Actor, Permission
 from egards.audit import service as audit
-from egards.bulk import bulk_insert, reserve_ids
+from egards.bulk import (
+    BackgroundWriter,
+    bulk_insert,
+    bulk_update,
+    paused_gc,
+    reserve_ids,
+)
 from egards.customers import service as customers
 from egards.customers.models import Identity, TimelineEvent
 from egards.db import utcnow
@@ -72,12 +78,22 @@ class Book:
     state: domain.TierState
     written: int
     ops: list[tuple[str, dict[str, Any], int | None]] = field(default_factory=list)
+    # One Account object per account: the ledger's dictionaries then find them by identity.
+    _accounts: dict[tuple[AccountKind, str], Account] = field(default_factory=dict, repr=False)
 
     def account(self, currency: str) -> Account:
-        return Account.of_member(str(self.member.id), currency)
+        found = self._accounts.get((AccountKind.MEMBER, currency))
+        if found is None:
+            found = Account.of_member(str(self.member.id), currency)
+            self._accounts[(AccountKind.MEMBER, currency)] = found
+        return found
 
     def programme_account(self, kind: AccountKind, currency: str) -> Account:
-        return Account.of_programme(kind, currency)
+        found = self._accounts.get((kind, currency))
+        if found is None:
+            found = Account.of_programme(kind, currency)
+            self._accounts[(kind, currency)] = found
+        return found
 
     def apply(self, op: str, activity_id: int | None = None, **kwargs: Any) -> Any:
         """Run a ledger operation; remember it if it appended an entry (replays do not)."""
@@ -99,12 +115,10 @@ def _lock(session: Session, member_id: int) -> Member:
 
 
 def open_book(session: Session, member: Member) -> Book:
-    ledger = Ledger()
     rows = session.execute(
         select(Entry.op, Entry.args).where(Entry.member_id == member.id).order_by(Entry.seq)
     )
-    for op, args in rows:
-        getattr(ledger, op)(**{k: codec.decode(v) for k, v in args.items()})
+    ledger = _replayed(rows)
     return Book(
         member=member,
         programme=get_programme(member.programme),
@@ -112,6 +126,14 @@ def open_book(session: Session, member: Member) -> Book:
         state=codec.state_from_json(member.tier_state),
         written=len(ledger.entries),
     )
+
+
+def _replayed(ops: Iterable[tuple[str, dict[str, Any]]]) -> Ledger:
+    """A ledger rebuilt from its stored operations, in their order."""
+    ledger = Ledger()
+    for op, args in ops:
+        getattr(ledger, op)(**{k: codec.decode(v) for k, v in args.items()})
+    return ledger
 
 
 def _open_for_change(
@@ -126,32 +148,7 @@ def _open_for_change(
 def close_book(session: Session, book: Book) -> None:
     """Write the appended entries, the balances and the tier."""
     member = book.member
-    new_entries = book.ledger.entries[book.written :]
-    now = utcnow()
-    rows = [
-        {
-            "member_id": member.id,
-            "seq": entry.id,
-            "key": entry.key,
-            "op": op,
-            "args": {k: codec.encode(v) for k, v in kwargs.items()},
-            "currency": entry.currency,
-            "debit": str(entry.debit.kind),
-            "credit": str(entry.credit.kind),
-            "amount": entry.amount,
-            "on": entry.on,
-            "kind": entry.kind,
-            "state": str(entry.state),
-            "rule_id": entry.rule_id,
-            "reverses": entry.reverses,
-            "resolves": entry.resolves,
-            "expires_on": entry.expires_on,
-            "activity_id": activity_id,
-            "memo": entry.memo,
-            "created_at": now,
-        }
-        for entry, (op, kwargs, activity_id) in zip(new_entries, book.ops, strict=True)
-    ]
+    rows = _entry_rows(book, utcnow())
     session.flush()  # activities first: entries point to them
     bulk_insert(session, Entry.__table__, rows)
     for currency in book.programme.currencies:
@@ -177,6 +174,35 @@ def close_book(session: Session, book: Book) -> None:
     session.flush()
     book.written = len(book.ledger.entries)
     book.ops.clear()
+
+
+def _entry_rows(book: Book, now: datetime) -> list[dict[str, Any]]:
+    """The rows of the entries the book appended, with the operation that made each."""
+    new_entries = book.ledger.entries[book.written :]
+    return [
+        {
+            "member_id": book.member.id,
+            "seq": entry.id,
+            "key": entry.key,
+            "op": op,
+            "args": codec.encode_args(kwargs),
+            "currency": entry.currency,
+            "debit": str(entry.debit.kind),
+            "credit": str(entry.credit.kind),
+            "amount": entry.amount,
+            "on": entry.on,
+            "kind": entry.kind,
+            "state": str(entry.state),
+            "rule_id": entry.rule_id,
+            "reverses": entry.reverses,
+            "resolves": entry.resolves,
+            "expires_on": entry.expires_on,
+            "activity_id": activity_id,
+            "memo": entry.memo,
+            "created_at": now,
+        }
+        for entry, (op, kwargs, activity_id) in zip(new_entries, book.ops, strict=True)
+    ]
 
 
 def _record_tier_events(
@@ -425,9 +451,18 @@ def _apply(
     ``row`` is the activity's record (a mapped row, or a plain one that a bulk path writes
     later); ``batch`` holds such plain rows by key, so a refund can find an original that is
     not written yet."""
+    original = (
+        _original_of(session, book, activity.reverses, batch or {}) if activity.reverses else None
+    )
+    return _post_activity(book, row, activity, original)
+
+
+def _post_activity(
+    book: Book, row: Any, activity: domain.Activity, original: Any
+) -> tuple[domain.TierEvent, ...]:
+    """The ledger and tier part of :func:`_apply`, once a refund's original is known."""
     programme = book.programme
     if activity.reverses:
-        original = _original_of(session, book, activity.reverses, batch or {})
         original_lines = [codec.earning_from_json(e) for e in original.earnings or []]
         lines = domain.compute_earnings(
             programme, activity, book.state.tier, original=original_lines
@@ -773,80 +808,103 @@ def requalify(
     *,
     actor: Actor,
     as_of: date,
-    batch_size: int = 2000,
+    batch_size: int = 20_000,
     progress: Callable[[int], None] | None = None,
 ) -> dict[str, int]:
     """Close every qualification period that ended before ``as_of``, in bulk.
 
     Reads (id, state) tuples in batches, runs the pure period-end rule, writes the changed
-    states and their tier changes back in bulk: no ORM object per member."""
+    states (one statement per batch) and their tier changes and timeline entries (COPY on
+    PostgreSQL) back: no ORM object per member. A batch is written while the next one is
+    computed."""
     actor.require(Permission.LOYALTY_EXCEPTION)
     counts: dict[str, int] = {"members": 0, "changed": 0}
-    last_id = 0
-    while True:
-        rows = session.execute(
-            select(Member.id, Member.customer_id, Member.programme, Member.tier_state)
-            .where(Member.period_end < as_of, Member.id > last_id)
-            .order_by(Member.id)
+    table = Member.__table__
+
+    def after(last_id: int) -> Sequence[Any]:
+        return session.execute(
+            select(
+                table.c.id, table.c.customer_id, table.c.programme, cast(table.c.tier_state, Text)
+            )
+            .where(table.c.period_end < as_of, table.c.id > last_id)
+            .order_by(table.c.id)
             .limit(batch_size)
         ).all()
-        if not rows:
-            return counts
-        last_id = rows[-1].id
-        updates, changes, timeline = [], [], []
-        for member_id, customer_id, code, state_json in rows:
+
+    outcomes: dict[tuple[str, str], Any] = {}
+    with BackgroundWriter(session) as writer, paused_gc():
+        rows = after(0)
+        while rows:
+            if len(outcomes) > 200_000:
+                outcomes.clear()
+            updates, changes, timeline, changed = _requalified(actor, rows, as_of, outcomes)
+            writer.wait()
+            following = after(rows[-1].id)
+            writer.submit(_write_requalified, session, updates, changes, timeline)
+            counts["members"] += len(rows)
+            counts["changed"] += changed
+            if progress:
+                progress(len(rows))
+            rows = following
+    # Mapped members the caller holds were written behind the ORM's back.
+    for identity in list(session.identity_map.keys()):
+        if identity[0] is Member:
+            session.expire(session.identity_map[identity])
+    return counts
+
+
+def _requalified(
+    actor: Actor,
+    rows: Sequence[Any],
+    as_of: date,
+    outcomes: dict[tuple[str, str], Any],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]], int]:
+    """One batch of :func:`requalify`, computed: member updates, tier changes, timeline
+    entries, and how many members changed tier.
+
+    The period-end rule is a pure function of the programme and the stored state, so members
+    in the same standing (e.g. every inactive member enrolled the same day) share one
+    evaluation, kept in ``outcomes`` by programme and state text."""
+    now = utcnow()
+    updates, changes, timeline = [], [], []
+    changed = set()
+    for member_id, customer_id, code, state_text in rows:
+        known = outcomes.get((code, state_text))
+        if known is None:
             outcome = domain.close_periods(
-                get_programme(code), codec.state_from_json(state_json), as_of=as_of
+                get_programme(code), codec.state_from_json(json.loads(state_text)), as_of=as_of
             )
-            state = outcome.state
-            updates.append(
-                {
-                    "_id": member_id,
-                    "tier": state.tier,
-                    "tier_since": state.since,
-                    "period_end": state.period_end,
-                    "counter": state.counter,
-                    "tier_state": codec.state_to_json(state),
-                }
-            )
-            for event in outcome.events:
-                changes.append(
-                    {
-                        "member_id": member_id,
-                        "on": event.on,
-                        "kind": event.kind,
-                        "from_tier": event.from_tier,
-                        "to_tier": event.to_tier,
-                        "reason": event.reason,
-                        "reason_fr": event.reason_fr,
-                        "source": "batch",
-                        "actor_label": actor.label,
-                        "created_at": utcnow(),
-                    }
-                )
-                timeline.append(
-                    {
-                        "customer_id": customer_id,
-                        "occurred_at": utcnow(),
-                        "kind": f"tier.{event.kind}",
-                        "channel": "api",
-                        "silo": "loyalty",
-                        "summary": event.reason,
-                        "actor_label": actor.label,
-                        "ref_type": "loyalty_member",
-                        "ref_id": str(member_id),
-                    }
-                )
-        session.connection().execute(
-            update(Member.__table__).where(Member.__table__.c.id == bindparam("_id")), updates
+            known = (outcome, codec.state_to_json(outcome.state))
+            outcomes[(code, state_text)] = known
+        outcome, state_json = known
+        state = outcome.state
+        updates.append(
+            {
+                "id": member_id,
+                "tier": state.tier,
+                "tier_since": state.since,
+                "period_end": state.period_end,
+                "counter": state.counter,
+                "tier_state": state_json,
+            }
         )
-        if changes:
-            session.execute(insert(TierChange.__table__), changes)
-            bulk_insert(session, TimelineEvent.__table__, timeline)
-        counts["members"] += len(rows)
-        counts["changed"] += len({c["member_id"] for c in changes if c["kind"] != "requalified"})
-        if progress:
-            progress(len(rows))
+        for event in outcome.events:
+            changes.append({**_tier_change_row(member_id, event, actor, now), "source": "batch"})
+            timeline.append(_timeline_row(customer_id, member_id, event, actor))
+            if event.kind != "requalified":
+                changed.add(member_id)
+    return updates, changes, timeline, len(changed)
+
+
+def _write_requalified(
+    session: Session,
+    updates: list[dict[str, Any]],
+    changes: list[dict[str, Any]],
+    timeline: list[dict[str, Any]],
+) -> None:
+    bulk_update(session, Member.__table__, updates, key="id")
+    bulk_insert(session, TierChange.__table__, changes)
+    bulk_insert(session, TimelineEvent.__table__, timeline)
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -950,50 +1008,356 @@ def record_history(
     """Apply a member's activities in date order in one pass over their book (demo data,
     migrations from another system). Every activity is validated before anything is
     written; keys must be new."""
+    return record_histories(session, actor=actor, histories={member.id: activities}, today=today)
+
+
+@dataclass
+class _Holder:
+    """A member as the bulk path reads and writes it: plain columns, no ORM object."""
+
+    id: int
+    customer_id: int
+    programme: str
+    number: str
+    tier_state: dict[str, Any]
+    last_activity_on: date | None
+
+
+def _chunks(items: Sequence[Any], size: int = 5000) -> Iterable[Sequence[Any]]:
+    return (items[start : start + size] for start in range(0, len(items), size))
+
+
+def record_histories(
+    session: Session,
+    *,
+    actor: Actor,
+    histories: Mapping[int, Sequence[domain.Activity]],
+    today: Today = today,
+    chunk_size: int = 1000,
+) -> int:
+    """Apply the activities of many members (by member id), each member's in date order, in
+    one pass: one query locks the members; then, by chunks of ``chunk_size`` members, one
+    query loads their stored ledgers, and activities, entries, balances, members and tier
+    changes go in with one bulk statement each (a chunk is written while the next one is
+    computed). The outcome is the one :func:`record_activity` gives one activity at a time.
+    Every activity is validated before anything is written; keys must be new."""
     actor.require(Permission.LOYALTY_WRITE)
-    programme = get_programme(member.programme)
-    ordered = sorted(activities, key=lambda a: (a.on, a.key))
-    for activity in ordered:
-        domain.validate_activity(programme, activity, today=today())
-    ids = reserve_ids(session, Activity.__table__, len(ordered))
-    rows = []
-    for activity_id, activity in zip(ids, ordered, strict=True):
-        payload = {
-            "kind": activity.kind,
-            "on": activity.on.isoformat(),
-            "amounts": dict(activity.amounts),
-            "attributes": dict(activity.attributes),
-            "quantity": activity.quantity,
-            "reverses": activity.reverses,
-        }
-        rows.append(
-            SimpleNamespace(
-                id=activity_id,
-                programme=programme.code,
-                key=activity.key,
-                member_id=member.id,
-                member_number=member.number,
-                kind=activity.kind,
-                on=activity.on,
-                status="parked",
-                payload=payload,
-                earnings=None,
-                entry_seqs=None,
-                received_at=utcnow(),
-                content_hash=hashlib.sha256(
-                    json.dumps(payload, sort_keys=True).encode()
-                ).hexdigest(),
-            )
+    with paused_gc():
+        return _record_histories(session, actor, histories, today, chunk_size)
+
+
+def _record_histories(
+    session: Session,
+    actor: Actor,
+    histories: Mapping[int, Sequence[domain.Activity]],
+    today: Today,
+    chunk_size: int = 1000,
+) -> int:
+    session.flush()
+    member_ids = sorted(histories)
+    holders = _lock_many(session, member_ids)
+    day = today()
+    ordered: dict[int, list[domain.Activity]] = {}
+    for member_id in member_ids:
+        programme = get_programme(holders[member_id].programme)
+        activities = sorted(histories[member_id], key=lambda a: (a.on, a.key))
+        for activity in activities:
+            domain.validate_activity(programme, activity, today=day)
+        ordered[member_id] = activities
+    now = utcnow()
+    # All ids at once: on SQLite they are counted from the rows already written.
+    ids = iter(reserve_ids(session, Activity.__table__, sum(map(len, ordered.values()))))
+    chunks = list(_chunks(member_ids, chunk_size))
+    written = 0
+    # Chunk k is computed while chunk k-1 is written; what chunk k+1 needs from the database
+    # is read in between, when the connection is free.
+    with BackgroundWriter(session) as writer:
+        stored = _stored_books(session, holders, ordered, chunks[0]) if chunks else None
+        for index in range(len(chunks)):
+            assert stored is not None
+            batch = _applied_histories(actor, holders, ordered, stored, ids, now)
+            writer.wait()
+            if index + 1 < len(chunks):
+                stored = _stored_books(session, holders, ordered, chunks[index + 1])
+            writer.submit(_write_histories, session, batch)
+            written += len(batch.activities)
+    # Mapped members and balances the caller holds were written behind the ORM's back.
+    for identity in list(session.identity_map.keys()):
+        if identity[0] in (Member, Balance) and identity[1][0] in holders:
+            session.expire(session.identity_map[identity])
+    return written
+
+
+@dataclass
+class _Stored:
+    """What a chunk of members' histories needs from the database before it is applied."""
+
+    books: dict[int, Book]
+    originals: dict[tuple[int, str], Any]
+    reversed: set[tuple[int, str]]
+    balances: set[tuple[int, str]]
+
+
+@dataclass
+class _Applied:
+    """A chunk of histories applied in memory: the rows to write."""
+
+    activities: list[dict[str, Any]]
+    entries: list[dict[str, Any]]
+    new_balances: list[dict[str, Any]]
+    balances: list[dict[str, Any]]
+    members: list[dict[str, Any]]
+    tier_changes: list[dict[str, Any]]
+    timeline: list[dict[str, Any]]
+
+
+def _stored_books(
+    session: Session,
+    holders: Mapping[int, _Holder],
+    histories: Mapping[int, Sequence[domain.Activity]],
+    member_ids: Sequence[int],
+) -> _Stored:
+    chunk = {member_id: holders[member_id] for member_id in member_ids}
+    table = Balance.__table__
+    balances = {
+        (member_id, currency)
+        for member_id, currency in session.execute(
+            select(table.c.member_id, table.c.currency).where(table.c.member_id.in_(member_ids))
         )
-    book = open_book(session, _lock(session, member.id))
-    events: tuple[domain.TierEvent, ...] = ()
-    batch = {row.key: row for row in rows}
-    for row, activity in zip(rows, ordered, strict=True):
-        events += _apply(session, book, row, activity, batch=batch)
-    bulk_insert(session, Activity.__table__, [vars(row) for row in rows])
-    close_book(session, book)
-    _record_tier_events(session, book, events, actor=actor, source="activity")
-    return len(ordered)
+    }
+    originals, reversed_ = _stored_originals(
+        session, chunk, {member_id: histories[member_id] for member_id in member_ids}
+    )
+    return _Stored(
+        books=_open_books(session, chunk),
+        originals=originals,
+        reversed=reversed_,
+        balances=balances,
+    )
+
+
+def _applied_histories(
+    actor: Actor,
+    holders: Mapping[int, _Holder],
+    histories: Mapping[int, Sequence[domain.Activity]],
+    stored: _Stored,
+    activity_ids: Iterator[int],
+    now: datetime,
+) -> _Applied:
+    """Each member's activities through their book, in date order, as :func:`_apply` does
+    one at a time; nothing touches the database."""
+    done = _Applied([], [], [], [], [], [], [])
+    for member_id, book in stored.books.items():
+        holder = holders[member_id]
+        applied: dict[str, Any] = {}
+        reversed_keys: set[str] = set()
+        for activity in histories[member_id]:
+            row = _history_row(next(activity_ids), holder, activity, now)
+            original = None
+            if activity.reverses:
+                key = activity.reverses
+                original = applied.get(key) or stored.originals.get((member_id, key))
+                if original is None:
+                    raise NotFound(f"no applied activity {key} for this member", field="reverses")
+                if key in reversed_keys or (member_id, key) in stored.reversed:
+                    raise Conflict(f"activity {key} is already reversed", field="reverses")
+                reversed_keys.add(key)
+            for event in _post_activity(book, row, activity, original):
+                done.tier_changes.append(_tier_change_row(member_id, event, actor, now))
+                done.timeline.append(_timeline_row(holder.customer_id, member_id, event, actor))
+            applied[row.key] = row
+            done.activities.append(vars(row))
+        done.entries += _entry_rows(book, now)
+        for currency in book.programme.currencies:
+            account = book.account(currency.code)
+            balance = {
+                "member_id": member_id,
+                "currency": currency.code,
+                "balance": book.ledger.balance(account),
+                "available": book.ledger.available(account),
+                "pending_credits": book.ledger.pending_credits(account),
+            }
+            known = (member_id, currency.code) in stored.balances
+            (done.balances if known else done.new_balances).append(balance)
+        state = book.state
+        done.members.append(
+            {
+                "id": member_id,
+                "tier": state.tier,
+                "tier_since": state.since,
+                "period_end": state.period_end,
+                "counter": state.counter,
+                "tier_state": codec.state_to_json(state),
+                "last_activity_on": holder.last_activity_on,
+                "entries_count": len(book.ledger.entries),
+                "updated_at": now,
+            }
+        )
+    return done
+
+
+def _write_histories(session: Session, done: _Applied) -> None:
+    bulk_insert(session, Activity.__table__, done.activities)  # first: entries point to them
+    bulk_insert(session, Entry.__table__, done.entries)
+    bulk_insert(session, Balance.__table__, done.new_balances)
+    bulk_update(session, Balance.__table__, done.balances, key=("member_id", "currency"))
+    bulk_update(session, Member.__table__, done.members, key="id")
+    bulk_insert(session, TierChange.__table__, done.tier_changes)
+    bulk_insert(session, TimelineEvent.__table__, done.timeline)
+
+
+def _lock_many(session: Session, member_ids: Sequence[int]) -> dict[int, _Holder]:
+    """The members, locked in id order (so that two batches never wait on each other)."""
+    table = Member.__table__
+    holders: dict[int, _Holder] = {}
+    for chunk in _chunks(member_ids):
+        query = (
+            select(
+                table.c.id,
+                table.c.customer_id,
+                table.c.programme,
+                table.c.number,
+                table.c.tier_state,
+                table.c.last_activity_on,
+            )
+            .where(table.c.id.in_(chunk))
+            .order_by(table.c.id)
+        )
+        if session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update()
+        holders.update((row.id, _Holder(*row)) for row in session.execute(query))
+    missing = [member_id for member_id in member_ids if member_id not in holders]
+    if missing:
+        raise NotFound(f"member {missing[0]} not found", field="member_id")
+    return holders
+
+
+def _open_books(session: Session, holders: Mapping[int, _Holder]) -> dict[int, Book]:
+    """Every member's book, rebuilt from the stored operations loaded in one query."""
+    stored: dict[int, list[tuple[str, dict[str, Any]]]] = {}
+    for chunk in _chunks(list(holders)):
+        rows = session.execute(
+            select(Entry.member_id, Entry.op, Entry.args)
+            .where(Entry.member_id.in_(chunk))
+            .order_by(Entry.member_id, Entry.seq)
+        )
+        for member_id, op, args in rows:
+            stored.setdefault(member_id, []).append((op, args))
+    books = {}
+    for member_id, holder in holders.items():
+        ledger = _replayed(stored.get(member_id, ()))
+        books[member_id] = Book(
+            member=holder,  # type: ignore[arg-type]
+            programme=get_programme(holder.programme),
+            ledger=ledger,
+            state=codec.state_from_json(holder.tier_state),
+            written=len(ledger.entries),
+        )
+    return books
+
+
+def _stored_originals(
+    session: Session,
+    holders: Mapping[int, _Holder],
+    histories: Mapping[int, Sequence[domain.Activity]],
+) -> tuple[dict[tuple[int, str], Any], set[tuple[int, str]]]:
+    """Applied activities that refunds in the batch name but the batch does not hold, by
+    (member, key), and those of them a stored refund already reversed."""
+    wanted: set[tuple[int, str]] = set()
+    for member_id, activities in histories.items():
+        keys = {a.key for a in activities}
+        wanted |= {
+            (member_id, a.reverses) for a in activities if a.reverses and a.reverses not in keys
+        }
+    if not wanted:
+        return {}, set()
+    member_ids = sorted({member_id for member_id, _ in wanted})
+    keys = sorted({key for _, key in wanted})
+    found: dict[tuple[int, str], Any] = {}
+    reversed_: set[tuple[int, str]] = set()
+    table = Activity.__table__
+    for chunk in _chunks(member_ids):
+        applied = (
+            table.c.member_id.in_(chunk),
+            table.c.status == "applied",
+        )
+        for row in session.execute(select(table).where(*applied, table.c.key.in_(keys))):
+            if row.programme == holders[row.member_id].programme:
+                found[(row.member_id, row.key)] = row
+        reverses = table.c.payload["reverses"].as_string()
+        for member_id, programme, key in session.execute(
+            select(table.c.member_id, table.c.programme, reverses).where(
+                *applied, reverses.in_(keys)
+            )
+        ):
+            if programme == holders[member_id].programme:
+                reversed_.add((member_id, key))
+    return {k: v for k, v in found.items() if k in wanted}, reversed_
+
+
+def _history_row(
+    activity_id: int, holder: _Holder, activity: domain.Activity, now: datetime
+) -> SimpleNamespace:
+    """An activity's record before it is applied, written later with the others."""
+    payload = {
+        "kind": activity.kind,
+        "on": activity.on.isoformat(),
+        "amounts": dict(activity.amounts),
+        "attributes": dict(activity.attributes),
+        "quantity": activity.quantity,
+        "reverses": activity.reverses,
+    }
+    return SimpleNamespace(
+        id=activity_id,
+        programme=holder.programme,
+        key=activity.key,
+        member_id=holder.id,
+        member_number=holder.number,
+        kind=activity.kind,
+        on=activity.on,
+        status="parked",
+        payload=payload,
+        earnings=None,
+        entry_seqs=None,
+        received_at=now,
+        content_hash=hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest(),
+    )
+
+
+def _tier_change_row(
+    member_id: int, event: domain.TierEvent, actor: Actor, now: datetime
+) -> dict[str, Any]:
+    return {
+        "member_id": member_id,
+        "on": event.on,
+        "kind": event.kind,
+        "from_tier": event.from_tier,
+        "to_tier": event.to_tier,
+        "reason": event.reason,
+        "reason_fr": event.reason_fr,
+        "source": "activity",
+        "actor_label": actor.label,
+        "justification": None,
+        "created_at": now,
+    }
+
+
+def _timeline_row(
+    customer_id: int, member_id: int, event: domain.TierEvent, actor: Actor
+) -> dict[str, Any]:
+    """What :func:`customers.record_event` writes for a tier event, as a row for a bulk path."""
+    return {
+        "customer_id": customer_id,
+        "occurred_at": utcnow(),
+        "kind": f"tier.{event.kind}",
+        "channel": "api",
+        "silo": "loyalty",
+        "summary": event.reason,
+        "actor_label": actor.label,
+        "organisation_id": actor.organisation_id,
+        "ref_type": "loyalty_member",
+        "ref_id": str(member_id),
+    }
 
 
 def expire_points(
