@@ -457,6 +457,44 @@ def _apply(
     return _post_activity(book, row, activity, original)
 
 
+def _cap_usage(book: Book, activity: domain.Activity) -> dict[str, int]:
+    """What the member already earned, by rule or promotion with a cap per period that may
+    apply to this activity, in the cap's window around its date (reversed earnings no
+    longer count)."""
+    caps = _period_caps(book.member.programme).get(activity.kind)
+    if not caps:
+        return {}
+    entries = book.ledger.entries
+    reversed_ids = {e.reverses for e in entries if e.reverses is not None}
+    used: dict[str, int] = {}
+    for rule_id, cap in caps.items():
+        first, last = domain.cap_window(cap, activity.on)
+        used[rule_id] = sum(
+            e.amount
+            for e in entries
+            if e.rule_id == rule_id
+            and e.kind == "earn"
+            and e.id not in reversed_ids
+            and first <= e.on <= last
+        )
+    return used
+
+
+@cache
+def _period_caps(code: str) -> dict[str, dict[str, Any]]:
+    """By activity kind, the caps per period of the rules and promotions it may earn under."""
+    programme = get_programme(code)
+    kinds = {rule.id: set(rule.activities) for rule in programme.earning}
+    for promotion in programme.promotions:
+        kinds[promotion.id] = set().union(*(kinds.get(r, set()) for r in promotion.rules))
+    caps: dict[str, dict[str, Any]] = {}
+    for rule in [*programme.earning, *programme.promotions]:
+        if rule.cap is not None and rule.cap.per_period and rule.cap.period:
+            for kind in kinds[rule.id]:
+                caps.setdefault(kind, {})[rule.id] = rule.cap
+    return caps
+
+
 def _post_activity(
     book: Book, row: Any, activity: domain.Activity, original: Any
 ) -> tuple[domain.TierEvent, ...]:
@@ -471,7 +509,9 @@ def _post_activity(
             book.apply("reverse", row.id, key=f"{activity.key}:{seq}", entry_id=seq, on=activity.on)
         earned_on = original.on
     else:
-        lines = domain.compute_earnings(programme, activity, book.state.tier)
+        lines = domain.compute_earnings(
+            programme, activity, book.state.tier, earned_in_cap_window=_cap_usage(book, activity)
+        )
         seqs = []
         for line in lines:
             if line.amount <= 0:

@@ -278,3 +278,56 @@ def test_erasure_reaches_the_membership_and_the_export_shows_it(client, agent, a
     ).json()
     assert "FB99990001" not in str(after)
     assert status(client, agent, member)["balances"]  # the books still add up
+
+
+def test_a_cap_per_month_holds_across_activities_and_a_refund_frees_it(client, agent):
+    """Carte Maison's organic bonus earns at most 2,000 points a calendar month."""
+    customer = client.post(
+        "/api/v1/customers", json=customer_payload(), headers=agent.headers
+    ).json()
+    first_of_month = TODAY.replace(day=1)
+    month_before = (first_of_month - timedelta(days=1)).replace(day=1)
+    client.post(
+        "/api/v1/loyalty/members",
+        json={
+            "customer_id": customer["id"],
+            "programme": "carte_maison",
+            "on": (month_before - timedelta(days=30)).isoformat(),
+        },
+        headers=agent.headers,
+    )
+
+    def organic(key, on, **extra):
+        response = client.post(
+            "/api/v1/loyalty/programmes/carte_maison/activities",
+            json={
+                "key": key,
+                "customer_id": customer["id"],
+                "kind": "purchase",
+                "on": on.isoformat(),
+                "amounts": {"goods": 120_000},
+                "attributes": {"category": "organic"},
+                **extra,
+            },
+            headers=agent.headers,
+        )
+        assert response.status_code in (200, 201), response.text
+        lines = response.json()["earnings"]
+        return sum(e["amount"] for e in lines if e["rule_id"] == "points-organic")
+
+    assert organic("o1", month_before) == 1200
+    assert organic("o2", month_before + timedelta(days=1)) == 800  # 2,000 reached
+    assert organic("o3", month_before + timedelta(days=2)) == 0
+    assert organic("o4", first_of_month) == 1200  # a new month, a new cap
+    client.post(
+        "/api/v1/loyalty/programmes/carte_maison/activities",
+        json={
+            "key": "r1",
+            "customer_id": customer["id"],
+            "kind": "refund",
+            "on": first_of_month.isoformat(),
+            "reverses": "o1",
+        },
+        headers=agent.headers,
+    )
+    assert organic("o5", month_before + timedelta(days=3)) == 1200  # o1's bonus no longer counts
