@@ -1,12 +1,12 @@
-"""Bulk writes that every feature's batch paths share: ids reserved ahead, then rows in
-with PostgreSQL's COPY (one executemany on SQLite)."""
+"""Bulk reads and writes that every feature's batch paths share: lookups by many ids in
+chunks, ids reserved ahead, then rows in with PostgreSQL's COPY (one executemany on SQLite)."""
 
 from __future__ import annotations
 
 import gc
 import io
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_for
 from contextlib import contextmanager
@@ -14,6 +14,17 @@ from typing import Any
 
 from sqlalchemy import JSON, Table, bindparam, func, insert, select, text, update
 from sqlalchemy.orm import Session
+
+
+def chunks(items: Sequence[Any], size: int = 5000) -> Iterator[Sequence[Any]]:
+    """``items`` in slices of ``size``: an ``IN`` list stays well under the drivers' limits."""
+    return (items[start : start + size] for start in range(0, len(items), size))
+
+
+def select_in(session: Session, key: Any, *columns: Any, ids: Iterable[Any]) -> Iterator[Any]:
+    """Rows of (``key``, ``columns``…) for many ids, read in chunks."""
+    for chunk in chunks(sorted(set(ids))):
+        yield from session.execute(select(key, *columns).where(key.in_(chunk)))
 
 
 @contextmanager

@@ -32,7 +32,7 @@ from egards.analytics.rfm import (
 )
 from egards.analytics.settings import AnalyticsSettings, get_analytics_settings
 from egards.audit import service as audit
-from egards.bulk import copy_rows
+from egards.bulk import copy_rows, select_in
 from egards.db import Database, utcnow
 from egards.errors import InvalidInput, PermissionDenied
 
@@ -829,13 +829,7 @@ def erase_customer_data(session: Session, customer_id: int) -> None:
 
 def value_deciles(session: Session, customer_ids: Iterable[int]) -> dict[int, int]:
     """The current value decile (1-10) of each scored customer, in bulk."""
-    ids = sorted(set(customer_ids))
-    found: dict[int, int] = {}
-    for start in range(0, len(ids), 5000):
-        rows = session.execute(
-            select(CustomerScore.customer_id, CustomerScore.value_decile).where(
-                CustomerScore.customer_id.in_(ids[start : start + 5000])
-            )
-        ).all()
-        found.update({customer_id: int(decile or 0) for customer_id, decile in rows})
-    return found
+    rows = select_in(
+        session, CustomerScore.customer_id, CustomerScore.value_decile, ids=customer_ids
+    )
+    return {customer_id: int(decile or 0) for customer_id, decile in rows}

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, defer, selectinload
 from egards.accounts.domain import Actor, Permission, Role
 from egards.accounts.models import User
 from egards.audit import service as audit
+from egards.bulk import select_in
 from egards.cases import domain
 from egards.cases.acknowledgement import (
     AcknowledgementTemplates,
@@ -1546,16 +1547,8 @@ def case_facts(
     session: Session, case_ids: Iterable[int]
 ) -> dict[int, tuple[str | None, int | None]]:
     """Category and CSAT of each case, in bulk."""
-    ids = sorted(set(case_ids))
-    found: dict[int, tuple[str | None, int | None]] = {}
-    for start in range(0, len(ids), 5000):
-        rows = session.execute(
-            select(Case.id, Case.category, Case.satisfaction).where(
-                Case.id.in_(ids[start : start + 5000])
-            )
-        ).all()
-        found.update({case_id: (category, csat) for case_id, category, csat in rows})
-    return found
+    rows = select_in(session, Case.id, Case.category, Case.satisfaction, ids=case_ids)
+    return {case_id: (category, csat) for case_id, category, csat in rows}
 
 
 def team_of(session: Session, user_id: int | None) -> str | None:

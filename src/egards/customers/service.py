@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 from egards.accounts.domain import Actor, Permission
 from egards.audit import service as audit
 from egards.audit.models import AuditRecord
+from egards.bulk import select_in
 from egards.customers.domain import (
     CustomerStatus,
     IdentityKind,
@@ -110,25 +111,15 @@ def primary_email(session: Session, customer_id: int) -> str | None:
 
 def names(session: Session, customer_ids: Iterable[int]) -> dict[int, str]:
     """First and last names of customers, in bulk, for lists that link to them."""
-    ids = sorted(set(customer_ids))
-    rows = session.execute(
-        select(Customer.id, Customer.first_name, Customer.last_name).where(Customer.id.in_(ids))
+    rows = select_in(
+        session, Customer.id, Customer.first_name, Customer.last_name, ids=customer_ids
     )
     return {row.id: f"{row.first_name} {row.last_name}".strip() for row in rows}
 
 
 def statuses(session: Session, customer_ids: Iterable[int]) -> dict[int, str]:
     """The status (active, merged, erased) of each customer, in bulk."""
-    ids = sorted(set(customer_ids))
-    found: dict[int, str] = {}
-    for start in range(0, len(ids), 5000):
-        chunk = ids[start : start + 5000]
-        found.update(
-            session.execute(
-                select(Customer.id, Customer.status).where(Customer.id.in_(chunk))
-            ).all()
-        )
-    return found
+    return dict(select_in(session, Customer.id, Customer.status, ids=customer_ids))
 
 
 def add_timeline_event(

@@ -28,6 +28,7 @@ from egards.bulk import (
     BackgroundWriter,
     bulk_insert,
     bulk_update,
+    chunks,
     paused_gc,
     reserve_ids,
 )
@@ -1063,10 +1064,6 @@ class _Holder:
     last_activity_on: date | None
 
 
-def _chunks(items: Sequence[Any], size: int = 5000) -> Iterable[Sequence[Any]]:
-    return (items[start : start + size] for start in range(0, len(items), size))
-
-
 def record_histories(
     session: Session,
     *,
@@ -1107,18 +1104,18 @@ def _record_histories(
     now = utcnow()
     # All ids at once: on SQLite they are counted from the rows already written.
     ids = iter(reserve_ids(session, Activity.__table__, sum(map(len, ordered.values()))))
-    chunks = list(_chunks(member_ids, chunk_size))
+    slices = list(chunks(member_ids, chunk_size))
     written = 0
     # Chunk k is computed while chunk k-1 is written; what chunk k+1 needs from the database
     # is read in between, when the connection is free.
     with BackgroundWriter(session) as writer:
-        stored = _stored_books(session, holders, ordered, chunks[0]) if chunks else None
-        for index in range(len(chunks)):
+        stored = _stored_books(session, holders, ordered, slices[0]) if slices else None
+        for index in range(len(slices)):
             assert stored is not None
             batch = _applied_histories(actor, holders, ordered, stored, ids, now)
             writer.wait()
-            if index + 1 < len(chunks):
-                stored = _stored_books(session, holders, ordered, chunks[index + 1])
+            if index + 1 < len(slices):
+                stored = _stored_books(session, holders, ordered, slices[index + 1])
             writer.submit(_write_histories, session, batch)
             written += len(batch.activities)
     # Mapped members and balances the caller holds were written behind the ORM's back.
@@ -1250,7 +1247,7 @@ def _lock_many(session: Session, member_ids: Sequence[int]) -> dict[int, _Holder
     """The members, locked in id order (so that two batches never wait on each other)."""
     table = Member.__table__
     holders: dict[int, _Holder] = {}
-    for chunk in _chunks(member_ids):
+    for chunk in chunks(member_ids):
         query = (
             select(
                 table.c.id,
@@ -1275,7 +1272,7 @@ def _lock_many(session: Session, member_ids: Sequence[int]) -> dict[int, _Holder
 def _open_books(session: Session, holders: Mapping[int, _Holder]) -> dict[int, Book]:
     """Every member's book, rebuilt from the stored operations loaded in one query."""
     stored: dict[int, list[tuple[str, dict[str, Any]]]] = {}
-    for chunk in _chunks(list(holders)):
+    for chunk in chunks(list(holders)):
         rows = session.execute(
             select(Entry.member_id, Entry.op, Entry.args)
             .where(Entry.member_id.in_(chunk))
@@ -1316,7 +1313,7 @@ def _stored_originals(
     found: dict[tuple[int, str], Any] = {}
     reversed_: set[tuple[int, str]] = set()
     table = Activity.__table__
-    for chunk in _chunks(member_ids):
+    for chunk in chunks(member_ids):
         applied = (
             table.c.member_id.in_(chunk),
             table.c.status == "applied",
