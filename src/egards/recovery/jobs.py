@@ -7,7 +7,7 @@ from egards.worker import Job, JobContext
 
 
 def _overdue(context: JobContext) -> str:
-    return service.remind_overdue(context.db, now=context.now)
+    return service.remind_overdue(context.db, sender=context.settings.mail_from, now=context.now)
 
 
 JOBS = [Job(name="recovery-overdue-approvals", run=_overdue, every=900.0)]

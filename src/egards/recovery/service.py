@@ -352,6 +352,11 @@ def _budget(session: Session, scope: str, owner: str, month: str) -> Budget:
     return row
 
 
+def _budgets(session: Session, agent_id: int | None, team: str, month: str) -> list[Budget]:
+    """The agent's and the team's budget rows for a month, in that order."""
+    return [_budget(session, "agent", str(agent_id), month), _budget(session, "team", team, month)]
+
+
 def _team(session: Session, actor: Actor) -> str:
     return cases.team_of(session, actor.user_id) or "general"
 
@@ -423,8 +428,7 @@ def my_budgets(session: Session, *, actor: Actor, now: datetime | None = None) -
     actor.require(Permission.RECOVERY_GRANT)
     month = month_now(now)
     team = _team(session, actor)
-    agent = _budget(session, "agent", str(actor.user_id), month)
-    team_row = _budget(session, "team", team, month)
+    agent, team_row = _budgets(session, actor.user_id, team, month)
     return {"month": month, "agent": agent, "team": team_row, "team_name": team}
 
 
@@ -515,14 +519,16 @@ def _spend_since(session: Session, customer_id: int, since: date, as_of: date) -
     return int(total or 0)
 
 
-def _main_member(session: Session, customer_id: int):
-    """The membership that counts most: one that lost a tier within twelve months (the latest
-    loss: that is what a recovery answers), else the highest tier relative to its programme."""
+def _main_member(session: Session, customer_id: int) -> tuple[Any, Any]:
+    """The membership that counts most, with the tier it lost within twelve months if any:
+    one that lost a tier (the latest loss: that is what a recovery answers), else the
+    highest tier relative to its programme."""
     members = loyalty.members_of(session, customer_id=customer_id)
     today = loyalty.today()
-    losses = [(loss.on, m.id, m) for m in members if (loss := _last_loss(session, m, today))]
+    losses = [(loss.on, m.id, m, loss) for m in members if (loss := _last_loss(session, m, today))]
     if losses:
-        return max(losses, key=lambda item: item[:2])[2]
+        _, _, member, loss = max(losses, key=lambda item: item[:2])
+        return member, loss
     best, best_key = None, (-1.0, date.max)
     for member in members:
         programme = loyalty.get_programme(member.programme)
@@ -530,7 +536,7 @@ def _main_member(session: Session, customer_id: int):
         key = (programme.tier_index(member.tier) / top, member.enrolled_on)
         if key[0] > best_key[0] or (key[0] == best_key[0] and key[1] < best_key[1]):
             best, best_key = member, key
-    return best
+    return best, None
 
 
 def _last_loss(session: Session, member, today: date):
@@ -558,7 +564,7 @@ def signals(
             raise InvalidInput(
                 f"case {format_case_number(case.id)} is not this customer's", field="case_id"
             )
-    member = _main_member(session, customer.id)
+    member, loss = _main_member(session, customer.id)
     tier_lost = tier_lost_name = None
     after_failure = False
     tier = tier_name = None
@@ -573,7 +579,6 @@ def signals(
         if programme.spendable_currencies:
             name = programme.spendable_currencies[0].name
             currency = {"fr": name.get("fr"), "en": name.get("en")}
-        loss = _last_loss(session, member, today)
         if loss is not None:
             tier_lost, tier_lost_name = (
                 loss.from_tier,
@@ -785,25 +790,17 @@ def grant(
     _note_choice(session, row)
     session.add(row)
     session.flush()
-    budgets = [
-        _budget(session, "agent", str(actor.user_id), month),
-        _budget(session, "team", team, month),
-    ]
-    decision = domain.route_grant(
-        option,
-        cost,
-        agent=domain.Budget(budgets[0].limit_cents, budgets[0].spent_cents),
-        team=domain.Budget(budgets[1].limit_cents, budgets[1].spent_cents),
-    )
+    budgets = _budgets(session, actor.user_id, team, month)
+
+    def route() -> domain.Decision:
+        agent, team_budget = (domain.Budget(b.limit_cents, b.spent_cents) for b in budgets)
+        return domain.route_grant(option, cost, agent=agent, team=team_budget)
+
+    decision = route()
     if decision.route == "grant" and not _consume(session, budgets, cost, strict=True):
         for budget in budgets:  # another grant took the last euros meanwhile
             session.refresh(budget)
-        decision = domain.route_grant(
-            option,
-            cost,
-            agent=domain.Budget(budgets[0].limit_cents, budgets[0].spent_cents),
-            team=domain.Budget(budgets[1].limit_cents, budgets[1].spent_cents),
-        )
+        decision = route()
         if decision.route == "grant":
             decision = domain.Decision("approval", ("over_team_budget",))
     what = f"{gesture.name_en} ({_money(cost)})"
@@ -866,7 +863,7 @@ def _prepare(
     """Check what the kind needs before anything is written; return the grant's details."""
     details: dict[str, Any] = {}
     if gesture.kind in domain.MEMBERSHIP_KINDS:
-        member = _main_member(session, customer.id)
+        member, loss = _main_member(session, customer.id)
         if member is None:
             raise Conflict(
                 f"a {gesture.kind} gesture needs a loyalty membership", field="gesture_code"
@@ -878,7 +875,6 @@ def _prepare(
                 raise InvalidInput("say keep or restore", field="tier_action")
             tier = member.tier
             if action == "restore":
-                loss = _last_loss(session, member, loyalty.today())
                 if loss is None:
                     raise Conflict("no tier was lost within twelve months", field="tier_action")
                 tier = loss.from_tier
@@ -1026,7 +1022,7 @@ def _facts(
 ) -> letters.LetterFacts:
     customer = customers.get_customer(session, actor=SYSTEM, customer_id=grant.customer_id)
     case = cases.get_case(session, actor=SYSTEM, case_id=grant.case_id) if grant.case_id else None
-    member = _main_member(session, customer.id)
+    member, _ = _main_member(session, customer.id)
     tier_name = None
     if member is not None:
         tier = grant.details.get("tier") or member.tier
@@ -1265,10 +1261,7 @@ def decide(
     session.refresh(approval)
     gesture = get_gesture_type(session, grant.gesture_code)
     if approve:
-        budgets = [
-            _budget(session, "agent", str(grant.agent_id), grant.month),
-            _budget(session, "team", grant.team, grant.month),
-        ]
+        budgets = _budgets(session, grant.agent_id, grant.team, grant.month)
         _consume(session, budgets, grant.cost_cents, strict=False)
         _fulfil(session, actor=actor, grant=grant, gesture=gesture, now=now)
     else:
@@ -1292,7 +1285,7 @@ def decide(
     return approval
 
 
-def remind_overdue(db: Database, *, now: datetime | None = None) -> str:
+def remind_overdue(db: Database, *, sender: str, now: datetime | None = None) -> str:
     """Tell every supervisor, once per request, that a decision is past its promise."""
     now = now or utcnow()
     with db.unit_of_work() as session:
@@ -1305,7 +1298,6 @@ def remind_overdue(db: Database, *, now: datetime | None = None) -> str:
         supervisors = session.execute(
             select(User.id, User.email).where(User.role == "supervisor", User.is_active.is_(True))
         ).all()
-        sender = Settings().mail_from
         for approval, grant in overdue:
             late = now - approval.due_at
             for user_id, address in supervisors:
