@@ -355,8 +355,8 @@ def progress(member: Member) -> dict[str, Any]:
 # --- activities ----------------------------------------------------------------------------
 
 
-def _content_hash(data: ActivityCreate) -> str:
-    payload = data.model_dump(mode="json", exclude={"member_number", "customer_id"})
+def _content_hash(payload: dict[str, Any]) -> str:
+    """What an activity's key is checked against when it comes again: its stored payload."""
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
@@ -387,7 +387,8 @@ def record_activity(
     Idempotent by key: the same activity again changes nothing; other content is refused."""
     actor.require(Permission.LOYALTY_WRITE)
     programme = get_programme(programme_code)
-    digest = _content_hash(data)
+    payload = data.model_dump(mode="json", exclude={"member_number", "customer_id", "key"})
+    digest = _content_hash(payload)
     previous = session.scalar(
         select(Activity).where(Activity.programme == programme.code, Activity.key == data.key)
     )
@@ -419,7 +420,7 @@ def record_activity(
         on=data.on,
         content_hash=digest,
         status="parked",
-        payload=data.model_dump(mode="json", exclude={"member_number", "customer_id", "key"}),
+        payload=payload,
     )
     session.add(row)
     session.flush()
@@ -1357,7 +1358,7 @@ def _history_row(
         earnings=None,
         entry_seqs=None,
         received_at=now,
-        content_hash=hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest(),
+        content_hash=_content_hash(payload),
     )
 
 

@@ -6,6 +6,7 @@ already holds entries."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 from datetime import date, timedelta
@@ -22,6 +23,7 @@ from egards.customers.schemas import CustomerCreate
 from egards.errors import Conflict
 from egards.loyalty import service
 from egards.loyalty.domain import Activity
+from egards.loyalty.errors import IdempotencyConflict
 from egards.loyalty.models import Activity as ActivityRow
 from egards.loyalty.models import Balance, Entry, Member
 from egards.loyalty.schemas import ActivityCreate
@@ -279,3 +281,21 @@ def test_a_refund_in_a_batch_of_an_activity_already_reversed_is_refused(db):
         )
     assert refused.value.field == "reverses"
     assert refused.value.message == f"activity {old.key} is already reversed"
+
+
+def test_an_activity_from_a_batch_sent_again_one_at_a_time_is_recognised(db):
+    run = next(_serial)
+    with db.unit_of_work() as session:
+        member = _member(session, run, "Again")
+        flight = _activities(f"again{run}", [])[0]
+        service.record_histories(
+            session, actor=SYSTEM, histories={member.id: [flight]}, today=lambda: TODAY
+        )
+        member_id = member.id
+    with db.unit_of_work() as session:
+        before = session.get(Member, member_id).entries_count
+        _one_by_one(session, session.get(Member, member_id), [flight])  # the same content
+        assert session.get(Member, member_id).entries_count == before
+        changed = dataclasses.replace(flight, amounts={"fare": 1})
+        with pytest.raises(IdempotencyConflict):
+            _one_by_one(session, session.get(Member, member_id), [changed])
