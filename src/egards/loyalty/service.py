@@ -1072,16 +1072,18 @@ def record_histories(
     histories: Mapping[int, Sequence[domain.Activity]],
     today: Today = today,
     chunk_size: int = 1000,
+    events: dict[str, tuple[domain.TierEvent, ...]] | None = None,
 ) -> int:
     """Apply the activities of many members (by member id), each member's in date order, in
     one pass: one query locks the members; then, by chunks of ``chunk_size`` members, one
     query loads their stored ledgers, and activities, entries, balances, members and tier
     changes go in with one bulk statement each (a chunk is written while the next one is
     computed). The outcome is the one :func:`record_activity` gives one activity at a time.
-    Every activity is validated before anything is written; keys must be new."""
+    Every activity is validated before anything is written; keys must be new. ``events``,
+    if given, receives the tier events each activity caused, by key."""
     actor.require(Permission.LOYALTY_WRITE)
     with paused_gc():
-        return _record_histories(session, actor, histories, today, chunk_size)
+        return _record_histories(session, actor, histories, today, chunk_size, events)
 
 
 def _record_histories(
@@ -1089,7 +1091,8 @@ def _record_histories(
     actor: Actor,
     histories: Mapping[int, Sequence[domain.Activity]],
     today: Today,
-    chunk_size: int = 1000,
+    chunk_size: int,
+    events: dict[str, tuple[domain.TierEvent, ...]] | None,
 ) -> int:
     session.flush()
     member_ids = sorted(histories)
@@ -1113,7 +1116,7 @@ def _record_histories(
         stored = _stored_books(session, holders, ordered, slices[0]) if slices else None
         for index in range(len(slices)):
             assert stored is not None
-            batch = _applied_histories(actor, holders, ordered, stored, ids, now)
+            batch = _applied_histories(actor, holders, ordered, stored, ids, now, events)
             writer.wait()
             if index + 1 < len(slices):
                 stored = _stored_books(session, holders, ordered, slices[index + 1])
@@ -1181,6 +1184,7 @@ def _applied_histories(
     stored: _Stored,
     activity_ids: Iterator[int],
     now: datetime,
+    events: dict[str, tuple[domain.TierEvent, ...]] | None = None,
 ) -> _Applied:
     """Each member's activities through their book, in date order, as :func:`_apply` does
     one at a time; nothing touches the database."""
@@ -1200,7 +1204,10 @@ def _applied_histories(
                 if key in reversed_keys or (member_id, key) in stored.reversed:
                     raise Conflict(f"activity {key} is already reversed", field="reverses")
                 reversed_keys.add(key)
-            for event in _post_activity(book, row, activity, original):
+            caused = _post_activity(book, row, activity, original)
+            if events is not None:
+                events[activity.key] = caused
+            for event in caused:
                 done.tier_changes.append(_tier_change_row(member_id, event, actor, now))
                 done.timeline.append(_timeline_row(holder.customer_id, member_id, event, actor))
             applied[row.key] = row
