@@ -3,17 +3,26 @@ chunks, ids reserved ahead, then rows in with PostgreSQL's COPY (one executemany
 
 from __future__ import annotations
 
+import csv
 import gc
 import io
-import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_for
 from contextlib import contextmanager
+from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
+import orjson
 from sqlalchemy import JSON, Table, bindparam, func, insert, select, text, update
 from sqlalchemy.orm import Session
+
+
+def json_text(value: Any) -> str:
+    """A value as JSON text, as the bulk paths write it (orjson: an order of magnitude faster
+    than the standard library on the rows they write)."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def chunks(items: Sequence[Any], size: int = 5000) -> Iterator[Sequence[Any]]:
@@ -105,17 +114,64 @@ def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
         session.execute(insert(table), rows)
         return
     columns = list(rows[0])
-    as_json = {c for c in columns if isinstance(table.c[c].type, JSON)}
+    as_json = [i for i, c in enumerate(columns) if isinstance(table.c[c].type, JSON)]
+    values_of = itemgetter(*columns) if len(columns) > 1 else lambda row: (row[columns[0]],)
     cursor = session.connection().connection.driver_connection.cursor()
     quoted = ", ".join(f'"{c}"' for c in columns)
     with cursor.copy(f"COPY {table.name} ({quoted}) FROM STDIN") as copy:
+        write = copy.write_row
         for row in rows:
-            copy.write_row(
-                [
-                    json.dumps(row[c]) if c in as_json and row[c] is not None else row[c]
-                    for c in columns
-                ]
-            )
+            values = values_of(row)
+            if as_json:
+                values = list(values)
+                for i in as_json:
+                    if values[i] is not None:
+                        values[i] = json_text(values[i])
+            write(values)
+
+
+@dataclass(frozen=True)
+class CsvCopy:
+    """Rows of one table as CSV text for PostgreSQL's COPY, made away from the connection
+    (in a worker process, say) and sent later as they are."""
+
+    table: str
+    columns: tuple[str, ...]
+    nullable: tuple[str, ...]
+    data: bytes
+
+
+def csv_copy(table: Table, rows: list[dict[str, Any]]) -> CsvCopy:
+    """``rows`` as COPY's CSV: every string quoted, numbers not, JSON columns as JSON text.
+    A missing value is an empty *quoted* field, read back as NULL in the nullable columns
+    (``FORCE_NULL``): an empty string in a nullable column becomes NULL."""
+    columns = tuple(rows[0]) if rows else ()
+    as_json = [i for i, c in enumerate(columns) if isinstance(table.c[c].type, JSON)]
+    values_of = itemgetter(*columns) if len(columns) > 1 else lambda row: (row[columns[0]],)
+    buffer = io.StringIO()
+    write = csv.writer(buffer, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n").writerow
+    for row in rows:
+        values = values_of(row)
+        if as_json:
+            values = list(values)
+            for i in as_json:
+                if values[i] is not None:
+                    values[i] = json_text(values[i])
+        write(values)
+    nullable = tuple(c for c in columns if table.c[c].nullable)
+    return CsvCopy(table.name, columns, nullable, buffer.getvalue().encode())
+
+
+def write_csv_copy(session: Session, copy: CsvCopy) -> None:
+    if not copy.data:
+        return
+    quoted = ", ".join(f'"{c}"' for c in copy.columns)
+    options = "FORMAT csv"
+    if copy.nullable:
+        options += ", FORCE_NULL (" + ", ".join(f'"{c}"' for c in copy.nullable) + ")"
+    cursor = session.connection().connection.driver_connection.cursor()
+    with cursor.copy(f"COPY {copy.table} ({quoted}) FROM STDIN WITH ({options})") as out:
+        out.write(copy.data)
 
 
 def bulk_update(
@@ -143,7 +199,7 @@ def bulk_update(
     dialect = session.get_bind().dialect
     as_json = {c for c in columns if isinstance(table.c[c].type, JSON)}
     arrays = {
-        c: [json.dumps(row[c]) if row[c] is not None else None for row in rows]
+        c: [json_text(row[c]) if row[c] is not None else None for row in rows]
         if c in as_json
         else [row[c] for row in rows]
         for c in columns

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 
@@ -17,6 +18,10 @@ class DomainError(Exception):
         self.message = message
         self.field = field
         self.context = context
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled whole (field and context too), as it crosses from a worker process."""
+        return (partial(type(self), self.message, field=self.field, **self.context), ())
 
 
 class NotFound(DomainError):

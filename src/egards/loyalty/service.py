@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from functools import cache
@@ -26,15 +29,18 @@ from egards.accounts.domain import Actor, Permission
 from egards.audit import service as audit
 from egards.bulk import (
     BackgroundWriter,
+    CsvCopy,
     bulk_insert,
     bulk_update,
     chunks,
+    csv_copy,
     paused_gc,
     reserve_ids,
+    write_csv_copy,
 )
 from egards.customers import service as customers
 from egards.customers.models import Identity, TimelineEvent
-from egards.db import utcnow
+from egards.db import Base, utcnow
 from egards.errors import Conflict, InvalidInput, NotFound
 from egards.loyalty import codec, domain
 from egards.loyalty.errors import IdempotencyConflict
@@ -1073,6 +1079,7 @@ def record_histories(
     today: Today = today,
     chunk_size: int = 1000,
     events: dict[str, tuple[domain.TierEvent, ...]] | None = None,
+    workers: int = 1,
 ) -> int:
     """Apply the activities of many members (by member id), each member's in date order, in
     one pass: one query locks the members; then, by chunks of ``chunk_size`` members, one
@@ -1080,10 +1087,12 @@ def record_histories(
     changes go in with one bulk statement each (a chunk is written while the next one is
     computed). The outcome is the one :func:`record_activity` gives one activity at a time.
     Every activity is validated before anything is written; keys must be new. ``events``,
-    if given, receives the tier events each activity caused, by key."""
+    if given, receives the tier events each activity caused, by key. On PostgreSQL,
+    ``workers`` > 1 computes chunks in that many forked processes (for imports and
+    migrations run from the command line, not inside a web server)."""
     actor.require(Permission.LOYALTY_WRITE)
     with paused_gc():
-        return _record_histories(session, actor, histories, today, chunk_size, events)
+        return _record_histories(session, actor, histories, today, chunk_size, events, workers)
 
 
 def _record_histories(
@@ -1093,6 +1102,7 @@ def _record_histories(
     today: Today,
     chunk_size: int,
     events: dict[str, tuple[domain.TierEvent, ...]] | None,
+    workers: int,
 ) -> int:
     session.flush()
     member_ids = sorted(histories)
@@ -1105,23 +1115,35 @@ def _record_histories(
         for activity in activities:
             domain.validate_activity(programme, activity, today=day)
         ordered[member_id] = activities
-    now = utcnow()
-    # All ids at once: on SQLite they are counted from the rows already written.
-    ids = iter(reserve_ids(session, Activity.__table__, sum(map(len, ordered.values()))))
-    slices = list(chunks(member_ids, chunk_size))
+    # All ids at once (on SQLite they are counted from the rows already written), then each
+    # chunk of members with the ids of its activities.
+    ids = reserve_ids(session, Activity.__table__, sum(map(len, ordered.values())))
+    jobs: list[tuple[Sequence[int], list[int]]] = []
+    for chunk in chunks(member_ids, chunk_size):
+        taken = sum(len(ordered[member_id]) for member_id in chunk)
+        jobs.append((chunk, ids[:taken]))
+        ids = ids[taken:]
+    copy = session.get_bind().dialect.name == "postgresql"
+    context = _Context(actor, holders, ordered, utcnow(), events is not None, copy)
     written = 0
-    # Chunk k is computed while chunk k-1 is written; what chunk k+1 needs from the database
-    # is read in between, when the connection is free.
-    with BackgroundWriter(session) as writer:
-        stored = _stored_books(session, holders, ordered, slices[0]) if slices else None
-        for index in range(len(slices)):
-            assert stored is not None
-            batch = _applied_histories(actor, holders, ordered, stored, ids, now, events)
-            writer.wait()
-            if index + 1 < len(slices):
-                stored = _stored_books(session, holders, ordered, slices[index + 1])
-            writer.submit(_write_histories, session, batch)
-            written += len(batch.activities)
+    # Chunks are computed ahead (in worker processes, or in turn here) while the one before
+    # is written; what a chunk needs from the database is read when the connection is free.
+    with _Computer(context, workers if copy else 1) as computer:
+        ahead: deque[Any] = deque()
+        for job in jobs[: computer.depth]:
+            ahead.append(computer.submit(*job, _stored(session, holders, ordered, job[0])))
+        following = iter(jobs[computer.depth :])
+        with BackgroundWriter(session) as writer:
+            while ahead:
+                done = ahead.popleft().result()
+                writer.wait()
+                job = next(following, None)
+                if job is not None:
+                    ahead.append(computer.submit(*job, _stored(session, holders, ordered, job[0])))
+                writer.submit(_write_chunk, session, done)
+                written += done.count
+                if events is not None:
+                    events.update(done.events)
     # Mapped members and balances the caller holds were written behind the ORM's back.
     for identity in list(session.identity_map.keys()):
         if identity[0] in (Member, Balance) and identity[1][0] in holders:
@@ -1130,10 +1152,22 @@ def _record_histories(
 
 
 @dataclass
+class _Context:
+    """What every chunk of one call of the bulk path shares (and forked workers inherit)."""
+
+    actor: Actor
+    holders: Mapping[int, _Holder]
+    histories: Mapping[int, Sequence[domain.Activity]]
+    now: datetime
+    want_events: bool
+    copy: bool  # rows as COPY's CSV (PostgreSQL), or as they are
+
+
+@dataclass
 class _Stored:
     """What a chunk of members' histories needs from the database before it is applied."""
 
-    books: dict[int, Book]
+    ops: dict[int, list[tuple[str, dict[str, Any]]]]
     originals: dict[tuple[int, str], Any]
     reversed: set[tuple[int, str]]
     balances: set[tuple[int, str]]
@@ -1152,13 +1186,92 @@ class _Applied:
     timeline: list[dict[str, Any]]
 
 
-def _stored_books(
+@dataclass
+class _Chunk:
+    """A computed chunk as it travels to the writer: new rows by table (COPY's CSV on
+    PostgreSQL), the balance and member updates, the tier events by activity key."""
+
+    inserts: list[tuple[str, CsvCopy | list[dict[str, Any]]]]
+    balances: list[dict[str, Any]]
+    members: list[dict[str, Any]]
+    events: dict[str, tuple[domain.TierEvent, ...]]
+    count: int
+
+
+_INSERTED = (  # in this order: entries point to activities
+    ("activities", Activity.__table__),
+    ("entries", Entry.__table__),
+    ("new_balances", Balance.__table__),
+    ("tier_changes", TierChange.__table__),
+    ("timeline", TimelineEvent.__table__),
+)
+
+
+def _computed(
+    context: _Context, member_ids: Sequence[int], activity_ids: list[int], stored: _Stored
+) -> _Chunk:
+    """One chunk through the rules, and its rows made ready to send; nothing touches the
+    database."""
+    events: dict[str, tuple[domain.TierEvent, ...]] | None = {} if context.want_events else None
+    done = _applied_histories(context, member_ids, stored, iter(activity_ids), events)
+    inserts: list[tuple[str, CsvCopy | list[dict[str, Any]]]] = []
+    for name, table in _INSERTED:
+        rows = getattr(done, name)
+        if rows:
+            inserts.append((table.name, csv_copy(table, rows) if context.copy else rows))
+    return _Chunk(inserts, done.balances, done.members, events or {}, len(done.activities))
+
+
+_FORKED: _Context | None = None  # the context worker processes inherit when they fork
+
+
+def _computed_in_worker(
+    member_ids: Sequence[int], activity_ids: list[int], stored: _Stored
+) -> _Chunk:
+    assert _FORKED is not None
+    return _computed(_FORKED, member_ids, activity_ids, stored)
+
+
+class _Computer:
+    """Computes chunks: in ``workers`` forked processes, which inherit the members and their
+    activities (only each chunk's stored ledgers travel), or here, one at a time, when the
+    caller asks for its result."""
+
+    def __init__(self, context: _Context, workers: int) -> None:
+        self.context = context
+        forking = workers > 1 and "fork" in multiprocessing.get_all_start_methods()
+        self.pool: ProcessPoolExecutor | None = None
+        if forking:
+            global _FORKED
+            _FORKED = context
+            self.pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+        self.depth = workers if forking else 1
+
+    def submit(self, member_ids: Sequence[int], activity_ids: list[int], stored: _Stored) -> Any:
+        if self.pool is not None:
+            return self.pool.submit(_computed_in_worker, member_ids, activity_ids, stored)
+        return SimpleNamespace(
+            result=lambda: _computed(self.context, member_ids, activity_ids, stored)
+        )
+
+    def __enter__(self) -> _Computer:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        global _FORKED
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+            _FORKED = None
+
+
+def _stored(
     session: Session,
     holders: Mapping[int, _Holder],
     histories: Mapping[int, Sequence[domain.Activity]],
     member_ids: Sequence[int],
 ) -> _Stored:
-    chunk = {member_id: holders[member_id] for member_id in member_ids}
+    """A chunk's stored ledger operations, the stored activities its refunds name, and which
+    balances exist."""
     table = Balance.__table__
     balances = {
         (member_id, currency)
@@ -1167,33 +1280,45 @@ def _stored_books(
         )
     }
     originals, reversed_ = _stored_originals(
-        session, chunk, {member_id: histories[member_id] for member_id in member_ids}
+        session,
+        {member_id: holders[member_id] for member_id in member_ids},
+        {member_id: histories[member_id] for member_id in member_ids},
     )
-    return _Stored(
-        books=_open_books(session, chunk),
-        originals=originals,
-        reversed=reversed_,
-        balances=balances,
+    ops: dict[int, list[tuple[str, dict[str, Any]]]] = {}
+    rows = session.execute(
+        select(Entry.member_id, Entry.op, Entry.args)
+        .where(Entry.member_id.in_(member_ids))
+        .order_by(Entry.member_id, Entry.seq)
     )
+    for member_id, op, args in rows:
+        ops.setdefault(member_id, []).append((op, args))
+    return _Stored(ops=ops, originals=originals, reversed=reversed_, balances=balances)
 
 
 def _applied_histories(
-    actor: Actor,
-    holders: Mapping[int, _Holder],
-    histories: Mapping[int, Sequence[domain.Activity]],
+    context: _Context,
+    member_ids: Sequence[int],
     stored: _Stored,
     activity_ids: Iterator[int],
-    now: datetime,
-    events: dict[str, tuple[domain.TierEvent, ...]] | None = None,
+    events: dict[str, tuple[domain.TierEvent, ...]] | None,
 ) -> _Applied:
-    """Each member's activities through their book, in date order, as :func:`_apply` does
-    one at a time; nothing touches the database."""
+    """Each member's book rebuilt from its stored operations, then their activities through
+    it, in date order, as :func:`_apply` does one at a time."""
+    actor, now = context.actor, context.now
     done = _Applied([], [], [], [], [], [], [])
-    for member_id, book in stored.books.items():
-        holder = holders[member_id]
+    for member_id in member_ids:
+        holder = context.holders[member_id]
+        ledger = _replayed(stored.ops.get(member_id, ()))
+        book = Book(
+            member=holder,  # type: ignore[arg-type]
+            programme=get_programme(holder.programme),
+            ledger=ledger,
+            state=codec.state_from_json(holder.tier_state),
+            written=len(ledger.entries),
+        )
         applied: dict[str, Any] = {}
         reversed_keys: set[str] = set()
-        for activity in histories[member_id]:
+        for activity in context.histories[member_id]:
             row = _history_row(next(activity_ids), holder, activity, now)
             original = None
             if activity.reverses:
@@ -1241,14 +1366,15 @@ def _applied_histories(
     return done
 
 
-def _write_histories(session: Session, done: _Applied) -> None:
-    bulk_insert(session, Activity.__table__, done.activities)  # first: entries point to them
-    bulk_insert(session, Entry.__table__, done.entries)
-    bulk_insert(session, Balance.__table__, done.new_balances)
-    bulk_update(session, Balance.__table__, done.balances, key=("member_id", "currency"))
-    bulk_update(session, Member.__table__, done.members, key="id")
-    bulk_insert(session, TierChange.__table__, done.tier_changes)
-    bulk_insert(session, TimelineEvent.__table__, done.timeline)
+def _write_chunk(session: Session, chunk: _Chunk) -> None:
+    tables = Base.metadata.tables
+    for name, rows in chunk.inserts:
+        if isinstance(rows, CsvCopy):
+            write_csv_copy(session, rows)
+        else:
+            bulk_insert(session, tables[name], rows)
+    bulk_update(session, Balance.__table__, chunk.balances, key=("member_id", "currency"))
+    bulk_update(session, Member.__table__, chunk.members, key="id")
 
 
 def _lock_many(session: Session, member_ids: Sequence[int]) -> dict[int, _Holder]:
@@ -1275,30 +1401,6 @@ def _lock_many(session: Session, member_ids: Sequence[int]) -> dict[int, _Holder
     if missing:
         raise NotFound(f"member {missing[0]} not found", field="member_id")
     return holders
-
-
-def _open_books(session: Session, holders: Mapping[int, _Holder]) -> dict[int, Book]:
-    """Every member's book, rebuilt from the stored operations loaded in one query."""
-    stored: dict[int, list[tuple[str, dict[str, Any]]]] = {}
-    for chunk in chunks(list(holders)):
-        rows = session.execute(
-            select(Entry.member_id, Entry.op, Entry.args)
-            .where(Entry.member_id.in_(chunk))
-            .order_by(Entry.member_id, Entry.seq)
-        )
-        for member_id, op, args in rows:
-            stored.setdefault(member_id, []).append((op, args))
-    books = {}
-    for member_id, holder in holders.items():
-        ledger = _replayed(stored.get(member_id, ()))
-        books[member_id] = Book(
-            member=holder,  # type: ignore[arg-type]
-            programme=get_programme(holder.programme),
-            ledger=ledger,
-            state=codec.state_from_json(holder.tier_state),
-            written=len(ledger.entries),
-        )
-    return books
 
 
 def _stored_originals(
@@ -1328,7 +1430,7 @@ def _stored_originals(
         )
         for row in session.execute(select(table).where(*applied, table.c.key.in_(keys))):
             if row.programme == holders[row.member_id].programme:
-                found[(row.member_id, row.key)] = row
+                found[(row.member_id, row.key)] = SimpleNamespace(**row._mapping)
         reverses = table.c.payload["reverses"].as_string()
         for member_id, programme, key in session.execute(
             select(table.c.member_id, table.c.programme, reverses).where(
