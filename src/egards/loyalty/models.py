@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -38,7 +39,8 @@ class Member(Base):
     )
 
     id: Mapped[int] = mapped_column(BigIntKey, primary_key=True)
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    # Found through the unique (customer_id, programme) index.
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
     programme: Mapped[str] = mapped_column(String(40))
     number: Mapped[str] = mapped_column(String(40))
     enrolled_on: Mapped[date] = mapped_column(Date)
@@ -106,7 +108,13 @@ class Activity(Base):
     __table_args__ = (
         UniqueConstraint("programme", "key"),
         Index("ix_loyalty_activities_member", "member_id", "on"),
-        Index("ix_loyalty_activities_status", "status"),
+        Index(  # parked activities wait for their member; the others are found by member
+            "ix_loyalty_activities_parked",
+            "programme",
+            "member_number",
+            postgresql_where=text("status = 'parked'"),
+            sqlite_where=text("status = 'parked'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigIntKey, primary_key=True)

@@ -22,6 +22,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import orjson
 from sqlalchemy import String, Text, cast, func, literal, select, update
 from sqlalchemy.orm import Session
 
@@ -363,7 +364,7 @@ def progress(member: Member) -> dict[str, Any]:
 
 def _content_hash(payload: dict[str, Any]) -> str:
     """What an activity's key is checked against when it comes again: its stored payload."""
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+    return hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
 def _resolve_member(session: Session, programme: Programme, data: ActivityCreate) -> Member | None:
