@@ -84,7 +84,8 @@ class Entry(Base):
     seq: Mapped[int] = mapped_column(Integer)  # the entry's id in the member's ledger
     key: Mapped[str] = mapped_column(String(200))
     op: Mapped[str] = mapped_column(String(30))
-    args: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # The operation's arguments; none for a plain post, rebuilt from the columns below.
+    args: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     currency: Mapped[str] = mapped_column(String(20))
     debit: Mapped[str] = mapped_column(String(20))  # account kind; member accounts are "member"
     credit: Mapped[str] = mapped_column(String(20))

@@ -124,7 +124,7 @@ def _lock(session: Session, member_id: int) -> Member:
 
 def open_book(session: Session, member: Member) -> Book:
     rows = session.execute(
-        select(Entry.op, Entry.args).where(Entry.member_id == member.id).order_by(Entry.seq)
+        select(*_STORED_OP).where(Entry.member_id == member.id).order_by(Entry.seq)
     )
     ledger = _replayed(rows)
     return Book(
@@ -136,12 +136,70 @@ def open_book(session: Session, member: Member) -> Book:
     )
 
 
-def _replayed(ops: Iterable[tuple[str, dict[str, Any]]]) -> Ledger:
-    """A ledger rebuilt from its stored operations, in their order."""
+# What an entry's operation is rebuilt from: its arguments, or for a plain post (most
+# entries), the entry's own columns.
+_STORED_OP = (
+    Entry.op,
+    Entry.args,
+    Entry.member_id,
+    Entry.key,
+    Entry.debit,
+    Entry.credit,
+    Entry.currency,
+    Entry.amount,
+    Entry.on,
+    Entry.kind,
+    Entry.state,
+    Entry.rule_id,
+    Entry.expires_on,
+    Entry.memo,
+)
+
+
+def _replayed(rows: Iterable[Any]) -> Ledger:
+    """A ledger rebuilt from its stored operations (rows of ``_STORED_OP``), in their order."""
     ledger = Ledger()
-    for op, args in ops:
-        getattr(ledger, op)(**{k: codec.decode(v) for k, v in args.items()})
+    for row in rows:
+        if row.args is None:  # a plain post: see _entry_rows
+            ledger.post(
+                key=row.key,
+                debit=_account(row.debit, row.currency, row.member_id),
+                credit=_account(row.credit, row.currency, row.member_id),
+                amount=row.amount,
+                on=row.on,
+                kind=row.kind,
+                pending=row.state == "pending",
+                rule_id=row.rule_id,
+                expires_on=row.expires_on,
+                memo=row.memo,
+            )
+        else:
+            getattr(ledger, row.op)(**{k: codec.decode(v) for k, v in row.args.items()})
     return ledger
+
+
+def _account(kind: str, currency: str, member_id: int) -> Account:
+    if kind == AccountKind.MEMBER:
+        return Account.of_member(str(member_id), currency)
+    return Account.of_programme(AccountKind(kind), currency)
+
+
+_POST_ARGUMENTS = frozenset(
+    ("key", "debit", "credit", "amount", "on", "kind", "pending", "rule_id", "expires_on", "memo")
+)
+
+
+def _plain_post(op: str, kwargs: dict[str, Any], entry: Any) -> bool:
+    """Whether the post that made ``entry`` is rebuilt exactly from the entry's columns
+    (then its arguments are not stored twice)."""
+    return (
+        op == "post"
+        and kwargs.keys() <= _POST_ARGUMENTS
+        and kwargs.get("pending", False) == (entry.state == "pending")
+        and kwargs.get("rule_id") == entry.rule_id
+        and kwargs.get("expires_on") == entry.expires_on
+        and kwargs.get("memo", "") == entry.memo
+    )
 
 
 def _open_for_change(
@@ -193,7 +251,7 @@ def _entry_rows(book: Book, now: datetime) -> list[dict[str, Any]]:
             "seq": entry.id,
             "key": entry.key,
             "op": op,
-            "args": codec.encode_args(kwargs),
+            "args": None if _plain_post(op, kwargs, entry) else codec.encode_args(kwargs),
             "currency": entry.currency,
             "debit": str(entry.debit.kind),
             "credit": str(entry.credit.kind),
@@ -1168,7 +1226,7 @@ class _Context:
 class _Stored:
     """What a chunk of members' histories needs from the database before it is applied."""
 
-    ops: dict[int, list[tuple[str, dict[str, Any]]]]
+    ops: dict[int, list[Any]]  # rows of _STORED_OP
     originals: dict[tuple[int, str], Any]
     reversed: set[tuple[int, str]]
     balances: set[tuple[int, str]]
@@ -1285,14 +1343,14 @@ def _stored(
         {member_id: holders[member_id] for member_id in member_ids},
         {member_id: histories[member_id] for member_id in member_ids},
     )
-    ops: dict[int, list[tuple[str, dict[str, Any]]]] = {}
+    ops: dict[int, list[Any]] = {}
     rows = session.execute(
-        select(Entry.member_id, Entry.op, Entry.args)
+        select(*_STORED_OP)
         .where(Entry.member_id.in_(member_ids))
         .order_by(Entry.member_id, Entry.seq)
     )
-    for member_id, op, args in rows:
-        ops.setdefault(member_id, []).append((op, args))
+    for row in rows:
+        ops.setdefault(row.member_id, []).append(SimpleNamespace(**row._mapping))
     return _Stored(ops=ops, originals=originals, reversed=reversed_, balances=balances)
 
 

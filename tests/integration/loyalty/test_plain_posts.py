@@ -1,0 +1,120 @@
+"""Plain posts (most ledger entries) are stored without their arguments and rebuilt from the
+entry's columns; migration 0006 writes the arguments back on the way down, so a ledger
+replays to the same entries before, after and again after."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from alembic import command
+from sqlalchemy import func, select, text
+
+from egards.accounts.domain import SYSTEM
+from egards.customers import service as customers
+from egards.customers.schemas import CustomerCreate
+from egards.db import Database, make_engine
+from egards.loyalty import service
+from egards.loyalty.models import Entry, Member
+from egards.loyalty.schemas import ActivityCreate
+from egards.migrate import alembic_config, upgrade
+from tests.conftest import PG_URL, _unavailable
+
+TODAY = date.today()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def committed_db(request, tmp_path):
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'plain.db'}")
+    else:
+        if not PG_URL:
+            _unavailable("PostgreSQL tests need EGARDS_TEST_DATABASE_URL")
+        server = PG_URL.rsplit("/", 1)[0]
+        admin = make_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text("DROP DATABASE IF EXISTS egards_plain_posts WITH (FORCE)"))
+            connection.execute(text("CREATE DATABASE egards_plain_posts"))
+        admin.dispose()
+        engine = make_engine(f"{server}/egards_plain_posts")
+    upgrade(engine)
+    yield Database(engine)
+    engine.dispose()
+
+
+def _migrate(db: Database, action, revision: str) -> None:
+    config = alembic_config()
+    with db.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        action(config, revision)
+
+
+def _ledger(db: Database, member_id: int):
+    with db.unit_of_work() as session:
+        book = service.open_book(session, session.get(Member, member_id))
+        book.ledger.check_invariants()
+        return book.ledger.entries
+
+
+def test_a_ledger_replays_the_same_with_or_without_stored_post_arguments(committed_db):
+    db = committed_db
+    with db.unit_of_work() as session:
+        customer = customers.create_customer(
+            session, actor=SYSTEM, data=CustomerCreate(first_name="Plain", last_name="Posts")
+        )
+        member = service.enrol(
+            session,
+            actor=SYSTEM,
+            customer_id=customer.id,
+            programme_code="flying_blue",
+            on=TODAY - timedelta(days=60),
+        )
+        member_id = member.id
+        for n, (kind, reverses) in enumerate([("flight", None), ("flight", None), ("refund", 0)]):
+            service.record_activity(
+                session,
+                actor=SYSTEM,
+                programme_code="flying_blue",
+                data=ActivityCreate(
+                    key=f"plain-{n}",
+                    customer_id=customer.id,
+                    kind=kind,
+                    on=TODAY - timedelta(days=30 - n),
+                    amounts={} if reverses is not None else {"fare": 120_000, "taxes": 3_000},
+                    attributes={}
+                    if reverses is not None
+                    else {"cabin": "business", "distance_miles": 5800, "domestic": False},
+                    reverses=f"plain-{reverses}" if reverses is not None else None,
+                ),
+            )
+        service.grant_points(
+            session,
+            actor=SYSTEM,
+            member_id=member_id,
+            key="plain-goodwill",
+            currency="MILES",
+            amount=750,
+            reason="a late bag",
+        )
+        service.redeem(
+            session,
+            actor=SYSTEM,
+            member_id=member_id,
+            key="plain-redeem",
+            currency="MILES",
+            amount=1_000,
+            hold=True,
+            memo="a lounge pass",
+        )
+    with db.unit_of_work() as session:
+        without = session.scalar(select(func.count()).where(Entry.args.is_(None)))
+        assert without >= 4  # the flights' XP and miles, the goodwill: plain posts
+    before = _ledger(db, member_id)
+
+    _migrate(db, command.downgrade, "0002")
+    with db.unit_of_work() as session:
+        assert session.scalar(select(func.count()).where(Entry.args.is_(None))) == 0
+    assert _ledger(db, member_id) == before
+
+    _migrate(db, command.upgrade, "heads")
+    assert _ledger(db, member_id) == before
