@@ -30,14 +30,14 @@ from egards.accounts.domain import Actor, Permission
 from egards.audit import service as audit
 from egards.bulk import (
     BackgroundWriter,
-    CsvCopy,
+    PreparedCopy,
     bulk_insert,
     bulk_update,
     chunks,
-    csv_copy,
     paused_gc,
+    prepare_copy,
     reserve_ids,
-    write_csv_copy,
+    write_prepared_copy,
 )
 from egards.customers import service as customers
 from egards.customers.models import Identity, TimelineEvent
@@ -1219,7 +1219,7 @@ class _Context:
     histories: Mapping[int, Sequence[domain.Activity]]
     now: datetime
     want_events: bool
-    copy: bool  # rows as COPY's CSV (PostgreSQL), or as they are
+    copy: bool  # rows as COPY's text (PostgreSQL), or as they are
 
 
 @dataclass
@@ -1247,10 +1247,10 @@ class _Applied:
 
 @dataclass
 class _Chunk:
-    """A computed chunk as it travels to the writer: new rows by table (COPY's CSV on
+    """A computed chunk as it travels to the writer: new rows by table (COPY's text on
     PostgreSQL), the balance and member updates, the tier events by activity key."""
 
-    inserts: list[tuple[str, CsvCopy | list[dict[str, Any]]]]
+    inserts: list[tuple[str, PreparedCopy | list[dict[str, Any]]]]
     balances: list[dict[str, Any]]
     members: list[dict[str, Any]]
     events: dict[str, tuple[domain.TierEvent, ...]]
@@ -1273,11 +1273,11 @@ def _computed(
     database."""
     events: dict[str, tuple[domain.TierEvent, ...]] | None = {} if context.want_events else None
     done = _applied_histories(context, member_ids, stored, iter(activity_ids), events)
-    inserts: list[tuple[str, CsvCopy | list[dict[str, Any]]]] = []
+    inserts: list[tuple[str, PreparedCopy | list[dict[str, Any]]]] = []
     for name, table in _INSERTED:
         rows = getattr(done, name)
         if rows:
-            inserts.append((table.name, csv_copy(table, rows) if context.copy else rows))
+            inserts.append((table.name, prepare_copy(table, rows) if context.copy else rows))
     return _Chunk(inserts, done.balances, done.members, events or {}, len(done.activities))
 
 
@@ -1428,8 +1428,8 @@ def _applied_histories(
 def _write_chunk(session: Session, chunk: _Chunk) -> None:
     tables = Base.metadata.tables
     for name, rows in chunk.inserts:
-        if isinstance(rows, CsvCopy):
-            write_csv_copy(session, rows)
+        if isinstance(rows, PreparedCopy):
+            write_prepared_copy(session, rows)
         else:
             bulk_insert(session, tables[name], rows)
     bulk_update(session, Balance.__table__, chunk.balances, key=("member_id", "currency"))
