@@ -4,7 +4,9 @@ A plain post (most ledger entries) is rebuilt from the entry's columns, so its a
 no longer stored twice. A member's customer is found through the unique (customer_id,
 programme) index, so the index on customer_id alone only cost every member write; activities
 are looked up by status only to find the parked ones, so a partial index on those replaces
-the index on every row's status.
+the index on every row's status. Members and balances are rewritten in bulk at every period
+end and activity: with room left on their pages (fill factor 80) and no index on the period's
+end (a requalification walks members in id order), most of those rewrites update no index.
 
 Revision ID: 0006
 Revises: 0002
@@ -28,7 +30,11 @@ def upgrade() -> None:
     with op.batch_alter_table("loyalty_entries") as batch:
         batch.alter_column("args", existing_type=sa.JSON(), nullable=True)
     op.drop_index("ix_loyalty_members_customer_id", table_name="loyalty_members")
+    op.drop_index("ix_loyalty_members_period_end", table_name="loyalty_members")
     op.drop_index("ix_loyalty_activities_status", table_name="loyalty_activities")
+    if op.get_bind().dialect.name == "postgresql":
+        for table in ("loyalty_members", "loyalty_balances"):
+            op.execute(f"ALTER TABLE {table} SET (fillfactor = 80)")
     op.create_index(
         "ix_loyalty_activities_parked",
         "loyalty_activities",
@@ -42,6 +48,10 @@ def downgrade() -> None:
     op.drop_index("ix_loyalty_activities_parked", table_name="loyalty_activities")
     op.create_index("ix_loyalty_activities_status", "loyalty_activities", ["status"])
     op.create_index("ix_loyalty_members_customer_id", "loyalty_members", ["customer_id"])
+    op.create_index("ix_loyalty_members_period_end", "loyalty_members", ["period_end"])
+    if op.get_bind().dialect.name == "postgresql":
+        for table in ("loyalty_members", "loyalty_balances"):
+            op.execute(f"ALTER TABLE {table} RESET (fillfactor)")
     # The arguments of plain posts, as the service encoded them (see egards.loyalty.codec).
     sqlite = op.get_bind().dialect.name == "sqlite"
     obj, arr = (
