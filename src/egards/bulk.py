@@ -10,11 +10,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_for
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from operator import itemgetter
 from typing import Any
 
 import orjson
-from sqlalchemy import JSON, String, Table, bindparam, func, insert, select, text, update
+from sqlalchemy import JSON, DateTime, String, Table, bindparam, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 
@@ -162,25 +163,53 @@ def _json(value: Any) -> str:
     return "\\N" if value is None else json_text(value).replace("\\", "\\\\")
 
 
+class _Stamp:
+    """A timestamp's text, remembered for the next row (a batch shares one ``now``). The pair
+    is one attribute, so that threads sharing it never see a value with another's text."""
+
+    def __init__(self) -> None:
+        self.last: tuple[Any, str] = (None, "\\N")
+
+    def __call__(self, value: Any) -> str:
+        last = self.last
+        if value is not last[0]:
+            last = self.last = (value, str(value))
+        return last[1]
+
+
 def prepare_copy(table: Table, rows: list[dict[str, Any]]) -> PreparedCopy:
     """``rows`` as the text COPY reads (what psycopg would send for them, built by hand: a
     third of the time of a CSV writer on rows with long JSON)."""
     columns = tuple(rows[0]) if rows else ()
-    converters = [
-        _json
-        if isinstance(table.c[c].type, JSON)
-        else _escaped
-        if isinstance(table.c[c].type, String)
-        else _plain
-        for c in columns
-    ]
-    values_of = itemgetter(*columns) if len(columns) > 1 else lambda row: (row[columns[0]],)
-    lines = [
-        "\t".join([convert(v) for convert, v in zip(converters, values_of(row), strict=True)])
-        for row in rows
-    ]
+    line = _line_maker(table, columns)
+    lines = [line(row) for row in rows]
     lines.append("")
     return PreparedCopy(table.name, columns, "\n".join(lines).encode())
+
+
+@cache
+def _line_maker(table: Table, columns: tuple[str, ...]) -> Callable[[dict[str, Any]], str]:
+    """One function per table and columns that turns a row into a line of COPY's text, with
+    each column's conversion written in (one call per row, not one per value)."""
+    parts = []
+    for index, name in enumerate(columns):
+        column = table.c[name]
+        value = f"row[{name!r}]"
+        if isinstance(column.type, JSON):
+            parts.append(f"_json({value})")
+        elif isinstance(column.type, String):
+            parts.append(f"_escaped({value})")
+        elif isinstance(column.type, DateTime):  # one stamp for a whole batch, mostly
+            parts.append(f"_stamp({value})")
+        elif column.nullable or column.primary_key:
+            parts.append(f"(_NULL if (v{index} := {value}) is None else str(v{index}))")
+        else:  # numbers, dates and timestamps that cannot be missing
+            parts.append(f"str({value})")
+    source = "def line(row):\n    return '\\t'.join((" + ", ".join(parts) + ",))\n"
+    scope = {"_json": _json, "_escaped": _escaped, "_stamp": _Stamp(), "_NULL": "\\N"}
+    # The source is made of the table's own column names and the converters above.
+    exec(source, scope)
+    return scope["line"]
 
 
 def write_prepared_copy(session: Session, copy: PreparedCopy) -> None:
