@@ -173,7 +173,7 @@ class _Stamp:
     def __call__(self, value: Any) -> str:
         last = self.last
         if value is not last[0]:
-            last = self.last = (value, str(value))
+            last = self.last = (value, "\\N" if value is None else str(value))
         return last[1]
 
 
