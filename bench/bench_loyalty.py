@@ -228,7 +228,7 @@ def main() -> None:
         large = requalify_at_scale(db, args.requalify_members, args.requalify_activities)
     table = Table(
         title=f"Loyalty: {done:,} activities of {args.members:,} members ({args.db}, "
-        f"{args.workers} worker(s))"
+        f"{args.workers if args.db == 'postgresql' else 1} computing process(es))"
     )
     for column in ("measure", "value", "reference / target"):
         table.add_column(column)
