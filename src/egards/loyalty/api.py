@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from egards.errors import DomainError
-from egards.loyalty import service
+from egards.loyalty import intake, service
 from egards.loyalty.schemas import (
     ActivityCreate,
     ActivityResult,
@@ -141,25 +141,21 @@ def record_activity(
 def record_activities(
     session: DbSession, actor: CurrentActor, programme: str, data: BulkActivities
 ) -> Any:
-    """Up to 1,000 activities; each is applied whole or not at all, and reported by index."""
-    results = []
-    for index, item in enumerate(data.activities):
-        try:
-            with session.begin_nested():
-                result = service.record_activity(
-                    session, actor=actor, programme_code=programme, data=item
-                )
-            results.append(BulkItemResult(index=index, key=item.key, ok=True, result=result))
-        except DomainError as error:
-            results.append(
-                BulkItemResult(
-                    index=index,
-                    key=item.key,
-                    ok=False,
-                    error={"code": error.code, "field": error.field, "reason": error.message},
-                )
-            )
-    return results
+    """Up to 1,000 activities, each applied whole or not at all and reported by index, as if
+    sent one by one in that order; unknown members are parked."""
+    outcomes = intake.record_many(
+        session, actor=actor, programme_code=programme, items=data.activities
+    )
+    return [
+        BulkItemResult(index=index, key=item.key, ok=False, error=_error(outcome))
+        if isinstance(outcome, DomainError)
+        else BulkItemResult(index=index, key=item.key, ok=True, result=outcome)
+        for index, (item, outcome) in enumerate(zip(data.activities, outcomes, strict=True))
+    ]
+
+
+def _error(error: DomainError) -> dict[str, Any]:
+    return {"code": error.code, "field": error.field, "reason": error.message}
 
 
 @router.post(

@@ -2,8 +2,9 @@
 
 Flat files name amount components ``amount.<component>`` (integer cents) and rule attributes
 ``attr.<name>``; JSON Lines rows have the API's shape. Each row is applied whole or not at all
-(a savepoint), idempotently by key, so a file can be imported again after an interruption.
-Rejected rows go to a report with line number, field and reason.
+and idempotently by key, so a file can be imported again after an interruption; rows go in by
+batches of many members at once (:mod:`egards.loyalty.intake`). Rejected rows go to a report
+with line number, field and reason.
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ from rich.console import Console
 from rich.progress import Progress
 
 from egards.accounts.domain import Actor
+from egards.bulk import chunks
 from egards.customers.imports import Reject
 from egards.db import Database
 from egards.errors import DomainError, InvalidInput
-from egards.loyalty import service
+from egards.loyalty import intake, service
 from egards.loyalty.schemas import ActivityCreate
 from egards.web.problems import field_path
 
@@ -91,36 +93,43 @@ def import_activities(
     programme: str,
     actor: Actor,
     rejects_path: Path | None = None,
-    batch_size: int = 500,
+    batch_size: int = 5000,
     console: Console | None = None,
 ) -> dict[str, Any]:
+    """Each batch of rows is one unit of work, applied by :func:`intake.record_many`: rows
+    count as if imported one by one in file order (fastest when each member's rows come in
+    date order)."""
     service.get_programme(programme)
     counts: dict[str, Any] = {"applied": 0, "parked": 0, "rejected": 0}
     rejects: list[Reject] = []
     rows = list(read_rows(path))
     with Progress(console=console, disable=console is None) as progress:
         task = progress.add_task(f"Importing {path.name}", total=len(rows))
-        for start in range(0, len(rows), batch_size):
+        for batch in chunks(rows, batch_size):
+            lines, items = [], []
+            for number, raw in batch:
+                if isinstance(raw, Reject):
+                    rejects.append(raw)
+                    continue
+                try:
+                    items.append(ActivityCreate.model_validate(raw))
+                    lines.append(number)
+                except ValidationError as exc:
+                    error = exc.errors()[0]
+                    rejects.append(
+                        Reject(number, field_path(("body", *error["loc"])), error["msg"])
+                    )
             with db.unit_of_work() as session:
-                for number, raw in rows[start : start + batch_size]:
-                    if isinstance(raw, Reject):
-                        rejects.append(raw)
-                        continue
-                    try:
-                        data = ActivityCreate.model_validate(raw)
-                        with session.begin_nested():
-                            result = service.record_activity(
-                                session, actor=actor, programme_code=programme, data=data
-                            )
-                        counts[result.status] += 1
-                    except ValidationError as exc:
-                        error = exc.errors()[0]
-                        rejects.append(
-                            Reject(number, field_path(("body", *error["loc"])), error["msg"])
-                        )
-                    except DomainError as exc:
-                        rejects.append(Reject(number, exc.field or "line", exc.message))
-            progress.advance(task, len(rows[start : start + batch_size]))
+                outcomes = intake.record_many(
+                    session, actor=actor, programme_code=programme, items=items
+                )
+            for number, outcome in zip(lines, outcomes, strict=True):
+                if isinstance(outcome, DomainError):
+                    rejects.append(Reject(number, outcome.field or "line", outcome.message))
+                else:
+                    counts[outcome.status] += 1
+            progress.advance(task, len(batch))
+    rejects.sort(key=lambda reject: reject.line)
     counts["rejected"] = len(rejects)
     if rejects_path is not None and rejects:
         with rejects_path.open("w", newline="", encoding="utf-8") as out:

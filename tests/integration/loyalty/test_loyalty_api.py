@@ -217,6 +217,40 @@ def test_bulk_ingest_applies_each_item_whole_or_not_at_all(client, agent, member
     assert balance(client, agent, member, "MILES")["balance"] == 20_000
 
 
+def test_bulk_ingest_reports_replays_conflicts_refunds_and_parked_items_by_index(
+    client, agent, member
+):
+    refund = {"key": "BQ4", "kind": "refund", "on": TODAY.isoformat(), "reverses": "BQ1"}
+    items = [
+        flight("BQ1", member_number="FB99990001"),
+        flight("BQ1", member_number="fb-9999-0001"),
+        flight("BQ1", member_number="FB99990001", fare=1),
+        flight("BQ2", member_number="FB00000000"),
+        {**refund, "member_number": "FB99990001"},
+        {**refund, "key": "BQ5", "member_number": "FB99990001"},
+    ]
+    response = client.post(
+        "/api/v1/loyalty/programmes/flying_blue/activities/bulk",
+        json={"activities": items},
+        headers=agent.headers,
+    )
+    assert response.status_code == 200, response.text
+    outcomes = [
+        (r["index"], r["key"], (r["result"] or {}).get("status"), (r["error"] or {}).get("field"))
+        for r in response.json()
+    ]
+    assert outcomes == [
+        (0, "BQ1", "applied", None),
+        (1, "BQ1", "applied", None),
+        (2, "BQ1", None, "key"),
+        (3, "BQ2", "parked", None),
+        (4, "BQ4", "applied", None),
+        (5, "BQ5", None, "reverses"),
+    ]
+    assert response.json()[1]["result"]["earnings"] == response.json()[0]["result"]["earnings"]
+    assert balance(client, agent, member, "MILES")["balance"] == 0
+
+
 def test_statement_and_explanation_in_both_languages(client, agent, member):
     post_activity(client, agent, flight("S1", member_number="FB99990001", cabin="first"))
     lines = client.get(

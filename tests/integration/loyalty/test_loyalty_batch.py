@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import csv
 from datetime import date, timedelta
 
+import pytest
+from sqlalchemy import func, select
+
 from egards.accounts.domain import SYSTEM
+from egards.audit.models import AuditRecord
 from egards.customers import service as customers
 from egards.customers.schemas import CustomerCreate
 from egards.loyalty import service
 from egards.loyalty.domain import Activity
 from egards.loyalty.imports import import_activities
+from egards.loyalty.models import Activity as ActivityRow
 from egards.loyalty.models import Member
+from tests.integration.loyalty.test_bulk_history import _outcome
 from tests.integration.test_cli import run
 
 TODAY = date.today()
@@ -109,3 +116,78 @@ def test_miles_lapse_after_24_months_without_activity_and_the_books_still_balanc
     assert counts["expired_points"] == 4_000 and balances["MILES"] == 0
     assert balances["XP"] == 2  # qualifying points do not expire
     assert again["expired_points"] == 0
+
+
+@pytest.mark.parametrize("batch_size", [3, 5000])
+def test_a_mixed_file_reports_each_bad_row_by_line_and_a_second_import_changes_nothing(
+    db, tmp_path, batch_size
+):
+    member_id = _member(db, "FB55550021", on=TODAY - timedelta(days=100))
+    day = (TODAY - timedelta(days=5)).isoformat()
+    header = "key,member_number,kind,on,amount.fare,amount.taxes,amount.purchase,attr.cabin,"
+    header += "attr.distance_miles,attr.domestic,reverses\n"
+    source = tmp_path / "mixed.csv"
+    source.write_text(
+        header
+        + f"MIX1,FB55550021,flight,{day},250000,40000,,business,5800,false,\n"  # 2 applied
+        + f"MIX2,fb-5555-0021,partner,{day},,,12000,,,,\n"  # 3 applied, number as typed
+        + f"MIX3,FB55550099,flight,{day},10000,0,,economy,400,true,\n"  # 4 parked
+        + f"MIX4,FB55550021,flight,{day},-5,0,,economy,400,true,\n"  # 5 negative fare
+        + "MIX5,FB55550021,flight,not-a-date,100,0,,economy,400,true,\n"  # 6 bad date
+        + f"MIX1,FB55550021,flight,{day},250000,40000,,business,5800,false,\n"  # 7 replay
+        + f"MIX1,FB55550021,flight,{day},999999,40000,,business,5800,false,\n"  # 8 conflict
+        + f"MIX6,FB55550021,refund,{day},,,,,,,MIX1\n"  # 9 applied
+        + f"MIX7,FB55550021,refund,{day},,,,,,,MIX1\n"  # 10 already reversed
+        + f"MIX8,FB55550021,refund,{day},,,,,,,NOPE\n"  # 11 nothing to reverse
+        + f"MIX3,FB55550099,flight,{day},10000,0,,economy,400,true,\n"  # 12 parked again
+    )
+    rejects = tmp_path / "rejects.csv"
+
+    def imported() -> dict:
+        return import_activities(
+            db,
+            source,
+            programme="flying_blue",
+            actor=SYSTEM,
+            rejects_path=rejects,
+            batch_size=batch_size,
+        )
+
+    def stored() -> tuple:
+        with db.unit_of_work() as session:
+            rows = session.execute(
+                select(ActivityRow.key, ActivityRow.status, ActivityRow.member_id)
+                .where(ActivityRow.key.startswith("MIX"))
+                .order_by(ActivityRow.key)
+            ).all()
+            parked = session.scalar(
+                select(func.count())
+                .select_from(AuditRecord)
+                .where(AuditRecord.action == "loyalty.activity_parked")
+            )
+            return [tuple(r) for r in rows], parked, _outcome(session, member_id, "MIX")
+
+    counts = imported()
+    assert (counts["applied"], counts["parked"], counts["rejected"]) == (4, 2, 5)
+    report = list(csv.reader(rejects.read_text().splitlines()))
+    assert [row[:2] for row in report] == [
+        ["line", "field"],
+        ["5", "amounts.fare"],
+        ["6", "on"],
+        ["8", "key"],
+        ["10", "reverses"],
+        ["11", "reverses"],
+    ]
+    assert "already reversed" in report[4][2] and "no applied activity NOPE" in report[5][2]
+    first = stored()
+    assert [(key, status) for key, status, _ in first[0]] == [
+        ("MIX1", "applied"),
+        ("MIX2", "applied"),
+        ("MIX3", "parked"),
+        ("MIX6", "applied"),
+    ]
+    again = imported()
+    assert {k: again[k] for k in ("applied", "parked", "rejected")} == {
+        k: counts[k] for k in ("applied", "parked", "rejected")
+    }
+    assert stored() == first
