@@ -620,23 +620,24 @@ def _end_period(programme: Programme, state: TierState) -> tuple[TierState, list
         if q.rollover is not None:
             carried = surplus if q.rollover.cap is None else min(surplus, q.rollover.cap)
         consecutive = state.consecutive_periods + 1
-        events.append(
-            _event(
-                programme,
-                "requalified",
-                end,
-                state.tier,
-                state.tier,
-                "{counter} {currency} in the period reach the {to} threshold of {threshold}"
-                " {currency}; {carried} {currency} carried over",
-                "{counter} {currency} sur la période atteignent le seuil de {threshold} {currency}"
-                " du niveau {to} ; {carried} {currency} reportés",
-                counter=counter,
-                threshold=threshold,
-                to=state.tier,
-                carried=carried,
+        if index > 0:  # the first tier is kept by everyone: no news, no event
+            events.append(
+                _event(
+                    programme,
+                    "requalified",
+                    end,
+                    state.tier,
+                    state.tier,
+                    "{counter} {currency} in the period reach the {to} threshold of {threshold}"
+                    " {currency}; {carried} {currency} carried over",
+                    "{counter} {currency} sur la période atteignent le seuil de {threshold}"
+                    " {currency} du niveau {to} ; {carried} {currency} reportés",
+                    counter=counter,
+                    threshold=threshold,
+                    to=state.tier,
+                    carried=carried,
+                )
             )
-        )
         lifetime = state.lifetime
         rule = q.lifetime
         if not lifetime and rule and rule.tier == state.tier and consecutive >= rule.after_periods:
