@@ -1,11 +1,11 @@
 """Loyalty engine benchmarks: bulk ingest, period-end requalification, statement latency.
 
     python bench/bench_loyalty.py [--members 100000] [--activities 1000000] [--db postgresql|sqlite]
-        [--workers 2] [--requalify-members 1000000 --requalify-activities 10000000]
+        [--requalify-members 1400000 --requalify-activities 10000000]
 
-Ingest: activities grouped by member through the bulk path (one pass over each member's book,
-chunks computed in ``--workers`` processes on PostgreSQL), against the bare insert of the same
-ledger entries into a plain table in the same run (PostgreSQL COPY; SQLite executemany).
+Ingest: activities grouped by member through the bulk path (one pass over each member's book),
+against the bare insert of the same ledger entries into a plain table in the same run
+(PostgreSQL COPY; SQLite executemany).
 Requalify: every member's period closed at once; with ``--requalify-members``, that many more
 members whose states the rules produced, and ``--requalify-activities`` activities (with two
 ledger entries each) written by SQL beside them, so that the tables have the size the target
@@ -162,9 +162,6 @@ def main() -> None:
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="postgresql")
     parser.add_argument("--batch", type=int, default=10_000, help="members per unit of work")
     parser.add_argument(
-        "--workers", type=int, default=os.cpu_count() or 1, help="processes that compute chunks"
-    )
-    parser.add_argument(
         "--requalify-members",
         type=int,
         default=0,
@@ -194,7 +191,6 @@ def main() -> None:
                 actor=SYSTEM,
                 histories={m: histories[m] for m in member_ids[offset : offset + args.batch]},
                 today=lambda: TODAY,
-                workers=args.workers,
             )
     ingest = time.perf_counter() - start
     # Planner statistics, as autovacuum (PostgreSQL) or a periodic ANALYZE (SQLite) keep them
@@ -226,10 +222,7 @@ def main() -> None:
     large = None
     if args.requalify_members:
         large = requalify_at_scale(db, args.requalify_members, args.requalify_activities)
-    table = Table(
-        title=f"Loyalty: {done:,} activities of {args.members:,} members ({args.db}, "
-        f"{args.workers if args.db == 'postgresql' else 1} computing process(es))"
-    )
+    table = Table(title=f"Loyalty: {done:,} activities of {args.members:,} members ({args.db})")
     for column in ("measure", "value", "reference / target"):
         table.add_column(column)
     table.add_row(

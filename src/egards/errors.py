@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
 
@@ -18,10 +17,6 @@ class DomainError(Exception):
         self.message = message
         self.field = field
         self.context = context
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        """Pickled whole (field and context too), as it crosses from a worker process."""
-        return (partial(type(self), self.message, field=self.field, **self.context), ())
 
 
 class NotFound(DomainError):

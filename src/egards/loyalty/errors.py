@@ -51,9 +51,6 @@ class ProgrammeError(LoyaltyError):
             problems=[{"path": p.path, "reason": p.reason} for p in self.problems],
         )
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.problems,))
-
 
 class InvalidActivity(LoyaltyError):
     """An activity that no rule can accept (negative or absurd amount, unknown kind, ...)."""

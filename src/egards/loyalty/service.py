@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from functools import cache
@@ -1138,7 +1135,6 @@ def record_histories(
     today: Today = today,
     chunk_size: int = 1000,
     events: dict[str, tuple[domain.TierEvent, ...]] | None = None,
-    workers: int = 1,
 ) -> int:
     """Apply the activities of many members (by member id), each member's in date order, in
     one pass: one query locks the members; then, by chunks of ``chunk_size`` members, one
@@ -1146,12 +1142,10 @@ def record_histories(
     changes go in with one bulk statement each (a chunk is written while the next one is
     computed). The outcome is the one :func:`record_activity` gives one activity at a time.
     Every activity is validated before anything is written; keys must be new. ``events``,
-    if given, receives the tier events each activity caused, by key. On PostgreSQL,
-    ``workers`` > 1 computes chunks in that many forked processes (for imports and
-    migrations run from the command line, not inside a web server)."""
+    if given, receives the tier events each activity caused, by key."""
     actor.require(Permission.LOYALTY_WRITE)
     with paused_gc():
-        return _record_histories(session, actor, histories, today, chunk_size, events, workers)
+        return _record_histories(session, actor, histories, today, chunk_size, events)
 
 
 def _record_histories(
@@ -1161,7 +1155,6 @@ def _record_histories(
     today: Today,
     chunk_size: int,
     events: dict[str, tuple[domain.TierEvent, ...]] | None,
-    workers: int,
 ) -> int:
     session.flush()
     member_ids = sorted(histories)
@@ -1183,26 +1176,20 @@ def _record_histories(
         jobs.append((chunk, ids[:taken]))
         ids = ids[taken:]
     copy = session.get_bind().dialect.name == "postgresql"
-    context = _Context(actor, holders, ordered, utcnow(), events is not None, copy)
+    context = _Context(actor, holders, ordered, utcnow(), copy)
     written = 0
-    # Chunks are computed ahead (in worker processes, or in turn here) while the one before
-    # is written; what a chunk needs from the database is read when the connection is free.
-    with _Computer(context, workers if copy else 1) as computer:
-        ahead: deque[Any] = deque()
-        for job in jobs[: computer.depth]:
-            ahead.append(computer.submit(*job, _stored(session, holders, ordered, job[0])))
-        following = iter(jobs[computer.depth :])
-        with BackgroundWriter(session) as writer:
-            while ahead:
-                done = ahead.popleft().result()
-                writer.wait()
-                job = next(following, None)
-                if job is not None:
-                    ahead.append(computer.submit(*job, _stored(session, holders, ordered, job[0])))
-                writer.submit(_write_chunk, session, done)
-                written += done.count
-                if events is not None:
-                    events.update(done.events)
+    # Chunk k is computed while chunk k-1 is written; what chunk k+1 needs from the database
+    # is read in between, when the connection is free.
+    with BackgroundWriter(session) as writer:
+        stored = _stored(session, holders, ordered, jobs[0][0]) if jobs else None
+        for index, (member_ids_k, activity_ids) in enumerate(jobs):
+            assert stored is not None
+            done = _computed(context, member_ids_k, activity_ids, stored, events)
+            writer.wait()
+            if index + 1 < len(jobs):
+                stored = _stored(session, holders, ordered, jobs[index + 1][0])
+            writer.submit(_write_chunk, session, done)
+            written += done.count
     # Mapped members and balances the caller holds were written behind the ORM's back.
     for identity in list(session.identity_map.keys()):
         if identity[0] in (Member, Balance) and identity[1][0] in holders:
@@ -1212,13 +1199,12 @@ def _record_histories(
 
 @dataclass
 class _Context:
-    """What every chunk of one call of the bulk path shares (and forked workers inherit)."""
+    """What every chunk of one call of the bulk path shares."""
 
     actor: Actor
     holders: Mapping[int, _Holder]
     histories: Mapping[int, Sequence[domain.Activity]]
     now: datetime
-    want_events: bool
     copy: bool  # rows as COPY's text (PostgreSQL), or as they are
 
 
@@ -1247,13 +1233,12 @@ class _Applied:
 
 @dataclass
 class _Chunk:
-    """A computed chunk as it travels to the writer: new rows by table (COPY's text on
-    PostgreSQL), the balance and member updates, the tier events by activity key."""
+    """A computed chunk as it goes to the writer: new rows by table (COPY's text on
+    PostgreSQL), the balance and member updates."""
 
     inserts: list[tuple[str, PreparedCopy | list[dict[str, Any]]]]
     balances: list[dict[str, Any]]
     members: list[dict[str, Any]]
-    events: dict[str, tuple[domain.TierEvent, ...]]
     count: int
 
 
@@ -1267,60 +1252,21 @@ _INSERTED = (  # in this order: entries point to activities
 
 
 def _computed(
-    context: _Context, member_ids: Sequence[int], activity_ids: list[int], stored: _Stored
+    context: _Context,
+    member_ids: Sequence[int],
+    activity_ids: list[int],
+    stored: _Stored,
+    events: dict[str, tuple[domain.TierEvent, ...]] | None,
 ) -> _Chunk:
     """One chunk through the rules, and its rows made ready to send; nothing touches the
     database."""
-    events: dict[str, tuple[domain.TierEvent, ...]] | None = {} if context.want_events else None
     done = _applied_histories(context, member_ids, stored, iter(activity_ids), events)
     inserts: list[tuple[str, PreparedCopy | list[dict[str, Any]]]] = []
     for name, table in _INSERTED:
         rows = getattr(done, name)
         if rows:
             inserts.append((table.name, prepare_copy(table, rows) if context.copy else rows))
-    return _Chunk(inserts, done.balances, done.members, events or {}, len(done.activities))
-
-
-_FORKED: _Context | None = None  # the context worker processes inherit when they fork
-
-
-def _computed_in_worker(
-    member_ids: Sequence[int], activity_ids: list[int], stored: _Stored
-) -> _Chunk:
-    assert _FORKED is not None
-    return _computed(_FORKED, member_ids, activity_ids, stored)
-
-
-class _Computer:
-    """Computes chunks: in ``workers`` forked processes, which inherit the members and their
-    activities (only each chunk's stored ledgers travel), or here, one at a time, when the
-    caller asks for its result."""
-
-    def __init__(self, context: _Context, workers: int) -> None:
-        self.context = context
-        forking = workers > 1 and "fork" in multiprocessing.get_all_start_methods()
-        self.pool: ProcessPoolExecutor | None = None
-        if forking:
-            global _FORKED
-            _FORKED = context
-            self.pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
-        self.depth = workers if forking else 1
-
-    def submit(self, member_ids: Sequence[int], activity_ids: list[int], stored: _Stored) -> Any:
-        if self.pool is not None:
-            return self.pool.submit(_computed_in_worker, member_ids, activity_ids, stored)
-        return SimpleNamespace(
-            result=lambda: _computed(self.context, member_ids, activity_ids, stored)
-        )
-
-    def __enter__(self) -> _Computer:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        global _FORKED
-        if self.pool is not None:
-            self.pool.shutdown(cancel_futures=True)
-            _FORKED = None
+    return _Chunk(inserts, done.balances, done.members, len(done.activities))
 
 
 def _stored(
@@ -1350,7 +1296,7 @@ def _stored(
         .order_by(Entry.member_id, Entry.seq)
     )
     for row in rows:
-        ops.setdefault(row.member_id, []).append(SimpleNamespace(**row._mapping))
+        ops.setdefault(row.member_id, []).append(row)
     return _Stored(ops=ops, originals=originals, reversed=reversed_, balances=balances)
 
 
@@ -1489,7 +1435,7 @@ def _stored_originals(
         )
         for row in session.execute(select(table).where(*applied, table.c.key.in_(keys))):
             if row.programme == holders[row.member_id].programme:
-                found[(row.member_id, row.key)] = SimpleNamespace(**row._mapping)
+                found[(row.member_id, row.key)] = row
         reverses = table.c.payload["reverses"].as_string()
         for member_id, programme, key in session.execute(
             select(table.c.member_id, table.c.programme, reverses).where(

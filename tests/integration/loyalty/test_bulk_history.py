@@ -230,9 +230,9 @@ def _outcome(session, member_id: int, prefix: str) -> dict:
 @settings(
     max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(members=histories, chunk_size=st.sampled_from([1, 2, 1000]), workers=st.sampled_from([1, 2]))
+@given(members=histories, chunk_size=st.sampled_from([1, 2, 1000]))
 def test_a_batch_of_histories_ends_exactly_where_one_activity_at_a_time_does(
-    db, members, chunk_size, workers
+    db, members, chunk_size
 ):
     run = next(_serial)
     pairs = []
@@ -253,7 +253,6 @@ def test_a_batch_of_histories_ends_exactly_where_one_activity_at_a_time_does(
             histories={bulk_id: lived["bulk"][1:] for _, bulk_id, _, lived in pairs},
             today=lambda: TODAY,
             chunk_size=chunk_size,
-            workers=workers,  # in forked processes, on PostgreSQL
         )
         assert written == sum(len(lived["bulk"]) - 1 for *_, lived in pairs)
     with db.unit_of_work() as session:
@@ -263,8 +262,7 @@ def test_a_batch_of_histories_ends_exactly_where_one_activity_at_a_time_does(
             service.open_book(session, session.get(Member, bulk_id)).ledger.check_invariants()
 
 
-@pytest.mark.parametrize("workers", [1, 2])
-def test_a_refund_in_a_batch_of_an_activity_already_reversed_is_refused(db, workers):
+def test_a_refund_in_a_batch_of_an_activity_already_reversed_is_refused(db):
     run = next(_serial)
     with db.unit_of_work() as session:
         member = _member(session, run, "Twice")
@@ -279,11 +277,7 @@ def test_a_refund_in_a_batch_of_an_activity_already_reversed_is_refused(db, work
     again = Activity(key=f"twice{run}-r2", kind="refund", on=TODAY, reverses=old.key)
     with pytest.raises(Conflict) as refused, db.unit_of_work() as session:
         service.record_histories(
-            session,
-            actor=SYSTEM,
-            histories={member_id: [again]},
-            today=lambda: TODAY,
-            workers=workers,
+            session, actor=SYSTEM, histories={member_id: [again]}, today=lambda: TODAY
         )
     assert refused.value.field == "reverses"
     assert refused.value.message == f"activity {old.key} is already reversed"
