@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -33,6 +34,30 @@ def _unavailable(reason: str) -> None:
     if REQUIRE_ALL:
         pytest.fail(f"{reason} (EGARDS_REQUIRE_ALL=1 forbids skipping)")
     pytest.skip(reason)
+
+
+BOTH = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+def own_database(kind: str, tmp_path: Path, name: str, **options: Any) -> Iterator[Database]:
+    """A migrated database of the test's own, for tests that commit for real (no rolled-back
+    transaction): a SQLite file, or a PostgreSQL database ``name`` made afresh beside the
+    tests' one. For a fixture to ``yield from``."""
+    if kind == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / name}.db")
+    else:
+        if not PG_URL:
+            _unavailable("PostgreSQL tests need EGARDS_TEST_DATABASE_URL")
+        server = PG_URL.rsplit("/", 1)[0]
+        admin = make_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            connection.execute(text(f"CREATE DATABASE {name}"))
+        admin.dispose()
+        engine = make_engine(f"{server}/{name}", **options)
+    upgrade(engine)
+    yield Database(engine)
+    engine.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -185,15 +185,7 @@ def _decide(
                 f"activity {item.key} was already received with other content", field="key"
             )
         return _Replay(lead, previous)
-    activity = domain.Activity(
-        key=item.key,
-        kind=item.kind,
-        on=item.on,
-        amounts=item.amounts,
-        attributes=item.attributes,
-        quantity=item.quantity,
-        reverses=item.reverses,
-    )
+    activity = service.activity_of(item)
     try:
         domain.validate_activity(programme, activity, today=day)
     except DomainError as error:

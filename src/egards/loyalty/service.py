@@ -422,6 +422,19 @@ def _content_hash(payload: dict[str, Any]) -> str:
     return hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
+def activity_of(data: ActivityCreate) -> domain.Activity:
+    """An activity received (API, file) as the rules see it."""
+    return domain.Activity(
+        key=data.key,
+        kind=data.kind,
+        on=data.on,
+        amounts=data.amounts,
+        attributes=data.attributes,
+        quantity=data.quantity,
+        reverses=data.reverses,
+    )
+
+
 def _resolve_member(session: Session, programme: Programme, data: ActivityCreate) -> Member | None:
     if data.customer_id is not None:
         return session.scalar(
@@ -460,15 +473,7 @@ def record_activity(
                 f"activity {data.key} was already received with other content", field="key"
             )
         return _result(session, previous)
-    activity = domain.Activity(
-        key=data.key,
-        kind=data.kind,
-        on=data.on,
-        amounts=data.amounts,
-        attributes=data.attributes,
-        quantity=data.quantity,
-        reverses=data.reverses,
-    )
+    activity = activity_of(data)
     domain.validate_activity(programme, activity, today=today())
     member = _resolve_member(session, programme, data)
     row = Activity(

@@ -8,36 +8,21 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from egards.accounts.domain import SYSTEM
 from egards.customers import service as customers
 from egards.customers.schemas import CustomerCreate
-from egards.db import Database, make_engine
 from egards.errors import DomainError
 from egards.loyalty import service
 from egards.loyalty.models import Entry
 from egards.loyalty.schemas import ActivityCreate
-from egards.migrate import upgrade
-from tests.conftest import PG_URL, _unavailable
+from tests.conftest import BOTH, own_database
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture(params=BOTH)
 def committed_db(request, tmp_path):
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'concurrency.db'}")
-    else:
-        if not PG_URL:
-            _unavailable("PostgreSQL tests need EGARDS_TEST_DATABASE_URL")
-        server = PG_URL.rsplit("/", 1)[0]
-        admin = make_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(text("DROP DATABASE IF EXISTS egards_concurrency WITH (FORCE)"))
-            connection.execute(text("CREATE DATABASE egards_concurrency"))
-        engine = make_engine(f"{server}/egards_concurrency", pool_size=12)
-    upgrade(engine)
-    yield Database(engine)
-    engine.dispose()
+    yield from own_database(request.param, tmp_path, "egards_concurrency", pool_size=12)
 
 
 def test_parallel_redemptions_never_overdraw_and_lose_nothing(committed_db):

@@ -8,38 +8,24 @@ from datetime import date, timedelta
 
 import pytest
 from alembic import command
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from egards.accounts.domain import SYSTEM
 from egards.customers import service as customers
 from egards.customers.schemas import CustomerCreate
-from egards.db import Database, make_engine
+from egards.db import Database
 from egards.loyalty import service
 from egards.loyalty.models import Entry, Member
 from egards.loyalty.schemas import ActivityCreate
-from egards.migrate import alembic_config, upgrade
-from tests.conftest import PG_URL, _unavailable
+from egards.migrate import alembic_config
+from tests.conftest import BOTH, own_database
 
 TODAY = date.today()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture(params=BOTH)
 def committed_db(request, tmp_path):
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'plain.db'}")
-    else:
-        if not PG_URL:
-            _unavailable("PostgreSQL tests need EGARDS_TEST_DATABASE_URL")
-        server = PG_URL.rsplit("/", 1)[0]
-        admin = make_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(text("DROP DATABASE IF EXISTS egards_plain_posts WITH (FORCE)"))
-            connection.execute(text("CREATE DATABASE egards_plain_posts"))
-        admin.dispose()
-        engine = make_engine(f"{server}/egards_plain_posts")
-    upgrade(engine)
-    yield Database(engine)
-    engine.dispose()
+    yield from own_database(request.param, tmp_path, "egards_plain_posts")
 
 
 def _migrate(db: Database, action, revision: str) -> None:

@@ -9,7 +9,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from egards.accounts import service as accounts
 from egards.accounts.domain import SYSTEM, Role
@@ -17,30 +17,16 @@ from egards.accounts.schemas import UserCreate
 from egards.cases import service as cases
 from egards.customers import service as customers
 from egards.customers.schemas import CustomerCreate
-from egards.db import Database, make_engine, utcnow
-from egards.migrate import upgrade
+from egards.db import utcnow
 from egards.recovery import service
 from egards.recovery.models import Grant, Voucher
-from tests.conftest import PG_URL, _unavailable
+from tests.conftest import BOTH, PG_URL, own_database
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture(params=BOTH)
 def committed_db(request, tmp_path):
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'budgets.db'}")
-    else:
-        if not PG_URL:
-            _unavailable("PostgreSQL tests need EGARDS_TEST_DATABASE_URL")
-        server = PG_URL.rsplit("/", 1)[0]
-        name = f"egards_budgets_{PG_URL.rsplit('/', 1)[1]}"
-        admin = make_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            connection.execute(text(f"CREATE DATABASE {name}"))
-        engine = make_engine(f"{server}/{name}", pool_size=12)
-    upgrade(engine)
-    yield Database(engine)
-    engine.dispose()
+    name = f"egards_budgets_{PG_URL.rsplit('/', 1)[1]}" if PG_URL else "budgets"
+    yield from own_database(request.param, tmp_path, name, pool_size=12)
 
 
 def test_two_agents_never_overspend_the_last_euros_of_a_team_budget(committed_db):
