@@ -98,7 +98,13 @@ def recommend(request: Request, session: DbSession, actor: CurrentActor, data: R
 def grant(request: Request, session: DbSession, actor: CurrentActor, data: GrantCreate) -> Any:
     """Offer a gesture: granted at once within the agent's and team's budget, else sent to a
     supervisor (`status` pending, with the approval's promise)."""
-    row = service.grant(session, actor=actor, data=data.model_dump(), now=now_of(request))
+    row = service.grant(
+        session,
+        actor=actor,
+        data=data.model_dump(),
+        sender=request.app.state.settings.mail_from,
+        now=now_of(request),
+    )
     return grant_read(session, row)
 
 
@@ -156,6 +162,7 @@ def decide(
         approval_id=approval_id,
         approve=data.approve,
         reason=data.reason,
+        sender=request.app.state.settings.mail_from,
         now=now_of(request),
     )
     return grant_read(session, service.get_grant(session, actor=actor, grant_id=approval.grant_id))

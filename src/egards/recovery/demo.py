@@ -26,6 +26,12 @@ from egards.errors import DomainError
 from egards.loyalty.models import Member, TierChange
 from egards.recovery import service
 
+
+def _sender() -> str:
+    """The address the demo's notices come from: the command line's settings."""
+    return Settings().mail_from
+
+
 HISTORY = [  # (category, fr subject, en subject)
     ("delay", "Retard et correspondance manquée", "Delay and missed connection"),
     ("baggage", "Bagage endommagé", "Damaged bag"),
@@ -106,7 +112,7 @@ def populate(db: Database, *, seed: int, console: Console | None, summary: Any) 
                     continue
                 data = _request(session, agent, choice, customer_id, case_id, events, now)
                 data["recommendation_id"] = proposal.id
-                grant = service.grant(session, actor=agent, data=data, now=now)
+                grant = service.grant(session, actor=agent, data=data, sender=_sender(), now=now)
             except DomainError:
                 continue  # e.g. a gesture the customer cannot receive: the agent picks another
             counts["granted" if grant.status == "granted" else "pending"] += 1
@@ -125,6 +131,7 @@ def populate(db: Database, *, seed: int, console: Console | None, summary: Any) 
                 reason="Client fidèle, geste justifié."
                 if approve
                 else "Un geste a déjà été fait ce mois-ci.",
+                sender=_sender(),
                 now=now,
             )
         counts["approved" if approve else "refused"] += 1
@@ -260,6 +267,7 @@ def _rachels_customer(db: Database, rachel: Actor, boss: Actor, now) -> str | No
                 "recommendation_id": proposal.id,
                 "key": f"demo:seed001:{case_id}",
             },
+            sender=_sender(),
             now=now,
         )
         service.propose_exception(
@@ -278,6 +286,7 @@ def _rachels_customer(db: Database, rachel: Actor, boss: Actor, now) -> str | No
             approval_id=approval.id,
             approve=True,
             reason="Annulation de notre fait : Gold rétabli.",
+            sender=_sender(),
             now=now,
         )
         exception = service.exceptions(session, actor=boss, status="proposed")[0]
@@ -356,6 +365,7 @@ def _history(db: Database, rng, rachel: Actor, other: Actor, boss: Actor, now, c
                             "reason_text": "Geste commercial après incident",
                             "key": f"demo:history:{case.id}",
                         },
+                        sender=_sender(),
                         now=opened_at + timedelta(days=1),
                     )
                     counts["history"] += 1
@@ -370,5 +380,6 @@ def _history(db: Database, rng, rachel: Actor, other: Actor, boss: Actor, now, c
                     approval_id=approval.id,
                     approve=True,
                     reason="Accordé",
+                    sender=_sender(),
                     now=grant.created_at + timedelta(hours=2),
                 )

@@ -449,10 +449,10 @@ def _grant_data(session: Session, form: Any) -> dict[str, Any]:
     return _validate(GrantCreate, data).model_dump()
 
 
-def _offer(session: Session, *, actor: Actor, form: Any, now: datetime) -> Any:
+def _offer(session: Session, *, actor: Actor, form: Any, now: datetime, sender: str) -> Any:
     with session.begin_nested():
         data = _grant_data(session, form)
-        return service.grant(session, actor=actor, data=data, now=now)
+        return service.grant(session, actor=actor, data=data, now=now, sender=sender)
 
 
 @router.post("/recovery/offer")
@@ -460,7 +460,14 @@ async def offer(request: Request, session: DbSession, actor: CurrentActor) -> Re
     """Grant the gesture (once per form, by its key) and go back to the case or the file."""
     form = await request.form()
     try:
-        row = await run_in_threadpool(_offer, session, actor=actor, form=form, now=now_of(request))
+        row = await run_in_threadpool(
+            _offer,
+            session,
+            actor=actor,
+            form=form,
+            now=now_of(request),
+            sender=request.app.state.settings.mail_from,
+        )
     except DomainError as exc:
         values = {name: str(value) for name, value in form.items()}
         customer_id = _int(form.get("customer_id"), "customer_id")
@@ -608,6 +615,7 @@ def decide(
             approval_id=approval_id,
             approve=decision == "approve",
             reason=reason,
+            sender=request.app.state.settings.mail_from,
             now=now_of(request),
         )
     except DomainError as exc:

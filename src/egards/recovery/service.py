@@ -31,7 +31,6 @@ from egards.analytics import service as analytics
 from egards.audit import service as audit
 from egards.cases import service as cases
 from egards.cases.domain import format_case_number
-from egards.config import Settings
 from egards.customers import service as customers
 from egards.customers.domain import CustomerStatus
 from egards.db import Database, utcnow
@@ -720,9 +719,11 @@ def grant(
     *,
     actor: Actor,
     data: dict[str, Any],
+    sender: str,
     now: datetime | None = None,
 ) -> Grant:
     """Offer a gesture: at once within budget, else an approval request. Idempotent by key.
+    ``sender``: the address the customer's notice comes from.
 
     ``data``: customer_id, case_id, gesture_code, amount, reason_code, reason_text, key,
     recommendation_id, and per kind: event_id (invitation), tier_action keep|restore (status
@@ -805,7 +806,7 @@ def grant(
             decision = domain.Decision("approval", ("over_team_budget",))
     what = f"{gesture.name_en} ({_money(cost)})"
     if decision.route == "grant":
-        _fulfil(session, actor=actor, grant=row, gesture=gesture, now=now)
+        _fulfil(session, actor=actor, grant=row, gesture=gesture, now=now, sender=sender)
         audit_action, summary = "recovery.grant", f"Gesture granted: {what}"
     else:
         session.add(
@@ -918,7 +919,13 @@ def _prepare(
 
 
 def _fulfil(
-    session: Session, *, actor: Actor, grant: Grant, gesture: GestureType, now: datetime
+    session: Session,
+    *,
+    actor: Actor,
+    grant: Grant,
+    gesture: GestureType,
+    now: datetime,
+    sender: str,
 ) -> None:
     """Carry the gesture out (as ``actor``: the agent, or the approving supervisor)."""
     details = dict(grant.details)
@@ -983,7 +990,7 @@ def _fulfil(
     grant.details = details
     grant.status, grant.granted_at = GRANTED, now
     session.flush()
-    _notify(session, grant=grant, gesture=gesture)
+    _notify(session, grant=grant, gesture=gesture, sender=sender)
 
 
 def _voucher_code() -> str:
@@ -1153,7 +1160,7 @@ NOTICE = {
 }
 
 
-def _notify(session: Session, *, grant: Grant, gesture: GestureType) -> None:
+def _notify(session: Session, *, grant: Grant, gesture: GestureType, sender: str) -> None:
     """Tell the customer, in their language, through the outbox (sent after commit)."""
     to = customers.primary_email(session, grant.customer_id)
     letter = session.get(Letter, grant.details["letter_id"]) if grant.kind == "letter" else None
@@ -1191,7 +1198,7 @@ def _notify(session: Session, *, grant: Grant, gesture: GestureType) -> None:
     outbox.enqueue_email(
         session,
         key=f"recovery-grant-{grant.id}",
-        sender=Settings().mail_from,
+        sender=sender,
         to=to,
         subject=letter.subject if letter is not None else words["subject"],
         body="\n\n".join(line for line in lines if line),
@@ -1227,9 +1234,11 @@ def decide(
     approval_id: int,
     approve: bool,
     reason: str,
+    sender: str,
     now: datetime | None = None,
 ) -> Approval:
-    """A supervisor approves or refuses a request, once, with a reason; never their own."""
+    """A supervisor approves or refuses a request, once, with a reason; never their own.
+    ``sender``: the address the customer's notice comes from."""
     actor.require(Permission.RECOVERY_APPROVE)
     now = now or utcnow()
     if not reason.strip():
@@ -1263,7 +1272,7 @@ def decide(
     if approve:
         budgets = _budgets(session, grant.agent_id, grant.team, grant.month)
         _consume(session, budgets, grant.cost_cents, strict=False)
-        _fulfil(session, actor=actor, grant=grant, gesture=gesture, now=now)
+        _fulfil(session, actor=actor, grant=grant, gesture=gesture, now=now, sender=sender)
     else:
         grant.status = REJECTED
     words = "approved" if approve else "refused"

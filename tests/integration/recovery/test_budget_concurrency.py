@@ -72,6 +72,7 @@ def test_two_agents_never_overspend_the_last_euros_of_a_team_budget(committed_db
             grant = service.grant(
                 session,
                 actor=agent,
+                sender="service-client@test.example",
                 data={
                     "customer_id": customer_id,
                     "gesture_code": "voucher-30",

@@ -90,6 +90,9 @@ def balance(client, person, member_id, currency="MILES"):
 def test_gesture_within_budget_is_granted_at_once_everywhere(
     client, db, agent, customer, member, case
 ):
+    # The notice comes from the application's own address, whatever the environment says.
+    state = client.app.state
+    state.settings = state.settings.model_copy(update={"mail_from": "relations@maison.example"})
     before = balance(client, agent, member["id"])
     response = grant(client, agent, **miles(customer, case, key="g-1"))
     assert response.status_code == 201, response.text
@@ -116,6 +119,7 @@ def test_gesture_within_budget_is_granted_at_once_everywhere(
             select(OutboxMessage).where(OutboxMessage.key == f"recovery-grant-{gesture['id']}")
         )
         assert notice.recipient == "jean.moreau@example.org"
+        assert notice.payload["from"] == "relations@maison.example"
         assert "2,000" in notice.payload["body"] and "Bonjour" in notice.payload["body"]
 
 
