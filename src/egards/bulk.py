@@ -132,16 +132,12 @@ def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
 
 @dataclass(frozen=True)
 class PreparedCopy:
-    """Rows of one table in COPY's text format, made away from the connection (in a worker
-    process, say) and sent later as they are."""
+    """Rows of one table in COPY's text format, made while the connection is busy with the
+    previous batch, and sent later as they are."""
 
     table: str
     columns: tuple[str, ...]
     data: bytes
-
-
-def _plain(value: Any) -> str:  # numbers, dates, timestamps: nothing to escape
-    return "\\N" if value is None else str(value)
 
 
 def _escaped(value: Any) -> str:
@@ -203,7 +199,7 @@ def _line_maker(table: Table, columns: tuple[str, ...]) -> Callable[[dict[str, A
             parts.append(f"_stamp({value})")
         elif column.nullable or column.primary_key:
             parts.append(f"(_NULL if (v{index} := {value}) is None else str(v{index}))")
-        else:  # numbers, dates and timestamps that cannot be missing
+        else:  # numbers and dates that cannot be missing: nothing to escape
             parts.append(f"str({value})")
     source = "def line(row):\n    return '\\t'.join((" + ", ".join(parts) + ",))\n"
     scope = {"_json": _json, "_escaped": _escaped, "_stamp": _Stamp(), "_NULL": "\\N"}
