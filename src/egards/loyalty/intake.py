@@ -27,7 +27,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from egards.accounts.domain import Actor, Permission
-from egards.audit import service as audit
 from egards.bulk import chunks
 from egards.errors import Conflict, DomainError, NotFound
 from egards.loyalty import domain, service
@@ -213,7 +212,7 @@ def _who(item: ActivityCreate) -> tuple[str, Any]:
     """How the item names its member, as record_activity resolves it."""
     if item.customer_id is not None:
         return ("customer", item.customer_id)
-    return ("number", (item.member_number or "").upper().replace("-", ""))
+    return ("number", service.stored_number(item.member_number))
 
 
 def _stored_activities(session: Session, programme: str, keys: Iterable[str]) -> dict[str, Any]:
@@ -311,14 +310,7 @@ def _park(
     session.add_all(rows)
     session.flush()
     for row in rows:
-        audit.record(
-            session,
-            actor=actor,
-            action="loyalty.activity_parked",
-            entity_type="loyalty_activity",
-            entity_id=row.id,
-            after={"key": row.key, "member": row.member_number},
-        )
+        service.audit_parked(session, actor=actor, row=row)
 
 
 def _outcomes(
@@ -372,7 +364,7 @@ def _outcomes(
                     key=item.key,
                     status="applied",
                     member_number=plan.numbers[member_id],
-                    earnings=_shown(written[item.key].earnings),
+                    earnings=service.shown_earnings(written[item.key].earnings),
                     tier=left[index],
                     tier_events=[event.reason for event in events.get(item.key, ())],
                 )
@@ -390,15 +382,11 @@ def _outcomes(
                     key=row.key,
                     status=row.status,
                     member_number=row.member_number,
-                    earnings=_shown(row.earnings),
+                    earnings=service.shown_earnings(row.earnings),
                     tier=now[row.member_id] if row.member_id else None,
                 )
             )
     return outcomes
-
-
-def _shown(earnings: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
-    return [{k: e[k] for k in ("currency", "amount", "rule_id", "reason")} for e in earnings or []]
 
 
 def _one_at_a_time(

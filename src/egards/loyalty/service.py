@@ -442,10 +442,16 @@ def _resolve_member(session: Session, programme: Programme, data: ActivityCreate
                 Member.customer_id == data.customer_id, Member.programme == programme.code
             )
         )
-    number = data.member_number.upper().replace("-", "") if data.member_number else ""
     return session.scalar(
-        select(Member).where(Member.programme == programme.code, Member.number == number)
+        select(Member).where(
+            Member.programme == programme.code, Member.number == stored_number(data.member_number)
+        )
     )
+
+
+def stored_number(number: str | None) -> str:
+    """A member number as typed (``fb-0001``) in the form it is stored (``FB0001``)."""
+    return (number or "").upper().replace("-", "")
 
 
 def record_activity(
@@ -492,14 +498,7 @@ def record_activity(
     session.add(row)
     session.flush()
     if member is None:
-        audit.record(
-            session,
-            actor=actor,
-            action="loyalty.activity_parked",
-            entity_type="loyalty_activity",
-            entity_id=row.id,
-            after={"key": data.key, "member": row.member_number},
-        )
+        audit_parked(session, actor=actor, row=row)
         return _result(session, row)
     book = open_book(session, _lock(session, member.id))
     events = _apply(session, book, row, activity)
@@ -644,6 +643,23 @@ def _original_of(session: Session, book: Book, key: str, batch: dict[str, Any]) 
     return original
 
 
+def audit_parked(session: Session, *, actor: Actor, row: Activity) -> None:
+    """The audit record of an activity kept until its member is known."""
+    audit.record(
+        session,
+        actor=actor,
+        action="loyalty.activity_parked",
+        entity_type="loyalty_activity",
+        entity_id=row.id,
+        after={"key": row.key, "member": row.member_number},
+    )
+
+
+def shown_earnings(earnings: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """Stored earnings as an activity's result shows them."""
+    return [{k: e[k] for k in ("currency", "amount", "rule_id", "reason")} for e in earnings or []]
+
+
 def _result(
     session: Session, row: Activity, events: tuple[domain.TierEvent, ...] = ()
 ) -> ActivityResult:
@@ -652,10 +668,7 @@ def _result(
         key=row.key,
         status=row.status,
         member_number=row.member_number,
-        earnings=[
-            {k: e[k] for k in ("currency", "amount", "rule_id", "reason")}
-            for e in row.earnings or []
-        ],
+        earnings=shown_earnings(row.earnings),
         tier=member.tier if member else None,
         tier_events=[e.reason for e in events],
     )
