@@ -122,6 +122,10 @@ class Ledger:
     def entries(self) -> tuple[Entry, ...]:
         return tuple(self._entries)
 
+    def __len__(self) -> int:
+        """The number of entries (without copying them, as :attr:`entries` does)."""
+        return len(self._entries)
+
     def entry(self, entry_id: int) -> Entry:
         if not 1 <= entry_id <= len(self._entries):
             raise UnknownReference(f"no ledger entry {entry_id}", entry=entry_id)

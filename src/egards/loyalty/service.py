@@ -102,9 +102,9 @@ class Book:
 
     def apply(self, op: str, activity_id: int | None = None, **kwargs: Any) -> Any:
         """Run a ledger operation; remember it if it appended an entry (replays do not)."""
-        before = len(self.ledger.entries)
+        before = len(self.ledger)
         result = getattr(self.ledger, op)(**kwargs)
-        if len(self.ledger.entries) > before:
+        if len(self.ledger) > before:
             self.ops.append((op, kwargs, activity_id))
         return result
 
@@ -129,7 +129,7 @@ def open_book(session: Session, member: Member) -> Book:
         programme=get_programme(member.programme),
         ledger=ledger,
         state=codec.state_from_json(member.tier_state),
-        written=len(ledger.entries),
+        written=len(ledger),
     )
 
 
@@ -232,10 +232,10 @@ def close_book(session: Session, book: Book) -> None:
     member.period_end = book.state.period_end
     member.counter = book.state.counter
     member.tier_state = codec.state_to_json(book.state)
-    member.entries_count = len(book.ledger.entries)
+    member.entries_count = len(book.ledger)
     member.updated_at = utcnow()
     session.flush()
-    book.written = len(book.ledger.entries)
+    book.written = len(book.ledger)
     book.ops.clear()
 
 
@@ -1337,7 +1337,7 @@ def _applied_histories(
             programme=get_programme(holder.programme),
             ledger=ledger,
             state=codec.state_from_json(holder.tier_state),
-            written=len(ledger.entries),
+            written=len(ledger),
         )
         applied: dict[str, Any] = {}
         reversed_keys: set[str] = set()
@@ -1382,7 +1382,7 @@ def _applied_histories(
                 "counter": state.counter,
                 "tier_state": codec.state_to_json(state),
                 "last_activity_on": holder.last_activity_on,
-                "entries_count": len(book.ledger.entries),
+                "entries_count": len(book.ledger),
                 "updated_at": now,
             }
         )
@@ -1548,7 +1548,7 @@ def expire_points(
     )
     for member_id in member_ids:
         book = open_book(session, _lock(session, member_id))
-        before = len(book.ledger.entries)
+        before = len(book.ledger)
         for currency in book.programme.spendable_currencies:
             account = book.account(currency.code)
             key = f"expiry:{currency.code}:{as_of.isoformat()}"

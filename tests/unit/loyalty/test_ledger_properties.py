@@ -140,7 +140,7 @@ def test_ledger_invariants_hold_over_any_sequence(operations):
         # Balances equal the sum of entries, books balance, no member account below zero
         # (check_invariants), and a write adds at most one entry, never edits an earlier one.
         assert ledger.entries[:entries_before] == before[0]
-        assert len(ledger.entries) <= entries_before + 1
+        assert len(ledger) == len(ledger.entries) <= entries_before + 1
         for account in ledger.accounts():
             assert ledger.balance(account) == ledger.sum_of_entries(account)
             if account.is_member:
