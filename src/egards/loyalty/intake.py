@@ -6,13 +6,13 @@ original) is checked for the whole batch with a few queries; the activities that
 through :func:`service.record_histories`, one pass over their members' books.
 
 Every item gets exactly what record_activity would give it, the items taken in input order.
-record_histories applies each member's activities in date order (date, then key), so only the
-members whose activities in the batch already come in that order go through it; the others'
-activities (sent late, or under keys that sort before the ones sent earlier on the same day)
-are applied one at a time with record_activity, in input order. Members do not share books,
-so the two kinds mix freely. If the ledger refuses something only it can see (a refund of
-points already spent), the batch is applied again one item at a time, so that item alone is
-refused and nothing half-applies.
+record_histories applies each member's activities in date order (a day's in the order given),
+so only the members whose activities in the batch already come in date order go through it;
+the others' activities (one sent with a date before an earlier item's) are applied one at a
+time with record_activity, in input order. Members do not share books, so the two kinds mix
+freely. If the ledger refuses something only it can see (a refund of points already spent),
+the batch is applied again one item at a time, so that item alone is refused and nothing
+half-applies.
 """
 
 from __future__ import annotations
@@ -83,8 +83,8 @@ class _Plan:
 
 
 def _in_date_order(activities: Sequence[domain.Activity]) -> bool:
-    """Whether record_histories applies these in the order given: (date, key) rising."""
-    return all((a.on, a.key) < (b.on, b.key) for a, b in itertools.pairwise(activities))
+    """Whether record_histories applies these in the order given: no date before the last."""
+    return all(a.on <= b.on for a, b in itertools.pairwise(activities))
 
 
 def record_many(
@@ -98,8 +98,7 @@ def record_many(
     """Count many activities: one outcome per item, in input order, each the one
     record_activity gives it in turn. Idempotent by key (within the batch too), unknown
     members parked, refunds checked against their original. A member's activities go through
-    the bulk path when the batch has them in date order (date, then key), one at a time
-    otherwise."""
+    the bulk path when the batch has them in date order, one at a time otherwise."""
     actor.require(Permission.LOYALTY_WRITE)
     programme = service.get_programme(programme_code)
     day = today()
@@ -331,7 +330,7 @@ def _outcomes(
     }
     written = _stored_activities(session, programme.code, (items[i].key for i in applied))
     # Where each applied item falls in its member's date order, and the tier it left.
-    rank = {i: (items[i].on, items[i].key) for i in applied}
+    rank = {i: (items[i].on, i) for i in applied}
     left: dict[int, str] = {}
     tier = dict(plan.tiers)
     for index in sorted(applied, key=rank.__getitem__):

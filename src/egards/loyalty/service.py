@@ -1119,6 +1119,10 @@ def tier_history(session: Session, *, member_id: int) -> list[TierChange]:
     )
 
 
+def _date(activity: domain.Activity) -> date:
+    return activity.on
+
+
 def record_history(
     session: Session,
     *,
@@ -1154,13 +1158,14 @@ def record_histories(
     chunk_size: int = 1000,
     events: dict[str, tuple[domain.TierEvent, ...]] | None = None,
 ) -> int:
-    """Apply the activities of many members (by member id), each member's in date order, in
-    one pass: one query locks the members; then, by chunks of ``chunk_size`` members, one
-    query loads their stored ledgers, and activities, entries, balances, members and tier
-    changes go in with one bulk statement each (a chunk is written while the next one is
-    computed). The outcome is the one :func:`record_activity` gives one activity at a time.
-    Every activity is validated before anything is written; keys must be new. ``events``,
-    if given, receives the tier events each activity caused, by key."""
+    """Apply the activities of many members (by member id), each member's in date order (the
+    activities of one day in the order given), in one pass: one query locks the members;
+    then, by chunks of ``chunk_size`` members, one query loads their stored ledgers, and
+    activities, entries, balances, members and tier changes go in with one bulk statement
+    each (a chunk is written while the next one is computed). The outcome is the one
+    :func:`record_activity` gives one activity at a time. Every activity is validated
+    before anything is written; keys must be new. ``events``, if given, receives the tier
+    events each activity caused, by key."""
     actor.require(Permission.LOYALTY_WRITE)
     with paused_gc():
         return _record_histories(session, actor, histories, today, chunk_size, events)
@@ -1181,7 +1186,7 @@ def _record_histories(
     ordered: dict[int, list[domain.Activity]] = {}
     for member_id in member_ids:
         programme = get_programme(holders[member_id].programme)
-        activities = sorted(histories[member_id], key=lambda a: (a.on, a.key))
+        activities = sorted(histories[member_id], key=_date)  # stable: a day's in order given
         for activity in activities:
             domain.validate_activity(programme, activity, today=day)
         ordered[member_id] = activities

@@ -130,7 +130,7 @@ def _before_the_history(session, member: Member, old: Activity) -> None:
 
 
 def _one_by_one(session, member: Member, activities: list[Activity]) -> None:
-    for activity in sorted(activities, key=lambda a: (a.on, a.key)):
+    for activity in sorted(activities, key=lambda a: a.on):  # stable, as the bulk path
         service.record_activity(
             session,
             actor=SYSTEM,
