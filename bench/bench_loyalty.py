@@ -5,7 +5,9 @@
 
 Ingest: activities grouped by member through the bulk path (one pass over each member's book),
 against the bare insert of the same ledger entries into a plain table in the same run
-(PostgreSQL COPY; SQLite executemany).
+(PostgreSQL COPY; SQLite executemany). On PostgreSQL, the write floor: the rows the ingest
+wrote, copied as they are into a fresh database of the same schema (what the database alone
+costs, whatever the engine).
 Requalify: every member's period closed at once; with ``--requalify-members``, that many more
 members whose states the rules produced, and ``--requalify-activities`` activities (with two
 ledger entries each) written by SQL beside them, so that the tables have the size the target

@@ -1119,10 +1119,6 @@ def tier_history(session: Session, *, member_id: int) -> list[TierChange]:
     )
 
 
-def _date(activity: domain.Activity) -> date:
-    return activity.on
-
-
 def record_history(
     session: Session,
     *,
@@ -1186,7 +1182,7 @@ def _record_histories(
     ordered: dict[int, list[domain.Activity]] = {}
     for member_id in member_ids:
         programme = get_programme(holders[member_id].programme)
-        activities = sorted(histories[member_id], key=_date)  # stable: a day's in order given
+        activities = sorted(histories[member_id], key=lambda a: a.on)  # a day's as given
         for activity in activities:
             domain.validate_activity(programme, activity, today=day)
         ordered[member_id] = activities
