@@ -17,9 +17,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from egards.accounts.domain import SYSTEM
-from egards.customers import service as customers
 from egards.customers.models import TimelineEvent
-from egards.customers.schemas import CustomerCreate
 from egards.errors import Conflict
 from egards.loyalty import service
 from egards.loyalty.domain import Activity
@@ -27,6 +25,7 @@ from egards.loyalty.errors import IdempotencyConflict
 from egards.loyalty.models import Activity as ActivityRow
 from egards.loyalty.models import Balance, Entry, Member
 from egards.loyalty.schemas import ActivityCreate
+from tests.integration.loyalty import enrolled
 
 TODAY = date.today()
 ENROLLED = TODAY - timedelta(days=900)
@@ -102,16 +101,7 @@ def _activities(prefix: str, steps: list[tuple]) -> list[Activity]:
 
 
 def _member(session, run: int, side: str) -> Member:
-    customer = customers.create_customer(
-        session, actor=SYSTEM, data=CustomerCreate(first_name=side, last_name=f"Bulk{run}")
-    )
-    return service.enrol(
-        session,
-        actor=SYSTEM,
-        customer_id=customer.id,
-        programme_code="flying_blue",
-        on=ENROLLED,
-    )
+    return enrolled(session, side, f"Bulk{run}", on=ENROLLED)
 
 
 def _before_the_history(session, member: Member, old: Activity) -> None:

@@ -11,13 +11,12 @@ import pytest
 from sqlalchemy import func, select
 
 from egards.accounts.domain import SYSTEM
-from egards.customers import service as customers
-from egards.customers.schemas import CustomerCreate
 from egards.errors import DomainError
 from egards.loyalty import service
 from egards.loyalty.models import Entry
 from egards.loyalty.schemas import ActivityCreate
 from tests.conftest import BOTH, own_database
+from tests.integration.loyalty import enrolled
 
 
 @pytest.fixture(params=BOTH)
@@ -28,23 +27,14 @@ def committed_db(request, tmp_path):
 def test_parallel_redemptions_never_overdraw_and_lose_nothing(committed_db):
     db = committed_db
     with db.unit_of_work() as session:
-        customer = customers.create_customer(
-            session, actor=SYSTEM, data=CustomerCreate(first_name="Con", last_name="Current")
-        )
-        member = service.enrol(
-            session,
-            actor=SYSTEM,
-            customer_id=customer.id,
-            programme_code="flying_blue",
-            on=date.today() - timedelta(days=10),
-        )
+        member = enrolled(session, "Con", "Current", on=date.today() - timedelta(days=10))
         service.record_activity(
             session,
             actor=SYSTEM,
             programme_code="flying_blue",
             data=ActivityCreate(
                 key="big-flight",
-                customer_id=customer.id,
+                customer_id=member.customer_id,
                 kind="flight",
                 on=date.today(),
                 amounts={"fare": 250_000},

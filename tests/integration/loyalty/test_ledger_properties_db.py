@@ -12,12 +12,11 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from egards.accounts.domain import SYSTEM
-from egards.customers import service as customers
-from egards.customers.schemas import CustomerCreate
 from egards.errors import DomainError
 from egards.loyalty import service
 from egards.loyalty.models import Entry, Member
 from egards.loyalty.schemas import ActivityCreate
+from tests.integration.loyalty import enrolled
 
 TODAY = date.today()
 _serial = itertools.count(1)
@@ -67,16 +66,8 @@ def _check(session, member_id: int) -> None:
 def test_the_stored_ledger_keeps_its_invariants(db, ops):
     run = next(_serial)
     with db.unit_of_work() as session:
-        customer = customers.create_customer(
-            session, actor=SYSTEM, data=CustomerCreate(first_name="Prop", last_name=f"Ledger{run}")
-        )
-        member_id = service.enrol(
-            session,
-            actor=SYSTEM,
-            customer_id=customer.id,
-            programme_code="flying_blue",
-            on=TODAY - timedelta(days=100),
-        ).id
+        member = enrolled(session, "Prop", f"Ledger{run}", on=TODAY - timedelta(days=100))
+        member_id, customer_id = member.id, member.customer_id
     requests: list[tuple] = []
     earned: list[str] = []
     holds: list[int] = []
@@ -87,7 +78,7 @@ def test_the_stored_ledger_keeps_its_invariants(db, ops):
                 "activity",
                 ActivityCreate(
                     key=f"p{run}-e{step}",
-                    customer_id=customer.id,
+                    customer_id=customer_id,
                     kind="flight",
                     on=TODAY,
                     amounts={"fare": op[2] * 100},
@@ -101,7 +92,7 @@ def test_the_stored_ledger_keeps_its_invariants(db, ops):
                 "activity",
                 ActivityCreate(
                     key=f"p{run}-r{step}",
-                    customer_id=customer.id,
+                    customer_id=customer_id,
                     kind="refund",
                     on=TODAY,
                     reverses=original,

@@ -10,13 +10,12 @@ from sqlalchemy import func, select
 
 from egards.accounts.domain import SYSTEM
 from egards.audit.models import AuditRecord
-from egards.customers import service as customers
-from egards.customers.schemas import CustomerCreate
 from egards.loyalty import service
 from egards.loyalty.domain import Activity
 from egards.loyalty.imports import import_activities
 from egards.loyalty.models import Activity as ActivityRow
 from egards.loyalty.models import Member
+from tests.integration.loyalty import enrolled
 from tests.integration.loyalty.test_bulk_history import _outcome
 from tests.integration.test_cli import run
 
@@ -25,14 +24,7 @@ TODAY = date.today()
 
 def _member(db, number: str, *, on: date) -> int:
     with db.unit_of_work() as session:
-        customer = customers.create_customer(
-            session,
-            actor=SYSTEM,
-            data=CustomerCreate(first_name="Imp", last_name="Ort", loyalty_number=number),
-        )
-        return service.enrol(
-            session, actor=SYSTEM, customer_id=customer.id, programme_code="flying_blue", on=on
-        ).id
+        return enrolled(session, "Imp", "Ort", on=on, loyalty_number=number).id
 
 
 def test_an_activity_file_applies_good_rows_parks_unknown_members_and_reports_the_rest(

@@ -11,14 +11,13 @@ from alembic import command
 from sqlalchemy import func, select
 
 from egards.accounts.domain import SYSTEM
-from egards.customers import service as customers
-from egards.customers.schemas import CustomerCreate
 from egards.db import Database
 from egards.loyalty import service
 from egards.loyalty.models import Entry, Member
 from egards.loyalty.schemas import ActivityCreate
 from egards.migrate import alembic_config
 from tests.conftest import BOTH, own_database
+from tests.integration.loyalty import enrolled
 
 TODAY = date.today()
 
@@ -45,16 +44,7 @@ def _ledger(db: Database, member_id: int):
 def test_a_ledger_replays_the_same_with_or_without_stored_post_arguments(committed_db):
     db = committed_db
     with db.unit_of_work() as session:
-        customer = customers.create_customer(
-            session, actor=SYSTEM, data=CustomerCreate(first_name="Plain", last_name="Posts")
-        )
-        member = service.enrol(
-            session,
-            actor=SYSTEM,
-            customer_id=customer.id,
-            programme_code="flying_blue",
-            on=TODAY - timedelta(days=60),
-        )
+        member = enrolled(session, "Plain", "Posts", on=TODAY - timedelta(days=60))
         member_id = member.id
         for n, (kind, reverses) in enumerate([("flight", None), ("flight", None), ("refund", 0)]):
             service.record_activity(
@@ -63,7 +53,7 @@ def test_a_ledger_replays_the_same_with_or_without_stored_post_arguments(committ
                 programme_code="flying_blue",
                 data=ActivityCreate(
                     key=f"plain-{n}",
-                    customer_id=customer.id,
+                    customer_id=member.customer_id,
                     kind=kind,
                     on=TODAY - timedelta(days=30 - n),
                     amounts={} if reverses is not None else {"fare": 120_000, "taxes": 3_000},
