@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -37,14 +38,9 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    data_dir: Path = tmp_path_factory.mktemp("e2e")
-    settings = Settings(data_dir=data_dir, secret_key="e2e-" + "k" * 40, default_locale="en")
-    engine = make_engine(settings.resolved_database_url)
-    upgrade(engine)
-    db = Database(engine)
-    generate(db, customers=60, seed=3)
+@contextmanager
+def served(settings: Settings, db: Database) -> Iterator[str]:
+    """The app on a free loopback port, in a thread, until the block ends: its address."""
     port = _free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(settings, db), host="127.0.0.1", port=port, log_level="warning")
@@ -56,9 +52,23 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         if time.monotonic() > deadline:
             raise RuntimeError("the test server did not start")
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    data_dir: Path = tmp_path_factory.mktemp("e2e")
+    settings = Settings(data_dir=data_dir, secret_key="e2e-" + "k" * 40, default_locale="en")
+    engine = make_engine(settings.resolved_database_url)
+    upgrade(engine)
+    db = Database(engine)
+    generate(db, customers=60, seed=3)
+    with served(settings, db) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

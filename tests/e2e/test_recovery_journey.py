@@ -9,21 +9,17 @@ from __future__ import annotations
 
 import os
 import re
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-import uvicorn
 from playwright.sync_api import expect
 
 from egards.accounts import service as accounts
 from egards.accounts.domain import SYSTEM, Role
 from egards.accounts.schemas import UserCreate
-from egards.app import create_app
 from egards.cases import service as cases
 from egards.cases.domain import Channel, Priority
 from egards.cases.models import Case
@@ -37,7 +33,7 @@ from egards.loyalty import service as loyalty
 from egards.loyalty.domain import Activity
 from egards.migrate import upgrade
 from egards.recovery import service as recovery
-from tests.e2e.conftest import _free_port
+from tests.e2e.conftest import served
 
 pytestmark = pytest.mark.browser
 
@@ -162,20 +158,8 @@ def scene(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scene]:
     upgrade(engine)
     db = Database(engine)
     customer_id, case_id = seed(db, settings)
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings, db), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.05)
-    yield Scene(f"http://127.0.0.1:{port}", customer_id, case_id)
-    server.should_exit = True
-    thread.join(timeout=10)
+    with served(settings, db) as url:
+        yield Scene(url, customer_id, case_id)
 
 
 @pytest.fixture
