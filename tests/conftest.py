@@ -41,20 +41,22 @@ BOTH = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 def own_database(kind: str, tmp_path: Path, name: str, **options: Any) -> Iterator[Database]:
     """A migrated database of the test's own, for tests that commit for real (no rolled-back
-    transaction): a SQLite file, or a PostgreSQL database ``name`` made afresh beside the
-    tests' one. For a fixture to ``yield from``."""
+    transaction): a SQLite file, or a PostgreSQL database made afresh beside the tests' one,
+    named after it (``<test database>_<name>``) so that two runs on one server, each with its
+    own test database, never drop each other's. For a fixture to ``yield from``."""
     if kind == "sqlite":
         engine = make_engine(f"sqlite:///{tmp_path / name}.db")
     else:
         if not PG_URL:
             _unavailable("PostgreSQL tests need EGARDS_TEST_DATABASE_URL")
-        server = PG_URL.rsplit("/", 1)[0]
+        server, test_database = PG_URL.rsplit("/", 1)
+        scratch = f"{test_database}_{name}"
         admin = make_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
         with admin.connect() as connection:
-            connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            connection.execute(text(f"CREATE DATABASE {name}"))
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)'))
+            connection.execute(text(f'CREATE DATABASE "{scratch}"'))
         admin.dispose()
-        engine = make_engine(f"{server}/{name}", **options)
+        engine = make_engine(f"{server}/{scratch}", **options)
     upgrade(engine)
     yield Database(engine)
     engine.dispose()

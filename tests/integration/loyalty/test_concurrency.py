@@ -21,7 +21,7 @@ from tests.integration.loyalty import enrolled
 
 @pytest.fixture(params=BOTH)
 def committed_db(request, tmp_path):
-    yield from own_database(request.param, tmp_path, "egards_concurrency", pool_size=12)
+    yield from own_database(request.param, tmp_path, "concurrency", pool_size=12)
 
 
 def test_parallel_redemptions_never_overdraw_and_lose_nothing(committed_db):

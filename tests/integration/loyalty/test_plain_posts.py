@@ -24,7 +24,7 @@ TODAY = date.today()
 
 @pytest.fixture(params=BOTH)
 def committed_db(request, tmp_path):
-    yield from own_database(request.param, tmp_path, "egards_plain_posts")
+    yield from own_database(request.param, tmp_path, "plain_posts")
 
 
 def _migrate(db: Database, action, revision: str) -> None:

@@ -20,13 +20,12 @@ from egards.customers.schemas import CustomerCreate
 from egards.db import utcnow
 from egards.recovery import service
 from egards.recovery.models import Grant, Voucher
-from tests.conftest import BOTH, PG_URL, own_database
+from tests.conftest import BOTH, own_database
 
 
 @pytest.fixture(params=BOTH)
 def committed_db(request, tmp_path):
-    name = f"egards_budgets_{PG_URL.rsplit('/', 1)[1]}" if PG_URL else "budgets"
-    yield from own_database(request.param, tmp_path, name, pool_size=12)
+    yield from own_database(request.param, tmp_path, "budgets", pool_size=12)
 
 
 def test_two_agents_never_overspend_the_last_euros_of_a_team_budget(committed_db):
