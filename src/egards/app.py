@@ -67,10 +67,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     from egards.web.pages import router as pages
 
     for _, api in modules("api"):
-        app.include_router(api.router, prefix="/api/v1")
-    app.include_router(pages)
+        app.include_router(api.router, prefix="/api/v1", responses=problems.ERRORS)
+    app.include_router(pages, include_in_schema=False)
     for _, feature_pages in modules("pages"):
-        app.include_router(feature_pages.router)
+        app.include_router(feature_pages.router, include_in_schema=False)
     collect_nav()
     app.mount("/static", StaticFiles(directory=str(files("egards.web") / "static")), name="static")
     return app

@@ -34,6 +34,7 @@ from egards.cases.schemas import (
     SilenceRead,
     SlaRead,
     StatusChange,
+    WebFormCreate,
     WebFormReceived,
 )
 from egards.cases.service import AttachmentIn, CasesConfig, Opened
@@ -183,10 +184,8 @@ async def letter(
     openapi_extra={
         "requestBody": {
             "content": {
-                "application/json": {"schema": {"$ref": "#/components/schemas/WebFormCreate"}},
-                "application/x-www-form-urlencoded": {
-                    "schema": {"$ref": "#/components/schemas/WebFormCreate"}
-                },
+                "application/json": {"schema": WebFormCreate.model_json_schema()},
+                "application/x-www-form-urlencoded": {"schema": WebFormCreate.model_json_schema()},
             }
         }
     },

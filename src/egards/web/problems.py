@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -15,15 +16,38 @@ from egards.errors import DomainError, NotAuthenticated
 
 log = logging.getLogger("egards")
 PROBLEM_JSON = "application/problem+json"
-# The error answers every JSON route declares in OpenAPI.
+
+
+class ProblemDetails(BaseModel):
+    """An RFC 9457 problem: ``code`` is stable, ``errors`` name each field and its reason."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str
+    code: str
+    errors: list[dict[str, Any]] | None = None
+
+
+_PROBLEM_SCHEMA = ProblemDetails.model_json_schema()
+# The error answers every JSON route declares in OpenAPI (app.py gives them to every API
+# router): a body that is not JSON (400), credentials, permissions, absence, conflicts,
+# invalid fields, a body over the size limit (413), and a database too busy to answer in
+# time (503, with Retry-After).
 ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"description": text, "content": {PROBLEM_JSON: {}}}
+    code: {"description": text, "content": {PROBLEM_JSON: {"schema": _PROBLEM_SCHEMA}}}
     for code, text in {
+        400: "Malformed body",
         401: "Not authenticated",
         403: "Not allowed",
         404: "Not found",
         409: "Conflict",
+        413: "Body too large",
         422: "Invalid input",
+        503: "Busy: retry after the number of seconds in Retry-After",
     }.items()
 }
 
