@@ -35,6 +35,8 @@ from egards.cases.mail import start_smtp_receiver
 from egards.cases.service import config_from_settings
 from egards.loyalty import service as loyalty
 from egards.loyalty.models import Balance, Entry, Member
+from egards.outbox.service import MemoryMailer, deliver_due
+from tests.integration.builders import customer_payload
 
 TODAY = date.today()
 MAIL_FROM = "service@egards.test"
@@ -54,7 +56,7 @@ class Markers:
         return value
 
     def phone(self, field: str) -> str:
-        digits = f"6{secrets.randbelow(10**8):08d}"
+        digits = f"612{secrets.randbelow(10**6):06d}"  # a valid French mobile range
         self.texts[field] = f"33{digits}"
         return f"+33{digits}"
 
@@ -523,7 +525,49 @@ def test_erasure_leaves_no_personal_value_in_any_column(
     left = scan(db, m)
     assert not left, "personal values left after erasure:\n" + "\n".join(left)
     assert ledger_figures(db, [z["id"], d["id"]]) == books
+    mailer = MemoryMailer()
+    assert deliver_due(db, mailer=mailer).sent == 0, "a message queued to her still left"
     trail = client.get("/api/v1/audit", params={"action": "customer.erase"}, headers=admin.headers)
     [record] = [r for r in ok(trail) if r["customer_id"] == z["id"]]
     assert record["reason"] == "GDPR request by letter, ticket 42"
     assert record["actor_label"] and record["at"]
+
+
+def test_erasure_follows_merges_at_any_depth_and_no_merge_can_be_undone_after(client, make_person):
+    agent, admin = make_person(Role.AGENT), make_person(Role.ADMIN)
+    ids = [
+        ok(client.post("/api/v1/customers", json=customer_payload(), headers=agent.headers), 201)[
+            "id"
+        ]
+        for _ in range(4)
+    ]
+    survivor, middle, oldest, stranger = ids
+    merges = [
+        ok(
+            client.post(
+                "/api/v1/customer-merges",
+                json={"survivor_id": into, "merged_id": merged},
+                headers=admin.headers,
+            ),
+            201,
+        )
+        for into, merged in ((middle, oldest), (survivor, middle))
+    ]
+
+    ok(
+        client.post(
+            f"/api/v1/customers/{survivor}/erase", json={"reason": "GDPR"}, headers=admin.headers
+        )
+    )
+
+    files = {
+        i: ok(client.get(f"/api/v1/customers/{i}", headers=admin.headers))
+        for i in (survivor, middle, oldest, stranger)
+    }
+    assert [files[i]["status"] for i in (survivor, middle, oldest)] == ["erased"] * 3
+    assert all(files[i]["last_name"] == "[erased]" for i in (survivor, middle, oldest))
+    assert (files[middle]["merged_into_id"], files[oldest]["merged_into_id"]) == (survivor, middle)
+    assert files[stranger]["status"] == "active" and files[stranger]["identities"]
+    for merge in merges:
+        undo = client.post(f"/api/v1/customer-merges/{merge['id']}/unmerge", headers=admin.headers)
+        assert undo.status_code == 409, undo.text
