@@ -2091,9 +2091,7 @@ def export_section(session: Session, customer_id: int) -> dict[str, Any]:
 
 def case_ids_of(session: Session, customer_ids: Iterable[int]) -> list[int]:
     """The cases of these customers (for the features whose rows hang on a case)."""
-    return list(
-        session.scalars(select(Case.id).where(Case.customer_id.in_(list(customer_ids) or [0])))
-    )
+    return list(session.scalars(select(Case.id).where(Case.customer_id.in_(list(customer_ids)))))
 
 
 def erase_customer_data(session: Session, erasure: Erasure) -> None:
@@ -2104,20 +2102,18 @@ def erase_customer_data(session: Session, erasure: Erasure) -> None:
     case_ids = case_ids_of(session, erasure.customer_ids)
     senders = set(
         session.scalars(
-            select(Case.sender_address).where(
-                Case.id.in_(case_ids or [0]), Case.sender_kind == "email"
-            )
+            select(Case.sender_address).where(Case.id.in_(case_ids), Case.sender_kind == "email")
         )
     )
     emails = {a for a in erasure.emails | senders if a}
-    message_ids = select(CaseMessage.id).where(CaseMessage.case_id.in_(case_ids or [0]))
+    message_ids = select(CaseMessage.id).where(CaseMessage.case_id.in_(case_ids))
     raw_ids = set(
         session.scalars(
             select(RawInbound.id).where(
                 or_(
-                    RawInbound.case_id.in_(case_ids or [0]),
+                    RawInbound.case_id.in_(case_ids),
                     RawInbound.id.in_(
-                        select(CaseMessage.raw_id).where(CaseMessage.case_id.in_(case_ids or [0]))
+                        select(CaseMessage.raw_id).where(CaseMessage.case_id.in_(case_ids))
                     ),
                     and_(RawInbound.case_id.is_(None), _mentions_any(session, emails)),
                 )
@@ -2125,7 +2121,7 @@ def erase_customer_data(session: Session, erasure: Erasure) -> None:
         )
     )
     session.execute(
-        update(RawInbound).where(RawInbound.id.in_(raw_ids or [0])).values(raw=b"", error=None)
+        update(RawInbound).where(RawInbound.id.in_(raw_ids)).values(raw=b"", error=None)
     )
     session.execute(
         update(CaseAttachment)
@@ -2152,12 +2148,12 @@ def erase_customer_data(session: Session, erasure: Erasure) -> None:
     )
     session.execute(
         update(CaseStatusChange)
-        .where(CaseStatusChange.case_id.in_(case_ids or [0]), CaseStatusChange.reason.is_not(None))
+        .where(CaseStatusChange.case_id.in_(case_ids), CaseStatusChange.reason.is_not(None))
         .values(reason=ERASED)
     )
     session.execute(
         update(Case)
-        .where(Case.id.in_(case_ids or [0]))
+        .where(Case.id.in_(case_ids))
         .values(subject=ERASED, sender_name=None, sender_address=None, closure_reason=None)
     )
     outbox.erase_messages(session, recipients=emails, ref_type="case", ref_ids=case_ids)

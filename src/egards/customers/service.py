@@ -913,7 +913,8 @@ def erase_customer_data(session: Session, erasure: Erasure) -> None:
     consent proofs, timeline texts, partner purposes and merge reasons emptied. A merged file
     becomes erased as well but keeps pointing to its survivor."""
     ids = erasure.customer_ids
-    blank = {name: None for name in PROFILE_FIELDS if name not in _KEPT_ON_ERASURE}
+    kept = ("first_name", "last_name", "preferred_language")
+    blank = {name: None for name in PROFILE_FIELDS if name not in kept}
     now = utcnow()
     session.execute(
         update(Customer)
@@ -953,6 +954,3 @@ def erase_customer_data(session: Session, erasure: Erasure) -> None:
         )
         .values(reason=ERASED)
     )
-
-
-_KEPT_ON_ERASURE = ("first_name", "last_name", "preferred_language")

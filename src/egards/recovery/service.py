@@ -1757,31 +1757,27 @@ def erase_customer_data(session: Session, erasure: Erasure) -> None:
             kept = {k: letter[k] for k in ("template_code", "delivery") if k in letter}
             grant.details = {**grant.details, "letter": kept}
     grant_ids = [g.id for g in grants]
-    approvals = list(
-        session.scalars(select(Approval.id).where(Approval.grant_id.in_(grant_ids or [0])))
-    )
+    approvals = list(session.scalars(select(Approval.id).where(Approval.grant_id.in_(grant_ids))))
     session.execute(
         update(Approval)
-        .where(Approval.id.in_(approvals or [0]), Approval.decision_reason.is_not(None))
+        .where(Approval.id.in_(approvals), Approval.decision_reason.is_not(None))
         .values(decision_reason=ERASED)
     )
-    letters_ = list(session.scalars(select(Letter.id).where(Letter.customer_id.in_(ids))))
+    letter_ids = list(session.scalars(select(Letter.id).where(Letter.customer_id.in_(ids))))
     session.execute(
-        update(Letter)
-        .where(Letter.id.in_(letters_ or [0]))
-        .values(subject=ERASED, body=ERASED, pdf=b"")
+        update(Letter).where(Letter.id.in_(letter_ids)).values(subject=ERASED, body=ERASED, pdf=b"")
     )
     case_ids = cases.case_ids_of(session, ids)
     exceptions = list(
         session.scalars(
             select(RuleException.id).where(
-                or_(RuleException.customer_id.in_(ids), RuleException.case_id.in_(case_ids or [0]))
+                or_(RuleException.customer_id.in_(ids), RuleException.case_id.in_(case_ids))
             )
         )
     )
     session.execute(
         update(RuleException)
-        .where(RuleException.id.in_(exceptions or [0]))
+        .where(RuleException.id.in_(exceptions))
         .values(
             why=ERASED,
             remedy=ERASED,
@@ -1797,7 +1793,7 @@ def erase_customer_data(session: Session, erasure: Erasure) -> None:
     outbox.erase_messages(session, ref_type="recovery_approval", ref_ids=approvals)
     for entity_type, entity_ids in (
         ("recovery_grant", grant_ids),
-        ("recovery_letter", letters_),
+        ("recovery_letter", letter_ids),
         ("recovery_exception", exceptions),
         ("recovery_voucher", vouchers),
         ("recovery_invitation", invitations),
