@@ -33,6 +33,7 @@ from egards.analytics.rfm import (
 from egards.analytics.settings import AnalyticsSettings, get_analytics_settings
 from egards.audit import service as audit
 from egards.bulk import copy_rows, select_in
+from egards.customers.domain import Erasure
 from egards.db import Database, utcnow
 from egards.errors import InvalidInput, PermissionDenied
 
@@ -821,10 +822,11 @@ def export_section(session: Session, customer_id: int) -> dict[str, Any]:
     }
 
 
-def erase_customer_data(session: Session, customer_id: int) -> None:
+def erase_customer_data(session: Session, erasure: Erasure) -> None:
     """Profiling results go with the person; the transactions stay, anonymous, in the totals."""
-    session.execute(delete(CustomerScore).where(CustomerScore.customer_id == customer_id))
-    session.execute(delete(ScoreHistory).where(ScoreHistory.customer_id == customer_id))
+    ids = erasure.customer_ids
+    session.execute(delete(CustomerScore).where(CustomerScore.customer_id.in_(ids)))
+    session.execute(delete(ScoreHistory).where(ScoreHistory.customer_id.in_(ids)))
 
 
 def value_deciles(session: Session, customer_ids: Iterable[int]) -> dict[int, int]:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, case, select, update
 from sqlalchemy.orm import Session
 
 from egards.accounts.domain import Actor, Permission
 from egards.audit.models import AuditRecord
+from egards.customers.domain import ERASED, Erasure
 from egards.db import utcnow
 
 
@@ -60,3 +62,31 @@ def list_records(
     if before_id:
         query = query.where(AuditRecord.id < before_id)
     return list(session.scalars(query))
+
+
+def _redact(session: Session, where: ColumnElement[bool]) -> None:
+    session.execute(
+        update(AuditRecord)
+        .where(where)
+        .values(
+            before=None,
+            after=None,
+            reason=case((AuditRecord.reason.is_(None), None), else_=ERASED),
+        )
+    )
+
+
+def redact(session: Session, *, entity_type: str, entity_ids: Iterable[object]) -> None:
+    """Erasure: the records about these objects (a case, a gesture…) lose the values before
+    and after and the written reason, which may quote the person; who did what and when stays.
+
+    For the records written before the object was linked to the customer (a case from an
+    unknown sender), which ``customer_id`` alone does not find."""
+    ids = sorted({str(entity_id) for entity_id in entity_ids})
+    if ids:
+        _redact(session, (AuditRecord.entity_type == entity_type) & AuditRecord.entity_id.in_(ids))
+
+
+def erase_customer_data(session: Session, erasure: Erasure) -> None:
+    """The trail about the customers keeps its facts (who, what, when), not their values."""
+    _redact(session, AuditRecord.customer_id.in_(erasure.customer_ids))

@@ -13,8 +13,9 @@ from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
-from sqlalchemy import and_, delete, func, literal_column, not_, or_, select, update
+from sqlalchemy import Text, and_, cast, delete, func, literal_column, not_, or_, select, update
 from sqlalchemy.orm import Session, defer, selectinload
 
 from egards.accounts.domain import Actor, Permission, Role
@@ -54,7 +55,7 @@ from egards.cases.models import (
 from egards.cases.sla_config import SlaSettings, load_sla_config
 from egards.config import Settings
 from egards.customers import service as customers
-from egards.customers.domain import IdentityKind, normalise_identity
+from egards.customers.domain import ERASED, Erasure, IdentityKind, normalise_identity
 from egards.customers.models import Customer, Identity
 from egards.db import utcnow
 from egards.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -2088,13 +2089,36 @@ def export_section(session: Session, customer_id: int) -> dict[str, Any]:
     }
 
 
-def erase_customer_data(session: Session, customer_id: int) -> None:
-    """Erasure (GDPR art. 17): what the customer wrote and was sent goes; the cases stay as
-    anonymous facts (channel, team, dates, SLA outcome) for the statistics."""
-    case_ids = select(Case.id).where(Case.customer_id == customer_id)
+def case_ids_of(session: Session, customer_ids: Iterable[int]) -> list[int]:
+    """The cases of these customers (for the features whose rows hang on a case)."""
+    return list(session.scalars(select(Case.id).where(Case.customer_id.in_(list(customer_ids)))))
+
+
+def erase_customer_data(session: Session, erasure: Erasure) -> None:
+    """Erasure (GDPR art. 17): what the customers wrote and were sent goes, with the raw mail
+    it came in (also the machine mail from their addresses that opened no case), what was
+    queued to them, and what agents wrote about them; the cases stay as anonymous facts
+    (channel, team, dates, SLA outcome) for the statistics."""
+    case_ids = case_ids_of(session, erasure.customer_ids)
+    senders = set(
+        session.scalars(
+            select(Case.sender_address).where(Case.id.in_(case_ids), Case.sender_kind == "email")
+        )
+    )
+    emails = {a for a in erasure.emails | senders if a}
     message_ids = select(CaseMessage.id).where(CaseMessage.case_id.in_(case_ids))
-    raw_ids = select(CaseMessage.raw_id).where(
-        CaseMessage.case_id.in_(case_ids), CaseMessage.raw_id.is_not(None)
+    raw_ids = set(
+        session.scalars(
+            select(RawInbound.id).where(
+                or_(
+                    RawInbound.case_id.in_(case_ids),
+                    RawInbound.id.in_(
+                        select(CaseMessage.raw_id).where(CaseMessage.case_id.in_(case_ids))
+                    ),
+                    and_(RawInbound.case_id.is_(None), _mentions_any(session, emails)),
+                )
+            )
+        )
     )
     session.execute(
         update(RawInbound).where(RawInbound.id.in_(raw_ids)).values(raw=b"", error=None)
@@ -2102,22 +2126,56 @@ def erase_customer_data(session: Session, customer_id: int) -> None:
     session.execute(
         update(CaseAttachment)
         .where(CaseAttachment.message_id.in_(message_ids))
-        .values(content=None, filename="[erased]")
+        .values(content=None, filename=ERASED, refusal=None)
     )
     session.execute(
         update(CaseMessage)
         .where(CaseMessage.id.in_(message_ids))
         .values(
-            subject="[erased]",
-            body_text="[erased]",
+            subject=ERASED,
+            body_text=ERASED,
             body_html=None,
             from_address=None,
             to_address=None,
             references=None,
         )
     )
+    # Agents sign with their own name; anything else (the customer, an address) goes.
+    session.execute(
+        update(CaseMessage)
+        .where(CaseMessage.id.in_(message_ids), CaseMessage.author_id.is_(None))
+        .values(author_label=ERASED)
+    )
+    session.execute(
+        update(CaseStatusChange)
+        .where(CaseStatusChange.case_id.in_(case_ids), CaseStatusChange.reason.is_not(None))
+        .values(reason=ERASED)
+    )
     session.execute(
         update(Case)
-        .where(Case.customer_id == customer_id)
-        .values(subject="[erased]", sender_name=None, sender_address=None, closure_reason=None)
+        .where(Case.id.in_(case_ids))
+        .values(subject=ERASED, sender_name=None, sender_address=None, closure_reason=None)
+    )
+    outbox.erase_messages(session, recipients=emails, ref_type="case", ref_ids=case_ids)
+    outbox.erase_messages(session, ref_type="raw_inbound", ref_ids=raw_ids)
+    audit.redact(session, entity_type="case", entity_ids=case_ids)
+
+
+def _mentions_any(session: Session, addresses: Iterable[str]) -> Any:
+    """Raw bytes that contain one of these e-mail addresses (in any case, or form-encoded),
+    where the database can look: SQLite reads a blob as text, PostgreSQL as escaped text."""
+    needles = {n for a in addresses for n in (a.casefold(), quote(a.casefold(), safe=""))}
+    if not needles:
+        return literal_column("1 = 0")
+    if session.get_bind().dialect.name == "postgresql":
+        text = func.lower(func.encode(RawInbound.raw, "escape"))
+        return or_(*(func.strpos(text, _escaped(n)) > 0 for n in needles))
+    text = func.lower(cast(RawInbound.raw, Text))
+    return or_(*(func.instr(text, n) > 0 for n in needles))
+
+
+def _escaped(text: str) -> str:
+    """``text`` as PostgreSQL's ``encode(…, 'escape')`` shows its UTF-8 bytes."""
+    return "".join(
+        "\\\\" if b == 0x5C else chr(b) if 0 < b < 0x80 else f"\\{b:03o}" for b in text.encode()
     )

@@ -14,7 +14,9 @@ from egards.audit import service as audit
 from egards.audit.models import AuditRecord
 from egards.bulk import select_in
 from egards.customers.domain import (
+    ERASED,
     CustomerStatus,
+    Erasure,
     IdentityKind,
     interpret_search,
     name_keys,
@@ -38,7 +40,7 @@ from egards.customers.schemas import (
 )
 from egards.db import utcnow
 from egards.errors import Conflict, InvalidInput, NotFound
-from egards.features import modules
+from egards.features import hooks
 
 PROFILE_FIELDS = (
     "first_name",
@@ -826,9 +828,8 @@ def export_customer(session: Session, *, actor: Actor, customer_id: int) -> dict
         "audit": _rows(session, AuditRecord, customer_id),
     }
     # Each feature adds what it holds about the person (``export_section`` in its service).
-    for feature, module in modules("service"):
-        if feature != "customers" and hasattr(module, "export_section"):
-            bundle[feature] = module.export_section(session, customer_id)
+    for feature, export_section in hooks("service", "export_section"):
+        bundle[feature] = export_section(session, customer_id)
     audit.record(
         session,
         actor=actor,
@@ -841,46 +842,24 @@ def export_customer(session: Session, *, actor: Actor, customer_id: int) -> dict
     return bundle
 
 
-ERASED = "[erased]"
-
-
 def erase_customer(session: Session, *, actor: Actor, customer_id: int, reason: str) -> Customer:
-    """Right to erasure (GDPR art. 17): personal data removed or made anonymous for good.
+    """Right to erasure (GDPR art. 17): personal data removed or made anonymous for good, in
+    this file, in every file merged into it, and in every feature (each feature's
+    ``erase_customer_data`` hook, see :mod:`egards.features`).
 
-    What stays is what carries no identity: the row and its id (so aggregates, ledgers and
-    statistics still add up), the kinds, channels and dates of past events, and the record
-    that an erasure happened, when and why. Personal values in the audit trail are redacted.
+    What stays is what carries no identity: the rows and their ids (so aggregates, ledgers,
+    budgets and statistics still add up), the kinds, channels, amounts and dates of past
+    events, who did what and when in the audit trail, and the record that the erasure
+    happened: who asked for it, when and why.
     """
     actor.require(Permission.GDPR_ERASE)
     customer = get_customer(session, actor=actor, customer_id=customer_id, for_update=True)
     if customer.status == CustomerStatus.ERASED:
         raise Conflict(f"customer {customer_id} is already erased", field="customer_id")
-    for name in PROFILE_FIELDS:
-        if name not in ("first_name", "last_name", "preferred_language"):
-            setattr(customer, name, None)
-    customer.first_name = customer.last_name = ERASED
-    customer.search_last_first = customer.search_first_last = ""
-    customer.external_id = None
-    customer.status = CustomerStatus.ERASED
-    customer.erased_at = customer.updated_at = utcnow()
-    session.execute(delete(Identity).where(Identity.customer_id == customer_id))
-    session.execute(delete(Note).where(Note.customer_id == customer_id))
-    session.execute(
-        update(ConsentEvent).where(ConsentEvent.customer_id == customer_id).values(proof=None)
-    )
-    session.execute(
-        update(TimelineEvent)
-        .where(TimelineEvent.customer_id == customer_id)
-        .values(summary=ERASED, data=None)
-    )
-    session.execute(
-        update(AuditRecord)
-        .where(AuditRecord.customer_id == customer_id)
-        .values(before=None, after=None)
-    )
-    for feature, module in modules("service"):
-        if feature != "customers" and hasattr(module, "erase_customer_data"):
-            module.erase_customer_data(session, customer_id)
+    erasure = _erasure_of(session, customer_id)
+    for _feature, erase in hooks("service", "erase_customer_data"):
+        erase(session, erasure)
+    merged = [i for i in erasure.customer_ids if i != customer_id]
     audit.record(
         session,
         actor=actor,
@@ -888,8 +867,90 @@ def erase_customer(session: Session, *, actor: Actor, customer_id: int, reason: 
         entity_type="customer",
         entity_id=customer_id,
         customer_id=customer_id,
+        after={"merged_files_erased": merged} if merged else None,
         reason=reason,
     )
+    for merged_id in merged:
+        audit.record(
+            session,
+            actor=actor,
+            action="customer.erase",
+            entity_type="customer",
+            entity_id=merged_id,
+            customer_id=merged_id,
+            after={"erased_with": customer_id},
+            reason=reason,
+        )
     session.flush()
-    session.expire(customer, ["identities"])
+    session.expire(customer)
     return get_customer(session, actor=actor, customer_id=customer_id)
+
+
+def _erasure_of(session: Session, customer_id: int) -> Erasure:
+    """The customer, the files merged into it (at any depth), and every address they had."""
+    ids, frontier = [customer_id], [customer_id]
+    while frontier:
+        frontier = [
+            merged_id
+            for merged_id in session.scalars(
+                select(Customer.id).where(Customer.merged_into_id.in_(frontier))
+            )
+            if merged_id not in ids
+        ]
+        ids += frontier
+    addresses = {
+        text.casefold()
+        for row in session.execute(
+            select(Identity.value, Identity.display_value).where(Identity.customer_id.in_(ids))
+        )
+        for text in row
+    }
+    return Erasure(customer_ids=tuple(ids), addresses=frozenset(addresses))
+
+
+def erase_customer_data(session: Session, erasure: Erasure) -> None:
+    """The files themselves: profile and identities gone, names replaced, notes deleted,
+    consent proofs, timeline texts, partner purposes and merge reasons emptied. A merged file
+    becomes erased as well but keeps pointing to its survivor."""
+    ids = erasure.customer_ids
+    kept = ("first_name", "last_name", "preferred_language")
+    blank = {name: None for name in PROFILE_FIELDS if name not in kept}
+    now = utcnow()
+    session.execute(
+        update(Customer)
+        .where(Customer.id.in_(ids))
+        .values(
+            **blank,
+            first_name=ERASED,
+            last_name=ERASED,
+            search_last_first="",
+            search_first_last="",
+            external_id=None,
+            status=CustomerStatus.ERASED,
+            erased_at=now,
+            updated_at=now,
+        )
+    )
+    session.execute(delete(Identity).where(Identity.customer_id.in_(ids)))
+    session.execute(delete(Note).where(Note.customer_id.in_(ids)))
+    session.execute(
+        update(ConsentEvent).where(ConsentEvent.customer_id.in_(ids)).values(proof=None)
+    )
+    session.execute(
+        update(TimelineEvent)
+        .where(TimelineEvent.customer_id.in_(ids))
+        .values(summary=ERASED, data=None)
+    )
+    session.execute(
+        update(CustomerOrganisation)
+        .where(CustomerOrganisation.customer_id.in_(ids))
+        .values(purpose=None)
+    )
+    session.execute(
+        update(CustomerMerge)
+        .where(
+            or_(CustomerMerge.survivor_id.in_(ids), CustomerMerge.merged_id.in_(ids)),
+            CustomerMerge.reason.is_not(None),
+        )
+        .values(reason=ERASED)
+    )

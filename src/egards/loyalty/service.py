@@ -37,6 +37,7 @@ from egards.bulk import (
     write_prepared_copy,
 )
 from egards.customers import service as customers
+from egards.customers.domain import ERASED, Erasure
 from egards.customers.models import Identity, TimelineEvent
 from egards.db import Base, utcnow
 from egards.errors import Conflict, InvalidInput, NotFound
@@ -1624,15 +1625,33 @@ def export_section(session: Session, customer_id: int) -> dict[str, Any]:
     return {"memberships": result}
 
 
-def erase_customer_data(session: Session, customer_id: int) -> None:
-    """The membership number identifies the person: it goes; the ledger stays, anonymous, so
-    the programme's books still balance."""
-    members = select(Member.id).where(Member.customer_id == customer_id)
-    session.execute(
-        update(Activity).where(Activity.member_id.in_(members)).values(member_number="[erased]")
+def erase_customer_data(session: Session, erasure: Erasure) -> None:
+    """The membership number identifies the person and goes; so do the free texts (memos,
+    activity attributes, justifications of tier exceptions). The ledger stays, anonymous,
+    entry for entry and point for point, so the programme's books still balance."""
+    members = list(
+        session.scalars(select(Member.id).where(Member.customer_id.in_(erasure.customer_ids)))
     )
+    if not members:
+        return
     session.execute(
         update(Member)
-        .where(Member.customer_id == customer_id)
+        .where(Member.id.in_(members))
         .values(number=literal("ERASED-") + cast(Member.id, String))
     )
+    for activity in session.scalars(select(Activity).where(Activity.member_id.in_(members))):
+        activity.member_number = ERASED
+        activity.payload = {**activity.payload, "attributes": {}}
+    session.execute(update(Entry).where(Entry.member_id.in_(members)).values(memo=""))
+    # An operation's stored arguments carry its memo too; the replay must find the same "".
+    for entry in session.scalars(
+        select(Entry).where(Entry.member_id.in_(members), Entry.args.is_not(None))
+    ):
+        if entry.args.get("memo"):
+            entry.args = {**entry.args, "memo": ""}
+    session.execute(
+        update(TierChange)
+        .where(TierChange.member_id.in_(members), TierChange.justification.is_not(None))
+        .values(justification=None, reason=ERASED, reason_fr=ERASED)
+    )
+    audit.redact(session, entity_type="loyalty_member", entity_ids=members)

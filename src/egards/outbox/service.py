@@ -11,17 +11,18 @@ import base64
 import logging
 import smtplib
 import ssl
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any, Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from egards.config import Settings
+from egards.customers.domain import ERASED, Erasure
 from egards.db import Database, utcnow
 from egards.outbox.models import OutboxMessage
 
@@ -102,6 +103,42 @@ def count_sent_to(session: Session, *, recipient: str, kind_prefix: str, since: 
         )
         or 0
     )
+
+
+def erase_messages(
+    session: Session,
+    *,
+    recipients: Iterable[str] = (),
+    ref_type: str | None = None,
+    ref_ids: Iterable[object] = (),
+) -> None:
+    """Erasure: the messages to these addresses, or about these objects (``ref_type`` and
+    ``ref_ids``), lose their address and content; one still waiting is never sent. The row
+    stays (its key, kind, dates and outcome) as the record that something was sent."""
+    wanted = []
+    if addresses := sorted({r.casefold() for r in recipients}):
+        wanted.append(OutboxMessage.recipient.in_(addresses))
+    if ref_type and (ids := sorted({str(i) for i in ref_ids})):
+        wanted.append(and_(OutboxMessage.ref_type == ref_type, OutboxMessage.ref_id.in_(ids)))
+    if not wanted:
+        return
+    waiting = OutboxMessage.status == PENDING
+    session.execute(
+        update(OutboxMessage)
+        .where(or_(*wanted))
+        .values(
+            recipient=ERASED,
+            payload={},
+            status=case((waiting, FAILED), else_=OutboxMessage.status),
+            last_error=case((waiting, "not sent: the person's data was erased"), else_=None),
+        )
+    )
+
+
+def erase_customer_data(session: Session, erasure: Erasure) -> None:
+    """What was written to the customers' addresses; the features erase what they sent about
+    their own objects (a case, a gesture) with :func:`erase_messages`."""
+    erase_messages(session, recipients=erasure.addresses)
 
 
 def build_email(payload: Mapping[str, Any]) -> EmailMessage:

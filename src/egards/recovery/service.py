@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import yaml
-from sqlalchemy import func, select, text, update
+from sqlalchemy import case, func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -32,7 +32,7 @@ from egards.audit import service as audit
 from egards.cases import service as cases
 from egards.cases.domain import format_case_number
 from egards.customers import service as customers
-from egards.customers.domain import CustomerStatus
+from egards.customers.domain import ERASED, CustomerStatus, Erasure
 from egards.db import Database, utcnow
 from egards.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from egards.loyalty import service as loyalty
@@ -1743,22 +1743,62 @@ def export_section(session: Session, customer_id: int) -> dict[str, Any]:
     }
 
 
-def erase_customer_data(session: Session, customer_id: int) -> None:
-    """Letters lose their text and PDF; gestures keep their cost (budgets stay exact) but
-    lose the free-text reason, which may quote the customer."""
+def erase_customer_data(session: Session, erasure: Erasure) -> None:
+    """Gestures keep their kind, amount and cost (budgets stay exact) but lose every free
+    text, which may quote the customer: reasons, decisions, the letter's text, its PDF and
+    the copy in the grant's details; so do the exceptions to the rules on their cases, and
+    the notices sent about them."""
+    ids = erasure.customer_ids
+    grants = session.scalars(select(Grant).where(Grant.customer_id.in_(ids))).all()
+    for grant in grants:
+        grant.reason_text = ERASED
+        if "letter" in grant.details:
+            letter = grant.details["letter"]
+            kept = {k: letter[k] for k in ("template_code", "delivery") if k in letter}
+            grant.details = {**grant.details, "letter": kept}
+    grant_ids = [g.id for g in grants]
+    approvals = list(session.scalars(select(Approval.id).where(Approval.grant_id.in_(grant_ids))))
     session.execute(
-        update(Letter)
-        .where(Letter.customer_id == customer_id)
-        .values(subject="[erased]", body="[erased]", pdf=b"")
+        update(Approval)
+        .where(Approval.id.in_(approvals), Approval.decision_reason.is_not(None))
+        .values(decision_reason=ERASED)
     )
+    letter_ids = list(session.scalars(select(Letter.id).where(Letter.customer_id.in_(ids))))
     session.execute(
-        update(Grant).where(Grant.customer_id == customer_id).values(reason_text="[erased]")
+        update(Letter).where(Letter.id.in_(letter_ids)).values(subject=ERASED, body=ERASED, pdf=b"")
+    )
+    case_ids = cases.case_ids_of(session, ids)
+    exceptions = list(
+        session.scalars(
+            select(RuleException.id).where(
+                or_(RuleException.customer_id.in_(ids), RuleException.case_id.in_(case_ids))
+            )
+        )
     )
     session.execute(
         update(RuleException)
-        .where(RuleException.customer_id == customer_id)
-        .values(why="[erased]", remedy="[erased]", outcome_note=None)
+        .where(RuleException.id.in_(exceptions))
+        .values(
+            why=ERASED,
+            remedy=ERASED,
+            outcome_note=None,
+            decision_reason=case((RuleException.decision_reason.is_(None), None), else_=ERASED),
+        )
     )
+    vouchers = session.scalars(select(Voucher.id).where(Voucher.customer_id.in_(ids))).all()
+    invitations = session.scalars(
+        select(Invitation.id).where(Invitation.customer_id.in_(ids))
+    ).all()
+    outbox.erase_messages(session, ref_type="recovery_grant", ref_ids=grant_ids)
+    outbox.erase_messages(session, ref_type="recovery_approval", ref_ids=approvals)
+    for entity_type, entity_ids in (
+        ("recovery_grant", grant_ids),
+        ("recovery_letter", letter_ids),
+        ("recovery_exception", exceptions),
+        ("recovery_voucher", vouchers),
+        ("recovery_invitation", invitations),
+    ):
+        audit.redact(session, entity_type=entity_type, entity_ids=entity_ids)
 
 
 # --- read helpers of the console pages ---------------------------------------------------
