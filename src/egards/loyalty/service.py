@@ -1531,15 +1531,9 @@ def _timeline_row(
     }
 
 
-def expire_points(
-    session: Session, *, actor: Actor, as_of: date, progress: Callable[[int], None] | None = None
-) -> dict[str, int]:
-    """Lapse what the programmes' expiry rules say is due on ``as_of``: buckets past their date
-    (expiry after earning), or whole balances left without activity (expiry after the last
-    activity). Each expiry is a ledger entry to the programme's expiry account."""
-    actor.require(Permission.LOYALTY_EXCEPTION)
-    counts = {"members": 0, "expired_points": 0}
-    member_ids = list(
+def expiry_candidates(session: Session) -> list[int]:
+    """The members holding points that could lapse (an available balance), in id order."""
+    return list(
         session.scalars(
             select(Balance.member_id)
             .where(Balance.available > 0)
@@ -1547,6 +1541,24 @@ def expire_points(
             .order_by(Balance.member_id)
         )
     )
+
+
+def expire_points(
+    session: Session,
+    *,
+    actor: Actor,
+    as_of: date,
+    member_ids: Sequence[int] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, int]:
+    """Lapse what the programmes' expiry rules say is due on ``as_of``: buckets past their date
+    (expiry after earning), or whole balances left without activity (expiry after the last
+    activity). Each expiry is a ledger entry to the programme's expiry account. ``member_ids``
+    (from :func:`expiry_candidates`) lets a caller split the work into short transactions."""
+    actor.require(Permission.LOYALTY_EXCEPTION)
+    counts = {"members": 0, "expired_points": 0}
+    if member_ids is None:
+        member_ids = expiry_candidates(session)
     for member_id in member_ids:
         book = open_book(session, _lock(session, member_id))
         before = len(book.ledger)
