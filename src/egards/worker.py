@@ -37,8 +37,6 @@ class Job:
     enabled: Callable[[Settings], bool] = field(default=lambda settings: True)
     order: int = 100
     """Lower runs first in a pass: sweeps before the outbox, so what they queue leaves."""
-    daily: bool = False
-    """Once it has succeeded on a day (UTC), the looping worker waits for the next day."""
     budget: float = 600.0
     """Seconds ``run_once`` waits for the job before reporting it failed and going on."""
 
@@ -132,16 +130,10 @@ def run_forever(
     def keep_running(job: Job) -> None:
         every = min(job.every, settings.worker_interval)
         failures = 0
-        succeeded_on = None
         while not stop.is_set():
             context = JobContext(db=db, settings=settings, mailer=mailer, now=utcnow())
-            if job.daily and succeeded_on == context.now.date():
-                stop.wait(every)
-                continue
             result = _run(job, context, quiet=failures > 0)
             failures = failures + 1 if result.startswith(ERROR) else 0
-            if not failures:
-                succeeded_on = context.now.date()
             if report:
                 report(job.name, result)
             stop.wait(min(every * 2 ** min(failures, 12), max(every, MAX_BACKOFF)))
