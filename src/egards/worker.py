@@ -79,6 +79,7 @@ def run_once(
     now: datetime | None = None,
     only: set[str] | None = None,
     budget: float | None = None,
+    jobs: list[Job] | None = None,
 ) -> dict[str, str]:
     """Run every job once, in order (``now`` fixed by tests); returns each job's report or
     error. A job still running after its budget (or ``budget``) is reported as failed and
@@ -92,7 +93,7 @@ def run_once(
         now=now or utcnow(),
     )
     results: dict[str, str] = {}
-    for job in registered_jobs(settings):
+    for job in jobs or registered_jobs(settings):
         if only and job.name not in only:
             continue
         outcome: list[str] = []
@@ -107,8 +108,8 @@ def run_once(
         if outcome:
             results[job.name] = outcome[0]
         else:
-            log.error("job %s still running after %.0f s; going on", job.name, seconds)
-            results[job.name] = f"{ERROR}still running after {seconds:.0f} s"
+            log.error("job %s still running after %g s; going on", job.name, seconds)
+            results[job.name] = f"{ERROR}still running after {seconds:g} s"
     return results
 
 
@@ -119,6 +120,7 @@ def run_forever(
     stop: threading.Event | None = None,
     mailer: object | None = None,
     report: Callable[[str, str], None] | None = None,
+    jobs: list[Job] | None = None,
 ) -> None:
     """Run each job on its own thread, every ``job.every`` seconds (at most the configured
     worker interval), until ``stop`` is set."""
@@ -140,7 +142,7 @@ def run_forever(
 
     threads = [
         threading.Thread(target=keep_running, args=(job,), name=f"egards-job-{job.name}")
-        for job in registered_jobs(settings)
+        for job in jobs or registered_jobs(settings)
     ]
     for thread in threads:
         thread.daemon = True
