@@ -7,6 +7,7 @@ These tests commit for real (no rolled-back transaction), in a database of their
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
@@ -143,3 +144,35 @@ def test_a_lock_held_too_long_answers_503_with_retry_after_then_the_retry_succee
     assert page.headers["content-type"].startswith("text/html")
     assert "try again in a moment" in page.text
     assert retried.status_code == 201, retried.text
+
+
+def test_requests_beyond_the_pool_wait_their_turn_and_answer_503_when_it_does_not_come(
+    committed_db, tmp_path
+):
+    member_id, email, token = _member_with_miles(committed_db, 5_000)
+    url = committed_db.engine.url.render_as_string(hide_password=False)
+    patient = Database(make_engine(url, wait_timeout=3.0))
+    # One request at a time, and a turn waited for 0.3 s at most.
+    app = create_app(_settings(tmp_path, db_pool_size=1, db_wait_timeout=0.3), patient)
+    redemption = {"key": "r1", "currency": "MILES", "amount": 1_000}
+    with TestClient(app) as client:
+        login(client, email)
+        connection, transaction = _hold_the_lock(committed_db, member_id)
+        try:
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                waiting = pool.submit(  # holds the only turn while it waits for the lock
+                    client.post,
+                    f"/api/v1/loyalty/members/{member_id}/redemptions",
+                    json=redemption,
+                    headers={"Authorization": f"Bearer {token}"},
+                )
+                time.sleep(0.5)
+                turned_away = client.get("/customers")
+                transaction.rollback()
+                served_later = waiting.result()
+        finally:
+            connection.close()
+    patient.engine.dispose()
+    assert turned_away.status_code == 503 and turned_away.headers["Retry-After"] == "1"
+    assert "try again in a moment" in turned_away.text  # a console page, not JSON
+    assert served_later.status_code == 201, served_later.text
