@@ -78,12 +78,11 @@ def run_once(
     mailer: object | None = None,
     now: datetime | None = None,
     only: set[str] | None = None,
-    budget: float | None = None,
     jobs: list[Job] | None = None,
 ) -> dict[str, str]:
     """Run every job once, in order (``now`` fixed by tests); returns each job's report or
-    error. A job still running after its budget (or ``budget``) is reported as failed and
-    left behind on its thread, so that the next jobs run."""
+    error. A job still running after its budget is reported as failed and left behind on its
+    thread, so that the next jobs run."""
     from egards.outbox.service import mailer_from_settings
 
     context = JobContext(
@@ -103,13 +102,12 @@ def run_once(
             daemon=True,
         )
         thread.start()
-        seconds = job.budget if budget is None else budget
-        thread.join(seconds)
+        thread.join(job.budget)
         if outcome:
             results[job.name] = outcome[0]
         else:
-            log.error("job %s still running after %g s; going on", job.name, seconds)
-            results[job.name] = f"{ERROR}still running after {seconds:g} s"
+            log.error("job %s still running after %g s; going on", job.name, job.budget)
+            results[job.name] = f"{ERROR}still running after {job.budget:g} s"
     return results
 
 
@@ -141,11 +139,12 @@ def run_forever(
             stop.wait(min(every * 2 ** min(failures, 12), max(every, MAX_BACKOFF)))
 
     threads = [
-        threading.Thread(target=keep_running, args=(job,), name=f"egards-job-{job.name}")
+        threading.Thread(
+            target=keep_running, args=(job,), name=f"egards-job-{job.name}", daemon=True
+        )
         for job in jobs or registered_jobs(settings)
     ]
     for thread in threads:
-        thread.daemon = True
         thread.start()
     while not stop.wait(1.0):
         pass
