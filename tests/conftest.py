@@ -45,7 +45,7 @@ def own_database(kind: str, tmp_path: Path, name: str, **options: Any) -> Iterat
     named after it (``<test database>_<name>``) so that two runs on one server, each with its
     own test database, never drop each other's. For a fixture to ``yield from``."""
     if kind == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / name}.db")
+        engine = make_engine(f"sqlite:///{tmp_path / name}.db", **options)
     else:
         if not PG_URL:
             _unavailable("PostgreSQL tests need EGARDS_TEST_DATABASE_URL")

@@ -12,15 +12,16 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from egards import __version__
 from egards.config import Settings, get_settings
-from egards.db import Database, make_engine
+from egards.db import Database, engine_from_settings
 from egards.web import problems
+from egards.web.admission import Admission
 from egards.web.deps import set_locale
 from egards.web.templating import collect_nav
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
     settings = settings or get_settings()
-    db = db or Database(make_engine(settings.resolved_database_url))
+    db = db or Database(engine_from_settings(settings, serving=True))
     app = FastAPI(
         title="Égards",
         version=__version__,
@@ -42,6 +43,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         set_locale(request)
         return await call_next(request)
 
+    # Inside the session (a busy page speaks the user's language), outside everything else.
+    app.add_middleware(Admission, limit=settings.db_pool_size, wait=settings.db_wait_timeout)
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.resolved_secret_key,

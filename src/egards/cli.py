@@ -87,14 +87,32 @@ def init(
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Server processes (PostgreSQL only), each with EGARDS_DB_POOL_SIZE connections.",
+        ),
+    ] = 1,
 ) -> None:
     """Run the web console and the API."""
     import uvicorn
 
     from egards.app import create_app
 
+    settings = get_settings()
+    if workers > 1 and settings.resolved_database_url.startswith("sqlite"):
+        console.print(
+            "[red]--workers needs PostgreSQL[/]: SQLite lets one process write at a time, so "
+            "more processes would only queue on its lock. Set EGARDS_DATABASE_URL, or serve "
+            "with one worker."
+        )
+        raise typer.Exit(2)
     console.print(f"Égards on [bold]http://{host}:{port}/[/] (API docs at /docs)")
-    uvicorn.run(create_app(get_settings()), host=host, port=port, log_level="info")
+    if workers > 1:  # each process builds its own app (and engine) from the environment
+        uvicorn.run("egards.app:create_app", factory=True, workers=workers, host=host, port=port)
+    else:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
 
 
 @app.command()
@@ -191,13 +209,18 @@ def worker(
     inbound SMTP receiver when EGARDS_INBOUND_SMTP_PORT is set)."""
     import threading
 
-    from egards.worker import run_forever, run_once
+    from egards.worker import failed, run_forever, run_once
 
     settings = get_settings()
     db = _database(settings)
     if once:
-        for name, result in run_once(db, settings).items():
+        results = run_once(db, settings)
+        for name, result in results.items():
             console.print(f"{name}: {result}")
+        if failures := failed(results):
+            # A non-zero status tells cron and systemd; stderr says which job.
+            Console(stderr=True).print(f"[red]failed:[/] {', '.join(failures)}")
+            raise typer.Exit(1)
         return
     receiver = _start_smtp_receiver(settings, db)
     stop = threading.Event()

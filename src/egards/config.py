@@ -26,6 +26,29 @@ class Settings(BaseSettings):
     default_phone_region: str = Field(default="FR", min_length=2, max_length=2)
     secure_cookies: bool = Field(default=False, description="Send cookies over HTTPS only.")
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    # Concurrency (issue 12): every wait for the database is bounded and ends in a 503.
+    db_pool_size: int = Field(
+        default=20,
+        ge=1,
+        le=500,
+        description=(
+            "Database connections per server process; as many requests are served at once, "
+            "the others queue. Keep workers x (pool size + 5) below PostgreSQL's "
+            "max_connections."
+        ),
+    )
+    db_wait_timeout: float = Field(
+        default=5.0,
+        gt=0,
+        description=(
+            "Seconds a request may wait for its turn, a connection, a row lock (PostgreSQL "
+            "lock_timeout) or SQLite's write lock (busy timeout) before it answers 503 with "
+            "Retry-After."
+        ),
+    )
+    db_statement_timeout: float = Field(
+        default=30.0, gt=0, description="PostgreSQL statement_timeout of the server's requests."
+    )
     # Mail and cases (issue 4). Without an SMTP host, outgoing mail goes to a null mailer.
     smtp_host: str | None = Field(default=None, description="Outgoing SMTP server.")
     smtp_port: int = Field(default=25, ge=1, le=65535)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import sqlite3
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import (
     BigInteger,
@@ -17,8 +18,13 @@ from sqlalchemy import (
     create_engine,
     event,
 )
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+if TYPE_CHECKING:
+    from egards.config import Settings
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -62,21 +68,48 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # Let SQLAlchemy, not the driver, decide where transactions begin: savepoints need it.
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.close()
+# Defaults of the settings ``db_pool_size`` and ``db_wait_timeout`` (see config.py).
+POOL_SIZE = 20
+WAIT_TIMEOUT = 5.0
+# Connections beyond the pool for work that runs beside the requests: the demo's in-process
+# worker, a background task finishing after its response.
+POOL_HEADROOM = 5
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def _sqlite_pragmas(busy_timeout_ms: int) -> Callable[[Any, Any], None]:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the driver, decide where transactions begin: savepoints need it.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
+        cursor.close()
+
+    return on_connect
+
+
+def make_engine(
+    url: str,
+    *,
+    pool_size: int = POOL_SIZE,
+    wait_timeout: float = WAIT_TIMEOUT,
+    statement_timeout: float | None = None,
+    **kwargs: Any,
+) -> Engine:
+    """An engine whose every wait is bounded by ``wait_timeout`` seconds: for a pooled
+    connection, a row lock (PostgreSQL ``lock_timeout``) and SQLite's write lock (busy
+    timeout). A wait that runs out raises an error :func:`is_busy` recognises."""
+    pool = {
+        "pool_size": pool_size,
+        "max_overflow": POOL_HEADROOM,
+        "pool_timeout": wait_timeout,
+    }
+    milliseconds = int(wait_timeout * 1000)
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
-        event.listen(engine, "connect", _sqlite_pragmas)
+        engine = create_engine(url, connect_args={"check_same_thread": False}, **pool | kwargs)
+        event.listen(engine, "connect", _sqlite_pragmas(milliseconds))
         # IMMEDIATE: a transaction takes the write lock when it starts, so two writers wait for
         # each other instead of failing on a stale snapshot (SQLITE_BUSY) halfway through.
         event.listen(
@@ -85,7 +118,37 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    options = f"-c lock_timeout={milliseconds}"
+    if statement_timeout is not None:
+        options += f" -c statement_timeout={int(statement_timeout * 1000)}"
+    return create_engine(
+        url, pool_pre_ping=True, connect_args={"options": options}, **pool | kwargs
+    )
+
+
+def engine_from_settings(settings: Settings, *, serving: bool = False) -> Engine:
+    """The engine of the configured database; ``serving`` adds the requests' statement
+    timeout (batch commands and the worker may run longer statements)."""
+    return make_engine(
+        settings.resolved_database_url,
+        pool_size=settings.db_pool_size,
+        wait_timeout=settings.db_wait_timeout,
+        statement_timeout=settings.db_statement_timeout if serving else None,
+    )
+
+
+def is_busy(error: BaseException) -> bool:
+    """Whether a database error means "too busy now, try again": no pooled connection in
+    time, a lock or statement timeout, a deadlock or serialization failure, an unreachable
+    PostgreSQL, SQLite's write lock held too long."""
+    if isinstance(error, PoolTimeout):
+        return True
+    if not isinstance(error, OperationalError):
+        return False
+    if isinstance(error.orig, sqlite3.Error):
+        message = str(error.orig).lower()
+        return "locked" in message or "busy" in message
+    return True  # psycopg's operational errors are all transient
 
 
 class Database:

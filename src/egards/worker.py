@@ -1,14 +1,15 @@
 """`egards worker`: background jobs (SLA sweeps and escalations, outgoing mail, IMAP polling).
 
 Each feature lists its jobs in ``<feature>/jobs.py`` as ``JOBS``. A job opens its own units
-of work: one failing job is logged and retried at the next pass, and never stops the others.
+of work, short ones (batches), so that it never holds SQLite's write lock or a row lock long
+enough to stall the console. The worker runs each job on its own thread and schedule: a slow,
+hung or failing job delays only itself; a failing one is logged and retried later, backing off.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -36,6 +37,13 @@ class Job:
     enabled: Callable[[Settings], bool] = field(default=lambda settings: True)
     order: int = 100
     """Lower runs first in a pass: sweeps before the outbox, so what they queue leaves."""
+    budget: float = 600.0
+    """Seconds ``run_once`` waits for the job before reporting it failed and going on."""
+
+
+ERROR = "error: "
+# Longest pause of a job that keeps failing (its interval doubles after each failure).
+MAX_BACKOFF = 3600.0
 
 
 def registered_jobs(settings: Settings) -> list[Job]:
@@ -47,6 +55,22 @@ def registered_jobs(settings: Settings) -> list[Job]:
     return sorted(jobs, key=lambda job: job.order)
 
 
+def failed(results: dict[str, str]) -> list[str]:
+    """The jobs of a ``run_once`` report that failed."""
+    return [name for name, result in results.items() if result.startswith(ERROR)]
+
+
+def _run(job: Job, context: JobContext, *, quiet: bool = False) -> str:
+    try:
+        return job.run(context)
+    except Exception as exc:
+        if quiet:  # the traceback was logged at the first failure of this streak
+            log.error("job %s failed again: %s: %s", job.name, type(exc).__name__, exc)
+        else:
+            log.exception("job %s failed", job.name)
+        return f"{ERROR}{type(exc).__name__}: {exc}"
+
+
 def run_once(
     db: Database,
     settings: Settings,
@@ -54,8 +78,11 @@ def run_once(
     mailer: object | None = None,
     now: datetime | None = None,
     only: set[str] | None = None,
+    jobs: list[Job] | None = None,
 ) -> dict[str, str]:
-    """Run every job once (``now`` fixed by tests); returns each job's report or error."""
+    """Run every job once, in order (``now`` fixed by tests); returns each job's report or
+    error. A job still running after its budget is reported as failed and left behind on its
+    thread, so that the next jobs run."""
     from egards.outbox.service import mailer_from_settings
 
     context = JobContext(
@@ -65,14 +92,22 @@ def run_once(
         now=now or utcnow(),
     )
     results: dict[str, str] = {}
-    for job in registered_jobs(settings):
+    for job in jobs or registered_jobs(settings):
         if only and job.name not in only:
             continue
-        try:
-            results[job.name] = job.run(context)
-        except Exception as exc:
-            log.exception("job %s failed", job.name)
-            results[job.name] = f"error: {type(exc).__name__}: {exc}"
+        outcome: list[str] = []
+        thread = threading.Thread(
+            target=lambda job=job, outcome=outcome: outcome.append(_run(job, context)),
+            name=f"egards-job-{job.name}",
+            daemon=True,
+        )
+        thread.start()
+        thread.join(job.budget)
+        if outcome:
+            results[job.name] = outcome[0]
+        else:
+            log.error("job %s still running after %g s; going on", job.name, job.budget)
+            results[job.name] = f"{ERROR}still running after {job.budget:g} s"
     return results
 
 
@@ -83,26 +118,35 @@ def run_forever(
     stop: threading.Event | None = None,
     mailer: object | None = None,
     report: Callable[[str, str], None] | None = None,
+    jobs: list[Job] | None = None,
 ) -> None:
-    """Loop until ``stop`` is set, running each job when its interval has passed."""
+    """Run each job on its own thread, every ``job.every`` seconds (at most the configured
+    worker interval), until ``stop`` is set."""
     from egards.outbox.service import mailer_from_settings
 
     stop = stop or threading.Event()
     mailer = mailer or mailer_from_settings(settings)
-    jobs = registered_jobs(settings)
-    last_run: dict[str, float] = {}
-    while not stop.is_set():
-        for job in jobs:
-            every = min(job.every, settings.worker_interval)
-            if time.monotonic() - last_run.get(job.name, -1e9) < every:
-                continue
-            last_run[job.name] = time.monotonic()
+
+    def keep_running(job: Job) -> None:
+        every = min(job.every, settings.worker_interval)
+        failures = 0
+        while not stop.is_set():
             context = JobContext(db=db, settings=settings, mailer=mailer, now=utcnow())
-            try:
-                result = job.run(context)
-            except Exception as exc:
-                log.exception("job %s failed", job.name)
-                result = f"error: {type(exc).__name__}: {exc}"
+            result = _run(job, context, quiet=failures > 0)
+            failures = failures + 1 if result.startswith(ERROR) else 0
             if report:
                 report(job.name, result)
-        stop.wait(1.0)
+            stop.wait(min(every * 2 ** min(failures, 12), max(every, MAX_BACKOFF)))
+
+    threads = [
+        threading.Thread(
+            target=keep_running, args=(job,), name=f"egards-job-{job.name}", daemon=True
+        )
+        for job in jobs or registered_jobs(settings)
+    ]
+    for thread in threads:
+        thread.start()
+    while not stop.wait(1.0):
+        pass
+    for thread in threads:
+        thread.join(timeout=5.0)

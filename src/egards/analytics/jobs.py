@@ -22,4 +22,5 @@ def _nightly_score(context: JobContext) -> str:
     return f"{outcome.counts['customers_scored']:,} customers scored ({outcome.model_version})"
 
 
-JOBS = [Job(name="nightly-score", run=_nightly_score, every=3600.0, order=500)]
+# A full scoring of a large population takes minutes: `worker --once` waits up to an hour.
+JOBS = [Job(name="nightly-score", run=_nightly_score, every=3600.0, order=500, budget=3600.0)]

@@ -818,6 +818,16 @@ def balance_valid_until(
     return _valid_until(expiry.months or 0, expiry.end_of_month, last_activity_on)
 
 
+def lapse_possible_before(programme: Programme, currency: str, *, as_of: date) -> date | None:
+    """For a balance kept alive by activity: the day before which a last activity must lie for
+    the balance to lapse on ``as_of`` (months counted as 28 days, so never later than the exact
+    rule of :func:`balance_lapses`: a filter, not the rule). ``None`` for the other modes."""
+    expiry = programme.currency(currency).expiry
+    if expiry is None or expiry.mode is not ExpiryMode.AFTER_LAST_ACTIVITY:
+        return None
+    return as_of - timedelta(days=28 * (expiry.months or 0) - 1)
+
+
 def _valid_until(months: int, month_end: bool, start: date) -> date:
     if month_end:
         return end_of_month(add_months(start, months))

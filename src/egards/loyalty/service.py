@@ -45,7 +45,7 @@ from egards.loyalty import codec, domain
 from egards.loyalty.errors import IdempotencyConflict
 from egards.loyalty.ledger import Account, AccountKind, Ledger
 from egards.loyalty.models import Activity, Balance, Entry, Member, TierChange
-from egards.loyalty.programme import PROGRAMMES_DIR, Programme, load_programme
+from egards.loyalty.programme import PROGRAMMES_DIR, ExpiryMode, Programme, load_programme
 from egards.loyalty.schemas import ActivityCreate, ActivityResult
 
 Today = Callable[[], date]
@@ -1532,22 +1532,56 @@ def _timeline_row(
     }
 
 
+def expiry_candidates(session: Session, *, as_of: date) -> list[int]:
+    """The members who may have points lapsing on ``as_of``, in id order: those holding an
+    available balance in a currency that expires, and for expiry after the last activity,
+    only those inactive long enough; for expiry after earning, only those with a bucket dated
+    before ``as_of``. A superset: :func:`expire_points` applies the exact rules."""
+    found: set[int] = set()
+    for code, programme in programmes().items():
+        for currency in programme.spendable_currencies:
+            expiry = currency.expiry
+            if expiry is None or expiry.mode is ExpiryMode.NEVER:
+                continue
+            query = (
+                select(Member.id)
+                .join(Balance, Balance.member_id == Member.id)
+                .where(
+                    Member.programme == code,
+                    Balance.currency == currency.code,
+                    Balance.available > 0,
+                )
+            )
+            horizon = domain.lapse_possible_before(programme, currency.code, as_of=as_of)
+            if horizon is not None:
+                query = query.where(Member.last_activity_on < horizon)
+            else:
+                dated = select(Entry.id).where(
+                    Entry.member_id == Member.id,
+                    Entry.currency == currency.code,
+                    Entry.expires_on < as_of,
+                )
+                query = query.where(dated.exists())
+            found.update(session.scalars(query))
+    return sorted(found)
+
+
 def expire_points(
-    session: Session, *, actor: Actor, as_of: date, progress: Callable[[int], None] | None = None
+    session: Session,
+    *,
+    actor: Actor,
+    as_of: date,
+    member_ids: Sequence[int] | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> dict[str, int]:
     """Lapse what the programmes' expiry rules say is due on ``as_of``: buckets past their date
     (expiry after earning), or whole balances left without activity (expiry after the last
-    activity). Each expiry is a ledger entry to the programme's expiry account."""
+    activity). Each expiry is a ledger entry to the programme's expiry account. ``member_ids``
+    (from :func:`expiry_candidates`) lets a caller split the work into short transactions."""
     actor.require(Permission.LOYALTY_EXCEPTION)
     counts = {"members": 0, "expired_points": 0}
-    member_ids = list(
-        session.scalars(
-            select(Balance.member_id)
-            .where(Balance.available > 0)
-            .distinct()
-            .order_by(Balance.member_id)
-        )
-    )
+    if member_ids is None:
+        member_ids = expiry_candidates(session, as_of=as_of)
     for member_id in member_ids:
         book = open_book(session, _lock(session, member_id))
         before = len(book.ledger)

@@ -9,9 +9,11 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from egards.db import is_busy
 from egards.errors import DomainError, NotAuthenticated
 
 log = logging.getLogger("egards")
@@ -47,9 +49,11 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         409: "Conflict",
         413: "Body too large",
         422: "Invalid input",
-        503: "Busy: retry after the number of seconds in Retry-After",
+        503: "Busy: the database did not answer in time; retry after `Retry-After` seconds",
     }.items()
 }
+# Seconds a client is asked to wait before retrying a request the server was too busy for.
+RETRY_AFTER = 1
 
 
 class Problem(JSONResponse):
@@ -112,6 +116,19 @@ def _escape(text: str) -> str:
     from markupsafe import escape
 
     return str(escape(text))
+
+
+def busy(request: Request) -> Response:
+    """503 with Retry-After: a wait for the database (a turn, a connection, a lock) ran out.
+    Nothing was written; the same request can be sent again."""
+    detail = "the server is busy; nothing was changed, try again in a moment"
+    headers = {"Retry-After": str(RETRY_AFTER)}
+    if _wants_html(request):
+        response = _html_error(request, 503, detail)
+        response.headers.update(headers)
+        return response
+    body = problem(503, "Busy", detail, code="busy", instance=request.url.path)
+    return Problem(body, status_code=503, headers=headers)
 
 
 def install(app: FastAPI) -> None:
@@ -215,9 +232,19 @@ def install(app: FastAPI) -> None:
         )
         return Problem(body, status_code=422)
 
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(PoolTimeout)
+    async def database_wait(request: Request, exc: Exception) -> Response:
+        if is_busy(exc):
+            log.warning("busy on %s %s: %s", request.method, request.url.path, exc)
+            return busy(request)
+        return await unexpected(request, exc)
+
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
+        if _wants_html(request):
+            return _html_error(request, 500, "An unexpected error occurred; it has been logged.")
         return Problem(
             problem(
                 500,

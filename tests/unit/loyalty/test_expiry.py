@@ -1,4 +1,4 @@
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -12,6 +12,7 @@ from egards.loyalty.domain import (
     due_expiries,
     expiry_date,
     explain_balance,
+    lapse_possible_before,
 )
 from egards.loyalty.errors import InsufficientBalance, RedemptionRefused
 
@@ -161,3 +162,17 @@ def test_balance_explanations_say_what_expires_and_why():
         "12,450 Miles, valid until 2 March 2027; any activity before then extends them by "
         "24 months (last activity on 3 March 2025)."
     )
+
+
+def test_the_expiry_filter_never_leaves_out_a_balance_that_lapses():
+    for as_of in (date(2026, 3, 31), date(2028, 2, 29), date(2026, 1, 1), date(2026, 7, 15)):
+        horizon = lapse_possible_before(FLYING_BLUE, "MILES", as_of=as_of)
+        lapsing = [
+            last
+            for last in (as_of - timedelta(days=days) for days in range(600, 900))
+            if balance_lapses(
+                FLYING_BLUE, "MILES", last_activity_on=last, as_of=as_of, tier="explorer"
+            )
+        ]
+        assert lapsing and all(last < horizon for last in lapsing), as_of
+    assert lapse_possible_before(RETAIL, "POINTS", as_of=date(2026, 3, 31)) is None
