@@ -21,7 +21,7 @@ from uuid import uuid4
 
 import pytest
 
-from egards.accounts.domain import SYSTEM, Role
+from egards.accounts.domain import SYSTEM, Permission, Role
 from egards.analytics import service as analytics
 from tests.integration.builders import customer_payload
 
@@ -301,9 +301,12 @@ def get_operations(app) -> list[tuple[str, list[str], list[str]]]:
     return operations
 
 
-def walk(client, app, world: World, headers: dict[str, str]):
-    """(path, response, foreign) for every GET operation and every filling of its path."""
+def walk(client, app, world: World, headers: dict[str, str], only: str | None = None):
+    """(url, response, foreign) for every GET operation (or ``only`` one) and every filling
+    of its path parameters."""
     for path, names, required in get_operations(app):
+        if only is not None and path != only:
+            continue
         unknown = [n for n in names if n not in world.own and n not in world.foreign]
         assert not unknown, f"{path}: no value for {unknown}; add this object to the world"
         missing = [n for n in required if n not in QUERY_VALUES]
@@ -357,3 +360,32 @@ def test_a_partner_never_reads_internal_data_nor_another_organisations(client, a
     for _, response, _ in walk(client, app, w, admin.headers):
         reached.update(found.findall(response.content.decode("utf-8", errors="replace")))
     assert set(w.secrets) - reached == set()
+
+
+# A customer's own trail goes with the file (customers:read); the global trail needs audit:read.
+READ_WITH_THE_FILE = {"/api/v1/customers/{customer_id}/audit"}
+
+
+def test_a_token_reads_a_feature_only_with_that_features_permission(
+    client, app, world, make_person
+):
+    """Seeing a customer is not reading its loyalty, cases, scores or gestures: a token
+    scoped to customers:read is refused every operation of a feature whose permissions it
+    lacks (the feature is the operation's tag; its permissions are named after it)."""
+    w, _ = world
+    reader = make_person(Role.ADMIN, scopes=[Permission.CUSTOMERS_READ])
+    tags = {
+        path: set(methods["get"].get("tags", []))
+        for path, methods in app.openapi()["paths"].items()
+        if "get" in methods
+    }
+    features = {p.value.split(":")[0] for p in Permission}
+    wrongly_answered = []
+    for path, *_ in get_operations(app):
+        guarded = (tags[path] & features) - {"customers"}
+        if not guarded or path in READ_WITH_THE_FILE:
+            continue
+        for url, response, _ in walk(client, app, w, reader.headers, only=path):
+            if response.status_code != 403:
+                wrongly_answered.append((url, response.status_code))
+    assert not wrongly_answered, wrongly_answered
