@@ -329,9 +329,7 @@ def walk(client, app, world: World, headers: dict[str, str], only: str | None = 
 def test_a_partner_never_reads_internal_data_nor_another_organisations(client, app, world, admin):
     w, partner = world
     found = re.compile(re.escape(MARK) + r"-[a-z-]+-[0-9a-f]{8}")
-    reached: set[str] = set()
-    leaks, open_doors = [], []
-    answered = set()
+    leaks, open_doors, answered = [], [], set()
     for url, response, foreign in walk(client, app, w, partner.headers):
         body = response.content.decode("utf-8", errors="replace")
         leaks += [(url, m) for m in found.findall(body)]
@@ -357,6 +355,7 @@ def test_a_partner_never_reads_internal_data_nor_another_organisations(client, a
     ):
         assert url in answered, url
     # And the secrets are there to be found: the company reads every one of them.
+    reached: set[str] = set()
     for _, response, _ in walk(client, app, w, admin.headers):
         reached.update(found.findall(response.content.decode("utf-8", errors="replace")))
     assert set(w.secrets) - reached == set()
