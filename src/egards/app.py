@@ -11,6 +11,7 @@ from sqlalchemy import text
 from starlette.middleware.sessions import SessionMiddleware
 
 from egards import __version__
+from egards.accounts.domain import SESSION_LIFETIME
 from egards.config import Settings, get_settings
 from egards.db import Database, engine_from_settings
 from egards.web import problems
@@ -49,7 +50,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         SessionMiddleware,
         secret_key=settings.resolved_secret_key,
         session_cookie="egards_session",
-        max_age=12 * 3600,
+        max_age=int(SESSION_LIFETIME.total_seconds()),
         same_site="lax",
         https_only=settings.secure_cookies,
     )

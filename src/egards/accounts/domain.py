@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from enum import StrEnum
 
-from egards.errors import PermissionDenied
+from egards.errors import InvalidInput, PermissionDenied
+
+# A console session lasts a working day; the cookie and the server-side row agree on it.
+SESSION_LIFETIME = timedelta(hours=12)
 
 
 class Role(StrEnum):
@@ -86,6 +91,8 @@ class Actor:
     organisation_id: int | None = None
     # A token narrows its user's permissions to its scopes; a session keeps them all.
     scopes: frozenset[Permission] | None = field(default=None)
+    # When the credential in use (a token) stops working; None: it does not expire.
+    expires_at: datetime | None = None
 
     @property
     def permissions(self) -> frozenset[Permission]:
@@ -110,10 +117,31 @@ class Actor:
 SYSTEM = Actor(label="system", role=Role.ADMIN)
 
 
+def check_token_grant(
+    actor: Actor, *, scopes: Iterable[Permission], expires_at: datetime | None, now: datetime
+) -> None:
+    """A new token never reaches further than the credential that creates it: its scopes are
+    a subset of the creator's permissions, and it expires no later than the creator's token
+    (a console session stands for the user, whose own tokens may be long-lived)."""
+    missing = set(scopes) - actor.permissions
+    if missing:
+        raise PermissionDenied(
+            "a token cannot carry permissions its creator lacks: " + ", ".join(sorted(missing)),
+            field="scopes",
+        )
+    if expires_at is not None and expires_at <= now:
+        raise InvalidInput("must be in the future", field="expires_at")
+    if actor.expires_at is not None and (expires_at is None or expires_at > actor.expires_at):
+        raise PermissionDenied(
+            "a token cannot outlive the token that creates it: give an expiry no later than "
+            + actor.expires_at.isoformat(),
+            field="expires_at",
+            limit=actor.expires_at.isoformat(),
+        )
+
+
 def validate_password(password: str) -> str:
     """A password is at least 10 characters; length beats composition rules (NIST 800-63B)."""
-    from egards.errors import InvalidInput
-
     if len(password) < 10:
         raise InvalidInput("must have at least 10 characters", field="password")
     return password

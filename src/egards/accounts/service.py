@@ -4,18 +4,26 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from egards.accounts.domain import Actor, Permission, Role, validate_password
-from egards.accounts.models import ApiToken, Organisation, User
+from egards.accounts.domain import (
+    SESSION_LIFETIME,
+    Actor,
+    Permission,
+    Role,
+    check_token_grant,
+    validate_password,
+)
+from egards.accounts.models import ApiToken, Organisation, User, UserSession
 from egards.accounts.schemas import OrganisationCreate, TokenCreate, UserCreate
 from egards.audit import service as audit
 from egards.db import utcnow
-from egards.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, PermissionDenied
+from egards.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
 
 _hasher = PasswordHasher()
 # Verifying against a dummy hash when the user is unknown keeps timing the same either way.
@@ -23,13 +31,16 @@ _DUMMY_HASH = _hasher.hash("not a real password, only for timing")
 TOKEN_PREFIX = "egd_"
 
 
-def actor_for(user: User, scopes: frozenset[Permission] | None = None) -> Actor:
+def actor_for(
+    user: User, scopes: frozenset[Permission] | None = None, expires_at: datetime | None = None
+) -> Actor:
     return Actor(
         label=user.display_name,
         role=Role(user.role),
         user_id=user.id,
         organisation_id=user.organisation_id,
         scopes=scopes,
+        expires_at=expires_at,
     )
 
 
@@ -126,18 +137,35 @@ def _hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def start_session(session: Session, *, user: User) -> str:
+    """A console session for a signed-in user; the secret goes in the cookie only."""
+    secret = secrets.token_urlsafe(32)
+    now = utcnow()
+    session.add(
+        UserSession(
+            user_id=user.id,
+            secret_hash=_hash_token(secret),
+            created_at=now,
+            expires_at=now + SESSION_LIFETIME,
+        )
+    )
+    session.flush()
+    return secret
+
+
+def end_session(session: Session, *, secret: str) -> None:
+    """Sign out: the session's cookie stops working, wherever a copy of it is."""
+    row = session.scalar(select(UserSession).where(UserSession.secret_hash == _hash_token(secret)))
+    if row is not None and row.ended_at is None:
+        row.ended_at = utcnow()
+        session.flush()
+
+
 def create_token(session: Session, *, actor: Actor, data: TokenCreate) -> tuple[ApiToken, str]:
     """A bearer token for the actor, narrowed to scopes the actor has. Shown once."""
     if actor.user_id is None:
         raise InvalidInput("only users own tokens")
-    missing = set(data.scopes) - actor.permissions
-    if missing:
-        raise PermissionDenied(
-            "a token cannot carry permissions its owner lacks: " + ", ".join(sorted(missing)),
-            field="scopes",
-        )
-    if data.expires_at is not None and data.expires_at <= utcnow():
-        raise InvalidInput("must be in the future", field="expires_at")
+    check_token_grant(actor, scopes=data.scopes, expires_at=data.expires_at, now=utcnow())
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
         user_id=actor.user_id,
@@ -155,9 +183,13 @@ def create_token(session: Session, *, actor: Actor, data: TokenCreate) -> tuple[
         action="token.create",
         entity_type="api_token",
         entity_id=token.id,
-        after={"name": data.name, "scopes": token.scopes},
+        after={"name": data.name, "scopes": token.scopes, "expires_at": _iso(data.expires_at)},
     )
     return token, secret
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
 
 
 def list_tokens(session: Session, *, actor: Actor) -> list[ApiToken]:
@@ -196,11 +228,15 @@ def actor_from_token(session: Session, secret: str) -> Actor:
     # Written at most once a minute so that reads stay reads.
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         token.last_used_at = now
-    return actor_for(user, frozenset(Permission(s) for s in token.scopes))
+    return actor_for(user, frozenset(Permission(s) for s in token.scopes), token.expires_at)
 
 
-def actor_from_session(session: Session, user_id: int) -> Actor:
-    user = session.get(User, user_id)
+def actor_from_session(session: Session, secret: str) -> Actor:
+    """The user of a console session that was started, has not ended and has not expired."""
+    row = session.scalar(select(UserSession).where(UserSession.secret_hash == _hash_token(secret)))
+    if row is None or row.ended_at is not None or row.expires_at <= utcnow():
+        raise NotAuthenticated("your session has ended; please sign in again")
+    user = session.get(User, row.user_id)
     if user is None or not user.is_active:
         raise NotAuthenticated("please sign in again")
     return actor_for(user)

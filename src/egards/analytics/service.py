@@ -669,8 +669,9 @@ def latest_run(session: Session) -> ScoreRun | None:
 
 
 def can_see_scores(actor: Actor) -> bool:
-    """Agents see a customer's score on the 360 (it drives gestures); analytics:read sees all."""
-    return actor.can(Permission.ANALYTICS_READ) or actor.can(Permission.CUSTOMERS_READ)
+    """Agents see a customer's score on the 360 because it drives gestures (recovery:grant);
+    analytics:read sees all. Seeing the customer alone (customers:read) is not enough."""
+    return actor.can(Permission.ANALYTICS_READ) or actor.can(Permission.RECOVERY_GRANT)
 
 
 def customer_score(

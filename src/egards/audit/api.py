@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from egards.audit import service
 from egards.customers import service as customers
@@ -26,6 +26,9 @@ class AuditRead(BaseModel):
     before: dict[str, Any] | None
     after: dict[str, Any] | None
     reason: str | None
+    shared_with_id: int | None = Field(
+        description="The organisation this record is shared with; null: internal."
+    )
 
 
 @router.get("/audit", response_model=list[AuditRead], responses=ERRORS)

@@ -26,3 +26,5 @@ class AuditRecord(Base):
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     reason: Mapped[str | None] = mapped_column(Text)
+    # The audience: None keeps the record internal; else the organisation it is shared with.
+    shared_with_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))

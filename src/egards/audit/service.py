@@ -5,13 +5,37 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, case, false, select, update
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from egards.accounts.domain import Actor, Permission
 from egards.audit.models import AuditRecord
 from egards.customers.domain import ERASED, Erasure
 from egards.db import utcnow
+
+
+def audience(actor: Actor, shared_with: int | None = None) -> int | None:
+    """The organisation a record is shared with, or None for internal.
+
+    The feature writing a record names the organisation that needs it (the partner of a
+    case, the organisation a customer is assigned to). Otherwise what a partner does is
+    shared with its own organisation and what the company does stays internal.
+    """
+    if shared_with is not None:
+        return shared_with
+    return actor.organisation_id if actor.is_partner else None
+
+
+def shared_with_actor(
+    actor: Actor, column: InstrumentedAttribute[Any]
+) -> ColumnElement[bool] | None:
+    """The filter that keeps a partner to what is shared with its organisation (None: the
+    company sees everything)."""
+    if not actor.is_partner:
+        return None
+    if actor.organisation_id is None:
+        return false()
+    return column == actor.organisation_id
 
 
 def record(
@@ -25,7 +49,10 @@ def record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
     reason: str | None = None,
+    shared_with: int | None = None,
 ) -> AuditRecord:
+    """Append a record; internal unless ``shared_with`` names an organisation (see
+    ``audience``)."""
     entry = AuditRecord(
         at=utcnow(),
         actor_id=actor.user_id,
@@ -37,6 +64,7 @@ def record(
         before=before,
         after=after,
         reason=reason,
+        shared_with_id=audience(actor, shared_with),
     )
     session.add(entry)
     return entry
@@ -51,10 +79,13 @@ def list_records(
     limit: int = 50,
     before_id: int | None = None,
 ) -> list[AuditRecord]:
-    """Newest first. The global trail is for admins; a customer's trail goes with the file."""
+    """Newest first. The global trail is for admins; a customer's trail goes with the file,
+    and a partner reads only the records shared with its organisation."""
     if customer_id is None:
         actor.require(Permission.AUDIT_READ)
     query = select(AuditRecord).order_by(AuditRecord.id.desc()).limit(limit)
+    if (shared := shared_with_actor(actor, AuditRecord.shared_with_id)) is not None:
+        query = query.where(shared)
     if customer_id is not None:
         query = query.where(AuditRecord.customer_id == customer_id)
     if action:

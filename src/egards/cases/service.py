@@ -672,6 +672,14 @@ def _log_status(case: Case, status: CaseStatus, at: datetime) -> None:
     case.status_log = [*case.status_log, [at.isoformat(), str(status)]]
 
 
+# What the partner organisation of a case follows on the customer's timeline: the case's life
+# and its exchanges with the customer. Notes, assignment, escalations, links, ratings and edits
+# stay internal (docs/partners.md).
+SHARED_WITH_PARTNER = frozenset(
+    {"case.opened", "case.message_received", "case.acknowledged", "case.replied", "case.status"}
+)
+
+
 def _timeline(
     session: Session, actor: Actor, case: Case, kind: str, summary: str, at: datetime
 ) -> None:
@@ -688,6 +696,7 @@ def _timeline(
         ref_type="case",
         ref_id=str(case.id),
         occurred_at=at,
+        shared_with=case.organisation_id if kind in SHARED_WITH_PARTNER else None,
     )
 
 
@@ -714,7 +723,7 @@ def open_case(
     if customer_id is not None:
         # The actor must be able to see this customer (a partner: one assigned to it).
         customer = customers.get_customer(session, actor=actor, customer_id=customer_id)
-    else:
+    elif not actor.is_partner:  # a partner never links a file it cannot see
         customer_id = _find_customer(session, message, region)
         if customer_id is not None:
             customer = session.get(Customer, customer_id)
@@ -731,7 +740,8 @@ def open_case(
     policy = config.sla.policy_for(facts)
     case = Case(
         customer_id=customer_id,
-        organisation_id=details.organisation_id,
+        # What a partner opens belongs to its organisation, whatever the channel.
+        organisation_id=actor.organisation_id if actor.is_partner else details.organisation_id,
         channel=str(details.channel),
         team=team,
         subject=subject,

@@ -182,7 +182,14 @@ def notes(session: DbSession, actor: CurrentActor, customer_id: Id) -> Any:
     "/customers/{customer_id}/notes", response_model=NoteRead, status_code=201, responses=ERRORS
 )
 def add_note(session: DbSession, actor: CurrentActor, customer_id: Id, data: NoteCreate) -> Any:
-    return service.add_note(session, actor=actor, customer_id=customer_id, body=data.body)
+    """A note on the file: internal unless shared with an organisation assigned to it."""
+    return service.add_note(
+        session,
+        actor=actor,
+        customer_id=customer_id,
+        body=data.body,
+        shared_with=data.shared_with_id,
+    )
 
 
 @router.post("/customers/{customer_id}/organisations", status_code=204, responses=ERRORS)

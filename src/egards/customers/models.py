@@ -106,7 +106,10 @@ class TimelineEvent(Base):
     silo: Mapped[str] = mapped_column(String(20))
     summary: Mapped[str] = mapped_column(Text)
     actor_label: Mapped[str] = mapped_column(String(200))
+    # The organisation of the author (a partner), None for the company.
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    # The audience: None keeps the event internal; else the organisation it is shared with.
+    shared_with_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
     ref_type: Mapped[str | None] = mapped_column(String(40))
     ref_id: Mapped[str | None] = mapped_column(String(40))
     data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
@@ -121,6 +124,8 @@ class Note(Base):
     author_label: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The audience, as on the timeline: None keeps the note internal.
+    shared_with_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
 
 
 class CustomerOrganisation(Base):

@@ -16,6 +16,17 @@ from egards.customers.domain import (
 
 Name = Annotated[str, Field(min_length=1, max_length=100)]
 RowId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+SharedWith = Annotated[
+    int | None,
+    Field(
+        ge=1,
+        le=2**31 - 1,
+        description=(
+            "An organisation assigned to the customer that may read this; omitted: internal "
+            "(a partner's own writing is always shared with its organisation)."
+        ),
+    ),
+]
 Language = Literal["fr", "en"]
 
 
@@ -140,6 +151,7 @@ class TimelineEventCreate(Strict):
     occurred_at: datetime | None = None
     ref_type: str | None = Field(default=None, max_length=40)
     ref_id: str | None = Field(default=None, max_length=40)
+    shared_with_id: SharedWith = None
 
     @field_validator("occurred_at")
     @classmethod
@@ -160,10 +172,12 @@ class TimelineEventRead(BaseModel):
     actor_label: str
     ref_type: str | None
     ref_id: str | None
+    shared_with_id: int | None
 
 
 class NoteCreate(Strict):
     body: str = Field(min_length=1, max_length=5000)
+    shared_with_id: SharedWith = None
 
 
 class NoteRead(BaseModel):
@@ -172,6 +186,7 @@ class NoteRead(BaseModel):
     author_label: str
     body: str
     created_at: datetime
+    shared_with_id: int | None
 
 
 class MergeRequest(Strict):

@@ -39,7 +39,7 @@ from egards.customers.schemas import (
     TimelineEventCreate,
 )
 from egards.db import utcnow
-from egards.errors import Conflict, InvalidInput, NotFound
+from egards.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from egards.features import hooks
 
 PROFILE_FIELDS = (
@@ -124,11 +124,33 @@ def statuses(session: Session, customer_ids: Iterable[int]) -> dict[int, str]:
     return dict(select_in(session, Customer.id, Customer.status, ids=customer_ids))
 
 
+def _shareable(
+    session: Session, *, actor: Actor, customer_id: int, organisation_id: int | None
+) -> int | None:
+    """An organisation that something about this customer may be shared with: one assigned
+    to the customer, and for a partner only its own."""
+    if organisation_id is None:
+        return None
+    if actor.is_partner and organisation_id != actor.organisation_id:
+        raise PermissionDenied(
+            "a partner shares only with its own organisation", field="shared_with_id"
+        )
+    if session.get(CustomerOrganisation, (customer_id, organisation_id)) is None:
+        raise InvalidInput(
+            f"organisation {organisation_id} is not assigned to customer {customer_id}",
+            field="shared_with_id",
+        )
+    return organisation_id
+
+
 def add_timeline_event(
     session: Session, *, actor: Actor, customer_id: int, event: TimelineEventCreate
 ) -> TimelineEvent:
     """Any feature, silo or partner writes what happened with a customer here."""
     _writable(session, actor=actor, customer_id=customer_id)
+    shared_with = _shareable(
+        session, actor=actor, customer_id=customer_id, organisation_id=event.shared_with_id
+    )
     entry = TimelineEvent(
         customer_id=customer_id,
         occurred_at=event.occurred_at or utcnow(),
@@ -138,6 +160,7 @@ def add_timeline_event(
         summary=event.summary,
         actor_label=actor.label,
         organisation_id=actor.organisation_id,
+        shared_with_id=audit.audience(actor, shared_with),
         ref_type=event.ref_type,
         ref_id=event.ref_id,
     )
@@ -158,9 +181,11 @@ def record_event(
     ref_type: str | None = None,
     ref_id: str | None = None,
     occurred_at: datetime | None = None,
+    shared_with: int | None = None,
 ) -> None:
     """What other features call to put something on a customer's timeline (no access check:
-    the calling use case has already checked its own permission)."""
+    the calling use case has already checked its own permission). The event is internal
+    unless ``shared_with`` names the organisation that needs it (see ``audit.audience``)."""
     _timeline(
         session,
         actor,
@@ -172,6 +197,7 @@ def record_event(
         ref_type=ref_type,
         ref_id=ref_id,
         occurred_at=occurred_at or utcnow(),
+        shared_with=shared_with,
     )
 
 
@@ -188,28 +214,41 @@ def _timeline(
             summary=summary,
             actor_label=actor.label,
             organisation_id=actor.organisation_id,
+            shared_with_id=audit.audience(actor, extra.pop("shared_with", None)),
             **extra,
         )
     )
 
 
 def _ensure_identity_free(
-    session: Session, kind: str, network: str, value: str, customer_id: int | None
+    session: Session,
+    actor: Actor,
+    kind: str,
+    network: str,
+    value: str,
+    customer_id: int | None,
 ) -> None:
     owner = session.scalar(
         select(Identity.customer_id).where(
             Identity.kind == kind, Identity.network == network, Identity.value == value
         )
     )
-    if owner is not None:
-        where = "this customer" if owner == customer_id else f"customer {owner}"
+    if owner is None:
+        return
+    if owner == customer_id:
+        raise Conflict(f"{kind} {value} already belongs to this customer", field="value")
+    # The owner is named only to whom may see that file: to anyone else, an identity in use
+    # must not tell whose it is.
+    visible = _visible_to(actor)
+    if visible is None or session.scalar(select(Customer.id).where(Customer.id == owner, visible)):
         raise Conflict(
-            f"{kind} {value} already belongs to {where}",
+            f"{kind} {value} already belongs to customer {owner}",
             field="value",
             kind=kind,
             value=value,
             customer_id=owner,
         )
+    raise Conflict(f"{kind} {value} is already in use", field="value", kind=kind, value=value)
 
 
 def _identity_rows(data: CustomerCreate, region: str) -> list[tuple[str, str, str, str]]:
@@ -258,7 +297,7 @@ def create_customer(
     ):
         raise Conflict(f"external id {data.external_id} already exists", field="external_id")
     for kind, network, value, _ in identities:
-        _ensure_identity_free(session, kind, network, value, None)
+        _ensure_identity_free(session, actor, kind, network, value, None)
     last_first, first_last = name_keys(data.first_name, data.last_name)
     customer = Customer(
         external_id=data.external_id,
@@ -339,7 +378,7 @@ def add_identity(
     if data.kind == IdentityKind.SOCIAL and not network:
         raise InvalidInput("a social handle needs its network", field="network")
     value = normalise_identity(data.kind, data.value, region=region)
-    _ensure_identity_free(session, data.kind, network, value, customer_id)
+    _ensure_identity_free(session, actor, data.kind, network, value, customer_id)
     has_primary = session.scalar(
         select(Identity.id).where(Identity.customer_id == customer_id, Identity.kind == data.kind)
     )
@@ -470,6 +509,8 @@ def list_timeline(
         .order_by(TimelineEvent.occurred_at.desc(), TimelineEvent.id.desc())
         .limit(limit)
     )
+    if (shared := audit.shared_with_actor(actor, TimelineEvent.shared_with_id)) is not None:
+        query = query.where(shared)
     if before_id:
         query = query.where(TimelineEvent.id < before_id)
     if silo:
@@ -479,10 +520,22 @@ def list_timeline(
     return list(session.scalars(query))
 
 
-def add_note(session: Session, *, actor: Actor, customer_id: int, body: str) -> Note:
+def add_note(
+    session: Session, *, actor: Actor, customer_id: int, body: str, shared_with: int | None = None
+) -> Note:
+    """A note on the file: internal, unless shared with an organisation assigned to the
+    customer (a partner's note is shared with its own organisation)."""
     _writable(session, actor=actor, customer_id=customer_id)
+    shared_with = audit.audience(
+        actor,
+        _shareable(session, actor=actor, customer_id=customer_id, organisation_id=shared_with),
+    )
     note = Note(
-        customer_id=customer_id, author_id=actor.user_id, author_label=actor.label, body=body
+        customer_id=customer_id,
+        author_id=actor.user_id,
+        author_label=actor.label,
+        body=body,
+        shared_with_id=shared_with,
     )
     session.add(note)
     session.flush()
@@ -494,20 +547,27 @@ def add_note(session: Session, *, actor: Actor, customer_id: int, body: str) -> 
         entity_id=note.id,
         customer_id=customer_id,
         after={"body": body},
+        shared_with=shared_with,
     )
     _timeline(
-        session, actor, customer_id, "note.added", body[:280], ref_type="note", ref_id=str(note.id)
+        session,
+        actor,
+        customer_id,
+        "note.added",
+        body[:280],
+        ref_type="note",
+        ref_id=str(note.id),
+        shared_with=shared_with,
     )
     return note
 
 
 def list_notes(session: Session, *, actor: Actor, customer_id: int) -> list[Note]:
     get_customer(session, actor=actor, customer_id=customer_id)
-    return list(
-        session.scalars(
-            select(Note).where(Note.customer_id == customer_id).order_by(Note.id.desc())
-        )
-    )
+    query = select(Note).where(Note.customer_id == customer_id).order_by(Note.id.desc())
+    if (shared := audit.shared_with_actor(actor, Note.shared_with_id)) is not None:
+        query = query.where(shared)
+    return list(session.scalars(query))
 
 
 def search_customers(
@@ -601,6 +661,7 @@ def assign_organisation(
             entity_id=customer_id,
             customer_id=customer_id,
             after={"organisation_id": organisation_id, "purpose": purpose},
+            shared_with=organisation_id,
         )
         _timeline(
             session,
@@ -609,6 +670,7 @@ def assign_organisation(
             "partner.assigned",
             f"Assigned to partner {organisation.name}" + (f" ({purpose})" if purpose else ""),
             silo="partner",
+            shared_with=organisation_id,
         )
         session.flush()
     return link
@@ -788,7 +850,10 @@ def unmerge(session: Session, *, actor: Actor, merge_id: int, reason: str | None
 
 
 def list_merges(session: Session, *, actor: Actor, customer_id: int) -> list[CustomerMerge]:
+    """The merges of a file. Internal: they name other files and say why they were merged."""
     get_customer(session, actor=actor, customer_id=customer_id)
+    if actor.is_partner:
+        raise PermissionDenied("the merge history of a file is internal", field="customer_id")
     return list(
         session.scalars(
             select(CustomerMerge)

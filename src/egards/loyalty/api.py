@@ -83,10 +83,9 @@ def member_status(session: DbSession, actor: CurrentActor, member_id: Id) -> Any
 
 @router.get("/customers/{customer_id}/members", response_model=list[MemberRead], responses=ERRORS)
 def customer_memberships(session: DbSession, actor: CurrentActor, customer_id: Id) -> Any:
-    from egards.customers import service as customers
-
-    customers.get_customer(session, actor=actor, customer_id=customer_id)
-    return [member_read(session, m) for m in service.members_of(session, customer_id=customer_id)]
+    """The customer's memberships, with tiers and balances (needs loyalty:read)."""
+    members = service.customer_members(session, actor=actor, customer_id=customer_id)
+    return [member_read(session, m) for m in members]
 
 
 @router.get("/members/{member_id}/statement", response_model=list[EntryRead], responses=ERRORS)

@@ -381,6 +381,13 @@ def find_member(session: Session, *, actor: Actor, member_id: int) -> Member:
     return member
 
 
+def customer_members(session: Session, *, actor: Actor, customer_id: int) -> list[Member]:
+    """A customer's memberships, for an actor who reads loyalty and sees the customer."""
+    actor.require(Permission.LOYALTY_READ)
+    customers.get_customer(session, actor=actor, customer_id=customer_id)
+    return members_of(session, customer_id=customer_id)
+
+
 def members_of(session: Session, *, customer_id: int) -> list[Member]:
     return list(
         session.scalars(select(Member).where(Member.customer_id == customer_id).order_by(Member.id))

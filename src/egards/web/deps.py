@@ -63,9 +63,9 @@ async def get_actor(request: Request, session: DbSession) -> Actor:
     if authorization.lower().startswith("bearer "):
         token = authorization[7:].strip()
         actor = await run_in_threadpool(accounts.actor_from_token, session, token)
-    elif user_id := request.session.get("user_id"):
+    elif secret := request.session.get("sid"):
         await check_csrf(request)
-        actor = await run_in_threadpool(accounts.actor_from_session, session, int(user_id))
+        actor = await run_in_threadpool(accounts.actor_from_session, session, str(secret))
     else:
         raise NotAuthenticated("sign in, or send a bearer token")
     request.state.actor = actor

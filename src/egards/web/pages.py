@@ -50,6 +50,7 @@ async def login(
         user = await run_in_threadpool(
             partial(accounts.authenticate, session, email=email, password=password)
         )
+        secret = await run_in_threadpool(partial(accounts.start_session, session, user=user))
     except NotAuthenticated:
         return render(
             request,
@@ -59,14 +60,16 @@ async def login(
         )
     locale = request.session.get("locale") or user.locale
     request.session.clear()  # a fresh session on login: no fixation
-    request.session.update({"user_id": user.id, "locale": locale})
+    request.session.update({"sid": secret, "locale": locale})
     csrf_token(request)
     return RedirectResponse(_safe_next(next), status_code=303)
 
 
 @router.post("/logout")
-async def logout(request: Request) -> Response:
+async def logout(request: Request, session: DbSession) -> Response:
     await check_csrf(request)
+    if secret := request.session.get("sid"):
+        await run_in_threadpool(partial(accounts.end_session, session, secret=str(secret)))
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
 
