@@ -34,6 +34,10 @@ _add_feature_commands()
 
 
 def _database(settings: Settings):
+    """The one way a command reaches the database. Every feature's tables are loaded first,
+    so that the metadata is complete (foreign keys resolved) whichever module the command
+    imported: an import of customers alone writes audit records that point at users."""
+    import egards.all_models  # noqa: F401
     from egards.db import Database, make_engine
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
