@@ -48,6 +48,11 @@ def score(
     )
     for key, value in counts.items():
         table.add_row(key.replace("_", " "), f"{value:,}")
+    value_models = outcome.report.get("value_models", {})
+    if shrunk := value_models.get("bg_nbd", {}).get("shrinkage"):
+        table.add_row("BG/NBD", f"shrunk to fit a small population ({shrunk['because']})")
+    if skipped := value_models.get("gamma_gamma", {}).get("skipped"):
+        table.add_row("Gamma-Gamma", skipped)
     churn = outcome.report.get("churn", {})
     if churn.get("method") == "gradient_boosting":
         table.add_row("churn AUC (out of time)", f"{churn['auc']:.3f}")
