@@ -300,8 +300,7 @@ def import_customers(
         result = run_import(db, file, rejects_path=rejects, batch_size=batch_size, console=console)
     console.print(
         f"{result.created} created, {result.updated} updated, {result.unchanged} unchanged, "
-        f"[{'red' if result.rejected else 'green'}]{result.rejected} rejected[/]"
-        + (f" (see {rejects})" if result.rejected else "")
+        + _rejected(result.rejected, rejects, removed=result.removed_rejects)
     )
     if result.rejected:
         raise typer.Exit(code=1)
@@ -348,6 +347,15 @@ def erase_customer(
     with _reporting(), db.unit_of_work() as session:
         service.erase_customer(session, actor=SYSTEM, customer_id=customer_id, reason=reason)
     console.print(f"Customer {customer_id} erased.")
+
+
+def _rejected(count: int, report: Path, *, removed: bool) -> str:
+    """How many rows an import rejected, and where they are (or that an earlier report of
+    the same file, now out of date, was removed)."""
+    text = f"[{'red' if count else 'green'}]{count:,} rejected[/]"
+    if count:
+        return f"{text} (see {report})"
+    return f"{text} (earlier {report} removed)" if removed else text
 
 
 class _reporting:

@@ -181,6 +181,13 @@ def _import_customers(space):
     )
     output = space.run("import", "customers", source, code=1)
     assert "1 created" in output and "1 rejected" in output
+    report = space.root / "customers.csv.rejects.csv"
+    assert report.read_text().splitlines()[1].startswith("3,first_name")
+    # The file corrected and run again: the report of the first run must not outlive it.
+    space.file("customers.csv", "external_id,first_name,last_name\nA1,Jean,Dupont\nA2,Ann,Nom\n")
+    output = space.run("import", "customers", source)
+    assert "1 created, 0 updated, 1 unchanged" in output and "0 rejected" in output
+    assert f"earlier {report} removed" in output and not report.exists()
 
 
 ACTIVITIES = (

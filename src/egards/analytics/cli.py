@@ -74,7 +74,7 @@ def import_transactions(
     """Import purchases (customer_id or customer_external_id, date, amount) for scoring."""
     from egards.accounts.domain import SYSTEM
     from egards.analytics.imports import import_transactions as run
-    from egards.cli import _database, _reporting
+    from egards.cli import _database, _rejected, _reporting
     from egards.config import get_settings
 
     db = _database(get_settings())
@@ -83,8 +83,7 @@ def import_transactions(
         result = run(db, file, actor=SYSTEM, label=label, rejects_path=rejects, console=console)
     console.print(
         f"{result.imported:,} imported ({result.replaced:,} replaced), "
-        f"[{'red' if result.rejected else 'green'}]{result.rejected:,} rejected[/]"
-        + (f" (see {rejects})" if result.rejected else "")
+        + _rejected(result.rejected, rejects, removed=result.removed_rejects)
     )
     if result.rejected:
         raise typer.Exit(code=1)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from tests.unit.analytics.test_batch_scoring import _daily
 
 from egards.analytics.batch import BatchInput, BatchSettings, run_batch
 from egards.analytics.btyd import fit_bg_nbd
 from egards.analytics.errors import ModelDidNotConverge
 from egards.analytics.scoring import _BOUND, fit_value_models, window
 from egards.analytics.summary import compress
-from tests.unit.analytics.test_batch_scoring import _daily
 
 AS_OF = 20_000
 
@@ -37,7 +37,7 @@ def test_two_clockwork_buyers_run_plain_bg_nbd_to_its_bounds_and_get_shrunk_scor
 
 
 def test_a_population_of_three_is_scored_with_a_top_decile():
-    rows = _regular_buyers(2) + [(3, AS_OF - 300, 500), (3, AS_OF - 20, 700)]
+    rows = [*_regular_buyers(2), (3, AS_OF - 300, 500), (3, AS_OF - 20, 700)]
     ids, days, amounts = (np.array(column) for column in zip(*rows, strict=True))
     result = run_batch(
         BatchInput(customer_id=ids, day=days, amount_cents=amounts, as_of=AS_OF),
