@@ -177,6 +177,7 @@ def _start_smtp_receiver(settings: Settings, db):
             config_from_settings(settings),
             host=settings.inbound_smtp_host,
             port=settings.inbound_smtp_port,
+            max_bytes=settings.max_message_bytes,
         )
     except (OSError, RuntimeError) as exc:
         console.print(f"[yellow]No inbound SMTP on port {settings.inbound_smtp_port}:[/] {exc}")
