@@ -2,9 +2,10 @@
 
 A NUL byte is refused by PostgreSQL's text type but stored by SQLite, and other C0 control
 characters (escape, backspace, bell) only hide or garble text on a screen or in a CSV export.
-Every request body, form and imported row is read through a schema derived from
-:class:`Input`, so one rule answers the same on both databases and names the field: no C0
-control character in any string (keys included) other than tab and line breaks.
+Every JSON body and imported row (and every console form that fills one of these schemas) is
+read through a schema derived from :class:`Input`, so one rule answers the same on both
+databases and names the field: no C0 control character in any string (keys included) other
+than tab and line breaks (CR included, for CRLF).
 """
 
 from __future__ import annotations
