@@ -39,24 +39,30 @@ def _unavailable(reason: str) -> None:
 BOTH = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
+def scratch_database_url(name: str) -> str:
+    """An empty PostgreSQL database made afresh beside the tests' one and named after it
+    (``<test database>_<name>``), so that two runs on one server, each with its own test
+    database, never drop each other's."""
+    if not PG_URL:
+        _unavailable("PostgreSQL tests need EGARDS_TEST_DATABASE_URL")
+    server, test_database = PG_URL.rsplit("/", 1)
+    scratch = f"{test_database}_{name}"
+    admin = make_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{scratch}"'))
+    admin.dispose()
+    return f"{server}/{scratch}"
+
+
 def own_database(kind: str, tmp_path: Path, name: str, **options: Any) -> Iterator[Database]:
     """A migrated database of the test's own, for tests that commit for real (no rolled-back
-    transaction): a SQLite file, or a PostgreSQL database made afresh beside the tests' one,
-    named after it (``<test database>_<name>``) so that two runs on one server, each with its
-    own test database, never drop each other's. For a fixture to ``yield from``."""
+    transaction): a SQLite file, or a PostgreSQL one from :func:`scratch_database_url`. For a
+    fixture to ``yield from``."""
     if kind == "sqlite":
         engine = make_engine(f"sqlite:///{tmp_path / name}.db", **options)
     else:
-        if not PG_URL:
-            _unavailable("PostgreSQL tests need EGARDS_TEST_DATABASE_URL")
-        server, test_database = PG_URL.rsplit("/", 1)
-        scratch = f"{test_database}_{name}"
-        admin = make_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)'))
-            connection.execute(text(f'CREATE DATABASE "{scratch}"'))
-        admin.dispose()
-        engine = make_engine(f"{server}/{scratch}", **options)
+        engine = make_engine(scratch_database_url(name), **options)
     upgrade(engine)
     yield Database(engine)
     engine.dispose()

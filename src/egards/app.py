@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from importlib.resources import files
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -18,6 +19,20 @@ from egards.web import problems
 from egards.web.admission import Admission
 from egards.web.deps import set_locale
 from egards.web.templating import collect_nav
+
+# A raw e-mail handed over by a gateway is as large as the SMTP receiver accepts.
+INBOUND_EMAIL = "/api/v1/cases/inbound-email"
+
+
+class _BodyLimits:
+    """:class:`problems.BodyLimit` with a limit of its own for some paths."""
+
+    def __init__(self, app: Any, *, default: int, by_path: dict[str, int]) -> None:
+        self.default = problems.BodyLimit(app, default)
+        self.by_path = {path: problems.BodyLimit(app, limit) for path, limit in by_path.items()}
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        await self.by_path.get(scope.get("path", ""), self.default)(scope, receive, send)
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
@@ -54,7 +69,11 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         same_site="lax",
         https_only=settings.secure_cookies,
     )
-    app.add_middleware(problems.BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        _BodyLimits,
+        default=settings.max_body_bytes,
+        by_path={INBOUND_EMAIL: settings.max_message_bytes},
+    )
     problems.install(app)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness and database reachability")

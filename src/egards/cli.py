@@ -34,6 +34,10 @@ _add_feature_commands()
 
 
 def _database(settings: Settings):
+    """The one way a command reaches the database. Every feature's tables are loaded first,
+    so that the metadata is complete (foreign keys resolved) whichever module the command
+    imported: an import of customers alone writes audit records that point at users."""
+    import egards.all_models  # noqa: F401
     from egards.db import Database, make_engine
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -191,6 +195,7 @@ def _start_smtp_receiver(settings: Settings, db):
             config_from_settings(settings),
             host=settings.inbound_smtp_host,
             port=settings.inbound_smtp_port,
+            max_bytes=settings.max_message_bytes,
         )
     except (OSError, RuntimeError) as exc:
         console.print(f"[yellow]No inbound SMTP on port {settings.inbound_smtp_port}:[/] {exc}")
@@ -319,8 +324,7 @@ def import_customers(
         result = run_import(db, file, rejects_path=rejects, batch_size=batch_size, console=console)
     console.print(
         f"{result.created} created, {result.updated} updated, {result.unchanged} unchanged, "
-        f"[{'red' if result.rejected else 'green'}]{result.rejected} rejected[/]"
-        + (f" (see {rejects})" if result.rejected else "")
+        + _rejected(result.rejected, rejects, removed=result.removed_rejects)
     )
     if result.rejected:
         raise typer.Exit(code=1)
@@ -367,6 +371,15 @@ def erase_customer(
     with _reporting(), db.unit_of_work() as session:
         service.erase_customer(session, actor=SYSTEM, customer_id=customer_id, reason=reason)
     console.print(f"Customer {customer_id} erased.")
+
+
+def _rejected(count: int, report: Path, *, removed: bool) -> str:
+    """How many rows an import rejected, and where they are (or that an earlier report of
+    the same file, now out of date, was removed)."""
+    text = f"[{'red' if count else 'green'}]{count:,} rejected[/]"
+    if count:
+        return f"{text} (see {report})"
+    return f"{text} (earlier {report} removed)" if removed else text
 
 
 class _reporting:

@@ -71,6 +71,12 @@ class Settings(BaseSettings):
     )
     case_assignment: str = Field(default="least_loaded", pattern="^(least_loaded|round_robin)$")
     max_attachment_bytes: int = Field(default=5_000_000, ge=1024)
+    max_message_bytes: int = Field(
+        default=25_000_000,
+        ge=1024,
+        description="Largest inbound e-mail, attachments included: the SMTP receiver's SIZE "
+        "and the inbound-email API's body limit alike.",
+    )
     web_form_per_minute: int = Field(default=5, ge=1, description="Per client address.")
     worker_interval: float = Field(default=30.0, gt=0, description="Seconds between passes.")
 

@@ -5,9 +5,10 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from egards.accounts.domain import Permission, Role
+from egards.schemas import Input
 
 
-class UserCreate(BaseModel):
+class UserCreate(Input):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     email: EmailStr
     display_name: str = Field(min_length=1, max_length=200)
@@ -30,7 +31,7 @@ class UserRead(BaseModel):
     last_login_at: datetime | None
 
 
-class TokenCreate(BaseModel):
+class TokenCreate(Input):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     name: str = Field(min_length=1, max_length=200)
     scopes: list[Permission] = Field(min_length=1)
@@ -63,7 +64,7 @@ class TokenCreated(TokenRead):
     token: str = Field(description="Shown once; only its hash is kept.")
 
 
-class OrganisationCreate(BaseModel):
+class OrganisationCreate(Input):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     name: str = Field(min_length=1, max_length=200)
     kind: str = Field(default="partner", pattern="^[a-z_]{1,40}$")

@@ -11,10 +11,11 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from egards.accounts.domain import Actor, Permission
 from egards.analytics import service
+from egards.schemas import Input
 from egards.web.deps import CurrentActor, DbSession, Id, SmallId
 from egards.web.problems import ERRORS
 
@@ -22,7 +23,7 @@ router = APIRouter(prefix="/analytics", tags=["analytics"])
 log = logging.getLogger("egards.analytics")
 
 
-class RunCreate(BaseModel):
+class RunCreate(Input):
     as_of: date | None = Field(default=None, description="Scoring date; today when omitted.")
     source: Literal["all", "loyalty", "imported"] = "all"
     refit: bool | None = Field(

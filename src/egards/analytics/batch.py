@@ -171,7 +171,10 @@ def run_batch(
         "churn": churn_report,
         "segments": _segments(columns),
         "clv_distribution": _histogram(clv),
-        "top_decile_clv_cents": float(np.min(clv[columns["value_decile"] == 10]))
+        # Below ten customers nobody reaches decile 10: the top is then the highest decile.
+        "top_decile_clv_cents": float(
+            np.min(clv[columns["value_decile"] == columns["value_decile"].max()])
+        )
         if clv.size
         else 0.0,
         "tier_value": _tier_value(columns, data.members, data.programme_tiers),

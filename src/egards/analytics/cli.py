@@ -48,6 +48,11 @@ def score(
     )
     for key, value in counts.items():
         table.add_row(key.replace("_", " "), f"{value:,}")
+    value_models = outcome.report.get("value_models", {})
+    if shrunk := value_models.get("bg_nbd", {}).get("shrinkage"):
+        table.add_row("BG/NBD", f"shrunk to fit a small population ({shrunk['because']})")
+    if skipped := value_models.get("gamma_gamma", {}).get("skipped"):
+        table.add_row("Gamma-Gamma", skipped)
     churn = outcome.report.get("churn", {})
     if churn.get("method") == "gradient_boosting":
         table.add_row("churn AUC (out of time)", f"{churn['auc']:.3f}")
@@ -69,7 +74,7 @@ def import_transactions(
     """Import purchases (customer_id or customer_external_id, date, amount) for scoring."""
     from egards.accounts.domain import SYSTEM
     from egards.analytics.imports import import_transactions as run
-    from egards.cli import _database, _reporting
+    from egards.cli import _database, _rejected, _reporting
     from egards.config import get_settings
 
     db = _database(get_settings())
@@ -78,8 +83,7 @@ def import_transactions(
         result = run(db, file, actor=SYSTEM, label=label, rejects_path=rejects, console=console)
     console.print(
         f"{result.imported:,} imported ({result.replaced:,} replaced), "
-        f"[{'red' if result.rejected else 'green'}]{result.rejected:,} rejected[/]"
-        + (f" (see {rejects})" if result.rejected else "")
+        + _rejected(result.rejected, rejects, removed=result.removed_rejects)
     )
     if result.rejected:
         raise typer.Exit(code=1)

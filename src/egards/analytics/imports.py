@@ -9,7 +9,6 @@ any rows of an earlier import under the same label (so that running it again is 
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -21,6 +20,7 @@ from sqlalchemy import delete, text
 from egards.accounts.domain import Actor, Permission
 from egards.analytics.models import Transaction
 from egards.audit import service as audit
+from egards.customers.imports import write_rejects
 from egards.db import Database
 from egards.errors import InvalidInput
 
@@ -41,6 +41,7 @@ class TransactionImport:
     replaced: int = 0
     rejected: int = 0
     rejects: list[Reject] = field(default_factory=list)
+    removed_rejects: bool = False  # an earlier run's reject report was removed
 
 
 def _relation(con, path: Path) -> str:
@@ -115,7 +116,7 @@ def import_transactions(
         else f"trim(CAST({id_column} AS VARCHAR))"
     )
     scale = "100" if amount_column == "amount" else "1"
-    checked = con.execute(
+    checked = con.sql(
         f"""
         WITH raw AS (
             SELECT {line}, {key} AS ref, CAST({id_column} AS VARCHAR) AS ref_text,
@@ -194,11 +195,7 @@ def import_transactions(
                 "rejected": result.rejected,
             },
         )
-    if rejects_path is not None and result.rejects:
-        with rejects_path.open("w", newline="", encoding="utf-8") as out:
-            writer = csv.writer(out)
-            writer.writerow(["line", "field", "reason"])
-            writer.writerows((r.line, r.field, r.reason) for r in result.rejects)
+    result.removed_rejects = write_rejects(rejects_path, result.rejects)
     if console is not None:
         console.print(f"{path.name}: {checked.num_rows:,} rows read")
     return result

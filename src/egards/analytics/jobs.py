@@ -1,4 +1,4 @@
-"""The nightly scoring, run by the worker once the last successful run is a day old."""
+"""The nightly scoring, run by the worker once the last run is a day old."""
 
 from __future__ import annotations
 
@@ -11,9 +11,15 @@ from egards.worker import Job, JobContext
 
 
 def _nightly_score(context: JobContext) -> str:
+    """At most one attempt a day: a run that failed (too little data, say) is not retried at
+    every pass; its cause stays on the run, and the next night tries again."""
     with context.db.unit_of_work() as session:
-        last = service.latest_run(session)
+        last = service.latest_run(session, succeeded=False)
         if last is not None and last.created_at > context.now - timedelta(hours=20):
+            if last.status == "failed":
+                return f"not scored: run {last.id} failed ({last.error}); next attempt tomorrow"
+            if last.status != "succeeded":
+                return f"run {last.id} is {last.status}"
             return f"scores from run {last.id} are fresh"
     try:
         outcome = service.score(context.db, actor=SYSTEM, as_of=context.now.date())

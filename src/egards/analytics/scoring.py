@@ -46,6 +46,10 @@ __all__ = [
 MIN_REPEAT_BUYERS = 30
 # A parameter this close to the optimiser's bounds (e^±25) means the likelihood ran away.
 _BOUND = 24.0
+# When plain maximum likelihood runs away (a small or unusual population: a few dozen
+# customers, everybody buying on a fixed rhythm), BG/NBD is fitted again with its
+# log-parameters shrunk towards the moments start, by this much per customer.
+SHRINKAGE = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,16 +253,26 @@ def fit_value_models(win: Window) -> tuple[ValueModels, dict]:
         )
     x, t_x, tt, weights, _ = compress(frequency=frequency, recency=recency, T=big_t)
     bg = fit_bg_nbd(frequency=x, recency=t_x, T=tt, weights=weights)
-    _check_converged("BG/NBD", bg, n)
-    report: dict = {
-        "bg_nbd": {
-            "params": bg.model.params,
-            "standard_errors": dict(bg.standard_errors),
-            "log_likelihood": bg.log_likelihood,
-            "customers": n,
-            "distinct_rows": int(x.size),
-        }
-    }
+    report: dict = {"bg_nbd": {}}
+    try:
+        _check_converged("BG/NBD", bg, n)
+    except ModelDidNotConverge as plain:
+        bg = fit_bg_nbd(frequency=x, recency=t_x, T=tt, weights=weights, penalty=SHRINKAGE)
+        try:
+            _check_converged("BG/NBD", bg, n)
+        except ModelDidNotConverge:
+            raise ModelDidNotConverge(
+                f"not enough data to score: {plain.message}, even with shrinkage",
+                model="bg_nbd",
+            ) from None
+        report["bg_nbd"]["shrinkage"] = {"per_customer": SHRINKAGE, "because": plain.message}
+    report["bg_nbd"].update(
+        params=bg.model.params,
+        standard_errors=dict(bg.standard_errors),
+        log_likelihood=bg.log_likelihood,
+        customers=n,
+        distinct_rows=int(x.size),
+    )
     spend = win.spend[present]
     mean_spend = float(spend.sum() / max(win.purchases[present].sum(), 1))
     monetary = win.monetary_value[present]
@@ -268,15 +282,22 @@ def fit_value_models(win: Window) -> tuple[ValueModels, dict]:
         # Fitted in currency units rather than cents: the same model, better-scaled numbers.
         (gx, gm), _, counts = unique_rows(frequency[repeat], np.round(monetary[repeat]) / 100.0)
         gg = fit_gamma_gamma(frequency=gx, monetary_value=gm, weights=counts.astype(float))
-        _check_converged("Gamma-Gamma", gg, int(repeat.sum()))
-        gamma_gamma = GammaGammaModel(gg.model.p, gg.model.q, gg.model.gamma * 100.0)
-        report["gamma_gamma"] = {
-            "params": gg.model.params,
-            "standard_errors": dict(gg.standard_errors),
-            "log_likelihood": gg.log_likelihood,
-            "customers": int(repeat.sum()),
-            "unit": "currency",
-        }
+        try:
+            _check_converged("Gamma-Gamma", gg, int(repeat.sum()))
+        except ModelDidNotConverge as failed:
+            # Spend is the simpler half: the population's mean is a fair estimate for all.
+            report["gamma_gamma"] = {
+                "skipped": f"{failed.message}; the mean spend per purchase is used for everyone"
+            }
+        else:
+            gamma_gamma = GammaGammaModel(gg.model.p, gg.model.q, gg.model.gamma * 100.0)
+            report["gamma_gamma"] = {
+                "params": gg.model.params,
+                "standard_errors": dict(gg.standard_errors),
+                "log_likelihood": gg.log_likelihood,
+                "customers": int(repeat.sum()),
+                "unit": "currency",
+            }
     else:
         report["gamma_gamma"] = {
             "skipped": f"{int(repeat.sum())} repeat buyers, {MIN_REPEAT_BUYERS} needed; "

@@ -659,10 +659,10 @@ def get_run(session: Session, *, actor: Actor, run_id: int) -> ScoreRun:
     return run
 
 
-def latest_run(session: Session) -> ScoreRun | None:
-    return session.scalar(
-        select(ScoreRun).where(ScoreRun.status == "succeeded").order_by(ScoreRun.id.desc())
-    )
+def latest_run(session: Session, *, succeeded: bool = True) -> ScoreRun | None:
+    """The last successful run (whose scores are current), or the last attempt of any outcome."""
+    query = select(ScoreRun).order_by(ScoreRun.id.desc()).limit(1)
+    return session.scalar(query.where(ScoreRun.status == "succeeded") if succeeded else query)
 
 
 # --- Reads -----------------------------------------------------------------------------------

@@ -8,11 +8,12 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, computed_field
 
 from egards.cases.domain import CaseStatus, Priority, format_case_number
+from egards.schemas import Input
 
 Text = Field(min_length=1, max_length=20_000)
 
 
-class _In(BaseModel):
+class _In(Input):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import ConfigDict, Field, ValidationError, field_validator
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy import (
@@ -38,6 +38,7 @@ from egards.customers.models import Customer, Identity, TimelineEvent
 from egards.customers.service import PROFILE_FIELDS
 from egards.db import Database, utcnow
 from egards.errors import InvalidInput
+from egards.schemas import Input
 
 REQUIRED_COLUMNS = ("external_id", "first_name", "last_name")
 PROFILE = PROFILE_FIELDS
@@ -48,7 +49,7 @@ IDENTITY_COLUMNS = {
 }
 
 
-class ImportRow(BaseModel):
+class ImportRow(Input):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
     external_id: str = Field(min_length=1, max_length=100)
     first_name: str = Field(min_length=1, max_length=100)
@@ -91,6 +92,7 @@ class ImportResult:
     unchanged: int = 0
     rejected: int = 0
     rejects: list[Reject] = field(default_factory=list)
+    removed_rejects: bool = False  # an earlier run's reject report was removed
 
 
 @dataclass
@@ -128,29 +130,50 @@ def _read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | Reject]]:
                     continue
                 yield number, row
             return
-        lines = (raw.decode("utf-8", errors="surrogateescape") for raw in handle)
-        reader = csv.reader(lines)
+        yield from read_csv(handle, required=REQUIRED_COLUMNS)
+
+
+def read_csv(
+    handle: BinaryIO, *, required: Sequence[str]
+) -> Iterator[tuple[int, dict[str, str] | Reject]]:
+    """(line number, row by column name, or a reject) for each data line of a CSV file.
+
+    Whatever a line holds (bytes that are not UTF-8, a bare carriage return, an unclosed
+    quote, a field beyond the csv module's limit), it costs that line a reject, not the file;
+    control characters are the schemas' to refuse, by field.
+    """
+    lines = (raw.decode("utf-8", errors="surrogateescape") for raw in handle)
+    reader = csv.reader(lines)
+    try:
+        header = [name.strip().lstrip("\ufeff") for name in next(reader)]
+    except StopIteration:
+        raise InvalidInput("the file is empty", field="file") from None
+    except csv.Error as exc:
+        raise InvalidInput(f"the header line cannot be read: {exc}", field="header") from None
+    missing = [name for name in required if name not in header]
+    if missing:
+        raise InvalidInput(f"missing required column(s): {', '.join(missing)}", field="header")
+    while True:
         try:
-            header = [name.strip().lstrip("\ufeff") for name in next(reader)]
+            values = next(reader)
         except StopIteration:
-            raise InvalidInput("the file is empty", field="file") from None
-        missing = [name for name in REQUIRED_COLUMNS if name not in header]
-        if missing:
-            raise InvalidInput(f"missing required column(s): {', '.join(missing)}", field="header")
-        for values in reader:
-            number = reader.line_num
-            if not any(v.strip() for v in values):
-                continue
-            if any("\udc80" <= ch <= "\udcff" for v in values for ch in v):
-                yield number, Reject(number, "line", "not valid UTF-8")
-                continue
-            if len(values) != len(header):
-                yield (
-                    number,
-                    Reject(number, "line", f"{len(values)} values for {len(header)} columns"),
-                )
-                continue
-            yield number, dict(zip(header, values, strict=True))
+            return
+        except csv.Error as exc:
+            yield reader.line_num, Reject(reader.line_num, "line", f"not valid CSV: {exc}")
+            continue
+        number = reader.line_num
+        if not any(v.strip() for v in values):
+            continue
+        if any("\udc80" <= ch <= "\udcff" for v in values for ch in v):
+            yield number, Reject(number, "line", "not valid UTF-8")
+            continue
+        if len(values) != len(header):
+            yield (
+                number,
+                Reject(number, "line", f"{len(values)} values for {len(header)} columns"),
+            )
+            continue
+        yield number, dict(zip(header, values, strict=True))
 
 
 def _validate(number: int, raw: dict[str, Any], region: str) -> _Valid | Reject:
@@ -414,9 +437,22 @@ def import_customers(
         progress.update(task, completed=seen, total=seen)
     result.rejects.sort(key=lambda r: r.line)
     result.rejected = len(result.rejects)
-    if rejects_path is not None and result.rejects:
-        with rejects_path.open("w", newline="", encoding="utf-8") as out:
-            writer = csv.writer(out)
-            writer.writerow(["line", "field", "reason"])
-            writer.writerows((r.line, r.field, r.reason) for r in result.rejects)
+    result.removed_rejects = write_rejects(rejects_path, result.rejects)
     return result
+
+
+def write_rejects(path: Path | None, rejects: Sequence[Any]) -> bool:
+    """Write the reject report (line, field, reason); when nothing was rejected, remove the
+    report an earlier run left, so that it is never taken for this run's. True when an
+    earlier report was removed."""
+    if path is None:
+        return False
+    if not rejects:
+        earlier = path.exists()
+        path.unlink(missing_ok=True)
+        return earlier
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(["line", "field", "reason"])
+        writer.writerows((r.line, r.field, r.reason) for r in rejects)
+    return False

@@ -13,6 +13,7 @@ from egards.customers.domain import (
     SOCIAL_NETWORKS,
     IdentityKind,
 )
+from egards.schemas import Input
 
 Name = Annotated[str, Field(min_length=1, max_length=100)]
 RowId = Annotated[int, Field(ge=1, le=2**63 - 1)]
@@ -30,7 +31,7 @@ SharedWith = Annotated[
 Language = Literal["fr", "en"]
 
 
-class Strict(BaseModel):
+class Strict(Input):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 

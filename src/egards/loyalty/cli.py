@@ -72,7 +72,7 @@ def import_activities(
 ) -> None:
     """Count activities from a file; unknown members are parked; rejects get a report."""
     from egards.accounts.domain import SYSTEM
-    from egards.cli import _database, _reporting
+    from egards.cli import _database, _rejected, _reporting
     from egards.config import get_settings
     from egards.loyalty.imports import import_activities as run
 
@@ -84,8 +84,7 @@ def import_activities(
         )
     console.print(
         f"{counts['applied']:,} applied, {counts['parked']:,} parked, "
-        f"[{'red' if counts['rejected'] else 'green'}]{counts['rejected']:,} rejected[/]"
-        + (f" (see {rejects})" if counts["rejected"] else "")
+        + _rejected(counts["rejected"], rejects, removed=counts["removed_rejects"])
     )
     if counts["rejected"]:
         raise typer.Exit(code=1)

@@ -9,7 +9,6 @@ with line number, field and reason.
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,9 +20,9 @@ from rich.progress import Progress
 
 from egards.accounts.domain import Actor
 from egards.bulk import chunks
-from egards.customers.imports import Reject
+from egards.customers.imports import Reject, read_csv, write_rejects
 from egards.db import Database
-from egards.errors import DomainError, InvalidInput
+from egards.errors import DomainError
 from egards.loyalty import intake, service
 from egards.loyalty.schemas import ActivityCreate
 from egards.web.problems import field_path
@@ -76,14 +75,8 @@ def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | Reject]]:
                     row if isinstance(row, dict) else Reject(number, "line", "not an object"),
                 )
             return
-        reader = csv.DictReader(raw.decode("utf-8", errors="replace") for raw in handle)
-        missing = {"key", "kind", "on"} - set(reader.fieldnames or ())
-        if missing:
-            raise InvalidInput(
-                f"missing required column(s): {', '.join(sorted(missing))}", field="header"
-            )
-        for row in reader:
-            yield reader.line_num, _from_flat(row)
+        for number, row in read_csv(handle, required=("key", "kind", "on")):
+            yield number, row if isinstance(row, Reject) else _from_flat(row)
 
 
 def import_activities(
@@ -131,10 +124,6 @@ def import_activities(
             progress.advance(task, len(batch))
     rejects.sort(key=lambda reject: reject.line)
     counts["rejected"] = len(rejects)
-    if rejects_path is not None and rejects:
-        with rejects_path.open("w", newline="", encoding="utf-8") as out:
-            writer = csv.writer(out)
-            writer.writerow(["line", "field", "reason"])
-            writer.writerows((r.line, r.field, r.reason) for r in rejects)
+    counts["removed_rejects"] = write_rejects(rejects_path, rejects)
     counts["rejects"] = rejects
     return counts

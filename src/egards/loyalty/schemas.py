@@ -1,14 +1,22 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from egards.loyalty.domain import MAX_AMOUNT_CENTS
+from egards.schemas import Input
 
 Key = Field(min_length=1, max_length=150, pattern=r"^[A-Za-z0-9_.:\-/]+$")
+# Rules compare attributes as JSON numbers: beyond 2^53 a number is no longer exact in JSON
+# (and beyond 2^63 no longer storable), so larger ones are refused by name.
+EXACT_INTEGER = 2**53 - 1
+# Negative amounts within the bound reach the rules' own refusal (refunds reverse).
+Cents = Annotated[int, Field(ge=-MAX_AMOUNT_CENTS, le=MAX_AMOUNT_CENTS)]
 
 
-class Strict(BaseModel):
+class Strict(Input):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
@@ -20,10 +28,21 @@ class ActivityCreate(Strict):
     customer_id: int | None = Field(default=None, ge=1, le=2**63 - 1)
     kind: str = Field(min_length=1, max_length=40)
     on: date
-    amounts: dict[str, int] = Field(default_factory=dict, max_length=20)
+    amounts: dict[str, Cents] = Field(default_factory=dict, max_length=20)
     attributes: dict[str, str | int | bool] = Field(default_factory=dict, max_length=30)
     quantity: int = Field(default=1, ge=1, le=10_000)
     reverses: str | None = Field(default=None, min_length=1, max_length=150)
+
+    @field_validator("attributes")
+    @classmethod
+    def _exact_numbers(cls, attributes: dict[str, str | int | bool]) -> dict:
+        for name, value in attributes.items():
+            if isinstance(value, int) and not -EXACT_INTEGER <= value <= EXACT_INTEGER:
+                raise ValueError(
+                    f"{name!r} is {value}, beyond ±{EXACT_INTEGER:,} (2^53 - 1), the largest "
+                    "integer exact in JSON"
+                )
+        return attributes
 
     @model_validator(mode="after")
     def _who(self) -> ActivityCreate:

@@ -9,9 +9,11 @@ page that was filled in, naming the field, and leaves nothing half-done behind i
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Callable
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -189,15 +191,23 @@ def _int(value: Any, field: str) -> int | None:
         raise InvalidInput("must be a whole number", field=field) from None
 
 
+# Euros as a person types them: "12", "12,50", "1 234.5"; never a float on the way, so no
+# "inf", no "1e3", and no third decimal quietly rounded away.
+EUROS = re.compile(r"(\d{1,9})(?:[.,](\d{1,2}))?")
+
+
 def _cents(value: Any, field: str) -> int | None:
-    """Euros typed by a person ("12,50") as cents."""
-    text = str(value or "").strip().replace(" ", "").replace(",", ".")
+    """Euros typed in a form as integer cents (``None`` when left empty): every money field
+    of the console is read through here."""
+    text = re.sub(r"\s", "", str(value or ""))  # spaces group thousands, in French too
     if not text:
         return None
-    try:
-        return round(float(text) * 100)
-    except ValueError:
-        raise InvalidInput("must be an amount in euros", field=field) from None
+    found = EUROS.fullmatch(text)
+    if found is None:
+        raise InvalidInput(
+            "must be an amount in euros with at most two decimals, e.g. 12,50", field=field
+        )
+    return int(Decimal(f"{found.group(1)}.{found.group(2) or 0}") * 100)
 
 
 # --------------------------------------------------------------------------------------

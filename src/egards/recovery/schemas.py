@@ -7,10 +7,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from egards.schemas import Input
+
 BigId = Field(ge=1, le=2**63 - 1)
 
 
-class _In(BaseModel):
+class _In(Input):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 

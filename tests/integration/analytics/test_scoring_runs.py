@@ -188,3 +188,14 @@ def test_complaints_not_answered_in_time_show_among_the_reasons_in_words(db, pop
     assert "2 réclamations sans réponse dans le délai promis" in late_fr["reasons"]
     assert not any("promised" in reason for reason in steady["reasons"])
     assert "unanswered" not in steady["churn_reasons"]
+
+
+def test_a_failed_nightly_run_is_not_retried_at_every_pass_of_the_worker(db, settings):
+    from egards.worker import run_once
+
+    first = run_once(db, settings, only={"nightly-score"})["nightly-score"]
+    again = run_once(db, settings, only={"nightly-score"})["nightly-score"]
+    assert first.startswith("not scored: no transactions to score")
+    assert again.startswith("not scored: run") and again.endswith("next attempt tomorrow")
+    with db.unit_of_work() as session:
+        assert session.scalar(select(func.count()).select_from(ScoreRun)) == 1

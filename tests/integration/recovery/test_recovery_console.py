@@ -121,3 +121,40 @@ def test_supervisor_pages_render(client, make_person, scene, locale):
         page = client.get(path)
         assert page.status_code == 200, (path, page.text[:500])
         assert 'lang="' + locale in page.text
+
+
+@pytest.mark.parametrize(
+    ("typed", "cents"),
+    [
+        *[("12,50", 1250), ("1 234.5", 123_450), ("80", 8000)],
+        *[("inf", None), ("0.285", None), ("1e3", None), ("-5", None), ("nan", None)],
+        ("12345678901", None),
+    ],
+)
+def test_money_typed_in_the_console_is_exact_cents_or_refused_by_field(
+    client, make_person, agent, typed, cents
+):
+    supervisor = make_person(Role.SUPERVISOR)
+    token = login(client, supervisor.email)
+    month = date.today().strftime("%Y-%m")
+    form = {"csrf_token": token, "scope": "agent", "owner": str(agent.user_id), "month": month}
+
+    def limit() -> int | None:
+        budgets = client.get(
+            f"/api/v1/recovery/budgets?month={month}", headers=supervisor.headers
+        ).json()["agents"]
+        return next((b["limit_cents"] for b in budgets if b["owner"] == form["owner"]), None)
+
+    before = limit()
+    response = client.post(
+        "/recovery/budgets", data={**form, "limit_euros": typed}, follow_redirects=False
+    )
+    if cents is None:
+        assert response.status_code == 422, response.text[:300]
+        error = response.text[response.text.index('id="recovery-error"') :]
+        assert error.startswith('id="recovery-error"><strong>Plafond mensuel (€)</strong>')
+        assert "at most two decimals" in error
+        assert limit() == before
+    else:
+        assert response.status_code == 303, response.text[:300]
+        assert limit() == cents

@@ -1,0 +1,328 @@
+"""Every command of `egards`, run as a real process on a fresh data directory.
+
+A command imports only the modules it needs, so a process of its own is the only way to see
+what a user sees (an in-process runner inherits whatever earlier tests imported). The
+commands share one fresh data directory (and database) per module and database kind; each
+case below says what it runs and what the user must read. A command added to the CLI without
+a case here fails ``test_every_command_has_a_case``.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+import typer.main
+
+from egards.cli import app
+from tests.conftest import scratch_database_url
+
+
+@dataclass
+class Workspace:
+    kind: str
+    root: Path
+    database_url: str | None
+
+    def env(self, data_dir: Path | None = None, database_url: str | None = None) -> dict:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("EGARDS_")}
+        env.update(EGARDS_DATA_DIR=str(data_dir or self.root / "data"), COLUMNS="200")
+        if database_url or self.database_url:
+            env["EGARDS_DATABASE_URL"] = database_url or self.database_url
+        return env
+
+    def run(self, *args: str, code: int = 0, **env_options) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "egards", *args],
+            env=self.env(**env_options),
+            cwd=self.root,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        output = done.stdout + done.stderr
+        assert "Traceback" not in output, output
+        assert done.returncode == code, output
+        return " ".join(output.split())  # rich wraps long lines
+
+    def file(self, name: str, content: str) -> str:
+        path = self.root / name
+        path.write_text(content)
+        return str(path)
+
+
+@pytest.fixture(scope="module")
+def sqlite_workspace(tmp_path_factory) -> Workspace:
+    return _workspace("sqlite", tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def postgresql_workspace(tmp_path_factory) -> Workspace:
+    return _workspace("postgresql", tmp_path_factory)
+
+
+def _workspace(kind: str, tmp_path_factory) -> Workspace:
+    """A fresh data directory, initialised and given three customers by the CLI itself."""
+    url = scratch_database_url("cli") if kind == "postgresql" else None
+    space = Workspace(kind, tmp_path_factory.mktemp(f"cli-{kind}"), url)
+    space.init_output = space.run("init")
+    space.run(
+        "import",
+        "customers",
+        space.file(
+            "seed.csv",
+            "external_id,first_name,last_name,email\n"
+            "C1,Jean,Dupont,jean@example.fr\nC2,Zoé,Martin,zoe@example.fr\n"
+            "C3,Ali,Ben,ali@example.fr\n",
+        ),
+    )
+    return space
+
+
+CASES: dict[str, Callable[[Workspace], None]] = {}
+
+
+def case(path: str):
+    def register(check: Callable[[Workspace], None]) -> Callable[[Workspace], None]:
+        CASES[path] = check
+        return check
+
+    return register
+
+
+def _commands(group, prefix: str = "") -> list[str]:
+    found = []
+    for name, command in group.commands.items():
+        path = f"{prefix}{name}"
+        if hasattr(command, "commands"):
+            found += _commands(command, path + " ")
+        else:
+            found.append(path)
+    return found
+
+
+COMMANDS = _commands(typer.main.get_command(app))
+
+
+@case("init")
+def _init(space):
+    assert "Database ready" in space.init_output
+    assert "Password (shown once)" in space.init_output
+    assert "no admin created" in space.run("init")
+
+
+@case("serve")
+def _serve(space):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "egards", "serve", "--port", str(port)],
+        env=space.env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+                break
+            except httpx.TransportError:
+                assert server.poll() is None, server.stdout.read()
+                assert time.monotonic() < deadline, "the server did not answer in 90 s"
+                time.sleep(0.2)
+        assert health.status_code == 200, health.text
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=30)[0]
+    assert "Traceback" not in output, output
+
+
+@case("demo")
+def _demo(space):
+    url = scratch_database_url("cli_demo") if space.kind == "postgresql" else None
+    output = space.run(
+        "demo", "--customers", "10", "--no-serve", data_dir=space.root / "demo", database_url=url
+    )
+    assert "10 customers" in output and "rachel@demo.egards.fr" in output
+
+
+@case("worker")
+def _worker(space):
+    output = space.run("worker", "--once")
+    assert "outbox" in output
+
+
+@case("user create")
+def _user_create(space):
+    output = space.run("user", "create", "rachel@example.fr", "--role", "agent")
+    assert "Password (shown once)" in output
+    assert "exists" in space.run("user", "create", "rachel@example.fr", "--role", "agent", code=2)
+
+
+@case("user list")
+def _user_list(space):
+    assert "admin@egards.example.com" in space.run("user", "list")
+
+
+@case("user disable")
+def _user_disable(space):
+    space.run("user", "create", "leaving@example.fr", "--role", "analyst")
+    assert "disabled" in space.run("user", "disable", "leaving@example.fr")
+
+
+@case("import customers")
+def _import_customers(space):
+    source = space.file(
+        "customers.csv", "external_id,first_name,last_name\nA1,Jean,Dupont\nA2,,Nom\n"
+    )
+    output = space.run("import", "customers", source, code=1)
+    assert "1 created" in output and "1 rejected" in output
+    report = space.root / "customers.csv.rejects.csv"
+    assert report.read_text().splitlines()[1].startswith("3,first_name")
+    # The file corrected and run again: the report of the first run must not outlive it.
+    space.file("customers.csv", "external_id,first_name,last_name\nA1,Jean,Dupont\nA2,Ann,Nom\n")
+    output = space.run("import", "customers", source)
+    assert "1 created, 0 updated, 1 unchanged" in output and "0 rejected" in output
+    assert f"earlier {report} removed" in output and not report.exists()
+
+
+ACTIVITIES = (
+    "key,member_number,kind,on,amount.fare,attr.cabin,attr.distance_miles,attr.domestic\n"
+    "{key},FB00000001,flight,{day},10000,economy,400,true\n"
+)
+
+
+@case("import activities")
+def _import_activities(space):
+    day = (date.today() - timedelta(days=3)).isoformat()
+    source = space.file("activities.csv", ACTIVITIES.format(key="CLI-A", day=day))
+    output = space.run("import", "activities", source, "--programme", "flying_blue")
+    assert "1 parked" in output and "0 rejected" in output
+
+
+@case("loyalty import-activities")
+def _loyalty_import_activities(space):
+    day = (date.today() - timedelta(days=3)).isoformat()
+    source = space.file("activities-2.csv", ACTIVITIES.format(key="CLI-B", day=day))
+    output = space.run("loyalty", "import-activities", source, "--programme", "flying_blue")
+    assert "1 parked" in output
+
+
+@case("loyalty requalify")
+def _requalify(space):
+    output = space.run("loyalty", "requalify", "--as-of", date.today().isoformat())
+    assert "members evaluated" in output
+
+
+@case("loyalty expire")
+def _expire(space):
+    assert "points expired" in space.run("loyalty", "expire", "--as-of", "2024-01-01")
+
+
+@case("export-customer")
+def _export_customer(space):
+    target = space.root / "c1.json"
+    assert "exported" in space.run("export-customer", "1", "-o", str(target))
+    assert "Dupont" in target.read_text()
+
+
+@case("erase-customer")
+def _erase_customer(space):
+    assert "erased" in space.run("erase-customer", "3", "--reason", "Art. 17 request")
+    assert "not found" in space.run("erase-customer", "999", "--reason", "none", code=2)
+
+
+@case("cases check-sla")
+def _check_sla(space):
+    assert "OK" in space.run("cases", "check-sla")
+
+
+@case("cases sweep")
+def _sweep(space):
+    space.run("cases", "sweep")
+
+
+@case("cases receive-email")
+def _receive_email(space):
+    message = space.file(
+        "mail.eml",
+        "From: Jean Dupont <jean@example.fr>\nTo: support@egards.example.com\n"
+        f"Subject: Colis perdu\nMessage-ID: <cli-{space.kind}@example.fr>\n"
+        "Date: Mon, 2 Jun 2025 10:00:00 +0200\n\nBonjour, mon colis est perdu.\n",
+    )
+    output = space.run("cases", "receive-email", message)
+    assert "case=" in output and "failed" not in output
+
+
+@case("cases recount")
+def _recount(space):
+    assert "awaiting an answer" in space.run("cases", "recount")
+
+
+TRANSACTIONS = "customer_external_id,date,amount\n" + "".join(
+    f"C{c},{(date.today() - timedelta(days=d)).isoformat()},{10 + d}.50\n"
+    for c in (1, 2)
+    for d in range(5, 400, 40)
+)
+
+
+@case("analytics import-transactions")
+def _import_transactions(space):
+    source = space.file("transactions.csv", TRANSACTIONS)
+    output = space.run("analytics", "import-transactions", source)
+    assert "20 imported" in output and "0 rejected" in output
+
+
+@case("analytics score")
+def _analytics_score(space):
+    space.run("analytics", "import-transactions", space.file("t.csv", TRANSACTIONS))
+    assert "Scoring run" in space.run("analytics", "score", "--source", "imported")
+
+
+@case("score")
+def _score(space):
+    space.run("analytics", "import-transactions", space.file("t.csv", TRANSACTIONS))
+    assert "Scoring run" in space.run("score", "--source", "imported")
+
+
+@case("analytics runs")
+def _runs(space):
+    assert "status" in space.run("analytics", "runs")
+
+
+# After the cases, so that the parametrisation sees them all.
+def test_every_command_has_a_case():
+    assert sorted(COMMANDS) == sorted(CASES)
+    assert set(CASES) >= ON_POSTGRESQL
+
+
+# Every command on SQLite; on PostgreSQL the ones that write in bulk, score or serve.
+ON_POSTGRESQL = {
+    *("init", "serve", "worker", "demo", "import customers", "import activities"),
+    *("analytics import-transactions", "analytics score", "score", "loyalty expire"),
+    "erase-customer",
+}
+
+
+@pytest.mark.parametrize(
+    ("kind", "path"),
+    [("sqlite", path) for path in sorted(CASES)]
+    + [
+        pytest.param("postgresql", path, marks=pytest.mark.postgres)
+        for path in sorted(ON_POSTGRESQL)
+    ],
+)
+def test_command_runs_in_a_fresh_process(request, kind, path):
+    CASES[path](request.getfixturevalue(f"{kind}_workspace"))
