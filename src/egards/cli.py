@@ -38,10 +38,10 @@ def _database(settings: Settings):
     so that the metadata is complete (foreign keys resolved) whichever module the command
     imported: an import of customers alone writes audit records that point at users."""
     import egards.all_models  # noqa: F401
-    from egards.db import Database, make_engine
+    from egards.db import Database, engine_from_settings
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return Database(make_engine(settings.resolved_database_url))
+    return Database(engine_from_settings(settings))
 
 
 def _migrate(settings: Settings):
