@@ -53,7 +53,7 @@ def customer_audit(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     before_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
 ) -> Any:
-    customers.get_customer(session, actor=actor, customer_id=customer_id)
+    customers.check_visible(session, actor=actor, customer_id=customer_id)
     return service.list_records(
         session, actor=actor, customer_id=customer_id, limit=limit, before_id=before_id
     )

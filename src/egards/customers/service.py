@@ -89,6 +89,17 @@ def get_customer(
     return customer
 
 
+def check_visible(session: Session, *, actor: Actor, customer_id: int) -> None:
+    """That the customer exists and the actor may read them, without loading the file: the
+    check every other feature makes before showing what it holds about a customer."""
+    actor.require(Permission.CUSTOMERS_READ)
+    query = select(Customer.id).where(Customer.id == customer_id)
+    if (visible := _visible_to(actor)) is not None:
+        query = query.where(visible)
+    if session.scalar(query) is None:
+        raise NotFound(f"customer {customer_id} not found", field="customer_id", id=customer_id)
+
+
 def _writable(session: Session, *, actor: Actor, customer_id: int) -> Customer:
     actor.require(Permission.CUSTOMERS_WRITE)
     customer = get_customer(session, actor=actor, customer_id=customer_id)

@@ -315,7 +315,7 @@ def enrol(
     """Make a customer a member; the loyalty number is their existing one, or a new one."""
     actor.require(Permission.LOYALTY_WRITE)
     programme = get_programme(programme_code)
-    customers.get_customer(session, actor=actor, customer_id=customer_id)
+    customers.check_visible(session, actor=actor, customer_id=customer_id)
     existing = session.scalar(
         select(Member).where(Member.customer_id == customer_id, Member.programme == programme.code)
     )
@@ -377,14 +377,14 @@ def find_member(session: Session, *, actor: Actor, member_id: int) -> Member:
     member = session.get(Member, member_id)
     if member is None:
         raise NotFound(f"member {member_id} not found", field="member_id")
-    customers.get_customer(session, actor=actor, customer_id=member.customer_id)
+    customers.check_visible(session, actor=actor, customer_id=member.customer_id)
     return member
 
 
 def customer_members(session: Session, *, actor: Actor, customer_id: int) -> list[Member]:
     """A customer's memberships, for an actor who reads loyalty and sees the customer."""
     actor.require(Permission.LOYALTY_READ)
-    customers.get_customer(session, actor=actor, customer_id=customer_id)
+    customers.check_visible(session, actor=actor, customer_id=customer_id)
     return members_of(session, customer_id=customer_id)
 
 
@@ -1053,8 +1053,12 @@ def statement(
 ) -> list[dict[str, Any]]:
     """The member's entries, newest first, with the signed effect on their account."""
     find_member(session, actor=actor, member_id=member_id)
+    # Rows, not ORM objects: a statement is read and shown, never changed.
     query = (
-        select(Entry).where(Entry.member_id == member_id).order_by(Entry.seq.desc()).limit(limit)
+        select(Entry.__table__)
+        .where(Entry.member_id == member_id)
+        .order_by(Entry.seq.desc())
+        .limit(limit)
     )
     if currency:
         query = query.where(Entry.currency == currency)
@@ -1065,13 +1069,10 @@ def statement(
     if end:
         query = query.where(Entry.on <= end)
     lines = []
-    for entry in session.scalars(query):
-        sign = 1 if entry.credit == "member" else -1
+    for entry in session.execute(query).mappings():
+        sign = 1 if entry["credit"] == "member" else -1
         lines.append(
-            {
-                **{c.key: getattr(entry, c.key) for c in Entry.__table__.columns},
-                "signed_amount": sign * entry.amount if entry.state == "posted" else 0,
-            }
+            {**entry, "signed_amount": sign * entry["amount"] if entry["state"] == "posted" else 0}
         )
     return lines
 

@@ -499,7 +499,7 @@ def get_grant(session: Session, *, actor: Actor, grant_id: int) -> Grant:
     grant = session.get(Grant, grant_id)
     if grant is None:
         raise NotFound(f"gesture {grant_id} not found", field="grant_id")
-    customers.get_customer(session, actor=actor, customer_id=grant.customer_id)
+    customers.check_visible(session, actor=actor, customer_id=grant.customer_id)
     return grant
 
 
@@ -1084,7 +1084,7 @@ def letter_pdf(session: Session, *, actor: Actor, letter_id: int) -> Letter:
     letter = session.get(Letter, letter_id)
     if letter is None:
         raise NotFound(f"letter {letter_id} not found", field="letter_id")
-    customers.get_customer(session, actor=actor, customer_id=letter.customer_id)
+    customers.check_visible(session, actor=actor, customer_id=letter.customer_id)
     return letter
 
 
@@ -1819,7 +1819,7 @@ def case_exceptions(session: Session, *, actor: Actor, case_id: int) -> list[Rul
 def customer_fulfilment(session: Session, *, actor: Actor, customer_id: int) -> dict[str, Any]:
     """What the customer's gestures produced: vouchers, invitations (with their event), letters."""
     actor.require(Permission.RECOVERY_GRANT)
-    customers.get_customer(session, actor=actor, customer_id=customer_id)
+    customers.check_visible(session, actor=actor, customer_id=customer_id)
     return {
         "vouchers": list(
             session.scalars(
@@ -1848,7 +1848,7 @@ def get_recommendation(session: Session, *, actor: Actor, recommendation_id: int
     row = session.get(Recommendation, recommendation_id)
     if row is None:
         raise NotFound(f"recommendation {recommendation_id} not found", field="recommendation_id")
-    customers.get_customer(session, actor=actor, customer_id=row.customer_id)
+    customers.check_visible(session, actor=actor, customer_id=row.customer_id)
     return row
 
 
