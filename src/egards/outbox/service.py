@@ -138,7 +138,9 @@ class SmtpMailer:
     starttls: bool = False
     user: str | None = None
     password: str | None = None
-    timeout: float = 20.0
+    timeout: float = 30.0
+    """Seconds each step (connect, every command) may wait; a silent server fails the
+    attempt, which is retried later, instead of holding the worker."""
 
     def send(self, message: EmailMessage) -> None:
         with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
@@ -179,6 +181,7 @@ def mailer_from_settings(settings: Settings) -> Mailer:
         starttls=settings.smtp_starttls,
         user=settings.smtp_user,
         password=settings.smtp_password,
+        timeout=settings.mail_timeout,
     )
 
 
