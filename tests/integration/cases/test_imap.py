@@ -173,9 +173,7 @@ def test_imaps_accepts_the_certificate_of_the_configured_ca_file(
     settings.imap_user, settings.imap_password = mailbox.user, mailbox.password
     settings.imap_ca_file = dovecot.cert
     mailbox.deliver(mail("a@example.fr", "over TLS", "<tls@x>"))
-    assert run_once(db, settings, now=clock.now, only={"imap"}) == {
-        "imap": "1 message(s) fetched"
-    }
+    assert run_once(db, settings, now=clock.now, only={"imap"}) == {"imap": "1 message(s) fetched"}
     assert subjects(db) == ["over TLS"]
 
 
