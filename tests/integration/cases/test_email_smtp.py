@@ -29,13 +29,15 @@ def _free_port() -> int:
 
 
 class Sink:
-    """An SMTP server that keeps what it receives (our outgoing mail)."""
+    """An SMTP server that keeps what it receives (our outgoing mail) and its envelopes."""
 
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
+        self.recipients: list[list[str]] = []
 
     async def handle_DATA(self, server, session, envelope):
         self.messages.append(BytesParser(policy=policy.default).parsebytes(envelope.content))
+        self.recipients.append(envelope.rcpt_tos)
         return "250 OK"
 
 
@@ -43,7 +45,7 @@ class Sink:
 def sink(settings):
     handler = Sink()
     port = _free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller = Controller(handler, hostname="127.0.0.1", port=port, enable_SMTPUTF8=True)
     controller.start()
     settings.smtp_host, settings.smtp_port = "127.0.0.1", port
     yield handler
@@ -232,3 +234,36 @@ def test_the_receiver_answers_in_time(receiver):
     started = time.monotonic()
     send(receiver, customer_mail("speed@example.fr", "Vite", "Texte"))
     assert time.monotonic() - started < 5
+
+
+def test_utf8_headers_and_addresses_arrive_intact_and_the_acknowledgement_reaches_them(
+    client, agent, db, settings, clock, sink, receiver
+):
+    raw = (
+        "From: Zoé Durand <zoé@exemple.fr>\r\nTo: service@egards.test\r\n"
+        "Subject: Réclamation – café refusé\r\nMessage-ID: <zoe.1@exemple.fr>\r\n"
+        "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+        "--b\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        "Content-Transfer-Encoding: 8bit\r\n\r\nLe café était froid.\r\n"
+        "--b\r\nContent-Type: application/pdf\r\n"
+        'Content-Disposition: attachment; filename="reçu café.pdf"\r\n\r\n%PDF-1.4\r\n'
+        "--b--\r\n"
+    ).encode()
+    with smtplib.SMTP("127.0.0.1", receiver, timeout=10) as smtp:
+        smtp.ehlo()
+        assert smtp.has_extn("smtputf8") and smtp.has_extn("8bitmime")
+        smtp.sendmail("zoé@exemple.fr", ["service@egards.test"], raw, mail_options=["SMTPUTF8"])
+    [case] = client.get("/api/v1/cases", headers=agent.headers).json()["items"]
+    assert case["subject"] == "Réclamation – café refusé"
+    assert case["sender_address"] == "zoé@exemple.fr"
+    thread = client.get(f"/api/v1/cases/{case['id']}/messages", headers=agent.headers).json()
+    [inbound] = [m for m in thread if m["kind"] == "inbound"]
+    assert inbound["author_label"] == "Zoé Durand"
+    assert [a["filename"] for a in inbound["attachments"]] == ["reçu café.pdf"]
+
+    assert deliver(db, settings, clock).startswith("1 sent")
+    [ack] = sink.messages
+    assert sink.recipients == [["zoé@exemple.fr"]]
+    assert ack["To"] == "zoé@exemple.fr"
+    assert "Réclamation – café refusé" in ack["Subject"]
+    assert "Zoé Durand," in ack.get_content()
