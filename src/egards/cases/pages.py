@@ -277,10 +277,12 @@ def case_page(request: Request, session: DbSession, actor: CurrentActor, case_id
     name = (customer.first_name if customer else (case.sender_name or "")) or (
         "Madame, Monsieur" if case.language == "fr" else ""
     )
+    messages = service.thread(session, actor=actor, case_id=case.id)
     context = {
         "case": case,
         "number": format_case_number(case.id),
-        "messages": service.thread(session, actor=actor, case_id=case.id),
+        "messages": messages,
+        "deliveries": service.deliveries(session, messages=messages),
         "history": service.status_history(session, actor=actor, case_id=case.id),
         "escalations": service.escalations(session, actor=actor, case_id=case.id),
         "links": service.links(session, actor=actor, case_id=case.id),

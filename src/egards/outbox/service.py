@@ -11,7 +11,7 @@ import base64
 import logging
 import smtplib
 import ssl
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -243,6 +243,35 @@ def deliver_due(
                 message.last_error = None
                 report.sent += 1
     return report
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Where a queued message stands: ``pending`` (``attempts`` failed so far, the last
+    with ``last_error``), ``sent`` or ``failed`` (given up after ``MAX_ATTEMPTS``)."""
+
+    status: str
+    attempts: int
+    last_error: str | None
+    sent_at: datetime | None
+    next_attempt_at: datetime
+
+
+def outcomes(session: Session, keys: Collection[str]) -> dict[str, Outcome]:
+    """The outcome of each queued message by its key (keys never queued are absent)."""
+    if not keys:
+        return {}
+    rows = session.execute(
+        select(
+            OutboxMessage.key,
+            OutboxMessage.status,
+            OutboxMessage.attempts,
+            OutboxMessage.last_error,
+            OutboxMessage.sent_at,
+            OutboxMessage.next_attempt_at,
+        ).where(OutboxMessage.key.in_(set(keys)))
+    )
+    return {key: Outcome(*rest) for key, *rest in rows}
 
 
 def pending_count(session: Session) -> int:

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from egards.cases.mail import start_smtp_receiver
 from egards.cases.models import Case, RawInbound
 from egards.cases.service import config_from_settings
+from egards.outbox.service import MAX_ATTEMPTS
 from egards.worker import run_once
 from tests.conftest import login
 from tests.integration.cases.conftest import create_customer
@@ -146,6 +147,7 @@ def test_a_customer_email_is_acknowledged_answered_and_the_reply_threads(
 
     login(client, agent.email)
     page = client.get(f"/cases/{case['id']}").text
+    assert page.count('data-delivery="sent"') == 2  # the acknowledgement and the answer
     assert "plus de connexion" in page
     assert "<script>alert" not in page and "javascript:" not in page and "onclick" not in page
 
@@ -267,3 +269,32 @@ def test_utf8_headers_and_addresses_arrive_intact_and_the_acknowledgement_reache
     assert ack["To"] == "zoé@exemple.fr"
     assert "Réclamation – café refusé" in ack["Subject"]
     assert "Zoé Durand," in ack.get_content()
+
+
+def test_the_case_shows_what_became_of_an_acknowledgement_that_cannot_be_sent(
+    client, agent, db, settings, clock, receiver
+):
+    settings.smtp_host, settings.smtp_port = "127.0.0.1", _free_port()  # nobody listens
+    send(receiver, customer_mail("lost@example.fr", "Perdu", "Texte", Message_ID="<l@x>"))
+    [case] = client.get("/api/v1/cases", headers=agent.headers).json()["items"]
+    login(client, agent.email)
+
+    def shown() -> tuple[str, str | None]:
+        thread = client.get(f"/api/v1/cases/{case['id']}/messages", headers=agent.headers)
+        [ack] = [m for m in thread.json() if m["kind"] == "acknowledgement"]
+        return ack["delivery"], ack["delivery_error"]
+
+    assert shown() == ("queued", None)
+    assert 'data-delivery="queued"' in client.get(f"/cases/{case['id']}").text
+    assert deliver(db, settings, clock).startswith("0 sent, 1 to retry")
+    state, error = shown()
+    assert state == "retrying" and "ConnectionRefusedError" in error
+    page = client.get(f"/cases/{case['id']}").text
+    assert 'data-delivery="retrying"' in page and "ConnectionRefusedError" in page
+    for _ in range(MAX_ATTEMPTS - 1):
+        clock.advance(hours=3)
+        report = deliver(db, settings, clock)
+    assert report == "0 sent, 0 to retry, 1 given up"
+    assert shown()[0] == "not_delivered"
+    page = client.get(f"/cases/{case['id']}").text
+    assert 'data-delivery="not_delivered"' in page and "ConnectionRefusedError" in page
