@@ -13,7 +13,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from egards import __version__
 from egards.config import Settings, get_settings
 from egards.db import Database, make_engine
-from egards.web import problems
+from egards.web import csp, problems
 from egards.web.deps import set_locale
 from egards.web.templating import collect_nav
 
@@ -41,6 +41,13 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     async def locale_middleware(request: Request, call_next):
         set_locale(request)
         return await call_next(request)
+
+    @app.middleware("http")
+    async def content_security_policy(request: Request, call_next):
+        response = await call_next(request)
+        if request.url.path not in csp.EXEMPT_PATHS:
+            response.headers.setdefault("Content-Security-Policy", csp.DEFAULT)
+        return response
 
     app.add_middleware(
         SessionMiddleware,

@@ -62,9 +62,35 @@ class ParsedMail:
     attachments: tuple[AttachmentIn, ...]
 
 
+LINK_REL = "noopener noreferrer nofollow"
+
+
 def sanitise_html(html: str) -> str:
-    """Only inert markup survives: no script, style, event handler or javascript: URL."""
-    return nh3.clean(html, link_rel="noopener noreferrer nofollow")
+    """Only inert markup survives: no script, style, event handler or javascript: URL, and no
+    relative URL (in a message, it could only point into the console itself)."""
+    return nh3.clean(html, link_rel=LINK_REL, url_relative="deny")
+
+
+def displayed_html(html: str, *, remote_images: bool = False) -> tuple[str, int]:
+    """Sanitised HTML as the console shows it, and how many images it holds back.
+
+    Images load from the sender's servers, so opening a message would tell them when, from
+    where and by whom it was read (a tracking pixel): they are held back until the agent
+    asks for them, and then only over http(s).
+    """
+    held_back = 0
+
+    def image_source(element: str, attribute: str, value: str) -> str | None:
+        nonlocal held_back
+        if element != "img" or attribute not in ("src", "srcset"):
+            return value
+        if remote_images and attribute == "src" and value.lower().startswith(("https:", "http:")):
+            return value
+        held_back += attribute == "src"
+        return None
+
+    shown = nh3.clean(html, link_rel=LINK_REL, url_relative="deny", attribute_filter=image_source)
+    return shown, held_back
 
 
 def html_to_text(html: str) -> str:

@@ -298,3 +298,31 @@ def test_the_case_shows_what_became_of_an_acknowledgement_that_cannot_be_sent(
     assert shown()[0] == "not_delivered"
     page = client.get(f"/cases/{case['id']}").text
     assert 'data-delivery="not_delivered"' in page and "ConnectionRefusedError" in page
+
+
+def test_remote_images_wait_for_the_agent_and_the_console_forbids_loading_from_elsewhere(
+    client, agent, receiver
+):
+    message = customer_mail("pixel@example.fr", "Newsletter", "Texte", Message_ID="<p@x>")
+    message.add_alternative(
+        '<p>Bonjour</p><img src="https://tracker.example/open.gif?id=42" alt="logo">'
+        '<img src="/logout" alt="into the console">',
+        subtype="html",
+    )
+    send(receiver, message)
+    [case] = client.get("/api/v1/cases", headers=agent.headers).json()["items"]
+    login(client, agent.email)
+
+    page = client.get(f"/cases/{case['id']}")
+    assert "tracker.example" not in page.text and 'src="/logout"' not in page.text
+    assert 'data-held-back="1"' in page.text and 'id="load-images-' in page.text
+    policy = page.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in policy and "img-src 'self' data:;" in policy
+
+    loaded = client.get(f"/cases/{case['id']}?images=true")
+    assert 'src="https://tracker.example/open.gif?id=42"' in loaded.text
+    assert 'src="/logout"' not in loaded.text  # never: it would call the console itself
+    assert "img-src 'self' data: https: http:;" in loaded.headers["Content-Security-Policy"]
+
+    assert "img-src 'self' data:;" in client.get("/login").headers["Content-Security-Policy"]
+    assert "Content-Security-Policy" not in client.get("/docs").headers  # Swagger UI's CDN
