@@ -326,3 +326,23 @@ def test_remote_images_wait_for_the_agent_and_the_console_forbids_loading_from_e
 
     assert "img-src 'self' data:;" in client.get("/login").headers["Content-Security-Policy"]
     assert "Content-Security-Policy" not in client.get("/docs").headers  # Swagger UI's CDN
+
+
+def test_an_smtp_server_that_never_answers_fails_the_attempt_in_time(
+    client, agent, db, settings, clock, receiver
+):
+    silent = socket.create_server(("127.0.0.1", 0))  # accepts, never greets
+    settings.smtp_host, settings.smtp_port = "127.0.0.1", silent.getsockname()[1]
+    settings.mail_timeout = 0.5
+    send(receiver, customer_mail("wait@example.fr", "Attente", "Texte", Message_ID="<w@x>"))
+    started = time.monotonic()
+    try:
+        report = deliver(db, settings, clock)
+    finally:
+        silent.close()
+    assert time.monotonic() - started < 3
+    assert report == "0 sent, 1 to retry, 0 given up"
+    [case] = client.get("/api/v1/cases", headers=agent.headers).json()["items"]
+    thread = client.get(f"/api/v1/cases/{case['id']}/messages", headers=agent.headers).json()
+    [ack] = [m for m in thread if m["kind"] == "acknowledgement"]
+    assert ack["delivery"] == "retrying" and "timed out" in ack["delivery_error"]
