@@ -676,7 +676,7 @@ def _read_mailbox(
             with db.unit_of_work() as session:
                 state = session.get(ImapMailbox, account.key)
                 if state.uid_validity == validity:
-                    state.last_uid = max(state.last_uid, backlog_until, *todo)
+                    state.last_uid = max(state.last_uid, backlog_until)
     return fetched
 
 

@@ -234,15 +234,13 @@ def deliveries(session: Session, *, messages: Iterable[CaseMessage]) -> dict[int
         outcome = found.get(key)
         if outcome is None:
             continue
-        error = outcome.last_error
+        attempts, error = outcome.attempts, outcome.last_error
         if outcome.status == outbox.SENT:
-            result[message_id] = Delivery("sent", outcome.attempts, at=outcome.sent_at)
+            result[message_id] = Delivery("sent", attempts, at=outcome.sent_at)
         elif outcome.status == outbox.FAILED:
-            result[message_id] = Delivery("not_delivered", outcome.attempts, error)
-        elif outcome.attempts:
-            result[message_id] = Delivery(
-                "retrying", outcome.attempts, error, at=outcome.next_attempt_at
-            )
+            result[message_id] = Delivery("not_delivered", attempts, error)
+        elif attempts:
+            result[message_id] = Delivery("retrying", attempts, error, outcome.next_attempt_at)
         else:
             result[message_id] = Delivery("queued")
     return result
