@@ -15,7 +15,7 @@ from egards import __version__
 from egards.accounts.domain import SESSION_LIFETIME
 from egards.config import Settings, get_settings
 from egards.db import Database, engine_from_settings
-from egards.web import problems
+from egards.web import csp, problems
 from egards.web.admission import Admission
 from egards.web.deps import set_locale
 from egards.web.templating import collect_nav
@@ -58,6 +58,13 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     async def locale_middleware(request: Request, call_next):
         set_locale(request)
         return await call_next(request)
+
+    @app.middleware("http")
+    async def content_security_policy(request: Request, call_next):
+        response = await call_next(request)
+        if request.url.path not in csp.EXEMPT_PATHS:
+            response.headers.setdefault("Content-Security-Policy", csp.DEFAULT)
+        return response
 
     # Inside the session (a busy page speaks the user's language), outside everything else.
     app.add_middleware(Admission, limit=settings.db_pool_size, wait=settings.db_wait_timeout)

@@ -62,9 +62,17 @@ class Settings(BaseSettings):
     inbound_smtp_host: str = "127.0.0.1"
     imap_host: str | None = Field(default=None, description="IMAP mailbox polled by the worker.")
     imap_port: int = Field(default=993, ge=1, le=65535)
-    imap_ssl: bool = True
+    imap_ssl: bool = Field(
+        default=True, description="IMAPS, the certificate and host name verified."
+    )
+    imap_ca_file: Path | None = Field(
+        default=None, description="CA certificates (PEM) trusted for IMAPS instead of the system's."
+    )
     imap_user: str | None = None
     imap_password: str | None = None
+    mail_timeout: float = Field(
+        default=30.0, gt=0, le=600, description="Seconds any IMAP or SMTP exchange may wait."
+    )
     sla_file: Path | None = Field(default=None, description="SLA policies; packaged when unset.")
     social_webhook_secret: str | None = Field(
         default=None, description="Shared secret signing social-mention webhooks (HMAC-SHA256)."

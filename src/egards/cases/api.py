@@ -343,8 +343,18 @@ def update_case(
 
 @router.get("/cases/{case_id}/messages", response_model=list[MessageRead], responses=ERRORS)
 def messages(session: DbSession, actor: CurrentActor, case_id: Id) -> Any:
-    """The thread, oldest first (partners do not see internal notes)."""
-    return service.thread(session, actor=actor, case_id=case_id)
+    """The thread, oldest first (partners do not see internal notes), with what became of
+    each e-mail we sent (``delivery``: queued, retrying, sent, not_delivered)."""
+    thread = service.thread(session, actor=actor, case_id=case_id)
+    found = service.deliveries(session, messages=thread)
+    return [message_read(m, found.get(m.id)) for m in thread]
+
+
+def message_read(message: Any, delivery: service.Delivery | None) -> MessageRead:
+    read = MessageRead.model_validate(message)
+    if delivery is None:
+        return read
+    return read.model_copy(update={"delivery": delivery.state, "delivery_error": delivery.error})
 
 
 @router.post(

@@ -756,3 +756,38 @@ def _bulk_reasons(found: _HeaderView) -> tuple[str, ...]:
         if found.has(name):
             reasons.append(f"{name} present")
     return tuple(reasons)
+
+
+# --------------------------------------------------------------------------------------
+# IMAP polling
+# --------------------------------------------------------------------------------------
+
+IMAP_FIRST_RETRY = timedelta(minutes=2)
+IMAP_LONGEST_WAIT = timedelta(hours=1)
+
+
+def imap_retry_delay(failures: int) -> timedelta:
+    """2, 4, 8 … minutes after each failure in a row, never more than an hour: a wrong
+    password retried every pass would get the mailbox locked on most servers."""
+    return min(IMAP_FIRST_RETRY * 2 ** max(failures - 1, 0), IMAP_LONGEST_WAIT)
+
+
+def uids_to_fetch(
+    uids: Iterable[int],
+    *,
+    last_uid: int,
+    backlog_until: int,
+    unseen_backlog: Collection[int] = (),
+) -> list[int]:
+    """The UIDs of a mailbox the poller still has to read, oldest first.
+
+    Everything after ``last_uid`` is read whatever its flags: a message a colleague opened
+    first in a shared mailbox is still a customer's message. Only the backlog found at the
+    first contact with a mailbox (UIDs up to ``backlog_until``) is read as people left it:
+    the unseen messages, not years of mail already dealt with by hand. UIDs only grow within
+    one UIDVALIDITY (RFC 3501 2.3.1.1), so ``last_uid`` is all the memory this takes.
+    """
+    unseen = set(unseen_backlog)
+    return sorted(
+        uid for uid in set(uids) if uid > last_uid and (uid > backlog_until or uid in unseen)
+    )

@@ -16,15 +16,10 @@ def _sweep(context: JobContext) -> str:
 
 
 def _imap(context: JobContext) -> str:
-    settings = context.settings
     return mail.poll_imap(
         context.db,
-        service.config_from_settings(settings),
-        host=settings.imap_host or "",
-        port=settings.imap_port,
-        user=settings.imap_user or "",
-        password=settings.imap_password or "",
-        ssl=settings.imap_ssl,
+        service.config_from_settings(context.settings),
+        mail.ImapAccount.from_settings(context.settings),
         now=context.now,
     )
 

@@ -8,29 +8,29 @@ stays, marked ``failed`` and counted on the "no silence" page: nothing is lost.
 from __future__ import annotations
 
 import asyncio
-import email.errors
 import hashlib
 import imaplib
 import logging
 import re
-from dataclasses import dataclass
+import ssl
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email import policy
-from email.header import decode_header, make_header
 from email.message import Message
 from email.parser import BytesHeaderParser, BytesParser
 from email.utils import getaddresses, parseaddr
 from typing import Any
 
 import nh3
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from egards.accounts.domain import Actor, Role
 from egards.cases import domain, service
 from egards.cases.domain import Channel, MailKind
-from egards.cases.models import Case, CaseMessage, RawInbound
+from egards.cases.models import Case, CaseMessage, ImapMailbox, RawInbound
 from egards.cases.service import AttachmentIn, CaseDetails, CasesConfig, InboundIn
+from egards.config import Settings
 from egards.customers.models import Identity
 from egards.db import Database, utcnow
 from egards.errors import DomainError, InvalidInput
@@ -62,9 +62,35 @@ class ParsedMail:
     attachments: tuple[AttachmentIn, ...]
 
 
+LINK_REL = "noopener noreferrer nofollow"
+
+
 def sanitise_html(html: str) -> str:
-    """Only inert markup survives: no script, style, event handler or javascript: URL."""
-    return nh3.clean(html, link_rel="noopener noreferrer nofollow")
+    """Only inert markup survives: no script, style, event handler or javascript: URL, and no
+    relative URL (in a message, it could only point into the console itself)."""
+    return nh3.clean(html, link_rel=LINK_REL, url_relative="deny")
+
+
+def displayed_html(html: str, *, remote_images: bool = False) -> tuple[str, int]:
+    """Sanitised HTML as the console shows it, and how many images it holds back.
+
+    Images load from the sender's servers, so opening a message would tell them when, from
+    where and by whom it was read (a tracking pixel): they are held back until the agent
+    asks for them, and then only over http(s).
+    """
+    held_back = 0
+
+    def image_source(element: str, attribute: str, value: str) -> str | None:
+        nonlocal held_back
+        if element != "img" or attribute not in ("src", "srcset"):
+            return value
+        if remote_images and attribute == "src" and value.lower().startswith(("https:", "http:")):
+            return value
+        held_back += attribute == "src"
+        return None
+
+    shown = nh3.clean(html, link_rel=LINK_REL, url_relative="deny", attribute_filter=image_source)
+    return shown, held_back
 
 
 def html_to_text(html: str) -> str:
@@ -90,27 +116,41 @@ def _unfolded(value: Any) -> str:
     return " ".join(str(value).split())
 
 
-def _decoded_header(value: str) -> str:
-    """RFC 2047 encoded words decoded; an unknown charset leaves the text as it came."""
-    if "=?" not in value:
-        return value
-    try:
-        return str(make_header(decode_header(value)))
-    except (LookupError, UnicodeError, ValueError, email.errors.HeaderParseError):
-        return value
+def _header_items(message: Message) -> tuple[tuple[str, str], ...]:
+    """Every header as text: RFC 2047 words and raw UTF-8 (RFC 6532) decoded.
+
+    Plain ASCII values are kept as sent: decoding them changes nothing, and the structured
+    parser drops parts of malformed ones (``Message-ID: <a b@c>`` would read ``<a``). A value
+    the parser cannot read is kept as sent, undecoded, rather than failing the message.
+    """
+    items = []
+    for name, raw in message.raw_items():
+        value = raw
+        if "=?" in raw or not raw.isascii():
+            try:
+                value = str(message.policy.header_fetch_parse(name, raw))
+            except Exception:
+                value = raw.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        items.append((name, _unfolded(value)))
+    return tuple(items)
+
+
+def read_headers(raw: bytes) -> tuple[tuple[str, str], ...]:
+    """The headers of a raw message only (quick: the body is not parsed)."""
+    return _header_items(BytesHeaderParser(policy=policy.SMTPUTF8).parsebytes(raw))
 
 
 def parse_mail(raw: bytes) -> ParsedMail:
     """Headers, text (HTML sanitised), attachments of an RFC 5322 message.
 
-    Refuses what has no readable sender or no header at all; tolerates the rest (unknown
-    charsets, broken encodings), as a person would rather have a garbled word than nothing.
+    Headers are read as RFC 6532 allows (raw UTF-8, as our SMTPUTF8 receiver accepts) and as
+    RFC 2047 encodes them. Refuses what has no readable sender or no header at all;
+    tolerates the rest (unknown charsets, broken encodings), as a person would rather have a
+    garbled word than nothing.
     """
     try:
-        # compat32 keeps header values as sent, which is several times faster than building
-        # header objects for every field; the few we show are decoded below.
-        message = BytesParser(policy=policy.compat32).parsebytes(raw)
-        headers = tuple((name, _unfolded(value)) for name, value in message.items())
+        message = BytesParser(policy=policy.SMTPUTF8).parsebytes(raw)
+        headers = _header_items(message)
     except Exception as exc:  # the parser is lenient; anything raised here is fatal
         raise MalformedMail(f"unreadable message: {type(exc).__name__}: {exc}") from None
     if not headers:
@@ -119,7 +159,6 @@ def parse_mail(raw: bytes) -> ParsedMail:
     for name, value in headers:
         found.setdefault(name.casefold(), value)
     from_name, from_address = parseaddr(found.get("from", ""))
-    from_name = _decoded_header(from_name)
     if not from_address or "@" not in from_address:
         raise MalformedMail("no sender address (From) could be read")
     to_addresses = getaddresses([found.get("to", "")])
@@ -132,7 +171,7 @@ def parse_mail(raw: bytes) -> ParsedMail:
         message_id=domain.normalize_message_id(found.get("message-id")),
         in_reply_to=found.get("in-reply-to"),
         references=found.get("references"),
-        subject=" ".join(_decoded_header(found.get("subject", "")).split())[:300],
+        subject=found.get("subject", "")[:300],
         from_name=from_name.strip()[:200],
         from_address=from_address.strip().casefold(),
         to_address=to_addresses[0][1] if to_addresses else None,
@@ -162,7 +201,7 @@ def _body(message: Message) -> tuple[str, str | None, tuple[AttachmentIn, ...]]:
         if is_file:
             attachments.append(
                 AttachmentIn(
-                    filename=_decoded_header(filename or "attachment"),
+                    filename=filename or "attachment",
                     content_type=content_type,
                     content=part.get_payload(decode=True) or b"",
                 )
@@ -179,10 +218,10 @@ def _body(message: Message) -> tuple[str, str | None, tuple[AttachmentIn, ...]]:
 
 def quick_message_id(raw: bytes) -> str | None:
     try:
-        headers = BytesHeaderParser(policy=policy.compat32).parsebytes(raw)
-        return domain.normalize_message_id(headers.get("Message-ID"))
+        found = {name.casefold(): value for name, value in reversed(read_headers(raw))}
     except Exception:
         return None
+    return domain.normalize_message_id(found.get("message-id"))
 
 
 @dataclass(frozen=True)
@@ -195,22 +234,28 @@ class Received:
     error: str | None = None
 
 
+def add_raw(
+    session: Session, *, raw: bytes, source: str, now: datetime, channel: str = "email"
+) -> RawInbound:
+    entry = RawInbound(
+        channel=channel,
+        source=source,
+        received_at=now,
+        raw=raw,
+        sha256=hashlib.sha256(raw).hexdigest(),
+        message_id=quick_message_id(raw) if channel == "email" else None,
+        status="received",
+    )
+    session.add(entry)
+    session.flush()
+    return entry
+
+
 def store_raw(
     db: Database, *, raw: bytes, source: str, now: datetime, channel: str = "email"
 ) -> int:
     with db.unit_of_work() as session:
-        entry = RawInbound(
-            channel=channel,
-            source=source,
-            received_at=now,
-            raw=raw,
-            sha256=hashlib.sha256(raw).hexdigest(),
-            message_id=quick_message_id(raw) if channel == "email" else None,
-            status="received",
-        )
-        session.add(entry)
-        session.flush()
-        return entry.id
+        return add_raw(session, raw=raw, source=source, now=now, channel=channel).id
 
 
 def receive_email(
@@ -224,6 +269,13 @@ def receive_email(
     """Store, then parse, thread, open or continue a case, acknowledge. Never loses ``raw``."""
     now = now or utcnow()
     raw_id = store_raw(db, raw=raw, source=source, now=now)
+    return process_stored(db, raw_id=raw_id, raw=raw, config=config, now=now)
+
+
+def process_stored(
+    db: Database, *, raw_id: int, raw: bytes, config: CasesConfig, now: datetime
+) -> Received:
+    """The second transaction of intake; a failure marks the stored message ``failed``."""
     try:
         with db.unit_of_work() as session:
             return process_email(session, raw_id=raw_id, raw=raw, config=config, now=now)
@@ -379,8 +431,7 @@ def _bounce_unreadable(
     """Tell a sender we could read an address from that their message could not be read,
     unless it looks like machine mail (never answer a robot)."""
     try:
-        headers = BytesHeaderParser(policy=policy.compat32).parsebytes(raw)
-        items = [(k, str(v)) for k, v in headers.items()]
+        items = read_headers(raw)
     except Exception:
         return
     address = parseaddr(dict((k.casefold(), v) for k, v in items).get("from", ""))[1]
@@ -450,6 +501,7 @@ def start_smtp_receiver(
         hostname=host,
         port=port,
         data_size_limit=max_bytes,
+        enable_SMTPUTF8=True,  # addresses and headers in UTF-8 (RFC 6531, 6532)
         server_hostname="egards.local",
         ready_timeout=10,
     )
@@ -457,32 +509,206 @@ def start_smtp_receiver(
     return controller
 
 
+@dataclass(frozen=True)
+class ImapAccount:
+    """One mailbox to poll. With ``ssl`` (the default) the server's certificate and host
+    name are verified against the system's CAs, or those of ``ca_file``."""
+
+    host: str
+    port: int
+    user: str
+    password: str = field(repr=False)
+    ssl: bool = True
+    ca_file: str | None = None
+    timeout: float = 30.0
+    mailbox: str = "INBOX"
+
+    @property
+    def key(self) -> str:
+        return f"{self.user}@{self.host}:{self.port}/{self.mailbox}"[:400]
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ImapAccount:
+        return cls(
+            host=settings.imap_host or "",
+            port=settings.imap_port,
+            user=settings.imap_user or "",
+            password=settings.imap_password or "",
+            ssl=settings.imap_ssl,
+            ca_file=str(settings.imap_ca_file) if settings.imap_ca_file else None,
+            timeout=settings.mail_timeout,
+        )
+
+
+class ImapUnavailable(Exception):
+    """The mailbox could not be reached, trusted, logged into or read."""
+
+
+def _connect(account: ImapAccount) -> imaplib.IMAP4:
+    if account.ssl:
+        context = ssl.create_default_context(cafile=account.ca_file)
+        return imaplib.IMAP4_SSL(
+            account.host, account.port, ssl_context=context, timeout=account.timeout
+        )
+    return imaplib.IMAP4(account.host, account.port, timeout=account.timeout)
+
+
+def _why(exc: BaseException, account: ImapAccount) -> str:
+    """One line an operator can act on."""
+    where = f"{account.host}:{account.port}"
+    if isinstance(exc, TimeoutError):
+        return f"no answer from {where} within {account.timeout:g} s"
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"certificate of {where} refused: {exc.verify_message or exc}"
+    if isinstance(exc, imaplib.IMAP4.error):
+        text = exc.args[0] if exc.args else exc
+        text = text.decode(errors="replace") if isinstance(text, bytes) else str(text)
+        return f"{where} refused {account.user}: {text}"
+    return f"{where}: {type(exc).__name__}: {exc}"
+
+
+def _uid_list(data: list[Any]) -> list[int]:
+    return [int(uid) for uid in b" ".join(d for d in data if d).split()]
+
+
+def _command(imap: imaplib.IMAP4, *args: Any) -> list[Any]:
+    status, data = imap.uid(*args)
+    if status != "OK":
+        raise ImapUnavailable(f"UID {args[0]} refused: {data!r}")
+    return data
+
+
 def poll_imap(
     db: Database,
     config: CasesConfig,
+    account: ImapAccount,
     *,
-    host: str,
-    port: int,
-    user: str,
-    password: str,
-    ssl: bool = True,
-    mailbox: str = "INBOX",
     now: datetime | None = None,
     limit: int = 200,
 ) -> str:
-    """Fetch unseen messages; each is marked seen only once its raw bytes are stored."""
-    client_class = imaplib.IMAP4_SSL if ssl else imaplib.IMAP4
-    fetched = 0
-    with client_class(host, port) as imap:
-        imap.login(user, password)
-        imap.select(mailbox)
-        _, data = imap.uid("search", None, "UNSEEN")
-        for uid in (data[0] or b"").split()[:limit]:
-            _, parts = imap.uid("fetch", uid, "(BODY.PEEK[])")
-            raw = next((p[1] for p in parts if isinstance(p, tuple)), None)
-            if raw is None:
-                continue
-            receive_email(db, raw=raw, config=config, source="imap", now=now)
-            imap.uid("store", uid, "+FLAGS", "(\\Seen)")
-            fetched += 1
+    """Store and process the messages of ``account`` not read yet (``domain.uids_to_fetch``).
+
+    The mailbox is opened read-only: flags stay as people set them. Each message's raw bytes
+    and the new position are stored in one transaction, so a crash never reads a message
+    twice nor skips one. A failure (network, certificate, password) is logged in one line
+    and spaces out the next attempts (``domain.imap_retry_delay``); it is returned as an
+    ``error:`` report until the mailbox answers again.
+    """
+    now = now or utcnow()
+    with db.unit_of_work() as session:
+        state = session.get(ImapMailbox, account.key)
+        if state is None:
+            state = ImapMailbox(account=account.key, last_uid=0, backlog_until=0, failures=0)
+            session.add(state)
+        if state.retry_at is not None and now < state.retry_at:
+            return (
+                f"error: {state.last_error} ({state.failures} failure(s) in a row;"
+                f" next attempt after {state.retry_at:%Y-%m-%d %H:%M} UTC)"
+            )
+    try:
+        fetched = _read_mailbox(db, config, account, now=now, limit=limit)
+    except (OSError, imaplib.IMAP4.error, ImapUnavailable) as exc:
+        reason = _why(exc, account)
+        with db.unit_of_work() as session:
+            state = session.get(ImapMailbox, account.key)
+            state.failures += 1
+            state.retry_at = now + domain.imap_retry_delay(state.failures)
+            state.last_error = reason[:2000]
+            failures, retry_at = state.failures, state.retry_at
+        log.warning(
+            "IMAP %s: %s (failure %d in a row; next attempt after %s)",
+            account.key,
+            reason,
+            failures,
+            f"{retry_at:%Y-%m-%d %H:%M} UTC",
+        )
+        return f"error: {reason}"
+    with db.unit_of_work() as session:
+        state = session.get(ImapMailbox, account.key)
+        state.failures, state.retry_at, state.last_error = 0, None, None
+        state.polled_at = now
     return f"{fetched} message(s) fetched"
+
+
+def _read_mailbox(
+    db: Database, config: CasesConfig, account: ImapAccount, *, now: datetime, limit: int
+) -> int:
+    with _connect(account) as imap:
+        imap.login(account.user, account.password)
+        status, data = imap.select(_quoted(account.mailbox), readonly=True)
+        if status != "OK":
+            raise ImapUnavailable(f"mailbox {account.mailbox} not found: {data!r}")
+        validity, uid_next = (imap.response(code)[1][0] for code in ("UIDVALIDITY", "UIDNEXT"))
+        if validity is None:
+            raise ImapUnavailable(f"mailbox {account.mailbox} has no UIDVALIDITY")
+        validity = int(validity)
+        with db.unit_of_work() as session:
+            state = session.get(ImapMailbox, account.key)
+            if state.uid_validity != validity:  # first contact, or the mailbox was rebuilt
+                if state.uid_validity is not None:
+                    log.warning("IMAP %s was rebuilt (new UIDVALIDITY)", account.key)
+                state.uid_validity, state.last_uid = validity, 0
+                state.backlog_until = (
+                    int(uid_next) - 1
+                    if uid_next
+                    else max(_uid_list(_command(imap, "search", None, "ALL")), default=0)
+                )
+            last_uid, backlog_until = state.last_uid, state.backlog_until
+        unseen: list[int] = []
+        if last_uid < backlog_until:
+            unseen = _uid_list(
+                _command(imap, "search", None, f"UID {last_uid + 1}:{backlog_until} UNSEEN")
+            )
+        # "n:*" always includes the highest UID, even below n: uids_to_fetch filters it.
+        every = _uid_list(_command(imap, "search", None, f"UID {last_uid + 1}:*"))
+        todo = domain.uids_to_fetch(
+            every, last_uid=last_uid, backlog_until=backlog_until, unseen_backlog=unseen
+        )
+        fetched = 0
+        for uid in todo[:limit]:
+            parts = _command(imap, "fetch", str(uid), "(BODY.PEEK[])")
+            raw = next((p[1] for p in parts if isinstance(p, tuple)), None)
+            stored = _store_fetched(db, account, validity, uid, raw, now=now)
+            if stored is not None:
+                process_stored(db, raw_id=stored, raw=raw, config=config, now=now)
+                fetched += 1
+        if len(todo) <= limit:
+            with db.unit_of_work() as session:
+                state = session.get(ImapMailbox, account.key)
+                if state.uid_validity == validity:
+                    state.last_uid = max(state.last_uid, backlog_until)
+    return fetched
+
+
+def _quoted(mailbox: str) -> str:
+    return '"' + mailbox.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _store_fetched(
+    db: Database,
+    account: ImapAccount,
+    validity: int,
+    uid: int,
+    raw: bytes | None,
+    *,
+    now: datetime,
+) -> int | None:
+    """Store one fetched message and move past its UID, in one transaction. None when
+    another poller moved past it first, or when these exact bytes were stored already (a
+    rebuilt mailbox) or vanished (expunged meanwhile)."""
+    with db.unit_of_work() as session:
+        moved = session.execute(
+            update(ImapMailbox)
+            .where(
+                ImapMailbox.account == account.key,
+                ImapMailbox.uid_validity == validity,
+                ImapMailbox.last_uid < uid,
+            )
+            .values(last_uid=uid)
+        ).rowcount
+        if not moved or raw is None:
+            return None
+        digest = hashlib.sha256(raw).hexdigest()
+        if session.scalar(select(RawInbound.id).where(RawInbound.sha256 == digest).limit(1)):
+            return None
+        return add_raw(session, raw=raw, source="imap", now=now).id

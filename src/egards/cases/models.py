@@ -162,7 +162,10 @@ class RawInbound(Base):
     """What arrived, byte for byte, stored before anything tries to parse it."""
 
     __tablename__ = "raw_inbound"
-    __table_args__ = (Index("ix_raw_inbound_status", "status", "received_at"),)
+    __table_args__ = (
+        Index("ix_raw_inbound_status", "status", "received_at"),
+        Index("ix_raw_inbound_sha256", "sha256"),
+    )
 
     id: Mapped[int] = mapped_column(BigIntKey, primary_key=True)
     channel: Mapped[str] = mapped_column(String(20))
@@ -176,6 +179,28 @@ class RawInbound(Base):
     mail_kind: Mapped[str | None] = mapped_column(String(20))
     error: Mapped[str | None] = mapped_column(Text)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+
+
+class ImapMailbox(Base):
+    """Where the poller stands in one IMAP mailbox, and how its last attempts went.
+
+    Every UID up to ``last_uid`` of the mailbox generation ``uid_validity`` has been stored,
+    whatever its flags; at the first contact with a mailbox, the UIDs up to
+    ``backlog_until`` are read only if unseen (see ``domain.uids_to_fetch``).
+    ``failures`` in a row space out the next attempts until ``retry_at``.
+    """
+
+    __tablename__ = "imap_mailboxes"
+
+    account: Mapped[str] = mapped_column(String(400), primary_key=True)
+    """user@host:port/mailbox"""
+    uid_validity: Mapped[int | None] = mapped_column(BigInteger)
+    last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
+    backlog_until: Mapped[int] = mapped_column(BigInteger, default=0)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    retry_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    polled_at: Mapped[datetime | None]
 
 
 class CaseStatusChange(Base):

@@ -22,6 +22,7 @@ from egards.cases.api import config_of, now_of
 from egards.cases.domain import CaseStatus, Priority, format_case_number
 from egards.cases.intake import CATEGORIES, TEAMS
 from egards.cases.labels import case_label
+from egards.cases.mail import displayed_html
 from egards.cases.schemas import CaseLogCreate
 from egards.cases.service import AttachmentIn
 from egards.customers import service as customers
@@ -29,6 +30,7 @@ from egards.customers.models import Customer
 from egards.customers.pages import Panel, _validate
 from egards.errors import InvalidInput
 from egards.features import modules
+from egards.web import csp
 from egards.web.deps import CurrentActor, DbSession, Id
 from egards.web.templating import render, templates
 
@@ -253,7 +255,13 @@ async def log_contact(request: Request, session: DbSession, actor: CurrentActor)
 
 
 @router.get("/cases/{case_id}")
-def case_page(request: Request, session: DbSession, actor: CurrentActor, case_id: Id) -> Response:
+def case_page(
+    request: Request,
+    session: DbSession,
+    actor: CurrentActor,
+    case_id: Id,
+    images: Annotated[bool, Query(description="Load the messages' remote images.")] = False,
+) -> Response:
     case = service.get_case(session, actor=actor, case_id=case_id)
     config, now = config_of(request), now_of(request)
     customer = None
@@ -277,10 +285,15 @@ def case_page(request: Request, session: DbSession, actor: CurrentActor, case_id
     name = (customer.first_name if customer else (case.sender_name or "")) or (
         "Madame, Monsieur" if case.language == "fr" else ""
     )
+    messages = service.thread(session, actor=actor, case_id=case.id)
     context = {
         "case": case,
         "number": format_case_number(case.id),
-        "messages": service.thread(session, actor=actor, case_id=case.id),
+        "messages": messages,
+        "deliveries": service.deliveries(session, messages=messages),
+        "bodies": {
+            m.id: displayed_html(m.body_html, remote_images=images) for m in messages if m.body_html
+        },
         "history": service.status_history(session, actor=actor, case_id=case.id),
         "escalations": service.escalations(session, actor=actor, case_id=case.id),
         "links": service.links(session, actor=actor, case_id=case.id),
@@ -300,7 +313,10 @@ def case_page(request: Request, session: DbSession, actor: CurrentActor, case_id
         "P": Permission,
         "panels": case_panels(session, actor, case),
     }
-    return render(request, "cases/case.html", context)
+    response = render(request, "cases/case.html", context)
+    if images:
+        response.headers["Content-Security-Policy"] = csp.REMOTE_IMAGES
+    return response
 
 
 def case_panels(session: Session, actor: Actor, case: Any) -> list[Panel]:

@@ -201,6 +201,9 @@ class MessageRead(BaseModel):
     message_id: str | None
     awaiting_answer: bool
     delivery: str | None
+    """E-mails we sent: queued, retrying, sent or not_delivered; else manual, shown, none."""
+    delivery_error: str | None = None
+    """Why the last attempt to send failed."""
     created_at: datetime
     attachments: list[AttachmentRead] = Field(default_factory=list)
 

@@ -214,6 +214,39 @@ def thread(session: Session, *, actor: Actor, case_id: int) -> list[CaseMessage]
     return list(session.scalars(query))
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """What became of an outgoing e-mail: ``queued``, ``retrying`` (``attempts`` failed, the
+    last for ``error``, next at ``at``), ``sent`` (at ``at``) or ``not_delivered`` (given
+    up, for ``error``)."""
+
+    state: str
+    attempts: int = 0
+    error: str | None = None
+    at: datetime | None = None
+
+
+def deliveries(session: Session, *, messages: Iterable[CaseMessage]) -> dict[int, Delivery]:
+    """The outbox's outcome of each message sent by e-mail, by message id."""
+    keys = {m.id: m.outbox_key for m in messages if m.outbox_key}
+    found = outbox.outcomes(session, keys.values())
+    result = {}
+    for message_id, key in keys.items():
+        outcome = found.get(key)
+        if outcome is None:
+            continue
+        attempts, error = outcome.attempts, outcome.last_error
+        if outcome.status == outbox.SENT:
+            result[message_id] = Delivery("sent", attempts, at=outcome.sent_at)
+        elif outcome.status == outbox.FAILED:
+            result[message_id] = Delivery("not_delivered", attempts, error)
+        elif attempts:
+            result[message_id] = Delivery("retrying", attempts, error, outcome.next_attempt_at)
+        else:
+            result[message_id] = Delivery("queued")
+    return result
+
+
 def attachment(
     session: Session, *, actor: Actor, case_id: int, attachment_id: int
 ) -> CaseAttachment:

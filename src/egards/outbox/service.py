@@ -11,7 +11,7 @@ import base64
 import logging
 import smtplib
 import ssl
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -175,7 +175,9 @@ class SmtpMailer:
     starttls: bool = False
     user: str | None = None
     password: str | None = None
-    timeout: float = 20.0
+    timeout: float = 30.0
+    """Seconds each step (connect, every command) may wait; a silent server fails the
+    attempt, which is retried later, instead of holding the worker."""
 
     def send(self, message: EmailMessage) -> None:
         with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
@@ -216,6 +218,7 @@ def mailer_from_settings(settings: Settings) -> Mailer:
         starttls=settings.smtp_starttls,
         user=settings.smtp_user,
         password=settings.smtp_password,
+        timeout=settings.mail_timeout,
     )
 
 
@@ -277,6 +280,35 @@ def deliver_due(
                 message.last_error = None
                 report.sent += 1
     return report
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Where a queued message stands: ``pending`` (``attempts`` failed so far, the last
+    with ``last_error``), ``sent`` or ``failed`` (given up after ``MAX_ATTEMPTS``)."""
+
+    status: str
+    attempts: int
+    last_error: str | None
+    sent_at: datetime | None
+    next_attempt_at: datetime
+
+
+def outcomes(session: Session, keys: Collection[str]) -> dict[str, Outcome]:
+    """The outcome of each queued message by its key (keys never queued are absent)."""
+    if not keys:
+        return {}
+    rows = session.execute(
+        select(
+            OutboxMessage.key,
+            OutboxMessage.status,
+            OutboxMessage.attempts,
+            OutboxMessage.last_error,
+            OutboxMessage.sent_at,
+            OutboxMessage.next_attempt_at,
+        ).where(OutboxMessage.key.in_(set(keys)))
+    )
+    return {key: Outcome(*rest) for key, *rest in rows}
 
 
 def pending_count(session: Session) -> int:

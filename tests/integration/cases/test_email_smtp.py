@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from egards.cases.mail import start_smtp_receiver
 from egards.cases.models import Case, RawInbound
 from egards.cases.service import config_from_settings
+from egards.outbox.service import MAX_ATTEMPTS
 from egards.worker import run_once
 from tests.conftest import login
 from tests.integration.cases.conftest import create_customer
@@ -29,13 +30,15 @@ def _free_port() -> int:
 
 
 class Sink:
-    """An SMTP server that keeps what it receives (our outgoing mail)."""
+    """An SMTP server that keeps what it receives (our outgoing mail) and its envelopes."""
 
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
+        self.recipients: list[list[str]] = []
 
     async def handle_DATA(self, server, session, envelope):
         self.messages.append(BytesParser(policy=policy.default).parsebytes(envelope.content))
+        self.recipients.append(envelope.rcpt_tos)
         return "250 OK"
 
 
@@ -43,7 +46,7 @@ class Sink:
 def sink(settings):
     handler = Sink()
     port = _free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller = Controller(handler, hostname="127.0.0.1", port=port, enable_SMTPUTF8=True)
     controller.start()
     settings.smtp_host, settings.smtp_port = "127.0.0.1", port
     yield handler
@@ -144,6 +147,7 @@ def test_a_customer_email_is_acknowledged_answered_and_the_reply_threads(
 
     login(client, agent.email)
     page = client.get(f"/cases/{case['id']}").text
+    assert page.count('data-delivery="sent"') == 2  # the acknowledgement and the answer
     assert "plus de connexion" in page
     assert "<script>alert" not in page and "javascript:" not in page and "onclick" not in page
 
@@ -232,3 +236,113 @@ def test_the_receiver_answers_in_time(receiver):
     started = time.monotonic()
     send(receiver, customer_mail("speed@example.fr", "Vite", "Texte"))
     assert time.monotonic() - started < 5
+
+
+def test_utf8_headers_and_addresses_arrive_intact_and_the_acknowledgement_reaches_them(
+    client, agent, db, settings, clock, sink, receiver
+):
+    raw = (
+        "From: Zoé Durand <zoé@exemple.fr>\r\nTo: service@egards.test\r\n"
+        "Subject: Réclamation – café refusé\r\nMessage-ID: <zoe.1@exemple.fr>\r\n"
+        "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+        "--b\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        "Content-Transfer-Encoding: 8bit\r\n\r\nLe café était froid.\r\n"
+        "--b\r\nContent-Type: application/pdf\r\n"
+        'Content-Disposition: attachment; filename="reçu café.pdf"\r\n\r\n%PDF-1.4\r\n'
+        "--b--\r\n"
+    ).encode()
+    with smtplib.SMTP("127.0.0.1", receiver, timeout=10) as smtp:
+        smtp.ehlo()
+        assert smtp.has_extn("smtputf8") and smtp.has_extn("8bitmime")
+        smtp.sendmail("zoé@exemple.fr", ["service@egards.test"], raw, mail_options=["SMTPUTF8"])
+    [case] = client.get("/api/v1/cases", headers=agent.headers).json()["items"]
+    assert case["subject"] == "Réclamation – café refusé"
+    assert case["sender_address"] == "zoé@exemple.fr"
+    thread = client.get(f"/api/v1/cases/{case['id']}/messages", headers=agent.headers).json()
+    [inbound] = [m for m in thread if m["kind"] == "inbound"]
+    assert inbound["author_label"] == "Zoé Durand"
+    assert [a["filename"] for a in inbound["attachments"]] == ["reçu café.pdf"]
+
+    assert deliver(db, settings, clock).startswith("1 sent")
+    [ack] = sink.messages
+    assert sink.recipients == [["zoé@exemple.fr"]]
+    assert ack["To"] == "zoé@exemple.fr"
+    assert "Réclamation – café refusé" in ack["Subject"]
+    assert "Zoé Durand," in ack.get_content()
+
+
+def test_the_case_shows_what_became_of_an_acknowledgement_that_cannot_be_sent(
+    client, agent, db, settings, clock, receiver
+):
+    settings.smtp_host, settings.smtp_port = "127.0.0.1", _free_port()  # nobody listens
+    send(receiver, customer_mail("lost@example.fr", "Perdu", "Texte", Message_ID="<l@x>"))
+    [case] = client.get("/api/v1/cases", headers=agent.headers).json()["items"]
+    login(client, agent.email)
+
+    def shown() -> tuple[str, str | None]:
+        thread = client.get(f"/api/v1/cases/{case['id']}/messages", headers=agent.headers)
+        [ack] = [m for m in thread.json() if m["kind"] == "acknowledgement"]
+        return ack["delivery"], ack["delivery_error"]
+
+    assert shown() == ("queued", None)
+    assert 'data-delivery="queued"' in client.get(f"/cases/{case['id']}").text
+    assert deliver(db, settings, clock).startswith("0 sent, 1 to retry")
+    state, error = shown()
+    assert state == "retrying" and "ConnectionRefusedError" in error
+    page = client.get(f"/cases/{case['id']}").text
+    assert 'data-delivery="retrying"' in page and "ConnectionRefusedError" in page
+    for _ in range(MAX_ATTEMPTS - 1):
+        clock.advance(hours=3)
+        report = deliver(db, settings, clock)
+    assert report == "0 sent, 0 to retry, 1 given up"
+    assert shown()[0] == "not_delivered"
+    page = client.get(f"/cases/{case['id']}").text
+    assert 'data-delivery="not_delivered"' in page and "ConnectionRefusedError" in page
+
+
+def test_remote_images_wait_for_the_agent_and_the_console_forbids_loading_from_elsewhere(
+    client, agent, receiver
+):
+    message = customer_mail("pixel@example.fr", "Newsletter", "Texte", Message_ID="<p@x>")
+    message.add_alternative(
+        '<p>Bonjour</p><img src="https://tracker.example/open.gif?id=42" alt="logo">'
+        '<img src="/logout" alt="into the console">',
+        subtype="html",
+    )
+    send(receiver, message)
+    [case] = client.get("/api/v1/cases", headers=agent.headers).json()["items"]
+    login(client, agent.email)
+
+    page = client.get(f"/cases/{case['id']}")
+    assert "tracker.example" not in page.text and 'src="/logout"' not in page.text
+    assert 'data-held-back="1"' in page.text and 'id="load-images-' in page.text
+    policy = page.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in policy and "img-src 'self' data:;" in policy
+
+    loaded = client.get(f"/cases/{case['id']}?images=true")
+    assert 'src="https://tracker.example/open.gif?id=42"' in loaded.text
+    assert 'src="/logout"' not in loaded.text  # never: it would call the console itself
+    assert "img-src 'self' data: https: http:;" in loaded.headers["Content-Security-Policy"]
+
+    assert "img-src 'self' data:;" in client.get("/login").headers["Content-Security-Policy"]
+    assert "Content-Security-Policy" not in client.get("/docs").headers  # Swagger UI's CDN
+
+
+def test_an_smtp_server_that_never_answers_fails_the_attempt_in_time(
+    client, agent, db, settings, clock, receiver
+):
+    silent = socket.create_server(("127.0.0.1", 0))  # accepts, never greets
+    settings.smtp_host, settings.smtp_port = "127.0.0.1", silent.getsockname()[1]
+    settings.mail_timeout = 0.5
+    send(receiver, customer_mail("wait@example.fr", "Attente", "Texte", Message_ID="<w@x>"))
+    started = time.monotonic()
+    try:
+        report = deliver(db, settings, clock)
+    finally:
+        silent.close()
+    assert time.monotonic() - started < 3
+    assert report == "0 sent, 1 to retry, 0 given up"
+    [case] = client.get("/api/v1/cases", headers=agent.headers).json()["items"]
+    thread = client.get(f"/api/v1/cases/{case['id']}/messages", headers=agent.headers).json()
+    [ack] = [m for m in thread if m["kind"] == "acknowledgement"]
+    assert ack["delivery"] == "retrying" and "timed out" in ack["delivery_error"]
