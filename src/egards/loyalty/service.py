@@ -568,20 +568,26 @@ def _post_activity(
 ) -> tuple[domain.TierEvent, ...]:
     """The ledger and tier part of :func:`_apply`, once a refund's original is known."""
     programme = book.programme
+    member = book.member
+    counted = domain.count_activity(
+        programme,
+        book.state,
+        activity,
+        last_activity_on=member.last_activity_on,
+        earned_in_cap_window=None if activity.reverses else _cap_usage(book, activity),
+        original=(
+            [codec.earning_from_json(e) for e in original.earnings or []]
+            if activity.reverses
+            else None
+        ),
+        original_on=original.on if activity.reverses else None,
+    )
     if activity.reverses:
-        original_lines = [codec.earning_from_json(e) for e in original.earnings or []]
-        lines = domain.compute_earnings(
-            programme, activity, book.state.tier, original=original_lines
-        )
         for seq in original.entry_seqs or []:
             book.apply("reverse", row.id, key=f"{activity.key}:{seq}", entry_id=seq, on=activity.on)
-        earned_on = original.on
     else:
-        lines = domain.compute_earnings(
-            programme, activity, book.state.tier, earned_in_cap_window=_cap_usage(book, activity)
-        )
         seqs = []
-        for line in lines:
+        for line in counted.lines:
             if line.amount <= 0:
                 continue
             entry = book.apply(
@@ -598,20 +604,13 @@ def _post_activity(
             )
             seqs.append(entry.id)
         row.entry_seqs = seqs
-        earned_on = None
-    qualifying = sum(line.amount for line in lines if line.qualifying)
-    outcome = domain.apply_qualifying(
-        programme, book.state, qualifying, on=activity.on, earned_on=earned_on
-    )
-    book.state = outcome.state
-    member = book.member
-    if member.last_activity_on is None or activity.on > member.last_activity_on:
-        member.last_activity_on = activity.on
+    book.state = counted.state
+    member.last_activity_on = counted.last_activity_on
     row.member_id = member.id
     row.member_number = member.number
     row.status = "applied"
-    row.earnings = [codec.earning_to_json(line) for line in lines]
-    return outcome.events
+    row.earnings = [codec.earning_to_json(line) for line in counted.lines]
+    return counted.events
 
 
 def _original_of(session: Session, book: Book, key: str, batch: dict[str, Any]) -> Any:
@@ -1077,9 +1076,15 @@ def explain_member(
     earnings = [
         codec.earning_from_json(e)
         for (payload,) in session.execute(
-            select(Activity.earnings).where(
-                Activity.member_id == member_id, Activity.status == "applied"
+            # The current period's only (read through the (member, day) index), in the order
+            # they were counted: the explanation leaves out what reached the tier.
+            select(Activity.earnings)
+            .where(
+                Activity.member_id == member_id,
+                Activity.status == "applied",
+                Activity.on >= book.state.period_start,
             )
+            .order_by(Activity.id)
         )
         for e in payload or []
     ]
