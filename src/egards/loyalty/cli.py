@@ -115,6 +115,6 @@ def verify(
                 f"{difference.stored!r}, replayed {difference.replayed!r}"
             )
     if differences:
-        console.print(f"[red]{differences:,} differences[/]")
+        console.print(f"[red]{differences:,} difference{'s' if differences != 1 else ''}[/]")
         raise typer.Exit(code=1)
     console.print("[green]The stored state is the ledger's.[/]")
