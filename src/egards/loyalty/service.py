@@ -279,6 +279,7 @@ def close_book(session: Session, book: Book) -> None:
     session.flush()
     book.written = len(book.ledger)
     book.ops.clear()
+    book.stored_usage = _usage(book.cap_usage)["cap_usage"]
 
 
 def _usage_changes(book: Book) -> tuple[list[tuple[int, str, date]], list[dict[str, Any]]]:
