@@ -8,15 +8,19 @@ from __future__ import annotations
 import itertools
 from datetime import date, timedelta
 
+import pytest
+from alembic import command
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from egards.accounts.domain import SYSTEM
 from egards.errors import DomainError
 from egards.loyalty import intake, service
-from egards.loyalty.models import Bucket, Entry
+from egards.loyalty.models import Bucket, CapUsage, Entry
 from egards.loyalty.schemas import ActivityCreate
+from egards.migrate import alembic_config
+from tests.conftest import BOTH, own_database
 from tests.integration.loyalty import enrolled
 
 TODAY = date.today()
@@ -178,3 +182,41 @@ def test_verify_reports_where_the_stored_state_parts_from_the_ledger(db):
     assert [(d.what, d.stored[0], d.stored[3] - d.replayed[3]) for d in differences] == [
         (f"bucket {seq}", currency, 1)
     ]
+
+
+@pytest.fixture(params=BOTH)
+def committed_db(request, tmp_path):
+    yield from own_database(request.param, tmp_path, "stored_state")
+
+
+def test_migration_0012_fills_the_stored_state_in_for_ledgers_written_before_it(committed_db):
+    db = committed_db
+    with db.unit_of_work() as session:
+        member = enrolled(session, "Before", "Migration", on=TODAY - timedelta(days=90))
+        member_id, customer_id = member.id, member.customer_id
+        seen: dict[str, list] = {"activities": [], "holds": [], "redemptions": []}
+        # A flight, a yearly cap reached by two partner purchases, the first one refunded.
+        ops = [("earn", 5800, 20), ("partner", 30_000, 10), ("partner", 30_000, 9), ("refund", 1)]
+        for step, op in enumerate(ops):
+            _run(session, op, step, 0, member_id, customer_id, seen)
+        for n, hold in enumerate([True, False]):
+            service.redeem(
+                session,
+                actor=SYSTEM,
+                member_id=member_id,
+                key=f"m-redeem-{n}",
+                currency="MILES",
+                amount=2_000,
+                hold=hold,
+            )
+    config = alembic_config()
+    with db.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0006")
+    with db.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "heads")
+    with db.unit_of_work() as session:
+        assert list(service.verify(session, actor=SYSTEM, member_id=member_id)) == []
+        assert session.scalar(select(func.count()).select_from(Bucket)) > 0
+        assert session.scalar(select(func.count()).select_from(CapUsage)) == 1
