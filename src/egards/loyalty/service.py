@@ -1780,12 +1780,16 @@ def verify(session: Session, *, actor: Actor, member_id: int | None = None) -> I
     operations start from: the number of entries, balances, buckets, each entry's
     allocations and what counts against per-period caps."""
     actor.require(Permission.LOYALTY_READ)
-    query = select(Member).order_by(Member.id)
-    if member_id is not None:
-        query = query.where(Member.id == member_id)
-        if session.scalar(query) is None:
-            raise NotFound(f"member {member_id} not found", field="member_id")
-    for member in session.scalars(query).all():
+    if member_id is not None and session.get(Member, member_id) is None:
+        raise NotFound(f"member {member_id} not found", field="member_id")
+    member_ids = (
+        [member_id]
+        if member_id is not None
+        else session.scalars(select(Member.id).order_by(Member.id)).all()
+    )
+    for found in member_ids:  # one member in memory at a time
+        member = session.get(Member, found)
+        assert member is not None
         yield from _differences(session, member)
         session.expunge(member)
 
