@@ -104,12 +104,13 @@ def test_a_status_kept_carries_only_its_surplus_over_the_threshold():
 
 
 def test_a_period_that_ended_before_an_activity_closes_before_the_activity_earns():
-    # Silver reached on 10 January 2025 with 20 XP to spare; nothing flown in the next year.
-    silver = member_at(
-        "silver", period_start=date(2025, 1, 10), period_end=date(2026, 1, 9), counter=20
-    )
+    # The member, under the policy that made them Silver on 10 January 2025 (20 XP to
+    # spare, period to 9 January 2026); nothing flown in that period, no requalification run.
+    carrying = with_entry_tier_rollover(EntryTierRollover.CARRY)
+    state, _, _ = play(carrying, enrol(carrying, on=ENROLLED), OCCASIONAL)
+    assert (state.tier, state.counter, state.period_end) == ("silver", 20, date(2026, 1, 9))
     counted = count_activity(
-        FLYING_BLUE, silver, cdg_jfk("f5", date(2026, 9, 10)), last_activity_on=date(2025, 1, 10)
+        carrying, state, cdg_jfk("f5", date(2026, 9, 10)), last_activity_on=date(2025, 1, 10)
     )
     assert [(e.kind, e.to_tier, e.on) for e in counted.events] == [
         ("downgraded", "explorer", date(2026, 1, 9))
