@@ -176,7 +176,22 @@ def main() -> None:
         default=0,
         help="activities written beside those members before the requalification",
     )
+    parser.add_argument(
+        "--scenario",
+        choices=["fresh", "steady", "single"],
+        default="fresh",
+        help="fresh: (a) the ingest above; steady: (b) members who already hold --entries "
+        "entries each, then a day of one or two activities per member; single: (c) one member "
+        "holding --entries entries posting through the API",
+    )
+    parser.add_argument("--entries", type=int, default=200, help="entries held (steady, single)")
     args = parser.parse_args()
+    if args.scenario == "steady":
+        steady_state(fresh_database(args.db, Path(tempfile.mkdtemp())), args)
+        return
+    if args.scenario == "single":
+        single_member(fresh_database(args.db, Path(tempfile.mkdtemp())), args)
+        return
     if args.requalify_activities and args.db != "postgresql":
         parser.error("--requalify-activities writes its rows with PostgreSQL's SQL")
     db = fresh_database(args.db, Path(tempfile.mkdtemp()))
@@ -262,6 +277,143 @@ def main() -> None:
         table.add_row(
             f"{name} (API)", f"median {median:.1f} ms · p95 {p95:.1f} ms", "target p95 < 50 ms"
         )
+    console.print(table)
+
+
+def held_history(rng: random.Random, member_id: int, entries: int) -> list[Activity]:
+    """Flights (two entries each: XP and Miles) spread over the years before TODAY."""
+    return sorted(
+        (
+            Activity(
+                key=f"h{member_id}-{n}",
+                kind="flight",
+                on=START + timedelta(days=rng.randint(0, (TODAY - START).days - 2)),
+                amounts={"fare": rng.randint(100, 3000) * 100, "taxes": 2000},
+                attributes={
+                    "cabin": rng.choice(["economy", "business"]),
+                    "distance_miles": rng.choice([400, 1500, 5800]),
+                    "domestic": False,
+                },
+            )
+            for n in range(entries // 2)
+        ),
+        key=lambda a: a.on,
+    )
+
+
+def hold_histories(db: Database, member_ids: list[int], entries: int, batch: int) -> None:
+    rng = random.Random(7)
+    for offset in range(0, len(member_ids), batch):
+        chunk = member_ids[offset : offset + batch]
+        with db.unit_of_work() as session:
+            service.record_histories(
+                session,
+                actor=SYSTEM,
+                histories={m: held_history(rng, m, entries) for m in chunk},
+                today=lambda: TODAY,
+            )
+    with db.engine.begin() as connection:
+        connection.exec_driver_sql("ANALYZE")
+
+
+def steady_state(db: Database, args: argparse.Namespace) -> None:
+    """(b): members who already hold ``--entries`` entries, then a day of one or two
+    activities per member through the bulk path, in units of work of ``--batch`` members."""
+    with console.status(f"Enrolling {args.members:,} members with {args.entries} entries each"):
+        member_ids = members(db, args.members)
+        hold_histories(db, member_ids, args.entries, args.batch)
+    rng = random.Random(11)
+    day = {
+        m: [
+            Activity(
+                key=f"d{m}-{n}",
+                kind="flight",
+                on=TODAY,
+                amounts={"fare": rng.randint(100, 3000) * 100, "taxes": 2000},
+                attributes={"cabin": "economy", "distance_miles": 1500, "domestic": False},
+            )
+            for n in range(rng.choice([1, 2]))
+        ]
+        for m in member_ids
+    }
+    start = time.perf_counter()
+    done = 0
+    for offset in range(0, len(member_ids), args.batch):
+        with db.unit_of_work() as session:
+            done += service.record_histories(
+                session,
+                actor=SYSTEM,
+                histories={m: day[m] for m in member_ids[offset : offset + args.batch]},
+                today=lambda: TODAY,
+            )
+    seconds = time.perf_counter() - start
+    with db.unit_of_work() as session:
+        entries = session.scalar(select(func.count()).select_from(Entry))
+    table = Table(
+        title=f"Loyalty steady state: {args.members:,} members holding {args.entries} entries "
+        f"each ({args.db})"
+    )
+    for column in ("measure", "value", "reference / target"):
+        table.add_column(column)
+    table.add_row(
+        "a day of one or two activities per member (bulk path)",
+        f"{done:,} in {seconds:.1f} s · {done / seconds:,.0f} activities/s",
+        "target ≥ 20,000/s on PostgreSQL",
+    )
+    table.add_row("ledger entries in the database", f"{entries:,}", "")
+    console.print(table)
+
+
+def single_member(db: Database, args: argparse.Namespace, queries: int = 100) -> None:
+    """(c): one member holding ``--entries`` entries posts through the API (one flight per
+    request), and reads their statement and explanation."""
+    from fastapi.testclient import TestClient
+
+    from egards.app import create_app
+
+    with console.status(f"One member with {args.entries:,} entries"):
+        (member_id,) = members(db, 1)
+        hold_histories(db, [member_id], args.entries, 1)
+    with db.unit_of_work() as session:
+        number = session.get(Member, member_id).number
+    client = TestClient(
+        create_app(Settings(data_dir=Path(tempfile.mkdtemp()), secret_key="b" * 40), db)
+    )
+    headers = {"Authorization": f"Bearer {bench_token(db, Permission.LOYALTY_WRITE)}"}
+    timings: dict[str, list[float]] = {"post": [], "statement": [], "explanation": []}
+    member = f"/api/v1/loyalty/members/{member_id}"
+    for n in range(queries):
+        body = {
+            "key": f"api-{n}",
+            "member_number": number,
+            "kind": "flight",
+            "on": TODAY.isoformat(),
+            "amounts": {"fare": 25_000, "taxes": 2_000},
+            "attributes": {"cabin": "economy", "distance_miles": 1500, "domestic": False},
+        }
+        for name, method, path, data in (
+            ("post", "POST", "/api/v1/loyalty/programmes/flying_blue/activities", body),
+            ("statement", "GET", f"{member}/statement", None),
+            ("explanation", "GET", f"{member}/explanation", None),
+        ):
+            began = time.perf_counter()
+            response = client.request(method, path, json=data, headers=headers)
+            timings[name].append((time.perf_counter() - began) * 1000)
+            assert response.status_code == 200, response.text
+    with db.unit_of_work() as session:
+        held = session.get(Member, member_id).entries_count
+    table = Table(title=f"Loyalty: one member holding {args.entries:,} entries ({args.db})")
+    for column in ("measure", "value", "reference / target"):
+        table.add_column(column)
+    for name, values in timings.items():
+        values.sort()
+        p95 = values[int(len(values) * 0.95) - 1]
+        table.add_row(
+            f"{name} (API)",
+            f"median {statistics.median(values):.1f} ms · p95 {p95:.1f} ms",
+            "target p95 < 20 ms",
+        )
+    table.add_row("entries held at the end", f"{held:,}", "")
     console.print(table)
 
 
@@ -373,24 +525,7 @@ def statement_latencies(
 
     from egards.app import create_app
 
-    with db.unit_of_work() as session:
-        user = accounts.create_user(
-            session,
-            actor=SYSTEM,
-            data=UserCreate(
-                email="bench@example.com",
-                display_name="Bench",
-                role=Role.SUPERVISOR,
-                password="benchmark-password",
-            ),
-        )
-        _, token = accounts.create_token(
-            session,
-            actor=accounts.actor_for(user),
-            data=TokenCreate(
-                name="bench", scopes=[Permission.CUSTOMERS_READ, Permission.LOYALTY_READ]
-            ),
-        )
+    token = bench_token(db, Permission.LOYALTY_READ)
     client = TestClient(
         create_app(Settings(data_dir=Path(tempfile.mkdtemp()), secret_key="b" * 40), db)
     )
@@ -408,6 +543,30 @@ def statement_latencies(
         timings.sort()
         results[name] = (statistics.median(timings), timings[int(len(timings) * 0.95) - 1])
     return results
+
+
+def bench_token(db: Database, permission: Permission) -> str:
+    """A supervisor's API token reading customers and ``permission`` on loyalty."""
+    with db.unit_of_work() as session:
+        user = accounts.create_user(
+            session,
+            actor=SYSTEM,
+            data=UserCreate(
+                email="bench@example.com",
+                display_name="Bench",
+                role=Role.SUPERVISOR,
+                password="benchmark-password",
+            ),
+        )
+        _, token = accounts.create_token(
+            session,
+            actor=accounts.actor_for(user),
+            data=TokenCreate(
+                name="bench",
+                scopes=sorted({Permission.CUSTOMERS_READ, Permission.LOYALTY_READ, permission}),
+            ),
+        )
+    return token
 
 
 if __name__ == "__main__":

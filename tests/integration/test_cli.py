@@ -55,3 +55,27 @@ def test_import_command_writes_a_reject_report_and_fails(tmp_path):
     result = run(["import", "customers", str(source)], tmp_path)
     assert result.exit_code == 1 and "1 created" in result.output and "1 rejected" in result.output
     assert (tmp_path / "in.csv.rejects.csv").read_text().splitlines()[1].startswith("3,first_name")
+
+
+def test_loyalty_verify_finds_the_demo_ledgers_whole_and_names_a_tampered_balance(tmp_path):
+    import sqlite3
+
+    built = run(["demo", "--customers", "40", "--no-serve"], tmp_path)
+    assert built.exit_code == 0, built.output
+    verified = run(["loyalty", "verify"], tmp_path)
+    assert verified.exit_code == 0, verified.output
+    assert "The stored state is the ledger's." in verified.output
+    with sqlite3.connect(tmp_path / "egards.db") as connection:
+        (member_id,) = connection.execute(
+            "SELECT member_id FROM loyalty_balances WHERE currency = 'MILES' AND balance > 0"
+            " ORDER BY member_id LIMIT 1"
+        ).fetchone()
+        connection.execute(
+            "UPDATE loyalty_balances SET balance = balance + 7, available = available + 7"
+            " WHERE member_id = ? AND currency = 'MILES'",
+            (member_id,),
+        )
+    tampered = run(["loyalty", "verify", "--member", str(member_id)], tmp_path)
+    assert tampered.exit_code == 1, tampered.output
+    assert f"member {member_id}: balance MILES" in tampered.output
+    assert "1 difference" in tampered.output and "1 differences" not in tampered.output

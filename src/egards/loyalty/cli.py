@@ -10,7 +10,8 @@ import typer
 from rich.console import Console
 
 app = typer.Typer(
-    help="The loyalty engine: requalification, activity imports.", no_args_is_help=True
+    help="The loyalty engine: requalification, activity imports, ledger verification.",
+    no_args_is_help=True,
 )
 console = Console()
 
@@ -88,3 +89,31 @@ def import_activities(
     )
     if counts["rejected"]:
         raise typer.Exit(code=1)
+
+
+@app.command()
+def verify(
+    member: Annotated[
+        int | None, typer.Option("--member", help="Verify this member only (their id).")
+    ] = None,
+) -> None:
+    """Replay ledgers (every member's, or one) and compare with the stored state operations
+    start from: entries, balances, buckets, allocations, cap usage. Exits 1 on a difference."""
+    from egards.accounts.domain import SYSTEM
+    from egards.cli import _database, _reporting
+    from egards.config import get_settings
+    from egards.loyalty import service
+
+    db = _database(get_settings())
+    differences = 0
+    with _reporting(), db.unit_of_work() as session, console.status("Replaying ledgers"):
+        for difference in service.verify(session, actor=SYSTEM, member_id=member):
+            differences += 1
+            console.print(
+                f"member {difference.member_id}: {difference.what}: stored "
+                f"{difference.stored!r}, replayed {difference.replayed!r}"
+            )
+    if differences:
+        console.print(f"[red]{differences:,} difference{'s' if differences != 1 else ''}[/]")
+        raise typer.Exit(code=1)
+    console.print("[green]The stored state is the ledger's.[/]")

@@ -65,6 +65,7 @@ def state_to_json(state: TierState) -> dict[str, Any]:
                 "to_tier": u.to_tier,
                 "removed": u.removed,
                 "before": state_to_json(u.before),
+                "activity_key": u.activity_key,
             }
             for u in state.upgrades
         ],
@@ -88,6 +89,7 @@ def state_from_json(data: dict[str, Any]) -> TierState:
                 to_tier=u["to_tier"],
                 removed=u["removed"],
                 before=state_from_json(u["before"]),
+                activity_key=u.get("activity_key"),  # not kept before migration 0012
             )
             for u in data["upgrades"]
         ),

@@ -35,6 +35,7 @@ from egards.loyalty.programme import (
     Cap,
     CurrencyKind,
     Downgrade,
+    EntryTierRollover,
     ExpiryMode,
     OnTierReached,
     PeriodKind,
@@ -372,6 +373,7 @@ class Upgrade:
     to_tier: str
     removed: int  # what reaching the tier took off the counter (threshold, or all of it)
     before: TierState
+    activity_key: str | None = None  # the activity whose points reached it, when known
 
 
 @dataclass(frozen=True)
@@ -433,8 +435,10 @@ def apply_qualifying(
     *,
     on: date,
     earned_on: date | None = None,
+    activity_key: str | None = None,
 ) -> TierOutcome:
-    """Count ``amount`` qualifying points (negative for a reversal) on ``on``.
+    """Count ``amount`` qualifying points (negative for a reversal) on ``on``, earned by the
+    activity ``activity_key`` (kept with an upgrade it causes, for the explanation).
 
     Periods that ended before ``on`` are closed first (:func:`close_periods`), then the counter
     moves and any threshold reached upgrades the member at once, to the highest tier the
@@ -466,16 +470,71 @@ def apply_qualifying(
             closed = close_periods(programme, state, as_of=on)
             state = closed.state
             events += closed.events
-    state, upgraded = _upgrade(programme, state, on)
+    state, upgraded = _upgrade(programme, state, on, activity_key)
     events += upgraded
     return TierOutcome(state, tuple(events))
+
+
+@dataclass(frozen=True)
+class Counted:
+    """What one activity did to a member: its earning lines, the tier outcome, and the last
+    activity that keeps a balance valid (expiry after the last activity)."""
+
+    lines: tuple[Earning, ...]
+    state: TierState
+    events: tuple[TierEvent, ...]
+    last_activity_on: date | None
+
+
+def count_activity(
+    programme: Programme,
+    state: TierState,
+    activity: Activity,
+    *,
+    last_activity_on: date | None,
+    earned_in_cap_window: Mapping[str, int] | None = None,
+    original: Sequence[Earning] | None = None,
+    original_on: date | None = None,
+) -> Counted:
+    """An activity counted for a member, in the order the rules take effect:
+
+    1. periods that ended before the activity's date close first (:func:`close_periods`), so
+       the activity earns at the tier the member holds on that day, not at a tier a
+       requalification has not yet taken away;
+    2. its earnings (:func:`compute_earnings`; a refund takes back ``original``, the
+       reversed activity's lines, dated ``original_on`` in a rolling window);
+    3. its qualifying part counts towards the tier (:func:`apply_qualifying`).
+
+    A refund or cancellation is not activity: it does not extend the validity of a balance
+    that lapses after the last activity.
+    """
+    closed = close_periods(programme, state, as_of=activity.on)
+    lines = compute_earnings(
+        programme,
+        activity,
+        closed.state.tier,
+        earned_in_cap_window=earned_in_cap_window,
+        original=original,
+    )
+    outcome = apply_qualifying(
+        programme,
+        closed.state,
+        sum(line.amount for line in lines if line.qualifying),
+        on=activity.on,
+        earned_on=original_on if activity.reverses else None,
+        activity_key=activity.key,
+    )
+    if activity.reverses is None and (last_activity_on is None or activity.on > last_activity_on):
+        last_activity_on = activity.on
+    return Counted(tuple(lines), outcome.state, closed.events + outcome.events, last_activity_on)
 
 
 def close_periods(programme: Programme, state: TierState, *, as_of: date) -> TierOutcome:
     """Evaluate every qualification period that ended before ``as_of``, in order.
 
     At a period end the member keeps the tier if the counter reaches its threshold (surplus
-    above it rolls over up to the cap, if the programme has rollover); otherwise they fall to
+    above it rolls over up to the cap, if the programme has rollover, and for the entry tier
+    only if its rollover policy says ``carry``); otherwise they fall to
     the highest tier the counter reaches, or by one tier only with a soft landing, and the
     counter restarts at zero. Lifetime members never fall below the lifetime tier, which is
     granted after the stated number of consecutive periods completed at it.
@@ -552,7 +611,9 @@ def _withdraw_unpaid_upgrades(
     return state, events
 
 
-def _upgrade(programme: Programme, state: TierState, on: date) -> tuple[TierState, list[TierEvent]]:
+def _upgrade(
+    programme: Programme, state: TierState, on: date, activity_key: str | None = None
+) -> tuple[TierState, list[TierEvent]]:
     tiers = programme.tiers
     mode = programme.qualification.on_tier_reached
     events: list[TierEvent] = []
@@ -574,7 +635,12 @@ def _upgrade(programme: Programme, state: TierState, on: date) -> tuple[TierStat
         if _kind(programme) is PeriodKind.PERSONAL:
             start, end = on, _period_end(programme, on)
         upgrade = Upgrade(
-            on=on, from_tier=state.tier, to_tier=tier.code, removed=removed, before=state
+            on=on,
+            from_tier=state.tier,
+            to_tier=tier.code,
+            removed=removed,
+            before=state,
+            activity_key=activity_key,
         )
         events.append(
             _event(
@@ -617,7 +683,10 @@ def _end_period(programme: Programme, state: TierState) -> tuple[TierState, list
     if counter >= threshold:
         surplus = counter - threshold
         carried = 0
-        if q.rollover is not None:
+        status_kept = index > 0 or (
+            q.rollover is not None and q.rollover.entry_tier is EntryTierRollover.CARRY
+        )
+        if q.rollover is not None and status_kept:
             carried = surplus if q.rollover.cap is None else min(surplus, q.rollover.cap)
         consecutive = state.consecutive_periods + 1
         if index > 0:  # the first tier is kept by everyone: no news, no event
@@ -991,6 +1060,21 @@ def _count_activities(programme: Programme, lines: Iterable[Earning], lang: str)
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + joiner + parts[-1]
 
 
+def _counted_lines(
+    programme: Programme, state: TierState, earnings: Sequence[Earning], as_of: date
+) -> list[Earning]:
+    code = programme.qualification.currency
+    lines = [e for e in earnings if e.currency == code and state.period_start <= e.on <= as_of]
+    reached = state.upgrades[-1] if state.upgrades else None
+    if reached is None or programme.qualification.on_tier_reached is OnTierReached.KEEP:
+        return lines
+    keys = [line.activity_key for line in lines]
+    if reached.activity_key in keys:
+        last = len(keys) - 1 - keys[::-1].index(reached.activity_key)
+        return lines[last + 1 :]
+    return [line for line in lines if line.on > reached.on]
+
+
 def explain_tier(
     programme: Programme,
     state: TierState,
@@ -1002,18 +1086,17 @@ def explain_tier(
     """The member's tier in words an agent can read out, e.g. "Gold since 12 March 2025:
     184 XP from 9 flights in the current period; 46 XP needed by 11 March 2026 to keep Gold".
 
-    ``earnings`` are the member's qualifying lines (others are ignored); those dated in the
-    current period are summarised.
+    ``earnings`` are the member's lines in the order they were counted (others than the
+    qualifying currency's are ignored); those of the current period are summarised, except,
+    when reaching the tier took its threshold (or the whole counter) off, the lines that went
+    into reaching it: those up to the activity that reached it.
     """
     fr = lang == "fr"
     q = programme.qualification
-    code = q.currency
     currency = programme.qualifying_currency.name.get(lang)
     tier = programme.tier(state.tier)
     name = tier.name.get(lang)
-    period_lines = [
-        e for e in earnings if e.currency == code and state.period_start <= e.on <= as_of
-    ]
+    period_lines = _counted_lines(programme, state, earnings, as_of)
     earned = sum(e.amount for e in period_lines)
     sources = _count_activities(programme, period_lines, lang)
     since = format_date(state.since, lang)

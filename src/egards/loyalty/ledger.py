@@ -17,15 +17,23 @@ Rules it states (the database ledger must hold the same):
   soonest-expiring first and record which buckets they took (:class:`Allocation`), so a
   cancelled redemption gives the points back with their original expiry, and an earning
   reversal takes back its own bucket first.
+
+A ledger is either built from nothing (the property tests, a replay) or resumed from stored
+state (:meth:`Ledger.resume`): the member accounts' totals and the number of entries so far,
+and a :class:`Past` it asks, one question at a time, for the few stored facts an operation
+needs (an entry by id, a key already used, whether an entry was resolved or reversed, an
+account's buckets, which it loads only when a debit or a give-back needs them). A resumed
+ledger's cost is that of the operation, not of the history; it holds the entries appended
+since it was resumed, and the programme accounts' totals since then.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from egards.loyalty.domain import Allocation, Bucket, consume_fifo, fifo_order
 from egards.loyalty.errors import (
@@ -102,10 +110,65 @@ class Entry:
         return self.credit.is_member and self.state is EntryState.POSTED and not self.restored
 
 
+class Past(Protocol):
+    """The stored part of a resumed ledger, asked only what an operation needs."""
+
+    def entry(self, entry_id: int) -> Entry:
+        """A stored entry (:class:`UnknownReference` if there is none)."""
+        ...
+
+    def written(self, key: str) -> tuple[tuple[Any, ...], Entry] | None:
+        """The stored entry a key wrote and what the key stands for (see
+        :meth:`Ledger.request`), if the key is used."""
+        ...
+
+    def resolution(self, entry_id: int) -> int | None:
+        """The stored settle or void entry of a pending entry, if any."""
+        ...
+
+    def reversal(self, entry_id: int) -> int | None:
+        """The stored entry reversing an entry, if any."""
+        ...
+
+    def buckets(self, account: Account) -> Iterable[Bucket]:
+        """A member account's stored buckets that still hold points."""
+        ...
+
+
+# Each write's arguments in the order of its signature, the key aside, with their defaults
+# (``...``: required); see Ledger.request.
+_ARGUMENTS: dict[str, tuple[tuple[str, Any], ...]] = {
+    "post": (
+        ("debit", ...),
+        ("credit", ...),
+        ("amount", ...),
+        ("on", ...),
+        ("kind", ...),
+        ("pending", False),
+        ("rule_id", None),
+        ("expires_on", None),
+        ("memo", ""),
+    ),
+    "settle": (("pending_id", ...), ("on", ...), ("amount", None)),
+    "void": (("pending_id", ...), ("on", ...)),
+    "reverse": (("entry_id", ...), ("on", ...), ("memo", "")),
+    "expire": (("account", ...), ("on", ...)),
+    "expire_balance": (("account", ...), ("on", ...)),
+    "expire_allocations": (("account", ...), ("on", ...), ("due", ...)),
+}
+
+Totals = tuple[int, int, int]
+"""An account's posted balance, pending debits and pending credits."""
+
+
 class Ledger:
     """The ledger of one programme, in memory. Methods take keyword arguments, as services do."""
 
     def __init__(self) -> None:
+        self._past: Past | None = None
+        self._start = 0  # entries stored before the ledger was resumed
+        self._loaded: set[Account] = set()  # accounts whose stored buckets are loaded
+        self._touched: dict[Account, set[str]] = {}  # buckets changed since then
         self._entries: list[Entry] = []
         self._by_key: dict[str, tuple[tuple[Any, ...], Entry | None]] = {}
         self._resolved: dict[int, int] = {}  # pending entry id -> settle/void entry id
@@ -116,20 +179,59 @@ class Ledger:
         self._pending_credits: dict[Account, int] = {}
         self._buckets: dict[Account, dict[str, Bucket]] = {}
 
+    @classmethod
+    def resume(cls, past: Past, *, length: int, totals: Mapping[Account, Totals]) -> Ledger:
+        """A ledger that goes on from stored state: ``length`` entries so far, and the member
+        accounts' ``totals``; ``past`` answers for the stored entries and buckets."""
+        ledger = cls()
+        ledger._past, ledger._start = past, length
+        for account, (posted, pending_debits, pending_credits) in totals.items():
+            ledger._posted[account] = posted
+            ledger._pending_debits[account] = pending_debits
+            ledger._pending_credits[account] = pending_credits
+        return ledger
+
+    @staticmethod
+    def request(op: str, **arguments: Any) -> tuple[Any, ...]:
+        """What an idempotency key stands for: the operation and its arguments (defaults
+        filled in, sequences as tuples), the key aside."""
+        values = (arguments.get(name, default) for name, default in _ARGUMENTS[op])
+        return (op, *(tuple(v) if isinstance(v, list) else v for v in values))
+
     # --- reading ------------------------------------------------------------------------
 
     @property
     def entries(self) -> tuple[Entry, ...]:
+        """The entries held in memory: all of them, or those appended since the resume."""
         return tuple(self._entries)
+
+    def since(self, length: int) -> tuple[Entry, ...]:
+        """The entries appended after the ledger held ``length`` of them."""
+        return tuple(self._entries[length - self._start :])
 
     def __len__(self) -> int:
         """The number of entries (without copying them, as :attr:`entries` does)."""
-        return len(self._entries)
+        return self._start + len(self._entries)
 
     def entry(self, entry_id: int) -> Entry:
-        if not 1 <= entry_id <= len(self._entries):
+        if self._past is not None and 1 <= entry_id <= self._start:
+            return self._past.entry(entry_id)
+        if not 1 <= entry_id - self._start <= len(self._entries):
             raise UnknownReference(f"no ledger entry {entry_id}", entry=entry_id)
-        return self._entries[entry_id - 1]
+        return self._entries[entry_id - self._start - 1]
+
+    def has_key(self, key: str) -> bool:
+        """Whether a write already used this idempotency key."""
+        return key in self._by_key or (
+            self._past is not None and self._past.written(key) is not None
+        )
+
+    def touched_buckets(self) -> dict[Account, tuple[Bucket, ...]]:
+        """Buckets opened or changed since the ledger was resumed, emptied ones included."""
+        return {
+            account: tuple(self._buckets[account][bucket_id] for bucket_id in sorted(ids, key=int))
+            for account, ids in self._touched.items()
+        }
 
     def accounts(self) -> set[Account]:
         return {a for e in self._entries for a in (e.debit, e.credit)}
@@ -150,16 +252,16 @@ class Ledger:
 
     def buckets(self, account: Account) -> tuple[Bucket, ...]:
         """Unreserved buckets of a member account, soonest-expiring first."""
-        found = self._buckets.get(account, {}).values()
+        found = self._account_buckets(account).values()
         return tuple(sorted((b for b in found if b.amount), key=fifo_order))
 
     def is_open(self, entry_id: int) -> bool:
         """Whether a pending entry still awaits its settle or void."""
         entry = self.entry(entry_id)
-        return entry.state is EntryState.PENDING and entry_id not in self._resolved
+        return entry.state is EntryState.PENDING and self._resolution(entry_id) is None
 
     def is_reversed(self, entry_id: int) -> bool:
-        return entry_id in self._reversed
+        return self._reversal(entry_id) is not None
 
     def sum_of_entries(self, account: Account) -> int:
         """The balance recomputed from the entries alone (the definition of a balance)."""
@@ -202,6 +304,7 @@ class Ledger:
         bucket valid until ``expires_on`` (``None``: no date of its own).
         """
         request = ("post", debit, credit, amount, on, kind, pending, rule_id, expires_on, memo)
+        # (the same tuple as Ledger.request("post", ...), built by hand on the hot path)
         replay = self._replay(key, request)
         if replay is not None:
             return replay[1]  # type: ignore[return-value]
@@ -301,11 +404,12 @@ class Ledger:
             )
         if original.reverses is not None:
             raise EntryStateConflict("a reversal is not reversed again", entry=entry_id)
-        if entry_id in self._reversed:
+        reversed_by = self._reversal(entry_id)
+        if reversed_by is not None:
             raise EntryStateConflict(
-                f"entry {entry_id} is already reversed by entry {self._reversed[entry_id]}",
+                f"entry {entry_id} is already reversed by entry {reversed_by}",
                 entry=entry_id,
-                reversed_by=self._reversed[entry_id],
+                reversed_by=reversed_by,
             )
         taken: tuple[Allocation, ...] = ()
         if original.credit.is_member:
@@ -374,6 +478,8 @@ class Ledger:
         if not key:
             raise InvalidPosting("every ledger write needs an idempotency key", field="key")
         seen = self._by_key.get(key)
+        if seen is None and self._past is not None:
+            seen = self._past.written(key)
         if seen is None:
             return None
         if seen[0] != request:
@@ -391,11 +497,12 @@ class Ledger:
         pending = self.entry(pending_id)
         if pending.state is not EntryState.PENDING:
             raise EntryStateConflict(f"entry {pending_id} is not pending", entry=pending_id)
-        if pending_id in self._resolved:
+        resolved_by = self._resolution(pending_id)
+        if resolved_by is not None:
             raise EntryStateConflict(
                 f"pending entry {pending_id} is already settled or voided",
                 entry=pending_id,
-                resolved_by=self._resolved[pending_id],
+                resolved_by=resolved_by,
             )
         return pending
 
@@ -471,7 +578,7 @@ class Ledger:
         released: Entry | None = None,
         **fields: Any,
     ) -> Entry:
-        entry = Entry(id=len(self._entries) + 1, key=key, **fields)
+        entry = Entry(id=len(self) + 1, key=key, **fields)
         if released is not None:
             self._release(released)
             self._resolved[released.id] = entry.id
@@ -499,25 +606,33 @@ class Ledger:
         return entry
 
     def _release(self, pending: Entry) -> None:
-        self._pending_debits[pending.debit] -= pending.amount
-        self._pending_credits[pending.credit] -= pending.amount
+        # (.get: a resumed ledger counts programme accounts from the resume on)
+        self._pending_debits[pending.debit] = self._pending_debits.get(pending.debit, 0) - (
+            pending.amount
+        )
+        self._pending_credits[pending.credit] = self._pending_credits.get(pending.credit, 0) - (
+            pending.amount
+        )
         if pending.debit.is_member:
             self._give_back(pending.debit, pending.taken)
 
     def _open_bucket(self, entry: Entry) -> None:
+        # Not loading the stored buckets: opening one needs none of them (the hot path).
         buckets = self._buckets.setdefault(entry.credit, {})
         buckets[str(entry.id)] = Bucket(str(entry.id), entry.on, entry.expires_on, entry.amount)
+        self._touch(entry.credit, str(entry.id))
 
     def _give_back(self, account: Account, allocations: Sequence[Allocation]) -> None:
-        buckets = self._buckets.setdefault(account, {})
+        buckets = self._account_buckets(account)
         for allocation in allocations:
-            bucket = buckets[allocation.bucket_id]
+            bucket = self._bucket(account, allocation.bucket_id)
             buckets[allocation.bucket_id] = Bucket(
                 bucket.id, bucket.earned_on, bucket.expires_on, bucket.amount + allocation.amount
             )
+            self._touch(account, allocation.bucket_id)
 
     def _draw(self, account: Account, allocations: Sequence[Allocation]) -> None:
-        buckets = self._buckets.setdefault(account, {})
+        buckets = self._account_buckets(account)
         for allocation in allocations:
             bucket = buckets[allocation.bucket_id]
             remaining = bucket.amount - allocation.amount
@@ -525,3 +640,37 @@ class Ledger:
             buckets[allocation.bucket_id] = Bucket(
                 bucket.id, bucket.earned_on, bucket.expires_on, remaining
             )
+            self._touch(account, allocation.bucket_id)
+
+    def _touch(self, account: Account, bucket_id: str) -> None:
+        if self._past is not None:
+            self._touched.setdefault(account, set()).add(bucket_id)
+
+    def _account_buckets(self, account: Account) -> dict[str, Bucket]:
+        """An account's buckets, the stored ones loaded the first time they are needed."""
+        buckets = self._buckets.setdefault(account, {})
+        if self._past is not None and account not in self._loaded:
+            self._loaded.add(account)
+            for bucket in self._past.buckets(account):
+                buckets.setdefault(bucket.id, bucket)
+        return buckets
+
+    def _bucket(self, account: Account, bucket_id: str) -> Bucket:
+        """A bucket, an emptied one (which storage need not keep) rebuilt from its entry."""
+        found = self._account_buckets(account).get(bucket_id)
+        if found is None:
+            opened = self.entry(int(bucket_id))
+            found = Bucket(bucket_id, opened.on, opened.expires_on, 0)
+        return found
+
+    def _resolution(self, entry_id: int) -> int | None:
+        found = self._resolved.get(entry_id)
+        if found is None and self._past is not None and entry_id <= self._start:
+            found = self._past.resolution(entry_id)
+        return found
+
+    def _reversal(self, entry_id: int) -> int | None:
+        found = self._reversed.get(entry_id)
+        if found is None and self._past is not None and entry_id <= self._start:
+            found = self._past.reversal(entry_id)
+        return found

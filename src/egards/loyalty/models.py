@@ -2,9 +2,12 @@
 
 The ledger is stored as the operations that built it (``op`` and its arguments) next to the
 entries they produced, so that a member's ledger can be rebuilt exactly by replaying them
-through :class:`egards.loyalty.ledger.Ledger`, the executable specification. Balances and tiers
-are kept denormalised on ``loyalty_members`` and ``loyalty_balances`` for reading and
-reporting; they are rewritten from the rebuilt ledger by every operation.
+through :class:`egards.loyalty.ledger.Ledger`, the executable specification; it is the source
+of truth, append-only. Each operation starts from the stored state beside it, never from a
+replay: balances (``loyalty_balances``), the buckets that still hold points
+(``loyalty_buckets``), the buckets each member debit took (``allocations``), the tier state
+(``loyalty_members``) and what counts against per-period caps (``loyalty_cap_usage``).
+``egards loyalty verify`` replays ledgers and compares.
 """
 
 from __future__ import annotations
@@ -82,6 +85,22 @@ class Entry(Base):
         UniqueConstraint("member_id", "key"),
         CheckConstraint("amount > 0", name="amount_positive"),
         Index("ix_loyalty_entries_member_on", "member_id", "on"),
+        # Whether an entry was reversed, or a pending one resolved, without reading the
+        # member's ledger: partial, so the many other entries cost no index write.
+        Index(
+            "ix_loyalty_entries_reverses",
+            "member_id",
+            "reverses",
+            postgresql_where=text("reverses IS NOT NULL"),
+            sqlite_where=text("reverses IS NOT NULL"),
+        ),
+        Index(
+            "ix_loyalty_entries_resolves",
+            "member_id",
+            "resolves",
+            postgresql_where=text("resolves IS NOT NULL"),
+            sqlite_where=text("resolves IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigIntKey, primary_key=True)
@@ -104,7 +123,25 @@ class Entry(Base):
     expires_on: Mapped[date | None] = mapped_column(Date)
     activity_id: Mapped[int | None] = mapped_column(ForeignKey("loyalty_activities.id"))
     memo: Mapped[str] = mapped_column(Text, default="")
+    # [[bucket seq, amount], ...]: the buckets a member debit took, or a member credit gave
+    # back (a reversed redemption); None for the others, most entries.
+    allocations: Mapped[list[list[int]] | None] = mapped_column(JSON(none_as_null=True))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Bucket(Base):
+    """Points a member credit put in a member account, while some of them remain (emptied
+    buckets are deleted; their entry says what they were)."""
+
+    __tablename__ = "loyalty_buckets"
+    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+
+    member_id: Mapped[int] = mapped_column(ForeignKey("loyalty_members.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)  # the entry that opened it
+    currency: Mapped[str] = mapped_column(String(20))
+    earned_on: Mapped[date] = mapped_column(Date)
+    expires_on: Mapped[date | None] = mapped_column(Date)
+    amount: Mapped[int] = mapped_column(Integer)
 
 
 class Activity(Base):
@@ -153,3 +190,15 @@ class TierChange(Base):
     actor_label: Mapped[str] = mapped_column(String(200))
     justification: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CapUsage(Base):
+    """What a member earned under a rule or promotion with a cap per period, in one window
+    of that cap (reversed earnings taken back out); rows of zero are deleted."""
+
+    __tablename__ = "loyalty_cap_usage"
+
+    member_id: Mapped[int] = mapped_column(ForeignKey("loyalty_members.id"), primary_key=True)
+    rule_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    window_start: Mapped[date] = mapped_column(Date, primary_key=True)
+    amount: Mapped[int] = mapped_column(Integer)

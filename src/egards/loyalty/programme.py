@@ -271,10 +271,24 @@ class Downgrade(StrEnum):
     SOFT_LANDING = "soft_landing"
 
 
+class EntryTierRollover(StrEnum):
+    """Whether a member of the entry tier, who has no status to keep (threshold 0), carries
+    their counter into the next period: ``restart`` (Flying Blue: an Explorer's counter starts
+    again at each new qualification period) or ``carry`` (the whole counter rolls over, up to
+    the cap, so occasional activity adds up over the years)."""
+
+    RESTART = "restart"
+    CARRY = "carry"
+
+
 class Rollover(_Model):
-    """Surplus over the kept tier's threshold carried into the next period, up to ``cap``."""
+    """At a period end the counter is offset by the threshold of the tier kept, and the
+    surplus is carried into the next period, up to ``cap``. ``entry_tier`` states what happens
+    to the counter of a member who kept only the entry tier; it has no default, because the
+    two policies part ways after a few years (see :class:`EntryTierRollover`)."""
 
     cap: PositiveInt | None = None
+    entry_tier: EntryTierRollover
 
 
 class Lifetime(_Model):

@@ -1,8 +1,11 @@
 """Use cases of the loyalty engine. Each runs inside the caller's unit of work.
 
-A member's ledger is rebuilt from its stored operations through the in-memory
-:class:`Ledger` (the executable specification), the operation is applied there, and only the
-entries it appended are written. The member row is locked first (``SELECT … FOR UPDATE`` on
+A member's ledger is resumed from its stored state (:mod:`egards.loyalty.stored`: balances,
+the buckets that still hold points, the tier state, what counts against caps) through the
+in-memory :class:`Ledger` (the executable specification), the operation is applied there, and
+only what it appended and changed is written: an operation costs the same whatever the
+member's history. :func:`open_book` replays a whole ledger instead, to verify the stored
+state (:func:`verify`). The member row is locked first (``SELECT … FOR UPDATE`` on
 PostgreSQL; SQLite takes the database write lock at ``BEGIN IMMEDIATE``), so concurrent
 operations on one member run one after the other and never lose or create a point.
 """
@@ -20,7 +23,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import orjson
-from sqlalchemy import String, Text, cast, func, literal, select, update
+from sqlalchemy import String, Text, cast, func, literal, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from egards.accounts.domain import Actor, Permission
@@ -41,10 +44,11 @@ from egards.customers.domain import ERASED, Erasure
 from egards.customers.models import Identity, TimelineEvent
 from egards.db import Base, utcnow
 from egards.errors import Conflict, InvalidInput, NotFound
-from egards.loyalty import codec, domain
+from egards.loyalty import codec, domain, stored
 from egards.loyalty.errors import IdempotencyConflict
 from egards.loyalty.ledger import Account, AccountKind, Ledger
-from egards.loyalty.models import Activity, Balance, Entry, Member, TierChange
+from egards.loyalty.models import Activity, Balance, CapUsage, Entry, Member, TierChange
+from egards.loyalty.models import Bucket as BucketRow
 from egards.loyalty.programme import PROGRAMMES_DIR, ExpiryMode, Programme, load_programme
 from egards.loyalty.schemas import ActivityCreate, ActivityResult
 
@@ -76,7 +80,8 @@ def get_programme(code: str) -> Programme:
 
 @dataclass
 class Book:
-    """One member's ledger and tier, rebuilt for one use case, and what it appended."""
+    """One member's ledger and tier, resumed (or replayed) for one use case, and what it
+    appended."""
 
     member: Member
     programme: Programme
@@ -84,6 +89,9 @@ class Book:
     state: domain.TierState
     written: int
     ops: list[tuple[str, dict[str, Any], int | None]] = field(default_factory=list)
+    # Earned under capped rules, by rule and window (see stored.count_caps), and as stored.
+    cap_usage: stored.Usage = field(default_factory=dict)
+    stored_usage: stored.Usage = field(default_factory=dict)
     # One Account object per account: the ledger's dictionaries then find them by identity.
     _accounts: dict[tuple[AccountKind, str], Account] = field(default_factory=dict, repr=False)
 
@@ -107,6 +115,8 @@ class Book:
         result = getattr(self.ledger, op)(**kwargs)
         if len(self.ledger) > before:
             self.ops.append((op, kwargs, activity_id))
+            for entry in self.ledger.since(before):
+                stored.count_caps(self.programme, self.cap_usage, entry, self.ledger)
         return result
 
 
@@ -121,17 +131,52 @@ def _lock(session: Session, member_id: int) -> Member:
 
 
 def open_book(session: Session, member: Member) -> Book:
+    """A member's book with their whole ledger replayed from its stored operations: what
+    :func:`verify` compares the stored state with (operations use :func:`resume_book`)."""
     rows = session.execute(
         select(*_STORED_OP).where(Entry.member_id == member.id).order_by(Entry.seq)
     )
     ledger = _replayed(rows)
+    programme = get_programme(member.programme)
+    return Book(
+        member=member,
+        programme=programme,
+        ledger=ledger,
+        state=codec.state_from_json(member.tier_state),
+        written=len(ledger),
+        cap_usage=stored.expected_state(programme, member.id, ledger).cap_usage,
+    )
+
+
+def resume_book(session: Session, member: Member) -> Book:
+    """A member's book from the stored state: what it costs does not depend on the history."""
+    totals = {
+        Account.of_member(str(member.id), b.currency): (
+            b.balance,
+            b.balance - b.available,
+            b.pending_credits,
+        )
+        for b in session.scalars(select(Balance).where(Balance.member_id == member.id))
+    }
+    ledger = Ledger.resume(
+        stored.StoredPast(member.id, session), length=member.entries_count, totals=totals
+    )
     return Book(
         member=member,
         programme=get_programme(member.programme),
         ledger=ledger,
         state=codec.state_from_json(member.tier_state),
         written=len(ledger),
+        **_usage(stored.read_usage(session, [member.id]).get(member.id, {})),
     )
+
+
+def _usage(usage: stored.Usage) -> dict[str, stored.Usage]:
+    """A Book's cap usage: a copy to count in, and the stored one it is compared with."""
+    return {
+        "cap_usage": {rule: dict(windows) for rule, windows in usage.items()},
+        "stored_usage": usage,
+    }
 
 
 # What an entry's operation is rebuilt from: its arguments, or for a plain post (most
@@ -161,8 +206,8 @@ def _replayed(rows: Iterable[Any]) -> Ledger:
         if row.args is None:  # a plain post: see _entry_rows
             ledger.post(
                 key=row.key,
-                debit=_account(row.debit, row.currency, row.member_id),
-                credit=_account(row.credit, row.currency, row.member_id),
+                debit=stored.account(row.debit, row.currency, row.member_id),
+                credit=stored.account(row.credit, row.currency, row.member_id),
                 amount=row.amount,
                 on=row.on,
                 kind=row.kind,
@@ -174,12 +219,6 @@ def _replayed(rows: Iterable[Any]) -> Ledger:
         else:
             getattr(ledger, row.op)(**{k: codec.decode(v) for k, v in row.args.items()})
     return ledger
-
-
-def _account(kind: str, currency: str, member_id: int) -> Account:
-    if kind == AccountKind.MEMBER:
-        return Account.of_member(str(member_id), currency)
-    return Account.of_programme(AccountKind(kind), currency)
 
 
 _POST_ARGUMENTS = frozenset(
@@ -206,7 +245,7 @@ def _open_for_change(
     """A member's book, locked, for an actor allowed to change it and to see the customer."""
     actor.require(permission)
     find_member(session, actor=actor, member_id=member_id)
-    return open_book(session, _lock(session, member_id))
+    return resume_book(session, _lock(session, member_id))
 
 
 def close_book(session: Session, book: Book) -> None:
@@ -215,6 +254,9 @@ def close_book(session: Session, book: Book) -> None:
     rows = _entry_rows(book, utcnow())
     session.flush()  # activities first: entries point to them
     bulk_insert(session, Entry.__table__, rows)
+    deleted, buckets = stored.bucket_changes(member.id, book.ledger, book.member.entries_count)
+    _rewrite(session, BucketRow.__table__, [(member.id, seq) for seq in deleted], buckets)
+    _rewrite(session, CapUsage.__table__, *_usage_changes(book))
     for currency in book.programme.currencies:
         account = book.account(currency.code)
         values = {
@@ -238,11 +280,27 @@ def close_book(session: Session, book: Book) -> None:
     session.flush()
     book.written = len(book.ledger)
     book.ops.clear()
+    book.stored_usage = _usage(book.cap_usage)["cap_usage"]
+
+
+def _usage_changes(book: Book) -> tuple[list[tuple[int, str, date]], list[dict[str, Any]]]:
+    return stored.usage_changes(book.member.id, book.stored_usage, book.cap_usage)
+
+
+def _rewrite(
+    session: Session, table: Any, deleted: Sequence[tuple[Any, ...]], rows: list[dict[str, Any]]
+) -> None:
+    """Rows of stored state rewritten: the changed ones deleted by primary key, then the
+    current ones inserted."""
+    key = tuple_(*table.primary_key.columns)
+    for chunk in chunks(deleted):
+        session.execute(table.delete().where(key.in_(list(chunk))))
+    bulk_insert(session, table, rows)
 
 
 def _entry_rows(book: Book, now: datetime) -> list[dict[str, Any]]:
     """The rows of the entries the book appended, with the operation that made each."""
-    new_entries = book.ledger.entries[book.written :]
+    new_entries = book.ledger.since(book.written)
     return [
         {
             "member_id": book.member.id,
@@ -263,6 +321,7 @@ def _entry_rows(book: Book, now: datetime) -> list[dict[str, Any]]:
             "expires_on": entry.expires_on,
             "activity_id": activity_id,
             "memo": entry.memo,
+            "allocations": stored.allocations(entry),
             "created_at": now,
         }
         for entry, (op, kwargs, activity_id) in zip(new_entries, book.ops, strict=True)
@@ -508,7 +567,7 @@ def record_activity(
     if member is None:
         audit_parked(session, actor=actor, row=row)
         return _result(session, row)
-    book = open_book(session, _lock(session, member.id))
+    book = resume_book(session, _lock(session, member.id))
     events = _apply(session, book, row, activity)
     close_book(session, book)
     _record_tier_events(session, book, events, actor=actor, source="activity")
@@ -536,24 +595,14 @@ def _apply(
 def _cap_usage(book: Book, activity: domain.Activity) -> dict[str, int]:
     """What the member already earned, by rule or promotion with a cap per period that may
     apply to this activity, in the cap's window around its date (reversed earnings no
-    longer count)."""
+    longer count): from the stored usage, kept by :func:`stored.count_caps`."""
     caps = _period_caps(book.member.programme).get(activity.kind)
     if not caps:
         return {}
-    entries = book.ledger.entries
-    reversed_ids = {e.reverses for e in entries if e.reverses is not None}
-    used: dict[str, int] = {}
-    for rule_id, cap in caps.items():
-        first, last = domain.cap_window(cap, activity.on)
-        used[rule_id] = sum(
-            e.amount
-            for e in entries
-            if e.rule_id == rule_id
-            and e.kind == "earn"
-            and e.id not in reversed_ids
-            and first <= e.on <= last
-        )
-    return used
+    return {
+        rule_id: stored.used_in_window(book.cap_usage, rule_id, cap, activity.on)
+        for rule_id, cap in caps.items()
+    }
 
 
 @cache
@@ -576,20 +625,26 @@ def _post_activity(
 ) -> tuple[domain.TierEvent, ...]:
     """The ledger and tier part of :func:`_apply`, once a refund's original is known."""
     programme = book.programme
+    member = book.member
+    counted = domain.count_activity(
+        programme,
+        book.state,
+        activity,
+        last_activity_on=member.last_activity_on,
+        earned_in_cap_window=None if activity.reverses else _cap_usage(book, activity),
+        original=(
+            [codec.earning_from_json(e) for e in original.earnings or []]
+            if activity.reverses
+            else None
+        ),
+        original_on=original.on if activity.reverses else None,
+    )
     if activity.reverses:
-        original_lines = [codec.earning_from_json(e) for e in original.earnings or []]
-        lines = domain.compute_earnings(
-            programme, activity, book.state.tier, original=original_lines
-        )
         for seq in original.entry_seqs or []:
             book.apply("reverse", row.id, key=f"{activity.key}:{seq}", entry_id=seq, on=activity.on)
-        earned_on = original.on
     else:
-        lines = domain.compute_earnings(
-            programme, activity, book.state.tier, earned_in_cap_window=_cap_usage(book, activity)
-        )
         seqs = []
-        for line in lines:
+        for line in counted.lines:
             if line.amount <= 0:
                 continue
             entry = book.apply(
@@ -606,20 +661,13 @@ def _post_activity(
             )
             seqs.append(entry.id)
         row.entry_seqs = seqs
-        earned_on = None
-    qualifying = sum(line.amount for line in lines if line.qualifying)
-    outcome = domain.apply_qualifying(
-        programme, book.state, qualifying, on=activity.on, earned_on=earned_on
-    )
-    book.state = outcome.state
-    member = book.member
-    if member.last_activity_on is None or activity.on > member.last_activity_on:
-        member.last_activity_on = activity.on
+    book.state = counted.state
+    member.last_activity_on = counted.last_activity_on
     row.member_id = member.id
     row.member_number = member.number
     row.status = "applied"
-    row.earnings = [codec.earning_to_json(line) for line in lines]
-    return outcome.events
+    row.earnings = [codec.earning_to_json(line) for line in counted.lines]
+    return counted.events
 
 
 def _original_of(session: Session, book: Book, key: str, batch: dict[str, Any]) -> Any:
@@ -697,7 +745,7 @@ def _apply_parked(session: Session, *, actor: Actor, member: Member) -> int:
     )
     if not parked:
         return 0
-    book = open_book(session, _lock(session, member.id))
+    book = resume_book(session, _lock(session, member.id))
     events: tuple[domain.TierEvent, ...] = ()
     for row in parked:
         payload = row.payload
@@ -741,8 +789,7 @@ def redeem(
             allowed=", ".join(sorted(spendable)),
         )
     account = book.account(currency)
-    replay = next((e for e in book.ledger.entries if e.key == key), None)
-    if replay is None:
+    if not book.ledger.has_key(key):  # a replay returns the first result, checked then
         domain.check_redemption(
             book.programme, currency, amount, available=book.ledger.available(account)
         )
@@ -1082,13 +1129,19 @@ def explain_member(
 ) -> str:
     """In words an agent can read to the customer: tier, what it took, what keeps it, balances."""
     member = find_member(session, actor=actor, member_id=member_id)
-    book = open_book(session, member)
+    book = resume_book(session, member)
     earnings = [
         codec.earning_from_json(e)
         for (payload,) in session.execute(
-            select(Activity.earnings).where(
-                Activity.member_id == member_id, Activity.status == "applied"
+            # The current period's only (read through the (member, day) index), in the order
+            # they were counted: the explanation leaves out what reached the tier.
+            select(Activity.earnings)
+            .where(
+                Activity.member_id == member_id,
+                Activity.status == "applied",
+                Activity.on >= book.state.period_start,
             )
+            .order_by(Activity.id)
         )
         for e in payload or []
     ]
@@ -1101,7 +1154,12 @@ def explain_member(
             c.code: book.ledger.balance(book.account(c.code)) for c in book.programme.currencies
         },
         as_of=today(),
-        buckets={c.code: book.ledger.buckets(book.account(c.code)) for c in spendable},
+        # Only buckets of their own date say what expires next (the others are not read).
+        buckets={
+            c.code: book.ledger.buckets(book.account(c.code))
+            for c in spendable
+            if c.expiry is not None and c.expiry.mode is ExpiryMode.AFTER_EARNING
+        },
         last_activity_on=member.last_activity_on,
         lang=lang,
     )
@@ -1152,6 +1210,7 @@ class _Holder:
     number: str
     tier_state: dict[str, Any]
     last_activity_on: date | None
+    entries_count: int
 
 
 def record_histories(
@@ -1165,7 +1224,7 @@ def record_histories(
 ) -> int:
     """Apply the activities of many members (by member id), each member's in date order (the
     activities of one day in the order given), in one pass: one query locks the members;
-    then, by chunks of ``chunk_size`` members, one query loads their stored ledgers, and
+    then, by chunks of ``chunk_size`` members, a few queries load their stored state, and
     activities, entries, balances, members and tier changes go in with one bulk statement
     each (a chunk is written while the next one is computed). The outcome is the one
     :func:`record_activity` gives one activity at a time. Every activity is validated
@@ -1209,13 +1268,13 @@ def _record_histories(
     # Chunk k is computed while chunk k-1 is written; what chunk k+1 needs from the database
     # is read in between, when the connection is free.
     with BackgroundWriter(session) as writer:
-        stored = _stored(session, holders, ordered, jobs[0][0]) if jobs else None
+        read = _read(session, holders, ordered, jobs[0][0]) if jobs else None
         for index, (member_ids_k, activity_ids) in enumerate(jobs):
-            assert stored is not None
-            done = _computed(context, member_ids_k, activity_ids, stored, events)
+            assert read is not None
+            done = _computed(context, member_ids_k, activity_ids, read, events)
             writer.wait()
             if index + 1 < len(jobs):
-                stored = _stored(session, holders, ordered, jobs[index + 1][0])
+                read = _read(session, holders, ordered, jobs[index + 1][0])
             writer.submit(_write_chunk, session, done)
             written += done.count
     # Mapped members and balances the caller holds were written behind the ORM's back.
@@ -1237,13 +1296,18 @@ class _Context:
 
 
 @dataclass
-class _Stored:
-    """What a chunk of members' histories needs from the database before it is applied."""
+class _Read:
+    """What a chunk of members' histories needs from the database before it is applied: the
+    stored state, never the ledgers (only members with refunds in the chunk get the entries
+    those reverse and their buckets)."""
 
-    ops: dict[int, list[Any]]  # rows of _STORED_OP
+    balances: dict[tuple[int, str], tuple[int, int, int]]  # balance, available, pending credits
     originals: dict[tuple[int, str], Any]
     reversed: set[tuple[int, str]]
-    balances: set[tuple[int, str]]
+    entries: dict[int, dict[int, Any]]  # by member and seq: ledger entries refunds reverse
+    reversals: dict[int, dict[int, int]]  # by member: reversed seq -> reversing seq
+    buckets: dict[int, dict[str, list[domain.Bucket]]]  # by member and currency
+    usage: dict[int, stored.Usage]  # cap usage by member
 
 
 @dataclass
@@ -1252,11 +1316,15 @@ class _Applied:
 
     activities: list[dict[str, Any]]
     entries: list[dict[str, Any]]
+    buckets: list[dict[str, Any]]
     new_balances: list[dict[str, Any]]
     balances: list[dict[str, Any]]
     members: list[dict[str, Any]]
     tier_changes: list[dict[str, Any]]
     timeline: list[dict[str, Any]]
+    deleted_buckets: list[tuple[int, int]]
+    usage: list[dict[str, Any]]
+    deleted_usage: list[tuple[int, str, date]]
 
 
 @dataclass
@@ -1267,12 +1335,15 @@ class _Chunk:
     inserts: list[tuple[str, PreparedCopy | list[dict[str, Any]]]]
     balances: list[dict[str, Any]]
     members: list[dict[str, Any]]
+    deleted: list[tuple[Any, list[tuple[Any, ...]]]]  # stored state to rewrite, by table
     count: int
 
 
 _INSERTED = (  # in this order: entries point to activities
     ("activities", Activity.__table__),
     ("entries", Entry.__table__),
+    ("buckets", BucketRow.__table__),
+    ("usage", CapUsage.__table__),
     ("new_balances", Balance.__table__),
     ("tier_changes", TierChange.__table__),
     ("timeline", TimelineEvent.__table__),
@@ -1283,33 +1354,43 @@ def _computed(
     context: _Context,
     member_ids: Sequence[int],
     activity_ids: list[int],
-    stored: _Stored,
+    read: _Read,
     events: dict[str, tuple[domain.TierEvent, ...]] | None,
 ) -> _Chunk:
     """One chunk through the rules, and its rows made ready to send; nothing touches the
     database."""
-    done = _applied_histories(context, member_ids, stored, iter(activity_ids), events)
+    done = _applied_histories(context, member_ids, read, iter(activity_ids), events)
     inserts: list[tuple[str, PreparedCopy | list[dict[str, Any]]]] = []
     for name, table in _INSERTED:
         rows = getattr(done, name)
         if rows:
             inserts.append((table.name, prepare_copy(table, rows) if context.copy else rows))
-    return _Chunk(inserts, done.balances, done.members, len(done.activities))
+    deleted = [
+        (BucketRow.__table__, done.deleted_buckets),
+        (CapUsage.__table__, done.deleted_usage),
+    ]
+    return _Chunk(inserts, done.balances, done.members, deleted, len(done.activities))
 
 
-def _stored(
+def _read(
     session: Session,
     holders: Mapping[int, _Holder],
     histories: Mapping[int, Sequence[domain.Activity]],
     member_ids: Sequence[int],
-) -> _Stored:
-    """A chunk's stored ledger operations, the stored activities its refunds name, and which
-    balances exist."""
+) -> _Read:
+    """A chunk's stored balances, the stored activities its refunds name, and for the members
+    with refunds, the entries those reverse and the buckets that still hold points."""
     table = Balance.__table__
     balances = {
-        (member_id, currency)
-        for member_id, currency in session.execute(
-            select(table.c.member_id, table.c.currency).where(table.c.member_id.in_(member_ids))
+        (row.member_id, row.currency): (row.balance, row.available, row.pending_credits)
+        for row in session.execute(
+            select(
+                table.c.member_id,
+                table.c.currency,
+                table.c.balance,
+                table.c.available,
+                table.c.pending_credits,
+            ).where(table.c.member_id.in_(member_ids))
         )
     }
     originals, reversed_ = _stored_originals(
@@ -1317,37 +1398,71 @@ def _stored(
         {member_id: holders[member_id] for member_id in member_ids},
         {member_id: histories[member_id] for member_id in member_ids},
     )
-    ops: dict[int, list[Any]] = {}
-    rows = session.execute(
-        select(*_STORED_OP)
-        .where(Entry.member_id.in_(member_ids))
-        .order_by(Entry.member_id, Entry.seq)
-    )
-    for row in rows:
-        ops.setdefault(row.member_id, []).append(row)
-    return _Stored(ops=ops, originals=originals, reversed=reversed_, balances=balances)
+    usage = stored.read_usage(session, member_ids)
+    read = _Read(balances, originals, reversed_, {}, {}, {}, usage)
+    refunding = sorted({m for m in member_ids if any(a.reverses for a in histories[m])})
+    if not refunding:
+        return read
+    seqs = {seq for row in originals.values() for seq in row.entry_seqs or ()}
+    entries = Entry.__table__
+    for chunk in chunks(refunding):
+        for row in session.execute(
+            select(*stored.ENTRY_COLUMNS).where(
+                entries.c.member_id.in_(chunk), entries.c.seq.in_(sorted(seqs))
+            )
+        ):
+            read.entries.setdefault(row.member_id, {})[row.seq] = stored.ledger_entry(row)
+        for member_id, reversed_seq, seq in session.execute(
+            select(entries.c.member_id, entries.c.reverses, entries.c.seq).where(
+                entries.c.member_id.in_(chunk), entries.c.reverses.in_(sorted(seqs))
+            )
+        ):
+            read.reversals.setdefault(member_id, {})[reversed_seq] = seq
+        buckets = BucketRow.__table__
+        for row in session.execute(select(buckets).where(buckets.c.member_id.in_(chunk))):
+            read.buckets.setdefault(row.member_id, {}).setdefault(row.currency, []).append(
+                domain.Bucket(str(row.seq), row.earned_on, row.expires_on, row.amount)
+            )
+    return read
 
 
 def _applied_histories(
     context: _Context,
     member_ids: Sequence[int],
-    stored: _Stored,
+    read: _Read,
     activity_ids: Iterator[int],
     events: dict[str, tuple[domain.TierEvent, ...]] | None,
 ) -> _Applied:
-    """Each member's book rebuilt from its stored operations, then their activities through
-    it, in date order, as :func:`_apply` does one at a time."""
+    """Each member's book resumed from the stored state, then their activities through it,
+    in date order, as :func:`_apply` does one at a time."""
     actor, now = context.actor, context.now
-    done = _Applied([], [], [], [], [], [], [])
+    done = _Applied([], [], [], [], [], [], [], [], [], [], [])
     for member_id in member_ids:
         holder = context.holders[member_id]
-        ledger = _replayed(stored.ops.get(member_id, ()))
+        programme = get_programme(holder.programme)
+        totals = {}
+        for currency in programme.currencies:
+            found = read.balances.get((member_id, currency.code))
+            if found is not None:
+                balance, available, pending_credits = found
+                totals[Account.of_member(str(member_id), currency.code)] = (
+                    balance,
+                    balance - available,
+                    pending_credits,
+                )
+        past = stored.StoredPast(
+            member_id,
+            entries=read.entries.get(member_id),
+            reversals=read.reversals.get(member_id),
+            buckets=read.buckets.get(member_id),
+        )
         book = Book(
             member=holder,  # type: ignore[arg-type]
-            programme=get_programme(holder.programme),
-            ledger=ledger,
+            programme=programme,
+            ledger=Ledger.resume(past, length=holder.entries_count, totals=totals),
             state=codec.state_from_json(holder.tier_state),
-            written=len(ledger),
+            written=holder.entries_count,
+            **_usage(read.usage.get(member_id, {})),
         )
         applied: dict[str, Any] = {}
         reversed_keys: set[str] = set()
@@ -1356,10 +1471,10 @@ def _applied_histories(
             original = None
             if activity.reverses:
                 key = activity.reverses
-                original = applied.get(key) or stored.originals.get((member_id, key))
+                original = applied.get(key) or read.originals.get((member_id, key))
                 if original is None:
                     raise NotFound(f"no applied activity {key} for this member", field="reverses")
-                if key in reversed_keys or (member_id, key) in stored.reversed:
+                if key in reversed_keys or (member_id, key) in read.reversed:
                     raise Conflict(f"activity {key} is already reversed", field="reverses")
                 reversed_keys.add(key)
             caused = _post_activity(book, row, activity, original)
@@ -1371,6 +1486,12 @@ def _applied_histories(
             applied[row.key] = row
             done.activities.append(vars(row))
         done.entries += _entry_rows(book, now)
+        deleted, buckets = stored.bucket_changes(member_id, book.ledger, holder.entries_count)
+        done.deleted_buckets += [(member_id, seq) for seq in deleted]
+        done.buckets += buckets
+        deleted_usage, usage = _usage_changes(book)
+        done.deleted_usage += deleted_usage
+        done.usage += usage
         for currency in book.programme.currencies:
             account = book.account(currency.code)
             balance = {
@@ -1380,7 +1501,7 @@ def _applied_histories(
                 "available": book.ledger.available(account),
                 "pending_credits": book.ledger.pending_credits(account),
             }
-            known = (member_id, currency.code) in stored.balances
+            known = (member_id, currency.code) in read.balances
             (done.balances if known else done.new_balances).append(balance)
         state = book.state
         done.members.append(
@@ -1401,6 +1522,8 @@ def _applied_histories(
 
 def _write_chunk(session: Session, chunk: _Chunk) -> None:
     tables = Base.metadata.tables
+    for table, keys in chunk.deleted:  # before the rewritten rows go in
+        _rewrite(session, table, keys, [])
     for name, rows in chunk.inserts:
         if isinstance(rows, PreparedCopy):
             write_prepared_copy(session, rows)
@@ -1423,6 +1546,7 @@ def _lock_many(session: Session, member_ids: Sequence[int]) -> dict[int, _Holder
                 table.c.number,
                 table.c.tier_state,
                 table.c.last_activity_on,
+                table.c.entries_count,
             )
             .where(table.c.id.in_(chunk))
             .order_by(table.c.id)
@@ -1591,7 +1715,7 @@ def expire_points(
     if member_ids is None:
         member_ids = expiry_candidates(session, as_of=as_of)
     for member_id in member_ids:
-        book = open_book(session, _lock(session, member_id))
+        book = resume_book(session, _lock(session, member_id))
         before = len(book.ledger)
         for currency in book.programme.spendable_currencies:
             account = book.account(currency.code)
@@ -1615,7 +1739,7 @@ def expire_points(
                 )
                 if due:
                     book.apply("expire_allocations", key=key, account=account, on=as_of, due=due)
-        expired = book.ledger.entries[before:]
+        expired = book.ledger.since(before)
         if expired:
             counts["members"] += 1
             counts["expired_points"] += sum(e.amount for e in expired)
@@ -1697,3 +1821,120 @@ def erase_customer_data(session: Session, erasure: Erasure) -> None:
         .values(justification=None, reason=ERASED, reason_fr=ERASED)
     )
     audit.redact(session, entity_type="loyalty_member", entity_ids=members)
+
+
+# --- the stored state against the ledger ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Difference:
+    """Where a member's stored state parts from what replaying their ledger gives."""
+
+    member_id: int
+    what: str
+    stored: Any
+    replayed: Any
+
+
+def verify(session: Session, *, actor: Actor, member_id: int | None = None) -> Iterator[Difference]:
+    """Replay members' ledgers (one member, or all of them) and compare with the stored state
+    operations start from: the number of entries, balances, buckets, each entry's
+    allocations and what counts against per-period caps."""
+    actor.require(Permission.LOYALTY_READ)
+    if member_id is not None and session.get(Member, member_id) is None:
+        raise NotFound(f"member {member_id} not found", field="member_id")
+    member_ids = (
+        [member_id]
+        if member_id is not None
+        else session.scalars(select(Member.id).order_by(Member.id)).all()
+    )
+    for found in member_ids:  # one member in memory at a time
+        member = session.get(Member, found)
+        assert member is not None
+        yield from _differences(session, member)
+        session.expunge(member)
+
+
+def _differences(session: Session, member: Member) -> Iterator[Difference]:
+    book = open_book(session, member)
+    expected = stored.expected_state(book.programme, member.id, book.ledger)
+    found = _stored_state(session, member, book.programme)
+
+    def differ(what: str, have: Any, want: Any) -> Iterator[Difference]:
+        if have != want:
+            yield Difference(member.id, what, have, want)
+
+    yield from differ("entries", found.entries, expected.entries)
+    for currency, want in expected.balances.items():
+        yield from differ(f"balance {currency}", found.balances.get(currency), want)
+    for seq in sorted(found.buckets.keys() | expected.buckets.keys()):
+        yield from differ(f"bucket {seq}", found.buckets.get(seq), expected.buckets.get(seq))
+    for seq in sorted(found.allocations.keys() | expected.allocations.keys()):
+        have, want = found.allocations.get(seq), expected.allocations.get(seq)
+        yield from differ(f"allocations of entry {seq}", have, want)
+    yield from differ("cap usage", found.cap_usage, expected.cap_usage)
+
+
+def _stored_state(session: Session, member: Member, programme: Programme) -> stored.State:
+    balances = {
+        b.currency: (b.balance, b.available, b.pending_credits)
+        for b in session.scalars(select(Balance).where(Balance.member_id == member.id))
+    }
+    for currency in programme.currencies:
+        balances.setdefault(currency.code, (0, 0, 0))
+    buckets = {
+        b.seq: (b.currency, b.earned_on, b.expires_on, b.amount)
+        for b in session.scalars(select(BucketRow).where(BucketRow.member_id == member.id))
+    }
+    allocations = dict(
+        session.execute(
+            select(Entry.seq, Entry.allocations).where(Entry.member_id == member.id)
+        ).all()
+    )
+    return stored.State(
+        entries=member.entries_count,
+        balances=balances,
+        buckets=buckets,
+        allocations=allocations,
+        cap_usage=stored.read_usage(session, [member.id]).get(member.id, {}),
+    )
+
+
+def store_replayed_state(session: Session) -> None:
+    """Write the stored state every member's replayed ledger implies (buckets, allocations,
+    cap usage): once, for ledgers written before that state was kept (migration 0012)."""
+    entries, buckets = Entry.__table__, BucketRow.__table__
+    member_ids = session.scalars(select(Member.id).order_by(Member.id)).all()
+    for member_id in member_ids:
+        member = session.get(Member, member_id)
+        assert member is not None
+        book = open_book(session, member)
+        expected = stored.expected_state(book.programme, member_id, book.ledger)
+        session.execute(buckets.delete().where(buckets.c.member_id == member_id))
+        bulk_insert(
+            session,
+            buckets,
+            [
+                {
+                    "member_id": member_id,
+                    "seq": seq,
+                    "currency": currency,
+                    "earned_on": earned_on,
+                    "expires_on": expires_on,
+                    "amount": amount,
+                }
+                for seq, (currency, earned_on, expires_on, amount) in expected.buckets.items()
+            ],
+        )
+        for seq, allocations in expected.allocations.items():
+            if allocations:
+                session.execute(
+                    update(entries)
+                    .where(entries.c.member_id == member_id, entries.c.seq == seq)
+                    .values(allocations=allocations)
+                )
+        usage = CapUsage.__table__
+        session.execute(usage.delete().where(usage.c.member_id == member_id))
+        bulk_insert(session, usage, stored.usage_changes(member_id, {}, expected.cap_usage)[1])
+        session.flush()
+        session.expunge(member)

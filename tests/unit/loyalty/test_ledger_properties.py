@@ -1,5 +1,6 @@
 """Properties of the ledger over random sequences of earn, redeem, hold, settle, void, refund,
-cancel and expire, including replays of earlier requests."""
+cancel and expire, including replays of earlier requests; and a ledger resumed from stored
+state at any point goes on exactly as the whole ledger does."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import date, timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from egards.loyalty.domain import fifo_order
 from egards.loyalty.errors import LoyaltyError
 from egards.loyalty.ledger import Account, AccountKind, EntryState, Ledger
 
@@ -186,3 +188,106 @@ def test_reversing_every_earning_brings_the_member_back_to_zero(earnings):
     assert ledger.balance(alice) == 0 and ledger.balance(issuance) == 0
     assert ledger.buckets(alice) == ()
     ledger.check_invariants()
+
+
+class _Recorder:
+    """A ledger whose writes are recorded with their outcome (an entry, or the error)."""
+
+    WRITES = frozenset(("post", "settle", "void", "reverse", "expire", "expire_balance"))
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self.calls: list[tuple[str, dict, object]] = []
+
+    def __getattr__(self, name: str):
+        found = getattr(self.ledger, name)
+        if name not in self.WRITES:
+            return found
+
+        def write(**arguments):
+            try:
+                outcome = found(**arguments)
+            except LoyaltyError as error:
+                self.calls.append((name, arguments, type(error)))
+                raise
+            self.calls.append((name, arguments, outcome))
+            return outcome
+
+        return write
+
+
+class _StoredPast:
+    """What storage keeps of a ledger cut after ``length`` entries (see ledger.Past)."""
+
+    def __init__(self, ledger: Ledger, calls: list, length: int) -> None:
+        self.ledger, self.length = ledger, length
+        self.requests = {
+            arguments["key"]: (Ledger.request(name, **arguments), outcome)
+            for name, arguments, outcome in calls
+            if not isinstance(outcome, type) and outcome is not None
+        }
+        self.stored_buckets = {
+            account: ledger.buckets(account) for account in ledger.accounts() if account.is_member
+        }
+
+    def entry(self, entry_id):
+        return self.ledger.entry(entry_id)
+
+    def written(self, key):
+        return self.requests.get(key)
+
+    def resolution(self, entry_id):
+        return next((e.id for e in self.ledger.entries if e.resolves == entry_id), None)
+
+    def reversal(self, entry_id):
+        return next((e.id for e in self.ledger.entries if e.reverses == entry_id), None)
+
+    def buckets(self, account):
+        return self.stored_buckets.get(account, ())
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(operation, min_size=2, max_size=50), st.integers(0, 50))
+def test_a_ledger_resumed_from_stored_state_goes_on_as_the_whole_ledger_does(operations, cut):
+    cut = min(cut, len(operations))
+    whole = _Recorder(Ledger())
+    requests: list = []
+    for index, op in enumerate(operations[:cut]):
+        run(whole, op, f"k{index}", requests)  # type: ignore[arg-type]
+    stored = Ledger()
+    for name, arguments, outcome in whole.calls:  # the stored part, as it was written
+        if not isinstance(outcome, type):
+            getattr(stored, name)(**arguments)
+    members = [a for a in stored.accounts() if a.is_member]
+    resumed = Ledger.resume(
+        _StoredPast(stored, whole.calls, len(stored)),
+        length=len(stored),
+        totals={
+            a: (stored.balance(a), stored.pending_debits(a), stored.pending_credits(a))
+            for a in members
+        },
+    )
+    done = len(whole.calls)
+    for index, op in enumerate(operations[cut:], start=cut):
+        run(whole, op, f"k{index}", requests)  # type: ignore[arg-type]
+    for name, arguments, outcome in whole.calls[done:]:
+        try:
+            got = getattr(resumed, name)(**arguments)
+        except LoyaltyError as error:
+            got = type(error)
+        assert got == outcome, (name, arguments)
+    assert resumed.since(len(stored)) == whole.ledger.entries[len(stored) :]
+    assert len(resumed) == len(whole.ledger)
+    touched = resumed.touched_buckets()
+    for account in whole.ledger.accounts():
+        if not account.is_member:
+            continue
+        assert resumed.balance(account) == whole.ledger.balance(account)
+        assert resumed.available(account) == whole.ledger.available(account)
+        assert resumed.pending_credits(account) == whole.ledger.pending_credits(account)
+        # What storage holds after writing the touched buckets is the whole ledger's buckets.
+        kept = {b.id: b for b in stored.buckets(account) if b.amount}
+        kept.update({b.id: b for b in touched.get(account, ())})
+        assert tuple(sorted((b for b in kept.values() if b.amount), key=fifo_order)) == (
+            whole.ledger.buckets(account)
+        )
