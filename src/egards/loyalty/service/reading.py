@@ -1,4 +1,4 @@
-"""Reading members, for an actor who may see them: finding one, a customer's memberships,
+"""Reading members: finding one for an actor who may see them, a customer's memberships,
 balances, progress towards the next tier, the statement of entries, the explanation an agent
 reads to the customer, tier history and counts. Nothing here writes."""
 
