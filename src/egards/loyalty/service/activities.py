@@ -1,0 +1,308 @@
+"""Activities counted one at a time: an activity received (API, file) is checked against what
+its key brought before, then applied to its member's book (earnings posted with the rule that
+produced each, the qualifying part counted towards the tier, a refund taking back what its
+original gave), or parked until its member is known. :func:`_post_activity` is the part the
+bulk path (:mod:`.history_bulk`) shares."""
+
+from __future__ import annotations
+
+import hashlib
+from functools import cache
+from typing import Any
+
+import orjson
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from egards.accounts.domain import Actor, Permission
+from egards.audit import service as audit
+from egards.errors import Conflict, NotFound
+from egards.loyalty import codec, domain, stored
+from egards.loyalty.errors import IdempotencyConflict
+from egards.loyalty.ledger import AccountKind
+from egards.loyalty.models import Activity, Member
+from egards.loyalty.programme import Programme
+from egards.loyalty.schemas import ActivityCreate, ActivityResult
+
+from ._common import Today, get_programme, today
+from .books import Book, _lock, _record_tier_events, close_book, resume_book
+
+
+def _content_hash(payload: dict[str, Any]) -> str:
+    """What an activity's key is checked against when it comes again: its stored payload."""
+    return hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def activity_of(data: ActivityCreate) -> domain.Activity:
+    """An activity received (API, file) as the rules see it."""
+    return domain.Activity(
+        key=data.key,
+        kind=data.kind,
+        on=data.on,
+        amounts=data.amounts,
+        attributes=data.attributes,
+        quantity=data.quantity,
+        reverses=data.reverses,
+    )
+
+
+def _resolve_member(session: Session, programme: Programme, data: ActivityCreate) -> Member | None:
+    if data.customer_id is not None:
+        return session.scalar(
+            select(Member).where(
+                Member.customer_id == data.customer_id, Member.programme == programme.code
+            )
+        )
+    return session.scalar(
+        select(Member).where(
+            Member.programme == programme.code, Member.number == stored_number(data.member_number)
+        )
+    )
+
+
+def stored_number(number: str | None) -> str:
+    """A member number as typed (``fb-0001``) in the form it is stored (``FB0001``)."""
+    return (number or "").upper().replace("-", "")
+
+
+def record_activity(
+    session: Session,
+    *,
+    actor: Actor,
+    programme_code: str,
+    data: ActivityCreate,
+    today: Today = today,
+) -> ActivityResult:
+    """Count an activity: earnings posted to the ledger with the rule that produced each,
+    the qualifying part counted towards the tier. A refund names the activity it reverses and
+    takes back exactly what it gave. Unknown members are parked, not dropped.
+    Idempotent by key: the same activity again changes nothing; other content is refused."""
+    actor.require(Permission.LOYALTY_WRITE)
+    programme = get_programme(programme_code)
+    payload = data.model_dump(mode="json", exclude={"member_number", "customer_id", "key"})
+    digest = _content_hash(payload)
+    previous = session.scalar(
+        select(Activity).where(Activity.programme == programme.code, Activity.key == data.key)
+    )
+    if previous is not None:
+        if previous.content_hash != digest:
+            raise IdempotencyConflict(
+                f"activity {data.key} was already received with other content", field="key"
+            )
+        return _result(session, previous)
+    activity = activity_of(data)
+    domain.validate_activity(programme, activity, today=today())
+    member = _resolve_member(session, programme, data)
+    row = Activity(
+        programme=programme.code,
+        key=data.key,
+        member_id=None,
+        member_number=(
+            member.number if member else (data.member_number or f"customer:{data.customer_id}")
+        ),
+        kind=data.kind,
+        on=data.on,
+        content_hash=digest,
+        status="parked",
+        payload=payload,
+    )
+    session.add(row)
+    session.flush()
+    if member is None:
+        audit_parked(session, actor=actor, row=row)
+        return _result(session, row)
+    book = resume_book(session, _lock(session, member.id))
+    events = _apply(session, book, row, activity)
+    close_book(session, book)
+    _record_tier_events(session, book, events, actor=actor, source="activity")
+    return _result(session, row, events)
+
+
+def _apply(
+    session: Session,
+    book: Book,
+    row: Any,
+    activity: domain.Activity,
+    batch: dict[str, Any] | None = None,
+) -> tuple[domain.TierEvent, ...]:
+    """Post one activity's earnings (or reverse its original's) and count its qualifying part.
+
+    ``row`` is the activity's record (a mapped row, or a plain one that a bulk path writes
+    later); ``batch`` holds such plain rows by key, so a refund can find an original that is
+    not written yet."""
+    original = (
+        _original_of(session, book, activity.reverses, batch or {}) if activity.reverses else None
+    )
+    return _post_activity(book, row, activity, original)
+
+
+def _cap_usage(book: Book, activity: domain.Activity) -> dict[str, int]:
+    """What the member already earned, by rule or promotion with a cap per period that may
+    apply to this activity, in the cap's window around its date (reversed earnings no
+    longer count): from the stored usage, kept by :func:`stored.count_caps`."""
+    caps = _period_caps(book.member.programme).get(activity.kind)
+    if not caps:
+        return {}
+    return {
+        rule_id: stored.used_in_window(book.cap_usage, rule_id, cap, activity.on)
+        for rule_id, cap in caps.items()
+    }
+
+
+@cache
+def _period_caps(code: str) -> dict[str, dict[str, Any]]:
+    """By activity kind, the caps per period of the rules and promotions it may earn under."""
+    programme = get_programme(code)
+    kinds = {rule.id: set(rule.activities) for rule in programme.earning}
+    for promotion in programme.promotions:
+        kinds[promotion.id] = set().union(*(kinds.get(r, set()) for r in promotion.rules))
+    caps: dict[str, dict[str, Any]] = {}
+    for rule in [*programme.earning, *programme.promotions]:
+        if rule.cap is not None and rule.cap.per_period and rule.cap.period:
+            for kind in kinds[rule.id]:
+                caps.setdefault(kind, {})[rule.id] = rule.cap
+    return caps
+
+
+def _post_activity(
+    book: Book, row: Any, activity: domain.Activity, original: Any
+) -> tuple[domain.TierEvent, ...]:
+    """The ledger and tier part of :func:`_apply`, once a refund's original is known."""
+    programme = book.programme
+    member = book.member
+    counted = domain.count_activity(
+        programme,
+        book.state,
+        activity,
+        last_activity_on=member.last_activity_on,
+        earned_in_cap_window=None if activity.reverses else _cap_usage(book, activity),
+        original=(
+            [codec.earning_from_json(e) for e in original.earnings or []]
+            if activity.reverses
+            else None
+        ),
+        original_on=original.on if activity.reverses else None,
+    )
+    if activity.reverses:
+        for seq in original.entry_seqs or []:
+            book.apply("reverse", row.id, key=f"{activity.key}:{seq}", entry_id=seq, on=activity.on)
+    else:
+        seqs = []
+        for line in counted.lines:
+            if line.amount <= 0:
+                continue
+            entry = book.apply(
+                "post",
+                row.id,
+                key=f"{activity.key}:{line.rule_id}",
+                debit=book.programme_account(AccountKind.ISSUANCE, line.currency),
+                credit=book.account(line.currency),
+                amount=line.amount,
+                on=activity.on,
+                kind="earn",
+                rule_id=line.rule_id,
+                expires_on=domain.expiry_date(programme, line.currency, earned_on=activity.on),
+            )
+            seqs.append(entry.id)
+        row.entry_seqs = seqs
+    book.state = counted.state
+    member.last_activity_on = counted.last_activity_on
+    row.member_id = member.id
+    row.member_number = member.number
+    row.status = "applied"
+    row.earnings = [codec.earning_to_json(line) for line in counted.lines]
+    return counted.events
+
+
+def _original_of(session: Session, book: Book, key: str, batch: dict[str, Any]) -> Any:
+    """The applied activity a refund names (in this batch or stored), not reversed yet."""
+    original = batch.get(key)
+    if original is None or original.status != "applied":
+        original = session.scalar(
+            select(Activity).where(
+                Activity.programme == book.programme.code,
+                Activity.key == key,
+                Activity.member_id == book.member.id,
+                Activity.status == "applied",
+            )
+        )
+    if original is None:
+        raise NotFound(f"no applied activity {key} for this member", field="reverses")
+    reversed_in_batch = any(
+        r.status == "applied" and r.payload.get("reverses") == key for r in batch.values()
+    )
+    if reversed_in_batch or session.scalar(
+        select(Activity.id).where(
+            Activity.programme == book.programme.code,
+            Activity.member_id == book.member.id,
+            Activity.status == "applied",
+            Activity.payload["reverses"].as_string() == key,
+        )
+    ):
+        raise Conflict(f"activity {key} is already reversed", field="reverses")
+    return original
+
+
+def audit_parked(session: Session, *, actor: Actor, row: Activity) -> None:
+    """The audit record of an activity kept until its member is known."""
+    audit.record(
+        session,
+        actor=actor,
+        action="loyalty.activity_parked",
+        entity_type="loyalty_activity",
+        entity_id=row.id,
+        after={"key": row.key, "member": row.member_number},
+    )
+
+
+def shown_earnings(earnings: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """Stored earnings as an activity's result shows them."""
+    return [{k: e[k] for k in ("currency", "amount", "rule_id", "reason")} for e in earnings or []]
+
+
+def _result(
+    session: Session, row: Activity, events: tuple[domain.TierEvent, ...] = ()
+) -> ActivityResult:
+    member = session.get(Member, row.member_id) if row.member_id else None
+    return ActivityResult(
+        key=row.key,
+        status=row.status,
+        member_number=row.member_number,
+        earnings=shown_earnings(row.earnings),
+        tier=member.tier if member else None,
+        tier_events=[e.reason for e in events],
+    )
+
+
+def _apply_parked(session: Session, *, actor: Actor, member: Member) -> int:
+    """Activities received before the member was known, applied in date order."""
+    parked = list(
+        session.scalars(
+            select(Activity)
+            .where(
+                Activity.programme == member.programme,
+                Activity.status == "parked",
+                Activity.member_number.in_([member.number, f"customer:{member.customer_id}"]),
+            )
+            .order_by(Activity.on, Activity.id)
+        )
+    )
+    if not parked:
+        return 0
+    book = resume_book(session, _lock(session, member.id))
+    events: tuple[domain.TierEvent, ...] = ()
+    for row in parked:
+        payload = row.payload
+        activity = domain.Activity(
+            key=row.key,
+            kind=row.kind,
+            on=row.on,
+            amounts=payload["amounts"],
+            attributes=payload["attributes"],
+            quantity=payload["quantity"],
+            reverses=payload["reverses"],
+        )
+        events += _apply(session, book, row, activity)
+    close_book(session, book)
+    _record_tier_events(session, book, events, actor=actor, source="activity")
+    return len(parked)

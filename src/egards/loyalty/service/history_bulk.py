@@ -1,0 +1,482 @@
+"""The bulk path: many members' histories applied in one pass (demo data, migrations from
+another system, file intake), with the outcome :func:`record_activity` gives one activity at
+a time. One query locks the members; then, chunk by chunk, their stored state is read, their
+activities go through their books in memory, and the rows are written with one bulk
+statement per table (COPY on PostgreSQL), a chunk being written while the next is computed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from types import SimpleNamespace
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from egards.accounts.domain import Actor, Permission
+from egards.bulk import (
+    BackgroundWriter,
+    PreparedCopy,
+    bulk_insert,
+    bulk_update,
+    chunks,
+    paused_gc,
+    prepare_copy,
+    reserve_ids,
+    write_prepared_copy,
+)
+from egards.customers.models import TimelineEvent
+from egards.db import Base, utcnow
+from egards.errors import Conflict, NotFound
+from egards.loyalty import codec, domain, stored
+from egards.loyalty.ledger import Account, Ledger
+from egards.loyalty.models import Activity, Balance, CapUsage, Entry, Member, TierChange
+from egards.loyalty.models import Bucket as BucketRow
+
+from ._common import Today, _tier_change_row, _timeline_row, get_programme, today
+from .activities import _content_hash, _post_activity
+from .books import Book, _entry_rows, _rewrite, _usage, _usage_changes
+
+
+def record_history(
+    session: Session,
+    *,
+    actor: Actor,
+    member: Member,
+    activities: list[domain.Activity],
+    today: Today = today,
+) -> int:
+    """Apply a member's activities in date order in one pass over their book (demo data,
+    migrations from another system). Every activity is validated before anything is
+    written; keys must be new."""
+    return record_histories(session, actor=actor, histories={member.id: activities}, today=today)
+
+
+@dataclass
+class _Holder:
+    """A member as the bulk path reads and writes it: plain columns, no ORM object."""
+
+    id: int
+    customer_id: int
+    programme: str
+    number: str
+    tier_state: dict[str, Any]
+    last_activity_on: date | None
+    entries_count: int
+
+
+def record_histories(
+    session: Session,
+    *,
+    actor: Actor,
+    histories: Mapping[int, Sequence[domain.Activity]],
+    today: Today = today,
+    chunk_size: int = 1000,
+    events: dict[str, tuple[domain.TierEvent, ...]] | None = None,
+) -> int:
+    """Apply the activities of many members (by member id), each member's in date order (the
+    activities of one day in the order given), in one pass: one query locks the members;
+    then, by chunks of ``chunk_size`` members, a few queries load their stored state, and
+    activities, entries, balances, members and tier changes go in with one bulk statement
+    each (a chunk is written while the next one is computed). The outcome is the one
+    :func:`record_activity` gives one activity at a time. Every activity is validated
+    before anything is written; keys must be new. ``events``, if given, receives the tier
+    events each activity caused, by key."""
+    actor.require(Permission.LOYALTY_WRITE)
+    with paused_gc():
+        return _record_histories(session, actor, histories, today, chunk_size, events)
+
+
+def _record_histories(
+    session: Session,
+    actor: Actor,
+    histories: Mapping[int, Sequence[domain.Activity]],
+    today: Today,
+    chunk_size: int,
+    events: dict[str, tuple[domain.TierEvent, ...]] | None,
+) -> int:
+    session.flush()
+    member_ids = sorted(histories)
+    holders = _lock_many(session, member_ids)
+    day = today()
+    ordered: dict[int, list[domain.Activity]] = {}
+    for member_id in member_ids:
+        programme = get_programme(holders[member_id].programme)
+        activities = sorted(histories[member_id], key=lambda a: a.on)  # a day's as given
+        for activity in activities:
+            domain.validate_activity(programme, activity, today=day)
+        ordered[member_id] = activities
+    # All ids at once (on SQLite they are counted from the rows already written), then each
+    # chunk of members with the ids of its activities.
+    ids = reserve_ids(session, Activity.__table__, sum(map(len, ordered.values())))
+    jobs: list[tuple[Sequence[int], list[int]]] = []
+    for chunk in chunks(member_ids, chunk_size):
+        taken = sum(len(ordered[member_id]) for member_id in chunk)
+        jobs.append((chunk, ids[:taken]))
+        ids = ids[taken:]
+    copy = session.get_bind().dialect.name == "postgresql"
+    context = _Context(actor, holders, ordered, utcnow(), copy)
+    written = 0
+    # Chunk k is computed while chunk k-1 is written; what chunk k+1 needs from the database
+    # is read in between, when the connection is free.
+    with BackgroundWriter(session) as writer:
+        read = _read(session, holders, ordered, jobs[0][0]) if jobs else None
+        for index, (member_ids_k, activity_ids) in enumerate(jobs):
+            assert read is not None
+            done = _computed(context, member_ids_k, activity_ids, read, events)
+            writer.wait()
+            if index + 1 < len(jobs):
+                read = _read(session, holders, ordered, jobs[index + 1][0])
+            writer.submit(_write_chunk, session, done)
+            written += done.count
+    # Mapped members and balances the caller holds were written behind the ORM's back.
+    for identity in list(session.identity_map.keys()):
+        if identity[0] in (Member, Balance) and identity[1][0] in holders:
+            session.expire(session.identity_map[identity])
+    return written
+
+
+@dataclass
+class _Context:
+    """What every chunk of one call of the bulk path shares."""
+
+    actor: Actor
+    holders: Mapping[int, _Holder]
+    histories: Mapping[int, Sequence[domain.Activity]]
+    now: datetime
+    copy: bool  # rows as COPY's text (PostgreSQL), or as they are
+
+
+@dataclass
+class _Read:
+    """What a chunk of members' histories needs from the database before it is applied: the
+    stored state, never the ledgers (only members with refunds in the chunk get the entries
+    those reverse and their buckets)."""
+
+    balances: dict[tuple[int, str], tuple[int, int, int]]  # balance, available, pending credits
+    originals: dict[tuple[int, str], Any]
+    reversed: set[tuple[int, str]]
+    entries: dict[int, dict[int, Any]]  # by member and seq: ledger entries refunds reverse
+    reversals: dict[int, dict[int, int]]  # by member: reversed seq -> reversing seq
+    buckets: dict[int, dict[str, list[domain.Bucket]]]  # by member and currency
+    usage: dict[int, stored.Usage]  # cap usage by member
+
+
+@dataclass
+class _Applied:
+    """A chunk of histories applied in memory: the rows to write."""
+
+    activities: list[dict[str, Any]]
+    entries: list[dict[str, Any]]
+    buckets: list[dict[str, Any]]
+    new_balances: list[dict[str, Any]]
+    balances: list[dict[str, Any]]
+    members: list[dict[str, Any]]
+    tier_changes: list[dict[str, Any]]
+    timeline: list[dict[str, Any]]
+    deleted_buckets: list[tuple[int, int]]
+    usage: list[dict[str, Any]]
+    deleted_usage: list[tuple[int, str, date]]
+
+
+@dataclass
+class _Chunk:
+    """A computed chunk as it goes to the writer: new rows by table (COPY's text on
+    PostgreSQL), the balance and member updates."""
+
+    inserts: list[tuple[str, PreparedCopy | list[dict[str, Any]]]]
+    balances: list[dict[str, Any]]
+    members: list[dict[str, Any]]
+    deleted: list[tuple[Any, list[tuple[Any, ...]]]]  # stored state to rewrite, by table
+    count: int
+
+
+_INSERTED = (  # in this order: entries point to activities
+    ("activities", Activity.__table__),
+    ("entries", Entry.__table__),
+    ("buckets", BucketRow.__table__),
+    ("usage", CapUsage.__table__),
+    ("new_balances", Balance.__table__),
+    ("tier_changes", TierChange.__table__),
+    ("timeline", TimelineEvent.__table__),
+)
+
+
+def _computed(
+    context: _Context,
+    member_ids: Sequence[int],
+    activity_ids: list[int],
+    read: _Read,
+    events: dict[str, tuple[domain.TierEvent, ...]] | None,
+) -> _Chunk:
+    """One chunk through the rules, and its rows made ready to send; nothing touches the
+    database."""
+    done = _applied_histories(context, member_ids, read, iter(activity_ids), events)
+    inserts: list[tuple[str, PreparedCopy | list[dict[str, Any]]]] = []
+    for name, table in _INSERTED:
+        rows = getattr(done, name)
+        if rows:
+            inserts.append((table.name, prepare_copy(table, rows) if context.copy else rows))
+    deleted = [
+        (BucketRow.__table__, done.deleted_buckets),
+        (CapUsage.__table__, done.deleted_usage),
+    ]
+    return _Chunk(inserts, done.balances, done.members, deleted, len(done.activities))
+
+
+def _read(
+    session: Session,
+    holders: Mapping[int, _Holder],
+    histories: Mapping[int, Sequence[domain.Activity]],
+    member_ids: Sequence[int],
+) -> _Read:
+    """A chunk's stored balances, the stored activities its refunds name, and for the members
+    with refunds, the entries those reverse and the buckets that still hold points."""
+    table = Balance.__table__
+    balances = {
+        (row.member_id, row.currency): (row.balance, row.available, row.pending_credits)
+        for row in session.execute(
+            select(
+                table.c.member_id,
+                table.c.currency,
+                table.c.balance,
+                table.c.available,
+                table.c.pending_credits,
+            ).where(table.c.member_id.in_(member_ids))
+        )
+    }
+    originals, reversed_ = _stored_originals(
+        session,
+        {member_id: holders[member_id] for member_id in member_ids},
+        {member_id: histories[member_id] for member_id in member_ids},
+    )
+    usage = stored.read_usage(session, member_ids)
+    read = _Read(balances, originals, reversed_, {}, {}, {}, usage)
+    refunding = sorted({m for m in member_ids if any(a.reverses for a in histories[m])})
+    if not refunding:
+        return read
+    seqs = {seq for row in originals.values() for seq in row.entry_seqs or ()}
+    entries = Entry.__table__
+    for chunk in chunks(refunding):
+        for row in session.execute(
+            select(*stored.ENTRY_COLUMNS).where(
+                entries.c.member_id.in_(chunk), entries.c.seq.in_(sorted(seqs))
+            )
+        ):
+            read.entries.setdefault(row.member_id, {})[row.seq] = stored.ledger_entry(row)
+        for member_id, reversed_seq, seq in session.execute(
+            select(entries.c.member_id, entries.c.reverses, entries.c.seq).where(
+                entries.c.member_id.in_(chunk), entries.c.reverses.in_(sorted(seqs))
+            )
+        ):
+            read.reversals.setdefault(member_id, {})[reversed_seq] = seq
+        buckets = BucketRow.__table__
+        for row in session.execute(select(buckets).where(buckets.c.member_id.in_(chunk))):
+            read.buckets.setdefault(row.member_id, {}).setdefault(row.currency, []).append(
+                domain.Bucket(str(row.seq), row.earned_on, row.expires_on, row.amount)
+            )
+    return read
+
+
+def _applied_histories(
+    context: _Context,
+    member_ids: Sequence[int],
+    read: _Read,
+    activity_ids: Iterator[int],
+    events: dict[str, tuple[domain.TierEvent, ...]] | None,
+) -> _Applied:
+    """Each member's book resumed from the stored state, then their activities through it,
+    in date order, as :func:`_apply` does one at a time."""
+    actor, now = context.actor, context.now
+    done = _Applied([], [], [], [], [], [], [], [], [], [], [])
+    for member_id in member_ids:
+        holder = context.holders[member_id]
+        programme = get_programme(holder.programme)
+        totals = {}
+        for currency in programme.currencies:
+            found = read.balances.get((member_id, currency.code))
+            if found is not None:
+                balance, available, pending_credits = found
+                totals[Account.of_member(str(member_id), currency.code)] = (
+                    balance,
+                    balance - available,
+                    pending_credits,
+                )
+        past = stored.StoredPast(
+            member_id,
+            entries=read.entries.get(member_id),
+            reversals=read.reversals.get(member_id),
+            buckets=read.buckets.get(member_id),
+        )
+        book = Book(
+            member=holder,  # type: ignore[arg-type]
+            programme=programme,
+            ledger=Ledger.resume(past, length=holder.entries_count, totals=totals),
+            state=codec.state_from_json(holder.tier_state),
+            written=holder.entries_count,
+            **_usage(read.usage.get(member_id, {})),
+        )
+        applied: dict[str, Any] = {}
+        reversed_keys: set[str] = set()
+        for activity in context.histories[member_id]:
+            row = _history_row(next(activity_ids), holder, activity, now)
+            original = None
+            if activity.reverses:
+                key = activity.reverses
+                original = applied.get(key) or read.originals.get((member_id, key))
+                if original is None:
+                    raise NotFound(f"no applied activity {key} for this member", field="reverses")
+                if key in reversed_keys or (member_id, key) in read.reversed:
+                    raise Conflict(f"activity {key} is already reversed", field="reverses")
+                reversed_keys.add(key)
+            caused = _post_activity(book, row, activity, original)
+            if events is not None:
+                events[activity.key] = caused
+            for event in caused:
+                done.tier_changes.append(_tier_change_row(member_id, event, actor, now))
+                done.timeline.append(_timeline_row(holder.customer_id, member_id, event, actor))
+            applied[row.key] = row
+            done.activities.append(vars(row))
+        done.entries += _entry_rows(book, now)
+        deleted, buckets = stored.bucket_changes(member_id, book.ledger, holder.entries_count)
+        done.deleted_buckets += [(member_id, seq) for seq in deleted]
+        done.buckets += buckets
+        deleted_usage, usage = _usage_changes(book)
+        done.deleted_usage += deleted_usage
+        done.usage += usage
+        for currency in book.programme.currencies:
+            account = book.account(currency.code)
+            balance = {
+                "member_id": member_id,
+                "currency": currency.code,
+                "balance": book.ledger.balance(account),
+                "available": book.ledger.available(account),
+                "pending_credits": book.ledger.pending_credits(account),
+            }
+            known = (member_id, currency.code) in read.balances
+            (done.balances if known else done.new_balances).append(balance)
+        state = book.state
+        done.members.append(
+            {
+                "id": member_id,
+                "tier": state.tier,
+                "tier_since": state.since,
+                "period_end": state.period_end,
+                "counter": state.counter,
+                "tier_state": codec.state_to_json(state),
+                "last_activity_on": holder.last_activity_on,
+                "entries_count": len(book.ledger),
+                "updated_at": now,
+            }
+        )
+    return done
+
+
+def _write_chunk(session: Session, chunk: _Chunk) -> None:
+    tables = Base.metadata.tables
+    for table, keys in chunk.deleted:  # before the rewritten rows go in
+        _rewrite(session, table, keys, [])
+    for name, rows in chunk.inserts:
+        if isinstance(rows, PreparedCopy):
+            write_prepared_copy(session, rows)
+        else:
+            bulk_insert(session, tables[name], rows)
+    bulk_update(session, Balance.__table__, chunk.balances, key=("member_id", "currency"))
+    bulk_update(session, Member.__table__, chunk.members, key="id")
+
+
+def _lock_many(session: Session, member_ids: Sequence[int]) -> dict[int, _Holder]:
+    """The members, locked in id order (so that two batches never wait on each other)."""
+    table = Member.__table__
+    holders: dict[int, _Holder] = {}
+    for chunk in chunks(member_ids):
+        query = (
+            select(
+                table.c.id,
+                table.c.customer_id,
+                table.c.programme,
+                table.c.number,
+                table.c.tier_state,
+                table.c.last_activity_on,
+                table.c.entries_count,
+            )
+            .where(table.c.id.in_(chunk))
+            .order_by(table.c.id)
+        )
+        if session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update()
+        holders.update((row.id, _Holder(*row)) for row in session.execute(query))
+    missing = [member_id for member_id in member_ids if member_id not in holders]
+    if missing:
+        raise NotFound(f"member {missing[0]} not found", field="member_id")
+    return holders
+
+
+def _stored_originals(
+    session: Session,
+    holders: Mapping[int, _Holder],
+    histories: Mapping[int, Sequence[domain.Activity]],
+) -> tuple[dict[tuple[int, str], Any], set[tuple[int, str]]]:
+    """Applied activities that refunds in the batch name but the batch does not hold, by
+    (member, key), and those of them a stored refund already reversed."""
+    wanted: set[tuple[int, str]] = set()
+    for member_id, activities in histories.items():
+        keys = {a.key for a in activities}
+        wanted |= {
+            (member_id, a.reverses) for a in activities if a.reverses and a.reverses not in keys
+        }
+    if not wanted:
+        return {}, set()
+    member_ids = sorted({member_id for member_id, _ in wanted})
+    keys = sorted({key for _, key in wanted})
+    found: dict[tuple[int, str], Any] = {}
+    reversed_: set[tuple[int, str]] = set()
+    table = Activity.__table__
+    for chunk in chunks(member_ids):
+        applied = (
+            table.c.member_id.in_(chunk),
+            table.c.status == "applied",
+        )
+        for row in session.execute(select(table).where(*applied, table.c.key.in_(keys))):
+            if row.programme == holders[row.member_id].programme:
+                found[(row.member_id, row.key)] = row
+        reverses = table.c.payload["reverses"].as_string()
+        for member_id, programme, key in session.execute(
+            select(table.c.member_id, table.c.programme, reverses).where(
+                *applied, reverses.in_(keys)
+            )
+        ):
+            if programme == holders[member_id].programme:
+                reversed_.add((member_id, key))
+    return {k: v for k, v in found.items() if k in wanted}, reversed_
+
+
+def _history_row(
+    activity_id: int, holder: _Holder, activity: domain.Activity, now: datetime
+) -> SimpleNamespace:
+    """An activity's record before it is applied, written later with the others."""
+    payload = {
+        "kind": activity.kind,
+        "on": activity.on.isoformat(),
+        "amounts": dict(activity.amounts),
+        "attributes": dict(activity.attributes),
+        "quantity": activity.quantity,
+        "reverses": activity.reverses,
+    }
+    return SimpleNamespace(
+        id=activity_id,
+        programme=holder.programme,
+        key=activity.key,
+        member_id=holder.id,
+        member_number=holder.number,
+        kind=activity.kind,
+        on=activity.on,
+        status="parked",
+        payload=payload,
+        earnings=None,
+        entry_seqs=None,
+        received_at=now,
+        content_hash=_content_hash(payload),
+    )

@@ -1,0 +1,170 @@
+"""Reading members: finding one for an actor who may see them, a customer's memberships,
+balances, progress towards the next tier, the statement of entries, the explanation an agent
+reads to the customer, tier history and counts. Nothing here writes."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from egards.accounts.domain import Actor, Permission
+from egards.customers import service as customers
+from egards.errors import NotFound
+from egards.loyalty import codec, domain
+from egards.loyalty.models import Activity, Balance, Entry, Member, TierChange
+from egards.loyalty.programme import ExpiryMode
+
+from ._common import Today, get_programme, today
+from .books import resume_book
+
+
+def find_member(session: Session, *, actor: Actor, member_id: int) -> Member:
+    actor.require(Permission.LOYALTY_READ)
+    member = session.get(Member, member_id)
+    if member is None:
+        raise NotFound(f"member {member_id} not found", field="member_id")
+    customers.check_visible(session, actor=actor, customer_id=member.customer_id)
+    return member
+
+
+def customer_members(session: Session, *, actor: Actor, customer_id: int) -> list[Member]:
+    """A customer's memberships, for an actor who reads loyalty and sees the customer."""
+    actor.require(Permission.LOYALTY_READ)
+    customers.check_visible(session, actor=actor, customer_id=customer_id)
+    return members_of(session, customer_id=customer_id)
+
+
+def members_of(session: Session, *, customer_id: int) -> list[Member]:
+    return list(
+        session.scalars(select(Member).where(Member.customer_id == customer_id).order_by(Member.id))
+    )
+
+
+def balances(session: Session, *, member: Member) -> list[Balance]:
+    """One balance per currency of the programme, zero where nothing was ever posted."""
+    stored = {
+        b.currency: b
+        for b in session.scalars(select(Balance).where(Balance.member_id == member.id))
+    }
+    currencies = sorted(c.code for c in get_programme(member.programme).currencies)
+    return [
+        stored.get(code)
+        or Balance(member_id=member.id, currency=code, balance=0, available=0, pending_credits=0)
+        for code in currencies
+    ]
+
+
+def progress(member: Member) -> dict[str, Any]:
+    """Next tier and what is missing, and what keeping the current tier needs."""
+    programme = get_programme(member.programme)
+    index = programme.tier_index(member.tier)
+    result: dict[str, Any] = {"next_tier": None, "needed_for_next": None, "needed_to_keep": None}
+    if index + 1 < len(programme.tiers):
+        upper = programme.tiers[index + 1]
+        result["next_tier"] = upper.code
+        result["needed_for_next"] = max(upper.threshold - member.counter, 0)
+    if index > 0 and not member.tier_state.get("lifetime"):
+        result["needed_to_keep"] = max(programme.tiers[index].threshold - member.counter, 0)
+    return result
+
+
+def statement(
+    session: Session,
+    *,
+    actor: Actor,
+    member_id: int,
+    currency: str | None = None,
+    kind: str | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    limit: int = 100,
+) -> list[dict[str, Any]]:
+    """The member's entries, newest first, with the signed effect on their account."""
+    find_member(session, actor=actor, member_id=member_id)
+    # Rows, not ORM objects: a statement is read and shown, never changed.
+    query = (
+        select(Entry.__table__)
+        .where(Entry.member_id == member_id)
+        .order_by(Entry.seq.desc())
+        .limit(limit)
+    )
+    if currency:
+        query = query.where(Entry.currency == currency)
+    if kind:
+        query = query.where(Entry.kind == kind)
+    if start:
+        query = query.where(Entry.on >= start)
+    if end:
+        query = query.where(Entry.on <= end)
+    lines = []
+    for entry in session.execute(query).mappings():
+        sign = 1 if entry["credit"] == "member" else -1
+        lines.append(
+            {**entry, "signed_amount": sign * entry["amount"] if entry["state"] == "posted" else 0}
+        )
+    return lines
+
+
+def explain_member(
+    session: Session, *, actor: Actor, member_id: int, lang: str = "en", today: Today = today
+) -> str:
+    """In words an agent can read to the customer: tier, what it took, what keeps it, balances."""
+    member = find_member(session, actor=actor, member_id=member_id)
+    book = resume_book(session, member)
+    earnings = [
+        codec.earning_from_json(e)
+        for (payload,) in session.execute(
+            # The current period's only (read through the (member, day) index), in the order
+            # they were counted: the explanation leaves out what reached the tier.
+            select(Activity.earnings)
+            .where(
+                Activity.member_id == member_id,
+                Activity.status == "applied",
+                Activity.on >= book.state.period_start,
+            )
+            .order_by(Activity.id)
+        )
+        for e in payload or []
+    ]
+    spendable = book.programme.spendable_currencies
+    return domain.explain(
+        book.programme,
+        book.state,
+        earnings=earnings,
+        balances={
+            c.code: book.ledger.balance(book.account(c.code)) for c in book.programme.currencies
+        },
+        as_of=today(),
+        # Only buckets of their own date say what expires next (the others are not read).
+        buckets={
+            c.code: book.ledger.buckets(book.account(c.code))
+            for c in spendable
+            if c.expiry is not None and c.expiry.mode is ExpiryMode.AFTER_EARNING
+        },
+        last_activity_on=member.last_activity_on,
+        lang=lang,
+    )
+
+
+def tier_counts(session: Session) -> list[tuple[str, str, int]]:
+    return [
+        tuple(r)
+        for r in session.execute(
+            select(Member.programme, Member.tier, func.count()).group_by(
+                Member.programme, Member.tier
+            )
+        )
+    ]
+
+
+def tier_history(session: Session, *, member_id: int) -> list[TierChange]:
+    return list(
+        session.scalars(
+            select(TierChange)
+            .where(TierChange.member_id == member_id)
+            .order_by(TierChange.id.desc())
+        )
+    )
