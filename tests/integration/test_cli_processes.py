@@ -231,6 +231,12 @@ def _expire(space):
     assert "points expired" in space.run("loyalty", "expire", "--as-of", "2024-01-01")
 
 
+@case("loyalty verify")
+def _verify(space):
+    assert "The stored state is the ledger's." in space.run("loyalty", "verify")
+    assert "not found" in space.run("loyalty", "verify", "--member", "999999", code=2)
+
+
 @case("export-customer")
 def _export_customer(space):
     target = space.root / "c1.json"

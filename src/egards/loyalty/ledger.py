@@ -556,6 +556,8 @@ class Ledger:
             buckets[allocation.bucket_id] -= allocation.amount
         amount = sum(a.amount for a in due)
         if amount == 0:
+            # Remembered in memory only: storage holds entries, so a ledger resumed from it
+            # evaluates a later repeat of this key afresh (it may then find something due).
             self._by_key[key] = (request, None)
             return None
         return self._append(
