@@ -19,7 +19,7 @@ from egards.accounts.domain import Actor, Permission
 from egards.accounts.models import User
 from egards.cases import channels, service
 from egards.cases.api import config_of, now_of
-from egards.cases.domain import CaseStatus, Priority, format_case_number
+from egards.cases.domain import CaseStatus, Priority, format_case_number, parse_case_number
 from egards.cases.intake import CATEGORIES, TEAMS
 from egards.cases.labels import case_label
 from egards.cases.mail import displayed_html
@@ -464,7 +464,7 @@ def link_case(
         session,
         actor=actor,
         case_id=case_id,
-        linked_case_id=service.domain.parse_case_number(linked_case)
+        linked_case_id=parse_case_number(linked_case)
         if not linked_case.strip().isdigit()
         else int(linked_case),
         kind=kind,
