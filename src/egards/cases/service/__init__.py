@@ -19,12 +19,14 @@ from egards.cases.service.privacy import erase_customer_data, export_section
 from egards.cases.service.queries import (
     Delivery,
     _fired_keys,
+    assignable_agents,
     attachment,
     case_facts,
     case_ids_of,
     cases_without,
     count_recent_cases,
     deliveries,
+    display_names,
     escalations,
     get_case,
     links,
@@ -34,7 +36,7 @@ from egards.cases.service.queries import (
     thread,
     unreadable_messages,
 )
-from egards.cases.service.reports import backlog, report_rows
+from egards.cases.service.reports import backlog, report_figures, report_rows
 from egards.cases.service.silence import (
     COUNTER_SHARDS,
     OVERDUE,
@@ -84,6 +86,7 @@ __all__ = [
     "add_inbound",
     "add_note",
     "assign",
+    "assignable_agents",
     "attachment",
     "backlog",
     "case_clocks",
@@ -94,6 +97,7 @@ __all__ = [
     "config_from_settings",
     "count_recent_cases",
     "deliveries",
+    "display_names",
     "erase_customer_data",
     "escalations",
     "export_section",
@@ -111,6 +115,7 @@ __all__ = [
     "refresh_sla",
     "remember_webhook",
     "reply",
+    "report_figures",
     "report_rows",
     "set_agent_profile",
     "status_history",

@@ -1,6 +1,7 @@
 """The cases' reads: what an actor may see, a case and its thread, history, escalations and
-links, the inbox, the deliveries of sent mail, the SQL predicates matching the partial indexes,
-and the bulk readers other features use (recent cases, comparison groups, categories, teams)."""
+links, the inbox with the names shown beside it, the agents a case may go to, the deliveries of
+sent mail, the SQL predicates matching the partial indexes, and the bulk readers other features
+use (recent cases, comparison groups, categories, teams)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from sqlalchemy import and_, func, literal_column, not_, or_, select
 from sqlalchemy.orm import Session, defer, selectinload
 
 from egards.accounts.domain import Actor, Permission
+from egards.accounts.models import User
 from egards.bulk import select_in
 from egards.cases.models import (
     AgentProfile,
@@ -24,6 +26,7 @@ from egards.cases.models import (
     CaseStatusChange,
     RawInbound,
 )
+from egards.customers.models import Customer
 from egards.errors import NotFound
 from egards.outbox import service as outbox
 
@@ -185,6 +188,38 @@ def list_cases(
         order = (Case.due_at.asc().nulls_last(), Case.id)
     rows = list(session.scalars(query.order_by(*order).limit(limit + 1).offset(offset)))
     return rows[:limit], len(rows) > limit
+
+
+def display_names(session: Session, cases: list[Any]) -> dict[str, dict[int, str]]:
+    """The names shown beside cases: their customers' and their assignees', by id."""
+    customer_ids = {c.customer_id for c in cases if c.customer_id}
+    user_ids = {c.assignee_id for c in cases if c.assignee_id}
+    names = {"customers": {}, "users": {}}
+    if customer_ids:
+        names["customers"] = {
+            row.id: f"{row.first_name} {row.last_name}"
+            for row in session.execute(
+                select(Customer.id, Customer.first_name, Customer.last_name).where(
+                    Customer.id.in_(customer_ids)
+                )
+            )
+        }
+    if user_ids:
+        names["users"] = dict(
+            session.execute(select(User.id, User.display_name).where(User.id.in_(user_ids))).all()
+        )
+    return names
+
+
+def assignable_agents(session: Session) -> list[Any]:
+    """(id, display name) of the active agents and supervisors, by name: whom a case may go to."""
+    return list(
+        session.execute(
+            select(User.id, User.display_name)
+            .where(User.is_active.is_(True), User.role.in_(("agent", "supervisor")))
+            .order_by(User.display_name)
+        )
+    )
 
 
 def _sql(value: str) -> Any:

@@ -1,8 +1,10 @@
 """Figures for the reports: one row per case opened in a period (charts and CSV) with its
-SLA outcomes, and the open backlog day by day."""
+SLA outcomes, the open backlog day by day, and what the reports page shows of them (counts,
+hour distributions, first-response compliance by team, channel and category)."""
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,6 +16,38 @@ from egards.cases.domain import format_case_number
 from egards.cases.models import Case
 from egards.cases.service._common import _iso
 from egards.cases.service.queries import _visible
+
+HOUR_BINS = ((0, 1), (1, 2), (2, 4), (4, 8), (8, 24), (24, 48), (48, 96), (96, None))
+
+
+def _bin_label(low: int, high: int | None) -> str:
+    return f"{low}–{high} h" if high is not None else f"> {low} h"
+
+
+def _distribution(values: list[float]) -> list[int]:
+    counts = [0] * len(HOUR_BINS)
+    for value in values:
+        for index, (low, high) in enumerate(HOUR_BINS):
+            if value >= low and (high is None or value < high):
+                counts[index] += 1
+                break
+    return counts
+
+
+def _compliance(rows: list[dict[str, Any]], key: str) -> dict[str, list[Any]]:
+    met: Counter[str] = Counter()
+    total: Counter[str] = Counter()
+    for row in rows:
+        verdict = row["first_response_breached"]
+        if verdict in ("yes", "no"):
+            total[row[key] or "—"] += 1
+            met[row[key] or "—"] += verdict == "no"
+    labels = sorted(total)
+    return {
+        "labels": labels,
+        "values": [round(100 * met[label] / total[label], 1) for label in labels],
+        "counts": [total[label] for label in labels],
+    }
 
 
 def report_rows(
@@ -97,3 +131,40 @@ def backlog(session: Session, *, actor: Actor, days: int, now: datetime) -> list
         )
         points.append((moment.date().isoformat(), open_count))
     return points
+
+
+def report_figures(
+    session: Session,
+    *,
+    actor: Actor,
+    since: datetime,
+    until: datetime,
+    now: datetime,
+    backlog_days: int,
+) -> dict[str, Any]:
+    """What the reports page shows of the cases opened in ``[since, until)``: how many were
+    opened, answered, resolved and breached their first-response promise, the hours to a first
+    answer and to resolution by bin, first-response compliance by team, channel and category,
+    and the open backlog of the last ``backlog_days`` days."""
+    rows = report_rows(session, actor=actor, since=since, until=until, now=now)
+    first = [r["first_response_hours"] for r in rows if r["first_response_hours"] != ""]
+    resolution = [r["resolution_hours"] for r in rows if r["resolution_hours"] != ""]
+    states: dict[str, int] = defaultdict(int)
+    for row in rows:
+        states[row["first_response_breached"] or "—"] += 1
+    charts = {
+        "bins": [_bin_label(low, high) for low, high in HOUR_BINS],
+        "first_response": _distribution(first),
+        "resolution": _distribution(resolution),
+        "by_team": _compliance(rows, "team"),
+        "by_channel": _compliance(rows, "channel"),
+        "by_category": _compliance(rows, "category"),
+        "backlog": backlog(session, actor=actor, days=backlog_days, now=now),
+    }
+    return {
+        "total": len(rows),
+        "answered": len(first),
+        "resolved": len(resolution),
+        "breached": states.get("yes", 0),
+        "charts": charts,
+    }
