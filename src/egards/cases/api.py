@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from egards.accounts.domain import Actor, Permission
 from egards.cases import channels, mail, service
-from egards.cases.domain import CaseStatus
+from egards.cases.domain import CaseStatus, format_case_number
 from egards.cases.models import Case
 from egards.cases.schemas import (
     AgentProfileUpdate,
@@ -207,7 +207,7 @@ async def web_form(request: Request) -> WebFormReceived:
         return WebFormReceived()
     ack = opened.acknowledgement
     return WebFormReceived(
-        number=service.format_case_number(opened.case.id),
+        number=format_case_number(opened.case.id),
         acknowledgement=ack.body_text if ack else None,
     )
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from rich.console import Console
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from egards.accounts.domain import Actor, Role
 from egards.accounts.models import User
@@ -203,12 +203,10 @@ def populate(db: Database, *, seed: int, console: Console | None, summary: Any) 
     report = service.sweep(db, config=config, now=now)
     with db.unit_of_work() as session:
         states = dict(
-            session.execute(
-                select(Case.sla_state, service.func.count()).group_by(Case.sla_state)
-            ).all()
+            session.execute(select(Case.sla_state, func.count()).group_by(Case.sla_state)).all()
         )
         waiting = session.scalar(
-            select(service.func.count()).select_from(Case).where(Case.awaiting_since.is_not(None))
+            select(func.count()).select_from(Case).where(Case.awaiting_since.is_not(None))
         )
     summary.features["cases"] = (
         f"{count} cases ({stats['answered']} answered in time, {stats['late']} late, "

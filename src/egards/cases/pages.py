@@ -5,21 +5,18 @@ from __future__ import annotations
 
 import csv
 import io
-from collections import Counter, defaultdict
 from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from egards.accounts.domain import Actor, Permission
-from egards.accounts.models import User
 from egards.cases import channels, service
 from egards.cases.api import config_of, now_of
-from egards.cases.domain import CaseStatus, Priority, format_case_number
+from egards.cases.domain import CaseStatus, Priority, format_case_number, parse_case_number
 from egards.cases.intake import CATEGORIES, TEAMS
 from egards.cases.labels import case_label
 from egards.cases.mail import displayed_html
@@ -95,26 +92,6 @@ def _hx(request: Request) -> bool:
     return bool(request.headers.get("HX-Request"))
 
 
-def _names(session: Session, cases: list[Any]) -> dict[str, dict[int, str]]:
-    customer_ids = {c.customer_id for c in cases if c.customer_id}
-    user_ids = {c.assignee_id for c in cases if c.assignee_id}
-    names = {"customers": {}, "users": {}}
-    if customer_ids:
-        names["customers"] = {
-            row.id: f"{row.first_name} {row.last_name}"
-            for row in session.execute(
-                select(Customer.id, Customer.first_name, Customer.last_name).where(
-                    Customer.id.in_(customer_ids)
-                )
-            )
-        }
-    if user_ids:
-        names["users"] = dict(
-            session.execute(select(User.id, User.display_name).where(User.id.in_(user_ids))).all()
-        )
-    return names
-
-
 @router.get("/cases")
 def inbox(
     request: Request,
@@ -135,7 +112,7 @@ def inbox(
         "view": view,
         "team": team or "",
         "teams": TEAMS,
-        "names": _names(session, cases),
+        "names": service.display_names(session, cases),
         "now": now_of(request),
     }
     template = "cases/_inbox_rows.html" if _hx(request) else "cases/inbox.html"
@@ -148,7 +125,7 @@ def no_silence(request: Request, session: DbSession, actor: CurrentActor) -> Res
     view = service.no_silence(session, actor=actor, now=now, limit=200)
     context = {
         "view": view,
-        "names": _names(session, [row.case for row in view.rows]),
+        "names": service.display_names(session, [row.case for row in view.rows]),
         "now": now,
         "unreadable": service.unreadable_messages(session, actor=actor, limit=20)
         if actor.can(Permission.CASES_SUPERVISE)
@@ -275,13 +252,7 @@ def case_page(
         suggestions = service.suggest_customers(session, actor=actor, case_id=case.id)
     agents = []
     if actor.can(Permission.CASES_SUPERVISE):
-        agents = list(
-            session.execute(
-                select(User.id, User.display_name)
-                .where(User.is_active.is_(True), User.role.in_(("agent", "supervisor")))
-                .order_by(User.display_name)
-            )
-        )
+        agents = service.assignable_agents(session)
     name = (customer.first_name if customer else (case.sender_name or "")) or (
         "Madame, Monsieur" if case.language == "fr" else ""
     )
@@ -300,7 +271,7 @@ def case_page(
         "clocks": service.read_clocks(case, config, now=now),
         "customer": customer,
         "suggestions": suggestions,
-        "names": _names(session, [case]),
+        "names": service.display_names(session, [case]),
         "agents": agents,
         "macros": MACROS,
         "macro_name": name,
@@ -464,7 +435,7 @@ def link_case(
         session,
         actor=actor,
         case_id=case_id,
-        linked_case_id=service.domain.parse_case_number(linked_case)
+        linked_case_id=parse_case_number(linked_case)
         if not linked_case.strip().isdigit()
         else int(linked_case),
         kind=kind,
@@ -476,38 +447,6 @@ def link_case(
 # --------------------------------------------------------------------------------------
 # Reports
 # --------------------------------------------------------------------------------------
-
-HOUR_BINS = ((0, 1), (1, 2), (2, 4), (4, 8), (8, 24), (24, 48), (48, 96), (96, None))
-
-
-def _bin_label(low: int, high: int | None) -> str:
-    return f"{low}–{high} h" if high is not None else f"> {low} h"
-
-
-def _distribution(values: list[float]) -> list[int]:
-    counts = [0] * len(HOUR_BINS)
-    for value in values:
-        for index, (low, high) in enumerate(HOUR_BINS):
-            if value >= low and (high is None or value < high):
-                counts[index] += 1
-                break
-    return counts
-
-
-def _compliance(rows: list[dict[str, Any]], key: str) -> dict[str, list[Any]]:
-    met: Counter[str] = Counter()
-    total: Counter[str] = Counter()
-    for row in rows:
-        verdict = row["first_response_breached"]
-        if verdict in ("yes", "no"):
-            total[row[key] or "—"] += 1
-            met[row[key] or "—"] += verdict == "no"
-    labels = sorted(total)
-    return {
-        "labels": labels,
-        "values": [round(100 * met[label] / total[label], 1) for label in labels],
-        "counts": [total[label] for label in labels],
-    }
 
 
 def _report_period(days: int, request: Request) -> tuple[Any, Any]:
@@ -524,29 +463,10 @@ def reports(
 ) -> Response:
     now = now_of(request)
     since, until = _report_period(days, request)
-    rows = service.report_rows(session, actor=actor, since=since, until=until, now=now)
-    first = [r["first_response_hours"] for r in rows if r["first_response_hours"] != ""]
-    resolution = [r["resolution_hours"] for r in rows if r["resolution_hours"] != ""]
-    states: dict[str, int] = defaultdict(int)
-    for row in rows:
-        states[row["first_response_breached"] or "—"] += 1
-    charts = {
-        "bins": [_bin_label(low, high) for low, high in HOUR_BINS],
-        "first_response": _distribution(first),
-        "resolution": _distribution(resolution),
-        "by_team": _compliance(rows, "team"),
-        "by_channel": _compliance(rows, "channel"),
-        "by_category": _compliance(rows, "category"),
-        "backlog": service.backlog(session, actor=actor, days=min(days, 90), now=now),
-    }
-    context = {
-        "days": days,
-        "total": len(rows),
-        "answered": len(first),
-        "resolved": len(resolution),
-        "breached": states.get("yes", 0),
-        "charts": charts,
-    }
+    figures = service.report_figures(
+        session, actor=actor, since=since, until=until, now=now, backlog_days=min(days, 90)
+    )
+    context = {"days": days, **figures}
     return render(request, "cases/reports.html", context)
 
 

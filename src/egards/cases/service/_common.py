@@ -1,0 +1,68 @@
+"""What several use cases of cases share: the paused state's name, the silo each team's events
+go to on the customer's timeline and what of it a partner follows, and small formatting helpers.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from egards.accounts.domain import Actor
+from egards.cases.domain import CaseStatus, format_case_number
+from egards.cases.models import Case
+from egards.customers import service as customers
+
+OPEN_STATUSES = (
+    CaseStatus.NEW,
+    CaseStatus.OPEN,
+    CaseStatus.WAITING_ON_CUSTOMER,
+    CaseStatus.WAITING_ON_PARTNER,
+)
+PAUSED = "paused"
+SILO_OF_TEAM = {
+    "support": "support",
+    "shop": "shop",
+    "installation": "partner",
+    "quality": "quality",
+    "billing": "billing",
+    "cancellations": "cancellation",
+    "supervisors": "support",
+}
+
+
+# What the partner organisation of a case follows on the customer's timeline: the case's life
+# and its exchanges with the customer. Notes, assignment, escalations, links, ratings and edits
+# stay internal (docs/partners.md).
+SHARED_WITH_PARTNER = frozenset(
+    {"case.opened", "case.message_received", "case.acknowledged", "case.replied", "case.status"}
+)
+
+
+def _timeline(
+    session: Session, actor: Actor, case: Case, kind: str, summary: str, at: datetime
+) -> None:
+    if case.customer_id is None:
+        return
+    customers.record_event(
+        session,
+        actor=actor,
+        customer_id=case.customer_id,
+        kind=kind,
+        summary=f"{format_case_number(case.id)} · {summary}"[:1000],
+        channel=case.channel,
+        silo=SILO_OF_TEAM.get(case.team, "support"),
+        ref_type="case",
+        ref_id=str(case.id),
+        occurred_at=at,
+        shared_with=case.organisation_id if kind in SHARED_WITH_PARTNER else None,
+    )
+
+
+def _first_words(text: str, limit: int = 80) -> str:
+    words = " ".join(text.split())
+    return (words[: limit - 1] + "…") if len(words) > limit else (words or "(no subject)")
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None

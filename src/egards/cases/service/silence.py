@@ -1,0 +1,150 @@
+"""The "no silence" view: every case awaiting a human answer, with its totals kept at write
+time in sharded counters (``_track`` after each change, ``recount`` to rebuild them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from egards.accounts.domain import Actor, Permission
+from egards.cases.models import Case, CaseCounter, CaseMessage, RawInbound
+from egards.cases.service._common import PAUSED
+from egards.cases.service.queries import _reply_pending, _visible
+
+
+@dataclass(frozen=True)
+class SilenceRow:
+    case: Case
+    waiting_messages: int
+    time_left: timedelta | None
+
+
+@dataclass(frozen=True)
+class SilenceView:
+    rows: list[SilenceRow]
+    waiting: int
+    past_promise: int
+    unreadable: int
+
+
+COUNTER_SHARDS = 16
+WAITING, OVERDUE = "waiting", "overdue"
+
+
+def _bump(session: Session, name: str, case_id: int, delta: int) -> None:
+    if not delta:
+        return
+    shard = case_id % COUNTER_SHARDS
+    changed = session.execute(
+        update(CaseCounter)
+        .where(CaseCounter.name == name, CaseCounter.shard == shard)
+        .values(value=CaseCounter.value + delta)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not changed:
+        session.add(CaseCounter(name=name, shard=shard, value=delta))
+        session.flush()
+
+
+def _membership(case: Case) -> tuple[bool, bool]:
+    return case.awaiting_since is not None, bool(case.reply_overdue)
+
+
+def _track(session: Session, case: Case, was: tuple[bool, bool], *, now: datetime) -> None:
+    """Keep the "no silence" totals in step with this case's change."""
+    late = case.reply_due_at is not None and case.reply_due_at <= now
+    if case.reply_overdue and (case.awaiting_since is None or not late):
+        case.reply_overdue = False
+    waiting, overdue = _membership(case)
+    _bump(session, WAITING, case.id, int(waiting) - int(was[0]))
+    _bump(session, OVERDUE, case.id, int(overdue) - int(was[1]))
+
+
+def _counter(session: Session, name: str) -> int:
+    total = session.scalar(select(func.sum(CaseCounter.value)).where(CaseCounter.name == name))
+    return int(total or 0)
+
+
+def recount(session: Session) -> tuple[int, int]:
+    """Rebuild the totals from the cases (after a bulk load, or to check them)."""
+    session.execute(delete(CaseCounter))
+    totals = []
+    for name, where in (
+        (WAITING, Case.awaiting_since.is_not(None)),
+        (OVERDUE, and_(Case.awaiting_since.is_not(None), Case.reply_overdue.is_(True))),
+    ):
+        shard = Case.id % COUNTER_SHARDS
+        rows = dict(session.execute(select(shard, func.count()).where(where).group_by(shard)).all())
+        for number in range(COUNTER_SHARDS):
+            session.add(CaseCounter(name=name, shard=number, value=rows.get(number, 0)))
+        totals.append(sum(rows.values()))
+    session.flush()
+    return totals[0], totals[1]
+
+
+def no_silence(
+    session: Session, *, actor: Actor, now: datetime, limit: int = 100, offset: int = 0
+) -> SilenceView:
+    """Every case with a customer message awaiting a human answer, oldest deadline first.
+
+    A case leaves only by an answer or an explicit, justified closure; ``past_promise``
+    counts those whose answer is overdue, ``unreadable`` raw messages that failed to parse.
+    """
+    actor.require(Permission.CASES_READ)
+    base = Case.awaiting_since.is_not(None)
+    visible = _visible(actor)
+    where = and_(base, visible) if visible is not None else base
+    cases = list(
+        session.scalars(
+            select(Case)
+            .where(where)
+            .order_by(Case.reply_due_at.asc().nulls_last(), Case.id)
+            .limit(limit)
+            .offset(offset)
+        )
+    )
+    late = and_(Case.reply_due_at < now, Case.sla_state != PAUSED)
+    if visible is not None:
+        # A partner's share is small: count it directly.
+        waiting = session.scalar(select(func.count()).select_from(Case).where(where)) or 0
+        flagged = or_(Case.reply_overdue.is_(True), late)
+        past = session.scalar(select(func.count()).select_from(Case).where(where, flagged)) or 0
+    else:
+        # Totals kept at write time, plus the answers that fell due since the last sweep.
+        waiting = _counter(session, WAITING)
+        since_sweep = session.scalar(
+            select(func.count()).select_from(Case).where(_reply_pending(), Case.reply_due_at < now)
+        )
+        past = _counter(session, OVERDUE) + (since_sweep or 0)
+    counts: dict[int, int] = {}
+    if cases:
+        counts = dict(
+            session.execute(
+                select(CaseMessage.case_id, func.count())
+                .where(
+                    CaseMessage.case_id.in_([c.id for c in cases]),
+                    CaseMessage.awaiting_answer.is_(True),
+                )
+                .group_by(CaseMessage.case_id)
+            ).all()
+        )
+    unreadable = 0
+    if not actor.is_partner:
+        unreadable = (
+            session.scalar(
+                select(func.count()).select_from(RawInbound).where(RawInbound.status == "failed")
+            )
+            or 0
+        )
+    rows = [
+        SilenceRow(
+            case,
+            counts.get(case.id, 0),
+            case.reply_due_at - now if case.reply_due_at is not None else None,
+        )
+        for case in cases
+    ]
+    return SilenceView(rows=rows, waiting=waiting, past_promise=past, unreadable=unreadable)

@@ -1,0 +1,235 @@
+"""The worker's sweep: flip stored SLA states in bulk, then fire the escalation steps that
+fell due (reassign, raise the priority, warn the assignee or the supervisors), each only once."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from egards.accounts.domain import Actor, Role
+from egards.accounts.models import User
+from egards.audit import service as audit
+from egards.cases import domain
+from egards.cases.domain import LOOP_MARKER_HEADER, SlaMetric, SlaState, format_case_number
+from egards.cases.models import Case, CaseEscalation
+from egards.cases.service._common import _iso, _timeline
+from egards.cases.service.config import CasesConfig
+from egards.cases.service.queries import _fired_keys, _reply_pending, _sql
+from egards.cases.service.silence import COUNTER_SHARDS, OVERDUE, _bump
+from egards.cases.service.sla import case_clocks, refresh_sla
+from egards.cases.service.workflow import _auto_assign
+from egards.db import utcnow
+from egards.outbox import service as outbox
+
+WORKER = Actor(label="égards worker", role=Role.ADMIN)
+_NEXT_PRIORITY = {"low": "normal", "normal": "high", "high": "urgent", "urgent": "urgent"}
+
+
+@dataclass
+class SweepReport:
+    at_risk: int = 0
+    breached: int = 0
+    checked: int = 0
+    escalations: int = 0
+
+    def __str__(self) -> str:
+        return (
+            f"{self.at_risk} now at risk, {self.breached} newly breached, "
+            f"{self.checked} checked, {self.escalations} escalation steps fired"
+        )
+
+
+def flag_states(session: Session, *, now: datetime) -> tuple[int, int]:
+    """Bulk flips of the stored state from the stored instants (set-based, indexed)."""
+    breached = session.execute(
+        update(Case)
+        .where(Case.sla_state.in_((_sql("on_track"), _sql("at_risk"))), Case.due_at <= now)
+        .values(sla_state="breached")
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    at_risk = session.execute(
+        update(Case)
+        .where(Case.sla_state == _sql("on_track"), Case.at_risk_at <= now)
+        .values(sla_state="at_risk")
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    late = session.scalars(
+        update(Case)
+        .where(_reply_pending(), Case.reply_due_at <= now)
+        .values(reply_overdue=True)
+        .returning(Case.id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    per_shard: dict[int, int] = {}
+    for case_id in late:
+        per_shard[case_id % COUNTER_SHARDS] = per_shard.get(case_id % COUNTER_SHARDS, 0) + 1
+    for shard, count in per_shard.items():
+        _bump(session, OVERDUE, shard, count)
+    return at_risk or 0, breached or 0
+
+
+def sweep(
+    db: Any, *, config: CasesConfig, now: datetime | None = None, batch: int = 500
+) -> SweepReport:
+    """Flag states in bulk, then fire the escalation steps that fell due, in batches.
+
+    Only cases whose stored ``next_check_at`` has passed are loaded; each batch is one unit
+    of work and records the steps it fires, so a step never fires twice.
+    """
+    now = now or utcnow()
+    report = SweepReport()
+    with db.unit_of_work() as session:
+        report.at_risk, report.breached = flag_states(session, now=now)
+    seen: set[int] = set()
+    while True:
+        with db.unit_of_work() as session:
+            query = (
+                select(Case)
+                .where(Case.next_check_at <= now)
+                .order_by(Case.next_check_at)
+                .limit(batch)
+            )
+            if db.dialect == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            cases = [case for case in session.scalars(query) if case.id not in seen]
+            if not cases:
+                break
+            fired = _fired_keys(session, [case.id for case in cases])
+            for case in cases:
+                seen.add(case.id)
+                report.escalations += _escalate(session, case, config, now=now, fired=fired)
+                refresh_sla(case, config, now=now, fired=fired)
+            report.checked += len(cases)
+    return report
+
+
+def _escalate(
+    session: Session,
+    case: Case,
+    config: CasesConfig,
+    *,
+    now: datetime,
+    fired: dict[tuple[int, str, datetime], set[str]],
+) -> int:
+    count = 0
+    for metric, clock in case_clocks(case, config).items():
+        reading = domain.read_clock(clock, now=now)
+        keys = fired.setdefault((case.id, str(metric), clock.started_at), set())
+        for step in domain.due_escalations(config.sla.escalation, reading, fired=keys):
+            detail = _apply_step(session, case, step, metric, reading, config, now=now)
+            session.add(
+                CaseEscalation(
+                    case_id=case.id,
+                    metric=str(metric),
+                    clock_started_at=clock.started_at,
+                    step_key=step.key,
+                    action=str(step.action),
+                    fired_at=now,
+                    detail=detail,
+                )
+            )
+            keys.add(step.key)
+            count += 1
+    return count
+
+
+def _apply_step(
+    session: Session,
+    case: Case,
+    step: domain.EscalationStep,
+    metric: SlaMetric,
+    reading: domain.ClockReading,
+    config: CasesConfig,
+    *,
+    now: datetime,
+) -> str:
+    number = format_case_number(case.id)
+    late = reading.state is SlaState.BREACHED
+    what = f"{metric.value.replace('_', ' ')} {'breached' if late else 'at risk'}"
+    before = {"team": case.team, "assignee_id": case.assignee_id, "priority": case.priority}
+    if step.action is domain.EscalationAction.REASSIGN_TEAM and step.team:
+        case.team = step.team
+        case.assignee_id = None
+        _auto_assign(session, case, config, now=now)
+        detail = f"{what}: reassigned to team {step.team}"
+    elif step.action is domain.EscalationAction.RAISE_PRIORITY:
+        case.priority = _NEXT_PRIORITY[case.priority]
+        detail = f"{what}: priority raised to {case.priority}"
+    elif step.action is domain.EscalationAction.NOTIFY_SUPERVISOR:
+        notified = _notify(
+            session,
+            case,
+            step,
+            config,
+            now=now,
+            recipients=session.scalars(
+                select(User.email).where(User.role == Role.SUPERVISOR, User.is_active.is_(True))
+            ).all(),
+            text=f"{number}: {what} (deadline {reading.deadline:%Y-%m-%d %H:%M} UTC)",
+        )
+        detail = f"{what}: {notified} supervisor(s) notified"
+    else:
+        recipients = []
+        if case.assignee_id:
+            email = session.scalar(select(User.email).where(User.id == case.assignee_id))
+            recipients = [email] if email else []
+        notified = _notify(
+            session,
+            case,
+            step,
+            config,
+            now=now,
+            recipients=recipients,
+            text=f"{number}: {what}, {_left(reading.remaining)} left",
+        )
+        detail = f"{what}: assignee warned" if notified else f"{what}: no assignee to warn"
+    case.updated_at = now
+    audit.record(
+        session,
+        actor=WORKER,
+        action="case.escalate",
+        entity_type="case",
+        entity_id=case.id,
+        customer_id=case.customer_id,
+        before=before,
+        after={"step": step.key, "action": str(step.action), "metric": str(metric)},
+        reason=detail,
+    )
+    _timeline(session, WORKER, case, "case.escalated", f"Escalation {step.key}: {detail}", now)
+    return detail
+
+
+def _left(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    return f"{minutes // 60} h {minutes % 60:02d}" if minutes >= 0 else "none"
+
+
+def _notify(
+    session: Session,
+    case: Case,
+    step: domain.EscalationStep,
+    config: CasesConfig,
+    *,
+    now: datetime,
+    recipients: Sequence[str],
+    text: str,
+) -> int:
+    for email in recipients:
+        outbox.enqueue_email(
+            session,
+            key=f"case-escalation:{case.id}:{step.key}:{_iso(now)}:{email}",
+            sender=config.mail_from,
+            to=email,
+            subject=f"[Égards] {text}"[:300],
+            body=f"{text}\n\n{case.subject}\n",
+            headers={LOOP_MARKER_HEADER: format_case_number(case.id)},
+            now=now,
+            ref_type="case",
+            ref_id=case.id,
+        )
+    return len(recipients)
