@@ -431,7 +431,7 @@ def letter_draft(
 OFFER_FIELDS = ("customer_id", "case_id", "recommendation_id", "gesture_code", "key")
 
 
-def _grant_data(session: Session, form: Any) -> dict[str, Any]:
+def _grant_data(session: Session, form: Any) -> GrantCreate:
     """The form as the API's ``GrantCreate``, with only what the chosen kind needs."""
     data: dict[str, Any] = {
         name: str(form.get(name) or "").strip() or None for name in OFFER_FIELDS
@@ -456,7 +456,7 @@ def _grant_data(session: Session, form: Any) -> dict[str, Any]:
             "delivery": str(form.get("delivery") or "email"),
         }
     data = {k: v for k, v in data.items() if v is not None}
-    return _validate(GrantCreate, data).model_dump()
+    return _validate(GrantCreate, data)
 
 
 def _offer(session: Session, *, actor: Actor, form: Any, now: datetime, sender: str) -> Any:

@@ -28,6 +28,7 @@ from egards.recovery.models import (
     Invitation,
     Recommendation,
 )
+from egards.recovery.schemas import GrantCreate
 
 from ._common import (
     PENDING,
@@ -94,7 +95,7 @@ def grant(
     session: Session,
     *,
     actor: Actor,
-    data: dict[str, Any],
+    data: GrantCreate,
     sender: str,
     now: datetime | None = None,
 ) -> Grant:
@@ -103,39 +104,40 @@ def grant(
 
     ``data``: customer_id, case_id, gesture_code, amount, reason_code, reason_text, key,
     recommendation_id, and per kind: event_id (invitation), tier_action keep|restore (status
-    exception), letter {template_code, subject, body, delivery email|post}.
+    exception), letter {template_code, subject, body, delivery email|post}. The request hash
+    that makes a key idempotent is taken over all of its fields but the key.
     """
     actor.require(Permission.RECOVERY_GRANT)
     now = now or utcnow()
-    key = data.get("key") or f"grant:{secrets.token_hex(12)}"
-    digest = _request_hash(data)
+    key = data.key or f"grant:{secrets.token_hex(12)}"
+    digest = _request_hash(data.model_dump())
     existing = session.scalar(select(Grant).where(Grant.key == key))
     if existing is not None:
         if existing.request_hash != digest:
             raise Conflict("this key was used for a different gesture", field="key")
         return existing
-    customer = customers.get_customer(session, actor=actor, customer_id=data["customer_id"])
+    customer = customers.get_customer(session, actor=actor, customer_id=data.customer_id)
     if customer.status != CustomerStatus.ACTIVE:
         raise Conflict(
             f"customer {customer.id} is {customer.status}: no gesture can be granted",
             field="customer_id",
         )
-    if data.get("reason_code") not in REASON_CODES:
+    if data.reason_code not in REASON_CODES:
         raise InvalidInput(f"use one of {', '.join(REASON_CODES)}", field="reason_code")
-    if not (data.get("reason_text") or "").strip():
+    if not data.reason_text.strip():
         raise InvalidInput("say why, in a few words", field="reason_text")
     case = None
-    if data.get("case_id") is not None:
-        case = cases.get_case(session, actor=actor, case_id=data["case_id"])
+    if data.case_id is not None:
+        case = cases.get_case(session, actor=actor, case_id=data.case_id)
         if case.customer_id != customer.id:
             raise InvalidInput(
                 f"case {format_case_number(case.id)} is not this customer's", field="case_id"
             )
-    gesture = get_gesture_type(session, data["gesture_code"])
+    gesture = get_gesture_type(session, data.gesture_code)
     if not gesture.active:
         raise Conflict(f"the gesture {gesture.code} is withdrawn", field="gesture_code")
     option = option_of(gesture)
-    amount = data.get("amount")
+    amount = data.amount
     cost = domain.grant_cost_cents(option, amount)
     amount = amount if amount is not None else gesture.amount
     language = customer.preferred_language if customer.preferred_language in ("fr", "en") else "fr"
@@ -151,9 +153,9 @@ def grant(
         kind=gesture.kind,
         amount=amount,
         cost_cents=cost,
-        cash_cents=domain.grant_cash_cents(option, data.get("amount")),
-        reason_code=data["reason_code"],
-        reason_text=data["reason_text"].strip(),
+        cash_cents=domain.grant_cash_cents(option, data.amount),
+        reason_code=data.reason_code,
+        reason_text=data.reason_text.strip(),
         status=PENDING,
         details=details,
         agent_id=actor.user_id,
@@ -161,7 +163,7 @@ def grant(
         team=team,
         month=month,
         language=language,
-        recommendation_id=data.get("recommendation_id"),
+        recommendation_id=data.recommendation_id,
         created_at=now,
     )
     _note_choice(session, row)
@@ -231,7 +233,7 @@ def _note_choice(session: Session, row: Grant) -> None:
 
 
 def _prepare(
-    session: Session, *, actor: Actor, gesture: GestureType, customer, data: dict[str, Any]
+    session: Session, *, actor: Actor, gesture: GestureType, customer, data: GrantCreate
 ) -> dict[str, Any]:
     """Check what the kind needs before anything is written; return the grant's details."""
     details: dict[str, Any] = {}
@@ -243,7 +245,7 @@ def _prepare(
             )
         details["member_id"] = member.id
         if gesture.kind == "status_exception":
-            action = data.get("tier_action")
+            action = data.tier_action
             if action not in TIER_ACTIONS:
                 raise InvalidInput("say keep or restore", field="tier_action")
             tier = member.tier
@@ -253,7 +255,7 @@ def _prepare(
                 tier = loss.from_tier
             details.update(tier_action=action, tier=tier, programme=member.programme)
     if gesture.kind == "event_invitation":
-        event = session.get(Event, data.get("event_id") or 0)
+        event = session.get(Event, data.event_id or 0)
         if event is None:
             raise NotFound("choose an event", field="event_id")
         if event.starts_at <= utcnow():
@@ -268,7 +270,7 @@ def _prepare(
             raise Conflict("this customer is already invited", field="event_id")
         details["event_id"] = event.id
     if gesture.kind == "letter":
-        letter = data.get("letter") or {}
+        letter = data.letter.model_dump() if data.letter else {}
         for name in ("template_code", "subject", "body"):
             if not (letter.get(name) or "").strip():
                 raise InvalidInput(
