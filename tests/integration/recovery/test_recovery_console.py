@@ -10,6 +10,7 @@ from datetime import date, timedelta
 import pytest
 
 from egards.accounts.domain import Role
+from egards.db import utcnow
 from tests.conftest import csrf_from, login
 from tests.integration.builders import customer_payload
 
@@ -102,6 +103,71 @@ def test_a_refused_form_says_which_field_and_grants_nothing(client, agent, scene
         client.get(f"/api/v1/recovery/grants?case_id={case['id']}", headers=agent.headers).json()
         == []
     )
+
+
+def test_a_decision_refused_after_writing_commits_none_of_it(client, agent, make_person, scene):
+    """Approving an invitation to an event filled meanwhile: the decision is written, the
+    budget charged, then the seat is refused; the page says so beside the request and the
+    request is still pending, the budget untouched."""
+    customer, _, _ = scene
+    supervisor = make_person(Role.SUPERVISOR)
+    month = client.get("/api/v1/recovery/budgets/mine", headers=agent.headers).json()["month"]
+    client.put(  # nothing in the agent's budget: every invitation waits for a supervisor
+        "/api/v1/recovery/budgets",
+        json={"scope": "agent", "owner": str(agent.user_id), "month": month, "limit_cents": 0},
+        headers=supervisor.headers,
+    ).raise_for_status()
+    event = client.post(
+        "/api/v1/recovery/events",
+        json={
+            "name": "Members' evening",
+            "place": "Hangar 3",
+            "starts_at": (utcnow() + timedelta(days=20)).isoformat(),
+            "capacity": 1,
+        },
+        headers=supervisor.headers,
+    ).json()
+    other = client.post(
+        "/api/v1/customers", json=customer_payload(emails=["b@example.org"]), headers=agent.headers
+    ).json()
+    requests = [
+        client.post(
+            "/api/v1/recovery/grants",
+            json={
+                "customer_id": someone["id"],
+                "gesture_code": "event",
+                "event_id": event["id"],
+                "reason_code": "loyalty_thanks",
+                "reason_text": "Thanks",
+            },
+            headers=agent.headers,
+        ).json()
+        for someone in (customer, other)
+    ]
+    assert [r["status"] for r in requests] == ["pending", "pending"]
+    first, second = (r["approval"]["id"] for r in requests)
+    client.post(  # the last seat goes to the other customer
+        f"/api/v1/recovery/approvals/{second}/decision",
+        json={"approve": True, "reason": "Loyal"},
+        headers=supervisor.headers,
+    ).raise_for_status()
+    spent = client.get(f"/api/v1/recovery/budgets?month={month}", headers=supervisor.headers)
+    login(client, supervisor.email)
+    token = csrf_from(client.get("/recovery/approvals").text)
+
+    refused = client.post(
+        f"/recovery/approvals/{first}",
+        data={"decision": "approve", "reason": "Loyal too", "csrf_token": token},
+        follow_redirects=False,
+    )
+
+    assert refused.status_code == 409
+    assert "the event is full" in refused.text
+    still = client.get(f"/api/v1/recovery/grants/{requests[0]['id']}", headers=agent.headers)
+    assert still.json()["status"] == "pending"
+    assert still.json()["approval"]["status"] == "pending"
+    after = client.get(f"/api/v1/recovery/budgets?month={month}", headers=supervisor.headers)
+    assert after.json()["agents"] == spent.json()["agents"]
 
 
 @pytest.mark.parametrize("locale", ["en", "fr"])
