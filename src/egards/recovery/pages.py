@@ -183,11 +183,11 @@ def _submit(
 
 
 def _refused(
-    request: Request, template: str, context: dict[str, Any], exc: DomainError, **error: Any
+    request: Request, page: str, context: dict[str, Any], exc: DomainError, /, **error: Any
 ) -> Response:
     """The form's page again, with the refusal (field, reason, status) and ``error`` details."""
     context["error"] = {**_problem(exc), **error}
-    return render(request, template, context, status_code=exc.status)
+    return render(request, page, context, status_code=exc.status)
 
 
 def _problem(exc: DomainError) -> dict[str, Any]:

@@ -170,6 +170,45 @@ def test_a_decision_refused_after_writing_commits_none_of_it(client, agent, make
     assert after.json()["agents"] == spent.json()["agents"]
 
 
+def test_every_refused_console_form_comes_back_with_the_reason_and_a_done_one_redirects(
+    client, make_person, scene
+):
+    _, _, case = scene
+    admin = make_person(Role.ADMIN)
+    login(client, admin.email)
+    token = csrf_from(client.get("/recovery").text)
+    month = utcnow().strftime("%Y-%m")
+    later = (utcnow() + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M")
+    budget = {"scope": "team", "owner": "support", "month": month}
+    event = {"name": "Evening", "place": "Hangar 3", "starts_at": later}
+    refused = [
+        ("/recovery/letters/999999/posted", {}, 404, "letter 999999 not found"),
+        ("/recovery/budgets", {**budget, "month": "2026-13", "limit_euros": "5"}, 422, "YYYY-MM"),
+        ("/recovery/budgets", budget, 422, "give the monthly limit in euros"),
+        ("/recovery/events", {**event, "starts_at": "soon"}, 422, "must be a date and time"),
+        ("/recovery/invitations/999999", {"status": "accepted"}, 404, "invitation 999999"),
+        ("/recovery/catalogue/voucher-30", {"name_fr": "Bon"}, 422, "a name in French and"),
+        ("/recovery/letter-templates/apology-delay/fr", {"subject": "S"}, 422, "needs a name"),
+        ("/recovery/exceptions/999999/decision", {"decision": "approve"}, 422, "give the reason"),
+        ("/recovery/exceptions/999999/outcome", {"outcome": "moved"}, 422, "stayed, left or"),
+        (f"/recovery/cases/{case['id']}/exceptions", {"why": "w", "remedy": "r"}, 422, "empty"),
+        ("/recovery/approvals/999999", {"decision": "approve"}, 422, "give the reason"),
+    ]
+    for path, form, status, reason in refused:
+        page = client.post(path, data={**form, "csrf_token": token}, follow_redirects=False)
+        assert page.status_code == status, (path, page.text[:500])
+        alert = page.text[page.text.index('id="recovery-error"') :]
+        assert reason in alert[: alert.index("</div>")], path
+    done = [
+        ("/recovery/signature", {"title": "Head of care"}, "/recovery?saved=signature"),
+        ("/recovery/budgets", {**budget, "limit_euros": "5"}, f"/recovery/budgets?month={month}"),
+        ("/recovery/events", {**event, "capacity": "3"}, "/recovery/events"),
+    ]
+    for path, form, location in done:
+        page = client.post(path, data={**form, "csrf_token": token}, follow_redirects=False)
+        assert page.status_code == 303 and page.headers["location"].startswith(location), path
+
+
 @pytest.mark.parametrize("locale", ["en", "fr"])
 def test_supervisor_pages_render(client, make_person, scene, locale):
     supervisor = make_person(Role.SUPERVISOR)
