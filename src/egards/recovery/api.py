@@ -101,7 +101,7 @@ def grant(request: Request, session: DbSession, actor: CurrentActor, data: Grant
     row = service.grant(
         session,
         actor=actor,
-        data=data.model_dump(),
+        data=data,
         sender=request.app.state.settings.mail_from,
         now=now_of(request),
     )

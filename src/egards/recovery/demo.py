@@ -25,6 +25,7 @@ from egards.db import Database, utcnow
 from egards.errors import DomainError
 from egards.loyalty.models import Member, TierChange
 from egards.recovery import service
+from egards.recovery.schemas import GrantCreate
 
 
 def _sender() -> str:
@@ -112,7 +113,9 @@ def populate(db: Database, *, seed: int, console: Console | None, summary: Any) 
                     continue
                 data = _request(session, agent, choice, customer_id, case_id, events, now)
                 data["recommendation_id"] = proposal.id
-                grant = service.grant(session, actor=agent, data=data, sender=_sender(), now=now)
+                grant = service.grant(
+                    session, actor=agent, data=GrantCreate(**data), sender=_sender(), now=now
+                )
             except DomainError:
                 continue  # e.g. a gesture the customer cannot receive: the agent picks another
             counts["granted" if grant.status == "granted" else "pending"] += 1
@@ -257,16 +260,16 @@ def _rachels_customer(db: Database, rachel: Actor, boss: Actor, now) -> str | No
         grant = service.grant(
             session,
             actor=rachel,
-            data={
-                "customer_id": customer_id,
-                "case_id": case_id,
-                "gesture_code": top["code"],
-                "tier_action": "restore",
-                "reason_code": "downgrade",
-                "reason_text": top["reason"]["fr"],
-                "recommendation_id": proposal.id,
-                "key": f"demo:seed001:{case_id}",
-            },
+            data=GrantCreate(
+                customer_id=customer_id,
+                case_id=case_id,
+                gesture_code=top["code"],
+                tier_action="restore",
+                reason_code="downgrade",
+                reason_text=top["reason"]["fr"],
+                recommendation_id=proposal.id,
+                key=f"demo:seed001:{case_id}",
+            ),
             sender=_sender(),
             now=now,
         )
@@ -357,14 +360,14 @@ def _history(db: Database, rng, rachel: Actor, other: Actor, boss: Actor, now, c
                     service.grant(
                         session,
                         actor=agent,
-                        data={
-                            "customer_id": customer_id,
-                            "case_id": case.id,
-                            "gesture_code": code,
-                            "reason_code": "service_failure",
-                            "reason_text": "Geste commercial après incident",
-                            "key": f"demo:history:{case.id}",
-                        },
+                        data=GrantCreate(
+                            customer_id=customer_id,
+                            case_id=case.id,
+                            gesture_code=code,
+                            reason_code="service_failure",
+                            reason_text="Geste commercial après incident",
+                            key=f"demo:history:{case.id}",
+                        ),
                         sender=_sender(),
                         now=opened_at + timedelta(days=1),
                     )

@@ -163,10 +163,31 @@ templates.env.globals["case_number"] = format_case_number
 T = TypeVar("T")
 
 
-def _attempt(session: Session, use_case: Callable[..., T], **kwargs: Any) -> T:
-    """Run a use case in a savepoint: refused, it leaves nothing behind in the transaction."""
-    with session.begin_nested():
-        return use_case(session, **kwargs)
+def _submit(
+    session: Session,
+    action: Callable[[], T],
+    *,
+    done: Callable[[T], str],
+    again: Callable[[DomainError], Response],
+) -> Response:
+    """Every console form: ``action`` reads the form and calls the use case in a savepoint, so
+    a refusal leaves nothing it flushed in the transaction the unit of work commits; refused,
+    ``again(error)`` shows the form again with the field named and the reason; done, the
+    browser is sent on to ``done(result)`` (303: a reload does not post the form twice)."""
+    try:
+        with session.begin_nested():
+            result = action()
+    except DomainError as exc:
+        return again(exc)
+    return RedirectResponse(done(result), status_code=303)
+
+
+def _refused(
+    request: Request, page: str, context: dict[str, Any], exc: DomainError, /, **error: Any
+) -> Response:
+    """The form's page again, with the refusal (field, reason, status) and ``error`` details."""
+    context["error"] = {**_problem(exc), **error}
+    return render(request, page, context, status_code=exc.status)
 
 
 def _problem(exc: DomainError) -> dict[str, Any]:
@@ -261,17 +282,8 @@ def propose_exception(
     why: Annotated[str, Form(max_length=5000)] = "",
     remedy: Annotated[str, Form(max_length=5000)] = "",
 ) -> Response:
-    try:
-        _attempt(
-            session,
-            service.propose_exception,
-            actor=actor,
-            case_id=case_id,
-            rule=rule,
-            why=why,
-            remedy=remedy,
-        )
-    except DomainError as exc:
+
+    def again(exc: DomainError) -> Response:
         # The case page again, the form as it was filled in and the refusal beside it.
         request.state.recovery_error = {
             **_problem(exc),
@@ -280,7 +292,15 @@ def propose_exception(
         page = cases_pages.case_page(request, session, actor, case_id)
         page.status_code = exc.status
         return page
-    return RedirectResponse(f"/cases/{case_id}?recovery=exception#recovery", status_code=303)
+
+    return _submit(
+        session,
+        lambda: service.propose_exception(
+            session, actor=actor, case_id=case_id, rule=rule, why=why, remedy=remedy
+        ),
+        done=lambda _: f"/cases/{case_id}?recovery=exception#recovery",
+        again=again,
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -431,7 +451,7 @@ def letter_draft(
 OFFER_FIELDS = ("customer_id", "case_id", "recommendation_id", "gesture_code", "key")
 
 
-def _grant_data(session: Session, form: Any) -> dict[str, Any]:
+def _grant_data(session: Session, form: Any) -> GrantCreate:
     """The form as the API's ``GrantCreate``, with only what the chosen kind needs."""
     data: dict[str, Any] = {
         name: str(form.get(name) or "").strip() or None for name in OFFER_FIELDS
@@ -456,42 +476,39 @@ def _grant_data(session: Session, form: Any) -> dict[str, Any]:
             "delivery": str(form.get("delivery") or "email"),
         }
     data = {k: v for k, v in data.items() if v is not None}
-    return _validate(GrantCreate, data).model_dump()
-
-
-def _offer(session: Session, *, actor: Actor, form: Any, now: datetime, sender: str) -> Any:
-    with session.begin_nested():
-        data = _grant_data(session, form)
-        return service.grant(session, actor=actor, data=data, now=now, sender=sender)
+    return _validate(GrantCreate, data)
 
 
 @router.post("/recovery/offer")
 async def offer(request: Request, session: DbSession, actor: CurrentActor) -> Response:
     """Grant the gesture (once per form, by its key) and go back to the case or the file."""
     form = await request.form()
-    try:
-        row = await run_in_threadpool(
-            _offer,
-            session,
-            actor=actor,
-            form=form,
-            now=now_of(request),
-            sender=request.app.state.settings.mail_from,
-        )
-    except DomainError as exc:
+    now, sender = now_of(request), request.app.state.settings.mail_from
+
+    def done(row: Any) -> str:
+        outcome = "granted" if row.status == service.GRANTED else "pending"
+        if row.case_id:
+            return f"/cases/{row.case_id}?recovery={outcome}#recovery"
+        return f"/customers/{row.customer_id}?recovery={outcome}#gestures"
+
+    def again(exc: DomainError) -> Response:
         values = {name: str(value) for name, value in form.items()}
         customer_id = _int(form.get("customer_id"), "customer_id")
         case_id = _int(form.get("case_id"), "case_id")
         if customer_id is None:
-            raise
-        context = await run_in_threadpool(
-            _offer_again, request, session, actor, customer_id, case_id, values, _problem(exc)
-        )
+            raise exc
+        context = _offer_again(request, session, actor, customer_id, case_id, values, _problem(exc))
         return render(request, "recovery/offer.html", context, status_code=exc.status)
-    outcome = "granted" if row.status == service.GRANTED else "pending"
-    if row.case_id:
-        return RedirectResponse(f"/cases/{row.case_id}?recovery={outcome}#recovery", 303)
-    return RedirectResponse(f"/customers/{row.customer_id}?recovery={outcome}#gestures", 303)
+
+    return await run_in_threadpool(
+        _submit,
+        session,
+        lambda: service.grant(
+            session, actor=actor, data=_grant_data(session, form), now=now, sender=sender
+        ),
+        done=done,
+        again=again,
+    )
 
 
 def _offer_again(request, session, actor, customer_id, case_id, values, error) -> dict[str, Any]:
@@ -548,12 +565,14 @@ def home(request: Request, session: DbSession, actor: CurrentActor) -> Response:
 def mark_posted(
     request: Request, session: DbSession, actor: CurrentActor, letter_id: Id
 ) -> Response:
-    try:
-        _attempt(session, service.mark_posted, actor=actor, letter_id=letter_id)
-    except DomainError as exc:
-        context = {**_home_context(request, session, actor), "error": _problem(exc)}
-        return render(request, "recovery/home.html", context, status_code=exc.status)
-    return RedirectResponse("/recovery?saved=posted#to-post", status_code=303)
+    return _submit(
+        session,
+        lambda: service.mark_posted(session, actor=actor, letter_id=letter_id),
+        done=lambda _: "/recovery?saved=posted#to-post",
+        again=lambda exc: _refused(
+            request, "recovery/home.html", _home_context(request, session, actor), exc
+        ),
+    )
 
 
 @router.post("/recovery/signature")
@@ -561,20 +580,16 @@ async def save_signature(request: Request, session: DbSession, actor: CurrentAct
     form = await request.form()
     upload = form.get("image")
     image = await upload.read() if upload is not None and getattr(upload, "filename", "") else None
-    try:
-        await run_in_threadpool(
-            _attempt,
-            session,
-            service.save_signature,
-            actor=actor,
-            title=str(form.get("title") or ""),
-            image=image,
-        )
-    except DomainError as exc:
-        context = await run_in_threadpool(_home_context, request, session, actor)
-        context["error"] = _problem(exc)
-        return render(request, "recovery/home.html", context, status_code=exc.status)
-    return RedirectResponse("/recovery?saved=signature#signature", status_code=303)
+    title = str(form.get("title") or "")
+    return await run_in_threadpool(
+        _submit,
+        session,
+        lambda: service.save_signature(session, actor=actor, title=title, image=image),
+        done=lambda _: "/recovery?saved=signature#signature",
+        again=lambda exc: _refused(
+            request, "recovery/home.html", _home_context(request, session, actor), exc
+        ),
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -617,23 +632,27 @@ def decide(
     decision: Annotated[str, Form(pattern="^(approve|refuse)$")],
     reason: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
-    try:
-        _attempt(
+    done = "approved" if decision == "approve" else "rejected"
+    return _submit(
+        session,
+        lambda: service.decide(
             session,
-            service.decide,
             actor=actor,
             approval_id=approval_id,
             approve=decision == "approve",
             reason=reason,
             sender=request.app.state.settings.mail_from,
             now=now_of(request),
-        )
-    except DomainError as exc:
-        context = _approvals_context(session, actor, now_of(request))
-        context["error"] = {**_problem(exc), "approval_id": approval_id}
-        return render(request, "recovery/approvals.html", context, status_code=exc.status)
-    done = "approved" if decision == "approve" else "rejected"
-    return RedirectResponse(f"/recovery/approvals?done={done}", status_code=303)
+        ),
+        done=lambda _: f"/recovery/approvals?done={done}",
+        again=lambda exc: _refused(
+            request,
+            "recovery/approvals.html",
+            _approvals_context(session, actor, now_of(request)),
+            exc,
+            approval_id=approval_id,
+        ),
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -718,26 +737,24 @@ def set_budget(
     month: Annotated[str, Form(max_length=7)] = "",
     limit_euros: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
-    try:
+
+    def action() -> Any:
         limit = _cents(limit_euros, "limit_cents")
         if limit is None:
             raise InvalidInput("give the monthly limit in euros", field="limit_cents")
-        _attempt(
-            session,
-            service.set_budget,
-            actor=actor,
-            scope=scope,
-            owner=owner.strip(),
-            month=month,
-            limit_cents=limit,
+        return service.set_budget(
+            session, actor=actor, scope=scope, owner=owner.strip(), month=month, limit_cents=limit
         )
-    except DomainError as exc:
+
+    def again(exc: DomainError) -> Response:
         good_month = month if len(month) == 7 and month[4] == "-" else None
         context = _budgets_context(request, session, actor, good_month, {})
-        context["error"] = _problem(exc)
         context["values"] = {"scope": scope, "owner": owner, "limit_euros": limit_euros}
-        return render(request, "recovery/budgets.html", context, status_code=exc.status)
-    return RedirectResponse(f"/recovery/budgets?month={month}&saved=1", status_code=303)
+        return _refused(request, "recovery/budgets.html", context, exc)
+
+    return _submit(
+        session, action, done=lambda _: f"/recovery/budgets?month={month}&saved=1", again=again
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -810,20 +827,24 @@ def decide_exception(
     decision: Annotated[str, Form(pattern="^(approve|refuse)$")],
     reason: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
-    try:
-        _attempt(
+    return _submit(
+        session,
+        lambda: service.decide_exception(
             session,
-            service.decide_exception,
             actor=actor,
             exception_id=exception_id,
             approve=decision == "approve",
             reason=reason,
-        )
-    except DomainError as exc:
-        context = _exceptions_context(session, actor, "", "")
-        context["error"] = {**_problem(exc), "exception_id": exception_id}
-        return render(request, "recovery/exceptions.html", context, status_code=exc.status)
-    return RedirectResponse(f"/recovery/exceptions#exception-{exception_id}", status_code=303)
+        ),
+        done=lambda _: f"/recovery/exceptions#exception-{exception_id}",
+        again=lambda exc: _refused(
+            request,
+            "recovery/exceptions.html",
+            _exceptions_context(session, actor, "", ""),
+            exc,
+            exception_id=exception_id,
+        ),
+    )
 
 
 @router.post("/recovery/exceptions/{exception_id}/outcome")
@@ -835,20 +856,24 @@ def exception_outcome(
     outcome: Annotated[str, Form(max_length=20)] = "",
     note: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
-    try:
-        _attempt(
+    return _submit(
+        session,
+        lambda: service.record_exception_outcome(
             session,
-            service.record_exception_outcome,
             actor=actor,
             exception_id=exception_id,
             outcome=outcome,
             note=note,
-        )
-    except DomainError as exc:
-        context = _exceptions_context(session, actor, "", "")
-        context["error"] = {**_problem(exc), "exception_id": exception_id}
-        return render(request, "recovery/exceptions.html", context, status_code=exc.status)
-    return RedirectResponse(f"/recovery/exceptions#exception-{exception_id}", status_code=303)
+        ),
+        done=lambda _: f"/recovery/exceptions#exception-{exception_id}",
+        again=lambda exc: _refused(
+            request,
+            "recovery/exceptions.html",
+            _exceptions_context(session, actor, "", ""),
+            exc,
+            exception_id=exception_id,
+        ),
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -882,16 +907,21 @@ async def create_event(request: Request, session: DbSession, actor: CurrentActor
     values: dict[str, Any] = {
         name: str(form.get(name) or "").strip() for name in EventCreate.model_fields
     }
-    try:
+
+    def action() -> Any:
         if values["starts_at"]:
             values["starts_at"] = _local_moment(values["starts_at"])
         data = _validate(EventCreate, {k: v for k, v in values.items() if v != ""})
-        await run_in_threadpool(
-            _attempt, session, service.create_event, actor=actor, **data.model_dump()
-        )
-    except DomainError as exc:
-        return await _events_error(request, session, actor, exc, form)
-    return RedirectResponse("/recovery/events", status_code=303)
+        return service.create_event(session, actor=actor, **data.model_dump())
+
+    def again(exc: DomainError) -> Response:
+        context = _events_context(session, actor)
+        context["values"] = {name: str(value) for name, value in form.items()}
+        return _refused(request, "recovery/events.html", context, exc)
+
+    return await run_in_threadpool(
+        _submit, session, action, done=lambda _: "/recovery/events", again=again
+    )
 
 
 def _local_moment(text: str) -> datetime:
@@ -903,13 +933,6 @@ def _local_moment(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=PARIS)
 
 
-async def _events_error(request, session, actor, exc: DomainError, form) -> Response:
-    context = await run_in_threadpool(_events_context, session, actor)
-    context["error"] = _problem(exc)
-    context["values"] = {name: str(value) for name, value in form.items()}
-    return render(request, "recovery/events.html", context, status_code=exc.status)
-
-
 @router.post("/recovery/invitations/{invitation_id}")
 def update_invitation(
     request: Request,
@@ -918,19 +941,20 @@ def update_invitation(
     invitation_id: Id,
     status: Annotated[str, Form(max_length=20)],
 ) -> Response:
-    try:
-        row = _attempt(
-            session,
-            service.update_invitation,
-            actor=actor,
+    return _submit(
+        session,
+        lambda: service.update_invitation(
+            session, actor=actor, invitation_id=invitation_id, status=status
+        ),
+        done=lambda row: f"/recovery/events#event-{row.event_id}",
+        again=lambda exc: _refused(
+            request,
+            "recovery/events.html",
+            _events_context(session, actor),
+            exc,
             invitation_id=invitation_id,
-            status=status,
-        )
-    except DomainError as exc:
-        context = _events_context(session, actor)
-        context["error"] = {**_problem(exc), "invitation_id": invitation_id}
-        return render(request, "recovery/events.html", context, status_code=exc.status)
-    return RedirectResponse(f"/recovery/events#event-{row.event_id}", status_code=303)
+        ),
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -965,7 +989,8 @@ async def save_gesture(
     request: Request, session: DbSession, actor: CurrentActor, code: Annotated[str, CODE]
 ) -> Response:
     form = await request.form()
-    try:
+
+    def action() -> Any:
         changes: dict[str, Any] = {
             name: str(form.get(name) or "").strip()
             for name in ("name_fr", "name_en", "text_fr", "text_en")
@@ -977,20 +1002,19 @@ async def save_gesture(
             changes["cost_percent"] = 100
         changes["active"] = form.get("active") == "on"
         changes["requires_approval"] = form.get("requires_approval") == "on"
-        await run_in_threadpool(
-            _attempt,
-            session,
-            service.save_gesture_type,
-            actor=actor,
-            code=code,
-            kind=None,
-            changes=changes,
+        return service.save_gesture_type(
+            session, actor=actor, code=code, kind=None, changes=changes
         )
-    except DomainError as exc:
-        context = await run_in_threadpool(_catalogue_context, session, actor)
-        context["error"] = {**_problem(exc), "code": code}
-        return render(request, "recovery/catalogue.html", context, status_code=exc.status)
-    return RedirectResponse(f"/recovery/catalogue?saved={code}#gesture-{code}", status_code=303)
+
+    return await run_in_threadpool(
+        _submit,
+        session,
+        action,
+        done=lambda _: f"/recovery/catalogue?saved={code}#gesture-{code}",
+        again=lambda exc: _refused(
+            request, "recovery/catalogue.html", _catalogue_context(session, actor), exc, code=code
+        ),
+    )
 
 
 @router.post("/recovery/letter-templates/{code}/{language}")
@@ -1004,12 +1028,12 @@ def save_letter_template(
     subject: Annotated[str, Form(max_length=300)] = "",
     body: Annotated[str, Form(max_length=20_000)] = "",
 ) -> Response:
-    try:
+
+    def action() -> Any:
         if not name.strip():
             raise InvalidInput("a template needs a name", field="name")
-        _attempt(
+        return service.save_letter_template(
             session,
-            service.save_letter_template,
             actor=actor,
             code=code,
             language=language,
@@ -1017,14 +1041,18 @@ def save_letter_template(
             subject=subject,
             body=body,
         )
-    except DomainError as exc:
-        context = _catalogue_context(session, actor)
-        context["error"] = {
-            **_problem(exc),
-            "template": f"{code}/{language}",
-            "subject": subject,
-            "body": body,
-        }
-        return render(request, "recovery/catalogue.html", context, status_code=exc.status)
-    anchor = f"template-{code}-{language}"
-    return RedirectResponse(f"/recovery/catalogue?saved={code}#{anchor}", status_code=303)
+
+    return _submit(
+        session,
+        action,
+        done=lambda _: f"/recovery/catalogue?saved={code}#template-{code}-{language}",
+        again=lambda exc: _refused(
+            request,
+            "recovery/catalogue.html",
+            _catalogue_context(session, actor),
+            exc,
+            template=f"{code}/{language}",
+            subject=subject,
+            body=body,
+        ),
+    )

@@ -20,6 +20,7 @@ from egards.customers.schemas import CustomerCreate
 from egards.db import utcnow
 from egards.recovery import service
 from egards.recovery.models import Grant, Voucher
+from egards.recovery.schemas import GrantCreate
 from tests.conftest import BOTH, own_database
 
 
@@ -72,13 +73,13 @@ def test_two_agents_never_overspend_the_last_euros_of_a_team_budget(committed_db
                 session,
                 actor=agent,
                 sender="service-client@test.example",
-                data={
-                    "customer_id": customer_id,
-                    "gesture_code": "voucher-30",
-                    "reason_code": "broken_promise",
-                    "reason_text": "Late answer",
-                    "key": f"voucher-{index}",
-                },
+                data=GrantCreate(
+                    customer_id=customer_id,
+                    gesture_code="voucher-30",
+                    reason_code="broken_promise",
+                    reason_text="Late answer",
+                    key=f"voucher-{index}",
+                ),
                 now=utcnow(),
             )
             return grant.status

@@ -10,6 +10,7 @@ from datetime import date, timedelta
 import pytest
 
 from egards.accounts.domain import Role
+from egards.db import utcnow
 from tests.conftest import csrf_from, login
 from tests.integration.builders import customer_payload
 
@@ -102,6 +103,110 @@ def test_a_refused_form_says_which_field_and_grants_nothing(client, agent, scene
         client.get(f"/api/v1/recovery/grants?case_id={case['id']}", headers=agent.headers).json()
         == []
     )
+
+
+def test_a_decision_refused_after_writing_commits_none_of_it(client, agent, make_person, scene):
+    """Approving an invitation to an event filled meanwhile: the decision is written, the
+    budget charged, then the seat is refused; the page says so beside the request and the
+    request is still pending, the budget untouched."""
+    customer, _, _ = scene
+    supervisor = make_person(Role.SUPERVISOR)
+    month = client.get("/api/v1/recovery/budgets/mine", headers=agent.headers).json()["month"]
+    client.put(  # nothing in the agent's budget: every invitation waits for a supervisor
+        "/api/v1/recovery/budgets",
+        json={"scope": "agent", "owner": str(agent.user_id), "month": month, "limit_cents": 0},
+        headers=supervisor.headers,
+    ).raise_for_status()
+    event = client.post(
+        "/api/v1/recovery/events",
+        json={
+            "name": "Members' evening",
+            "place": "Hangar 3",
+            "starts_at": (utcnow() + timedelta(days=20)).isoformat(),
+            "capacity": 1,
+        },
+        headers=supervisor.headers,
+    ).json()
+    other = client.post(
+        "/api/v1/customers", json=customer_payload(emails=["b@example.org"]), headers=agent.headers
+    ).json()
+    requests = [
+        client.post(
+            "/api/v1/recovery/grants",
+            json={
+                "customer_id": someone["id"],
+                "gesture_code": "event",
+                "event_id": event["id"],
+                "reason_code": "loyalty_thanks",
+                "reason_text": "Thanks",
+            },
+            headers=agent.headers,
+        ).json()
+        for someone in (customer, other)
+    ]
+    assert [r["status"] for r in requests] == ["pending", "pending"]
+    first, second = (r["approval"]["id"] for r in requests)
+    client.post(  # the last seat goes to the other customer
+        f"/api/v1/recovery/approvals/{second}/decision",
+        json={"approve": True, "reason": "Loyal"},
+        headers=supervisor.headers,
+    ).raise_for_status()
+    spent = client.get(f"/api/v1/recovery/budgets?month={month}", headers=supervisor.headers)
+    login(client, supervisor.email)
+    token = csrf_from(client.get("/recovery/approvals").text)
+
+    refused = client.post(
+        f"/recovery/approvals/{first}",
+        data={"decision": "approve", "reason": "Loyal too", "csrf_token": token},
+        follow_redirects=False,
+    )
+
+    assert refused.status_code == 409
+    assert "the event is full" in refused.text
+    still = client.get(f"/api/v1/recovery/grants/{requests[0]['id']}", headers=agent.headers)
+    assert still.json()["status"] == "pending"
+    assert still.json()["approval"]["status"] == "pending"
+    after = client.get(f"/api/v1/recovery/budgets?month={month}", headers=supervisor.headers)
+    assert after.json()["agents"] == spent.json()["agents"]
+
+
+def test_every_refused_console_form_comes_back_with_the_reason_and_a_done_one_redirects(
+    client, make_person, scene
+):
+    _, _, case = scene
+    admin = make_person(Role.ADMIN)
+    login(client, admin.email)
+    token = csrf_from(client.get("/recovery").text)
+    month = utcnow().strftime("%Y-%m")
+    later = (utcnow() + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M")
+    budget = {"scope": "team", "owner": "support", "month": month}
+    event = {"name": "Evening", "place": "Hangar 3", "starts_at": later}
+    refused = [
+        ("/recovery/letters/999999/posted", {}, 404, "letter 999999 not found"),
+        ("/recovery/budgets", {**budget, "month": "2026-13", "limit_euros": "5"}, 422, "YYYY-MM"),
+        ("/recovery/budgets", budget, 422, "give the monthly limit in euros"),
+        ("/recovery/events", {**event, "starts_at": "soon"}, 422, "must be a date and time"),
+        ("/recovery/invitations/999999", {"status": "accepted"}, 404, "invitation 999999"),
+        ("/recovery/catalogue/voucher-30", {"name_fr": "Bon"}, 422, "a name in French and"),
+        ("/recovery/letter-templates/apology-delay/fr", {"subject": "S"}, 422, "needs a name"),
+        ("/recovery/exceptions/999999/decision", {"decision": "approve"}, 422, "give the reason"),
+        ("/recovery/exceptions/999999/outcome", {"outcome": "moved"}, 422, "stayed, left or"),
+        (f"/recovery/cases/{case['id']}/exceptions", {"why": "w", "remedy": "r"}, 422, "empty"),
+        ("/recovery/approvals/999999", {"decision": "approve"}, 422, "give the reason"),
+    ]
+    for path, form, status, reason in refused:
+        page = client.post(path, data={**form, "csrf_token": token}, follow_redirects=False)
+        assert page.status_code == status, (path, page.text[:500])
+        alert = page.text[page.text.index('id="recovery-error"') :]
+        assert reason in alert[: alert.index("</div>")], path
+    done = [
+        ("/recovery/signature", {"title": "Head of care"}, "/recovery?saved=signature"),
+        ("/recovery/budgets", {**budget, "limit_euros": "5"}, f"/recovery/budgets?month={month}"),
+        ("/recovery/events", {**event, "capacity": "3"}, "/recovery/events"),
+    ]
+    for path, form, location in done:
+        page = client.post(path, data={**form, "csrf_token": token}, follow_redirects=False)
+        assert page.status_code == 303 and page.headers["location"].startswith(location), path
 
 
 @pytest.mark.parametrize("locale", ["en", "fr"])

@@ -1,0 +1,150 @@
+"""The supervisors' approvals: the queue soonest promise first, a decision taken once and never
+on one's own request (an approval consumes the budget and fulfils the gesture), and the
+reminder of requests past their promise.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from egards.accounts.domain import Actor, Permission
+from egards.accounts.models import User
+from egards.cases import service as cases
+from egards.db import Database, utcnow
+from egards.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from egards.outbox import service as outbox
+from egards.recovery.models import (
+    Approval,
+    Grant,
+)
+
+from ._common import PENDING, REJECTED, _money, _record
+from .budgets import _budgets, _consume
+from .fulfilment import _fulfil
+from .gesture_catalogue import get_gesture_type
+
+
+def approvals(
+    session: Session, *, actor: Actor, status: str = PENDING
+) -> list[tuple[Approval, Grant]]:
+    """The supervisors' queue, soonest promise first."""
+    actor.require(Permission.RECOVERY_APPROVE)
+    return list(
+        session.execute(
+            select(Approval, Grant)
+            .join(Grant, Grant.id == Approval.grant_id)
+            .where(Approval.status == status)
+            .order_by(Approval.due_at if status == PENDING else Approval.decided_at.desc())
+            .limit(200)
+        ).all()
+    )
+
+
+def decide(
+    session: Session,
+    *,
+    actor: Actor,
+    approval_id: int,
+    approve: bool,
+    reason: str,
+    sender: str,
+    now: datetime | None = None,
+) -> Approval:
+    """A supervisor approves or refuses a request, once, with a reason; never their own.
+    ``sender``: the address the customer's notice comes from."""
+    actor.require(Permission.RECOVERY_APPROVE)
+    now = now or utcnow()
+    if not reason.strip():
+        raise InvalidInput("give the reason for the decision", field="reason")
+    approval = session.get(Approval, approval_id)
+    if approval is None:
+        raise NotFound(f"approval request {approval_id} not found", field="approval_id")
+    grant = session.get(Grant, approval.grant_id)
+    if grant.agent_id is not None and grant.agent_id == actor.user_id:
+        raise PermissionDenied("a request is decided by someone else", field="approval_id")
+    status = "approved" if approve else "rejected"
+    done = session.execute(
+        update(Approval)
+        .where(Approval.id == approval_id, Approval.status == PENDING)
+        .values(
+            status=status,
+            decided_by_id=actor.user_id,
+            decided_by=actor.label,
+            decided_at=now,
+            decision_reason=reason.strip(),
+        )
+    )
+    if done.rowcount != 1:
+        session.refresh(approval)
+        raise Conflict(
+            f"this request was already {approval.status} by {approval.decided_by}",
+            field="approval_id",
+        )
+    session.refresh(approval)
+    gesture = get_gesture_type(session, grant.gesture_code)
+    if approve:
+        budgets = _budgets(session, grant.agent_id, grant.team, grant.month)
+        _consume(session, budgets, grant.cost_cents, strict=False)
+        _fulfil(session, actor=actor, grant=grant, gesture=gesture, now=now, sender=sender)
+    else:
+        grant.status = REJECTED
+    words = "approved" if approve else "refused"
+    summary = f"Gesture {words} by {actor.label}: {gesture.name_en} — {reason.strip()}"
+    _record(
+        session,
+        actor=actor,
+        action=f"recovery.{status}",
+        entity=("recovery_grant", grant.id),
+        customer_id=grant.customer_id,
+        summary=summary,
+        after={"status": grant.status},
+        reason=reason.strip(),
+        now=now,
+    )
+    if grant.case_id is not None:
+        cases.add_note(session, actor=actor, case_id=grant.case_id, body=summary, now=now)
+    session.flush()
+    return approval
+
+
+def remind_overdue(db: Database, *, sender: str, now: datetime | None = None) -> str:
+    """Tell every supervisor, once per request, that a decision is past its promise."""
+    now = now or utcnow()
+    with db.unit_of_work() as session:
+        overdue = session.execute(
+            select(Approval, Grant)
+            .join(Grant, Grant.id == Approval.grant_id)
+            .where(Approval.status == PENDING, Approval.due_at < now)
+            .order_by(Approval.due_at)
+        ).all()
+        supervisors = session.execute(
+            select(User.id, User.email).where(User.role == "supervisor", User.is_active.is_(True))
+        ).all()
+        for approval, grant in overdue:
+            late = now - approval.due_at
+            for user_id, address in supervisors:
+                outbox.enqueue_email(
+                    session,
+                    key=f"recovery-overdue-{approval.id}-{user_id}",
+                    sender=sender,
+                    to=address,
+                    subject="Gesture awaiting your decision for"
+                    f" {late.days * 24 + late.seconds // 3600} h",
+                    body=(
+                        f"{grant.agent_label} asked for {grant.gesture_code}"
+                        f" ({_money(grant.cost_cents)}) for customer {grant.customer_id}:"
+                        f" {grant.reason_text}\n\nThe decision was promised by"
+                        f" {approval.due_at:%Y-%m-%d %H:%M} UTC: /recovery/approvals"
+                    ),
+                    now=now,
+                    ref_type="recovery_approval",
+                    ref_id=approval.id,
+                )
+    return f"{len(overdue)} overdue requests, {len(supervisors)} supervisors told"
+
+
+def approval_of(session: Session, grant_id: int) -> Approval | None:
+    return session.scalar(select(Approval).where(Approval.grant_id == grant_id))
