@@ -15,7 +15,9 @@ from operator import itemgetter
 from typing import Any
 
 import orjson
+import psycopg
 from sqlalchemy import JSON, DateTime, String, Table, bindparam, func, insert, select, text, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 
@@ -106,6 +108,18 @@ def reserve_ids(session: Session, table: Table, count: int) -> list[int]:
     return list(range(start, start + count))
 
 
+@contextmanager
+def _copying(cursor: Any, statement: str) -> Iterator[Any]:
+    """COPY through the driver, its errors raised as SQLAlchemy's (a duplicate key as an
+    IntegrityError, a lock wait that ran out as an OperationalError), so that they reach the
+    same answers as any other statement's instead of a server error."""
+    try:
+        with cursor.copy(statement) as copy:
+            yield copy
+    except psycopg.Error as error:
+        raise DBAPIError.instance(statement, None, error, psycopg.Error) from error
+
+
 def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
     """COPY on PostgreSQL (the fastest path in), one executemany elsewhere."""
     if not rows:
@@ -118,7 +132,7 @@ def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
     values_of = itemgetter(*columns) if len(columns) > 1 else lambda row: (row[columns[0]],)
     cursor = session.connection().connection.driver_connection.cursor()
     quoted = ", ".join(f'"{c}"' for c in columns)
-    with cursor.copy(f"COPY {table.name} ({quoted}) FROM STDIN") as copy:
+    with _copying(cursor, f"COPY {table.name} ({quoted}) FROM STDIN") as copy:
         write = copy.write_row
         for row in rows:
             values = values_of(row)
@@ -213,7 +227,7 @@ def write_prepared_copy(session: Session, copy: PreparedCopy) -> None:
         return
     quoted = ", ".join(f'"{c}"' for c in copy.columns)
     cursor = session.connection().connection.driver_connection.cursor()
-    with cursor.copy(f"COPY {copy.table} ({quoted}) FROM STDIN") as out:
+    with _copying(cursor, f"COPY {copy.table} ({quoted}) FROM STDIN") as out:
         out.write(copy.data)
 
 
@@ -268,7 +282,8 @@ def copy_rows(session: Session, table_name: str, table) -> None:
         pacsv.write_csv(table, buffer, pacsv.WriteOptions(include_header=False))
         cursor = session.connection().connection.driver_connection.cursor()
         columns = ", ".join(f'"{c}"' for c in table.column_names)
-        with cursor.copy(f"COPY {table_name} ({columns}) FROM STDIN WITH (FORMAT csv)") as copy:
+        statement = f"COPY {table_name} ({columns}) FROM STDIN WITH (FORMAT csv)"
+        with _copying(cursor, statement) as copy:
             view = buffer.getbuffer()
             for start in range(0, len(view), 1 << 22):
                 copy.write(view[start : start + (1 << 22)])

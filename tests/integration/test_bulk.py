@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import JSON, Boolean, Column, Date, DateTime, Integer, MetaData, String, Table, Text
+from sqlalchemy.exc import IntegrityError
 
 from egards.bulk import bulk_insert, prepare_copy, write_prepared_copy
 
@@ -63,3 +65,23 @@ def test_rows_written_in_bulk_read_back_the_same(db, rows):
         if row["at"] is not None and row["at"].tzinfo is None:
             row["at"] = row["at"].replace(tzinfo=UTC)
     assert back == rows
+
+
+keyed = Table("bulk_keyed", MetaData(), Column("id", Integer, primary_key=True))
+
+
+def test_a_duplicate_key_in_bulk_is_an_integrity_error_as_any_other_write(db):
+    """COPY's errors come back as SQLAlchemy's, so a duplicate answers 409 like any other
+    write's, never a server error."""
+    with db.unit_of_work() as session:
+        keyed.create(session.connection(), checkfirst=True)
+        with pytest.raises(IntegrityError):
+            bulk_insert(session, keyed, [{"id": 1}, {"id": 1}])
+        session.rollback()
+    if db.dialect != "postgresql":
+        return  # prepared COPY text is PostgreSQL's own
+    with db.unit_of_work() as session:
+        keyed.create(session.connection(), checkfirst=True)
+        with pytest.raises(IntegrityError):
+            write_prepared_copy(session, prepare_copy(keyed, [{"id": 2}, {"id": 2}]))
+        session.rollback()
