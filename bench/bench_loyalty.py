@@ -23,6 +23,7 @@ import random
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -201,15 +202,7 @@ def main() -> None:
     per_member = args.activities // args.members
     histories = {member_id: activities_for(rng, member_id, per_member) for member_id in member_ids}
     start = time.perf_counter()
-    done = 0
-    for offset in range(0, len(member_ids), args.batch):
-        with db.unit_of_work() as session:
-            done += service.record_histories(
-                session,
-                actor=SYSTEM,
-                histories={m: histories[m] for m in member_ids[offset : offset + args.batch]},
-                today=lambda: TODAY,
-            )
+    done = record(db, member_ids, histories.__getitem__, args.batch)
     ingest = time.perf_counter() - start
     # Planner statistics, as autovacuum (PostgreSQL) or a periodic ANALYZE (SQLite) keep them
     # after a load: without them the reads below pick the index on status.
@@ -301,17 +294,27 @@ def held_history(rng: random.Random, member_id: int, entries: int) -> list[Activ
     )
 
 
-def hold_histories(db: Database, member_ids: list[int], entries: int, batch: int) -> None:
-    rng = random.Random(7)
+def record(
+    db: Database, member_ids: list[int], history_of: Callable[[int], list[Activity]], batch: int
+) -> int:
+    """Members' histories through the bulk path, ``batch`` members per transaction (made as
+    each batch is sent); the number of activities recorded."""
+    done = 0
     for offset in range(0, len(member_ids), batch):
         chunk = member_ids[offset : offset + batch]
         with db.unit_of_work() as session:
-            service.record_histories(
+            done += service.record_histories(
                 session,
                 actor=SYSTEM,
-                histories={m: held_history(rng, m, entries) for m in chunk},
+                histories={m: history_of(m) for m in chunk},
                 today=lambda: TODAY,
             )
+    return done
+
+
+def hold_histories(db: Database, member_ids: list[int], entries: int, batch: int) -> None:
+    rng = random.Random(7)
+    record(db, member_ids, lambda m: held_history(rng, m, entries), batch)
     with db.engine.begin() as connection:
         connection.exec_driver_sql("ANALYZE")
 
@@ -337,15 +340,7 @@ def steady_state(db: Database, args: argparse.Namespace) -> None:
         for m in member_ids
     }
     start = time.perf_counter()
-    done = 0
-    for offset in range(0, len(member_ids), args.batch):
-        with db.unit_of_work() as session:
-            done += service.record_histories(
-                session,
-                actor=SYSTEM,
-                histories={m: day[m] for m in member_ids[offset : offset + args.batch]},
-                today=lambda: TODAY,
-            )
+    done = record(db, member_ids, day.__getitem__, args.batch)
     seconds = time.perf_counter() - start
     with db.unit_of_work() as session:
         entries = session.scalar(select(func.count()).select_from(Entry))
