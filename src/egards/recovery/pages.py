@@ -837,13 +837,20 @@ def decide_exception(
             reason=reason,
         ),
         done=lambda _: f"/recovery/exceptions#exception-{exception_id}",
-        again=lambda exc: _refused(
-            request,
-            "recovery/exceptions.html",
-            _exceptions_context(session, actor, "", ""),
-            exc,
-            exception_id=exception_id,
-        ),
+        again=lambda exc: _exception_refused(request, session, actor, exc, exception_id),
+    )
+
+
+def _exception_refused(
+    request: Request, session: Session, actor: Actor, exc: DomainError, exception_id: int
+) -> Response:
+    """The exceptions page again, with the refused decision's or outcome's reason."""
+    return _refused(
+        request,
+        "recovery/exceptions.html",
+        _exceptions_context(session, actor, "", ""),
+        exc,
+        exception_id=exception_id,
     )
 
 
@@ -866,13 +873,7 @@ def exception_outcome(
             note=note,
         ),
         done=lambda _: f"/recovery/exceptions#exception-{exception_id}",
-        again=lambda exc: _refused(
-            request,
-            "recovery/exceptions.html",
-            _exceptions_context(session, actor, "", ""),
-            exc,
-            exception_id=exception_id,
-        ),
+        again=lambda exc: _exception_refused(request, session, actor, exc, exception_id),
     )
 
 
