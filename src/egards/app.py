@@ -59,13 +59,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         set_locale(request)
         return await call_next(request)
 
-    @app.middleware("http")
-    async def content_security_policy(request: Request, call_next):
-        response = await call_next(request)
-        if request.url.path not in csp.EXEMPT_PATHS:
-            response.headers.setdefault("Content-Security-Policy", csp.DEFAULT)
-        return response
-
+    app.add_middleware(csp.DefaultPolicy)
     # Inside the session (a busy page speaks the user's language), outside everything else.
     app.add_middleware(Admission, limit=settings.db_pool_size, wait=settings.db_wait_timeout)
     app.add_middleware(
