@@ -17,7 +17,6 @@ from egards.accounts.domain import Actor, Permission
 from egards.analytics import service
 from egards.schemas import Input
 from egards.web.deps import CurrentActor, DbSession, Id, SmallId
-from egards.web.problems import ERRORS
 
 router = APIRouter(prefix="/analytics", tags=["analytics"])
 log = logging.getLogger("egards.analytics")
@@ -49,7 +48,7 @@ def _run_read(run) -> dict[str, Any]:
     }
 
 
-@router.get("/customers/{customer_id}/score", responses=ERRORS)
+@router.get("/customers/{customer_id}/score")
 def customer_score(
     session: DbSession,
     actor: CurrentActor,
@@ -61,7 +60,7 @@ def customer_score(
     return service.customer_score(session, actor=actor, customer_id=customer_id, lang=lang)
 
 
-@router.get("/segments", responses=ERRORS)
+@router.get("/segments")
 def segments(
     session: DbSession,
     actor: CurrentActor,
@@ -87,7 +86,7 @@ def _csv_lines(rows: Iterator[dict[str, Any]]) -> Iterator[str]:
 
 @router.get(
     "/scores.csv",
-    responses={**ERRORS, 200: {"content": {"text/csv": {}}}},
+    responses={200: {"content": {"text/csv": {}}}},
     response_class=StreamingResponse,
 )
 def scores_csv(
@@ -106,7 +105,7 @@ def scores_csv(
 
 @router.get(
     "/scores.parquet",
-    responses={**ERRORS, 200: {"content": {"application/vnd.apache.parquet": {}}}},
+    responses={200: {"content": {"application/vnd.apache.parquet": {}}}},
 )
 def scores_parquet(session: DbSession, actor: CurrentActor) -> Response:
     """Every current score as Parquet (reason codes rather than words)."""
@@ -138,7 +137,7 @@ def _run_in_background(db, actor: Actor, run_id: int) -> None:
         log.exception("scoring run %s failed", run_id)
 
 
-@router.post("/runs", status_code=202, responses=ERRORS)
+@router.post("/runs", status_code=202)
 def start_run(
     request: Request,
     session: DbSession,
@@ -159,7 +158,7 @@ def start_run(
     )
 
 
-@router.get("/runs", responses=ERRORS)
+@router.get("/runs")
 def list_runs(session: DbSession, actor: CurrentActor) -> list[dict[str, Any]]:
     """The last scoring runs, newest first, with counts and status."""
     return [
@@ -168,7 +167,7 @@ def list_runs(session: DbSession, actor: CurrentActor) -> list[dict[str, Any]]:
     ]
 
 
-@router.get("/runs/{run_id}", responses=ERRORS)
+@router.get("/runs/{run_id}")
 def get_run(session: DbSession, actor: CurrentActor, run_id: SmallId) -> dict[str, Any]:
     """A run: parameters, counts, the fit and churn reports (AUC, calibration), or its error."""
     return _run_read(service.get_run(session, actor=actor, run_id=run_id))

@@ -9,7 +9,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from egards.audit import service
 from egards.customers import service as customers
 from egards.web.deps import CurrentActor, DbSession, Id
-from egards.web.problems import ERRORS
 
 router = APIRouter(tags=["audit"])
 
@@ -31,7 +30,7 @@ class AuditRead(BaseModel):
     )
 
 
-@router.get("/audit", response_model=list[AuditRead], responses=ERRORS)
+@router.get("/audit", response_model=list[AuditRead])
 def audit_trail(
     session: DbSession,
     actor: CurrentActor,
@@ -45,7 +44,7 @@ def audit_trail(
     )
 
 
-@router.get("/customers/{customer_id}/audit", response_model=list[AuditRead], responses=ERRORS)
+@router.get("/customers/{customer_id}/audit", response_model=list[AuditRead])
 def customer_audit(
     session: DbSession,
     actor: CurrentActor,

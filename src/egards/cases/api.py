@@ -41,7 +41,7 @@ from egards.cases.service import AttachmentIn, CasesConfig, Opened
 from egards.db import utcnow
 from egards.errors import InvalidInput
 from egards.web.deps import CurrentActor, DbSession, Id, get_actor
-from egards.web.problems import ERRORS, PROBLEM_JSON
+from egards.web.problems import PROBLEM_JSON
 
 router = APIRouter(tags=["cases"])
 
@@ -92,7 +92,7 @@ def opened_body(opened: Opened) -> CaseOpened:
     )
 
 
-@router.get("/cases", response_model=CasePage, responses=ERRORS)
+@router.get("/cases", response_model=CasePage)
 def list_cases(
     session: DbSession,
     actor: CurrentActor,
@@ -118,7 +118,7 @@ def list_cases(
     return CasePage(items=[detail(c) for c in items], limit=limit, offset=offset, has_more=has_more)
 
 
-@router.post("/cases", response_model=CaseOpened, status_code=201, responses=ERRORS)
+@router.post("/cases", response_model=CaseOpened, status_code=201)
 def log_contact(
     request: Request, session: DbSession, actor: CurrentActor, data: CaseLogCreate
 ) -> CaseOpened:
@@ -129,7 +129,7 @@ def log_contact(
     return opened_body(opened)
 
 
-@router.post("/cases/partner-reports", response_model=CaseOpened, status_code=201, responses=ERRORS)
+@router.post("/cases/partner-reports", response_model=CaseOpened, status_code=201)
 def partner_report(
     request: Request, session: DbSession, actor: CurrentActor, data: PartnerReportCreate
 ) -> CaseOpened:
@@ -140,7 +140,7 @@ def partner_report(
     return opened_body(opened)
 
 
-@router.post("/cases/letters", response_model=CaseOpened, status_code=201, responses=ERRORS)
+@router.post("/cases/letters", response_model=CaseOpened, status_code=201)
 async def letter(
     request: Request,
     session: DbSession,
@@ -180,7 +180,7 @@ async def letter(
     "/cases/web-form",
     response_model=WebFormReceived,
     status_code=202,
-    responses={**ERRORS, 429: {"description": "Too many requests", "content": {PROBLEM_JSON: {}}}},
+    responses={429: {"description": "Too many requests", "content": {PROBLEM_JSON: {}}}},
     openapi_extra={
         "requestBody": {
             "content": {
@@ -212,7 +212,7 @@ async def web_form(request: Request) -> WebFormReceived:
     )
 
 
-@router.post("/cases/social-mentions", response_model=CaseOpened, status_code=201, responses=ERRORS)
+@router.post("/cases/social-mentions", response_model=CaseOpened, status_code=201)
 async def social_mention(request: Request) -> CaseOpened:
     """A mention from a social listening tool. Sign `<timestamp>.<body>` with HMAC-SHA256 and
     the shared secret: headers `X-Egards-Timestamp` (Unix seconds) and `X-Egards-Signature`
@@ -234,7 +234,6 @@ async def social_mention(request: Request) -> CaseOpened:
     "/cases/inbound-email",
     response_model=EmailReceived,
     status_code=201,
-    responses=ERRORS,
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -275,7 +274,7 @@ async def inbound_email(request: Request, actor: IntakeActor) -> EmailReceived:
     )
 
 
-@router.get("/cases/no-silence", response_model=SilenceRead, responses=ERRORS)
+@router.get("/cases/no-silence", response_model=SilenceRead)
 def no_silence(
     request: Request,
     session: DbSession,
@@ -300,7 +299,7 @@ def no_silence(
     )
 
 
-@router.put("/cases/agents/{user_id}", status_code=204, responses=ERRORS)
+@router.put("/cases/agents/{user_id}", status_code=204)
 def set_agent_profile(
     session: DbSession, actor: CurrentActor, user_id: Id, data: AgentProfileUpdate
 ) -> Response:
@@ -317,12 +316,12 @@ def set_agent_profile(
     return Response(status_code=204)
 
 
-@router.get("/cases/{case_id}", response_model=CaseDetailRead, responses=ERRORS)
+@router.get("/cases/{case_id}", response_model=CaseDetailRead)
 def get_case(session: DbSession, actor: CurrentActor, case_id: Id) -> CaseDetailRead:
     return detail(service.get_case(session, actor=actor, case_id=case_id))
 
 
-@router.patch("/cases/{case_id}", response_model=CaseDetailRead, responses=ERRORS)
+@router.patch("/cases/{case_id}", response_model=CaseDetailRead)
 def update_case(
     request: Request, session: DbSession, actor: CurrentActor, case_id: Id, data: CaseUpdate
 ) -> CaseDetailRead:
@@ -341,7 +340,7 @@ def update_case(
     return detail(case)
 
 
-@router.get("/cases/{case_id}/messages", response_model=list[MessageRead], responses=ERRORS)
+@router.get("/cases/{case_id}/messages", response_model=list[MessageRead])
 def messages(session: DbSession, actor: CurrentActor, case_id: Id) -> Any:
     """The thread, oldest first (partners do not see internal notes), with what became of
     each e-mail we sent (``delivery``: queued, retrying, sent, not_delivered)."""
@@ -357,9 +356,7 @@ def message_read(message: Any, delivery: service.Delivery | None) -> MessageRead
     return read.model_copy(update={"delivery": delivery.state, "delivery_error": delivery.error})
 
 
-@router.post(
-    "/cases/{case_id}/replies", response_model=MessageRead, status_code=201, responses=ERRORS
-)
+@router.post("/cases/{case_id}/replies", response_model=MessageRead, status_code=201)
 def reply(
     request: Request, session: DbSession, actor: CurrentActor, case_id: Id, data: ReplyCreate
 ) -> Any:
@@ -377,9 +374,7 @@ def reply(
     return entry
 
 
-@router.post(
-    "/cases/{case_id}/notes", response_model=MessageRead, status_code=201, responses=ERRORS
-)
+@router.post("/cases/{case_id}/notes", response_model=MessageRead, status_code=201)
 def add_note(
     request: Request, session: DbSession, actor: CurrentActor, case_id: Id, data: NoteCreate
 ) -> Any:
@@ -391,7 +386,7 @@ def add_note(
     return entry
 
 
-@router.post("/cases/{case_id}/status", response_model=CaseDetailRead, responses=ERRORS)
+@router.post("/cases/{case_id}/status", response_model=CaseDetailRead)
 def change_status(
     request: Request, session: DbSession, actor: CurrentActor, case_id: Id, data: StatusChange
 ) -> CaseDetailRead:
@@ -409,7 +404,7 @@ def change_status(
     return detail(case)
 
 
-@router.post("/cases/{case_id}/satisfaction", response_model=CaseDetailRead, responses=ERRORS)
+@router.post("/cases/{case_id}/satisfaction", response_model=CaseDetailRead)
 def record_satisfaction(
     request: Request, session: DbSession, actor: CurrentActor, case_id: Id, data: SatisfactionIn
 ) -> CaseDetailRead:
@@ -420,7 +415,7 @@ def record_satisfaction(
     return detail(case)
 
 
-@router.post("/cases/{case_id}/assignee", response_model=CaseDetailRead, responses=ERRORS)
+@router.post("/cases/{case_id}/assignee", response_model=CaseDetailRead)
 def assign(
     request: Request, session: DbSession, actor: CurrentActor, case_id: Id, data: AssigneeChange
 ) -> CaseDetailRead:
@@ -430,7 +425,7 @@ def assign(
     return detail(case)
 
 
-@router.post("/cases/{case_id}/customer", response_model=CaseDetailRead, responses=ERRORS)
+@router.post("/cases/{case_id}/customer", response_model=CaseDetailRead)
 def link_customer(
     request: Request, session: DbSession, actor: CurrentActor, case_id: Id, data: CustomerLink
 ) -> CaseDetailRead:
@@ -444,14 +439,13 @@ def link_customer(
 @router.get(
     "/cases/{case_id}/customer-suggestions",
     response_model=list[CustomerSuggestion],
-    responses=ERRORS,
 )
 def customer_suggestions(session: DbSession, actor: CurrentActor, case_id: Id) -> Any:
     """Customer files that may be this case's unknown sender."""
     return service.suggest_customers(session, actor=actor, case_id=case_id)
 
 
-@router.post("/cases/{case_id}/links", status_code=status.HTTP_201_CREATED, responses=ERRORS)
+@router.post("/cases/{case_id}/links", status_code=status.HTTP_201_CREATED)
 def link_cases(
     request: Request, session: DbSession, actor: CurrentActor, case_id: Id, data: CaseLinkCreate
 ) -> dict[str, Any]:
@@ -466,7 +460,7 @@ def link_cases(
     return {"case_id": link.case_id, "linked_case_id": link.linked_case_id, "kind": link.kind}
 
 
-@router.get("/cases/{case_id}/attachments/{attachment_id}", responses=ERRORS)
+@router.get("/cases/{case_id}/attachments/{attachment_id}")
 def download_attachment(
     session: DbSession, actor: CurrentActor, case_id: Id, attachment_id: Id
 ) -> Response:

@@ -26,7 +26,6 @@ from egards.customers.schemas import (
     TimelineEventRead,
 )
 from egards.web.deps import CurrentActor, DbSession, Id, SmallId
-from egards.web.problems import ERRORS
 
 router = APIRouter(tags=["customers"])
 
@@ -35,7 +34,7 @@ def _region(request: Request) -> str:
     return request.app.state.settings.default_phone_region
 
 
-@router.get("/customers", response_model=CustomerPage, responses=ERRORS)
+@router.get("/customers", response_model=CustomerPage)
 def search_customers(
     session: DbSession,
     actor: CurrentActor,
@@ -68,9 +67,7 @@ def search_customers(
     )
 
 
-@router.post(
-    "/customers", response_model=CustomerRead, status_code=status.HTTP_201_CREATED, responses=ERRORS
-)
+@router.post("/customers", response_model=CustomerRead, status_code=status.HTTP_201_CREATED)
 def create_customer(
     session: DbSession, actor: CurrentActor, request: Request, data: CustomerCreate
 ) -> Any:
@@ -78,12 +75,12 @@ def create_customer(
     return service.create_customer(session, actor=actor, data=data, region=_region(request))
 
 
-@router.get("/customers/{customer_id}", response_model=CustomerRead, responses=ERRORS)
+@router.get("/customers/{customer_id}", response_model=CustomerRead)
 def get_customer(session: DbSession, actor: CurrentActor, customer_id: Id) -> Any:
     return service.get_customer(session, actor=actor, customer_id=customer_id)
 
 
-@router.patch("/customers/{customer_id}", response_model=CustomerRead, responses=ERRORS)
+@router.patch("/customers/{customer_id}", response_model=CustomerRead)
 def update_customer(
     session: DbSession, actor: CurrentActor, customer_id: Id, data: CustomerUpdate
 ) -> Any:
@@ -94,7 +91,6 @@ def update_customer(
     "/customers/{customer_id}/identities",
     response_model=IdentityRead,
     status_code=201,
-    responses=ERRORS,
 )
 def add_identity(
     session: DbSession,
@@ -109,16 +105,14 @@ def add_identity(
     )
 
 
-@router.delete(
-    "/customers/{customer_id}/identities/{identity_id}", status_code=204, responses=ERRORS
-)
+@router.delete("/customers/{customer_id}/identities/{identity_id}", status_code=204)
 def remove_identity(
     session: DbSession, actor: CurrentActor, customer_id: Id, identity_id: Id
 ) -> None:
     service.remove_identity(session, actor=actor, customer_id=customer_id, identity_id=identity_id)
 
 
-@router.get("/customers/{customer_id}/consents", response_model=list[ConsentRead], responses=ERRORS)
+@router.get("/customers/{customer_id}/consents", response_model=list[ConsentRead])
 def consent_history(session: DbSession, actor: CurrentActor, customer_id: Id) -> Any:
     """Every consent decision, newest first; a withdrawal is a new entry."""
     return service.consent_history(session, actor=actor, customer_id=customer_id)
@@ -128,7 +122,6 @@ def consent_history(session: DbSession, actor: CurrentActor, customer_id: Id) ->
     "/customers/{customer_id}/consents",
     response_model=ConsentRead,
     status_code=201,
-    responses=ERRORS,
 )
 def record_consent(
     session: DbSession, actor: CurrentActor, customer_id: Id, data: ConsentCreate
@@ -136,9 +129,7 @@ def record_consent(
     return service.record_consent(session, actor=actor, customer_id=customer_id, data=data)
 
 
-@router.get(
-    "/customers/{customer_id}/timeline", response_model=list[TimelineEventRead], responses=ERRORS
-)
+@router.get("/customers/{customer_id}/timeline", response_model=list[TimelineEventRead])
 def timeline(
     session: DbSession,
     actor: CurrentActor,
@@ -164,7 +155,6 @@ def timeline(
     "/customers/{customer_id}/timeline",
     response_model=TimelineEventRead,
     status_code=201,
-    responses=ERRORS,
 )
 def add_timeline_event(
     session: DbSession, actor: CurrentActor, customer_id: Id, data: TimelineEventCreate
@@ -173,14 +163,12 @@ def add_timeline_event(
     return service.add_timeline_event(session, actor=actor, customer_id=customer_id, event=data)
 
 
-@router.get("/customers/{customer_id}/notes", response_model=list[NoteRead], responses=ERRORS)
+@router.get("/customers/{customer_id}/notes", response_model=list[NoteRead])
 def notes(session: DbSession, actor: CurrentActor, customer_id: Id) -> Any:
     return service.list_notes(session, actor=actor, customer_id=customer_id)
 
 
-@router.post(
-    "/customers/{customer_id}/notes", response_model=NoteRead, status_code=201, responses=ERRORS
-)
+@router.post("/customers/{customer_id}/notes", response_model=NoteRead, status_code=201)
 def add_note(session: DbSession, actor: CurrentActor, customer_id: Id, data: NoteCreate) -> Any:
     """A note on the file: internal unless shared with an organisation assigned to it."""
     return service.add_note(
@@ -192,7 +180,7 @@ def add_note(session: DbSession, actor: CurrentActor, customer_id: Id, data: Not
     )
 
 
-@router.post("/customers/{customer_id}/organisations", status_code=204, responses=ERRORS)
+@router.post("/customers/{customer_id}/organisations", status_code=204)
 def assign_organisation(
     session: DbSession, actor: CurrentActor, customer_id: Id, data: OrganisationAssign
 ) -> None:
@@ -206,7 +194,7 @@ def assign_organisation(
     )
 
 
-@router.post("/customer-merges", response_model=MergeRead, status_code=201, responses=ERRORS)
+@router.post("/customer-merges", response_model=MergeRead, status_code=201)
 def merge(session: DbSession, actor: CurrentActor, data: MergeRequest) -> Any:
     """Merge a duplicate into a survivor. Reversible with the unmerge route."""
     return service.merge_customers(
@@ -218,23 +206,23 @@ def merge(session: DbSession, actor: CurrentActor, data: MergeRequest) -> Any:
     )
 
 
-@router.get("/customers/{customer_id}/merges", response_model=list[MergeRead], responses=ERRORS)
+@router.get("/customers/{customer_id}/merges", response_model=list[MergeRead])
 def merges(session: DbSession, actor: CurrentActor, customer_id: Id) -> Any:
     return service.list_merges(session, actor=actor, customer_id=customer_id)
 
 
-@router.post("/customer-merges/{merge_id}/unmerge", response_model=MergeRead, responses=ERRORS)
+@router.post("/customer-merges/{merge_id}/unmerge", response_model=MergeRead)
 def unmerge(session: DbSession, actor: CurrentActor, merge_id: SmallId) -> Any:
     return service.unmerge(session, actor=actor, merge_id=merge_id, reason=None)
 
 
-@router.get("/customers/{customer_id}/export", responses=ERRORS)
+@router.get("/customers/{customer_id}/export")
 def export(session: DbSession, actor: CurrentActor, customer_id: Id) -> dict[str, Any]:
     """Everything held about one person, as JSON (GDPR access and portability)."""
     return service.export_customer(session, actor=actor, customer_id=customer_id)
 
 
-@router.post("/customers/{customer_id}/erase", response_model=CustomerRead, responses=ERRORS)
+@router.post("/customers/{customer_id}/erase", response_model=CustomerRead)
 def erase(session: DbSession, actor: CurrentActor, customer_id: Id, data: EraseRequest) -> Any:
     """Erase personal data for good (GDPR art. 17); the erasure itself is recorded."""
     return service.erase_customer(session, actor=actor, customer_id=customer_id, reason=data.reason)

@@ -24,7 +24,6 @@ from egards.loyalty.schemas import (
     TierException,
 )
 from egards.web.deps import CurrentActor, DbSession, Id, SmallId
-from egards.web.problems import ERRORS
 
 router = APIRouter(prefix="/loyalty", tags=["loyalty"])
 
@@ -54,7 +53,7 @@ def member_read(session, member) -> MemberRead:
     )
 
 
-@router.get("/programmes", responses=ERRORS)
+@router.get("/programmes")
 def programmes(actor: CurrentActor) -> list[dict[str, Any]]:
     """The programmes this installation runs, with their rules."""
     from egards.accounts.domain import Permission
@@ -63,7 +62,7 @@ def programmes(actor: CurrentActor) -> list[dict[str, Any]]:
     return [p.model_dump(mode="json") for p in service.programmes().values()]
 
 
-@router.post("/members", response_model=MemberRead, status_code=201, responses=ERRORS)
+@router.post("/members", response_model=MemberRead, status_code=201)
 def enrol(session: DbSession, actor: CurrentActor, data: EnrolRequest) -> Any:
     member = service.enrol(
         session,
@@ -75,20 +74,20 @@ def enrol(session: DbSession, actor: CurrentActor, data: EnrolRequest) -> Any:
     return member_read(session, member)
 
 
-@router.get("/members/{member_id}", response_model=MemberRead, responses=ERRORS)
+@router.get("/members/{member_id}", response_model=MemberRead)
 def member_status(session: DbSession, actor: CurrentActor, member_id: Id) -> Any:
     """Tier, balances, and what is needed to reach the next tier or keep this one."""
     return member_read(session, service.find_member(session, actor=actor, member_id=member_id))
 
 
-@router.get("/customers/{customer_id}/members", response_model=list[MemberRead], responses=ERRORS)
+@router.get("/customers/{customer_id}/members", response_model=list[MemberRead])
 def customer_memberships(session: DbSession, actor: CurrentActor, customer_id: Id) -> Any:
     """The customer's memberships, with tiers and balances (needs loyalty:read)."""
     members = service.customer_members(session, actor=actor, customer_id=customer_id)
     return [member_read(session, m) for m in members]
 
 
-@router.get("/members/{member_id}/statement", response_model=list[EntryRead], responses=ERRORS)
+@router.get("/members/{member_id}/statement", response_model=list[EntryRead])
 def statement(
     session: DbSession,
     actor: CurrentActor,
@@ -112,7 +111,7 @@ def statement(
     )
 
 
-@router.get("/members/{member_id}/explanation", response_model=Explanation, responses=ERRORS)
+@router.get("/members/{member_id}/explanation", response_model=Explanation)
 def explanation(
     session: DbSession,
     actor: CurrentActor,
@@ -126,7 +125,7 @@ def explanation(
     )
 
 
-@router.post("/programmes/{programme}/activities", response_model=ActivityResult, responses=ERRORS)
+@router.post("/programmes/{programme}/activities", response_model=ActivityResult)
 def record_activity(
     session: DbSession, actor: CurrentActor, programme: str, data: ActivityCreate
 ) -> Any:
@@ -134,9 +133,7 @@ def record_activity(
     return service.record_activity(session, actor=actor, programme_code=programme, data=data)
 
 
-@router.post(
-    "/programmes/{programme}/activities/bulk", response_model=list[BulkItemResult], responses=ERRORS
-)
+@router.post("/programmes/{programme}/activities/bulk", response_model=list[BulkItemResult])
 def record_activities(
     session: DbSession, actor: CurrentActor, programme: str, data: BulkActivities
 ) -> Any:
@@ -157,9 +154,7 @@ def _error(error: DomainError) -> dict[str, Any]:
     return {"code": error.code, "field": error.field, "reason": error.message}
 
 
-@router.post(
-    "/members/{member_id}/redemptions", response_model=EntryRead, status_code=201, responses=ERRORS
-)
+@router.post("/members/{member_id}/redemptions", response_model=EntryRead, status_code=201)
 def redeem(session: DbSession, actor: CurrentActor, member_id: Id, data: RedemptionCreate) -> Any:
     """Spend points (or hold them), soonest-expiring first. Idempotent by key."""
     entry = service.redeem(
@@ -175,7 +170,7 @@ def redeem(session: DbSession, actor: CurrentActor, member_id: Id, data: Redempt
     return _entry(entry)
 
 
-@router.post("/members/{member_id}/holds/{seq}/settle", response_model=EntryRead, responses=ERRORS)
+@router.post("/members/{member_id}/holds/{seq}/settle", response_model=EntryRead)
 def settle(
     session: DbSession, actor: CurrentActor, member_id: Id, seq: SmallId, data: HoldDecision
 ) -> Any:
@@ -186,7 +181,7 @@ def settle(
     )
 
 
-@router.post("/members/{member_id}/holds/{seq}/void", response_model=EntryRead, responses=ERRORS)
+@router.post("/members/{member_id}/holds/{seq}/void", response_model=EntryRead)
 def void(
     session: DbSession, actor: CurrentActor, member_id: Id, seq: SmallId, data: HoldDecision
 ) -> Any:
@@ -197,9 +192,7 @@ def void(
     )
 
 
-@router.post(
-    "/members/{member_id}/redemptions/{seq}/cancel", response_model=EntryRead, responses=ERRORS
-)
+@router.post("/members/{member_id}/redemptions/{seq}/cancel", response_model=EntryRead)
 def cancel(
     session: DbSession, actor: CurrentActor, member_id: Id, seq: SmallId, data: HoldDecision
 ) -> Any:
@@ -209,7 +202,7 @@ def cancel(
     )
 
 
-@router.post("/members/{member_id}/tier-exception", response_model=MemberRead, responses=ERRORS)
+@router.post("/members/{member_id}/tier-exception", response_model=MemberRead)
 def tier_exception(
     session: DbSession, actor: CurrentActor, member_id: Id, data: TierException
 ) -> Any:

@@ -36,7 +36,6 @@ from egards.recovery.schemas import (
     VoucherRedeem,
 )
 from egards.web.deps import CurrentActor, DbSession, Id
-from egards.web.problems import ERRORS
 
 router = APIRouter(prefix="/recovery", tags=["recovery"])
 CODE = Path(min_length=1, max_length=60, pattern=r"^[A-Za-z0-9_.\-]+$")
@@ -59,14 +58,14 @@ def grant_read(session, grant) -> GrantRead:
     )
 
 
-@router.get("/catalogue", response_model=list[GestureTypeRead], responses=ERRORS)
+@router.get("/catalogue", response_model=list[GestureTypeRead])
 def catalogue(session: DbSession, actor: CurrentActor) -> list[Any]:
     """The gestures agents can offer, with their cost model."""
     actor.require(Permission.RECOVERY_GRANT)
     return service.catalogue(session)
 
 
-@router.put("/catalogue/{code}", response_model=GestureTypeRead, responses=ERRORS)
+@router.put("/catalogue/{code}", response_model=GestureTypeRead)
 def save_gesture_type(
     session: DbSession,
     actor: CurrentActor,
@@ -80,9 +79,7 @@ def save_gesture_type(
     )
 
 
-@router.post(
-    "/recommendations", response_model=RecommendationRead, status_code=201, responses=ERRORS
-)
+@router.post("/recommendations", response_model=RecommendationRead, status_code=201)
 def recommend(request: Request, session: DbSession, actor: CurrentActor, data: RecommendIn) -> Any:
     """The top three gestures for a customer (and case), each with its cost and reason."""
     return service.recommend(
@@ -94,7 +91,7 @@ def recommend(request: Request, session: DbSession, actor: CurrentActor, data: R
     )
 
 
-@router.post("/grants", response_model=GrantRead, status_code=201, responses=ERRORS)
+@router.post("/grants", response_model=GrantRead, status_code=201)
 def grant(request: Request, session: DbSession, actor: CurrentActor, data: GrantCreate) -> Any:
     """Offer a gesture: granted at once within the agent's and team's budget, else sent to a
     supervisor (`status` pending, with the approval's promise)."""
@@ -108,7 +105,7 @@ def grant(request: Request, session: DbSession, actor: CurrentActor, data: Grant
     return grant_read(session, row)
 
 
-@router.get("/grants", response_model=list[GrantRead], responses=ERRORS)
+@router.get("/grants", response_model=list[GrantRead])
 def grants(
     session: DbSession,
     actor: CurrentActor,
@@ -134,12 +131,12 @@ def grants(
     return [grant_read(session, row) for row in rows]
 
 
-@router.get("/grants/{grant_id}", response_model=GrantRead, responses=ERRORS)
+@router.get("/grants/{grant_id}", response_model=GrantRead)
 def get_grant(session: DbSession, actor: CurrentActor, grant_id: Id) -> Any:
     return grant_read(session, service.get_grant(session, actor=actor, grant_id=grant_id))
 
 
-@router.get("/approvals", response_model=list[GrantRead], responses=ERRORS)
+@router.get("/approvals", response_model=list[GrantRead])
 def approvals(
     session: DbSession,
     actor: CurrentActor,
@@ -151,7 +148,7 @@ def approvals(
     ]
 
 
-@router.post("/approvals/{approval_id}/decision", response_model=GrantRead, responses=ERRORS)
+@router.post("/approvals/{approval_id}/decision", response_model=GrantRead)
 def decide(
     request: Request, session: DbSession, actor: CurrentActor, approval_id: Id, data: DecisionIn
 ) -> Any:
@@ -168,7 +165,7 @@ def decide(
     return grant_read(session, service.get_grant(session, actor=actor, grant_id=approval.grant_id))
 
 
-@router.get("/budgets/mine", responses=ERRORS)
+@router.get("/budgets/mine")
 def my_budgets(request: Request, session: DbSession, actor: CurrentActor) -> dict[str, Any]:
     """The acting agent's and their team's budget this month."""
     mine = service.my_budgets(session, actor=actor, now=now_of(request))
@@ -179,7 +176,7 @@ def my_budgets(request: Request, session: DbSession, actor: CurrentActor) -> dic
     }
 
 
-@router.get("/budgets", responses=ERRORS)
+@router.get("/budgets")
 def budgets(
     session: DbSession,
     actor: CurrentActor,
@@ -198,13 +195,13 @@ def budgets(
     }
 
 
-@router.put("/budgets", response_model=BudgetRead, responses=ERRORS)
+@router.put("/budgets", response_model=BudgetRead)
 def set_budget(session: DbSession, actor: CurrentActor, data: BudgetSet) -> Any:
     """Set an agent's (owner = user id) or a team's limit for a month."""
     return service.set_budget(session, actor=actor, **data.model_dump())
 
 
-@router.post("/vouchers/{code}/redemption", response_model=VoucherRead, responses=ERRORS)
+@router.post("/vouchers/{code}/redemption", response_model=VoucherRead)
 def redeem_voucher(
     request: Request,
     session: DbSession,
@@ -218,23 +215,23 @@ def redeem_voucher(
     )
 
 
-@router.post("/events", response_model=EventRead, status_code=201, responses=ERRORS)
+@router.post("/events", response_model=EventRead, status_code=201)
 def create_event(session: DbSession, actor: CurrentActor, data: EventCreate) -> Any:
     return service.create_event(session, actor=actor, **data.model_dump())
 
 
-@router.get("/events", response_model=list[EventRead], responses=ERRORS)
+@router.get("/events", response_model=list[EventRead])
 def events(session: DbSession, actor: CurrentActor) -> list[Any]:
     actor.require(Permission.RECOVERY_GRANT)
     return service.events(session)
 
 
-@router.get("/events/{event_id}/invitations", response_model=list[InvitationRead], responses=ERRORS)
+@router.get("/events/{event_id}/invitations", response_model=list[InvitationRead])
 def invitations(session: DbSession, actor: CurrentActor, event_id: Id) -> list[Any]:
     return service.invitations(session, actor=actor, event_id=event_id)
 
 
-@router.post("/invitations/{invitation_id}", response_model=InvitationRead, responses=ERRORS)
+@router.post("/invitations/{invitation_id}", response_model=InvitationRead)
 def update_invitation(
     session: DbSession, actor: CurrentActor, invitation_id: Id, data: InvitationUpdate
 ) -> Any:
@@ -244,13 +241,13 @@ def update_invitation(
     )
 
 
-@router.post("/exceptions", response_model=ExceptionRead, status_code=201, responses=ERRORS)
+@router.post("/exceptions", response_model=ExceptionRead, status_code=201)
 def propose_exception(session: DbSession, actor: CurrentActor, data: ExceptionCreate) -> Any:
     """Mark a case as an exception to a rule, say why, and propose a remedy."""
     return service.propose_exception(session, actor=actor, **data.model_dump())
 
 
-@router.get("/exceptions", response_model=list[ExceptionRead], responses=ERRORS)
+@router.get("/exceptions", response_model=list[ExceptionRead])
 def exceptions(
     session: DbSession,
     actor: CurrentActor,
@@ -260,13 +257,13 @@ def exceptions(
     return service.exceptions(session, actor=actor, status=status, rule=rule)
 
 
-@router.get("/exceptions/report", responses=ERRORS)
+@router.get("/exceptions/report")
 def exception_report(session: DbSession, actor: CurrentActor) -> list[dict[str, Any]]:
     """Per rule: exceptions proposed, decided, and what came of them."""
     return service.exception_report(session, actor=actor)
 
 
-@router.post("/exceptions/{exception_id}/decision", response_model=ExceptionRead, responses=ERRORS)
+@router.post("/exceptions/{exception_id}/decision", response_model=ExceptionRead)
 def decide_exception(
     session: DbSession, actor: CurrentActor, exception_id: Id, data: DecisionIn
 ) -> Any:
@@ -275,7 +272,7 @@ def decide_exception(
     )
 
 
-@router.post("/exceptions/{exception_id}/outcome", response_model=ExceptionRead, responses=ERRORS)
+@router.post("/exceptions/{exception_id}/outcome", response_model=ExceptionRead)
 def exception_outcome(
     session: DbSession, actor: CurrentActor, exception_id: Id, data: ExceptionOutcome
 ) -> Any:
@@ -284,7 +281,7 @@ def exception_outcome(
     )
 
 
-@router.post("/letters/draft", response_model=LetterDraft, responses=ERRORS)
+@router.post("/letters/draft", response_model=LetterDraft)
 def draft_letter(
     request: Request, session: DbSession, actor: CurrentActor, data: LetterDraftIn
 ) -> Any:
@@ -292,9 +289,7 @@ def draft_letter(
     return service.draft_letter(session, actor=actor, now=now_of(request), **data.model_dump())
 
 
-@router.get(
-    "/letters/{letter_id}.pdf", responses={**ERRORS, 200: {"content": {"application/pdf": {}}}}
-)
+@router.get("/letters/{letter_id}.pdf", responses={200: {"content": {"application/pdf": {}}}})
 def letter_pdf(session: DbSession, actor: CurrentActor, letter_id: Id) -> Response:
     letter = service.letter_pdf(session, actor=actor, letter_id=letter_id)
     return Response(
@@ -304,7 +299,7 @@ def letter_pdf(session: DbSession, actor: CurrentActor, letter_id: Id) -> Respon
     )
 
 
-@router.put("/letter-templates/{code}/{language}", responses=ERRORS)
+@router.put("/letter-templates/{code}/{language}")
 def save_letter_template(
     session: DbSession,
     actor: CurrentActor,
@@ -318,7 +313,7 @@ def save_letter_template(
     return {"code": row.code, "language": row.language, "subject": row.subject, "body": row.body}
 
 
-@router.get("/returns", responses=ERRORS)
+@router.get("/returns")
 def returns(session: DbSession, actor: CurrentActor, as_of: date | None = None) -> dict[str, Any]:
     """Return on gestures: cost, what followed, against matched cases that received nothing."""
     report = service.returns(session, actor=actor, as_of=as_of)
