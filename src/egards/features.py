@@ -4,7 +4,8 @@ A feature folder may provide any of: ``models`` (tables), ``api.router`` (JSON r
 ``pages.router`` (console pages), ``pages.NAV`` (console menu entries),
 ``pages.customer_panels`` (panels on the customer 360 page), ``pages.case_panels`` (panels
 beside a case), ``cli.app`` (a Typer group), ``demo.populate`` (demo data),
-``translations/fr.json``, and in ``service`` the two GDPR hooks: ``export_section(session,
+``translations/fr.json``, ``portal.panels`` (panels in the customer's own space, see
+:mod:`egards.web.panels`), and in ``service`` the two GDPR hooks: ``export_section(session,
 customer_id)`` (what it holds about a person, for their export) and
 ``erase_customer_data(session, erasure)`` (remove or anonymise everything personal it holds
 about the customers of a :class:`egards.customers.domain.Erasure`). Nothing else needs to know
