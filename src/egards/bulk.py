@@ -21,6 +21,15 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 
+def pg_cursor(session: Session) -> psycopg.Cursor[Any]:
+    """A psycopg cursor on the session's own connection (COPY, server-side work), inside the
+    session's transaction. PostgreSQL only."""
+    driver = session.connection().connection.driver_connection
+    if not isinstance(driver, psycopg.Connection):
+        raise TypeError(f"COPY needs PostgreSQL's driver, not {type(driver).__name__}")
+    return driver.cursor()
+
+
 def json_text(value: Any) -> str:
     """A value as JSON text, as the bulk paths write it (orjson: an order of magnitude faster
     than the standard library on the rows they write)."""
@@ -130,7 +139,7 @@ def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
     columns = list(rows[0])
     as_json = [i for i, c in enumerate(columns) if isinstance(table.c[c].type, JSON)]
     values_of = itemgetter(*columns) if len(columns) > 1 else lambda row: (row[columns[0]],)
-    cursor = session.connection().connection.driver_connection.cursor()
+    cursor = pg_cursor(session)
     quoted = ", ".join(f'"{c}"' for c in columns)
     with _copying(cursor, f"COPY {table.name} ({quoted}) FROM STDIN") as copy:
         write = copy.write_row
@@ -226,7 +235,7 @@ def write_prepared_copy(session: Session, copy: PreparedCopy) -> None:
     if not copy.columns:
         return
     quoted = ", ".join(f'"{c}"' for c in copy.columns)
-    cursor = session.connection().connection.driver_connection.cursor()
+    cursor = pg_cursor(session)
     with _copying(cursor, f"COPY {copy.table} ({quoted}) FROM STDIN") as out:
         out.write(copy.data)
 
@@ -265,9 +274,11 @@ def bulk_update(
     names = ", ".join(f'"{c}"' for c in columns)
     assignments = ", ".join(f'"{c}" = v."{c}"' for c in changed)
     matching = " AND ".join(f't."{k}" = v."{k}"' for k in keys)
-    with session.connection().connection.driver_connection.cursor() as cursor:
+    with pg_cursor(session) as cursor:
         cursor.execute(
-            f"UPDATE {table.name} AS t SET {assignments} FROM unnest({sources}) AS v({names})"
+            # psycopg types a query as a LiteralString; this one is made of the table's own
+            # names and types, the values go as parameters.
+            f"UPDATE {table.name} AS t SET {assignments} FROM unnest({sources}) AS v({names})"  # pyright: ignore[reportArgumentType]
             f" WHERE {matching}",
             arrays,
         )
@@ -280,7 +291,7 @@ def copy_rows(session: Session, table_name: str, table) -> None:
 
         buffer = io.BytesIO()
         pacsv.write_csv(table, buffer, pacsv.WriteOptions(include_header=False))
-        cursor = session.connection().connection.driver_connection.cursor()
+        cursor = pg_cursor(session)
         columns = ", ".join(f'"{c}"' for c in table.column_names)
         statement = f"COPY {table_name} ({columns}) FROM STDIN WITH (FORMAT csv)"
         with _copying(cursor, statement) as copy:

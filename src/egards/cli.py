@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from egards.cli_support import database, rejected, reporting
 from egards.config import Settings, get_settings
+
+if TYPE_CHECKING:
+    from egards.db import Database
 
 app = typer.Typer(
     help="Égards: loyalty programme and customer relationship in one system.", no_args_is_help=True
@@ -33,21 +37,10 @@ def _add_feature_commands() -> None:
 _add_feature_commands()
 
 
-def _database(settings: Settings):
-    """The one way a command reaches the database. Every feature's tables are loaded first,
-    so that the metadata is complete (foreign keys resolved) whichever module the command
-    imported: an import of customers alone writes audit records that point at users."""
-    import egards.all_models  # noqa: F401
-    from egards.db import Database, engine_from_settings
-
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return Database(engine_from_settings(settings))
-
-
-def _migrate(settings: Settings):
+def _migrate(settings: Settings) -> Database:
     from egards.migrate import upgrade
 
-    db = _database(settings)
+    db = database(settings)
     upgrade(db.engine)
     return db
 
@@ -161,7 +154,7 @@ def demo(
             stop()
 
 
-def _start_worker_thread(settings: Settings, db):
+def _start_worker_thread(settings: Settings, db: Database):
     """The demo's worker runs beside the server, in the same process."""
     import threading
 
@@ -183,7 +176,7 @@ def _start_worker_thread(settings: Settings, db):
     return halt
 
 
-def _start_smtp_receiver(settings: Settings, db):
+def _start_smtp_receiver(settings: Settings, db: Database):
     if not settings.inbound_smtp_port:
         return None
     from egards.cases.mail import start_smtp_receiver
@@ -217,7 +210,7 @@ def worker(
     from egards.worker import failed, run_forever, run_once
 
     settings = get_settings()
-    db = _database(settings)
+    db = database(settings)
     if once:
         results = run_once(db, settings)
         for name, result in results.items():
@@ -255,8 +248,8 @@ def user_create(
     from egards.accounts.schemas import UserCreate
 
     password = accounts.generate_password()
-    db = _database(get_settings())
-    with _reporting(), db.unit_of_work() as session:
+    db = database(get_settings())
+    with reporting(), db.unit_of_work() as session:
         user = accounts.create_user(
             session,
             actor=SYSTEM,
@@ -280,7 +273,7 @@ def user_list() -> None:
     from egards.accounts import service as accounts
     from egards.accounts.domain import SYSTEM
 
-    db = _database(get_settings())
+    db = database(get_settings())
     table = Table("id", "e-mail", "name", "role", "organisation", "active", "last login")
     with db.unit_of_work() as session:
         for user in accounts.list_users(session, actor=SYSTEM):
@@ -302,8 +295,8 @@ def user_disable(email: str) -> None:
     from egards.accounts import service as accounts
     from egards.accounts.domain import SYSTEM
 
-    db = _database(get_settings())
-    with _reporting(), db.unit_of_work() as session:
+    db = database(get_settings())
+    with reporting(), db.unit_of_work() as session:
         user = accounts.find_user(session, email=email)
         accounts.set_active(session, actor=SYSTEM, user_id=user.id, active=False)
     console.print(f"User {email} disabled.")
@@ -318,13 +311,13 @@ def import_customers(
     """Upsert customers by external id; rejected rows go to a report with line, field, reason."""
     from egards.customers.imports import import_customers as run_import
 
-    db = _database(get_settings())
+    db = database(get_settings())
     rejects = rejects or file.with_name(file.name + ".rejects.csv")
-    with _reporting():
+    with reporting():
         result = run_import(db, file, rejects_path=rejects, batch_size=batch_size, console=console)
     console.print(
         f"{result.created} created, {result.updated} updated, {result.unchanged} unchanged, "
-        + _rejected(result.rejected, rejects, removed=result.removed_rejects)
+        + rejected(result.rejected, rejects, removed=result.removed_rejects)
     )
     if result.rejected:
         raise typer.Exit(code=1)
@@ -352,8 +345,8 @@ def export_customer(customer_id: int, output: Annotated[Path, typer.Option("-o")
     from egards.accounts.domain import SYSTEM
     from egards.customers import service
 
-    db = _database(get_settings())
-    with _reporting(), db.unit_of_work() as session:
+    db = database(get_settings())
+    with reporting(), db.unit_of_work() as session:
         bundle = service.export_customer(session, actor=SYSTEM, customer_id=customer_id)
     output.write_text(json.dumps(bundle, ensure_ascii=False, indent=2, default=str))
     console.print(f"Customer {customer_id} exported to {output}.")
@@ -367,32 +360,7 @@ def erase_customer(
     from egards.accounts.domain import SYSTEM
     from egards.customers import service
 
-    db = _database(get_settings())
-    with _reporting(), db.unit_of_work() as session:
+    db = database(get_settings())
+    with reporting(), db.unit_of_work() as session:
         service.erase_customer(session, actor=SYSTEM, customer_id=customer_id, reason=reason)
     console.print(f"Customer {customer_id} erased.")
-
-
-def _rejected(count: int, report: Path, *, removed: bool) -> str:
-    """How many rows an import rejected, and where they are (or that an earlier report of
-    the same file, now out of date, was removed)."""
-    text = f"[{'red' if count else 'green'}]{count:,} rejected[/]"
-    if count:
-        return f"{text} (see {report})"
-    return f"{text} (earlier {report} removed)" if removed else text
-
-
-class _reporting:
-    """Domain errors end the command with their message instead of a traceback."""
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind, error, _tb) -> bool:
-        from egards.errors import DomainError
-
-        if isinstance(error, DomainError):
-            where = f"{error.field}: " if error.field else ""
-            console.print(f"[red]Error[/] {where}{error.message}")
-            raise typer.Exit(code=2)
-        return False

@@ -6,15 +6,18 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from sqlalchemy import (
     BigInteger,
     Connection,
+    CursorResult,
     DateTime,
     Engine,
     Integer,
     MetaData,
+    Result,
+    Table,
     create_engine,
     event,
 )
@@ -62,6 +65,18 @@ class UTCDateTime(TypeDecorator[datetime]):
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime()}
+
+    if TYPE_CHECKING:
+        # SQLAlchemy types ``__table__`` as any FromClause (a mapping may be of a join or a
+        # select); every model here is declared with columns, so it is always a Table, which
+        # the bulk paths need (its name, insert/update/delete).
+        __table__: ClassVar[Table]  # pyright: ignore[reportIncompatibleVariableOverride]
+
+
+def rowcount(result: Result[Any]) -> int:
+    """The rows an UPDATE or DELETE matched. ``Session.execute`` types every result as a
+    ``Result``; for a statement without RETURNING it is a ``CursorResult``, which counts them."""
+    return cast("CursorResult[Any]", result).rowcount
 
 
 def utcnow() -> datetime:

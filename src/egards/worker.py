@@ -13,18 +13,35 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from email.message import EmailMessage
+from typing import Protocol
 
 from egards.config import Settings
 from egards.db import Database, utcnow
+from egards.features import hooks
 
 log = logging.getLogger("egards.worker")
+
+
+class Mailer(Protocol):
+    """Sends one e-mail or raises; nothing else (the outbox's SMTP, null and memory mailers)."""
+
+    def send(self, message: EmailMessage) -> None: ...
+
+
+def mailer_from_settings(settings: Settings) -> Mailer:
+    """The configured mailer, made by the feature that sends mail (the outbox's
+    ``service.mailer_from_settings``), found through the seams."""
+    for _feature, make in hooks("service", "mailer_from_settings"):
+        return make(settings)
+    raise RuntimeError("no feature provides service.mailer_from_settings")
 
 
 @dataclass(frozen=True)
 class JobContext:
     db: Database
     settings: Settings
-    mailer: object
+    mailer: Mailer
     now: datetime
 
 
@@ -75,7 +92,7 @@ def run_once(
     db: Database,
     settings: Settings,
     *,
-    mailer: object | None = None,
+    mailer: Mailer | None = None,
     now: datetime | None = None,
     only: set[str] | None = None,
     jobs: list[Job] | None = None,
@@ -83,8 +100,6 @@ def run_once(
     """Run every job once, in order (``now`` fixed by tests); returns each job's report or
     error. A job still running after its budget is reported as failed and left behind on its
     thread, so that the next jobs run."""
-    from egards.outbox.service import mailer_from_settings
-
     context = JobContext(
         db=db,
         settings=settings,
@@ -116,14 +131,12 @@ def run_forever(
     settings: Settings,
     *,
     stop: threading.Event | None = None,
-    mailer: object | None = None,
+    mailer: Mailer | None = None,
     report: Callable[[str, str], None] | None = None,
     jobs: list[Job] | None = None,
 ) -> None:
     """Run each job on its own thread, every ``job.every`` seconds (at most the configured
     worker interval), until ``stop`` is set."""
-    from egards.outbox.service import mailer_from_settings
-
     stop = stop or threading.Event()
     mailer = mailer or mailer_from_settings(settings)
 

@@ -73,7 +73,7 @@ def segments(
 
 def _csv_lines(rows: Iterator[dict[str, Any]]) -> Iterator[str]:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=service.EXPORT_COLUMNS)
+    writer: csv.DictWriter[str] = csv.DictWriter(buffer, fieldnames=service.EXPORT_COLUMNS)
     writer.writeheader()
     for n, row in enumerate(rows, start=1):
         writer.writerow(row)

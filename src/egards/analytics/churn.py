@@ -15,6 +15,7 @@ and say, more than a contribution score.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
@@ -182,13 +183,25 @@ def churn_labels(daily: DailyPurchases, *, cutoff: int, horizon: int) -> np.ndar
     return np.bincount(daily.code[after], minlength=daily.size) == 0
 
 
+class _Classifier(Protocol):
+    """What the model needs of scikit-learn's gradient boosting."""
+
+    def predict_proba(self, matrix: np.ndarray, /) -> np.ndarray: ...
+
+
+class _Calibrator(Protocol):
+    """What the model needs of the calibration map (isotonic or sigmoid)."""
+
+    def predict(self, raw: np.ndarray, /) -> np.ndarray: ...
+
+
 @dataclass
 class ChurnModel:
     """A gradient-boosting classifier and the map that calibrates its output (isotonic, or
     a sigmoid on small data)."""
 
-    booster: object
-    calibrator: object
+    booster: _Classifier
+    calibrator: _Calibrator
     features: tuple[str, ...] = FEATURES
 
     def predict(self, matrix: np.ndarray) -> np.ndarray:
@@ -219,7 +232,8 @@ def _fit(matrix: np.ndarray, labels: np.ndarray, *, max_rows: int, seed: int) ->
         max_leaf_nodes=31,
         min_samples_leaf=40,
         l2_regularization=1.0,
-        early_stopping=False,
+        # scikit-learn takes "auto" or a bool; its untyped signature only shows the default.
+        early_stopping=False,  # pyright: ignore[reportArgumentType]
         random_state=seed,
     )
     with _one_thread():
@@ -378,9 +392,11 @@ def churn_reasons(
             return
         texts = [pc.cast(pa.array(np.asarray(v)), pa.string()) for v in values]
         # "code:value:value;" where the mask holds, "" elsewhere (no nulls: Arrow 26 drops
-        # rows from a join whose inputs are all null).
-        piece = pc.binary_join_element_wise(code, *texts, ":") if texts else code
-        parts.append(pc.if_else(pa.array(mask), pc.binary_join_element_wise(piece, ";", ""), ""))
+        # rows from a join whose inputs are all null). pyarrow.compute makes its functions at
+        # import time, so a type checker cannot see them (here and below).
+        piece = pc.binary_join_element_wise(code, *texts, ":") if texts else code  # pyright: ignore[reportAttributeAccessIssue]
+        joined = pc.binary_join_element_wise(piece, ";", "")  # pyright: ignore[reportAttributeAccessIssue]
+        parts.append(pc.if_else(pa.array(mask), joined, ""))  # pyright: ignore[reportAttributeAccessIssue]
 
     down = np.divide(
         100.0 * (spend_prev - spend_90), spend_prev, out=np.zeros(n), where=spend_prev > 0
@@ -407,7 +423,8 @@ def churn_reasons(
     )
     if not parts:
         return np.full(n, "", dtype=object)
-    joined = pc.utf8_rtrim(pc.binary_join_element_wise(*parts, ""), characters=";")
+    joined = pc.binary_join_element_wise(*parts, "")  # pyright: ignore[reportAttributeAccessIssue]
+    joined = pc.utf8_rtrim(joined, characters=";")  # pyright: ignore[reportAttributeAccessIssue]
     return joined.to_numpy(zero_copy_only=False).astype(object)
 
 

@@ -33,12 +33,12 @@ def score(
     the scores back; the previous scores stay if anything fails."""
     from egards.accounts.domain import SYSTEM
     from egards.analytics import service
-    from egards.cli import _database, _reporting
+    from egards.cli_support import database, reporting
     from egards.config import get_settings
 
-    db = _database(get_settings())
+    db = database(get_settings())
     day = date.fromisoformat(as_of) if as_of else None
-    with _reporting():
+    with reporting():
         outcome = service.score(
             db, actor=SYSTEM, as_of=day, source=source, refit=refit, console=console
         )
@@ -74,16 +74,16 @@ def import_transactions(
     """Import purchases (customer_id or customer_external_id, date, amount) for scoring."""
     from egards.accounts.domain import SYSTEM
     from egards.analytics.imports import import_transactions as run
-    from egards.cli import _database, _rejected, _reporting
+    from egards.cli_support import database, rejected, reporting
     from egards.config import get_settings
 
-    db = _database(get_settings())
+    db = database(get_settings())
     rejects = rejects or file.with_name(file.name + ".rejects.csv")
-    with _reporting():
+    with reporting():
         result = run(db, file, actor=SYSTEM, label=label, rejects_path=rejects, console=console)
     console.print(
         f"{result.imported:,} imported ({result.replaced:,} replaced), "
-        + _rejected(result.rejected, rejects, removed=result.removed_rejects)
+        + rejected(result.rejected, rejects, removed=result.removed_rejects)
     )
     if result.rejected:
         raise typer.Exit(code=1)
@@ -94,10 +94,10 @@ def runs() -> None:
     """The last scoring runs and how they went."""
     from egards.accounts.domain import SYSTEM
     from egards.analytics import service
-    from egards.cli import _database
+    from egards.cli_support import database
     from egards.config import get_settings
 
-    db = _database(get_settings())
+    db = database(get_settings())
     table = Table("id", "as of", "status", "customers", "model", "error")
     with db.unit_of_work() as session:
         for run in service.runs(session, actor=SYSTEM):

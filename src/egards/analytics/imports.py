@@ -21,7 +21,7 @@ from egards.accounts.domain import Actor, Permission
 from egards.analytics.models import Transaction
 from egards.audit import service as audit
 from egards.customers.imports import write_rejects
-from egards.db import Database
+from egards.db import Database, rowcount
 from egards.errors import InvalidInput
 
 EARLIEST = date(1990, 1, 1)
@@ -178,7 +178,7 @@ def import_transactions(
 
     with db.unit_of_work() as session:
         result.replaced = (
-            session.execute(delete(Transaction).where(Transaction.label == label)).rowcount or 0
+            rowcount(session.execute(delete(Transaction).where(Transaction.label == label))) or 0
         )
         if good.num_rows:
             copy_rows(session, "analytics_transactions", good)

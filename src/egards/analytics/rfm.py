@@ -189,13 +189,13 @@ def rules_from_mapping(
         kwargs: dict = {}
         for key in ("recency", "frequency", "monetary"):
             if key in spec:
-                low, high = spec[key]  # type: ignore[misc]
+                low, high = spec[key]
                 if not 1 <= int(low) <= int(high):
                     raise ValueError(f"segment {name!r}: bad {key} range")
                 kwargs[key] = (int(low), int(high))
         for key in ("min_purchases", "max_purchases"):
             if spec.get(key) is not None:
-                kwargs[key] = int(spec[key])  # type: ignore[arg-type]
+                kwargs[key] = int(spec[key])
         label = spec.get("label")
         if isinstance(label, str):
             kwargs["labels"] = {"en": label, "fr": label}

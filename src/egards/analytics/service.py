@@ -32,7 +32,7 @@ from egards.analytics.rfm import (
 )
 from egards.analytics.settings import AnalyticsSettings, get_analytics_settings
 from egards.audit import service as audit
-from egards.bulk import copy_rows, select_in
+from egards.bulk import copy_rows, pg_cursor, select_in
 from egards.customers.domain import Erasure
 from egards.db import Database, utcnow
 from egards.errors import InvalidInput, PermissionDenied
@@ -140,9 +140,12 @@ def _read_int_columns(session: Session, sql: str, params: dict, n: int) -> list[
         literal = sql
         for key, value in params.items():
             literal = literal.replace(f":{key}", f"DATE '{value.isoformat()}'")
-        cursor = session.connection().connection.driver_connection.cursor()
+        cursor = pg_cursor(session)
         chunks: list[bytes] = []
-        with cursor.copy(f"COPY ({literal}) TO STDOUT WITH (FORMAT csv)") as copy:
+        # psycopg types a query as a LiteralString; this one is the module's own SQL with
+        # dates written in (date.isoformat, never text from outside).
+        copying = cursor.copy(f"COPY ({literal}) TO STDOUT WITH (FORMAT csv)")  # pyright: ignore[reportArgumentType]
+        with copying as copy:
             for data in copy:
                 chunks.append(bytes(data))
         names = [f"c{i}" for i in range(n)]
@@ -304,21 +307,20 @@ def _read_members(session: Session):
     return (ids, programmes, rank, tiers), programme_tiers
 
 
-def _read_subscriptions(session: Session, *, as_of: date):
+def _read_subscriptions(session: Session, *, as_of: date) -> tuple[np.ndarray, np.ndarray] | None:
     if not _has_table(session, "loyalty_activities"):
         return None
     dialect = _dialect(session)
-    return tuple(
-        _read_int_columns(
-            session,
-            f"SELECT m.customer_id, {_epoch_day(dialect, ACTIVITY_ON)}"
-            " FROM loyalty_activities a JOIN loyalty_members m ON m.id = a.member_id"
-            " WHERE a.status = 'applied' AND a.kind = 'subscription_month'"
-            ' AND a."on" <= :as_of',
-            {"as_of": as_of},
-            2,
-        )
+    customer_ids, days = _read_int_columns(
+        session,
+        f"SELECT m.customer_id, {_epoch_day(dialect, ACTIVITY_ON)}"
+        " FROM loyalty_activities a JOIN loyalty_members m ON m.id = a.member_id"
+        " WHERE a.status = 'applied' AND a.kind = 'subscription_month'"
+        ' AND a."on" <= :as_of',
+        {"as_of": as_of},
+        2,
     )
+    return customer_ids, days
 
 
 def _active_customers(session: Session) -> np.ndarray:
@@ -382,7 +384,9 @@ def queue_run(
     return run
 
 
-def _last_fit(session: Session, settings: AnalyticsSettings, refit: bool | None, as_of: date):
+def _last_fit(
+    session: Session, settings: AnalyticsSettings, refit: bool | None, as_of: date
+) -> tuple[dict[str, Any], str] | None:
     """The parameters of the last successful fit to reuse, or None to fit again."""
     if refit is True:
         return None
@@ -393,6 +397,8 @@ def _last_fit(session: Session, settings: AnalyticsSettings, refit: bool | None,
         .limit(20)
     ).all()
     for _, fitted_as_of, parameters, version in last:
+        if version is None:  # a successful run always names its model
+            continue
         if parameters.get("fitted_as_of"):
             fitted_as_of = date.fromisoformat(parameters["fitted_as_of"])
         if "bg_nbd" not in parameters:
@@ -508,13 +514,15 @@ def score(
             )
             reuse = ValueModels.from_parameters(previous[0]) if previous else None
             result = run_batch(data, batch_settings, reuse=reuse, step=step)
-            version = f"{MODEL_FAMILY}.{run_id}" if result.fitted else previous[1]  # type: ignore[index]
+            if result.fitted:
+                version, fitted_as_of = f"{MODEL_FAMILY}.{run_id}", as_of.isoformat()
+            else:
+                assert previous is not None  # the batch reuses a fit only when given one
+                version, fitted_as_of = previous[1], previous[0].get("fitted_as_of")
             parameters = {
                 **result.models.as_parameters(),
                 "refit": refit,
-                "fitted_as_of": as_of.isoformat()
-                if result.fitted
-                else previous[0].get("fitted_as_of"),  # type: ignore[index]
+                "fitted_as_of": fitted_as_of,
                 "margin": settings.margin,
                 "annual_discount_rate": settings.annual_discount_rate,
                 "clv_months": settings.clv_months,

@@ -55,7 +55,7 @@ def with_raw(
     try:
         with db.unit_of_work() as session:
             result = process(session, raw_id)
-            entry = session.get(RawInbound, raw_id)
+            entry = session.get_one(RawInbound, raw_id)
             if entry.status == "received":
                 entry.status = "processed"
             return result
@@ -63,7 +63,7 @@ def with_raw(
         refused = isinstance(exc, DomainError)
         error = exc.message if refused else f"{type(exc).__name__}: {exc}"
         with db.unit_of_work() as session:
-            entry = session.get(RawInbound, raw_id)
+            entry = session.get_one(RawInbound, raw_id)
             entry.status = "rejected" if refused else "failed"
             entry.error = error[:2000]
         raise
@@ -250,7 +250,7 @@ def web_form(
     def process(session: Session, raw_id: int) -> Opened | None:
         data = parse_form_body(raw, content_type)
         if data.get("website"):
-            session.get(RawInbound, raw_id).status = "spam"
+            session.get_one(RawInbound, raw_id).status = "spam"
             return None
         form = _validated(WebFormCreate, data)
         opened = service.open_case(
@@ -273,7 +273,7 @@ def web_form(
             config=config,
             now=now,
         )
-        session.get(RawInbound, raw_id).case_id = opened.case.id
+        session.get_one(RawInbound, raw_id).case_id = opened.case.id
         return opened
 
     return with_raw(db, channel="web_form", source="web_form", raw=raw, now=now, process=process)
@@ -305,9 +305,9 @@ def social_mention(
         message_id = f"<{mention.network}.{mention.external_id}@social>"
         known = session.scalar(select(CaseMessage).where(CaseMessage.message_id == message_id))
         if known is not None:  # the same post pushed twice
-            entry = session.get(RawInbound, raw_id)
+            entry = session.get_one(RawInbound, raw_id)
             entry.status, entry.case_id = "duplicate", known.case_id
-            return Opened(session.get(Case, known.case_id), known)
+            return Opened(session.get_one(Case, known.case_id), known)
         opened = service.open_case(
             session,
             actor=SOCIAL,
@@ -330,7 +330,7 @@ def social_mention(
             config=config,
             now=now,
         )
-        session.get(RawInbound, raw_id).case_id = opened.case.id
+        session.get_one(RawInbound, raw_id).case_id = opened.case.id
         return opened
 
     return with_raw(

@@ -43,11 +43,11 @@ def sweep() -> None:
     """Run the SLA sweep and escalations once, now."""
     from egards.cases.service import config_from_settings
     from egards.cases.service import sweep as run_sweep
-    from egards.cli import _database
+    from egards.cli_support import database
     from egards.config import get_settings
 
     settings = get_settings()
-    report = run_sweep(_database(settings), config=config_from_settings(settings))
+    report = run_sweep(database(settings), config=config_from_settings(settings))
     console.print(str(report))
 
 
@@ -58,12 +58,12 @@ def receive_email(
     """Hand one raw e-mail to the intake, as the SMTP receiver would."""
     from egards.cases.mail import receive_email as receive
     from egards.cases.service import config_from_settings
-    from egards.cli import _database
+    from egards.cli_support import database
     from egards.config import get_settings
 
     settings = get_settings()
     result = receive(
-        _database(settings),
+        database(settings),
         raw=file.read_bytes(),
         config=config_from_settings(settings),
         source="cli",
@@ -79,9 +79,9 @@ def receive_email(
 def recount() -> None:
     """Rebuild the "no silence" totals from the cases (after a bulk load or a restore)."""
     from egards.cases.service import recount as rebuild
-    from egards.cli import _database
+    from egards.cli_support import database
     from egards.config import get_settings
 
-    with _database(get_settings()).unit_of_work() as session:
+    with database(get_settings()).unit_of_work() as session:
         waiting, overdue = rebuild(session)
     console.print(f"{waiting} awaiting an answer, {overdue} past the promise.")

@@ -150,7 +150,7 @@ def populate(db: Database, *, seed: int, console: Console | None, summary: Any) 
         if channel in (Channel.EMAIL, Channel.WEB_FORM):
             sender = f"inconnu.{index}@example.net" if unknown else email
             sender_kind = "email"
-        elif channel is Channel.SOCIAL:
+        elif channel is Channel.SOCIAL and handle:  # (a customer without one wrote a form)
             sender, sender_kind, network = handle[1], "social", handle[0]
         priority = Priority.HIGH if category in ("complaint", "cancellation") else Priority.NORMAL
         with db.unit_of_work() as session:

@@ -10,8 +10,10 @@ import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from email.message import Message
 from email.utils import getaddresses, parseaddr
 from enum import StrEnum
+from typing import cast
 
 from egards.cases.business_hours import (
     BusinessCalendar,
@@ -634,8 +636,12 @@ class InboundMailDecision:
     reasons: tuple[str, ...] = field(default=())
 
 
+# A message's headers: a mapping, a parsed message, or (name, value) pairs (repeats kept).
+Headers = Mapping[str, str] | Message | Iterable[tuple[str, str]]
+
+
 def classify_inbound_mail(
-    headers: Mapping[str, str] | Iterable[tuple[str, str]],
+    headers: Headers,
     *,
     own_addresses: Collection[str] = (),
     acknowledgements_sent_recently: int = 0,
@@ -677,8 +683,12 @@ def classify_inbound_mail(
 class _HeaderView:
     """Case-insensitive, multi-valued view of e-mail headers."""
 
-    def __init__(self, headers: Mapping[str, str] | Iterable[tuple[str, str]]) -> None:
-        items = headers.items() if hasattr(headers, "items") else headers
+    def __init__(self, headers: Headers) -> None:
+        # (a Mapping's items are (name, value) pairs too; the checker cannot tell them apart)
+        items = cast(
+            "Iterable[tuple[str, str]]",
+            headers.items() if isinstance(headers, (Mapping, Message)) else headers,
+        )
         self._values: dict[str, list[str]] = {}
         for name, value in items:
             self._values.setdefault(name.strip().casefold(), []).append(str(value))

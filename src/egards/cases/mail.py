@@ -32,7 +32,7 @@ from egards.cases.models import Case, CaseMessage, ImapMailbox, RawInbound
 from egards.cases.service import AttachmentIn, CaseDetails, CasesConfig, InboundIn
 from egards.config import Settings
 from egards.customers.models import Identity
-from egards.db import Database, utcnow
+from egards.db import Database, rowcount, utcnow
 from egards.errors import DomainError, InvalidInput
 from egards.outbox import service as outbox
 
@@ -199,11 +199,12 @@ def _body(message: Message) -> tuple[str, str | None, tuple[AttachmentIn, ...]]:
             or not content_type.startswith("text/")
         )
         if is_file:
+            payload = part.get_payload(decode=True)  # bytes, or None for an empty part
             attachments.append(
                 AttachmentIn(
                     filename=filename or "attachment",
                     content_type=content_type,
-                    content=part.get_payload(decode=True) or b"",
+                    content=payload if isinstance(payload, bytes) else b"",
                 )
             )
         elif content_type == "text/plain" and text is None:
@@ -284,7 +285,7 @@ def process_stored(
         if not isinstance(exc, DomainError):
             log.exception("inbound e-mail %s could not be processed", raw_id)
         with db.unit_of_work() as session:
-            entry = session.get(RawInbound, raw_id)
+            entry = session.get_one(RawInbound, raw_id)
             entry.status, entry.error = "failed", error[:2000]
             if isinstance(exc, MalformedMail):
                 _bounce_unreadable(session, raw=raw, raw_id=raw_id, config=config, now=now)
@@ -294,7 +295,7 @@ def process_stored(
 def process_email(
     session: Session, *, raw_id: int, raw: bytes, config: CasesConfig, now: datetime
 ) -> Received:
-    entry = session.get(RawInbound, raw_id)
+    entry = session.get_one(RawInbound, raw_id)
     mail = parse_mail(raw)
     if mail.message_id:
         known = session.scalar(
@@ -373,13 +374,12 @@ def _thread(session: Session, mail: ParsedMail) -> int | None:
     candidates = domain.thread_candidates(in_reply_to=mail.in_reply_to, references=mail.references)
     known: dict[str, int] = {}
     if candidates:
-        known = dict(
-            session.execute(
-                select(CaseMessage.message_id, CaseMessage.case_id).where(
-                    CaseMessage.message_id.in_(candidates)
-                )
-            ).all()
-        )
+        rows = session.execute(
+            select(CaseMessage.message_id, CaseMessage.case_id).where(
+                CaseMessage.message_id.in_(candidates)
+            )
+        ).all()
+        known = {message_id: case_id for message_id, case_id in rows if message_id is not None}
     subject_case = domain.case_number_from_subject(mail.subject)
     if subject_case is not None and not _same_sender(session, subject_case, mail.from_address):
         subject_case = None
@@ -610,7 +610,7 @@ def poll_imap(
     except (OSError, imaplib.IMAP4.error, ImapUnavailable) as exc:
         reason = _why(exc, account)
         with db.unit_of_work() as session:
-            state = session.get(ImapMailbox, account.key)
+            state = session.get_one(ImapMailbox, account.key)
             state.failures += 1
             state.retry_at = now + domain.imap_retry_delay(state.failures)
             state.last_error = reason[:2000]
@@ -624,7 +624,7 @@ def poll_imap(
         )
         return f"error: {reason}"
     with db.unit_of_work() as session:
-        state = session.get(ImapMailbox, account.key)
+        state = session.get_one(ImapMailbox, account.key)
         state.failures, state.retry_at, state.last_error = 0, None, None
         state.polled_at = now
     return f"{fetched} message(s) fetched"
@@ -643,7 +643,7 @@ def _read_mailbox(
             raise ImapUnavailable(f"mailbox {account.mailbox} has no UIDVALIDITY")
         validity = int(validity)
         with db.unit_of_work() as session:
-            state = session.get(ImapMailbox, account.key)
+            state = session.get_one(ImapMailbox, account.key)
             if state.uid_validity != validity:  # first contact, or the mailbox was rebuilt
                 if state.uid_validity is not None:
                     log.warning("IMAP %s was rebuilt (new UIDVALIDITY)", account.key)
@@ -669,12 +669,12 @@ def _read_mailbox(
             parts = _command(imap, "fetch", str(uid), "(BODY.PEEK[])")
             raw = next((p[1] for p in parts if isinstance(p, tuple)), None)
             stored = _store_fetched(db, account, validity, uid, raw, now=now)
-            if stored is not None:
+            if stored is not None and raw is not None:  # nothing is stored without a body
                 process_stored(db, raw_id=stored, raw=raw, config=config, now=now)
                 fetched += 1
         if len(todo) <= limit:
             with db.unit_of_work() as session:
-                state = session.get(ImapMailbox, account.key)
+                state = session.get_one(ImapMailbox, account.key)
                 if state.uid_validity == validity:
                     state.last_uid = max(state.last_uid, backlog_until)
     return fetched
@@ -697,15 +697,17 @@ def _store_fetched(
     another poller moved past it first, or when these exact bytes were stored already (a
     rebuilt mailbox) or vanished (expunged meanwhile)."""
     with db.unit_of_work() as session:
-        moved = session.execute(
-            update(ImapMailbox)
-            .where(
-                ImapMailbox.account == account.key,
-                ImapMailbox.uid_validity == validity,
-                ImapMailbox.last_uid < uid,
+        moved = rowcount(
+            session.execute(
+                update(ImapMailbox)
+                .where(
+                    ImapMailbox.account == account.key,
+                    ImapMailbox.uid_validity == validity,
+                    ImapMailbox.last_uid < uid,
+                )
+                .values(last_uid=uid)
             )
-            .values(last_uid=uid)
-        ).rowcount
+        )
         if not moved or raw is None:
             return None
         digest = hashlib.sha256(raw).hexdigest()

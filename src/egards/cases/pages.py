@@ -12,6 +12,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
+from starlette.datastructures import UploadFile
 
 from egards.accounts.domain import Actor, Permission
 from egards.cases import channels, service
@@ -195,7 +196,7 @@ async def log_contact(request: Request, session: DbSession, actor: CurrentActor)
     config, now = config_of(request), now_of(request)
     channel = str(form.get("channel") or "")
     scan = form.get("scan")
-    if channel == "letter" and scan is not None and getattr(scan, "filename", ""):
+    if channel == "letter" and isinstance(scan, UploadFile) and scan.filename:
         opened = await run_in_threadpool(
             channels.letter,
             session,
@@ -207,7 +208,7 @@ async def log_contact(request: Request, session: DbSession, actor: CurrentActor)
                 content_type=scan.content_type or "application/octet-stream",
                 content=await scan.read(),
             ),
-            customer_id=int(form["customer_id"]) if form.get("customer_id") else None,
+            customer_id=int(str(form["customer_id"])) if form.get("customer_id") else None,
             sender_name=str(form.get("contact_name") or "") or None,
             category=str(form.get("category") or "") or None,
             config=config,

@@ -8,7 +8,7 @@ once. ``load_sla_config`` reads the file (the packaged ``sla.yaml`` by default).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from importlib import resources
@@ -62,6 +62,7 @@ def _signed_duration(value: Any) -> timedelta:
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 SignedDuration = Annotated[timedelta, BeforeValidator(_signed_duration)]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+ALWAYS_OPEN: Mapping[str, Iterable[str]] = dict.fromkeys(WEEKDAY_NAMES, ("00:00-24:00",))
 
 
 def _target_shorthand(value: Any) -> Any:
@@ -230,9 +231,9 @@ def _build_calendars(model: SlaConfigModel, problems: list[str]) -> dict[str, Bu
             calendar = BusinessCalendar.weekly_hours(
                 name,
                 timezone=spec.time_zone,
-                hours=dict.fromkeys(WEEKDAY_NAMES, ("00:00-24:00",))
+                hours=ALWAYS_OPEN
                 if spec.always_open
-                else spec.hours,
+                else {day: texts for day, texts in spec.hours.items()},
                 holiday_country=spec.holidays.country if spec.holidays else None,
                 holiday_subdivision=spec.holidays.subdivision if spec.holidays else None,
                 closed_dates=spec.closed_dates,

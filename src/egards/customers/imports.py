@@ -13,13 +13,14 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 from pydantic import ConfigDict, Field, ValidationError, field_validator
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy import (
     ARRAY,
+    Select,
     String,
     bindparam,
     func,
@@ -195,7 +196,10 @@ def _validate(number: int, raw: dict[str, Any], region: str) -> _Valid | Reject:
     return _Valid(number, row, identities)
 
 
-def _where_in(session: Session, query: Any, column: Any, values: list[str]) -> Any:
+_Query = TypeVar("_Query", bound="Select[*tuple[Any, ...]]")
+
+
+def _where_in(session: Session, query: _Query, column: Any, values: list[str]) -> _Query:
     """``query`` restricted to ``column IN values``, for thousands of values.
 
     On PostgreSQL the values come as one array, unnested and joined to the column: the join is
@@ -249,7 +253,7 @@ def _apply_batch(session: Session, batch: list[_Valid], result: ImportResult, so
     claimed: dict[tuple[str, str], str] = {}
     to_create: list[_Valid] = []
     to_update: list[tuple[int, _Valid, bool]] = []
-    new_identities: list[tuple[str | int, _Valid, tuple[str, str, str]]] = []
+    new_identities: list[tuple[str, _Valid, tuple[str, str, str]]] = []
     for external_id, item in by_external.items():
         current = existing.get(external_id)
         if current is not None and current.status != "active":

@@ -25,13 +25,13 @@ def requalify(
     """Close every qualification period that ended before AS_OF: tiers kept, lowered or
     raised by the programme's rules, each change on the customer's timeline."""
     from egards.accounts.domain import SYSTEM
-    from egards.cli import _database, _reporting
+    from egards.cli_support import database, reporting
     from egards.config import get_settings
     from egards.loyalty import service
 
     day = date.fromisoformat(as_of)
-    db = _database(get_settings())
-    with _reporting(), db.unit_of_work() as session:
+    db = database(get_settings())
+    with reporting(), db.unit_of_work() as session:
         from sqlalchemy import func, select
 
         from egards.loyalty.models import Member
@@ -53,12 +53,12 @@ def expire(
 ) -> None:
     """Lapse points whose validity ended before AS_OF, by each programme's expiry rule."""
     from egards.accounts.domain import SYSTEM
-    from egards.cli import _database, _reporting
+    from egards.cli_support import database, reporting
     from egards.config import get_settings
     from egards.loyalty import service
 
-    db = _database(get_settings())
-    with _reporting(), db.unit_of_work() as session, console.status("Expiring points"):
+    db = database(get_settings())
+    with reporting(), db.unit_of_work() as session, console.status("Expiring points"):
         counts = service.expire_points(session, actor=SYSTEM, as_of=date.fromisoformat(as_of))
     console.print(f"{counts['expired_points']:,} points expired for {counts['members']:,} members.")
 
@@ -73,19 +73,19 @@ def import_activities(
 ) -> None:
     """Count activities from a file; unknown members are parked; rejects get a report."""
     from egards.accounts.domain import SYSTEM
-    from egards.cli import _database, _rejected, _reporting
+    from egards.cli_support import database, rejected, reporting
     from egards.config import get_settings
     from egards.loyalty.imports import import_activities as run
 
-    db = _database(get_settings())
+    db = database(get_settings())
     rejects = rejects or file.with_name(file.name + ".rejects.csv")
-    with _reporting():
+    with reporting():
         counts = run(
             db, file, programme=programme, actor=SYSTEM, rejects_path=rejects, console=console
         )
     console.print(
         f"{counts['applied']:,} applied, {counts['parked']:,} parked, "
-        + _rejected(counts["rejected"], rejects, removed=counts["removed_rejects"])
+        + rejected(counts["rejected"], rejects, removed=counts["removed_rejects"])
     )
     if counts["rejected"]:
         raise typer.Exit(code=1)
@@ -100,13 +100,13 @@ def verify(
     """Replay ledgers (every member's, or one) and compare with the stored state operations
     start from: entries, balances, buckets, allocations, cap usage. Exits 1 on a difference."""
     from egards.accounts.domain import SYSTEM
-    from egards.cli import _database, _reporting
+    from egards.cli_support import database, reporting
     from egards.config import get_settings
     from egards.loyalty import service
 
-    db = _database(get_settings())
+    db = database(get_settings())
     differences = 0
-    with _reporting(), db.unit_of_work() as session, console.status("Replaying ledgers"):
+    with reporting(), db.unit_of_work() as session, console.status("Replaying ledgers"):
         for difference in service.verify(session, actor=SYSTEM, member_id=member):
             differences += 1
             console.print(

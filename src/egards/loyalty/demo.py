@@ -46,7 +46,7 @@ def populate(db: Database, *, seed: int, console: Console | None, summary) -> No
         for start in range(0, len(customers), 200):
             with db.unit_of_work() as session:
                 for customer_id, external_id in customers[start : start + 200]:
-                    _member_life(session, rng, customer_id, external_id, counts)
+                    _member_life(session, rng, customer_id, external_id or "", counts)
             progress.advance(task, len(customers[start : start + 200]))
     with db.unit_of_work() as session:
         # Close the qualification periods that ended before today, as the nightly job does.

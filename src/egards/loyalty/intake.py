@@ -177,7 +177,7 @@ def _decide(
     lead = taken.get(item.key)
     previous = stored.get(item.key)
     if lead is not None or previous is not None:
-        known = plan.digests[lead] if lead is not None else previous.content_hash
+        known = plan.digests[lead] if lead is not None else previous and previous.content_hash
         if known != digest:
             return IdempotencyConflict(
                 f"activity {item.key} was already received with other content", field="key"
@@ -339,8 +339,8 @@ def _outcomes(
             tier[applied[index]] = caused[-1].to_tier
         left[index] = tier[applied[index]]
     # Walking in input order: a replay reads its member's tier after the items before it.
-    now = dict(plan.tiers)
-    latest: dict[int, tuple[date, str]] = {}
+    now: dict[int, str | None] = dict(plan.tiers)
+    latest: dict[int, tuple[date, int]] = {}
     outcomes: list[ItemOutcome] = []
     for index, decision in enumerate(plan.decisions):
         item = items[index]

@@ -130,7 +130,7 @@ class Past(Protocol):
         """The stored entry reversing an entry, if any."""
         ...
 
-    def buckets(self, account: Account) -> Iterable[Bucket]:
+    def buckets(self, account: Account, /) -> Iterable[Bucket]:
         """A member account's stored buckets that still hold points."""
         ...
 

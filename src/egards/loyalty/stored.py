@@ -159,7 +159,10 @@ class StoredPast:
                 Bucket.member_id == self.member_id, Bucket.currency == of.currency
             )
         )
-        return [domain.Bucket(str(seq), *rest) for seq, *rest in rows]
+        return [
+            domain.Bucket(str(seq), earned_on, expires_on, amount)
+            for seq, earned_on, expires_on, amount in rows
+        ]
 
     def _row(self, condition: Any) -> Any:
         assert self.session is not None

@@ -11,7 +11,10 @@ def run_migrations() -> None:
     if connection is None:
         from egards.db import make_engine
 
-        engine = make_engine(config.get_main_option("sqlalchemy.url"))
+        url = config.get_main_option("sqlalchemy.url")
+        if url is None:
+            raise RuntimeError("give Alembic a connection or a sqlalchemy.url")
+        engine = make_engine(url)
         with engine.begin() as connection:
             _run(connection)
     else:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.orm import Session
@@ -25,6 +25,7 @@ from egards.config import Settings
 from egards.customers.domain import ERASED, Erasure
 from egards.db import Database, utcnow
 from egards.outbox.models import OutboxMessage
+from egards.worker import Mailer
 
 log = logging.getLogger("egards.outbox")
 
@@ -160,12 +161,6 @@ def build_email(payload: Mapping[str, Any]) -> EmailMessage:
             filename=item["filename"],
         )
     return message
-
-
-class Mailer(Protocol):
-    """Sends one e-mail or raises; nothing else."""
-
-    def send(self, message: EmailMessage) -> None: ...
 
 
 @dataclass
@@ -308,7 +303,10 @@ def outcomes(session: Session, keys: Collection[str]) -> dict[str, Outcome]:
             OutboxMessage.next_attempt_at,
         ).where(OutboxMessage.key.in_(set(keys)))
     )
-    return {key: Outcome(*rest) for key, *rest in rows}
+    return {
+        key: Outcome(status, attempts, last_error, sent_at, next_attempt_at)
+        for key, status, attempts, last_error, sent_at, next_attempt_at in rows
+    }
 
 
 def pending_count(session: Session) -> int:

@@ -53,11 +53,11 @@ def populate(db: Database, *, seed: int, console: Console | None, summary: Any) 
     now = utcnow().replace(second=0, microsecond=0)
     with db.unit_of_work() as session:
         rachel = _actor(session, "rachel@demo.egards.fr")
-        other = _actor(session, "agent.en@demo.egards.fr") or rachel
         boss = _actor(session, "supervisor@demo.egards.fr")
         if rachel is None or boss is None:
             summary.features["recovery"] = "no demo agents: nothing to show"
             return
+        other = _actor(session, "agent.en@demo.egards.fr") or rachel
         service.catalogue(session)
         service.letter_templates(session)
         events = [
@@ -102,6 +102,7 @@ def populate(db: Database, *, seed: int, console: Console | None, summary: Any) 
             .order_by(Case.id)
         ).all()
     for index, (case_id, customer_id) in enumerate(late[:24]):
+        assert customer_id is not None  # the query keeps the cases of a customer
         agent = rachel if index % 3 else other
         with db.unit_of_work() as session:
             try:
@@ -283,6 +284,7 @@ def _rachels_customer(db: Database, rachel: Actor, boss: Actor, now) -> str | No
         )
     with db.unit_of_work() as session:
         approval = service.approval_of(session, grant.id)
+        assert approval is not None  # this gesture is beyond the agent's authority
         service.decide(
             session,
             actor=boss,

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from fractions import Fraction
-from typing import Literal, get_args
+from typing import Literal, cast, get_args
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -35,6 +35,14 @@ GestureKind = Literal[
     "status_exception",
 ]
 KINDS: tuple[str, ...] = get_args(GestureKind)
+
+
+def gesture_kind(value: str) -> GestureKind:
+    """A kind read from storage (a string column) as the vocabulary's type."""
+    if value not in KINDS:
+        raise ValueError(f"unknown gesture kind {value!r}")
+    return cast(GestureKind, value)
+
 
 # Kinds granted by amount (points, or face value in cents); the others cost a fixed price.
 AMOUNT_KINDS = frozenset({"points", "voucher", "credit"})

@@ -21,6 +21,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
+from starlette.datastructures import UploadFile
 
 from egards.accounts.domain import Actor, Permission
 from egards.cases import pages as cases_pages
@@ -579,7 +580,7 @@ def mark_posted(
 async def save_signature(request: Request, session: DbSession, actor: CurrentActor) -> Response:
     form = await request.form()
     upload = form.get("image")
-    image = await upload.read() if upload is not None and getattr(upload, "filename", "") else None
+    image = await upload.read() if isinstance(upload, UploadFile) and upload.filename else None
     title = str(form.get("title") or "")
     return await run_in_threadpool(
         _submit,

@@ -50,6 +50,7 @@ def _cf_block(
     fd = np.zeros_like(z)
     fc = np.zeros_like(z)
     fz = np.zeros_like(z)
+    dk_dd = dk_dc = 0.0  # the derivatives of k, set by each step when with_derivatives
     for j in range(depth, 0, -1):
         if j % 2:  # j = 2n + 1
             n = (j - 1) // 2

@@ -154,6 +154,7 @@ def fit_bg_bb(
 
     def log_likelihood(theta: np.ndarray) -> tuple[float, np.ndarray]:
         ll, grad = _log_likelihood_terms(theta, x, t_x, n, gradient=True)
+        assert grad is not None  # gradient=True computes it
         return float(weighted_sums(ll, w)), weighted_sums(grad, w)
 
     theta, diagnostics = maximise_log_likelihood(

@@ -17,6 +17,7 @@ Time is in whatever unit the summary used (days or weeks); ``alpha`` carries tha
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import TypeVar
 
 import numpy as np
 from scipy.special import betaln, digamma, gammaln, hyp2f1
@@ -263,6 +264,9 @@ def _dot(u: np.ndarray, v: np.ndarray) -> float:
     return float(np.einsum("i,i->", u, v))
 
 
+B = TypeVar("B", bound=BetaGeoModel)
+
+
 def _weighted_log_likelihood(x, t_x, big_t, w, modified: bool):
     """The weighted log-likelihood and its gradient as one function of (r, alpha, a, b).
 
@@ -328,7 +332,10 @@ def _weighted_log_likelihood(x, t_x, big_t, w, modified: bool):
     return value_and_gradient
 
 
-def _fit(*, frequency, recency, T, weights, initial, modified: bool, penalty: float = 0.0):
+def _fit(
+    model: type[B], *, frequency, recency, T, weights, initial, penalty: float = 0.0
+) -> Fitted[B]:
+    modified = model._modified
     x, t_x, big_t = _check_rfm(frequency, recency, T)
     w = row_weights(weights, x.size)
     log_likelihood = _weighted_log_likelihood(x, t_x, big_t, w, modified)
@@ -345,8 +352,7 @@ def _fit(*, frequency, recency, T, weights, initial, modified: bool, penalty: fl
         initial=initial,
         n_observations=float(w.sum()),
     )
-    cls = ModifiedBetaGeoModel if modified else BetaGeoModel
-    return Fitted(cls(*map(float, theta)), diagnostics)
+    return Fitted(model(*map(float, theta)), diagnostics)
 
 
 def _shrunk_towards(log_likelihood, centre, strength: float):
@@ -383,12 +389,12 @@ def fit_bg_nbd(
     by that much per customer (maximum a posteriori rather than maximum likelihood).
     """
     return _fit(
+        BetaGeoModel,
         frequency=frequency,
         recency=recency,
         T=T,
         weights=weights,
         initial=initial,
-        modified=False,
         penalty=penalty,
     )
 
@@ -398,5 +404,10 @@ def fit_mbg_nbd(
 ) -> Fitted[ModifiedBetaGeoModel]:
     """Fit the MBG/NBD model by maximum likelihood (Batislam, Denizel & Filiztekin 2007)."""
     return _fit(
-        frequency=frequency, recency=recency, T=T, weights=weights, initial=initial, modified=True
+        ModifiedBetaGeoModel,
+        frequency=frequency,
+        recency=recency,
+        T=T,
+        weights=weights,
+        initial=initial,
     )

@@ -98,6 +98,7 @@ def fit_gamma_gamma(
 
     def log_likelihood(theta: np.ndarray) -> tuple[float, np.ndarray]:
         ll, grad = _log_likelihood_terms(theta, x, zbar, gradient=True)
+        assert grad is not None  # gradient=True computes it
         return float(weighted_sums(ll, w)), weighted_sums(grad, w)
 
     if initial is None:

@@ -171,6 +171,7 @@ def fit_pareto_nbd(
 
     def log_likelihood(theta: np.ndarray) -> tuple[float, np.ndarray]:
         ll, grad, _ = _log_likelihood_terms(theta, x, t_x, big_t, gradient=True)
+        assert grad is not None  # gradient=True computes it
         return float(weighted_sums(ll, w)), weighted_sums(grad, w)
 
     if initial is None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from typing import cast
 
 import numpy as np
 from scipy.special import betaln, digamma
@@ -98,9 +99,10 @@ def fit_sbg(
     (1000, 869, 743, ...), or a list of such series (cohorts of different ages share the
     parameters). The log-likelihood is sum_t lost_t log P(T = t) + alive_last log S(t_last).
     """
-    series = survivors
-    if len(series) and np.ndim(series[0]) == 0:
-        series = [series]  # type: ignore[list-item]
+    series = cast(
+        "Sequence[Sequence[float]]",
+        [survivors] if len(survivors) and np.ndim(survivors[0]) == 0 else survivors,
+    )
     cohorts = [_cohort_counts(s) for s in series]
     total = float(sum(np.asarray(s, dtype=float)[0] for s in series))
 

@@ -43,11 +43,12 @@ def _thread_headers(session: Session, case: Case) -> dict[str, str]:
         .order_by(CaseMessage.id)
     ).all()
     headers = {LOOP_MARKER_HEADER: format_case_number(case.id)}
-    inbound = [message_id for kind, message_id in rows if kind == "inbound"]
+    ids = [(kind, message_id) for kind, message_id in rows if message_id is not None]
+    inbound = [message_id for kind, message_id in ids if kind == "inbound"]
     if inbound:
         headers["In-Reply-To"] = inbound[-1]
-    if rows:
-        headers["References"] = " ".join(message_id for _, message_id in rows[-20:])
+    if ids:
+        headers["References"] = " ".join(message_id for _, message_id in ids[-20:])
     return headers
 
 

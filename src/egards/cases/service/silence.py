@@ -13,6 +13,7 @@ from egards.accounts.domain import Actor, Permission
 from egards.cases.models import Case, CaseCounter, CaseMessage, RawInbound
 from egards.cases.service._common import PAUSED
 from egards.cases.service.queries import _reply_pending, _visible
+from egards.db import rowcount
 
 
 @dataclass(frozen=True)
@@ -38,12 +39,14 @@ def _bump(session: Session, name: str, case_id: int, delta: int) -> None:
     if not delta:
         return
     shard = case_id % COUNTER_SHARDS
-    changed = session.execute(
-        update(CaseCounter)
-        .where(CaseCounter.name == name, CaseCounter.shard == shard)
-        .values(value=CaseCounter.value + delta)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    changed = rowcount(
+        session.execute(
+            update(CaseCounter)
+            .where(CaseCounter.name == name, CaseCounter.shard == shard)
+            .values(value=CaseCounter.value + delta)
+            .execution_options(synchronize_session=False)
+        )
+    )
     if not changed:
         session.add(CaseCounter(name=name, shard=shard, value=delta))
         session.flush()

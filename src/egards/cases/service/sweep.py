@@ -23,7 +23,7 @@ from egards.cases.service.queries import _fired_keys, _reply_pending, _sql
 from egards.cases.service.silence import COUNTER_SHARDS, OVERDUE, _bump
 from egards.cases.service.sla import case_clocks, refresh_sla
 from egards.cases.service.workflow import _auto_assign
-from egards.db import utcnow
+from egards.db import rowcount, utcnow
 from egards.outbox import service as outbox
 
 WORKER = Actor(label="égards worker", role=Role.ADMIN)
@@ -46,18 +46,22 @@ class SweepReport:
 
 def flag_states(session: Session, *, now: datetime) -> tuple[int, int]:
     """Bulk flips of the stored state from the stored instants (set-based, indexed)."""
-    breached = session.execute(
-        update(Case)
-        .where(Case.sla_state.in_((_sql("on_track"), _sql("at_risk"))), Case.due_at <= now)
-        .values(sla_state="breached")
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    at_risk = session.execute(
-        update(Case)
-        .where(Case.sla_state == _sql("on_track"), Case.at_risk_at <= now)
-        .values(sla_state="at_risk")
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    breached = rowcount(
+        session.execute(
+            update(Case)
+            .where(Case.sla_state.in_((_sql("on_track"), _sql("at_risk"))), Case.due_at <= now)
+            .values(sla_state="breached")
+            .execution_options(synchronize_session=False)
+        )
+    )
+    at_risk = rowcount(
+        session.execute(
+            update(Case)
+            .where(Case.sla_state == _sql("on_track"), Case.at_risk_at <= now)
+            .values(sla_state="at_risk")
+            .execution_options(synchronize_session=False)
+        )
+    )
     late = session.scalars(
         update(Case)
         .where(_reply_pending(), Case.reply_due_at <= now)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
@@ -122,7 +122,12 @@ def resume_book(session: Session, member: Member) -> Book:
     )
 
 
-def _usage(usage: stored.Usage) -> dict[str, stored.Usage]:
+class _Usages(TypedDict):
+    cap_usage: stored.Usage
+    stored_usage: stored.Usage
+
+
+def _usage(usage: stored.Usage) -> _Usages:
     """A Book's cap usage: a copy to count in, and the stored one it is compared with."""
     return {
         "cap_usage": {rule: dict(windows) for rule, windows in usage.items()},

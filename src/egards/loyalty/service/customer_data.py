@@ -69,7 +69,7 @@ def erase_customer_data(session: Session, erasure: Erasure) -> None:
     for entry in session.scalars(
         select(Entry).where(Entry.member_id.in_(members), Entry.args.is_not(None))
     ):
-        if entry.args.get("memo"):
+        if entry.args is not None and entry.args.get("memo"):
             entry.args = {**entry.args, "memo": ""}
     session.execute(
         update(TierChange)

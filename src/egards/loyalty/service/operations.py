@@ -218,7 +218,9 @@ def _finish(
 ) -> Entry:
     fresh = bool(book.ops)
     close_book(session, book)
-    entry = session.scalar(select(Entry).where(Entry.member_id == book.member.id, Entry.seq == seq))
+    entry = session.scalars(
+        select(Entry).where(Entry.member_id == book.member.id, Entry.seq == seq)
+    ).one()
     if fresh:
         audit.record(
             session,

@@ -151,8 +151,8 @@ def explain_member(
 
 def tier_counts(session: Session) -> list[tuple[str, str, int]]:
     return [
-        tuple(r)
-        for r in session.execute(
+        (programme, tier, count)
+        for programme, tier, count in session.execute(
             select(Member.programme, Member.tier, func.count()).group_by(
                 Member.programme, Member.tier
             )

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from egards.accounts.domain import Actor, Permission
 from egards.accounts.models import User
 from egards.cases import service as cases
-from egards.db import Database, utcnow
+from egards.db import Database, rowcount, utcnow
 from egards.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from egards.outbox import service as outbox
 from egards.recovery.models import (
@@ -62,7 +62,7 @@ def decide(
     approval = session.get(Approval, approval_id)
     if approval is None:
         raise NotFound(f"approval request {approval_id} not found", field="approval_id")
-    grant = session.get(Grant, approval.grant_id)
+    grant = session.get_one(Grant, approval.grant_id)
     if grant.agent_id is not None and grant.agent_id == actor.user_id:
         raise PermissionDenied("a request is decided by someone else", field="approval_id")
     status = "approved" if approve else "rejected"
@@ -77,7 +77,7 @@ def decide(
             decision_reason=reason.strip(),
         )
     )
-    if done.rowcount != 1:
+    if rowcount(done) != 1:
         session.refresh(approval)
         raise Conflict(
             f"this request was already {approval.status} by {approval.decided_by}",

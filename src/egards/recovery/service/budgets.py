@@ -17,7 +17,7 @@ from egards.accounts.domain import Actor, Permission
 from egards.accounts.models import User
 from egards.audit import service as audit
 from egards.cases import service as cases
-from egards.db import utcnow
+from egards.db import rowcount, utcnow
 from egards.errors import Conflict, InvalidInput, NotFound
 from egards.recovery import domain
 from egards.recovery.models import (
@@ -59,7 +59,7 @@ def _budget(session: Session, scope: str, owner: str, month: str) -> Budget:
                 )
         except IntegrityError:  # created meanwhile by a concurrent grant
             pass
-        row = session.scalar(query)
+        row = session.scalars(query).one()
     return row
 
 
@@ -86,7 +86,7 @@ def _consume(session: Session, budgets: list[Budget], cost: int, *, strict: bool
                 done = session.execute(
                     query.values(spent_cents=Budget.spent_cents + cost, updated_at=utcnow())
                 )
-                if done.rowcount != 1:
+                if rowcount(done) != 1:
                     raise _NoRoom
     except _NoRoom:
         return False

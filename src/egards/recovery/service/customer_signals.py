@@ -121,7 +121,7 @@ def signals(
                 worked = True
             elif (today - grant.granted_at.date()).days > 180:
                 worked = False
-        past.append(domain.PastGesture(kind=grant.kind, worked=worked))
+        past.append(domain.PastGesture(kind=domain.gesture_kind(grant.kind), worked=worked))
     repeated = 0
     if case is not None:
         repeated = (

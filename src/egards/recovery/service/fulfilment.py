@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from egards.accounts.domain import SYSTEM, Actor
 from egards.customers import service as customers
+from egards.db import rowcount
 from egards.errors import Conflict
 from egards.loyalty import service as loyalty
 from egards.outbox import service as outbox
@@ -43,6 +44,8 @@ def _fulfil(
     today = loyalty.today()
     kind = grant.kind
     if kind == "points":
+        points = grant.amount
+        assert points is not None  # a gesture of points is granted by amount
         member = loyalty.find_member(session, actor=actor, member_id=details["member_id"])
         currency = loyalty.get_programme(member.programme).spendable_currencies[0].code
         entry = loyalty.grant_points(
@@ -51,7 +54,7 @@ def _fulfil(
             member_id=member.id,
             key=f"recovery:{grant.id}",
             currency=currency,
-            amount=grant.amount,
+            amount=points,
             reason=grant.reason_text,
         )
         details.update(entry_id=entry.id, currency=currency)
@@ -75,7 +78,7 @@ def _fulfil(
             .where(Event.id == details["event_id"], Event.seats_taken < Event.capacity)
             .values(seats_taken=Event.seats_taken + 1)
         )
-        if taken.rowcount != 1:
+        if rowcount(taken) != 1:
             raise Conflict("the event is full", field="event_id")
         invitation = Invitation(
             event_id=details["event_id"],
@@ -153,7 +156,7 @@ def _notify(session: Session, *, grant: Grant, gesture: GestureType, sender: str
     elif grant.kind in ("voucher", "upgrade", "lounge_pass"):
         lines.append(words["voucher"].format(code=d["voucher_code"], expires=d["expires_on"]))
     elif grant.kind == "event_invitation":
-        event = session.get(Event, d["event_id"])
+        event = session.get_one(Event, d["event_id"])
         lines.append(
             words["event_invitation"].format(
                 event=event.name,

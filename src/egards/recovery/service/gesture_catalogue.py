@@ -57,7 +57,7 @@ def _seed_catalogue(session: Session) -> None:
 def option_of(row: GestureType) -> domain.GestureOption:
     return domain.GestureOption(
         code=row.code,
-        kind=row.kind,
+        kind=domain.gesture_kind(row.kind),
         name={"fr": row.name_fr, "en": row.name_en},
         cost_cents=row.cost_cents,
         cash_cents=row.cash_cents,

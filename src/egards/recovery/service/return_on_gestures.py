@@ -67,7 +67,7 @@ def returns(session: Session, *, actor: Actor, as_of: date | None = None) -> dom
     def outcome(customer_id: int, on: date, case_id: int | None, kind, cost: int):
         spend_90, _ = window(customer_id, on, 90)
         spend_180, count_180 = window(customer_id, on, 180)
-        category, csat = facts.get(case_id, (None, None))
+        category, csat = (None, None) if case_id is None else facts.get(case_id, (None, None))
         return domain.Outcome(
             customer_id=customer_id,
             on=on,

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from egards.accounts.domain import Actor, Permission
 from egards.audit import service as audit
 from egards.cases import service as cases
-from egards.db import utcnow
+from egards.db import rowcount, utcnow
 from egards.errors import Conflict, InvalidInput, NotFound
 from egards.recovery.models import (
     RuleException,
@@ -82,7 +82,7 @@ def decide_exception(
     row = session.get(RuleException, exception_id)
     if row is None:
         raise NotFound(f"exception {exception_id} not found", field="exception_id")
-    if done.rowcount != 1:
+    if rowcount(done) != 1:
         raise Conflict(f"this exception was already {row.status}", field="exception_id")
     session.refresh(row)
     audit.record(

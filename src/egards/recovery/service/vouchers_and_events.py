@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from egards.accounts.domain import Actor, Permission
 from egards.audit import service as audit
-from egards.db import utcnow
+from egards.db import rowcount, utcnow
 from egards.errors import Conflict, InvalidInput, NotFound
 from egards.recovery.models import (
     Event,
@@ -38,7 +38,7 @@ def redeem_voucher(
         .where(Voucher.id == voucher.id, Voucher.redeemed_at.is_(None))
         .values(redeemed_at=now, redeemed_ref=reference.strip()[:200])
     )
-    if done.rowcount != 1:
+    if rowcount(done) != 1:
         session.refresh(voucher)
         raise Conflict(
             f"voucher {voucher.code} was already used ({voucher.redeemed_ref})", field="code"
@@ -140,7 +140,7 @@ def update_invitation(
             .where(Event.id == invitation.event_id, Event.seats_taken < Event.capacity)
             .values(seats_taken=Event.seats_taken + 1)
         )
-        if taken.rowcount != 1:
+        if rowcount(taken) != 1:
             raise Conflict("the event is full", field="status")
     before = invitation.status
     invitation.status, invitation.updated_at = status, utcnow()
