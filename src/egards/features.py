@@ -8,7 +8,7 @@ beside a case), ``cli.app`` (a Typer group), ``demo.populate`` (demo data),
 :mod:`egards.web.panels`), and in ``service`` the two GDPR hooks: ``export_section(session,
 customer_id)`` (what it holds about a person, for their export) and
 ``erase_customer_data(session, erasure)`` (remove or anonymise everything personal it holds
-about the customers of a :class:`egards.customers.domain.Erasure`). Nothing else needs to know
+about the customers of a :class:`egards.privacy.Erasure`). Nothing else needs to know
 a feature exists.
 """
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Collection
 from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
-from sqlalchemy import func, select
+from sqlalchemy import Row, Select, func, select
 from sqlalchemy.orm import Session
 
 from egards.accounts.domain import (
@@ -271,3 +272,60 @@ def list_organisations(session: Session, *, actor: Actor) -> list[Organisation]:
     if actor.is_partner:
         query = query.where(Organisation.id == actor.organisation_id)
     return list(session.scalars(query))
+
+
+# --- What other features read about users and organisations ------------------------------
+# (they never select the accounts' tables themselves)
+
+
+def get_user(session: Session, user_id: int) -> User | None:
+    """A user by id, active or not (None if there is none)."""
+    return session.get(User, user_id)
+
+
+def get_organisation(session: Session, organisation_id: int) -> Organisation | None:
+    return session.get(Organisation, organisation_id)
+
+
+def display_names(session: Session, user_ids: Collection[int]) -> dict[int, str]:
+    """The display name of each of these users (ids of no user are absent)."""
+    if not user_ids:
+        return {}
+    return {
+        user_id: name
+        for user_id, name in session.execute(
+            select(User.id, User.display_name).where(User.id.in_(set(user_ids)))
+        )
+    }
+
+
+def email_of(session: Session, user_id: int) -> str | None:
+    return session.scalar(select(User.email).where(User.id == user_id))
+
+
+def assignable_staff(session: Session) -> list[Row[int, str]]:
+    """(id, display_name) of the active agents and supervisors, by name."""
+    return list(
+        session.execute(
+            select(User.id, User.display_name)
+            .where(User.is_active.is_(True), User.role.in_(("agent", "supervisor")))
+            .order_by(User.display_name)
+        )
+    )
+
+
+def active_supervisors(session: Session) -> list[tuple[int, str]]:
+    """(id, e-mail) of the active supervisors."""
+    return [
+        (user_id, email)
+        for user_id, email in session.execute(
+            select(User.id, User.email).where(
+                User.role == Role.SUPERVISOR, User.is_active.is_(True)
+            )
+        )
+    ]
+
+
+def active_user_ids() -> Select[int]:
+    """The ids of the active users, as a subquery for ``column.in_(...)``."""
+    return select(User.id).where(User.is_active.is_(True))

@@ -9,9 +9,9 @@ from sqlalchemy.orm import Session
 from egards.accounts.domain import Actor, Permission
 from egards.analytics import service
 from egards.analytics.errors import NotScored
-from egards.customers.models import Customer
-from egards.customers.pages import Panel
+from egards.customers.service import Customer
 from egards.web.deps import CurrentActor, DbSession
+from egards.web.panels import Panel
 from egards.web.templating import render
 
 router = APIRouter(include_in_schema=False)

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from egards.audit import service
-from egards.customers import service as customers
+from egards.features import hooks
 from egards.web.deps import CurrentActor, DbSession, Id
 
 router = APIRouter(tags=["audit"])
@@ -52,7 +52,9 @@ def customer_audit(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     before_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
 ) -> Any:
-    customers.check_visible(session, actor=actor, customer_id=customer_id)
+    # The customer file, above this feature, refuses a customer the actor may not see.
+    for _feature, check_visible in hooks("service", "check_visible"):
+        check_visible(session, actor=actor, customer_id=customer_id)
     return service.list_records(
         session, actor=actor, customer_id=customer_id, limit=limit, before_id=before_id
     )

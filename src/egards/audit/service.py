@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, case, false, select, update
@@ -10,8 +11,8 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from egards.accounts.domain import Actor, Permission
 from egards.audit.models import AuditRecord
-from egards.customers.domain import ERASED, Erasure
 from egards.db import utcnow
+from egards.privacy import ERASED, Erasure
 
 
 def audience(actor: Actor, shared_with: int | None = None) -> int | None:
@@ -121,3 +122,13 @@ def redact(session: Session, *, entity_type: str, entity_ids: Iterable[object]) 
 def erase_customer_data(session: Session, erasure: Erasure) -> None:
     """The trail about the customers keeps its facts (who, what, when), not their values."""
     _redact(session, AuditRecord.customer_id.in_(erasure.customer_ids))
+
+
+def export_section(session: Session, customer_id: int) -> list[dict[str, Any]]:
+    """The trail about a customer, for their GDPR export (each record's columns)."""
+    table = AuditRecord.__table__
+    rows = session.execute(select(table).where(table.c.customer_id == customer_id))
+    return [
+        {k: v.isoformat() if isinstance(v, date | datetime) else v for k, v in row._mapping.items()}
+        for row in rows
+    ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile, status
@@ -38,9 +37,8 @@ from egards.cases.schemas import (
     WebFormReceived,
 )
 from egards.cases.service import AttachmentIn, CasesConfig, Opened
-from egards.db import utcnow
 from egards.errors import InvalidInput
-from egards.web.deps import CurrentActor, DbSession, Id, get_actor
+from egards.web.deps import CurrentActor, DbSession, Id, Now, get_actor
 from egards.web.problems import PROBLEM_JSON
 
 router = APIRouter(tags=["cases"])
@@ -64,12 +62,6 @@ def web_form_limiter(request: Request) -> channels.RateLimiter:
             request.app.state.settings.web_form_per_minute
         )
     return limiter
-
-
-def now_of(request: Request) -> datetime:
-    """The application's clock (tests set ``app.state.clock``)."""
-    clock = getattr(request.app.state, "clock", None)
-    return clock() if clock else utcnow()
 
 
 def config_of(request: Request) -> CasesConfig:
@@ -120,22 +112,22 @@ def list_cases(
 
 @router.post("/cases", response_model=CaseOpened, status_code=201)
 def log_contact(
-    request: Request, session: DbSession, actor: CurrentActor, data: CaseLogCreate
+    request: Request, now: Now, session: DbSession, actor: CurrentActor, data: CaseLogCreate
 ) -> CaseOpened:
     """Open a case from a phone call, a shop visit, a typed letter or a forwarded e-mail."""
     opened = channels.log_contact(
-        session, actor=actor, data=data, config=config_of(request), now=now_of(request)
+        session, actor=actor, data=data, config=config_of(request), now=now
     )
     return opened_body(opened)
 
 
 @router.post("/cases/partner-reports", response_model=CaseOpened, status_code=201)
 def partner_report(
-    request: Request, session: DbSession, actor: CurrentActor, data: PartnerReportCreate
+    request: Request, now: Now, session: DbSession, actor: CurrentActor, data: PartnerReportCreate
 ) -> CaseOpened:
     """A partner's report about a customer assigned to its organisation."""
     opened = channels.partner_report(
-        session, actor=actor, data=data, config=config_of(request), now=now_of(request)
+        session, actor=actor, data=data, config=config_of(request), now=now
     )
     return opened_body(opened)
 
@@ -143,6 +135,7 @@ def partner_report(
 @router.post("/cases/letters", response_model=CaseOpened, status_code=201)
 async def letter(
     request: Request,
+    now: Now,
     session: DbSession,
     actor: CurrentActor,
     subject: Annotated[str, Form(min_length=1, max_length=300)],
@@ -171,7 +164,7 @@ async def letter(
         sender_name=sender_name,
         category=category,
         config=config_of(request),
-        now=now_of(request),
+        now=now,
     )
     return opened_body(opened)
 
@@ -190,10 +183,9 @@ async def letter(
         }
     },
 )
-async def web_form(request: Request) -> WebFormReceived:
+async def web_form(request: Request, now: Now) -> WebFormReceived:
     """The public contact form (no credentials; rate-limited per address; `website` is a
     spam trap and must stay empty)."""
-    now = now_of(request)
     web_form_limiter(request).check(request.client.host if request.client else "unknown", now)
     opened = await run_in_threadpool(
         channels.web_form,
@@ -213,7 +205,7 @@ async def web_form(request: Request) -> WebFormReceived:
 
 
 @router.post("/cases/social-mentions", response_model=CaseOpened, status_code=201)
-async def social_mention(request: Request) -> CaseOpened:
+async def social_mention(request: Request, now: Now) -> CaseOpened:
     """A mention from a social listening tool. Sign `<timestamp>.<body>` with HMAC-SHA256 and
     the shared secret: headers `X-Egards-Timestamp` (Unix seconds) and `X-Egards-Signature`
     (`sha256=<hex>`). Requests older than five minutes, or seen before, are refused."""
@@ -225,7 +217,7 @@ async def social_mention(request: Request) -> CaseOpened:
         signature=request.headers.get("X-Egards-Signature"),
         secret=request.app.state.settings.social_webhook_secret,
         config=config_of(request),
-        now=now_of(request),
+        now=now,
     )
     return opened_body(opened)
 
@@ -244,7 +236,7 @@ async def social_mention(request: Request) -> CaseOpened:
         }
     },
 )
-async def inbound_email(request: Request, actor: IntakeActor) -> EmailReceived:
+async def inbound_email(request: Request, now: Now, actor: IntakeActor) -> EmailReceived:
     """Hand over one raw e-mail (RFC 5322 bytes), as a mail gateway would. The raw message
     is kept even when it cannot be read; the answer says what became of it."""
     actor.require(Permission.CASES_WRITE)
@@ -257,7 +249,7 @@ async def inbound_email(request: Request, actor: IntakeActor) -> EmailReceived:
         raw=raw,
         config=config_of(request),
         source="api",
-        now=now_of(request),
+        now=now,
     )
     if result.status == "failed":
         raise mail.MalformedMail(
@@ -277,13 +269,14 @@ async def inbound_email(request: Request, actor: IntakeActor) -> EmailReceived:
 @router.get("/cases/no-silence", response_model=SilenceRead)
 def no_silence(
     request: Request,
+    now: Now,
     session: DbSession,
     actor: CurrentActor,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
 ) -> SilenceRead:
     """Every customer message awaiting a human answer, oldest deadline first."""
-    view = service.no_silence(session, actor=actor, now=now_of(request), limit=limit, offset=offset)
+    view = service.no_silence(session, actor=actor, now=now, limit=limit, offset=offset)
     return SilenceRead(
         waiting=view.waiting,
         past_promise=view.past_promise,
@@ -323,7 +316,12 @@ def get_case(session: DbSession, actor: CurrentActor, case_id: Id) -> CaseDetail
 
 @router.patch("/cases/{case_id}", response_model=CaseDetailRead)
 def update_case(
-    request: Request, session: DbSession, actor: CurrentActor, case_id: Id, data: CaseUpdate
+    request: Request,
+    now: Now,
+    session: DbSession,
+    actor: CurrentActor,
+    case_id: Id,
+    data: CaseUpdate,
 ) -> CaseDetailRead:
     """Change category, priority, team, tags, subject, tier or partner; the promise follows."""
     changes = data.model_dump(exclude_unset=True)
@@ -335,7 +333,7 @@ def update_case(
         case_id=case_id,
         changes=changes,
         config=config_of(request),
-        now=now_of(request),
+        now=now,
     )
     return detail(case)
 
@@ -358,7 +356,12 @@ def message_read(message: Any, delivery: service.Delivery | None) -> MessageRead
 
 @router.post("/cases/{case_id}/replies", response_model=MessageRead, status_code=201)
 def reply(
-    request: Request, session: DbSession, actor: CurrentActor, case_id: Id, data: ReplyCreate
+    request: Request,
+    now: Now,
+    session: DbSession,
+    actor: CurrentActor,
+    case_id: Id,
+    data: ReplyCreate,
 ) -> Any:
     """Answer the customer (by e-mail through the outbox when we have an address)."""
     entry = service.reply(
@@ -368,7 +371,7 @@ def reply(
         body=data.body,
         then_status=CaseStatus(data.then_status) if data.then_status else None,
         config=config_of(request),
-        now=now_of(request),
+        now=now,
     )
     session.refresh(entry, ["attachments"])
     return entry
@@ -376,19 +379,27 @@ def reply(
 
 @router.post("/cases/{case_id}/notes", response_model=MessageRead, status_code=201)
 def add_note(
-    request: Request, session: DbSession, actor: CurrentActor, case_id: Id, data: NoteCreate
+    request: Request,
+    now: Now,
+    session: DbSession,
+    actor: CurrentActor,
+    case_id: Id,
+    data: NoteCreate,
 ) -> Any:
     """An internal note; the customer never sees it."""
-    entry = service.add_note(
-        session, actor=actor, case_id=case_id, body=data.body, now=now_of(request)
-    )
+    entry = service.add_note(session, actor=actor, case_id=case_id, body=data.body, now=now)
     session.refresh(entry, ["attachments"])
     return entry
 
 
 @router.post("/cases/{case_id}/status", response_model=CaseDetailRead)
 def change_status(
-    request: Request, session: DbSession, actor: CurrentActor, case_id: Id, data: StatusChange
+    request: Request,
+    now: Now,
+    session: DbSession,
+    actor: CurrentActor,
+    case_id: Id,
+    data: StatusChange,
 ) -> CaseDetailRead:
     """Move along the status machine. Ending a case that still awaits an answer needs the
     supervise permission and a written reason."""
@@ -399,39 +410,54 @@ def change_status(
         target=data.status,
         reason=data.reason,
         config=config_of(request),
-        now=now_of(request),
+        now=now,
     )
     return detail(case)
 
 
 @router.post("/cases/{case_id}/satisfaction", response_model=CaseDetailRead)
 def record_satisfaction(
-    request: Request, session: DbSession, actor: CurrentActor, case_id: Id, data: SatisfactionIn
+    request: Request,
+    now: Now,
+    session: DbSession,
+    actor: CurrentActor,
+    case_id: Id,
+    data: SatisfactionIn,
 ) -> CaseDetailRead:
     """The customer's rating of a resolved case (CSAT 1–5), e.g. from a survey tool."""
     case = service.record_satisfaction(
-        session, actor=actor, case_id=case_id, score=data.score, now=now_of(request)
+        session, actor=actor, case_id=case_id, score=data.score, now=now
     )
     return detail(case)
 
 
 @router.post("/cases/{case_id}/assignee", response_model=CaseDetailRead)
 def assign(
-    request: Request, session: DbSession, actor: CurrentActor, case_id: Id, data: AssigneeChange
+    request: Request,
+    now: Now,
+    session: DbSession,
+    actor: CurrentActor,
+    case_id: Id,
+    data: AssigneeChange,
 ) -> CaseDetailRead:
     case = service.assign(
-        session, actor=actor, case_id=case_id, assignee_id=data.assignee_id, now=now_of(request)
+        session, actor=actor, case_id=case_id, assignee_id=data.assignee_id, now=now
     )
     return detail(case)
 
 
 @router.post("/cases/{case_id}/customer", response_model=CaseDetailRead)
 def link_customer(
-    request: Request, session: DbSession, actor: CurrentActor, case_id: Id, data: CustomerLink
+    request: Request,
+    now: Now,
+    session: DbSession,
+    actor: CurrentActor,
+    case_id: Id,
+    data: CustomerLink,
 ) -> CaseDetailRead:
     """Attach a case from an unknown sender to a customer file."""
     case = service.link_customer(
-        session, actor=actor, case_id=case_id, customer_id=data.customer_id, now=now_of(request)
+        session, actor=actor, case_id=case_id, customer_id=data.customer_id, now=now
     )
     return detail(case)
 
@@ -447,7 +473,12 @@ def customer_suggestions(session: DbSession, actor: CurrentActor, case_id: Id) -
 
 @router.post("/cases/{case_id}/links", status_code=status.HTTP_201_CREATED)
 def link_cases(
-    request: Request, session: DbSession, actor: CurrentActor, case_id: Id, data: CaseLinkCreate
+    request: Request,
+    now: Now,
+    session: DbSession,
+    actor: CurrentActor,
+    case_id: Id,
+    data: CaseLinkCreate,
 ) -> dict[str, Any]:
     link = service.link_cases(
         session,
@@ -455,7 +486,7 @@ def link_cases(
         case_id=case_id,
         linked_case_id=data.linked_case_id,
         kind=data.kind,
-        now=now_of(request),
+        now=now,
     )
     return {"case_id": link.case_id, "linked_case_id": link.linked_case_id, "kind": link.kind}
 

@@ -11,8 +11,8 @@ from typing import Any
 from rich.console import Console
 from sqlalchemy import func, select
 
-from egards.accounts.domain import Actor, Role
-from egards.accounts.models import User
+from egards.accounts import service as accounts
+from egards.accounts.domain import SYSTEM, Actor, Role
 from egards.cases import service
 from egards.cases.domain import CaseStatus, Channel, Priority
 from egards.cases.models import AgentProfile, Case
@@ -250,9 +250,8 @@ def _weighted(rng: random.Random, choices: list[tuple[Channel, int]]) -> Channel
 def _agent_profiles(session) -> list[tuple[int, str]]:
     """Rachel handles French, Oliver English; both support, the supervisor everything."""
     staff = []
-    for user in session.scalars(
-        select(User).where(User.role.in_(("agent", "supervisor"))).order_by(User.id)
-    ):
+    users = accounts.list_users(session, actor=SYSTEM)  # by id
+    for user in (u for u in users if u.role in ("agent", "supervisor")):
         english = user.locale == "en"
         teams = (
             ["support", "shop", "billing", "quality", "installation", "cancellations"]

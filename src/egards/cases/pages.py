@@ -16,7 +16,7 @@ from starlette.datastructures import UploadFile
 
 from egards.accounts.domain import Actor, Permission
 from egards.cases import channels, service
-from egards.cases.api import config_of, now_of
+from egards.cases.api import config_of
 from egards.cases.domain import CaseStatus, Priority, format_case_number, parse_case_number
 from egards.cases.intake import CATEGORIES, TEAMS
 from egards.cases.labels import case_label
@@ -24,12 +24,13 @@ from egards.cases.mail import displayed_html
 from egards.cases.schemas import CaseLogCreate
 from egards.cases.service import AttachmentIn
 from egards.customers import service as customers
-from egards.customers.models import Customer
-from egards.customers.pages import Panel, _validate
+from egards.customers.service import Customer
 from egards.errors import InvalidInput
 from egards.features import modules
 from egards.web import csp
-from egards.web.deps import CurrentActor, DbSession, Id
+from egards.web.deps import CurrentActor, DbSession, Id, now_of
+from egards.web.forms import validate
+from egards.web.panels import Panel
 from egards.web.templating import render, templates
 
 router = APIRouter(include_in_schema=False)
@@ -225,7 +226,7 @@ async def log_contact(request: Request, session: DbSession, actor: CurrentActor)
             channels.log_contact,
             session,
             actor=actor,
-            data=_validate(CaseLogCreate, data),
+            data=validate(CaseLogCreate, data),
             config=config,
             now=now,
         )

@@ -11,6 +11,8 @@ import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
 from egards.errors import InvalidInput
+from egards.privacy import ERASED as ERASED  # (the erasure lives in the core)
+from egards.privacy import Erasure as Erasure
 
 
 class IdentityKind(StrEnum):
@@ -25,30 +27,6 @@ class CustomerStatus(StrEnum):
     ACTIVE = "active"
     MERGED = "merged"
     ERASED = "erased"
-
-
-ERASED = "[erased]"
-"""What stands in an erased text that cannot be empty."""
-
-
-@dataclass(frozen=True)
-class Erasure:
-    """Whom one erasure (GDPR art. 17) reaches, as each feature's
-    ``erase_customer_data(session, erasure)`` receives it.
-
-    ``customer_ids``: the customer and every file merged into it, directly or through another
-    merged file (a merged file's cases, memberships and gestures stay on its own id).
-    ``addresses``: every identity value they were known by (e-mail addresses, phone numbers,
-    handles), casefolded, read before the identities are deleted, for what is kept by address
-    rather than by customer: raw inbound mail, outgoing messages.
-    """
-
-    customer_ids: tuple[int, ...]
-    addresses: frozenset[str] = frozenset()
-
-    @property
-    def emails(self) -> frozenset[str]:
-        return frozenset(a for a in self.addresses if "@" in a)
 
 
 SILOS = ("support", "shop", "partner", "quality", "billing", "cancellation", "loyalty", "marketing")

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from functools import partial
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
-from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from egards.accounts.domain import Actor, Permission
@@ -24,10 +22,10 @@ from egards.customers.domain import (
 )
 from egards.customers.models import Customer
 from egards.customers.schemas import ConsentCreate, CustomerCreate, CustomerUpdate, IdentityCreate
-from egards.errors import InvalidInput
 from egards.features import modules
 from egards.web.deps import CurrentActor, DbSession, Id, SmallId
-from egards.web.problems import field_path
+from egards.web.forms import validate
+from egards.web.panels import Panel
 from egards.web.templating import render
 
 router = APIRouter()
@@ -35,15 +33,6 @@ router = APIRouter()
 
 def _region(request: Request) -> str:
     return request.app.state.settings.default_phone_region
-
-
-def _validate(model, data: dict):
-    """Form data through the same schema as the API, errors naming the field."""
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        raise InvalidInput(first["msg"], field=field_path(("body", *first["loc"]))) from None
 
 
 @router.get("/customers")
@@ -84,7 +73,7 @@ async def create_customer(request: Request, session: DbSession, actor: CurrentAc
     data = {k: v for k, v in data.items() if v not in (None, [])}
     customer = await run_in_threadpool(
         partial(service.create_customer, session, actor=actor, region=_region(request)),
-        data=_validate(CustomerCreate, data),
+        data=validate(CustomerCreate, data),
     )
     return RedirectResponse(f"/customers/{customer.id}", status_code=303)
 
@@ -112,15 +101,6 @@ def customer_360(
         "panels": customer_panels(session, actor, customer),
     }
     return render(request, "customers/view.html", context)
-
-
-@dataclass(frozen=True)
-class Panel:
-    """A block another feature adds to the customer 360 page."""
-
-    template: str
-    context: dict[str, Any]
-    column: str = "main"  # "side" (left, narrow) or "main"
 
 
 def customer_panels(session: Session, actor: Actor, customer: Customer) -> list[Panel]:
@@ -156,7 +136,7 @@ async def edit(
     }
     await run_in_threadpool(
         partial(service.update_customer, session, actor=actor, customer_id=customer_id),
-        data=_validate(CustomerUpdate, data),
+        data=validate(CustomerUpdate, data),
     )
     return RedirectResponse(f"/customers/{customer_id}", status_code=303)
 
@@ -191,7 +171,7 @@ async def add_identity(
         session,
         actor=actor,
         customer_id=customer_id,
-        data=_validate(IdentityCreate, data),
+        data=validate(IdentityCreate, data),
         region=_region(request),
     )
     return RedirectResponse(f"/customers/{customer_id}", status_code=303)
@@ -222,7 +202,7 @@ async def record_consent(
         session,
         actor=actor,
         customer_id=customer_id,
-        data=_validate(ConsentCreate, data),
+        data=validate(ConsentCreate, data),
     )
     return RedirectResponse(f"/customers/{customer_id}#consents", status_code=303)
 

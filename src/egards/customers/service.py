@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import and_, delete, exists, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
+from egards.accounts import service as accounts
 from egards.accounts.domain import Actor, Permission
 from egards.audit import service as audit
-from egards.audit.models import AuditRecord
 from egards.bulk import select_in
 from egards.customers.domain import (
     ERASED,
@@ -653,9 +653,7 @@ def assign_organisation(
 ) -> CustomerOrganisation:
     actor.require(Permission.ORGANISATIONS_MANAGE)
     _writable(session, actor=actor, customer_id=customer_id)
-    from egards.accounts.models import Organisation
-
-    organisation = session.get(Organisation, organisation_id)
+    organisation = accounts.get_organisation(session, organisation_id)
     if organisation is None:
         raise NotFound(f"organisation {organisation_id} not found", field="organisation_id")
     link = session.get(CustomerOrganisation, (customer_id, organisation_id))
@@ -901,9 +899,9 @@ def export_customer(session: Session, *, actor: Actor, customer_id: int) -> dict
         "timeline": _rows(session, TimelineEvent, customer_id),
         "notes": _rows(session, Note, customer_id),
         "organisations": _rows(session, CustomerOrganisation, customer_id),
-        "audit": _rows(session, AuditRecord, customer_id),
     }
-    # Each feature adds what it holds about the person (``export_section`` in its service).
+    # Each feature adds what it holds about the person (``export_section`` in its service):
+    # the audit trail first (a feature below this one), then the features above.
     for feature, export_section in hooks("service", "export_section"):
         bundle[feature] = export_section(session, customer_id)
     audit.record(

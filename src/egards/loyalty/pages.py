@@ -9,10 +9,10 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from egards.accounts.domain import Actor, Permission
-from egards.customers.models import Customer
-from egards.customers.pages import Panel
+from egards.customers.service import Customer
 from egards.loyalty import service
 from egards.web.deps import CurrentActor, DbSession, Id
+from egards.web.panels import Panel
 from egards.web.templating import render
 
 router = APIRouter(include_in_schema=False)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
 from egards.accounts.domain import Permission
-from egards.db import utcnow
 from egards.recovery import service
 from egards.recovery.schemas import (
     ApprovalRead,
@@ -35,17 +34,11 @@ from egards.recovery.schemas import (
     VoucherRead,
     VoucherRedeem,
 )
-from egards.web.deps import CurrentActor, DbSession, Id
+from egards.web.deps import CurrentActor, DbSession, Id, Now
 
 router = APIRouter(prefix="/recovery", tags=["recovery"])
 CODE = Path(min_length=1, max_length=60, pattern=r"^[A-Za-z0-9_.\-]+$")
 LANG = Path(pattern="^(fr|en)$")
-
-
-def now_of(request: Request) -> datetime:
-    """The application's clock (tests set ``app.state.clock``)."""
-    clock = getattr(request.app.state, "clock", None)
-    return clock() if clock else utcnow()
 
 
 def grant_read(session, grant) -> GrantRead:
@@ -92,7 +85,9 @@ def recommend(request: Request, session: DbSession, actor: CurrentActor, data: R
 
 
 @router.post("/grants", response_model=GrantRead, status_code=201)
-def grant(request: Request, session: DbSession, actor: CurrentActor, data: GrantCreate) -> Any:
+def grant(
+    request: Request, now: Now, session: DbSession, actor: CurrentActor, data: GrantCreate
+) -> Any:
     """Offer a gesture: granted at once within the agent's and team's budget, else sent to a
     supervisor (`status` pending, with the approval's promise)."""
     row = service.grant(
@@ -100,7 +95,7 @@ def grant(request: Request, session: DbSession, actor: CurrentActor, data: Grant
         actor=actor,
         data=data,
         sender=request.app.state.settings.mail_from,
-        now=now_of(request),
+        now=now,
     )
     return grant_read(session, row)
 
@@ -150,7 +145,12 @@ def approvals(
 
 @router.post("/approvals/{approval_id}/decision", response_model=GrantRead)
 def decide(
-    request: Request, session: DbSession, actor: CurrentActor, approval_id: Id, data: DecisionIn
+    request: Request,
+    now: Now,
+    session: DbSession,
+    actor: CurrentActor,
+    approval_id: Id,
+    data: DecisionIn,
 ) -> Any:
     """Approve or refuse a request, once, with a reason (never one's own)."""
     approval = service.decide(
@@ -160,15 +160,17 @@ def decide(
         approve=data.approve,
         reason=data.reason,
         sender=request.app.state.settings.mail_from,
-        now=now_of(request),
+        now=now,
     )
     return grant_read(session, service.get_grant(session, actor=actor, grant_id=approval.grant_id))
 
 
 @router.get("/budgets/mine")
-def my_budgets(request: Request, session: DbSession, actor: CurrentActor) -> dict[str, Any]:
+def my_budgets(
+    request: Request, now: Now, session: DbSession, actor: CurrentActor
+) -> dict[str, Any]:
     """The acting agent's and their team's budget this month."""
-    mine = service.my_budgets(session, actor=actor, now=now_of(request))
+    mine = service.my_budgets(session, actor=actor, now=now)
     return {
         "month": mine["month"],
         "agent": BudgetRead.model_validate(mine["agent"]),
@@ -204,6 +206,7 @@ def set_budget(session: DbSession, actor: CurrentActor, data: BudgetSet) -> Any:
 @router.post("/vouchers/{code}/redemption", response_model=VoucherRead)
 def redeem_voucher(
     request: Request,
+    now: Now,
     session: DbSession,
     actor: CurrentActor,
     code: Annotated[str, CODE],
@@ -211,7 +214,7 @@ def redeem_voucher(
 ) -> Any:
     """Use a voucher, upgrade or pass once; a second use is refused (409)."""
     return service.redeem_voucher(
-        session, actor=actor, code=code, reference=data.reference, now=now_of(request)
+        session, actor=actor, code=code, reference=data.reference, now=now
     )
 
 
@@ -283,10 +286,10 @@ def exception_outcome(
 
 @router.post("/letters/draft", response_model=LetterDraft)
 def draft_letter(
-    request: Request, session: DbSession, actor: CurrentActor, data: LetterDraftIn
+    request: Request, now: Now, session: DbSession, actor: CurrentActor, data: LetterDraftIn
 ) -> Any:
     """A letter template filled with the facts of the case, in the customer's language."""
-    return service.draft_letter(session, actor=actor, now=now_of(request), **data.model_dump())
+    return service.draft_letter(session, actor=actor, now=now, **data.model_dump())
 
 
 @router.get("/letters/{letter_id}.pdf", responses={200: {"content": {"application/pdf": {}}}})

@@ -12,8 +12,8 @@ from typing import Any
 from rich.console import Console
 from sqlalchemy import or_, select
 
+from egards.accounts import service as accounts
 from egards.accounts.domain import Actor, Role
-from egards.accounts.models import User
 from egards.cases import service as cases
 from egards.cases.domain import CaseStatus, Channel, Priority
 from egards.cases.models import Case
@@ -22,7 +22,7 @@ from egards.config import Settings
 from egards.customers import service as customers
 from egards.customers.models import Customer
 from egards.db import Database, utcnow
-from egards.errors import DomainError
+from egards.errors import DomainError, NotFound
 from egards.loyalty.models import Member, TierChange
 from egards.recovery import service
 from egards.recovery.schemas import GrantCreate
@@ -42,8 +42,9 @@ HISTORY = [  # (category, fr subject, en subject)
 
 
 def _actor(session, email: str) -> Actor | None:
-    user = session.scalar(select(User).where(User.email == email))
-    if user is None:
+    try:
+        user = accounts.find_user(session, email=email)
+    except NotFound:
         return None
     return Actor(label=user.display_name, role=Role(user.role), user_id=user.id)
 

@@ -27,16 +27,16 @@ from egards.accounts.domain import Actor, Permission
 from egards.cases import pages as cases_pages
 from egards.cases import service as cases
 from egards.cases.domain import format_case_number
-from egards.cases.intake import TEAMS
 from egards.customers import service as customers
-from egards.customers.models import Customer
-from egards.customers.pages import Panel, _validate
+from egards.customers.service import Customer
 from egards.errors import DomainError, InvalidInput
 from egards.recovery import domain, letters, service
-from egards.recovery.api import CODE, LANG, now_of
+from egards.recovery.api import CODE, LANG
 from egards.recovery.schemas import EventCreate, GrantCreate
-from egards.web.deps import CurrentActor, DbSession, Id
+from egards.web.deps import CurrentActor, DbSession, Id, now_of
+from egards.web.forms import validate
 from egards.web.i18n import translate
+from egards.web.panels import Panel
 from egards.web.templating import render, templates
 
 router = APIRouter(include_in_schema=False)
@@ -477,7 +477,7 @@ def _grant_data(session: Session, form: Any) -> GrantCreate:
             "delivery": str(form.get("delivery") or "email"),
         }
     data = {k: v for k, v in data.items() if v is not None}
-    return _validate(GrantCreate, data)
+    return validate(GrantCreate, data)
 
 
 @router.post("/recovery/offer")
@@ -676,7 +676,7 @@ def _budgets_context(
         kind=filters.get("kind") or None,
         status=filters.get("status") or None,
     )
-    teams = sorted({*TEAMS, "general", *(t["name"] for t in used["teams"])})
+    teams = sorted({*cases.TEAMS, "general", *(t["name"] for t in used["teams"])})
     return {
         "month": month,
         "used": used,
@@ -913,7 +913,7 @@ async def create_event(request: Request, session: DbSession, actor: CurrentActor
     def action() -> Any:
         if values["starts_at"]:
             values["starts_at"] = _local_moment(values["starts_at"])
-        data = _validate(EventCreate, {k: v for k, v in values.items() if v != ""})
+        data = validate(EventCreate, {k: v for k, v in values.items() if v != ""})
         return service.create_event(session, actor=actor, **data.model_dump())
 
     def again(exc: DomainError) -> Response:

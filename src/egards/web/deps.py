@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 from egards.accounts import service as accounts
 from egards.accounts.domain import Actor
 from egards.config import Settings
+from egards.db import utcnow
 from egards.errors import NotAuthenticated, PermissionDenied
 from egards.web.i18n import pick_locale
 
@@ -78,3 +80,13 @@ CurrentActor = Annotated[Actor, Depends(get_actor)]
 def set_locale(request: Request) -> None:
     settings: Settings = request.app.state.settings
     request.state.locale = pick_locale(request.session.get("locale"), settings.default_locale)
+
+
+def now_of(request: Request) -> datetime:
+    """The application's clock: now in UTC, or ``app.state.clock()`` where a test sets one."""
+    clock = getattr(request.app.state, "clock", None)
+    return clock() if clock else utcnow()
+
+
+Now = Annotated[datetime, Depends(now_of)]
+"""The request's ``now`` (see :func:`now_of`), for a route that only needs the time."""

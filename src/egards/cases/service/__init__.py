@@ -9,6 +9,7 @@ The package re-exports what other modules use, so ``from egards.cases import ser
 
 from __future__ import annotations
 
+from egards.cases.intake import TEAMS
 from egards.cases.service._common import OPEN_STATUSES, PAUSED, SHARED_WITH_PARTNER, SILO_OF_TEAM
 from egards.cases.service.config import CasesConfig, _load, config_from_settings
 from egards.cases.service.inputs import AttachmentIn, CaseDetails, InboundIn, Opened
@@ -69,6 +70,7 @@ __all__ = [
     "PAUSED",
     "SHARED_WITH_PARTNER",
     "SILO_OF_TEAM",
+    "TEAMS",
     "WAITING",
     "WORKER",
     "AttachmentIn",

@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import and_, func, literal_column, not_, or_, select
 from sqlalchemy.orm import Session, defer, selectinload
 
+from egards.accounts import service as accounts
 from egards.accounts.domain import Actor, Permission
-from egards.accounts.models import User
 from egards.bulk import select_in
 from egards.cases.models import (
     AgentProfile,
@@ -205,21 +205,13 @@ def display_names(session: Session, cases: list[Any]) -> dict[str, dict[int, str
             )
         }
     if user_ids:
-        names["users"] = dict(
-            session.execute(select(User.id, User.display_name).where(User.id.in_(user_ids))).all()
-        )
+        names["users"] = accounts.display_names(session, user_ids)
     return names
 
 
 def assignable_agents(session: Session) -> list[Any]:
     """(id, display name) of the active agents and supervisors, by name: whom a case may go to."""
-    return list(
-        session.execute(
-            select(User.id, User.display_name)
-            .where(User.is_active.is_(True), User.role.in_(("agent", "supervisor")))
-            .order_by(User.display_name)
-        )
-    )
+    return list(accounts.assignable_staff(session))
 
 
 def _sql(value: str) -> Any:

@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from egards.accounts import service as accounts
 from egards.accounts.domain import Actor, Role
-from egards.accounts.models import User
 from egards.audit import service as audit
 from egards.cases import domain
 from egards.cases.domain import LOOP_MARKER_HEADER, SlaMetric, SlaState, format_case_number
@@ -171,16 +171,14 @@ def _apply_step(
             step,
             config,
             now=now,
-            recipients=session.scalars(
-                select(User.email).where(User.role == Role.SUPERVISOR, User.is_active.is_(True))
-            ).all(),
+            recipients=[email for _, email in accounts.active_supervisors(session)],
             text=f"{number}: {what} (deadline {reading.deadline:%Y-%m-%d %H:%M} UTC)",
         )
         detail = f"{what}: {notified} supervisor(s) notified"
     else:
         recipients = []
         if case.assignee_id:
-            email = session.scalar(select(User.email).where(User.id == case.assignee_id))
+            email = accounts.email_of(session, case.assignee_id)
             recipients = [email] if email else []
         notified = _notify(
             session,

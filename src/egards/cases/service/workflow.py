@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from egards.accounts import service as accounts
 from egards.accounts.domain import Actor, Permission, Role
-from egards.accounts.models import User
 from egards.audit import service as audit
 from egards.cases import domain
 from egards.cases.domain import CaseStatus, Channel, Priority, format_case_number
@@ -236,7 +236,7 @@ def assign(
         # Taking a free case is anyone's; moving a case between people is supervision.
         actor.require(Permission.CASES_SUPERVISE)
     if assignee_id is not None:
-        user = session.get(User, assignee_id)
+        user = accounts.get_user(session, assignee_id)
         if user is None or not user.is_active:
             raise NotFound(f"user {assignee_id} not found", field="assignee_id")
     before = case.assignee_id
@@ -269,9 +269,10 @@ def _auto_assign(session: Session, case: Case, config: CasesConfig, *, now: date
     and, when they list skills, have the case's category among them."""
     profiles = list(
         session.scalars(
-            select(AgentProfile)
-            .join(User, User.id == AgentProfile.user_id)
-            .where(AgentProfile.accepting.is_(True), User.is_active.is_(True))
+            select(AgentProfile).where(
+                AgentProfile.accepting.is_(True),
+                AgentProfile.user_id.in_(accounts.active_user_ids()),
+            )
         )
     )
     eligible = [
@@ -315,7 +316,7 @@ def set_agent_profile(
     accepting: bool = True,
 ) -> AgentProfile:
     actor.require(Permission.CASES_SUPERVISE)
-    user = session.get(User, user_id)
+    user = accounts.get_user(session, user_id)
     if user is None:
         raise NotFound(f"user {user_id} not found", field="user_id")
     if user.role not in (Role.AGENT, Role.SUPERVISOR):

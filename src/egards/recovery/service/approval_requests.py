@@ -10,8 +10,8 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from egards.accounts import service as accounts
 from egards.accounts.domain import Actor, Permission
-from egards.accounts.models import User
 from egards.cases import service as cases
 from egards.db import Database, rowcount, utcnow
 from egards.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -120,9 +120,7 @@ def remind_overdue(db: Database, *, sender: str, now: datetime | None = None) ->
             .where(Approval.status == PENDING, Approval.due_at < now)
             .order_by(Approval.due_at)
         ).all()
-        supervisors = session.execute(
-            select(User.id, User.email).where(User.role == "supervisor", User.is_active.is_(True))
-        ).all()
+        supervisors = accounts.active_supervisors(session)
         for approval, grant in overdue:
             late = now - approval.due_at
             for user_id, address in supervisors:

@@ -13,8 +13,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from egards.accounts import service as accounts
 from egards.accounts.domain import Actor, Permission
-from egards.accounts.models import User
 from egards.audit import service as audit
 from egards.cases import service as cases
 from egards.db import rowcount, utcnow
@@ -112,7 +112,7 @@ def set_budget(
         raise InvalidInput("must be a month written YYYY-MM", field="month") from None
     if not 0 <= limit_cents <= 100_000_000:
         raise InvalidInput("must be between 0 and 1,000,000 euros", field="limit_cents")
-    if scope == "agent" and (not owner.isdigit() or session.get(User, int(owner)) is None):
+    if scope == "agent" and (not owner.isdigit() or accounts.get_user(session, int(owner)) is None):
         raise NotFound(f"no user {owner}", field="owner")
     row = _budget(session, scope, owner, month)
     if limit_cents < row.spent_cents:
@@ -146,15 +146,18 @@ def my_budgets(session: Session, *, actor: Actor, now: datetime | None = None) -
 def consumption(session: Session, *, actor: Actor, month: str) -> dict[str, Any]:
     """Budgets by agent and team for a month, with the gestures granted and their cost."""
     actor.require(Permission.RECOVERY_APPROVE)
-    rows = session.execute(
-        select(Budget, User.display_name)
-        .outerjoin(
-            User,
-            (Budget.scope == "agent") & (func.cast(User.id, Budget.owner.type) == Budget.owner),
-        )
+    budgets = session.scalars(
+        select(Budget)
         .where(Budget.month == month)
         .order_by(Budget.scope.desc(), Budget.spent_cents.desc())
     ).all()
+    agents = accounts.display_names(
+        session, [int(b.owner) for b in budgets if b.scope == "agent" and b.owner.isdigit()]
+    )
+    rows = [
+        (b, agents.get(int(b.owner)) if b.scope == "agent" and b.owner.isdigit() else None)
+        for b in budgets
+    ]
     kinds = session.execute(
         select(Grant.kind, func.count(), func.sum(Grant.cost_cents))
         .where(Grant.month == month, Grant.status == GRANTED)

@@ -10,8 +10,8 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from egards.accounts import service as accounts
 from egards.accounts.domain import SYSTEM, Actor, Permission
-from egards.accounts.models import User
 from egards.audit import service as audit
 from egards.cases import service as cases
 from egards.cases.domain import format_case_number
@@ -86,7 +86,7 @@ def save_letter_template(
 
 def _write_letter(session: Session, *, grant: Grant, now: datetime) -> int:
     spec = grant.details["letter"]
-    signer = session.get(User, grant.agent_id) if grant.agent_id else None
+    signer = accounts.get_user(session, grant.agent_id) if grant.agent_id else None
     signature = session.get(Signature, grant.agent_id) if grant.agent_id else None
     facts = _facts(session, grant=grant, signer=signer, signature=signature, now=now)
     pdf = letters.render_pdf(subject=spec["subject"], body=spec["body"], facts=facts)
@@ -158,7 +158,7 @@ def draft_letter(
     )
     if case_id is not None:
         cases.get_case(session, actor=actor, case_id=case_id)
-    signer = session.get(User, actor.user_id) if actor.user_id else None
+    signer = accounts.get_user(session, actor.user_id) if actor.user_id else None
     signature = session.get(Signature, actor.user_id) if actor.user_id else None
     facts = _facts(session, grant=probe, signer=signer, signature=signature, now=now or utcnow())
     subject, body = letters.draft(_template(session, template_code, language), facts)
