@@ -11,7 +11,7 @@ than tab and line breaks (CR included, for CRLF).
 from __future__ import annotations
 
 import re
-from typing import Any, Self
+from typing import Any, Generic, Self, TypeVar
 
 from pydantic import BaseModel, ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
@@ -58,3 +58,17 @@ class Input(BaseModel):
                     type(self).__name__, [InitErrorDetails(type=error, loc=(name,), input=value)]
                 )
         return self
+
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list read by offset: its items, the paging asked for, and whether more
+    follow. A feature names its own (``class CasePage(Page[CaseDetailRead])``), so that the
+    OpenAPI document keeps a readable schema name."""
+
+    items: list[T]
+    limit: int
+    offset: int
+    has_more: bool

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, computed_field
 
 from egards.cases.domain import CaseStatus, Priority, format_case_number
-from egards.schemas import Input
+from egards.schemas import Input, Page
 
 Text = Field(min_length=1, max_length=20_000)
 
@@ -208,11 +208,8 @@ class MessageRead(BaseModel):
     attachments: list[AttachmentRead] = Field(default_factory=list)
 
 
-class CasePage(BaseModel):
-    items: list[CaseDetailRead]
-    limit: int
-    offset: int
-    has_more: bool
+class CasePage(Page[CaseDetailRead]):
+    pass
 
 
 class SilenceItem(BaseModel):

@@ -13,7 +13,7 @@ from egards.customers.domain import (
     SOCIAL_NETWORKS,
     IdentityKind,
 )
-from egards.schemas import Input
+from egards.schemas import Input, Page
 
 Name = Annotated[str, Field(min_length=1, max_length=100)]
 RowId = Annotated[int, Field(ge=1, le=2**63 - 1)]
@@ -117,11 +117,8 @@ class CustomerRead(BaseModel):
     identities: list[IdentityRead]
 
 
-class CustomerPage(BaseModel):
-    items: list[CustomerRead]
-    limit: int
-    offset: int
-    has_more: bool
+class CustomerPage(Page[CustomerRead]):
+    pass
 
 
 class ConsentCreate(Strict):

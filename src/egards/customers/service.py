@@ -180,6 +180,54 @@ def add_timeline_event(
     return entry
 
 
+def record_change(
+    session: Session,
+    *,
+    actor: Actor,
+    action: str,
+    entity: tuple[str, object],
+    customer_id: int | None,
+    summary: str,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    reason: str | None = None,
+    channel: str = "console",
+    silo: str = "support",
+    occurred_at: datetime | None = None,
+    shared_with: int | None = None,
+) -> None:
+    """What a change of state writes, for any feature: its audit record and, when it
+    concerns a customer, their timeline entry (kind: the action; reference: the entity), both
+    internal unless ``shared_with`` names an organisation."""
+    entity_type, entity_id = entity
+    audit.record(
+        session,
+        actor=actor,
+        action=action,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        customer_id=customer_id,
+        before=before,
+        after=after,
+        reason=reason,
+        shared_with=shared_with,
+    )
+    if customer_id is not None:
+        record_event(
+            session,
+            actor=actor,
+            customer_id=customer_id,
+            kind=action,
+            summary=summary,
+            channel=channel,
+            silo=silo,
+            ref_type=entity_type,
+            ref_id=str(entity_id),
+            occurred_at=occurred_at,
+            shared_with=shared_with,
+        )
+
+
 def record_event(
     session: Session,
     *,

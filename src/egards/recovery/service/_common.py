@@ -15,7 +15,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from egards.accounts.domain import Actor
-from egards.audit import service as audit
 from egards.customers import service as customers
 from egards.recovery.settings import RecoverySettings, get_recovery_settings
 
@@ -60,29 +59,18 @@ def _record(
     now: datetime | None = None,
 ) -> None:
     """The audit record of a change and, when it concerns a customer, their timeline entry."""
-    entity_type, entity_id = entity
-    audit.record(
+    customers.record_change(
         session,
         actor=actor,
         action=action,
-        entity_type=entity_type,
-        entity_id=entity_id,
+        entity=entity,
         customer_id=customer_id,
+        summary=summary,
         after=after,
         reason=reason,
+        silo="recovery",
+        occurred_at=now,
     )
-    if customer_id is not None:
-        customers.record_event(
-            session,
-            actor=actor,
-            customer_id=customer_id,
-            kind=action,
-            summary=summary,
-            silo="recovery",
-            ref_type=entity_type,
-            ref_id=str(entity_id),
-            occurred_at=now,
-        )
 
 
 def _insert_once(session: Session, rows: list[Any]) -> None:
