@@ -297,16 +297,9 @@ def _base_amount(
     programme: Programme, rule: AmountRule | ActivityRule, activity: Activity, tier: str
 ) -> tuple[int, str, str] | None:
     if isinstance(rule, AmountRule):
-        if rule.rate == "tier":
-            rate = programme.tier(tier).benefits.earn_rate or Decimal(0)
-        elif rule.rate_by_tier is not None:
-            rate = rule.rate_by_tier[tier]
-        else:
-            rate = rule.rate or Decimal(0)
-        cents = activity.total_cents - sum(activity.amounts.get(c, 0) for c in rule.exclude)
-        amount = round_points(Decimal(cents) * rate / 100, rule.rounding)
-        detail = f"{Decimal(cents) / 100:.2f} EUR × {rate} ({rule.rounding.value})"
-        return amount, detail, detail.replace(".", ",")
+        return per_amount(
+            amount_rate(programme, rule, tier), rule, amount_cents(rule, activity.amounts)
+        )
     if rule.amount is not None:
         return rule.amount * activity.quantity, f"{rule.id}", f"{rule.id}"
     attributes = dict(activity.attributes)
@@ -326,6 +319,28 @@ def _base_amount(
         detail = f"{case.name}, {column}"
         return case.amounts[column] * activity.quantity, detail, detail
     return None
+
+
+def amount_rate(programme: Programme, rule: AmountRule, tier: str) -> Decimal:
+    """The rate a per-amount rule earns at for a member of ``tier``."""
+    if rule.rate == "tier":
+        return programme.tier(tier).benefits.earn_rate or Decimal(0)
+    if rule.rate_by_tier is not None:
+        return rule.rate_by_tier[tier]
+    return rule.rate or Decimal(0)
+
+
+def amount_cents(rule: AmountRule, amounts: Mapping[str, int]) -> int:
+    """The cents a per-amount rule earns on: the total less the excluded components."""
+    return sum(amounts.values()) - sum(amounts.get(c, 0) for c in rule.exclude)
+
+
+def per_amount(rate: Decimal, rule: AmountRule, cents: int) -> tuple[int, str, str]:
+    """What a per-amount rule earns on ``cents`` at ``rate``, with its detail in English and
+    French."""
+    amount = round_points(Decimal(cents) * rate / 100, rule.rounding)
+    detail = f"{Decimal(cents) / 100:.2f} EUR × {rate} ({rule.rounding.value})"
+    return amount, detail, detail.replace(".", ",")
 
 
 def _capped(cap: Cap | None, amount: int, already: int) -> int:

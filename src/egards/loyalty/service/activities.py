@@ -7,7 +7,6 @@ bulk path (:mod:`.history_bulk`) shares."""
 from __future__ import annotations
 
 import hashlib
-from functools import cache
 from typing import Any
 
 import orjson
@@ -140,7 +139,7 @@ def _cap_usage(book: Book, activity: domain.Activity) -> dict[str, int]:
     """What the member already earned, by rule or promotion with a cap per period that may
     apply to this activity, in the cap's window around its date (reversed earnings no
     longer count): from the stored usage, kept by :func:`stored.count_caps`."""
-    caps = _period_caps(book.member.programme).get(activity.kind)
+    caps = _period_caps(book.programme).get(activity.kind)
     if not caps:
         return {}
     return {
@@ -149,10 +148,15 @@ def _cap_usage(book: Book, activity: domain.Activity) -> dict[str, int]:
     }
 
 
-@cache
-def _period_caps(code: str) -> dict[str, dict[str, Any]]:
-    """By activity kind, the caps per period of the rules and promotions it may earn under."""
-    programme = get_programme(code)
+_PERIOD_CAPS: dict[str, tuple[Programme, dict[str, dict[str, Any]]]] = {}
+
+
+def _period_caps(programme: Programme) -> dict[str, dict[str, Any]]:
+    """By activity kind, the caps per period of the rules and promotions it may earn under
+    (worked out once per programme)."""
+    found = _PERIOD_CAPS.get(programme.code)
+    if found is not None and found[0] is programme:
+        return found[1]
     kinds = {rule.id: set(rule.activities) for rule in programme.earning}
     for promotion in programme.promotions:
         kinds[promotion.id] = set().union(*(kinds.get(r, set()) for r in promotion.rules))
@@ -161,6 +165,7 @@ def _period_caps(code: str) -> dict[str, dict[str, Any]]:
         if rule.cap is not None and rule.cap.per_period and rule.cap.period:
             for kind in kinds[rule.id]:
                 caps.setdefault(kind, {})[rule.id] = rule.cap
+    _PERIOD_CAPS[programme.code] = (programme, caps)
     return caps
 
 
