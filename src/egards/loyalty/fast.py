@@ -144,6 +144,7 @@ class Plain:
 
     lines: list[tuple[domain.Earning, ...]]
     events: list[tuple[domain.TierEvent, ...]]
+    tiers: list[str]  # the tier each activity earned at
     state: domain.TierState | None  # when the pure tier rules were called, else None
     tier_state: dict[str, Any]  # the stored state after the activities
     last_activity_on: date | None
@@ -182,6 +183,7 @@ def count_plain(
     state: domain.TierState | None = None
     all_lines: list[tuple[domain.Earning, ...]] = []
     all_events: list[tuple[domain.TierEvent, ...]] = []
+    earned_at: list[str] = []
     for activity in activities:
         events: tuple[domain.TierEvent, ...] = ()
         if period_end is not None and activity.on > period_end:
@@ -193,6 +195,7 @@ def count_plain(
         lines = earner.lines(activity, tier)
         if lines is None:
             return None
+        earned_at.append(tier)
         qualifying = sum(line.amount for line in lines if line.qualifying)
         counter += qualifying
         threshold = tiers.next_threshold[tier]
@@ -216,4 +219,4 @@ def count_plain(
         all_lines.append(lines)
         all_events.append(events)
     stored = codec.state_to_json(state) if state is not None else {**tier_state, "counter": counter}
-    return Plain(all_lines, all_events, state, stored, last_activity_on)
+    return Plain(all_lines, all_events, earned_at, state, stored, last_activity_on)

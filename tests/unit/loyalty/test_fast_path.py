@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from egards.accounts.domain import SYSTEM
 from egards.db import utcnow
 from egards.loyalty import codec, domain, fast
+from egards.loyalty.errors import InvalidActivity
 from egards.loyalty.programme import OnTierReached, Period, PeriodKind, Programme
 from egards.loyalty.service.history_bulk import (
     _Applied,
@@ -160,7 +161,7 @@ def applied(programme: Programme, drawn, use_fast: bool) -> tuple[_Applied, dict
     context = _Context(
         SYSTEM, holders, histories, now, False, programme_of=lambda _: programme, fast=use_fast
     )
-    read = _Read(balances, {}, set(), {}, {}, {}, {})
+    read = _Read(balances, {}, {}, set(), {}, {}, {}, {})
     events: dict = {}
     ids = count(1)
     done = _applied_histories(context, sorted(holders), read, ids, events)
@@ -201,3 +202,34 @@ def test_plain_flights_take_the_fast_path_and_unusual_ones_do_not():
     assert earner.lines(partner, "explorer") is None  # a cap per period: the pure rules
     refund = domain.Activity(key="r1", kind="refund", on=START, reverses="f1")
     assert earner.lines(refund, "explorer") is None
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_reasons_rendered_from_the_entries_are_the_ones_the_rules_gave(data):
+    """Lean rows: an activity's lines rebuilt at read time from its entries (rule, currency,
+    amount) and the tier it earned at read as compute_earnings gave them, caps included."""
+    programme = data.draw(programmes())
+    kind = data.draw(st.sampled_from([a.code for a in programme.activities]))
+    attributes, amounts = attributes_and_amounts(data.draw, programme, kind)
+    activity = domain.Activity(
+        key="a1",
+        kind=kind,
+        on=START + timedelta(days=data.draw(st.integers(0, 700))),
+        amounts=amounts,
+        attributes=attributes,
+        quantity=data.draw(st.sampled_from([1, 2])),
+    )
+    tier = data.draw(st.sampled_from([t.code for t in programme.tiers]))
+    rules = [r.id for r in [*programme.earning, *programme.promotions]]
+    used = data.draw(st.dictionaries(st.sampled_from(rules), st.integers(0, 60_000)))
+    try:
+        lines = domain.compute_earnings(programme, activity, tier, earned_in_cap_window=used)
+    except InvalidActivity:
+        return
+    posted = [(line.rule_id, line.currency, line.amount) for line in lines]
+    assert domain.rendered_earnings(programme, activity, tier, posted) == lines
+    refund = domain.Activity(key="r1", kind="refund", on=activity.on, reverses="a1")
+    assert domain.reverse_earnings(
+        domain.rendered_earnings(programme, activity, tier, posted), reversal=refund
+    ) == domain.compute_earnings(programme, refund, tier, original=lines)

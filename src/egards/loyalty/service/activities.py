@@ -7,6 +7,8 @@ bulk path (:mod:`.history_bulk`) shares."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 import orjson
@@ -16,7 +18,7 @@ from sqlalchemy.orm import Session
 from egards.accounts.domain import Actor, Permission
 from egards.audit import service as audit
 from egards.errors import Conflict, NotFound
-from egards.loyalty import codec, domain, stored
+from egards.loyalty import domain, stored
 from egards.loyalty.errors import IdempotencyConflict
 from egards.loyalty.ledger import AccountKind
 from egards.loyalty.models import Activity, Member
@@ -25,6 +27,7 @@ from egards.loyalty.schemas import ActivityCreate, ActivityResult
 
 from ._common import Today, get_programme, today
 from .books import Book, _lock, _record_tier_events, close_book, resume_book
+from .earnings import earnings_of, posted_by
 
 
 def _content_hash(payload: dict[str, Any]) -> str:
@@ -114,7 +117,7 @@ def record_activity(
     events = _apply(session, book, row, activity)
     close_book(session, book)
     _record_tier_events(session, book, events, actor=actor, source="activity")
-    return _result(session, row, events)
+    return _result(session, row, events, book.lines[row.key])
 
 
 def _apply(
@@ -122,17 +125,35 @@ def _apply(
     book: Book,
     row: Any,
     activity: domain.Activity,
-    batch: dict[str, Any] | None = None,
 ) -> tuple[domain.TierEvent, ...]:
     """Post one activity's earnings (or reverse its original's) and count its qualifying part.
 
     ``row`` is the activity's record (a mapped row, or a plain one that a bulk path writes
-    later); ``batch`` holds such plain rows by key, so a refund can find an original that is
-    not written yet."""
-    original = (
-        _original_of(session, book, activity.reverses, batch or {}) if activity.reverses else None
-    )
-    return _post_activity(book, row, activity, original)
+    later)."""
+    if not activity.reverses:
+        return _post_activity(book, row, activity)
+    original = _original_of(session, book, activity.reverses)
+    if original.key in book.lines:  # applied by this book, not written yet
+        lines, seqs = list(book.lines[original.key]), earned_seqs(book, original)
+    else:
+        lines, seqs = original_earnings(session, book.programme, original)
+    return _post_activity(book, row, activity, lines, seqs, original.on)
+
+
+def original_earnings(
+    session: Session, programme: Programme, original: Any
+) -> tuple[list[domain.Earning], list[int]]:
+    """The earning lines of a stored activity a refund reverses, and the entries it earned
+    (none for a refund: a refund of a refund takes nothing back)."""
+    lines = earnings_of(session, programme, [original])[original.id]
+    if original.entry_seqs is not None or original.payload.get("reverses"):
+        return lines, list(original.entry_seqs or ())  # (entry_seqs: before migration 0017)
+    return lines, [seq for seq, *_ in posted_by(session, [original]).get(original.id, [])]
+
+
+def earned_seqs(book: Book, original: Any) -> list[int]:
+    """The entries an activity applied through ``book`` earned (none for a refund)."""
+    return [] if original.payload.get("reverses") else book.seqs.get(original.id, [])
 
 
 def _cap_usage(book: Book, activity: domain.Activity) -> dict[str, int]:
@@ -170,9 +191,16 @@ def _period_caps(programme: Programme) -> dict[str, dict[str, Any]]:
 
 
 def _post_activity(
-    book: Book, row: Any, activity: domain.Activity, original: Any
+    book: Book,
+    row: Any,
+    activity: domain.Activity,
+    original: Sequence[domain.Earning] | None = None,
+    original_seqs: Sequence[int] = (),
+    original_on: date | None = None,
 ) -> tuple[domain.TierEvent, ...]:
-    """The ledger and tier part of :func:`_apply`, once a refund's original is known."""
+    """The ledger and tier part of :func:`_apply`, once a refund's original is known: its
+    earning lines (``original``) and the entries it posted (``original_seqs``). The row
+    keeps the tier the activity earned at; its lines are kept in ``book.lines``."""
     programme = book.programme
     member = book.member
     counted = domain.count_activity(
@@ -181,22 +209,17 @@ def _post_activity(
         activity,
         last_activity_on=member.last_activity_on,
         earned_in_cap_window=None if activity.reverses else _cap_usage(book, activity),
-        original=(
-            [codec.earning_from_json(e) for e in original.earnings or []]
-            if activity.reverses
-            else None
-        ),
-        original_on=original.on if activity.reverses else None,
+        original=original if activity.reverses else None,
+        original_on=original_on if activity.reverses else None,
     )
     if activity.reverses:
-        for seq in original.entry_seqs or []:
+        for seq in original_seqs:
             book.apply("reverse", row.id, key=f"{activity.key}:{seq}", entry_id=seq, on=activity.on)
     else:
-        seqs = []
         for line in counted.lines:
             if line.amount <= 0:
                 continue
-            entry = book.apply(
+            book.apply(
                 "post",
                 row.id,
                 key=f"{activity.key}:{line.rule_id}",
@@ -208,35 +231,29 @@ def _post_activity(
                 rule_id=line.rule_id,
                 expires_on=domain.expiry_date(programme, line.currency, earned_on=activity.on),
             )
-            seqs.append(entry.id)
-        row.entry_seqs = seqs
+        row.tier = counted.tier
     book.state = counted.state
     member.last_activity_on = counted.last_activity_on
     row.member_id = member.id
-    row.member_number = member.number
+    row.member_number = ""  # its member's
     row.status = "applied"
-    row.earnings = [codec.earning_to_json(line) for line in counted.lines]
+    book.lines[row.key] = counted.lines
     return counted.events
 
 
-def _original_of(session: Session, book: Book, key: str, batch: dict[str, Any]) -> Any:
-    """The applied activity a refund names (in this batch or stored), not reversed yet."""
-    original = batch.get(key)
-    if original is None or original.status != "applied":
-        original = session.scalar(
-            select(Activity).where(
-                Activity.programme == book.programme.code,
-                Activity.key == key,
-                Activity.member_id == book.member.id,
-                Activity.status == "applied",
-            )
+def _original_of(session: Session, book: Book, key: str) -> Any:
+    """The applied activity a refund names, not reversed yet."""
+    original = session.scalar(
+        select(Activity).where(
+            Activity.programme == book.programme.code,
+            Activity.key == key,
+            Activity.member_id == book.member.id,
+            Activity.status == "applied",
         )
+    )
     if original is None:
         raise NotFound(f"no applied activity {key} for this member", field="reverses")
-    reversed_in_batch = any(
-        r.status == "applied" and r.payload.get("reverses") == key for r in batch.values()
-    )
-    if reversed_in_batch or session.scalar(
+    if session.scalar(
         select(Activity.id).where(
             Activity.programme == book.programme.code,
             Activity.member_id == book.member.id,
@@ -260,20 +277,29 @@ def audit_parked(session: Session, *, actor: Actor, row: Activity) -> None:
     )
 
 
-def shown_earnings(earnings: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
-    """Stored earnings as an activity's result shows them."""
-    return [{k: e[k] for k in ("currency", "amount", "rule_id", "reason")} for e in earnings or []]
+def shown_earnings(lines: Sequence[domain.Earning]) -> list[dict[str, Any]]:
+    """Earning lines as an activity's result shows them."""
+    return [
+        {"currency": e.currency, "amount": e.amount, "rule_id": e.rule_id, "reason": e.reason}
+        for e in lines
+    ]
 
 
 def _result(
-    session: Session, row: Activity, events: tuple[domain.TierEvent, ...] = ()
+    session: Session,
+    row: Activity,
+    events: tuple[domain.TierEvent, ...] = (),
+    lines: Sequence[domain.Earning] | None = None,
 ) -> ActivityResult:
+    """An activity's result: ``lines`` as it was just counted, else as stored."""
     member = session.get(Member, row.member_id) if row.member_id else None
+    if lines is None:
+        lines = earnings_of(session, get_programme(row.programme), [row])[row.id]
     return ActivityResult(
         key=row.key,
         status=row.status,
-        member_number=row.member_number,
-        earnings=shown_earnings(row.earnings),
+        member_number=row.member_number or (member.number if member else ""),
+        earnings=shown_earnings(lines),
         tier=member.tier if member else None,
         tier_events=[e.reason for e in events],
     )

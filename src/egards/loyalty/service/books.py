@@ -43,6 +43,10 @@ class Book:
     # Earned under capped rules, by rule and window (see stored.count_caps), and as stored.
     cap_usage: stored.Usage = field(default_factory=dict)
     stored_usage: stored.Usage = field(default_factory=dict)
+    # What the activities applied through this book earned, by key, and the entries they
+    # posted, by activity id (until written, a refund finds its original's here).
+    lines: dict[str, tuple[domain.Earning, ...]] = field(default_factory=dict)
+    seqs: dict[int | None, list[int]] = field(default_factory=dict)
     # One Account object per account: the ledger's dictionaries then find them by identity.
     _accounts: dict[tuple[AccountKind, str], Account] = field(default_factory=dict, repr=False)
 
@@ -68,6 +72,7 @@ class Book:
             self.ops.append((op, kwargs, activity_id))
             for entry in self.ledger.since(before):
                 stored.count_caps(self.programme, self.cap_usage, entry, self.ledger)
+                self.seqs.setdefault(activity_id, []).append(entry.id)
         return result
 
 

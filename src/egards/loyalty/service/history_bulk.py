@@ -37,8 +37,9 @@ from egards.loyalty.models import Bucket as BucketRow
 from egards.loyalty.programme import Programme
 
 from ._common import Today, _tier_change_row, _timeline_row, get_programme, today
-from .activities import _content_hash, _post_activity
+from .activities import _content_hash, _post_activity, earned_seqs
 from .books import Book, _entry_rows, _rewrite, _usage, _usage_changes
+from .earnings import earnings_of, posted_by
 
 
 def record_history(
@@ -171,6 +172,8 @@ class _Read:
 
     balances: dict[tuple[int, str], tuple[int, int, int]]  # balance, available, pending credits
     originals: dict[tuple[int, str], Any]
+    # By (member, key) of a stored original: its earning lines, the entries it posted.
+    original_lines: dict[tuple[int, str], tuple[list[domain.Earning], list[int]]]
     reversed: set[tuple[int, str]]
     entries: dict[int, dict[int, Any]]  # by member and seq: ledger entries refunds reverse
     reversals: dict[int, dict[int, int]]  # by member: reversed seq -> reversing seq
@@ -228,6 +231,7 @@ def _computed(
     """One chunk through the rules, and its rows made ready to send; nothing touches the
     database."""
     done = _applied_histories(context, member_ids, read, iter(activity_ids), events)
+    _check_references(done, member_ids)
     inserts: list[tuple[str, PreparedCopy | list[dict[str, Any]]]] = []
     for name, table in _INSERTED:
         rows = getattr(done, name)
@@ -238,6 +242,20 @@ def _computed(
         (CapUsage.__table__, done.deleted_usage),
     ]
     return _Chunk(inserts, done.balances, done.members, deleted, len(done.activities))
+
+
+def _check_references(done: _Applied, member_ids: Sequence[int]) -> None:
+    """What the hot tables' foreign keys checked row by row before migration 0018, once for
+    the chunk: its entries, buckets and activities belong to its members (locked, so they
+    exist), its entries to its activities (written with them). Members and activities are
+    never deleted, so what holds when written holds after."""
+    members = set(member_ids)
+    activities = {row["id"] for row in done.activities}
+    for rows in (done.entries, done.buckets, done.activities):
+        if not {row["member_id"] for row in rows} <= members:
+            raise Conflict("rows of members outside the batch", field="member_id")
+    if not {row["activity_id"] for row in done.entries} <= activities:
+        raise Conflict("entries of activities outside the batch", field="activity_id")
 
 
 def _read(
@@ -267,11 +285,24 @@ def _read(
         {member_id: histories[member_id] for member_id in member_ids},
     )
     usage = stored.read_usage(session, member_ids)
-    read = _Read(balances, originals, reversed_, {}, {}, {}, usage)
+    lines: dict[int, list[domain.Earning]] = {}
+    for code in {holders[member_id].programme for member_id, _ in originals}:
+        rows = [row for (m, _), row in originals.items() if holders[m].programme == code]
+        lines.update(earnings_of(session, get_programme(code), rows))
+    original_lines: dict[tuple[int, str], tuple[list[domain.Earning], list[int]]] = {}
+    lean = [row for row in originals.values() if row.entry_seqs is None]
+    posted = posted_by(session, lean) if lean else {}
+    for (member_id, key), row in originals.items():
+        if row.entry_seqs is not None or row.payload.get("reverses"):  # (a refund earned none)
+            seqs = list(row.entry_seqs or ())
+        else:
+            seqs = [seq for seq, *_ in posted.get(row.id, [])]
+        original_lines[(member_id, key)] = (lines[row.id], seqs)
+    read = _Read(balances, originals, original_lines, reversed_, {}, {}, {}, usage)
     refunding = sorted({m for m in member_ids if any(a.reverses for a in histories[m])})
     if not refunding:
         return read
-    seqs = {seq for row in originals.values() for seq in row.entry_seqs or ()}
+    seqs = {seq for _, found in original_lines.values() for seq in found}
     entries = Entry.__table__
     for chunk in chunks(refunding):
         for row in session.execute(
@@ -340,7 +371,9 @@ def _applied_histories(
         reversed_keys: set[str] = set()
         for activity in context.histories[member_id]:
             row = _history_row(next(activity_ids), holder, activity, now)
-            original = None
+            lines: list[domain.Earning] | None = None
+            seqs: list[int] = []
+            original_on = None
             if activity.reverses:
                 key = activity.reverses
                 original = applied.get(key) or read.originals.get((member_id, key))
@@ -349,7 +382,12 @@ def _applied_histories(
                 if key in reversed_keys or (member_id, key) in read.reversed:
                     raise Conflict(f"activity {key} is already reversed", field="reverses")
                 reversed_keys.add(key)
-            caused = _post_activity(book, row, activity, original)
+                if key in applied:
+                    lines, seqs = list(book.lines[key]), earned_seqs(book, original)
+                else:
+                    lines, seqs = read.original_lines[(member_id, key)]
+                original_on = original.on
+            caused = _post_activity(book, row, activity, lines, seqs, original_on)
             if events is not None:
                 events[activity.key] = caused
             for event in caused:
@@ -419,9 +457,9 @@ def _applied_plain(
     credited: dict[str, int] = {}
     buckets: dict[str, list[dict[str, Any]]] = {}
     expiries: dict[tuple[str, date], date | None] = {}
-    for activity, lines, caused in zip(activities, plain.lines, plain.events, strict=True):
+    counted = zip(activities, plain.lines, plain.events, plain.tiers, strict=True)
+    for activity, lines, caused, tier in counted:
         row = _history_row(next(activity_ids), holder, activity, now)
-        seqs = []
         for line in lines:
             seq += 1
             currency = line.currency
@@ -465,11 +503,10 @@ def _applied_plain(
                 }
             )
             credited[currency] = credited.get(currency, 0) + line.amount
-            seqs.append(seq)
-        row.entry_seqs = seqs
         row.member_id = member_id
+        row.member_number = ""  # its member's
         row.status = "applied"
-        row.earnings = [codec.earning_to_json(line) for line in lines]
+        row.tier = tier
         if events is not None:
             events[activity.key] = caused
         for event in caused:
@@ -613,6 +650,7 @@ def _history_row(
         on=activity.on,
         status="parked",
         payload=payload,
+        tier=None,
         earnings=None,
         entry_seqs=None,
         received_at=now,
