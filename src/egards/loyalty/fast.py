@@ -34,6 +34,9 @@ _Step = tuple[AmountRule, Decimal] | tuple[str, str, int, str, str, Any]
 
 _UNUSUAL = object()  # a plan's answer when the pure rules must decide
 
+Line = tuple[str, str, int, bool]
+"""A line as the bulk path writes it: rule id, currency, amount, whether it qualifies."""
+
 
 class Earner:
     """The earning rules of one programme, evaluated once per distinct combination."""
@@ -57,6 +60,36 @@ class Earner:
     def lines(self, activity: domain.Activity, tier: str) -> tuple[domain.Earning, ...] | None:
         """What :func:`domain.compute_earnings` gives a plain activity of a member of ``tier``
         with nothing earned under caps, or ``None`` when the activity is not plain."""
+        found = self._lines(activity, tier)
+        if found is None:
+            return None
+        return tuple(
+            domain.Earning(
+                activity_key=activity.key,
+                activity_kind=activity.kind,
+                currency=currency,
+                amount=amount,
+                rule_id=rule_id,
+                reason=f"{rule_id}: {detail_en} = {amount} {currency}",
+                reason_fr=f"{rule_id} : {detail_fr} = {amount} {currency}",
+                on=activity.on,
+                qualifying=currency in self._qualifying,
+            )
+            for rule_id, currency, amount, detail_en, detail_fr in found
+        )
+
+    def amounts(self, activity: domain.Activity, tier: str) -> list[Line] | None:
+        """:meth:`lines` as the bulk path needs them (the reasons are rendered when read):
+        rule id, currency, amount, and whether it qualifies, for each line."""
+        found = self._lines(activity, tier)
+        if found is None:
+            return None
+        qualifying = self._qualifying
+        return [(r, c, a, c in qualifying) for r, c, a, _, _ in found]
+
+    def _lines(
+        self, activity: domain.Activity, tier: str
+    ) -> list[tuple[str, str, int, str, str]] | None:
         if activity.reverses is not None:
             return None
         try:
@@ -87,24 +120,11 @@ class Earner:
                         self._amounts[(rule.id, rate, cents)] = found
                 amount, detail_en, detail_fr = found
                 amount = domain._capped(rule.cap, amount, 0)
-                rule_id, currency = rule.id, rule.currency
-            else:
-                rule_id, currency, amount, detail_en, detail_fr, _ = step
-            if amount > 0:
-                lines.append(
-                    domain.Earning(
-                        activity_key=activity.key,
-                        activity_kind=activity.kind,
-                        currency=currency,
-                        amount=amount,
-                        rule_id=rule_id,
-                        reason=f"{rule_id}: {detail_en} = {amount} {currency}",
-                        reason_fr=f"{rule_id} : {detail_fr} = {amount} {currency}",
-                        on=activity.on,
-                        qualifying=currency in self._qualifying,
-                    )
-                )
-        return tuple(lines)
+                if amount > 0:
+                    lines.append((rule.id, rule.currency, amount, detail_en, detail_fr))
+            elif step[2] > 0:
+                lines.append(step[:5])
+        return lines
 
     def _plan(self, activity: domain.Activity, tier: str) -> Any:
         """The steps of compute_earnings for activities like this one, or _UNUSUAL."""
@@ -142,7 +162,7 @@ class Plain:
     """One member's plain activities counted: each activity's earning lines, what they did
     to the tier, and the member's tier state after them (as stored: JSON)."""
 
-    lines: list[tuple[domain.Earning, ...]]
+    lines: list[list[Line]]
     events: list[tuple[domain.TierEvent, ...]]
     tiers: list[str]  # the tier each activity earned at
     state: domain.TierState | None  # when the pure tier rules were called, else None
@@ -181,7 +201,7 @@ def count_plain(
     end = tier_state["period_end"]
     period_end = date.fromisoformat(end) if end is not None else None
     state: domain.TierState | None = None
-    all_lines: list[tuple[domain.Earning, ...]] = []
+    all_lines: list[list[Line]] = []
     all_events: list[tuple[domain.TierEvent, ...]] = []
     earned_at: list[str] = []
     for activity in activities:
@@ -192,11 +212,11 @@ def count_plain(
             closed = domain.close_periods(programme, state, as_of=activity.on)
             state, events = closed.state, closed.events
             tier, counter, period_end = state.tier, state.counter, state.period_end
-        lines = earner.lines(activity, tier)
+        lines = earner.amounts(activity, tier)
         if lines is None:
             return None
         earned_at.append(tier)
-        qualifying = sum(line.amount for line in lines if line.qualifying)
+        qualifying = sum(amount for _, _, amount, counts in lines if counts)
         counter += qualifying
         threshold = tiers.next_threshold[tier]
         if threshold is None or counter < threshold:

@@ -460,9 +460,8 @@ def _applied_plain(
     counted = zip(activities, plain.lines, plain.events, plain.tiers, strict=True)
     for activity, lines, caused, tier in counted:
         row = _history_row(next(activity_ids), holder, activity, now)
-        for line in lines:
+        for rule_id, currency, amount, _ in lines:
             seq += 1
-            currency = line.currency
             expires_on = expiries.get((currency, activity.on), ...)
             if expires_on is ...:
                 expires_on = expiries[(currency, activity.on)] = domain.expiry_date(
@@ -472,17 +471,17 @@ def _applied_plain(
                 {
                     "member_id": member_id,
                     "seq": seq,
-                    "key": f"{activity.key}:{line.rule_id}",
+                    "key": f"{activity.key}:{rule_id}",
                     "op": "post",
                     "args": None,
                     "currency": currency,
                     "debit": "issuance",
                     "credit": "member",
-                    "amount": line.amount,
+                    "amount": amount,
                     "on": activity.on,
                     "kind": "earn",
                     "state": "posted",
-                    "rule_id": line.rule_id,
+                    "rule_id": rule_id,
                     "reverses": None,
                     "resolves": None,
                     "expires_on": expires_on,
@@ -499,10 +498,10 @@ def _applied_plain(
                     "currency": currency,
                     "earned_on": activity.on,
                     "expires_on": expires_on,
-                    "amount": line.amount,
+                    "amount": amount,
                 }
             )
-            credited[currency] = credited.get(currency, 0) + line.amount
+            credited[currency] = credited.get(currency, 0) + amount
         row.member_id = member_id
         row.member_number = ""  # its member's
         row.status = "applied"
