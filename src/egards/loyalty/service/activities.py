@@ -49,17 +49,18 @@ def activity_of(data: ActivityCreate) -> domain.Activity:
 
 
 def _resolve_member(session: Session, programme: Programme, data: ActivityCreate) -> Member | None:
+    """The member an activity names, locked as :func:`_lock` locks it (one read for both)."""
     if data.customer_id is not None:
-        return session.scalar(
-            select(Member).where(
-                Member.customer_id == data.customer_id, Member.programme == programme.code
-            )
+        query = select(Member).where(
+            Member.customer_id == data.customer_id, Member.programme == programme.code
         )
-    return session.scalar(
-        select(Member).where(
+    else:
+        query = select(Member).where(
             Member.programme == programme.code, Member.number == stored_number(data.member_number)
         )
-    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    return session.scalar(query)
 
 
 def stored_number(number: str | None) -> str:
@@ -113,7 +114,9 @@ def record_activity(
     if member is None:
         audit_parked(session, actor=actor, row=row)
         return _result(session, row)
-    book = resume_book(session, _lock(session, member.id))
+    book = resume_book(session, member)
+    if not activity.reverses:  # whether its entries' keys are used: one read for all
+        book.ledger_past.prefetch([f"{activity.key}:{rule_id}" for rule_id in _rule_ids(programme)])
     events = _apply(session, book, row, activity)
     close_book(session, book)
     _record_tier_events(session, book, events, actor=actor, source="activity")
@@ -149,6 +152,10 @@ def original_earnings(
     if original.entry_seqs is not None or original.payload.get("reverses"):
         return lines, list(original.entry_seqs or ())  # (entry_seqs: before migration 0017)
     return lines, [seq for seq, *_ in posted_by(session, [original]).get(original.id, [])]
+
+
+def _rule_ids(programme: Programme) -> list[str]:
+    return [rule.id for rule in [*programme.earning, *programme.promotions]]
 
 
 def earned_seqs(book: Book, original: Any) -> list[int]:

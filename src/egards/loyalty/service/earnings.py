@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from egards.bulk import chunks
 from egards.loyalty import codec, domain
 from egards.loyalty.models import Activity, Entry
-from egards.loyalty.programme import CurrencyKind, Programme
+from egards.loyalty.programme import Programme
 
 # (seq, rule id, currency, amount) of an entry an activity posted.
 Posted = tuple[int, str | None, str, int]
@@ -102,61 +102,45 @@ def earnings_of(
 def counted_earnings(
     session: Session, programme: Programme, member_id: int, since: date
 ) -> list[domain.Earning]:
-    """A member's earning lines from ``since`` on, in the order they were counted, without
-    their reasons (what the explanation counts: amounts, currencies, activities, dates)."""
+    """A member's qualifying lines from ``since`` on, in the order they were counted, without
+    their reasons (what the explanation counts: amounts, activities, dates). One read of the
+    entries in the qualifying currency with their activities, whether the activities were
+    written with their lines (before migration 0017) or without: the entries say the same."""
+    currency = programme.qualification.currency
     rows = session.execute(
         select(
-            Activity.id,
+            Entry.rule_id,
+            Entry.amount,
+            Entry.kind,
             Activity.key,
             Activity.kind,
             Activity.on,
-            Activity.earnings,
             Activity.payload["reverses"].as_string(),
         )
+        .join(Activity, Activity.id == Entry.activity_id)
         .where(
-            Activity.member_id == member_id,
-            Activity.status == "applied",
-            Activity.on >= since,
+            Entry.member_id == member_id,
+            Entry.on >= since,
+            Entry.currency == currency,
+            Entry.kind.in_(("earn", "reversal")),
         )
-        .order_by(Activity.id)
-    ).all()
-    posted: dict[int, list[tuple[str | None, str, int]]] = {}
-    if any(row.earnings is None for row in rows):
-        query = (
-            select(Entry.activity_id, Entry.rule_id, Entry.currency, Entry.amount)
-            .where(
-                Entry.member_id == member_id,
-                Entry.on >= since,
-                Entry.activity_id.is_not(None),
-                Entry.kind.in_(("earn", "reversal")),
-            )
-            .order_by(Entry.seq)
+        .order_by(Entry.seq)
+    )
+    return [
+        domain.Earning(
+            activity_key=key,
+            activity_kind=kind,
+            currency=currency,
+            amount=-amount if entry_kind == "reversal" else amount,
+            rule_id=rule_id or "",
+            reason="",
+            reason_fr="",
+            on=on,
+            qualifying=True,
+            reverses=reverses,
         )
-        for activity_id, rule_id, currency, amount in session.execute(query):
-            posted.setdefault(activity_id, []).append((rule_id, currency, amount))
-    qualifying = {c.code for c in programme.currencies if c.kind is CurrencyKind.QUALIFYING}
-    lines: list[domain.Earning] = []
-    for activity_id, key, kind, on, earnings, reverses in rows:
-        if earnings is not None:
-            lines += [codec.earning_from_json(e) for e in earnings]
-            continue
-        sign = -1 if reverses else 1
-        lines += [
-            domain.Earning(
-                activity_key=key,
-                activity_kind=kind,
-                currency=currency,
-                amount=sign * amount,
-                rule_id=rule_id or "",
-                reason="",
-                reason_fr="",
-                on=on,
-                qualifying=currency in qualifying,
-                reverses=reverses,
-            )
-            for rule_id, currency, amount in posted.get(activity_id, [])
-        ]
-    return lines
+        for rule_id, amount, entry_kind, key, kind, on, reverses in rows
+    ]
 
 
 def store_earnings_json(session: Session, batch: int = 1000) -> None:
