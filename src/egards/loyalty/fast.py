@@ -207,8 +207,7 @@ def count_plain(
     for activity in activities:
         events: tuple[domain.TierEvent, ...] = ()
         if period_end is not None and activity.on > period_end:
-            if state is None:
-                state = replace(codec.state_from_json(dict(tier_state)), counter=counter)
+            state = _counted(state or codec.state_from_json(dict(tier_state)), counter)
             closed = domain.close_periods(programme, state, as_of=activity.on)
             state, events = closed.state, closed.events
             tier, counter, period_end = state.tier, state.counter, state.period_end
@@ -219,15 +218,11 @@ def count_plain(
         qualifying = sum(amount for _, _, amount, counts in lines if counts)
         counter += qualifying
         threshold = tiers.next_threshold[tier]
-        if threshold is None or counter < threshold:
-            if state is not None:
-                state = replace(state, counter=counter)
-        else:
-            if state is None:
-                state = codec.state_from_json(dict(tier_state))
+        if threshold is not None and counter >= threshold:
+            state = state or codec.state_from_json(dict(tier_state))
             outcome = domain.apply_qualifying(
                 programme,
-                replace(state, counter=counter - qualifying),
+                _counted(state, counter - qualifying),
                 qualifying,
                 on=activity.on,
                 activity_key=activity.key,
@@ -238,5 +233,13 @@ def count_plain(
             last_activity_on = activity.on
         all_lines.append(lines)
         all_events.append(events)
+    if state is not None:
+        state = _counted(state, counter)
     stored = codec.state_to_json(state) if state is not None else {**tier_state, "counter": counter}
     return Plain(all_lines, all_events, earned_at, state, stored, last_activity_on)
+
+
+def _counted(state: domain.TierState, counter: int) -> domain.TierState:
+    """``state`` with the counter the integer loop kept (the state is only brought up to date
+    when the pure rules need it, or at the end)."""
+    return state if state.counter == counter else replace(state, counter=counter)
