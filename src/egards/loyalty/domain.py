@@ -219,9 +219,22 @@ def compute_earnings(
                 reverses=activity.reverses,
             )
         return reverse_earnings(original, reversal=activity)
+    return [
+        _earning(programme, activity, rule_id, currency, amount, detail_en, detail_fr)
+        for rule_id, currency, amount, detail_en, detail_fr in _lines(
+            programme, activity, member_tier, earned_in_cap_window or {}
+        )
+        if amount > 0
+    ]
+
+
+def _lines(
+    programme: Programme, activity: Activity, member_tier: str, earned: Mapping[str, int]
+) -> list[tuple[str, str, int, str, str]]:
+    """Each rule's and promotion's line for an activity, amounts of zero included: rule or
+    promotion id, currency, amount, detail in English and in French."""
     programme.tier(member_tier)
-    earned = earned_in_cap_window or {}
-    lines: list[Earning] = []
+    lines: list[tuple[str, str, int, str, str]] = []
     for rule in programme.earning:
         if not _applies(rule, activity):
             continue
@@ -230,10 +243,7 @@ def compute_earnings(
             continue
         amount, detail_en, detail_fr = base
         amount = _capped(rule.cap, amount, earned.get(rule.id, 0))
-        if amount > 0:
-            lines.append(
-                _earning(programme, activity, rule.id, rule.currency, amount, detail_en, detail_fr)
-            )
+        lines.append((rule.id, rule.currency, amount, detail_en, detail_fr))
         for promotion in programme.promotions:
             if rule.id not in promotion.rules or not _promotion_applies(
                 promotion, activity, member_tier
@@ -243,18 +253,53 @@ def compute_earnings(
             if promotion.multiplier is not None:
                 extra += round_points(amount * (promotion.multiplier - 1), promotion.rounding)
             extra = _capped(promotion.cap, extra, earned.get(promotion.id, 0))
-            if extra > 0:
-                lines.append(
-                    _earning(
-                        programme,
-                        activity,
-                        promotion.id,
-                        rule.currency,
-                        extra,
-                        f"{promotion.name.en} on {rule.id}",
-                        f"{promotion.name.fr} sur {rule.id}",
-                    )
+            lines.append(
+                (
+                    promotion.id,
+                    rule.currency,
+                    extra,
+                    f"{promotion.name.en} on {rule.id}",
+                    f"{promotion.name.fr} sur {rule.id}",
                 )
+            )
+    return lines
+
+
+def rendered_earnings(
+    programme: Programme,
+    activity: Activity,
+    tier: str | None,
+    posted: Sequence[tuple[str, str, int]],
+) -> list[Earning]:
+    """The earning lines of an activity as :func:`compute_earnings` gave them when it earned
+    at ``tier``, rebuilt from what was posted (rule or promotion id, currency, amount, in the
+    order of the entries): the rules give each line's detail, the entries its amount (caps
+    per period are in the amounts). A line whose rule no longer says anything of the activity
+    (its attributes erased, a rule removed from the programme) reads as its amount alone."""
+    details: dict[str, list[tuple[str, str]]] = {}
+    if tier is not None:
+        try:
+            for rule_id, _, _, detail_en, detail_fr in _lines(programme, activity, tier, {}):
+                details.setdefault(rule_id, []).append((detail_en, detail_fr))
+        except (InvalidActivity, UnknownReference, KeyError):
+            details = {}
+    lines = []
+    for rule_id, currency, amount in posted:
+        found = details.get(rule_id)
+        if found:
+            detail_en, detail_fr = found.pop(0)
+            lines.append(
+                _earning(programme, activity, rule_id, currency, amount, detail_en, detail_fr)
+            )
+        else:
+            line = _earning(programme, activity, rule_id, currency, amount, "", "")
+            lines.append(
+                replace(
+                    line,
+                    reason=f"{rule_id}: {amount} {currency}",
+                    reason_fr=f"{rule_id} : {amount} {currency}",
+                )
+            )
     return lines
 
 
@@ -297,16 +342,9 @@ def _base_amount(
     programme: Programme, rule: AmountRule | ActivityRule, activity: Activity, tier: str
 ) -> tuple[int, str, str] | None:
     if isinstance(rule, AmountRule):
-        if rule.rate == "tier":
-            rate = programme.tier(tier).benefits.earn_rate or Decimal(0)
-        elif rule.rate_by_tier is not None:
-            rate = rule.rate_by_tier[tier]
-        else:
-            rate = rule.rate or Decimal(0)
-        cents = activity.total_cents - sum(activity.amounts.get(c, 0) for c in rule.exclude)
-        amount = round_points(Decimal(cents) * rate / 100, rule.rounding)
-        detail = f"{Decimal(cents) / 100:.2f} EUR × {rate} ({rule.rounding.value})"
-        return amount, detail, detail.replace(".", ",")
+        return per_amount(
+            amount_rate(programme, rule, tier), rule, amount_cents(rule, activity.amounts)
+        )
     if rule.amount is not None:
         return rule.amount * activity.quantity, f"{rule.id}", f"{rule.id}"
     attributes = dict(activity.attributes)
@@ -326,6 +364,28 @@ def _base_amount(
         detail = f"{case.name}, {column}"
         return case.amounts[column] * activity.quantity, detail, detail
     return None
+
+
+def amount_rate(programme: Programme, rule: AmountRule, tier: str) -> Decimal:
+    """The rate a per-amount rule earns at for a member of ``tier``."""
+    if rule.rate == "tier":
+        return programme.tier(tier).benefits.earn_rate or Decimal(0)
+    if rule.rate_by_tier is not None:
+        return rule.rate_by_tier[tier]
+    return rule.rate or Decimal(0)
+
+
+def amount_cents(rule: AmountRule, amounts: Mapping[str, int]) -> int:
+    """The cents a per-amount rule earns on: the total less the excluded components."""
+    return sum(amounts.values()) - sum(amounts.get(c, 0) for c in rule.exclude)
+
+
+def per_amount(rate: Decimal, rule: AmountRule, cents: int) -> tuple[int, str, str]:
+    """What a per-amount rule earns on ``cents`` at ``rate``, with its detail in English and
+    French."""
+    amount = round_points(Decimal(cents) * rate / 100, rule.rounding)
+    detail = f"{Decimal(cents) / 100:.2f} EUR × {rate} ({rule.rounding.value})"
+    return amount, detail, detail.replace(".", ",")
 
 
 def _capped(cap: Cap | None, amount: int, already: int) -> int:
@@ -484,6 +544,7 @@ class Counted:
     state: TierState
     events: tuple[TierEvent, ...]
     last_activity_on: date | None
+    tier: str = ""  # the tier the activity earned at (after the periods it closed)
 
 
 def count_activity(
@@ -526,7 +587,13 @@ def count_activity(
     )
     if activity.reverses is None and (last_activity_on is None or activity.on > last_activity_on):
         last_activity_on = activity.on
-    return Counted(tuple(lines), outcome.state, closed.events + outcome.events, last_activity_on)
+    return Counted(
+        tuple(lines),
+        outcome.state,
+        closed.events + outcome.events,
+        last_activity_on,
+        closed.state.tier,
+    )
 
 
 def close_periods(programme: Programme, state: TierState, *, as_of: date) -> TierOutcome:

@@ -219,17 +219,26 @@ def _stored_activities(session: Session, programme: str, keys: Iterable[str]) ->
     found: dict[str, Any] = {}
     for chunk in chunks(sorted(keys)):
         rows = session.execute(
-            select(
-                table.c.key,
-                table.c.content_hash,
-                table.c.status,
-                table.c.member_id,
-                table.c.member_number,
-                table.c.earnings,
-            ).where(table.c.programme == programme, table.c.key.in_(chunk))
+            select(table).where(table.c.programme == programme, table.c.key.in_(chunk))
         )
         found.update((row.key, row) for row in rows)
     return found
+
+
+def _shown(
+    session: Session, programme: Programme, rows: Iterable[Any]
+) -> tuple[dict[int, list[dict[str, Any]]], dict[int, str]]:
+    """Stored activities' earnings as results show them (by activity id), and the numbers of
+    their members (by member id)."""
+    rows = list(rows)
+    lines = service.earnings_of(session, programme, rows)
+    member_ids = sorted({row.member_id for row in rows if row.member_id is not None})
+    numbers: dict[int, str] = {}
+    table = Member.__table__
+    for chunk in chunks(member_ids):
+        query = select(table.c.id, table.c.number).where(table.c.id.in_(chunk))
+        numbers.update((member_id, number) for member_id, number in session.execute(query))
+    return {k: service.shown_earnings(v) for k, v in lines.items()}, numbers
 
 
 def _members(
@@ -329,6 +338,8 @@ def _outcomes(
         if isinstance(d, _Pending) and i not in in_turn
     }
     written = _stored_activities(session, programme.code, (items[i].key for i in applied))
+    replays = [d.stored for d in plan.decisions if isinstance(d, _Replay) and d.stored is not None]
+    shown, numbers = _shown(session, programme, [*written.values(), *replays])
     # Where each applied item falls in its member's date order, and the tier it left.
     rank = {i: (items[i].on, i) for i in applied}
     left: dict[int, str] = {}
@@ -363,7 +374,7 @@ def _outcomes(
                     key=item.key,
                     status="applied",
                     member_number=plan.numbers[member_id],
-                    earnings=service.shown_earnings(written[item.key].earnings),
+                    earnings=shown[written[item.key].id],
                     tier=left[index],
                     tier_events=[event.reason for event in events.get(item.key, ())],
                 )
@@ -380,8 +391,8 @@ def _outcomes(
                 ActivityResult(
                     key=row.key,
                     status=row.status,
-                    member_number=row.member_number,
-                    earnings=service.shown_earnings(row.earnings),
+                    member_number=row.member_number or numbers.get(row.member_id, ""),
+                    earnings=shown[row.id],
                     tier=now[row.member_id] if row.member_id else None,
                 )
             )

@@ -104,7 +104,8 @@ class Entry(Base):
     )
 
     id: Mapped[int] = mapped_column(BigIntKey, primary_key=True)
-    member_id: Mapped[int] = mapped_column(ForeignKey("loyalty_members.id"))
+    # References checked once per batch, not per row (see migration 0018).
+    member_id: Mapped[int] = mapped_column(BigIntKey)
     seq: Mapped[int] = mapped_column(Integer)  # the entry's id in the member's ledger
     key: Mapped[str] = mapped_column(String(200))
     op: Mapped[str] = mapped_column(String(30))
@@ -121,7 +122,7 @@ class Entry(Base):
     reverses: Mapped[int | None] = mapped_column(Integer)
     resolves: Mapped[int | None] = mapped_column(Integer)
     expires_on: Mapped[date | None] = mapped_column(Date)
-    activity_id: Mapped[int | None] = mapped_column(ForeignKey("loyalty_activities.id"))
+    activity_id: Mapped[int | None] = mapped_column(BigIntKey)
     memo: Mapped[str] = mapped_column(Text, default="")
     # [[bucket seq, amount], ...]: the buckets a member debit took, or a member credit gave
     # back (a reversed redemption); None for the others, most entries.
@@ -136,7 +137,7 @@ class Bucket(Base):
     __tablename__ = "loyalty_buckets"
     __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
 
-    member_id: Mapped[int] = mapped_column(ForeignKey("loyalty_members.id"), primary_key=True)
+    member_id: Mapped[int] = mapped_column(BigIntKey, primary_key=True)  # checked per batch
     seq: Mapped[int] = mapped_column(Integer, primary_key=True)  # the entry that opened it
     currency: Mapped[str] = mapped_column(String(20))
     earned_on: Mapped[date] = mapped_column(Date)
@@ -163,13 +164,20 @@ class Activity(Base):
     id: Mapped[int] = mapped_column(BigIntKey, primary_key=True)
     programme: Mapped[str] = mapped_column(String(40))
     key: Mapped[str] = mapped_column(String(200))
-    member_id: Mapped[int | None] = mapped_column(ForeignKey("loyalty_members.id"))
+    member_id: Mapped[int | None] = mapped_column(BigIntKey)  # checked per batch
+    # The number the activity named, while it waits for its member (parked); an applied
+    # activity's number is its member's (empty since migration 0018).
     member_number: Mapped[str] = mapped_column(String(40))
     kind: Mapped[str] = mapped_column(String(40))
     on: Mapped[date] = mapped_column(Date)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     content_hash: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(10))  # applied | parked
+    # The tier the activity earned at: with the programme's rules and the entries it posted,
+    # what its earning lines and their reasons are rebuilt from (service.earnings_of).
+    tier: Mapped[str | None] = mapped_column(String(40))
+    # Before migration 0017: the earning lines with their reasons in both languages, and the
+    # entries posted; None since (the entries say it, see ``tier``).
     earnings: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     entry_seqs: Mapped[list[int] | None] = mapped_column(JSON)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -126,6 +126,7 @@ class StoredPast:
         self.entries = dict(entries or {})
         self.reversals = dict(reversals or {})
         self.stored_buckets = buckets or {}
+        self._keys: dict[str, Any] = {}  # stored entries by key (None: unused), prefetched
 
     def entry(self, entry_id: int) -> Entry:
         found = self.entries.get(entry_id)
@@ -140,8 +141,24 @@ class StoredPast:
     def written(self, key: str) -> tuple[tuple[Any, ...], Entry] | None:
         if self.session is None:
             return None
-        row = self._row(EntryRow.key == key)
+        row = self._keys[key] if key in self._keys else self._row(EntryRow.key == key)
         return None if row is None else (request(row), ledger_entry(row))
+
+    def prefetch(self, keys: Iterable[str]) -> None:
+        """Find out with one read which of these keys stored entries used (the next
+        :meth:`written` of each asks nothing)."""
+        keys = sorted(set(keys) - self._keys.keys())
+        if self.session is None or not keys:
+            return
+        found = {
+            row.key: row
+            for row in self.session.execute(
+                select(*ENTRY_COLUMNS).where(
+                    EntryRow.member_id == self.member_id, EntryRow.key.in_(keys)
+                )
+            )
+        }
+        self._keys.update({key: found.get(key) for key in keys})
 
     def resolution(self, entry_id: int) -> int | None:
         return self._seq_where(EntryRow.resolves == entry_id)

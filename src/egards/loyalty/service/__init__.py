@@ -33,6 +33,8 @@ from .books import open_book as open_book
 from .books import resume_book as resume_book
 from .customer_data import erase_customer_data as erase_customer_data
 from .customer_data import export_section as export_section
+from .earnings import earnings_of as earnings_of
+from .earnings import store_earnings_json as store_earnings_json
 from .history_bulk import record_histories as record_histories
 from .history_bulk import record_history as record_history
 from .operations import cancel_redemption as cancel_redemption

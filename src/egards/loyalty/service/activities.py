@@ -7,7 +7,8 @@ bulk path (:mod:`.history_bulk`) shares."""
 from __future__ import annotations
 
 import hashlib
-from functools import cache
+from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 import orjson
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session
 from egards.accounts.domain import Actor, Permission
 from egards.audit import service as audit
 from egards.errors import Conflict, NotFound
-from egards.loyalty import codec, domain, stored
+from egards.loyalty import domain, stored
 from egards.loyalty.errors import IdempotencyConflict
 from egards.loyalty.ledger import AccountKind
 from egards.loyalty.models import Activity, Member
@@ -26,6 +27,7 @@ from egards.loyalty.schemas import ActivityCreate, ActivityResult
 
 from ._common import Today, get_programme, today
 from .books import Book, _lock, _record_tier_events, close_book, resume_book
+from .earnings import earnings_of, posted_by
 
 
 def _content_hash(payload: dict[str, Any]) -> str:
@@ -47,17 +49,18 @@ def activity_of(data: ActivityCreate) -> domain.Activity:
 
 
 def _resolve_member(session: Session, programme: Programme, data: ActivityCreate) -> Member | None:
+    """The member an activity names, locked as :func:`_lock` locks it (one read for both)."""
     if data.customer_id is not None:
-        return session.scalar(
-            select(Member).where(
-                Member.customer_id == data.customer_id, Member.programme == programme.code
-            )
+        query = select(Member).where(
+            Member.customer_id == data.customer_id, Member.programme == programme.code
         )
-    return session.scalar(
-        select(Member).where(
+    else:
+        query = select(Member).where(
             Member.programme == programme.code, Member.number == stored_number(data.member_number)
         )
-    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    return session.scalar(query)
 
 
 def stored_number(number: str | None) -> str:
@@ -111,11 +114,13 @@ def record_activity(
     if member is None:
         audit_parked(session, actor=actor, row=row)
         return _result(session, row)
-    book = resume_book(session, _lock(session, member.id))
+    book = resume_book(session, member)
+    if not activity.reverses:  # whether its entries' keys are used: one read for all
+        book.ledger_past.prefetch([f"{activity.key}:{rule_id}" for rule_id in _rule_ids(programme)])
     events = _apply(session, book, row, activity)
     close_book(session, book)
     _record_tier_events(session, book, events, actor=actor, source="activity")
-    return _result(session, row, events)
+    return _result(session, row, events, book.lines[row.key])
 
 
 def _apply(
@@ -123,24 +128,46 @@ def _apply(
     book: Book,
     row: Any,
     activity: domain.Activity,
-    batch: dict[str, Any] | None = None,
 ) -> tuple[domain.TierEvent, ...]:
     """Post one activity's earnings (or reverse its original's) and count its qualifying part.
 
     ``row`` is the activity's record (a mapped row, or a plain one that a bulk path writes
-    later); ``batch`` holds such plain rows by key, so a refund can find an original that is
-    not written yet."""
-    original = (
-        _original_of(session, book, activity.reverses, batch or {}) if activity.reverses else None
-    )
-    return _post_activity(book, row, activity, original)
+    later)."""
+    if not activity.reverses:
+        return _post_activity(book, row, activity)
+    original = _original_of(session, book, activity.reverses)
+    if original.key in book.lines:  # applied by this book, not written yet
+        lines, seqs = list(book.lines[original.key]), earned_seqs(book, original)
+    else:
+        lines, seqs = original_earnings(session, book.programme, original)
+    return _post_activity(book, row, activity, lines, seqs, original.on)
+
+
+def original_earnings(
+    session: Session, programme: Programme, original: Any
+) -> tuple[list[domain.Earning], list[int]]:
+    """The earning lines of a stored activity a refund reverses, and the entries it earned
+    (none for a refund: a refund of a refund takes nothing back)."""
+    lines = earnings_of(session, programme, [original])[original.id]
+    if original.entry_seqs is not None or original.payload.get("reverses"):
+        return lines, list(original.entry_seqs or ())  # (entry_seqs: before migration 0017)
+    return lines, [seq for seq, *_ in posted_by(session, [original]).get(original.id, [])]
+
+
+def _rule_ids(programme: Programme) -> list[str]:
+    return [rule.id for rule in [*programme.earning, *programme.promotions]]
+
+
+def earned_seqs(book: Book, original: Any) -> list[int]:
+    """The entries an activity applied through ``book`` earned (none for a refund)."""
+    return [] if original.payload.get("reverses") else book.seqs.get(original.id, [])
 
 
 def _cap_usage(book: Book, activity: domain.Activity) -> dict[str, int]:
     """What the member already earned, by rule or promotion with a cap per period that may
     apply to this activity, in the cap's window around its date (reversed earnings no
     longer count): from the stored usage, kept by :func:`stored.count_caps`."""
-    caps = _period_caps(book.member.programme).get(activity.kind)
+    caps = _period_caps(book.programme).get(activity.kind)
     if not caps:
         return {}
     return {
@@ -149,10 +176,15 @@ def _cap_usage(book: Book, activity: domain.Activity) -> dict[str, int]:
     }
 
 
-@cache
-def _period_caps(code: str) -> dict[str, dict[str, Any]]:
-    """By activity kind, the caps per period of the rules and promotions it may earn under."""
-    programme = get_programme(code)
+_PERIOD_CAPS: dict[str, tuple[Programme, dict[str, dict[str, Any]]]] = {}
+
+
+def _period_caps(programme: Programme) -> dict[str, dict[str, Any]]:
+    """By activity kind, the caps per period of the rules and promotions it may earn under
+    (worked out once per programme)."""
+    found = _PERIOD_CAPS.get(programme.code)
+    if found is not None and found[0] is programme:
+        return found[1]
     kinds = {rule.id: set(rule.activities) for rule in programme.earning}
     for promotion in programme.promotions:
         kinds[promotion.id] = set().union(*(kinds.get(r, set()) for r in promotion.rules))
@@ -161,13 +193,21 @@ def _period_caps(code: str) -> dict[str, dict[str, Any]]:
         if rule.cap is not None and rule.cap.per_period and rule.cap.period:
             for kind in kinds[rule.id]:
                 caps.setdefault(kind, {})[rule.id] = rule.cap
+    _PERIOD_CAPS[programme.code] = (programme, caps)
     return caps
 
 
 def _post_activity(
-    book: Book, row: Any, activity: domain.Activity, original: Any
+    book: Book,
+    row: Any,
+    activity: domain.Activity,
+    original: Sequence[domain.Earning] | None = None,
+    original_seqs: Sequence[int] = (),
+    original_on: date | None = None,
 ) -> tuple[domain.TierEvent, ...]:
-    """The ledger and tier part of :func:`_apply`, once a refund's original is known."""
+    """The ledger and tier part of :func:`_apply`, once a refund's original is known: its
+    earning lines (``original``) and the entries it posted (``original_seqs``). The row
+    keeps the tier the activity earned at; its lines are kept in ``book.lines``."""
     programme = book.programme
     member = book.member
     counted = domain.count_activity(
@@ -176,22 +216,17 @@ def _post_activity(
         activity,
         last_activity_on=member.last_activity_on,
         earned_in_cap_window=None if activity.reverses else _cap_usage(book, activity),
-        original=(
-            [codec.earning_from_json(e) for e in original.earnings or []]
-            if activity.reverses
-            else None
-        ),
-        original_on=original.on if activity.reverses else None,
+        original=original if activity.reverses else None,
+        original_on=original_on if activity.reverses else None,
     )
     if activity.reverses:
-        for seq in original.entry_seqs or []:
+        for seq in original_seqs:
             book.apply("reverse", row.id, key=f"{activity.key}:{seq}", entry_id=seq, on=activity.on)
     else:
-        seqs = []
         for line in counted.lines:
             if line.amount <= 0:
                 continue
-            entry = book.apply(
+            book.apply(
                 "post",
                 row.id,
                 key=f"{activity.key}:{line.rule_id}",
@@ -203,35 +238,29 @@ def _post_activity(
                 rule_id=line.rule_id,
                 expires_on=domain.expiry_date(programme, line.currency, earned_on=activity.on),
             )
-            seqs.append(entry.id)
-        row.entry_seqs = seqs
+        row.tier = counted.tier
     book.state = counted.state
     member.last_activity_on = counted.last_activity_on
     row.member_id = member.id
-    row.member_number = member.number
+    row.member_number = ""  # its member's
     row.status = "applied"
-    row.earnings = [codec.earning_to_json(line) for line in counted.lines]
+    book.lines[row.key] = counted.lines
     return counted.events
 
 
-def _original_of(session: Session, book: Book, key: str, batch: dict[str, Any]) -> Any:
-    """The applied activity a refund names (in this batch or stored), not reversed yet."""
-    original = batch.get(key)
-    if original is None or original.status != "applied":
-        original = session.scalar(
-            select(Activity).where(
-                Activity.programme == book.programme.code,
-                Activity.key == key,
-                Activity.member_id == book.member.id,
-                Activity.status == "applied",
-            )
+def _original_of(session: Session, book: Book, key: str) -> Any:
+    """The applied activity a refund names, not reversed yet."""
+    original = session.scalar(
+        select(Activity).where(
+            Activity.programme == book.programme.code,
+            Activity.key == key,
+            Activity.member_id == book.member.id,
+            Activity.status == "applied",
         )
+    )
     if original is None:
         raise NotFound(f"no applied activity {key} for this member", field="reverses")
-    reversed_in_batch = any(
-        r.status == "applied" and r.payload.get("reverses") == key for r in batch.values()
-    )
-    if reversed_in_batch or session.scalar(
+    if session.scalar(
         select(Activity.id).where(
             Activity.programme == book.programme.code,
             Activity.member_id == book.member.id,
@@ -255,20 +284,29 @@ def audit_parked(session: Session, *, actor: Actor, row: Activity) -> None:
     )
 
 
-def shown_earnings(earnings: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
-    """Stored earnings as an activity's result shows them."""
-    return [{k: e[k] for k in ("currency", "amount", "rule_id", "reason")} for e in earnings or []]
+def shown_earnings(lines: Sequence[domain.Earning]) -> list[dict[str, Any]]:
+    """Earning lines as an activity's result shows them."""
+    return [
+        {"currency": e.currency, "amount": e.amount, "rule_id": e.rule_id, "reason": e.reason}
+        for e in lines
+    ]
 
 
 def _result(
-    session: Session, row: Activity, events: tuple[domain.TierEvent, ...] = ()
+    session: Session,
+    row: Activity,
+    events: tuple[domain.TierEvent, ...] = (),
+    lines: Sequence[domain.Earning] | None = None,
 ) -> ActivityResult:
+    """An activity's result: ``lines`` as it was just counted, else as stored."""
     member = session.get(Member, row.member_id) if row.member_id else None
+    if lines is None:
+        lines = earnings_of(session, get_programme(row.programme), [row])[row.id]
     return ActivityResult(
         key=row.key,
         status=row.status,
-        member_number=row.member_number,
-        earnings=shown_earnings(row.earnings),
+        member_number=row.member_number or (member.number if member else ""),
+        earnings=shown_earnings(lines),
         tier=member.tier if member else None,
         tier_events=[e.reason for e in events],
     )

@@ -43,6 +43,13 @@ class Book:
     # Earned under capped rules, by rule and window (see stored.count_caps), and as stored.
     cap_usage: stored.Usage = field(default_factory=dict)
     stored_usage: stored.Usage = field(default_factory=dict)
+    # What the activities applied through this book earned, by key, and the entries they
+    # posted, by activity id (until written, a refund finds its original's here).
+    lines: dict[str, tuple[domain.Earning, ...]] = field(default_factory=dict)
+    seqs: dict[int | None, list[int]] = field(default_factory=dict)
+    # The stored balances, by currency, as read (held here: the session only weakly does).
+    balances: dict[str, Balance] = field(default_factory=dict)
+    ledger_past: stored.StoredPast | None = None
     # One Account object per account: the ledger's dictionaries then find them by identity.
     _accounts: dict[tuple[AccountKind, str], Account] = field(default_factory=dict, repr=False)
 
@@ -68,6 +75,7 @@ class Book:
             self.ops.append((op, kwargs, activity_id))
             for entry in self.ledger.since(before):
                 stored.count_caps(self.programme, self.cap_usage, entry, self.ledger)
+                self.seqs.setdefault(activity_id, []).append(entry.id)
         return result
 
 
@@ -101,24 +109,31 @@ def open_book(session: Session, member: Member) -> Book:
 
 def resume_book(session: Session, member: Member) -> Book:
     """A member's book from the stored state: what it costs does not depend on the history."""
+    balances = {
+        b.currency: b
+        for b in session.scalars(select(Balance).where(Balance.member_id == member.id))
+    }
     totals = {
         Account.of_member(str(member.id), b.currency): (
             b.balance,
             b.balance - b.available,
             b.pending_credits,
         )
-        for b in session.scalars(select(Balance).where(Balance.member_id == member.id))
+        for b in balances.values()
     }
-    ledger = Ledger.resume(
-        stored.StoredPast(member.id, session), length=member.entries_count, totals=totals
-    )
+    past = stored.StoredPast(member.id, session)
+    ledger = Ledger.resume(past, length=member.entries_count, totals=totals)
+    programme = get_programme(member.programme)
+    usage = stored.read_usage(session, [member.id]) if stored.capped_rules(programme) else {}
     return Book(
         member=member,
-        programme=get_programme(member.programme),
+        programme=programme,
         ledger=ledger,
         state=codec.state_from_json(member.tier_state),
         written=len(ledger),
-        **_usage(stored.read_usage(session, [member.id]).get(member.id, {})),
+        balances=balances,
+        ledger_past=past,
+        **_usage(usage.get(member.id, {})),
     )
 
 
@@ -211,7 +226,9 @@ def close_book(session: Session, book: Book) -> None:
             "available": book.ledger.available(account),
             "pending_credits": book.ledger.pending_credits(account),
         }
-        balance = session.get(Balance, (member.id, currency.code))
+        balance = book.balances.get(currency.code) or session.get(
+            Balance, (member.id, currency.code)
+        )
         if balance is None:
             session.add(Balance(member_id=member.id, currency=currency.code, **values))
         else:

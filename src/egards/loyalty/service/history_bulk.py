@@ -6,8 +6,8 @@ statement per table (COPY on PostgreSQL), a chunk being written while the next i
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from types import SimpleNamespace
 from typing import Any
@@ -30,14 +30,16 @@ from egards.bulk import (
 from egards.customers.models import TimelineEvent
 from egards.db import Base, utcnow
 from egards.errors import Conflict, NotFound
-from egards.loyalty import codec, domain, stored
+from egards.loyalty import codec, domain, fast, stored
 from egards.loyalty.ledger import Account, Ledger
 from egards.loyalty.models import Activity, Balance, CapUsage, Entry, Member, TierChange
 from egards.loyalty.models import Bucket as BucketRow
+from egards.loyalty.programme import Programme
 
 from ._common import Today, _tier_change_row, _timeline_row, get_programme, today
-from .activities import _content_hash, _post_activity
+from .activities import _content_hash, _post_activity, earned_seqs
 from .books import Book, _entry_rows, _rewrite, _usage, _usage_changes
+from .earnings import earnings_of, posted_by
 
 
 def record_history(
@@ -75,6 +77,7 @@ def record_histories(
     today: Today = today,
     chunk_size: int = 1000,
     events: dict[str, tuple[domain.TierEvent, ...]] | None = None,
+    fast_path: bool = True,
 ) -> int:
     """Apply the activities of many members (by member id), each member's in date order (the
     activities of one day in the order given), in one pass: one query locks the members;
@@ -83,10 +86,12 @@ def record_histories(
     each (a chunk is written while the next one is computed). The outcome is the one
     :func:`record_activity` gives one activity at a time. Every activity is validated
     before anything is written; keys must be new. ``events``, if given, receives the tier
-    events each activity caused, by key."""
+    events each activity caused, by key. Members whose activities are all plain earnings go
+    through the fast path (:mod:`egards.loyalty.fast`), unless ``fast_path`` is false (every
+    activity through the pure rules and the ledger: the same rows, more slowly)."""
     actor.require(Permission.LOYALTY_WRITE)
     with paused_gc():
-        return _record_histories(session, actor, histories, today, chunk_size, events)
+        return _record_histories(session, actor, histories, today, chunk_size, events, fast_path)
 
 
 def _record_histories(
@@ -96,6 +101,7 @@ def _record_histories(
     today: Today,
     chunk_size: int,
     events: dict[str, tuple[domain.TierEvent, ...]] | None,
+    fast_path: bool,
 ) -> int:
     session.flush()
     member_ids = sorted(histories)
@@ -117,7 +123,7 @@ def _record_histories(
         jobs.append((chunk, ids[:taken]))
         ids = ids[taken:]
     copy = session.get_bind().dialect.name == "postgresql"
-    context = _Context(actor, holders, ordered, utcnow(), copy)
+    context = _Context(actor, holders, ordered, utcnow(), copy, fast=fast_path)
     written = 0
     # Chunk k is computed while chunk k-1 is written; what chunk k+1 needs from the database
     # is read in between, when the connection is free.
@@ -147,6 +153,15 @@ class _Context:
     histories: Mapping[int, Sequence[domain.Activity]]
     now: datetime
     copy: bool  # rows as COPY's text (PostgreSQL), or as they are
+    programme_of: Callable[[str], Programme] = get_programme
+    fast: bool = True  # plain earning posts through the fast path (see egards.loyalty.fast)
+    _fast: dict[str, tuple[fast.Earner, fast.Tiers]] = field(default_factory=dict)
+
+    def fast_rules(self, programme: Programme) -> tuple[fast.Earner, fast.Tiers]:
+        found = self._fast.get(programme.code)
+        if found is None or found[0].programme is not programme:
+            found = self._fast[programme.code] = (fast.Earner(programme), fast.Tiers(programme))
+        return found
 
 
 @dataclass
@@ -157,6 +172,8 @@ class _Read:
 
     balances: dict[tuple[int, str], tuple[int, int, int]]  # balance, available, pending credits
     originals: dict[tuple[int, str], Any]
+    # By (member, key) of a stored original: its earning lines, the entries it posted.
+    original_lines: dict[tuple[int, str], tuple[list[domain.Earning], list[int]]]
     reversed: set[tuple[int, str]]
     entries: dict[int, dict[int, Any]]  # by member and seq: ledger entries refunds reverse
     reversals: dict[int, dict[int, int]]  # by member: reversed seq -> reversing seq
@@ -214,6 +231,7 @@ def _computed(
     """One chunk through the rules, and its rows made ready to send; nothing touches the
     database."""
     done = _applied_histories(context, member_ids, read, iter(activity_ids), events)
+    _check_references(done, member_ids)
     inserts: list[tuple[str, PreparedCopy | list[dict[str, Any]]]] = []
     for name, table in _INSERTED:
         rows = getattr(done, name)
@@ -224,6 +242,20 @@ def _computed(
         (CapUsage.__table__, done.deleted_usage),
     ]
     return _Chunk(inserts, done.balances, done.members, deleted, len(done.activities))
+
+
+def _check_references(done: _Applied, member_ids: Sequence[int]) -> None:
+    """What the hot tables' foreign keys checked row by row before migration 0018, once for
+    the chunk: its entries, buckets and activities belong to its members (locked, so they
+    exist), its entries to its activities (written with them). Members and activities are
+    never deleted, so what holds when written holds after."""
+    members = set(member_ids)
+    activities = {row["id"] for row in done.activities}
+    for rows in (done.entries, done.buckets, done.activities):
+        if not {row["member_id"] for row in rows} <= members:
+            raise Conflict("rows of members outside the batch", field="member_id")
+    if not {row["activity_id"] for row in done.entries} <= activities:
+        raise Conflict("entries of activities outside the batch", field="activity_id")
 
 
 def _read(
@@ -253,11 +285,24 @@ def _read(
         {member_id: histories[member_id] for member_id in member_ids},
     )
     usage = stored.read_usage(session, member_ids)
-    read = _Read(balances, originals, reversed_, {}, {}, {}, usage)
+    lines: dict[int, list[domain.Earning]] = {}
+    for code in {holders[member_id].programme for member_id, _ in originals}:
+        rows = [row for (m, _), row in originals.items() if holders[m].programme == code]
+        lines.update(earnings_of(session, get_programme(code), rows))
+    original_lines: dict[tuple[int, str], tuple[list[domain.Earning], list[int]]] = {}
+    lean = [row for row in originals.values() if row.entry_seqs is None]
+    posted = posted_by(session, lean) if lean else {}
+    for (member_id, key), row in originals.items():
+        if row.entry_seqs is not None or row.payload.get("reverses"):  # (a refund earned none)
+            seqs = list(row.entry_seqs or ())
+        else:
+            seqs = [seq for seq, *_ in posted.get(row.id, [])]
+        original_lines[(member_id, key)] = (lines[row.id], seqs)
+    read = _Read(balances, originals, original_lines, reversed_, {}, {}, {}, usage)
     refunding = sorted({m for m in member_ids if any(a.reverses for a in histories[m])})
     if not refunding:
         return read
-    seqs = {seq for row in originals.values() for seq in row.entry_seqs or ()}
+    seqs = {seq for _, found in original_lines.values() for seq in found}
     entries = Entry.__table__
     for chunk in chunks(refunding):
         for row in session.execute(
@@ -293,7 +338,11 @@ def _applied_histories(
     done = _Applied([], [], [], [], [], [], [], [], [], [], [])
     for member_id in member_ids:
         holder = context.holders[member_id]
-        programme = get_programme(holder.programme)
+        programme = context.programme_of(holder.programme)
+        if context.fast and _applied_plain(
+            context, done, holder, programme, read, activity_ids, events
+        ):
+            continue
         totals = {}
         for currency in programme.currencies:
             found = read.balances.get((member_id, currency.code))
@@ -322,7 +371,9 @@ def _applied_histories(
         reversed_keys: set[str] = set()
         for activity in context.histories[member_id]:
             row = _history_row(next(activity_ids), holder, activity, now)
-            original = None
+            lines: list[domain.Earning] | None = None
+            seqs: list[int] = []
+            original_on = None
             if activity.reverses:
                 key = activity.reverses
                 original = applied.get(key) or read.originals.get((member_id, key))
@@ -331,7 +382,12 @@ def _applied_histories(
                 if key in reversed_keys or (member_id, key) in read.reversed:
                     raise Conflict(f"activity {key} is already reversed", field="reverses")
                 reversed_keys.add(key)
-            caused = _post_activity(book, row, activity, original)
+                if key in applied:
+                    lines, seqs = list(book.lines[key]), earned_seqs(book, original)
+                else:
+                    lines, seqs = read.original_lines[(member_id, key)]
+                original_on = original.on
+            caused = _post_activity(book, row, activity, lines, seqs, original_on)
             if events is not None:
                 events[activity.key] = caused
             for event in caused:
@@ -372,6 +428,124 @@ def _applied_histories(
             }
         )
     return done
+
+
+def _applied_plain(
+    context: _Context,
+    done: _Applied,
+    holder: _Holder,
+    programme: Programme,
+    read: _Read,
+    activity_ids: Iterator[int],
+    events: dict[str, tuple[domain.TierEvent, ...]] | None,
+) -> bool:
+    """A member's activities through the fast path, if they are all plain earnings (see
+    :mod:`egards.loyalty.fast`): the rows :func:`_applied_histories` writes for them through
+    the book, without the book. ``False`` (and nothing done) if one is not plain."""
+    member_id = holder.id
+    activities = context.histories[member_id]
+    if len({a.key for a in activities}) != len(activities):
+        return False  # the same key twice: the ledger decides
+    earner, tiers = context.fast_rules(programme)
+    plain = fast.count_plain(
+        programme, earner, tiers, holder.tier_state, holder.last_activity_on, activities
+    )
+    if plain is None:
+        return False
+    actor, now = context.actor, context.now
+    seq = holder.entries_count
+    credited: dict[str, int] = {}
+    buckets: dict[str, list[dict[str, Any]]] = {}
+    expiries: dict[tuple[str, date], date | None] = {}
+    counted = zip(activities, plain.lines, plain.events, plain.tiers, strict=True)
+    for activity, lines, caused, tier in counted:
+        row = _history_row(next(activity_ids), holder, activity, now)
+        for rule_id, currency, amount, _ in lines:
+            seq += 1
+            expires_on = expiries.get((currency, activity.on), ...)
+            if expires_on is ...:
+                expires_on = expiries[(currency, activity.on)] = domain.expiry_date(
+                    programme, currency, earned_on=activity.on
+                )
+            done.entries.append(
+                {
+                    "member_id": member_id,
+                    "seq": seq,
+                    "key": f"{activity.key}:{rule_id}",
+                    "op": "post",
+                    "args": None,
+                    "currency": currency,
+                    "debit": "issuance",
+                    "credit": "member",
+                    "amount": amount,
+                    "on": activity.on,
+                    "kind": "earn",
+                    "state": "posted",
+                    "rule_id": rule_id,
+                    "reverses": None,
+                    "resolves": None,
+                    "expires_on": expires_on,
+                    "activity_id": row.id,
+                    "memo": "",
+                    "allocations": None,
+                    "created_at": now,
+                }
+            )
+            buckets.setdefault(currency, []).append(
+                {
+                    "member_id": member_id,
+                    "seq": seq,
+                    "currency": currency,
+                    "earned_on": activity.on,
+                    "expires_on": expires_on,
+                    "amount": amount,
+                }
+            )
+            credited[currency] = credited.get(currency, 0) + amount
+        row.member_id = member_id
+        row.member_number = ""  # its member's
+        row.status = "applied"
+        row.tier = tier
+        if events is not None:
+            events[activity.key] = caused
+        for event in caused:
+            done.tier_changes.append(_tier_change_row(member_id, event, actor, now))
+            done.timeline.append(_timeline_row(holder.customer_id, member_id, event, actor))
+        done.activities.append(vars(row))
+    for rows in buckets.values():
+        done.buckets += rows
+    for currency in programme.currencies:
+        code = currency.code
+        amount = credited.get(code, 0)
+        found = read.balances.get((member_id, code))
+        balance, available, pending = found if found is not None else (0, 0, 0)
+        (done.balances if found is not None else done.new_balances).append(
+            {
+                "member_id": member_id,
+                "currency": code,
+                "balance": balance + amount,
+                "available": available + amount,
+                "pending_credits": pending,
+            }
+        )
+    holder.last_activity_on = plain.last_activity_on
+    tier_state = plain.tier_state
+    done.members.append(
+        {
+            "id": member_id,
+            "tier": tier_state["tier"],
+            "tier_since": date.fromisoformat(tier_state["since"]),
+            "period_end": (
+                date.fromisoformat(tier_state["period_end"]) if tier_state["period_end"] else None
+            ),
+            "counter": tier_state["counter"],
+            "tier_state": tier_state,
+            "last_activity_on": holder.last_activity_on,
+            "entries_count": seq,
+            "updated_at": now,
+        }
+    )
+    return True
 
 
 def _write_chunk(session: Session, chunk: _Chunk) -> None:
@@ -475,6 +649,7 @@ def _history_row(
         on=activity.on,
         status="parked",
         payload=payload,
+        tier=None,
         earnings=None,
         entry_seqs=None,
         received_at=now,

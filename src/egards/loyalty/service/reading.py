@@ -13,12 +13,13 @@ from sqlalchemy.orm import Session
 from egards.accounts.domain import Actor, Permission
 from egards.customers import service as customers
 from egards.errors import NotFound
-from egards.loyalty import codec, domain
-from egards.loyalty.models import Activity, Balance, Entry, Member, TierChange
+from egards.loyalty import domain
+from egards.loyalty.models import Balance, Entry, Member, TierChange
 from egards.loyalty.programme import ExpiryMode
 
 from ._common import Today, get_programme, today
 from .books import resume_book
+from .earnings import counted_earnings
 
 
 def find_member(session: Session, *, actor: Actor, member_id: int) -> Member:
@@ -114,21 +115,9 @@ def explain_member(
     """In words an agent can read to the customer: tier, what it took, what keeps it, balances."""
     member = find_member(session, actor=actor, member_id=member_id)
     book = resume_book(session, member)
-    earnings = [
-        codec.earning_from_json(e)
-        for (payload,) in session.execute(
-            # The current period's only (read through the (member, day) index), in the order
-            # they were counted: the explanation leaves out what reached the tier.
-            select(Activity.earnings)
-            .where(
-                Activity.member_id == member_id,
-                Activity.status == "applied",
-                Activity.on >= book.state.period_start,
-            )
-            .order_by(Activity.id)
-        )
-        for e in payload or []
-    ]
+    # The current period's only (read through the (member, day) indexes), in the order they
+    # were counted: the explanation leaves out what reached the tier.
+    earnings = counted_earnings(session, book.programme, member_id, book.state.period_start)
     spendable = book.programme.spendable_currencies
     return domain.explain(
         book.programme,

@@ -1,0 +1,186 @@
+"""An activity's earning lines as readers see them (its result, a replay's, the explanation),
+read from what is stored: since migration 0017 an activity row holds no earning lines; the
+entries it posted give each line's rule, currency and amount, and the programme's rules, at
+the tier the activity earned at (``tier``), give the reason in both languages
+(:func:`domain.rendered_earnings`). Rows written before keep their stored lines
+(``earnings``), read as they are."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from egards.bulk import chunks
+from egards.loyalty import codec, domain
+from egards.loyalty.models import Activity, Entry
+from egards.loyalty.programme import Programme
+
+# (seq, rule id, currency, amount) of an entry an activity posted.
+Posted = tuple[int, str | None, str, int]
+
+
+def activity_of_row(row: Any) -> domain.Activity:
+    """A stored activity (a row of ``loyalty_activities``) as the rules see it."""
+    payload = row.payload
+    return domain.Activity(
+        key=row.key,
+        kind=row.kind,
+        on=row.on,
+        amounts=payload.get("amounts") or {},
+        attributes=payload.get("attributes") or {},
+        quantity=payload.get("quantity", 1),
+        reverses=payload.get("reverses"),
+    )
+
+
+def posted_by(session: Session, rows: Iterable[Any]) -> dict[int, list[Posted]]:
+    """The entries the applied activities posted, by activity id, in their order (read
+    through the (member, day) index: an activity's entries are dated on its day)."""
+    wanted = {(row.member_id, row.on): set() for row in rows if row.member_id is not None}
+    ids = {row.id for row in rows}
+    for row in rows:
+        if row.member_id is not None:
+            wanted[(row.member_id, row.on)].add(row.id)
+    found: dict[int, list[Posted]] = {}
+    members = sorted({member_id for member_id, _ in wanted})
+    days = sorted({day for _, day in wanted})
+    for chunk in chunks(members):
+        query = (
+            select(Entry.activity_id, Entry.seq, Entry.rule_id, Entry.currency, Entry.amount)
+            .where(Entry.member_id.in_(chunk), Entry.on.in_(days), Entry.activity_id.in_(ids))
+            .order_by(Entry.member_id, Entry.seq)
+        )
+        for activity_id, seq, rule_id, currency, amount in session.execute(query):
+            found.setdefault(activity_id, []).append((seq, rule_id, currency, amount))
+    return found
+
+
+def earnings_of(
+    session: Session, programme: Programme, rows: Sequence[Any]
+) -> dict[int, list[domain.Earning]]:
+    """The earning lines of stored activities (rows with every column of
+    ``loyalty_activities``), by activity id, reasons in both languages: what
+    :func:`domain.count_activity` gave each when it was applied (none for a parked one)."""
+    lean = [row for row in rows if row.earnings is None and row.status == "applied"]
+    posted = posted_by(session, lean) if lean else {}
+    refunds = [row for row in lean if (row.payload or {}).get("reverses")]
+    originals: dict[tuple[int, str], Any] = {}
+    if refunds:
+        keys = sorted({row.payload["reverses"] for row in refunds})
+        for chunk in chunks(keys):
+            for original in session.scalars(
+                select(Activity).where(
+                    Activity.programme == programme.code,
+                    Activity.key.in_(chunk),
+                    Activity.status == "applied",
+                )
+            ):
+                originals[(original.member_id, original.key)] = original
+    original_lines = earnings_of(session, programme, list(originals.values())) if originals else {}
+    found: dict[int, list[domain.Earning]] = {}
+    for row in rows:
+        if row.earnings is not None:
+            found[row.id] = [codec.earning_from_json(e) for e in row.earnings]
+        elif row.status != "applied":
+            found[row.id] = []
+        else:
+            activity = activity_of_row(row)
+            if activity.reverses:
+                original = originals.get((row.member_id, activity.reverses))
+                lines = original_lines.get(original.id, []) if original is not None else []
+                found[row.id] = domain.reverse_earnings(lines, reversal=activity)
+            else:
+                entries = [(r or "", c, a) for _, r, c, a in posted.get(row.id, [])]
+                found[row.id] = domain.rendered_earnings(programme, activity, row.tier, entries)
+    return found
+
+
+def counted_earnings(
+    session: Session, programme: Programme, member_id: int, since: date
+) -> list[domain.Earning]:
+    """A member's qualifying lines from ``since`` on, in the order they were counted, without
+    their reasons (what the explanation counts: amounts, activities, dates). One read of the
+    entries in the qualifying currency with their activities, whether the activities were
+    written with their lines (before migration 0017) or without: the entries say the same."""
+    currency = programme.qualification.currency
+    rows = session.execute(
+        select(
+            Entry.rule_id,
+            Entry.amount,
+            Entry.kind,
+            Activity.key,
+            Activity.kind,
+            Activity.on,
+            Activity.payload["reverses"].as_string(),
+        )
+        .join(Activity, Activity.id == Entry.activity_id)
+        .where(
+            Entry.member_id == member_id,
+            Entry.on >= since,
+            Entry.currency == currency,
+            Entry.kind.in_(("earn", "reversal")),
+        )
+        .order_by(Entry.seq)
+    )
+    return [
+        domain.Earning(
+            activity_key=key,
+            activity_kind=kind,
+            currency=currency,
+            amount=-amount if entry_kind == "reversal" else amount,
+            rule_id=rule_id or "",
+            reason="",
+            reason_fr="",
+            on=on,
+            qualifying=True,
+            reverses=reverses,
+        )
+        for rule_id, amount, entry_kind, key, kind, on, reverses in rows
+    ]
+
+
+def store_earnings_json(session: Session, batch: int = 1000) -> None:
+    """Migration 0017's way down: every applied activity written without its earning lines
+    gets them back as they were stored before (lines with reasons, entries posted, the
+    member's number)."""
+    from egards.loyalty.models import Member
+
+    from ._common import programmes
+
+    known = programmes()
+    last = 0
+    while True:
+        rows = list(
+            session.scalars(
+                select(Activity)
+                .where(Activity.id > last, Activity.status == "applied")
+                .order_by(Activity.id)
+                .limit(batch)
+            )
+        )
+        if not rows:
+            return
+        last = rows[-1].id
+        rows = [row for row in rows if row.earnings is None]  # (SQL or JSON null)
+        posted = posted_by(session, rows)
+        numbers = dict(
+            session.execute(
+                select(Member.id, Member.number).where(
+                    Member.id.in_({row.member_id for row in rows})
+                )
+            ).all()
+        )
+        for code in {row.programme for row in rows}:
+            if code not in known:
+                continue
+            mine = [row for row in rows if row.programme == code]
+            lines = earnings_of(session, known[code], mine)
+            for row in mine:
+                row.earnings = [codec.earning_to_json(line) for line in lines[row.id]]
+                row.entry_seqs = [seq for seq, *_ in posted.get(row.id, [])]
+                row.member_number = row.member_number or numbers.get(row.member_id, "")
+        session.flush()
