@@ -226,7 +226,7 @@ def paragraphs(facts: AckFacts) -> list[str]:
 
 def _closing(facts: AckFacts) -> str:
     if facts.language == "fr":
-        return f"Bien cordialement,\nLe service client de {facts.company_name}"
+        return f"Bien cordialement,\nLe service client, {facts.company_name}"
     return f"Kind regards,\n{facts.company_name} customer service"
 
 

@@ -266,6 +266,20 @@ def normalise_line(number: str) -> str:
     return digits
 
 
+_CANCEL_WORDS = re.compile(
+    r"r[ée]silier|r[ée]siliation|mettre fin [àa] (mon|ce) (contrat|abonnement)"
+    r"|cancel(l?ing|l?ation)? (my|the|our) (contract|subscription|plan|line)"
+    r"|end (my|the) (contract|subscription)|terminate (my|the) (contract|subscription)",
+    re.IGNORECASE,
+)
+
+
+def looks_like_cancellation(text: str) -> bool:
+    """A message that reads as a request to end a contract (the case page then offers to
+    register it as one)."""
+    return bool(_CANCEL_WORDS.search(text or ""))
+
+
 # --------------------------------------------------------------------------------------
 # Retention: proportionate to value, never a step of the path
 # --------------------------------------------------------------------------------------

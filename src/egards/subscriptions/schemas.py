@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationInfo, field_validator
 
 from egards.schemas import Input
 from egards.subscriptions.domain import (
@@ -55,11 +55,13 @@ class SubscriptionCreate(_In):
                 raise ValueError(f"{number!r} is not a line number")
         return value
 
-    @model_validator(mode="after")
-    def _commitment(self) -> SubscriptionCreate:
-        if self.commitment_end is not None and self.commitment_end < self.start_date:
-            raise ValueError("commitment_end is before start_date")
-        return self
+    @field_validator("commitment_end")
+    @classmethod
+    def _commitment(cls, value: date | None, info: ValidationInfo) -> date | None:
+        start = info.data.get("start_date")
+        if value is not None and start is not None and value < start:
+            raise ValueError("the commitment ends before the contract starts")
+        return value
 
 
 class SubscriptionRead(BaseModel):

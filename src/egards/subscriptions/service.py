@@ -489,8 +489,14 @@ def request_cancellation(
             legitimate_reason=data.legitimate_reason,
         )
     customer = found.customer
+    # The language the customer wrote in on the page; for a request taken by an agent, the
+    # one on the customer's file.
     language = data.language
-    if customer is not None and customer.preferred_language[:2] in ("fr", "en"):
+    if (
+        data.channel not in ("web", "portal")
+        and customer is not None
+        and customer.preferred_language[:2] in ("fr", "en")
+    ):
         language = customer.preferred_language[:2]
     request = CancellationRequest(
         number=_new_number(session),
@@ -588,7 +594,8 @@ def request_cancellation(
     return Registered(request, plan, found.holder_confirmed, open_request)
 
 
-def _loyalty_facts(session: Session, customer_id: int, lang: str) -> tuple[str | None, int | None]:
+def loyalty_facts(session: Session, customer_id: int, lang: str) -> tuple[str | None, int | None]:
+    """The customer's tier name and available points, for the acknowledgement's effects."""
     members = loyalty.members_of(session, customer_id=customer_id)
     if not members:
         return None, None
@@ -600,6 +607,16 @@ def _loyalty_facts(session: Session, customer_id: int, lang: str) -> tuple[str |
     except (DomainError, KeyError, AttributeError):
         return None, None
     return tier, points
+
+
+def score_of(session: Session, *, actor: Actor, customer_id: int) -> dict[str, Any] | None:
+    """The customer's value and churn risk, for an agent allowed to see scores."""
+    if actor.is_partner or not analytics.can_see_scores(actor):
+        return None
+    try:
+        return analytics.customer_score(session, actor=actor, customer_id=customer_id)
+    except DomainError:
+        return None
 
 
 def _acknowledge(
@@ -615,7 +632,7 @@ def _acknowledge(
 ) -> None:
     """The acknowledgement on a durable medium, to the contract's own address, kept."""
     lang = request.language
-    tier, points = _loyalty_facts(session, customer.id, lang)
+    tier, points = loyalty_facts(session, customer.id, lang)
     end = request.end_date or subscription.ends_on or now.date()
     months = domain.months_between(max(now.date().replace(day=1), subscription.start_date), end)
     facts = ack.AckFacts(
@@ -1212,11 +1229,13 @@ __all__ = [
     "get_subscription",
     "list_requests",
     "list_subscriptions",
+    "loyalty_facts",
     "offer_for_token",
     "portal_token",
     "preview",
     "record_outcome",
     "report",
     "request_cancellation",
+    "score_of",
     "status_history",
 ]
