@@ -340,7 +340,7 @@ def preview(session: Session, *, data: CancellationCreate, today: date) -> Previ
 def portal_token(settings: Settings, reference: str) -> str:
     """What the portal's link carries to show the holder their retention offer beside the
     path (the page shows no offer to a visitor without it)."""
-    key = settings.resolved_secret_key().encode()
+    key = settings.resolved_secret_key.encode()
     message = f"cancel:{domain.normalise_reference(reference)}".encode()
     return hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
 
@@ -1216,8 +1216,10 @@ def erase_customer_data(session: Session, erasure: Erasure) -> None:
 
 __all__ = [
     "PUBLIC",
+    "WORKER",
     "ProofIn",
     "Registered",
+    "SubscriptionCreate",
     "acknowledgement_pdf",
     "contact_winbacks",
     "create_subscription",

@@ -361,3 +361,45 @@ def test_erased_customer_requests_are_anonymised(client, db, admin, agent, contr
     # A request for an erased customer's contract matches nothing and reveals nothing.
     _, done = _three_steps(client)
     assert "If these details match a contract" in done.text
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"], indirect=True)
+def test_retention_offer_appears_beside_the_path_only_for_a_signed_portal_link(
+    client, app, db, customer
+):
+    with db.unit_of_work() as session:
+        service.create_subscription(
+            session,
+            actor=service.WORKER,
+            data=service.SubscriptionCreate(
+                **subscription_payload(customer["id"], price_cents=7999)
+            ),
+            now=NOW,
+        )
+    token = service.portal_token(app.state.settings, "FX-100200")
+    shown = client.get(f"/cancel?ref=FX-100200&t={token}&lang=en")
+    assert 'id="retention-offer"' in shown.text and "An offer for you" in shown.text
+    # The same form, with the same fields: the offer is never a step.
+    assert 'action="/cancel/review"' in shown.text
+    forged = client.get(f"/cancel?ref=FX-100200&t={'0' * 32}")
+    assert 'id="retention-offer"' not in forged.text
+    assert 'id="retention-offer"' not in client.get("/cancel?ref=FX-100200").text
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"], indirect=True)
+def test_portal_panel_lists_contracts_with_a_signed_cancel_link(db, customer, contract):
+    from egards.subscriptions import portal
+
+    with db.unit_of_work() as session:
+        panel = portal.contracts(session, customer["id"], "fr")
+        assert panel.title == "Mes contrats"
+        [row] = panel.context["rows"]
+        assert row.reference == "FX100200"
+        assert len(panel.context["tokens"][row.id]) == 32
+        assert portal.contracts(session, 10**12, "fr") is None
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"], indirect=True)
+def test_contact_page_links_to_the_cancellation_page(client):
+    page = client.get("/contact")
+    assert 'href="/cancel"' in page.text and "Cancel your contract" in page.text
