@@ -760,6 +760,9 @@ def _queue(
             body_text=body,
             subject=f"Cancellation {request.number}",
             from_name=request.name_given,
+            # An unmatched request from a known address still reaches that customer's file.
+            from_address=request.email_given,
+            address_kind="email" if request.email_given else None,
             attachments=attachments,
             received_at=request.received_at,
         ),
@@ -801,7 +804,7 @@ def _offer(
 def get_request(session: Session, *, actor: Actor, request_id: int) -> CancellationRequest:
     actor.require(Permission.CASES_READ)
     request = session.get(CancellationRequest, request_id)
-    if request is None or (actor.is_partner and request.customer_id is None):
+    if request is None or actor.is_partner:  # what a customer says when leaving is internal
         raise NotFound(f"cancellation request {request_id} not found", field="request_id")
     if request.customer_id is not None:
         try:
