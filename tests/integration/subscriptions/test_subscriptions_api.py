@@ -403,3 +403,49 @@ def test_portal_panel_lists_contracts_with_a_signed_cancel_link(db, customer, co
 def test_contact_page_links_to_the_cancellation_page(client):
     page = client.get("/contact")
     assert 'href="/cancel"' in page.text and "Cancel your contract" in page.text
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"], indirect=True)
+def test_staying_with_the_offer_grants_it_from_the_recovery_catalogue(client, agent, customer):
+    client.post(
+        "/api/v1/subscriptions",
+        json=subscription_payload(customer["id"], price_cents=7999),
+        headers=agent.headers,
+    )
+    row = client.post(
+        "/api/v1/cancellations",
+        json={"name": "Biosse", "reference": "FX100200", "channel": "phone", "reason": "price"},
+        headers=agent.headers,
+    ).json()
+    assert row["offer"]["kind"] == "discount" and row["offer"]["gesture_kind"] == "credit"
+    stayed = client.post(
+        f"/api/v1/cancellations/{row['id']}/outcome",
+        json={"outcome": "stayed_with_offer"},
+        headers=agent.headers,
+    )
+    assert stayed.status_code == 200, stayed.text
+    grants = client.get(
+        f"/api/v1/recovery/grants?customer_id={customer['id']}", headers=agent.headers
+    ).json()
+    [grant] = grants["items"] if isinstance(grants, dict) else grants
+    assert grant["kind"] == "credit" and grant["case_id"] == row["case_id"]
+    assert grant["amount"] == row["offer"]["amount_cents"]
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"], indirect=True)
+def test_a_contract_already_ended_is_not_cancelled_again(client, db, agent, contract):
+    first = client.post(
+        "/api/v1/cancellations",
+        json={"name": "Biosse", "reference": "FX100200", "channel": "phone"},
+        headers=agent.headers,
+    ).json()
+    with db.unit_of_work() as session:
+        service.end_due(session, today=date(2026, 12, 31))
+    again = client.post(
+        "/api/v1/cancellations",
+        json={"name": "Biosse", "reference": "FX100200", "channel": "email"},
+        headers=agent.headers,
+    ).json()
+    assert again["status"] == "already_ended" and again["end_date"] == first["end_date"]
+    ended = next(m for m in _outbox(db, "subscriptions:ack:") if m.ref_id == str(again["id"]))
+    assert "a déjà pris fin le 13 décembre 2026" in ended.payload["body"]
