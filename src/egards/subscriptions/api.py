@@ -17,6 +17,7 @@ from egards.subscriptions.schemas import (
     StatusChangeRead,
     SubscriptionCreate,
     SubscriptionRead,
+    SubscriptionUpdate,
 )
 from egards.web.deps import CurrentActor, DbSession, Id
 
@@ -55,6 +56,24 @@ def create_subscription(
 @router.get("/subscriptions/{subscription_id}", response_model=SubscriptionRead)
 def get_subscription(session: DbSession, actor: CurrentActor, subscription_id: Id) -> Any:
     return service.get_subscription(session, actor=actor, subscription_id=subscription_id)
+
+
+@router.patch("/subscriptions/{subscription_id}", response_model=SubscriptionRead)
+def update_subscription(
+    request: Request,
+    session: DbSession,
+    actor: CurrentActor,
+    subscription_id: Id,
+    data: SubscriptionUpdate,
+) -> Any:
+    """A change of plan, price, lines or equipment (customers:write)."""
+    return service.update_subscription(
+        session,
+        actor=actor,
+        subscription_id=subscription_id,
+        changes=data.model_dump(exclude_unset=True),
+        now=now_of(request),
+    )
 
 
 @router.get("/subscriptions/{subscription_id}/history", response_model=list[StatusChangeRead])

@@ -21,6 +21,13 @@ Reason = Literal[tuple(REASONS)]  # type: ignore[valid-type]
 Legitimate = Literal[tuple(LEGITIMATE_REASONS)]  # type: ignore[valid-type]
 
 
+def _check_lines(value: list[str] | None) -> list[str] | None:
+    for number in value or ():
+        if not 4 <= len(number) <= 20 or not all(c.isdigit() or c in "+ .-" for c in number):
+            raise ValueError(f"{number!r} is not a line number")
+    return value
+
+
 class _In(Input):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -47,13 +54,7 @@ class SubscriptionCreate(_In):
     def _reference(cls, value: str) -> str:
         return normalise_reference(value)
 
-    @field_validator("line_numbers")
-    @classmethod
-    def _lines(cls, value: list[str]) -> list[str]:
-        for number in value:
-            if not 4 <= len(number) <= 20 or not all(c.isdigit() or c in "+ .-" for c in number):
-                raise ValueError(f"{number!r} is not a line number")
-        return value
+    _lines = field_validator("line_numbers")(classmethod(lambda cls, v: _check_lines(v)))
 
     @field_validator("commitment_end")
     @classmethod
@@ -62,6 +63,18 @@ class SubscriptionCreate(_In):
         if value is not None and start is not None and value < start:
             raise ValueError("the commitment ends before the contract starts")
         return value
+
+
+class SubscriptionUpdate(_In):
+    """A change of plan, price, lines or equipment (the terms of the end stay as signed)."""
+
+    offer: str | None = Field(default=None, min_length=1, max_length=200)
+    plan: str | None = Field(default=None, max_length=200)
+    line_numbers: list[str] | None = Field(default=None, max_length=10)
+    price_cents: int | None = Field(default=None, ge=0, le=10_000_000)
+    equipment: str | None = Field(default=None, max_length=200)
+
+    _lines = field_validator("line_numbers")(classmethod(lambda cls, v: _check_lines(v)))
 
 
 class SubscriptionRead(BaseModel):

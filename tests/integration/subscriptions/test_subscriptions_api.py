@@ -449,3 +449,28 @@ def test_a_contract_already_ended_is_not_cancelled_again(client, db, agent, cont
     assert again["status"] == "already_ended" and again["end_date"] == first["end_date"]
     ended = next(m for m in _outbox(db, "subscriptions:ack:") if m.ref_id == str(again["id"]))
     assert "a déjà pris fin le 13 décembre 2026" in ended.payload["body"]
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"], indirect=True)
+def test_a_change_of_plan_is_on_the_timeline_and_bad_lines_are_refused(
+    client, agent, contract, customer
+):
+    changed = client.patch(
+        f"/api/v1/subscriptions/{contract['id']}",
+        json={"plan": "Fibre 8 Gb", "price_cents": 4999},
+        headers=agent.headers,
+    )
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["price_cents"] == 4999
+    timeline = client.get(
+        f"/api/v1/customers/{customer['id']}/timeline", headers=agent.headers
+    ).json()
+    events = timeline["items"] if isinstance(timeline, dict) else timeline
+    assert any(e["kind"] == "subscription.changed" for e in events)
+    refused = client.patch(
+        f"/api/v1/subscriptions/{contract['id']}",
+        json={"line_numbers": ["call me"]},
+        headers=agent.headers,
+    )
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["field"].endswith("line_numbers")

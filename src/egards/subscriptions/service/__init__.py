@@ -34,6 +34,7 @@ from egards.subscriptions.service.contracts import (
     get_subscription,
     list_subscriptions,
     status_history,
+    update_subscription,
 )
 from egards.subscriptions.service.matching import (
     Match,
@@ -77,4 +78,5 @@ __all__ = [
     "score_of",
     "status_history",
     "terms_of",
+    "update_subscription",
 ]

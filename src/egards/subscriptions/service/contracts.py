@@ -5,6 +5,7 @@ read, listed, and their status history.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -180,3 +181,40 @@ def customer_subscriptions(session: Session, *, customer_id: int) -> list[Subscr
             .order_by(Subscription.start_date.desc(), Subscription.id.desc())
         )
     )
+
+
+def update_subscription(
+    session: Session,
+    *,
+    actor: Actor,
+    subscription_id: int,
+    changes: dict[str, Any],
+    now: datetime | None = None,
+) -> Subscription:
+    """A change of plan, price, lines or equipment, on the audit trail and the timeline."""
+    actor.require(Permission.CUSTOMERS_WRITE)
+    now = now or utcnow()
+    subscription = get_subscription(session, actor=actor, subscription_id=subscription_id)
+    if subscription.status == Status.ENDED:
+        raise Conflict(
+            f"contract {subscription.reference} has ended; it can no longer change",
+            field="subscription_id",
+        )
+    before = {name: getattr(subscription, name) for name in changes}
+    for name, value in changes.items():
+        setattr(subscription, name, value)
+    subscription.updated_at = now
+    changed = sorted(name for name in changes if before[name] != changes[name])
+    if changed:
+        _record(
+            session,
+            actor=actor,
+            action="subscription.changed",
+            entity=("subscription", subscription.id),
+            customer_id=subscription.customer_id,
+            summary=f"Contract {subscription.reference} changed: {', '.join(changed)}",
+            after={name: changes[name] for name in changed},
+            now=now,
+        )
+    session.flush()
+    return subscription
