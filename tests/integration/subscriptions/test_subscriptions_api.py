@@ -474,3 +474,30 @@ def test_a_change_of_plan_is_on_the_timeline_and_bad_lines_are_refused(
     )
     assert refused.status_code == 422
     assert refused.json()["errors"][0]["field"].endswith("line_numbers")
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"], indirect=True)
+def test_retention_offer_never_blocks_the_path(client, app, agent, customer):
+    client.post(
+        "/api/v1/subscriptions",
+        json=subscription_payload(customer["id"], price_cents=7999),
+        headers=agent.headers,
+    )
+    token = service.portal_token(app.state.settings, "FX100200")
+    page = client.get(f"/cancel?ref=FX100200&t={token}&lang=fr")
+    assert 'id="retention-offer"' in page.text
+    form = {
+        "csrf_token": csrf_from(page.text),
+        "name": "Biosse",
+        "reference": "FX100200",
+        "email": "jf.biosse@example.fr",
+        "ref_token": token,
+    }
+    recap = client.post("/cancel/review", data=form)
+    # Nothing about the offer is asked: the recap's only button confirms the cancellation.
+    assert recap.text.count('type="submit"') == 2  # confirm, and "correct my request"
+    assert "Confirmer ma demande de résiliation" in recap.text
+    done = client.post("/cancel/confirm", data={**form, "csrf_token": csrf_from(recap.text)})
+    assert done.status_code == 200 and 'id="ack-text"' in done.text
+    [row] = client.get("/api/v1/cancellations", headers=agent.headers).json()
+    assert row["status"] == "registered" and row["channel"] == "portal"
