@@ -501,3 +501,59 @@ def test_retention_offer_never_blocks_the_path(client, app, agent, customer):
     assert done.status_code == 200 and 'id="ack-text"' in done.text
     [row] = client.get("/api/v1/cancellations", headers=agent.headers).json()
     assert row["status"] == "registered" and row["channel"] == "portal"
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"], indirect=True)
+def test_win_back_goes_by_email_only_with_consent_and_once(client, db, app, agent, customer):
+    consent = client.post(
+        f"/api/v1/customers/{customer['id']}/consents",
+        json={"purpose": "marketing", "channel": "email", "granted": True, "source": "shop"},
+        headers=agent.headers,
+    )
+    assert consent.status_code in (200, 201), consent.text
+    client.post(
+        "/api/v1/subscriptions",
+        json=subscription_payload(customer["id"], price_cents=9999),
+        headers=agent.headers,
+    )
+    row = client.post(
+        "/api/v1/cancellations",
+        json={"name": "Biosse", "reference": "FX100200", "channel": "phone", "reason": "outage"},
+        headers=agent.headers,
+    ).json()
+    done = client.post(
+        f"/api/v1/cancellations/{row['id']}/outcome",
+        json={"outcome": "cancelled"},
+        headers=agent.headers,
+    ).json()
+    assert done["winback_channel"] == "email"
+    later = datetime(2027, 3, 1, 9, tzinfo=UTC)
+    for _ in range(2):
+        with db.unit_of_work() as session:
+            service.contact_winbacks(
+                session, settings=app.state.settings, today=later.date(), now=later
+            )
+    [message] = _outbox(db, "subscriptions:winback:")
+    assert message.recipient == "jf.biosse@example.fr"
+    assert message.payload["subject"] == "Vous nous manquez"
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"], indirect=True)
+def test_a_customer_who_no_longer_needs_the_service_is_not_chased(client, agent, contract):
+    row = client.post(
+        "/api/v1/cancellations",
+        json={
+            "name": "Biosse",
+            "reference": "FX100200",
+            "channel": "shop",
+            "reason": "no_longer_needed",
+        },
+        headers=agent.headers,
+    ).json()
+    assert row["offer"]["kind"] == "thanks"
+    done = client.post(
+        f"/api/v1/cancellations/{row['id']}/outcome",
+        json={"outcome": "cancelled"},
+        headers=agent.headers,
+    ).json()
+    assert done["winback_due_on"] is None and done["winback_channel"] is None
