@@ -557,3 +557,20 @@ def test_a_customer_who_no_longer_needs_the_service_is_not_chased(client, agent,
         headers=agent.headers,
     ).json()
     assert done["winback_due_on"] is None and done["winback_channel"] is None
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"], indirect=True)
+def test_a_request_from_the_future_is_refused_naming_the_field(client, agent, contract):
+    response = client.post(
+        "/api/v1/cancellations",
+        json={
+            "name": "Biosse",
+            "reference": "FX100200",
+            "channel": "letter",
+            "received_at": (NOW + timedelta(days=3)).isoformat(),
+        },
+        headers=agent.headers,
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "received_at"
+    assert client.get("/api/v1/cancellations", headers=agent.headers).json() == []

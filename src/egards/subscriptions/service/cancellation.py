@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -110,6 +110,8 @@ def request_cancellation(
             raise PermissionDenied("partners do not take cancellation requests")
     now = now or utcnow()
     received = data.received_at or now
+    if received > now + timedelta(minutes=5):
+        raise InvalidInput("a request cannot be received in the future", field="received_at")
     config = get_subscriptions_settings()
     _check_proof(proof, config.proof_max_bytes)
     if data.legitimate_reason and proof is None and data.channel in ("web", "portal"):
