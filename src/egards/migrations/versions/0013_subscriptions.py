@@ -1,4 +1,4 @@
-"""subscriptions
+"""subscriptions: contracts, their status history, cancellation requests
 
 Revision ID: 0013
 Revises: 0005
