@@ -337,6 +337,26 @@ def import_activities(
     run(file=file, programme=programme, rejects=rejects)
 
 
+@import_app.command("subscriptions")
+def import_subscriptions(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV or JSON Lines.")],
+    rejects: Annotated[Path | None, typer.Option(help="Where to write rejected rows.")] = None,
+) -> None:
+    """Contracts, all or nothing: any refused line (see the report) and nothing is written."""
+    from egards.subscriptions.imports import import_subscriptions as run_import
+
+    db = database(get_settings())
+    rejects = rejects or file.with_name(file.name + ".rejects.csv")
+    with reporting():
+        result = run_import(db, file, rejects_path=rejects)
+    console.print(
+        f"{result.created} created, "
+        + rejected(len(result.rejects), rejects, removed=result.removed_rejects)
+    )
+    if result.rejects:
+        raise typer.Exit(code=1)
+
+
 @app.command("export-customer")
 def export_customer(customer_id: int, output: Annotated[Path, typer.Option("-o")]) -> None:
     """Write everything about one customer to a JSON file (GDPR access)."""

@@ -198,6 +198,29 @@ def _import_customers(space):
     assert f"earlier {report} removed" in output and not report.exists()
 
 
+@case("import subscriptions")
+def _import_subscriptions(space):
+    header = (
+        "customer_external_id,reference,offer,line_numbers,start_date,notice_days,price_cents\n"
+    )
+    source = space.file(
+        "subscriptions.csv",
+        header + "C1,FX-1,Fibre,0144556677,2025-01-01,10,3999\n"
+        "C2,FX-2,Fibre,,2025-01-01,10,-1\nC9,FX-3,Mobile,,2025-01-01,0,999\n",
+    )
+    output = space.run("import", "subscriptions", source, code=1)
+    assert "0 created" in output and "2 rejected" in output
+    report = (space.root / "subscriptions.csv.rejects.csv").read_text().splitlines()
+    assert report[1].startswith("3,price_cents") and report[2].startswith("4,customer_external_id")
+    space.file(
+        "subscriptions.csv",
+        header + "C1,FX-1,Fibre,0144556677;0611223344,2025-01-01,10,3999\n"
+        "C2,FX-2,Fibre,,2025-01-01,10,2999\n",
+    )
+    output = space.run("import", "subscriptions", source)
+    assert "2 created" in output and "0 rejected" in output
+
+
 ACTIVITIES = (
     "key,member_number,kind,on,amount.fare,attr.cabin,attr.distance_miles,attr.domestic\n"
     "{key},FB00000001,flight,{day},10000,economy,400,true\n"

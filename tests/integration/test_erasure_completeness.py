@@ -36,6 +36,7 @@ from egards.cases.service import config_from_settings
 from egards.loyalty import service as loyalty
 from egards.loyalty.models import Balance, Entry, Member
 from egards.outbox.service import MemoryMailer, deliver_due
+from tests.conftest import csrf_from
 from tests.integration.builders import customer_payload
 
 TODAY = date.today()
@@ -460,6 +461,43 @@ def plant_gestures(client, agent, supervisor, m: Markers, z, case_id: int) -> No
     )
 
 
+def plant_subscriptions(client, agent, m: Markers, z: dict[str, Any]) -> None:
+    """A contract with her line, her cancellation through the public page (a postal address,
+    a reason in her words, the acknowledgement and its PDF) and one whose reference she
+    mistyped (nothing matched; it names her address only)."""
+    ok(
+        client.post(
+            "/api/v1/subscriptions",
+            json={
+                "customer_id": z["id"],
+                "reference": "ERASE-1",
+                "offer": "Fibre",
+                "line_numbers": [m.phone("subline")],
+                "start_date": "2025-01-01",
+                "price_cents": 2999,
+            },
+            headers=agent.headers,
+        ),
+        201,
+    )
+    email = next(i["value"] for i in z["identities"] if i["kind"] == "email")
+    for reference in ("ERASE-1", "ERASE-404"):
+        page = client.get("/cancel")
+        form = {
+            "csrf_token": csrf_from(page.text),
+            "name": f"{z['first_name']} {z['last_name']}",
+            "reference": reference,
+            "email": email,
+            "postal_address": m(f"cancelpostal{reference[-1]}"),
+            "reason": "price",
+            "reason_text": m(f"cancelwords{reference[-1]}"),
+        }
+        recap = client.post("/cancel/review", data=form)
+        assert recap.status_code == 200, recap.text
+        form["csrf_token"] = csrf_from(recap.text)
+        assert client.post("/cancel/confirm", data=form).status_code == 200
+
+
 def ledger_figures(db, customer_ids: list[int]) -> dict[str, Any]:
     """Per account the sum of entries, the stored balances, and the books checked."""
     with db.unit_of_work() as session:
@@ -508,6 +546,7 @@ def test_erasure_leaves_no_personal_value_in_any_column(
         201,
     )
     plant_cases(client, agent, supervisor, m, z, smtp_port)
+    plant_subscriptions(client, agent, m, z)
 
     planted = {hit.rsplit(": ", 1)[1] for hit in scan(db, m)}
     assert planted == set(m.texts), f"markers never stored: {set(m.texts) - planted}"

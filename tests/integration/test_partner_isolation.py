@@ -258,6 +258,36 @@ def world(client, db, admin, make_person, make_organisation) -> tuple[World, Any
     )
     with db.unit_of_work() as session:
         run = analytics.queue_run(session, actor=SYSTEM).id
+    contracts, cancellations = {}, []
+    for n, who in enumerate((a, b)):
+        contracts[who["id"]] = _ok(
+            client.post(
+                "/api/v1/subscriptions",
+                json={
+                    "customer_id": who["id"],
+                    "reference": f"ISO-{n}",
+                    "offer": "Fibre",
+                    "start_date": "2025-01-01",
+                    "price_cents": 2999,
+                    "plan": w.plant("plan") if who is b else None,
+                },
+                headers=h,
+            )
+        )["id"]
+        cancellations.append(
+            _ok(
+                client.post(
+                    "/api/v1/cancellations",
+                    json={
+                        "name": who["last_name"],
+                        "reference": f"ISO-{n}",
+                        "channel": "phone",
+                        "reason_text": w.plant("cancellation-reason"),
+                    },
+                    headers=h,
+                )
+            )["id"]
+        )
 
     w.own = {
         "customer_id": [a["id"]],
@@ -266,6 +296,7 @@ def world(client, db, admin, make_person, make_organisation) -> tuple[World, Any
         "member_id": [member_a],
         "grant_id": [grants[a["id"]]],
         "letter_id": [letters[a["id"]]],
+        "subscription_id": [contracts[a["id"]]],
     }
     w.foreign = {
         "customer_id": [b["id"], u["id"], duplicate["id"]],
@@ -276,6 +307,8 @@ def world(client, db, admin, make_person, make_organisation) -> tuple[World, Any
         "letter_id": [letters[b["id"]]],
         "run_id": [run],
         "event_id": [event["id"]],
+        "subscription_id": [contracts[b["id"]]],
+        "request_id": cancellations,  # a partner reads no cancellation request
     }
     return w, partner_a
 

@@ -115,6 +115,19 @@ def statuses(session: Session, customer_ids: Iterable[int]) -> dict[int, str]:
     return dict(select_in(session, Customer.id, Customer.status, ids=customer_ids))
 
 
+def ids_by_external_id(session: Session, external_ids: Iterable[str]) -> dict[str, int]:
+    """The customers of these external ids, in bulk (for other features' imports)."""
+    wanted = sorted({e for e in external_ids if e})
+    found: dict[str, int] = {}
+    for start in range(0, len(wanted), 1000):
+        chunk = wanted[start : start + 1000]
+        for row in session.execute(
+            select(Customer.external_id, Customer.id).where(Customer.external_id.in_(chunk))
+        ):
+            found[row.external_id] = row.id
+    return found
+
+
 def _shareable(
     session: Session, *, actor: Actor, customer_id: int, organisation_id: int | None
 ) -> int | None:

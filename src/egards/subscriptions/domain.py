@@ -1,0 +1,487 @@
+"""Pure rules of subscriptions: when a contract can end, what ending it costs, what happens to
+a second request, which reason was given, what a proportionate retention offer is, and when
+a former customer is worth a win-back contact.
+
+French law (Code de la consommation L215-1-1, décret n° 2023-417, articles D215-1 to D215-3):
+a consumer cancels online in three steps without an account; the company acknowledges on a
+durable medium at once, stating the date the contract ends and the effects of the end. For
+telecoms (L224-28), ending within the commitment costs at most a quarter of the fees still
+due until its end; a legitimate reason (moving abroad, job loss, illness...) waives it.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import StrEnum
+
+from egards.errors import Conflict, InvalidInput
+
+
+class Status(StrEnum):
+    ACTIVE = "active"
+    NOTICE_GIVEN = "notice_given"
+    ENDED = "ended"
+    WON_BACK = "won_back"
+
+
+class RequestStatus(StrEnum):
+    REGISTERED = "registered"  # the contract was found: notice given, acknowledgement sent
+    DUPLICATE = "duplicate"  # a second request for a contract whose notice already runs
+    ALREADY_ENDED = "already_ended"
+    UNMATCHED = "unmatched"  # no contract of that reference and name: checked by a person
+    WITHDRAWN = "withdrawn"  # the customer stayed
+
+
+class Outcome(StrEnum):
+    CANCELLED = "cancelled"
+    STAYED_WITH_OFFER = "stayed_with_offer"
+    STAYED_WITHOUT = "stayed_without"
+
+
+SOLD_CHANNELS = ("shop", "web", "phone", "partner")
+REQUEST_CHANNELS = ("web", "portal", "phone", "shop", "letter", "email")
+# Each request channel as the cases feature names it.
+CASE_CHANNEL = {
+    "web": "web_form",
+    "portal": "web_form",
+    "phone": "phone",
+    "shop": "shop",
+    "letter": "letter",
+    "email": "email",
+}
+
+REASONS: dict[str, dict[str, str]] = {
+    "price": {"en": "Price", "fr": "Prix"},
+    "quality_of_service": {"en": "Quality of service", "fr": "Qualité de service"},
+    "outage": {"en": "Outage", "fr": "Panne"},
+    "moving": {"en": "Moving", "fr": "Déménagement"},
+    "competitor_offer": {"en": "Competitor offer", "fr": "Offre concurrente"},
+    "no_longer_needed": {"en": "No longer needed", "fr": "Plus besoin"},
+    "customer_service": {"en": "Customer service", "fr": "Service client"},
+    "other": {"en": "Other", "fr": "Autre"},
+}
+
+# Reasons that end a commitment early without a fee, once proved.
+LEGITIMATE_REASONS: dict[str, dict[str, str]] = {
+    "moving_abroad": {
+        "en": "Moving abroad or where the service is not available",
+        "fr": "Déménagement à l'étranger ou hors zone de couverture",
+    },
+    "job_loss": {"en": "Loss of job", "fr": "Perte d'emploi"},
+    "illness": {"en": "Long illness or disability", "fr": "Maladie longue ou handicap"},
+    "over_indebtedness": {"en": "Over-indebtedness", "fr": "Surendettement"},
+    "death": {"en": "Death of the holder", "fr": "Décès du titulaire"},
+    "imprisonment": {"en": "Imprisonment", "fr": "Incarcération"},
+}
+
+
+def reason_label(code: str | None, lang: str) -> str:
+    if not code:
+        return ""
+    labels = REASONS.get(code) or LEGITIMATE_REASONS.get(code)
+    return labels[lang if lang in ("fr", "en") else "en"] if labels else code
+
+
+def check_reason(reason: str | None) -> str | None:
+    if reason in (None, ""):
+        return None
+    if reason not in REASONS:
+        raise InvalidInput(f"unknown reason {reason!r}", field="reason", known=", ".join(REASONS))
+    return reason
+
+
+def check_legitimate_reason(reason: str | None) -> str | None:
+    if reason in (None, ""):
+        return None
+    if reason not in LEGITIMATE_REASONS:
+        raise InvalidInput(
+            f"unknown legitimate reason {reason!r}",
+            field="legitimate_reason",
+            known=", ".join(LEGITIMATE_REASONS),
+        )
+    return reason
+
+
+# --------------------------------------------------------------------------------------
+# Terms and the end date
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Terms:
+    """What a contract says about its end."""
+
+    start_date: date
+    notice_days: int
+    monthly_price_cents: int
+    commitment_end: date | None = None
+    early_fee_percent: int = 25  # share of the fees still due until the commitment's end
+
+
+@dataclass(frozen=True)
+class EndPlan:
+    """When the contract ends and what that costs, as the page and the acknowledgement say."""
+
+    end_date: date
+    earliest_end: date
+    moved_to_earliest: bool  # the date asked for was before the notice allows
+    fee_cents: int
+    fee_waived: bool  # a legitimate reason waives the early-termination fee
+    within_commitment: bool
+
+
+def check_terms(terms: Terms) -> Terms:
+    if terms.notice_days < 0 or terms.notice_days > 365:
+        raise InvalidInput("the notice period is 0 to 365 days", field="notice_days")
+    if terms.monthly_price_cents < 0:
+        raise InvalidInput("a price is not negative", field="price_cents")
+    if terms.commitment_end is not None and terms.commitment_end < terms.start_date:
+        raise InvalidInput("the commitment ends before the contract starts", field="commitment_end")
+    if not 0 <= terms.early_fee_percent <= 100:
+        raise InvalidInput("the early fee is 0 to 100 % of what remains", field="early_fee_percent")
+    return terms
+
+
+def earliest_end(terms: Terms, received_on: date) -> date:
+    """The first day the contract may end: the notice runs from the day the request arrives
+    (never before the contract started)."""
+    return max(received_on, terms.start_date) + timedelta(days=terms.notice_days)
+
+
+def months_between(start: date, end: date) -> int:
+    """Whole months from ``start`` to ``end``, a month begun counting as one (0 when ``end`` is
+    not after ``start``)."""
+    if end <= start:
+        return 0
+    months = (end.year - start.year) * 12 + end.month - start.month
+    if end.day > start.day:
+        months += 1
+    return max(months, 1)
+
+
+def early_fee_cents(terms: Terms, end_date: date) -> int:
+    """A share of the monthly fees still due between the end date and the commitment's end,
+    rounded half up to the cent."""
+    if terms.commitment_end is None or end_date >= terms.commitment_end:
+        return 0
+    remaining = months_between(end_date, terms.commitment_end) * terms.monthly_price_cents
+    return (remaining * terms.early_fee_percent + 50) // 100
+
+
+def plan_end(
+    terms: Terms,
+    *,
+    received_on: date,
+    desired: date | None = None,
+    legitimate_reason: str | None = None,
+) -> EndPlan:
+    """The end date and fee of a cancellation received on ``received_on``.
+
+    A date before the notice allows becomes the earliest date (the page says so and takes
+    it); no date means the earliest one. Within the commitment the fee applies unless a
+    legitimate reason is given (its proof is then checked by a person).
+    """
+    earliest = earliest_end(terms, received_on)
+    end = desired if desired is not None and desired >= earliest else earliest
+    within = terms.commitment_end is not None and end < terms.commitment_end
+    waived = within and check_legitimate_reason(legitimate_reason) is not None
+    return EndPlan(
+        end_date=end,
+        earliest_end=earliest,
+        moved_to_earliest=desired is not None and desired < earliest,
+        fee_cents=0 if waived else early_fee_cents(terms, end),
+        fee_waived=waived,
+        within_commitment=within,
+    )
+
+
+@dataclass(frozen=True)
+class Admission:
+    """What a new request for a contract becomes, given the contract's state."""
+
+    status: RequestStatus
+    stands: bool  # the request gives notice now (else an earlier one stands, or none can)
+
+
+def admit_request(subscription_status: str | None, *, has_open_request: bool) -> Admission:
+    """A second request for the same contract does not start a second notice: the first one
+    stands and the customer is told. A contract already ended cannot be cancelled again. No
+    contract (or one whose holder was erased): a person checks it, nothing is revealed."""
+    if subscription_status is None:
+        return Admission(RequestStatus.UNMATCHED, False)
+    if subscription_status == Status.ENDED:
+        return Admission(RequestStatus.ALREADY_ENDED, False)
+    if subscription_status == Status.NOTICE_GIVEN or has_open_request:
+        return Admission(RequestStatus.DUPLICATE, False)
+    return Admission(RequestStatus.REGISTERED, True)
+
+
+_TRANSITIONS = {
+    Status.ACTIVE: {Status.NOTICE_GIVEN, Status.ENDED},
+    Status.NOTICE_GIVEN: {Status.ACTIVE, Status.ENDED},
+    Status.ENDED: {Status.WON_BACK},
+    Status.WON_BACK: {Status.NOTICE_GIVEN, Status.ENDED},
+}
+
+
+def check_transition(current: str, target: str) -> None:
+    if Status(target) not in _TRANSITIONS[Status(current)]:
+        raise Conflict(
+            f"a contract {current} cannot become {target}", field="status", status=current
+        )
+
+
+# --------------------------------------------------------------------------------------
+# Matching a request to a contract without revealing anything
+# --------------------------------------------------------------------------------------
+
+
+def normalise_reference(reference: str) -> str:
+    """References as people type them: case, spaces and dashes do not matter."""
+    return re.sub(r"[\s\-_.]", "", reference or "").upper()
+
+
+def _plain(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text or "")
+    return " ".join(
+        "".join(c for c in decomposed if not unicodedata.combining(c)).casefold().split()
+    )
+
+
+def name_matches(given: str, first_name: str, last_name: str) -> bool:
+    """The name typed matches the holder's if it contains their last name (accents, case and
+    spacing aside): "m. jean dupont", "DUPONT Jean" and "Dupont" all match Jean Dupont."""
+    last = _plain(last_name)
+    return bool(last) and last in _plain(given)
+
+
+def normalise_line(number: str) -> str:
+    digits = re.sub(r"[^\d+]", "", number or "")
+    if digits.startswith("+33"):
+        digits = "0" + digits[3:]
+    return digits
+
+
+_CANCEL_WORDS = re.compile(
+    r"r[ée]silier|r[ée]siliation|mettre fin [àa] (mon|ce) (contrat|abonnement)"
+    r"|cancel(l?ing|l?ation)? (my|the|our) (contract|subscription|plan|line)"
+    r"|end (my|the) (contract|subscription)|terminate (my|the) (contract|subscription)",
+    re.IGNORECASE,
+)
+
+
+def looks_like_cancellation(text: str) -> bool:
+    """A message that reads as a request to end a contract (the case page then offers to
+    register it as one)."""
+    return bool(_CANCEL_WORDS.search(text or ""))
+
+
+# --------------------------------------------------------------------------------------
+# Retention: proportionate to value, never a step of the path
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What a retention offer weighs about the customer leaving."""
+
+    clv_12m_cents: int | None
+    churn_risk: float | None  # 0..1 from the scores, None when unknown
+    tenure_years: float
+    monthly_price_cents: int
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class RetentionOffer:
+    kind: str  # "discount", "credit_and_fix", "transfer", "cheaper_plan", "callback", "thanks"
+    gesture_kind: str | None  # the recovery catalogue's kind it is drawn from, if any
+    amount_cents: int
+    value_band: str  # "high", "medium", "low"
+    explanation: Mapping[str, str]  # in words, French and English
+
+    @property
+    def chases(self) -> bool:
+        return self.kind != "thanks"
+
+
+HIGH_VALUE_CENTS = 60_000
+MEDIUM_VALUE_CENTS = 15_000
+AT_RISK = 0.3
+
+
+def value_band(standing: Standing) -> str:
+    """Twelve-month value, or a year of fees when no score exists yet."""
+    value = standing.clv_12m_cents
+    if value is None:
+        value = 12 * standing.monthly_price_cents
+    if value >= HIGH_VALUE_CENTS:
+        return "high"
+    if value >= MEDIUM_VALUE_CENTS:
+        return "medium"
+    return "low"
+
+
+def _euros(cents: int, lang: str) -> str:
+    whole, rest = divmod(cents, 100)
+    if lang == "fr":
+        text = f"{whole:,}".replace(",", "\u202f")
+        return f"{text},{rest:02d} €" if rest else f"{text} €"
+    return f"€{whole:,}.{rest:02d}" if rest else f"€{whole:,}"
+
+
+def retention_offer(standing: Standing) -> RetentionOffer:
+    """A proportionate offer: sized by value band (a month of fees for medium value, two for
+    high, plus 10 % per year of tenure up to 50 %), shaped by the stated reason (price or a
+    competitor: a discount; an outage or poor quality: a credit and a fix; moving: a
+    transfer, at no cost). A customer of low value and no known risk is thanked, not chased;
+    a customer who no longer needs the service is never chased."""
+    band = value_band(standing)
+    reason = standing.reason or "other"
+    risk = standing.churn_risk
+    if reason == "no_longer_needed" or (band == "low" and (risk is None or risk < AT_RISK)):
+        return RetentionOffer(
+            "thanks",
+            None,
+            0,
+            band,
+            {
+                "en": "Thank them and let them go: "
+                + (
+                    "the service is no longer needed."
+                    if reason == "no_longer_needed"
+                    else "low value and no sign of risk; an offer would cost more than it keeps."
+                ),
+                "fr": "Remercier et laisser partir : "
+                + (
+                    "le service ne lui est plus utile."
+                    if reason == "no_longer_needed"
+                    else "valeur faible et aucun signe de risque ; une offre coûterait plus"
+                    " qu'elle ne garderait."
+                ),
+            },
+        )
+    months = {"high": 2, "medium": 1, "low": 0.5}[band]
+    tenure_bonus = min(int(standing.tenure_years), 5) * 10  # percent
+    base = int(standing.monthly_price_cents * months)
+    amount = (base * (100 + tenure_bonus) + 50) // 100
+    amount = max(amount, 500) if base else 0
+    facts_en = f"{band} value, {standing.tenure_years:g} years a customer" + (
+        f", churn risk {risk:.0%}" if risk is not None else ""
+    )
+    facts_fr = (
+        {"high": "valeur élevée", "medium": "valeur moyenne", "low": "valeur faible"}[band]
+        + f", client depuis {standing.tenure_years:g} an(s)"
+        + (f", risque de départ {risk:.0%}".replace("%", " %") if risk is not None else "")
+    )
+    if reason == "moving":
+        return RetentionOffer(
+            "transfer",
+            None,
+            0,
+            band,
+            {
+                "en": f"Offer to transfer the contract to the new address at no cost ({facts_en}).",
+                "fr": "Proposer le transfert du contrat à la nouvelle adresse, sans frais"
+                f" ({facts_fr}).",
+            },
+        )
+    if reason in ("outage", "quality_of_service"):
+        return RetentionOffer(
+            "credit_and_fix",
+            "credit",
+            amount,
+            band,
+            {
+                "en": f"A credit of {_euros(amount, 'en')} on the next bill and a fix booked"
+                f" with a technician ({facts_en}).",
+                "fr": f"Un avoir de {_euros(amount, 'fr')} sur la prochaine facture et une"
+                f" intervention programmée ({facts_fr}).",
+            },
+        )
+    if reason in ("price", "competitor_offer"):
+        return RetentionOffer(
+            "discount",
+            "credit",
+            amount,
+            band,
+            {
+                "en": f"A discount of {_euros(amount, 'en')} spread over the next bills, or a"
+                f" cheaper plan ({facts_en}).",
+                "fr": f"Une remise de {_euros(amount, 'fr')} répartie sur les prochaines"
+                f" factures, ou une offre moins chère ({facts_fr}).",
+            },
+        )
+    if reason == "customer_service":
+        return RetentionOffer(
+            "callback",
+            "credit",
+            amount,
+            band,
+            {
+                "en": f"A call back from a senior adviser and a credit of {_euros(amount, 'en')}"
+                f" ({facts_en}).",
+                "fr": f"Un rappel par un conseiller expérimenté et un avoir de"
+                f" {_euros(amount, 'fr')} ({facts_fr}).",
+            },
+        )
+    return RetentionOffer(
+        "cheaper_plan",
+        "credit",
+        amount,
+        band,
+        {
+            "en": f"Ask what would keep them; a credit of up to {_euros(amount, 'en')}"
+            f" is proportionate ({facts_en}).",
+            "fr": f"Demander ce qui le retiendrait ; un avoir jusqu'à {_euros(amount, 'fr')}"
+            f" est proportionné ({facts_fr}).",
+        },
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Win-back
+# --------------------------------------------------------------------------------------
+
+
+def winback_due(end_date: date, delay_days: int) -> date:
+    return end_date + timedelta(days=delay_days)
+
+
+def worth_winback(offer_kind: str | None, reason: str | None) -> bool:
+    """A former customer is contacted again only if they were worth an offer when they left
+    and did not leave because they no longer needed the service or moved away."""
+    return offer_kind not in (None, "thanks") and reason not in ("no_longer_needed", "moving")
+
+
+def winback_channel(*, email_consent: bool, has_email: bool) -> str:
+    """An e-mail only with consent; otherwise an agent calls."""
+    return "email" if email_consent and has_email else "call"
+
+
+# --------------------------------------------------------------------------------------
+# Reports
+# --------------------------------------------------------------------------------------
+
+
+def save_rate(outcomes: list[str]) -> float | None:
+    """Share of decided requests where the customer stayed."""
+    decided = [o for o in outcomes if o in tuple(Outcome)]
+    if not decided:
+        return None
+    stayed = sum(o != Outcome.CANCELLED for o in decided)
+    return stayed / len(decided)
+
+
+def median_seconds(values: list[float]) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[middle]
+    return (ordered[middle - 1] + ordered[middle]) / 2

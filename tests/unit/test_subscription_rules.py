@@ -1,0 +1,251 @@
+"""Rules of subscriptions: end dates, fees, second requests, matching, retention, win-back."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from egards.errors import Conflict, InvalidInput
+from egards.subscriptions import acknowledgement as ack
+from egards.subscriptions import domain
+from egards.subscriptions.domain import RequestStatus, Standing, Terms
+
+TERMS = Terms(
+    start_date=date(2025, 1, 10),
+    notice_days=30,
+    monthly_price_cents=3999,
+    commitment_end=date(2027, 1, 10),
+)
+
+
+def test_notice_period_moves_the_end_date():
+    plan = domain.plan_end(TERMS, received_on=date(2026, 12, 3), desired=date(2026, 12, 10))
+    assert plan.end_date == date(2027, 1, 2)
+    assert plan.earliest_end == date(2027, 1, 2)
+    assert plan.moved_to_earliest
+
+
+def test_no_date_asked_means_the_earliest_one():
+    plan = domain.plan_end(TERMS, received_on=date(2026, 12, 3))
+    assert plan.end_date == date(2027, 1, 2) and not plan.moved_to_earliest
+
+
+def test_a_later_date_asked_is_kept():
+    plan = domain.plan_end(TERMS, received_on=date(2026, 12, 3), desired=date(2027, 3, 1))
+    assert plan.end_date == date(2027, 3, 1) and not plan.moved_to_earliest
+    assert plan.fee_cents == 0 and not plan.within_commitment
+
+
+def test_ending_within_the_commitment_costs_a_quarter_of_the_remaining_fees():
+    plan = domain.plan_end(TERMS, received_on=date(2026, 3, 1))
+    # Ends 31 March 2026; ten months begun remain until 10 January 2027.
+    assert plan.end_date == date(2026, 3, 31)
+    assert plan.within_commitment
+    assert plan.fee_cents == (10 * 3999 * 25 + 50) // 100
+
+
+def test_legitimate_reason_waives_the_early_fee():
+    plan = domain.plan_end(TERMS, received_on=date(2026, 3, 1), legitimate_reason="job_loss")
+    assert plan.fee_cents == 0 and plan.fee_waived
+
+
+def test_unknown_legitimate_reason_is_refused_by_field():
+    with pytest.raises(InvalidInput) as refused:
+        domain.plan_end(TERMS, received_on=date(2026, 3, 1), legitimate_reason="bored")
+    assert refused.value.field == "legitimate_reason"
+
+
+def test_notice_never_runs_from_before_the_contract_started():
+    terms = Terms(start_date=date(2027, 2, 1), notice_days=10, monthly_price_cents=1000)
+    assert domain.earliest_end(terms, date(2027, 1, 1)) == date(2027, 2, 11)
+
+
+def test_second_request_for_the_same_contract_leaves_the_first_standing():
+    admission = domain.admit_request("notice_given", has_open_request=True)
+    assert admission.status == RequestStatus.DUPLICATE and not admission.stands
+
+
+def test_an_ended_contract_is_not_cancelled_again():
+    admission = domain.admit_request("ended", has_open_request=False)
+    assert admission.status == RequestStatus.ALREADY_ENDED and not admission.stands
+
+
+def test_an_unknown_reference_is_kept_for_a_person_to_check():
+    admission = domain.admit_request(None, has_open_request=False)
+    assert admission.status == RequestStatus.UNMATCHED and not admission.stands
+
+
+def test_an_active_contract_gets_its_notice():
+    assert domain.admit_request("active", has_open_request=False).stands
+    assert domain.admit_request("won_back", has_open_request=False).stands
+
+
+def test_an_ended_contract_cannot_become_active_again_without_a_win_back():
+    with pytest.raises(Conflict):
+        domain.check_transition("ended", "active")
+    domain.check_transition("ended", "won_back")
+
+
+@pytest.mark.parametrize(
+    "given", ["Jean Dupont", "DUPONT Jean", "m. jean dupont", "Dupont", "Jean  DUPONT "]
+)
+def test_name_matches_the_holder_whatever_the_case_and_accents(given):
+    assert domain.name_matches(given, "Jean", "Dupont")
+
+
+def test_another_name_does_not_match():
+    assert not domain.name_matches("Marie Martin", "Jean", "Dupont")
+    assert domain.name_matches("Zoe Lefevre", "Zoé", "Lefèvre")
+
+
+def test_references_and_lines_are_read_as_people_type_them():
+    assert domain.normalise_reference(" ab-12 34.x ") == "AB1234X"
+    assert domain.normalise_line("+33 6 12 34 56 78") == "0612345678"
+
+
+def test_unknown_reason_is_refused_by_field():
+    with pytest.raises(InvalidInput) as refused:
+        domain.check_reason("weather")
+    assert refused.value.field == "reason"
+    assert domain.check_reason("") is None
+
+
+def test_reasons_are_named_in_both_languages():
+    for code in domain.REASONS:
+        assert domain.reason_label(code, "fr") and domain.reason_label(code, "en")
+    assert domain.reason_label("outage", "fr") == "Panne"
+
+
+def _standing(**overrides) -> Standing:
+    values = dict(
+        clv_12m_cents=90_000,
+        churn_risk=0.6,
+        tenure_years=3.0,
+        monthly_price_cents=4000,
+        reason="price",
+    )
+    values.update(overrides)
+    return Standing(**values)
+
+
+def test_low_value_and_no_risk_is_thanked_not_chased():
+    offer = domain.retention_offer(_standing(clv_12m_cents=5000, churn_risk=0.1))
+    assert offer.kind == "thanks" and not offer.chases and offer.amount_cents == 0
+    assert "Thank" in offer.explanation["en"] and "Remercier" in offer.explanation["fr"]
+
+
+def test_no_longer_needed_is_never_chased():
+    assert not domain.retention_offer(_standing(reason="no_longer_needed")).chases
+
+
+def test_price_reason_gets_a_discount():
+    offer = domain.retention_offer(_standing(reason="price"))
+    assert offer.kind == "discount" and offer.gesture_kind == "credit"
+    assert "discount" in offer.explanation["en"] and "remise" in offer.explanation["fr"]
+
+
+def test_outage_reason_gets_a_credit_and_a_fix():
+    offer = domain.retention_offer(_standing(reason="outage"))
+    assert offer.kind == "credit_and_fix" and "technician" in offer.explanation["en"]
+
+
+def test_moving_reason_gets_a_transfer_at_no_cost():
+    offer = domain.retention_offer(_standing(reason="moving"))
+    assert offer.kind == "transfer" and offer.amount_cents == 0
+
+
+def test_retention_offer_is_proportionate_to_value_and_tenure():
+    high = domain.retention_offer(_standing(clv_12m_cents=90_000, tenure_years=3))
+    medium = domain.retention_offer(_standing(clv_12m_cents=20_000, tenure_years=3))
+    loyal = domain.retention_offer(_standing(clv_12m_cents=90_000, tenure_years=5))
+    assert high.amount_cents > medium.amount_cents > 0
+    assert loyal.amount_cents > high.amount_cents
+    assert high.amount_cents == (2 * 4000 * 130 + 50) // 100
+
+
+def test_without_a_score_a_year_of_fees_stands_for_value():
+    assert domain.value_band(_standing(clv_12m_cents=None, monthly_price_cents=6000)) == "high"
+    assert domain.value_band(_standing(clv_12m_cents=None, monthly_price_cents=500)) == "low"
+
+
+def test_win_back_only_for_customers_worth_it():
+    assert domain.worth_winback("discount", "price")
+    assert not domain.worth_winback("thanks", "price")
+    assert not domain.worth_winback("discount", "no_longer_needed")
+    assert domain.winback_due(date(2027, 1, 2), 60) == date(2027, 3, 3)
+
+
+def test_win_back_by_email_only_with_consent():
+    assert domain.winback_channel(email_consent=True, has_email=True) == "email"
+    assert domain.winback_channel(email_consent=False, has_email=True) == "call"
+    assert domain.winback_channel(email_consent=True, has_email=False) == "call"
+
+
+def test_save_rate_counts_only_decided_requests():
+    assert domain.save_rate([]) is None
+    assert domain.save_rate(["cancelled", "stayed_with_offer", "stayed_without", None]) == 2 / 3
+
+
+def _facts(lang: str, **overrides) -> ack.AckFacts:
+    values = dict(
+        language=lang,
+        company_name="Égards Télécom",
+        number="RES-00C0FFEE",
+        customer_name="Jean Dupont",
+        channel="web",
+        received_at=datetime(2026, 12, 3, 20, 0, tzinfo=UTC),
+        reference="FX123456",
+        offer="Fibre Max",
+        line_numbers=("0612345678",),
+        end_date=date(2027, 1, 2),
+        desired_end=date(2026, 12, 10),
+        moved_to_earliest=True,
+        fee_cents=0,
+        fee_waived=False,
+        legitimate_reason=None,
+        equipment="Box fibre and TV decoder",
+        last_bill_cents=3999,
+        reason="price",
+        loyalty_tier="Gold",
+        loyalty_points=1200,
+    )
+    values.update(overrides)
+    return ack.AckFacts(**values)
+
+
+def test_acknowledgement_states_receipt_end_date_and_effects_in_french():
+    body = ack.text(_facts("fr"))
+    assert "RES-00C0FFEE" in body and "2 janvier 2027" in body
+    assert "Vous aviez demandé le 10 décembre 2026" in body
+    assert "Matériel à restituer" in body and "Dernière facture" in body
+    assert "1 200 points" in body and "Gold" in body
+    assert "Motif indiqué : Prix" in body
+
+
+def test_acknowledgement_states_receipt_end_date_and_effects_in_english():
+    body = ack.text(_facts("en", fee_cents=12_000))
+    assert "2 January 2027" in body and "Equipment to return" in body
+    assert "early-termination fee of €120.00" in body
+
+
+def test_acknowledgement_pdf_is_a_pdf_and_reproducible():
+    first = ack.render_pdf(_facts("fr"))
+    assert first.startswith(b"%PDF") and first == ack.render_pdf(_facts("fr"))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Demande de résiliation",
+        "Je souhaite resilier mon abonnement",
+        "Please cancel my subscription",
+        "I want to terminate my contract",
+    ],
+)
+def test_a_message_asking_to_end_a_contract_is_recognised(text):
+    assert domain.looks_like_cancellation(text)
+
+
+def test_a_message_about_something_else_is_not_a_cancellation():
+    assert not domain.looks_like_cancellation("My flight was cancelled, where is my bag?")
