@@ -306,3 +306,43 @@ def test_an_agent_can_no_longer_post_a_rating_for_the_customer(client, agent, su
         f"/api/v1/cases/{case['id']}/satisfaction", json={"score": 3}, headers=supervisor.headers
     )
     assert imported.status_code == 200, imported.text
+
+
+def test_the_console_shows_analyses_threats_and_surveys_and_takes_corrections(
+    client, agent, supervisor, db
+):
+    from tests.conftest import login
+
+    customer = new_customer(client, agent)
+    case = open_case(
+        client, agent, customer["id"], "Troisième coupure ce mois-ci, je change d'opérateur."
+    )
+    resolve(client, agent, case["id"])
+    token = token_of(survey_mail(db, case["id"]))
+    client.post(f"/api/v1/voice/surveys/{token}/answer", json={"rating": 2})
+    csrf = login(client, supervisor.email)
+    case_page = client.get(f"/cases/{case['id']}")
+    assert case_page.status_code == 200
+    assert 'id="voice-case"' in case_page.text and "churn-threat" in case_page.text
+    assert 'id="case-csat"' in case_page.text and "2/5" in case_page.text
+    customer_page = client.get(f"/customers/{customer['id']}")
+    assert 'id="voice-customer"' in customer_page.text and "je change d" in customer_page.text
+    [analysis] = client.get(
+        f"/api/v1/voice/analyses?case_id={case['id']}", headers=agent.headers
+    ).json()
+    corrected = client.post(
+        f"/voice/analyses/{analysis['id']}/correct",
+        data={
+            "csrf_token": csrf,
+            "sentiment": "negative",
+            "topic": "outage",
+            "churn_threat": "no",
+            "back": f"/cases/{case['id']}",
+        },
+        follow_redirects=False,
+    )
+    assert corrected.status_code == 303, corrected.text
+    after = client.get(f"/api/v1/voice/analyses?case_id={case['id']}", headers=agent.headers)
+    assert after.json()[0]["corrected_churn"] is False
+    report = client.get("/voice/surveys")
+    assert report.status_code == 200 and 'id="csat-overall"' in report.text
