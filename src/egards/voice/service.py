@@ -701,7 +701,44 @@ def answer_survey(
     """The customer answers through their link: once, before it expires. The rating lands
     on the case, the timeline and the reports; a comment is analysed; a low score opens a
     follow-up case for the team ("close the loop")."""
-    invitation, survey = open_survey(session, token=token, now=now)
+    invitation, _survey = open_survey(session, token=token, now=now)
+    return _answer(session, invitation, rating=rating, answers=answers, comment=comment, now=now)
+
+
+def answer_for_customer(
+    session: Session,
+    *,
+    customer_id: int,
+    invitation_id: int,
+    rating: int,
+    answers: dict[str, Any] | None = None,
+    comment: str | None = None,
+    now: datetime,
+) -> Invitation:
+    """The same answer from the customer's own space (the portal, signed in): only their
+    own survey, under the same rules."""
+    invitation = session.get(Invitation, invitation_id)
+    if invitation is None or invitation.customer_id != customer_id:
+        raise domain.SurveyLinkInvalid("no such survey of yours", field="invitation_id")
+    domain.check_answerable(
+        status=invitation.status,
+        expires_at=invitation.expires_at,
+        now=now,
+        consent=_consents_to_surveys(session, customer_id),
+    )
+    return _answer(session, invitation, rating=rating, answers=answers, comment=comment, now=now)
+
+
+def _answer(
+    session: Session,
+    invitation: Invitation,
+    *,
+    rating: int,
+    answers: dict[str, Any] | None,
+    comment: str | None,
+    now: datetime,
+) -> Invitation:
+    survey = surveys()[invitation.survey]
     clean = domain.validate_answers(survey, rating, answers or {})
     comment = (comment or "").strip() or None
     if comment and len(comment) > 4000:
@@ -791,6 +828,8 @@ def _follow_up(
 
 def case_survey(session: Session, *, actor: Actor, case_id: int) -> Invitation | None:
     _readable(actor)
+    if actor.is_partner:
+        raise PermissionDenied("survey results are internal", field="case_id")
     cases.get_case(session, actor=actor, case_id=case_id)
     return session.scalar(select(Invitation).where(Invitation.case_id == case_id))
 
