@@ -17,6 +17,7 @@ from egards.voice.schemas import (
     CorrectionIn,
     CsatReport,
     InvitationRead,
+    RootCauses,
     TextAnalysisRead,
     TextIn,
 )
@@ -76,6 +77,19 @@ def csat(
     category and tier."""
     return CsatReport.model_validate(
         service.csat_report(session, actor=actor, days=days, now=now_of(request))
+    )
+
+
+@router.get("/root-causes", response_model=RootCauses)
+def root_causes(
+    request: Request,
+    session: DbSession,
+    actor: CurrentActor,
+    days: Annotated[int, Query(ge=1, le=3660)] = 365,
+) -> RootCauses:
+    """Per topic: volume, negative share, churn threats, CSAT and volume by month."""
+    return RootCauses.model_validate(
+        service.root_causes(session, actor=actor, days=days, now=now_of(request))
     )
 
 

@@ -4,6 +4,8 @@ signing in."""
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any
@@ -20,7 +22,10 @@ from egards.web.deps import CurrentActor, DbSession, Id
 from egards.web.templating import render
 
 router = APIRouter(include_in_schema=False)
-NAV = [("/voice/surveys", "Satisfaction", Permission.CASES_SUPERVISE)]
+NAV = [
+    ("/voice/surveys", "Satisfaction", Permission.CASES_SUPERVISE),
+    ("/voice/root-causes", "Root causes", Permission.CASES_SUPERVISE),
+]
 TOKEN = Path(min_length=10, max_length=100, pattern=r"^[A-Za-z0-9_\-]+$")
 
 
@@ -50,6 +55,78 @@ def report_page(
     days = min(max(days, 1), 3660)
     report = service.csat_report(session, actor=actor, days=days, now=now_of(request))
     return render(request, "voice/report.html", {"report": report, "groups": service.GROUPS})
+
+
+@router.get("/voice/root-causes")
+def root_causes_page(
+    request: Request,
+    session: DbSession,
+    actor: CurrentActor,
+    days: int = 365,
+    topic: str | None = None,
+) -> Response:
+    days = min(max(days, 1), 3660)
+    report = service.root_causes(session, actor=actor, days=days, now=now_of(request))
+    messages = (
+        [
+            (row, service.labels(row))
+            for row in service.topic_messages(
+                session, actor=actor, topic=topic, days=days, now=now_of(request)
+            )
+        ]
+        if topic
+        else []
+    )
+    peak = max((t["messages"] for t in report["topics"]), default=0) or 1
+    return render(
+        request,
+        "voice/root_causes.html",
+        {
+            "report": report,
+            "topic": topic,
+            "messages": messages,
+            "peak": peak,
+            "topic_label": service.topic_label,
+        },
+    )
+
+
+@router.get("/voice/root-causes.csv")
+def root_causes_csv(
+    request: Request, session: DbSession, actor: CurrentActor, days: int = 365
+) -> Response:
+    days = min(max(days, 1), 3660)
+    report = service.root_causes(session, actor=actor, days=days, now=now_of(request))
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        [
+            "topic",
+            "messages",
+            "negative_share",
+            "churn_threats",
+            "csat",
+            "ratings",
+            *report["months"],
+        ]
+    )
+    for t in report["topics"]:
+        writer.writerow(
+            [
+                t["topic"],
+                t["messages"],
+                t["negative_share"],
+                t["churn_threats"],
+                t["csat"],
+                t["ratings"],
+                *t["months"],
+            ]
+        )
+    return Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="root-causes.csv"'},
+    )
 
 
 @router.post("/voice/analyses/{analysis_id}/correct")

@@ -116,3 +116,20 @@ class CsatReport(BaseModel):
     days: int
     overall: Figures
     by: dict[str, list[GroupFigures]]
+
+
+class TopicFigures(BaseModel):
+    topic: str
+    messages: int
+    negative: int
+    negative_share: float | None
+    churn_threats: int
+    csat: float | None
+    ratings: int
+    months: list[int]
+
+
+class RootCauses(BaseModel):
+    days: int
+    months: list[str]
+    topics: list[TopicFigures]

@@ -346,3 +346,28 @@ def test_the_console_shows_analyses_threats_and_surveys_and_takes_corrections(
     assert after.json()[0]["corrected_churn"] is False
     report = client.get("/voice/surveys")
     assert report.status_code == 200 and 'id="csat-overall"' in report.text
+
+
+def test_root_causes_count_messages_threats_and_csat_by_topic_with_a_drill_down(
+    client, agent, supervisor, db
+):
+    from tests.conftest import login
+
+    customer = new_customer(client, agent, language="en")
+    billing = open_case(client, agent, customer["id"], "You charged my card twice this month.")
+    open_case(client, agent, None, "My suitcase never arrived in Boston, four days now.")
+    resolve(client, agent, billing["id"])
+    token = token_of(survey_mail(db, billing["id"]))
+    client.post(f"/api/v1/voice/surveys/{token}/answer", json={"rating": 5})
+    assert client.get("/api/v1/voice/root-causes", headers=agent.headers).status_code == 403
+    report = client.get("/api/v1/voice/root-causes", headers=supervisor.headers).json()
+    by_topic = {t["topic"]: t for t in report["topics"]}
+    assert by_topic["billing"]["messages"] == 1 and by_topic["billing"]["csat"] == 100.0
+    assert by_topic["baggage"]["messages"] == 1 and by_topic["baggage"]["negative"] == 1
+    assert report["months"] == ["2026-12"]
+    login(client, supervisor.email)
+    page = client.get("/voice/root-causes?topic=baggage")
+    assert page.status_code == 200 and "suitcase never arrived" in page.text
+    csv_text = client.get("/voice/root-causes.csv").text
+    assert csv_text.splitlines()[0].startswith("topic,messages,negative_share")
+    assert any(line.startswith("billing,1,") for line in csv_text.splitlines())
