@@ -371,3 +371,28 @@ def test_root_causes_count_messages_threats_and_csat_by_topic_with_a_drill_down(
     csv_text = client.get("/voice/root-causes.csv").text
     assert csv_text.splitlines()[0].startswith("topic,messages,negative_share")
     assert any(line.startswith("billing,1,") for line in csv_text.splitlines())
+
+
+def test_a_written_threat_holds_through_nightly_scoring_unless_an_agent_corrects_it(
+    client, agent, db
+):
+    from egards.voice import service
+
+    customer = new_customer(client, agent)
+    case = open_case(client, agent, customer["id"], "Je vais résilier et partir chez Free.")
+    with db.unit_of_work() as session:
+        held = service.stated_churn_threats(session, as_of=NOW.date())
+    [(customer_id, floor, reason)] = held
+    assert customer_id == customer["id"] and floor == 0.8
+    assert reason.startswith("stated:2026-12-03:")
+    [analysis] = client.get(
+        f"/api/v1/voice/analyses?case_id={case['id']}", headers=agent.headers
+    ).json()
+    client.post(
+        f"/api/v1/voice/analyses/{analysis['id']}/correction",
+        json={"churn_threat": False},
+        headers=agent.headers,
+    )
+    with db.unit_of_work() as session:
+        assert service.stated_churn_threats(session, as_of=NOW.date()) == []
+        assert service.stated_churn_threats(session, as_of=NOW.date() + timedelta(days=120)) == []
