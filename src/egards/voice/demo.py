@@ -81,7 +81,7 @@ def populate(db: Database, *, seed: int, console: Console | None, summary: Any) 
             sent += 1
             if rng.random() > 0.62:
                 continue
-            rating = rng.choices((5, 4, 3, 2, 1), weights=(38, 30, 14, 10, 8))[0]
+            rating = rng.choices((5, 4, 3, 2, 1), weights=(46, 30, 12, 7, 5))[0]
             language = invitation.language if invitation.language == "fr" else "en"
             comment = rng.choice(COMMENTS[language][rating])
             try:
