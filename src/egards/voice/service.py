@@ -42,6 +42,7 @@ from egards.voice.models import Analysis, Invitation
 from egards.voice.settings import VoiceSettings, get_voice_settings
 
 _LOCK = threading.Lock()
+ANALYSED_CHARACTERS = 5000
 _CLASSIFIER: model.Classifier | None = None
 TOPIC_LABELS = {
     "delay": ("Delay", "Retard"),
@@ -161,7 +162,8 @@ def record_analysis(
     """Analyse one message and store the result; a churn threat acts at once."""
     if not text.strip():
         return None
-    result = analyse_text(text)
+    # The opening of a long message says what it is about; a 10 MB mail must not stall intake.
+    result = analyse_text(text[:ANALYSED_CHARACTERS])
     row = Analysis(
         source_type=source_type,
         source_id=source_id,
