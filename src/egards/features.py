@@ -30,6 +30,7 @@ FEATURES = (
     "analytics",
     "recovery",
     "subscriptions",
+    "voice",
 )
 
 

@@ -331,6 +331,19 @@ def _runs(space):
     assert "status" in space.run("analytics", "runs")
 
 
+@case("voice train")
+def _voice_train(space):
+    output = space.run("voice", "train")
+    assert "trained on" in output and "0 corrections" in output
+    assert (space.root / "data" / "voice" / "model.joblib").exists()
+
+
+@case("voice analyse")
+def _voice_analyse(space):
+    output = space.run("voice", "analyse", "Je ne serai plus client chez vous, c'est fini.")
+    assert '"churn_threat": true' in output and '"language": "fr"' in output
+
+
 # After the cases, so that the parametrisation sees them all.
 def test_every_command_has_a_case():
     assert sorted(COMMANDS) == sorted(CASES)

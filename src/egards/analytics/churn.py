@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Protocol
+from datetime import date
 
 import numpy as np
 
@@ -428,6 +429,33 @@ def churn_reasons(
     return joined.to_numpy(zero_copy_only=False).astype(object)
 
 
+_MONTHS_FR = [
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+]
+
+
+def _stated(day: str, quote: str, lang: str) -> str:
+    """``stated:2026-12-03:quote`` in words: what the customer wrote, and when."""
+    try:
+        when = date.fromisoformat(day)
+    except ValueError:
+        return f"«{quote}»"
+    if lang == "fr":
+        return f"a écrit le {when.day} {_MONTHS_FR[when.month - 1]} : « {quote} »"
+    return f"wrote on {when.day} {when.strftime('%B')}: «{quote}»"
+
+
 def _plural(count: int, one: str, many: str) -> str:
     return f"{count} {one if count == 1 else many}"
 
@@ -455,6 +483,11 @@ def describe_reasons(codes: str, lang: str = "en", limit: int = 3) -> list[str]:
         if not item:
             continue
         code, *values = item.split(":")
+        if code == "stated" and len(values) >= 2:
+            out.append(_stated(values[0], ":".join(values[1:]), lang))
+            if len(out) == limit:
+                break
+            continue
         if code == "unanswered":
             out.append(_unanswered(values, lang))
             if len(out) == limit:

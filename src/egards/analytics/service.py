@@ -62,6 +62,7 @@ from egards.bulk import copy_rows, select_in
 from egards.customers.domain import Erasure
 from egards.db import Database, utcnow
 from egards.errors import InvalidInput, PermissionDenied
+from egards.features import hooks
 
 log = logging.getLogger("egards.analytics")
 
@@ -376,12 +377,34 @@ def _score_table(*, run_id: int, as_of: date, version: str, batch):
 
 
 def _write_scores(session: Session, *, run_id: int, as_of: date, version: str, batch) -> None:
-    """Replace the current scores and append the history, in the caller's transaction."""
+    """Replace the current scores and append the history, in the caller's transaction; then
+    what customers said in words (a churn threat they wrote, from the features above through
+    the ``stated_churn_threats`` hook) holds their risk up over the model's figure."""
     table = _score_table(run_id=run_id, as_of=as_of, version=version, batch=batch)
     session.flush()
     session.execute(delete(CustomerScore))
     copy_rows(session, "customer_scores", table)
     copy_rows(session, "score_history", table.select(list(HISTORY_COLUMNS)))
+    for _feature, stated in hooks("service", "stated_churn_threats"):
+        for customer_id, floor, reason in stated(session, as_of=as_of):
+            raise_churn_risk(session, customer_id=customer_id, floor=floor, reason=reason)
+
+
+def raise_churn_risk(
+    session: Session, *, customer_id: int, floor: float, reason: str
+) -> float | None:
+    """Raise a scored customer's churn risk to at least ``floor`` at once, with ``reason``
+    (a reason code, e.g. ``stated:2026-12-03:je ne serai plus client``) first among the
+    reasons; a previous stated reason is replaced. None when the customer has no score yet
+    (the next run applies it). Returns the risk now held."""
+    row = session.get(CustomerScore, customer_id)
+    if row is None:
+        return None
+    kept = [r for r in (row.churn_reasons or "").split(";") if r and not r.startswith("stated:")]
+    row.churn_risk = max(float(row.churn_risk), float(floor))
+    row.churn_reasons = ";".join([reason.replace(";", ","), *kept])
+    session.flush()
+    return row.churn_risk
 
 
 def fail_stale_runs(session: Session) -> int:

@@ -424,7 +424,9 @@ def record_satisfaction(
     case_id: Id,
     data: SatisfactionIn,
 ) -> CaseDetailRead:
-    """The customer's rating of a resolved case (CSAT 1–5), e.g. from a survey tool."""
+    """A rating of a resolved case (CSAT 1–5) imported from another survey tool: supervisors
+    only, audited under their name. Customers answer through the survey link they are sent
+    (``/survey/{token}``), which needs no sign-in."""
     case = service.record_satisfaction(
         session, actor=actor, case_id=case_id, score=data.score, now=now
     )

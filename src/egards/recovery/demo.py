@@ -350,9 +350,9 @@ def _history(db: Database, rng, rachel: Actor, other: Actor, boss: Actor, now, c
                 now=opened_at + timedelta(days=2),
             )
             if rng.random() < 0.6:
-                cases.record_satisfaction(
+                cases.record_satisfaction(  # imported from the survey tool of the time
                     session,
-                    actor=agent,
+                    actor=boss,
                     case_id=case.id,
                     score=rng.choice((2, 3, 4, 4, 5)),
                     now=opened_at + timedelta(days=3),

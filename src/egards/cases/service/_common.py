@@ -5,6 +5,7 @@ go to on the customer's timeline and what of it a partner follows, and small for
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -12,6 +13,7 @@ from egards.accounts.domain import Actor
 from egards.cases.domain import CaseStatus, format_case_number
 from egards.cases.models import Case
 from egards.customers import service as customers
+from egards.features import hooks
 
 OPEN_STATUSES = (
     CaseStatus.NEW,
@@ -66,3 +68,16 @@ def _first_words(text: str, limit: int = 80) -> str:
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
+
+
+def _announce(session: Session, name: str, **values: Any) -> None:
+    """Tell the features above cases what happened (``features.hooks("service", name)``):
+    ``inbound_message_received`` when a customer writes, ``case_resolved`` when a case is
+    resolved (the voice of the customer analyses the one and surveys the other)."""
+    for _feature, hook in hooks("service", name):
+        hook(session, **values)
+
+
+def _message_text(subject: str | None, body: str) -> str:
+    subject = (subject or "").strip()
+    return f"{subject}\n{body}" if subject and subject not in body else body

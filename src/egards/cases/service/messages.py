@@ -21,7 +21,7 @@ from egards.cases.domain import (
     tag_subject,
 )
 from egards.cases.models import Case, CaseLink, CaseMessage
-from egards.cases.service._common import _first_words, _timeline
+from egards.cases.service._common import _announce, _first_words, _message_text, _timeline
 from egards.cases.service.config import CasesConfig
 from egards.cases.service.inputs import CaseDetails, InboundIn, Opened
 from egards.cases.service.notices import _email_of, _refusal_notice, _thread_headers
@@ -127,6 +127,17 @@ def add_inbound(
     if refused:
         _refusal_notice(session, case, entry, refused, config, now=now)
     session.flush()
+    _announce(
+        session,
+        "inbound_message_received",
+        actor=actor,
+        case_id=case.id,
+        message_id=entry.id,
+        customer_id=case.customer_id,
+        text=_message_text(message.subject, message.body_text),
+        received_at=received,
+        now=now,
+    )
     return Opened(case, entry, None, refused)
 
 

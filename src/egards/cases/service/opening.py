@@ -15,7 +15,13 @@ from egards.audit import service as audit
 from egards.cases.domain import CaseFacts, CaseStatus, SlaState, format_case_number
 from egards.cases.intake import check_attachment, route_team
 from egards.cases.models import Case, CaseAttachment, CaseMessage, CaseStatusChange
-from egards.cases.service._common import _first_words, _iso, _timeline
+from egards.cases.service._common import (
+    _announce,
+    _first_words,
+    _iso,
+    _message_text,
+    _timeline,
+)
 from egards.cases.service.config import CasesConfig
 from egards.cases.service.inputs import AttachmentIn, CaseDetails, InboundIn, Opened
 from egards.cases.service.notices import _acknowledge, _refusal_notice
@@ -203,6 +209,17 @@ def open_case(
     if refused:
         _refusal_notice(session, case, inbound, refused, config, now=now)
     session.flush()
+    _announce(
+        session,
+        "inbound_message_received",
+        actor=actor,
+        case_id=case.id,
+        message_id=inbound.id,
+        customer_id=case.customer_id,
+        text=_message_text(message.subject, message.body_text),
+        received_at=received,
+        now=now,
+    )
     return Opened(case, inbound, acknowledgement, refused)
 
 

@@ -18,7 +18,7 @@ from egards.cases import domain
 from egards.cases.domain import CaseStatus, Channel, Priority, format_case_number
 from egards.cases.intake import route_team
 from egards.cases.models import AgentProfile, Case, CaseLink, CaseMessage, CaseStatusChange
-from egards.cases.service._common import _timeline
+from egards.cases.service._common import _announce, _timeline
 from egards.cases.service.config import CasesConfig
 from egards.cases.service.queries import _fired_keys, _is_open, _writable, get_case
 from egards.cases.service.silence import _membership, _track
@@ -111,6 +111,9 @@ def _change(
     )
     summary = f"Status {before} → {target}" + (f" ({reason})" if reason else "")
     _timeline(session, actor, case, "case.status", summary, now)
+    if target is CaseStatus.RESOLVED:
+        session.flush()
+        _announce(session, "case_resolved", actor=actor, case_id=case.id, now=now)
 
 
 def change_status(
@@ -198,7 +201,10 @@ def update_case(
 def record_satisfaction(
     session: Session, *, actor: Actor, case_id: int, score: int, now: datetime | None = None
 ) -> Case:
-    """The customer's CSAT on a resolved or closed case (from a survey); once per case."""
+    """The customer's CSAT on a resolved or closed case; once per case. Customers answer
+    through the voice feature's signed survey link; a person may record one only as a
+    supervisor (a rating imported from another survey tool), audited under their name."""
+    actor.require(Permission.CASES_SUPERVISE)
     now = now or utcnow()
     case = _writable(session, actor=actor, case_id=case_id)
     if case.status not in ("resolved", "closed"):

@@ -1,0 +1,35 @@
+"""Settings of the voice of the customer, read from ``EGARDS_VOICE_*`` variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class VoiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="EGARDS_VOICE_", extra="ignore")
+
+    public_url: str = Field(
+        default="http://127.0.0.1:8000", description="Where customers open survey links."
+    )
+    survey_period_days: int = Field(
+        default=30, ge=0, le=3650, description="At most one survey per customer in this period."
+    )
+    survey_expiry_days: int = Field(default=14, ge=1, le=365)
+    reminder_days: int = Field(default=3, ge=1, le=60, description="One reminder, this late.")
+    churn_risk_floor: float = Field(
+        default=0.8, ge=0.0, le=1.0, description="A written churn threat raises risk to this."
+    )
+    churn_threat_days: int = Field(
+        default=90, ge=1, le=730, description="How long a written threat keeps the risk up."
+    )
+    valuable_decile: int = Field(
+        default=8, ge=1, le=10, description="From this value decile a threat raises priority."
+    )
+
+
+@lru_cache
+def get_voice_settings() -> VoiceSettings:
+    return VoiceSettings()
