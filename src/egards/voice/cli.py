@@ -18,12 +18,12 @@ def train() -> None:
     """Train the text model on the shipped labelled set plus the agents' corrections and save
     it in the data directory (used by every process from its next start)."""
     from egards.accounts.domain import SYSTEM
-    from egards.cli import _database, _reporting
+    from egards.cli_support import database, reporting
     from egards.config import get_settings
     from egards.voice import service
 
-    db = _database(get_settings())
-    with _reporting(), db.unit_of_work() as session:
+    db = database(get_settings())
+    with reporting(), db.unit_of_work() as session:
         outcome = service.train_model(session, actor=SYSTEM)
     typer.echo(
         f"trained on {outcome['examples']} messages ({outcome['corrections']} corrections);"
