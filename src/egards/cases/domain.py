@@ -38,6 +38,7 @@ class Channel(StrEnum):
     SHOP = "shop"
     PARTNER = "partner"
     LETTER = "letter"
+    PORTAL = "portal"
 
 
 class Priority(StrEnum):
