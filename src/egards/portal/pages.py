@@ -320,7 +320,7 @@ def statement_page(
             "programme": programme,
             "lines": lines,
             "filters": {"currency": currency or "", "kind": kind or "", "start": start, "end": end},
-            "kinds": ("earn", "redeem", "expire", "reverse", "adjust", "transfer"),
+            "kinds": ("earn", "redemption", "goodwill", "expiry", "reversal"),
         },
     )
 

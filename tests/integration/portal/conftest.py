@@ -4,7 +4,9 @@ from the outbox as the mail would carry them."""
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -71,3 +73,86 @@ def sign_in(client, db, email: str) -> str:
     home = client.get("/my")
     assert home.status_code == 200, home.text
     return csrf_from(home.text)
+
+
+TODAY = date.today()
+
+
+def flight(key: str, on: date, miles: int = 5800, cabin: str = "business") -> dict:
+    return {
+        "key": key,
+        "kind": "flight",
+        "on": on.isoformat(),
+        "amounts": {"fare": 250_000, "taxes": 40_000},
+        "attributes": {"cabin": cabin, "distance_miles": miles, "domestic": False},
+    }
+
+
+@dataclass
+class World:
+    """A customer with a membership, flights, a case answered by an agent and noted
+    internally, and what each planted marker says."""
+
+    customer: Made
+    member_id: int
+    number: str
+    case_id: int
+    marker: str
+
+
+@pytest.fixture
+def make_world(client, agent, make_customer):
+    serial = iter(range(1, 1000))
+
+    def make(first_name: str = "Hélène", language: str = "fr") -> World:
+        n = next(serial)
+        marker = f"zqmark{n}x{secrets.token_hex(3)}"
+        number = f"FB{secrets.randbelow(10**8):08d}"
+        person = make_customer(
+            first_name=first_name,
+            last_name=f"{marker}name",
+            preferred_language=language,
+            loyalty_number=number,
+            emails=[f"{marker}@example.fr"],
+        )
+        member = client.post(
+            "/api/v1/loyalty/members",
+            json={
+                "customer_id": person.id,
+                "programme": "flying_blue",
+                "on": (TODAY - timedelta(days=200)).isoformat(),
+            },
+            headers=agent.headers,
+        )
+        assert member.status_code == 201, member.text
+        for k in range(3):
+            body = {
+                **flight(f"{marker}-f{k}", TODAY - timedelta(days=30 + k)),
+                "member_number": number,
+            }
+            done = client.post(
+                "/api/v1/loyalty/programmes/flying_blue/activities",
+                json=body,
+                headers=agent.headers,
+            )
+            assert done.status_code == 200, done.text
+        case = client.post(
+            "/api/v1/cases",
+            json={
+                "channel": "phone",
+                "customer_id": person.id,
+                "subject": f"Lost luggage {marker}subject",
+                "message": f"My bag did not arrive {marker}inbound",
+            },
+            headers=agent.headers,
+        )
+        assert case.status_code == 201, case.text
+        case_id = case.json()["case"]["id"]
+        for path, text in (("replies", f"We found it {marker}reply"), ("notes", f"{marker}note")):
+            done = client.post(
+                f"/api/v1/cases/{case_id}/{path}", json={"body": text}, headers=agent.headers
+            )
+            assert done.status_code == 201, done.text
+        return World(person, member.json()["id"], number, case_id, marker)
+
+    return make

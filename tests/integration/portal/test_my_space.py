@@ -1,0 +1,237 @@
+"""What a signed-in customer sees and does in their own space, on SQLite and PostgreSQL:
+loyalty with the explanation in their words, requests against their promise, replies and new
+requests through the cases' intake, consents, their data and their privacy requests."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from egards.cases.models import Case, CaseAttachment, CaseMessage
+from egards.customers.models import ConsentEvent
+from egards.outbox.models import OutboxMessage
+from egards.portal.models import PrivacyRequest
+from tests.conftest import csrf_from, login
+from tests.integration.portal.conftest import sign_in
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def text_of(page) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", " ", page.text))
+
+
+def test_the_loyalty_page_shows_tier_progress_balances_and_the_explanation_in_their_words(
+    client, db, agent, make_world
+):
+    world = make_world(language="en")
+    sign_in(client, db, world.customer.email)
+    page = client.get("/my/loyalty")
+    assert page.status_code == 200
+    explained = client.get(
+        f"/api/v1/loyalty/members/{world.member_id}/explanation",
+        params={"lang": "en"},
+        headers=agent.headers,
+    ).json()
+    words = text_of(page)
+    first_line = explained["text"].split("\n")[0]
+    assert html.escape(first_line, quote=False) in page.text or first_line in words
+    assert 'role="progressbar"' in page.text
+    assert world.number in words and "Miles" in words
+    assert "See the statement" in words
+
+
+def test_the_statement_filters_by_currency(client, db, make_world):
+    world = make_world(language="en")
+    sign_in(client, db, world.customer.email)
+    every = client.get(f"/my/loyalty/{world.member_id}/statement")
+    only_xp = client.get(f"/my/loyalty/{world.member_id}/statement", params={"currency": "XP"})
+    assert every.status_code == only_xp.status_code == 200
+    rows = lambda page: re.findall(r"<tr><td>", page.text)  # noqa: E731
+    assert 0 < len(rows(only_xp)) < len(rows(every))
+    table = only_xp.text[only_xp.text.index('id="statement"') :]
+    assert "Miles" not in table.split("</table>")[0].split("</thead>")[1]
+
+
+def test_requests_show_the_promise_and_the_conversation_without_internal_notes(
+    client, db, make_world
+):
+    world = make_world(language="en")
+    sign_in(client, db, world.customer.email)
+    listing = client.get("/my/requests")
+    assert f"{world.marker}subject" in listing.text
+    page = client.get(f"/my/requests/{world.case_id}")
+    assert page.status_code == 200
+    assert f"{world.marker}inbound" in page.text and f"{world.marker}reply" in page.text
+    assert f"{world.marker}note" not in page.text
+
+
+def test_a_reply_goes_to_the_case_as_an_inbound_message_of_the_portal(client, db, make_world):
+    world = make_world(language="en")
+    csrf = sign_in(client, db, world.customer.email)
+    sent = client.post(
+        f"/my/requests/{world.case_id}/reply",
+        data={"message": "Still waiting for the bag", "csrf_token": csrf},
+        files=[
+            ("attachments", ("receipt.pdf", PDF, "application/pdf")),
+            ("attachments", ("run.exe", b"MZ\x90\x00", "application/octet-stream")),
+        ],
+        follow_redirects=False,
+    )
+    assert sent.status_code == 303, sent.text
+    with db.unit_of_work() as session:
+        message = session.scalars(
+            select(CaseMessage)
+            .where(CaseMessage.case_id == world.case_id, CaseMessage.kind == "inbound")
+            .order_by(CaseMessage.id.desc())
+        ).first()
+        case = session.get(Case, world.case_id)
+        files = session.scalars(
+            select(CaseAttachment).where(CaseAttachment.message_id == message.id)
+        ).all()
+        assert message.body_text == "Still waiting for the bag" and message.channel == "portal"
+        assert case.awaiting_since is not None and case.reply_due_at is not None
+        assert {(f.filename, f.accepted) for f in files} == {
+            ("receipt.pdf", True),
+            ("run.exe", False),
+        }
+        accepted = next(f.id for f in files if f.accepted)
+    page = client.get(f"/my/requests/{world.case_id}")
+    assert "Still waiting for the bag" in page.text and "We will answer by" in page.text
+    download = client.get(f"/my/requests/{world.case_id}/attachments/{accepted}")
+    assert download.status_code == 200 and download.content == PDF
+
+
+def test_a_new_request_goes_through_intake_acknowledgement_and_the_portal_promise(
+    client, db, make_world
+):
+    world = make_world(language="fr")
+    csrf = sign_in(client, db, world.customer.email)
+    sent = client.post(
+        "/my/requests/new",
+        data={
+            "subject": "Facture en double",
+            "message": "J'ai été prélevé deux fois.",
+            "category": "billing",
+            "csrf_token": csrf,
+        },
+        follow_redirects=False,
+    )
+    assert sent.status_code == 303, sent.text
+    case_id = int(sent.headers["location"].split("/")[3].split("?")[0])
+    with db.unit_of_work() as session:
+        case = session.get(Case, case_id)
+        assert (case.channel, case.customer_id, case.sla_policy) == (
+            "portal",
+            world.customer.id,
+            "portal",
+        )
+        ack = session.scalar(
+            select(OutboxMessage).where(OutboxMessage.key == f"case-ack:{case_id}")
+        )
+        assert ack is not None and ack.recipient == world.customer.email
+    page = client.get(f"/my/requests/{case_id}")
+    assert "heure de Paris" in page.text
+    assert "Facture en double" in page.text
+
+
+def test_consent_changes_are_recorded_with_the_portal_as_source(client, db, make_world):
+    world = make_world(language="en")
+    csrf = sign_in(client, db, world.customer.email)
+    changed = client.post(
+        "/my/consents",
+        data={"marketing:email": "on", "surveys:sms": "on", "csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert changed.status_code == 303
+    page = client.get("/my/consents")
+    assert 'name="marketing:email" checked' in page.text
+    client.post("/my/consents", data={"surveys:sms": "on", "csrf_token": csrf})
+    with db.unit_of_work() as session:
+        events = session.scalars(
+            select(ConsentEvent)
+            .where(ConsentEvent.customer_id == world.customer.id)
+            .order_by(ConsentEvent.id)
+        ).all()
+    assert [(e.purpose, e.channel, e.granted, e.source) for e in events] == [
+        ("marketing", "email", True, "portal"),
+        ("surveys", "sms", True, "portal"),
+        ("marketing", "email", False, "portal"),
+    ]
+
+
+def test_my_data_downloads_the_export_bundle_as_json(client, db, make_world):
+    world = make_world(language="en")
+    sign_in(client, db, world.customer.email)
+    download = client.get("/my/data/export.json")
+    assert download.status_code == 200
+    assert download.headers["content-type"].startswith("application/json")
+    bundle = json.loads(download.content)
+    assert bundle["format"] == "egards.customer-export/1"
+    assert bundle["customer"]["id"] == world.customer.id
+    assert {i["value"] for i in bundle["identities"]} >= {world.customer.email}
+    assert bundle["cases"]["cases"] and "portal" in bundle
+
+
+def test_an_erasure_request_runs_on_a_one_month_clock_that_staff_can_extend_with_a_reason(
+    app, client, db, make_world, make_person
+):
+    from egards.accounts.domain import Role
+
+    world = make_world(language="en")
+    app.state.clock = lambda: datetime(2026, 12, 3, 22, 30, tzinfo=UTC)  # 23:30 in Paris
+    csrf = sign_in(client, db, world.customer.email)
+    asked = client.post(
+        "/my/data/requests",
+        data={"kind": "erasure", "details": "Please forget me", "csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert asked.status_code == 303
+    page = client.get("/my/data")
+    assert "3 January 2027" in page.text and "Received" in page.text
+    supervisor = make_person(Role.SUPERVISOR)
+    staff = type(client)(app)
+    staff_csrf = login(staff, supervisor.email)
+    queue = staff.get("/privacy-requests")
+    assert queue.status_code == 200 and "Please forget me" in queue.text
+    with db.unit_of_work() as session:
+        request_id = session.scalar(
+            select(PrivacyRequest.id).where(PrivacyRequest.customer_id == world.customer.id)
+        )
+    extended = staff.post(
+        f"/privacy-requests/{request_id}/extend",
+        data={
+            "reason": "Your data is held by three partners we must ask",
+            "csrf_token": staff_csrf,
+        },
+        follow_redirects=False,
+    )
+    assert extended.status_code == 303, extended.text
+    page = client.get("/my/data")
+    assert "3 March 2027" in page.text and "three partners" in page.text
+    with db.unit_of_work() as session:
+        told = session.scalar(
+            select(OutboxMessage).where(
+                OutboxMessage.key == f"portal-privacy:{request_id}:extended"
+            )
+        )
+    assert told is not None and "three partners" in told.payload["body"]
+    again = staff.post(
+        f"/privacy-requests/{request_id}/extend",
+        data={"reason": "Another two months please", "csrf_token": staff_csrf},
+    )
+    assert again.status_code == 422
+
+
+def test_the_portal_speaks_french_and_english(client, db, make_world):
+    world = make_world(language="fr")
+    csrf = sign_in(client, db, world.customer.email)
+    assert "Mes demandes" in client.get("/my").text
+    client.post("/my/locale", data={"locale": "en", "next": "/my", "csrf_token": csrf})
+    english = client.get("/my/loyalty")
+    assert "My requests" in english.text and 'lang="en"' in english.text
+    assert "since" in english.text
