@@ -15,7 +15,7 @@ from egards.cases.models import Case, CaseAttachment, CaseMessage
 from egards.customers.models import ConsentEvent
 from egards.outbox.models import OutboxMessage
 from egards.portal.models import PrivacyRequest
-from tests.conftest import csrf_from, login
+from tests.conftest import login
 from tests.integration.portal.conftest import sign_in
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
