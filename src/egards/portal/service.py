@@ -107,25 +107,26 @@ def request_link(
     settings: PortalSettings,
     mail_from: str,
     now: datetime,
-) -> bool:
+) -> str | None:
     """E-mail a sign-in link to the customer known by ``email`` (and holding
-    ``loyalty_number`` when one is given). Whatever happens, the caller answers the same
-    thing; the result (whether a link was queued) is for tests and logs only."""
+    ``loyalty_number`` when one is given). Whatever happens, the web answers the same thing;
+    the link queued, if any, is returned for the operator's command (``egards portal
+    sign-in-link``), never shown on the web."""
     try:
         address = normalise_email(email)
     except InvalidInput:
-        return False
+        return None
     customer_id = _owner_of_email(session, address)
     if customer_id is None:
-        return False
+        return None
     if loyalty_number and not _holds_number(session, customer_id, loyalty_number):
-        return False
+        return None
     window = timedelta(minutes=settings.rate_window_minutes)
     sent = outbox.count_sent_to(
         session, recipient=address, kind_prefix=LINK_KEY, since=now - window
     )
     if sent >= settings.links_per_address:
-        return False
+        return None
     expires_at = now + timedelta(minutes=settings.link_minutes)
     token = sign_link(key, expires_at=expires_at)
     link = SignInLink(
@@ -160,7 +161,7 @@ def request_link(
         entity_id=link.id,
         customer_id=customer_id,
     )
-    return True
+    return url
 
 
 def _link_body(url: str, minutes: int, french: bool) -> str:

@@ -235,3 +235,55 @@ def test_the_portal_speaks_french_and_english(client, db, make_world):
     english = client.get("/my/loyalty")
     assert "My requests" in english.text and 'lang="en"' in english.text
     assert "since" in english.text
+
+
+def test_panels_contributed_through_the_portal_seam_are_shown_to_their_customer_only(
+    client, db, make_world, monkeypatch
+):
+    """A feature's ``portal.panels`` (here a stand-in for subscriptions) appear on the
+    overview, with the signed-in customer's id and language; ``None`` shows nothing."""
+    from types import SimpleNamespace
+
+    from jinja2 import ChoiceLoader, DictLoader
+
+    from egards.portal import pages
+    from egards.web.panels import PortalPanel
+    from egards.web.templating import templates
+
+    seen = []
+
+    def contracts(session, customer_id, locale):
+        seen.append((customer_id, locale))
+        if customer_id != world.customer.id:
+            return None
+        return PortalPanel(
+            key="subscriptions",
+            title="My contracts" if locale == "en" else "Mes contrats",
+            template="stand_in/portal.html",
+            context={"rows": ["Fibre 1 Gb/s"]},
+            order=30,
+        )
+
+    world, other = make_world(language="en"), make_world(language="en")
+    stand_in = SimpleNamespace(panels=[contracts])
+    monkeypatch.setattr(pages, "modules", lambda name: iter([("subscriptions", stand_in)]))
+    loader = ChoiceLoader(
+        [
+            DictLoader(
+                {
+                    "stand_in/portal.html": "<ul>{% for r in p.rows %}<li>{{ r }}</li>{% endfor %}"
+                    "</ul>"
+                }
+            ),
+            templates.env.loader,
+        ]
+    )
+    monkeypatch.setattr(templates.env, "loader", loader)
+    sign_in(client, db, world.customer.email)
+    page = client.get("/my")
+    assert 'id="subscriptions"' in page.text and "My contracts" in page.text
+    assert "<li>Fibre 1 Gb/s</li>" in page.text
+    other_client = type(client)(client.app)
+    sign_in(other_client, db, other.customer.email)
+    assert "My contracts" not in other_client.get("/my").text
+    assert (world.customer.id, "en") in seen and (other.customer.id, "en") in seen

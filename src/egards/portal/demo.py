@@ -1,0 +1,41 @@
+"""The demo's customer portal: one customer to sign in as, and how to get their link."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+
+from egards.accounts.domain import SYSTEM
+from egards.cases import service as cases
+from egards.customers import service as customers
+from egards.db import Database
+from egards.loyalty import service as loyalty
+from egards.portal.settings import get_portal_settings
+
+
+def demo_customer(db: Database) -> str | None:
+    """The address of a customer with a membership and an open request, to show the portal."""
+    with db.unit_of_work() as session:
+        found, _ = cases.list_cases(session, actor=SYSTEM, limit=300)
+        for case in found:
+            if case.customer_id is None or case.channel == "partner":
+                continue
+            if not loyalty.members_of(session, customer_id=case.customer_id):
+                continue
+            if email := customers.primary_email(session, case.customer_id):
+                return email
+    return None
+
+
+def populate(db: Database, *, seed: int, console: Console | None, summary: Any) -> None:
+    email = demo_customer(db)
+    if email is None:
+        summary.features["portal"] = "no customer with a membership and a request to show"
+        return
+    base = get_portal_settings().base_url
+    summary.features["portal"] = (
+        f"the customer's own space is at {base}/my; sign in as {email}. No mail leaves the "
+        f"demo: `egards portal sign-in-link {email}` prints their link (the sign-in page "
+        "queues the same one in the outbox)."
+    )
