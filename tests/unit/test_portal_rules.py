@@ -111,3 +111,22 @@ def test_an_extension_needs_a_reason_and_happens_once():
         check_extension("received", "busy")
     with pytest.raises(InvalidInput):
         check_extension("extended", "a second extension is not allowed")
+
+
+def test_the_portal_translates_no_shared_english_key_differently_from_other_features():
+    """The catalogue is one dictionary: a key the portal redefined would change the words
+    of the console's pages too."""
+    import json
+    from importlib.resources import files
+
+    from egards.features import FEATURES
+
+    portal = json.loads((files("egards") / "portal/translations/fr.json").read_text("utf-8"))
+    clashes = []
+    for folder in ("web", *FEATURES):
+        path = files("egards") / folder / "translations" / "fr.json"
+        if folder == "portal" or not path.is_file():
+            continue
+        other = json.loads(path.read_text("utf-8"))
+        clashes += [(folder, k) for k, v in portal.items() if k in other and other[k] != v]
+    assert clashes == []

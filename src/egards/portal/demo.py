@@ -15,17 +15,23 @@ from egards.portal.settings import get_portal_settings
 
 
 def demo_customer(db: Database) -> str | None:
-    """The address of a customer with a membership and an open request, to show the portal."""
+    """The address of a customer with an open request and a membership (an airline one if
+    any: tiers, XP and miles that expire show the most), to show the portal."""
+    fallback = None
     with db.unit_of_work() as session:
         found, _ = cases.list_cases(session, actor=SYSTEM, limit=300)
         for case in found:
             if case.customer_id is None or case.channel == "partner":
                 continue
-            if not loyalty.members_of(session, customer_id=case.customer_id):
+            programmes = {
+                m.programme for m in loyalty.members_of(session, customer_id=case.customer_id)
+            }
+            if not programmes or not (email := customers.primary_email(session, case.customer_id)):
                 continue
-            if email := customers.primary_email(session, case.customer_id):
+            if "flying_blue" in programmes:
                 return email
-    return None
+            fallback = fallback or email
+    return fallback
 
 
 def populate(db: Database, *, seed: int, console: Console | None, summary: Any) -> None:

@@ -58,10 +58,19 @@ LABELS = {
     "push": "App notifications",
     "erasure": "Erase my data",
     "rectification": "Correct my data",
-    "received": "Received",
+    "received": "Received by us",
     "extended": "Extended",
     "done": "Done",
     "refused": "Refused",
+}
+# A request's status as the customer reads it (the agents' words stay in the console).
+STATUS = {
+    "new": "Received by us",
+    "open": "In progress",
+    "waiting_on_customer": "Waiting for your answer",
+    "waiting_on_partner": "In progress",
+    "resolved": "Settled",
+    "closed": "Closed",
 }
 SECTIONS = (
     ("/my", "Overview"),
@@ -135,6 +144,7 @@ def _page(request: Request, name: str, context: dict[str, Any], status_code: int
         "number_of": format_case_number,
         "paris": service.PARIS,
         "labels": LABELS,
+        "status_of": lambda value: STATUS.get(value, value),
     }
     response = render(request, name, {**base, **context}, status_code=status_code)
     response.headers["Cache-Control"] = "no-store"

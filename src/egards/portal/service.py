@@ -352,7 +352,11 @@ def loyalty_cards(
                 needed_to_keep=progress["needed_to_keep"],
                 percent=percent,
                 qualifying=programme.qualifying_currency.name.get(lang),
-                balances=loyalty.balances(session, member=member),
+                balances=[
+                    b
+                    for b in loyalty.balances(session, member=member)
+                    if b.currency in {c.code for c in programme.spendable_currencies}
+                ],
                 explanation=[line for line in text.split("\n") if line],
                 expiring=_expiring(session, member, programme, today),
             )
