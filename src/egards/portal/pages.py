@@ -208,6 +208,10 @@ async def use_link(
     request: Request, session: DbSession, token: Annotated[str, Form(max_length=200)]
 ) -> Response:
     await check_csrf(request)
+    if previous := request.cookies.get(COOKIE):  # a new sign-in ends this browser's last one
+        await run_in_threadpool(
+            partial(service.end_session, session, secret=previous, now=_now(request))
+        )
     try:
         secret = await run_in_threadpool(
             partial(

@@ -287,3 +287,65 @@ def test_panels_contributed_through_the_portal_seam_are_shown_to_their_customer_
     sign_in(other_client, db, other.customer.email)
     assert "My contracts" not in other_client.get("/my").text
     assert (world.customer.id, "en") in seen and (other.customer.id, "en") in seen
+
+
+def test_attachments_as_large_as_an_e_mail_allows_are_accepted_beyond_the_form_limit(
+    app, client, db, make_world
+):
+    world = make_world(language="en")
+    csrf = sign_in(client, db, world.customer.email)
+    big = PDF + b"0" * 3_000_000  # over the 1 MB body limit of other forms, under 5 MB
+    sent = client.post(
+        f"/my/requests/{world.case_id}/reply",
+        data={"message": "The scan of my receipt", "csrf_token": csrf},
+        files=[("attachments", ("scan.pdf", big, "application/pdf"))],
+        follow_redirects=False,
+    )
+    assert sent.status_code == 303, sent.status_code
+    with db.unit_of_work() as session:
+        kept = session.scalar(select(CaseAttachment).where(CaseAttachment.filename == "scan.pdf"))
+        assert kept.accepted and kept.size == len(big)
+    too_big = client.post(
+        "/my/consents",
+        data={"csrf_token": csrf, "padding": "x" * 1_100_000},
+        follow_redirects=False,
+    )
+    assert too_big.status_code == 413
+
+
+def test_staff_close_a_privacy_request_and_the_customer_reads_the_outcome(
+    app, client, db, make_world, make_person
+):
+    from egards.accounts.domain import Role
+
+    world = make_world(language="fr")
+    csrf = sign_in(client, db, world.customer.email)
+    client.post(
+        "/my/data/requests",
+        data={"kind": "rectification", "details": "Mon nom s'écrit Hélène", "csrf_token": csrf},
+    )
+    with db.unit_of_work() as session:
+        request_id = session.scalar(
+            select(PrivacyRequest.id).where(PrivacyRequest.customer_id == world.customer.id)
+        )
+    agent = make_person(Role.AGENT)
+    staff = type(client)(app)
+    staff_csrf = login(staff, agent.email)
+    assert staff.get("/privacy-requests").status_code == 403  # agents do not handle them
+    supervisor = make_person(Role.SUPERVISOR)
+    staff_csrf = login(staff, supervisor.email)
+    refused = staff.post(
+        f"/privacy-requests/{request_id}/decide",
+        data={"decision": "refused", "outcome": "no", "csrf_token": staff_csrf},
+    )
+    assert refused.status_code == 422  # a refusal says why
+    done = staff.post(
+        f"/privacy-requests/{request_id}/decide",
+        data={"decision": "done", "outcome": "Votre nom est corrigé.", "csrf_token": staff_csrf},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    page = client.get("/my/data")
+    assert "Traitée" in page.text and "Votre nom est corrigé." in page.text
+    assert "Mon nom" not in staff.get("/privacy-requests").text  # closed: out of the queue
+    assert "Mon nom" in staff.get("/privacy-requests", params={"all": 1}).text

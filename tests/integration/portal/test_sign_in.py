@@ -204,3 +204,14 @@ def test_after_signing_in_only_portal_paths_are_followed(client, db, make_custom
         follow_redirects=False,
     )
     assert moved.headers["location"] == "/my"
+
+
+def test_signing_in_again_in_the_same_browser_ends_the_previous_session(client, db, make_customer):
+    person = make_customer()
+    sign_in(client, db, person.email)
+    first = client.cookies.get("egards_portal")
+    sign_in(client, db, person.email)
+    assert client.cookies.get("egards_portal") != first
+    copy = TestClient(client.app)
+    copy.cookies.set("egards_portal", first, path="/my")
+    assert copy.get("/my", follow_redirects=False).headers["location"] == "/my/sign-in"
