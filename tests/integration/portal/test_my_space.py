@@ -349,3 +349,11 @@ def test_staff_close_a_privacy_request_and_the_customer_reads_the_outcome(
     assert "Traitée" in page.text and "Votre nom est corrigé." in page.text
     assert "Mon nom" not in staff.get("/privacy-requests").text  # closed: out of the queue
     assert "Mon nom" in staff.get("/privacy-requests", params={"all": 1}).text
+
+
+def test_an_error_in_the_portal_keeps_the_customer_in_their_space(client, db, make_world):
+    world = make_world(language="en")
+    sign_in(client, db, world.customer.email)
+    missing = client.get("/my/requests/999999999")
+    assert missing.status_code == 404
+    assert 'href="/my"' in missing.text and 'href="/customers"' not in missing.text
