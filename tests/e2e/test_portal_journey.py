@@ -201,3 +201,22 @@ def test_a_customer_signs_in_reads_their_tier_replies_and_downloads_their_data(
     page.goto("/my/loyalty")
     page.wait_for_url("**/my/sign-in")
     assert check.problems == {}, json.dumps(check.problems, indent=1, ensure_ascii=False)
+
+
+def test_a_supervisor_extends_a_privacy_request_from_the_queue(open_page, portal):
+    from egards.demo.generate import DEMO_PASSWORD
+
+    page = open_page(1366)
+    page.goto("/login")
+    page.fill("#email", "supervisor@demo.egards.fr")
+    page.fill("#password", DEMO_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/customers**")
+    page.goto("/privacy-requests")
+    rows = page.locator("#privacy-queue tbody tr")
+    expect(rows.first).to_be_visible()
+    assert axe_violations(page) == []
+    reason = page.locator("#privacy-queue input[name=reason]").first
+    reason.fill("Your file is held by our partner too; we are asking them.")
+    reason.locator("xpath=..").locator("button[type=submit]").click()
+    expect(page.locator("#privacy-queue")).to_contain_text("we are asking them")

@@ -26,7 +26,7 @@ from egards.cases.service import AttachmentIn, CaseDetails, CasesConfig, Inbound
 from egards.customers import service as customers
 from egards.customers.domain import ERASED, CustomerStatus, Erasure, normalise_email
 from egards.customers.schemas import ConsentCreate
-from egards.errors import InvalidInput, NotAuthenticated, NotFound, PermissionDenied
+from egards.errors import InvalidInput, NotAuthenticated, NotFound
 from egards.loyalty import domain as loyalty_domain
 from egards.loyalty import service as loyalty
 from egards.loyalty.programme import ExpiryMode
@@ -718,8 +718,6 @@ def privacy_queue(
     query = select(PrivacyRequest).order_by(PrivacyRequest.due_on, PrivacyRequest.id)
     if not include_closed:
         query = query.where(PrivacyRequest.status.in_([str(s) for s in OPEN_PRIVACY]))
-    if actor.is_partner:
-        raise PermissionDenied("privacy requests are handled by the company")
     return list(session.scalars(query.limit(500)))
 
 
