@@ -22,17 +22,34 @@ from egards.web.templating import collect_nav
 
 # A raw e-mail handed over by a gateway is as large as the SMTP receiver accepts.
 INBOUND_EMAIL = "/api/v1/cases/inbound-email"
+# What a customer sends from their own space (a message with its attachments) may be as large
+# as the e-mail they could have sent instead.
+PORTAL_MESSAGES = "/my/requests/"
 
 
 class _BodyLimits:
     """:class:`problems.BodyLimit` with a limit of its own for some paths."""
 
-    def __init__(self, app: Any, *, default: int, by_path: dict[str, int]) -> None:
+    def __init__(
+        self,
+        app: Any,
+        *,
+        default: int,
+        by_path: dict[str, int],
+        by_prefix: dict[str, int] | None = None,
+    ) -> None:
         self.default = problems.BodyLimit(app, default)
         self.by_path = {path: problems.BodyLimit(app, limit) for path, limit in by_path.items()}
+        self.by_prefix = [
+            (prefix, problems.BodyLimit(app, limit)) for prefix, limit in (by_prefix or {}).items()
+        ]
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        await self.by_path.get(scope.get("path", ""), self.default)(scope, receive, send)
+        path = scope.get("path", "")
+        chosen = self.by_path.get(path) or next(
+            (limit for prefix, limit in self.by_prefix if path.startswith(prefix)), self.default
+        )
+        await chosen(scope, receive, send)
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
@@ -74,6 +91,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         _BodyLimits,
         default=settings.max_body_bytes,
         by_path={INBOUND_EMAIL: settings.max_message_bytes},
+        by_prefix={PORTAL_MESSAGES: settings.max_message_bytes},
     )
     problems.install(app)
 

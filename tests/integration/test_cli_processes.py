@@ -300,6 +300,14 @@ def _recount(space):
     assert "awaiting an answer" in space.run("cases", "recount")
 
 
+@case("portal sign-in-link")
+def _portal_sign_in_link(space):
+    output = space.run("portal", "sign-in-link", "zoe@example.fr")
+    assert "/my/link/" in output
+    refused = space.run("portal", "sign-in-link", "nobody@example.fr", code=1)
+    assert "No link for nobody@example.fr" in refused
+
+
 TRANSACTIONS = "customer_external_id,date,amount\n" + "".join(
     f"C{c},{(date.today() - timedelta(days=d)).isoformat()},{10 + d}.50\n"
     for c in (1, 2)

@@ -410,6 +410,29 @@ def plant_cases(client, agent, supervisor, m: Markers, z: dict[str, Any], port: 
     )
 
 
+def plant_portal(client, db, m: Markers, z: dict[str, Any]) -> None:
+    """What she wrote in her own space: a new request with a file, a privacy request."""
+    from tests.integration.portal.conftest import sign_in
+
+    email = next(i["value"] for i in z["identities"] if i["kind"] == "email")
+    csrf = sign_in(client, db, email)
+    opened = client.post(
+        "/my/requests/new",
+        data={"subject": m("portalsubject"), "message": m("portalmessage"), "csrf_token": csrf},
+        files=[
+            ("attachments", (m("portalfile") + ".txt", m("portalcontent").encode(), "text/plain"))
+        ],
+        follow_redirects=False,
+    )
+    assert opened.status_code == 303, opened.text
+    asked = client.post(
+        "/my/data/requests",
+        data={"kind": "rectification", "details": m("portalprivacy"), "csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert asked.status_code == 303, asked.text
+
+
 def plant_gestures(client, agent, supervisor, m: Markers, z, case_id: int) -> None:
     base = {"customer_id": z["id"], "case_id": case_id, "reason_code": "broken_promise"}
     for code in ("miles-2000", "voucher-30"):
@@ -547,6 +570,7 @@ def test_erasure_leaves_no_personal_value_in_any_column(
     )
     plant_cases(client, agent, supervisor, m, z, smtp_port)
     plant_subscriptions(client, agent, m, z)
+    plant_portal(client, db, m, z)
 
     planted = {hit.rsplit(": ", 1)[1] for hit in scan(db, m)}
     assert planted == set(m.texts), f"markers never stored: {set(m.texts) - planted}"

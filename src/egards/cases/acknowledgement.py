@@ -47,6 +47,7 @@ CHANNEL_LABELS: Mapping[str, Mapping[Channel, str]] = {
         Channel.SHOP: "boutique",
         Channel.PARTNER: "partenaire",
         Channel.LETTER: "courrier",
+        Channel.PORTAL: "espace client",
     },
     "en": {
         Channel.EMAIL: "e-mail",
@@ -56,6 +57,7 @@ CHANNEL_LABELS: Mapping[str, Mapping[Channel, str]] = {
         Channel.SHOP: "shop",
         Channel.PARTNER: "partner",
         Channel.LETTER: "letter",
+        Channel.PORTAL: "customer portal",
     },
 }
 

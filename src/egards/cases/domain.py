@@ -40,6 +40,7 @@ class Channel(StrEnum):
     SHOP = "shop"
     PARTNER = "partner"
     LETTER = "letter"
+    PORTAL = "portal"
 
 
 class Priority(StrEnum):

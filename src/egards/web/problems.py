@@ -136,6 +136,9 @@ def install(app: FastAPI) -> None:
     async def domain_error(request: Request, exc: DomainError) -> Response:
         if _wants_html(request):
             if isinstance(exc, NotAuthenticated) and not request.headers.get("HX-Request"):
+                # The customer's own space signs in by e-mailed link, never at the console.
+                if request.url.path == "/my" or request.url.path.startswith("/my/"):
+                    return RedirectResponse("/my/sign-in", status_code=303)
                 return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
             return _html_error(request, exc.status, exc.message)
         errors = [{"field": exc.field, "reason": exc.message}] if exc.field else None

@@ -36,6 +36,9 @@ class InboundIn:
     attachments: tuple[AttachmentIn, ...] = ()
     raw_id: int | None = None
     received_at: datetime | None = None
+    channel: str | None = None
+    """Where a later message of a case came in, when not the case's own channel (a reply
+    from the customer portal on a case opened by e-mail)."""
 
 
 @dataclass(frozen=True)

@@ -86,7 +86,7 @@ def add_inbound(
         session,
         case,
         kind="inbound",
-        channel=case.channel,
+        channel=message.channel or case.channel,
         author=message.from_name or message.from_address or actor.label,
         message=message,
         awaiting=True,
