@@ -17,14 +17,14 @@ def sign_in_link(
 ) -> None:
     """Queue a sign-in link for the customer known by EMAIL, as the sign-in page does, and
     print it (for a demo or a test without a mail server; the link works once, briefly)."""
-    from egards.cli import _database
+    from egards.cli_support import database
     from egards.config import get_settings
     from egards.db import utcnow
     from egards.portal import service
     from egards.portal.settings import get_portal_settings
 
     settings = get_settings()
-    db = _database(settings)
+    db = database(settings)
     with db.unit_of_work() as session:
         url = service.request_link(
             session,
