@@ -20,7 +20,17 @@ from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import Any
 
-FEATURES = ("accounts", "audit", "customers", "outbox", "loyalty", "cases", "analytics", "recovery")
+FEATURES = (
+    "accounts",
+    "audit",
+    "customers",
+    "outbox",
+    "loyalty",
+    "cases",
+    "analytics",
+    "recovery",
+    "social",
+)
 
 
 def modules(name: str) -> Iterator[tuple[str, ModuleType]]:

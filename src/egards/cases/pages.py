@@ -16,7 +16,15 @@ from sqlalchemy.orm import Session
 from egards.accounts.domain import Actor, Permission
 from egards.cases import channels, service
 from egards.cases.api import config_of, now_of
-from egards.cases.domain import CaseStatus, Priority, format_case_number, parse_case_number
+from egards.cases.domain import (
+    CHURN_THREAT_CATEGORIES,
+    CaseStatus,
+    Priority,
+    churn_band,
+    format_case_number,
+    parse_case_number,
+    value_band,
+)
 from egards.cases.intake import CATEGORIES, TEAMS
 from egards.cases.labels import case_label
 from egards.cases.mail import displayed_html
@@ -283,11 +291,26 @@ def case_page(
         "can": actor.can,
         "P": Permission,
         "panels": case_panels(session, actor, case),
+        **_standing(session, actor, case),
     }
     response = render(request, "cases/case.html", context)
     if images:
         response.headers["Content-Security-Policy"] = csp.REMOTE_IMAGES
     return response
+
+
+def _standing(session: Session, actor: Actor, case: Any) -> dict[str, Any]:
+    """The sender's live tier, value band and churn risk (not what intake recorded); value
+    stays inside the company."""
+    if actor.is_partner or case.customer_id is None:
+        return {"standing": None}
+    standing = service.standing_of(session, case.customer_id)
+    threat = (case.category or "").casefold() in CHURN_THREAT_CATEGORIES
+    return {
+        "standing": standing,
+        "value_band_name": value_band(standing).name.lower(),
+        "churn_name": churn_band(standing.churn_risk, threat=threat).name.lower(),
+    }
 
 
 def case_panels(session: Session, actor: Actor, case: Any) -> list[Panel]:

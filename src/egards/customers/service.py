@@ -135,6 +135,27 @@ def statuses(session: Session, customer_ids: Iterable[int]) -> dict[int, str]:
     return dict(select_in(session, Customer.id, Customer.status, ids=customer_ids))
 
 
+def owner_of_identity(
+    session: Session, *, kind: str, value: str, network: str = "", region: str = "FR"
+) -> int | None:
+    """The active customer holding this identity (normalised first), if one does; ``None``
+    for a value that is not a valid identity of its kind."""
+    try:
+        normalised = normalise_identity(IdentityKind(kind), value, region=region)
+    except (InvalidInput, ValueError):
+        return None
+    return session.scalar(
+        select(Identity.customer_id)
+        .join(Customer, Customer.id == Identity.customer_id)
+        .where(
+            Identity.kind == kind,
+            Identity.network == network,
+            Identity.value == normalised,
+            Customer.status == "active",
+        )
+    )
+
+
 def _shareable(
     session: Session, *, actor: Actor, customer_id: int, organisation_id: int | None
 ) -> int | None:
