@@ -26,7 +26,7 @@ from egards.cases.schemas import SocialMentionCreate
 from egards.customers import service as customers
 from egards.customers.domain import Erasure, IdentityKind
 from egards.customers.schemas import IdentityCreate
-from egards.errors import Conflict, InvalidInput, NotFound
+from egards.errors import Conflict, DomainError, InvalidInput, NotFound
 from egards.social.domain import (
     Evidence,
     LinkDecision,
@@ -760,3 +760,35 @@ def erase_customer_data(session: Session, erasure: Erasure) -> None:
     )
     if profile_ids:
         session.execute(delete(SocialProfile).where(SocialProfile.id.in_(profile_ids)))
+
+
+def import_export(
+    db: Any,
+    *,
+    text: str,
+    filename: str,
+    config: cases.CasesConfig,
+    now: datetime,
+    batch: int = 500,
+) -> ImportReport:
+    """A network export (CSV or JSONL), one unit of work per ``batch`` rows and a savepoint
+    per row: a refused row is reported with its line number and leaves nothing behind, and
+    an interrupted run can simply be run again (posts already stored are recognised)."""
+    report = ImportReport()
+    rows = list(read_export(text, filename=filename))
+    for start in range(0, len(rows), batch):
+        with db.unit_of_work() as session:
+            for number, row in rows[start : start + batch]:
+                report.read += 1
+                if isinstance(row, str):
+                    report.rejects.append((number, row))
+                    continue
+                savepoint = session.begin_nested()
+                try:
+                    import_row(session, row=row, config=config, now=now, report=report)
+                    savepoint.commit()
+                except DomainError as exc:
+                    savepoint.rollback()
+                    where = f"{exc.field}: " if exc.field and exc.field not in exc.message else ""
+                    report.rejects.append((number, f"{where}{exc.message}"))
+    return report

@@ -109,9 +109,7 @@ def test_a_gold_members_promise_is_shorter_than_an_explorers_on_every_channel(
         ), channel
 
 
-def test_the_tier_is_read_from_the_loyalty_file_when_an_email_arrives(
-    client, agent, supervisor
-):
+def test_the_tier_is_read_from_the_loyalty_file_when_an_email_arrives(client, agent, supervisor):
     gold = _member(client, agent, supervisor, "platinum", "anne.platine@example.fr")
     received = _email(client, agent, "anne.platine@example.fr", "Bagage perdu")
     case = client.get(f"/api/v1/cases/{received['case_id']}", headers=agent.headers).json()
@@ -135,6 +133,7 @@ def test_a_loud_non_customer_is_flagged_but_waits_behind_a_silent_gold_customer(
     assert mention_case["sla"]["sla_policy"] == "social"
     received = _email(client, agent, "silent.gold@example.fr", "Silent gold")
     gold_case = client.get(f"/api/v1/cases/{received['case_id']}", headers=agent.headers).json()
+    assert gold_case["customer_id"] == gold["id"]
     assert gold_case["public_exposure"] is False
     assert gold_case["sla"]["reply_due_at"] < mention_case["sla"]["reply_due_at"]
     inbox = client.get("/api/v1/cases", headers=agent.headers).json()["items"]
