@@ -96,6 +96,10 @@ def upsert_profile(
     return profile
 
 
+def profile(session: Session, profile_id: int) -> SocialProfile | None:
+    return session.get(SocialProfile, profile_id)
+
+
 def get_profile(session: Session, *, actor: Actor, profile_id: int) -> SocialProfile:
     actor.require(Permission.CUSTOMERS_READ)
     profile = session.get(SocialProfile, profile_id)
