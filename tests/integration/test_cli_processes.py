@@ -231,6 +231,12 @@ def _social_import(space):
     assert "0 cases opened" in again
 
 
+@case("social link")
+def _social_link(space):
+    output = space.run("social", "link")
+    assert "profiles against" in output and "to review" in output
+
+
 @case("loyalty import-activities")
 def _loyalty_import_activities(space):
     day = (date.today() - timedelta(days=3)).isoformat()

@@ -50,3 +50,29 @@ def import_file(
         console.print(f"line {number}: {reason}")
     if report.rejects:
         raise typer.Exit(1)
+
+
+@app.command("link")
+def link() -> None:
+    """Link unlinked social profiles to customers with the probabilistic model: automatic
+    above EGARDS_SOCIAL_LINK_UPPER, to the review queue above EGARDS_SOCIAL_LINK_LOWER."""
+    from egards.cli import _database, _reporting
+    from egards.config import get_settings
+    from egards.db import utcnow
+    from egards.social import service
+    from egards.social.settings import SocialSettings
+
+    options = SocialSettings()
+    db = _database(get_settings())
+    with _reporting(), db.unit_of_work() as session:
+        run = service.link_probabilistically(
+            session,
+            now=utcnow(),
+            upper=options.link_upper,
+            lower=options.link_lower,
+            margin=options.link_margin,
+        )
+    console.print(
+        f"{run.profiles} profiles against {run.customers} customers: {run.linked} linked, "
+        f"{run.to_review} to review ({run.seconds:.1f} s)"
+    )
