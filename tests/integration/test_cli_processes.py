@@ -237,6 +237,11 @@ def _social_link(space):
     assert "profiles against" in output and "to review" in output
 
 
+@case("social duplicates")
+def _social_duplicates(space):
+    assert "possible duplicates queued" in space.run("social", "duplicates")
+
+
 @case("loyalty import-activities")
 def _loyalty_import_activities(space):
     day = (date.today() - timedelta(days=3)).isoformat()

@@ -76,3 +76,19 @@ def link() -> None:
         f"{run.profiles} profiles against {run.customers} customers: {run.linked} linked, "
         f"{run.to_review} to review ({run.seconds:.1f} s)"
     )
+
+
+@app.command("duplicates")
+def duplicates() -> None:
+    """Look for duplicate customer files with the linking model and queue them for a person
+    (nothing is merged automatically)."""
+    from egards.cli import _database, _reporting
+    from egards.config import get_settings
+    from egards.db import utcnow
+    from egards.social import service
+    from egards.social.settings import SocialSettings
+
+    db = _database(get_settings())
+    with _reporting(), db.unit_of_work() as session:
+        queued = service.find_duplicates(session, now=utcnow(), lower=SocialSettings().link_upper)
+    console.print(f"{queued} pairs of possible duplicates queued for review")

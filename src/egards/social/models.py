@@ -108,3 +108,26 @@ class SocialLink(Base):
     decided_at: Mapped[datetime | None]
     decided_by: Mapped[str | None] = mapped_column(String(200))
     reason: Mapped[str | None] = mapped_column(Text)
+
+
+class CustomerDuplicate(Base):
+    """Two customer files the model takes for one person, waiting for a person to merge them
+    (through the customer file's reversible merge) or to say they are two."""
+
+    __tablename__ = "customer_duplicates"
+    __table_args__ = (
+        UniqueConstraint("customer_a", "customer_b"),
+        Index("ix_customer_duplicates_status", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntKey, primary_key=True)
+    customer_a: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    customer_b: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    status: Mapped[str] = mapped_column(String(12))
+    """proposed, merged or distinct."""
+    score: Mapped[float] = mapped_column(Float)
+    evidence: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime]
+    decided_at: Mapped[datetime | None]
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    reason: Mapped[str | None] = mapped_column(Text)

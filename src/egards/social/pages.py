@@ -38,6 +38,7 @@ class Panel:
 NAV = [
     ("/social/reviews", "Link review", Permission.CUSTOMERS_WRITE),
     ("/social/influence", "Influence vs value", Permission.ANALYTICS_READ),
+    ("/social/duplicates", "Duplicates", Permission.CUSTOMERS_MERGE),
 ]
 LOUD_FOLLOWERS = 10_000
 QUIET_FOLLOWERS = 500
@@ -72,6 +73,36 @@ def decide(
         now=utcnow(),
     )
     return RedirectResponse("/social/reviews", status_code=303)
+
+
+@router.get("/social/duplicates")
+def duplicates(request: Request, session: DbSession, actor: CurrentActor) -> Response:
+    pending = service.duplicates_queue(session, actor=actor)
+    ids = {d.customer_a for d in pending} | {d.customer_b for d in pending}
+    return render(
+        request,
+        "social/duplicates.html",
+        {"pending": pending, "names": customers.names(session, ids)},
+    )
+
+
+@router.post("/social/duplicates/{duplicate_id}")
+def decide_duplicate(
+    session: DbSession,
+    actor: CurrentActor,
+    duplicate_id: Id,
+    decision: Annotated[str, Form(pattern="^(merge|distinct)$")],
+    reason: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    service.decide_duplicate(
+        session,
+        actor=actor,
+        duplicate_id=duplicate_id,
+        merge=decision == "merge",
+        reason=reason or None,
+        now=utcnow(),
+    )
+    return RedirectResponse("/social/duplicates", status_code=303)
 
 
 def _scatter(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

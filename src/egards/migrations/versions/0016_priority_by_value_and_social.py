@@ -148,10 +148,44 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_social_mentions_profile", ["profile_id", "posted_at"], unique=False
         )
+    op.create_table(
+        "customer_duplicates",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column(
+            "customer_a", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column(
+            "customer_b", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("score", sa.Float(), nullable=False),
+        sa.Column("evidence", sa.JSON(), nullable=False),
+        sa.Column("created_at", egards.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("decided_at", egards.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("decided_by", sa.String(length=200), nullable=True),
+        sa.Column("reason", sa.Text(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["customer_a"],
+            ["customers.id"],
+            name=op.f("fk_customer_duplicates_customer_a_customers"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["customer_b"],
+            ["customers.id"],
+            name=op.f("fk_customer_duplicates_customer_b_customers"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_customer_duplicates")),
+        sa.UniqueConstraint(
+            "customer_a", "customer_b", name=op.f("uq_customer_duplicates_customer_a_customer_b")
+        ),
+    )
+    with op.batch_alter_table("customer_duplicates", schema=None) as batch_op:
+        batch_op.create_index("ix_customer_duplicates_status", ["status", "id"], unique=False)
 
 
 def downgrade() -> None:
-    for table in ("social_mentions", "social_links", "social_audience", "social_profiles"):
+    tables = ("customer_duplicates", "social_mentions", "social_links", "social_audience")
+    for table in (*tables, "social_profiles"):
         op.drop_table(table)
     with op.batch_alter_table("cases") as batch:
         for column in ("public_exposure", "audience", "churn_band", "value_band", "service_level"):
