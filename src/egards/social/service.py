@@ -26,7 +26,7 @@ from egards.cases.schemas import SocialMentionCreate
 from egards.customers import service as customers
 from egards.customers.domain import Erasure, IdentityKind
 from egards.customers.schemas import IdentityCreate
-from egards.errors import Conflict, DomainError, InvalidInput, NotFound
+from egards.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
 from egards.social.domain import (
     Evidence,
     LinkDecision,
@@ -104,6 +104,21 @@ def upsert_profile(
 
 def profile(session: Session, profile_id: int) -> SocialProfile | None:
     return session.get(SocialProfile, profile_id)
+
+
+def find_profile(session: Session, *, actor: Actor, network: str, handle: str) -> SocialProfile:
+    try:
+        handle = normalise_handle(handle)
+    except InvalidInput:
+        raise NotFound(f"no profile @{handle} on {network}", field="handle") from None
+    found = session.scalar(
+        select(SocialProfile.id).where(
+            SocialProfile.network == network, SocialProfile.handle == handle
+        )
+    )
+    if found is None:
+        raise NotFound(f"no profile @{handle} on {network}", field="handle")
+    return get_profile(session, actor=actor, profile_id=found)
 
 
 def get_profile(session: Session, *, actor: Actor, profile_id: int) -> SocialProfile:
@@ -328,6 +343,8 @@ def link_profile(
 ) -> SocialLink:
     """An agent links a profile to a customer by hand (reversible)."""
     actor.require(Permission.CUSTOMERS_WRITE)
+    if actor.is_partner:
+        raise PermissionDenied("partners do not link social profiles", field="profile_id")
     profile = get_profile(session, actor=actor, profile_id=profile_id)
     customers.check_visible(session, actor=actor, customer_id=customer_id)
     return _link(
@@ -346,6 +363,8 @@ def unlink_profile(
 ) -> SocialProfile:
     """Undo a link: the profile leaves the customer, the handle leaves the file, with a reason."""
     actor.require(Permission.CUSTOMERS_WRITE)
+    if actor.is_partner:
+        raise PermissionDenied("partners do not unlink social profiles", field="profile_id")
     if not (reason or "").strip():
         raise InvalidInput("say why the link is undone", field="reason")
     profile = get_profile(session, actor=actor, profile_id=profile_id)
