@@ -124,7 +124,8 @@ def find_profile(session: Session, *, actor: Actor, network: str, handle: str) -
 def get_profile(session: Session, *, actor: Actor, profile_id: int) -> SocialProfile:
     actor.require(Permission.CUSTOMERS_READ)
     profile = session.get(SocialProfile, profile_id)
-    if profile is None or (actor.is_partner and profile.customer_id is None):
+    # Partners (installers, shops) have no use for a customer's online life.
+    if profile is None or actor.is_partner:
         raise NotFound(f"social profile {profile_id} not found", field="profile_id")
     if profile.customer_id is not None:
         customers.check_visible(session, actor=actor, customer_id=profile.customer_id)
@@ -134,6 +135,8 @@ def get_profile(session: Session, *, actor: Actor, profile_id: int) -> SocialPro
 def profiles_of(session: Session, *, actor: Actor, customer_id: int) -> list[SocialProfile]:
     actor.require(Permission.CUSTOMERS_READ)
     customers.check_visible(session, actor=actor, customer_id=customer_id)
+    if actor.is_partner:
+        return []
     return list(
         session.scalars(
             select(SocialProfile)
