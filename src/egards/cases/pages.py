@@ -19,7 +19,9 @@ from egards.cases.api import config_of, now_of
 from egards.cases.domain import (
     CHURN_THREAT_CATEGORIES,
     CaseStatus,
+    ChurnBand,
     Priority,
+    ValueBand,
     churn_band,
     format_case_number,
     parse_case_number,
@@ -299,6 +301,21 @@ def case_page(
     return response
 
 
+_VALUE_NAMES = {
+    ValueBand.NONE: "Not a customer",
+    ValueBand.LOW: "Low value",
+    ValueBand.MEDIUM: "Medium value",
+    ValueBand.HIGH: "High value",
+    ValueBand.TOP: "Top value",
+}
+_CHURN_NAMES = {
+    ChurnBand.UNKNOWN: "Not scored",
+    ChurnBand.LOW: "Low risk",
+    ChurnBand.MEDIUM: "Medium risk",
+    ChurnBand.HIGH: "High risk",
+}
+
+
 def _standing(session: Session, actor: Actor, case: Any) -> dict[str, Any]:
     """The sender's live tier, value band and churn risk (not what intake recorded); value
     stays inside the company."""
@@ -308,8 +325,8 @@ def _standing(session: Session, actor: Actor, case: Any) -> dict[str, Any]:
     threat = (case.category or "").casefold() in CHURN_THREAT_CATEGORIES
     return {
         "standing": standing,
-        "value_band_name": value_band(standing).name.lower(),
-        "churn_name": churn_band(standing.churn_risk, threat=threat).name.lower(),
+        "value_band_name": _VALUE_NAMES[value_band(standing)],
+        "churn_name": _CHURN_NAMES[churn_band(standing.churn_risk, threat=threat)],
     }
 
 

@@ -13,6 +13,7 @@ from rich.console import Console
 from sqlalchemy import select, text
 
 from egards.accounts.domain import SYSTEM, Actor, Role
+from egards.cases.schemas import SocialMentionCreate
 from egards.customers import service as customers
 from egards.customers.schemas import CustomerCreate
 from egards.db import Database, utcnow
@@ -65,6 +66,22 @@ def populate(db: Database, *, seed: int, console: Console | None, summary: Any) 
                     followers=followers + month * rng.randint(0, 20),
                 )
             profiles += 1
+            for number in range(rng.randint(0, 4)):
+                posted = start + timedelta(days=rng.randint(0, 360))
+                service._record_mention(
+                    session,
+                    mention=SocialMentionCreate(
+                        network=network,
+                        handle=handle,
+                        author_name=name,
+                        text=rng.choice(POSTS),
+                        external_id=f"demo-{customer_id}-{number}",
+                        followers=profile.followers,
+                        posted_at=posted,
+                    ),
+                    now=posted,
+                    source="import",
+                )
             if rng.random() < 0.7:
                 try:
                     service._link(
@@ -105,7 +122,21 @@ def populate(db: Database, *, seed: int, console: Console | None, summary: Any) 
             bio="Voyageur, testeur, influenceur",
         )
         service.upsert_profile(session, network="x", handle=LOUD_HANDLE, now=now, followers=50_000)
-        del loud
+        for number, days in enumerate((150, 60, 5)):
+            service._record_mention(
+                session,
+                mention=SocialMentionCreate(
+                    network="x",
+                    handle=LOUD_HANDLE,
+                    author_name=loud.display_name,
+                    text="Service client catastrophique, je préviens mes abonnés !",
+                    external_id=f"demo-loud-{number}",
+                    followers=50_000,
+                    posted_at=now - timedelta(days=days),
+                ),
+                now=now - timedelta(days=days),
+                source="import",
+            )
     summary.features["social"] = (
         f"{profiles} social profiles ({linked} linked), a loud non-customer @{LOUD_HANDLE} "
         f"with 50,000 followers, a silent Gold customer ({SILENT_GOLD_EMAIL})"
