@@ -90,6 +90,9 @@ def profile_record(profile: Mapping[str, Any]) -> dict[str, Any]:
     """A social profile as a record: ``id``, ``display_name``, ``handle``, ``email``,
     ``location``, ``language``, ``phone`` (any may be missing)."""
     words = plain(profile.get("display_name")).split(" ")
+    # "Marie D.": the last word is an initial, not a name.
+    last = words[-1] if len(words) > 1 else ""
+    initial = last[:1] or None
     handle = profile.get("handle") or ""
     year = _YEAR.search(handle)
     email_local = (profile.get("email") or "").split("@")[0]
@@ -97,7 +100,8 @@ def profile_record(profile: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "unique_id": str(profile["id"]),
         "first_name": _or_none(_first(words[0]) if words and words[0] else ""),
-        "last_name": _or_none(words[-1] if len(words) > 1 else ""),
+        "last_name": _or_none(last if len(last) > 1 else ""),
+        "initial": initial,
         "tokens": _or_none(_tokens(handle.replace("_", " ").replace(".", " "), email_local)),
         "alias": _or_none(re.sub(r"[^a-z]", "", plain(email_local or handle))),
         "city": _or_none(
@@ -120,6 +124,7 @@ def customer_record(customer: Mapping[str, Any]) -> dict[str, Any]:
         "unique_id": str(customer["id"]),
         "first_name": _or_none(_first(customer.get("first_name") or "")),
         "last_name": _or_none(last[-1] if last else ""),
+        "initial": _or_none(last[-1][:1] if last else ""),
         "tokens": _or_none(
             _tokens(customer.get("first_name"), customer.get("last_name"), email_local)
         ),
@@ -204,6 +209,7 @@ def _blocking() -> list[Any]:
         block_on("alias"),
         block_on("last_name", "city"),
         block_on("phone_suffix", "substr(first_name, 1, 1)"),
+        block_on("first_name", "initial", "city"),
     ]
 
 
@@ -305,13 +311,11 @@ def score(
 
 def _frame(pa: Any, records: Iterable[Mapping[str, Any]]) -> Any:
     rows = list(records)
+    names = ("unique_id", "initial", *COLUMNS)
     schema = pa.schema(
-        [("unique_id", pa.string())]
-        + [(c, pa.list_(pa.string()) if c == "tokens" else pa.string()) for c in COLUMNS]
+        [(c, pa.list_(pa.string()) if c == "tokens" else pa.string()) for c in names]
     )
-    return pa.Table.from_pylist(
-        [{c: row.get(c) for c in ("unique_id", *COLUMNS)} for row in rows], schema=schema
-    )
+    return pa.Table.from_pylist([{c: row.get(c) for c in names} for row in rows], schema=schema)
 
 
 def decide(weight: float, *, upper: float, lower: float) -> str:

@@ -34,6 +34,13 @@ SHORT = {"Jean-Baptiste": "JB", "Alexandre": "Alex", "Maxime": "Max", "Frédéri
          "Valérie": "Val", "Christophe": "Chris", "Thomas": "Tom", "Benjamin": "Ben",
          "Caroline": "Caro", "Isabelle": "Isa", "Matthieu": "Matt"}  # fmt: skip
 NETWORKS = ("x", "instagram", "facebook", "linkedin", "tiktok")
+# Surnames are far more varied than first names (about 1.3 million in France): beyond the
+# common ones, names are built from syllables so that homonyms are as rare as in life.
+_ONSETS = ("Ker", "Le", "Mar", "Bou", "Char", "Du", "La", "Ro", "Ber", "Gi", "Fon", "Mo",
+           "Pel", "Cou", "Tes", "Vi", "Bar", "Sa", "Gau", "Ha")  # fmt: skip
+_MIDDLES = ("bra", "ri", "van", "del", "chon", "mi", "tel", "nar", "ge", "lo", "quin", "bi",
+            "sse", "ron", "ta", "ver")  # fmt: skip
+_ENDS = ("t", "ec", "in", "ier", "and", "eau", "ot", "y", "on", "ez", "ard", "el")
 
 
 @dataclass(frozen=True)
@@ -68,8 +75,12 @@ def customers(n: int, *, seed: int = 7, start: int = 1) -> list[dict]:
     rng = random.Random(seed)
     found = []
     for number in range(start, start + n):
-        first, last = rng.choice(FIRST), rng.choice(LAST)
-        if rng.random() < 0.5:
+        first = rng.choice(FIRST)
+        if rng.random() < 0.3:
+            last = rng.choice(LAST)
+        else:
+            last = rng.choice(_ONSETS) + rng.choice(_MIDDLES) + rng.choice(_ENDS)
+        if rng.random() < 0.1:
             last = f"{last}-{rng.choice(LAST)}"
         year = rng.randint(1950, 2004)
         local = rng.choice(
