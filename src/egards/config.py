@@ -74,6 +74,12 @@ class Settings(BaseSettings):
         default=30.0, gt=0, le=600, description="Seconds any IMAP or SMTP exchange may wait."
     )
     sla_file: Path | None = Field(default=None, description="SLA policies; packaged when unset.")
+    public_exposure_audience: int = Field(
+        default=10_000,
+        ge=0,
+        description="Followers from which a social post is flagged for public exposure (routed "
+        "to the social team; the promise is unchanged). 0 turns the flag off.",
+    )
     social_webhook_secret: str | None = Field(
         default=None, description="Shared secret signing social-mention webhooks (HMAC-SHA256)."
     )

@@ -235,6 +235,36 @@ def _import_activities(space):
     assert "1 parked" in output and "0 rejected" in output
 
 
+@case("social import")
+def _social_import(space):
+    lines = [
+        '{"network": "x", "handle": "@zoem", "text": "Merci !", "external_id": "S1",'
+        ' "followers": 120, "verified": true, "email": "zoe@example.fr"}',
+        '{"network": "instagram", "handle": "loud", "text": "Toujours en panne",'
+        ' "external_id": "S2", "followers": 50000, "needs_answer": true}',
+        '{"network": "x", "handle": "bad", "text": "?", "external_id": "S3", "followers": -5}',
+        "not json",
+    ]
+    source = space.file("mentions.jsonl", "\n".join(lines) + "\n")
+    output = space.run("social", "import", source, code=1)
+    assert "4 read, 2 imported, 1 cases opened, 1 linked" in output, output
+    assert "line 3: followers" in output and "line 4: not valid JSON" in output
+    # Run again: the posts are recognised, no second case.
+    again = space.run("social", "import", source, code=1)
+    assert "0 cases opened" in again
+
+
+@case("social link")
+def _social_link(space):
+    output = space.run("social", "link")
+    assert "profiles against" in output and "to review" in output
+
+
+@case("social duplicates")
+def _social_duplicates(space):
+    assert "possible duplicates queued" in space.run("social", "duplicates")
+
+
 @case("loyalty import-activities")
 def _loyalty_import_activities(space):
     day = (date.today() - timedelta(days=3)).isoformat()

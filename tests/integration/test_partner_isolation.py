@@ -23,6 +23,7 @@ import pytest
 
 from egards.accounts.domain import SYSTEM, Permission, Role
 from egards.analytics import service as analytics
+from egards.social import service as social
 from tests.integration.builders import customer_payload
 
 MARK = "ZQXSECRET"
@@ -288,6 +289,26 @@ def world(client, db, admin, make_person, make_organisation) -> tuple[World, Any
                 )
             )["id"]
         )
+        profiles = {}
+        for owner, handle in ((a, "alice_a"), (b, "b_secret"), (u, "u_secret"), (None, "nobody")):
+            profile = social.upsert_profile(
+                session,
+                network="x",
+                handle=handle,
+                display_name=w.plant(f"profile-{handle.replace('_', '')}"),
+                bio=w.plant(f"bio-{handle.replace('_', '')}"),
+                followers=100,
+                now=datetime.now(UTC),
+            )
+            if owner is not None:
+                social.link_profile(
+                    session,
+                    actor=SYSTEM,
+                    profile_id=profile.id,
+                    customer_id=owner["id"],
+                    now=datetime.now(UTC),
+                )
+            profiles[handle] = profile.id
 
     w.own = {
         "customer_id": [a["id"]],
@@ -297,6 +318,7 @@ def world(client, db, admin, make_person, make_organisation) -> tuple[World, Any
         "grant_id": [grants[a["id"]]],
         "letter_id": [letters[a["id"]]],
         "subscription_id": [contracts[a["id"]]],
+        "profile_id": [profiles["alice_a"]],
     }
     w.foreign = {
         "customer_id": [b["id"], u["id"], duplicate["id"]],
@@ -309,11 +331,12 @@ def world(client, db, admin, make_person, make_organisation) -> tuple[World, Any
         "event_id": [event["id"]],
         "subscription_id": [contracts[b["id"]]],
         "request_id": cancellations,  # a partner reads no cancellation request
+        "profile_id": [profiles["b_secret"], profiles["u_secret"], profiles["nobody"]],
     }
     return w, partner_a
 
 
-QUERY_VALUES = {"month": date.today().strftime("%Y-%m")}
+QUERY_VALUES = {"month": date.today().strftime("%Y-%m"), "network": "x", "handle": "b_secret"}
 
 
 def get_operations(app) -> list[tuple[str, list[str], list[str]]]:

@@ -15,8 +15,8 @@ and say, more than a contribution score.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
 from datetime import date
+from typing import Protocol
 
 import numpy as np
 

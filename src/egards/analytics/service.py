@@ -609,3 +609,26 @@ def value_deciles(session: Session, customer_ids: Iterable[int]) -> dict[int, in
         session, CustomerScore.customer_id, CustomerScore.value_decile, ids=customer_ids
     )
     return {customer_id: int(decile or 0) for customer_id, decile in rows}
+
+
+def case_standing(session: Session, customer_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """Each scored customer's lifetime value, value decile, churn risk and segment: what a
+    case's queue rank is chosen on (the cases' ``case_standing`` hook)."""
+    rows = select_in(
+        session,
+        CustomerScore.customer_id,
+        CustomerScore.clv_cents,
+        CustomerScore.value_decile,
+        CustomerScore.churn_risk,
+        CustomerScore.segment,
+        ids=customer_ids,
+    )
+    return {
+        customer_id: {
+            "clv_cents": int(clv or 0),
+            "value_decile": int(decile or 0),
+            "churn_risk": float(risk) if risk is not None else None,
+            "segment": segment,
+        }
+        for customer_id, clv, decile, risk, segment in rows
+    }

@@ -18,9 +18,10 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from egards import features
 from egards.accounts.domain import Actor, Permission, Role
 from egards.cases import service
-from egards.cases.domain import Channel, Priority
+from egards.cases.domain import Channel
 from egards.cases.errors import TooManyRequests
 from egards.cases.intake import check_attachment, verify_webhook
 from egards.cases.mail import store_raw
@@ -301,38 +302,72 @@ def social_mention(
         except ValueError:
             raise InvalidInput("malformed JSON", field="body") from None
         mention = _validated(SocialMentionCreate, data)
-        handle = mention.handle.lstrip("@")
-        message_id = f"<{mention.network}.{mention.external_id}@social>"
-        known = session.scalar(select(CaseMessage).where(CaseMessage.message_id == message_id))
+        known = session.scalar(
+            select(CaseMessage).where(CaseMessage.message_id == social_message_id(mention))
+        )
         if known is not None:  # the same post pushed twice
             entry = session.get_one(RawInbound, raw_id)
             entry.status, entry.case_id = "duplicate", known.case_id
             return Opened(session.get_one(Case, known.case_id), known)
-        opened = service.open_case(
-            session,
-            actor=SOCIAL,
-            details=CaseDetails(
-                channel=Channel.SOCIAL,
-                subject=f"@{handle} on {mention.network}",
-                language=mention.language,
-                tags=(mention.network,),
-                priority=Priority.HIGH,
-            ),
-            message=InboundIn(
-                body_text=mention.text + (f"\n\n{mention.url}" if mention.url else ""),
-                from_name=mention.author_name or f"@{handle}",
-                from_address=handle,
-                address_kind="social",
-                network=mention.network,
-                message_id=message_id,
-                raw_id=raw_id,
-            ),
-            config=config,
-            now=now,
-        )
+        opened = open_social_case(session, mention=mention, raw_id=raw_id, config=config, now=now)
         session.get_one(RawInbound, raw_id).case_id = opened.case.id
         return opened
 
     return with_raw(
         db, channel="social", source="social_webhook", raw=body, now=now, process=process
     )
+
+
+def social_message_id(mention: SocialMentionCreate) -> str:
+    return f"<{mention.network}.{mention.external_id}@social>"
+
+
+def open_social_case(
+    session: Session,
+    *,
+    mention: SocialMentionCreate,
+    config: CasesConfig,
+    now: datetime,
+    raw_id: int | None = None,
+    received_at: datetime | None = None,
+) -> Opened:
+    """Open the case of a social post or direct message.
+
+    The author is resolved first by the features that know social profiles (the
+    ``service.social_sender(session, mention=..., now=...)`` hook: it records the profile and
+    its audience and returns the linked customer, if any), then by the handle among the
+    customers' identities. Entitlement follows the customer's status; the audience only sets
+    the public exposure flag. Afterwards ``service.social_case_opened(session, mention=...,
+    case_id=..., now=...)`` lets those features attach the mention to its case.
+    """
+    handle = mention.handle.lstrip("@")
+    customer_id = None
+    for _feature, hook in features.hooks("service", "social_sender"):
+        customer_id = hook(session, mention=mention, now=now) or customer_id
+    opened = service.open_case(
+        session,
+        actor=SOCIAL,
+        details=CaseDetails(
+            channel=Channel.SOCIAL,
+            subject=f"@{handle} on {mention.network}",
+            language=mention.language,
+            tags=(mention.network, str(mention.kind)),
+            customer_id=customer_id,
+            audience=mention.followers,
+        ),
+        message=InboundIn(
+            body_text=mention.text + (f"\n\n{mention.url}" if mention.url else ""),
+            from_name=mention.author_name or f"@{handle}",
+            from_address=handle,
+            address_kind="social",
+            network=mention.network,
+            message_id=social_message_id(mention),
+            raw_id=raw_id,
+            received_at=received_at,
+        ),
+        config=config,
+        now=now,
+    )
+    for _feature, hook in features.hooks("service", "social_case_opened"):
+        hook(session, mention=mention, case_id=opened.case.id, now=now)
+    return opened

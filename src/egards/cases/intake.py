@@ -120,7 +120,16 @@ def verify_webhook(
     return hashlib.sha256(expected.encode()).hexdigest()
 
 
-TEAMS = ("support", "shop", "installation", "quality", "billing", "cancellations", "supervisors")
+TEAMS = (
+    "support",
+    "shop",
+    "installation",
+    "quality",
+    "billing",
+    "cancellations",
+    "social",
+    "supervisors",
+)
 _TEAM_BY_CATEGORY = {
     "cancellation": "cancellations",
     "billing": "billing",
@@ -141,12 +150,17 @@ CATEGORIES = (
 )
 
 
-def route_team(*, channel: Channel, category: str | None, team: str | None) -> str:
-    """The team a new case goes to: the one asked for, else by category, else by channel."""
+def route_team(
+    *, channel: Channel, category: str | None, team: str | None, public_exposure: bool = False
+) -> str:
+    """The team a new case goes to: the one asked for, else the social team for a post with
+    a large audience (a careful public answer), else by category, else by channel."""
     if team:
         if team not in TEAMS:
             raise InvalidInput(f"unknown team {team!r}", field="team", known=", ".join(TEAMS))
         return team
+    if public_exposure:
+        return "social"
     if category and category.casefold() in _TEAM_BY_CATEGORY:
         return _TEAM_BY_CATEGORY[category.casefold()]
     return _TEAM_BY_CHANNEL.get(channel, "support")

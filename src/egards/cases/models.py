@@ -19,6 +19,7 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -73,6 +74,17 @@ class Case(Base):
     """The e-mail, phone or handle the case came from (what an acknowledgement goes to)."""
     sender_kind: Mapped[str | None] = mapped_column(String(20))
     loyalty_tier: Mapped[str | None] = mapped_column(String(40))
+    service_level: Mapped[str | None] = mapped_column(String(20))
+    """The service level the sender's live tier earned at intake (the promise's entitlement);
+    ``None`` for an unknown sender."""
+    value_band: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
+    """``domain.ValueBand`` at intake: the queue's second key, after the deadline."""
+    churn_band: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
+    audience: Mapped[int | None] = mapped_column(BigInteger)
+    """Followers of the social profile that wrote, when known: a tie-break, never a rank."""
+    public_exposure: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """A post seen by a large audience: routed to the social team for a careful public answer,
+    without changing the promise."""
     opened_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

@@ -17,7 +17,17 @@ from starlette.datastructures import UploadFile
 from egards.accounts.domain import Actor, Permission
 from egards.cases import channels, service
 from egards.cases.api import config_of
-from egards.cases.domain import CaseStatus, Priority, format_case_number, parse_case_number
+from egards.cases.domain import (
+    CHURN_THREAT_CATEGORIES,
+    CaseStatus,
+    ChurnBand,
+    Priority,
+    ValueBand,
+    churn_band,
+    format_case_number,
+    parse_case_number,
+    value_band,
+)
 from egards.cases.intake import CATEGORIES, TEAMS
 from egards.cases.labels import case_label
 from egards.cases.mail import displayed_html
@@ -285,11 +295,41 @@ def case_page(
         "can": actor.can,
         "P": Permission,
         "panels": case_panels(session, actor, case),
+        **_standing(session, actor, case),
     }
     response = render(request, "cases/case.html", context)
     if images:
         response.headers["Content-Security-Policy"] = csp.REMOTE_IMAGES
     return response
+
+
+_VALUE_NAMES = {
+    ValueBand.NONE: "Not a customer",
+    ValueBand.LOW: "Low value",
+    ValueBand.MEDIUM: "Medium value",
+    ValueBand.HIGH: "High value",
+    ValueBand.TOP: "Top value",
+}
+_CHURN_NAMES = {
+    ChurnBand.UNKNOWN: "Not scored",
+    ChurnBand.LOW: "Low risk",
+    ChurnBand.MEDIUM: "Medium risk",
+    ChurnBand.HIGH: "High risk",
+}
+
+
+def _standing(session: Session, actor: Actor, case: Any) -> dict[str, Any]:
+    """The sender's live tier, value band and churn risk (not what intake recorded); value
+    stays inside the company."""
+    if actor.is_partner or case.customer_id is None:
+        return {"standing": None}
+    standing = service.standing_of(session, case.customer_id)
+    threat = (case.category or "").casefold() in CHURN_THREAT_CATEGORIES
+    return {
+        "standing": standing,
+        "value_band_name": _VALUE_NAMES[value_band(standing)],
+        "churn_name": _CHURN_NAMES[churn_band(standing.churn_risk, threat=threat)],
+    }
 
 
 def case_panels(session: Session, actor: Actor, case: Any) -> list[Panel]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, computed_field
 
@@ -11,6 +11,8 @@ from egards.cases.domain import CaseStatus, Priority, format_case_number
 from egards.schemas import Input, Page
 
 Text = Field(min_length=1, max_length=20_000)
+# Followers: a whole number, never negative, never a string or a float ("12k" is refused).
+StrictAudience = Annotated[int, Field(strict=True, ge=0, le=10**10)]
 
 
 class _In(Input):
@@ -68,6 +70,17 @@ class SocialMentionCreate(_In):
     url: str | None = Field(default=None, max_length=1000)
     external_id: str = Field(min_length=1, max_length=200)
     language: Literal["fr", "en"] | None = None
+    kind: Literal["mention", "direct_message"] = "mention"
+    followers: StrictAudience | None = Field(
+        default=None, description="The author's followers (audience) when the post was seen."
+    )
+    verified: bool = False
+    profile_url: str | None = Field(default=None, max_length=1000)
+    bio: str | None = Field(default=None, max_length=2000)
+    location: str | None = Field(default=None, max_length=200)
+    email: EmailStr | None = Field(default=None, description="Verified e-mail on the profile.")
+    phone: str | None = Field(default=None, max_length=40)
+    posted_at: datetime | None = None
 
 
 class ReplyCreate(_In):
@@ -154,6 +167,13 @@ class CaseRead(BaseModel):
     created_at: datetime
     updated_at: datetime
     closure_reason: str | None
+    service_level: str | None = Field(
+        default=None, description="Service level of the sender's tier at intake (entitlement)."
+    )
+    audience: int | None = Field(default=None, description="Followers of a social author.")
+    public_exposure: bool = Field(
+        default=False, description="A post with a large audience, routed to the social team."
+    )
 
     @computed_field
     @property

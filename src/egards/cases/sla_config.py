@@ -110,6 +110,9 @@ class ConditionsModel(_Model):
     priority: Annotated[list[Priority], BeforeValidator(_as_list)] = Field(default_factory=list)
     team: Names = Field(default_factory=list)
     loyalty_tier: Names = Field(default_factory=list)
+    service_level: Annotated[
+        list[Literal["standard", "priority", "dedicated"]], BeforeValidator(_as_list)
+    ] = Field(default_factory=list)
 
 
 class PolicyModel(_Model):
@@ -286,6 +289,7 @@ def _build_policies(model: SlaConfigModel, problems: list[str]) -> tuple[SlaPoli
             priorities=frozenset(spec.when.priority),
             teams=frozenset(spec.when.team),
             loyalty_tiers=frozenset(spec.when.loyalty_tier),
+            service_levels=frozenset(spec.when.service_level),
         )
         policies.append(
             SlaPolicy(

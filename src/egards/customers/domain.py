@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -142,3 +143,27 @@ def interpret_search(text: str, *, region: str = "FR") -> SearchQuery:
     if any(c.isdigit() for c in text) and _LOYALTY.match(text):
         return SearchQuery(kind=IdentityKind.LOYALTY_NUMBER, value=text.upper().replace("-", ""))
     return SearchQuery(kind=None, value=fold(text))
+
+
+VERIFIED_KINDS = ("email", "phone", "loyalty_number")
+
+
+def verified_identity_conflict(
+    first: Iterable[tuple[str, str]], second: Iterable[tuple[str, str]]
+) -> str | None:
+    """Why two files cannot be one person: for some kind, each holds verified identities
+    and none in common (two different verified e-mail addresses, loyalty numbers or phones).
+    ``None`` when nothing verified disagrees. Each argument is ``(kind, value)`` pairs."""
+    mine: dict[str, set[str]] = {}
+    theirs: dict[str, set[str]] = {}
+    for target, pairs in ((mine, first), (theirs, second)):
+        for kind, value in pairs:
+            if kind in VERIFIED_KINDS:
+                target.setdefault(kind, set()).add(value)
+    for kind in VERIFIED_KINDS:
+        if mine.get(kind) and theirs.get(kind) and not mine[kind] & theirs[kind]:
+            return (
+                f"the two files hold different verified {kind.replace('_', ' ')}s "
+                f"({', '.join(sorted(mine[kind]))} / {', '.join(sorted(theirs[kind]))})"
+            )
+    return None

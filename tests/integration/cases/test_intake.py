@@ -144,7 +144,7 @@ def test_a_signed_social_mention_opens_a_case_on_the_social_promise(client, agen
     case = response.json()["case"]
     assert case["customer_id"] == customer["id"]
     assert case["sla"]["sla_policy"] == "social"
-    assert case["sla"]["first_response_due_at"] == "2026-11-24T10:00:00Z"
+    assert case["sla"]["first_response_due_at"] == "2026-11-24T13:00:00Z"
     assert response.json()["acknowledgement"]
 
 

@@ -39,10 +39,25 @@ def test_the_paris_support_opens_weekdays_and_saturday_morning_except_holidays()
     assert support.nominal_week == timedelta(hours=48)
 
 
-def test_social_media_runs_around_the_clock():
-    policy = SETTINGS.policy_for(CaseFacts(channel="social"))
-    assert policy.first_response.calendar == "always_open"
-    assert SETTINGS.calendars["always_open"].is_open(datetime(2026, 12, 25, 3, tzinfo=PARIS))
+def test_a_social_post_gets_its_channels_standard_promise_never_a_faster_one_than_status():
+    social = SETTINGS.policy_for(CaseFacts(channel="social", priority="normal"))
+    gold = SETTINGS.policy_for(
+        CaseFacts(channel="email", priority="normal", service_level="priority")
+    )
+    assert social.name == "social"
+    assert social.first_response.calendar == gold.first_response.calendar
+    assert gold.first_response.duration < social.first_response.duration
+
+
+@pytest.mark.parametrize("channel", ["email", "web_form", "social", "phone", "shop", "letter"])
+@pytest.mark.parametrize("category", [None, "complaint", "cancellation"])
+def test_a_priority_service_level_is_promised_faster_on_every_channel(channel, category):
+    standard = SETTINGS.policy_for(CaseFacts(channel=channel, category=category))
+    priority = SETTINGS.policy_for(
+        CaseFacts(channel=channel, category=category, service_level="priority")
+    )
+    assert priority.first_response.duration < standard.first_response.duration
+    assert priority.first_response.calendar == standard.first_response.calendar
 
 
 def test_top_loyalty_tiers_are_promised_faster_answers():

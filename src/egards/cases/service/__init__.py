@@ -32,6 +32,7 @@ from egards.cases.service.queries import (
     get_case,
     links,
     list_cases,
+    queue_order,
     status_history,
     team_of,
     thread,
@@ -49,6 +50,7 @@ from egards.cases.service.silence import (
     recount,
 )
 from egards.cases.service.sla import case_clocks, read_clocks, refresh_sla
+from egards.cases.service.standing import standing_of, standings
 from egards.cases.service.sweep import WORKER, SweepReport, flag_states, sweep
 from egards.cases.service.webhooks import remember_webhook
 from egards.cases.service.workflow import (
@@ -111,6 +113,7 @@ __all__ = [
     "list_cases",
     "no_silence",
     "open_case",
+    "queue_order",
     "read_clocks",
     "record_satisfaction",
     "recount",
@@ -120,6 +123,8 @@ __all__ = [
     "report_figures",
     "report_rows",
     "set_agent_profile",
+    "standing_of",
+    "standings",
     "status_history",
     "suggest_customers",
     "sweep",

@@ -29,6 +29,7 @@ SILO_OF_TEAM = {
     "quality": "quality",
     "billing": "billing",
     "cancellations": "cancellation",
+    "social": "support",
     "supervisors": "support",
 }
 

@@ -20,6 +20,7 @@ class CasesConfig:
     max_attachment_bytes: int = 5_000_000
     assignment: str = "least_loaded"
     time_zone: str = "Europe/Paris"
+    public_exposure_audience: int = 10_000
 
     @property
     def mail_domain(self) -> str:
@@ -39,4 +40,5 @@ def config_from_settings(settings: Settings) -> CasesConfig:
         mail_from=settings.mail_from,
         max_attachment_bytes=settings.max_attachment_bytes,
         assignment=settings.case_assignment,
+        public_exposure_audience=settings.public_exposure_audience,
     )

@@ -53,6 +53,8 @@ class CaseDetails:
     tags: tuple[str, ...] = ()
     customer_id: int | None = None
     organisation_id: int | None = None
+    audience: int | None = None
+    """Followers of the social profile that wrote, when the channel tells."""
 
 
 @dataclass

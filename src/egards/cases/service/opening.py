@@ -12,7 +12,16 @@ from sqlalchemy.orm import Session
 
 from egards.accounts.domain import Actor, Permission
 from egards.audit import service as audit
-from egards.cases.domain import CaseFacts, CaseStatus, SlaState, format_case_number
+from egards.cases.domain import (
+    CHURN_THREAT_CATEGORIES,
+    CaseFacts,
+    CaseStatus,
+    SlaState,
+    churn_band,
+    format_case_number,
+    is_public_exposure,
+    value_band,
+)
 from egards.cases.intake import check_attachment, route_team
 from egards.cases.models import Case, CaseAttachment, CaseMessage, CaseStatusChange
 from egards.cases.service._common import (
@@ -27,6 +36,7 @@ from egards.cases.service.inputs import AttachmentIn, CaseDetails, InboundIn, Op
 from egards.cases.service.notices import _acknowledge, _refusal_notice
 from egards.cases.service.silence import _track
 from egards.cases.service.sla import refresh_sla
+from egards.cases.service.standing import standing_of
 from egards.cases.service.workflow import _auto_assign
 from egards.customers import service as customers
 from egards.customers.domain import IdentityKind, normalise_identity
@@ -118,14 +128,25 @@ def open_case(
             customer = session.get(Customer, customer_id)
     subject = " ".join((details.subject or "").split())[:300] or _first_words(message.body_text)
     language = _language(details.language, customer)
-    team = route_team(channel=details.channel, category=details.category, team=details.team)
+    # Entitlement from the sender's live status, never from their audience (seed 004).
+    standing = standing_of(session, customer_id)
+    exposed = is_public_exposure(details.audience, threshold=config.public_exposure_audience)
+    team = route_team(
+        channel=details.channel,
+        category=details.category,
+        team=details.team,
+        public_exposure=exposed,
+    )
+    tier = details.loyalty_tier or standing.tier
     facts = CaseFacts(
         channel=details.channel,
         category=details.category,
         priority=details.priority,
         team=team,
-        loyalty_tier=details.loyalty_tier,
+        loyalty_tier=tier,
+        service_level=standing.service_level,
     )
+    threat = (details.category or "").casefold() in CHURN_THREAT_CATEGORIES
     policy = config.sla.policy_for(facts)
     case = Case(
         customer_id=customer_id,
@@ -142,7 +163,12 @@ def open_case(
         sender_name=(message.from_name or None) and message.from_name[:200],
         sender_address=message.from_address,
         sender_kind=message.address_kind,
-        loyalty_tier=details.loyalty_tier,
+        loyalty_tier=tier,
+        service_level=standing.service_level,
+        value_band=int(value_band(standing)),
+        churn_band=int(churn_band(standing.churn_risk, threat=threat)),
+        audience=details.audience,
+        public_exposure=exposed,
         opened_by=actor.label,
         created_at=received,
         updated_at=now,
@@ -196,6 +222,9 @@ def open_case(
             "priority": case.priority,
             "category": case.category,
             "sla_policy": case.sla_policy,
+            "service_level": case.service_level,
+            "value_band": case.value_band,
+            "public_exposure": case.public_exposure,
             "first_response_due_at": _iso(case.first_response_due_at),
             "assignee_id": case.assignee_id,
         },

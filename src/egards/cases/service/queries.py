@@ -185,9 +185,22 @@ def list_cases(
         query = query.where(Case.customer_id == customer_id)
         order: tuple[Any, ...] = (Case.created_at.desc(), Case.id.desc())
     else:
-        order = (Case.due_at.asc().nulls_last(), Case.id)
+        order = queue_order(Case.due_at)
     rows = list(session.scalars(query.order_by(*order).limit(limit + 1).offset(offset)))
     return rows[:limit], len(rows) > limit
+
+
+def queue_order(deadline: Any) -> tuple[Any, ...]:
+    """``domain.priority_key`` in SQL, on a deadline column (``due_at`` for the inbox and the
+    team queues, ``reply_due_at`` for "no silence"): deadline first, then value band, churn
+    band, audience (a tie-break inside a band), and the case number."""
+    return (
+        deadline.asc().nulls_last(),
+        Case.value_band.desc(),
+        Case.churn_band.desc(),
+        func.coalesce(Case.audience, 0).desc(),
+        Case.id,
+    )
 
 
 def display_names(session: Session, cases: list[Any]) -> dict[str, dict[int, str]]:

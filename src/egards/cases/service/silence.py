@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from egards.accounts.domain import Actor, Permission
 from egards.cases.models import Case, CaseCounter, CaseMessage, RawInbound
 from egards.cases.service._common import PAUSED
-from egards.cases.service.queries import _reply_pending, _visible
+from egards.cases.service.queries import _reply_pending, _visible, queue_order
 from egards.db import rowcount
 
 
@@ -91,7 +91,8 @@ def recount(session: Session) -> tuple[int, int]:
 def no_silence(
     session: Session, *, actor: Actor, now: datetime, limit: int = 100, offset: int = 0
 ) -> SilenceView:
-    """Every case with a customer message awaiting a human answer, oldest deadline first.
+    """Every case with a customer message awaiting a human answer, in priority order
+    (``queries.queue_order``: deadline, then value, churn risk, audience).
 
     A case leaves only by an answer or an explicit, justified closure; ``past_promise``
     counts those whose answer is overdue, ``unreadable`` raw messages that failed to parse.
@@ -104,7 +105,7 @@ def no_silence(
         session.scalars(
             select(Case)
             .where(where)
-            .order_by(Case.reply_due_at.asc().nulls_last(), Case.id)
+            .order_by(*queue_order(Case.reply_due_at))
             .limit(limit)
             .offset(offset)
         )

@@ -32,6 +32,7 @@ def _facts(case: Case) -> CaseFacts:
         priority=case.priority,
         team=case.team,
         loyalty_tier=case.loyalty_tier,
+        service_level=case.service_level,
     )
 
 

@@ -14,6 +14,8 @@ from egards.accounts.domain import Actor, Permission
 from egards.bulk import select_in
 from egards.customers.domain import (
     CustomerStatus,
+    IdentityKind,
+    normalise_identity,
 )
 from egards.customers.models import (
     Customer,
@@ -113,6 +115,27 @@ def names(session: Session, customer_ids: Iterable[int]) -> dict[int, str]:
 def statuses(session: Session, customer_ids: Iterable[int]) -> dict[int, str]:
     """The status (active, merged, erased) of each customer, in bulk."""
     return dict(select_in(session, Customer.id, Customer.status, ids=customer_ids))
+
+
+def owner_of_identity(
+    session: Session, *, kind: str, value: str, network: str = "", region: str = "FR"
+) -> int | None:
+    """The active customer holding this identity (normalised first), if one does; ``None``
+    for a value that is not a valid identity of its kind."""
+    try:
+        normalised = normalise_identity(IdentityKind(kind), value, region=region)
+    except (InvalidInput, ValueError):
+        return None
+    return session.scalar(
+        select(Identity.customer_id)
+        .join(Customer, Customer.id == Identity.customer_id)
+        .where(
+            Identity.kind == kind,
+            Identity.network == network,
+            Identity.value == normalised,
+            Customer.status == "active",
+        )
+    )
 
 
 def ids_by_external_id(session: Session, external_ids: Iterable[str]) -> dict[str, int]:

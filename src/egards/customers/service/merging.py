@@ -11,6 +11,7 @@ from egards.accounts.domain import Actor, Permission
 from egards.audit import service as audit
 from egards.customers.domain import (
     CustomerStatus,
+    verified_identity_conflict,
 )
 from egards.customers.models import (
     ConsentEvent,
@@ -47,6 +48,19 @@ def merge_customers(
         raise InvalidInput("a customer cannot be merged into itself", field="merged_id")
     survivor = _writable(session, actor=actor, customer_id=survivor_id)
     merged = _writable(session, actor=actor, customer_id=merged_id)
+    verified = [
+        [
+            (kind, value)
+            for kind, value in session.execute(
+                select(Identity.kind, Identity.value).where(
+                    Identity.customer_id == customer_id, Identity.verified.is_(True)
+                )
+            )
+        ]
+        for customer_id in (survivor_id, merged_id)
+    ]
+    if conflict := verified_identity_conflict(*verified):
+        raise Conflict(f"these are two people: {conflict}", field="merged_id")
     moved: dict[str, list[Any]] = {}
     for name, model in _MOVABLE.items():
         ids = list(session.scalars(select(model.id).where(model.customer_id == merged_id)))

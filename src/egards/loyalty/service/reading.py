@@ -4,6 +4,7 @@ reads to the customer, tier history and counts. Nothing here writes."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
@@ -11,8 +12,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from egards.accounts.domain import Actor, Permission
+from egards.bulk import select_in
 from egards.customers import service as customers
-from egards.errors import NotFound
+from egards.errors import DomainError, NotFound
 from egards.loyalty import domain
 from egards.loyalty.models import Balance, Entry, Member, TierChange
 from egards.loyalty.programme import ExpiryMode
@@ -157,3 +159,35 @@ def tier_history(session: Session, *, member_id: int) -> list[TierChange]:
             .order_by(TierChange.id.desc())
         )
     )
+
+
+_LEVEL_ORDER = {"standard": 0, "priority": 1, "dedicated": 2}
+
+
+def case_standing(session: Session, customer_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """Each customer's live tier and the service level it earns (a benefit of the tier in
+    the programme file), the best over their memberships: what a case's promise and queue
+    rank are chosen on (the cases' ``case_standing`` hook)."""
+    found: dict[int, dict[str, Any]] = {}
+    for customer_id, code, tier in select_in(
+        session, Member.customer_id, Member.programme, Member.tier, ids=customer_ids
+    ):
+        try:
+            programme = get_programme(code)
+            spec = programme.tier(tier)
+        except DomainError:  # a programme or tier no longer in the files
+            continue
+        level = spec.benefits.service_level
+        rank = (_LEVEL_ORDER.get(level, 0), programme.tier_index(tier))
+        held = found.get(customer_id)
+        if held is None or rank > held["_rank"]:
+            found[customer_id] = {
+                "tier": tier,
+                "tier_name": {"en": spec.name.en, "fr": spec.name.fr},
+                "service_level": level,
+                "programme": code,
+                "_rank": rank,
+            }
+    for value in found.values():
+        value.pop("_rank")
+    return found

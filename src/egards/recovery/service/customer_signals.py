@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from egards import features
 from egards.accounts.domain import Actor
 from egards.analytics import service as analytics
 from egards.cases import service as cases
@@ -149,10 +150,21 @@ def signals(
         spend_12m_cents=spend,
         clv_cents=score["clv_cents"] if score else None,
         churn_risk=score["churn_risk"] if score else None,
+        followers=_followers(session, customer.id, case),
         past_gestures=tuple(past),
         currency_name=currency,
     )
     return case_signals, customer_signals, member
+
+
+def _followers(session: Session, customer_id: int, case) -> int:
+    """The real audience: the case's author's (a social post) or the largest of the
+    customer's linked profiles (the social feature's ``customer_audience`` hook, above
+    recovery); the recommender caps its weight."""
+    found = [case.audience or 0] if case is not None else [0]
+    for _feature, hook in features.hooks("service", "customer_audience"):
+        found.append(int(hook(session, customer_id) or 0))
+    return max(found)
 
 
 def _broken_promises(case) -> int:

@@ -1,0 +1,154 @@
+"""Social rules: handles, deterministic linking of a profile to a customer, audiences.
+
+Pure functions over plain values. The service looks the evidence up in the customer file
+(who holds this verified e-mail, this declared handle, this loyalty number) and this module
+decides what to do with it: link when every piece of evidence points to one customer, ask a
+person when they disagree or when the profile is already linked to someone else, do nothing
+without evidence.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from egards.errors import InvalidInput
+
+NETWORKS = ("x", "instagram", "facebook", "linkedin", "tiktok", "other")
+_HANDLE = re.compile(r"^@?([A-Za-z0-9_.\-]{1,100})$")
+# Loyalty numbers and contract references quoted in a post: letters and digits, at least
+# one digit, 6 to 20 characters ("FB12345678", "CT-2024-001234").
+_QUOTED_NUMBER = re.compile(r"\b([A-Za-z]{0,4}[-\s]?\d[\dA-Za-z\-]{4,18})\b")
+MAX_AUDIENCE = 10**10
+
+
+class LinkMethod(StrEnum):
+    VERIFIED_EMAIL = "verified_email"
+    VERIFIED_PHONE = "verified_phone"
+    DECLARED_HANDLE = "declared_handle"
+    LOYALTY_NUMBER = "loyalty_number"
+    REPLY_FROM_KNOWN_ADDRESS = "reply_from_known_address"
+    PROBABILISTIC = "probabilistic"
+    REVIEW = "review"
+    AGENT = "agent"
+
+
+class LinkStatus(StrEnum):
+    LINKED = "linked"
+    PROPOSED = "proposed"
+    REJECTED = "rejected"
+    UNLINKED = "unlinked"
+
+
+def normalise_handle(value: str) -> str:
+    found = _HANDLE.match((value or "").strip())
+    if not found:
+        raise InvalidInput("a handle is letters, digits, _ . or -", field="handle")
+    return found.group(1).lower()
+
+
+def check_audience(value: object, *, field: str = "followers") -> int | None:
+    """Followers as given by a network export: a whole number from 0, or nothing. Anything
+    else (negative, a float, "12k", a boolean) is refused naming the field."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise InvalidInput("followers must be a whole number, not true/false", field=field)
+    if isinstance(value, str):
+        text = value.strip()
+        if not text.isdigit():
+            raise InvalidInput(f"followers must be a whole number, not {value!r}", field=field)
+        value = int(text)
+    if not isinstance(value, int):
+        raise InvalidInput(f"followers must be a whole number, not {value!r}", field=field)
+    if value < 0 or value > MAX_AUDIENCE:
+        raise InvalidInput(f"followers must be between 0 and {MAX_AUDIENCE:,}", field=field)
+    return value
+
+
+def quoted_numbers(text: str) -> list[str]:
+    """Candidate loyalty numbers or contract references quoted in a message, in order."""
+    found = []
+    for match in _QUOTED_NUMBER.finditer(text or ""):
+        token = re.sub(r"[\s\-]", "", match.group(1)).upper()
+        if 6 <= len(token) <= 20 and any(c.isdigit() for c in token):
+            found.append(token)
+    return list(dict.fromkeys(found))
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One fact pointing a profile to a customer."""
+
+    method: LinkMethod
+    customer_id: int
+    detail: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {"method": str(self.method), "customer_id": self.customer_id, "detail": self.detail}
+
+
+class Outcome(StrEnum):
+    LINK = "link"
+    REVIEW = "review"
+    NOTHING = "nothing"
+    ALREADY = "already"
+
+
+@dataclass(frozen=True)
+class LinkDecision:
+    outcome: Outcome
+    customer_id: int | None = None
+    evidence: tuple[Evidence, ...] = ()
+    reason: str = ""
+
+    @property
+    def method(self) -> LinkMethod:
+        return self.evidence[0].method if self.evidence else LinkMethod.REVIEW
+
+
+def decide_deterministic(
+    evidence: Iterable[Evidence], *, linked_to: int | None = None
+) -> LinkDecision:
+    """What the deterministic evidence allows.
+
+    - no evidence: nothing;
+    - every piece names one customer, and the profile is unlinked: link;
+    - the profile is already linked to that customer: nothing to do;
+    - pieces name different customers, or the profile is linked to another customer (a handle
+      that already belongs to someone else): a person reviews, never a silent move.
+    """
+    pieces: Sequence[Evidence] = tuple(evidence)
+    if not pieces:
+        return LinkDecision(Outcome.NOTHING)
+    named = {piece.customer_id for piece in pieces}
+    if len(named) > 1:
+        return LinkDecision(
+            Outcome.REVIEW,
+            customer_id=pieces[0].customer_id,
+            evidence=tuple(pieces),
+            reason="the evidence names different customers",
+        )
+    (customer_id,) = named
+    if linked_to is not None and linked_to != customer_id:
+        return LinkDecision(
+            Outcome.REVIEW,
+            customer_id=customer_id,
+            evidence=tuple(pieces),
+            reason=f"the profile is already linked to customer {linked_to}",
+        )
+    if linked_to == customer_id:
+        return LinkDecision(Outcome.ALREADY, customer_id=customer_id, evidence=tuple(pieces))
+    return LinkDecision(Outcome.LINK, customer_id=customer_id, evidence=tuple(pieces))
+
+
+def is_loud_tourist(*, followers: int, value_decile: int | None, min_followers: int) -> bool:
+    """A large audience and little value (or not a customer at all)."""
+    return followers >= min_followers and (value_decile or 0) <= 3
+
+
+def is_silent_loyal(*, followers: int, value_decile: int | None, max_followers: int) -> bool:
+    """Top value and little or no audience."""
+    return (value_decile or 0) >= 8 and followers <= max_followers

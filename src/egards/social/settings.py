@@ -1,0 +1,29 @@
+"""Settings of the social feature, read from ``EGARDS_SOCIAL_*`` variables: the match-weight
+thresholds of probabilistic linking (a management choice between automation and review)."""
+
+from __future__ import annotations
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SocialSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="EGARDS_SOCIAL_", extra="ignore")
+
+    link_upper: float = Field(
+        default=6.0, description="Match weight from which a profile is linked automatically."
+    )
+    link_lower: float = Field(
+        default=0.0, description="Match weight from which a candidate goes to review."
+    )
+    link_margin: float = Field(
+        default=2.0,
+        ge=0,
+        description="How far the best candidate must stand above the next to be linked.",
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SocialSettings:
+        if self.link_lower > self.link_upper:
+            raise ValueError("EGARDS_SOCIAL_LINK_LOWER must not be above EGARDS_SOCIAL_LINK_UPPER")
+        return self

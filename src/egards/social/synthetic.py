@@ -1,0 +1,163 @@
+"""A generated set of customers and social profiles with a known truth, for the linking
+benchmark, the tests and the demo: profiles derived from customers with the variations seen
+in practice (typos, nicknames, handles from names, e-mails and birth years, lower case,
+missing last names) and strangers, some of them homonyms of customers."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+FIRST = ("Jean", "Marie", "Pierre", "Sophie", "Nicolas", "Isabelle", "Julien", "Caroline",
+         "Thomas", "Camille", "Antoine", "Claire", "Maxime", "Léa", "Alexandre", "Chloé",
+         "Sébastien", "Émilie", "Frédéric", "Valérie", "Benjamin", "Florence", "Christophe",
+         "Hélène", "Matthieu", "Inès", "Grégoire", "Manon", "Emmanuel", "Zoé", "Hugo", "Lucie",
+         "Louis", "Sarah", "Paul", "Alice", "Yanis", "Anaïs", "Karim", "Nadia")  # fmt: skip
+LAST = ("Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand",
+        "Leroy", "Moreau", "Simon", "Laurent", "Lefebvre", "Michel", "Garcia", "David",
+        "Bertrand", "Roux", "Vincent", "Fournier", "Morel", "Girard", "André", "Lefèvre",
+        "Mercier", "Dupont", "Lambert", "Bonnet", "François", "Martinez", "Legrand", "Garnier",
+        "Faure", "Rousseau", "Blanc", "Guérin", "Muller", "Henry", "Roussel", "Nicolas",
+        "Perrin", "Morin", "Mathieu", "Clément", "Gauthier", "Dumont", "Lopez", "Fontaine",
+        "Chevalier", "Robin", "Masson", "Sanchez", "Boyer", "Denis", "Lemaire", "Duval",
+        "Joly", "Gautier", "Roger", "Roche", "Roy", "Noël", "Meyer", "Lucas", "Meunier",
+        "Jean", "Pérez", "Marchand", "Dufour", "Blanchard", "Marie", "Barbier", "Brun",
+        "Dumas", "Brunet", "Schmitt", "Leroux", "Colin", "Fernandez", "Pierre", "Renard",
+        "Arnaud", "Rolland", "Caron", "Aubert", "Giraud", "Leclerc", "Vidal", "Bourgeois",
+        "Renaud", "Lemoine", "Picard", "Gaillard", "Philippe", "Leclercq", "Lacroix", "Fabre",
+        "Dupuis", "Olivier", "Rodriguez")  # fmt: skip
+CITIES = ("Paris", "Lyon", "Marseille", "Toulouse", "Nice", "Nantes", "Strasbourg",
+          "Montpellier", "Bordeaux", "Lille", "Rennes", "Reims", "Toulon", "Grenoble",
+          "Dijon", "Angers", "Nîmes", "Brest", "Tours", "Limoges")  # fmt: skip
+SHORT = {"Jean-Baptiste": "JB", "Alexandre": "Alex", "Maxime": "Max", "Frédéric": "Fred",
+         "Sébastien": "Seb", "Nicolas": "Nico", "Emmanuel": "Manu", "Florence": "Flo",
+         "Valérie": "Val", "Christophe": "Chris", "Thomas": "Tom", "Benjamin": "Ben",
+         "Caroline": "Caro", "Isabelle": "Isa", "Matthieu": "Matt"}  # fmt: skip
+NETWORKS = ("x", "instagram", "facebook", "linkedin", "tiktok")
+# Surnames are far more varied than first names (about 1.3 million in France): beyond the
+# common ones, names are built from syllables so that homonyms are as rare as in life.
+_ONSETS = ("Ker", "Le", "Mar", "Bou", "Char", "Du", "La", "Ro", "Ber", "Gi", "Fon", "Mo",
+           "Pel", "Cou", "Tes", "Vi", "Bar", "Sa", "Gau", "Ha")  # fmt: skip
+_MIDDLES = ("bra", "ri", "van", "del", "chon", "mi", "tel", "nar", "ge", "lo", "quin", "bi",
+            "sse", "ron", "ta", "ver")  # fmt: skip
+_ENDS = ("t", "ec", "in", "ier", "and", "eau", "ot", "y", "on", "ez", "ard", "el")
+
+
+@dataclass(frozen=True)
+class SocialSet:
+    customers: list[dict]
+    profiles: list[dict]
+    truth: dict[str, str]
+    """Profile id to the customer id it belongs to (strangers are absent)."""
+
+
+def _ascii(text: str) -> str:
+    import unicodedata
+
+    return "".join(
+        c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)
+    ).casefold()
+
+
+def _typo(rng: random.Random, text: str) -> str:
+    if len(text) < 4:
+        return text
+    i = rng.randrange(1, len(text) - 1)
+    kind = rng.random()
+    if kind < 0.4:
+        return text[:i] + text[i + 1] + text[i] + text[i + 2 :]
+    if kind < 0.7:
+        return text[:i] + text[i + 1 :]
+    return text[:i] + text[i] + text[i:]
+
+
+def customers(n: int, *, seed: int = 7, start: int = 1) -> list[dict]:
+    rng = random.Random(seed)
+    found = []
+    for number in range(start, start + n):
+        first = rng.choice(FIRST)
+        if rng.random() < 0.3:
+            last = rng.choice(LAST)
+        else:
+            last = rng.choice(_ONSETS) + rng.choice(_MIDDLES) + rng.choice(_ENDS)
+        if rng.random() < 0.1:
+            last = f"{last}-{rng.choice(LAST)}"
+        year = rng.randint(1950, 2004)
+        local = rng.choice(
+            (f"{first}.{last}", f"{first[0]}{last}", f"{first}{year % 100:02d}", f"{last}.{first}")
+        )
+        found.append(
+            {
+                "id": number,
+                "first_name": first,
+                "last_name": last,
+                "email": f"{_ascii(local).replace(' ', '')}{number}@example.fr",
+                "city": rng.choice(CITIES),
+                "preferred_language": "fr" if rng.random() < 0.85 else "en",
+                "phone": f"+336{rng.randint(10_000_000, 99_999_999)}",
+                "birth_date": f"{year}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+            }
+        )
+    return found
+
+
+def _profile_of(rng: random.Random, customer: dict, pid: int) -> dict:
+    first, last = customer["first_name"], customer["last_name"]
+    shown_first = SHORT.get(first, first) if rng.random() < 0.2 else first
+    shown_last = _typo(rng, last) if rng.random() < 0.15 else last
+    display = rng.choice(
+        (
+            f"{shown_first} {shown_last}",
+            f"{shown_first} {shown_last[0]}.",
+            f"{shown_first} {shown_last}".lower(),
+        )
+    )
+    year = customer["birth_date"][:4]
+    handle = rng.choice(
+        (
+            f"{shown_first}_{last}",
+            f"{first[0]}{last}{year}",
+            f"{shown_first}{last[:3]}",
+            customer["email"].split("@")[0].rstrip("0123456789"),
+            f"{last}.{first}",
+        )
+    )
+    return {
+        "id": pid,
+        "network": rng.choice(NETWORKS),
+        "handle": _ascii(handle).replace(" ", "").replace("-", ""),
+        "display_name": display,
+        "location": customer["city"] if rng.random() < 0.6 else None,
+        "language": customer["preferred_language"] if rng.random() < 0.7 else None,
+        "phone": customer["phone"] if rng.random() < 0.05 else None,
+        "followers": int(rng.lognormvariate(5, 1.8)),
+    }
+
+
+def social_set(
+    n_customers: int, n_profiles: int, *, linked_share: float = 0.6, seed: int = 11
+) -> SocialSet:
+    """``n_profiles`` profiles, ``linked_share`` of them derived from a customer, the rest
+    strangers (a third of those with a customer's first and last name: homonyms)."""
+    rng = random.Random(seed)
+    people = customers(n_customers, seed=seed + 1)
+    profiles, truth = [], {}
+    owners = rng.sample(people, min(int(n_profiles * linked_share), len(people)))
+    for owner in owners:
+        profile = _profile_of(rng, owner, len(profiles) + 1)
+        profiles.append(profile)
+        truth[str(profile["id"])] = str(owner["id"])
+    while len(profiles) < n_profiles:
+        if rng.random() < 0.33:
+            twin = rng.choice(people)
+            stranger = {
+                **twin,
+                "city": rng.choice(CITIES),
+                "birth_date": f"{rng.randint(1950, 2004)}-01-01",
+                "email": f"x{len(profiles)}@example.net",
+                "phone": f"+337{rng.randint(10_000_000, 99_999_999)}",
+            }
+        else:
+            stranger = customers(1, seed=rng.randint(0, 10**9), start=0)[0]
+        profiles.append(_profile_of(rng, stranger, len(profiles) + 1))
+    return SocialSet(people, profiles, truth)

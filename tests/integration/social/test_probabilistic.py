@@ -1,0 +1,115 @@
+"""Probabilistic linking (Splink on DuckDB) through the service, on both databases: a
+corroborated match links with its evidence, a display name alone goes to review."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy import select
+
+from egards.accounts.domain import SYSTEM, Actor, Role
+from egards.customers import service as customers
+from egards.customers.schemas import CustomerCreate
+from egards.social import service, synthetic
+from egards.social.models import SocialLink, SocialProfile
+
+NOW = datetime(2026, 11, 24, 9, tzinfo=UTC)
+
+
+@pytest.fixture
+def file_of_customers(db):
+    with db.unit_of_work() as session:
+        for person in synthetic.customers(120, seed=3):
+            customers.create_customer(
+                session,
+                actor=SYSTEM,
+                data=CustomerCreate(
+                    first_name=person["first_name"],
+                    last_name=person["last_name"],
+                    emails=[person["email"]],
+                    city=person["city"],
+                    birth_date=date.fromisoformat(person["birth_date"]),
+                ),
+            )
+        helene = customers.create_customer(
+            session,
+            actor=SYSTEM,
+            data=CustomerCreate(
+                first_name="Hélène", last_name="Quenouille", city="Lyon", emails=["hq@x.fr"]
+            ),
+        )
+        bastien = customers.create_customer(
+            session,
+            actor=SYSTEM,
+            data=CustomerCreate(
+                first_name="Bastien",
+                last_name="Marcellin",
+                city="Rennes",
+                birth_date=date(1984, 5, 2),
+                emails=["bastien.marcellin@example.fr"],
+            ),
+        )
+        return helene.id, bastien.id
+
+
+def _profile(session, handle, display_name, location=None):
+    return service.upsert_profile(
+        session,
+        network="instagram",
+        handle=handle,
+        display_name=display_name,
+        location=location,
+        followers=300,
+        now=NOW,
+    )
+
+
+def _run(session):
+    return service.link_probabilistically(session, now=NOW, upper=6.0, lower=0.0, margin=2.0)
+
+
+def test_display_name_alone_goes_to_review(db, file_of_customers):
+    helene, _ = file_of_customers
+    with db.unit_of_work() as session:
+        _profile(session, "hq_voyages", "Hélène Quenouille")
+        run = _run(session)
+        profile = session.scalar(select(SocialProfile).where(SocialProfile.handle == "hq_voyages"))
+        proposal = session.scalar(select(SocialLink).where(SocialLink.profile_id == profile.id))
+        assert run.to_review >= 1
+        assert profile.customer_id is None
+        assert proposal.status == "proposed" and proposal.customer_id == helene
+        assert any("last name: same" in e["detail"] for e in proposal.evidence)
+
+
+def test_a_name_with_city_and_birth_year_links_with_its_evidence(db, file_of_customers):
+    _, bastien = file_of_customers
+    with db.unit_of_work() as session:
+        _profile(session, "bmarcellin1984", "Bastien Marcellin", location="Rennes")
+        run = _run(session)
+        profile = session.scalar(
+            select(SocialProfile).where(SocialProfile.handle == "bmarcellin1984")
+        )
+        assert run.linked >= 1
+        assert profile.customer_id == bastien and profile.link_method == "probabilistic"
+        link = session.scalar(select(SocialLink).where(SocialLink.profile_id == profile.id))
+        assert link.status == "linked" and link.score >= 6.0
+        assert {e["method"] for e in link.evidence} >= {"city", "birth_year"}
+
+
+def test_a_reviewer_decides_and_the_outcome_is_kept(db, file_of_customers):
+    helene, _ = file_of_customers
+    reviewer = Actor(label="Reviewer", role=Role.SUPERVISOR, user_id=None)
+    with db.unit_of_work() as session:
+        _profile(session, "hq_voyages", "Hélène Quenouille")
+        _run(session)
+        [pending] = [
+            link
+            for link in service.review_queue(session, actor=reviewer)
+            if link.customer_id == helene
+        ]
+        decided = service.decide_review(
+            session, actor=reviewer, link_id=pending.id, accept=True, now=NOW
+        )
+        assert decided.status == "linked" and decided.decided_by
+        assert service.customer_audience(session, helene) == 300

@@ -1,0 +1,96 @@
+"""Rules of the social feature: audiences, quoted numbers, deterministic linking decisions,
+and the probabilistic linker's own rules (corroboration, ambiguity, thresholds)."""
+
+from __future__ import annotations
+
+import pytest
+
+from egards.errors import InvalidInput
+from egards.social.domain import (
+    Evidence,
+    LinkMethod,
+    Outcome,
+    check_audience,
+    decide_deterministic,
+    normalise_handle,
+    quoted_numbers,
+)
+from egards.social.linking import ScoredPair, corroborated, decide, decide_best, profile_record
+
+
+@pytest.mark.parametrize("value", [-1, "12k", 1.5, True, "-3", 10**11])
+def test_an_absurd_audience_is_refused_naming_the_field(value):
+    with pytest.raises(InvalidInput) as refused:
+        check_audience(value)
+    assert refused.value.field == "followers"
+
+
+def test_a_whole_audience_is_kept_and_a_blank_one_is_unknown():
+    assert check_audience("50000") == 50_000
+    assert check_audience(0) == 0
+    assert check_audience("") is None and check_audience(None) is None
+
+
+def test_handles_lose_the_at_and_the_case():
+    assert normalise_handle("@Zoe_M") == "zoe_m"
+    with pytest.raises(InvalidInput):
+        normalise_handle("two words")
+
+
+def test_loyalty_numbers_and_references_are_found_in_a_post():
+    text = "Mon numéro FB12345678, dossier CT-2024-001234, merci 2 fois"
+    assert quoted_numbers(text) == ["FB12345678", "CT2024001234"]
+
+
+def _evidence(method, customer_id):
+    return Evidence(method, customer_id, "detail")
+
+
+def test_declared_handle_links_without_review():
+    decision = decide_deterministic([_evidence(LinkMethod.DECLARED_HANDLE, 7)])
+    assert decision.outcome is Outcome.LINK and decision.customer_id == 7
+
+
+def test_evidence_naming_two_customers_goes_to_review():
+    decision = decide_deterministic(
+        [_evidence(LinkMethod.DECLARED_HANDLE, 7), _evidence(LinkMethod.LOYALTY_NUMBER, 8)]
+    )
+    assert decision.outcome is Outcome.REVIEW and "different customers" in decision.reason
+
+
+def test_a_profile_linked_to_someone_else_is_never_moved_silently():
+    decision = decide_deterministic([_evidence(LinkMethod.VERIFIED_EMAIL, 8)], linked_to=7)
+    assert decision.outcome is Outcome.REVIEW and "already linked to customer 7" in decision.reason
+
+
+def test_no_evidence_does_nothing():
+    assert decide_deterministic([]).outcome is Outcome.NOTHING
+
+
+def _pair(right, weight, **levels):
+    return ScoredPair("p1", right, weight, 0.9, levels)
+
+
+def test_display_name_alone_goes_to_review():
+    named = _pair("c1", 14.0, first_name=4, last_name=4, city=-1, birth_year=-1)
+    assert not corroborated(named.levels)
+    assert decide_best([named], upper=6, lower=0, margin=2)["p1"].outcome == "review"
+
+
+def test_a_corroborated_clear_leader_is_linked_and_homonyms_are_reviewed():
+    leader = _pair("c1", 14.0, first_name=4, last_name=4, city=1)
+    assert decide_best([leader], upper=6, lower=0, margin=2)["p1"].outcome == "link"
+    twin = _pair("c2", 13.5, first_name=4, last_name=4, city=1)
+    assert decide_best([leader, twin], upper=6, lower=0, margin=2)["p1"].outcome == "review"
+
+
+def test_thresholds_split_link_review_and_nothing():
+    assert decide(7, upper=6, lower=0) == "link"
+    assert decide(3, upper=6, lower=0) == "review"
+    assert decide(-1, upper=6, lower=0) == "nothing"
+
+
+def test_a_display_name_with_an_initial_keeps_the_initial_not_a_surname():
+    record = profile_record({"id": 1, "display_name": "Marie D.", "handle": "marie1987"})
+    assert record["last_name"] is None and record["initial"] == "d"
+    assert record["birth_year"] == "1987" and record["first_name"] == "marie"
