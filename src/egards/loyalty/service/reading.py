@@ -4,6 +4,7 @@ reads to the customer, tier history and counts. Nothing here writes."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
@@ -11,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from egards.accounts.domain import Actor, Permission
+from egards.bulk import select_in
 from egards.customers import service as customers
 from egards.errors import NotFound
 from egards.loyalty import codec, domain
@@ -158,6 +160,21 @@ def tier_counts(session: Session) -> list[tuple[str, str, int]]:
             )
         )
     ]
+
+
+def current_tiers(
+    session: Session, *, actor: Actor, customer_ids: Iterable[int], locale: str = "en"
+) -> dict[int, list[str]]:
+    """Each customer's live tier in each programme, in words ("Gold"), in bulk; nothing for an
+    actor who does not read loyalty (a list shows the column empty rather than failing)."""
+    if not actor.can(Permission.LOYALTY_READ):
+        return {}
+    tiers: dict[int, list[str]] = {}
+    rows = select_in(session, Member.customer_id, Member.programme, Member.tier, ids=customer_ids)
+    for customer_id, programme_code, tier_code in sorted(rows):
+        tier = get_programme(programme_code).tier(tier_code)
+        tiers.setdefault(customer_id, []).append(tier.name.get(locale))
+    return tiers
 
 
 def tier_history(session: Session, *, member_id: int) -> list[TierChange]:

@@ -1,0 +1,155 @@
+"""Every main console page in a real browser: axe-core finds no serious or critical WCAG 2.1
+A/AA violation, and no page scrolls sideways on a 390-px phone, at 1366 or at 1920 px.
+
+axe-core is vendored (``vendor/axe.min.js``, version in its first line, from the npm
+registry's ``axe-core`` package) so that a fresh machine needs nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from egards.demo.generate import DEMO_PASSWORD
+
+pytestmark = pytest.mark.browser
+
+AXE = Path(__file__).parent / "vendor" / "axe.min.js"
+AXE_VERSION = "4.14.1"
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+SUPERVISOR = "supervisor@demo.egards.fr"
+
+# Pages that need no discovery; the 360, the case and the offer are found from the demo data.
+FIXED_PAGES = [
+    "/customers",
+    "/customers?q=a",
+    "/cases",
+    "/no-silence",
+    "/case-reports",
+    "/loyalty",
+    "/recovery",
+    "/recovery/approvals",
+    "/recovery/budgets",
+    "/recovery/returns",
+    "/recovery/exceptions",
+    "/recovery/events",
+    "/recovery/catalogue",
+    "/analytics",
+    "/audit",
+]
+
+
+def sign_in(page, email: str = SUPERVISOR, locale: str = "en") -> None:
+    page.goto("/login")
+    page.fill("#email", email)
+    page.fill("#password", DEMO_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/customers**")
+    if page.locator("html").get_attribute("lang") != locale:
+        if not page.is_visible("#switch-locale"):  # on a phone, the menu is a button
+            page.click("#menu > summary")
+        page.click("#switch-locale")
+        page.wait_for_load_state()
+
+
+def main_pages(page) -> list[str]:
+    """The fixed pages, plus a customer 360 with a case, that case, and a gesture offer."""
+    page.goto("/cases")
+    row = page.locator("#inbox-table tr.case-row").first
+    case_path = row.locator("a").first.get_attribute("href")
+    page.goto(case_path)
+    customer_path = page.locator("a[href^='/customers/']").first.get_attribute("href")
+    customer_id = customer_path.rstrip("/").split("/")[-1]
+    case_id = case_path.rstrip("/").split("/")[-1]
+    return [
+        *FIXED_PAGES,
+        customer_path,
+        case_path,
+        f"/recovery/offer?customer_id={customer_id}&case_id={case_id}",
+    ]
+
+
+def axe_violations(page) -> list[str]:
+    """Serious and critical violations on the page as it is, one line per rule and element."""
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
+    result = page.evaluate(
+        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_TAGS
+    )
+    found = []
+    for violation in result["violations"]:
+        if violation["impact"] in ("serious", "critical"):
+            for node in violation["nodes"]:
+                found.append(
+                    f"{violation['id']} ({violation['impact']}): {node['target']} "
+                    f"{node.get('failureSummary', '')[:160]!r}"
+                )
+    return found
+
+
+def overflow(page) -> int:
+    """How many pixels the page is wider than the window (0: no sideways scroll)."""
+    return page.evaluate(
+        "() => Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)"
+        " - window.innerWidth"
+    )
+
+
+@pytest.fixture
+def context_at(browser, live_server):
+    contexts = []
+
+    def make(width: int, height: int = 900):
+        context = browser.new_context(
+            base_url=live_server, locale="en-GB", viewport={"width": width, "height": height}
+        )
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def test_the_vendored_axe_core_is_the_pinned_version():
+    assert AXE.read_text(encoding="utf-8")[:40].startswith(f"/*! axe v{AXE_VERSION}")
+
+
+@pytest.mark.parametrize("locale", ["en", "fr"])
+def test_no_main_page_has_a_serious_or_critical_axe_violation(context_at, locale):
+    page = context_at(1366)
+    sign_in(page, locale=locale)
+    problems: dict[str, list[str]] = {}
+    for path in main_pages(page):
+        page.goto(path)
+        page.wait_for_load_state("networkidle")
+        if found := axe_violations(page):
+            problems[path] = found
+    page.context.clear_cookies()
+    page.goto("/contact")
+    if found := axe_violations(page):
+        problems["/contact"] = found
+    assert problems == {}, json.dumps(problems, indent=1, ensure_ascii=False)
+
+
+@pytest.mark.parametrize(
+    ("width", "locale"), [(390, "fr"), (390, "en"), (1366, "fr"), (1920, "en")]
+)
+def test_no_main_page_scrolls_sideways(context_at, width, locale):
+    page = context_at(width)
+    sign_in(page, locale=locale)
+    wide: dict[str, int] = {}
+    for path in main_pages(page):
+        page.goto(path)
+        page.wait_for_load_state("networkidle")
+        if (extra := overflow(page)) > 0:
+            wide[path] = extra
+    page.context.clear_cookies()
+    page.goto("/contact")
+    if (extra := overflow(page)) > 0:
+        wide["/contact"] = extra
+    assert wide == {}
