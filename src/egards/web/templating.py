@@ -12,6 +12,7 @@ from fastapi.templating import Jinja2Templates
 
 from egards.features import FEATURES, modules
 from egards.web.i18n import PARIS, format_datetime, translate
+from egards.web.static_files import static_url
 
 templates = Jinja2Templates(
     directory=[str(files("egards.web") / "templates")]
@@ -21,6 +22,7 @@ templates = Jinja2Templates(
         if (files("egards") / feature / "templates").is_dir()
     ]
 )
+templates.env.globals["static_url"] = static_url
 # Console menu entries: (path, label, permission) from each feature's pages.NAV.
 NAV: list[tuple[str, str, str]] = []
 # The same entries grouped by feature, one menu per group: (group label, entries). A feature
