@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from egards.demo.generate import DEMO_PASSWORD
 
@@ -153,3 +154,56 @@ def test_no_main_page_scrolls_sideways(context_at, width, locale):
     if (extra := overflow(page)) > 0:
         wide["/contact"] = extra
     assert wide == {}
+
+
+def tabs_until(page, selector: str, limit: int = 40) -> int:
+    """How many presses of Tab bring the focus to ``selector`` (fails beyond ``limit``)."""
+    for count in range(1, limit + 1):
+        page.keyboard.press("Tab")
+        if page.evaluate("s => document.activeElement.matches(s)", selector):
+            return count
+    raise AssertionError(f"{selector} not reached in {limit} Tabs")
+
+
+def test_the_recommended_gesture_is_a_few_keys_away_from_the_case(context_at):
+    page = context_at(1366)
+    sign_in(page)
+    case_path = main_pages(page)[-2]
+    page.goto(case_path)
+    assert tabs_until(page, ".skip-link") == 1
+    page.keyboard.press("Enter")
+    to_offer = tabs_until(page, "#offer-gesture")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/recovery/offer**")
+    assert tabs_until(page, "#skip-to-recommended") == 2  # after "Skip to content"
+    page.keyboard.press("Enter")
+    to_accept = tabs_until(page, "#accept-1")
+    # The whole way: Tab, Enter, to_offer Tabs, Enter, 2 Tabs, Enter, to_accept Tabs.
+    assert to_offer <= 6 and to_accept <= 3, (to_offer, to_accept)
+
+
+def test_slash_focuses_the_search_box_from_any_page(context_at):
+    page = context_at(1366)
+    sign_in(page)
+    for path in ("/cases", "/loyalty", "/customers"):
+        page.goto(path)
+        page.keyboard.press("/")
+        focused = page.evaluate("() => document.activeElement.id")
+        assert focused in ("q", "nav-q"), (path, focused)
+    page.goto("/loyalty")
+    page.keyboard.press("/")
+    page.keyboard.type("a")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/customers?q=a")
+
+
+def test_search_results_are_announced_in_a_live_region(context_at):
+    page = context_at(1366)
+    sign_in(page)
+    page.goto("/customers")
+    status = page.locator("#search-status")
+    assert status.get_attribute("role") == "status"
+    page.fill("#q", "a")
+    expect(status).to_contain_text("customers found")
+    page.fill("#q", "zzzzqqqq")
+    expect(status).to_have_text("No customer matches.")

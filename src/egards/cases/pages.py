@@ -28,7 +28,7 @@ from egards.customers.pages import Panel, _validate
 from egards.errors import InvalidInput
 from egards.features import modules
 from egards.web import csp
-from egards.web.deps import CurrentActor, DbSession, Id
+from egards.web.deps import CurrentActor, DbSession, Id, csrf_token
 from egards.web.templating import render, templates
 
 router = APIRouter(include_in_schema=False)
@@ -148,6 +148,7 @@ def no_silence(
 @router.get("/contact")
 def contact_form(request: Request) -> Response:
     """The public contact form: no account needed."""
+    csrf_token(request)  # for its language switch, a form like the console's
     return render(
         request, "cases/contact.html", {"sent": None, "values": {}, "categories": CATEGORIES}
     )
