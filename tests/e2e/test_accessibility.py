@@ -8,6 +8,7 @@ registry's ``axe-core`` package) so that a fresh machine needs nothing else.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -207,3 +208,26 @@ def test_search_results_are_announced_in_a_live_region(context_at):
     expect(status).to_contain_text("customers found")
     page.fill("#q", "zzzzqqqq")
     expect(status).to_have_text("No customer matches.")
+
+
+@pytest.mark.parametrize("width", [390, 1366])
+def test_a_long_e_mail_address_stays_inside_its_card_on_the_360_page(context_at, width):
+    page = context_at(width)
+    sign_in(page)
+    page.goto("/customers/new")
+    page.fill("#first_name", "Anne-Charlotte")
+    page.fill("#last_name", "de La Rochefoucauld-Montmorency")
+    address = f"anne-charlotte.delarochefoucauld-montmorency.service-clients.{width}@exemple.fr"
+    page.fill("#email", address)
+    page.click("main form button[type=submit]")
+    page.wait_for_url(re.compile(r".*/customers/\d+$"))
+    assert overflow(page) <= 0
+    cut = page.evaluate(
+        """() => [...document.querySelectorAll('main .card')]
+              .filter(card => card.scrollWidth > card.clientWidth + 1)
+              .map(card => card.id || card.className)"""
+    )
+    assert cut == []
+    shown = page.get_by_text(address).first
+    box, card = shown.bounding_box(), page.locator("#identities").bounding_box()
+    assert box["x"] + box["width"] <= card["x"] + card["width"]
