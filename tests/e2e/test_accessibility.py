@@ -231,3 +231,23 @@ def test_a_long_e_mail_address_stays_inside_its_card_on_the_360_page(context_at,
     shown = page.get_by_text(address).first
     box, card = shown.bounding_box(), page.locator("#identities").bounding_box()
     assert box["x"] + box["width"] <= card["x"] + card["width"]
+
+
+def test_on_a_phone_the_menu_is_one_button_and_the_inbox_shows_time_left(context_at):
+    page = context_at(390, 844)
+    sign_in(page)
+    page.goto("/cases")
+    header = page.locator("header.top").bounding_box()
+    assert header["height"] < 70  # the brand and the menu button, one line
+    assert not page.is_visible("header nav")
+    page.click("#menu > summary")
+    page.click("header nav summary >> text=Requests")
+    page.click("header nav details[open] a >> text=No silence")
+    page.wait_for_url("**/no-silence")
+    timer = page.locator("#silence-table .sla-timer").first.bounding_box()
+    assert timer["x"] + timer["width"] <= 390
+    page.goto("/cases")
+    timer = page.locator("#inbox-table .sla-timer").first.bounding_box()
+    assert timer["x"] + timer["width"] <= 390  # the point of the inbox, without scrolling
+    team = page.locator(".team-filter select").bounding_box()
+    assert team["width"] >= 200
