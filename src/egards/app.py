@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from importlib.resources import files
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
-from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from starlette.middleware.sessions import SessionMiddleware
 
@@ -18,6 +17,7 @@ from egards.db import Database, engine_from_settings
 from egards.web import csp, problems
 from egards.web.admission import Admission
 from egards.web.deps import set_locale
+from egards.web.static_files import FOLDER, CachedStaticFiles
 from egards.web.templating import collect_nav
 
 # A raw e-mail handed over by a gateway is as large as the SMTP receiver accepts.
@@ -93,6 +93,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         by_path={INBOUND_EMAIL: settings.max_message_bytes},
         by_prefix={PORTAL_MESSAGES: settings.max_message_bytes},
     )
+    # Outermost: pages, API answers and static files leave compressed (htmx: 52 KB → 16 KB).
+    app.add_middleware(GZipMiddleware, minimum_size=1000)
     problems.install(app)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness and database reachability")
@@ -114,5 +116,5 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     for _, feature_pages in modules("pages"):
         app.include_router(feature_pages.router, include_in_schema=False)
     collect_nav()
-    app.mount("/static", StaticFiles(directory=str(files("egards.web") / "static")), name="static")
+    app.mount("/static", CachedStaticFiles(directory=str(FOLDER)), name="static")
     return app

@@ -18,12 +18,14 @@ def test_an_agent_answers_the_oldest_case_and_it_leaves_the_no_silence_view(page
     page.fill("#password", DEMO_PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url("**/customers")
-    page.click("header nav >> text=Cases")
+    page.click("header nav summary >> text=Requests")  # the Requests menu holds the inbox
+    page.click("header nav details[open] a >> text=Cases")
     page.wait_for_url("**/cases")
     expect(page.locator("#inbox-table tr.case-row").first).to_be_visible()
     expect(page.locator("#inbox-table .sla-timer").first).to_be_visible()
 
-    page.click("header nav >> text=No silence")
+    page.click("header nav summary >> text=Requests")
+    page.click("header nav details[open] a >> text=No silence")
     page.wait_for_url("**/no-silence")
     waiting_before = int(page.locator("#waiting-count").inner_text())
     oldest = page.locator("#silence-table tr.silence-row").first

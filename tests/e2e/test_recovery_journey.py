@@ -228,7 +228,8 @@ def test_an_agent_answers_a_late_case_grants_the_recommended_miles_and_everyone_
         page.screenshot(path=os.environ["EGARDS_SCREENSHOTS"] + "/gestures.png", full_page=True)
 
     sign_in(page, SUPERVISOR)
-    page.click("header nav >> text=Recovery")
+    page.click("header nav summary >> text=Recovery")  # the Recovery menu, then its first page
+    page.click("header nav details[open] a >> text=Recovery")
     page.wait_for_url("**/recovery")
     page.click("text=Budgets")
     page.wait_for_url("**/recovery/budgets")

@@ -632,3 +632,40 @@ def case_standing(session: Session, customer_ids: Iterable[int]) -> dict[int, di
         }
         for customer_id, clv, decile, risk, segment in rows
     }
+
+
+# Value bands of the console's lists, by value decile (10 = the most valuable tenth).
+VALUE_BANDS = ((10, "Top 10%"), (8, "Top 30%"), (4, "Middle"), (1, "Lower 30%"))
+
+
+@dataclass(frozen=True)
+class CustomerSignal:
+    """What a list of customers shows of their current score: a value band (English label,
+    translated by the console) and the churn risk (0 to 1)."""
+
+    value_band: str
+    churn_risk: float
+
+
+def value_band(decile: int) -> str:
+    return next((label for floor, label in VALUE_BANDS if decile >= floor), "")
+
+
+def customer_signals(
+    session: Session, *, actor: Actor, customer_ids: Iterable[int]
+) -> dict[int, CustomerSignal]:
+    """The value band and churn risk of many customers, in bulk (a hook: lists of features
+    below analytics show them). Nothing for an actor who may not see scores, nor a partner."""
+    if actor.is_partner or not can_see_scores(actor):
+        return {}
+    rows = select_in(
+        session,
+        CustomerScore.customer_id,
+        CustomerScore.value_decile,
+        CustomerScore.churn_risk,
+        ids=customer_ids,
+    )
+    return {
+        customer_id: CustomerSignal(value_band(int(decile or 0)), float(risk))
+        for customer_id, decile, risk in rows
+    }

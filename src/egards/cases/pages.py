@@ -38,7 +38,7 @@ from egards.customers.service import Customer
 from egards.errors import InvalidInput
 from egards.features import modules
 from egards.web import csp
-from egards.web.deps import CurrentActor, DbSession, Id, now_of
+from egards.web.deps import CurrentActor, DbSession, Id, csrf_token, now_of
 from egards.web.forms import validate
 from egards.web.panels import Panel
 from egards.web.templating import render, templates
@@ -46,6 +46,7 @@ from egards.web.templating import render, templates
 router = APIRouter(include_in_schema=False)
 # The customer 360 panel is rendered by the customers page: the helper must be global.
 templates.env.globals["case_label"] = case_label
+NAV_GROUP = "Requests"  # the menu that holds the entries below
 NAV = [
     ("/cases", "Cases", str(Permission.CASES_READ)),
     ("/no-silence", "No silence", str(Permission.CASES_READ)),
@@ -132,11 +133,20 @@ def inbox(
 
 
 @router.get("/no-silence")
-def no_silence(request: Request, session: DbSession, actor: CurrentActor) -> Response:
+def no_silence(
+    request: Request,
+    session: DbSession,
+    actor: CurrentActor,
+    after: Annotated[str | None, Query(max_length=80)] = None,
+) -> Response:
     now = now_of(request)
-    view = service.no_silence(session, actor=actor, now=now, limit=200)
+    view = service.no_silence(session, actor=actor, now=now, limit=50, after=after or None)
+    locale = getattr(request.state, "locale", "fr")
+    ids = [row.case.customer_id for row in view.rows]
     context = {
         "view": view,
+        "after": after or "",
+        "columns": service.customer_columns(session, actor=actor, customer_ids=ids, locale=locale),
         "names": service.display_names(session, [row.case for row in view.rows]),
         "now": now,
         "unreadable": service.unreadable_messages(session, actor=actor, limit=20)
@@ -150,6 +160,7 @@ def no_silence(request: Request, session: DbSession, actor: CurrentActor) -> Res
 @router.get("/contact")
 def contact_form(request: Request) -> Response:
     """The public contact form: no account needed."""
+    csrf_token(request)  # for its language switch, a form like the console's
     return render(
         request, "cases/contact.html", {"sent": None, "values": {}, "categories": CATEGORIES}
     )

@@ -9,6 +9,7 @@ in one :class:`ProgrammeError`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
@@ -312,12 +313,32 @@ class Programme(_Model):
 
     code: Code
     name: Names
+    # The programme's own member numbers: this prefix and ten digits (e.g. CM0000000123).
+    # A customer's existing loyalty number becomes the member number only if it has it, so
+    # that one programme's card never carries another's number. Default: the code's first
+    # two letters.
+    number_prefix: Annotated[str | None, Field(pattern=r"^[A-Z]{1,4}$")] = None
     currencies: Annotated[list[Currency], Field(min_length=1)]
     activities: Annotated[list[ActivityKind], Field(min_length=1)]
     earning: list[EarningRule] = []
     promotions: list[Promotion] = []
     tiers: Annotated[list[Tier], Field(min_length=1)]
     qualification: Qualification
+
+    @property
+    def member_prefix(self) -> str:
+        return self.number_prefix or self.code[:2].upper()
+
+    def member_number(self, customer_id: int, existing: Iterable[str] = ()) -> str:
+        """The member number of a new member: an existing loyalty number of this programme's
+        format, or a new one from the customer's id."""
+        prefix = self.member_prefix
+        for number in existing:
+            digits = number.removeprefix(prefix)
+            ours = number.startswith(prefix) and digits.isascii() and digits.isdigit()
+            if ours and 6 <= len(digits) <= 12:
+                return number
+        return f"{self.member_prefix}{customer_id:010d}"
 
     def currency(self, code: str) -> Currency:
         for currency in self.currencies:

@@ -1,14 +1,18 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from importlib.resources import files
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from egards.features import FEATURES, modules
-from egards.web.i18n import format_datetime, translate
+from egards.web.i18n import PARIS, format_datetime, translate
+from egards.web.static_files import static_url
 
 templates = Jinja2Templates(
     directory=[str(files("egards.web") / "templates")]
@@ -18,14 +22,75 @@ templates = Jinja2Templates(
         if (files("egards") / feature / "templates").is_dir()
     ]
 )
+templates.env.globals["static_url"] = static_url
 # Console menu entries: (path, label, permission) from each feature's pages.NAV.
 NAV: list[tuple[str, str, str]] = []
+# The same entries grouped by feature, one menu per group: (group label, entries). A feature
+# names its group with pages.NAV_GROUP (default: its first entry's label).
+NAV_GROUPS: list[tuple[str, list[tuple[str, str, str]]]] = []
+# The core's own group, first in the menu: the customer file and the audit trail.
+CORE_GROUP = (
+    "Customers",
+    [
+        ("/customers", "Find a customer", "customers:read"),
+        ("/audit", "Audit trail", "audit:read"),
+    ],
+)
+
+
+@dataclass(frozen=True)
+class MenuGroup:
+    label: str
+    entries: list[tuple[str, str, bool]]  # (path, label, current page)
+
+    @property
+    def active(self) -> bool:
+        return any(current for _, _, current in self.entries)
 
 
 def collect_nav() -> None:
     NAV.clear()
+    NAV_GROUPS.clear()
+    NAV_GROUPS.append(CORE_GROUP)
     for _, pages in modules("pages"):
-        NAV.extend(getattr(pages, "NAV", ()))
+        entries = list(getattr(pages, "NAV", ()))
+        NAV.extend(entries)
+        if entries:
+            NAV_GROUPS.append((getattr(pages, "NAV_GROUP", entries[0][1]), entries))
+
+
+def menu(actor: Any, path: str) -> list[MenuGroup]:
+    """The menu groups this actor may open, with the entry of the current page marked (the
+    longest path that the current one starts with, so /recovery/approvals is not /recovery)."""
+    visible = [
+        (label, [(p, text) for p, text, permission in entries if actor.can(permission)])
+        for label, entries in NAV_GROUPS
+    ]
+    prefixes = [p for _, entries in visible for p, _ in entries if _under(path, p)]
+    current = max(prefixes, key=len, default=None)
+    return [
+        MenuGroup(label, [(p, text, p == current) for p, text in entries])
+        for label, entries in visible
+        if entries
+    ]
+
+
+def _under(path: str, prefix: str) -> bool:
+    return path == prefix or path.startswith(prefix.rstrip("/") + "/")
+
+
+def zone_label(locale: str, zone: ZoneInfo = PARIS) -> str:
+    """The business time zone in words ("Paris time", "heure de Paris"), shown after every
+    promised time so that nobody reads it in their own zone."""
+    city = zone.key.rsplit("/", 1)[-1].replace("_", " ")
+    return translate(locale, "{city} time", city=city)
+
+
+def format_deadline(value: datetime | None, locale: str) -> str:
+    """A promised time with its zone: "04/12/2026 15:01 (heure de Paris)"."""
+    if value is None:
+        return ""
+    return f"{format_datetime(value, locale)} ({zone_label(locale)})"
 
 
 def render(
@@ -36,9 +101,11 @@ def render(
         "_": lambda text, **kw: translate(locale, text, **kw),
         "locale": locale,
         "dt": lambda value: format_datetime(value, locale),
+        "dt_due": lambda value: format_deadline(value, locale),
         "csrf_token": request.session.get("csrf", "") if "session" in request.scope else "",
         "actor": getattr(request.state, "actor", None),
         "nav": NAV,
+        "menu": menu,
     }
     return templates.TemplateResponse(
         request, name, {**base, **(context or {})}, status_code=status_code

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 from egards.accounts.domain import Role
 from tests.conftest import login
@@ -143,4 +144,5 @@ def test_the_public_contact_page_opens_a_case_and_refuses_missing_fields(client,
         },
     )
     assert sent.status_code == 200 and 'id="contact-sent"' in sent.text
-    assert "C-0000" in sent.text and "Nous avons bien reçu" in sent.text
+    # Any case number: on PostgreSQL, ids are not rolled back with the other tests' cases.
+    assert re.search(r"C-\d{6}", sent.text) and "Nous avons bien reçu" in sent.text

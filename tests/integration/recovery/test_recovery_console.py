@@ -263,3 +263,48 @@ def test_money_typed_in_the_console_is_exact_cents_or_refused_by_field(
     else:
         assert response.status_code == 303, response.text[:300]
         assert limit() == cents
+
+
+@pytest.mark.parametrize("locale", ["en", "fr"])
+def test_an_overspent_budget_shows_spent_nothing_left_and_the_overspend(
+    client, agent, make_person, scene, locale
+):
+    """A gesture above the budget, approved by a supervisor, spends more than the limit: the
+    console says nothing is left and by how much it went over, never a negative remainder."""
+    customer, _, case = scene
+    supervisor = make_person(Role.SUPERVISOR)
+    limit = 500
+    budget = {"scope": "agent", "owner": str(agent.user_id), "month": utcnow().strftime("%Y-%m")}
+    assert (
+        client.put(
+            "/api/v1/recovery/budgets",
+            json={**budget, "limit_cents": limit},
+            headers=supervisor.headers,
+        ).status_code
+        == 200
+    )
+    token = login(client, agent.email)
+    client.post("/locale", data={"locale": locale, "csrf_token": token, "next": "/recovery"})
+    page = client.get(f"/recovery/offer?customer_id={customer['id']}&case_id={case['id']}")
+    code = next(c for c in re.findall(r'data-code="([^"]+)"', page.text) if c.startswith("miles"))
+    client.post("/recovery/offer", data=offer_form(page.text, code))
+    (grant,) = client.get("/api/v1/recovery/approvals", headers=supervisor.headers).json()
+    assert grant["cost_cents"] > limit
+    decided = client.post(
+        f"/api/v1/recovery/approvals/{grant['approval']['id']}/decision",
+        json={"approve": True, "reason": "A loyal customer let down twice"},
+        headers=supervisor.headers,
+    )
+    assert decided.status_code == 200, decided.text
+    over = grant["cost_cents"] - limit
+
+    for path, shown in (
+        (f"/recovery/offer?customer_id={customer['id']}", "agent-remaining"),
+        ("/recovery", "my-remaining"),
+    ):
+        text = client.get(path).text
+        left = re.search(rf'id="{shown}">([^<]+)<', text).group(1)
+        assert re.sub(r"\D", "", left) == "0" and "−" not in left and "-" not in left
+        said = re.search(rf'id="{shown}-over">([^<]+)<', text).group(1)
+        assert re.sub(r"\D", "", said.split(",")[0].split(".")[0]) == str(over // 100)
+        assert ("over budget" if locale == "en" else "de dépassement") in said

@@ -48,6 +48,7 @@ from .period_ends import expiry_candidates as expiry_candidates
 from .period_ends import requalify as requalify
 from .reading import balances as balances
 from .reading import case_standing as case_standing
+from .reading import current_tiers as current_tiers
 from .reading import customer_members as customer_members
 from .reading import explain_member as explain_member
 from .reading import find_member as find_member

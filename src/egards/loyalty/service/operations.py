@@ -42,13 +42,13 @@ def enrol(
             field="customer_id",
             member_id=existing.id,
         )
-    number = (
-        session.scalar(
-            select(Identity.value).where(
-                Identity.customer_id == customer_id, Identity.kind == "loyalty_number"
-            )
-        )
-        or f"{programme.code[:2].upper()}{customer_id:010d}"
+    number = programme.member_number(
+        customer_id,
+        session.scalars(
+            select(Identity.value)
+            .where(Identity.customer_id == customer_id, Identity.kind == "loyalty_number")
+            .order_by(Identity.id)
+        ),
     )
     start = on or today()
     state = domain.enrol(programme, on=start)

@@ -151,6 +151,21 @@ def tier_counts(session: Session) -> list[tuple[str, str, int]]:
     ]
 
 
+def current_tiers(
+    session: Session, *, actor: Actor, customer_ids: Iterable[int], locale: str = "en"
+) -> dict[int, list[str]]:
+    """Each customer's live tier in each programme, in words ("Gold"), in bulk; nothing for an
+    actor who does not read loyalty (a list shows the column empty rather than failing)."""
+    if not actor.can(Permission.LOYALTY_READ):
+        return {}
+    tiers: dict[int, list[str]] = {}
+    rows = select_in(session, Member.customer_id, Member.programme, Member.tier, ids=customer_ids)
+    for customer_id, programme_code, tier_code in sorted(rows):
+        tier = get_programme(programme_code).tier(tier_code)
+        tiers.setdefault(customer_id, []).append(tier.name.get(locale))
+    return tiers
+
+
 def tier_history(session: Session, *, member_id: int) -> list[TierChange]:
     return list(
         session.scalars(

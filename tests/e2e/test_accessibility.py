@@ -1,0 +1,253 @@
+"""Every main console page in a real browser: axe-core finds no serious or critical WCAG 2.1
+A/AA violation, and no page scrolls sideways on a 390-px phone, at 1366 or at 1920 px.
+
+axe-core is vendored (``vendor/axe.min.js``, version in its first line, from the npm
+registry's ``axe-core`` package) so that a fresh machine needs nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from egards.demo.generate import DEMO_PASSWORD
+
+pytestmark = pytest.mark.browser
+
+AXE = Path(__file__).parent / "vendor" / "axe.min.js"
+AXE_VERSION = "4.14.1"
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+SUPERVISOR = "supervisor@demo.egards.fr"
+
+# Pages that need no discovery; the 360, the case and the offer are found from the demo data.
+FIXED_PAGES = [
+    "/customers",
+    "/customers?q=a",
+    "/cases",
+    "/no-silence",
+    "/case-reports",
+    "/loyalty",
+    "/recovery",
+    "/recovery/approvals",
+    "/recovery/budgets",
+    "/recovery/returns",
+    "/recovery/exceptions",
+    "/recovery/events",
+    "/recovery/catalogue",
+    "/analytics",
+    "/audit",
+]
+
+
+def sign_in(page, email: str = SUPERVISOR, locale: str = "en") -> None:
+    page.goto("/login")
+    page.fill("#email", email)
+    page.fill("#password", DEMO_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/customers**")
+    if page.locator("html").get_attribute("lang") != locale:
+        if not page.is_visible("#switch-locale"):  # on a phone, the menu is a button
+            page.click("#menu > summary")
+        page.click("#switch-locale")
+        page.wait_for_load_state()
+
+
+def main_pages(page) -> list[str]:
+    """The fixed pages, plus a customer 360 with a case, that case, and a gesture offer."""
+    page.goto("/cases")
+    row = page.locator("#inbox-table tr.case-row").first
+    case_path = row.locator("a").first.get_attribute("href")
+    page.goto(case_path)
+    customer_path = page.locator("a[href^='/customers/']").first.get_attribute("href")
+    customer_id = customer_path.rstrip("/").split("/")[-1]
+    case_id = case_path.rstrip("/").split("/")[-1]
+    return [
+        *FIXED_PAGES,
+        customer_path,
+        case_path,
+        f"/recovery/offer?customer_id={customer_id}&case_id={case_id}",
+    ]
+
+
+def axe_violations(page) -> list[str]:
+    """Serious and critical violations on the page as it is, one line per rule and element."""
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
+    result = page.evaluate(
+        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_TAGS
+    )
+    found = []
+    for violation in result["violations"]:
+        if violation["impact"] in ("serious", "critical"):
+            for node in violation["nodes"]:
+                found.append(
+                    f"{violation['id']} ({violation['impact']}): {node['target']} "
+                    f"{node.get('failureSummary', '')[:160]!r}"
+                )
+    return found
+
+
+def overflow(page) -> int:
+    """How many pixels the page is wider than the window (0: no sideways scroll)."""
+    return page.evaluate(
+        "() => Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)"
+        " - window.innerWidth"
+    )
+
+
+@pytest.fixture
+def context_at(browser, live_server):
+    contexts = []
+
+    def make(width: int, height: int = 900):
+        context = browser.new_context(
+            base_url=live_server, locale="en-GB", viewport={"width": width, "height": height}
+        )
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def test_the_vendored_axe_core_is_the_pinned_version():
+    assert AXE.read_text(encoding="utf-8")[:40].startswith(f"/*! axe v{AXE_VERSION}")
+
+
+@pytest.mark.parametrize("locale", ["en", "fr"])
+def test_no_main_page_has_a_serious_or_critical_axe_violation(context_at, locale):
+    page = context_at(1366)
+    sign_in(page, locale=locale)
+    problems: dict[str, list[str]] = {}
+    for path in main_pages(page):
+        page.goto(path)
+        page.wait_for_load_state("networkidle")
+        if found := axe_violations(page):
+            problems[path] = found
+    page.context.clear_cookies()
+    page.goto("/contact")
+    if found := axe_violations(page):
+        problems["/contact"] = found
+    assert problems == {}, json.dumps(problems, indent=1, ensure_ascii=False)
+
+
+@pytest.mark.parametrize(
+    ("width", "locale"), [(390, "fr"), (390, "en"), (1366, "fr"), (1920, "en")]
+)
+def test_no_main_page_scrolls_sideways(context_at, width, locale):
+    page = context_at(width)
+    sign_in(page, locale=locale)
+    wide: dict[str, int] = {}
+    for path in main_pages(page):
+        page.goto(path)
+        page.wait_for_load_state("networkidle")
+        if (extra := overflow(page)) > 0:
+            wide[path] = extra
+    page.context.clear_cookies()
+    page.goto("/contact")
+    if (extra := overflow(page)) > 0:
+        wide["/contact"] = extra
+    assert wide == {}
+
+
+def tabs_until(page, selector: str, limit: int = 40) -> int:
+    """How many presses of Tab bring the focus to ``selector`` (fails beyond ``limit``)."""
+    for count in range(1, limit + 1):
+        page.keyboard.press("Tab")
+        if page.evaluate("s => document.activeElement.matches(s)", selector):
+            return count
+    raise AssertionError(f"{selector} not reached in {limit} Tabs")
+
+
+def test_the_recommended_gesture_is_a_few_keys_away_from_the_case(context_at):
+    page = context_at(1366)
+    sign_in(page)
+    case_path = main_pages(page)[-2]
+    page.goto(case_path)
+    assert tabs_until(page, ".skip-link") == 1
+    page.keyboard.press("Enter")
+    to_offer = tabs_until(page, "#offer-gesture")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/recovery/offer**")
+    assert tabs_until(page, "#skip-to-recommended") == 2  # after "Skip to content"
+    page.keyboard.press("Enter")
+    to_accept = tabs_until(page, "#accept-1")
+    # The whole way: Tab, Enter, to_offer Tabs, Enter, 2 Tabs, Enter, to_accept Tabs.
+    assert to_offer <= 6 and to_accept <= 3, (to_offer, to_accept)
+
+
+def test_slash_focuses_the_search_box_from_any_page(context_at):
+    page = context_at(1366)
+    sign_in(page)
+    for path in ("/cases", "/loyalty", "/customers"):
+        page.goto(path)
+        page.keyboard.press("/")
+        focused = page.evaluate("() => document.activeElement.id")
+        assert focused in ("q", "nav-q"), (path, focused)
+    page.goto("/loyalty")
+    page.keyboard.press("/")
+    page.keyboard.type("a")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/customers?q=a")
+
+
+def test_search_results_are_announced_in_a_live_region(context_at):
+    page = context_at(1366)
+    sign_in(page)
+    page.goto("/customers")
+    status = page.locator("#search-status")
+    assert status.get_attribute("role") == "status"
+    page.fill("#q", "a")
+    expect(status).to_contain_text("customers found")
+    page.fill("#q", "zzzzqqqq")
+    expect(status).to_have_text("No customer matches.")
+
+
+@pytest.mark.parametrize("width", [390, 1366])
+def test_a_long_e_mail_address_stays_inside_its_card_on_the_360_page(context_at, width):
+    page = context_at(width)
+    sign_in(page)
+    page.goto("/customers/new")
+    page.fill("#first_name", "Anne-Charlotte")
+    page.fill("#last_name", "de La Rochefoucauld-Montmorency")
+    address = f"anne-charlotte.delarochefoucauld-montmorency.service-clients.{width}@exemple.fr"
+    page.fill("#email", address)
+    page.click("main form button[type=submit]")
+    page.wait_for_url(re.compile(r".*/customers/\d+$"))
+    assert overflow(page) <= 0
+    cut = page.evaluate(
+        """() => [...document.querySelectorAll('main .card')]
+              .filter(card => card.scrollWidth > card.clientWidth + 1)
+              .map(card => card.id || card.className)"""
+    )
+    assert cut == []
+    shown = page.get_by_text(address).first
+    box, card = shown.bounding_box(), page.locator("#identities").bounding_box()
+    assert box["x"] + box["width"] <= card["x"] + card["width"]
+
+
+def test_on_a_phone_the_menu_is_one_button_and_the_inbox_shows_time_left(context_at):
+    page = context_at(390, 844)
+    sign_in(page)
+    page.goto("/cases")
+    header = page.locator("header.top").bounding_box()
+    assert header["height"] < 70  # the brand and the menu button, one line
+    assert not page.is_visible("header nav")
+    page.click("#menu > summary")
+    page.click("header nav summary >> text=Requests")
+    page.click("header nav details[open] a >> text=No silence")
+    page.wait_for_url("**/no-silence")
+    timer = page.locator("#silence-table .sla-timer").first.bounding_box()
+    assert timer["x"] + timer["width"] <= 390
+    page.goto("/cases")
+    timer = page.locator("#inbox-table .sla-timer").first.bounding_box()
+    assert timer["x"] + timer["width"] <= 390  # the point of the inbox, without scrolling
+    team = page.locator(".team-filter select").bounding_box()
+    assert team["width"] >= 200

@@ -1,0 +1,82 @@
+"""Screenshots of the main console pages in both languages at 1366 px, kept in ``docs/img/``
+(the README shows them), so that a layout change is seen in review as a changed image.
+
+``EGARDS_SCREENSHOTS`` names another folder to write them to (e.g. to compare without
+touching the repository's images). Each shot also checks what a person would notice first:
+the menu fits on one line and nothing scrolls sideways.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from tests.e2e.test_accessibility import overflow, sign_in
+
+pytestmark = pytest.mark.browser
+
+DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
+WIDTH, HEIGHT = 1366, 768
+
+
+def small(path: Path) -> None:
+    """128 colours are plenty for a console of flat colours: a third of the bytes."""
+    image = Image.open(path).convert("RGB")
+    image.quantize(colors=128, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(
+        path, optimize=True
+    )
+
+
+def interesting_case(page) -> tuple[str, str]:
+    """A waiting case of a scored loyalty member (the richest 360 and offer): its path and
+    its customer's id."""
+    page.goto("/no-silence")
+    rows = page.locator("#silence-table tr.silence-row")
+    chosen = rows.first
+    for index in range(rows.count()):
+        row = rows.nth(index)
+        if row.locator("td.tier .badge").count() and row.locator("td.churn-risk .badge").count():
+            chosen = row
+            break
+    case_path = chosen.locator("a").first.get_attribute("href")
+    page.goto(case_path)
+    customer_path = page.locator("#customer-side a[href^='/customers/']").first.get_attribute(
+        "href"
+    )
+    return case_path, customer_path.rstrip("/").split("/")[-1]
+
+
+@pytest.mark.parametrize("locale", ["fr", "en"])
+def test_main_pages_in_both_languages_at_1366_px(browser, live_server, locale):
+    folder = Path(os.environ.get("EGARDS_SCREENSHOTS") or DOCS_IMG)
+    folder.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(
+        base_url=live_server,
+        locale="fr-FR" if locale == "fr" else "en-GB",
+        viewport={"width": WIDTH, "height": HEIGHT},
+    )
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    try:
+        sign_in(page, locale=locale)
+        case_path, customer_id = interesting_case(page)
+        shots = {
+            "customer-360": f"/customers/{customer_id}",
+            "inbox": "/cases",
+            "no-silence": "/no-silence",
+            "recovery-offer": f"/recovery/offer?customer_id={customer_id}&case_id="
+            + case_path.rstrip("/").split("/")[-1],
+        }
+        for name, path in shots.items():
+            page.goto(path)
+            page.wait_for_load_state("networkidle")
+            assert page.locator("header.top").bounding_box()["height"] < 60, (name, "menu wraps")
+            assert overflow(page) <= 0, (name, "scrolls sideways")
+            shot = folder / f"{name}-{locale}.png"
+            page.screenshot(path=shot, animations="disabled")
+            small(shot)
+    finally:
+        context.close()
