@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -41,6 +41,7 @@ from egards.customers.schemas import (
 from egards.db import utcnow
 from egards.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from egards.features import hooks
+from egards.i18n import N_, message, render_message
 
 PROFILE_FIELDS = (
     "first_name",
@@ -186,7 +187,7 @@ def record_event(
     actor: Actor,
     customer_id: int,
     kind: str,
-    summary: str,
+    summary: str | Mapping[str, Any],
     channel: str = "console",
     silo: str = "support",
     ref_type: str | None = None,
@@ -196,7 +197,9 @@ def record_event(
 ) -> None:
     """What other features call to put something on a customer's timeline (no access check:
     the calling use case has already checked its own permission). The event is internal
-    unless ``shared_with`` names the organisation that needs it (see ``audit.audience``)."""
+    unless ``shared_with`` names the organisation that needs it (see ``audit.audience``).
+    ``summary`` is best an ``egards.i18n.message``: it is stored as data and shown in the
+    reader's language (a plain string is shown as written)."""
     _timeline(
         session,
         actor,
@@ -213,8 +216,16 @@ def record_event(
 
 
 def _timeline(
-    session: Session, actor: Actor, customer_id: int, kind: str, summary: str, **extra: Any
+    session: Session,
+    actor: Actor,
+    customer_id: int,
+    kind: str,
+    summary: str | Mapping[str, Any],
+    **extra: Any,
 ) -> None:
+    stored = None
+    if not isinstance(summary, str):
+        stored, summary = dict(summary), render_message("en", summary)
     session.add(
         TimelineEvent(
             customer_id=customer_id,
@@ -223,6 +234,7 @@ def _timeline(
             channel=extra.pop("channel", "console"),
             silo=extra.pop("silo", "support"),
             summary=summary,
+            message=stored,
             actor_label=actor.label,
             organisation_id=actor.organisation_id,
             shared_with_id=audit.audience(actor, extra.pop("shared_with", None)),
@@ -341,7 +353,7 @@ def create_customer(
         customer_id=customer.id,
         after={**snapshot(customer), "identities": [f"{k}:{v}" for k, _, v, _ in identities]},
     )
-    _timeline(session, actor, customer.id, "customer.created", "Customer file opened")
+    _timeline(session, actor, customer.id, "customer.created", message(N_("Customer file opened")))
     session.flush()
     session.expire(customer, ["identities"])
     return get_customer(session, actor=actor, customer_id=customer.id)
@@ -376,7 +388,13 @@ def update_customer(
         before={k: before[k] for k in changed},
         after={k: after[k] for k in changed},
     )
-    _timeline(session, actor, customer.id, "customer.updated", "Updated: " + ", ".join(changed))
+    _timeline(
+        session,
+        actor,
+        customer.id,
+        "customer.updated",
+        message(N_("Updated: {fields}"), fields=", ".join(changed)),
+    )
     session.flush()
     return customer
 
@@ -420,7 +438,11 @@ def add_identity(
         after={"kind": identity.kind, "network": network, "value": value},
     )
     _timeline(
-        session, actor, customer_id, "identity.added", f"Identity added: {data.kind} {display}"
+        session,
+        actor,
+        customer_id,
+        "identity.added",
+        message(N_("Identity added: {kind} {value}"), kind=message(data.kind), value=display),
     )
     return identity
 
@@ -447,7 +469,11 @@ def remove_identity(
         reason=reason,
     )
     _timeline(
-        session, actor, customer_id, "identity.removed", f"Identity removed: {before['kind']}"
+        session,
+        actor,
+        customer_id,
+        "identity.removed",
+        message(N_("Identity removed: {kind}"), kind=message(before["kind"])),
     )
     session.flush()
 
@@ -479,7 +505,14 @@ def record_consent(
         actor,
         customer_id,
         f"consent.{verb}",
-        f"Consent {verb}: {data.purpose} by {data.channel} ({data.source})",
+        message(
+            N_("Consent granted: {purpose} by {channel} ({source})")
+            if data.granted
+            else N_("Consent withdrawn: {purpose} by {channel} ({source})"),
+            purpose=message(data.purpose),
+            channel=message(data.channel),
+            source=data.source,
+        ),
     )
     return event
 
@@ -679,7 +712,13 @@ def assign_organisation(
             actor,
             customer_id,
             "partner.assigned",
-            f"Assigned to partner {organisation.name}" + (f" ({purpose})" if purpose else ""),
+            message(
+                N_("Assigned to partner {name} ({purpose})"),
+                name=organisation.name,
+                purpose=purpose,
+            )
+            if purpose
+            else message(N_("Assigned to partner {name}"), name=organisation.name),
             silo="partner",
             shared_with=organisation_id,
         )
@@ -779,7 +818,11 @@ def merge_customers(
         actor,
         survivor_id,
         "customer.merged",
-        f"Duplicate file {merged_id} ({merged.first_name} {merged.last_name}) merged into this one",
+        message(
+            N_("Duplicate file {file} ({name}) merged into this one"),
+            file=str(merged_id),
+            name=f"{merged.first_name} {merged.last_name}",
+        ),
         ref_type="customer_merge",
         ref_id=str(record.id),
     )
@@ -852,7 +895,7 @@ def unmerge(session: Session, *, actor: Actor, merge_id: int, reason: str | None
         actor,
         record.survivor_id,
         "customer.unmerged",
-        f"Merge with file {record.merged_id} undone",
+        message(N_("Merge with file {file} undone"), file=str(record.merged_id)),
         ref_type="customer_merge",
         ref_id=str(record.id),
     )

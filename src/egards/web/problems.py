@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from egards.db import is_busy
 from egards.errors import DomainError, NotAuthenticated
+from egards.web.i18n import N_
 
 log = logging.getLogger("egards")
 PROBLEM_JSON = "application/problem+json"
@@ -192,7 +193,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if _wants_html(request) and exc.status_code == 404:
-            return _html_error(request, 404, "Page not found")
+            return _html_error(request, 404, N_("Page not found"))
         return Problem(
             problem(
                 exc.status_code,

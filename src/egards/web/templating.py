@@ -8,7 +8,16 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from egards.features import FEATURES, modules
-from egards.web.i18n import format_datetime, translate
+from egards.web.i18n import (
+    format_datetime,
+    format_day,
+    format_money,
+    format_number,
+    format_short_datetime,
+    render_message,
+    translate,
+    translate_plural,
+)
 
 templates = Jinja2Templates(
     directory=[str(files("egards.web") / "templates")]
@@ -35,7 +44,16 @@ def render(
     base = {
         "_": lambda text, **kw: translate(locale, text, **kw),
         "locale": locale,
-        "dt": lambda value: format_datetime(value, locale),
+        "ngettext": lambda one, many, n, **kw: translate_plural(locale, one, many, n, **kw),
+        "dt": lambda value, long=False, zone=False: (
+            format_datetime(value, locale, with_zone=zone)
+            if long or zone
+            else format_short_datetime(value, locale)
+        ),
+        "said": lambda stored, fallback="": render_message(locale, stored, fallback or ""),
+        "day": lambda value: format_day(value, locale),
+        "number": lambda value: format_number(value, locale),
+        "money": lambda cents, currency="EUR": format_money(cents, locale, currency),
         "csrf_token": request.session.get("csrf", "") if "session" in request.scope else "",
         "actor": getattr(request.state, "actor", None),
         "nav": NAV,
