@@ -23,30 +23,33 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import datetime
 from functools import cache
 from importlib.resources import files
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel import Locale
-from babel.dates import format_date as _babel_date
 from babel.dates import format_datetime as _babel_datetime
 from babel.dates import format_time as _babel_time
 from babel.dates import get_timezone_location
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_currency, format_decimal, format_percent
 from babel.support import NullTranslations, Translations
 
 from egards.config import LOCALES
 from egards.features import FEATURES
+from egards.formats import (
+    BUSINESS_ZONE,
+    _aware,
+    babel_locale,
+    format_day,
+    format_money,
+    format_number,
+)
 
-BUSINESS_ZONE = ZoneInfo("Europe/Paris")
 PARIS = BUSINESS_ZONE  # the name earlier code imports
 CATALOGUE_FOLDERS = ("web", *FEATURES)
 """Where catalogues live, in lookup order: a later folder's translation of a msgid wins."""
-_BABEL_LOCALES = {"fr": "fr_FR", "en": "en_GB"}
 
 
 def N_(text: str) -> str:
@@ -144,45 +147,7 @@ def accept_language(header: str | None) -> str | None:
     return min(wanted)[2] if wanted else None
 
 
-def babel_locale(locale: str) -> Locale:
-    return Locale.parse(_BABEL_LOCALES.get(locale, locale))
-
-
 # Numbers, money, dates ---------------------------------------------------------------------
-
-
-def format_number(value: float | int | None, locale: str) -> str:
-    """``8 000`` / ``8,000`` (French groups with a narrow no-break space)."""
-    if value is None:
-        return ""
-    return format_decimal(value, locale=babel_locale(locale))
-
-
-def format_money(cents: int | None, locale: str, currency: str = "EUR") -> str:
-    """Integer cents as money: ``1 234,56 €`` / ``€1,234.56``; whole amounts without their
-    zero cents (``8 400 €``)."""
-    if cents is None:
-        return ""
-    where = babel_locale(locale)
-    pattern = where.currency_formats["standard"].pattern
-    if cents % 100 == 0:
-        pattern = pattern.replace(".00", "")
-    return format_currency(
-        cents / 100, currency, format=pattern, locale=where, currency_digits=False
-    )
-
-
-def format_percentage(value: float | None, locale: str, digits: int = 0) -> str:
-    if value is None:
-        return ""
-    fmt = "#,##0" + ("." + "0" * digits if digits else "") + " %"
-    if locale != "fr":
-        fmt = fmt.replace(" %", "%")
-    return format_percent(value, format=fmt, locale=babel_locale(locale))
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=ZoneInfo("UTC"))
 
 
 def format_datetime(
@@ -194,7 +159,7 @@ def format_datetime(
         return ""
     moment = _aware(value).astimezone(zone)
     where = babel_locale(locale)
-    day = _babel_date(moment.date(), "long", locale=where)
+    day = format_day(moment.date(), locale)
     hours = _babel_time(moment, "HH:mm", tzinfo=zone, locale=where)
     text = translate(locale, "{day} at {time}", day=day, time=hours)
     return f"{text} {zone_label(locale, zone)}" if with_zone else text
@@ -210,15 +175,6 @@ def format_short_datetime(
     return _babel_datetime(moment, "short", tzinfo=zone, locale=babel_locale(locale)).replace(
         ",", ""
     )
-
-
-def format_day(value: date | datetime | None, locale: str, zone: ZoneInfo = BUSINESS_ZONE) -> str:
-    """``4 décembre 2026`` / ``4 December 2026``."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        value = _aware(value).astimezone(zone).date()
-    return _babel_date(value, "long", locale=babel_locale(locale))
 
 
 def zone_label(locale: str, zone: ZoneInfo = BUSINESS_ZONE) -> str:

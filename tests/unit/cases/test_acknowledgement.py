@@ -38,7 +38,7 @@ def test_the_french_acknowledgement_states_the_case_and_the_promise():
     assert ack.body.startswith("Bonjour Marie Martin,\n\n")
     assert (
         "Nous avons bien reçu votre message (dossier C-000123). "
-        "Nous vous répondrons au plus tard le mardi 24 novembre à 11 h 00."
+        "Nous vous répondrons au plus tard le mardi 24 novembre à 11 h 00 (heure de Paris)."
     ) in ack.body
 
 
@@ -47,13 +47,13 @@ def test_the_english_acknowledgement_states_the_case_and_the_promise():
     assert ack.subject == "[#C-000123] We have received your message"
     assert (
         "We have received your message (case C-000123). "
-        "We will answer you by Tuesday 24 November at 11:00 at the latest."
+        "We will answer you by Tuesday 24 November at 11:00 (Paris time) at the latest."
     ) in ack.body
 
 
 def test_the_promise_is_shown_in_the_customer_time_zone():
     ack = render(language="en", customer_time_zone="America/Toronto")
-    assert "Tuesday 24 November at 05:00" in ack.body
+    assert "Tuesday 24 November at 05:00 (Toronto time)" in ack.body
 
 
 def test_an_e_mail_acknowledgement_invites_a_reply_and_others_do_not():
