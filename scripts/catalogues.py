@@ -88,28 +88,35 @@ def update(folder: str, locale: str = "fr") -> Path:
 
 
 def problems(folder: str, locale: str = "fr") -> list[str]:
-    """Each message of the sources without a finished translation, and each translation no
-    source uses any more (``pybabel update`` would make it obsolete)."""
-    catalog, template = read(folder, locale), extract(folder)
+    """Each message of ``folder``'s sources without a finished translation, and each
+    translation no source uses any more (``pybabel update`` would make it obsolete)."""
+    return compare(extract(folder), read(folder, locale), label=folder)
+
+
+def compare(template: Catalog, catalog: Catalog, *, label: str = "") -> list[str]:
+    locale = str(catalog.locale or "")
     found: list[str] = []
     for wanted in template:
         if not wanted.id:
             continue
         have = catalog.get(wanted.id, context=wanted.context)
         where = f"{wanted.locations[0][0]}:{wanted.locations[0][1]}" if wanted.locations else ""
-        label = repr(wanted.id) + (f" (context {wanted.context})" if wanted.context else "")
+        name = repr(wanted.id) + (f" (context {wanted.context})" if wanted.context else "")
         strings = have.string if have else None
         texts = strings if isinstance(strings, tuple) else (strings,)
         if have is None or not all(texts):
-            found.append(f"{folder}: missing {locale} for {label} ({where})")
+            found.append(f"{label}: missing {locale} for {name} ({where})")
         elif have.fuzzy:
-            found.append(f"{folder}: fuzzy {locale} for {label} ({where})")
-    used = {(m.id if isinstance(m.id, str) else m.id[0], m.context) for m in template if m.id}
+            found.append(f"{label}: fuzzy {locale} for {name} ({where})")
+    used = {(_key(m.id), m.context) for m in template if m.id}
     for entry in catalog:
-        key = entry.id if isinstance(entry.id, str) else entry.id[0]
-        if entry.id and (key, entry.context) not in used:
-            found.append(f"{folder}: {locale} translation of {key!r} is used nowhere")
+        if entry.id and (_key(entry.id), entry.context) not in used:
+            found.append(f"{label}: {locale} translation of {_key(entry.id)!r} is used nowhere")
     return found
+
+
+def _key(msgid: str | tuple[str, ...]) -> str:
+    return msgid if isinstance(msgid, str) else msgid[0]
 
 
 def main(argv: list[str]) -> int:

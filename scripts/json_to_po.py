@@ -30,6 +30,8 @@ def convert(folder: Path) -> Path:
     else:
         catalog = Catalog(locale="fr", domain="egards", project="Égards", fuzzy=False)
     for english, french in entries.items():
+        if english in catalog:  # Catalog.add would keep the old translation
+            catalog.delete(english)
         catalog.add(english, french)
     out = io.BytesIO()
     write_po(out, catalog, width=76, omit_header=False, include_previous=False)

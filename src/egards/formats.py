@@ -42,12 +42,14 @@ def format_money(cents: int | None, locale: str, currency: str = "EUR") -> str:
 
 
 def format_percentage(value: float | None, locale: str, digits: int = 0) -> str:
+    """``0.256`` → ``26 %`` / ``26%`` (the locale's pattern, ``digits`` decimals)."""
     if value is None:
         return ""
-    fmt = "#,##0" + ("." + "0" * digits if digits else "") + " %"
-    if locale != "fr":
-        fmt = fmt.replace(" %", "%")
-    return format_percent(value, format=fmt, locale=babel_locale(locale))
+    where = babel_locale(locale)
+    pattern = where.percent_formats[None].pattern
+    if digits:
+        pattern = pattern.replace("#,##0", "#,##0." + "0" * digits)
+    return format_percent(value, format=pattern, locale=where)
 
 
 def _aware(value: datetime) -> datetime:

@@ -24,4 +24,8 @@ WORDS = (
     N_("potential_loyalist"),
     N_("promising"),
     N_("tourist"),
+    # the titles of the errors (problem details, error pages)
+    N_("No transactions to score"),
+    N_("A model did not converge"),
+    N_("No score yet"),
 )

@@ -63,4 +63,15 @@ WORDS = (
     N_("My cases"),
     N_("Team queue"),
     N_("Unassigned"),
+    # the titles of the errors (problem details, error pages)
+    N_("The case rules refuse this"),
+    N_("This status change is not allowed"),
+    N_("A reason is required to close an unresolved case"),
+    N_("Invalid business-hours calendar"),
+    N_("Invalid SLA configuration"),
+    N_("Invalid case number"),
+    N_("Invalid acknowledgement template"),
+    N_("No SLA policy applies"),
+    N_("Too many requests"),
+    N_("The e-mail could not be read"),
 )

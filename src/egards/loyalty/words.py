@@ -26,4 +26,14 @@ WORDS = (
     N_("rolling"),
     N_("soft_landing"),
     N_("voided"),
+    # the titles of the errors (problem details, error pages)
+    N_("The loyalty rules refuse this"),
+    N_("Invalid loyalty programme"),
+    N_("Invalid activity"),
+    N_("Unknown loyalty reference"),
+    N_("Insufficient balance"),
+    N_("Idempotency key reused with different content"),
+    N_("Invalid ledger posting"),
+    N_("The entry cannot change that way"),
+    N_("Redemption refused"),
 )

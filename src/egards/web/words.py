@@ -38,4 +38,11 @@ WORDS = (
     N_("support"),
     N_("surveys"),
     N_("web"),
+    # the titles of the errors (problem details, error pages)
+    N_("The request breaks a rule"),
+    N_("Not found"),
+    N_("Conflict with the current state"),
+    N_("Invalid input"),
+    N_("Not allowed"),
+    N_("Authentication required"),
 )
