@@ -78,8 +78,9 @@ def read(folder: str, locale: str = "fr") -> Catalog:
 
 
 def update(folder: str, locale: str = "fr") -> Path:
-    catalog = read(folder, locale)
-    catalog.update(extract(folder), no_fuzzy_matching=True)
+    catalog, template = read(folder, locale), extract(folder)
+    template.creation_date = catalog.creation_date  # no header churn when nothing changed
+    catalog.update(template, no_fuzzy_matching=True)
     path = PACKAGE / folder / "translations" / f"{locale}.po"
     out = io.BytesIO()
     write_po(out, catalog, width=76, ignore_obsolete=False, include_previous=False)
