@@ -83,7 +83,7 @@ def update(folder: str, locale: str = "fr") -> Path:
     catalog.update(template, no_fuzzy_matching=True)
     path = PACKAGE / folder / "translations" / f"{locale}.po"
     out = io.BytesIO()
-    write_po(out, catalog, width=76, ignore_obsolete=False, include_previous=False)
+    write_po(out, catalog, width=76, ignore_obsolete=True, include_previous=False)
     path.write_bytes(out.getvalue())
     return path
 
