@@ -1,18 +1,21 @@
-"""French and English at the web edge: the gettext catalogues and Babel formatting of
-``egards.i18n``, under the names the pages and features import."""
+"""French and English at the web edge: the gettext catalogues of ``egards.i18n`` and the Babel
+formats of ``egards.formats``, under the names the pages and features import."""
 
 from __future__ import annotations
 
-from egards.i18n import (
+from egards.formats import (
     BUSINESS_ZONE,
+    format_day,
+    format_money,
+    format_number,
+    format_percentage,
+)
+from egards.i18n import (
     N_,
     PARIS,
     accept_language,
     catalogue,
     format_datetime,
-    format_day,
-    format_money,
-    format_number,
     format_short_datetime,
     pick_locale,
     render_message,
@@ -30,6 +33,7 @@ __all__ = [
     "format_day",
     "format_money",
     "format_number",
+    "format_percentage",
     "format_short_datetime",
     "pick_locale",
     "render_message",
