@@ -47,7 +47,8 @@ TEXTS = """
   while (walker.nextNode()) {
     const node = walker.currentNode;
     const parent = node.parentElement;
-    if (!parent || parent.closest("script, style, noscript, [lang='en'], [translate='no']")) continue;
+    const skipped = "script, style, noscript, [lang='en'], [translate='no']";
+    if (!parent || parent.closest(skipped)) continue;
     const text = node.textContent.replace(/\\s+/g, " ").trim();
     if (text) out.push(text);
   }

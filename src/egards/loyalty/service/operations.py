@@ -310,6 +310,13 @@ def change_tier_by_exception(
     if new_period:
         book.state = domain.hold_period(book.programme, book.state, on=today())
     rank = book.programme.tier_index
+
+    def name(code: str, lang: str) -> str:  # tiers and dates in words, not codes
+        return book.programme.tier(code).name.get(lang)
+
+    def end(lang: str) -> str:
+        return domain.format_date(book.state.period_end, lang)
+
     event = domain.TierEvent(
         kind="upgraded"
         if rank(tier) > rank(before)
@@ -319,12 +326,12 @@ def change_tier_by_exception(
         on=today(),
         from_tier=before,
         to_tier=tier,
-        reason=f"{before} → {tier} by exception: {justification}"
+        reason=f"{name(before, 'en')} → {name(tier, 'en')} by exception: {justification}"
         if tier != before
-        else f"{tier} held until {book.state.period_end} by exception: {justification}",
-        reason_fr=f"{before} → {tier} par dérogation : {justification}"
+        else f"{name(tier, 'en')} held until {end('en')} by exception: {justification}",
+        reason_fr=f"{name(before, 'fr')} → {name(tier, 'fr')} par dérogation : {justification}"
         if tier != before
-        else f"{tier} maintenu jusqu'au {book.state.period_end} par dérogation : {justification}",
+        else f"{name(tier, 'fr')} maintenu jusqu'au {end('fr')} par dérogation : {justification}",
     )
     close_book(session, book)
     _record_tier_events(
