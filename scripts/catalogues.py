@@ -1,6 +1,8 @@
 """Extract, update and check the gettext catalogues (docs/CONTRIBUTING.md, "Translations").
 
     python scripts/catalogues.py update   # extract each catalogue's messages, merge into fr.po
+                                          # (reusing another catalogue's French for the same
+                                          # English), then translate what is still empty
     python scripts/catalogues.py check    # what is missing, fuzzy or stale (exit 1 if any)
 
 The same as ``pybabel extract`` then ``pybabel update`` run for each catalogue with
@@ -81,11 +83,28 @@ def update(folder: str, locale: str = "fr") -> Path:
     catalog, template = read(folder, locale), extract(folder)
     template.creation_date = catalog.creation_date  # no header churn when nothing changed
     catalog.update(template, no_fuzzy_matching=True)
+    known = _translated_elsewhere(folder, locale)
+    for entry in catalog:
+        if entry.id and not entry.string and (entry.id, entry.context) in known:
+            entry.string = known[(entry.id, entry.context)]  # the same words as elsewhere
     path = PACKAGE / folder / "translations" / f"{locale}.po"
     out = io.BytesIO()
     write_po(out, catalog, width=76, ignore_obsolete=True, include_previous=False)
     path.write_bytes(out.getvalue())
     return path
+
+
+def _translated_elsewhere(folder: str, locale: str) -> dict[tuple[object, str | None], object]:
+    """Finished translations of the other catalogues, to reuse for the same English."""
+    known: dict[tuple[object, str | None], object] = {}
+    for other in catalogue_folders():
+        if other == folder:
+            continue
+        for entry in read(other, locale):
+            strings = entry.string if isinstance(entry.string, tuple) else (entry.string,)
+            if entry.id and all(strings) and not entry.fuzzy:
+                known.setdefault((entry.id, entry.context), entry.string)
+    return known
 
 
 def problems(folder: str, locale: str = "fr") -> list[str]:
