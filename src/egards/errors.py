@@ -6,13 +6,24 @@ from typing import Any
 
 
 class DomainError(Exception):
-    """A rule refused a request. ``code`` is stable; ``context`` names fields and values."""
+    """A rule refused a request. ``code`` is stable; ``context`` names fields and values.
+
+    ``message`` is English. Written as a template over the context values
+    (``NotFound(N_("case {id} not found"), id=7)``), it is also the msgid the web edge
+    translates into the reader's language (``template``); an already formatted message is
+    shown as written."""
 
     code = "domain_error"
     status = 400
     title = "The request breaks a rule"
 
     def __init__(self, message: str, *, field: str | None = None, **context: Any) -> None:
+        self.template = message
+        if context and "{" in message:
+            try:
+                message = message.format(**context)
+            except (KeyError, IndexError, ValueError):
+                self.template = message
         super().__init__(message)
         self.message = message
         self.field = field

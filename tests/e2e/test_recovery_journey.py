@@ -188,6 +188,7 @@ def _miles(page) -> int:
         .first.inner_text()
         .replace("\u202f", "")
         .replace(" ", "")
+        .replace(",", "")  # English groups thousands with commas, French with thin spaces
     )
 
 

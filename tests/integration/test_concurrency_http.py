@@ -142,7 +142,7 @@ def test_a_lock_held_too_long_answers_503_with_retry_after_then_the_retry_succee
     # The console answers with a page, not the problem's JSON.
     assert page.status_code == 503 and page.headers["Retry-After"] == "1"
     assert page.headers["content-type"].startswith("text/html")
-    assert "try again in a moment" in page.text
+    assert "réessayez dans un instant" in page.text  # in the signed-in agent's French
     assert retried.status_code == 201, retried.text
 
 
@@ -174,5 +174,5 @@ def test_requests_beyond_the_pool_wait_their_turn_and_answer_503_when_it_does_no
             connection.close()
     patient.engine.dispose()
     assert turned_away.status_code == 503 and turned_away.headers["Retry-After"] == "1"
-    assert "try again in a moment" in turned_away.text  # a console page, not JSON
+    assert "réessayez dans un instant" in turned_away.text  # a French console page, not JSON
     assert served_later.status_code == 201, served_later.text

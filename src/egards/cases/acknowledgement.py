@@ -3,7 +3,7 @@ customer's language, from editable templates (``templates/ack_<language>.txt``).
 
 Rendering is pure: ``render_acknowledgement`` takes the template sources it is given.
 Templates run in Jinja2's sandbox because supervisors may edit them. Dates are spelled out
-here rather than through system locales, which servers rarely have installed.
+by Babel (CLDR data shipped with it, not the system's locales), the promise with its zone.
 """
 
 from __future__ import annotations
@@ -22,21 +22,13 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from egards.cases.domain import Channel, format_case_number, subject_tag
 from egards.cases.errors import AcknowledgementTemplateError
+from egards.formats import format_day_month
+from egards.i18n import zone_label
 
 DEFAULT_LANGUAGE = "fr"
 FALLBACK_LANGUAGE = "en"
 """For a customer whose language we do not write: English is more widely read."""
 
-_FR_WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
-_FR_MONTHS = (
-    "janvier", "février", "mars", "avril", "mai", "juin",
-    "juillet", "août", "septembre", "octobre", "novembre", "décembre",
-)  # fmt: skip
-_EN_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_EN_MONTHS = (
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
-)  # fmt: skip
 
 CHANNEL_LABELS: Mapping[str, Mapping[Channel, str]] = {
     "fr": {
@@ -64,13 +56,12 @@ CHANNEL_LABELS: Mapping[str, Mapping[Channel, str]] = {
 
 def format_long_date(moment: datetime, language: str) -> str:
     """``mardi 24 novembre à 11 h 00`` / ``Tuesday 24 November at 11:00``, in ``moment``'s
-    own zone. French writes the first of the month ``1er``."""
+    own zone: day and month names from Babel (CLDR); French writes the first of the month
+    ``1er`` and the hour ``11 h 00``, as letters do."""
+    words = format_day_month(moment.date(), language)
     if language == "fr":
-        day = "1er" if moment.day == 1 else str(moment.day)
-        weekday, month = _FR_WEEKDAYS[moment.weekday()], _FR_MONTHS[moment.month - 1]
-        return f"{weekday} {day} {month} à {moment.hour} h {moment.minute:02d}"
-    weekday, month = _EN_WEEKDAYS[moment.weekday()], _EN_MONTHS[moment.month - 1]
-    return f"{weekday} {moment.day} {month} at {moment.hour:02d}:{moment.minute:02d}"
+        return f"{words} à {moment.hour} h {moment.minute:02d}"
+    return f"{words} at {moment.hour:02d}:{moment.minute:02d}"
 
 
 def resolve_language(language: str | None, available: Collection[str]) -> str:
@@ -143,6 +134,7 @@ def render_acknowledgement(
         if first_response_due is not None
         else None
     )
+    zone = zone_label(chosen, ZoneInfo(customer_time_zone))
     context: dict[str, Any] = {
         "language": chosen,
         "case_number": format_case_number(case_sequence),
@@ -152,7 +144,7 @@ def render_acknowledgement(
         "customer_name": customer_name,
         "original_subject": " ".join(original_subject.split()) if original_subject else None,
         "deadline": deadline,
-        "deadline_text": format_long_date(deadline, chosen) if deadline else None,
+        "deadline_text": (f"{format_long_date(deadline, chosen)} {zone}" if deadline else None),
         "time_zone": customer_time_zone,
     }
     text = templates.template(chosen).render(context)

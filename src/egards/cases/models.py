@@ -241,6 +241,8 @@ class CaseEscalation(Base):
     action: Mapped[str] = mapped_column(String(30))
     fired_at: Mapped[datetime]
     detail: Mapped[str | None] = mapped_column(Text)
+    # ``detail`` as data (``egards.i18n.message``), rendered in the reader's language.
+    message: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class CaseLink(Base):

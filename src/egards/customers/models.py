@@ -113,6 +113,9 @@ class TimelineEvent(Base):
     ref_type: Mapped[str | None] = mapped_column(String(40))
     ref_id: Mapped[str | None] = mapped_column(String(40))
     data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # What ``summary`` says, as data: an ``egards.i18n.message`` rendered in the reader's
+    # language; None on entries written before (their summary is shown).
+    message: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class Note(Base):

@@ -27,6 +27,7 @@ from egards.customers.models import (
 )
 from egards.db import Database
 from egards.features import modules
+from egards.i18n import N_, message, names, render_message
 
 DEMO_PASSWORD = "egards-demo-2026"
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -176,30 +177,51 @@ STREETS = [
 SOCIAL = ["x", "instagram", "linkedin", "facebook"]
 
 AIRLINE_EVENTS = [
-    ("flight.flown", "shop", "loyalty", "Flight {route} flown, {cabin}"),
-    ("booking.made", "web", "shop", "Booking {route} for {month}"),
-    ("call.logged", "phone", "support", "Called about a schedule change on {route}"),
-    ("complaint.received", "email", "quality", "Complaint: delayed baggage on {route}"),
-    ("survey.answered", "web", "quality", "Satisfaction survey answered after {route}"),
-    ("lounge.visit", "shop", "loyalty", "Lounge visit at {airport}"),
-    ("social.mention", "social", "support", "Mentioned the company on social media about {route}"),
+    ("flight.flown", "shop", "loyalty", N_("Flight {route} flown, {cabin}")),
+    ("booking.made", "web", "shop", N_("Booking {route} for {month}")),
+    ("call.logged", "phone", "support", N_("Called about a schedule change on {route}")),
+    ("complaint.received", "email", "quality", N_("Complaint: delayed baggage on {route}")),
+    ("survey.answered", "web", "quality", N_("Satisfaction survey answered after {route}")),
+    ("lounge.visit", "shop", "loyalty", N_("Lounge visit at {airport}")),
+    (
+        "social.mention",
+        "social",
+        "support",
+        N_("Mentioned the company on social media about {route}"),
+    ),
 ]
 TELECOM_EVENTS = [
-    ("subscription.started", "shop", "shop", "Fibre subscription signed in the {city} shop"),
-    ("installation.done", "partner", "partner", "Installation report: fibre socket installed"),
+    ("subscription.started", "shop", "shop", N_("Fibre subscription signed in the {city} shop")),
+    ("installation.done", "partner", "partner", N_("Installation report: fibre socket installed")),
     (
         "installation.missed",
         "partner",
         "partner",
-        "Installer appointment missed, no technician available",
+        N_("Installer appointment missed, no technician available"),
     ),
-    ("call.logged", "phone", "support", "Remote support: connection drops every evening"),
-    ("invoice.issued", "email", "billing", "Monthly invoice issued"),
-    ("quality.callback", "phone", "quality", "Quality service called back about the open issue"),
-    ("cancellation.requested", "letter", "cancellation", "Cancellation request received by post"),
+    ("call.logged", "phone", "support", N_("Remote support: connection drops every evening")),
+    ("invoice.issued", "email", "billing", N_("Monthly invoice issued")),
+    (
+        "quality.callback",
+        "phone",
+        "quality",
+        N_("Quality service called back about the open issue"),
+    ),
+    (
+        "cancellation.requested",
+        "letter",
+        "cancellation",
+        N_("Cancellation request received by post"),
+    ),
 ]
 ROUTES = ["CDG-JFK", "CDG-DEL", "ORY-NCE", "CDG-LHR", "CDG-NRT", "LYS-CDG", "CDG-YUL", "CDG-DXB"]
-CABINS = ["economy", "premium economy", "business", "first"]
+CABINS = [N_("economy"), N_("premium economy"), N_("business"), N_("first")]
+MONTHS = [
+    {"fr": "janvier", "en": "January"},
+    {"fr": "mars", "en": "March"},
+    {"fr": "juillet", "en": "July"},
+    {"fr": "octobre", "en": "October"},
+]
 AIRPORTS = ["Paris-CDG", "New York JFK", "Nice", "Montréal"]
 
 
@@ -352,7 +374,9 @@ def _batch(session, rng: random.Random, start: int, count: int, installer_id: in
                     }
                 )
         timeline.append(
-            _event(customer_id, since, "customer.created", "web", "shop", "Customer file opened")
+            _event(
+                customer_id, since, "customer.created", "web", "shop", N_("Customer file opened")
+            )
         )
         catalogue = AIRLINE_EVENTS if airline else TELECOM_EVENTS
         if not airline:
@@ -361,7 +385,8 @@ def _batch(session, rng: random.Random, start: int, count: int, installer_id: in
                     customer_id,
                     since + timedelta(hours=1),
                     *TELECOM_EVENTS[0][:3],
-                    TELECOM_EVENTS[0][3].format(city=row["city"]),
+                    TELECOM_EVENTS[0][3],
+                    city=row["city"],
                 )
             )
             if rng.random() < 0.4:
@@ -378,14 +403,15 @@ def _batch(session, rng: random.Random, start: int, count: int, installer_id: in
             when = since + timedelta(
                 minutes=rng.randint(60, int((NOW - since).total_seconds() // 60))
             )
-            summary = text.format(
-                route=rng.choice(ROUTES),
-                cabin=rng.choice(CABINS),
-                airport=rng.choice(AIRPORTS),
-                city=row["city"],
-                month=rng.choice(["janvier", "mars", "juillet", "octobre"]),
-            )
-            timeline.append(_event(customer_id, when, kind, channel, silo, summary))
+            values = {
+                "route": rng.choice(ROUTES),
+                "cabin": message(rng.choice(CABINS)),
+                "airport": rng.choice(AIRPORTS),
+                "city": row["city"],
+                "month": names(rng.choice(MONTHS)),
+            }
+            used = {name: value for name, value in values.items() if "{" + name + "}" in text}
+            timeline.append(_event(customer_id, when, kind, channel, silo, text, **used))
     session.execute(insert(Identity.__table__), identities)
     session.execute(insert(ConsentEvent.__table__), consents)
     session.execute(insert(TimelineEvent.__table__), timeline)
@@ -413,14 +439,22 @@ def _identity(customer_id: int, kind: str, value: str, display: str, since: date
 
 
 def _event(
-    customer_id: int, when: datetime, kind: str, channel: str, silo: str, summary: str
+    customer_id: int,
+    when: datetime,
+    kind: str,
+    channel: str,
+    silo: str,
+    text: str,
+    **values: object,
 ) -> dict:
+    said = message(text, **values)
     return {
         "customer_id": customer_id,
         "occurred_at": when,
         "kind": kind,
         "channel": channel,
         "silo": silo,
-        "summary": summary,
+        "summary": render_message("en", said),
+        "message": said,
         "actor_label": "demo",
     }

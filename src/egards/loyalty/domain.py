@@ -23,6 +23,8 @@ from decimal import (
 )
 from typing import Any, Literal
 
+from egards.formats import format_day as _format_day
+from egards.formats import format_number as _format_number
 from egards.loyalty.errors import (
     InsufficientBalance,
     InvalidActivity,
@@ -1055,49 +1057,15 @@ def check_redemption(programme: Programme, currency: str, amount: int, *, availa
 
 # --- explanation ----------------------------------------------------------------------------
 
-_MONTHS = {
-    "en": [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ],
-    "fr": [
-        "janvier",
-        "février",
-        "mars",
-        "avril",
-        "mai",
-        "juin",
-        "juillet",
-        "août",
-        "septembre",
-        "octobre",
-        "novembre",
-        "décembre",
-    ],
-}
-
 
 def format_date(day: date, lang: str = "en") -> str:
-    """``12 March 2025`` / ``1er mars 2025``."""
-    names = _MONTHS["fr" if lang == "fr" else "en"]
-    number = "1er" if lang == "fr" and day.day == 1 else str(day.day)
-    return f"{number} {names[day.month - 1]} {day.year}"
+    """``12 March 2025`` / ``1er mars 2025`` (Babel)."""
+    return _format_day(day, lang)
 
 
 def format_number(value: int, lang: str = "en") -> str:
-    """``12,450`` / ``12 450`` (with the narrow no-break space French typography uses)."""
-    text = f"{value:,}"
-    return text.replace(",", "\u202f") if lang == "fr" else text
+    """``12,450`` / ``12 450`` (Babel: a narrow no-break space in French)."""
+    return _format_number(value, lang)
 
 
 def _count_activities(programme: Programme, lines: Iterable[Earning], lang: str) -> str:

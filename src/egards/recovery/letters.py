@@ -38,20 +38,12 @@ from reportlab.platypus import (
 )
 
 from egards.errors import InvalidInput
+from egards.formats import format_day
 
 LANGUAGES = ("fr", "en")
 MAX_SUBJECT_CHARS = 300
 MAX_BODY_CHARS = 50_000
 """About fifteen pages: far beyond any letter, short of what a runaway template loop makes."""
-
-_FR_MONTHS = (
-    "janvier", "février", "mars", "avril", "mai", "juin",
-    "juillet", "août", "septembre", "octobre", "novembre", "décembre",
-)  # fmt: skip
-_EN_MONTHS = (
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
-)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -111,11 +103,8 @@ _SAMPLE_FACTS = {
 
 
 def format_letter_date(day: date, language: str) -> str:
-    """``23 novembre 2026`` / ``23 November 2026``; French writes the first ``1er``."""
-    if language == "fr":
-        number = "1er" if day.day == 1 else str(day.day)
-        return f"{number} {_FR_MONTHS[day.month - 1]} {day.year}"
-    return f"{day.day} {_EN_MONTHS[day.month - 1]} {day.year}"
+    """``23 novembre 2026`` / ``23 November 2026`` (Babel); French writes the first ``1er``."""
+    return format_day(day, language)
 
 
 # --- templates ----------------------------------------------------------------------------

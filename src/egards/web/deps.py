@@ -16,7 +16,7 @@ from egards.accounts.domain import Actor
 from egards.config import Settings
 from egards.db import utcnow
 from egards.errors import NotAuthenticated, PermissionDenied
-from egards.web.i18n import pick_locale
+from egards.web.i18n import N_, pick_locale
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 # Ids beyond 64 bits cannot exist; refusing them here keeps drivers from overflowing.
@@ -55,7 +55,9 @@ async def check_csrf(request: Request) -> None:
     ):
         sent = (await request.form()).get("csrf_token")
     if not expected or not isinstance(sent, str) or not secrets.compare_digest(expected, sent):
-        raise PermissionDenied("missing or wrong CSRF token; reload the page", field="csrf_token")
+        raise PermissionDenied(
+            N_("missing or wrong CSRF token; reload the page"), field="csrf_token"
+        )
 
 
 async def get_actor(request: Request, session: DbSession) -> Actor:
@@ -69,7 +71,7 @@ async def get_actor(request: Request, session: DbSession) -> Actor:
         await check_csrf(request)
         actor = await run_in_threadpool(accounts.actor_from_session, session, str(secret))
     else:
-        raise NotAuthenticated("sign in, or send a bearer token")
+        raise NotAuthenticated(N_("sign in, or send a bearer token"))
     request.state.actor = actor
     return actor
 

@@ -13,6 +13,7 @@ from egards.accounts import service as accounts
 from egards.audit import service as audit
 from egards.errors import NotAuthenticated
 from egards.web.deps import CurrentActor, DbSession, check_csrf, csrf_token
+from egards.web.i18n import N_
 from egards.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -55,7 +56,7 @@ async def login(
         return render(
             request,
             "login.html",
-            {"next": _safe_next(next), "error": "Wrong e-mail or password", "email": email},
+            {"next": _safe_next(next), "error": N_("Wrong e-mail or password"), "email": email},
             status_code=401,
         )
     locale = request.session.get("locale") or user.locale

@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from egards.db import is_busy
 from egards.errors import DomainError, NotAuthenticated
+from egards.web.i18n import N_, accept_language, pick_locale, translate
 
 log = logging.getLogger("egards")
 PROBLEM_JSON = "application/problem+json"
@@ -100,9 +101,35 @@ def _wants_html(request: Request) -> bool:
     return not request.url.path.startswith("/api/") and request.url.path != "/healthz"
 
 
+def reader_locale(request: Request) -> str:
+    """The language of an answer: the console's (the session's, else the default) for a page;
+    ``Accept-Language`` for the API, English when it asks for neither of ours."""
+    if _wants_html(request):
+        settings = getattr(request.app.state, "settings", None)
+        chosen = request.session.get("locale") if "session" in request.scope else None
+        return pick_locale(
+            getattr(request.state, "locale", None),
+            chosen,
+            accept_language(request.headers.get("accept-language")),
+            getattr(settings, "default_locale", None),
+        )
+    return accept_language(request.headers.get("accept-language")) or "en"
+
+
+def error_text(locale: str, exc: DomainError) -> str:
+    """A domain error's message in ``locale`` (its template translated, else as written)."""
+    if exc.template == exc.message and "{" not in exc.template:
+        return translate(locale, exc.message)
+    try:
+        return translate(locale, exc.template, **exc.context)
+    except (KeyError, IndexError, ValueError):
+        return exc.message
+
+
 def _html_error(request: Request, status: int, detail: str) -> Response:
     from egards.web.templating import render
 
+    detail = translate(reader_locale(request), detail)
     if request.headers.get("HX-Request"):
         return HTMLResponse(
             f'<div class="flash error" role="alert">{_escape(detail)}</div>',
@@ -121,7 +148,7 @@ def _escape(text: str) -> str:
 def busy(request: Request) -> Response:
     """503 with Retry-After: a wait for the database (a turn, a connection, a lock) ran out.
     Nothing was written; the same request can be sent again."""
-    detail = "the server is busy; nothing was changed, try again in a moment"
+    detail = N_("the server is busy; nothing was changed, try again in a moment")
     headers = {"Retry-After": str(RETRY_AFTER)}
     if _wants_html(request):
         response = _html_error(request, 503, detail)
@@ -140,9 +167,13 @@ def install(app: FastAPI) -> None:
                 if request.url.path == "/my" or request.url.path.startswith("/my/"):
                     return RedirectResponse("/my/sign-in", status_code=303)
                 return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
-            return _html_error(request, exc.status, exc.message)
-        errors = [{"field": exc.field, "reason": exc.message}] if exc.field else None
-        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, NotAuthenticated) else None
+            return _html_error(request, exc.status, error_text(reader_locale(request), exc))
+        locale = reader_locale(request)
+        detail = error_text(locale, exc)
+        errors = [{"field": exc.field, "reason": detail}] if exc.field else None
+        headers = {"Content-Language": locale}
+        if isinstance(exc, NotAuthenticated):
+            headers["WWW-Authenticate"] = "Bearer"
         reserved = {"type", "title", "status", "detail", "instance", "code", "errors"}
         context = {
             k: v
@@ -152,8 +183,8 @@ def install(app: FastAPI) -> None:
         return Problem(
             problem(
                 exc.status,
-                exc.title,
-                exc.message,
+                translate(locale, exc.title),
+                detail,
                 code=exc.code,
                 instance=request.url.path,
                 errors=errors,
@@ -195,7 +226,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if _wants_html(request) and exc.status_code == 404:
-            return _html_error(request, 404, "Page not found")
+            return _html_error(request, 404, N_("Page not found"))
         return Problem(
             problem(
                 exc.status_code,
@@ -247,7 +278,9 @@ def install(app: FastAPI) -> None:
     async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         if _wants_html(request):
-            return _html_error(request, 500, "An unexpected error occurred; it has been logged.")
+            return _html_error(
+                request, 500, N_("An unexpected error occurred; it has been logged.")
+            )
         return Problem(
             problem(
                 500,

@@ -1,17 +1,25 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from importlib.resources import files
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from egards.features import FEATURES, modules
-from egards.web.i18n import PARIS, format_datetime, translate
+from egards.web.i18n import (
+    format_datetime,
+    format_day,
+    format_money,
+    format_number,
+    format_percentage,
+    format_short_datetime,
+    render_message,
+    translate,
+    translate_plural,
+)
 from egards.web.static_files import static_url
 
 templates = Jinja2Templates(
@@ -79,20 +87,6 @@ def _under(path: str, prefix: str) -> bool:
     return path == prefix or path.startswith(prefix.rstrip("/") + "/")
 
 
-def zone_label(locale: str, zone: ZoneInfo = PARIS) -> str:
-    """The business time zone in words ("Paris time", "heure de Paris"), shown after every
-    promised time so that nobody reads it in their own zone."""
-    city = zone.key.rsplit("/", 1)[-1].replace("_", " ")
-    return translate(locale, "{city} time", city=city)
-
-
-def format_deadline(value: datetime | None, locale: str) -> str:
-    """A promised time with its zone: "04/12/2026 15:01 (heure de Paris)"."""
-    if value is None:
-        return ""
-    return f"{format_datetime(value, locale)} ({zone_label(locale)})"
-
-
 def render(
     request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200
 ) -> HTMLResponse:
@@ -100,8 +94,18 @@ def render(
     base = {
         "_": lambda text, **kw: translate(locale, text, **kw),
         "locale": locale,
-        "dt": lambda value: format_datetime(value, locale),
-        "dt_due": lambda value: format_deadline(value, locale),
+        "ngettext": lambda one, many, n, **kw: translate_plural(locale, one, many, n, **kw),
+        "dt": lambda value, long=False, zone=False: (
+            format_datetime(value, locale, with_zone=zone)
+            if long or zone
+            else format_short_datetime(value, locale)
+        ),
+        "said": lambda stored, fallback="": render_message(locale, stored, fallback or ""),
+        "day": lambda value: format_day(value, locale),
+        "number": lambda value: format_number(value, locale),
+        "percent": lambda share, digits=0: format_percentage(share, locale, digits),
+        "money": lambda cents, currency="EUR": format_money(cents, locale, currency),
+        "dt_due": lambda value: format_datetime(value, locale, with_zone=True),
         "csrf_token": request.session.get("csrf", "") if "session" in request.scope else "",
         "actor": getattr(request.state, "actor", None),
         "nav": NAV,

@@ -120,7 +120,8 @@ def test_gesture_within_budget_is_granted_at_once_everywhere(
         )
         assert notice.recipient == "jean.moreau@example.org"
         assert notice.payload["from"] == "relations@maison.example"
-        assert "2,000" in notice.payload["body"] and "Bonjour" in notice.payload["body"]
+        body = notice.payload["body"]
+        assert "2\u202f000 Miles" in body and "Bonjour" in body  # French figures, unit by name
 
 
 def test_same_key_grants_once_and_a_different_request_under_it_is_refused(

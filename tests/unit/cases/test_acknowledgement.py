@@ -53,7 +53,7 @@ def test_the_english_acknowledgement_states_the_case_and_the_promise():
 
 def test_the_promise_is_shown_in_the_customer_time_zone():
     ack = render(language="en", customer_time_zone="America/Toronto")
-    assert "Tuesday 24 November at 05:00" in ack.body
+    assert "Tuesday 24 November at 05:00 (Toronto time)" in ack.body
 
 
 def test_an_e_mail_acknowledgement_invites_a_reply_and_others_do_not():

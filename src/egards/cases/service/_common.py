@@ -14,6 +14,7 @@ from egards.cases.domain import CaseStatus, format_case_number
 from egards.cases.models import Case
 from egards.customers import service as customers
 from egards.features import hooks
+from egards.i18n import N_, message
 
 OPEN_STATUSES = (
     CaseStatus.NEW,
@@ -43,8 +44,14 @@ SHARED_WITH_PARTNER = frozenset(
 
 
 def _timeline(
-    session: Session, actor: Actor, case: Case, kind: str, summary: str, at: datetime
+    session: Session,
+    actor: Actor,
+    case: Case,
+    kind: str,
+    summary: str | dict[str, Any],
+    at: datetime,
 ) -> None:
+    """``summary`` is an ``egards.i18n.message`` (a plain string is a customer's own words)."""
     if case.customer_id is None:
         return
     customers.record_event(
@@ -52,7 +59,11 @@ def _timeline(
         actor=actor,
         customer_id=case.customer_id,
         kind=kind,
-        summary=f"{format_case_number(case.id)} · {summary}"[:1000],
+        summary=message(
+            N_("{case} · {text}"),
+            case=format_case_number(case.id),
+            text=summary if isinstance(summary, dict) else summary[:900],
+        ),
         channel=case.channel,
         silo=SILO_OF_TEAM.get(case.team, "support"),
         ref_type="case",

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from egards import i18n
 from egards.accounts.domain import Actor
 from egards.audit import service as audit
 from egards.cases import domain
@@ -32,6 +33,7 @@ from egards.cases.service.sla import case_clocks, refresh_sla
 from egards.cases.service.workflow import _change, _set_status
 from egards.db import utcnow
 from egards.errors import Conflict, InvalidInput
+from egards.i18n import N_
 from egards.outbox import service as outbox
 
 
@@ -121,7 +123,10 @@ def add_inbound(
         actor,
         case,
         "case.message_received",
-        ("Reopened: " if effect.reopened else "New message: ") + _first_words(message.body_text),
+        i18n.message(
+            N_("Reopened: {words}") if effect.reopened else N_("New message: {words}"),
+            words=_first_words(message.body_text),
+        ),
         received,
     )
     if refused:

@@ -16,9 +16,13 @@ from egards.cases.models import Case, CaseMessage
 from egards.cases.service._common import _timeline
 from egards.cases.service.config import CasesConfig
 from egards.customers.models import Customer, Identity
+from egards.i18n import N_, message
 from egards.outbox import service as outbox
 
 ACK_KEY = "case-ack:"
+
+
+_LANGUAGES = {"fr": N_("French"), "en": N_("English")}
 
 
 def _email_of(session: Session, case: Case) -> str | None:
@@ -110,7 +114,17 @@ def _acknowledge(
         entry.message_id = queued.payload["message_id"]
         entry.outbox_key = key
     session.add(entry)
-    _timeline(session, actor, case, "case.acknowledged", f"Acknowledged in {ack.language}", now)
+    _timeline(
+        session,
+        actor,
+        case,
+        "case.acknowledged",
+        message(
+            N_("Acknowledged in {language}"),
+            language=message(_LANGUAGES.get(ack.language, ack.language)),
+        ),
+        now,
+    )
     return entry
 
 

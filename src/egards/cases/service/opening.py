@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from egards import i18n
 from egards.accounts.domain import Actor, Permission
 from egards.audit import service as audit
 from egards.cases.domain import (
@@ -23,6 +24,7 @@ from egards.cases.domain import (
     value_band,
 )
 from egards.cases.intake import check_attachment, route_team
+from egards.cases.labels import case_word
 from egards.cases.models import Case, CaseAttachment, CaseMessage, CaseStatusChange
 from egards.cases.service._common import (
     _announce,
@@ -43,6 +45,7 @@ from egards.customers.domain import IdentityKind, normalise_identity
 from egards.customers.models import Customer, Identity
 from egards.db import utcnow
 from egards.errors import InvalidInput
+from egards.i18n import N_
 
 
 def _find_customer(session: Session, message: InboundIn, region: str = "FR") -> int | None:
@@ -229,7 +232,18 @@ def open_case(
             "assignee_id": case.assignee_id,
         },
     )
-    _timeline(session, actor, case, "case.opened", f"Case opened ({case.channel}): {subject}", now)
+    _timeline(
+        session,
+        actor,
+        case,
+        "case.opened",
+        i18n.message(
+            N_("Case opened ({channel}): {subject}"),
+            channel=case_word(case.channel),
+            subject=subject,
+        ),
+        now,
+    )
     acknowledgement = None
     if acknowledge and not answered_on_the_spot:
         acknowledgement = _acknowledge(

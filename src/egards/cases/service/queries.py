@@ -28,6 +28,7 @@ from egards.cases.models import (
 )
 from egards.customers.models import Customer
 from egards.errors import NotFound
+from egards.i18n import N_
 from egards.outbox import service as outbox
 
 
@@ -47,7 +48,7 @@ def get_case(session: Session, *, actor: Actor, case_id: int, for_update: bool =
         query = query.with_for_update()
     case = session.scalar(query)
     if case is None:
-        raise NotFound(f"case {case_id} not found", field="case_id", id=case_id)
+        raise NotFound(N_("case {id} not found"), field="case_id", id=case_id)
     return case
 
 

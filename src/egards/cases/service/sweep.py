@@ -16,6 +16,7 @@ from egards.accounts.domain import Actor, Role
 from egards.audit import service as audit
 from egards.cases import domain
 from egards.cases.domain import LOOP_MARKER_HEADER, SlaMetric, SlaState, format_case_number
+from egards.cases.labels import case_word
 from egards.cases.models import Case, CaseEscalation
 from egards.cases.service._common import _iso, _timeline
 from egards.cases.service.config import CasesConfig
@@ -24,6 +25,7 @@ from egards.cases.service.silence import COUNTER_SHARDS, OVERDUE, _bump
 from egards.cases.service.sla import case_clocks, refresh_sla
 from egards.cases.service.workflow import _auto_assign
 from egards.db import rowcount, utcnow
+from egards.i18n import N_, message, plural_message
 from egards.outbox import service as outbox
 
 WORKER = Actor(label="égards worker", role=Role.ADMIN)
@@ -125,7 +127,7 @@ def _escalate(
         reading = domain.read_clock(clock, now=now)
         keys = fired.setdefault((case.id, str(metric), clock.started_at), set())
         for step in domain.due_escalations(config.sla.escalation, reading, fired=keys):
-            detail = _apply_step(session, case, step, metric, reading, config, now=now)
+            detail, said = _apply_step(session, case, step, metric, reading, config, now=now)
             session.add(
                 CaseEscalation(
                     case_id=case.id,
@@ -135,6 +137,7 @@ def _escalate(
                     action=str(step.action),
                     fired_at=now,
                     detail=detail,
+                    message=said,
                 )
             )
             keys.add(step.key)
@@ -151,19 +154,26 @@ def _apply_step(
     config: CasesConfig,
     *,
     now: datetime,
-) -> str:
+) -> tuple[str, dict[str, Any]]:
     number = format_case_number(case.id)
     late = reading.state is SlaState.BREACHED
     what = f"{metric.value.replace('_', ' ')} {'breached' if late else 'at risk'}"
+    state = message(
+        N_("{metric} breached") if late else N_("{metric} at risk"), metric=case_word(metric.value)
+    )
     before = {"team": case.team, "assignee_id": case.assignee_id, "priority": case.priority}
     if step.action is domain.EscalationAction.REASSIGN_TEAM and step.team:
         case.team = step.team
         case.assignee_id = None
         _auto_assign(session, case, config, now=now)
         detail = f"{what}: reassigned to team {step.team}"
+        said = message(N_("{state}: reassigned to team {team}"), team=case_word(step.team))
     elif step.action is domain.EscalationAction.RAISE_PRIORITY:
         case.priority = _NEXT_PRIORITY[case.priority]
         detail = f"{what}: priority raised to {case.priority}"
+        said = message(
+            N_("{state}: priority raised to {priority}"), priority=case_word(case.priority)
+        )
     elif step.action is domain.EscalationAction.NOTIFY_SUPERVISOR:
         notified = _notify(
             session,
@@ -175,6 +185,11 @@ def _apply_step(
             text=f"{number}: {what} (deadline {reading.deadline:%Y-%m-%d %H:%M} UTC)",
         )
         detail = f"{what}: {notified} supervisor(s) notified"
+        said = plural_message(
+            "{state}: {count} supervisor notified",
+            "{state}: {count} supervisors notified",
+            notified,
+        )
     else:
         recipients = []
         if case.assignee_id:
@@ -190,6 +205,10 @@ def _apply_step(
             text=f"{number}: {what}, {_left(reading.remaining)} left",
         )
         detail = f"{what}: assignee warned" if notified else f"{what}: no assignee to warn"
+        said = message(
+            N_("{state}: assignee warned") if notified else N_("{state}: no assignee to warn")
+        )
+    said.setdefault("v", {})["state"] = state
     case.updated_at = now
     audit.record(
         session,
@@ -202,8 +221,15 @@ def _apply_step(
         after={"step": step.key, "action": str(step.action), "metric": str(metric)},
         reason=detail,
     )
-    _timeline(session, WORKER, case, "case.escalated", f"Escalation {step.key}: {detail}", now)
-    return detail
+    _timeline(
+        session,
+        WORKER,
+        case,
+        "case.escalated",
+        message(N_("Escalation: {detail}"), detail=said),
+        now,
+    )
+    return detail, said
 
 
 def _left(delta: timedelta) -> str:

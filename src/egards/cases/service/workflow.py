@@ -17,6 +17,7 @@ from egards.audit import service as audit
 from egards.cases import domain
 from egards.cases.domain import CaseStatus, Channel, Priority, format_case_number
 from egards.cases.intake import route_team
+from egards.cases.labels import case_word
 from egards.cases.models import AgentProfile, Case, CaseLink, CaseMessage, CaseStatusChange
 from egards.cases.service._common import _announce, _timeline
 from egards.cases.service.config import CasesConfig
@@ -28,6 +29,7 @@ from egards.customers.domain import IdentityKind, normalise_identity
 from egards.customers.models import Customer, Identity
 from egards.db import utcnow
 from egards.errors import Conflict, InvalidInput, NotFound
+from egards.i18n import N_, message
 
 
 def _log_status(case: Case, status: CaseStatus, at: datetime) -> None:
@@ -109,7 +111,12 @@ def _change(
         after={"status": str(target), "left_unanswered": awaiting and target != current},
         reason=reason,
     )
-    summary = f"Status {before} → {target}" + (f" ({reason})" if reason else "")
+    summary = (
+        message(N_("Status {before} → {after} ({reason})"), reason=reason)
+        if reason
+        else message(N_("Status {before} → {after}"))
+    )
+    summary.setdefault("v", {}).update(before=case_word(before), after=case_word(target))
     _timeline(session, actor, case, "case.status", summary, now)
     if target is CaseStatus.RESOLVED:
         session.flush()
@@ -191,7 +198,10 @@ def update_case(
         actor,
         case,
         "case.updated",
-        ", ".join(f"{k}: {v}" for k, v in changes.items()),
+        message(
+            N_("Changed: {changes}"),
+            changes=", ".join(f"{k}: {v}" for k, v in changes.items()),
+        ),
         now,
     )
     session.flush()
@@ -223,7 +233,9 @@ def record_satisfaction(
         customer_id=case.customer_id,
         after={"satisfaction": score},
     )
-    _timeline(session, actor, case, "case.rated", f"CSAT {score}/5", now)
+    _timeline(
+        session, actor, case, "case.rated", message(N_("Satisfaction {score}/5"), score=score), now
+    )
     session.flush()
     return case
 
@@ -263,7 +275,9 @@ def assign(
         actor,
         case,
         "case.assigned",
-        f"Assigned to user {assignee_id}" if assignee_id else "Unassigned",
+        message(N_("Assigned to user {user}"), user=str(assignee_id))
+        if assignee_id
+        else message(N_("Unassigned")),
         now,
     )
     session.flush()
@@ -384,7 +398,12 @@ def link_customer(
         actor,
         case,
         "case.linked",
-        f"Case {format_case_number(case.id)} ({case.channel}) linked to this file: {case.subject}",
+        message(
+            N_("Case {case} ({channel}) linked to this file: {subject}"),
+            case=format_case_number(case.id),
+            channel=case_word(case.channel),
+            subject=case.subject,
+        ),
         now,
     )
     session.flush()
@@ -489,7 +508,7 @@ def link_cases(
         actor,
         case,
         "case.linked_case",
-        f"{kind.replace('_', ' ')} {format_case_number(other.id)}",
+        message(N_("{kind} {case}"), kind=case_word(kind), case=format_case_number(other.id)),
         now,
     )
     return link

@@ -23,6 +23,7 @@ from egards.customers.models import (
     Identity,
 )
 from egards.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from egards.i18n import N_
 
 PROFILE_FIELDS = (
     "first_name",
@@ -67,7 +68,7 @@ def get_customer(
         query = query.with_for_update()
     customer = session.scalar(query)
     if customer is None:
-        raise NotFound(f"customer {customer_id} not found", field="customer_id", id=customer_id)
+        raise NotFound(N_("customer {id} not found"), field="customer_id", id=customer_id)
     return customer
 
 
@@ -79,7 +80,7 @@ def check_visible(session: Session, *, actor: Actor, customer_id: int) -> None:
     if (visible := _visible_to(actor)) is not None:
         query = query.where(visible)
     if session.scalar(query) is None:
-        raise NotFound(f"customer {customer_id} not found", field="customer_id", id=customer_id)
+        raise NotFound(N_("customer {id} not found"), field="customer_id", id=customer_id)
 
 
 def _writable(session: Session, *, actor: Actor, customer_id: int) -> Customer:

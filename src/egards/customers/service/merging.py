@@ -30,6 +30,7 @@ from egards.customers.service.timeline import (
 )
 from egards.db import utcnow
 from egards.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from egards.i18n import N_, message
 
 _MOVABLE = {
     "identities": Identity,
@@ -136,7 +137,11 @@ def merge_customers(
         actor,
         survivor_id,
         "customer.merged",
-        f"Duplicate file {merged_id} ({merged.first_name} {merged.last_name}) merged into this one",
+        message(
+            N_("Duplicate file {file} ({name}) merged into this one"),
+            file=str(merged_id),
+            name=f"{merged.first_name} {merged.last_name}",
+        ),
         ref_type="customer_merge",
         ref_id=str(record.id),
     )
@@ -209,7 +214,7 @@ def unmerge(session: Session, *, actor: Actor, merge_id: int, reason: str | None
         actor,
         record.survivor_id,
         "customer.unmerged",
-        f"Merge with file {record.merged_id} undone",
+        message(N_("Merge with file {file} undone"), file=str(record.merged_id)),
         ref_type="customer_merge",
         ref_id=str(record.id),
     )

@@ -170,7 +170,7 @@ def erase_customer_data(session: Session, erasure: Erasure) -> None:
     session.execute(
         update(TimelineEvent)
         .where(TimelineEvent.customer_id.in_(ids))
-        .values(summary=ERASED, data=None)
+        .values(summary=ERASED, data=None, message=None)
     )
     session.execute(
         update(CustomerOrganisation)

@@ -39,6 +39,7 @@ from egards.customers.service.timeline import (
 )
 from egards.db import utcnow
 from egards.errors import Conflict, InvalidInput, NotFound
+from egards.i18n import N_, message
 
 
 def _ensure_identity_free(
@@ -151,7 +152,7 @@ def create_customer(
         customer_id=customer.id,
         after={**snapshot(customer), "identities": [f"{k}:{v}" for k, _, v, _ in identities]},
     )
-    _timeline(session, actor, customer.id, "customer.created", "Customer file opened")
+    _timeline(session, actor, customer.id, "customer.created", message(N_("Customer file opened")))
     session.flush()
     session.expire(customer, ["identities"])
     return get_customer(session, actor=actor, customer_id=customer.id)
@@ -186,7 +187,13 @@ def update_customer(
         before={k: before[k] for k in changed},
         after={k: after[k] for k in changed},
     )
-    _timeline(session, actor, customer.id, "customer.updated", "Updated: " + ", ".join(changed))
+    _timeline(
+        session,
+        actor,
+        customer.id,
+        "customer.updated",
+        message(N_("Updated: {fields}"), fields=", ".join(changed)),
+    )
     session.flush()
     return customer
 
@@ -230,7 +237,11 @@ def add_identity(
         after={"kind": identity.kind, "network": network, "value": value},
     )
     _timeline(
-        session, actor, customer_id, "identity.added", f"Identity added: {data.kind} {display}"
+        session,
+        actor,
+        customer_id,
+        "identity.added",
+        message(N_("Identity added: {kind} {value}"), kind=message(data.kind), value=display),
     )
     return identity
 
@@ -257,7 +268,11 @@ def remove_identity(
         reason=reason,
     )
     _timeline(
-        session, actor, customer_id, "identity.removed", f"Identity removed: {before['kind']}"
+        session,
+        actor,
+        customer_id,
+        "identity.removed",
+        message(N_("Identity removed: {kind}"), kind=message(before["kind"])),
     )
     session.flush()
 
@@ -289,7 +304,14 @@ def record_consent(
         actor,
         customer_id,
         f"consent.{verb}",
-        f"Consent {verb}: {data.purpose} by {data.channel} ({data.source})",
+        message(
+            N_("Consent granted: {purpose} by {channel} ({source})")
+            if data.granted
+            else N_("Consent withdrawn: {purpose} by {channel} ({source})"),
+            purpose=message(data.purpose),
+            channel=message(data.channel),
+            source=data.source,
+        ),
     )
     return event
 
@@ -342,7 +364,13 @@ def assign_organisation(
             actor,
             customer_id,
             "partner.assigned",
-            f"Assigned to partner {organisation.name}" + (f" ({purpose})" if purpose else ""),
+            message(
+                N_("Assigned to partner {name} ({purpose})"),
+                name=organisation.name,
+                purpose=purpose,
+            )
+            if purpose
+            else message(N_("Assigned to partner {name}"), name=organisation.name),
             silo="partner",
             shared_with=organisation_id,
         )

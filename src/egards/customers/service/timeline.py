@@ -3,6 +3,7 @@ changes go through (``record_change``)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -24,6 +25,7 @@ from egards.customers.service.access import (
     get_customer,
 )
 from egards.db import utcnow
+from egards.i18n import render_message
 
 
 def add_timeline_event(
@@ -59,7 +61,7 @@ def record_change(
     action: str,
     entity: tuple[str, object],
     customer_id: int | None,
-    summary: str,
+    summary: str | Mapping[str, Any],
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
     reason: str | None = None,
@@ -106,7 +108,7 @@ def record_event(
     actor: Actor,
     customer_id: int,
     kind: str,
-    summary: str,
+    summary: str | Mapping[str, Any],
     channel: str = "console",
     silo: str = "support",
     ref_type: str | None = None,
@@ -116,7 +118,9 @@ def record_event(
 ) -> None:
     """What other features call to put something on a customer's timeline (no access check:
     the calling use case has already checked its own permission). The event is internal
-    unless ``shared_with`` names the organisation that needs it (see ``audit.audience``)."""
+    unless ``shared_with`` names the organisation that needs it (see ``audit.audience``).
+    ``summary`` is best an ``egards.i18n.message``: it is stored as data and shown in the
+    reader's language (a plain string is shown as written)."""
     _timeline(
         session,
         actor,
@@ -133,8 +137,16 @@ def record_event(
 
 
 def _timeline(
-    session: Session, actor: Actor, customer_id: int, kind: str, summary: str, **extra: Any
+    session: Session,
+    actor: Actor,
+    customer_id: int,
+    kind: str,
+    summary: str | Mapping[str, Any],
+    **extra: Any,
 ) -> None:
+    stored = None
+    if not isinstance(summary, str):
+        stored, summary = dict(summary), render_message("en", summary)
     session.add(
         TimelineEvent(
             customer_id=customer_id,
@@ -143,6 +155,7 @@ def _timeline(
             channel=extra.pop("channel", "console"),
             silo=extra.pop("silo", "support"),
             summary=summary,
+            message=stored,
             actor_label=actor.label,
             organisation_id=actor.organisation_id,
             shared_with_id=audit.audience(actor, extra.pop("shared_with", None)),

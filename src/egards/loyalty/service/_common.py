@@ -13,6 +13,7 @@ from typing import Any
 from egards.accounts.domain import Actor
 from egards.db import utcnow
 from egards.errors import NotFound
+from egards.i18n import names
 from egards.loyalty import domain
 from egards.loyalty.programme import PROGRAMMES_DIR, Programme, load_programme
 
@@ -68,6 +69,7 @@ def _timeline_row(
         "channel": "api",
         "silo": "loyalty",
         "summary": event.reason,
+        "message": names({"en": event.reason, "fr": event.reason_fr}),
         "actor_label": actor.label,
         "organisation_id": actor.organisation_id,
         "ref_type": "loyalty_member",

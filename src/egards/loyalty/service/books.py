@@ -20,6 +20,7 @@ from egards.bulk import bulk_insert, chunks
 from egards.customers import service as customers
 from egards.db import utcnow
 from egards.errors import NotFound
+from egards.i18n import names
 from egards.loyalty import codec, domain, stored
 from egards.loyalty.ledger import Account, AccountKind, Ledger
 from egards.loyalty.models import Balance, CapUsage, Entry, Member, TierChange
@@ -321,7 +322,7 @@ def _record_tier_events(
             actor=actor,
             customer_id=book.member.customer_id,
             kind=f"tier.{event.kind}",
-            summary=event.reason,
+            summary=names({"en": event.reason, "fr": event.reason_fr}),
             channel="api" if source != "exception" else "console",
             silo="loyalty",
             ref_type="loyalty_member",

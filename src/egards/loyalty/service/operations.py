@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,6 +17,7 @@ from egards.audit import service as audit
 from egards.customers import service as customers
 from egards.customers.models import Identity
 from egards.errors import Conflict, InvalidInput
+from egards.i18n import N_, message, names
 from egards.loyalty import codec, domain
 from egards.loyalty.ledger import AccountKind
 from egards.loyalty.models import Entry, Member
@@ -80,7 +82,12 @@ def enrol(
         actor=actor,
         customer_id=customer_id,
         kind="loyalty.enrolled",
-        summary=f"Joined {programme.name.get('en')} as {state.tier} ({number})",
+        summary=message(
+            N_("Joined {programme} as {tier} ({number})"),
+            programme=names(programme.name),
+            tier=names(programme.tier(state.tier).name),
+            number=number,
+        ),
         silo="loyalty",
         ref_type="loyalty_member",
         ref_id=str(member.id),
@@ -141,7 +148,13 @@ def redeem(
         entry.id,
         actor,
         "loyalty.hold" if hold else "loyalty.redeem",
-        f"{'Held' if hold else 'Redeemed'} {amount} {currency}" + (f": {memo}" if memo else ""),
+        message(
+            (N_("Held {amount}: {memo}") if memo else N_("Held {amount}"))
+            if hold
+            else (N_("Redeemed {amount}: {memo}") if memo else N_("Redeemed {amount}")),
+            amount=_amount(book, amount, currency),
+            memo=memo,
+        ),
     )
 
 
@@ -164,7 +177,10 @@ def resolve_hold(
         entry.id,
         actor,
         f"loyalty.hold_{op}",
-        f"Hold {seq} {'settled' if settle else 'cancelled, points returned'}",
+        message(
+            N_("Hold {seq} settled") if settle else N_("Hold {seq} cancelled, points returned"),
+            seq=str(seq),
+        ),
     )
 
 
@@ -180,7 +196,11 @@ def cancel_redemption(
         entry.id,
         actor,
         "loyalty.redemption_cancelled",
-        f"Redemption {seq} cancelled: {entry.amount} {entry.currency} returned",
+        message(
+            N_("Redemption {seq} cancelled: {amount} returned"),
+            seq=str(seq),
+            amount=_amount(book, entry.amount, entry.currency),
+        ),
     )
 
 
@@ -209,12 +229,28 @@ def grant_points(
         expires_on=domain.expiry_date(book.programme, currency, earned_on=today()),
     )
     return _finish(
-        session, book, entry.id, actor, "loyalty.goodwill", f"{amount} {currency} offered: {reason}"
+        session,
+        book,
+        entry.id,
+        actor,
+        "loyalty.goodwill",
+        message(
+            N_("{amount} offered: {reason}"), amount=_amount(book, amount, currency), reason=reason
+        ),
+    )
+
+
+def _amount(book: Book, amount: int, currency: str) -> dict[str, Any]:
+    """``8 000 Miles``: an amount in the programme's name of its currency, as a message."""
+    return message(
+        N_("{amount} {currency}"),
+        amount=amount,
+        currency=names(book.programme.currency(currency).name),
     )
 
 
 def _finish(
-    session: Session, book: Book, seq: int, actor: Actor, action: str, summary: str
+    session: Session, book: Book, seq: int, actor: Actor, action: str, summary: dict[str, Any]
 ) -> Entry:
     fresh = bool(book.ops)
     close_book(session, book)
@@ -276,6 +312,13 @@ def change_tier_by_exception(
     if new_period:
         book.state = domain.hold_period(book.programme, book.state, on=today())
     rank = book.programme.tier_index
+
+    def name(code: str, lang: str) -> str:  # tiers and dates in words, not codes
+        return book.programme.tier(code).name.get(lang)
+
+    def end(lang: str) -> str:
+        return domain.format_date(book.state.period_end, lang)
+
     event = domain.TierEvent(
         kind="upgraded"
         if rank(tier) > rank(before)
@@ -285,12 +328,12 @@ def change_tier_by_exception(
         on=today(),
         from_tier=before,
         to_tier=tier,
-        reason=f"{before} → {tier} by exception: {justification}"
+        reason=f"{name(before, 'en')} → {name(tier, 'en')} by exception: {justification}"
         if tier != before
-        else f"{tier} held until {book.state.period_end} by exception: {justification}",
-        reason_fr=f"{before} → {tier} par dérogation : {justification}"
+        else f"{name(tier, 'en')} held until {end('en')} by exception: {justification}",
+        reason_fr=f"{name(before, 'fr')} → {name(tier, 'fr')} par dérogation : {justification}"
         if tier != before
-        else f"{tier} maintenu jusqu'au {book.state.period_end} par dérogation : {justification}",
+        else f"{name(tier, 'fr')} maintenu jusqu'au {end('fr')} par dérogation : {justification}",
     )
     close_book(session, book)
     _record_tier_events(

@@ -15,9 +15,11 @@ from sqlalchemy.orm import Session
 
 from egards.accounts.domain import Actor, Permission
 from egards.bulk import BackgroundWriter, bulk_insert, bulk_update, paused_gc
+from egards.config import LOCALES
 from egards.customers import service as customers
 from egards.customers.models import TimelineEvent
 from egards.db import utcnow
+from egards.i18n import N_, format_number, message, names
 from egards.loyalty import codec, domain
 from egards.loyalty.models import Balance, Entry, Member, TierChange
 from egards.loyalty.programme import ExpiryMode
@@ -215,7 +217,20 @@ def expire_points(
                 actor=actor,
                 customer_id=book.member.customer_id,
                 kind="loyalty.expired",
-                summary=", ".join(f"{e.amount} {e.currency} expired" for e in expired),
+                summary=message(
+                    N_("Expired: {amounts}"),
+                    amounts=names(
+                        {
+                            language: ", ".join(
+                                format_number(e.amount, language)
+                                + " "
+                                + (book.programme.currency(e.currency).name.get(language) or "")
+                                for e in expired
+                            )
+                            for language in LOCALES
+                        }
+                    ),
+                ),
                 channel="api",
                 silo="loyalty",
                 ref_type="loyalty_member",

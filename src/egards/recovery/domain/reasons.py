@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from egards.formats import format_money as _format_money
+from egards.formats import format_number as _format_number
 from egards.recovery.domain.catalogue import (
     GestureOption,
 )
@@ -12,19 +14,12 @@ from egards.recovery.domain.signals import (
 
 
 def format_money(cents: int, lang: str) -> str:
-    """``€8,400`` / ``8 400 €`` (narrow no-break spaces), with cents only when there are any."""
-    sign = "-" if cents < 0 else ""
-    euros, rest = divmod(abs(cents), 100)
-    whole = f"{euros:,}"
-    if lang == "fr":
-        text = whole.replace(",", "\u202f") + (f",{rest:02d}" if rest else "")
-        return f"{sign}{text}\u00a0€"
-    return f"{sign}€{whole}" + (f".{rest:02d}" if rest else "")
+    """``€8,400`` / ``8 400 €`` (Babel), with cents only when there are any."""
+    return _format_money(cents, lang)
 
 
 def _format_count(value: int, lang: str) -> str:
-    text = f"{value:,}"
-    return text.replace(",", "\u202f") if lang == "fr" else text
+    return _format_number(value, lang)
 
 
 def _years(years: float, lang: str) -> str:

@@ -53,7 +53,7 @@ def _record(
     action: str,
     entity: tuple[str, int],
     customer_id: int | None,
-    summary: str,
+    summary: str | dict[str, Any],
     after: dict[str, Any] | None = None,
     reason: str | None = None,
     now: datetime | None = None,

@@ -15,6 +15,7 @@ from egards.accounts.domain import Actor, Permission
 from egards.cases import service as cases
 from egards.db import Database, rowcount, utcnow
 from egards.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from egards.i18n import N_, message, names
 from egards.outbox import service as outbox
 from egards.recovery.models import (
     Approval,
@@ -99,7 +100,14 @@ def decide(
         action=f"recovery.{status}",
         entity=("recovery_grant", grant.id),
         customer_id=grant.customer_id,
-        summary=summary,
+        summary=message(
+            N_("Gesture approved by {agent}: {gesture} — {reason}")
+            if approve
+            else N_("Gesture refused by {agent}: {gesture} — {reason}"),
+            agent=actor.label,
+            gesture=names({"en": gesture.name_en, "fr": gesture.name_fr}),
+            reason=reason.strip(),
+        ),
         after={"status": grant.status},
         reason=reason.strip(),
         now=now,

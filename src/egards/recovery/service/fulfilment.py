@@ -6,7 +6,7 @@ to the customer in their language, through the outbox (sent after commit).
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
@@ -15,6 +15,14 @@ from egards.accounts.domain import SYSTEM, Actor
 from egards.customers import service as customers
 from egards.db import rowcount
 from egards.errors import Conflict
+from egards.i18n import (
+    N_,
+    format_datetime,
+    format_day,
+    format_money,
+    format_number,
+    translate,
+)
 from egards.loyalty import service as loyalty
 from egards.outbox import service as outbox
 from egards.recovery.models import (
@@ -26,7 +34,7 @@ from egards.recovery.models import (
     Voucher,
 )
 
-from ._common import GRANTED, _money, _zone
+from ._common import GRANTED, _zone
 from .correspondence import _write_letter
 
 
@@ -57,7 +65,7 @@ def _fulfil(
             amount=points,
             reason=grant.reason_text,
         )
-        details.update(entry_id=entry.id, currency=currency)
+        details.update(entry_id=entry.id, currency=currency, programme=member.programme)
     elif kind in ("voucher", "upgrade", "lounge_pass"):
         code = _voucher_code()
         expires = today + timedelta(days=gesture.valid_days or 365)
@@ -112,31 +120,17 @@ def _voucher_code() -> str:
     return f"EG-{raw[:5]}-{raw[5:]}"
 
 
+# The customer's notice of a gesture, in English; French in translations/fr.po.
 NOTICE = {
-    "fr": {
-        "subject": "Un geste de notre part",
-        "hello": "Bonjour {name},",
-        "points": "Nous avons crédité {amount} {currency} sur votre compte fidélité.",
-        "voucher": "Voici votre code : {code}, valable jusqu'au {expires}.",
-        "event_invitation": "Nous serions heureux de vous accueillir : {event}, {place},"
-        " le {when}.",
-        "status_exception": "Votre statut {tier} est maintenu pour une nouvelle période"
-        " de qualification.",
-        "credit": "Un avoir de {money} a été porté à votre compte.",
-        "letter": "Vous trouverez en pièce jointe une lettre de votre conseiller.",
-        "sign": "Avec toute notre considération,\n{agent}",
-    },
-    "en": {
-        "subject": "A gesture from us",
-        "hello": "Dear {name},",
-        "points": "We have credited {amount} {currency} to your loyalty account.",
-        "voucher": "Here is your code: {code}, valid until {expires}.",
-        "event_invitation": "We would be delighted to welcome you: {event}, {place}, on {when}.",
-        "status_exception": "Your {tier} status is kept for a new qualification period.",
-        "credit": "A credit of {money} has been added to your account.",
-        "letter": "Please find attached a letter from your adviser.",
-        "sign": "With our best regards,\n{agent}",
-    },
+    "subject": N_("A gesture from us"),
+    "hello": N_("Dear {name},"),
+    "points": N_("We have credited {amount} {currency} to your loyalty account."),
+    "voucher": N_("Here is your code: {code}, valid until {expires}."),
+    "event_invitation": N_("We would be delighted to welcome you: {event}, {place}, on {when}."),
+    "status_exception": N_("Your {tier} status is kept for a new qualification period."),
+    "credit": N_("A credit of {money} has been added to your account."),
+    "letter": N_("Please find attached a letter from your adviser."),
+    "sign": N_("With our best regards,\n{agent}"),
 }
 
 
@@ -146,29 +140,35 @@ def _notify(session: Session, *, grant: Grant, gesture: GestureType, sender: str
     letter = session.get(Letter, grant.details["letter_id"]) if grant.kind == "letter" else None
     if to is None or (letter is not None and letter.delivery == "post"):
         return
-    words = NOTICE[grant.language]
+    lang = grant.language
+    words = {key: translate(lang, text) for key, text in NOTICE.items()}
     customer = customers.get_customer(session, actor=SYSTEM, customer_id=grant.customer_id)
     d = grant.details
     lines = [words["hello"].format(name=f"{customer.first_name} {customer.last_name}".strip())]
     lines.append(gesture.text_fr if grant.language == "fr" else gesture.text_en)
     if grant.kind == "points":
-        lines.append(words["points"].format(amount=f"{grant.amount:,}", currency=d["currency"]))
+        unit = d["currency"]
+        if d.get("programme"):
+            unit = loyalty.get_programme(d["programme"]).currency(unit).name.get(lang)
+        amount = format_number(grant.amount, lang)
+        lines.append(words["points"].format(amount=amount, currency=unit))
     elif grant.kind in ("voucher", "upgrade", "lounge_pass"):
-        lines.append(words["voucher"].format(code=d["voucher_code"], expires=d["expires_on"]))
+        expires = format_day(date.fromisoformat(str(d["expires_on"])), lang)
+        lines.append(words["voucher"].format(code=d["voucher_code"], expires=expires))
     elif grant.kind == "event_invitation":
         event = session.get_one(Event, d["event_id"])
         lines.append(
             words["event_invitation"].format(
                 event=event.name,
                 place=event.place,
-                when=event.starts_at.astimezone(_zone()).strftime("%Y-%m-%d %H:%M"),
+                when=format_datetime(event.starts_at, lang, _zone(), with_zone=True),
             )
         )
     elif grant.kind == "status_exception":
         tier = loyalty.get_programme(d["programme"]).tier(d["tier"]).name.get(grant.language)
         lines.append(words["status_exception"].format(tier=tier))
     elif grant.kind == "credit":
-        lines.append(words["credit"].format(money=_money(grant.amount or 0)))
+        lines.append(words["credit"].format(money=format_money(grant.amount or 0, lang)))
     elif grant.kind == "letter":
         lines.append(words["letter"])
     lines.append(words["sign"].format(agent=grant.agent_label))

@@ -19,6 +19,7 @@ from egards.customers import service as customers
 from egards.customers.domain import CustomerStatus
 from egards.db import utcnow
 from egards.errors import Conflict, InvalidInput, NotFound
+from egards.i18n import N_, message, money, names
 from egards.recovery import domain
 from egards.recovery.models import (
     Approval,
@@ -183,9 +184,15 @@ def grant(
         if decision.route == "grant":
             decision = domain.Decision("approval", ("over_team_budget",))
     what = f"{gesture.name_en} ({_money(cost)})"
+    said = message(
+        N_("{gesture} ({cost})"),
+        gesture=names({"en": gesture.name_en, "fr": gesture.name_fr}),
+        cost=money(cost),
+    )
     if decision.route == "grant":
         _fulfil(session, actor=actor, grant=row, gesture=gesture, now=now, sender=sender)
         audit_action, summary = "recovery.grant", f"Gesture granted: {what}"
+        said = message(N_("Gesture granted: {what} — {reason}"), what=said)
     else:
         session.add(
             Approval(
@@ -197,13 +204,14 @@ def grant(
             )
         )
         audit_action, summary = "recovery.request", f"Gesture awaiting approval: {what}"
+        said = message(N_("Gesture awaiting approval: {what} — {reason}"), what=said)
     _record(
         session,
         actor=actor,
         action=audit_action,
         entity=("recovery_grant", row.id),
         customer_id=customer.id,
-        summary=f"{summary} — {row.reason_text}",
+        summary={**said, "v": {**said["v"], "reason": row.reason_text}},
         after={
             "gesture": gesture.code,
             "amount": amount,

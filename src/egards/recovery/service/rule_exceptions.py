@@ -15,6 +15,7 @@ from egards.audit import service as audit
 from egards.cases import service as cases
 from egards.db import rowcount, utcnow
 from egards.errors import Conflict, InvalidInput, NotFound
+from egards.i18n import N_, message
 from egards.recovery.models import (
     RuleException,
 )
@@ -49,7 +50,9 @@ def propose_exception(
         action="recovery.exception",
         entity=("recovery_exception", row.id),
         customer_id=case.customer_id,
-        summary=f"Exception proposed to “{row.rule}”: {row.remedy}",
+        summary=message(
+            N_("Exception proposed to “{rule}”: {remedy}"), rule=row.rule, remedy=row.remedy
+        ),
         after={"rule": row.rule, "remedy": row.remedy},
         reason=row.why,
     )

@@ -13,6 +13,7 @@ from egards.accounts.domain import Actor, Permission
 from egards.audit import service as audit
 from egards.db import rowcount, utcnow
 from egards.errors import Conflict, InvalidInput, NotFound
+from egards.i18n import N_, message
 from egards.recovery.models import (
     Event,
     Invitation,
@@ -50,7 +51,11 @@ def redeem_voucher(
         action="recovery.voucher_redeemed",
         entity=("recovery_voucher", voucher.id),
         customer_id=voucher.customer_id,
-        summary=f"Voucher {voucher.code} used: {voucher.redeemed_ref}",
+        summary=message(
+            N_("Voucher {code} used: {reference}"),
+            code=voucher.code,
+            reference=voucher.redeemed_ref,
+        ),
         after={"reference": voucher.redeemed_ref},
         now=now,
     )

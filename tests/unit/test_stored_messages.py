@@ -1,0 +1,55 @@
+"""Stored text is data: a message keeps its English msgid and values, and reads in the
+reader's language; rows from before keep their stored text."""
+
+from __future__ import annotations
+
+from egards.cases.labels import case_label, case_word
+from egards.i18n import N_, message, money, names, plural_message, render_message
+
+
+def test_a_stored_message_reads_in_each_language():
+    stored = message(N_("Customer file opened"))
+    assert render_message("fr", stored) == "Dossier client ouvert"
+    assert render_message("en", stored) == "Customer file opened"
+
+
+def test_nested_messages_names_numbers_and_money_take_the_reader_language():
+    stored = message(
+        N_("{case} · {text}"),
+        case="C-000012",
+        text=message(
+            N_("Escalation: {detail}"),
+            detail=plural_message(
+                "{state}: {count} supervisor notified",
+                "{state}: {count} supervisors notified",
+                2,
+                state=message(N_("{metric} breached"), metric=case_word("first_response")),
+            ),
+        ),
+    )
+    assert render_message("fr", stored) == (
+        "C-000012 · Escalade : première réponse hors délai : 2 superviseurs prévenus"
+    )
+    assert render_message("en", stored) == (
+        "C-000012 · Escalation: first response breached: 2 supervisors notified"
+    )
+    gesture = message(
+        N_("{gesture} ({cost})"),
+        gesture=names({"fr": "Bon d'achat", "en": "Voucher"}),
+        cost=money(123456),
+    )
+    assert render_message("fr", gesture) == "Bon d'achat (1\u202f234,56\u00a0€)"
+    assert render_message("en", gesture) == "Voucher (€1,234.56)"
+
+
+def test_a_row_written_before_messages_shows_its_stored_text():
+    assert render_message("fr", None, "Joined Seniority programme as welcome") == (
+        "Joined Seniority programme as welcome"
+    )
+
+
+def test_codes_become_words_in_both_languages():
+    assert case_label("reassign_to_supervisors", "en") == "reassign to supervisors"
+    assert case_label("waiting_on_customer", "fr") == "en attente du client"
+    assert case_label("new", "fr") == "nouvelle"
+    assert render_message("fr", case_word("supervisors")) == "superviseurs"
