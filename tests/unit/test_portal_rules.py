@@ -113,20 +113,26 @@ def test_an_extension_needs_a_reason_and_happens_once():
         check_extension("extended", "a second extension is not allowed")
 
 
-def test_the_portal_translates_no_shared_english_key_differently_from_other_features():
-    """The catalogue is one dictionary: a key the portal redefined would change the words
-    of the console's pages too."""
-    import json
+def test_no_two_catalogues_translate_the_same_english_differently():
+    """The catalogues are merged into one: a msgid that a feature (the portal, say) translated
+    its own way would change the words of other features' pages too."""
+    import io
     from importlib.resources import files
+
+    from babel.messages.pofile import read_po
 
     from egards.features import FEATURES
 
-    portal = json.loads((files("egards") / "portal/translations/fr.json").read_text("utf-8"))
+    seen: dict[str, tuple[str, str]] = {}
     clashes = []
     for folder in ("web", *FEATURES):
-        path = files("egards") / folder / "translations" / "fr.json"
-        if folder == "portal" or not path.is_file():
+        path = files("egards") / folder / "translations" / "fr.po"
+        if not path.is_file():
             continue
-        other = json.loads(path.read_text("utf-8"))
-        clashes += [(folder, k) for k, v in portal.items() if k in other and other[k] != v]
+        for entry in read_po(io.StringIO(path.read_text("utf-8")), locale="fr"):
+            if not entry.id or entry.context or not isinstance(entry.id, str):
+                continue
+            earlier = seen.setdefault(entry.id, (folder, entry.string))
+            if earlier[1] != entry.string:
+                clashes.append((entry.id, earlier, (folder, entry.string)))
     assert clashes == []
