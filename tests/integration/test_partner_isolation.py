@@ -289,6 +289,8 @@ def world(client, db, admin, make_person, make_organisation) -> tuple[World, Any
                 )
             )["id"]
         )
+
+    with db.unit_of_work() as session:
         profiles = {}
         for owner, handle in ((a, "alice_a"), (b, "b_secret"), (u, "u_secret"), (None, "nobody")):
             profile = social.upsert_profile(

@@ -28,4 +28,9 @@ WORDS = (
     N_("No transactions to score"),
     N_("A model did not converge"),
     N_("No score yet"),
+    N_("Lower 30%"),
+    N_("Middle"),
+    N_("Top 10%"),
+    N_("Top 30%"),
+    N_("purchases"),
 )

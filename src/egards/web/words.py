@@ -45,4 +45,5 @@ WORDS = (
     N_("Invalid input"),
     N_("Not allowed"),
     N_("Authentication required"),
+    N_("Find a customer"),
 )

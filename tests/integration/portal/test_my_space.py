@@ -125,10 +125,12 @@ def test_a_new_request_goes_through_intake_acknowledgement_and_the_portal_promis
     case_id = int(sent.headers["location"].split("/")[3].split("?")[0])
     with db.unit_of_work() as session:
         case = session.get(Case, case_id)
+        # The world's member is Silver, whose benefit (the programme file's service level) is
+        # the priority promise on every channel, the portal's included.
         assert (case.channel, case.customer_id, case.sla_policy) == (
             "portal",
             world.customer.id,
-            "portal",
+            "priority_service",
         )
         ack = session.scalar(
             select(OutboxMessage).where(OutboxMessage.key == f"case-ack:{case_id}")
