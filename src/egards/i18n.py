@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from functools import cache
 from importlib.resources import files
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime as _babel_datetime
@@ -108,7 +108,8 @@ def translate(locale: str, text: str, /, **values: object) -> str:
 
 def translate_context(locale: str, context: str, text: str, /, **values: object) -> str:
     """``pgettext``: ``text`` as meant in ``context`` (``msgctxt``)."""
-    result = translations(locale).pgettext(context, text) if text else text
+    # Babel annotates pgettext "str | object"; it returns the text or its translation.
+    result = cast(str, translations(locale).pgettext(context, text)) if text else text
     return result.format(**values) if values else result
 
 

@@ -1058,8 +1058,8 @@ def check_redemption(programme: Programme, currency: str, amount: int, *, availa
 # --- explanation ----------------------------------------------------------------------------
 
 
-def format_date(day: date, lang: str = "en") -> str:
-    """``12 March 2025`` / ``1er mars 2025`` (Babel)."""
+def format_date(day: date | None, lang: str = "en") -> str:
+    """``12 March 2025`` / ``1er mars 2025`` (Babel); nothing for no date."""
     return _format_day(day, lang)
 
 

@@ -65,6 +65,7 @@ def populate(db: Database, *, seed: int, console: Console | None, summary: Any) 
                     display_name=name,
                     followers=followers + month * rng.randint(0, 20),
                 )
+            assert profile is not None, "the loop above runs four times"
             profiles += 1
             for number in range(rng.randint(0, 4)):
                 posted = start + timedelta(days=rng.randint(0, 360))

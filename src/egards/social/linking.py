@@ -18,7 +18,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 _SPLIT = re.compile(r"[^a-z]+")
 _YEAR = re.compile(r"(19[3-9]\d|20[0-2]\d)")
@@ -213,7 +213,7 @@ def _blocking() -> list[Any]:
     ]
 
 
-def _settings(link_type: str, prior: float) -> Any:
+def _settings(link_type: Literal["link_only", "dedupe_only"], prior: float) -> Any:
     from splink import SettingsCreator
 
     return SettingsCreator(

@@ -183,10 +183,10 @@ def _evidence(
     if (declared := owner(IdentityKind.SOCIAL, profile.handle, profile.network)) is not None:
         found.append(Evidence(LinkMethod.DECLARED_HANDLE, declared, f"@{profile.handle} declared"))
     by_mail = owner(IdentityKind.EMAIL, profile.email) if profile.email else None
-    if profile.verified and by_mail is not None:
+    if profile.verified and profile.email and by_mail is not None:
         found.append(Evidence(LinkMethod.VERIFIED_EMAIL, by_mail, profile.email))
     by_phone = owner(IdentityKind.PHONE, profile.phone) if profile.phone else None
-    if profile.verified and by_phone is not None:
+    if profile.verified and profile.phone and by_phone is not None:
         found.append(Evidence(LinkMethod.VERIFIED_PHONE, by_phone, profile.phone))
     for number in quoted_numbers(text):
         if (by_number := owner(IdentityKind.LOYALTY_NUMBER, number)) is not None:
@@ -213,6 +213,7 @@ def link_deterministically(
         _evidence(session, profile, text, reply_from), linked_to=profile.customer_id
     )
     if decision.outcome is Outcome.LINK:
+        assert decision.customer_id is not None, "a link names its customer"
         _link(
             session,
             actor=actor,
@@ -223,6 +224,7 @@ def link_deterministically(
             now=now,
         )
     elif decision.outcome is Outcome.REVIEW:
+        assert decision.customer_id is not None, "a review names a customer"
         propose_link(
             session,
             profile=profile,
@@ -454,7 +456,7 @@ def decide_review(
         raise NotFound(f"proposed link {link_id} not found", field="link_id")
     if link.status != LinkStatus.PROPOSED:
         raise Conflict(f"link {link_id} was already decided ({link.status})", field="link_id")
-    profile = session.get(SocialProfile, link.profile_id)
+    profile = session.get_one(SocialProfile, link.profile_id)
     if accept:
         _link(
             session,
@@ -618,7 +620,7 @@ def read_export(text: str, *, filename: str) -> Iterator[tuple[int, dict[str, An
                 continue
             try:
                 row = json.loads(line)
-            except ValueError as exc:
+            except json.JSONDecodeError as exc:
                 yield number, f"not valid JSON: {exc.msg}"
                 continue
             yield number, row if isinstance(row, dict) else "expected a JSON object"
@@ -718,7 +720,7 @@ def influence_vs_value(session: Session, *, actor: Actor, limit: int = 2000) -> 
                 "handle": profile.handle,
                 "followers": profile.followers or 0,
                 "customer_id": profile.customer_id,
-                "customer": names.get(profile.customer_id),
+                "customer": names.get(profile.customer_id) if profile.customer_id else None,
                 "clv_cents": value.get("clv_cents"),
                 "value_decile": value.get("value_decile"),
                 "segment": value.get("segment"),

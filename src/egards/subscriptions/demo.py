@@ -157,7 +157,7 @@ def _history(db: Database, rng: random.Random, rows: list[dict], now: datetime, 
                         email=emails[0] if emails else None,
                         channel=channel,
                         reason=rng.choice(reasons),
-                        language=customer.preferred_language[:2],
+                        language="en" if customer.preferred_language[:2] == "en" else "fr",
                         received_at=received,
                     ),
                     settings=settings,
@@ -176,6 +176,7 @@ def _history(db: Database, rng: random.Random, rows: list[dict], now: datetime, 
                 outcome = "cancelled"
             if outcome == "stayed_with_offer":
                 # Recorded without a grant: the demo's budgets belong to recovery's story.
+                assert request.offer is not None, "it was checked for an offer above"
                 request.offer = {**request.offer, "gesture_kind": None}
             service.record_outcome(
                 session,
@@ -202,6 +203,7 @@ def _seed_003(db: Database, now: datetime, settings) -> str | None:
         except DomainError:
             return None
         installer = accounts.actor_for(installer_user)
+        assert installer_user.organisation_id is not None, "the demo's installer is a partner"
         customer = customers.create_customer(
             session,
             actor=SYSTEM,

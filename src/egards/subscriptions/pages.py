@@ -19,6 +19,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
+from starlette.datastructures import UploadFile
 
 from egards.accounts.domain import Actor, Permission
 from egards.cases.domain import format_case_number
@@ -164,7 +165,7 @@ async def cancel_confirm(request: Request, session: DbSession) -> Response:
     values = _values(form)
     upload = form.get("proof")
     proof = None
-    if upload is not None and getattr(upload, "filename", ""):
+    if isinstance(upload, UploadFile) and upload.filename:
         proof = service.ProofIn(
             filename=upload.filename,
             content_type=upload.content_type or "application/octet-stream",
@@ -247,10 +248,10 @@ async def log_request(request: Request, session: DbSession, actor: CurrentActor)
     form = await request.form()
     values = _values(form)
     channel = str(form.get("channel") or "phone")
-    case_id = int(form["case_id"]) if str(form.get("case_id") or "").isdigit() else None
+    case_id = int(str(form["case_id"])) if str(form.get("case_id") or "").isdigit() else None
     scan_upload = form.get("scan")
     scan = None
-    if scan_upload is not None and getattr(scan_upload, "filename", ""):
+    if isinstance(scan_upload, UploadFile) and scan_upload.filename:
         scan = service.ProofIn(
             scan_upload.filename,
             scan_upload.content_type or "application/octet-stream",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationInfo, field_validator
 
@@ -17,8 +17,8 @@ from egards.subscriptions.domain import (
 )
 
 BigId = Field(ge=1, le=2**63 - 1)
-Reason = Literal[tuple(REASONS)]  # type: ignore[valid-type]
-Legitimate = Literal[tuple(LEGITIMATE_REASONS)]  # type: ignore[valid-type]
+Reason: TypeAlias = Literal[tuple(REASONS)]  # type: ignore[valid-type]
+Legitimate: TypeAlias = Literal[tuple(LEGITIMATE_REASONS)]  # type: ignore[valid-type]
 
 
 def _check_lines(value: list[str] | None) -> list[str] | None:

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from scipy import sparse
@@ -198,7 +198,7 @@ class Features:
         self.lexicon_weight = lexicon_weight
 
     def fit_transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
-        return sparse.hstack(
+        stacked = sparse.hstack(
             [
                 self.word.fit_transform(texts),
                 self.char.fit_transform(texts),
@@ -206,9 +206,11 @@ class Features:
             ],
             format="csr",
         )
+        # scipy's stubs give hstack every format's type; "csr" of matrices is a csr_matrix.
+        return cast(sparse.csr_matrix, stacked)
 
     def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
-        return sparse.hstack(
+        stacked = sparse.hstack(
             [
                 self.word.transform(texts),
                 self.char.transform(texts),
@@ -216,6 +218,7 @@ class Features:
             ],
             format="csr",
         )
+        return cast(sparse.csr_matrix, stacked)
 
 
 def _logistic(c: float) -> LogisticRegression:

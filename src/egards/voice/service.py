@@ -518,6 +518,7 @@ def send_case_survey(
     )
     if not decision.send:
         return Sent(None, decision.reason, None)
+    assert case.customer_id is not None, "a survey is only sent to a customer"
     token = secrets.token_urlsafe(24)
     language = case.language if case.language in ("fr", "en") else "en"
     invitation = Invitation(
@@ -814,7 +815,7 @@ def _follow_up(
             team=invitation.team,
             language=invitation.language,
             customer_id=invitation.customer_id,
-            tags=["csat-follow-up"],
+            tags=("csat-follow-up",),
         ),
         message=InboundIn(
             body_text=comment or ("(pas de commentaire)" if french else "(no comment)"),
@@ -913,7 +914,7 @@ def csat_report(
     for name, index in zip(GROUPS, range(5), strict=True):
         buckets: dict[str, list[Any]] = defaultdict(list)
         for row in rows:
-            buckets[row[index] or "—"].append(row)
+            buckets[str(row[index] or "—")].append(row)
         groups[name] = sorted(
             ({"key": key, **figures(items)} for key, items in buckets.items()),
             key=lambda g: (-g["sent"], g["key"]),
@@ -1024,6 +1025,7 @@ def root_causes(
                 Invitation.rating.is_not(None), Invitation.case_id.in_(list(first_topic))
             )
         ):
+            assert case_id is not None and rating is not None, "the query keeps only these"
             ratings[first_topic[case_id]].append(rating)
     months = sorted({m for t in topics.values() for m in t["months"]})
     out = []

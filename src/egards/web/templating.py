@@ -61,7 +61,7 @@ def collect_nav() -> None:
     NAV_GROUPS.clear()
     NAV_GROUPS.append(CORE_GROUP)
     for _, pages in modules("pages"):
-        entries = list(getattr(pages, "NAV", ()))
+        entries: list[tuple[str, str, str]] = list(getattr(pages, "NAV", ()))
         NAV.extend(entries)
         if entries:
             NAV_GROUPS.append((getattr(pages, "NAV_GROUP", entries[0][1]), entries))

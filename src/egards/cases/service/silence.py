@@ -46,7 +46,7 @@ class CustomerColumns:
 
 
 def customer_columns(
-    session: Session, *, actor: Actor, customer_ids: Iterable[int], locale: str
+    session: Session, *, actor: Actor, customer_ids: Iterable[int | None], locale: str
 ) -> dict[int, CustomerColumns]:
     """The live tiers (the features' ``service.current_tiers``: loyalty) and the value band
     and churn risk (their ``service.customer_signals``: analytics) of many customers in bulk,

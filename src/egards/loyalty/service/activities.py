@@ -116,6 +116,7 @@ def record_activity(
         return _result(session, row)
     book = resume_book(session, member)
     if not activity.reverses:  # whether its entries' keys are used: one read for all
+        assert book.ledger_past is not None, "resume_book reads the stored past"
         book.ledger_past.prefetch([f"{activity.key}:{rule_id}" for rule_id in _rule_ids(programme)])
     events = _apply(session, book, row, activity)
     close_book(session, book)

@@ -55,6 +55,7 @@ def posted_by(session: Session, rows: Iterable[Any]) -> dict[int, list[Posted]]:
             .order_by(Entry.member_id, Entry.seq)
         )
         for activity_id, seq, rule_id, currency, amount in session.execute(query):
+            assert activity_id is not None, "the query keeps the activities' entries"
             found.setdefault(activity_id, []).append((seq, rule_id, currency, amount))
     return found
 
@@ -68,7 +69,7 @@ def earnings_of(
     lean = [row for row in rows if row.earnings is None and row.status == "applied"]
     posted = posted_by(session, lean) if lean else {}
     refunds = [row for row in lean if (row.payload or {}).get("reverses")]
-    originals: dict[tuple[int, str], Any] = {}
+    originals: dict[tuple[int | None, str], Any] = {}
     if refunds:
         keys = sorted({row.payload["reverses"] for row in refunds})
         for chunk in chunks(keys):
@@ -180,6 +181,7 @@ def store_earnings_json(session: Session, batch: int = 1000) -> None:
             mine = [row for row in rows if row.programme == code]
             lines = earnings_of(session, known[code], mine)
             for row in mine:
+                assert row.member_id is not None, "an applied activity has its member"
                 row.earnings = [codec.earning_to_json(line) for line in lines[row.id]]
                 row.entry_seqs = [seq for seq, *_ in posted.get(row.id, [])]
                 row.member_number = row.member_number or numbers.get(row.member_id, "")

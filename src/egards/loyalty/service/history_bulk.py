@@ -294,7 +294,7 @@ def _read(
     posted = posted_by(session, lean) if lean else {}
     for (member_id, key), row in originals.items():
         if row.entry_seqs is not None or row.payload.get("reverses"):  # (a refund earned none)
-            seqs = list(row.entry_seqs or ())
+            seqs = list(row.entry_seqs or [])
         else:
             seqs = [seq for seq, *_ in posted.get(row.id, [])]
         original_lines[(member_id, key)] = (lines[row.id], seqs)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from egards.audit import service as audit
 from egards.customers import service as customers
 from egards.customers.domain import CustomerStatus, normalise_email
+from egards.db import rowcount
 from egards.errors import InvalidInput, NotAuthenticated
 from egards.loyalty import service as loyalty
 from egards.outbox import service as outbox
@@ -158,11 +159,12 @@ def redeem_link(
         .values(used_at=now)
         .execution_options(synchronize_session=False)
     )
-    if used.rowcount != 1:
+    if rowcount(used) != 1:
         raise LinkRefused("this sign-in link no longer works", field="token")
     customer_id = session.scalar(
         select(SignInLink.customer_id).where(SignInLink.token_hash == digest)
     )
+    assert customer_id is not None, "the link's row was just updated"
     if customers.statuses(session, [customer_id]).get(customer_id) != CustomerStatus.ACTIVE:
         raise LinkRefused("this sign-in link no longer works", field="token")
     secret = domain.new_secret()

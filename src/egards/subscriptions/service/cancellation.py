@@ -140,6 +140,7 @@ def request_cancellation(
     )
     plan = None
     if admission.stands:
+        assert subscription is not None, "only a request for a contract stands"
         plan = domain.plan_end(
             terms_of(subscription),
             received_on=received.date(),
@@ -182,6 +183,7 @@ def request_cancellation(
         attempts=1,
     )
     if admission.status == RequestStatus.ALREADY_ENDED:
+        assert subscription is not None, "only a contract can have ended"
         request.end_date = subscription.ends_on
     session.add(request)
     session.flush()
@@ -189,6 +191,7 @@ def request_cancellation(
         open_request.attempts += 1
     offer = None
     if admission.stands:
+        assert subscription is not None and plan is not None, "a standing request has both"
         _change_status(
             session, subscription, Status.NOTICE_GIVEN, actor, now, f"request {request.number}"
         )

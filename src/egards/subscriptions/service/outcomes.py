@@ -61,7 +61,10 @@ def record_outcome(
         raise Conflict(
             f"the outcome of {request.number} is already {request.outcome}", field="outcome"
         )
-    subscription = session.get(Subscription, request.subscription_id)
+    # A registered request is one that stood: it has a contract, its holder and an end date.
+    assert request.subscription_id is not None and request.customer_id is not None
+    assert request.end_date is not None
+    subscription = session.get_one(Subscription, request.subscription_id)
     request.outcome, request.outcome_at, request.outcome_by = outcome, now, actor.label
     offer = request.offer or {}
     if outcome == Outcome.CANCELLED:
@@ -126,6 +129,7 @@ def _grant(
     if amount is not None:
         low, high = option.min_amount or amount, option.max_amount or amount
         amount = max(low, min(high, amount))
+    assert request.customer_id is not None, "a registered request has its holder"
     grant = recovery.grant(
         session,
         actor=actor,
@@ -200,6 +204,8 @@ def contact_winbacks(
         .limit(500)
     ).all()
     for request in due:
+        # Only a registered request that ended in a cancellation has a win-back planned.
+        assert request.customer_id is not None and request.end_date is not None
         customer = customers.get_customer(session, actor=WORKER, customer_id=request.customer_id)
         if customer.status != "active":
             request.winback_done_at = now
