@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
-from egards.db import utcnow
 from egards.social import service
 from egards.social.schemas import (
     InfluenceRow,
@@ -19,14 +18,9 @@ from egards.social.schemas import (
     ReviewDecision,
     UnlinkCreate,
 )
-from egards.web.deps import CurrentActor, DbSession, Id
+from egards.web.deps import CurrentActor, DbSession, Id, now_of
 
 router = APIRouter(prefix="/social", tags=["social"])
-
-
-def now_of(request: Request):
-    clock = getattr(request.app.state, "clock", None)
-    return clock() if clock else utcnow()
 
 
 @router.get("/customers/{customer_id}/profiles", response_model=list[ProfileRead])

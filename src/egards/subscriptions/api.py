@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from egards.db import utcnow
 from egards.subscriptions import service
 from egards.subscriptions.schemas import (
     CancellationCreate,
@@ -19,15 +17,9 @@ from egards.subscriptions.schemas import (
     SubscriptionRead,
     SubscriptionUpdate,
 )
-from egards.web.deps import CurrentActor, DbSession, Id
+from egards.web.deps import CurrentActor, DbSession, Id, now_of
 
 router = APIRouter(tags=["subscriptions"])
-
-
-def now_of(request: Request) -> datetime:
-    """The application's clock (tests set ``app.state.clock``)."""
-    clock = getattr(request.app.state, "clock", None)
-    return clock() if clock else utcnow()
 
 
 @router.get("/subscriptions", response_model=list[SubscriptionRead])

@@ -3,13 +3,11 @@ demand, the CSAT report, and the survey answer by link (no sign-in: the link is 
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 
 from egards.accounts.domain import Permission
-from egards.db import utcnow
 from egards.voice import service
 from egards.voice.schemas import (
     AnalysisRead,
@@ -21,16 +19,10 @@ from egards.voice.schemas import (
     TextAnalysisRead,
     TextIn,
 )
-from egards.web.deps import CurrentActor, DbSession, Id
+from egards.web.deps import CurrentActor, DbSession, Id, now_of
 
 router = APIRouter(prefix="/voice", tags=["voice"])
 TOKEN = Path(min_length=10, max_length=100, pattern=r"^[A-Za-z0-9_\-]+$")
-
-
-def now_of(request: Request) -> datetime:
-    """The application's clock (tests set ``app.state.clock``)."""
-    clock = getattr(request.app.state, "clock", None)
-    return clock() if clock else utcnow()
 
 
 @router.post("/analyse", response_model=TextAnalysisRead)

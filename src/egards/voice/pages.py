@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Path, Request
@@ -15,10 +14,9 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from egards.accounts.domain import Actor, Permission
-from egards.db import utcnow
 from egards.errors import DomainError
 from egards.voice import service
-from egards.web.deps import CurrentActor, DbSession, Id
+from egards.web.deps import CurrentActor, DbSession, Id, now_of
 from egards.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -36,11 +34,6 @@ class Panel:
     template: str
     context: dict[str, Any] = field(default_factory=dict)
     column: str = "main"
-
-
-def now_of(request: Request) -> datetime:
-    clock = getattr(request.app.state, "clock", None)
-    return clock() if clock else utcnow()
 
 
 def _locale(request: Request) -> str:
