@@ -83,7 +83,7 @@ SCENARIOS: dict[str, list[tuple[str, str, str, str, str]]] = {
             "cancellation",
             "Demande de résiliation",
             "Je souhaite résilier mon abonnement. Merci de me confirmer la date de fin.",
-            "Cancellation request",
+            "Cancelling my subscription",
             "I want to cancel my subscription. Please confirm the end date.",
         ),
     ],

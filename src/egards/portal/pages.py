@@ -42,6 +42,7 @@ from egards.web.panels import PortalPanel
 from egards.web.templating import render
 
 router = APIRouter(include_in_schema=False)
+NAV_GROUP = "Customers"  # the menu group its entries join
 NAV = [("/privacy-requests", "Privacy requests", str(Permission.GDPR_EXPORT))]
 COOKIE = "egards_portal"
 COOKIE_PATH = "/my"

@@ -25,6 +25,7 @@ from egards.web.templating import render
 router = APIRouter()
 
 
+NAV_GROUP = "Customers"  # the menu group its entries join
 NAV = [
     ("/social/reviews", "Link review", Permission.CUSTOMERS_WRITE),
     ("/social/influence", "Influence vs value", Permission.ANALYTICS_READ),

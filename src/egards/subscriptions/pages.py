@@ -34,6 +34,7 @@ from egards.web.i18n import translate
 from egards.web.templating import render, templates
 
 router = APIRouter(include_in_schema=False)
+NAV_GROUP = "Requests"  # the menu group its entries join
 NAV = [
     ("/cancellations", "Cancellations", str(Permission.CASES_READ)),
     ("/cancellation-reports", "Cancellation reports", str(Permission.ANALYTICS_READ)),

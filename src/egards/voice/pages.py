@@ -20,6 +20,7 @@ from egards.web.deps import CurrentActor, DbSession, Id, now_of
 from egards.web.templating import render
 
 router = APIRouter(include_in_schema=False)
+NAV_GROUP = "Analytics"  # the menu group its entries join
 NAV = [
     ("/voice/surveys", "Satisfaction", Permission.CASES_SUPERVISE),
     ("/voice/root-causes", "Root causes", Permission.CASES_SUPERVISE),

@@ -14,4 +14,8 @@ WORDS = (
     N_("this survey has already been answered"),
     N_("this survey link has expired"),
     N_("this survey link is not valid"),
+    N_("By agent"),
+    N_("By category"),
+    N_("By team"),
+    N_("By tier"),
 )

@@ -59,12 +59,18 @@ class MenuGroup:
 def collect_nav() -> None:
     NAV.clear()
     NAV_GROUPS.clear()
-    NAV_GROUPS.append(CORE_GROUP)
+    NAV_GROUPS.append((CORE_GROUP[0], list(CORE_GROUP[1])))
     for _, pages in modules("pages"):
         entries: list[tuple[str, str, str]] = list(getattr(pages, "NAV", ()))
         NAV.extend(entries)
         if entries:
-            NAV_GROUPS.append((getattr(pages, "NAV_GROUP", entries[0][1]), entries))
+            label = getattr(pages, "NAV_GROUP", entries[0][1])
+            # Features that name the same group share it (the menu keeps five groups).
+            group = next((g for name, g in NAV_GROUPS if name == label), None)
+            if group is None:
+                NAV_GROUPS.append((label, list(entries)))
+            else:
+                group.extend(entries)
 
 
 def menu(actor: Any, path: str) -> list[MenuGroup]:

@@ -384,8 +384,11 @@ def _queue(
         actor=actor,
         details=cases.CaseDetails(
             channel=Channel(domain.CASE_CHANNEL[request.channel]),
-            subject=f"Cancellation request {request.number}"
-            + (f" – {subscription.reference}" if subscription else " – to verify"),
+            # The request's number and the contract: the same words in every language (the
+            # category, shown beside it, says "cancellation" in the reader's language).
+            subject=" – ".join(
+                [request.number, *([subscription.reference] if subscription else [])]
+            ),
             category="cancellation",
             priority=Priority.HIGH,
             team="cancellations",
