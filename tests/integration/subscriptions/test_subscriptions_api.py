@@ -16,15 +16,7 @@ from egards.outbox.models import OutboxMessage
 from egards.subscriptions import service
 from tests.conftest import csrf_from
 from tests.integration.builders import customer_payload
-
-NOW = datetime(2026, 12, 3, 20, 0, tzinfo=UTC)
-TODAY = NOW.date()
-
-
-@pytest.fixture
-def clocked(app):
-    app.state.clock = lambda: NOW
-    return app
+from tests.integration.subscriptions.conftest import NOW, TODAY
 
 
 @pytest.fixture
@@ -62,7 +54,7 @@ def subscription_payload(customer_id: int, **overrides):
 
 
 @pytest.fixture
-def contract(clocked, client, agent, customer):
+def contract(client, agent, customer):
     response = client.post(
         "/api/v1/subscriptions", json=subscription_payload(customer["id"]), headers=agent.headers
     )
@@ -323,7 +315,8 @@ def test_contract_ends_after_notice_and_a_win_back_follows(client, db, app, agen
     ).json()
     assert done["winback_due_on"] == "2027-02-11" and done["winback_channel"] == "call"
     with db.unit_of_work() as session:
-        assert service.end_due(session, today=date(2026, 12, 13)) == 1
+        ended = datetime(2026, 12, 13, 9, tzinfo=UTC)
+        assert service.end_due(session, today=ended.date(), now=ended) == 1
         later = datetime(2027, 2, 11, 9, tzinfo=UTC)
         assert (
             service.contact_winbacks(
@@ -440,7 +433,9 @@ def test_a_contract_already_ended_is_not_cancelled_again(client, db, agent, cont
         headers=agent.headers,
     ).json()
     with db.unit_of_work() as session:
-        service.end_due(session, today=date(2026, 12, 31))
+        service.end_due(
+            session, today=date(2026, 12, 31), now=datetime(2026, 12, 31, 9, tzinfo=UTC)
+        )
     again = client.post(
         "/api/v1/cancellations",
         json={"name": "Biosse", "reference": "FX100200", "channel": "email"},
