@@ -11,6 +11,7 @@ from enum import StrEnum
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
+from egards.customers.phones import fast_e164
 from egards.errors import InvalidInput
 from egards.privacy import ERASED as ERASED  # (the erasure lives in the core)
 from egards.privacy import Erasure as Erasure
@@ -75,7 +76,12 @@ def normalise_email(value: str) -> str:
 
 
 def normalise_phone(value: str, *, region: str = "FR") -> str:
-    """E.164, whatever the spacing: "06 12 34 56 78", "+33 6 12-34-56-78" -> "+33612345678"."""
+    """E.164, whatever the spacing: "06 12 34 56 78", "+33 6 12-34-56-78" -> "+33612345678".
+
+    The common shapes take the fast path (egards.customers.phones), the rest `phonenumbers`."""
+    fast = fast_e164(value, region)
+    if fast is not None:
+        return fast
     try:
         number = phonenumbers.parse(value, region)
     except phonenumbers.NumberParseException as exc:
