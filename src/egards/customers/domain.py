@@ -7,6 +7,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
@@ -43,8 +44,11 @@ _LETTERS = str.maketrans(
 )
 
 
+@lru_cache(maxsize=1 << 16)  # an import meets the same first and last names again and again
 def fold(text: str) -> str:
     """Accent- and case-insensitive form: "Hélène  Dupont-Léger" -> "helene dupont-leger"."""
+    if text.isascii():  # NFKD, the combining marks and the letters above change nothing
+        return " ".join(text.lower().split())
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     stripped = "".join(c for c in decomposed if not unicodedata.combining(c)).translate(_LETTERS)
     return " ".join(unicodedata.normalize("NFKC", stripped).casefold().split())

@@ -38,6 +38,9 @@ class _Region:
     general_lengths: tuple[int, ...]  # sorted, as the metadata gives them
     local_only: frozenset[int]
     types: tuple[_Desc, ...]
+    # By length: one pattern, the alternation of the general description's and the number
+    # types' whose lengths allow it (one fullmatch instead of eleven).
+    valid: dict[int, re.Pattern[str]]
     national_prefix: re.Pattern[str] | None
     international_prefix: re.Pattern[str] | None
 
@@ -85,6 +88,12 @@ def _region(code: str) -> _Region | None:
         found for found in (_desc(getattr(metadata, name, None)) for name in _TYPES) if found
     )
     general_desc = metadata.general_desc
+    valid = {}
+    for length in general.lengths:
+        allowed = [d.pattern.pattern for d in types if length in (d.lengths or general.lengths)]
+        if allowed:
+            either = "|".join(f"(?:{p})" for p in allowed)
+            valid[length] = re.compile(f"(?=(?:{general.pattern.pattern})$)(?:{either})")
     return _Region(
         code=code.upper(),
         country_code=str(metadata.country_code),
@@ -92,18 +101,12 @@ def _region(code: str) -> _Region | None:
         general_lengths=tuple(getattr(general_desc, "possible_length", ()) or ()),
         local_only=frozenset(getattr(general_desc, "possible_length_local_only", ()) or ()),
         types=types,
+        valid=valid,
         national_prefix=national_prefix,
         international_prefix=(
             re.compile(metadata.international_prefix) if metadata.international_prefix else None
         ),
     )
-
-
-def _matches(number: str, desc: _Desc, general: _Desc) -> bool:
-    lengths = desc.lengths or general.lengths
-    if lengths and len(number) not in lengths:
-        return False
-    return desc.pattern.fullmatch(number) is not None
 
 
 def _national_significant(region: _Region, number: str) -> str:
@@ -162,9 +165,8 @@ def fast_e164(value: str, region: str) -> str | None:
     number = _national_significant(home, national)
     if not number or number[0] == "0":
         return None  # a leading zero kept in the number (Italy): the library's business
-    if not _matches(number, home.general, home.general):
-        return None
-    if not any(_matches(number, desc, home.general) for desc in home.types):
+    valid = home.valid.get(len(number))
+    if valid is None or valid.fullmatch(number) is None:
         return None
     return f"+{home.country_code}{number}"
 
