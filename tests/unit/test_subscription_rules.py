@@ -249,3 +249,28 @@ def test_a_message_asking_to_end_a_contract_is_recognised(text):
 
 def test_a_message_about_something_else_is_not_a_cancellation():
     assert not domain.looks_like_cancellation("My flight was cancelled, where is my bag?")
+
+
+def test_a_subscriber_who_gave_notice_on_every_contract_is_leaving():
+    observed = domain.observed_churn([("notice_given", date(2026, 12, 13))])
+    assert observed == domain.ObservedChurn(0.9, "cancelling:2026-12-13")
+
+
+def test_notice_on_one_contract_of_two_is_a_risk_not_a_departure():
+    observed = domain.observed_churn(
+        [("notice_given", date(2027, 1, 2)), ("active", None), ("notice_given", date(2026, 12, 20))]
+    )
+    assert observed == domain.ObservedChurn(0.6, "cancelling:2026-12-20")
+
+
+def test_a_subscriber_whose_contracts_all_ended_has_left():
+    observed = domain.observed_churn([("ended", date(2026, 3, 1)), ("ended", date(2026, 9, 30))])
+    assert observed == domain.ObservedChurn(1.0, "cancelled:2026-09-30")
+
+
+@pytest.mark.parametrize(
+    "contracts",
+    [[], [("active", None)], [("ended", date(2026, 3, 1)), ("won_back", None)]],
+)
+def test_running_contracts_show_no_churn_whatever_the_purchases(contracts):
+    assert domain.observed_churn(contracts) is None

@@ -444,6 +444,45 @@ def retention_offer(standing: Standing) -> RetentionOffer:
 
 
 # --------------------------------------------------------------------------------------
+# Churn observed, not guessed
+# --------------------------------------------------------------------------------------
+
+CANCELLING_RISK = 0.9  # every contract under notice: an offer may still keep them
+PARTLY_CANCELLING_RISK = 0.6  # one contract under notice, another one stays
+CANCELLED_RISK = 1.0  # every contract ended and none won back: the customer has left
+
+
+@dataclass(frozen=True)
+class ObservedChurn:
+    """A churn risk the contracts show: a floor for the model's figure, and its reason code
+    (``cancelling:2026-12-13`` or ``cancelled:2026-12-13``, the contract's end date)."""
+
+    risk: float
+    reason: str
+
+
+def observed_churn(contracts: list[tuple[str, date | None]]) -> ObservedChurn | None:
+    """What a customer's contracts (status, end date) say about them leaving: a subscriber
+    who gave notice on every contract is leaving (0.9: a retention offer may still keep
+    them), one who gave notice on one contract of several is at risk (0.6), one whose
+    contracts all ended has left (1.0). Nothing is observed for a customer whose contracts
+    run (active, suspended or won back): silence in the shop is not a cancellation."""
+    if not contracts:
+        return None
+    statuses = [status for status, _ in contracts]
+    ending = sorted(end for status, end in contracts if status == Status.NOTICE_GIVEN and end)
+    ended = sorted(end for status, end in contracts if status == Status.ENDED and end)
+    live = sum(status not in (Status.NOTICE_GIVEN, Status.ENDED) for status in statuses)
+    if Status.NOTICE_GIVEN in statuses:
+        day = ending[0].isoformat() if ending else ""
+        risk = PARTLY_CANCELLING_RISK if live else CANCELLING_RISK
+        return ObservedChurn(risk, f"cancelling:{day}")
+    if not live:
+        return ObservedChurn(CANCELLED_RISK, f"cancelled:{ended[-1].isoformat() if ended else ''}")
+    return None
+
+
+# --------------------------------------------------------------------------------------
 # Win-back
 # --------------------------------------------------------------------------------------
 
