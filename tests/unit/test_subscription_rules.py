@@ -274,3 +274,25 @@ def test_a_subscriber_whose_contracts_all_ended_has_left():
 )
 def test_running_contracts_show_no_churn_whatever_the_purchases(contracts):
     assert domain.observed_churn(contracts) is None
+
+
+def _decided(kind, stayed, *, day=1, reason="price", band="low"):
+    return domain.Decided(kind, reason, band, date(2026, 3, day), stayed)
+
+
+def test_save_rate_is_compared_with_up_to_five_similar_requests_given_nothing():
+    offered = [_decided("discount", True, day=10), _decided("discount", False, day=12)]
+    nothing = [_decided("thanks", stayed, day=d) for d, stayed in enumerate([1, 0, 0, 0, 1, 1], 1)]
+    other_reason = [_decided(None, True, day=11, reason="moving")]
+    other_band = [_decided(None, True, day=11, band="high")]
+    discount, total = domain.compare_saves(offered + nothing + other_reason + other_band)
+    assert total.kind == "all" and discount.kind == "discount"
+    assert discount.decided == discount.matched == 2 and discount.saved == 0.5
+    # The five nearest in time are days 2 to 6 (days 5 and 6 stayed): 2 / 5; day 1, which
+    # stayed too, is the sixth and left out.
+    assert discount.control == 0.4
+
+
+def test_a_request_without_a_similar_one_given_nothing_is_counted_not_compared():
+    [row, _] = domain.compare_saves([_decided("credit_and_fix", True, reason="outage")])
+    assert row.decided == 1 and row.matched == 0 and row.saved is None and row.control is None
