@@ -43,6 +43,41 @@ SHARED_WITH_PARTNER = frozenset(
 )
 
 
+def _record(
+    session: Session,
+    actor: Actor,
+    case: Case,
+    action: str,
+    summary: str | dict[str, Any],
+    at: datetime,
+    *,
+    kind: str,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    reason: str | None = None,
+) -> None:
+    """A change to a case: its audit record (internal) and, when the case has a customer,
+    their timeline entry ``kind``, which the case's partner follows if it is in
+    :data:`SHARED_WITH_PARTNER` (one writer: ``customers.record_change``)."""
+    customers.record_change(
+        session,
+        actor=actor,
+        action=action,
+        kind=kind,
+        entity=("case", case.id),
+        customer_id=case.customer_id,
+        summary=_case_summary(case, summary),
+        before=before,
+        after=after,
+        reason=reason,
+        channel=case.channel,
+        silo=SILO_OF_TEAM.get(case.team, "support"),
+        occurred_at=at,
+        shared_with=case.organisation_id if kind in SHARED_WITH_PARTNER else None,
+        audit_shared_with=None,
+    )
+
+
 def _timeline(
     session: Session,
     actor: Actor,
@@ -51,7 +86,7 @@ def _timeline(
     summary: str | dict[str, Any],
     at: datetime,
 ) -> None:
-    """``summary`` is an ``egards.i18n.message`` (a plain string is a customer's own words)."""
+    """A timeline entry about a case with no audit record of its own (an acknowledgement)."""
     if case.customer_id is None:
         return
     customers.record_event(
@@ -59,17 +94,22 @@ def _timeline(
         actor=actor,
         customer_id=case.customer_id,
         kind=kind,
-        summary=message(
-            N_("{case} · {text}"),
-            case=format_case_number(case.id),
-            text=summary if isinstance(summary, dict) else summary[:900],
-        ),
+        summary=_case_summary(case, summary),
         channel=case.channel,
         silo=SILO_OF_TEAM.get(case.team, "support"),
         ref_type="case",
         ref_id=str(case.id),
         occurred_at=at,
         shared_with=case.organisation_id if kind in SHARED_WITH_PARTNER else None,
+    )
+
+
+def _case_summary(case: Case, summary: str | dict[str, Any]) -> dict[str, Any]:
+    """``summary`` is an ``egards.i18n.message`` (a plain string is a customer's own words)."""
+    return message(
+        N_("{case} · {text}"),
+        case=format_case_number(case.id),
+        text=summary if isinstance(summary, dict) else summary[:900],
     )
 
 

@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session
 
 from egards import i18n
 from egards.accounts.domain import Actor
-from egards.audit import service as audit
 from egards.cases import domain
 from egards.cases.domain import (
     CaseStatus,
@@ -22,7 +21,7 @@ from egards.cases.domain import (
     tag_subject,
 )
 from egards.cases.models import Case, CaseLink, CaseMessage
-from egards.cases.service._common import _announce, _first_words, _message_text, _timeline
+from egards.cases.service._common import _announce, _first_words, _message_text, _record
 from egards.cases.service.config import CasesConfig
 from egards.cases.service.inputs import CaseDetails, InboundIn, Opened
 from egards.cases.service.notices import _email_of, _refusal_notice, _thread_headers
@@ -109,16 +108,7 @@ def add_inbound(
     refresh_sla(case, config, now=now, fired=_fired_keys(session, [case.id]))
     _track(session, case, was, now=now)
     session.flush()  # the message's id, for the audit record
-    audit.record(
-        session,
-        actor=actor,
-        action="case.message_received",
-        entity_type="case",
-        entity_id=case.id,
-        customer_id=case.customer_id,
-        after={"message_id": entry.id, "reopened": effect.reopened},
-    )
-    _timeline(
+    _record(
         session,
         actor,
         case,
@@ -128,6 +118,8 @@ def add_inbound(
             words=_first_words(message.body_text),
         ),
         received,
+        kind="case.message_received",
+        after={"message_id": entry.id, "reopened": effect.reopened},
     )
     if refused:
         _refusal_notice(session, case, entry, refused, config, now=now)
@@ -206,16 +198,16 @@ def reply(
         _change(session, actor, case, then_status, reason=None, config=config, now=now)
     refresh_sla(case, config, now=now, fired=_fired_keys(session, [case.id]))
     _track(session, case, was, now=now)
-    audit.record(
+    _record(
         session,
-        actor=actor,
-        action="case.reply",
-        entity_type="case",
-        entity_id=case.id,
-        customer_id=case.customer_id,
+        actor,
+        case,
+        "case.reply",
+        _first_words(body, 200),
+        now,
+        kind="case.replied",
         after={"message_id": entry.id, "to": to, "delivery": entry.delivery},
     )
-    _timeline(session, actor, case, "case.replied", _first_words(body, 200), now)
     session.flush()
     return entry
 
@@ -259,14 +251,14 @@ def add_note(
     )
     session.add(entry)
     session.flush()
-    audit.record(
+    _record(
         session,
-        actor=actor,
-        action="case.note",
-        entity_type="case",
-        entity_id=case.id,
-        customer_id=case.customer_id,
+        actor,
+        case,
+        "case.note",
+        _first_words(body, 200),
+        now,
+        kind="case.note",
         after={"message_id": entry.id},
     )
-    _timeline(session, actor, case, "case.note", _first_words(body, 200), now)
     return entry

@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 
 from egards import i18n
 from egards.accounts.domain import Actor, Permission
-from egards.audit import service as audit
 from egards.cases.domain import (
     CHURN_THREAT_CATEGORIES,
     CaseFacts,
@@ -31,7 +30,7 @@ from egards.cases.service._common import (
     _first_words,
     _iso,
     _message_text,
-    _timeline,
+    _record,
 )
 from egards.cases.service.config import CasesConfig
 from egards.cases.service.inputs import AttachmentIn, CaseDetails, InboundIn, Opened
@@ -210,13 +209,18 @@ def open_case(
     _auto_assign(session, case, config, now=now)
     refresh_sla(case, config, now=now)
     _track(session, case, (False, False), now=now)
-    audit.record(
+    _record(
         session,
-        actor=actor,
-        action="case.open",
-        entity_type="case",
-        entity_id=case.id,
-        customer_id=customer_id,
+        actor,
+        case,
+        "case.open",
+        i18n.message(
+            N_("Case opened ({channel}): {subject}"),
+            channel=case_word(case.channel),
+            subject=subject,
+        ),
+        now,
+        kind="case.opened",
         after={
             "number": format_case_number(case.id),
             "channel": case.channel,
@@ -231,18 +235,6 @@ def open_case(
             "first_response_due_at": _iso(case.first_response_due_at),
             "assignee_id": case.assignee_id,
         },
-    )
-    _timeline(
-        session,
-        actor,
-        case,
-        "case.opened",
-        i18n.message(
-            N_("Case opened ({channel}): {subject}"),
-            channel=case_word(case.channel),
-            subject=subject,
-        ),
-        now,
     )
     acknowledgement = None
     if acknowledge and not answered_on_the_spot:

@@ -13,12 +13,11 @@ from sqlalchemy.orm import Session
 
 from egards.accounts import service as accounts
 from egards.accounts.domain import Actor, Role
-from egards.audit import service as audit
 from egards.cases import domain
 from egards.cases.domain import LOOP_MARKER_HEADER, SlaMetric, SlaState, format_case_number
 from egards.cases.labels import case_word
 from egards.cases.models import Case, CaseEscalation
-from egards.cases.service._common import _iso, _timeline
+from egards.cases.service._common import _iso, _record
 from egards.cases.service.config import CasesConfig
 from egards.cases.service.queries import _fired_keys, _reply_pending, _sql
 from egards.cases.service.silence import COUNTER_SHARDS, OVERDUE, _bump
@@ -210,24 +209,17 @@ def _apply_step(
         )
     said.setdefault("v", {})["state"] = state
     case.updated_at = now
-    audit.record(
-        session,
-        actor=WORKER,
-        action="case.escalate",
-        entity_type="case",
-        entity_id=case.id,
-        customer_id=case.customer_id,
-        before=before,
-        after={"step": step.key, "action": str(step.action), "metric": str(metric)},
-        reason=detail,
-    )
-    _timeline(
+    _record(
         session,
         WORKER,
         case,
-        "case.escalated",
+        "case.escalate",
         message(N_("Escalation: {detail}"), detail=said),
         now,
+        kind="case.escalated",
+        before=before,
+        after={"step": step.key, "action": str(step.action), "metric": str(metric)},
+        reason=detail,
     )
     return detail, said
 

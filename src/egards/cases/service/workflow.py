@@ -19,7 +19,7 @@ from egards.cases.domain import CaseStatus, Channel, Priority, format_case_numbe
 from egards.cases.intake import route_team
 from egards.cases.labels import case_word
 from egards.cases.models import AgentProfile, Case, CaseLink, CaseMessage, CaseStatusChange
-from egards.cases.service._common import _announce, _timeline
+from egards.cases.service._common import _announce, _record
 from egards.cases.service.config import CasesConfig
 from egards.cases.service.queries import _fired_keys, _is_open, _writable, get_case
 from egards.cases.service.silence import _membership, _track
@@ -100,24 +100,24 @@ def _change(
             .values(awaiting_answer=False)
         )
     case.updated_at = now
-    audit.record(
-        session,
-        actor=actor,
-        action="case.status",
-        entity_type="case",
-        entity_id=case.id,
-        customer_id=case.customer_id,
-        before={"status": before},
-        after={"status": str(target), "left_unanswered": awaiting and target != current},
-        reason=reason,
-    )
     summary = (
         message(N_("Status {before} → {after} ({reason})"), reason=reason)
         if reason
         else message(N_("Status {before} → {after}"))
     )
     summary.setdefault("v", {}).update(before=case_word(before), after=case_word(target))
-    _timeline(session, actor, case, "case.status", summary, now)
+    _record(
+        session,
+        actor,
+        case,
+        "case.status",
+        summary,
+        now,
+        kind="case.status",
+        before={"status": before},
+        after={"status": str(target), "left_unanswered": awaiting and target != current},
+        reason=reason,
+    )
     if target is CaseStatus.RESOLVED:
         session.flush()
         _announce(session, "case_resolved", actor=actor, case_id=case.id, now=now)
@@ -183,26 +183,19 @@ def update_case(
     case.updated_at = now
     refresh_sla(case, config, now=now, fired=_fired_keys(session, [case.id]))
     _track(session, case, was, now=now)
-    audit.record(
-        session,
-        actor=actor,
-        action="case.update",
-        entity_type="case",
-        entity_id=case.id,
-        customer_id=case.customer_id,
-        before=before,
-        after={**changes, "sla_policy": case.sla_policy},
-    )
-    _timeline(
+    _record(
         session,
         actor,
         case,
-        "case.updated",
+        "case.update",
         message(
             N_("Changed: {changes}"),
             changes=", ".join(f"{k}: {v}" for k, v in changes.items()),
         ),
         now,
+        kind="case.updated",
+        before=before,
+        after={**changes, "sla_policy": case.sla_policy},
     )
     session.flush()
     return case
@@ -224,17 +217,15 @@ def record_satisfaction(
     if not 1 <= score <= 5:
         raise InvalidInput("must be between 1 and 5", field="score")
     case.satisfaction, case.satisfaction_at = score, now
-    audit.record(
+    _record(
         session,
-        actor=actor,
-        action="case.satisfaction",
-        entity_type="case",
-        entity_id=case.id,
-        customer_id=case.customer_id,
+        actor,
+        case,
+        "case.satisfaction",
+        message(N_("Satisfaction {score}/5"), score=score),
+        now,
+        kind="case.rated",
         after={"satisfaction": score},
-    )
-    _timeline(
-        session, actor, case, "case.rated", message(N_("Satisfaction {score}/5"), score=score), now
     )
     session.flush()
     return case
@@ -260,25 +251,18 @@ def assign(
     before = case.assignee_id
     case.assignee_id = assignee_id
     case.updated_at = now
-    audit.record(
-        session,
-        actor=actor,
-        action="case.assign",
-        entity_type="case",
-        entity_id=case.id,
-        customer_id=case.customer_id,
-        before={"assignee_id": before},
-        after={"assignee_id": assignee_id},
-    )
-    _timeline(
+    _record(
         session,
         actor,
         case,
-        "case.assigned",
+        "case.assign",
         message(N_("Assigned to user {user}"), user=str(assignee_id))
         if assignee_id
         else message(N_("Unassigned")),
         now,
+        kind="case.assigned",
+        before={"assignee_id": before},
+        after={"assignee_id": assignee_id},
     )
     session.flush()
     return case
@@ -383,21 +367,11 @@ def link_customer(
     case.customer_id = customer.id
     case.language = case.language if before else (customer.preferred_language or "fr")[:2]
     case.updated_at = now
-    audit.record(
-        session,
-        actor=actor,
-        action="case.link_customer",
-        entity_type="case",
-        entity_id=case.id,
-        customer_id=customer.id,
-        before={"customer_id": before},
-        after={"customer_id": customer.id},
-    )
-    _timeline(
+    _record(
         session,
         actor,
         case,
-        "case.linked",
+        "case.link_customer",
         message(
             N_("Case {case} ({channel}) linked to this file: {subject}"),
             case=format_case_number(case.id),
@@ -405,6 +379,9 @@ def link_customer(
             subject=case.subject,
         ),
         now,
+        kind="case.linked",
+        before={"customer_id": before},
+        after={"customer_id": customer.id},
     )
     session.flush()
     return case
@@ -494,21 +471,14 @@ def link_cases(
     )
     session.add(link)
     session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="case.link",
-        entity_type="case",
-        entity_id=case.id,
-        customer_id=case.customer_id,
-        after={"linked_case_id": other.id, "kind": kind},
-    )
-    _timeline(
+    _record(
         session,
         actor,
         case,
-        "case.linked_case",
+        "case.link",
         message(N_("{kind} {case}"), kind=case_word(kind), case=format_case_number(other.id)),
         now,
+        kind="case.linked_case",
+        after={"linked_case_id": other.id, "kind": kind},
     )
     return link

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from types import EllipsisType
 from typing import Any
 
 from sqlalchemy import select
@@ -69,10 +70,14 @@ def record_change(
     silo: str = "support",
     occurred_at: datetime | None = None,
     shared_with: int | None = None,
+    kind: str | None = None,
+    audit_shared_with: int | EllipsisType | None = ...,
 ) -> None:
     """What a change of state writes, for any feature: its audit record and, when it
-    concerns a customer, their timeline entry (kind: the action; reference: the entity), both
-    internal unless ``shared_with`` names an organisation."""
+    concerns a customer, their timeline entry (kind: ``kind``, else the action; reference: the
+    entity), both internal unless ``shared_with`` names an organisation. A feature that shares
+    the timeline entry but keeps the audit record internal says so with
+    ``audit_shared_with=None`` (by default the audit record is shared as the entry is)."""
     entity_type, entity_id = entity
     audit.record(
         session,
@@ -84,14 +89,16 @@ def record_change(
         before=before,
         after=after,
         reason=reason,
-        shared_with=shared_with,
+        shared_with=shared_with
+        if isinstance(audit_shared_with, EllipsisType)
+        else audit_shared_with,
     )
     if customer_id is not None:
         record_event(
             session,
             actor=actor,
             customer_id=customer_id,
-            kind=action,
+            kind=kind or action,
             summary=summary,
             channel=channel,
             silo=silo,

@@ -68,20 +68,14 @@ def enrol(
     )
     session.add(member)
     session.flush()
-    audit.record(
+    customers.record_change(
         session,
         actor=actor,
         action="loyalty.enrol",
-        entity_type="loyalty_member",
-        entity_id=member.id,
+        kind="loyalty.enrolled",
+        entity=("loyalty_member", member.id),
         customer_id=customer_id,
         after={"programme": programme.code, "number": number},
-    )
-    customers.record_event(
-        session,
-        actor=actor,
-        customer_id=customer_id,
-        kind="loyalty.enrolled",
         summary=message(
             N_("Joined {programme} as {tier} ({number})"),
             programme=names(programme.name),
@@ -89,8 +83,6 @@ def enrol(
             number=number,
         ),
         silo="loyalty",
-        ref_type="loyalty_member",
-        ref_id=str(member.id),
     )
     _apply_parked(session, actor=actor, member=member)
     return member
@@ -258,12 +250,11 @@ def _finish(
         select(Entry).where(Entry.member_id == book.member.id, Entry.seq == seq)
     ).one()
     if fresh:
-        audit.record(
+        customers.record_change(
             session,
             actor=actor,
             action=action,
-            entity_type="loyalty_entry",
-            entity_id=entry.id,
+            entity=("loyalty_entry", entry.id),
             customer_id=book.member.customer_id,
             after={
                 "seq": seq,
@@ -271,17 +262,9 @@ def _finish(
                 "currency": entry.currency,
                 "key": entry.key,
             },
-        )
-        customers.record_event(
-            session,
-            actor=actor,
-            customer_id=book.member.customer_id,
-            kind=action,
             summary=summary,
             channel="api",
             silo="loyalty",
-            ref_type="loyalty_entry",
-            ref_id=str(entry.id),
         )
     return entry
 
