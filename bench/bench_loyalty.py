@@ -18,6 +18,7 @@ API on the loaded data.
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
 import random
 import statistics
@@ -46,12 +47,22 @@ from egards.loyalty.models import Entry, Member
 from egards.migrate import upgrade
 
 console = Console()
-PG_URL = os.environ.get(
-    "EGARDS_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/egards_bench_loyalty"
+# Databases of its own, named after the configured one and this process (never a fixed name:
+# several benchmarks or helpers may run at once), dropped when the run ends.
+_BASE_URL = os.environ.get("EGARDS_BENCH_DATABASE_URL") or os.environ.get(
+    "EGARDS_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/egards"
 )
+PG_URL = f"{_BASE_URL}_bench_loyalty_{os.getpid()}"
 START = date(2025, 1, 1)
 TODAY = date(2026, 11, 20)
 REQUALIFY_ON = date(2027, 6, 1)
+
+
+def _drop(server: str, name: str) -> None:
+    admin = make_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 def fresh_database(kind: str, workdir: Path, suffix: str = "") -> Database:
@@ -65,6 +76,7 @@ def fresh_database(kind: str, workdir: Path, suffix: str = "") -> Database:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             connection.execute(text(f'CREATE DATABASE "{name}"'))
         admin.dispose()
+        atexit.register(_drop, server, name)
         engine = make_engine(f"{server}/{name}")
     upgrade(engine)
     return Database(engine)

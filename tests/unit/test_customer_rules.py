@@ -23,6 +23,15 @@ def test_folding_ignores_accents_case_and_spacing():
     assert fold("Œdipe Ærø Straße") == "oedipe aero strasse"
 
 
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=30))
+def test_folding_ascii_takes_a_shortcut_to_the_same_result(text):
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    assert fold(text) == " ".join(unicodedata.normalize("NFKC", stripped).casefold().split())
+
+
 def test_a_person_is_found_by_first_or_last_name():
     assert name_keys("Hélène", "Dupont") == ("dupont helene", "helene dupont")
 

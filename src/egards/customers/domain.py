@@ -7,10 +7,12 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
+from egards.customers.phones import fast_e164
 from egards.errors import InvalidInput
 from egards.i18n import N_
 from egards.privacy import ERASED as ERASED  # (the erasure lives in the core)
@@ -43,8 +45,11 @@ _LETTERS = str.maketrans(
 )
 
 
+@lru_cache(maxsize=1 << 16)  # an import meets the same first and last names again and again
 def fold(text: str) -> str:
     """Accent- and case-insensitive form: "Hélène  Dupont-Léger" -> "helene dupont-leger"."""
+    if text.isascii():  # NFKD, the combining marks and the letters above change nothing
+        return " ".join(text.lower().split())
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     stripped = "".join(c for c in decomposed if not unicodedata.combining(c)).translate(_LETTERS)
     return " ".join(unicodedata.normalize("NFKC", stripped).casefold().split())
@@ -78,7 +83,12 @@ def normalise_email(value: str) -> str:
 
 
 def normalise_phone(value: str, *, region: str = "FR") -> str:
-    """E.164, whatever the spacing: "06 12 34 56 78", "+33 6 12-34-56-78" -> "+33612345678"."""
+    """E.164, whatever the spacing: "06 12 34 56 78", "+33 6 12-34-56-78" -> "+33612345678".
+
+    The common shapes take the fast path (egards.customers.phones), the rest `phonenumbers`."""
+    fast = fast_e164(value, region)
+    if fast is not None:
+        return fast
     try:
         number = phonenumbers.parse(value, region)
     except phonenumbers.NumberParseException as exc:

@@ -24,7 +24,6 @@ from sqlalchemy import (
     String,
     bindparam,
     func,
-    insert,
     literal,
     select,
     update,
@@ -33,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from egards.accounts.domain import SYSTEM
 from egards.audit import service as audit
-from egards.bulk import bulk_insert, reserve_ids
+from egards.bulk import bulk_insert, prepare_copy, reserve_ids, write_prepared_copy
 from egards.customers.domain import IdentityKind, name_keys, normalise_identity
 from egards.customers.models import Customer, Identity, TimelineEvent
 from egards.customers.service import PROFILE_FIELDS
@@ -298,7 +297,7 @@ def _apply_batch(session: Session, batch: list[_Valid], result: ImportResult, so
         ):
             row["id"] = customer_id
             ids[row["external_id"]] = customer_id
-        bulk_insert(session, Customer.__table__, rows)
+        _copy_in(session, Customer.__table__, rows)
     profile_updates = [
         {"_id": cid, **_customer_values(item.row, now, for_update=True)}
         for cid, item, profile_changed in to_update
@@ -334,7 +333,7 @@ def _apply_batch(session: Session, batch: list[_Valid], result: ImportResult, so
                 }
             )
             primary_taken.add((customer_id, kind))
-        bulk_insert(session, Identity.__table__, identity_rows)
+        _copy_in(session, Identity.__table__, identity_rows)
     touched = [
         (ids[item.row.external_id], "customer.imported", "Customer file created by import")
         for item in to_create
@@ -343,8 +342,9 @@ def _apply_batch(session: Session, batch: list[_Valid], result: ImportResult, so
         (cid, "customer.updated", "Customer file updated by import") for cid, _, _ in to_update
     ]
     if touched:
-        session.execute(
-            insert(TimelineEvent.__table__),
+        _copy_in(
+            session,
+            TimelineEvent.__table__,
             [
                 {
                     "customer_id": cid,
@@ -371,6 +371,15 @@ def _apply_batch(session: Session, batch: list[_Valid], result: ImportResult, so
         )
     result.created += len(to_create)
     result.updated += len(to_update)
+
+
+def _copy_in(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
+    """Rows in: on PostgreSQL as COPY text built by hand (a third of psycopg's per-row cost),
+    elsewhere one executemany."""
+    if session.get_bind().dialect.name == "postgresql":
+        write_prepared_copy(session, prepare_copy(table, rows))
+    else:
+        bulk_insert(session, table, rows)
 
 
 def _customer_values(row: ImportRow, now: Any, for_update: bool = False) -> dict[str, Any]:

@@ -59,9 +59,9 @@ class Identity(Base):
 
     __tablename__ = "identities"
     __table_args__ = (
-        UniqueConstraint("kind", "network", "value"),
-        # Searches know the kind and value, not always the network.
-        Index("ix_identities_kind_value", "kind", "value"),
+        # In this order, the unique index also serves lookups by kind and value (searches
+        # know the kind and value, not always the network).
+        UniqueConstraint("kind", "value", "network"),
     )
 
     id: Mapped[int] = mapped_column(BigIntKey, primary_key=True)

@@ -1,0 +1,84 @@
+"""The fast phone path (egards.customers.phones) answers only what `phonenumbers` answers: on
+random numbers of every shape, for several regions, it gives the library's E.164 form or
+leaves the number to the library; and it does take the common French shapes itself."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from egards.customers.domain import normalise_phone
+from egards.customers.phones import fast_e164, library_e164
+from egards.errors import InvalidInput
+
+REGIONS = ("FR", "GB", "US", "DE", "BE", "IT", "ES", "CH", "RE", "NL")
+
+
+def _library(value: str, region: str) -> str | None:
+    try:
+        return library_e164(value, region)
+    except Exception:  # any refusal of the library's is "invalid" here
+        return None
+
+
+separator = st.sampled_from(["", "", " ", ".", "-", "  ", "/", "(", ")"])
+digit_run = st.text(alphabet="0123456789", min_size=1, max_size=4)
+
+
+@st.composite
+def numbers(draw: st.DrawFn) -> str:
+    start = draw(
+        st.sampled_from(["", "", "0", "00", "+", "+33", "+33 ", "+44", "+1", "+ ", "0033"])
+    )
+    runs = draw(st.lists(st.tuples(separator, digit_run), min_size=1, max_size=6))
+    tail = draw(st.sampled_from(["", "", "", " ", "x12", "#"]))
+    return start + "".join(sep + run for sep, run in runs) + tail
+
+
+@settings(max_examples=3000, deadline=None)
+@given(numbers(), st.sampled_from(REGIONS))
+def test_the_fast_path_gives_the_librarys_number_or_leaves_it_to_the_library(
+    value: str, region: str
+) -> None:
+    fast = fast_e164(value, region)
+    if fast is not None:
+        assert fast == _library(value, region)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.text(alphabet="0123456789 .-+", max_size=20), st.sampled_from(REGIONS))
+def test_the_fast_path_on_any_digits_and_separators(value: str, region: str) -> None:
+    fast = fast_e164(value, region)
+    if fast is not None:
+        assert fast == _library(value, region)
+
+
+@given(st.integers(100_000_000, 999_999_999))
+def test_every_valid_french_national_number_matches_the_library(n: int) -> None:
+    national = f"0{n}"
+    expected = _library(national, "FR")
+    fast = fast_e164(national, "FR")
+    assert fast == expected  # valid ones taken by the fast path, the rest left to the library
+    spaced = " ".join(national[i : i + 2] for i in range(0, 10, 2))
+    assert fast_e164(spaced, "FR") == expected
+    assert fast_e164(f"+33{n}", "FR") == expected
+
+
+@pytest.mark.parametrize(
+    "value", ["06 12 34 56 78", "+33 6 12-34-56-78", "0612345678", "06.12.34.56.78", "612345678"]
+)
+def test_the_common_french_shapes_take_the_fast_path(value: str) -> None:
+    assert fast_e164(value, "FR") == "+33612345678" == normalise_phone(value)
+
+
+@pytest.mark.parametrize("value", ["0033 6 12 34 56 78", "+44 20 7946 0958", "(0)6 12 34 56 78"])
+def test_other_shapes_still_normalise_through_the_library(value: str) -> None:
+    assert fast_e164(value, "FR") is None
+    assert normalise_phone(value).startswith("+")
+
+
+def test_an_invalid_number_is_still_refused_with_the_librarys_reason() -> None:
+    with pytest.raises(InvalidInput) as refused:
+        normalise_phone("06 12")
+    assert refused.value.field == "phone"
