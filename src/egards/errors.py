@@ -5,6 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 
+def N_(text: str) -> str:
+    """Marks a string for extraction where it is defined (an error's message template, a label
+    table, a stored message); it is translated later, where it is shown. Defined here, the
+    lowest layer, so that the purest modules can mark their messages too."""
+    return text
+
+
 class DomainError(Exception):
     """A rule refused a request. ``code`` is stable; ``context`` names fields and values.
 

@@ -37,6 +37,7 @@ from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 
 from egards.config import LOCALES
+from egards.errors import N_ as N_
 from egards.features import FEATURES
 from egards.formats import (
     BUSINESS_ZONE,
@@ -50,12 +51,6 @@ from egards.formats import (
 PARIS = BUSINESS_ZONE  # the name earlier code imports
 CATALOGUE_FOLDERS = ("web", *FEATURES)
 """Where catalogues live, in lookup order: a later folder's translation of a msgid wins."""
-
-
-def N_(text: str) -> str:
-    """Marks a string for extraction where it is defined (a label table, a stored message);
-    it is translated later, where it is shown."""
-    return text
 
 
 def C_(context: str, text: str) -> str:
@@ -120,6 +115,21 @@ def translate_plural(
     is among them unless given)."""
     result = translations(locale).ngettext(singular, plural, count)
     return result.format(**{"count": format_number(count, locale), **values})
+
+
+def readable(locale: str, error: Any) -> str:
+    """A domain error's message in ``locale``: its template (``N_("case {id} not found")``)
+    translated and filled with its context values; a message written without a template is
+    translated as a whole when the catalogue knows it, else shown as written."""
+    template: str = getattr(error, "template", None) or str(error)
+    written: str = getattr(error, "message", None) or str(error)
+    context: dict[str, Any] = getattr(error, "context", None) or {}
+    if template == written and "{" not in template:
+        return translate(locale, written)
+    try:
+        return translate(locale, template, **context)
+    except (KeyError, IndexError, ValueError, AttributeError):
+        return written
 
 
 def pick_locale(*candidates: str | None) -> str:

@@ -74,3 +74,30 @@ def test_the_console_error_page_speaks_the_console_language(client, agent):
     page = client.get("/customers/987654")
     assert page.status_code == 404 and "client 987654 introuvable" in page.text
     assert "Page introuvable" in client.get("/no/such/page").text
+
+
+def test_a_case_rule_refuses_in_the_request_language_with_its_values(client, make_person):
+    from egards.accounts.domain import Role
+    from tests.integration.cases.conftest import log_call
+
+    supervisor = make_person(Role.SUPERVISOR)
+    case = log_call(client, supervisor)["case"]
+    url = f"/api/v1/cases/{case['id']}/satisfaction"
+    french = client.post(
+        url, json={"score": 4}, headers={**supervisor.headers, "Accept-Language": "fr"}
+    )
+    assert french.status_code == 409 and french.headers["content-language"] == "fr"
+    assert french.json()["code"] == "conflict"
+    assert french.json()["detail"] == "une demande se note une fois résolue ou close"
+    english = client.post(url, json={"score": 4}, headers=supervisor.headers)
+    assert english.json()["detail"] == "a case is rated once resolved or closed"
+    nobody = client.post(
+        f"/api/v1/cases/{case['id']}/assignee",
+        json={"assignee_id": 987654},
+        headers={**supervisor.headers, "Accept-Language": "fr"},
+    )
+    assert nobody.status_code == 404
+    assert nobody.json()["detail"] == "utilisateur 987654 introuvable"
+    assert nobody.json()["errors"] == [
+        {"field": "assignee_id", "reason": "utilisateur 987654 introuvable"}
+    ]

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from egards.errors import InvalidInput, PermissionDenied
+from egards.i18n import N_
 
 # A console session lasts a working day; the cookie and the server-side row agree on it.
 SESSION_LIFETIME = timedelta(hours=12)
@@ -109,7 +110,10 @@ class Actor:
     def require(self, permission: Permission) -> None:
         if not self.can(permission):
             raise PermissionDenied(
-                f"{self.label} ({self.role}) lacks the permission {permission}",
+                N_("{label} ({role}) lacks the permission {permission2}"),
+                label=self.label,
+                role=self.role,
+                permission2=permission,
                 permission=str(permission),
             )
 
@@ -130,7 +134,7 @@ def check_token_grant(
             field="scopes",
         )
     if expires_at is not None and expires_at <= now:
-        raise InvalidInput("must be in the future", field="expires_at")
+        raise InvalidInput(N_("must be in the future"), field="expires_at")
     if actor.expires_at is not None and (expires_at is None or expires_at > actor.expires_at):
         raise PermissionDenied(
             "a token cannot outlive the token that creates it: give an expiry no later than "
@@ -143,5 +147,5 @@ def check_token_grant(
 def validate_password(password: str) -> str:
     """A password is at least 10 characters; length beats composition rules (NIST 800-63B)."""
     if len(password) < 10:
-        raise InvalidInput("must have at least 10 characters", field="password")
+        raise InvalidInput(N_("must have at least 10 characters"), field="password")
     return password

@@ -25,6 +25,7 @@ from egards.accounts.schemas import OrganisationCreate, TokenCreate, UserCreate
 from egards.audit import service as audit
 from egards.db import utcnow
 from egards.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
+from egards.i18n import N_
 
 _hasher = PasswordHasher()
 # Verifying against a dummy hash when the user is unknown keeps timing the same either way.
@@ -54,11 +55,15 @@ def create_user(session: Session, *, actor: Actor, data: UserCreate) -> User:
     validate_password(data.password)
     email = data.email.lower()
     if session.scalar(select(User.id).where(User.email == email)):
-        raise Conflict(f"a user with e-mail {email} exists", field="email")
+        raise Conflict(N_("a user with e-mail {email} exists"), email=email, field="email")
     if data.role is Role.PARTNER and data.organisation_id is None:
-        raise InvalidInput("a partner user belongs to an organisation", field="organisation_id")
+        raise InvalidInput(N_("a partner user belongs to an organisation"), field="organisation_id")
     if data.organisation_id is not None and session.get(Organisation, data.organisation_id) is None:
-        raise NotFound(f"organisation {data.organisation_id} not found", field="organisation_id")
+        raise NotFound(
+            N_("organisation {organisation_id} not found"),
+            organisation_id=data.organisation_id,
+            field="organisation_id",
+        )
     user = User(
         email=email,
         display_name=data.display_name,
@@ -89,7 +94,7 @@ def list_users(session: Session, *, actor: Actor) -> list[User]:
 def find_user(session: Session, *, email: str) -> User:
     user = session.scalar(select(User).where(User.email == email.strip().lower()))
     if user is None:
-        raise NotFound(f"no user with e-mail {email}", field="email")
+        raise NotFound(N_("no user with e-mail {email}"), email=email, field="email")
     return user
 
 
@@ -97,9 +102,9 @@ def set_active(session: Session, *, actor: Actor, user_id: int, active: bool) ->
     actor.require(Permission.USERS_MANAGE)
     user = session.get(User, user_id)
     if user is None:
-        raise NotFound(f"user {user_id} not found", field="user_id")
+        raise NotFound(N_("user {user_id} not found"), user_id=user_id, field="user_id")
     if user.id == actor.user_id and not active:
-        raise InvalidInput("you cannot disable yourself", field="user_id")
+        raise InvalidInput(N_("you cannot disable yourself"), field="user_id")
     if user.is_active != active:
         user.is_active = active
         audit.record(
@@ -124,9 +129,9 @@ def authenticate(session: Session, *, email: str, password: str) -> User:
     try:
         _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
     except (VerifyMismatchError, InvalidHashError):
-        raise NotAuthenticated("wrong e-mail or password", field="password") from None
+        raise NotAuthenticated(N_("wrong e-mail or password"), field="password") from None
     if user is None or not user.is_active:
-        raise NotAuthenticated("wrong e-mail or password", field="password")
+        raise NotAuthenticated(N_("wrong e-mail or password"), field="password")
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
     user.last_login_at = utcnow()
@@ -165,7 +170,7 @@ def end_session(session: Session, *, secret: str) -> None:
 def create_token(session: Session, *, actor: Actor, data: TokenCreate) -> tuple[ApiToken, str]:
     """A bearer token for the actor, narrowed to scopes the actor has. Shown once."""
     if actor.user_id is None:
-        raise InvalidInput("only users own tokens")
+        raise InvalidInput(N_("only users own tokens"))
     check_token_grant(actor, scopes=data.scopes, expires_at=data.expires_at, now=utcnow())
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
@@ -204,7 +209,7 @@ def list_tokens(session: Session, *, actor: Actor) -> list[ApiToken]:
 def revoke_token(session: Session, *, actor: Actor, token_id: int) -> ApiToken:
     token = session.get(ApiToken, token_id)
     if token is None or (token.user_id != actor.user_id and not actor.can(Permission.USERS_MANAGE)):
-        raise NotFound(f"token {token_id} not found", field="token_id")
+        raise NotFound(N_("token {token_id} not found"), token_id=token_id, field="token_id")
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         audit.record(
@@ -223,12 +228,12 @@ def actor_from_token(session: Session, secret: str) -> Actor:
     ).one_or_none()
     now = utcnow()
     if found is None:
-        raise NotAuthenticated("invalid, expired or revoked token")
+        raise NotAuthenticated(N_("invalid, expired or revoked token"))
     token, user = found
     if token.revoked_at is not None or (token.expires_at and token.expires_at <= now):
-        raise NotAuthenticated("invalid, expired or revoked token")
+        raise NotAuthenticated(N_("invalid, expired or revoked token"))
     if not user.is_active:
-        raise NotAuthenticated("the token's user is disabled")
+        raise NotAuthenticated(N_("the token's user is disabled"))
     # Written at most once a minute so that reads stay reads.
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         token.last_used_at = now
@@ -239,10 +244,10 @@ def actor_from_session(session: Session, secret: str) -> Actor:
     """The user of a console session that was started, has not ended and has not expired."""
     row = session.scalar(select(UserSession).where(UserSession.secret_hash == _hash_token(secret)))
     if row is None or row.ended_at is not None or row.expires_at <= utcnow():
-        raise NotAuthenticated("your session has ended; please sign in again")
+        raise NotAuthenticated(N_("your session has ended; please sign in again"))
     user = session.get(User, row.user_id)
     if user is None or not user.is_active:
-        raise NotAuthenticated("please sign in again")
+        raise NotAuthenticated(N_("please sign in again"))
     return actor_for(user)
 
 
@@ -251,7 +256,7 @@ def create_organisation(
 ) -> Organisation:
     actor.require(Permission.ORGANISATIONS_MANAGE)
     if session.scalar(select(Organisation.id).where(Organisation.name == data.name)):
-        raise Conflict(f"organisation {data.name!r} exists", field="name")
+        raise Conflict(N_("organisation {data_name!r} exists"), data_name=data.name, field="name")
     organisation = Organisation(name=data.name, kind=data.kind)
     session.add(organisation)
     session.flush()

@@ -23,7 +23,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from egards.cases.domain import Channel, format_case_number, subject_tag
 from egards.cases.errors import AcknowledgementTemplateError
 from egards.formats import format_day_month
-from egards.i18n import zone_label
+from egards.i18n import N_, zone_label
 
 DEFAULT_LANGUAGE = "fr"
 FALLBACK_LANGUAGE = "en"
@@ -99,13 +99,14 @@ class AcknowledgementTemplates:
                 self._compiled[language] = environment.from_string(source)
             except TemplateError as exc:
                 raise AcknowledgementTemplateError(
-                    f"acknowledgement template {language!r} does not compile: {exc}",
+                    N_("acknowledgement template {language!r} does not compile: {exc}"),
+                    exc=exc,
                     language=language,
                 ) from None
         for language in (DEFAULT_LANGUAGE, FALLBACK_LANGUAGE):
             if language not in self._compiled:
                 raise AcknowledgementTemplateError(
-                    f"an acknowledgement template is needed for {language!r}", language=language
+                    N_("an acknowledgement template is needed for {language!r}"), language=language
                 )
 
     def template(self, language: str) -> Template:
@@ -155,7 +156,7 @@ def _split_subject(text: str, *, language: str) -> Acknowledgement:
     first_line, _, rest = text.lstrip("\n").partition("\n")
     if not first_line.startswith("Subject:"):
         raise AcknowledgementTemplateError(
-            f"acknowledgement template {language!r} must start with a 'Subject:' line",
+            N_("acknowledgement template {language!r} must start with a 'Subject:' line"),
             language=language,
         )
     body = "\n".join(line.rstrip() for line in rest.strip("\n").splitlines())

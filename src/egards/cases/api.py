@@ -38,6 +38,7 @@ from egards.cases.schemas import (
 )
 from egards.cases.service import AttachmentIn, CasesConfig, Opened
 from egards.errors import InvalidInput
+from egards.i18n import N_
 from egards.web.deps import CurrentActor, DbSession, Id, Now, get_actor
 from egards.web.problems import PROBLEM_JSON
 
@@ -242,7 +243,7 @@ async def inbound_email(request: Request, now: Now, actor: IntakeActor) -> Email
     actor.require(Permission.CASES_WRITE)
     raw = await request.body()
     if not raw.strip():
-        raise InvalidInput("empty message", field="body")
+        raise InvalidInput(N_("empty message"), field="body")
     result = await run_in_threadpool(
         mail.receive_email,
         request.app.state.db,
@@ -253,7 +254,8 @@ async def inbound_email(request: Request, now: Now, actor: IntakeActor) -> Email
     )
     if result.status == "failed":
         raise mail.MalformedMail(
-            f"the message was kept (raw {result.raw_id}) but could not be read: {result.error}",
+            N_("the message was kept (raw {raw_id}) but could not be read: {error}"),
+            error=result.error,
             field="body",
             raw_id=result.raw_id,
         )
@@ -326,7 +328,7 @@ def update_case(
     """Change category, priority, team, tags, subject, tier or partner; the promise follows."""
     changes = data.model_dump(exclude_unset=True)
     if "priority" in changes and changes["priority"] is None:
-        raise InvalidInput("must not be null", field="priority")
+        raise InvalidInput(N_("must not be null"), field="priority")
     case = service.update_case(
         session,
         actor=actor,

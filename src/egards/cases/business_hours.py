@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import holidays
 
 from egards.cases.errors import CalendarError
+from egards.i18n import N_
 
 WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MINUTES_PER_DAY = 24 * 60
@@ -53,12 +54,14 @@ def parse_interval(text: str) -> tuple[Interval, Interval | None]:
         start, end = _parse_clock(start_text), _parse_clock(end_text)
     except ValueError:
         raise CalendarError(
-            f"opening interval {text!r} is not of the form HH:MM-HH:MM", interval=text
+            N_("opening interval {text!r} is not of the form HH:MM-HH:MM"), text=text, interval=text
         ) from None
     if start == MINUTES_PER_DAY:
-        raise CalendarError(f"opening interval {text!r} cannot start at 24:00", interval=text)
+        raise CalendarError(
+            N_("opening interval {text!r} cannot start at 24:00"), text=text, interval=text
+        )
     if start == end:
-        raise CalendarError(f"opening interval {text!r} is empty", interval=text)
+        raise CalendarError(N_("opening interval {text!r} is empty"), text=text, interval=text)
     if end > start:
         return (start, end), None
     return (start, MINUTES_PER_DAY), ((0, end) if end else None)
@@ -107,25 +110,33 @@ class BusinessCalendar:
             zone = ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError):
             raise CalendarError(
-                f"calendar {self.name!r}: unknown time zone {self.timezone!r}",
+                N_("calendar {name!r}: unknown time zone {timezone!r}"),
+                name=self.name,
                 calendar=self.name,
                 timezone=self.timezone,
             ) from None
         if len(self.weekly) != 7:
             raise CalendarError(
-                f"calendar {self.name!r}: weekly hours need 7 days, got {len(self.weekly)}",
+                N_("calendar {name!r}: weekly hours need 7 days, got {weekly_count}"),
+                name=self.name,
+                weekly_count=len(self.weekly),
                 calendar=self.name,
             )
         for day in self.weekly:
             for start, end in day:
                 if not 0 <= start < end <= MINUTES_PER_DAY:
                     raise CalendarError(
-                        f"calendar {self.name!r}: interval {start}-{end} is outside one day",
+                        N_("calendar {name!r}: interval {start}-{end} is outside one day"),
+                        name=self.name,
+                        start=start,
+                        end=end,
                         calendar=self.name,
                     )
         weekly = tuple(_merge(day) for day in self.weekly)
         if not any(weekly):
-            raise CalendarError(f"calendar {self.name!r} is never open", calendar=self.name)
+            raise CalendarError(
+                N_("calendar {name!r} is never open"), name=self.name, calendar=self.name
+            )
         object.__setattr__(self, "weekly", weekly)
         object.__setattr__(self, "closed_dates", frozenset(self.closed_dates))
         self._cache["zone"] = zone
@@ -136,14 +147,17 @@ class BusinessCalendar:
                 )
             except NotImplementedError as exc:
                 raise CalendarError(
-                    f"calendar {self.name!r}: {exc}",
+                    N_("calendar {name!r}: {exc}"),
+                    name=self.name,
+                    exc=exc,
                     calendar=self.name,
                     country=self.holiday_country,
                     subdivision=self.holiday_subdivision,
                 ) from None
         elif self.holiday_subdivision:
             raise CalendarError(
-                f"calendar {self.name!r}: a holiday subdivision needs a country",
+                N_("calendar {name!r}: a holiday subdivision needs a country"),
+                name=self.name,
                 calendar=self.name,
             )
 
@@ -362,7 +376,8 @@ def _weekday_index(key: str | int, *, calendar: str) -> int:
     if text in WEEKDAY_NAMES:
         return WEEKDAY_NAMES.index(text)
     raise CalendarError(
-        f"calendar {calendar!r}: unknown weekday {key!r} (use mon, tue, ... sun)",
+        N_("calendar {calendar!r}: unknown weekday {key!r} (use mon, tue, ... sun)"),
+        key=key,
         calendar=calendar,
         weekday=str(key),
     )

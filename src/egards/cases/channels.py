@@ -35,6 +35,7 @@ from egards.cases.schemas import (
 from egards.cases.service import AttachmentIn, CaseDetails, CasesConfig, InboundIn, Opened
 from egards.db import Database
 from egards.errors import DomainError, InvalidInput, PermissionDenied
+from egards.i18n import N_
 
 WEB_FORM = Actor(label="web form", role=Role.ADMIN)
 SOCIAL = Actor(label="social webhook", role=Role.ADMIN)
@@ -92,7 +93,7 @@ def log_contact(
 ) -> Opened:
     """A phone call, a shop visit or a letter, logged by an agent while it happens."""
     if actor.is_partner:
-        raise PermissionDenied("partners report through /cases/partner-reports")
+        raise PermissionDenied(N_("partners report through /cases/partner-reports"))
     address, kind = None, None
     if data.contact_email:
         address, kind = str(data.contact_email).casefold(), "email"
@@ -137,7 +138,7 @@ def partner_report(
     """A partner reports about a customer assigned to its organisation; the case stays
     visible to that partner and to the company, to no other partner."""
     if not actor.is_partner or actor.organisation_id is None:
-        raise PermissionDenied("partner reports come from partner credentials")
+        raise PermissionDenied(N_("partner reports come from partner credentials"))
     return service.open_case(
         session,
         actor=actor,
@@ -172,7 +173,7 @@ def letter(
     limits is refused with the reason, and nothing is created."""
     actor.require(Permission.CASES_WRITE)
     if not transcription.strip():
-        raise InvalidInput("type the letter's text", field="transcription")
+        raise InvalidInput(N_("type the letter's text"), field="transcription")
     if scan is not None:
         verdict = check_attachment(
             filename=scan.filename,
@@ -219,7 +220,7 @@ class RateLimiter:
         while hits and now - hits[0] >= timedelta(minutes=1):
             hits.popleft()
         if len(hits) >= self.per_minute:
-            raise TooManyRequests("too many messages from this address; try again in a minute")
+            raise TooManyRequests(N_("too many messages from this address; try again in a minute"))
         hits.append(now)
         if len(self._hits) > 10_000:
             self._hits = {k: v for k, v in self._hits.items() if v and now - v[-1] < timedelta(1)}
@@ -230,9 +231,9 @@ def parse_form_body(raw: bytes, content_type: str) -> dict[str, Any]:
         try:
             data = json.loads(raw or b"{}")
         except ValueError:
-            raise InvalidInput("malformed JSON", field="body") from None
+            raise InvalidInput(N_("malformed JSON"), field="body") from None
         if not isinstance(data, dict):
-            raise InvalidInput("expected a JSON object", field="body")
+            raise InvalidInput(N_("expected a JSON object"), field="body")
         return data
     fields = parse_qs(raw.decode("utf-8", errors="replace"), keep_blank_values=True)
     return {name: values[-1] for name, values in fields.items() if values[-1] != ""}
@@ -300,7 +301,7 @@ def social_mention(
         try:
             data = json.loads(body)
         except ValueError:
-            raise InvalidInput("malformed JSON", field="body") from None
+            raise InvalidInput(N_("malformed JSON"), field="body") from None
         mention = _validated(SocialMentionCreate, data)
         known = session.scalar(
             select(CaseMessage).where(CaseMessage.message_id == social_message_id(mention))

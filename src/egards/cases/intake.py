@@ -14,6 +14,7 @@ from pathlib import PurePosixPath
 
 from egards.cases.domain import Channel
 from egards.errors import InvalidInput, NotAuthenticated
+from egards.i18n import N_
 
 ALLOWED_TYPES: frozenset[str] = frozenset(
     {
@@ -103,19 +104,20 @@ def verify_webhook(
     window the caller refuses a digest it has already seen.
     """
     if not secret:
-        raise NotAuthenticated("this webhook is not configured (no shared secret)")
+        raise NotAuthenticated(N_("this webhook is not configured (no shared secret)"))
     if not timestamp or not signature:
-        raise NotAuthenticated("unsigned webhook: X-Egards-Timestamp and X-Egards-Signature")
+        raise NotAuthenticated(N_("unsigned webhook: X-Egards-Timestamp and X-Egards-Signature"))
     try:
         sent_at = datetime.fromtimestamp(int(timestamp), tz=now.tzinfo)
     except (ValueError, OverflowError, OSError):
-        raise NotAuthenticated("X-Egards-Timestamp must be Unix seconds") from None
+        raise NotAuthenticated(N_("X-Egards-Timestamp must be Unix seconds")) from None
     expected = sign_webhook(secret, timestamp, body)
     if not hmac.compare_digest(expected, signature.strip()):
-        raise NotAuthenticated("wrong webhook signature")
+        raise NotAuthenticated(N_("wrong webhook signature"))
     if abs(now - sent_at) > window:
         raise NotAuthenticated(
-            f"webhook timestamp is more than {int(window.total_seconds())} s from now (replay?)"
+            N_("webhook timestamp is more than {seconds} s from now (replay?)"),
+            seconds=int(window.total_seconds()),
         )
     return hashlib.sha256(expected.encode()).hexdigest()
 
@@ -157,7 +159,9 @@ def route_team(
     a large audience (a careful public answer), else by category, else by channel."""
     if team:
         if team not in TEAMS:
-            raise InvalidInput(f"unknown team {team!r}", field="team", known=", ".join(TEAMS))
+            raise InvalidInput(
+                N_("unknown team {team!r}"), team=team, field="team", known=", ".join(TEAMS)
+            )
         return team
     if public_exposure:
         return "social"

@@ -34,6 +34,7 @@ from egards.config import Settings
 from egards.customers.models import Identity
 from egards.db import Database, rowcount, utcnow
 from egards.errors import DomainError, InvalidInput
+from egards.i18n import N_
 from egards.outbox import service as outbox
 
 log = logging.getLogger("egards.mail")
@@ -152,20 +153,24 @@ def parse_mail(raw: bytes) -> ParsedMail:
         message = BytesParser(policy=policy.SMTPUTF8).parsebytes(raw)
         headers = _header_items(message)
     except Exception as exc:  # the parser is lenient; anything raised here is fatal
-        raise MalformedMail(f"unreadable message: {type(exc).__name__}: {exc}") from None
+        raise MalformedMail(
+            N_("unreadable message: {problem}"), problem=f"{type(exc).__name__}: {exc}"
+        ) from None
     if not headers:
-        raise MalformedMail("no header found: this is not an e-mail")
+        raise MalformedMail(N_("no header found: this is not an e-mail"))
     found: dict[str, str] = {}
     for name, value in headers:
         found.setdefault(name.casefold(), value)
     from_name, from_address = parseaddr(found.get("from", ""))
     if not from_address or "@" not in from_address:
-        raise MalformedMail("no sender address (From) could be read")
+        raise MalformedMail(N_("no sender address (From) could be read"))
     to_addresses = getaddresses([found.get("to", "")])
     try:
         text, html, attachments = _body(message)
     except Exception as exc:
-        raise MalformedMail(f"unreadable body: {type(exc).__name__}: {exc}") from None
+        raise MalformedMail(
+            N_("unreadable body: {problem}"), problem=f"{type(exc).__name__}: {exc}"
+        ) from None
     return ParsedMail(
         headers=headers,
         message_id=domain.normalize_message_id(found.get("message-id")),

@@ -40,6 +40,7 @@ from egards.features import modules
 from egards.web import csp
 from egards.web.deps import CurrentActor, DbSession, Id, csrf_token, now_of
 from egards.web.forms import validate
+from egards.web.i18n import readable
 from egards.web.panels import Panel
 from egards.web.templating import render, templates
 
@@ -184,7 +185,12 @@ async def contact(request: Request) -> Response:
         )
     except InvalidInput as exc:
         values = channels.parse_form_body(raw, request.headers.get("content-type", ""))
-        context = {"sent": None, "error": exc.message, "values": values, "categories": CATEGORIES}
+        context = {
+            "sent": None,
+            "error": readable(getattr(request.state, "locale", "fr"), exc),
+            "values": values,
+            "categories": CATEGORIES,
+        }
         return render(request, "cases/contact.html", context, status_code=422)
     sent = {
         "number": format_case_number(opened.case.id) if opened else None,

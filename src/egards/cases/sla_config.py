@@ -35,6 +35,7 @@ from egards.cases.domain import (
     choose_policy,
 )
 from egards.cases.errors import CalendarError, SlaConfigError
+from egards.i18n import N_
 
 _DURATION = re.compile(r"^\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?\s*$", re.IGNORECASE)
 
@@ -188,7 +189,10 @@ def load_sla_config(path: Path | None = None) -> SlaSettings:
             text = path.read_text("utf-8")
         except OSError as exc:
             raise SlaConfigError(
-                f"{source}: cannot read: {exc.strerror}", source=source, problems=[]
+                N_("{source}: cannot read: {strerror}"),
+                strerror=exc.strerror,
+                source=source,
+                problems=[],
             ) from None
     return parse_sla_yaml(text, source=source)
 
@@ -201,7 +205,11 @@ def parse_sla_yaml(text: str, *, source: str = "sla.yaml") -> SlaSettings:
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         reason = getattr(exc, "problem", None) or str(exc)
         raise SlaConfigError(
-            f"{source}:{where}: not valid YAML: {reason}", source=source, problems=[reason]
+            N_("{source}:{where}: not valid YAML: {reason}"),
+            where=where,
+            reason=reason,
+            source=source,
+            problems=[reason],
         ) from None
     return parse_sla_config(data, source=source)
 
@@ -342,5 +350,9 @@ def _path(location: tuple[Any, ...]) -> str:
 def _fail(source: str, problems: list[str]) -> NoReturn:
     listed = "\n".join(f"  - {problem}" for problem in problems)
     raise SlaConfigError(
-        f"{source}: {len(problems)} problem(s)\n{listed}", source=source, problems=problems
+        N_("{source}: {problems_count} problem(s)\n{listed}"),
+        problems_count=len(problems),
+        listed=listed,
+        source=source,
+        problems=problems,
     )

@@ -14,6 +14,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from egards.customers.phones import fast_e164
 from egards.errors import InvalidInput
+from egards.i18n import N_
 from egards.privacy import ERASED as ERASED  # (the erasure lives in the core)
 from egards.privacy import Erasure as Erasure
 
@@ -75,7 +76,9 @@ def normalise_email(value: str) -> str:
     try:
         result = validate_email(value, check_deliverability=False)
     except EmailNotValidError as exc:
-        raise InvalidInput(f"not a valid e-mail address: {exc}", field="email") from None
+        raise InvalidInput(
+            N_("not a valid e-mail address: {exc}"), exc=exc, field="email"
+        ) from None
     return result.normalized.lower()
 
 
@@ -89,9 +92,9 @@ def normalise_phone(value: str, *, region: str = "FR") -> str:
     try:
         number = phonenumbers.parse(value, region)
     except phonenumbers.NumberParseException as exc:
-        raise InvalidInput(f"not a phone number: {exc}", field="phone") from None
+        raise InvalidInput(N_("not a phone number: {exc}"), exc=exc, field="phone") from None
     if not phonenumbers.is_valid_number(number):
-        raise InvalidInput(f"not a valid phone number: {value!r}", field="phone")
+        raise InvalidInput(N_("not a valid phone number: {value!r}"), value=value, field="phone")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -102,7 +105,7 @@ _LOYALTY = re.compile(r"^[A-Za-z0-9\-]{4,40}$")
 def normalise_identity(kind: IdentityKind, value: str, *, region: str = "FR") -> str:
     value = value.strip()
     if not value:
-        raise InvalidInput("must not be empty", field="value")
+        raise InvalidInput(N_("must not be empty"), field="value")
     match kind:
         case IdentityKind.EMAIL:
             return normalise_email(value)
@@ -111,15 +114,15 @@ def normalise_identity(kind: IdentityKind, value: str, *, region: str = "FR") ->
         case IdentityKind.SOCIAL:
             found = _HANDLE.match(value)
             if not found:
-                raise InvalidInput("a handle is letters, digits, _ . or -", field="value")
+                raise InvalidInput(N_("a handle is letters, digits, _ . or -"), field="value")
             return found.group(1).lower()
         case IdentityKind.LOYALTY_NUMBER:
             if not _LOYALTY.match(value):
-                raise InvalidInput("a loyalty number is 4-40 letters or digits", field="value")
+                raise InvalidInput(N_("a loyalty number is 4-40 letters or digits"), field="value")
             return value.upper().replace("-", "")
         case IdentityKind.SOURCE_ID:
             if ":" not in value:
-                raise InvalidInput("a source id is written system:id", field="value")
+                raise InvalidInput(N_("a source id is written system:id"), field="value")
             return value
 
 

@@ -35,6 +35,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Any, Protocol
 
+from egards.errors import N_
 from egards.loyalty.domain import Allocation, Bucket, consume_fifo, fifo_order
 from egards.loyalty.errors import (
     EntryStateConflict,
@@ -69,7 +70,7 @@ class Account:
     @classmethod
     def of_programme(cls, kind: AccountKind, currency: str) -> Account:
         if kind is AccountKind.MEMBER:
-            raise InvalidPosting("a programme account cannot be a member account")
+            raise InvalidPosting(N_("a programme account cannot be a member account"))
         return cls(kind, currency)
 
     @property
@@ -217,7 +218,9 @@ class Ledger:
         if self._past is not None and 1 <= entry_id <= self._start:
             return self._past.entry(entry_id)
         if not 1 <= entry_id - self._start <= len(self._entries):
-            raise UnknownReference(f"no ledger entry {entry_id}", entry=entry_id)
+            raise UnknownReference(
+                N_("no ledger entry {entry_id}"), entry_id=entry_id, entry=entry_id
+            )
         return self._entries[entry_id - self._start - 1]
 
     def has_key(self, key: str) -> bool:
@@ -310,10 +313,10 @@ class Ledger:
             return replay[1]  # type: ignore[return-value]
         self._check_amount(amount)
         if debit == credit:
-            raise InvalidPosting("debit and credit must be different accounts")
+            raise InvalidPosting(N_("debit and credit must be different accounts"))
         if debit.currency != credit.currency:
             raise InvalidPosting(
-                "an entry moves one currency", debit=debit.currency, credit=credit.currency
+                N_("an entry moves one currency"), debit=debit.currency, credit=credit.currency
             )
         taken = self._take(debit, amount) if debit.is_member else ()
         state = EntryState.PENDING if pending else EntryState.POSTED
@@ -343,7 +346,9 @@ class Ledger:
         self._check_amount(amount)
         if amount > pending.amount:
             raise InvalidPosting(
-                f"cannot settle {amount}, the pending entry holds {pending.amount}",
+                N_("cannot settle {amount}, the pending entry holds {amount2}"),
+                amount=amount,
+                amount2=pending.amount,
                 pending=pending.amount,
             )
         taken = self._first(pending.taken, amount)
@@ -399,15 +404,16 @@ class Ledger:
         original = self.entry(entry_id)
         if original.state is not EntryState.POSTED:
             raise EntryStateConflict(
-                "only a posted entry can be reversed; settle or void a pending one",
+                N_("only a posted entry can be reversed; settle or void a pending one"),
                 entry=entry_id,
             )
         if original.reverses is not None:
-            raise EntryStateConflict("a reversal is not reversed again", entry=entry_id)
+            raise EntryStateConflict(N_("a reversal is not reversed again"), entry=entry_id)
         reversed_by = self._reversal(entry_id)
         if reversed_by is not None:
             raise EntryStateConflict(
-                f"entry {entry_id} is already reversed by entry {reversed_by}",
+                N_("entry {entry_id} is already reversed by entry {reversed_by}"),
+                entry_id=entry_id,
                 entry=entry_id,
                 reversed_by=reversed_by,
             )
@@ -476,7 +482,7 @@ class Ledger:
 
     def _replay(self, key: str, request: tuple[Any, ...]) -> tuple[bool, Entry | None] | None:
         if not key:
-            raise InvalidPosting("every ledger write needs an idempotency key", field="key")
+            raise InvalidPosting(N_("every ledger write needs an idempotency key"), field="key")
         seen = self._by_key.get(key)
         if seen is None and self._past is not None:
             seen = self._past.written(key)
@@ -484,23 +490,28 @@ class Ledger:
             return None
         if seen[0] != request:
             raise IdempotencyConflict(
-                f"idempotency key {key!r} was used for a different write", key=key
+                N_("idempotency key {key!r} was used for a different write"), key=key
             )
         return True, seen[1]
 
     @staticmethod
     def _check_amount(amount: int) -> None:
         if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
-            raise InvalidPosting("an amount is a positive integer", field="amount", value=amount)
+            raise InvalidPosting(
+                N_("an amount is a positive integer"), field="amount", value=amount
+            )
 
     def _open_pending(self, pending_id: int) -> Entry:
         pending = self.entry(pending_id)
         if pending.state is not EntryState.PENDING:
-            raise EntryStateConflict(f"entry {pending_id} is not pending", entry=pending_id)
+            raise EntryStateConflict(
+                N_("entry {pending_id} is not pending"), pending_id=pending_id, entry=pending_id
+            )
         resolved_by = self._resolution(pending_id)
         if resolved_by is not None:
             raise EntryStateConflict(
-                f"pending entry {pending_id} is already settled or voided",
+                N_("pending entry {pending_id} is already settled or voided"),
+                pending_id=pending_id,
                 entry=pending_id,
                 resolved_by=resolved_by,
             )
@@ -512,7 +523,8 @@ class Ledger:
         available = self.available(account)
         if amount > available:
             raise InsufficientBalance(
-                f"{amount} {account.currency} requested, {available} available",
+                N_("{amount} {currency} requested, {available} available"),
+                amount=amount,
                 account=account.member,
                 currency=account.currency,
                 requested=amount,
@@ -545,12 +557,14 @@ class Ledger:
         if replay is not None:
             return replay[1]
         if not account.is_member:
-            raise InvalidPosting("only member accounts expire", account=account.kind.value)
+            raise InvalidPosting(N_("only member accounts expire"), account=account.kind.value)
         buckets = {b.id: b.amount for b in self.buckets(account)}
         for allocation in due:
             if allocation.amount <= 0 or buckets.get(allocation.bucket_id, 0) < allocation.amount:
                 raise InsufficientBalance(
-                    f"bucket {allocation.bucket_id} does not hold {allocation.amount}",
+                    N_("bucket {bucket_id} does not hold {amount}"),
+                    bucket_id=allocation.bucket_id,
+                    amount=allocation.amount,
                     bucket=allocation.bucket_id,
                 )
             buckets[allocation.bucket_id] -= allocation.amount

@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from egards.errors import N_
 from egards.loyalty.errors import Problem, ProgrammeError, UnknownReference
 
 Code = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,39}$")]
@@ -344,13 +345,13 @@ class Programme(_Model):
         for currency in self.currencies:
             if currency.code == code:
                 return currency
-        raise UnknownReference(f"unknown currency {code}", currency=code)
+        raise UnknownReference(N_("unknown currency {code}"), code=code, currency=code)
 
     def activity(self, code: str) -> ActivityKind:
         for kind in self.activities:
             if kind.code == code:
                 return kind
-        raise UnknownReference(f"unknown activity kind {code}", activity=code)
+        raise UnknownReference(N_("unknown activity kind {code}"), code=code, activity=code)
 
     def tier(self, code: str) -> Tier:
         return self.tiers[self.tier_index(code)]
@@ -359,13 +360,13 @@ class Programme(_Model):
         for index, tier in enumerate(self.tiers):
             if tier.code == code:
                 return index
-        raise UnknownReference(f"unknown tier {code}", tier=code)
+        raise UnknownReference(N_("unknown tier {code}"), code=code, tier=code)
 
     def rule(self, rule_id: str) -> AmountRule | ActivityRule | Promotion:
         for rule in [*self.earning, *self.promotions]:
             if rule.id == rule_id:
                 return rule
-        raise UnknownReference(f"unknown rule {rule_id}", rule=rule_id)
+        raise UnknownReference(N_("unknown rule {rule_id}"), rule_id=rule_id, rule=rule_id)
 
     @property
     def qualifying_currency(self) -> Currency:

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from egards.i18n import N_
 from egards.loyalty import codec, domain
 from egards.loyalty.errors import UnknownReference
 from egards.loyalty.ledger import Account, AccountKind, Entry, EntryState, Ledger
@@ -135,7 +136,9 @@ class StoredPast:
             if row is not None:
                 found = self.entries[entry_id] = ledger_entry(row)
         if found is None:
-            raise UnknownReference(f"no ledger entry {entry_id}", entry=entry_id)
+            raise UnknownReference(
+                N_("no ledger entry {entry_id}"), entry_id=entry_id, entry=entry_id
+            )
         return found
 
     def written(self, key: str) -> tuple[tuple[Any, ...], Entry] | None:

@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 
 from egards.errors import DomainError, InvalidInput, NotAuthenticated
+from egards.i18n import N_
 from egards.loyalty.domain import add_months
 
 
@@ -69,13 +70,13 @@ def read_link(key: bytes, token: str, *, now: datetime) -> LinkToken:
     """The token if its signature holds and it has not expired; else :class:`LinkRefused`."""
     parts = token.split(".") if isinstance(token, str) and len(token) <= 200 else []
     if len(parts) != 3 or not all(parts) or not parts[1].isdigit():
-        raise LinkRefused("this sign-in link is not valid", field="token")
+        raise LinkRefused(N_("this sign-in link is not valid"), field="token")
     payload = f"{parts[0]}.{parts[1]}"
     if not hmac.compare_digest(_mac(key, payload), parts[2]):
-        raise LinkRefused("this sign-in link is not valid", field="token")
+        raise LinkRefused(N_("this sign-in link is not valid"), field="token")
     expires_at = datetime.fromtimestamp(int(parts[1]), tz=UTC)
     if now >= expires_at:
-        raise LinkRefused("this sign-in link has expired", field="token")
+        raise LinkRefused(N_("this sign-in link has expired"), field="token")
     return LinkToken(token=token, expires_at=expires_at)
 
 
@@ -152,8 +153,8 @@ def privacy_due(received_on: date, *, extended: bool = False) -> date:
 def check_extension(status: str, reason: str) -> str:
     """An extension happens once, on an open request, with a reason the customer will read."""
     if status != PrivacyStatus.RECEIVED:
-        raise InvalidInput("only a request not yet extended can be extended", field="status")
+        raise InvalidInput(N_("only a request not yet extended can be extended"), field="status")
     reason = " ".join(reason.split())
     if len(reason) < 10:
-        raise InvalidInput("give the customer a reason (10 characters or more)", field="reason")
+        raise InvalidInput(N_("give the customer a reason (10 characters or more)"), field="reason")
     return reason

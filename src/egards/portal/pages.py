@@ -31,6 +31,7 @@ from egards.customers.domain import CONSENT_CHANNELS, CONSENT_PURPOSES
 from egards.db import utcnow
 from egards.errors import DomainError, NotAuthenticated
 from egards.features import modules
+from egards.i18n import N_
 from egards.ideas import service as ideas
 from egards.loyalty import service as loyalty
 from egards.loyalty.domain import format_date, format_number
@@ -38,7 +39,7 @@ from egards.portal import service
 from egards.portal.domain import LinkRefused, SlidingWindow, TooManyRequests, safe_next
 from egards.portal.settings import PortalSettings, get_portal_settings
 from egards.web.deps import CurrentActor, DbSession, Id, check_csrf, csrf_token
-from egards.web.i18n import pick_locale
+from egards.web.i18n import pick_locale, readable
 from egards.web.panels import PortalPanel
 from egards.web.templating import render
 
@@ -122,7 +123,7 @@ class Customer:
 async def signed_in(request: Request, session: DbSession) -> Customer:
     secret = request.cookies.get(COOKIE)
     if not secret:
-        raise NotAuthenticated("sign in to your customer space")
+        raise NotAuthenticated(N_("sign in to your customer space"))
     customer_id = await run_in_threadpool(
         partial(service.customer_of_session, session, secret=secret, now=_now(request))
     )
@@ -177,7 +178,7 @@ async def ask_for_link(
     now = _now(request)
     client = request.client.host if request.client else "unknown"
     if not _client_limiter(request).allow(client, now):
-        raise TooManyRequests("too many sign-in requests from here; try again in a few minutes")
+        raise TooManyRequests(N_("too many sign-in requests from here; try again in a few minutes"))
     await run_in_threadpool(
         partial(
             service.request_link,
@@ -403,7 +404,12 @@ async def new_request(request: Request, session: DbSession, me: Me) -> Response:
             )
         )
     except DomainError as exc:
-        context = {"me": me.me, "categories": CATEGORIES, "values": values, "error": exc.message}
+        context = {
+            "me": me.me,
+            "categories": CATEGORIES,
+            "values": values,
+            "error": readable(request.state.locale, exc),
+        }
         return _page(request, "portal/new_request.html", context, status_code=422)
     return RedirectResponse(f"/my/requests/{opened.case.id}?sent=1", status_code=303)
 
@@ -562,7 +568,7 @@ async def ask_privacy(
             "me": me.me,
             "requests": service.my_privacy_requests(session, customer_id=me.id),
             "asked": False,
-            "error": exc.message,
+            "error": readable(request.state.locale, exc),
         }
         return _page(request, "portal/data.html", context, status_code=422)
     return RedirectResponse("/my/data?asked=1", status_code=303)

@@ -39,6 +39,7 @@ from reportlab.platypus import (
 
 from egards.errors import InvalidInput
 from egards.formats import format_day
+from egards.i18n import N_
 
 LANGUAGES = ("fr", "en")
 MAX_SUBJECT_CHARS = 300
@@ -144,7 +145,7 @@ def validate_template(subject: str, body: str) -> None:
     """Refuse a template that does not compile, names something other than the facts, or
     fails when filled with sample facts, with the field (``subject`` or ``body``) and line."""
     if not body.strip():
-        raise InvalidInput("a letter needs a body", field="body")
+        raise InvalidInput(N_("a letter needs a body"), field="body")
     compiled = {"subject": _compile(subject, "subject"), "body": _compile(body, "body")}
     for facts in _SAMPLE_FACTS.values():
         for name, template in compiled.items():
@@ -156,14 +157,22 @@ def _compile(source: str, name: str) -> Template:
     try:
         tree = environment.parse(source)
     except TemplateSyntaxError as exc:
-        raise InvalidInput(f"line {exc.lineno}: {exc.message}", field=name, line=exc.lineno)
+        raise InvalidInput(
+            N_("line {lineno}: {message_text}"),
+            lineno=exc.lineno,
+            message_text=exc.message,
+            field=name,
+            line=exc.lineno,
+        )
     # The sandbox refuses these when they run; saying so now also covers the branches the
     # sample facts do not reach, and names the line.
     for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
         key = node.attr if isinstance(node, nodes.Getattr) else getattr(node.arg, "value", None)
         if isinstance(key, str) and key.startswith("_"):
             raise InvalidInput(
-                f"line {node.lineno}: {key!r} is not available in a letter",
+                N_("line {lineno}: {key!r} is not available in a letter"),
+                lineno=node.lineno,
+                key=key,
                 field=name,
                 line=node.lineno,
             )
@@ -179,8 +188,8 @@ def _compile(source: str, name: str) -> Template:
             default=(1, min(unknown)),
         )
         raise InvalidInput(
-            f"line {first[0]}: unknown variable {first[1]!r}; "
-            f"the letter knows {', '.join(TEMPLATE_VARIABLES)}",
+            N_("line {line}: unknown variable {variable!r}; the letter knows {known}"),
+            known=", ".join(TEMPLATE_VARIABLES),
             field=name,
             line=first[0],
             variable=first[1],
@@ -205,7 +214,12 @@ def _fill(template: Template, context: dict[str, Any], name: str) -> str:
             size += len(part)
             # Twice the limit: the blank lines that block tags leave are collapsed later.
             if size > 2 * limit:
-                raise InvalidInput(f"the {name} runs beyond {limit} characters", field=name)
+                raise InvalidInput(
+                    N_("the {name} runs beyond {limit} characters"),
+                    name=name,
+                    limit=limit,
+                    field=name,
+                )
             parts.append(part)
     except InvalidInput:
         raise
@@ -215,7 +229,9 @@ def _fill(template: Template, context: dict[str, Any], name: str) -> str:
         line = _template_line(exc)
         where = f"line {line}: " if line else ""
         message = exc.message if isinstance(exc, TemplateError) and exc.message else str(exc)
-        raise InvalidInput(f"{where}{message}", field=name, line=line)
+        raise InvalidInput(
+            N_("{where}{message_text}"), where=where, message_text=message, field=name, line=line
+        )
     return "".join(parts)
 
 
@@ -238,8 +254,10 @@ def draft(template: LetterTemplate, facts: LetterFacts) -> tuple[str, str]:
     _check_language(facts)
     if template.language != facts.language:
         raise InvalidInput(
-            f"the template {template.code!r} is in {template.language!r}, "
-            f"the letter in {facts.language!r}",
+            N_("the template {template_code!r} is in {language!r}, the letter in {language2!r}"),
+            template_code=template.code,
+            language=template.language,
+            language2=facts.language,
             field="language",
         )
     context = _context(facts)
@@ -249,16 +267,26 @@ def draft(template: LetterTemplate, facts: LetterFacts) -> tuple[str, str]:
     body = _tidy_body(body)
     if len(subject) > MAX_SUBJECT_CHARS:
         raise InvalidInput(
-            f"the subject runs beyond {MAX_SUBJECT_CHARS} characters", field="subject"
+            N_("the subject runs beyond {max_subject_chars} characters"),
+            max_subject_chars=MAX_SUBJECT_CHARS,
+            field="subject",
         )
     if len(body) > MAX_BODY_CHARS:
-        raise InvalidInput(f"the body runs beyond {MAX_BODY_CHARS} characters", field="body")
+        raise InvalidInput(
+            N_("the body runs beyond {max_body_chars} characters"),
+            max_body_chars=MAX_BODY_CHARS,
+            field="body",
+        )
     return subject, body
 
 
 def _check_language(facts: LetterFacts) -> None:
     if facts.language not in LANGUAGES:
-        raise InvalidInput(f"letters are written in {' or '.join(LANGUAGES)}", field="language")
+        raise InvalidInput(
+            N_("letters are written in {languages}"),
+            languages=" or ".join(LANGUAGES),
+            field="language",
+        )
 
 
 # Ordinary whitespace only: str.split() would also break on the non-breaking spaces that
@@ -334,10 +362,11 @@ def _signature_image(png: bytes) -> Image:
         if max(width, height) <= _SIGNATURE_MAX_PIXELS:
             reader.getRGBData()
     except Exception:
-        raise InvalidInput("the signature must be a PNG or JPEG image", field="signature")
+        raise InvalidInput(N_("the signature must be a PNG or JPEG image"), field="signature")
     if max(width, height) > _SIGNATURE_MAX_PIXELS or min(width, height) < 1:
         raise InvalidInput(
-            f"the signature image may have at most {_SIGNATURE_MAX_PIXELS} pixels a side",
+            N_("the signature image may have at most {max_pixels} pixels a side"),
+            max_pixels=_SIGNATURE_MAX_PIXELS,
             field="signature",
         )
     scale = min(_SIGNATURE_WIDTH / width, _SIGNATURE_MAX_HEIGHT / height)
@@ -360,13 +389,19 @@ def render_pdf(*, subject: str, body: str, facts: LetterFacts) -> bytes:
     _check_language(facts)
     body = _tidy_body(body)
     if not body:
-        raise InvalidInput("the letter has no text", field="body")
+        raise InvalidInput(N_("the letter has no text"), field="body")
     if len(body) > MAX_BODY_CHARS:
-        raise InvalidInput(f"the body runs beyond {MAX_BODY_CHARS} characters", field="body")
+        raise InvalidInput(
+            N_("the body runs beyond {max_body_chars} characters"),
+            max_body_chars=MAX_BODY_CHARS,
+            field="body",
+        )
     subject = _one_line(subject)
     if len(subject) > MAX_SUBJECT_CHARS:
         raise InvalidInput(
-            f"the subject runs beyond {MAX_SUBJECT_CHARS} characters", field="subject"
+            N_("the subject runs beyond {max_subject_chars} characters"),
+            max_subject_chars=MAX_SUBJECT_CHARS,
+            field="subject",
         )
     signature = _signature_image(facts.signature_png) if facts.signature_png else None
     paragraphs = [Paragraph(_markup(text), _STYLES["body"]) for text in body.split("\n\n")]

@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from egards.db import is_busy
 from egards.errors import DomainError, NotAuthenticated
-from egards.web.i18n import N_, accept_language, pick_locale, translate
+from egards.web.i18n import N_, accept_language, pick_locale, readable, translate
 
 log = logging.getLogger("egards")
 PROBLEM_JSON = "application/problem+json"
@@ -118,12 +118,7 @@ def reader_locale(request: Request) -> str:
 
 def error_text(locale: str, exc: DomainError) -> str:
     """A domain error's message in ``locale`` (its template translated, else as written)."""
-    if exc.template == exc.message and "{" not in exc.template:
-        return translate(locale, exc.message)
-    try:
-        return translate(locale, exc.template, **exc.context)
-    except (KeyError, IndexError, ValueError):
-        return exc.message
+    return readable(locale, exc)
 
 
 def _html_error(request: Request, status: int, detail: str) -> Response:

@@ -162,7 +162,7 @@ def test_a_decision_refused_after_writing_commits_none_of_it(client, agent, make
     )
 
     assert refused.status_code == 409
-    assert "the event is full" in refused.text
+    assert "est complet" in refused.text  # the console speaks French
     still = client.get(f"/api/v1/recovery/grants/{requests[0]['id']}", headers=agent.headers)
     assert still.json()["status"] == "pending"
     assert still.json()["approval"]["status"] == "pending"
@@ -182,17 +182,27 @@ def test_every_refused_console_form_comes_back_with_the_reason_and_a_done_one_re
     budget = {"scope": "team", "owner": "support", "month": month}
     event = {"name": "Evening", "place": "Hangar 3", "starts_at": later}
     refused = [
-        ("/recovery/letters/999999/posted", {}, 404, "letter 999999 not found"),
-        ("/recovery/budgets", {**budget, "month": "2026-13", "limit_euros": "5"}, 422, "YYYY-MM"),
-        ("/recovery/budgets", budget, 422, "give the monthly limit in euros"),
-        ("/recovery/events", {**event, "starts_at": "soon"}, 422, "must be a date and time"),
+        ("/recovery/letters/999999/posted", {}, 404, "courrier 999999 introuvable"),
+        ("/recovery/budgets", {**budget, "month": "2026-13", "limit_euros": "5"}, 422, "AAAA-MM"),
+        ("/recovery/budgets", budget, 422, "indiquez la limite mensuelle en euros"),
+        (
+            "/recovery/events",
+            {**event, "starts_at": "soon"},
+            422,
+            "doit être une date et une heure",
+        ),
         ("/recovery/invitations/999999", {"status": "accepted"}, 404, "invitation 999999"),
-        ("/recovery/catalogue/voucher-30", {"name_fr": "Bon"}, 422, "a name in French and"),
-        ("/recovery/letter-templates/apology-delay/fr", {"subject": "S"}, 422, "needs a name"),
-        ("/recovery/exceptions/999999/decision", {"decision": "approve"}, 422, "give the reason"),
-        ("/recovery/exceptions/999999/outcome", {"outcome": "moved"}, 422, "stayed, left or"),
-        (f"/recovery/cases/{case['id']}/exceptions", {"why": "w", "remedy": "r"}, 422, "empty"),
-        ("/recovery/approvals/999999", {"decision": "approve"}, 422, "give the reason"),
+        ("/recovery/catalogue/voucher-30", {"name_fr": "Bon"}, 422, "un nom en français et"),
+        ("/recovery/letter-templates/apology-delay/fr", {"subject": "S"}, 422, "doit avoir un nom"),
+        (
+            "/recovery/exceptions/999999/decision",
+            {"decision": "approve"},
+            422,
+            "indiquez la raison",
+        ),
+        ("/recovery/exceptions/999999/outcome", {"outcome": "moved"}, 422, "resté, parti ou"),
+        (f"/recovery/cases/{case['id']}/exceptions", {"why": "w", "remedy": "r"}, 422, "vide"),
+        ("/recovery/approvals/999999", {"decision": "approve"}, 422, "indiquez la raison"),
     ]
     for path, form, status, reason in refused:
         page = client.post(path, data={**form, "csrf_token": token}, follow_redirects=False)
@@ -258,7 +268,7 @@ def test_money_typed_in_the_console_is_exact_cents_or_refused_by_field(
         assert response.status_code == 422, response.text[:300]
         error = response.text[response.text.index('id="recovery-error"') :]
         assert error.startswith('id="recovery-error"><strong>Plafond mensuel (€)</strong>')
-        assert "at most two decimals" in error
+        assert "au plus deux décimales" in error
         assert limit() == before
     else:
         assert response.status_code == 303, response.text[:300]

@@ -153,10 +153,12 @@ def reply(
     now = now or utcnow()
     body = body.strip()
     if not body:
-        raise InvalidInput("an answer cannot be empty", field="body")
+        raise InvalidInput(N_("an answer cannot be empty"), field="body")
     case = _writable(session, actor=actor, case_id=case_id)
     if case.status == CaseStatus.CLOSED:
-        raise Conflict(f"{format_case_number(case.id)} is closed", field="case_id")
+        raise Conflict(
+            N_("{number} is closed"), number=format_case_number(case.id), field="case_id"
+        )
     was = _membership(case)
     to = _email_of(session, case)
     subject = tag_subject(f"Re: {case.subject}", case.id)
@@ -237,7 +239,7 @@ def add_note(
     now = now or utcnow()
     body = body.strip()
     if not body:
-        raise InvalidInput("a note cannot be empty", field="body")
+        raise InvalidInput(N_("a note cannot be empty"), field="body")
     case = _writable(session, actor=actor, case_id=case_id)
     entry = CaseMessage(
         case_id=case.id,

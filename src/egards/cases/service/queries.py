@@ -118,7 +118,11 @@ def attachment(
         query = query.where(CaseMessage.kind != "note")
     found = session.scalar(query)
     if found is None or not found.accepted or found.content is None:
-        raise NotFound(f"attachment {attachment_id} not found", field="attachment_id")
+        raise NotFound(
+            N_("attachment {attachment_id} not found"),
+            attachment_id=attachment_id,
+            field="attachment_id",
+        )
     return found
 
 

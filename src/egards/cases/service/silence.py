@@ -17,6 +17,7 @@ from egards.cases.service.queries import _reply_pending, _visible, queue_order
 from egards.db import rowcount
 from egards.errors import InvalidInput
 from egards.features import hooks
+from egards.i18n import N_
 
 
 @dataclass(frozen=True)
@@ -143,9 +144,9 @@ def _parse_cursor(after: str) -> tuple[datetime | None, int, int, int, int]:
         moment = datetime.fromisoformat(due) if due else None
         value, churn, audience, case_id = (int(n) for n in numbers)
     except ValueError:
-        raise InvalidInput(f"not a page cursor: {after!r}", field="after") from None
+        raise InvalidInput(N_("not a page cursor: {after!r}"), after=after, field="after") from None
     if moment is not None and moment.tzinfo is None:
-        raise InvalidInput(f"not a page cursor: {after!r}", field="after")
+        raise InvalidInput(N_("not a page cursor: {after!r}"), after=after, field="after")
     return moment, value, churn, audience, case_id
 
 

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from egards.cases.models import WebhookReceipt
 from egards.errors import PermissionDenied
+from egards.i18n import N_
 
 
 def remember_webhook(session: Session, *, source: str, digest: str, now: datetime) -> None:
@@ -19,6 +20,6 @@ def remember_webhook(session: Session, *, source: str, digest: str, now: datetim
         )
     )
     if seen:
-        raise PermissionDenied("this signed request was already received (replay)")
+        raise PermissionDenied(N_("this signed request was already received (replay)"))
     session.add(WebhookReceipt(source=source, digest=digest, received_at=now))
     session.flush()

@@ -75,7 +75,8 @@ def _change(
     if awaiting and target in domain.STOPPING_STATUSES and not reason:
         # The one way out of the "no silence" view without an answer: a written reason.
         raise domain.ClosureReasonRequired(
-            f"{format_case_number(case.id)} still awaits an answer; say why it ends without one",
+            N_("{number} still awaits an answer; say why it ends without one"),
+            number=format_case_number(case.id),
             current=str(current),
         )
     domain.change_status(current, target, reason=reason)
@@ -166,7 +167,11 @@ def update_case(
         allowed.add("organisation_id")  # hand the case to a partner (installer, shop)
     unknown = set(changes) - allowed
     if unknown:
-        raise InvalidInput(f"cannot change {', '.join(sorted(unknown))}", field=sorted(unknown)[0])
+        raise InvalidInput(
+            N_("cannot change {unknown}"),
+            unknown=", ".join(sorted(unknown)),
+            field=sorted(unknown)[0],
+        )
     before = {name: getattr(case, name) for name in changes}
     was = _membership(case)
     if "team" in changes:
@@ -211,11 +216,16 @@ def record_satisfaction(
     now = now or utcnow()
     case = _writable(session, actor=actor, case_id=case_id)
     if case.status not in ("resolved", "closed"):
-        raise Conflict("a case is rated once resolved or closed", field="score")
+        raise Conflict(N_("a case is rated once resolved or closed"), field="score")
     if case.satisfaction is not None:
-        raise Conflict(f"case {case.id} is already rated {case.satisfaction}", field="score")
+        raise Conflict(
+            N_("case {case_id} is already rated {satisfaction}"),
+            case_id=case.id,
+            satisfaction=case.satisfaction,
+            field="score",
+        )
     if not 1 <= score <= 5:
-        raise InvalidInput("must be between 1 and 5", field="score")
+        raise InvalidInput(N_("must be between 1 and 5"), field="score")
     case.satisfaction, case.satisfaction_at = score, now
     _record(
         session,
@@ -247,7 +257,9 @@ def assign(
     if assignee_id is not None:
         user = accounts.get_user(session, assignee_id)
         if user is None or not user.is_active:
-            raise NotFound(f"user {assignee_id} not found", field="assignee_id")
+            raise NotFound(
+                N_("user {assignee_id} not found"), assignee_id=assignee_id, field="assignee_id"
+            )
     before = case.assignee_id
     case.assignee_id = assignee_id
     case.updated_at = now
@@ -322,9 +334,9 @@ def set_agent_profile(
     actor.require(Permission.CASES_SUPERVISE)
     user = accounts.get_user(session, user_id)
     if user is None:
-        raise NotFound(f"user {user_id} not found", field="user_id")
+        raise NotFound(N_("user {user_id} not found"), user_id=user_id, field="user_id")
     if user.role not in (Role.AGENT, Role.SUPERVISOR):
-        raise InvalidInput("only agents and supervisors take cases", field="user_id")
+        raise InvalidInput(N_("only agents and supervisors take cases"), field="user_id")
     for team in teams:
         route_team(channel=Channel.EMAIL, category=None, team=team)
     profile = session.get(AgentProfile, user_id)
@@ -448,9 +460,9 @@ def link_cases(
     """Related cases, or a duplicate (which is then closed with that reason)."""
     now = now or utcnow()
     if kind not in ("related", "duplicate_of"):
-        raise InvalidInput("kind is related or duplicate_of", field="kind")
+        raise InvalidInput(N_("kind is related or duplicate_of"), field="kind")
     if case_id == linked_case_id:
-        raise InvalidInput("a case cannot be linked to itself", field="linked_case_id")
+        raise InvalidInput(N_("a case cannot be linked to itself"), field="linked_case_id")
     case = _writable(session, actor=actor, case_id=case_id)
     other = get_case(session, actor=actor, case_id=linked_case_id)
     existing = session.scalar(

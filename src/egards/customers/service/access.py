@@ -88,7 +88,8 @@ def _writable(session: Session, *, actor: Actor, customer_id: int) -> Customer:
     customer = get_customer(session, actor=actor, customer_id=customer_id)
     if customer.status != CustomerStatus.ACTIVE:
         raise Conflict(
-            f"customer {customer_id} is {customer.status}; it can no longer be changed",
+            N_("customer {customer_id} is {customer_status}; it can no longer be changed"),
+            customer_id=customer_id,
             field="customer_id",
             customer_status=customer.status,
         )
@@ -161,11 +162,13 @@ def _shareable(
         return None
     if actor.is_partner and organisation_id != actor.organisation_id:
         raise PermissionDenied(
-            "a partner shares only with its own organisation", field="shared_with_id"
+            N_("a partner shares only with its own organisation"), field="shared_with_id"
         )
     if session.get(CustomerOrganisation, (customer_id, organisation_id)) is None:
         raise InvalidInput(
-            f"organisation {organisation_id} is not assigned to customer {customer_id}",
+            N_("organisation {organisation_id} is not assigned to customer {customer_id}"),
+            organisation_id=organisation_id,
+            customer_id=customer_id,
             field="shared_with_id",
         )
     return organisation_id

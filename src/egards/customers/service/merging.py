@@ -46,7 +46,7 @@ def merge_customers(
     """Move everything of a duplicate to the survivor; the duplicate stays, marked merged."""
     actor.require(Permission.CUSTOMERS_MERGE)
     if survivor_id == merged_id:
-        raise InvalidInput("a customer cannot be merged into itself", field="merged_id")
+        raise InvalidInput(N_("a customer cannot be merged into itself"), field="merged_id")
     survivor = _writable(session, actor=actor, customer_id=survivor_id)
     merged = _writable(session, actor=actor, customer_id=merged_id)
     verified = [
@@ -61,7 +61,7 @@ def merge_customers(
         for customer_id in (survivor_id, merged_id)
     ]
     if conflict := verified_identity_conflict(*verified):
-        raise Conflict(f"these are two people: {conflict}", field="merged_id")
+        raise Conflict(N_("these are two people: {conflict}"), conflict=conflict, field="merged_id")
     moved: dict[str, list[Any]] = {}
     for name, model in _MOVABLE.items():
         ids = list(session.scalars(select(model.id).where(model.customer_id == merged_id)))
@@ -154,13 +154,20 @@ def unmerge(session: Session, *, actor: Actor, merge_id: int, reason: str | None
     actor.require(Permission.CUSTOMERS_MERGE)
     record = session.get(CustomerMerge, merge_id, with_for_update=True)
     if record is None:
-        raise NotFound(f"merge {merge_id} not found", field="merge_id")
+        raise NotFound(N_("merge {merge_id} not found"), merge_id=merge_id, field="merge_id")
     if record.unmerged_at is not None:
-        raise Conflict(f"merge {merge_id} was already undone", field="merge_id")
+        raise Conflict(
+            N_("merge {merge_id} was already undone"), merge_id=merge_id, field="merge_id"
+        )
     merged = get_customer(session, actor=actor, customer_id=record.merged_id)
     get_customer(session, actor=actor, customer_id=record.survivor_id)
     if merged.status != CustomerStatus.MERGED:
-        raise Conflict(f"customer {merged.id} is {merged.status}", field="merge_id")
+        raise Conflict(
+            N_("customer {merged_id} is {merged_status}"),
+            merged_id=merged.id,
+            merged_status=merged.status,
+            field="merge_id",
+        )
     later = session.scalar(
         select(CustomerMerge.id).where(
             CustomerMerge.merged_id == record.survivor_id, CustomerMerge.unmerged_at.is_(None)
@@ -168,7 +175,8 @@ def unmerge(session: Session, *, actor: Actor, merge_id: int, reason: str | None
     )
     if later:
         raise Conflict(
-            f"the survivor was itself merged later (merge {later}); undo that first",
+            N_("the survivor was itself merged later (merge {later}); undo that first"),
+            later=later,
             field="merge_id",
         )
     moved = record.moved
@@ -226,7 +234,7 @@ def list_merges(session: Session, *, actor: Actor, customer_id: int) -> list[Cus
     """The merges of a file. Internal: they name other files and say why they were merged."""
     get_customer(session, actor=actor, customer_id=customer_id)
     if actor.is_partner:
-        raise PermissionDenied("the merge history of a file is internal", field="customer_id")
+        raise PermissionDenied(N_("the merge history of a file is internal"), field="customer_id")
     return list(
         session.scalars(
             select(CustomerMerge)

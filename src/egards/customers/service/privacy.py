@@ -31,6 +31,7 @@ from egards.customers.service.access import (
 from egards.db import utcnow
 from egards.errors import Conflict
 from egards.features import hooks
+from egards.i18n import N_
 
 
 def _rows(session: Session, model: Any, customer_id: int) -> list[dict[str, Any]]:
@@ -86,7 +87,11 @@ def erase_customer(session: Session, *, actor: Actor, customer_id: int, reason: 
     actor.require(Permission.GDPR_ERASE)
     customer = get_customer(session, actor=actor, customer_id=customer_id, for_update=True)
     if customer.status == CustomerStatus.ERASED:
-        raise Conflict(f"customer {customer_id} is already erased", field="customer_id")
+        raise Conflict(
+            N_("customer {customer_id} is already erased"),
+            customer_id=customer_id,
+            field="customer_id",
+        )
     erasure = _erasure_of(session, customer_id)
     for _feature, erase in hooks("service", "erase_customer_data"):
         erase(session, erasure)

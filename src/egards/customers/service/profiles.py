@@ -58,19 +58,25 @@ def _ensure_identity_free(
     if owner is None:
         return
     if owner == customer_id:
-        raise Conflict(f"{kind} {value} already belongs to this customer", field="value")
+        raise Conflict(
+            N_("{kind} {value} already belongs to this customer"),
+            kind=kind,
+            value=value,
+            field="value",
+        )
     # The owner is named only to whom may see that file: to anyone else, an identity in use
     # must not tell whose it is.
     visible = _visible_to(actor)
     if visible is None or session.scalar(select(Customer.id).where(Customer.id == owner, visible)):
         raise Conflict(
-            f"{kind} {value} already belongs to customer {owner}",
+            N_("{kind} {value} already belongs to customer {owner}"),
+            owner=owner,
             field="value",
             kind=kind,
             value=value,
             customer_id=owner,
         )
-    raise Conflict(f"{kind} {value} is already in use", field="value", kind=kind, value=value)
+    raise Conflict(N_("{kind} {value} is already in use"), field="value", kind=kind, value=value)
 
 
 def _identity_rows(data: CustomerCreate, region: str) -> list[tuple[str, str, str, str]]:
@@ -80,29 +86,33 @@ def _identity_rows(data: CustomerCreate, region: str) -> list[tuple[str, str, st
         try:
             rows.append(("email", "", normalise_identity(IdentityKind.EMAIL, email), email))
         except InvalidInput as exc:
-            raise InvalidInput(exc.message, field=f"emails[{index}]") from None
+            raise InvalidInput(exc.template, field=f"emails[{index}]", **exc.context) from None
     for index, phone in enumerate(data.phones):
         try:
             value = normalise_identity(IdentityKind.PHONE, phone, region=region)
         except InvalidInput as exc:
-            raise InvalidInput(exc.message, field=f"phones[{index}]") from None
+            raise InvalidInput(exc.template, field=f"phones[{index}]", **exc.context) from None
         rows.append(("phone", "", value, phone))
     if data.loyalty_number:
         try:
             value = normalise_identity(IdentityKind.LOYALTY_NUMBER, data.loyalty_number)
         except InvalidInput as exc:
-            raise InvalidInput(exc.message, field="loyalty_number") from None
+            raise InvalidInput(exc.template, field="loyalty_number", **exc.context) from None
         rows.append(("loyalty_number", "", value, data.loyalty_number))
     for index, handle in enumerate(data.social):
         try:
             value = normalise_identity(IdentityKind.SOCIAL, handle.handle)
         except InvalidInput as exc:
-            raise InvalidInput(exc.message, field=f"social[{index}].handle") from None
+            raise InvalidInput(
+                exc.template, field=f"social[{index}].handle", **exc.context
+            ) from None
         rows.append(("social", handle.network, value, "@" + value))
     seen: set[tuple[str, str, str]] = set()
     for kind, network, value, _ in rows:
         if (kind, network, value) in seen:
-            raise InvalidInput(f"{kind} {value} is given twice", field=kind)
+            raise InvalidInput(
+                N_("{kind} {value} is given twice"), kind=kind, value=value, field=kind
+            )
         seen.add((kind, network, value))
     return rows
 
@@ -112,12 +122,16 @@ def create_customer(
 ) -> Customer:
     actor.require(Permission.CUSTOMERS_WRITE)
     if actor.is_partner:
-        raise InvalidInput("partners add events to assigned customers; they do not create them")
+        raise InvalidInput(N_("partners add events to assigned customers; they do not create them"))
     identities = _identity_rows(data, region)
     if data.external_id and session.scalar(
         select(Customer.id).where(Customer.external_id == data.external_id)
     ):
-        raise Conflict(f"external id {data.external_id} already exists", field="external_id")
+        raise Conflict(
+            N_("external id {external_id} already exists"),
+            external_id=data.external_id,
+            field="external_id",
+        )
     for kind, network, value, _ in identities:
         _ensure_identity_free(session, actor, kind, network, value, None)
     last_first, first_last = name_keys(data.first_name, data.last_name)
@@ -165,7 +179,7 @@ def update_customer(
     changes = data.model_dump(exclude_unset=True)
     for required in ("first_name", "last_name", "preferred_language"):
         if required in changes and changes[required] is None:
-            raise InvalidInput("must not be null", field=required)
+            raise InvalidInput(N_("must not be null"), field=required)
     before = snapshot(customer)
     for name, value in changes.items():
         setattr(customer, name, value)
@@ -204,7 +218,7 @@ def add_identity(
     _writable(session, actor=actor, customer_id=customer_id)
     network = data.network or ""
     if data.kind == IdentityKind.SOCIAL and not network:
-        raise InvalidInput("a social handle needs its network", field="network")
+        raise InvalidInput(N_("a social handle needs its network"), field="network")
     value = normalise_identity(data.kind, data.value, region=region)
     _ensure_identity_free(session, actor, data.kind, network, value, customer_id)
     has_primary = session.scalar(
@@ -253,7 +267,10 @@ def remove_identity(
     identity = session.get(Identity, identity_id)
     if identity is None or identity.customer_id != customer_id:
         raise NotFound(
-            f"identity {identity_id} not found on customer {customer_id}", field="identity_id"
+            N_("identity {identity_id} not found on customer {customer_id}"),
+            identity_id=identity_id,
+            customer_id=customer_id,
+            field="identity_id",
         )
     before = {"kind": identity.kind, "network": identity.network, "value": identity.value}
     session.delete(identity)
@@ -342,7 +359,11 @@ def assign_organisation(
     _writable(session, actor=actor, customer_id=customer_id)
     organisation = accounts.get_organisation(session, organisation_id)
     if organisation is None:
-        raise NotFound(f"organisation {organisation_id} not found", field="organisation_id")
+        raise NotFound(
+            N_("organisation {organisation_id} not found"),
+            organisation_id=organisation_id,
+            field="organisation_id",
+        )
     link = session.get(CustomerOrganisation, (customer_id, organisation_id))
     if link is None:
         link = CustomerOrganisation(

@@ -13,7 +13,7 @@ from typing import Any
 from egards.accounts.domain import Actor
 from egards.db import utcnow
 from egards.errors import NotFound
-from egards.i18n import names
+from egards.i18n import N_, names
 from egards.loyalty import domain
 from egards.loyalty.programme import PROGRAMMES_DIR, Programme, load_programme
 
@@ -36,7 +36,7 @@ def get_programme(code: str) -> Programme:
         return programmes()[code]
     except KeyError:
         raise NotFound(
-            f"no programme {code!r}", field="programme", known=", ".join(programmes())
+            N_("no programme {code!r}"), code=code, field="programme", known=", ".join(programmes())
         ) from None
 
 

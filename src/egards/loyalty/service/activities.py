@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from egards.accounts.domain import Actor, Permission
 from egards.audit import service as audit
 from egards.errors import Conflict, NotFound
+from egards.i18n import N_
 from egards.loyalty import domain, stored
 from egards.loyalty.errors import IdempotencyConflict
 from egards.loyalty.ledger import AccountKind
@@ -90,7 +91,9 @@ def record_activity(
     if previous is not None:
         if previous.content_hash != digest:
             raise IdempotencyConflict(
-                f"activity {data.key} was already received with other content", field="key"
+                N_("activity {data_key} was already received with other content"),
+                data_key=data.key,
+                field="key",
             )
         return _result(session, previous)
     activity = activity_of(data)
@@ -260,7 +263,7 @@ def _original_of(session: Session, book: Book, key: str) -> Any:
         )
     )
     if original is None:
-        raise NotFound(f"no applied activity {key} for this member", field="reverses")
+        raise NotFound(N_("no applied activity {key} for this member"), key=key, field="reverses")
     if session.scalar(
         select(Activity.id).where(
             Activity.programme == book.programme.code,
@@ -269,7 +272,7 @@ def _original_of(session: Session, book: Book, key: str) -> Any:
             Activity.payload["reverses"].as_string() == key,
         )
     ):
-        raise Conflict(f"activity {key} is already reversed", field="reverses")
+        raise Conflict(N_("activity {key} is already reversed"), key=key, field="reverses")
     return original
 
 

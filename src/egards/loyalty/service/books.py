@@ -20,7 +20,7 @@ from egards.bulk import bulk_insert, chunks
 from egards.customers import service as customers
 from egards.db import utcnow
 from egards.errors import NotFound
-from egards.i18n import names
+from egards.i18n import N_, names
 from egards.loyalty import codec, domain, stored
 from egards.loyalty.ledger import Account, AccountKind, Ledger
 from egards.loyalty.models import Balance, CapUsage, Entry, Member, TierChange
@@ -86,7 +86,7 @@ def _lock(session: Session, member_id: int) -> Member:
         query = query.with_for_update()
     member = session.scalar(query)
     if member is None:
-        raise NotFound(f"member {member_id} not found", field="member_id")
+        raise NotFound(N_("member {member_id} not found"), member_id=member_id, field="member_id")
     return member
 
 

@@ -30,6 +30,7 @@ from egards.bulk import (
 from egards.customers.models import TimelineEvent
 from egards.db import Base, utcnow
 from egards.errors import Conflict, NotFound
+from egards.i18n import N_
 from egards.loyalty import codec, domain, fast, stored
 from egards.loyalty.ledger import Account, Ledger
 from egards.loyalty.models import Activity, Balance, CapUsage, Entry, Member, TierChange
@@ -253,9 +254,9 @@ def _check_references(done: _Applied, member_ids: Sequence[int]) -> None:
     activities = {row["id"] for row in done.activities}
     for rows in (done.entries, done.buckets, done.activities):
         if not {row["member_id"] for row in rows} <= members:
-            raise Conflict("rows of members outside the batch", field="member_id")
+            raise Conflict(N_("rows of members outside the batch"), field="member_id")
     if not {row["activity_id"] for row in done.entries} <= activities:
-        raise Conflict("entries of activities outside the batch", field="activity_id")
+        raise Conflict(N_("entries of activities outside the batch"), field="activity_id")
 
 
 def _read(
@@ -378,9 +379,13 @@ def _applied_histories(
                 key = activity.reverses
                 original = applied.get(key) or read.originals.get((member_id, key))
                 if original is None:
-                    raise NotFound(f"no applied activity {key} for this member", field="reverses")
+                    raise NotFound(
+                        N_("no applied activity {key} for this member"), key=key, field="reverses"
+                    )
                 if key in reversed_keys or (member_id, key) in read.reversed:
-                    raise Conflict(f"activity {key} is already reversed", field="reverses")
+                    raise Conflict(
+                        N_("activity {key} is already reversed"), key=key, field="reverses"
+                    )
                 reversed_keys.add(key)
                 if key in applied:
                     lines, seqs = list(book.lines[key]), earned_seqs(book, original)
@@ -584,7 +589,7 @@ def _lock_many(session: Session, member_ids: Sequence[int]) -> dict[int, _Holder
         holders.update((row.id, _Holder(*row)) for row in session.execute(query))
     missing = [member_id for member_id in member_ids if member_id not in holders]
     if missing:
-        raise NotFound(f"member {missing[0]} not found", field="member_id")
+        raise NotFound(N_("member {member_id} not found"), member_id=missing[0], field="member_id")
     return holders
 
 

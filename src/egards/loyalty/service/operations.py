@@ -40,7 +40,9 @@ def enrol(
     )
     if existing is not None:
         raise Conflict(
-            f"customer {customer_id} is already a member of {programme.code}",
+            N_("customer {customer_id} is already a member of {programme_code}"),
+            customer_id=customer_id,
+            programme_code=programme.code,
             field="customer_id",
             member_id=existing.id,
         )
@@ -114,7 +116,9 @@ def redeem(
     spendable = {c.code for c in book.programme.spendable_currencies}
     if currency not in spendable:
         raise InvalidInput(
-            f"{currency} is not a spendable currency of {book.programme.code}",
+            N_("{currency} is not a spendable currency of {programme_code}"),
+            currency=currency,
+            programme_code=book.programme.code,
             field="currency",
             allowed=", ".join(sorted(spendable)),
         )
@@ -288,7 +292,7 @@ def change_tier_by_exception(
     book.programme.tier(tier)  # unknown tiers are refused with the programme's own error
     before = book.state.tier
     if tier == before and not new_period:
-        raise Conflict(f"the member is already {tier}", field="tier")
+        raise Conflict(N_("the member is already {tier}"), tier=tier, field="tier")
     book.state = replace(
         book.state, tier=tier, since=book.state.since if tier == before else today(), upgrades=()
     )

@@ -15,6 +15,7 @@ from egards.accounts.domain import Actor, Permission
 from egards.bulk import select_in
 from egards.customers import service as customers
 from egards.errors import DomainError, NotFound
+from egards.i18n import N_
 from egards.loyalty import domain
 from egards.loyalty.models import Balance, Entry, Member, TierChange
 from egards.loyalty.programme import ExpiryMode
@@ -28,7 +29,7 @@ def find_member(session: Session, *, actor: Actor, member_id: int) -> Member:
     actor.require(Permission.LOYALTY_READ)
     member = session.get(Member, member_id)
     if member is None:
-        raise NotFound(f"member {member_id} not found", field="member_id")
+        raise NotFound(N_("member {member_id} not found"), member_id=member_id, field="member_id")
     customers.check_visible(session, actor=actor, customer_id=member.customer_id)
     return member
 

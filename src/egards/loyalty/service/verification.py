@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from egards.accounts.domain import Actor, Permission
 from egards.bulk import bulk_insert
 from egards.errors import NotFound
+from egards.i18n import N_
 from egards.loyalty import stored
 from egards.loyalty.models import Balance, CapUsage, Entry, Member
 from egards.loyalty.models import Bucket as BucketRow
@@ -39,7 +40,7 @@ def verify(session: Session, *, actor: Actor, member_id: int | None = None) -> I
     allocations and what counts against per-period caps."""
     actor.require(Permission.LOYALTY_READ)
     if member_id is not None and session.get(Member, member_id) is None:
-        raise NotFound(f"member {member_id} not found", field="member_id")
+        raise NotFound(N_("member {member_id} not found"), member_id=member_id, field="member_id")
     member_ids = (
         [member_id]
         if member_id is not None

@@ -15,6 +15,7 @@ from egards.audit import service as audit
 from egards.customers import service as customers
 from egards.customers.domain import ERASED, Erasure
 from egards.errors import InvalidInput, NotFound
+from egards.i18n import N_
 from egards.loyalty import domain as loyalty_domain
 from egards.outbox import service as outbox
 from egards.portal import domain
@@ -56,12 +57,12 @@ def ask_privacy(
     try:
         wanted = PrivacyKind(kind)
     except ValueError:
-        raise InvalidInput("choose erasure or rectification", field="kind") from None
+        raise InvalidInput(N_("choose erasure or rectification"), field="kind") from None
     details = details.strip()
     if wanted is PrivacyKind.RECTIFICATION and len(details) < 5:
-        raise InvalidInput("say what is wrong and what it should be", field="details")
+        raise InvalidInput(N_("say what is wrong and what it should be"), field="details")
     if len(details) > 4000:
-        raise InvalidInput("4,000 characters at most", field="details")
+        raise InvalidInput(N_("4,000 characters at most"), field="details")
     pending = [
         r
         for r in my_privacy_requests(session, customer_id=customer_id)
@@ -174,7 +175,9 @@ def privacy_queue(
 def _open_request(session: Session, request_id: int) -> PrivacyRequest:
     request = session.get(PrivacyRequest, request_id, with_for_update=True)
     if request is None:
-        raise NotFound(f"privacy request {request_id} not found", field="request_id")
+        raise NotFound(
+            N_("privacy request {request_id} not found"), request_id=request_id, field="request_id"
+        )
     return request
 
 
@@ -230,10 +233,12 @@ def decide_privacy(
     actor.require(Permission.GDPR_EXPORT)
     request = _open_request(session, request_id)
     if request.status not in OPEN_PRIVACY:
-        raise InvalidInput("this request is already closed", field="status")
+        raise InvalidInput(N_("this request is already closed"), field="status")
     outcome = " ".join(outcome.split())
     if not done and len(outcome) < 10:
-        raise InvalidInput("give the customer the reason (10 characters or more)", field="outcome")
+        raise InvalidInput(
+            N_("give the customer the reason (10 characters or more)"), field="outcome"
+        )
     request.status = PrivacyStatus.DONE if done else PrivacyStatus.REFUSED
     request.outcome = outcome or None
     request.decided_at = now

@@ -13,6 +13,7 @@ from egards.customers import service as customers
 from egards.customers.domain import CustomerStatus, normalise_email
 from egards.db import rowcount
 from egards.errors import InvalidInput, NotAuthenticated
+from egards.i18n import N_
 from egards.loyalty import service as loyalty
 from egards.outbox import service as outbox
 from egards.portal import domain
@@ -139,7 +140,7 @@ def check_link(session: Session, *, token: str, key: bytes, now: datetime) -> No
     read_link(key, token, now=now)
     row = session.scalar(select(SignInLink).where(SignInLink.token_hash == token_digest(token)))
     if row is None or row.used_at is not None or row.expires_at <= now:
-        raise LinkRefused("this sign-in link no longer works", field="token")
+        raise LinkRefused(N_("this sign-in link no longer works"), field="token")
 
 
 def redeem_link(
@@ -160,13 +161,13 @@ def redeem_link(
         .execution_options(synchronize_session=False)
     )
     if rowcount(used) != 1:
-        raise LinkRefused("this sign-in link no longer works", field="token")
+        raise LinkRefused(N_("this sign-in link no longer works"), field="token")
     customer_id = session.scalar(
         select(SignInLink.customer_id).where(SignInLink.token_hash == digest)
     )
     assert customer_id is not None, "the link's row was just updated"
     if customers.statuses(session, [customer_id]).get(customer_id) != CustomerStatus.ACTIVE:
-        raise LinkRefused("this sign-in link no longer works", field="token")
+        raise LinkRefused(N_("this sign-in link no longer works"), field="token")
     secret = domain.new_secret()
     row = PortalSession(
         customer_id=customer_id,
@@ -203,9 +204,9 @@ def customer_of_session(session: Session, *, secret: str, now: datetime) -> int:
         select(PortalSession).where(PortalSession.secret_hash == token_digest(secret))
     )
     if row is None or row.ended_at is not None or row.expires_at <= now:
-        raise NotAuthenticated("your session has ended; ask for a new sign-in link")
+        raise NotAuthenticated(N_("your session has ended; ask for a new sign-in link"))
     if customers.statuses(session, [row.customer_id]).get(row.customer_id) != "active":
-        raise NotAuthenticated("your session has ended; ask for a new sign-in link")
+        raise NotAuthenticated(N_("your session has ended; ask for a new sign-in link"))
     return row.customer_id
 
 

@@ -20,6 +20,7 @@ from egards.cases.service import AttachmentIn, CaseDetails, CasesConfig, Inbound
 from egards.customers import service as customers
 from egards.customers.schemas import ConsentCreate
 from egards.errors import InvalidInput, NotFound
+from egards.i18n import N_
 from egards.loyalty import domain as loyalty_domain
 from egards.loyalty import service as loyalty
 from egards.loyalty.programme import ExpiryMode
@@ -34,7 +35,7 @@ def _own_member(session: Session, customer_id: int, member_id: int) -> Any:
     for member in loyalty.members_of(session, customer_id=customer_id):
         if member.id == member_id:
             return member
-    raise NotFound(f"membership {member_id} not found", field="member_id")
+    raise NotFound(N_("membership {member_id} not found"), member_id=member_id, field="member_id")
 
 
 @dataclass
@@ -169,7 +170,7 @@ def _own_case(session: Session, customer_id: int, case_id: int, *, for_update: b
     except NotFound:
         case = None
     if case is None or case.customer_id != customer_id:
-        raise NotFound(f"request {case_id} not found", field="case_id")
+        raise NotFound(N_("request {case_id} not found"), case_id=case_id, field="case_id")
     return case
 
 
@@ -188,7 +189,11 @@ def conversation(session: Session, *, customer_id: int, case_id: int) -> tuple[A
 def attachment(session: Session, *, customer_id: int, case_id: int, attachment_id: int) -> Any:
     case, messages = conversation(session, customer_id=customer_id, case_id=case_id)
     if not any(a.id == attachment_id for m in messages for a in m.attachments):
-        raise NotFound(f"attachment {attachment_id} not found", field="attachment_id")
+        raise NotFound(
+            N_("attachment {attachment_id} not found"),
+            attachment_id=attachment_id,
+            field="attachment_id",
+        )
     return cases.attachment(session, actor=PORTAL, case_id=case.id, attachment_id=attachment_id)
 
 
@@ -219,7 +224,7 @@ def reply(
     case = _own_case(session, customer_id, case_id)
     body = body.strip()
     if not body:
-        raise InvalidInput("write your message", field="body")
+        raise InvalidInput(N_("write your message"), field="body")
     name, email = _sender(session, customer_id)
     return cases.add_inbound(
         session,
@@ -255,9 +260,9 @@ def open_request(
     channel (the ``portal`` SLA policy)."""
     subject, body = " ".join(subject.split()), body.strip()
     if not subject:
-        raise InvalidInput("give your request a subject", field="subject")
+        raise InvalidInput(N_("give your request a subject"), field="subject")
     if not body:
-        raise InvalidInput("write your message", field="body")
+        raise InvalidInput(N_("write your message"), field="body")
     name, email = _sender(session, customer_id)
     return cases.open_case(
         session,

@@ -7,6 +7,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from egards.errors import InvalidInput
+from egards.i18n import N_
 from egards.recovery.domain.catalogue import (
     GestureOption,
     _is_int,
@@ -27,7 +28,9 @@ class Budget:
         for name in ("limit_cents", "spent_cents"):
             value = getattr(self, name)
             if not _is_int(value) or value < 0:
-                raise InvalidInput(f"{name} must be whole cents, not negative.", field=name)
+                raise InvalidInput(
+                    N_("{name} must be whole cents, not negative."), name=name, field=name
+                )
 
     @property
     def remaining_cents(self) -> int:
@@ -50,7 +53,7 @@ def route_grant(option: GestureOption, cost_cents: int, *, agent: Budget, team: 
     options flagged ``requires_approval`` give ``approval_required``.
     """
     if not _is_int(cost_cents) or cost_cents < 0:
-        raise InvalidInput("The cost must be whole cents, not negative.", field="cost_cents")
+        raise InvalidInput(N_("The cost must be whole cents, not negative."), field="cost_cents")
     reasons: list[str] = []
     if option.kind == "status_exception":
         reasons.append("status_exception")
@@ -68,6 +71,6 @@ def route_grant(option: GestureOption, cost_cents: int, *, agent: Budget, team: 
 def month_of(moment: datetime, zone: ZoneInfo) -> str:
     """The budget month (``YYYY-MM``) of an aware moment, in the business zone."""
     if moment.tzinfo is None or moment.utcoffset() is None:
-        raise InvalidInput("The moment must carry a time zone.", field="moment")
+        raise InvalidInput(N_("The moment must carry a time zone."), field="moment")
     local = moment.astimezone(zone)
     return f"{local.year:04d}-{local.month:02d}"

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from egards.errors import InvalidInput
+from egards.i18n import N_
 from egards.recovery.domain.vocabulary import (
     AMOUNT_KINDS,
     KINDS,
@@ -49,42 +50,53 @@ def validate_option(option: GestureOption) -> GestureOption:
     that says otherwise is refused rather than silently corrected.
     """
     if not option.code or option.code != option.code.strip() or len(option.code) > 64:
-        raise InvalidInput("A gesture code is 1 to 64 characters, no spaces.", field="code")
+        raise InvalidInput(N_("A gesture code is 1 to 64 characters, no spaces."), field="code")
     if option.kind not in KINDS:
-        raise InvalidInput(f"Unknown gesture kind {option.kind!r}.", field="kind")
+        raise InvalidInput(
+            N_("Unknown gesture kind {option_kind!r}."), option_kind=option.kind, field="kind"
+        )
     for lang in ("fr", "en"):
         text = option.name.get(lang) if isinstance(option.name, dict) else None
         if not isinstance(text, str) or not text.strip():
-            raise InvalidInput(f"The gesture needs a name in {lang!r}.", field="name")
+            raise InvalidInput(N_("The gesture needs a name in {lang!r}."), lang=lang, field="name")
     for name in ("cost_cents", "cash_cents"):
         value = getattr(option, name)
         if not _is_int(value) or value < 0 or value > MAX_CENTS:
-            raise InvalidInput(f"{name} must be whole cents between 0 and {MAX_CENTS}.", field=name)
+            raise InvalidInput(
+                N_("{name} must be whole cents between 0 and {max_cents}."),
+                name=name,
+                max_cents=MAX_CENTS,
+                field=name,
+            )
     if option.cash_cents > option.cost_cents:
-        raise InvalidInput("The cash part cannot exceed the cost.", field="cash_cents")
+        raise InvalidInput(N_("The cash part cannot exceed the cost."), field="cash_cents")
     if option.kind == "status_exception" and not option.requires_approval:
         raise InvalidInput(
-            "A status exception always requires a supervisor's approval.",
+            N_("A status exception always requires a supervisor's approval."),
             field="requires_approval",
         )
     if option.kind not in AMOUNT_KINDS:
         for name in ("amount", "min_amount", "max_amount"):
             if getattr(option, name) is not None:
-                raise InvalidInput(f"A {option.kind} takes no amount.", field=name)
+                raise InvalidInput(
+                    N_("A {option_kind} takes no amount."), option_kind=option.kind, field=name
+                )
         return option
     if option.amount is None:
-        raise InvalidInput(f"A {option.kind} needs a default amount.", field="amount")
+        raise InvalidInput(
+            N_("A {option_kind} needs a default amount."), option_kind=option.kind, field="amount"
+        )
     if option.kind == "points":
         per_thousand = option.cost_per_thousand_cents
         if per_thousand is None or not _is_int(per_thousand) or per_thousand < 0:
             raise InvalidInput(
-                "Points need the cost of 1000 points in cents.", field="cost_per_thousand_cents"
+                N_("Points need the cost of 1000 points in cents."), field="cost_per_thousand_cents"
             )
     elif not _is_int(option.cost_percent) or not 0 <= option.cost_percent <= 100:
-        raise InvalidInput("cost_percent is between 0 and 100.", field="cost_percent")
+        raise InvalidInput(N_("cost_percent is between 0 and 100."), field="cost_percent")
     low, high = option.min_amount, option.max_amount
     if low is not None and high is not None and low > high:
-        raise InvalidInput("min_amount is above max_amount.", field="min_amount")
+        raise InvalidInput(N_("min_amount is above max_amount."), field="min_amount")
     _check_amount(option, option.amount)
     return option
 
@@ -95,7 +107,11 @@ def validate_catalogue(options: Sequence[GestureOption]) -> list[GestureOption]:
     for option in options:
         validate_option(option)
         if option.code in seen:
-            raise InvalidInput(f"Gesture code {option.code!r} appears twice.", field="code")
+            raise InvalidInput(
+                N_("Gesture code {option_code!r} appears twice."),
+                option_code=option.code,
+                field="code",
+            )
         seen.add(option.code)
     return list(options)
 
@@ -104,24 +120,36 @@ def _check_amount(option: GestureOption, amount: object) -> int:
     """``amount`` as a valid integer for this option, or ``InvalidInput`` on field ``amount``."""
     unit = "points" if option.kind == "points" else "cents"
     if not _is_int(amount):
-        raise InvalidInput(f"The amount must be a whole number of {unit}.", field="amount")
+        raise InvalidInput(
+            N_("The amount must be a whole number of {unit}."), unit=unit, field="amount"
+        )
     assert isinstance(amount, int)
     if amount < 1:
-        raise InvalidInput("The amount must be at least 1.", field="amount", amount=amount)
+        raise InvalidInput(N_("The amount must be at least 1."), field="amount", amount=amount)
     ceiling = MAX_POINTS if option.kind == "points" else MAX_CENTS
     if amount > ceiling:
         raise InvalidInput(
-            f"{amount} {unit} is not a plausible gesture (at most {ceiling}).",
+            N_("{amount} {unit} is not a plausible gesture (at most {ceiling})."),
+            unit=unit,
+            ceiling=ceiling,
             field="amount",
             amount=amount,
         )
     if option.min_amount is not None and amount < option.min_amount:
         raise InvalidInput(
-            f"This gesture starts at {option.min_amount} {unit}.", field="amount", amount=amount
+            N_("This gesture starts at {min_amount} {unit}."),
+            min_amount=option.min_amount,
+            unit=unit,
+            field="amount",
+            amount=amount,
         )
     if option.max_amount is not None and amount > option.max_amount:
         raise InvalidInput(
-            f"This gesture goes up to {option.max_amount} {unit}.", field="amount", amount=amount
+            N_("This gesture goes up to {max_amount} {unit}."),
+            max_amount=option.max_amount,
+            unit=unit,
+            field="amount",
+            amount=amount,
         )
     return amount
 
@@ -129,12 +157,16 @@ def _check_amount(option: GestureOption, amount: object) -> int:
 def _amount_or_default(option: GestureOption, amount: int | None) -> int | None:
     if option.kind not in AMOUNT_KINDS:
         if amount is not None:
-            raise InvalidInput(f"A {option.kind} takes no amount.", field="amount")
+            raise InvalidInput(
+                N_("A {option_kind} takes no amount."), option_kind=option.kind, field="amount"
+            )
         return None
     if amount is None:
         amount = option.amount
     if amount is None:
-        raise InvalidInput(f"This {option.kind} needs an amount.", field="amount")
+        raise InvalidInput(
+            N_("This {option_kind} needs an amount."), option_kind=option.kind, field="amount"
+        )
     return _check_amount(option, amount)
 
 
@@ -151,7 +183,7 @@ def grant_cost_cents(option: GestureOption, amount: int | None) -> int:
         per_thousand = option.cost_per_thousand_cents
         if per_thousand is None:
             raise InvalidInput(
-                "Points need the cost of 1000 points in cents.", field="cost_per_thousand_cents"
+                N_("Points need the cost of 1000 points in cents."), field="cost_per_thousand_cents"
             )
         return (value * per_thousand + 500) // 1000
     return (value * option.cost_percent + 50) // 100

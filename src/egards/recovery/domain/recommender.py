@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from egards.errors import InvalidInput
+from egards.i18n import N_
 from egards.recovery.domain.catalogue import (
     GestureOption,
     _is_int,
@@ -46,7 +47,7 @@ def recommend(
     so the result depends on nothing but the inputs.
     """
     if not _is_int(top) or top < 1:
-        raise InvalidInput("top must be at least 1.", field="top")
+        raise InvalidInput(N_("top must be at least 1."), field="top")
     score = merit(case, customer, weights)
     merited = _merited_cents(customer, score)
     facts = _facts(case, customer)

@@ -12,6 +12,7 @@ from fractions import Fraction
 import numpy as np
 
 from egards.errors import InvalidInput
+from egards.i18n import N_
 from egards.recovery.domain.catalogue import (
     _is_int,
 )
@@ -83,15 +84,17 @@ def _check_outcome(outcome: Outcome, *, treated: bool) -> None:
     where = "treated" if treated else "controls"
     if treated and outcome.kind not in KINDS:
         raise InvalidInput(
-            f"A treated outcome needs a gesture kind, got {outcome.kind!r}.", field=where
+            N_("A treated outcome needs a gesture kind, got {outcome_kind!r}."),
+            outcome_kind=outcome.kind,
+            field=where,
         )
     if not treated and outcome.kind is not None:
-        raise InvalidInput("A control received no gesture: its kind is None.", field=where)
+        raise InvalidInput(N_("A control received no gesture: its kind is None."), field=where)
     for name in ("cost_cents", "spend_90_cents", "spend_180_cents", "value_band"):
         if getattr(outcome, name) < 0:
-            raise InvalidInput(f"{name} cannot be negative.", field=where)
+            raise InvalidInput(N_("{name} cannot be negative."), name=name, field=where)
     if outcome.csat is not None and not 1 <= outcome.csat <= 5:
-        raise InvalidInput("CSAT is between 1 and 5.", field=where)
+        raise InvalidInput(N_("CSAT is between 1 and 5."), field=where)
 
 
 def _match(
@@ -189,11 +192,11 @@ def compare(
     matched gestures; the return per euro divides uplift × margin by the matched gestures' cost.
     """
     if not _is_int(margin_percent) or not 0 <= margin_percent <= 100:
-        raise InvalidInput("The margin is a percent between 0 and 100.", field="margin_percent")
+        raise InvalidInput(N_("The margin is a percent between 0 and 100."), field="margin_percent")
     if not _is_int(window_days) or window_days < 0:
-        raise InvalidInput("The window is a number of days, not negative.", field="window_days")
+        raise InvalidInput(N_("The window is a number of days, not negative."), field="window_days")
     if not _is_int(k) or k < 1:
-        raise InvalidInput("At least one control per gesture.", field="k")
+        raise InvalidInput(N_("At least one control per gesture."), field="k")
     for outcome in treated:
         _check_outcome(outcome, treated=True)
     for outcome in controls:

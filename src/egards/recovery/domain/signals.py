@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass, field
 
 from egards.errors import InvalidInput
+from egards.i18n import N_
 from egards.recovery.domain.vocabulary import (
     MEMBERSHIP_KINDS,
     PRIORITIES,
@@ -70,7 +71,8 @@ class Weights:
             value = getattr(self, name)
             if not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
                 raise InvalidInput(
-                    f"Weight {name} must be a finite number, not negative.",
+                    N_("Weight {name} must be a finite number, not negative."),
+                    name=name,
                     field=f"weights.{name}",
                 )
 
@@ -90,21 +92,23 @@ class Proposal:
 
 def _check_signals(case: CaseSignals, customer: CustomerSignals) -> None:
     if case.priority not in PRIORITIES:
-        raise InvalidInput(f"Unknown priority {case.priority!r}.", field="priority")
+        raise InvalidInput(
+            N_("Unknown priority {priority!r}."), priority=case.priority, field="priority"
+        )
     for name in ("broken_promises", "repeated_incidents"):
         if getattr(case, name) < 0:
-            raise InvalidInput(f"{name} cannot be negative.", field=name)
+            raise InvalidInput(N_("{name} cannot be negative."), name=name, field=name)
     if case.sentiment is not None and not -1.0 <= case.sentiment <= 1.0:
-        raise InvalidInput("Sentiment is between -1 and 1.", field="sentiment")
+        raise InvalidInput(N_("Sentiment is between -1 and 1."), field="sentiment")
     if customer.churn_risk is not None and not 0.0 <= customer.churn_risk <= 1.0:
-        raise InvalidInput("Churn risk is between 0 and 1.", field="churn_risk")
+        raise InvalidInput(N_("Churn risk is between 0 and 1."), field="churn_risk")
     for name in ("tier_rank", "top_rank", "spend_12m_cents", "followers"):
         if getattr(customer, name) < 0:
-            raise InvalidInput(f"{name} cannot be negative.", field=name)
+            raise InvalidInput(N_("{name} cannot be negative."), name=name, field=name)
     if not math.isfinite(customer.tenure_years) or customer.tenure_years < 0:
-        raise InvalidInput("Tenure cannot be negative.", field="tenure_years")
+        raise InvalidInput(N_("Tenure cannot be negative."), field="tenure_years")
     if customer.clv_cents is not None and customer.clv_cents < 0:
-        raise InvalidInput("CLV cannot be negative.", field="clv_cents")
+        raise InvalidInput(N_("CLV cannot be negative."), field="clv_cents")
 
 
 # --- merit ----------------------------------------------------------------------------------

@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session
 from egards.accounts.domain import Permission
 from egards.cases.domain import format_case_number
 from egards.errors import DomainError, InvalidInput
+from egards.i18n import N_
 from egards.recovery import domain, service
-from egards.web.i18n import translate
+from egards.web.i18n import readable, translate
 from egards.web.templating import render, templates
 
 router = APIRouter(include_in_schema=False)
@@ -168,12 +169,12 @@ def _refused(
     request: Request, page: str, context: dict[str, Any], exc: DomainError, /, **error: Any
 ) -> Response:
     """The form's page again, with the refusal (field, reason, status) and ``error`` details."""
-    context["error"] = {**_problem(exc), **error}
+    context["error"] = {**_problem(request, exc), **error}
     return render(request, page, context, status_code=exc.status)
 
 
-def _problem(exc: DomainError) -> dict[str, Any]:
-    return {"field": exc.field, "message": exc.message, "status": exc.status}
+def _problem(request: Request, exc: DomainError) -> dict[str, Any]:
+    return {"field": exc.field, "message": readable(_locale(request), exc), "status": exc.status}
 
 
 def _locale(request: Request) -> str:
@@ -191,7 +192,7 @@ def _int(value: Any, field: str) -> int | None:
     try:
         return int(text)
     except ValueError:
-        raise InvalidInput("must be a whole number", field=field) from None
+        raise InvalidInput(N_("must be a whole number"), field=field) from None
 
 
 # Euros as a person types them: "12", "12,50", "1 234.5"; never a float on the way, so no
@@ -208,6 +209,6 @@ def _cents(value: Any, field: str) -> int | None:
     found = EUROS.fullmatch(text)
     if found is None:
         raise InvalidInput(
-            "must be an amount in euros with at most two decimals, e.g. 12,50", field=field
+            N_("must be an amount in euros with at most two decimals, e.g. 12,50"), field=field
         )
     return int(Decimal(f"{found.group(1)}.{found.group(2) or 0}") * 100)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from egards.accounts.domain import Actor, Permission
 from egards.errors import InvalidInput
+from egards.i18n import N_
 from egards.recovery import letters, service
 from egards.recovery.api import CODE, LANG
 from egards.recovery.pages._common import (
@@ -97,7 +98,7 @@ def save_letter_template(
 
     def action() -> Any:
         if not name.strip():
-            raise InvalidInput("a template needs a name", field="name")
+            raise InvalidInput(N_("a template needs a name"), field="name")
         return service.save_letter_template(
             session,
             actor=actor,

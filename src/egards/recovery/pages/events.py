@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from egards.accounts.domain import Actor, Permission
 from egards.customers import service as customers
 from egards.errors import DomainError, InvalidInput
+from egards.i18n import N_
 from egards.recovery import service
 from egards.recovery.pages._common import (
     PARIS,
@@ -78,7 +79,7 @@ def _local_moment(text: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise InvalidInput("must be a date and time", field="starts_at") from None
+        raise InvalidInput(N_("must be a date and time"), field="starts_at") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=PARIS)
 
 

@@ -199,7 +199,9 @@ async def offer(request: Request, session: DbSession, actor: CurrentActor) -> Re
         case_id = _int(form.get("case_id"), "case_id")
         if customer_id is None:
             raise exc
-        context = _offer_again(request, session, actor, customer_id, case_id, values, _problem(exc))
+        context = _offer_again(
+            request, session, actor, customer_id, case_id, values, _problem(request, exc)
+        )
         return render(request, "recovery/offer.html", context, status_code=exc.status)
 
     return await run_in_threadpool(

@@ -78,7 +78,7 @@ def propose_exception(
     def again(exc: DomainError) -> Response:
         # The case page again, the form as it was filled in and the refusal beside it.
         request.state.recovery_error = {
-            **_problem(exc),
+            **_problem(request, exc),
             "values": {"rule": rule, "why": why, "remedy": remedy},
         }
         page = cases_pages.case_page(request, session, actor, case_id)

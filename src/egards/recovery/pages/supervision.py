@@ -13,6 +13,7 @@ from egards.accounts.domain import Actor, Permission
 from egards.cases import service as cases
 from egards.customers import service as customers
 from egards.errors import DomainError, InvalidInput
+from egards.i18n import N_
 from egards.recovery import domain, service
 from egards.recovery.pages._common import (
     _cents,
@@ -175,7 +176,7 @@ def set_budget(
     def action() -> Any:
         limit = _cents(limit_euros, "limit_cents")
         if limit is None:
-            raise InvalidInput("give the monthly limit in euros", field="limit_cents")
+            raise InvalidInput(N_("give the monthly limit in euros"), field="limit_cents")
         return service.set_budget(
             session, actor=actor, scope=scope, owner=owner.strip(), month=month, limit_cents=limit
         )

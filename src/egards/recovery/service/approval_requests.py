@@ -59,13 +59,17 @@ def decide(
     actor.require(Permission.RECOVERY_APPROVE)
     now = now or utcnow()
     if not reason.strip():
-        raise InvalidInput("give the reason for the decision", field="reason")
+        raise InvalidInput(N_("give the reason for the decision"), field="reason")
     approval = session.get(Approval, approval_id)
     if approval is None:
-        raise NotFound(f"approval request {approval_id} not found", field="approval_id")
+        raise NotFound(
+            N_("approval request {approval_id} not found"),
+            approval_id=approval_id,
+            field="approval_id",
+        )
     grant = session.get_one(Grant, approval.grant_id)
     if grant.agent_id is not None and grant.agent_id == actor.user_id:
-        raise PermissionDenied("a request is decided by someone else", field="approval_id")
+        raise PermissionDenied(N_("a request is decided by someone else"), field="approval_id")
     status = "approved" if approve else "rejected"
     done = session.execute(
         update(Approval)
@@ -81,7 +85,9 @@ def decide(
     if rowcount(done) != 1:
         session.refresh(approval)
         raise Conflict(
-            f"this request was already {approval.status} by {approval.decided_by}",
+            N_("this request was already {approval_status} by {decided_by}"),
+            approval_status=approval.status,
+            decided_by=approval.decided_by,
             field="approval_id",
         )
     session.refresh(approval)

@@ -19,6 +19,7 @@ from egards.audit import service as audit
 from egards.cases import service as cases
 from egards.db import rowcount, utcnow
 from egards.errors import Conflict, InvalidInput, NotFound
+from egards.i18n import N_
 from egards.recovery import domain
 from egards.recovery.models import (
     Budget,
@@ -105,19 +106,21 @@ def set_budget(
     """A supervisor sets an agent's or a team's limit for a month (never below what is spent)."""
     actor.require(Permission.RECOVERY_APPROVE)
     if scope not in ("agent", "team"):
-        raise InvalidInput("must be agent or team", field="scope")
+        raise InvalidInput(N_("must be agent or team"), field="scope")
     try:
         datetime.strptime(month, "%Y-%m")
     except ValueError:
-        raise InvalidInput("must be a month written YYYY-MM", field="month") from None
+        raise InvalidInput(N_("must be a month written YYYY-MM"), field="month") from None
     if not 0 <= limit_cents <= 100_000_000:
-        raise InvalidInput("must be between 0 and 1,000,000 euros", field="limit_cents")
+        raise InvalidInput(N_("must be between 0 and 1,000,000 euros"), field="limit_cents")
     if scope == "agent" and (not owner.isdigit() or accounts.get_user(session, int(owner)) is None):
-        raise NotFound(f"no user {owner}", field="owner")
+        raise NotFound(N_("no user {owner}"), owner=owner, field="owner")
     row = _budget(session, scope, owner, month)
     if limit_cents < row.spent_cents:
         raise Conflict(
-            f"{row.spent_cents / 100:.2f} € are already spent this month", field="limit_cents"
+            N_("{spent} are already spent this month"),
+            spent=f"{row.spent_cents / 100:.2f} €",
+            field="limit_cents",
         )
     before = row.limit_cents
     row.limit_cents, row.updated_at = limit_cents, utcnow()

@@ -18,6 +18,7 @@ from egards.cases.domain import format_case_number
 from egards.customers import service as customers
 from egards.db import utcnow
 from egards.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from egards.i18n import N_
 from egards.loyalty import service as loyalty
 from egards.recovery import letters
 from egards.recovery.models import (
@@ -53,7 +54,12 @@ def _template(session: Session, code: str, language: str) -> letters.LetterTempl
     for row in letter_templates(session):
         if row.code == code and row.language == language:
             return letters.LetterTemplate(row.code, row.language, row.name, row.subject, row.body)
-    raise NotFound(f"no letter template {code!r} in {language!r}", field="template_code")
+    raise NotFound(
+        N_("no letter template {code!r} in {language!r}"),
+        code=code,
+        language=language,
+        field="template_code",
+    )
 
 
 def save_letter_template(
@@ -61,7 +67,7 @@ def save_letter_template(
 ) -> LetterTemplateRow:
     actor.require(Permission.RECOVERY_ADMIN)
     if language not in ("fr", "en"):
-        raise InvalidInput("must be fr or en", field="language")
+        raise InvalidInput(N_("must be fr or en"), field="language")
     letters.validate_template(subject, body)
     letter_templates(session)
     row = session.get(LetterTemplateRow, (code, language))
@@ -169,7 +175,7 @@ def letter_pdf(session: Session, *, actor: Actor, letter_id: int) -> Letter:
     actor.require(Permission.RECOVERY_GRANT)
     letter = session.get(Letter, letter_id)
     if letter is None:
-        raise NotFound(f"letter {letter_id} not found", field="letter_id")
+        raise NotFound(N_("letter {letter_id} not found"), letter_id=letter_id, field="letter_id")
     customers.check_visible(session, actor=actor, customer_id=letter.customer_id)
     return letter
 
@@ -178,7 +184,9 @@ def mark_posted(session: Session, *, actor: Actor, letter_id: int) -> Letter:
     """A letter queued for post has been printed and posted."""
     letter = letter_pdf(session, actor=actor, letter_id=letter_id)
     if letter.delivery != "post" or letter.status != "queued":
-        raise Conflict("only a letter waiting for the post can be marked posted", field="letter_id")
+        raise Conflict(
+            N_("only a letter waiting for the post can be marked posted"), field="letter_id"
+        )
     letter.status = "posted"
     audit.record(
         session,
@@ -206,7 +214,7 @@ def save_signature(session: Session, *, actor: Actor, title: str, image: bytes |
     """The acting agent's title and signature image for their letters."""
     actor.require(Permission.RECOVERY_GRANT)
     if actor.user_id is None:
-        raise PermissionDenied("only a person signs letters", field="user_id")
+        raise PermissionDenied(N_("only a person signs letters"), field="user_id")
     if image is not None:
         letters.check_signature(image)
     row = session.get(Signature, actor.user_id) or Signature(user_id=actor.user_id)

@@ -18,6 +18,7 @@ from egards.cases import service as cases
 from egards.cases.domain import format_case_number
 from egards.customers import service as customers
 from egards.errors import InvalidInput, NotFound
+from egards.i18n import N_
 from egards.loyalty import service as loyalty
 from egards.recovery import domain
 from egards.recovery.models import (
@@ -82,7 +83,9 @@ def signals(
         case = cases.get_case(session, actor=actor, case_id=case_id)
         if case.customer_id != customer.id:
             raise InvalidInput(
-                f"case {format_case_number(case.id)} is not this customer's", field="case_id"
+                N_("case {number} is not this customer's"),
+                number=format_case_number(case.id),
+                field="case_id",
             )
     member, loss = _main_member(session, customer.id)
     tier_lost = tier_lost_name = None

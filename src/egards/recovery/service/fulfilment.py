@@ -87,7 +87,7 @@ def _fulfil(
             .values(seats_taken=Event.seats_taken + 1)
         )
         if rowcount(taken) != 1:
-            raise Conflict("the event is full", field="event_id")
+            raise Conflict(N_("the event is full"), field="event_id")
         invitation = Invitation(
             event_id=details["event_id"],
             customer_id=grant.customer_id,

@@ -16,6 +16,7 @@ from egards.accounts.domain import Actor, Permission
 from egards.audit import service as audit
 from egards.db import utcnow
 from egards.errors import InvalidInput, NotFound
+from egards.i18n import N_
 from egards.recovery import domain
 from egards.recovery.models import (
     GestureType,
@@ -80,7 +81,7 @@ def check_gesture_type(row: GestureType) -> None:
         row.cash_cents = row.cost_cents if row.kind in ("voucher", "credit") else 0
     domain.validate_option(option_of(row))
     if row.kind in ("voucher", "upgrade", "lounge_pass") and not row.valid_days:
-        raise InvalidInput("a voucher or pass needs a validity in days", field="valid_days")
+        raise InvalidInput(N_("a voucher or pass needs a validity in days"), field="valid_days")
 
 
 def catalogue(session: Session, *, active_only: bool = False) -> list[GestureType]:
@@ -95,7 +96,7 @@ def get_gesture_type(session: Session, code: str) -> GestureType:
     _seed_catalogue(session)
     row = session.get(GestureType, code)
     if row is None:
-        raise NotFound(f"no gesture {code!r} in the catalogue", field="gesture_code")
+        raise NotFound(N_("no gesture {code!r} in the catalogue"), code=code, field="gesture_code")
     return row
 
 
@@ -126,7 +127,7 @@ def save_gesture_type(
     before = None
     if row is None:
         if kind is None:
-            raise NotFound(f"no gesture {code!r} in the catalogue", field="code")
+            raise NotFound(N_("no gesture {code!r} in the catalogue"), code=code, field="code")
         position = session.scalar(select(func.max(GestureType.position))) or 0
         row = GestureType(code=code, kind=kind, position=position + 1, name_fr="", name_en="")
         session.add(row)
@@ -134,10 +135,10 @@ def save_gesture_type(
         before = {name: getattr(row, name) for name in EDITABLE}
     for name, value in changes.items():
         if name not in EDITABLE:
-            raise InvalidInput(f"cannot change {name}", field=name)
+            raise InvalidInput(N_("cannot change {name}"), name=name, field=name)
         setattr(row, name, value)
     if not row.name_fr or not row.name_en:
-        raise InvalidInput("a gesture needs a name in French and in English", field="name_en")
+        raise InvalidInput(N_("a gesture needs a name in French and in English"), field="name_en")
     check_gesture_type(row)
     row.updated_at, row.updated_by = utcnow(), actor.label
     audit.record(

@@ -83,7 +83,7 @@ def get_grant(session: Session, *, actor: Actor, grant_id: int) -> Grant:
     actor.require(Permission.RECOVERY_GRANT)
     grant = session.get(Grant, grant_id)
     if grant is None:
-        raise NotFound(f"gesture {grant_id} not found", field="grant_id")
+        raise NotFound(N_("gesture {grant_id} not found"), grant_id=grant_id, field="grant_id")
     customers.check_visible(session, actor=actor, customer_id=grant.customer_id)
     return grant
 
@@ -115,28 +115,40 @@ def grant(
     existing = session.scalar(select(Grant).where(Grant.key == key))
     if existing is not None:
         if existing.request_hash != digest:
-            raise Conflict("this key was used for a different gesture", field="key")
+            raise Conflict(N_("this key was used for a different gesture"), field="key")
         return existing
     customer = customers.get_customer(session, actor=actor, customer_id=data.customer_id)
     if customer.status != CustomerStatus.ACTIVE:
         raise Conflict(
-            f"customer {customer.id} is {customer.status}: no gesture can be granted",
+            N_("customer {customer_id} is {customer_status}: no gesture can be granted"),
+            customer_id=customer.id,
+            customer_status=customer.status,
             field="customer_id",
         )
     if data.reason_code not in REASON_CODES:
-        raise InvalidInput(f"use one of {', '.join(REASON_CODES)}", field="reason_code")
+        raise InvalidInput(
+            N_("use one of {reason_codes}"),
+            reason_codes=", ".join(REASON_CODES),
+            field="reason_code",
+        )
     if not data.reason_text.strip():
-        raise InvalidInput("say why, in a few words", field="reason_text")
+        raise InvalidInput(N_("say why, in a few words"), field="reason_text")
     case = None
     if data.case_id is not None:
         case = cases.get_case(session, actor=actor, case_id=data.case_id)
         if case.customer_id != customer.id:
             raise InvalidInput(
-                f"case {format_case_number(case.id)} is not this customer's", field="case_id"
+                N_("case {number} is not this customer's"),
+                number=format_case_number(case.id),
+                field="case_id",
             )
     gesture = get_gesture_type(session, data.gesture_code)
     if not gesture.active:
-        raise Conflict(f"the gesture {gesture.code} is withdrawn", field="gesture_code")
+        raise Conflict(
+            N_("the gesture {gesture_code} is withdrawn"),
+            gesture_code=gesture.code,
+            field="gesture_code",
+        )
     option = option_of(gesture)
     amount = data.amount
     cost = domain.grant_cost_cents(option, amount)
@@ -234,7 +246,9 @@ def _note_choice(session: Session, row: Grant) -> None:
         return
     recommendation = session.get(Recommendation, row.recommendation_id)
     if recommendation is None or recommendation.customer_id != row.customer_id:
-        raise InvalidInput("this recommendation is not this customer's", field="recommendation_id")
+        raise InvalidInput(
+            N_("this recommendation is not this customer's"), field="recommendation_id"
+        )
     ranks = [p["rank"] for p in recommendation.proposals if p["code"] == row.gesture_code]
     row.recommended_rank = ranks[0] if ranks else None
     recommendation.chosen_code, recommendation.chosen_rank = row.gesture_code, row.recommended_rank
@@ -249,47 +263,58 @@ def _prepare(
         member, loss = _main_member(session, customer.id)
         if member is None:
             raise Conflict(
-                f"a {gesture.kind} gesture needs a loyalty membership", field="gesture_code"
+                N_("a {gesture_kind} gesture needs a loyalty membership"),
+                gesture_kind=gesture.kind,
+                field="gesture_code",
             )
         details["member_id"] = member.id
         if gesture.kind == "status_exception":
             action = data.tier_action
             if action not in TIER_ACTIONS:
-                raise InvalidInput("say keep or restore", field="tier_action")
+                raise InvalidInput(N_("say keep or restore"), field="tier_action")
             tier = member.tier
             if action == "restore":
                 if loss is None:
-                    raise Conflict("no tier was lost within twelve months", field="tier_action")
+                    raise Conflict(N_("no tier was lost within twelve months"), field="tier_action")
                 tier = loss.from_tier
             details.update(tier_action=action, tier=tier, programme=member.programme)
     if gesture.kind == "event_invitation":
         event = session.get(Event, data.event_id or 0)
         if event is None:
-            raise NotFound("choose an event", field="event_id")
+            raise NotFound(N_("choose an event"), field="event_id")
         if event.starts_at <= utcnow():
-            raise Conflict(f"{event.name} has already taken place", field="event_id")
+            raise Conflict(
+                N_("{event_name} has already taken place"), event_name=event.name, field="event_id"
+            )
         if event.seats_taken >= event.capacity:
-            raise Conflict(f"{event.name} is full ({event.capacity} seats)", field="event_id")
+            raise Conflict(
+                N_("{event_name} is full ({capacity} seats)"),
+                event_name=event.name,
+                capacity=event.capacity,
+                field="event_id",
+            )
         if session.scalar(
             select(Invitation).where(
                 Invitation.event_id == event.id, Invitation.customer_id == customer.id
             )
         ):
-            raise Conflict("this customer is already invited", field="event_id")
+            raise Conflict(N_("this customer is already invited"), field="event_id")
         details["event_id"] = event.id
     if gesture.kind == "letter":
         letter = data.letter.model_dump() if data.letter else {}
         for name in ("template_code", "subject", "body"):
             if not (letter.get(name) or "").strip():
                 raise InvalidInput(
-                    f"the letter needs a {name.replace('_', ' ')}", field=f"letter.{name}"
+                    N_("the letter needs a {part}"),
+                    part=name.replace("_", " "),
+                    field=f"letter.{name}",
                 )
         delivery = letter.get("delivery") or "email"
         if delivery not in ("email", "post"):
-            raise InvalidInput("email or post", field="letter.delivery")
+            raise InvalidInput(N_("email or post"), field="letter.delivery")
         if delivery == "email" and customers.primary_email(session, customer.id) is None:
             raise Conflict(
-                "the customer has no e-mail address: send it by post", field="letter.delivery"
+                N_("the customer has no e-mail address: send it by post"), field="letter.delivery"
             )
         details["letter"] = {
             "template_code": letter["template_code"],

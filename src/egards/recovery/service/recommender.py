@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from egards.accounts.domain import Actor, Permission
 from egards.customers import service as customers
 from egards.errors import NotFound
+from egards.i18n import N_
 from egards.recovery import domain
 from egards.recovery.models import (
     Recommendation,
@@ -92,6 +93,10 @@ def get_recommendation(session: Session, *, actor: Actor, recommendation_id: int
     actor.require(Permission.RECOVERY_GRANT)
     row = session.get(Recommendation, recommendation_id)
     if row is None:
-        raise NotFound(f"recommendation {recommendation_id} not found", field="recommendation_id")
+        raise NotFound(
+            N_("recommendation {recommendation_id} not found"),
+            recommendation_id=recommendation_id,
+            field="recommendation_id",
+        )
     customers.check_visible(session, actor=actor, customer_id=row.customer_id)
     return row

@@ -31,7 +31,7 @@ def propose_exception(
     case = cases.get_case(session, actor=actor, case_id=case_id)
     for field_name, value in (("rule", rule), ("why", why), ("remedy", remedy)):
         if not value.strip():
-            raise InvalidInput("cannot be empty", field=field_name)
+            raise InvalidInput(N_("cannot be empty"), field=field_name)
     row = RuleException(
         case_id=case.id,
         customer_id=case.customer_id,
@@ -70,7 +70,7 @@ def decide_exception(
 ) -> RuleException:
     actor.require(Permission.RECOVERY_APPROVE)
     if not reason.strip():
-        raise InvalidInput("give the reason for the decision", field="reason")
+        raise InvalidInput(N_("give the reason for the decision"), field="reason")
     status = "approved" if approve else "rejected"
     done = session.execute(
         update(RuleException)
@@ -84,9 +84,17 @@ def decide_exception(
     )
     row = session.get(RuleException, exception_id)
     if row is None:
-        raise NotFound(f"exception {exception_id} not found", field="exception_id")
+        raise NotFound(
+            N_("exception {exception_id} not found"),
+            exception_id=exception_id,
+            field="exception_id",
+        )
     if rowcount(done) != 1:
-        raise Conflict(f"this exception was already {row.status}", field="exception_id")
+        raise Conflict(
+            N_("this exception was already {row_status}"),
+            row_status=row.status,
+            field="exception_id",
+        )
     session.refresh(row)
     audit.record(
         session,
@@ -113,12 +121,16 @@ def record_exception_outcome(
     """What came of it: the customer stayed, left, or it is not known yet."""
     actor.require(Permission.RECOVERY_GRANT)
     if outcome not in ("stayed", "left", "unknown"):
-        raise InvalidInput("stayed, left or unknown", field="outcome")
+        raise InvalidInput(N_("stayed, left or unknown"), field="outcome")
     row = session.get(RuleException, exception_id)
     if row is None:
-        raise NotFound(f"exception {exception_id} not found", field="exception_id")
+        raise NotFound(
+            N_("exception {exception_id} not found"),
+            exception_id=exception_id,
+            field="exception_id",
+        )
     if row.status != "approved":
-        raise Conflict("only an approved exception has an outcome", field="outcome")
+        raise Conflict(N_("only an approved exception has an outcome"), field="outcome")
     row.outcome, row.outcome_note = outcome, note.strip() or None
     audit.record(
         session,

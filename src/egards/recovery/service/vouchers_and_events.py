@@ -31,9 +31,14 @@ def redeem_voucher(
     now = now or utcnow()
     voucher = session.scalar(select(Voucher).where(Voucher.code == code.strip().upper()))
     if voucher is None:
-        raise NotFound(f"no voucher {code}", field="code")
+        raise NotFound(N_("no voucher {code}"), code=code, field="code")
     if voucher.expires_on < now.astimezone(_zone()).date():
-        raise Conflict(f"voucher {voucher.code} expired on {voucher.expires_on}", field="code")
+        raise Conflict(
+            N_("voucher {voucher_code} expired on {expires_on}"),
+            voucher_code=voucher.code,
+            expires_on=voucher.expires_on,
+            field="code",
+        )
     done = session.execute(
         update(Voucher)
         .where(Voucher.id == voucher.id, Voucher.redeemed_at.is_(None))
@@ -42,7 +47,10 @@ def redeem_voucher(
     if rowcount(done) != 1:
         session.refresh(voucher)
         raise Conflict(
-            f"voucher {voucher.code} was already used ({voucher.redeemed_ref})", field="code"
+            N_("voucher {voucher_code} was already used ({redeemed_ref})"),
+            voucher_code=voucher.code,
+            redeemed_ref=voucher.redeemed_ref,
+            field="code",
         )
     session.refresh(voucher)
     _record(
@@ -74,9 +82,9 @@ def create_event(
 ) -> Event:
     actor.require(Permission.RECOVERY_APPROVE)
     if starts_at <= utcnow():
-        raise InvalidInput("must be in the future", field="starts_at")
+        raise InvalidInput(N_("must be in the future"), field="starts_at")
     if not 1 <= capacity <= 100_000:
-        raise InvalidInput("must be between 1 and 100,000", field="capacity")
+        raise InvalidInput(N_("must be between 1 and 100,000"), field="capacity")
     event = Event(
         name=name.strip(),
         place=place.strip(),
@@ -130,9 +138,18 @@ def update_invitation(
     actor.require(Permission.RECOVERY_GRANT)
     invitation = session.get(Invitation, invitation_id)
     if invitation is None:
-        raise NotFound(f"invitation {invitation_id} not found", field="invitation_id")
+        raise NotFound(
+            N_("invitation {invitation_id} not found"),
+            invitation_id=invitation_id,
+            field="invitation_id",
+        )
     if status not in INVITATION_MOVES.get(invitation.status, set()):
-        raise Conflict(f"an invitation {invitation.status} cannot become {status}", field="status")
+        raise Conflict(
+            N_("an invitation {invitation_status} cannot become {status}"),
+            invitation_status=invitation.status,
+            status=status,
+            field="status",
+        )
     if status == "declined":
         session.execute(
             update(Event)
@@ -146,7 +163,7 @@ def update_invitation(
             .values(seats_taken=Event.seats_taken + 1)
         )
         if rowcount(taken) != 1:
-            raise Conflict("the event is full", field="status")
+            raise Conflict(N_("the event is full"), field="status")
     before = invitation.status
     invitation.status, invitation.updated_at = status, utcnow()
     audit.record(

@@ -1,0 +1,107 @@
+"""Domain errors speak the reader's language (issue 14): every refusal is raised with an English
+template marked ``N_("case {id} not found")`` over its context values, so that the catalogue
+holds its French and the edge renders it in the request's language (``egards.i18n.readable``).
+
+The walk below reads the package's source and fails on a raise of a domain error whose message
+is a plain English literal or an f-string: that text could never be translated."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from egards.errors import N_, Conflict, InvalidInput, NotFound
+from egards.i18n import readable
+
+PACKAGE = Path(__file__).resolve().parents[2] / "src" / "egards"
+BASES = {"DomainError", "NotFound", "Conflict", "InvalidInput", "PermissionDenied"}
+BASES |= {"NotAuthenticated"}
+# Errors whose first argument is not a message (ProgrammeError takes its list of problems).
+NOT_A_MESSAGE = {"ProgrammeError"}
+# Files not swept yet, each to be removed from here once its raises go through N_: the two
+# domains being split into packages (issue 13) and the features other sessions were writing.
+NOT_YET = {
+    "cases/domain.py",
+    "loyalty/domain.py",
+    "customers/imports.py",
+}
+NOT_YET_FOLDERS = ("analytics/", "social/", "subscriptions/", "voice/")
+
+
+def _trees() -> dict[str, ast.Module]:
+    return {
+        str(path.relative_to(PACKAGE)): ast.parse(path.read_text(encoding="utf-8"))
+        for path in sorted(PACKAGE.rglob("*.py"))
+    }
+
+
+def _error_classes(trees: dict[str, ast.Module]) -> set[str]:
+    """Every class deriving, however indirectly, from one of the shared domain errors."""
+    names = set(BASES)
+    grew = True
+    while grew:
+        grew = False
+        for tree in trees.values():
+            for node in ast.walk(tree):
+                if isinstance(node, ast.ClassDef) and node.name not in names:
+                    bases = {getattr(b, "id", None) or getattr(b, "attr", None) for b in node.bases}
+                    if bases & names:
+                        names.add(node.name)
+                        grew = True
+    return names - NOT_A_MESSAGE
+
+
+def _untranslatable_raises() -> list[str]:
+    trees = _trees()
+    errors = _error_classes(trees)
+    found = []
+    for name, tree in trees.items():
+        if name in NOT_YET or name.startswith(NOT_YET_FOLDERS):
+            continue
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call)):
+                continue
+            func = node.exc.func
+            called = getattr(func, "id", None) or getattr(func, "attr", None)
+            if called not in errors or not node.exc.args:
+                continue
+            first = node.exc.args[0]
+            if isinstance(first, ast.JoinedStr) or (
+                isinstance(first, ast.Constant) and isinstance(first.value, str)
+            ):
+                found.append(f"{name}:{node.lineno}")
+    return found
+
+
+def test_every_domain_error_is_raised_with_a_message_the_catalogue_can_translate():
+    assert _untranslatable_raises() == []
+
+
+def test_the_walk_finds_a_refusal_written_as_an_f_string(tmp_path, monkeypatch):
+    module = tmp_path / "egards" / "demo_feature.py"
+    module.parent.mkdir()
+    module.write_text(
+        "from egards.errors import NotFound\n"
+        "def find(case_id):\n"
+        "    raise NotFound(f'case {case_id} not found')\n"
+        "def fine(case_id):\n"
+        "    raise NotFound(N_('case {case_id} not found'), case_id=case_id)\n"
+    )
+    monkeypatch.setattr(f"{__name__}.PACKAGE", module.parent)
+    assert _untranslatable_raises() == ["demo_feature.py:3"]
+
+
+def test_a_refusal_reads_in_french_with_its_values():
+    error = NotFound(N_("user {user_id} not found"), user_id=12, field="user_id")
+    assert str(error) == "user 12 not found"
+    assert readable("fr", error) == "utilisateur 12 introuvable"
+    assert readable("en", error) == "user 12 not found"
+
+
+def test_a_refusal_without_values_reads_in_french():
+    assert readable("fr", InvalidInput(N_("must be in the future"))) == "doit être dans le futur"
+
+
+def test_a_refusal_the_catalogue_does_not_know_is_shown_as_written():
+    error = Conflict("written {elsewhere}", elsewhere="by hand")
+    assert readable("fr", error) == "written by hand"
