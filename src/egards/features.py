@@ -31,6 +31,7 @@ FEATURES = (
     "recovery",
     "subscriptions",
     "voice",
+    "ideas",
     "social",
     "portal",
 )

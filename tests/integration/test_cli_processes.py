@@ -364,6 +364,27 @@ def _score(space):
     assert "Scoring run" in space.run("score", "--source", "imported")
 
 
+@case("analytics fit")
+def _analytics_fit(space):
+    from egards.analytics.datasets import load_cdnow_sample_transactions
+
+    tx = load_cdnow_sample_transactions()
+    first = tx.customer_id <= 500
+    rows = "customer_id,date,amount\n" + "".join(
+        f"{c},{d},{v}\n"
+        for c, d, v in zip(
+            tx.customer_id[first], tx.date[first], tx.monetary_value[first], strict=True
+        )
+    )
+    source = space.file("purchases.csv", rows)
+    model = str(space.root / "model.json")
+    output = space.run("analytics", "fit", source, "--model", "pareto-nbd", "--save", model)
+    assert "standard error" in output and "converged" in output
+    assert "500 rows of scores written" in output
+    again = space.run("analytics", "fit", source, "--model", "pareto-nbd", "--model-file", model)
+    assert "loaded model" in again
+
+
 @case("analytics runs")
 def _runs(space):
     assert "status" in space.run("analytics", "runs")

@@ -411,7 +411,8 @@ def plant_cases(client, agent, supervisor, m: Markers, z: dict[str, Any], port: 
 
 
 def plant_portal(client, db, m: Markers, z: dict[str, Any]) -> None:
-    """What she wrote in her own space: a new request with a file, a privacy request."""
+    """What she wrote in her own space: a new request with a file, a privacy request, an
+    idea (which she votes for)."""
     from tests.integration.portal.conftest import sign_in
 
     email = next(i["value"] for i in z["identities"] if i["kind"] == "email")
@@ -431,6 +432,17 @@ def plant_portal(client, db, m: Markers, z: dict[str, Any]) -> None:
         follow_redirects=False,
     )
     assert asked.status_code == 303, asked.text
+    idea = client.post(
+        "/my/ideas",
+        data={
+            "title": m("ideatitle"),
+            "body": f"My idea: {m('ideabody')}",
+            "category": "app",
+            "csrf_token": csrf,
+        },
+        follow_redirects=False,
+    )
+    assert idea.status_code == 303, idea.text
 
 
 def plant_gestures(client, agent, supervisor, m: Markers, z, case_id: int) -> None:

@@ -23,6 +23,7 @@ import pytest
 
 from egards.accounts.domain import SYSTEM, Permission, Role
 from egards.analytics import service as analytics
+from egards.ideas import service as ideas
 from egards.social import service as social
 from tests.integration.builders import customer_payload
 
@@ -311,6 +312,19 @@ def world(client, db, admin, make_person, make_organisation) -> tuple[World, Any
                     now=datetime.now(UTC),
                 )
             profiles[handle] = profile.id
+        # The idea box is internal: a partner reads no idea, not even one of A's customer.
+        idea_ids = [
+            ideas.propose(
+                session,
+                customer_id=owner["id"],
+                title=w.plant(f"idea-{label}"),
+                body=w.plant(f"ideabody-{label}"),
+                category="app",
+                language="en",
+                now=datetime.now(UTC),
+            ).id
+            for owner, label in ((a, "a"), (b, "b"))
+        ]
 
     w.own = {
         "customer_id": [a["id"]],
@@ -334,6 +348,7 @@ def world(client, db, admin, make_person, make_organisation) -> tuple[World, Any
         "subscription_id": [contracts[b["id"]]],
         "request_id": cancellations,  # a partner reads no cancellation request
         "profile_id": [profiles["b_secret"], profiles["u_secret"], profiles["nobody"]],
+        "idea_id": idea_ids,
     }
     return w, partner_a
 

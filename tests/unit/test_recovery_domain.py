@@ -35,6 +35,7 @@ from egards.recovery.domain import (
     month_of,
     recommend,
     route_grant,
+    stayed_after,
     validate_catalogue,
     validate_option,
 )
@@ -726,3 +727,11 @@ def test_every_gesture_is_counted_once_and_kinds_follow_catalogue_order(
     assert sum(r.matched for r in report.kinds) == report.total.matched <= report.total.gestures
     present = {r.kind for r in report.kinds}
     assert [r.kind for r in report.kinds] == [kind for kind in KINDS if kind in present]
+
+
+def test_a_subscriber_stayed_unless_a_contract_ended_in_the_180_days_after():
+    on = date(2026, 1, 10)
+    assert stayed_after(on, [])
+    assert stayed_after(on, [date(2025, 12, 1), date(2026, 7, 10)])  # before, and day 181
+    assert not stayed_after(on, [date(2026, 7, 9)])  # day 180
+    assert not stayed_after(on, [date(2026, 1, 11)])

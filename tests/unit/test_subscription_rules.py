@@ -249,3 +249,50 @@ def test_a_message_asking_to_end_a_contract_is_recognised(text):
 
 def test_a_message_about_something_else_is_not_a_cancellation():
     assert not domain.looks_like_cancellation("My flight was cancelled, where is my bag?")
+
+
+def test_a_subscriber_who_gave_notice_on_every_contract_is_leaving():
+    observed = domain.observed_churn([("notice_given", date(2026, 12, 13))])
+    assert observed == domain.ObservedChurn(0.9, "cancelling:2026-12-13")
+
+
+def test_notice_on_one_contract_of_two_is_a_risk_not_a_departure():
+    observed = domain.observed_churn(
+        [("notice_given", date(2027, 1, 2)), ("active", None), ("notice_given", date(2026, 12, 20))]
+    )
+    assert observed == domain.ObservedChurn(0.6, "cancelling:2026-12-20")
+
+
+def test_a_subscriber_whose_contracts_all_ended_has_left():
+    observed = domain.observed_churn([("ended", date(2026, 3, 1)), ("ended", date(2026, 9, 30))])
+    assert observed == domain.ObservedChurn(1.0, "cancelled:2026-09-30")
+
+
+@pytest.mark.parametrize(
+    "contracts",
+    [[], [("active", None)], [("ended", date(2026, 3, 1)), ("won_back", None)]],
+)
+def test_running_contracts_show_no_churn_whatever_the_purchases(contracts):
+    assert domain.observed_churn(contracts) is None
+
+
+def _decided(kind, stayed, *, day=1, reason="price", band="low"):
+    return domain.Decided(kind, reason, band, date(2026, 3, day), stayed)
+
+
+def test_save_rate_is_compared_with_up_to_five_similar_requests_given_nothing():
+    offered = [_decided("discount", True, day=10), _decided("discount", False, day=12)]
+    nothing = [_decided("thanks", stayed, day=d) for d, stayed in enumerate([1, 0, 0, 0, 1, 1], 1)]
+    other_reason = [_decided(None, True, day=11, reason="moving")]
+    other_band = [_decided(None, True, day=11, band="high")]
+    discount, total = domain.compare_saves(offered + nothing + other_reason + other_band)
+    assert total.kind == "all" and discount.kind == "discount"
+    assert discount.decided == discount.matched == 2 and discount.saved == 0.5
+    # The five nearest in time are days 2 to 6 (days 5 and 6 stayed): 2 / 5; day 1, which
+    # stayed too, is the sixth and left out.
+    assert discount.control == 0.4
+
+
+def test_a_request_without_a_similar_one_given_nothing_is_counted_not_compared():
+    [row, _] = domain.compare_saves([_decided("credit_and_fix", True, reason="outage")])
+    assert row.decided == 1 and row.matched == 0 and row.saved is None and row.control is None

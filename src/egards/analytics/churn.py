@@ -21,6 +21,7 @@ from typing import Protocol
 import numpy as np
 
 from egards.analytics.scoring import DailyPurchases, Window, window
+from egards.formats import format_day
 
 __all__ = [
     "FEATURES",
@@ -456,6 +457,22 @@ def _stated(day: str, quote: str, lang: str) -> str:
     return f"wrote on {when.day} {when.strftime('%B')}: «{quote}»"
 
 
+def _contract(code: str, day: str, lang: str) -> str:
+    """``cancelling:2026-12-13`` / ``cancelled:2026-12-13`` in words: a cancellation the
+    contracts show (observed, not predicted)."""
+    try:
+        when = format_day(date.fromisoformat(day), lang)
+    except ValueError:
+        when = ""
+    if code == "cancelling":
+        if lang == "fr":
+            return "a demandé la résiliation" + (f" (fin le {when})" if when else "")
+        return "asked to cancel" + (f" (ends on {when})" if when else "")
+    if lang == "fr":
+        return "contrat résilié" + (f", terminé le {when}" if when else "")
+    return "contract cancelled" + (f", ended on {when}" if when else "")
+
+
 def _plural(count: int, one: str, many: str) -> str:
     return f"{count} {one if count == 1 else many}"
 
@@ -485,6 +502,11 @@ def describe_reasons(codes: str, lang: str = "en", limit: int = 3) -> list[str]:
         code, *values = item.split(":")
         if code == "stated" and len(values) >= 2:
             out.append(_stated(values[0], ":".join(values[1:]), lang))
+            if len(out) == limit:
+                break
+            continue
+        if code in ("cancelling", "cancelled"):
+            out.append(_contract(code, values[0] if values else "", lang))
             if len(out) == limit:
                 break
             continue

@@ -110,3 +110,78 @@ def runs() -> None:
                 (run.error or "")[:80],
             )
     console.print(table)
+
+
+@app.command()
+def fit(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV or Parquet.")],
+    model: Annotated[
+        str, typer.Option(help="bg-nbd, mbg-nbd, pareto-nbd, bg-bb, sbg or gamma-gamma.")
+    ] = "bg-nbd",
+    calibration_end: Annotated[
+        str | None, typer.Option(help="Last day of the calibration window (YYYY-MM-DD).")
+    ] = None,
+    holdout_end: Annotated[
+        str | None, typer.Option(help="Last day of the holdout window (YYYY-MM-DD).")
+    ] = None,
+    unit: Annotated[str, typer.Option(help="Time unit of recency and T: D, W or M.")] = "W",
+    scores: Annotated[
+        Path | None, typer.Option(help="Where to write the scores (default FILE.scores.csv).")
+    ] = None,
+    save: Annotated[Path | None, typer.Option(help="Save the fitted model as JSON.")] = None,
+    model_file: Annotated[
+        Path | None, typer.Option(help="Score with a saved model instead of fitting.")
+    ] = None,
+    months: Annotated[int, typer.Option(help="Horizon of expected purchases and CLV.")] = 12,
+) -> None:
+    """Fit a customer-value model on your own transactions or summaries (no database): prints
+    the parameters with their standard errors, the log-likelihood and the convergence, and
+    writes each customer's scores (P(alive), expected purchases, CLV)."""
+    from egards.analytics import workbench
+    from egards.cli_support import reporting
+    from egards.errors import InvalidInput
+
+    with reporting():
+        if unit not in ("D", "W", "M"):
+            raise InvalidInput("use D, W or M", field="unit")
+        for name, day in (("calibration_end", calibration_end), ("holdout_end", holdout_end)):
+            if day is not None:
+                try:
+                    date.fromisoformat(day)
+                except ValueError:
+                    raise InvalidInput(f"{day!r} is not a date (YYYY-MM-DD)", field=name) from None
+        result = workbench.run(
+            file,
+            model_name=model,
+            unit=unit,  # checked above: D, W or M
+            calibration_end=calibration_end,
+            holdout_end=holdout_end,
+            model_file=model_file,
+            months=months,
+        )
+    title = f"{model} on {file.name}" + (" (loaded model)" if model_file else "")
+    table = Table("parameter", "estimate", "standard error", title=title)
+    errors = result.fitted.standard_errors if result.fitted else {}
+    for name, value in result.model.params.items():
+        se = errors.get(name)
+        table.add_row(name, f"{value:.6g}", "" if se is None else f"{se:.3g}")
+    console.print(table)
+    if result.fitted is not None:
+        d = result.fitted.diagnostics
+        console.print(
+            f"log-likelihood {d.log_likelihood:,.2f} on {d.n_observations:,.0f} observations; "
+            + ("converged" if d.converged else f"NOT converged ({d.message})")
+            + f" after {d.iterations} iterations, {d.function_evaluations} evaluations"
+        )
+    if result.holdout:
+        h = result.holdout
+        console.print(
+            f"holdout ({h['duration']:g} {unit}): {h['actual']:,.0f} purchases made, "
+            f"{h['predicted']:,.0f} expected by the model"
+        )
+    target = scores or file.with_name(file.stem + ".scores.csv")
+    rows = workbench.write_scores(target, result.scores)
+    console.print(f"{rows:,} rows of scores written to {target}")
+    if save:
+        workbench.save_model(save, result)
+        console.print(f"model saved to {save}")

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from egards.accounts.domain import Actor, Permission, Role
@@ -379,7 +379,8 @@ def _score_table(*, run_id: int, as_of: date, version: str, batch):
 def _write_scores(session: Session, *, run_id: int, as_of: date, version: str, batch) -> None:
     """Replace the current scores and append the history, in the caller's transaction; then
     what customers said in words (a churn threat they wrote, from the features above through
-    the ``stated_churn_threats`` hook) holds their risk up over the model's figure."""
+    the ``stated_churn_threats`` hook) and what their contracts show (a cancellation, through
+    the ``observed_churn_risks`` hook) hold their risk up over the model's figure."""
     table = _score_table(run_id=run_id, as_of=as_of, version=version, batch=batch)
     session.flush()
     session.execute(delete(CustomerScore))
@@ -388,6 +389,8 @@ def _write_scores(session: Session, *, run_id: int, as_of: date, version: str, b
     for _feature, stated in hooks("service", "stated_churn_threats"):
         for customer_id, floor, reason in stated(session, as_of=as_of):
             raise_churn_risk(session, customer_id=customer_id, floor=floor, reason=reason)
+    for _feature, observed in hooks("service", "observed_churn_risks"):
+        raise_churn_risks(session, observed(session, as_of=as_of))
 
 
 def raise_churn_risk(
@@ -395,16 +398,57 @@ def raise_churn_risk(
 ) -> float | None:
     """Raise a scored customer's churn risk to at least ``floor`` at once, with ``reason``
     (a reason code, e.g. ``stated:2026-12-03:je ne serai plus client``) first among the
-    reasons; a previous stated reason is replaced. None when the customer has no score yet
-    (the next run applies it). Returns the risk now held."""
+    reasons; a previous reason of the same kind (the code before the first ``:``) is
+    replaced. None when the customer has no score yet (the next run applies it). Returns the
+    risk now held."""
     row = session.get(CustomerScore, customer_id)
     if row is None:
         return None
-    kept = [r for r in (row.churn_reasons or "").split(";") if r and not r.startswith("stated:")]
     row.churn_risk = max(float(row.churn_risk), float(floor))
-    row.churn_reasons = ";".join([reason.replace(";", ","), *kept])
+    row.churn_reasons = _reason_first(row.churn_reasons, reason)
     session.flush()
     return row.churn_risk
+
+
+def _reason_first(reasons: str | None, reason: str) -> str:
+    kind = reason.split(":", 1)[0] + ":"
+    kept = [r for r in (reasons or "").split(";") if r and not r.startswith(kind)]
+    return ";".join([reason.replace(";", ","), *kept])
+
+
+def raise_churn_risks(
+    session: Session, risks: Iterable[tuple[int, float, str]], *, chunk: int = 5_000
+) -> int:
+    """:func:`raise_churn_risk` for many customers at once (customer, floor, reason), in
+    chunks of bulk updates; customers without a score are skipped. Returns how many rows
+    changed."""
+    pending = list(risks)
+    changed = 0
+    for start in range(0, len(pending), chunk):
+        part = {
+            customer_id: (floor, reason)
+            for customer_id, floor, reason in pending[start : start + chunk]
+        }
+        rows = session.execute(
+            select(
+                CustomerScore.customer_id, CustomerScore.churn_risk, CustomerScore.churn_reasons
+            ).where(CustomerScore.customer_id.in_(part))
+        ).all()
+        updates = [
+            {
+                "customer_id": customer_id,
+                "churn_risk": max(float(risk), float(part[customer_id][0])),
+                "churn_reasons": _reason_first(reasons, part[customer_id][1]),
+            }
+            for customer_id, risk, reasons in rows
+        ]
+        if updates:
+            session.flush()
+            session.execute(update(CustomerScore), updates)
+        changed += len(updates)
+    for row in [o for o in session.identity_map.values() if isinstance(o, CustomerScore)]:
+        session.expire(row)  # bulk updates bypass the identity map
+    return changed
 
 
 def fail_stale_runs(session: Session) -> int:

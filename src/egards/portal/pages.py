@@ -31,6 +31,7 @@ from egards.customers.domain import CONSENT_CHANNELS, CONSENT_PURPOSES
 from egards.db import utcnow
 from egards.errors import DomainError, NotAuthenticated
 from egards.features import modules
+from egards.ideas import service as ideas
 from egards.loyalty import service as loyalty
 from egards.loyalty.domain import format_date, format_number
 from egards.portal import service
@@ -77,6 +78,7 @@ SECTIONS = (
     ("/my", "Overview"),
     ("/my/loyalty", "Loyalty"),
     ("/my/requests", "My requests"),
+    ("/my/ideas", "Ideas"),
     ("/my/consents", "Consents"),
     ("/my/data", "My data"),
 )
@@ -564,6 +566,75 @@ async def ask_privacy(
         }
         return _page(request, "portal/data.html", context, status_code=422)
     return RedirectResponse("/my/data?asked=1", status_code=303)
+
+
+# --------------------------------------------------------------------------------------
+# The idea box: propose, vote, see where each idea stands
+# --------------------------------------------------------------------------------------
+
+
+def _ideas_page(
+    request: Request,
+    session: Session,
+    me: Customer,
+    *,
+    values: dict[str, str] | None = None,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    category = request.query_params.get("category") or None
+    context = {
+        "me": me.me,
+        "ideas": ideas.public_ideas(
+            session, category=category if category in ideas.categories() else None
+        ),
+        "voted": ideas.voted_by(session, customer_id=me.id),
+        "categories": ideas.categories(),
+        "category": category,
+        "values": values or {},
+        "error": error,
+        "proposed": request.query_params.get("proposed") == "1",
+    }
+    return _page(request, "portal/ideas.html", context, status_code=status_code)
+
+
+@router.get("/my/ideas")
+def ideas_page(request: Request, session: DbSession, me: Me) -> Response:
+    return _ideas_page(request, session, me)
+
+
+@router.post("/my/ideas")
+def propose_idea(
+    request: Request,
+    session: DbSession,
+    me: Me,
+    title: Annotated[str, Form(max_length=400)] = "",
+    body: Annotated[str, Form(max_length=8000)] = "",
+    category: Annotated[str, Form(max_length=40)] = "",
+) -> Response:
+    values = {"title": title, "body": body, "category": category}
+    try:
+        idea = ideas.propose(
+            session,
+            customer_id=me.id,
+            title=title,
+            body=body,
+            category=category,
+            language=request.state.locale,
+            now=_now(request),
+        )
+    except DomainError as exc:
+        return _ideas_page(request, session, me, values=values, error=exc.template, status_code=422)
+    return RedirectResponse(f"/my/ideas?proposed=1#idea-{idea.id}", status_code=303)
+
+
+@router.post("/my/ideas/{idea_id}/vote")
+def vote_idea(request: Request, session: DbSession, me: Me, idea_id: Id) -> Response:
+    try:
+        ideas.vote(session, customer_id=me.id, idea_id=idea_id, now=_now(request))
+    except DomainError as exc:
+        return _ideas_page(request, session, me, error=exc.template, status_code=409)
+    return RedirectResponse(f"/my/ideas#idea-{idea_id}", status_code=303)
 
 
 # --------------------------------------------------------------------------------------

@@ -444,6 +444,45 @@ def retention_offer(standing: Standing) -> RetentionOffer:
 
 
 # --------------------------------------------------------------------------------------
+# Churn observed, not guessed
+# --------------------------------------------------------------------------------------
+
+CANCELLING_RISK = 0.9  # every contract under notice: an offer may still keep them
+PARTLY_CANCELLING_RISK = 0.6  # one contract under notice, another one stays
+CANCELLED_RISK = 1.0  # every contract ended and none won back: the customer has left
+
+
+@dataclass(frozen=True)
+class ObservedChurn:
+    """A churn risk the contracts show: a floor for the model's figure, and its reason code
+    (``cancelling:2026-12-13`` or ``cancelled:2026-12-13``, the contract's end date)."""
+
+    risk: float
+    reason: str
+
+
+def observed_churn(contracts: list[tuple[str, date | None]]) -> ObservedChurn | None:
+    """What a customer's contracts (status, end date) say about them leaving: a subscriber
+    who gave notice on every contract is leaving (0.9: a retention offer may still keep
+    them), one who gave notice on one contract of several is at risk (0.6), one whose
+    contracts all ended has left (1.0). Nothing is observed for a customer whose contracts
+    run (active, suspended or won back): silence in the shop is not a cancellation."""
+    if not contracts:
+        return None
+    statuses = [status for status, _ in contracts]
+    ending = sorted(end for status, end in contracts if status == Status.NOTICE_GIVEN and end)
+    ended = sorted(end for status, end in contracts if status == Status.ENDED and end)
+    live = sum(status not in (Status.NOTICE_GIVEN, Status.ENDED) for status in statuses)
+    if Status.NOTICE_GIVEN in statuses:
+        day = ending[0].isoformat() if ending else ""
+        risk = PARTLY_CANCELLING_RISK if live else CANCELLING_RISK
+        return ObservedChurn(risk, f"cancelling:{day}")
+    if not live:
+        return ObservedChurn(CANCELLED_RISK, f"cancelled:{ended[-1].isoformat() if ended else ''}")
+    return None
+
+
+# --------------------------------------------------------------------------------------
 # Win-back
 # --------------------------------------------------------------------------------------
 
@@ -485,3 +524,82 @@ def median_seconds(values: list[float]) -> float | None:
     if len(ordered) % 2:
         return ordered[middle]
     return (ordered[middle - 1] + ordered[middle]) / 2
+
+
+@dataclass(frozen=True)
+class Decided:
+    """A request whose outcome is known, as the save-rate comparison sees it."""
+
+    offer_kind: str | None  # the offer proposed; None or "thanks" when nothing was
+    reason: str | None
+    value_band: str | None
+    received_on: date
+    stayed: bool
+
+
+@dataclass(frozen=True)
+class SaveComparison:
+    """Save rate of the requests given an offer of one kind (or ``all``) against similar
+    requests given nothing: ``control`` is the mean over matched requests of their matches'
+    save rate."""
+
+    kind: str
+    decided: int
+    matched: int
+    saved: float | None  # over matched requests only, so the two figures compare
+    control: float | None
+
+
+SAVE_MATCHES = 5
+SAVE_WINDOW_DAYS = 180
+
+
+def _offered(request: Decided) -> bool:
+    return request.offer_kind not in (None, "thanks")
+
+
+def compare_saves(
+    decided: list[Decided], *, k: int = SAVE_MATCHES, window_days: int = SAVE_WINDOW_DAYS
+) -> list[SaveComparison]:
+    """Each request given an offer is compared with up to ``k`` decided requests given
+    nothing: same reason, same value band, received within ``window_days``, the nearest in
+    time first (ties in input order). As the return on gestures does: a matched comparison,
+    not a trial (the offer follows value and risk), read as an indication. One row per offer
+    kind, then ``all``; requests without a match are counted in ``decided`` only."""
+    controls: dict[tuple[str | None, str | None], list[Decided]] = {}
+    for request in decided:
+        if not _offered(request):
+            controls.setdefault((request.reason, request.value_band), []).append(request)
+    per_kind: dict[str, list[tuple[bool, float | None]]] = {}
+    for request in decided:
+        if not _offered(request):
+            continue
+        near = sorted(
+            (
+                (abs((c.received_on - request.received_on).days), n, c)
+                for n, c in enumerate(controls.get((request.reason, request.value_band), []))
+                if abs((c.received_on - request.received_on).days) <= window_days
+            ),
+            key=lambda item: (item[0], item[1]),
+        )[:k]
+        rate = sum(c.stayed for _, _, c in near) / len(near) if near else None
+        for kind in (str(request.offer_kind), "all"):
+            per_kind.setdefault(kind, []).append((request.stayed, rate))
+    out = []
+    for kind in [*sorted(k for k in per_kind if k != "all"), "all"]:
+        rows = per_kind.get(kind, [])
+        if not rows:
+            continue
+        matched = [(stayed, rate) for stayed, rate in rows if rate is not None]
+        out.append(
+            SaveComparison(
+                kind=kind,
+                decided=len(rows),
+                matched=len(matched),
+                saved=sum(s for s, _ in matched) / len(matched) if matched else None,
+                control=sum(r for _, r in matched if r is not None) / len(matched)
+                if matched
+                else None,
+            )
+        )
+    return out

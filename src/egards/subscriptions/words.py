@@ -5,6 +5,7 @@ keeps them. Never imported."""
 from egards.i18n import N_
 
 WORDS = (
+    N_("all"),
     N_("already_ended"),
     N_("call"),
     N_("callback"),

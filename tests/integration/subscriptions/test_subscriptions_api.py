@@ -16,15 +16,7 @@ from egards.outbox.models import OutboxMessage
 from egards.subscriptions import service
 from tests.conftest import csrf_from
 from tests.integration.builders import customer_payload
-
-NOW = datetime(2026, 12, 3, 20, 0, tzinfo=UTC)
-TODAY = NOW.date()
-
-
-@pytest.fixture
-def clocked(app):
-    app.state.clock = lambda: NOW
-    return app
+from tests.integration.subscriptions.conftest import NOW, TODAY
 
 
 @pytest.fixture
@@ -62,7 +54,7 @@ def subscription_payload(customer_id: int, **overrides):
 
 
 @pytest.fixture
-def contract(clocked, client, agent, customer):
+def contract(client, agent, customer):
     response = client.post(
         "/api/v1/subscriptions", json=subscription_payload(customer["id"]), headers=agent.headers
     )
@@ -323,7 +315,8 @@ def test_contract_ends_after_notice_and_a_win_back_follows(client, db, app, agen
     ).json()
     assert done["winback_due_on"] == "2027-02-11" and done["winback_channel"] == "call"
     with db.unit_of_work() as session:
-        assert service.end_due(session, today=date(2026, 12, 13)) == 1
+        ended = datetime(2026, 12, 13, 9, tzinfo=UTC)
+        assert service.end_due(session, today=ended.date(), now=ended) == 1
         later = datetime(2027, 2, 11, 9, tzinfo=UTC)
         assert (
             service.contact_winbacks(
@@ -440,7 +433,9 @@ def test_a_contract_already_ended_is_not_cancelled_again(client, db, agent, cont
         headers=agent.headers,
     ).json()
     with db.unit_of_work() as session:
-        service.end_due(session, today=date(2026, 12, 31))
+        service.end_due(
+            session, today=date(2026, 12, 31), now=datetime(2026, 12, 31, 9, tzinfo=UTC)
+        )
     again = client.post(
         "/api/v1/cancellations",
         json={"name": "Biosse", "reference": "FX100200", "channel": "email"},
@@ -574,3 +569,82 @@ def test_a_request_from_the_future_is_refused_naming_the_field(client, agent, co
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "received_at"
     assert client.get("/api/v1/cancellations", headers=agent.headers).json() == []
+
+
+def _score(db, customer_id: int, *, clv_cents: int, churn_risk: float) -> None:
+    from egards.analytics.models import CustomerScore, ScoreRun
+
+    with db.unit_of_work() as session:
+        run = ScoreRun(status="succeeded", as_of=TODAY, source="all", requested_by="tests")
+        session.add(run)
+        session.flush()
+        session.add(
+            CustomerScore(
+                customer_id=customer_id,
+                run_id=run.id,
+                scored_on=TODAY,
+                model_version="test",
+                purchases=3,
+                spend_cents=9_000,
+                mean_spend_cents=3_000,
+                first_purchase_on=date(2024, 1, 1),
+                last_purchase_on=date(2026, 6, 1),
+                days_since_last=185,
+                expected_purchases_12m=1.0,
+                probability_alive=0.4,
+                expected_spend_cents=3_000,
+                clv_cents=clv_cents,
+                value_decile=2,
+                rfm=211,
+                segment="at_risk",
+                churn_risk=churn_risk,
+                churn_reasons="",
+            )
+        )
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"], indirect=True)
+def test_save_rate_is_compared_with_similar_requests_given_nothing(client, db, agent, admin):
+    """Three low-value customers leaving over price: the one at risk is offered a discount
+    and stays; of the two thanked (no risk), one stays: 100 % against 50 %."""
+    outcomes = {}
+    for n, (name, outcome) in enumerate(
+        (("Risque", "stayed_with_offer"), ("Merci", "cancelled"), ("Reste", "stayed_without"))
+    ):
+        person = client.post(
+            "/api/v1/customers",
+            json=customer_payload(last_name=name, emails=[f"save{n}@example.fr"]),
+            headers=agent.headers,
+        ).json()
+        if n == 0:
+            _score(db, person["id"], clv_cents=5_000, churn_risk=0.5)
+        reference = f"SV-{n}"
+        client.post(
+            "/api/v1/subscriptions",
+            json=subscription_payload(person["id"], reference=reference, price_cents=999),
+            headers=agent.headers,
+        )
+        row = client.post(
+            "/api/v1/cancellations",
+            json={"name": name, "reference": reference, "channel": "phone", "reason": "price"},
+            headers=agent.headers,
+        ).json()
+        outcomes[row["id"]] = (row["offer"]["kind"], outcome)
+    assert sorted(kind for kind, _ in outcomes.values()) == ["discount", "thanks", "thanks"]
+    for request_id, (_, outcome) in outcomes.items():
+        done = client.post(
+            f"/api/v1/cancellations/{request_id}/outcome",
+            json={"outcome": outcome},
+            headers=agent.headers,
+        )
+        assert done.status_code == 200, done.text
+    figures = client.get("/api/v1/cancellations-report", headers=admin.headers).json()
+    discount, total = figures["save_rate_against_no_offer"]
+    assert discount == {
+        "kind": "discount",
+        "decided": 1,
+        "matched": 1,
+        "saved": 1.0,
+        "control": 0.5,
+    }
+    assert total["kind"] == "all" and total["control"] == 0.5

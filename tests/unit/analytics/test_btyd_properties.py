@@ -81,6 +81,7 @@ def test_bgnbd_and_pareto_gradients_match_finite_differences(r, alpha, a, b):
         lambda th, g: pareto_terms(th, x, t_x, big_t, gradient=g)[:2],
     ):
         _, grad = terms(theta, True)
+        assert grad is not None
         # Compare in log-parameter space, where the optimiser works.
         analytic = grad.sum(axis=1) * theta
         numeric = np.empty(4)

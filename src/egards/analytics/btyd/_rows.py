@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["codes_of", "unique_rows"]
+__all__ = ["codes_of", "collapse_duplicates", "unique_rows"]
 
 # Below this many possible keys per row, distinct rows are counted in a dense table (a
 # ``bincount``) instead of sorting the packed keys.
@@ -62,3 +62,21 @@ def unique_rows(*columns: np.ndarray) -> tuple[tuple[np.ndarray, ...], np.ndarra
         key, return_index=True, return_inverse=True, return_counts=True
     )
     return tuple(c[first] for c in columns), inverse.reshape(-1), counts
+
+
+def collapse_duplicates(
+    weights: np.ndarray, *columns: np.ndarray
+) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+    """Distinct rows of ``columns`` with the total weight of each.
+
+    Every fit calls this on what it is given, so an analyst may pass one row per customer
+    (millions of them) and the likelihood is still evaluated once per distinct history. When
+    hardly any row repeats, the rows are returned as they are.
+    """
+    n = columns[0].shape[0]
+    if n < 2:
+        return weights, columns
+    distinct, inverse, _ = unique_rows(*columns)
+    if distinct[0].shape[0] > 0.9 * n:
+        return weights, columns
+    return np.bincount(inverse, weights=weights, minlength=distinct[0].shape[0]), distinct

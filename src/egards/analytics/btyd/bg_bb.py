@@ -16,6 +16,7 @@ import numpy as np
 from scipy.special import betaln, digamma, gammaln
 
 from ._fit import Fitted, as_float_array, maximise_log_likelihood, row_weights, weighted_sums
+from ._rows import collapse_duplicates
 
 __all__ = ["BetaGeoBetaBinomModel", "fit_bg_bb"]
 
@@ -147,10 +148,11 @@ def fit_bg_bb(
     """Fit the BG/BB model by maximum likelihood (FHS 2010, equation 5).
 
     Data are usually given as the distinct (x, t_x, n) patterns with their counts in
-    ``weights``, as in the published donations example.
+    ``weights``, as in the published donations example; one row per customer works as well
+    (identical rows are collapsed into weighted ones first).
     """
     x, t_x, n = _check(frequency, recency, n_periods)
-    w = row_weights(weights, x.size)
+    w, (x, t_x, n) = collapse_duplicates(row_weights(weights, x.size), x, t_x, n)
 
     def log_likelihood(theta: np.ndarray) -> tuple[float, np.ndarray]:
         ll, grad = _log_likelihood_terms(theta, x, t_x, n, gradient=True)

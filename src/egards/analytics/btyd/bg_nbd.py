@@ -23,7 +23,7 @@ import numpy as np
 from scipy.special import betaln, digamma, gammaln, hyp2f1
 
 from ._fit import Fitted, as_float_array, maximise_log_likelihood, row_weights
-from ._rows import codes_of, unique_rows
+from ._rows import codes_of, collapse_duplicates, unique_rows
 
 __all__ = [
     "BetaGeoModel",
@@ -337,7 +337,7 @@ def _fit(
 ) -> Fitted[B]:
     modified = model._modified
     x, t_x, big_t = _check_rfm(frequency, recency, T)
-    w = row_weights(weights, x.size)
+    w, (x, t_x, big_t) = collapse_duplicates(row_weights(weights, x.size), x, t_x, big_t)
     log_likelihood = _weighted_log_likelihood(x, t_x, big_t, w, modified)
 
     if initial is None:
@@ -383,10 +383,11 @@ def fit_bg_nbd(
 ) -> Fitted[BetaGeoModel]:
     """Fit the BG/NBD model by maximum likelihood (FHL 2005, equation 6).
 
-    ``weights`` count how many customers share each row; pass the output of
-    :func:`egards.analytics.summary.compress` to fit millions of customers in a fraction of a
-    second. A ``penalty`` above zero shrinks the log-parameters towards the starting point,
-    by that much per customer (maximum a posteriori rather than maximum likelihood).
+    Pass one row per customer: identical rows are collapsed into one weighted row before
+    fitting, so millions of customers fit in a fraction of a second. ``weights`` (optional)
+    count how many customers each row stands for, for data already aggregated. A ``penalty``
+    above zero shrinks the log-parameters towards the starting point, by that much per
+    customer (maximum a posteriori rather than maximum likelihood).
     """
     return _fit(
         BetaGeoModel,

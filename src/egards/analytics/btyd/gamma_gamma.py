@@ -17,6 +17,7 @@ import numpy as np
 from scipy.special import digamma, gammaln
 
 from ._fit import Fitted, as_float_array, maximise_log_likelihood, row_weights, weighted_sums
+from ._rows import collapse_duplicates
 
 __all__ = ["GammaGammaModel", "fit_gamma_gamma"]
 
@@ -92,9 +93,12 @@ class GammaGammaModel:
 def fit_gamma_gamma(
     *, frequency, monetary_value, weights=None, initial: tuple[float, float, float] | None = None
 ) -> Fitted[GammaGammaModel]:
-    """Fit the Gamma-Gamma spend model by maximum likelihood on repeat buyers."""
+    """Fit the Gamma-Gamma spend model by maximum likelihood on repeat buyers.
+
+    Identical (frequency, spend) rows are collapsed into weighted ones first.
+    """
     x, zbar = _check(frequency, monetary_value)
-    w = row_weights(weights, x.size)
+    w, (x, zbar) = collapse_duplicates(row_weights(weights, x.size), x, zbar)
 
     def log_likelihood(theta: np.ndarray) -> tuple[float, np.ndarray]:
         ll, grad = _log_likelihood_terms(theta, x, zbar, gradient=True)

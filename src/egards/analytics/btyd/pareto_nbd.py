@@ -25,6 +25,7 @@ import numpy as np
 from scipy.special import digamma, gammaln
 
 from ._fit import Fitted, maximise_log_likelihood, row_weights, weighted_sums
+from ._rows import collapse_duplicates
 from ._special import expm1_ratio, log_hyp2f1_one
 from .bg_nbd import _check_rfm
 
@@ -165,9 +166,12 @@ class ParetoNBDModel:
 def fit_pareto_nbd(
     *, frequency, recency, T, weights=None, initial: tuple[float, ...] | None = None
 ) -> Fitted[ParetoNBDModel]:
-    """Fit the Pareto/NBD model by maximum likelihood, with an exact analytic gradient."""
+    """Fit the Pareto/NBD model by maximum likelihood, with an exact analytic gradient.
+
+    One row per customer is fine: identical rows are collapsed into weighted ones first.
+    """
     x, t_x, big_t = _check_rfm(frequency, recency, T)
-    w = row_weights(weights, x.size)
+    w, (x, t_x, big_t) = collapse_duplicates(row_weights(weights, x.size), x, t_x, big_t)
 
     def log_likelihood(theta: np.ndarray) -> tuple[float, np.ndarray]:
         ll, grad, _ = _log_likelihood_terms(theta, x, t_x, big_t, gradient=True)

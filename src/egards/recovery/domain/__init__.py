@@ -35,6 +35,7 @@ from egards.recovery.domain.returns import (
     Outcome,
     ReturnReport,
     compare,
+    stayed_after,
 )
 from egards.recovery.domain.signals import (
     CLV_SCALE_EUROS,
@@ -113,6 +114,7 @@ __all__ = [
     "month_of",
     "recommend",
     "route_grant",
+    "stayed_after",
     "validate_catalogue",
     "validate_option",
 ]

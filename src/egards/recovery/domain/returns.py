@@ -6,7 +6,7 @@ import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from fractions import Fraction
 
 import numpy as np
@@ -211,6 +211,12 @@ def compare(
     )
 
 
+def stayed_after(on: date, ended_on: Sequence[date], *, days: int = 180) -> bool:
+    """A subscriber stayed after ``on`` when none of their contracts ended in the ``days``
+    that followed: a cancellation is what leaving means for them, not a quiet shop."""
+    return not any(on < end <= on + timedelta(days=days) for end in ended_on)
+
+
 def _method(*, margin_percent: int, window_days: int, k: int) -> str:
     return (
         f"Each gesture is compared with up to {k} cases that received no gesture: same case "
@@ -218,7 +224,9 @@ def _method(*, margin_percent: int, window_days: int, k: int) -> str:
         "from other customers, the nearest in time first (ties by customer id). For each "
         "gesture the control figures are the means over its matches; the report shows the "
         "means over matched gestures of spend in the 90 and 180 days after, the share of "
-        "customers who stayed, and CSAT on the case. Uplift is the sum, over matched gestures, "
+        "customers who stayed (a subscriber stayed when no contract of theirs ended in the 180 "
+        "days after; another customer when still active and buying in those days), and CSAT "
+        "on the case. Uplift is the sum, over matched gestures, "
         "of the customer's 180-day spend minus the mean of its matches'; the return per euro "
         f"is that uplift at a {margin_percent}% margin divided by the cost of the matched "
         "gestures. Gestures without any match are counted and costed but left out of the "
@@ -234,8 +242,10 @@ def _method_fr(*, margin_percent: int, window_days: int, k: int) -> str:
         "geste, d'autres clients, les plus proches dans le temps d'abord (à égalité, par numéro "
         "de client). Pour chaque geste, les chiffres témoins sont les moyennes de ses "
         "appariements ; le rapport montre les moyennes, sur les gestes appariés, des dépenses "
-        "dans les 90 et 180 jours suivants, de la part de clients restés et de la satisfaction "
-        "sur la demande. Le gain est la somme, sur les gestes appariés, des dépenses à 180 jours "
+        "dans les 90 et 180 jours suivants, de la part de clients restés (un abonné est resté "
+        "si aucun de ses contrats n'a pris fin dans les 180 jours suivants ; un autre client "
+        "s'il est toujours actif et a acheté pendant ces jours) et de la satisfaction sur la "
+        "demande. Le gain est la somme, sur les gestes appariés, des dépenses à 180 jours "
         "du client moins la moyenne de celles de ses témoins ; le retour par euro est ce gain, "
         f"à {margin_percent} % de marge, divisé par le coût des gestes appariés. Les gestes sans "
         "témoin sont comptés et leur coût aussi, mais ils sortent de la comparaison. C'est une "

@@ -14,6 +14,7 @@ from egards.accounts.domain import Actor, Permission
 from egards.analytics import service as analytics
 from egards.cases import service as cases
 from egards.customers import service as customers
+from egards.features import hooks
 from egards.loyalty import service as loyalty
 from egards.recovery import domain
 from egards.recovery.models import (
@@ -29,7 +30,9 @@ def returns(session: Session, *, actor: Actor, as_of: date | None = None) -> dom
     Treated: gestures granted at least 90 days before ``as_of`` (what followed must have had
     time to happen). Controls: cases of other customers, or earlier cases of no gesture, with a
     customer and no gesture. Both are described by the case category and the customer's value
-    decile; :func:`egards.recovery.domain.compare` matches them.
+    decile; :func:`egards.recovery.domain.compare` matches them. A subscriber (a feature's
+    ``contract_ends`` hook knows them) stayed when no contract of theirs ended in the 180 days
+    after; another customer when still active and buying in those days.
     """
     if not (actor.can(Permission.RECOVERY_APPROVE) or actor.can(Permission.ANALYTICS_READ)):
         actor.require(Permission.RECOVERY_APPROVE)
@@ -51,6 +54,10 @@ def returns(session: Session, *, actor: Actor, as_of: date | None = None) -> dom
     customer_ids = {r.customer_id for r in treated_rows} | {r.customer_id for r in control_rows}
     deciles = analytics.value_deciles(session, customer_ids)
     status = customers.statuses(session, customer_ids)
+    # Subscribers stay or leave by their contracts, not by their purchases (a hook).
+    contract_ends: dict[int, list[date]] = {}
+    for _feature, ends in hooks("service", "contract_ends"):
+        contract_ends.update(ends(session, customer_ids))
     ids, days, amounts = analytics.read_transactions(session, as_of=as_of)
     order = np.lexsort((days, ids))
     ids, days, amounts = ids[order], days[order], amounts[order]
@@ -78,7 +85,12 @@ def returns(session: Session, *, actor: Actor, as_of: date | None = None) -> dom
             spend_90_cents=spend_90,
             spend_180_cents=spend_180,
             active_180=count_180 > 0,
-            stayed=status.get(customer_id) == "active" and count_180 > 0,
+            stayed=status.get(customer_id) == "active"
+            and (
+                domain.stayed_after(on, contract_ends[customer_id])
+                if customer_id in contract_ends
+                else count_180 > 0
+            ),
             csat=csat,
         )
 

@@ -4,7 +4,7 @@ promise and case in the cancellations queue), retention offers, outcomes, win-ba
 and the GDPR hooks. Each takes a session and keyword arguments and only flushes.
 
 The modules, each importing only those before it: ``_common``, ``contracts``, ``matching``,
-``cancellation``, ``outcomes``, ``reports``, ``privacy``. This package re-exports their
+``cancellation``, ``outcomes``, ``reports``, ``privacy``, ``churn``. This package re-exports their
 public names (``from egards.subscriptions import service; service.request_cancellation``).
 """
 
@@ -28,6 +28,7 @@ from egards.subscriptions.service.cancellation import (
     list_requests,
     request_cancellation,
 )
+from egards.subscriptions.service.churn import contract_ends, observed_churn_risks
 from egards.subscriptions.service.contracts import (
     create_subscription,
     customer_subscriptions,
@@ -59,6 +60,7 @@ __all__ = [
     "SubscriptionCreate",
     "acknowledgement_pdf",
     "contact_winbacks",
+    "contract_ends",
     "create_subscription",
     "customer_subscriptions",
     "end_due",
@@ -69,6 +71,7 @@ __all__ = [
     "list_requests",
     "list_subscriptions",
     "loyalty_facts",
+    "observed_churn_risks",
     "offer_for_token",
     "portal_token",
     "preview",

@@ -18,8 +18,10 @@ from egards.subscriptions.models import (
 
 
 def report(session: Session, *, actor: Actor, lang: str = "en") -> dict[str, Any]:
-    """Cancellations by reason, channel and month; save rate by reason and by offer kind
-    (against the customers who were offered nothing); win-back rate; time to acknowledge."""
+    """Cancellations by reason, channel and month; save rate by reason and by offer kind, and
+    each offer kind's save rate against up to five similar requests given nothing (same
+    reason and value band, :func:`domain.compare_saves`); win-back rate; time to
+    acknowledge."""
     if not (actor.can(Permission.ANALYTICS_READ) or actor.can(Permission.CASES_SUPERVISE)):
         actor.require(Permission.ANALYTICS_READ)
     rows = session.execute(
@@ -41,6 +43,7 @@ def report(session: Session, *, actor: Actor, lang: str = "en") -> dict[str, Any
     outcomes_by_reason: dict[str, list[str]] = defaultdict(list)
     outcomes_by_offer: dict[str, list[str]] = defaultdict(list)
     waits: list[float] = []
+    decided: list[domain.Decided] = []
     contacted = won = 0
     for row in rows:
         reason = row.reason or "none"
@@ -51,6 +54,15 @@ def report(session: Session, *, actor: Actor, lang: str = "en") -> dict[str, Any
             outcomes_by_reason[reason].append(row.outcome)
             kind = (row.offer or {}).get("kind") or "none"
             outcomes_by_offer[kind].append(row.outcome)
+            decided.append(
+                domain.Decided(
+                    offer_kind=(row.offer or {}).get("kind"),
+                    reason=row.reason,
+                    value_band=(row.offer or {}).get("value_band"),
+                    received_on=row.received_at.date(),
+                    stayed=row.outcome != domain.Outcome.CANCELLED,
+                )
+            )
         if row.acknowledged_at is not None:
             waits.append(max((row.acknowledged_at - row.received_at).total_seconds(), 0.0))
         contacted += row.winback_done_at is not None
@@ -70,6 +82,16 @@ def report(session: Session, *, actor: Actor, lang: str = "en") -> dict[str, Any
         ],
         "save_rate_by_offer": [
             (kind, domain.save_rate(v), len(v)) for kind, v in sorted(outcomes_by_offer.items())
+        ],
+        "save_rate_against_no_offer": [
+            {
+                "kind": c.kind,
+                "decided": c.decided,
+                "matched": c.matched,
+                "saved": c.saved,
+                "control": c.control,
+            }
+            for c in domain.compare_saves(decided)
         ],
         "save_rate": domain.save_rate([o for v in outcomes_by_reason.values() for o in v]),
         "winback_contacted": contacted,

@@ -1,0 +1,72 @@
+"""JSON routes of the idea box for the staff: the list, one idea, its status and public
+answer, merging a duplicate and hiding (customers propose and vote from the portal)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+
+from egards.ideas import service
+from egards.ideas.schemas import HideIn, IdeaRead, MergeIn, StatusIn
+from egards.web.deps import CurrentActor, DbSession, Id, now_of
+
+router = APIRouter(prefix="/ideas", tags=["ideas"])
+
+
+@router.get("", response_model=list[IdeaRead])
+def list_ideas(
+    session: DbSession,
+    actor: CurrentActor,
+    status: Annotated[str | None, Query(max_length=20, pattern=r"^[a-z_]+$")] = None,
+    category: Annotated[str | None, Query(max_length=40, pattern=r"^[a-z0-9_]+$")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 200,
+) -> list[IdeaRead]:
+    """Ideas, most voted first (hidden and merged ones included, flagged)."""
+    rows = service.list_ideas(session, actor=actor, status=status, category=category, limit=limit)
+    return [IdeaRead.model_validate(r) for r in rows]
+
+
+@router.get("/{idea_id}", response_model=IdeaRead)
+def get_idea(session: DbSession, actor: CurrentActor, idea_id: Id) -> IdeaRead:
+    return IdeaRead.model_validate(service.get_idea(session, actor=actor, idea_id=idea_id))
+
+
+@router.post("/{idea_id}/status", response_model=IdeaRead)
+def set_status(
+    request: Request, session: DbSession, actor: CurrentActor, idea_id: Id, data: StatusIn
+) -> IdeaRead:
+    """A new status (a refusal says why) and a public answer; the proposer and the voters
+    are told by e-mail when the status changes."""
+    idea = service.set_status(
+        session,
+        actor=actor,
+        idea_id=idea_id,
+        status=data.status,
+        reason=data.reason,
+        answer=data.answer,
+        now=now_of(request),
+    )
+    return IdeaRead.model_validate(idea)
+
+
+@router.post("/{idea_id}/merge", response_model=IdeaRead)
+def merge(
+    request: Request, session: DbSession, actor: CurrentActor, idea_id: Id, data: MergeIn
+) -> IdeaRead:
+    """Merge a duplicate into another idea: its votes move there; answers the target."""
+    target = service.merge(
+        session, actor=actor, idea_id=idea_id, into_id=data.into_id, now=now_of(request)
+    )
+    return IdeaRead.model_validate(target)
+
+
+@router.post("/{idea_id}/hide", response_model=IdeaRead)
+def hide(
+    request: Request, session: DbSession, actor: CurrentActor, idea_id: Id, data: HideIn
+) -> IdeaRead:
+    """Moderation: out of the customers' list, with a reason kept for the staff."""
+    idea = service.hide(
+        session, actor=actor, idea_id=idea_id, reason=data.reason, now=now_of(request)
+    )
+    return IdeaRead.model_validate(idea)

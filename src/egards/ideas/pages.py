@@ -1,0 +1,116 @@
+"""Console pages of the idea box: the list (by status and category, most voted first) and an
+idea's page, where a supervisor sets the status, answers publicly, merges a duplicate and
+hides what breaks the rules."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from egards.accounts.domain import Permission
+from egards.ideas import domain, service
+from egards.web.deps import CurrentActor, DbSession, Id, now_of
+from egards.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+NAV_GROUP = "Customers"  # the menu group its entries join
+NAV = [("/ideas", "Idea box", Permission.CASES_READ)]
+
+
+def _locale(request: Request) -> str:
+    return "en" if getattr(request.state, "locale", "fr") == "en" else "fr"
+
+
+@router.get("/ideas")
+def ideas_page(
+    request: Request,
+    session: DbSession,
+    actor: CurrentActor,
+    status: str | None = None,
+    category: str | None = None,
+) -> Response:
+    status = status if status in (*domain.STATUSES, domain.MERGED) else None
+    category = category if category in service.categories() else None
+    rows = service.list_ideas(session, actor=actor, status=status, category=category)
+    return render(
+        request,
+        "ideas/list.html",
+        {
+            "ideas": rows,
+            "status": status,
+            "category": category,
+            "statuses": (*domain.STATUSES, domain.MERGED),
+            "categories": service.categories(),
+            "ideas_locale": _locale(request),
+        },
+    )
+
+
+@router.get("/ideas/{idea_id}")
+def idea_page(request: Request, session: DbSession, actor: CurrentActor, idea_id: Id) -> Response:
+    idea = service.get_idea(session, actor=actor, idea_id=idea_id)
+    others = [
+        i for i in service.list_ideas(session, actor=actor, include_hidden=False) if i.id != idea.id
+    ]
+    return render(
+        request,
+        "ideas/idea.html",
+        {
+            "idea": idea,
+            "others": [i for i in others if i.status != domain.MERGED],
+            "statuses": domain.STATUSES,
+            "categories": service.categories(),
+            "ideas_locale": _locale(request),
+            "voter_count": len(service.voters(session, idea.id)),
+        },
+    )
+
+
+@router.post("/ideas/{idea_id}/status")
+def status_form(
+    request: Request,
+    session: DbSession,
+    actor: CurrentActor,
+    idea_id: Id,
+    status: Annotated[str, Form(max_length=20)],
+    reason: Annotated[str, Form(max_length=1000)] = "",
+    answer: Annotated[str, Form(max_length=4000)] = "",
+) -> Response:
+    service.set_status(
+        session,
+        actor=actor,
+        idea_id=idea_id,
+        status=status,
+        reason=reason or None,
+        answer=answer or None,
+        now=now_of(request),
+    )
+    return RedirectResponse(f"/ideas/{idea_id}", status_code=303)
+
+
+@router.post("/ideas/{idea_id}/merge")
+def merge_form(
+    request: Request,
+    session: DbSession,
+    actor: CurrentActor,
+    idea_id: Id,
+    into_id: Annotated[int, Form(ge=1, le=2**62)],
+) -> Response:
+    target = service.merge(
+        session, actor=actor, idea_id=idea_id, into_id=into_id, now=now_of(request)
+    )
+    return RedirectResponse(f"/ideas/{target.id}", status_code=303)
+
+
+@router.post("/ideas/{idea_id}/hide")
+def hide_form(
+    request: Request,
+    session: DbSession,
+    actor: CurrentActor,
+    idea_id: Id,
+    reason: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
+    service.hide(session, actor=actor, idea_id=idea_id, reason=reason, now=now_of(request))
+    return RedirectResponse(f"/ideas/{idea_id}", status_code=303)

@@ -1,0 +1,431 @@
+"""Use cases of the idea box: customers propose and vote (from the portal), staff review,
+answer publicly, merge duplicates (their votes move) and hide what breaks the rules; the
+proposer and the voters are told by e-mail when an idea's status changes (outbox, only to
+those who consent to surveys and feedback)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import yaml
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from egards.accounts.domain import SYSTEM, Actor, Permission
+from egards.audit import service as audit
+from egards.config import get_settings
+from egards.customers import service as customers
+from egards.customers.domain import Erasure
+from egards.errors import InvalidInput, NotFound, PermissionDenied
+from egards.ideas import domain
+from egards.ideas.domain import AlreadyVoted, Category
+from egards.ideas.models import Idea, Vote
+from egards.outbox import service as outbox
+from egards.voice.settings import get_voice_settings
+
+ERASED_TITLE = "Idea withdrawn"
+STATUS_WORDS = {
+    "en": {
+        "new": "new",
+        "under_review": "under review",
+        "planned": "planned",
+        "in_progress": "in progress",
+        "done": "done",
+        "declined": "declined",
+        "merged": "merged into another idea",
+    },
+    "fr": {
+        "new": "nouvelle",
+        "under_review": "à l'étude",
+        "planned": "prévue",
+        "in_progress": "en cours",
+        "done": "réalisée",
+        "declined": "refusée",
+        "merged": "fusionnée avec une autre idée",
+    },
+}
+
+
+@lru_cache
+def categories() -> dict[str, Category]:
+    """The categories of ``ideas/categories.yaml``."""
+    text = (resources.files("egards.ideas") / "categories.yaml").read_text(encoding="utf-8")
+    return domain.parse_categories(yaml.safe_load(text))
+
+
+def _get(session: Session, idea_id: int) -> Idea:
+    idea = session.get(Idea, idea_id)
+    if idea is None:
+        raise NotFound(f"idea {idea_id} not found", field="idea_id")
+    return idea
+
+
+# --------------------------------------------------------------------------------------
+# The customer's side (the portal)
+# --------------------------------------------------------------------------------------
+
+
+def propose(
+    session: Session,
+    *,
+    customer_id: int,
+    title: str,
+    body: str,
+    category: str,
+    language: str,
+    now: datetime,
+) -> Idea:
+    """A customer's proposal; its author votes for it at once."""
+    clean_title = domain.clean_text(title, field="title", maximum=domain.TITLE_MAX, minimum=5)
+    clean_body = domain.clean_text(body, field="body", maximum=domain.BODY_MAX, minimum=10)
+    if category not in categories():
+        raise InvalidInput(f"one of {', '.join(categories())}", field="category")
+    idea = Idea(
+        customer_id=customer_id,
+        title=clean_title,
+        body=clean_body,
+        category=category,
+        language=language if language in ("fr", "en") else "fr",
+        status="new",
+        hidden=False,
+        votes=0,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(idea)
+    session.flush()
+    _add_vote(session, idea, customer_id, now)
+    customers.record_event(
+        session,
+        actor=SYSTEM,
+        customer_id=customer_id,
+        kind="ideas.proposed",
+        summary=f"Proposed an idea: {clean_title}",
+        channel="web",
+        ref_type="idea",
+        ref_id=str(idea.id),
+        occurred_at=now,
+    )
+    audit.record(
+        session,
+        actor=SYSTEM,
+        action="ideas.proposed",
+        entity_type="idea",
+        entity_id=idea.id,
+        customer_id=customer_id,
+        after={"title": clean_title, "category": category},
+    )
+    return idea
+
+
+def _add_vote(session: Session, idea: Idea, customer_id: int, now: datetime) -> None:
+    session.add(Vote(idea_id=idea.id, customer_id=customer_id, created_at=now))
+    idea.votes += 1
+    session.flush()
+
+
+def vote(session: Session, *, customer_id: int, idea_id: int, now: datetime) -> Idea:
+    """One vote per customer per idea, on an idea still open."""
+    idea = _get(session, idea_id)
+    domain.check_votable(idea.status, idea.hidden)
+    already = session.scalar(
+        select(Vote.id).where(Vote.idea_id == idea_id, Vote.customer_id == customer_id)
+    )
+    if already is not None:
+        raise AlreadyVoted("you have already voted for this idea", field="idea_id")
+    _add_vote(session, idea, customer_id, now)
+    return idea
+
+
+def withdraw_vote(session: Session, *, customer_id: int, idea_id: int) -> Idea:
+    idea = _get(session, idea_id)
+    deleted = session.execute(
+        delete(Vote).where(Vote.idea_id == idea_id, Vote.customer_id == customer_id)
+    )
+    if getattr(deleted, "rowcount", 0):
+        idea.votes = max(0, idea.votes - 1)
+    session.flush()
+    return idea
+
+
+def public_ideas(session: Session, *, category: str | None = None, limit: int = 200) -> list[Idea]:
+    """What every signed-in customer sees: visible, not merged, most voted first."""
+    query = select(Idea).where(Idea.hidden.is_(False), Idea.status != domain.MERGED)
+    if category:
+        query = query.where(Idea.category == category)
+    return list(session.scalars(query.order_by(Idea.votes.desc(), Idea.id.desc()).limit(limit)))
+
+
+def voted_by(session: Session, *, customer_id: int) -> set[int]:
+    return set(session.scalars(select(Vote.idea_id).where(Vote.customer_id == customer_id)))
+
+
+# --------------------------------------------------------------------------------------
+# The staff's side (console and API)
+# --------------------------------------------------------------------------------------
+
+
+def _staff(actor: Actor, permission: Permission = Permission.CASES_READ) -> None:
+    if actor.is_partner:
+        raise PermissionDenied("the idea box is internal", field="idea_id")
+    actor.require(permission)
+
+
+def list_ideas(
+    session: Session,
+    *,
+    actor: Actor,
+    status: str | None = None,
+    category: str | None = None,
+    include_hidden: bool = True,
+    limit: int = 200,
+) -> list[Idea]:
+    _staff(actor)
+    if status is not None and status not in (*domain.STATUSES, domain.MERGED):
+        raise InvalidInput(f"one of {', '.join(domain.STATUSES)}", field="status")
+    query = select(Idea)
+    if status:
+        query = query.where(Idea.status == status)
+    if category:
+        query = query.where(Idea.category == category)
+    if not include_hidden:
+        query = query.where(Idea.hidden.is_(False))
+    return list(session.scalars(query.order_by(Idea.votes.desc(), Idea.id.desc()).limit(limit)))
+
+
+def get_idea(session: Session, *, actor: Actor, idea_id: int) -> Idea:
+    _staff(actor)
+    return _get(session, idea_id)
+
+
+def voters(session: Session, idea_id: int) -> list[int]:
+    return list(
+        session.scalars(select(Vote.customer_id).where(Vote.idea_id == idea_id).order_by(Vote.id))
+    )
+
+
+def set_status(
+    session: Session,
+    *,
+    actor: Actor,
+    idea_id: int,
+    status: str,
+    reason: str | None = None,
+    answer: str | None = None,
+    now: datetime,
+) -> Idea:
+    """A new status, with the reason of a refusal and a public answer; the proposer and the
+    voters are told when the status changes."""
+    _staff(actor, Permission.CASES_SUPERVISE)
+    idea = _get(session, idea_id)
+    domain.check_status_change(idea.status, status, reason)
+    clean_answer = (
+        domain.clean_text(answer, field="answer", maximum=domain.BODY_MAX)
+        if answer and answer.strip()
+        else None
+    )
+    clean_reason = (
+        domain.clean_text(reason, field="reason", maximum=1000)
+        if reason and reason.strip()
+        else None
+    )
+    before = {"status": idea.status, "answer": idea.answer}
+    changed = status != idea.status
+    idea.status, idea.updated_at = status, now
+    if status == "declined":
+        idea.reason = clean_reason
+    if clean_answer is not None:
+        idea.answer, idea.answered_by, idea.answered_at = clean_answer, actor.label, now
+    audit.record(
+        session,
+        actor=actor,
+        action="ideas.status_changed",
+        entity_type="idea",
+        entity_id=idea.id,
+        before=before,
+        after={"status": status, "answer": idea.answer, "reason": idea.reason},
+    )
+    if changed:
+        _notify(session, idea, voters(session, idea.id), now=now, merged_into=None)
+    session.flush()
+    return idea
+
+
+def merge(session: Session, *, actor: Actor, idea_id: int, into_id: int, now: datetime) -> Idea:
+    """A duplicate joins the idea it repeats: its votes move (a customer who voted for both
+    counts once), it leaves the list, and its voters are told where their vote went."""
+    _staff(actor, Permission.CASES_SUPERVISE)
+    source, target = _get(session, idea_id), _get(session, into_id)
+    domain.check_merge(source.id, target.id, target.status, target.hidden)
+    if source.status == domain.MERGED:
+        raise InvalidInput("this idea is already merged", field="idea_id")
+    moved = voters(session, source.id)
+    already = set(voters(session, target.id))
+    session.execute(delete(Vote).where(Vote.idea_id == source.id))
+    for customer_id in moved:
+        if customer_id not in already:
+            session.add(Vote(idea_id=target.id, customer_id=customer_id, created_at=now))
+    session.flush()
+    target.votes = session.scalar(select(func.count()).where(Vote.idea_id == target.id)) or 0
+    source.votes, source.status, source.merged_into_id = 0, domain.MERGED, target.id
+    source.updated_at = target.updated_at = now
+    audit.record(
+        session,
+        actor=actor,
+        action="ideas.merged",
+        entity_type="idea",
+        entity_id=source.id,
+        after={"into": target.id, "votes_moved": len(moved), "votes": target.votes},
+    )
+    _notify(session, source, moved, now=now, merged_into=target)
+    session.flush()
+    return target
+
+
+def hide(session: Session, *, actor: Actor, idea_id: int, reason: str, now: datetime) -> Idea:
+    """Moderation: the idea leaves the customers' list; the reason is kept for the staff."""
+    _staff(actor, Permission.CASES_SUPERVISE)
+    idea = _get(session, idea_id)
+    clean = domain.clean_text(reason or "", field="reason", maximum=1000, minimum=3)
+    idea.hidden, idea.hidden_reason, idea.updated_at = True, clean, now
+    audit.record(
+        session,
+        actor=actor,
+        action="ideas.hidden",
+        entity_type="idea",
+        entity_id=idea.id,
+        after={"reason": clean},
+    )
+    session.flush()
+    return idea
+
+
+def top_ideas(session: Session, *, actor: Actor, limit: int = 10) -> list[Idea]:
+    """The most voted visible ideas (the root-cause dashboard)."""
+    _staff(actor)
+    return public_ideas(session, limit=limit)
+
+
+# --------------------------------------------------------------------------------------
+# Telling the proposer and the voters
+# --------------------------------------------------------------------------------------
+
+MAIL = {
+    "en": (
+        "Your idea is now {status}: {title}",
+        "Hello,\n\nAn idea you proposed or voted for is now {status}:\n\n  {title}\n\n{answer}"
+        "You can see it in your customer space: {link}\n\nThank you for helping us improve.\n",
+    ),
+    "fr": (
+        "Votre idée est désormais {status} : {title}",
+        "Bonjour,\n\nUne idée que vous avez proposée ou soutenue est désormais {status} :\n\n"
+        "  {title}\n\n{answer}Vous pouvez la retrouver dans votre espace client : {link}\n\n"
+        "Merci de nous aider à progresser.\n",
+    ),
+}
+
+
+def _consents(session: Session, customer_id: int) -> bool:
+    events = customers.consent_history(session, actor=SYSTEM, customer_id=customer_id)
+    return any(
+        e.purpose == "surveys" and e.granted and e.channel in ("email", "any")
+        for e in customers.current_consents(events)
+    )
+
+
+def _notify(
+    session: Session,
+    idea: Idea,
+    customer_ids: Iterable[int],
+    *,
+    now: datetime,
+    merged_into: Idea | None,
+) -> int:
+    settings = get_settings()
+    base = get_voice_settings().public_url.rstrip("/")
+    shown = merged_into or idea
+    status = domain.MERGED if merged_into is not None else idea.status
+    sent = 0
+    for customer_id in dict.fromkeys(customer_ids):
+        email = customers.primary_email(session, customer_id)
+        if not email or not _consents(session, customer_id):
+            continue
+        language = idea.language if idea.language in MAIL else "en"
+        subject, body = MAIL[language]
+        words = STATUS_WORDS[language][status]
+        answer = f"« {shown.answer} »\n\n" if shown.answer and merged_into is None else ""
+        if merged_into is not None:
+            answer = f"→ {merged_into.title}\n\n"
+        outbox.enqueue_email(
+            session,
+            key=f"ideas.{idea.id}.{status}.{customer_id}.{now.isoformat()}",
+            sender=settings.mail_from,
+            to=email,
+            subject=subject.format(status=words, title=idea.title)[:200],
+            body=body.format(
+                status=words,
+                title=idea.title,
+                answer=answer,
+                link=f"{base}/my/ideas#idea-{shown.id}",
+            ),
+            now=now,
+            ref_type="idea",
+            ref_id=idea.id,
+        )
+        sent += 1
+    return sent
+
+
+# --------------------------------------------------------------------------------------
+# GDPR
+# --------------------------------------------------------------------------------------
+
+
+def export_section(session: Session, customer_id: int) -> dict[str, Any]:
+    """The ideas a person proposed and those they voted for."""
+    mine = session.scalars(select(Idea).where(Idea.customer_id == customer_id))
+    voted = session.scalars(
+        select(Vote.idea_id, Vote.created_at).where(Vote.customer_id == customer_id)
+    )
+    return {
+        "proposed": [
+            {
+                "id": i.id,
+                "title": i.title,
+                "body": i.body,
+                "category": i.category,
+                "status": i.status,
+                "created_at": i.created_at.isoformat(),
+            }
+            for i in mine
+        ],
+        "voted_for": list(voted),
+    }
+
+
+def erase_customer_data(session: Session, erasure: Erasure) -> None:
+    """Votes go with the person; their ideas stay for the others who voted, without a word
+    of theirs: withdrawn, hidden, unlinked."""
+    ids = list(erasure.customer_ids)
+    touched = set(session.scalars(select(Vote.idea_id).where(Vote.customer_id.in_(ids))))
+    session.execute(delete(Vote).where(Vote.customer_id.in_(ids)))
+    session.execute(
+        update(Idea)
+        .where(Idea.customer_id.in_(ids))
+        .values(
+            customer_id=None,
+            title=ERASED_TITLE,
+            body="",
+            answer=None,
+            hidden=True,
+            hidden_reason="erased",
+        )
+        .execution_options(synchronize_session=False)
+    )
+    for idea_id in touched:
+        count = session.scalar(select(func.count()).where(Vote.idea_id == idea_id)) or 0
+        session.execute(update(Idea).where(Idea.id == idea_id).values(votes=count))

@@ -1,0 +1,344 @@
+"""Linking a profile to a customer: the deterministic rules, links made and undone by
+hand, and the review queue of proposed links."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from egards.accounts.domain import Actor, Permission
+from egards.audit import service as audit
+from egards.customers import service as customers
+from egards.customers.domain import IdentityKind
+from egards.customers.schemas import IdentityCreate
+from egards.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from egards.social.domain import (
+    Evidence,
+    LinkDecision,
+    LinkMethod,
+    LinkStatus,
+    Outcome,
+    decide_deterministic,
+    quoted_numbers,
+)
+from egards.social.models import (
+    SocialLink,
+    SocialProfile,
+)
+from egards.social.service.profiles import LINKER, get_profile
+
+
+def _evidence(
+    session: Session, profile: SocialProfile, text: str = "", reply_from: str | None = None
+) -> list[Evidence]:
+    found: list[Evidence] = []
+
+    def owner(kind: str, value: str, network: str = "") -> int | None:
+        return customers.owner_of_identity(session, kind=kind, value=value, network=network)
+
+    if (declared := owner(IdentityKind.SOCIAL, profile.handle, profile.network)) is not None:
+        found.append(Evidence(LinkMethod.DECLARED_HANDLE, declared, f"@{profile.handle} declared"))
+    by_mail = owner(IdentityKind.EMAIL, profile.email) if profile.email else None
+    if profile.verified and profile.email and by_mail is not None:
+        found.append(Evidence(LinkMethod.VERIFIED_EMAIL, by_mail, profile.email))
+    by_phone = owner(IdentityKind.PHONE, profile.phone) if profile.phone else None
+    if profile.verified and profile.phone and by_phone is not None:
+        found.append(Evidence(LinkMethod.VERIFIED_PHONE, by_phone, profile.phone))
+    for number in quoted_numbers(text):
+        if (by_number := owner(IdentityKind.LOYALTY_NUMBER, number)) is not None:
+            found.append(Evidence(LinkMethod.LOYALTY_NUMBER, by_number, f"quoted {number}"))
+    if reply_from:
+        kind = IdentityKind.PHONE if reply_from.lstrip("+").isdigit() else IdentityKind.EMAIL
+        if (by_reply := owner(kind, reply_from)) is not None:
+            found.append(Evidence(LinkMethod.REPLY_FROM_KNOWN_ADDRESS, by_reply, reply_from))
+    return found
+
+
+def link_deterministically(
+    session: Session,
+    *,
+    profile: SocialProfile,
+    now: datetime,
+    text: str = "",
+    reply_from: str | None = None,
+    actor: Actor = LINKER,
+) -> LinkDecision:
+    """Apply the deterministic rules (``domain.decide_deterministic``) to a profile: link,
+    send to review, or leave it."""
+    decision = decide_deterministic(
+        _evidence(session, profile, text, reply_from), linked_to=profile.customer_id
+    )
+    if decision.outcome is Outcome.LINK:
+        assert decision.customer_id is not None, "a link names its customer"
+        _link(
+            session,
+            actor=actor,
+            profile=profile,
+            customer_id=decision.customer_id,
+            method=decision.method,
+            evidence=[e.as_dict() for e in decision.evidence],
+            now=now,
+        )
+    elif decision.outcome is Outcome.REVIEW:
+        assert decision.customer_id is not None, "a review names a customer"
+        propose_link(
+            session,
+            profile=profile,
+            customer_id=decision.customer_id,
+            method=decision.method,
+            evidence=[e.as_dict() for e in decision.evidence],
+            reason=decision.reason,
+            now=now,
+        )
+    return decision
+
+
+def propose_link(
+    session: Session,
+    *,
+    profile: SocialProfile,
+    customer_id: int,
+    method: str,
+    evidence: list[dict[str, Any]],
+    now: datetime,
+    score: float | None = None,
+    reason: str | None = None,
+) -> SocialLink:
+    """Put a link in the review queue, once per profile and customer."""
+    pending = session.scalar(
+        select(SocialLink).where(
+            SocialLink.profile_id == profile.id,
+            SocialLink.customer_id == customer_id,
+            SocialLink.status == LinkStatus.PROPOSED,
+        )
+    )
+    if pending is not None:
+        return pending
+    proposal = SocialLink(
+        profile_id=profile.id,
+        customer_id=customer_id,
+        status=LinkStatus.PROPOSED,
+        method=str(method),
+        evidence=evidence,
+        score=score,
+        created_at=now,
+        reason=reason,
+    )
+    session.add(proposal)
+    session.flush()
+    return proposal
+
+
+def _link(
+    session: Session,
+    *,
+    actor: Actor,
+    profile: SocialProfile,
+    customer_id: int,
+    method: str,
+    evidence: list[dict[str, Any]],
+    now: datetime,
+    score: float | None = None,
+    link: SocialLink | None = None,
+) -> SocialLink:
+    if profile.customer_id is not None and profile.customer_id != customer_id:
+        raise Conflict(
+            f"@{profile.handle} is linked to customer {profile.customer_id}: unlink it first",
+            field="profile_id",
+            customer_id=profile.customer_id,
+        )
+    owner = customers.owner_of_identity(
+        session, kind=IdentityKind.SOCIAL, value=profile.handle, network=profile.network
+    )
+    if owner is not None and owner != customer_id:
+        raise Conflict(
+            f"@{profile.handle} is declared by customer {owner}", field="profile_id", owner=owner
+        )
+    if owner is None:
+        customers.add_identity(
+            session,
+            actor=actor,
+            customer_id=customer_id,
+            data=IdentityCreate(
+                kind=IdentityKind.SOCIAL, value=profile.handle, network=profile.network
+            ),
+        )
+    profile.customer_id = customer_id
+    profile.link_method = str(method)
+    if link is None:
+        link = SocialLink(
+            profile_id=profile.id,
+            customer_id=customer_id,
+            method=str(method),
+            evidence=evidence,
+            score=score,
+            created_at=now,
+        )
+        session.add(link)
+    link.status = LinkStatus.LINKED
+    link.decided_at, link.decided_by = now, actor.label
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="social.link",
+        entity_type="social_profile",
+        entity_id=profile.id,
+        customer_id=customer_id,
+        after={"network": profile.network, "handle": profile.handle, "method": str(method)},
+    )
+    customers.record_event(
+        session,
+        actor=actor,
+        customer_id=customer_id,
+        kind="social.linked",
+        summary=f"Social profile linked: {profile.network} @{profile.handle} ({method})",
+        channel="social",
+        occurred_at=now,
+    )
+    return link
+
+
+def link_profile(
+    session: Session, *, actor: Actor, profile_id: int, customer_id: int, now: datetime
+) -> SocialLink:
+    """An agent links a profile to a customer by hand (reversible)."""
+    actor.require(Permission.CUSTOMERS_WRITE)
+    if actor.is_partner:
+        raise PermissionDenied("partners do not link social profiles", field="profile_id")
+    profile = get_profile(session, actor=actor, profile_id=profile_id)
+    customers.check_visible(session, actor=actor, customer_id=customer_id)
+    return _link(
+        session,
+        actor=actor,
+        profile=profile,
+        customer_id=customer_id,
+        method=LinkMethod.AGENT,
+        evidence=[{"method": "agent", "customer_id": customer_id, "detail": actor.label}],
+        now=now,
+    )
+
+
+def unlink_profile(
+    session: Session, *, actor: Actor, profile_id: int, reason: str, now: datetime
+) -> SocialProfile:
+    """Undo a link: the profile leaves the customer, the handle leaves the file, with a reason."""
+    actor.require(Permission.CUSTOMERS_WRITE)
+    if actor.is_partner:
+        raise PermissionDenied("partners do not unlink social profiles", field="profile_id")
+    if not (reason or "").strip():
+        raise InvalidInput("say why the link is undone", field="reason")
+    profile = get_profile(session, actor=actor, profile_id=profile_id)
+    customer_id = profile.customer_id
+    if customer_id is None:
+        raise Conflict(f"@{profile.handle} is not linked", field="profile_id")
+    for identity in customers.get_customer(
+        session, actor=actor, customer_id=customer_id
+    ).identities:
+        if (
+            identity.kind == IdentityKind.SOCIAL
+            and identity.network == profile.network
+            and identity.value == profile.handle
+        ):
+            customers.remove_identity(
+                session,
+                actor=actor,
+                customer_id=customer_id,
+                identity_id=identity.id,
+                reason=reason,
+            )
+    for link in session.scalars(
+        select(SocialLink).where(
+            SocialLink.profile_id == profile.id, SocialLink.status == LinkStatus.LINKED
+        )
+    ):
+        link.status, link.reason = LinkStatus.UNLINKED, reason
+        link.decided_at, link.decided_by = now, actor.label
+    profile.customer_id, profile.link_method = None, None
+    audit.record(
+        session,
+        actor=actor,
+        action="social.unlink",
+        entity_type="social_profile",
+        entity_id=profile.id,
+        customer_id=customer_id,
+        before={"customer_id": customer_id},
+        reason=reason,
+    )
+    customers.record_event(
+        session,
+        actor=actor,
+        customer_id=customer_id,
+        kind="social.unlinked",
+        summary=f"Social profile unlinked: {profile.network} @{profile.handle}",
+        channel="social",
+        occurred_at=now,
+    )
+    session.flush()
+    return profile
+
+
+# --- Review queue ---------------------------------------------------------------------------
+
+
+def review_queue(session: Session, *, actor: Actor, limit: int = 50) -> list[SocialLink]:
+    """Proposed links, oldest first. The score is kept but shown after the decision."""
+    actor.require(Permission.CUSTOMERS_WRITE)
+    if actor.is_partner:
+        return []
+    return list(
+        session.scalars(
+            select(SocialLink)
+            .where(SocialLink.status == LinkStatus.PROPOSED)
+            .order_by(SocialLink.id)
+            .limit(limit)
+        )
+    )
+
+
+def decide_review(
+    session: Session,
+    *,
+    actor: Actor,
+    link_id: int,
+    accept: bool,
+    now: datetime,
+    reason: str | None = None,
+) -> SocialLink:
+    """A reviewer confirms or rejects a proposed link; the outcome is kept (to retrain)."""
+    actor.require(Permission.CUSTOMERS_WRITE)
+    link = session.get(SocialLink, link_id)
+    if link is None or actor.is_partner:
+        raise NotFound(f"proposed link {link_id} not found", field="link_id")
+    if link.status != LinkStatus.PROPOSED:
+        raise Conflict(f"link {link_id} was already decided ({link.status})", field="link_id")
+    profile = session.get_one(SocialProfile, link.profile_id)
+    if accept:
+        _link(
+            session,
+            actor=actor,
+            profile=profile,
+            customer_id=link.customer_id,
+            method=LinkMethod.REVIEW,
+            evidence=link.evidence,
+            now=now,
+            link=link,
+        )
+        link.reason = reason
+    else:
+        link.status, link.reason = LinkStatus.REJECTED, reason
+        link.decided_at, link.decided_by = now, actor.label
+        audit.record(
+            session,
+            actor=actor,
+            action="social.link_rejected",
+            entity_type="social_link",
+            entity_id=link.id,
+            customer_id=link.customer_id,
+            reason=reason,
+        )
+    session.flush()
+    return link

@@ -1,0 +1,131 @@
+"""Probabilistic linking of unlinked profiles with the Splink model (``linking``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from egards.accounts.domain import Actor
+from egards.errors import Conflict
+from egards.social.domain import (
+    LinkMethod,
+    LinkStatus,
+)
+from egards.social.models import (
+    SocialLink,
+    SocialProfile,
+)
+from egards.social.service.links import _link, propose_link
+from egards.social.service.profiles import LINKER
+
+
+@dataclass
+class LinkRun:
+    profiles: int = 0
+    customers: int = 0
+    linked: int = 0
+    to_review: int = 0
+    seconds: float = 0.0
+
+
+_CUSTOMERS_SQL = text(
+    "SELECT c.id, c.first_name, c.last_name, c.city, c.preferred_language, c.birth_date,"
+    " (SELECT min(i.value) FROM identities i WHERE i.customer_id = c.id AND i.kind = 'email')"
+    " AS email,"
+    " (SELECT min(i.value) FROM identities i WHERE i.customer_id = c.id AND i.kind = 'phone')"
+    " AS phone"
+    " FROM customers c WHERE c.status = 'active'"
+)
+
+
+def link_probabilistically(
+    session: Session,
+    *,
+    now: datetime,
+    upper: float,
+    lower: float,
+    margin: float,
+    actor: Actor = LINKER,
+) -> LinkRun:
+    """Score every unlinked profile (none waiting for review) against the active customers
+    with the Splink model (``linking``): link above ``upper`` when a fact beyond the name
+    agrees and the best candidate stands ``margin`` above the next, send to review above
+    ``lower``, leave the rest. Each link is audited with its evidence and reversible."""
+    import time
+
+    from egards.social import linking
+
+    started = time.perf_counter()
+    pending = select(SocialLink.profile_id).where(SocialLink.status == LinkStatus.PROPOSED)
+    profiles = list(
+        session.scalars(
+            select(SocialProfile).where(
+                SocialProfile.customer_id.is_(None), SocialProfile.id.not_in(pending)
+            )
+        )
+    )
+    run = LinkRun(profiles=len(profiles))
+    if not profiles:
+        return run
+    people = [dict(row._mapping) for row in session.execute(_CUSTOMERS_SQL)]
+    run.customers = len(people)
+    if not people:
+        return run
+    left = [
+        linking.profile_record(
+            {
+                "id": p.id,
+                "display_name": p.display_name,
+                "handle": p.handle,
+                "email": p.email,
+                "location": p.location,
+                "phone": p.phone,
+            }
+        )
+        for p in profiles
+    ]
+    pairs = linking.score(left, [linking.customer_record(c) for c in people], min_weight=lower)
+    decisions = linking.decide_best(pairs, upper=upper, lower=lower, margin=margin)
+    by_id = {str(p.id): p for p in profiles}
+    for profile_id, decision in decisions.items():
+        profile, best = by_id[profile_id], decision.best
+        if decision.outcome == "nothing" or best is None:
+            continue
+        evidence = best.evidence()
+        customer_id = int(best.right_id)
+        if decision.outcome == "link":
+            try:
+                with session.begin_nested():
+                    _link(
+                        session,
+                        actor=actor,
+                        profile=profile,
+                        customer_id=customer_id,
+                        method=LinkMethod.PROBABILISTIC,
+                        evidence=evidence,
+                        score=round(best.match_weight, 2),
+                        now=now,
+                    )
+                run.linked += 1
+                continue
+            except Conflict:
+                pass  # the handle belongs to someone else: a person decides
+        reason = None
+        if decision.runner_up is not None:
+            reason = f"another customer ({decision.runner_up.right_id}) is close"
+        propose_link(
+            session,
+            profile=profile,
+            customer_id=customer_id,
+            method=LinkMethod.PROBABILISTIC,
+            evidence=evidence,
+            score=round(best.match_weight, 2),
+            reason=reason,
+            now=now,
+        )
+        run.to_review += 1
+    run.seconds = time.perf_counter() - started
+    return run

@@ -1,0 +1,206 @@
+"""The idea box through real HTTP, on SQLite and PostgreSQL: customers propose and vote from
+the portal (one vote each), the staff answer and set a status through the API and the
+console, the proposer and the voters are told by e-mail (with their consent), a duplicate
+merged into another idea brings its votes, and hidden or scripted ideas stay out."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from egards.accounts.domain import Role
+from egards.ideas.models import Idea
+from egards.outbox.models import OutboxMessage
+from tests.conftest import login
+from tests.integration.builders import customer_payload
+from tests.integration.portal.conftest import sign_in
+
+NOW = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def app(settings, db):
+    from egards.app import create_app
+
+    settings.mail_from = "service@egards.test"
+    application = create_app(settings, db)
+    application.state.clock = lambda: NOW
+    return application
+
+
+@pytest.fixture
+def supervisor(make_person):
+    return make_person(Role.SUPERVISOR)
+
+
+def customer(client, person, *, consent: bool = True) -> tuple[int, str]:
+    payload = customer_payload(preferred_language="en")
+    response = client.post("/api/v1/customers", json=payload, headers=person.headers)
+    assert response.status_code == 201, response.text
+    cid = response.json()["id"]
+    if consent:
+        granted = client.post(
+            f"/api/v1/customers/{cid}/consents",
+            json={"purpose": "surveys", "channel": "email", "granted": True, "source": "web"},
+            headers=person.headers,
+        )
+        assert granted.status_code in (200, 201), granted.text
+    return cid, payload["emails"][0]
+
+
+def propose(portal: TestClient, csrf: str, title: str, body: str, category: str = "app"):
+    return portal.post(
+        "/my/ideas",
+        data={"title": title, "body": body, "category": category, "csrf_token": csrf},
+        follow_redirects=False,
+    )
+
+
+def idea_id_of(db, title: str) -> int:
+    with db.unit_of_work() as session:
+        found = session.scalar(select(Idea.id).where(Idea.title == title))
+    assert found is not None, title
+    return found
+
+
+def mails_about(db, idea_id: int) -> list[str]:
+    with db.unit_of_work() as session:
+        return list(
+            session.scalars(
+                select(OutboxMessage.recipient).where(
+                    OutboxMessage.ref_type == "idea", OutboxMessage.ref_id == str(idea_id)
+                )
+            )
+        )
+
+
+def test_an_idea_from_proposal_to_answer(app, client, db, agent, supervisor):
+    alice, alice_mail = customer(client, agent)
+    _bob, bob_mail = customer(client, agent)
+    _carol, carol_mail = customer(client, agent, consent=False)
+    with TestClient(app) as a, TestClient(app) as b, TestClient(app) as c:
+        csrf_a = sign_in(a, db, alice_mail)
+        made = propose(
+            a,
+            csrf_a,
+            "Boarding pass in the wallet",
+            "Add the boarding pass to the phone's wallet, please.",
+        )
+        assert made.status_code == 303, made.text
+        idea = idea_id_of(db, "Boarding pass in the wallet")
+        page = a.get("/my/ideas")
+        assert (
+            "Boarding pass in the wallet" in page.text and "You voted for this idea." in page.text
+        )
+
+        csrf_b = sign_in(b, db, bob_mail)
+        voted = b.post(
+            f"/my/ideas/{idea}/vote", data={"csrf_token": csrf_b}, follow_redirects=False
+        )
+        assert voted.status_code == 303, voted.text
+        twice = b.post(f"/my/ideas/{idea}/vote", data={"csrf_token": csrf_b})
+        assert twice.status_code == 409 and "already voted" in twice.text
+        csrf_c = sign_in(c, db, carol_mail)
+        assert c.post(f"/my/ideas/{idea}/vote", data={"csrf_token": csrf_c}).status_code == 200
+
+        scripted = propose(b, csrf_b, "Nice <script>alert(1)</script>", "A perfectly normal body.")
+        assert scripted.status_code == 422 and "plain text only" in scripted.text
+        assert "<script>alert" not in scripted.text
+
+    read = client.get(f"/api/v1/ideas/{idea}", headers=supervisor.headers).json()
+    assert read["votes"] == 3 and read["status"] == "new" and read["customer_id"] == alice
+
+    # Declining needs a reason; a refusal is a problem naming the field.
+    refused = client.post(
+        f"/api/v1/ideas/{idea}/status", json={"status": "declined"}, headers=supervisor.headers
+    )
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "reason"
+    planned = client.post(
+        f"/api/v1/ideas/{idea}/status",
+        json={"status": "planned", "answer": "Coming in the spring release."},
+        headers=supervisor.headers,
+    )
+    assert planned.status_code == 200, planned.text
+    assert planned.json()["answer"] == "Coming in the spring release."
+    # The proposer and the consenting voter are told; the voter without consent is not.
+    told = mails_about(db, idea)
+    assert sorted(told) == sorted([alice_mail.casefold(), bob_mail.casefold()])
+    # Same status again: nobody is told twice.
+    client.post(
+        f"/api/v1/ideas/{idea}/status", json={"status": "planned"}, headers=supervisor.headers
+    )
+    assert len(mails_about(db, idea)) == 2
+    # An agent reads but does not decide.
+    assert client.get("/api/v1/ideas", headers=agent.headers).status_code == 200
+    denied = client.post(
+        f"/api/v1/ideas/{idea}/status", json={"status": "done"}, headers=agent.headers
+    )
+    assert denied.status_code == 403
+
+
+def test_merging_a_duplicate_moves_its_votes_once(app, client, db, agent, supervisor):
+    people = [customer(client, agent) for _ in range(3)]
+    with TestClient(app) as a, TestClient(app) as b, TestClient(app) as c:
+        csrfs = [sign_in(p, db, mail) for p, (_, mail) in zip((a, b, c), people, strict=True)]
+        propose(a, csrfs[0], "Wi-Fi on every flight", "Free Wi-Fi on every flight for members.")
+        propose(b, csrfs[1], "Free wifi onboard", "Please give members free wifi onboard.")
+        first, duplicate = (
+            idea_id_of(db, "Wi-Fi on every flight"),
+            idea_id_of(db, "Free wifi onboard"),
+        )
+        a.post(f"/my/ideas/{duplicate}/vote", data={"csrf_token": csrfs[0]})  # a votes both
+        c.post(f"/my/ideas/{duplicate}/vote", data={"csrf_token": csrfs[2]})
+    merged = client.post(
+        f"/api/v1/ideas/{duplicate}/merge", json={"into_id": first}, headers=supervisor.headers
+    )
+    assert merged.status_code == 200, merged.text
+    assert merged.json()["id"] == first and merged.json()["votes"] == 3  # a, b, c: a once
+    gone = client.get(f"/api/v1/ideas/{duplicate}", headers=supervisor.headers).json()
+    assert gone["status"] == "merged" and gone["votes"] == 0 and gone["merged_into_id"] == first
+    assert len(mails_about(db, duplicate)) == 3  # its voters are told where their vote went
+    itself = client.post(
+        f"/api/v1/ideas/{first}/merge", json={"into_id": first}, headers=supervisor.headers
+    )
+    assert itself.status_code == 422
+    # Hidden: out of the customers' list, kept for the staff with its reason.
+    hidden = client.post(
+        f"/api/v1/ideas/{first}/hide",
+        json={"reason": "Duplicate of a known plan"},
+        headers=supervisor.headers,
+    )
+    assert hidden.status_code == 200 and hidden.json()["hidden"] is True
+    with TestClient(app) as a:
+        sign_in(a, db, people[0][1])
+        assert "Wi-Fi on every flight" not in a.get("/my/ideas").text
+
+
+def test_the_console_sets_a_status_and_answers(app, client, db, agent, supervisor):
+    _cid, mail = customer(client, agent)
+    with TestClient(app) as a:
+        propose(
+            a,
+            sign_in(a, db, mail),
+            "Lounge access for Silver",
+            "Two lounge passes a year for Silver.",
+        )
+    idea = idea_id_of(db, "Lounge access for Silver")
+    csrf = login(client, supervisor.email)
+    listing = client.get("/ideas")
+    assert listing.status_code == 200 and "Lounge access for Silver" in listing.text
+    page = client.get(f"/ideas/{idea}")
+    assert page.status_code == 200
+    saved = client.post(
+        f"/ideas/{idea}/status",
+        data={"status": "under_review", "answer": "We are looking at it.", "csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303, saved.text
+    assert "We are looking at it." in client.get(f"/ideas/{idea}").text
+
+
+def test_a_partner_sees_no_idea(client, db, make_person, make_organisation, agent):
+    partner = make_person(Role.PARTNER, organisation_id=make_organisation())
+    assert client.get("/api/v1/ideas", headers=partner.headers).status_code == 403
