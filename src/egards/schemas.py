@@ -16,7 +16,8 @@ from typing import Any, Generic, Self, TypeVar
 from pydantic import BaseModel, ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+CONTROL_CHARACTER = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_CONTROL = CONTROL_CHARACTER
 
 
 def control_character(value: Any) -> str | None:
@@ -45,19 +46,25 @@ class Input(BaseModel):
 
     @model_validator(mode="after")
     def _no_control_characters(self) -> Self:
-        # One pass over the validated fields (not a validator per field: an import validates
-        # millions of rows); the error names the field, under its parents' path when nested.
-        for name, value in self.__dict__.items():
-            if where := control_character(value):
-                error = PydanticCustomError(
-                    "control_character",
-                    "contains a control character ({where}); only tab and line breaks are allowed",
-                    {"where": where},
-                )
-                raise ValidationError.from_exception_data(
-                    type(self).__name__, [InitErrorDetails(type=error, loc=(name,), input=value)]
-                )
+        refuse_control_characters(self)
         return self
+
+
+def refuse_control_characters(model: BaseModel) -> None:
+    """The ValidationError naming the first field of ``model`` that holds a forbidden control
+    character, if one does. One pass over the validated fields (not a validator per field: an
+    import validates millions of rows); the error names the field, under its parents' path
+    when nested."""
+    for name, value in model.__dict__.items():
+        if where := control_character(value):
+            error = PydanticCustomError(
+                "control_character",
+                "contains a control character ({where}); only tab and line breaks are allowed",
+                {"where": where},
+            )
+            raise ValidationError.from_exception_data(
+                type(model).__name__, [InitErrorDetails(type=error, loc=(name,), input=value)]
+            )
 
 
 T = TypeVar("T")

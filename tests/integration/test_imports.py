@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from egards.customers.imports import import_customers
 from egards.customers.models import Customer, Identity, TimelineEvent
 from egards.errors import InvalidInput
+from tests.conftest import own_database
 
 HEADER = "external_id,first_name,last_name,email,phone,preferred_language,birth_date\n"
 
@@ -99,3 +100,61 @@ def test_broken_json_lines_are_rejected_one_by_one(db, tmp_path: Path):
         (2, "line"),
         (3, "line"),
     ]
+
+
+@pytest.fixture
+def two_pg_files(tmp_path: Path):
+    made = [own_database("postgresql", tmp_path, name) for name in ("initial", "batches")]
+    yield [next(found) for found in made]
+    for found in made:
+        next(found, None)
+
+
+def _file_contents(db) -> dict[str, list]:
+    """Everything the import writes, by external id (ids and times differ between files),
+    and the tables' indexes and constraints."""
+    queries = {
+        "customers": "SELECT external_id, first_name, last_name, search_last_first,"
+        " search_first_last, preferred_language, birth_date, city, status FROM customers",
+        "identities": "SELECT c.external_id, i.kind, i.network, i.value, i.display_value,"
+        " i.is_primary, i.verified FROM identities i JOIN customers c ON c.id = i.customer_id",
+        "timeline": "SELECT c.external_id, t.kind, t.summary FROM timeline_events t"
+        " JOIN customers c ON c.id = t.customer_id",
+        "indexes": "SELECT tablename, indexname, indexdef FROM pg_indexes WHERE tablename IN"
+        " ('customers', 'identities', 'timeline_events')",
+        "constraints": "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid)"
+        " FROM pg_constraint WHERE conrelid IN ('customers'::regclass,"
+        " 'identities'::regclass, 'timeline_events'::regclass)",
+    }
+    with db.engine.connect() as connection:
+        return {
+            name: sorted(tuple(row) for row in connection.exec_driver_sql(query))
+            for name, query in queries.items()
+        }
+
+
+@pytest.mark.postgres
+def test_an_initial_load_writes_what_the_batches_write(two_pg_files, tmp_path: Path):
+    lines = [f"K-{i},Prénom{i},Nom{i},p{i}@example.fr,06 12 34 56 {i:02d},fr,\n" for i in range(14)]
+    lines += [
+        "K-3,Prénom3,Changé,p3@example.fr,06 12 34 56 03,en,1990-05-06\n",  # a later line wins
+        "K-20,Autre,Personne,p5@example.fr,,fr,\n",  # an e-mail another customer holds
+        "K-21,Mauvais,Numéro,k21@example.fr,12,fr,\n",
+        "K-22,Tel,Repris,k22@example.fr,06 12 34 56 07,fr,\n",
+        "K-4,Prénom4,Nom4,p4@example.fr,06 12 34 56 04,fr,\n",  # unchanged
+    ]
+    source = tmp_path / "customers.csv"
+    source.write_text(HEADER + "".join(lines))
+    initial_db, batches_db = two_pg_files
+    initial = import_customers(initial_db, source, batch_size=4)
+    batches = import_customers(batches_db, source, batch_size=4, initial_load=False)
+    assert initial.initial_load and not batches.initial_load
+    assert (initial.created, initial.updated, initial.unchanged) == (
+        batches.created,
+        batches.updated,
+        batches.unchanged,
+    )
+    assert initial.rejects == batches.rejects and len(initial.rejects) == 3
+    assert _file_contents(initial_db) == _file_contents(batches_db)
+    again = import_customers(initial_db, source, batch_size=4)  # no longer empty: by batches
+    assert not again.initial_load and again.created == 0

@@ -13,9 +13,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, BinaryIO, TypeVar
+from typing import Any, BinaryIO, Self, TypeVar
 
-from pydantic import ConfigDict, Field, ValidationError, field_validator
+from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy import (
@@ -26,6 +26,7 @@ from sqlalchemy import (
     func,
     literal,
     select,
+    text,
     update,
 )
 from sqlalchemy.orm import Session
@@ -38,7 +39,7 @@ from egards.customers.models import Customer, Identity, TimelineEvent
 from egards.customers.service import PROFILE_FIELDS
 from egards.db import Database, utcnow
 from egards.errors import InvalidInput
-from egards.schemas import Input
+from egards.schemas import CONTROL_CHARACTER, Input, refuse_control_characters
 
 REQUIRED_COLUMNS = ("external_id", "first_name", "last_name")
 PROFILE = PROFILE_FIELDS
@@ -65,10 +66,17 @@ class ImportRow(Input):
     phone: str | None = None
     loyalty_number: str | None = None
 
-    @field_validator("*", mode="before")
-    @classmethod
-    def _empty_is_none(cls, value: Any) -> Any:
-        return None if value == "" else value
+    # An empty value is no value: the rows are given to the model through `_row_input`, which
+    # makes "" None (one dict comprehension, not a Python validator per field and row).
+
+    @model_validator(mode="after")
+    def _no_control_characters(self) -> Self:
+        # Replaces Input's check: all the fields are flat text or dates, so one search over
+        # their text joined by tabs (allowed) tells whether the field-by-field pass is needed.
+        values = self.__dict__.values()
+        if CONTROL_CHARACTER.search("\t".join(v for v in values if type(v) is str)):
+            refuse_control_characters(self)
+        return self
 
     @field_validator("birth_date")
     @classmethod
@@ -93,6 +101,7 @@ class ImportResult:
     rejected: int = 0
     rejects: list[Reject] = field(default_factory=list)
     removed_rejects: bool = False  # an earlier run's reject report was removed
+    initial_load: bool = False  # into an empty file, in one transaction, indexes rebuilt after
 
 
 @dataclass
@@ -176,9 +185,13 @@ def read_csv(
         yield number, dict(zip(header, values, strict=True))
 
 
+def _row_input(raw: dict[str, Any]) -> dict[str, Any]:
+    return {key: None if value == "" else value for key, value in raw.items()}
+
+
 def _validate(number: int, raw: dict[str, Any], region: str) -> _Valid | Reject:
     try:
-        row = ImportRow.model_validate(raw)
+        row = ImportRow.model_validate(_row_input(raw))
     except ValidationError as exc:
         error = exc.errors()[0]
         return Reject(number, ".".join(str(p) for p in error["loc"]) or "line", error["msg"])
@@ -214,27 +227,50 @@ def _where_in(session: Session, query: _Query, column: Any, values: list[str]) -
     return query.join_from(wanted, column.table, column == wanted.c.value)
 
 
-def _apply_batch(session: Session, batch: list[_Valid], result: ImportResult, source: str) -> None:
+@dataclass
+class _Known:
+    """What an initial load has written so far (the file was empty when it began): only what
+    is in here can already exist, so the batch asks the database (whose indexes are dropped
+    for the load) only about those."""
+
+    external_ids: set[str] = field(default_factory=set)
+    identities: set[tuple[str, str]] = field(default_factory=set)
+
+
+def _apply_batch(
+    session: Session,
+    batch: list[_Valid],
+    result: ImportResult,
+    source: str,
+    known: _Known | None = None,
+) -> None:
     now = utcnow()
     # Within a file the last line for an external id wins, as a re-run would make it.
     by_external = {item.row.external_id: item for item in batch}
+    looked_up = [e for e in by_external if known is None or e in known.external_ids]
     existing = {
         row.external_id: row
-        for row in session.execute(
-            _where_in(
-                session,
-                select(
-                    Customer.id,
+        for row in (
+            session.execute(
+                _where_in(
+                    session,
+                    select(
+                        Customer.id,
+                        Customer.external_id,
+                        Customer.status,
+                        *(getattr(Customer, name) for name in PROFILE),
+                    ),
                     Customer.external_id,
-                    Customer.status,
-                    *(getattr(Customer, name) for name in PROFILE),
-                ),
-                Customer.external_id,
-                list(by_external),
+                    looked_up,
+                )
             )
+            if looked_up
+            else ()
         )
     }
     wanted = {(kind, value) for item in by_external.values() for kind, value, _ in item.identities}
+    if known is not None:
+        wanted &= known.identities
     owners: dict[tuple[str, str], int] = {}
     for kind in {kind for kind, _ in wanted}:
         values = [value for k, value in wanted if k == kind]
@@ -371,6 +407,9 @@ def _apply_batch(session: Session, batch: list[_Valid], result: ImportResult, so
         )
     result.created += len(to_create)
     result.updated += len(to_update)
+    if known is not None:
+        known.external_ids.update(item.row.external_id for item in to_create)
+        known.identities.update((kind, value) for _, _, (kind, value, _) in new_identities)
 
 
 def _copy_in(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
@@ -399,7 +438,11 @@ def import_customers(
     batch_size: int = 5000,
     region: str = "FR",
     console: Console | None = None,
+    initial_load: bool = True,
 ) -> ImportResult:
+    """Import a file of customers (see the module's docstring). Into an empty customer file
+    on PostgreSQL, the whole file is one initial load (:func:`_initial_load`) unless
+    ``initial_load`` is False."""
     result = ImportResult()
     progress = Progress(
         TextColumn("[bold]Importing[/] {task.description}"),
@@ -413,6 +456,8 @@ def import_customers(
     )
     with progress:
         task = progress.add_task(path.name, total=None)
+        if initial_load and _initial_load(db, path, result, batch_size, region, progress, task):
+            return _finish(result, rejects_path)
         batch: list[_Valid] = []
         seen = 0
 
@@ -433,8 +478,8 @@ def import_customers(
                 and batches_done not in analysed
             ):
                 # Fresh statistics after the first batches, so that lookups use the indexes.
-                with db.engine.begin() as connection:
-                    connection.exec_driver_sql("ANALYZE customers, identities")
+                with db.unit_of_work() as session:
+                    session.execute(text("ANALYZE customers, identities"))
                 analysed.add(batches_done)
             seen += 1
             item = raw if isinstance(raw, Reject) else _validate(number, raw, region)
@@ -448,10 +493,102 @@ def import_customers(
         if batch:
             flush()
         progress.update(task, completed=seen, total=seen)
+    return _finish(result, rejects_path)
+
+
+def _finish(result: ImportResult, rejects_path: Path | None) -> ImportResult:
     result.rejects.sort(key=lambda r: r.line)
     result.rejected = len(result.rejects)
     result.removed_rejects = write_rejects(rejects_path, result.rejects)
     return result
+
+
+_LOADED = ("customers", "identities", "timeline_events")
+
+
+class _NotEmpty(Exception):
+    pass
+
+
+def _initial_load(
+    db: Database,
+    path: Path,
+    result: ImportResult,
+    batch_size: int,
+    region: str,
+    progress: Progress,
+    task: Any,
+) -> bool:
+    """An import into an empty customer file on PostgreSQL, in one transaction: the tables
+    locked, their secondary indexes, unique constraints and foreign keys dropped, the rows
+    copied in, then every index and constraint rebuilt as it was (each checked once over the
+    whole table instead of per row). What the batches need to know about earlier lines comes
+    from memory (:class:`_Known`). False, having changed nothing, when the file is not empty
+    or the database is not PostgreSQL: the import then runs batch by batch."""
+    if db.dialect != "postgresql":
+        return False
+    try:
+        with db.unit_of_work() as session:
+            session.execute(text(f"LOCK TABLE {', '.join(_LOADED)} IN ACCESS EXCLUSIVE MODE"))
+            if session.scalar(select(func.count()).select_from(Customer.__table__)):
+                raise _NotEmpty
+            rebuild = _drop_indexes(session)
+            known = _Known()
+            batch: list[_Valid] = []
+            seen = 0
+            for number, raw in _read_rows(path):
+                seen += 1
+                item = raw if isinstance(raw, Reject) else _validate(number, raw, region)
+                if isinstance(item, Reject):
+                    result.rejects.append(item)
+                else:
+                    batch.append(item)
+                if len(batch) >= batch_size:
+                    _apply_batch(session, batch, result, path.name, known)
+                    batch.clear()
+                    progress.update(task, completed=seen)
+            if batch:
+                _apply_batch(session, batch, result, path.name, known)
+            for statement in rebuild:
+                session.execute(text(statement))
+            progress.update(task, completed=seen, total=seen)
+    except _NotEmpty:
+        return False
+    with db.unit_of_work() as session:
+        session.execute(text(f"ANALYZE {', '.join(_LOADED)}"))
+    result.initial_load = True
+    return True
+
+
+def _drop_indexes(session: Session) -> list[str]:
+    """Drop the loaded tables' secondary indexes, unique constraints and foreign keys; the
+    statements that make them again, in order (indexes, unique constraints, foreign keys)."""
+    tables = ", ".join(f"'{name}'::regclass" for name in _LOADED)
+    constraints = session.execute(
+        text(
+            "SELECT conrelid::regclass::text, conname, contype, pg_get_constraintdef(oid)"
+            f" FROM pg_constraint WHERE conrelid IN ({tables}) AND contype IN ('u', 'f')"
+            " ORDER BY contype, conname"
+        )
+    ).all()
+    indexes = session.execute(
+        text(
+            "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)"
+            f" FROM pg_index i WHERE i.indrelid IN ({tables})"
+            " AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid"
+            " AND c.conrelid = i.indrelid) ORDER BY 1"
+        )
+    ).all()
+    for table, name, _kind, _ in constraints:  # foreign keys ('f') first
+        session.execute(text(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"'))
+    for name, _ in indexes:
+        session.execute(text(f"DROP INDEX {name}"))
+    rebuild = [definition for _, definition in indexes]
+    rebuild += [
+        f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}'
+        for table, name, _kind, definition in reversed(constraints)  # unique ones first
+    ]
+    return rebuild
 
 
 def write_rejects(path: Path | None, rejects: Sequence[Any]) -> bool:
