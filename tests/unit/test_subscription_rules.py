@@ -296,3 +296,39 @@ def test_save_rate_is_compared_with_up_to_five_similar_requests_given_nothing():
 def test_a_request_without_a_similar_one_given_nothing_is_counted_not_compared():
     [row, _] = domain.compare_saves([_decided("credit_and_fix", True, reason="outage")])
     assert row.decided == 1 and row.matched == 0 and row.saved is None and row.control is None
+
+
+def test_a_letter_asking_to_cancel_names_its_contract_line_and_reason():
+    found = domain.recognise_cancellation(
+        "Madame, Monsieur, je déménage et vous demande de résilier mon contrat FX-SEED-003"
+        " (ligne 01 43 55 20 03)."
+    )
+    assert found == domain.Recognised(("FXSEED003",), ("0143552003",), "moving")
+
+
+def test_an_english_email_with_a_spaced_reference_is_recognised():
+    found = domain.recognise_cancellation("Please cancel my subscription FX 100200, too expensive")
+    assert found is not None and "FX100200" in found.references and found.reason == "price"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Je ne veux pas résilier, je voudrais juste changer d'offre.",
+        "I don't want to cancel my subscription, only to pause it.",
+        "Ma box ne marche plus depuis hier.",
+    ],
+)
+def test_a_message_that_does_not_ask_to_cancel_is_not_recognised(text):
+    assert domain.recognise_cancellation(text) is None
+
+
+def test_the_named_contract_is_one_reference_or_a_line_only_one_contract_has():
+    contracts = [("FX-1001", ["01 44 55 66 77"]), ("FX-1002", ["01 44 55 66 77", "06 12 34 56 78"])]
+    by_reference = domain.Recognised(("FX1002",), (), None)
+    by_own_line = domain.Recognised((), ("0612345678",), None)
+    by_shared_line = domain.Recognised((), ("0144556677",), None)
+    assert domain.named_contract(by_reference, contracts) == "FX-1002"
+    assert domain.named_contract(by_own_line, contracts) == "FX-1002"
+    assert domain.named_contract(by_shared_line, contracts) is None  # a person decides
+    assert domain.named_contract(domain.Recognised((), (), None), contracts) is None

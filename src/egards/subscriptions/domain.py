@@ -274,10 +274,83 @@ _CANCEL_WORDS = re.compile(
 )
 
 
+_NOT_CANCELLING = re.compile(
+    r"\b(ne|n')\s*(veux|voulons|souhaite|souhaitons|compte|comptons)\s+pas\s+r[ée]silier"
+    r"|\b(don't|do not|won't|will not|not) (want to |going to )?cancel",
+    re.IGNORECASE,
+)
+
+
 def looks_like_cancellation(text: str) -> bool:
     """A message that reads as a request to end a contract (the case page then offers to
-    register it as one)."""
-    return bool(_CANCEL_WORDS.search(text or ""))
+    register it as one); "je ne veux pas résilier" does not."""
+    text = text or ""
+    return bool(_CANCEL_WORDS.search(text)) and not _NOT_CANCELLING.search(text)
+
+
+_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-_.]{2,38}[A-Za-z0-9]")
+_SPACED = re.compile(r"\b[A-Za-z]{1,6} \d[\d\-]{2,}\b")  # "FX 100200", as people type it
+_LINE = re.compile(r"(?:\+33[\s.\-]?|\b0)[1-9](?:[\s.\-]?\d{2}){4}\b")
+_REASON_WORDS = (
+    ("moving", re.compile(r"d[ée]m[ée]nag|moving (house|abroad|out)|\bi(?:'m| am) moving", re.I)),
+    ("outage", re.compile(r"\bpanne|coupure|outage|no (connection|signal)", re.I)),
+    (
+        "competitor_offer",
+        re.compile(r"concurren|moins cher ailleurs|competitor|cheaper elsewhere", re.I),
+    ),
+    ("price", re.compile(r"trop cher|\bprix\b|augmentation|too expensive|\bprice", re.I)),
+    ("customer_service", re.compile(r"service client|customer service", re.I)),
+)
+
+
+@dataclass(frozen=True)
+class Recognised:
+    """What a message asking to cancel names: contract references (as normalised), line
+    numbers, and the reason it gives in words, if one of the taxonomy's."""
+
+    references: tuple[str, ...]
+    line_numbers: tuple[str, ...]
+    reason: str | None
+
+
+def recognise_cancellation(text: str) -> Recognised | None:
+    """A message (an e-mail, a scanned letter's text) read as a cancellation request: None
+    unless it asks to end a contract; otherwise what it names. A reference is any word of
+    letters, digits and dashes holding at least three digits (``FX-100200``); a line is a
+    French number."""
+    if not looks_like_cancellation(text):
+        return None
+    lines = tuple(dict.fromkeys(normalise_line(m) for m in _LINE.findall(text)))
+    line_digits = {re.sub(r"\D", "", line) for line in lines}
+    references = tuple(
+        dict.fromkeys(
+            normalise_reference(token)
+            for token in [*_SPACED.findall(text), *_TOKEN.findall(text)]
+            if sum(c.isdigit() for c in token) >= 3 and re.sub(r"\D", "", token) not in line_digits
+        )
+    )
+    reason = next((code for code, words in _REASON_WORDS if words.search(text)), None)
+    return Recognised(references, lines, reason)
+
+
+def named_contract(recognised: Recognised, contracts: list[tuple[str, list[str]]]) -> str | None:
+    """The one contract (reference, line numbers) of the sender's that the message names: by
+    its reference, else by a line number that only one of them has. None when it names none
+    or several: a person decides."""
+    by_reference = [
+        reference
+        for reference, _ in contracts
+        if normalise_reference(reference) in recognised.references
+    ]
+    if by_reference:
+        return by_reference[0] if len(by_reference) == 1 else None
+    wanted = set(recognised.line_numbers)
+    by_line = [
+        reference
+        for reference, lines in contracts
+        if wanted & {normalise_line(line) for line in lines}
+    ]
+    return by_line[0] if len(by_line) == 1 else None
 
 
 # --------------------------------------------------------------------------------------
