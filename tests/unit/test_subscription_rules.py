@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -332,3 +332,43 @@ def test_the_named_contract_is_one_reference_or_a_line_only_one_contract_has():
     assert domain.named_contract(by_own_line, contracts) == "FX-1002"
     assert domain.named_contract(by_shared_line, contracts) is None  # a person decides
     assert domain.named_contract(domain.Recognised((), (), None), contracts) is None
+
+
+def test_a_suspension_moves_the_commitment_by_its_length():
+    plan = domain.plan_suspension(
+        status="active",
+        starts_on=date(2026, 12, 3),
+        resumes_on=date(2027, 1, 2),
+        commitment_end=date(2027, 6, 1),
+    )
+    assert plan.days == 30 and plan.commitment_end == date(2027, 7, 1)
+
+
+@pytest.mark.parametrize("days", [6, 184])
+def test_a_suspension_lasts_a_week_to_six_months(days):
+    with pytest.raises(InvalidInput) as refused:
+        domain.plan_suspension(
+            status="active",
+            starts_on=date(2026, 12, 3),
+            resumes_on=date(2026, 12, 3) + timedelta(days=days),
+            commitment_end=None,
+        )
+    assert refused.value.field == "resumes_on"
+
+
+@pytest.mark.parametrize("status", ["notice_given", "ended", "suspended"])
+def test_only_a_running_contract_can_be_suspended(status):
+    with pytest.raises(Conflict):
+        domain.plan_suspension(
+            status=status,
+            starts_on=date(2026, 12, 3),
+            resumes_on=date(2027, 1, 2),
+            commitment_end=None,
+        )
+
+
+def test_a_suspended_contract_may_be_cancelled_or_resumed():
+    for target in ("notice_given", "active", "ended"):
+        domain.check_transition("suspended", target)
+    with pytest.raises(Conflict):
+        domain.check_transition("notice_given", "suspended")

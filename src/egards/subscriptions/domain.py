@@ -23,6 +23,7 @@ from egards.errors import Conflict, InvalidInput
 
 class Status(StrEnum):
     ACTIVE = "active"
+    SUSPENDED = "suspended"  # paused at the customer's request: not billed, resumes on a date
     NOTICE_GIVEN = "notice_given"
     ENDED = "ended"
     WON_BACK = "won_back"
@@ -221,11 +222,48 @@ def admit_request(subscription_status: str | None, *, has_open_request: bool) ->
 
 
 _TRANSITIONS = {
-    Status.ACTIVE: {Status.NOTICE_GIVEN, Status.ENDED},
+    Status.ACTIVE: {Status.NOTICE_GIVEN, Status.ENDED, Status.SUSPENDED},
+    Status.SUSPENDED: {Status.ACTIVE, Status.NOTICE_GIVEN, Status.ENDED},
     Status.NOTICE_GIVEN: {Status.ACTIVE, Status.ENDED},
     Status.ENDED: {Status.WON_BACK},
-    Status.WON_BACK: {Status.NOTICE_GIVEN, Status.ENDED},
+    Status.WON_BACK: {Status.NOTICE_GIVEN, Status.ENDED, Status.SUSPENDED},
 }
+
+SUSPENSION_MIN_DAYS = 7
+SUSPENSION_MAX_DAYS = 183  # six months at most: longer, the customer is better off cancelling
+
+
+@dataclass(frozen=True)
+class Suspension:
+    """A pause of a contract: from ``starts_on`` to ``resumes_on`` (the day billing starts
+    again), ``days`` long; the commitment moves by as many days."""
+
+    starts_on: date
+    resumes_on: date
+    days: int
+    commitment_end: date | None
+
+
+def plan_suspension(
+    *, status: str, starts_on: date, resumes_on: date, commitment_end: date | None
+) -> Suspension:
+    """A running contract (active or won back) may be paused for 7 days to six months; it is
+    not billed meanwhile, so the commitment (if any) ends that many days later. A contract
+    under notice or ended cannot be paused; a paused one may still be cancelled."""
+    if status not in (Status.ACTIVE, Status.WON_BACK):
+        raise Conflict(f"a contract {status} cannot be suspended", field="status", status=status)
+    days = (resumes_on - starts_on).days
+    if days < SUSPENSION_MIN_DAYS or days > SUSPENSION_MAX_DAYS:
+        raise InvalidInput(
+            f"a suspension lasts {SUSPENSION_MIN_DAYS} to {SUSPENSION_MAX_DAYS} days",
+            field="resumes_on",
+        )
+    return Suspension(
+        starts_on=starts_on,
+        resumes_on=resumes_on,
+        days=days,
+        commitment_end=commitment_end + timedelta(days=days) if commitment_end else None,
+    )
 
 
 def check_transition(current: str, target: str) -> None:

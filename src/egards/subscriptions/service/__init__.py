@@ -35,7 +35,9 @@ from egards.subscriptions.service.contracts import (
     customer_subscriptions,
     get_subscription,
     list_subscriptions,
+    resume_due,
     status_history,
+    suspend_subscription,
     update_subscription,
 )
 from egards.subscriptions.service.inbound import inbound_message_received
@@ -81,8 +83,10 @@ __all__ = [
     "record_outcome",
     "report",
     "request_cancellation",
+    "resume_due",
     "score_of",
     "status_history",
+    "suspend_subscription",
     "terms_of",
     "update_subscription",
 ]

@@ -61,7 +61,7 @@ def inbound_message_received(
     running = [
         (s.reference, list(s.line_numbers or ()))
         for s in customer_subscriptions(session, customer_id=customer_id)
-        if s.status in (Status.ACTIVE, Status.WON_BACK)
+        if s.status in (Status.ACTIVE, Status.SUSPENDED, Status.WON_BACK)
     ]
     reference = domain.named_contract(recognised, running)
     if reference is None:
