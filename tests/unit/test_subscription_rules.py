@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -296,3 +296,79 @@ def test_save_rate_is_compared_with_up_to_five_similar_requests_given_nothing():
 def test_a_request_without_a_similar_one_given_nothing_is_counted_not_compared():
     [row, _] = domain.compare_saves([_decided("credit_and_fix", True, reason="outage")])
     assert row.decided == 1 and row.matched == 0 and row.saved is None and row.control is None
+
+
+def test_a_letter_asking_to_cancel_names_its_contract_line_and_reason():
+    found = domain.recognise_cancellation(
+        "Madame, Monsieur, je déménage et vous demande de résilier mon contrat FX-SEED-003"
+        " (ligne 01 43 55 20 03)."
+    )
+    assert found == domain.Recognised(("FXSEED003",), ("0143552003",), "moving")
+
+
+def test_an_english_email_with_a_spaced_reference_is_recognised():
+    found = domain.recognise_cancellation("Please cancel my subscription FX 100200, too expensive")
+    assert found is not None and "FX100200" in found.references and found.reason == "price"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Je ne veux pas résilier, je voudrais juste changer d'offre.",
+        "I don't want to cancel my subscription, only to pause it.",
+        "Ma box ne marche plus depuis hier.",
+    ],
+)
+def test_a_message_that_does_not_ask_to_cancel_is_not_recognised(text):
+    assert domain.recognise_cancellation(text) is None
+
+
+def test_the_named_contract_is_one_reference_or_a_line_only_one_contract_has():
+    contracts = [("FX-1001", ["01 44 55 66 77"]), ("FX-1002", ["01 44 55 66 77", "06 12 34 56 78"])]
+    by_reference = domain.Recognised(("FX1002",), (), None)
+    by_own_line = domain.Recognised((), ("0612345678",), None)
+    by_shared_line = domain.Recognised((), ("0144556677",), None)
+    assert domain.named_contract(by_reference, contracts) == "FX-1002"
+    assert domain.named_contract(by_own_line, contracts) == "FX-1002"
+    assert domain.named_contract(by_shared_line, contracts) is None  # a person decides
+    assert domain.named_contract(domain.Recognised((), (), None), contracts) is None
+
+
+def test_a_suspension_moves_the_commitment_by_its_length():
+    plan = domain.plan_suspension(
+        status="active",
+        starts_on=date(2026, 12, 3),
+        resumes_on=date(2027, 1, 2),
+        commitment_end=date(2027, 6, 1),
+    )
+    assert plan.days == 30 and plan.commitment_end == date(2027, 7, 1)
+
+
+@pytest.mark.parametrize("days", [6, 184])
+def test_a_suspension_lasts_a_week_to_six_months(days):
+    with pytest.raises(InvalidInput) as refused:
+        domain.plan_suspension(
+            status="active",
+            starts_on=date(2026, 12, 3),
+            resumes_on=date(2026, 12, 3) + timedelta(days=days),
+            commitment_end=None,
+        )
+    assert refused.value.field == "resumes_on"
+
+
+@pytest.mark.parametrize("status", ["notice_given", "ended", "suspended"])
+def test_only_a_running_contract_can_be_suspended(status):
+    with pytest.raises(Conflict):
+        domain.plan_suspension(
+            status=status,
+            starts_on=date(2026, 12, 3),
+            resumes_on=date(2027, 1, 2),
+            commitment_end=None,
+        )
+
+
+def test_a_suspended_contract_may_be_cancelled_or_resumed():
+    for target in ("notice_given", "active", "ended"):
+        domain.check_transition("suspended", target)
+    with pytest.raises(Conflict):
+        domain.check_transition("notice_given", "suspended")

@@ -16,6 +16,7 @@ from egards.subscriptions.schemas import (
     SubscriptionCreate,
     SubscriptionRead,
     SubscriptionUpdate,
+    SuspensionCreate,
 )
 from egards.web.deps import CurrentActor, DbSession, Id, now_of
 
@@ -65,6 +66,22 @@ def update_subscription(
         subscription_id=subscription_id,
         changes=data.model_dump(exclude_unset=True),
         now=now_of(request),
+    )
+
+
+@router.post("/subscriptions/{subscription_id}/suspension", response_model=SubscriptionRead)
+def suspend_subscription(
+    request: Request,
+    session: DbSession,
+    actor: CurrentActor,
+    subscription_id: Id,
+    data: SuspensionCreate,
+) -> Any:
+    """Pause a running contract until ``resumes_on`` (7 days to six months): not billed
+    meanwhile, the commitment moves by as many days; the worker resumes it on that day
+    (customers:write)."""
+    return service.suspend_subscription(
+        session, actor=actor, subscription_id=subscription_id, data=data, now=now_of(request)
     )
 
 

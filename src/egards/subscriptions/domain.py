@@ -23,6 +23,7 @@ from egards.errors import Conflict, InvalidInput
 
 class Status(StrEnum):
     ACTIVE = "active"
+    SUSPENDED = "suspended"  # paused at the customer's request: not billed, resumes on a date
     NOTICE_GIVEN = "notice_given"
     ENDED = "ended"
     WON_BACK = "won_back"
@@ -221,11 +222,48 @@ def admit_request(subscription_status: str | None, *, has_open_request: bool) ->
 
 
 _TRANSITIONS = {
-    Status.ACTIVE: {Status.NOTICE_GIVEN, Status.ENDED},
+    Status.ACTIVE: {Status.NOTICE_GIVEN, Status.ENDED, Status.SUSPENDED},
+    Status.SUSPENDED: {Status.ACTIVE, Status.NOTICE_GIVEN, Status.ENDED},
     Status.NOTICE_GIVEN: {Status.ACTIVE, Status.ENDED},
     Status.ENDED: {Status.WON_BACK},
-    Status.WON_BACK: {Status.NOTICE_GIVEN, Status.ENDED},
+    Status.WON_BACK: {Status.NOTICE_GIVEN, Status.ENDED, Status.SUSPENDED},
 }
+
+SUSPENSION_MIN_DAYS = 7
+SUSPENSION_MAX_DAYS = 183  # six months at most: longer, the customer is better off cancelling
+
+
+@dataclass(frozen=True)
+class Suspension:
+    """A pause of a contract: from ``starts_on`` to ``resumes_on`` (the day billing starts
+    again), ``days`` long; the commitment moves by as many days."""
+
+    starts_on: date
+    resumes_on: date
+    days: int
+    commitment_end: date | None
+
+
+def plan_suspension(
+    *, status: str, starts_on: date, resumes_on: date, commitment_end: date | None
+) -> Suspension:
+    """A running contract (active or won back) may be paused for 7 days to six months; it is
+    not billed meanwhile, so the commitment (if any) ends that many days later. A contract
+    under notice or ended cannot be paused; a paused one may still be cancelled."""
+    if status not in (Status.ACTIVE, Status.WON_BACK):
+        raise Conflict(f"a contract {status} cannot be suspended", field="status", status=status)
+    days = (resumes_on - starts_on).days
+    if days < SUSPENSION_MIN_DAYS or days > SUSPENSION_MAX_DAYS:
+        raise InvalidInput(
+            f"a suspension lasts {SUSPENSION_MIN_DAYS} to {SUSPENSION_MAX_DAYS} days",
+            field="resumes_on",
+        )
+    return Suspension(
+        starts_on=starts_on,
+        resumes_on=resumes_on,
+        days=days,
+        commitment_end=commitment_end + timedelta(days=days) if commitment_end else None,
+    )
 
 
 def check_transition(current: str, target: str) -> None:
@@ -274,10 +312,83 @@ _CANCEL_WORDS = re.compile(
 )
 
 
+_NOT_CANCELLING = re.compile(
+    r"\b(ne|n')\s*(veux|voulons|souhaite|souhaitons|compte|comptons)\s+pas\s+r[ée]silier"
+    r"|\b(don't|do not|won't|will not|not) (want to |going to )?cancel",
+    re.IGNORECASE,
+)
+
+
 def looks_like_cancellation(text: str) -> bool:
     """A message that reads as a request to end a contract (the case page then offers to
-    register it as one)."""
-    return bool(_CANCEL_WORDS.search(text or ""))
+    register it as one); "je ne veux pas résilier" does not."""
+    text = text or ""
+    return bool(_CANCEL_WORDS.search(text)) and not _NOT_CANCELLING.search(text)
+
+
+_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-_.]{2,38}[A-Za-z0-9]")
+_SPACED = re.compile(r"\b[A-Za-z]{1,6} \d[\d\-]{2,}\b")  # "FX 100200", as people type it
+_LINE = re.compile(r"(?:\+33[\s.\-]?|\b0)[1-9](?:[\s.\-]?\d{2}){4}\b")
+_REASON_WORDS = (
+    ("moving", re.compile(r"d[ée]m[ée]nag|moving (house|abroad|out)|\bi(?:'m| am) moving", re.I)),
+    ("outage", re.compile(r"\bpanne|coupure|outage|no (connection|signal)", re.I)),
+    (
+        "competitor_offer",
+        re.compile(r"concurren|moins cher ailleurs|competitor|cheaper elsewhere", re.I),
+    ),
+    ("price", re.compile(r"trop cher|\bprix\b|augmentation|too expensive|\bprice", re.I)),
+    ("customer_service", re.compile(r"service client|customer service", re.I)),
+)
+
+
+@dataclass(frozen=True)
+class Recognised:
+    """What a message asking to cancel names: contract references (as normalised), line
+    numbers, and the reason it gives in words, if one of the taxonomy's."""
+
+    references: tuple[str, ...]
+    line_numbers: tuple[str, ...]
+    reason: str | None
+
+
+def recognise_cancellation(text: str) -> Recognised | None:
+    """A message (an e-mail, a scanned letter's text) read as a cancellation request: None
+    unless it asks to end a contract; otherwise what it names. A reference is any word of
+    letters, digits and dashes holding at least three digits (``FX-100200``); a line is a
+    French number."""
+    if not looks_like_cancellation(text):
+        return None
+    lines = tuple(dict.fromkeys(normalise_line(m) for m in _LINE.findall(text)))
+    line_digits = {re.sub(r"\D", "", line) for line in lines}
+    references = tuple(
+        dict.fromkeys(
+            normalise_reference(token)
+            for token in [*_SPACED.findall(text), *_TOKEN.findall(text)]
+            if sum(c.isdigit() for c in token) >= 3 and re.sub(r"\D", "", token) not in line_digits
+        )
+    )
+    reason = next((code for code, words in _REASON_WORDS if words.search(text)), None)
+    return Recognised(references, lines, reason)
+
+
+def named_contract(recognised: Recognised, contracts: list[tuple[str, list[str]]]) -> str | None:
+    """The one contract (reference, line numbers) of the sender's that the message names: by
+    its reference, else by a line number that only one of them has. None when it names none
+    or several: a person decides."""
+    by_reference = [
+        reference
+        for reference, _ in contracts
+        if normalise_reference(reference) in recognised.references
+    ]
+    if by_reference:
+        return by_reference[0] if len(by_reference) == 1 else None
+    wanted = set(recognised.line_numbers)
+    by_line = [
+        reference
+        for reference, lines in contracts
+        if wanted & {normalise_line(line) for line in lines}
+    ]
+    return by_line[0] if len(by_line) == 1 else None
 
 
 # --------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Worker jobs of subscriptions: contracts whose notice ran out end; win-back contacts that are
+"""Worker jobs of subscriptions: contracts whose notice ran out end; suspended contracts resume
+at their end date; win-back contacts that are
 due go out (an e-mail with consent, else a call task in the cancellations queue)."""
 
 from __future__ import annotations
@@ -19,6 +20,14 @@ def _end_due(context: JobContext) -> str:
     return f"{ended} contract(s) ended"
 
 
+def _resume_due(context: JobContext) -> str:
+    with context.db.unit_of_work() as session:
+        resumed = service.resume_due(
+            session, today=context.now.astimezone(PARIS).date(), now=context.now
+        )
+    return f"{resumed} contract(s) resumed"
+
+
 def _winbacks(context: JobContext) -> str:
     with context.db.unit_of_work() as session:
         done = service.contact_winbacks(
@@ -32,5 +41,6 @@ def _winbacks(context: JobContext) -> str:
 
 JOBS = [
     Job(name="subscriptions-end-due", run=_end_due, every=3600.0, order=40),
+    Job(name="subscriptions-resume-due", run=_resume_due, every=3600.0, order=42),
     Job(name="subscriptions-winback", run=_winbacks, every=3600.0, order=45),
 ]

@@ -51,6 +51,7 @@ class Subscription(Base):
     equipment: Mapped[str | None] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(20), default="active", index=True)
     ends_on: Mapped[date | None] = mapped_column(Date)
+    resumes_on: Mapped[date | None] = mapped_column(Date)  # while suspended: billing restarts
     sold_channel: Mapped[str] = mapped_column(String(20))
     sold_silo: Mapped[str] = mapped_column(String(40))
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))

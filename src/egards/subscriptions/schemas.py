@@ -77,6 +77,14 @@ class SubscriptionUpdate(_In):
     _lines = field_validator("line_numbers")(classmethod(lambda cls, v: _check_lines(v)))
 
 
+class SuspensionCreate(_In):
+    """A pause of a running contract, from today until ``resumes_on`` (7 days to six months):
+    not billed meanwhile, the commitment moves by as many days."""
+
+    resumes_on: date
+    note: str | None = Field(default=None, max_length=300)
+
+
 class SubscriptionRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -95,6 +103,7 @@ class SubscriptionRead(BaseModel):
     equipment: str | None
     status: str
     ends_on: date | None
+    resumes_on: date | None = None
     sold_channel: str
     sold_silo: str
     organisation_id: int | None

@@ -20,6 +20,7 @@ WORDS = (
     N_("registered"),
     N_("stayed_with_offer"),
     N_("stayed_without"),
+    N_("suspended"),
     N_("thanks"),
     N_("transfer"),
     N_("unmatched"),

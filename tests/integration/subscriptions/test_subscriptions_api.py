@@ -269,6 +269,12 @@ def test_partner_cannot_take_or_see_cancellations(client, make_person, make_orga
     assert client.get("/api/v1/cancellations", headers=partner.headers).status_code == 403
     hidden = client.get(f"/api/v1/subscriptions/{contract['id']}", headers=partner.headers)
     assert hidden.status_code == 404
+    paused = client.post(
+        f"/api/v1/subscriptions/{contract['id']}/suspension",
+        json={"resumes_on": "2027-01-15"},
+        headers=partner.headers,
+    )
+    assert paused.status_code in (403, 404)
 
 
 @pytest.mark.parametrize("engine", ["sqlite", "postgresql"], indirect=True)
@@ -648,3 +654,60 @@ def test_save_rate_is_compared_with_similar_requests_given_nothing(client, db, a
         "control": 0.5,
     }
     assert total["kind"] == "all" and total["control"] == 0.5
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"], indirect=True)
+def test_a_suspended_contract_moves_its_commitment_and_resumes_at_its_end_date(
+    client, db, agent, customer
+):
+    contract = client.post(
+        "/api/v1/subscriptions",
+        json=subscription_payload(customer["id"], commitment_end="2027-06-01"),
+        headers=agent.headers,
+    ).json()
+    url = f"/api/v1/subscriptions/{contract['id']}/suspension"
+    too_long = client.post(url, json={"resumes_on": "2027-12-01"}, headers=agent.headers)
+    assert too_long.status_code == 422
+    assert too_long.json()["errors"][0]["field"].endswith("resumes_on")
+    paused = client.post(
+        url, json={"resumes_on": "2027-01-02", "note": "travelling"}, headers=agent.headers
+    )
+    assert paused.status_code == 200, paused.text
+    body = paused.json()
+    assert body["status"] == "suspended" and body["resumes_on"] == "2027-01-02"
+    assert body["commitment_end"] == (date(2027, 6, 1) + timedelta(days=30)).isoformat()
+    again = client.post(url, json={"resumes_on": "2027-01-10"}, headers=agent.headers)
+    assert again.status_code == 409
+    timeline = client.get(
+        f"/api/v1/customers/{customer['id']}/timeline", headers=agent.headers
+    ).json()
+    events = timeline["items"] if isinstance(timeline, dict) else timeline
+    assert any(e["kind"] == "subscription.suspended" for e in events)
+    with db.unit_of_work() as session:
+        day = datetime(2027, 1, 1, 9, tzinfo=UTC)
+        assert service.resume_due(session, today=day.date(), now=day) == 0
+        day = datetime(2027, 1, 2, 9, tzinfo=UTC)
+        assert service.resume_due(session, today=day.date(), now=day) == 1
+    back = client.get(f"/api/v1/subscriptions/{contract['id']}", headers=agent.headers).json()
+    assert back["status"] == "active" and back["resumes_on"] is None
+    history = client.get(
+        f"/api/v1/subscriptions/{contract['id']}/history", headers=agent.headers
+    ).json()
+    assert [h["to_status"] for h in history][-2:] == ["suspended", "active"]
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"], indirect=True)
+def test_a_suspended_contract_can_still_be_cancelled(client, agent, contract):
+    client.post(
+        f"/api/v1/subscriptions/{contract['id']}/suspension",
+        json={"resumes_on": "2027-02-01"},
+        headers=agent.headers,
+    )
+    row = client.post(
+        "/api/v1/cancellations",
+        json={"name": "Biosse", "reference": "FX100200", "channel": "phone"},
+        headers=agent.headers,
+    ).json()
+    assert row["status"] == "registered" and row["end_date"] == "2026-12-13"
+    sub = client.get(f"/api/v1/subscriptions/{contract['id']}", headers=agent.headers).json()
+    assert sub["status"] == "notice_given"

@@ -9,8 +9,10 @@ import re
 import pytest
 
 from egards.accounts.domain import Role
+from egards.subscriptions import service
 from tests.conftest import login
 from tests.integration.builders import customer_payload
+from tests.integration.subscriptions.conftest import NOW
 
 PDF = b"%PDF-1.4\n% a scanned letter\n"
 
@@ -88,7 +90,7 @@ def test_an_email_that_reads_like_a_cancellation_is_registered_from_its_case(cli
             "channel": "email",
             "customer_id": customer["id"],
             "subject": "Je veux résilier mon abonnement",
-            "message": "Merci de résilier la ligne 01 43 55 20 03, contrat FX-SEED-003.",
+            "message": "Merci de résilier mon abonnement, je n'ai plus mon numéro de contrat.",
         },
         headers=agent.headers,
     ).json()["case"]
@@ -115,6 +117,63 @@ def test_an_email_that_reads_like_a_cancellation_is_registered_from_its_case(cli
     assert len(items) == 1
     after = client.get(f"/cases/{case['id']}")
     assert row["number"] in after.text
+
+
+@pytest.mark.parametrize("channel", ["email", "letter"])
+def test_a_written_request_naming_the_contract_is_registered_on_arrival(
+    client, db, agent, scene, channel
+):
+    customer, contract = scene
+    case = client.post(
+        "/api/v1/cases",
+        json={
+            "channel": channel,
+            "customer_id": customer["id"],
+            "subject": "Résiliation",
+            "message": "Je déménage : merci de résilier la ligne 01 43 55 20 03 au plus tôt.",
+        },
+        headers=agent.headers,
+    ).json()["case"]
+    [row] = client.get("/api/v1/cancellations", headers=agent.headers).json()
+    assert row["case_id"] == case["id"] and row["channel"] == channel
+    assert row["status"] == "registered" and row["reason"] == "moving"
+    assert row["end_date"] and row["acknowledged_at"]
+    sub = client.get(f"/api/v1/subscriptions/{contract['id']}", headers=agent.headers).json()
+    assert sub["status"] == "notice_given"
+    # A second message on the same case does not open a second request.
+    with db.unit_of_work() as session:
+        service.inbound_message_received(
+            session,
+            actor=service.WORKER,
+            case_id=case["id"],
+            message_id=0,
+            customer_id=customer["id"],
+            text="Je confirme : résilier la ligne 01 43 55 20 03.",
+            received_at=NOW,
+            now=NOW,
+        )
+    assert len(client.get("/api/v1/cancellations", headers=agent.headers).json()) == 1
+
+
+def test_a_message_refusing_to_cancel_or_naming_no_contract_is_left_to_an_agent(
+    client, agent, scene
+):
+    customer, _ = scene
+    for message in (
+        "Je ne veux pas résilier la ligne 01 43 55 20 03, je veux juste un rappel.",
+        "Merci de résilier le contrat FX-OTHER-999.",
+    ):
+        client.post(
+            "/api/v1/cases",
+            json={
+                "channel": "email",
+                "customer_id": customer["id"],
+                "subject": "Ligne",
+                "message": message,
+            },
+            headers=agent.headers,
+        )
+    assert client.get("/api/v1/cancellations", headers=agent.headers).json() == []
 
 
 def test_a_refused_console_form_names_the_field(client, agent, scene):

@@ -4,8 +4,9 @@ promise and case in the cancellations queue), retention offers, outcomes, win-ba
 and the GDPR hooks. Each takes a session and keyword arguments and only flushes.
 
 The modules, each importing only those before it: ``_common``, ``contracts``, ``matching``,
-``cancellation``, ``outcomes``, ``reports``, ``privacy``, ``churn``. This package re-exports their
-public names (``from egards.subscriptions import service; service.request_cancellation``).
+``cancellation``, ``outcomes``, ``reports``, ``privacy``, ``churn``, ``inbound``. This package
+re-exports their public names (``from egards.subscriptions import service;
+service.request_cancellation``).
 """
 
 from __future__ import annotations
@@ -34,9 +35,12 @@ from egards.subscriptions.service.contracts import (
     customer_subscriptions,
     get_subscription,
     list_subscriptions,
+    resume_due,
     status_history,
+    suspend_subscription,
     update_subscription,
 )
+from egards.subscriptions.service.inbound import inbound_message_received
 from egards.subscriptions.service.matching import (
     Match,
     Preview,
@@ -68,6 +72,7 @@ __all__ = [
     "export_section",
     "get_request",
     "get_subscription",
+    "inbound_message_received",
     "list_requests",
     "list_subscriptions",
     "loyalty_facts",
@@ -78,8 +83,10 @@ __all__ = [
     "record_outcome",
     "report",
     "request_cancellation",
+    "resume_due",
     "score_of",
     "status_history",
+    "suspend_subscription",
     "terms_of",
     "update_subscription",
 ]

@@ -1,10 +1,10 @@
 """Contracts: signed (a new contract after a win-back contact counts the customer won back),
-read, listed, and their status history.
+read, listed, changed, suspended and resumed, and their status history.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -14,6 +14,7 @@ from egards.accounts.domain import Actor, Permission
 from egards.customers import service as customers
 from egards.db import utcnow
 from egards.errors import Conflict, NotFound
+from egards.formats import BUSINESS_ZONE
 from egards.subscriptions import domain
 from egards.subscriptions.domain import Outcome, Status
 from egards.subscriptions.models import (
@@ -21,8 +22,9 @@ from egards.subscriptions.models import (
     Subscription,
     SubscriptionStatusChange,
 )
-from egards.subscriptions.schemas import SubscriptionCreate
+from egards.subscriptions.schemas import SubscriptionCreate, SuspensionCreate
 from egards.subscriptions.service._common import (
+    WORKER,
     _change_status,
     _record,
 )
@@ -218,3 +220,71 @@ def update_subscription(
         )
     session.flush()
     return subscription
+
+
+def suspend_subscription(
+    session: Session,
+    *,
+    actor: Actor,
+    subscription_id: int,
+    data: SuspensionCreate,
+    now: datetime | None = None,
+) -> Subscription:
+    """Pause a running contract from today until ``data.resumes_on``
+    (:func:`domain.plan_suspension`: 7 days to six months, the commitment moves by as many
+    days); on the status history, the audit trail and the timeline. The worker resumes it on
+    that day (:func:`resume_due`)."""
+    actor.require(Permission.CUSTOMERS_WRITE)
+    now = now or utcnow()
+    subscription = get_subscription(session, actor=actor, subscription_id=subscription_id)
+    plan = domain.plan_suspension(
+        status=subscription.status,
+        starts_on=now.astimezone(BUSINESS_ZONE).date(),
+        resumes_on=data.resumes_on,
+        commitment_end=subscription.commitment_end,
+    )
+    _change_status(session, subscription, Status.SUSPENDED, actor, now, data.note)
+    subscription.resumes_on = plan.resumes_on
+    subscription.commitment_end = plan.commitment_end
+    _record(
+        session,
+        actor=actor,
+        action="subscription.suspended",
+        entity=("subscription", subscription.id),
+        customer_id=subscription.customer_id,
+        summary=f"Contract {subscription.reference} suspended until {plan.resumes_on}"
+        f" ({plan.days} days)",
+        after={
+            "resumes_on": plan.resumes_on.isoformat(),
+            "commitment_end": plan.commitment_end.isoformat() if plan.commitment_end else None,
+        },
+        now=now,
+    )
+    session.flush()
+    return subscription
+
+
+def resume_due(session: Session, *, today: date, now: datetime | None = None) -> int:
+    """Suspended contracts whose resume date has come run again (a worker job). Returns how
+    many resumed."""
+    now = now or utcnow()
+    due = session.scalars(
+        select(Subscription).where(
+            Subscription.status == Status.SUSPENDED, Subscription.resumes_on <= today
+        )
+    ).all()
+    for subscription in due:
+        _change_status(session, subscription, Status.ACTIVE, WORKER, now, "suspension over")
+        subscription.resumes_on = None
+        _record(
+            session,
+            actor=WORKER,
+            action="subscription.resumed",
+            entity=("subscription", subscription.id),
+            customer_id=subscription.customer_id,
+            summary=f"Contract {subscription.reference} resumed",
+            after={"status": str(Status.ACTIVE)},
+            now=now,
+        )
+    session.flush()
+    return len(due)
