@@ -11,6 +11,7 @@ from egards.social import service
 from egards.social.schemas import (
     InfluenceRow,
     LinkCreate,
+    LinkModelRead,
     LinkRead,
     LinkReviewRead,
     ProfileDetailRead,
@@ -101,3 +102,10 @@ def decide(
 def influence(session: DbSession, actor: CurrentActor) -> Any:
     """Each profile's audience beside its customer's value (none for a stranger)."""
     return service.influence_vs_value(session, actor=actor)
+
+
+@router.post("/model/retrain", response_model=LinkModelRead, status_code=201)
+def retrain(request: Request, session: DbSession, actor: CurrentActor) -> Any:
+    """Retrain the linking model on the review outcomes (the links people confirmed teach
+    it how true matches look); the next linking runs use it. 409 when nothing was reviewed."""
+    return service.retrain(session, actor=actor, now=now_of(request))

@@ -92,3 +92,20 @@ def duplicates() -> None:
     with reporting(), db.unit_of_work() as session:
         queued = service.find_duplicates(session, now=utcnow(), lower=SocialSettings().link_upper)
     console.print(f"{queued} pairs of possible duplicates queued for review")
+
+
+@app.command("retrain")
+def retrain() -> None:
+    """Retrain the linking model on the review outcomes (links people confirmed or
+    rejected); the next `egards social link` and `duplicates` runs use it."""
+    from egards.accounts.domain import SYSTEM
+    from egards.cli_support import database, reporting
+    from egards.config import get_settings
+    from egards.db import utcnow
+    from egards.social import service
+
+    db = database(get_settings())
+    with reporting(), db.unit_of_work() as session:
+        model = service.retrain(session, actor=SYSTEM, now=utcnow())
+        accepted, rejected = model.accepted, model.rejected
+    console.print(f"Model retrained from {accepted} confirmed and {rejected} rejected links")

@@ -29,6 +29,7 @@ class LinkMethod(StrEnum):
     VERIFIED_PHONE = "verified_phone"
     DECLARED_HANDLE = "declared_handle"
     LOYALTY_NUMBER = "loyalty_number"
+    CONTRACT_REFERENCE = "contract_reference"
     REPLY_FROM_KNOWN_ADDRESS = "reply_from_known_address"
     PROBABILISTIC = "probabilistic"
     REVIEW = "review"

@@ -179,7 +179,39 @@ M_PROBABILITIES = {
 }
 
 
-def _comparisons() -> list[Any]:
+PRIOR_WEIGHT = 20
+"""How many reviewed pairs the shipped m probabilities count for when reviews refit them."""
+
+
+def refit_m(
+    confirmed: Iterable[Mapping[str, int]],
+    *,
+    prior: Mapping[str, Sequence[float]] = M_PROBABILITIES,
+    prior_weight: float = PRIOR_WEIGHT,
+) -> dict[str, list[float]]:
+    """The m probabilities learnt from the comparison levels of links a person confirmed
+    (true matches): per column, how often each level was seen, blended with ``prior`` as
+    if it were ``prior_weight`` pairs, so that a few reviews nudge the model and many
+    reviews lead it. A column missing on a pair (level -1) says nothing about it."""
+    counts = {column: [0] * len(values) for column, values in prior.items()}
+    for levels in confirmed:
+        for column, level in levels.items():
+            values = counts.get(column)
+            if values is None or not 0 <= level < len(values):
+                continue
+            values[len(values) - 1 - level] += 1  # highest level first, as Splink lists them
+    fitted = {}
+    for column, values in counts.items():
+        seen = sum(values)
+        blended = [
+            (count + prior_weight * p) / (seen + prior_weight)
+            for count, p in zip(values, prior[column], strict=True)
+        ]
+        fitted[column] = [round(value, 6) for value in blended]
+    return fitted
+
+
+def _comparisons(m_probabilities: Mapping[str, Sequence[float]] | None = None) -> list[Any]:
     import splink.comparison_library as cl
 
     found = [
@@ -192,8 +224,9 @@ def _comparisons() -> list[Any]:
         cl.ExactMatch("phone_suffix"),
         cl.ExactMatch("birth_year"),
     ]
+    m = {**M_PROBABILITIES, **(m_probabilities or {})}
     return [
-        comparison.configure(m_probabilities=M_PROBABILITIES[column])
+        comparison.configure(m_probabilities=list(m[column]))
         for comparison, column in zip(found, COLUMNS, strict=True)
     ]
 
@@ -213,13 +246,17 @@ def _blocking() -> list[Any]:
     ]
 
 
-def _settings(link_type: Literal["link_only", "dedupe_only"], prior: float) -> Any:
+def _settings(
+    link_type: Literal["link_only", "dedupe_only"],
+    prior: float,
+    m_probabilities: Mapping[str, Sequence[float]] | None = None,
+) -> Any:
     from splink import SettingsCreator
 
     return SettingsCreator(
         probability_two_random_records_match=prior,
         link_type=link_type,
-        comparisons=_comparisons(),
+        comparisons=_comparisons(m_probabilities),
         blocking_rules_to_generate_predictions=_blocking(),
         retain_intermediate_calculation_columns=True,
         retain_matching_columns=True,
@@ -245,33 +282,71 @@ def _pairs(records: list[dict[str, Any]], *, right_name: str | None) -> list[Sco
     return pairs
 
 
+# The blocking rules above, as one filter on the customers' table: the candidates of one
+# new record are fetched first, so that Splink compares a handful of pairs, not a million.
+_CANDIDATES = """
+SELECT * FROM customer_records
+WHERE (first_name = $first_name AND last_name = $last_name)
+   OR alias = $alias
+   OR (last_name = $last_name AND city = $city)
+   OR (phone_suffix = $phone_suffix AND substr(first_name, 1, 1) = substr($first_name, 1, 1))
+   OR (first_name = $first_name AND initial = $initial AND city = $city)
+"""
+
+
 class Model:
     """A model trained once against a set of customers, to score new profiles one at a
-    time (a webhook's author) without training again."""
+    time (a webhook's author) without training again. The customers' records stay in a
+    DuckDB table; each new record's candidates are selected there by the blocking keys,
+    then scored by Splink."""
 
-    def __init__(self, right: Sequence[Mapping[str, Any]], *, seed: int = 42) -> None:
+    def __init__(
+        self,
+        right: Sequence[Mapping[str, Any]],
+        *,
+        seed: int = 42,
+        m_probabilities: Mapping[str, Sequence[float]] | None = None,
+    ) -> None:
+        import duckdb
         import pyarrow as pa
         from splink import DuckDBAPI, Linker
 
         logging.getLogger("splink").setLevel(logging.ERROR)
         self._pa = pa
-        self._db_api = DuckDBAPI()
-        self._right = self._db_api.register(_frame(pa, right), dataset_display_name="side_b")
+        self._con = duckdb.connect()
+        frame = _frame(pa, right)
+        self._con.register("customer_frame", frame)
+        self._con.execute("CREATE TABLE customer_records AS SELECT * FROM customer_frame")
+        self._con.unregister("customer_frame")
+        self._db_api = DuckDBAPI(connection=self._con)
+        right_table = self._db_api.register("customer_records", dataset_display_name="side_b")
         # Chance agreement (u) is learnt between customers: random pairs of people.
         step = max(len(right) // 20_000, 1)
         sample = self._db_api.register(_frame(pa, right[::step]), dataset_display_name="side_a")
         prior = 1 / max(len(right), 2)
-        self._linker = Linker([sample, self._right], _settings("link_only", prior), log_level=None)
+        settings = _settings("link_only", prior, m_probabilities)
+        self._linker = Linker([sample, right_table], settings, log_level=None)
         self._linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=seed)
 
+    def candidates(self, record: Mapping[str, Any]) -> Any:
+        """The customers sharing a blocking key with ``record`` (an Arrow table)."""
+        keys = ("first_name", "last_name", "alias", "city", "phone_suffix", "initial")
+        params = {k: record.get(k) for k in keys}
+        return self._con.sql(_CANDIDATES, params=params).to_arrow_table()
+
     def score_one(self, record: Mapping[str, Any], *, min_weight: float = 0.0) -> list[ScoredPair]:
+        found = self.candidates(record)
+        if found.num_rows == 0:
+            return []
         one = self._db_api.register(_frame(self._pa, [record]))
+        candidates = self._db_api.register(found)
         predicted = self._linker.inference.predict_between(
-            one, self._right, threshold_match_weight=min_weight, warning_mode="never"
+            one, candidates, threshold_match_weight=min_weight, warning_mode="never"
         )
-        pairs = _pairs(predicted.as_record_list(), right_name="side_b")
+        pairs = _pairs(predicted.as_record_list(), right_name=candidates.dataset_display_name)
         predicted.drop_table_from_database_and_remove_from_cache()
-        one.drop_table_from_database_and_remove_from_cache(force_non_splink_table=True)
+        for table in (one, candidates):
+            table.drop_table_from_database_and_remove_from_cache(force_non_splink_table=True)
         return pairs
 
 
@@ -282,6 +357,7 @@ def score(
     min_weight: float = 0.0,
     max_pairs_u: float = 1e6,
     seed: int = 42,
+    m_probabilities: Mapping[str, Sequence[float]] | None = None,
 ) -> list[ScoredPair]:
     """Train the model on these records and score the blocked pairs: ``left`` against
     ``right`` (profiles against customers), or within ``left`` when ``right`` is ``None``
@@ -300,7 +376,9 @@ def score(
     prior = 1 / max(len(right) if right is not None else len(left), 2)
     link_type = "link_only" if right is not None else "dedupe_only"
     linker = Linker(
-        tables if right is not None else tables[0], _settings(link_type, prior), log_level=None
+        tables if right is not None else tables[0],
+        _settings(link_type, prior, m_probabilities),
+        log_level=None,
     )
     linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs_u, seed=seed)
     predicted = linker.inference.predict(threshold_match_weight=min_weight, warning_mode="never")

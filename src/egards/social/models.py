@@ -14,6 +14,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Index,
+    Integer,
     String,
     Text,
     UniqueConstraint,
@@ -66,6 +67,7 @@ class SocialMention(Base):
     __table_args__ = (
         UniqueConstraint("network", "external_id"),
         Index("ix_social_mentions_profile", "profile_id", "posted_at"),
+        Index("ix_social_mentions_case", "case_id"),
     )
 
     id: Mapped[int] = mapped_column(BigIntKey, primary_key=True)
@@ -131,3 +133,17 @@ class CustomerDuplicate(Base):
     decided_at: Mapped[datetime | None]
     decided_by: Mapped[str | None] = mapped_column(String(200))
     reason: Mapped[str | None] = mapped_column(Text)
+
+
+class SocialLinkModel(Base):
+    """A linking model retrained from the review outcomes: the m probabilities learnt (per
+    comparison, highest level first), and how many confirmed and rejected links it read."""
+
+    __tablename__ = "social_link_models"
+
+    id: Mapped[int] = mapped_column(BigIntKey, primary_key=True)
+    m_probabilities: Mapped[dict[str, Any]] = mapped_column(JSON)
+    accepted: Mapped[int] = mapped_column(Integer)
+    rejected: Mapped[int] = mapped_column(Integer)
+    trained_at: Mapped[datetime]
+    trained_by: Mapped[str] = mapped_column(String(200))

@@ -43,8 +43,20 @@ def reviews(request: Request, session: DbSession, actor: CurrentActor) -> Respon
     return render(
         request,
         "social/reviews.html",
-        {"pending": pending, "profiles": profiles, "names": names},
+        {
+            "pending": pending,
+            "profiles": profiles,
+            "names": names,
+            "model": service.current_model(session),
+            "may_retrain": actor.can(Permission.CASES_SUPERVISE) and not actor.is_partner,
+        },
     )
+
+
+@router.post("/social/reviews/retrain")
+def retrain(session: DbSession, actor: CurrentActor) -> Response:
+    service.retrain(session, actor=actor, now=utcnow())
+    return RedirectResponse("/social/reviews", status_code=303)
 
 
 @router.post("/social/reviews/{link_id}")

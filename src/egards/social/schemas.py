@@ -86,3 +86,14 @@ class InfluenceRow(BaseModel):
     clv_cents: int | None
     value_decile: int | None
     segment: str | None
+
+
+class LinkModelRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    accepted: int
+    rejected: int
+    trained_at: datetime
+    trained_by: str
+    m_probabilities: dict[str, list[float]]

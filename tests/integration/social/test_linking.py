@@ -2,38 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 from sqlalchemy import func, select
 
-from egards.cases.intake import sign_webhook
 from egards.social.models import SocialAudience, SocialLink, SocialMention, SocialProfile
 from tests.integration.cases.conftest import create_customer
-
-
-def _mention(client, clock, **fields):
-    payload = {
-        "network": "x",
-        "handle": "@zoem",
-        "author_name": "Zoé M.",
-        "text": "Toujours pas de technicien !",
-        "external_id": "1900000000001",
-        "followers": 800,
-        **fields,
-    }
-    body = json.dumps(payload).encode()
-    stamp = str(int(clock.now.timestamp()))
-    response = client.post(
-        "/api/v1/cases/social-mentions",
-        content=body,
-        headers={
-            "Content-Type": "application/json",
-            "X-Egards-Timestamp": stamp,
-            "X-Egards-Signature": sign_webhook("social-secret", stamp, body),
-        },
-    )
-    assert response.status_code == 201, response.text
-    return response.json()["case"]
 
 
 def _count(db, model, *where):
@@ -41,9 +13,9 @@ def _count(db, model, *where):
         return session.scalar(select(func.count()).select_from(model).where(*where))
 
 
-def test_declared_handle_links_without_review(client, agent, clock, db):
+def test_declared_handle_links_without_review(client, agent, clock, db, post_mention):
     customer = create_customer(client, agent, social=[{"network": "x", "handle": "@ZoeM"}])
-    case = _mention(client, clock)
+    case = post_mention()
     assert case["customer_id"] == customer["id"]
     with db.unit_of_work() as session:
         profile = session.scalar(select(SocialProfile).where(SocialProfile.handle == "zoem"))
@@ -53,23 +25,19 @@ def test_declared_handle_links_without_review(client, agent, clock, db):
     assert _count(db, SocialMention, SocialMention.case_id == case["id"]) == 1
 
 
-def test_a_loyalty_number_quoted_in_a_post_links_the_author(client, agent, clock, db):
+def test_a_loyalty_number_quoted_in_a_post_links_the_author(client, agent, clock, db, post_mention):
     customer = create_customer(client, agent, loyalty_number="FB12345678")
-    case = _mention(
-        client, clock, handle="@traveller", text="Mon numéro FB12345678, bagage perdu !"
-    )
+    case = post_mention(handle="@traveller", text="Mon numéro FB12345678, bagage perdu !")
     assert case["customer_id"] == customer["id"]
 
 
-def test_a_verified_email_links_but_an_unverified_one_does_not(client, agent, clock, db):
+def test_a_verified_email_links_but_an_unverified_one_does_not(
+    client, agent, clock, db, post_mention
+):
     customer = create_customer(client, agent, emails=["ines@example.fr"])
-    unverified = _mention(
-        client, clock, handle="@ines_a", email="ines@example.fr", external_id="u1"
-    )
+    unverified = post_mention(handle="@ines_a", email="ines@example.fr", external_id="u1")
     assert unverified["customer_id"] is None
-    verified = _mention(
-        client,
-        clock,
+    verified = post_mention(
         handle="@ines_b",
         email="ines@example.fr",
         verified=True,
@@ -79,11 +47,11 @@ def test_a_verified_email_links_but_an_unverified_one_does_not(client, agent, cl
 
 
 def test_a_handle_declared_by_another_customer_goes_to_review_never_a_silent_move(
-    client, agent, clock, db
+    client, agent, clock, db, post_mention
 ):
     declared = create_customer(client, agent, social=[{"network": "x", "handle": "@zoem"}])
     other = create_customer(client, agent, loyalty_number="FB87654321")
-    case = _mention(client, clock, text="Client FB87654321, je veux une réponse")
+    case = post_mention(text="Client FB87654321, je veux une réponse")
     assert case["customer_id"] == declared["id"]  # the evidence disagrees: nothing moves
     with db.unit_of_work() as session:
         proposal = session.scalar(select(SocialLink).where(SocialLink.status == "proposed"))
@@ -91,18 +59,20 @@ def test_a_handle_declared_by_another_customer_goes_to_review_never_a_silent_mov
         assert "different customers" in proposal.reason
 
 
-def test_the_audience_history_keeps_each_new_figure(client, clock, db):
-    _mention(client, clock, followers=100, external_id="a1")
-    _mention(client, clock, followers=100, external_id="a2")
-    _mention(client, clock, followers=250, external_id="a3")
+def test_the_audience_history_keeps_each_new_figure(client, clock, db, post_mention):
+    post_mention(followers=100, external_id="a1")
+    post_mention(followers=100, external_id="a2")
+    post_mention(followers=250, external_id="a3")
     with db.unit_of_work() as session:
         history = session.scalars(select(SocialAudience.followers).order_by(SocialAudience.id))
         assert list(history) == [100, 250]
 
 
-def test_erasure_takes_the_profiles_mentions_and_links(client, agent, admin, clock, db):
+def test_erasure_takes_the_profiles_mentions_and_links(
+    client, agent, admin, clock, db, post_mention
+):
     customer = create_customer(client, agent, social=[{"network": "x", "handle": "@zoem"}])
-    _mention(client, clock)
+    post_mention()
     assert _count(db, SocialProfile, SocialProfile.customer_id == customer["id"]) == 1
     erased = client.post(
         f"/api/v1/customers/{customer['id']}/erase",

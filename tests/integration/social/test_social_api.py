@@ -3,42 +3,25 @@ without scores, influence beside value kept from partners."""
 
 from __future__ import annotations
 
-import json
-
 from egards.accounts.domain import Role
-from egards.cases.intake import sign_webhook
 from tests.integration.cases.conftest import create_customer
 
-
-def _mention(client, clock, **fields):
-    payload = {
-        "network": "instagram",
-        "handle": "@marcel_voyage",
-        "author_name": "Marcel",
-        "text": "Vol annulé, personne ne répond",
-        "external_id": "2000000000001",
-        "followers": 4200,
-        **fields,
-    }
-    body = json.dumps(payload).encode()
-    stamp = str(int(clock.now.timestamp()))
-    response = client.post(
-        "/api/v1/cases/social-mentions",
-        content=body,
-        headers={
-            "Content-Type": "application/json",
-            "X-Egards-Timestamp": stamp,
-            "X-Egards-Signature": sign_webhook("social-secret", stamp, body),
-        },
-    )
-    assert response.status_code == 201, response.text
-    return response.json()["case"]
+MARCEL = {
+    "network": "instagram",
+    "handle": "@marcel_voyage",
+    "author_name": "Marcel",
+    "text": "Vol annulé, personne ne répond",
+    "external_id": "2000000000001",
+    "followers": 4200,
+}
 
 
-def test_an_agent_links_a_profile_by_hand_and_undoes_it_with_a_reason(client, agent, clock):
+def test_an_agent_links_a_profile_by_hand_and_undoes_it_with_a_reason(
+    client, agent, clock, post_mention
+):
     customer = create_customer(client, agent)
-    _mention(client, clock)
-    _mention(client, clock, external_id="2000000000002", followers=4500)
+    post_mention(**MARCEL)
+    post_mention(**{**MARCEL, "external_id": "2000000000002", "followers": 4500})
     assert (
         client.get(
             f"/api/v1/social/customers/{customer['id']}/profiles", headers=agent.headers
@@ -76,15 +59,15 @@ def test_an_agent_links_a_profile_by_hand_and_undoes_it_with_a_reason(client, ag
         headers=agent.headers,
     )
     assert undone.status_code == 200 and undone.json()["customer_id"] is None
-    again = _mention(client, clock, external_id="2000000000003")
+    again = post_mention(**{**MARCEL, "external_id": "2000000000003"})
     assert again["customer_id"] is None  # the handle left the customer file with the link
 
 
 def test_partners_do_not_see_influence_or_link_profiles(
-    client, make_person, make_organisation, clock
+    client, make_person, make_organisation, clock, post_mention
 ):
     partner = make_person(Role.PARTNER, organisation_id=make_organisation("Fibre Pose"))
-    _mention(client, clock)
+    post_mention(**MARCEL)
     assert (
         client.get("/api/v1/social/influence-vs-value", headers=partner.headers).status_code == 403
     )

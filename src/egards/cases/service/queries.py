@@ -313,6 +313,15 @@ def case_facts(
     return {case_id: (category, csat) for case_id, category, csat in rows}
 
 
+def message_sender(session: Session, message_id: int) -> tuple[str, str | None] | None:
+    """The channel and sender address of one message, or ``None``: for the features that
+    link a person by the address they answered from."""
+    row = session.execute(
+        select(CaseMessage.channel, CaseMessage.from_address).where(CaseMessage.id == message_id)
+    ).first()
+    return (row[0], row[1]) if row is not None else None
+
+
 def team_of(session: Session, user_id: int | None) -> str | None:
     """The first team an agent works in (their budget's team), if they have a profile."""
     profile = session.get(AgentProfile, user_id) if user_id is not None else None

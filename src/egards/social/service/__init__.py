@@ -21,8 +21,12 @@ from egards.social.service.links import (
     unlink_profile,
 )
 from egards.social.service.mentions import (
+    LISTENER,
     _record_mention,
     already_opened,
+    analyse_mention,
+    inbound_message_received,
+    is_stored,
     social_case_opened,
     social_sender,
 )
@@ -48,11 +52,18 @@ from egards.social.service.profiles import (
     upsert_profile,
 )
 from egards.social.service.reports import influence_vs_value
+from egards.social.service.retraining import (
+    current_m,
+    current_model,
+    retrain,
+    review_outcomes,
+)
 
 __all__ = [
     "ALIASES",
     "IMPORT_FIELDS",
     "LINKER",
+    "LISTENER",
     "_CUSTOMERS_SQL",
     "ImportReport",
     "LinkRun",
@@ -61,7 +72,10 @@ __all__ = [
     "_record_mention",
     "_row_mention",
     "already_opened",
+    "analyse_mention",
     "audience_history",
+    "current_m",
+    "current_model",
     "customer_audience",
     "decide_duplicate",
     "decide_review",
@@ -73,7 +87,9 @@ __all__ = [
     "get_profile",
     "import_export",
     "import_row",
+    "inbound_message_received",
     "influence_vs_value",
+    "is_stored",
     "link_deterministically",
     "link_probabilistically",
     "link_profile",
@@ -81,6 +97,8 @@ __all__ = [
     "profiles_of",
     "propose_link",
     "read_export",
+    "retrain",
+    "review_outcomes",
     "review_queue",
     "social_case_opened",
     "social_sender",

@@ -15,6 +15,7 @@ from egards.social.models import (
     CustomerDuplicate,
 )
 from egards.social.service.probabilistic import _CUSTOMERS_SQL
+from egards.social.service.retraining import current_m
 
 
 def find_duplicates(session: Session, *, now: datetime, lower: float) -> int:
@@ -32,7 +33,9 @@ def find_duplicates(session: Session, *, now: datetime, lower: float) -> int:
         )
     }
     queued = 0
-    for pair in linking.score([linking.customer_record(c) for c in people], None, min_weight=lower):
+    records = [linking.customer_record(c) for c in people]
+    m = current_m(session)
+    for pair in linking.score(records, None, min_weight=lower, m_probabilities=m):
         if not linking.corroborated(pair.levels):
             continue
         a, b = sorted((int(pair.left_id), int(pair.right_id)))

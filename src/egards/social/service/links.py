@@ -29,6 +29,7 @@ from egards.social.models import (
     SocialProfile,
 )
 from egards.social.service.profiles import LINKER, get_profile
+from egards.subscriptions import service as subscriptions
 
 
 def _evidence(
@@ -50,6 +51,8 @@ def _evidence(
     for number in quoted_numbers(text):
         if (by_number := owner(IdentityKind.LOYALTY_NUMBER, number)) is not None:
             found.append(Evidence(LinkMethod.LOYALTY_NUMBER, by_number, f"quoted {number}"))
+        elif (holder := subscriptions.holder_of_reference(session, number)) is not None:
+            found.append(Evidence(LinkMethod.CONTRACT_REFERENCE, holder, f"quoted {number}"))
     if reply_from:
         kind = IdentityKind.PHONE if reply_from.lstrip("+").isdigit() else IdentityKind.EMAIL
         if (by_reply := owner(kind, reply_from)) is not None:

@@ -23,7 +23,7 @@ from egards.social.domain import (
     check_audience,
 )
 from egards.social.service.links import link_deterministically
-from egards.social.service.mentions import _record_mention
+from egards.social.service.mentions import _record_mention, analyse_mention, is_stored
 
 IMPORT_FIELDS = {
     "network",
@@ -134,14 +134,19 @@ def import_row(
     """One row of a network export: the profile, the mention, deterministic linking, and a
     case when the row says the post needs an answer (once per post)."""
     mention, needs_answer = _row_mention(row)
+    new = not is_stored(session, mention)
     profile, stored = _record_mention(session, mention=mention, now=now, source="import")
     decision = link_deterministically(session, profile=profile, now=now, text=mention.text)
     report.linked += decision.outcome is Outcome.LINK
     report.to_review += decision.outcome is Outcome.REVIEW
+    received = mention.posted_at
+    if received is not None and received.tzinfo is None:
+        received = received.replace(tzinfo=UTC)
+    if new and not needs_answer:
+        analyse_mention(
+            session, profile=profile, stored=stored, received_at=received or now, now=now
+        )
     if needs_answer and stored.case_id is None:
-        received = mention.posted_at
-        if received is not None and received.tzinfo is None:
-            received = received.replace(tzinfo=UTC)
         opened = open_social_case(
             session, mention=mention, config=config, now=now, received_at=received
         )

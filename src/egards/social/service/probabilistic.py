@@ -20,6 +20,7 @@ from egards.social.models import (
 )
 from egards.social.service.links import _link, propose_link
 from egards.social.service.profiles import LINKER
+from egards.social.service.retraining import current_m
 
 
 @dataclass
@@ -87,7 +88,12 @@ def link_probabilistically(
         )
         for p in profiles
     ]
-    pairs = linking.score(left, [linking.customer_record(c) for c in people], min_weight=lower)
+    pairs = linking.score(
+        left,
+        [linking.customer_record(c) for c in people],
+        min_weight=lower,
+        m_probabilities=current_m(session),
+    )
     decisions = linking.decide_best(pairs, upper=upper, lower=lower, margin=margin)
     by_id = {str(p.id): p for p in profiles}
     for profile_id, decision in decisions.items():

@@ -185,6 +185,16 @@ def customer_subscriptions(session: Session, *, customer_id: int) -> list[Subscr
     )
 
 
+def holder_of_reference(session: Session, reference: str) -> int | None:
+    """The customer holding the contract of this reference (as people type it: case, spaces
+    and dashes do not matter), or ``None``. For other features' deterministic links."""
+    return session.scalar(
+        select(Subscription.customer_id).where(
+            Subscription.reference == domain.normalise_reference(reference)
+        )
+    )
+
+
 def update_subscription(
     session: Session,
     *,
