@@ -133,6 +133,10 @@ def fit(
         Path | None, typer.Option(help="Score with a saved model instead of fitting.")
     ] = None,
     months: Annotated[int, typer.Option(help="Horizon of expected purchases and CLV.")] = 12,
+    diagnostics: Annotated[
+        Path | None,
+        typer.Option(help="Directory for the diagnostics (CSV tables and SVG charts)."),
+    ] = None,
 ) -> None:
     """Fit a customer-value model on your own transactions or summaries (no database): prints
     the parameters with their standard errors, the log-likelihood and the convergence, and
@@ -179,9 +183,17 @@ def fit(
             f"holdout ({h['duration']:g} {unit}): {h['actual']:,.0f} purchases made, "
             f"{h['predicted']:,.0f} expected by the model"
         )
+    if result.spend_frequency_correlation is not None:
+        console.print(
+            f"correlation of spend and frequency among repeat buyers: "
+            f"{result.spend_frequency_correlation:.2f} (Gamma-Gamma assumes about 0)"
+        )
     target = scores or file.with_name(file.stem + ".scores.csv")
     rows = workbench.write_scores(target, result.scores)
     console.print(f"{rows:,} rows of scores written to {target}")
+    if diagnostics:
+        written = workbench.write_diagnostics(diagnostics, result)
+        console.print(f"{len(written)} diagnostics files written to {diagnostics}")
     if save:
         workbench.save_model(save, result)
         console.print(f"model saved to {save}")

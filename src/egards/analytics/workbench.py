@@ -37,10 +37,26 @@ from egards.analytics.btyd import (
     fit_sbg,
     monthly_rate_from_annual,
 )
+from egards.analytics.diagnostics import (
+    comparison_svg,
+    frequency_recency_matrix,
+    holdout_by_frequency,
+    period_transactions,
+    spend_frequency_correlation,
+)
 from egards.analytics.summary import summarise_transactions
 from egards.errors import InvalidInput
 
-__all__ = ["MODELS", "Workbench", "load_model", "read_table", "run", "save_model"]
+__all__ = [
+    "MODELS",
+    "Workbench",
+    "load_model",
+    "read_table",
+    "run",
+    "save_model",
+    "write_diagnostics",
+    "write_scores",
+]
 
 ModelName = Literal["bg-nbd", "mbg-nbd", "pareto-nbd", "bg-bb", "sbg", "gamma-gamma"]
 Unit = Literal["D", "W", "M"]
@@ -169,6 +185,7 @@ class Workbench:
     unit: str
     scores: dict[str, np.ndarray] = field(default_factory=dict)
     holdout: dict[str, float] | None = None
+    spend_frequency_correlation: float | None = None
 
 
 def _ids(raw: np.ndarray) -> np.ndarray:
@@ -290,6 +307,10 @@ def run(
             time_units_per_month=UNITS_PER_MONTH[unit],
         )
     result = Workbench(model_name, model, fitted, unit, scores)
+    if spend is not None:
+        result.spend_frequency_correlation = spend_frequency_correlation(
+            frequency=x, monetary_value=spend
+        )
     if holdout is not None:
         actual, duration = holdout
         predicted = model.conditional_expected_purchases(
@@ -327,7 +348,11 @@ def _gamma_gamma(ids, x, spend, weights, loaded, name: str) -> Workbench:
         "monetary_value": spend,
         "expected_spend": model.conditional_expected_spend(frequency=x, monetary_value=spend),
     }
-    return Workbench("gamma-gamma", model, fitted, "", scores)
+    result = Workbench("gamma-gamma", model, fitted, "", scores)
+    result.spend_frequency_correlation = spend_frequency_correlation(
+        frequency=x, monetary_value=spend
+    )
+    return result
 
 
 def _bg_bb(table: Table, loaded, *, unit: Unit, calibration_end, end) -> Workbench:
@@ -438,3 +463,58 @@ def write_scores(path: Path, scores: dict[str, np.ndarray]) -> int:
         for row in zip(*columns, strict=True):
             writer.writerow([f"{v:.6g}" if isinstance(v, float | np.floating) else v for v in row])
     return len(columns[0]) if columns else 0
+
+
+def write_diagnostics(directory: Path, result: Workbench) -> list[Path]:
+    """CSV tables and SVG charts of the fit's diagnostics (purchase models only)."""
+    if result.model_name not in PURCHASE_MODELS:
+        return []
+    directory.mkdir(parents=True, exist_ok=True)
+    scores, written = result.scores, []
+
+    def table(name: str, header: list[str], rows) -> None:
+        path = directory / name
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(header)
+            writer.writerows(
+                [f"{v:.6g}" if isinstance(v, float) else v for v in row] for row in rows
+            )
+        written.append(path)
+
+    def chart(name: str, comparison, title: str, y_label: str) -> None:
+        path = directory / name
+        path.write_text(comparison_svg(comparison, title=title, y_label=y_label), "utf-8")
+        written.append(path)
+
+    periods = period_transactions(result.model, frequency=scores["frequency"], T=scores["T"])
+    table("period_transactions.csv", ["repeat_purchases", "actual", "model"], periods.rows())
+    chart("period_transactions.svg", periods, "Customers by repeat purchases", "customers")
+    if result.holdout is not None:
+        by_frequency = holdout_by_frequency(
+            frequency=scores["frequency"],
+            holdout_actual=scores["holdout_purchases"],
+            holdout_expected=scores["holdout_expected"],
+        )
+        table(
+            "holdout_by_frequency.csv",
+            ["calibration_frequency", "actual_mean", "predicted_mean"],
+            by_frequency.rows(),
+        )
+        chart(
+            "holdout_by_frequency.svg",
+            by_frequency,
+            "Holdout purchases by calibration frequency",
+            "purchases per customer",
+        )
+    big_t = float(np.max(scores["T"]))
+    frequencies, recencies, expected, alive = frequency_recency_matrix(
+        result.model, T=big_t, t=UNITS_PER_MONTH[result.unit]
+    )
+    for name, grid in (("expected_purchases_matrix.csv", expected), ("p_alive_matrix.csv", alive)):
+        table(
+            name,
+            ["frequency", *(f"recency_{r:.4g}" for r in recencies)],
+            [[float(f), *map(float, row)] for f, row in zip(frequencies, grid, strict=True)],
+        )
+    return written

@@ -154,3 +154,20 @@ def test_a_saved_model_of_another_kind_is_refused(tmp_path, transactions):
     _run(str(transactions), "--model", "gamma-gamma", "--save", str(saved))
     output = _run(str(transactions), "--model", "bg-nbd", "--model-file", str(saved), code=2)
     assert "holds a gamma-gamma model, not bg-nbd" in output
+
+
+def test_diagnostics_are_written_as_tables_and_charts(transactions, tmp_path):
+    output = _run(
+        str(transactions),
+        "--calibration-end",
+        "1997-09-30",
+        "--holdout-end",
+        "1998-06-30",
+        "--diagnostics",
+        str(tmp_path / "diagnostics"),
+    )
+    assert "correlation of spend and frequency among repeat buyers: 0.11" in output
+    assert "6 diagnostics files written" in output
+    holdout = _rows(tmp_path / "diagnostics" / "holdout_by_frequency.csv")
+    assert [row["calibration_frequency"] for row in holdout][-1] == "7+"
+    assert (tmp_path / "diagnostics" / "period_transactions.svg").read_text().startswith("<svg")

@@ -169,7 +169,12 @@ class BetaGeoModel:
         b, r = self.b, self.r
 
         def at(a: float, b_: float) -> np.ndarray:
-            return (a + b_ - 1.0) / (a - 1.0) * (1.0 - _tail(r, b_ + shift, a + b_ - 1.0, z))
+            # E[(1 - p)^shift / p (1 - exp(-lambda p t))] over p ~ Beta(a, b): for MBG/NBD the
+            # customer must first survive time zero, which turns Beta(a - 1, b) into
+            # Beta(a - 1, b + 1) (prefactor b / (a - 1) instead of (a + b - 1) / (a - 1)).
+            c = a + b_ - 1.0 + shift
+            prefactor = b_ if self._modified else a + b_ - 1.0
+            return prefactor / (a - 1.0) * (1.0 - _tail(r, b_ + shift, c, z))
 
         value = _smooth_through(
             lambda a: _smooth_through(lambda b_: at(a, b_), b, 1.0 - a), self.a, 1.0
