@@ -101,3 +101,35 @@ def test_a_linked_authors_mention_without_a_case_is_analysed(client, agent, db, 
             (mentions["m-1"], customer["id"])
         ]
         assert analysed[0].churn_threat
+
+
+def test_a_bad_export_line_is_reported_by_number_and_leaves_nothing(db, clock, settings):
+    lines = [
+        json.dumps({"network": "x", "handle": "bonne_ligne", "text": "Merci !", "id": "g-1"}),
+        json.dumps(
+            {
+                "network": "x",
+                "handle": "audience_absurde",
+                "text": "Bof",
+                "id": "b-2",
+                "followers": -5,
+            }
+        ),
+        '{"network": "x", "handle": ',
+        json.dumps({"network": "x", "text": "Sans auteur", "id": "b-4"}),
+    ]
+    report = service.import_export(
+        db,
+        text="\n".join(lines),
+        filename="export.jsonl",
+        config=cases.config_from_settings(settings),
+        now=clock.now,
+    )
+    assert (report.read, report.imported) == (4, 1)
+    assert [number for number, _ in report.rejects] == [2, 3, 4]
+    assert "followers" in report.rejects[0][1]
+    assert "JSON" in report.rejects[1][1]
+    assert "handle" in report.rejects[2][1]
+    with db.unit_of_work() as session:
+        handles = set(session.scalars(select(SocialProfile.handle)))
+        assert handles == {"bonne_ligne"}
