@@ -31,7 +31,7 @@ from egards.cases.domain import Channel, MailKind
 from egards.cases.models import Case, CaseMessage, ImapMailbox, RawInbound
 from egards.cases.service import AttachmentIn, CaseDetails, CasesConfig, InboundIn
 from egards.config import Settings
-from egards.customers.models import Identity
+from egards.customers import service as customers
 from egards.db import Database, rowcount, utcnow
 from egards.errors import DomainError, InvalidInput
 from egards.i18n import N_
@@ -401,16 +401,7 @@ def _same_sender(session: Session, case_id: int, address: str) -> bool:
         return True
     if case.customer_id is None:
         return False
-    return (
-        session.scalar(
-            select(Identity.id).where(
-                Identity.customer_id == case.customer_id,
-                Identity.kind == "email",
-                Identity.value == address,
-            )
-        )
-        is not None
-    )
+    return address in customers.identity_values(session, case.customer_id, "email")
 
 
 def _note_bounce(session: Session, case_id: int, mail: ParsedMail, *, now: datetime) -> None:

@@ -15,7 +15,7 @@ from egards.cases.domain import LOOP_MARKER_HEADER, Channel, format_case_number,
 from egards.cases.models import Case, CaseMessage
 from egards.cases.service._common import _timeline
 from egards.cases.service.config import CasesConfig
-from egards.customers.models import Customer, Identity
+from egards.customers import service as customers
 from egards.i18n import N_, message
 from egards.outbox import service as outbox
 
@@ -31,12 +31,7 @@ def _email_of(session: Session, case: Case) -> str | None:
         return case.sender_address
     if case.customer_id is None:
         return None
-    return session.scalar(
-        select(Identity.value)
-        .where(Identity.customer_id == case.customer_id, Identity.kind == "email")
-        .order_by(Identity.is_primary.desc(), Identity.id)
-        .limit(1)
-    )
+    return customers.primary_email(session, case.customer_id)
 
 
 def _thread_headers(session: Session, case: Case) -> dict[str, str]:
@@ -62,7 +57,7 @@ def _acknowledge(
     inbound: CaseMessage,
     config: CasesConfig,
     *,
-    customer: Customer | None,
+    customer: customers.Customer | None,
     now: datetime,
     actor: Actor,
 ) -> CaseMessage:

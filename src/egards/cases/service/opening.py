@@ -7,7 +7,6 @@ import hashlib
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from egards import i18n
@@ -40,10 +39,7 @@ from egards.cases.service.sla import refresh_sla
 from egards.cases.service.standing import standing_of
 from egards.cases.service.workflow import _auto_assign
 from egards.customers import service as customers
-from egards.customers.domain import IdentityKind, normalise_identity
-from egards.customers.models import Customer, Identity
 from egards.db import utcnow
-from egards.errors import InvalidInput
 from egards.i18n import N_
 
 
@@ -51,23 +47,13 @@ def _find_customer(session: Session, message: InboundIn, region: str = "FR") -> 
     """The active customer owning the sender's identity, if exactly one does."""
     if not message.from_address or not message.address_kind:
         return None
-    try:
-        value = normalise_identity(
-            IdentityKind(message.address_kind), message.from_address, region=region
-        )
-    except (InvalidInput, ValueError):
-        return None
-    owner = session.scalar(
-        select(Identity.customer_id)
-        .join(Customer, Customer.id == Identity.customer_id)
-        .where(
-            Identity.kind == message.address_kind,
-            Identity.network == (message.network or ""),
-            Identity.value == value,
-            Customer.status == "active",
-        )
+    return customers.owner_of_identity(
+        session,
+        kind=message.address_kind,
+        value=message.from_address,
+        network=message.network or "",
+        region=region,
     )
-    return owner
 
 
 def _store_attachments(
@@ -119,7 +105,7 @@ def open_case(
     actor.require(Permission.CASES_WRITE)
     now = now or utcnow()
     received = message.received_at or now
-    customer: Customer | None = None
+    customer: customers.Customer | None = None
     customer_id = details.customer_id
     if customer_id is not None:
         # The actor must be able to see this customer (a partner: one assigned to it).
@@ -127,7 +113,7 @@ def open_case(
     elif not actor.is_partner:  # a partner never links a file it cannot see
         customer_id = _find_customer(session, message, region)
         if customer_id is not None:
-            customer = session.get(Customer, customer_id)
+            customer = customers.get_by_id(session, customer_id)
     subject = " ".join((details.subject or "").split())[:300] or _first_words(message.body_text)
     language = _language(details.language, customer)
     # Entitlement from the sender's live status, never from their audience (seed 004).
@@ -258,7 +244,7 @@ def open_case(
     return Opened(case, inbound, acknowledgement, refused)
 
 
-def _language(requested: str | None, customer: Customer | None) -> str:
+def _language(requested: str | None, customer: customers.Customer | None) -> str:
     if customer is not None and customer.preferred_language:
         return customer.preferred_language[:2]
     if requested:

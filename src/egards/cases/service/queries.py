@@ -26,7 +26,7 @@ from egards.cases.models import (
     CaseStatusChange,
     RawInbound,
 )
-from egards.customers.models import Customer
+from egards.customers import service as customers
 from egards.errors import NotFound
 from egards.i18n import N_
 from egards.outbox import service as outbox
@@ -214,14 +214,7 @@ def display_names(session: Session, cases: list[Any]) -> dict[str, dict[int, str
     user_ids = {c.assignee_id for c in cases if c.assignee_id}
     names = {"customers": {}, "users": {}}
     if customer_ids:
-        names["customers"] = {
-            row.id: f"{row.first_name} {row.last_name}"
-            for row in session.execute(
-                select(Customer.id, Customer.first_name, Customer.last_name).where(
-                    Customer.id.in_(customer_ids)
-                )
-            )
-        }
+        names["customers"] = customers.names(session, customer_ids)
     if user_ids:
         names["users"] = accounts.display_names(session, user_ids)
     return names

@@ -26,7 +26,6 @@ from egards.cases.service.silence import _membership, _track
 from egards.cases.service.sla import _facts, refresh_sla
 from egards.customers import service as customers
 from egards.customers.domain import IdentityKind, normalise_identity
-from egards.customers.models import Customer, Identity
 from egards.db import utcnow
 from egards.errors import Conflict, InvalidInput, NotFound
 from egards.i18n import N_, message
@@ -401,12 +400,12 @@ def link_customer(
 
 def suggest_customers(
     session: Session, *, actor: Actor, case_id: int, limit: int = 5
-) -> list[Customer]:
+) -> list[customers.Customer]:
     """Files that may be the unknown sender: same e-mail or phone in another spelling, same
     handle on another network, then the sender's name."""
     case = get_case(session, actor=actor, case_id=case_id)
     actor.require(Permission.CUSTOMERS_READ)
-    found: dict[int, Customer] = {}
+    found: dict[int, customers.Customer] = {}
     address = (case.sender_address or "").strip()
     candidates: list[tuple[str, str]] = []
     if address:
@@ -418,20 +417,19 @@ def suggest_customers(
         else:
             candidates.append(("phone", address))
     for kind, value in candidates:
-        query = select(Identity.customer_id)
-        if kind == "email_local":
-            query = query.where(
-                Identity.kind == "email", Identity.value.startswith(value + "@", autoescape=True)
-            )
-        elif kind == "social":
-            query = query.where(Identity.kind == "social", Identity.value == value)
-        else:
+        if kind == "phone":
             try:
-                normal = normalise_identity(IdentityKind.PHONE, value)
+                value = normalise_identity(IdentityKind.PHONE, value)
             except InvalidInput:
                 continue
-            query = query.where(Identity.kind == "phone", Identity.value == normal)
-        for customer_id in session.scalars(query.limit(limit)):
+        holders = customers.holders_of_identity(
+            session,
+            kind=kind,
+            value=value,
+            limit=limit,
+            email_local_part=kind == "email_local",
+        )
+        for customer_id in holders:
             try:
                 found.setdefault(
                     customer_id,

@@ -172,3 +172,37 @@ def _shareable(
             field="shared_with_id",
         )
     return organisation_id
+
+
+def get_by_id(session: Session, customer_id: int) -> Customer | None:
+    """A customer's file by id, without an access check: for a use case that has checked its
+    own permission (cases: the file of a sender it recognised)."""
+    return session.get(Customer, customer_id)
+
+
+def identity_values(session: Session, customer_id: int, kind: str) -> list[str]:
+    """The values of a customer's identities of one kind (e-mail addresses, loyalty numbers),
+    in the order they were added."""
+    return list(
+        session.scalars(
+            select(Identity.value)
+            .where(Identity.customer_id == customer_id, Identity.kind == kind)
+            .order_by(Identity.id)
+        )
+    )
+
+
+def holders_of_identity(
+    session: Session, *, kind: str, value: str, limit: int, email_local_part: bool = False
+) -> list[int]:
+    """Customers (any status) holding an identity of ``kind`` written ``value`` as stored, at
+    most ``limit``; with ``email_local_part``, e-mail addresses whose part before the @ is
+    ``value`` (the same person writing from another domain)."""
+    query = select(Identity.customer_id)
+    if email_local_part:
+        query = query.where(
+            Identity.kind == "email", Identity.value.startswith(value + "@", autoescape=True)
+        )
+    else:
+        query = query.where(Identity.kind == kind, Identity.value == value)
+    return list(session.scalars(query.limit(limit)))

@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 from egards.accounts.domain import Actor, Permission
 from egards.audit import service as audit
 from egards.customers import service as customers
-from egards.customers.models import Identity
 from egards.errors import Conflict, InvalidInput
 from egards.i18n import N_, message, names
 from egards.loyalty import codec, domain
@@ -48,11 +47,7 @@ def enrol(
         )
     number = programme.member_number(
         customer_id,
-        session.scalars(
-            select(Identity.value)
-            .where(Identity.customer_id == customer_id, Identity.kind == "loyalty_number")
-            .order_by(Identity.id)
-        ),
+        customers.identity_values(session, customer_id, "loyalty_number"),
     )
     start = on or today()
     state = domain.enrol(programme, on=start)
