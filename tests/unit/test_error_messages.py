@@ -11,7 +11,7 @@ import ast
 from pathlib import Path
 
 from egards.errors import N_, Conflict, InvalidInput, NotFound
-from egards.i18n import readable
+from egards.i18n import catalogue, readable
 
 PACKAGE = Path(__file__).resolve().parents[2] / "src" / "egards"
 BASES = {"DomainError", "NotFound", "Conflict", "InvalidInput", "PermissionDenied"}
@@ -101,3 +101,21 @@ def test_a_refusal_without_values_reads_in_french():
 def test_a_refusal_the_catalogue_does_not_know_is_shown_as_written():
     error = Conflict("written {elsewhere}", elsewhere="by hand")
     assert readable("fr", error) == "written by hand"
+
+
+def test_every_error_title_has_its_french():
+    trees = _trees()
+    errors = _error_classes(trees) | NOT_A_MESSAGE
+    titles = {
+        statement.value.value
+        for tree in trees.values()
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ClassDef) and node.name in errors
+        for statement in node.body
+        if isinstance(statement, ast.Assign)
+        and [getattr(t, "id", None) for t in statement.targets] == ["title"]
+        and isinstance(statement.value, ast.Constant)
+    }
+    assert "This sign-in link no longer works" in titles
+    french = catalogue("fr")
+    assert sorted(title for title in titles if title not in french) == []
