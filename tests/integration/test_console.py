@@ -92,3 +92,12 @@ def test_a_partner_cannot_open_the_audit_page(client, make_person, make_organisa
     partner = make_person(Role.PARTNER, organisation_id=make_organisation())
     login(client, partner.email)
     assert client.get("/audit").status_code == 403
+
+
+def test_every_page_masks_the_csrf_token_afresh_and_each_is_accepted(client, agent):
+    first = login(client, agent.email)
+    second = csrf_from(client.get("/customers").text)
+    assert first != second
+    for token in (first, second):
+        response = client.post("/locale", data={"csrf_token": token, "locale": "fr", "next": "/"})
+        assert response.status_code in (200, 303), response.text[:300]

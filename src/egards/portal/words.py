@@ -16,5 +16,6 @@ WORDS = (
     N_("Refused"),
     N_("Settled"),
     N_("Text message"),
+    N_("This sign-in link no longer works"),  # LinkRefused.title
     N_("Waiting for your answer"),
 )

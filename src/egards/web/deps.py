@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated
@@ -16,6 +15,7 @@ from egards.accounts.domain import Actor
 from egards.config import Settings
 from egards.db import utcnow
 from egards.errors import NotAuthenticated, PermissionDenied
+from egards.web import csrf
 from egards.web.i18n import N_, pick_locale
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
@@ -38,14 +38,16 @@ def get_settings(request: Request) -> Settings:
 
 
 def csrf_token(request: Request) -> str:
+    """The session's CSRF secret (created on first use); pages show it masked (web.csrf)."""
     token = request.session.get("csrf")
     if not token:
-        token = request.session["csrf"] = secrets.token_urlsafe(24)
+        token = request.session["csrf"] = csrf.new_secret()
     return token
 
 
 async def check_csrf(request: Request) -> None:
-    """Cookie-authenticated writes must echo the session's token (form field or header)."""
+    """Cookie-authenticated writes must echo the session's token, masked as the page showed it
+    (form field or header)."""
     if request.method not in UNSAFE:
         return
     expected = request.session.get("csrf")
@@ -54,7 +56,7 @@ async def check_csrf(request: Request) -> None:
         ("application/x-www-form-urlencoded", "multipart/form-data")
     ):
         sent = (await request.form()).get("csrf_token")
-    if not expected or not isinstance(sent, str) or not secrets.compare_digest(expected, sent):
+    if not csrf.matches(expected, sent):
         raise PermissionDenied(
             N_("missing or wrong CSRF token; reload the page"), field="csrf_token"
         )

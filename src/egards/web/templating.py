@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from egards.features import FEATURES, modules
+from egards.web import csrf
 from egards.web.i18n import (
     format_datetime,
     format_day,
@@ -112,7 +113,7 @@ def render(
         "percent": lambda share, digits=0: format_percentage(share, locale, digits),
         "money": lambda cents, currency="EUR": format_money(cents, locale, currency),
         "dt_due": lambda value: format_datetime(value, locale, with_zone=True),
-        "csrf_token": request.session.get("csrf", "") if "session" in request.scope else "",
+        "csrf_token": _masked_csrf(request),
         "actor": getattr(request.state, "actor", None),
         "nav": NAV,
         "menu": menu,
@@ -120,3 +121,9 @@ def render(
     return templates.TemplateResponse(
         request, name, {**base, **(context or {})}, status_code=status_code
     )
+
+
+def _masked_csrf(request: Request) -> str:
+    """The session's CSRF secret masked afresh for this page (web.csrf: BREACH)."""
+    secret = request.session.get("csrf", "") if "session" in request.scope else ""
+    return csrf.mask(secret) if secret else ""

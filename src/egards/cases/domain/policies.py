@@ -10,6 +10,7 @@ from egards.cases.domain.statuses import SlaMetric
 from egards.cases.errors import (
     NoMatchingPolicy,
 )
+from egards.errors import N_
 
 # --------------------------------------------------------------------------------------
 # SLA policies
@@ -137,7 +138,7 @@ def choose_policy(policies: Sequence[SlaPolicy], facts: CaseFacts) -> SlaPolicy:
             best = policy
     if best is None:
         raise NoMatchingPolicy(
-            "no SLA policy matches this case and no default policy is configured",
+            N_("no SLA policy matches this case and no default policy is configured"),
             channel=facts.channel,
             priority=facts.priority,
         )

@@ -10,6 +10,7 @@ from egards.cases.errors import (
     ClosureReasonRequired,
     InvalidTransition,
 )
+from egards.errors import N_
 
 # --------------------------------------------------------------------------------------
 # Vocabulary
@@ -104,14 +105,14 @@ def change_status(
     """
     if target not in ALLOWED_TRANSITIONS[current]:
         raise InvalidTransition(
-            f"a case cannot go from {current} to {target}",
+            N_("a case cannot go from {current} to {target}"),
             current=str(current),
             target=str(target),
         )
     unresolved = current is not CaseStatus.RESOLVED
     if target is CaseStatus.CLOSED and unresolved and not (reason and reason.strip()):
         raise ClosureReasonRequired(
-            f"closing a {current} case needs a reason", current=str(current)
+            N_("closing a {current} case needs a reason"), current=str(current)
         )
     return target
 

@@ -10,6 +10,7 @@ from enum import StrEnum
 from egards.cases.errors import (
     InvalidCaseNumber,
 )
+from egards.errors import N_
 
 # --------------------------------------------------------------------------------------
 # Case numbers and e-mail threading
@@ -24,7 +25,7 @@ _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
 def format_case_number(sequence: int) -> str:
     """``C-`` and the sequence on at least six digits: ``C-000123``, ``C-1234567``."""
     if sequence < 1:
-        raise InvalidCaseNumber("a case number starts at 1", sequence=sequence)
+        raise InvalidCaseNumber(N_("a case number starts at 1"), sequence=sequence)
     return f"{CASE_NUMBER_PREFIX}{sequence:06d}"
 
 
@@ -32,7 +33,7 @@ def parse_case_number(text: str) -> int:
     """``"C-000123"`` (or ``"#C-000123"``, any case) to ``123``."""
     match = _CASE_NUMBER.match(text)
     if not match:
-        raise InvalidCaseNumber(f"{text!r} is not a case number like C-000123", text=text)
+        raise InvalidCaseNumber(N_("{text!r} is not a case number like C-000123"), text=text)
     return int(match.group(1))
 
 

@@ -10,6 +10,7 @@ from decimal import (
 )
 from typing import Any
 
+from egards.errors import N_
 from egards.loyalty.domain.dates import end_of_month, round_points
 from egards.loyalty.errors import (
     InvalidActivity,
@@ -82,35 +83,47 @@ def validate_activity(
     """Refuse an activity no rule should see: unknown kind, negative or absurd amounts, a
     quantity out of range, or a date further in the future than the tolerance."""
     if not activity.key:
-        raise InvalidActivity("an activity needs a key", field="key")
+        raise InvalidActivity(N_("an activity needs a key"), field="key")
     if activity.reverses is None:
         known = {a.code for a in programme.activities}
         if activity.kind not in known:
             raise InvalidActivity(
-                f"unknown activity kind {activity.kind!r}", field="kind", known=sorted(known)
+                N_("unknown activity kind {activity_kind!r}"),
+                activity_kind=activity.kind,
+                field="kind",
+                known=sorted(known),
             )
     for component, cents in activity.amounts.items():
         if isinstance(cents, bool) or not isinstance(cents, int):
             raise InvalidActivity(
-                f"amount {component!r} must be integer cents", field=f"amounts.{component}"
+                N_("amount {component!r} must be integer cents"),
+                component=component,
+                field=f"amounts.{component}",
             )
         if cents < 0:
             raise InvalidActivity(
-                f"amount {component!r} is negative: refunds reverse the original activity",
+                N_("amount {component!r} is negative: refunds reverse the original activity"),
+                component=component,
                 field=f"amounts.{component}",
                 value=cents,
             )
     if activity.total_cents > max_amount_cents:
         raise InvalidActivity(
-            f"amount {activity.total_cents} cents is beyond the limit of {max_amount_cents}",
+            N_("amount {total_cents} cents is beyond the limit of {max_amount_cents}"),
+            total_cents=activity.total_cents,
+            max_amount_cents=max_amount_cents,
             field="amounts",
             value=activity.total_cents,
         )
     if not 1 <= activity.quantity <= MAX_QUANTITY:
-        raise InvalidActivity(f"quantity must be between 1 and {MAX_QUANTITY}", field="quantity")
+        raise InvalidActivity(
+            N_("quantity must be between 1 and {max_quantity}"),
+            max_quantity=MAX_QUANTITY,
+            field="quantity",
+        )
     if today is not None and activity.on > today + future_tolerance:
         raise InvalidActivity(
-            f"activity dated {activity.on.isoformat()} is in the future",
+            N_("activity dated {value} is in the future"),
             field="on",
             value=activity.on.isoformat(),
         )
@@ -144,7 +157,7 @@ def compute_earnings(
     if activity.reverses is not None:
         if original is None:
             raise InvalidActivity(
-                "a reversal needs the earnings of the activity it reverses",
+                N_("a reversal needs the earnings of the activity it reverses"),
                 field="reverses",
                 reverses=activity.reverses,
             )
@@ -286,7 +299,11 @@ def _base_amount(
         column = attributes.get(rule.by or "")
         if case.amounts is None or column not in case.amounts:
             raise InvalidActivity(
-                f"rule {rule.id} has no amount for {rule.by}={column!r} in case {case.name}",
+                N_("rule {rule_id} has no amount for {by}={column!r} in case {case_name}"),
+                rule_id=rule.id,
+                by=rule.by,
+                column=column,
+                case_name=case.name,
                 field=f"attributes.{rule.by}",
                 value=column,
                 known=sorted(case.amounts or {}),

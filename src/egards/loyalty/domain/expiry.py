@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
+from egards.errors import N_
 from egards.loyalty.domain.dates import add_months, end_of_month
 from egards.loyalty.errors import (
     InsufficientBalance,
@@ -55,7 +56,7 @@ def consume_fifo(
     available = sum(b.amount for b in buckets)
     if amount > available:
         raise InsufficientBalance(
-            f"{amount} requested, {available} available",
+            N_("{requested} requested, {available} available"),
             requested=amount,
             available=available,
         )
@@ -161,31 +162,36 @@ def check_redemption(programme: Programme, currency: str, amount: int, *, availa
     currency that cannot be redeemed, or above the available balance."""
     rules = programme.currency(currency).redemption
     if rules is None:
-        raise RedemptionRefused(f"{currency} cannot be redeemed", currency=currency)
+        raise RedemptionRefused(N_("{currency} cannot be redeemed"), currency=currency)
     if amount < rules.minimum:
         raise RedemptionRefused(
-            f"at least {rules.minimum} {currency} per redemption",
+            N_("at least {minimum} {currency} per redemption"),
+            currency=currency,
             field="amount",
             amount=amount,
             minimum=rules.minimum,
         )
     if rules.maximum is not None and amount > rules.maximum:
         raise RedemptionRefused(
-            f"at most {rules.maximum} {currency} per redemption",
+            N_("at most {maximum} {currency} per redemption"),
+            currency=currency,
             field="amount",
             amount=amount,
             maximum=rules.maximum,
         )
     if amount % rules.multiple:
         raise RedemptionRefused(
-            f"redemptions go by multiples of {rules.multiple} {currency}",
+            N_("redemptions go by multiples of {multiple} {currency}"),
+            currency=currency,
             field="amount",
             amount=amount,
             multiple=rules.multiple,
         )
     if amount > available:
         raise InsufficientBalance(
-            f"{amount} {currency} requested, {available} available",
+            N_("{amount} {currency} requested, {available} available"),
+            amount=amount,
+            currency=currency,
             field="amount",
             requested=amount,
             available=available,
