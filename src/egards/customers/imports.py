@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -142,6 +143,10 @@ def _read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | Reject]]:
         yield from read_csv(handle, required=REQUIRED_COLUMNS)
 
 
+# What `surrogateescape` made of bytes that are not UTF-8.
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")
+
+
 def read_csv(
     handle: BinaryIO, *, required: Sequence[str]
 ) -> Iterator[tuple[int, dict[str, str] | Reject]]:
@@ -173,7 +178,7 @@ def read_csv(
         number = reader.line_num
         if not any(v.strip() for v in values):
             continue
-        if any("\udc80" <= ch <= "\udcff" for v in values for ch in v):
+        if _NOT_UTF8.search("".join(values)):
             yield number, Reject(number, "line", "not valid UTF-8")
             continue
         if len(values) != len(header):
