@@ -532,10 +532,14 @@ def _initial_load(
     or the database is not PostgreSQL: the import then runs batch by batch."""
     if db.dialect != "postgresql":
         return False
+    anyone = select(select(Customer.id).exists())
+    with db.unit_of_work() as session:
+        if session.scalar(anyone):  # no lock taken on a file in use
+            return False
     try:
         with db.unit_of_work() as session:
             session.execute(text(f"LOCK TABLE {', '.join(_LOADED)} IN ACCESS EXCLUSIVE MODE"))
-            if session.scalar(select(func.count()).select_from(Customer.__table__)):
+            if session.scalar(anyone):  # filled meanwhile
                 raise _NotEmpty
             rebuild = _drop_indexes(session)
             known = _Known()
