@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -142,6 +143,10 @@ def _read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | Reject]]:
         yield from read_csv(handle, required=REQUIRED_COLUMNS)
 
 
+# What `surrogateescape` made of bytes that are not UTF-8.
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")
+
+
 def read_csv(
     handle: BinaryIO, *, required: Sequence[str]
 ) -> Iterator[tuple[int, dict[str, str] | Reject]]:
@@ -173,7 +178,7 @@ def read_csv(
         number = reader.line_num
         if not any(v.strip() for v in values):
             continue
-        if any("\udc80" <= ch <= "\udcff" for v in values for ch in v):
+        if _NOT_UTF8.search("".join(values)):
             yield number, Reject(number, "line", "not valid UTF-8")
             continue
         if len(values) != len(header):
@@ -527,10 +532,14 @@ def _initial_load(
     or the database is not PostgreSQL: the import then runs batch by batch."""
     if db.dialect != "postgresql":
         return False
+    anyone = select(select(Customer.id).exists())
+    with db.unit_of_work() as session:
+        if session.scalar(anyone):  # no lock taken on a file in use
+            return False
     try:
         with db.unit_of_work() as session:
             session.execute(text(f"LOCK TABLE {', '.join(_LOADED)} IN ACCESS EXCLUSIVE MODE"))
-            if session.scalar(select(func.count()).select_from(Customer.__table__)):
+            if session.scalar(anyone):  # filled meanwhile
                 raise _NotEmpty
             rebuild = _drop_indexes(session)
             known = _Known()
