@@ -9,8 +9,9 @@ audit record and the timeline entry, in one transaction. The figure is the confi
 wall time (the acknowledgement is written in that transaction, so it is the time to
 acknowledge). Reference: ``GET /healthz`` in the same run. Target: seconds, not days.
 
-SQLite in a temporary directory; PostgreSQL in its own database (``EGARDS_BENCH_SUBS_URL``,
-default ``egards_bench_subs`` on the local server), rebuilt on every run.
+SQLite in a temporary directory; PostgreSQL in a scratch database named after
+``EGARDS_BENCH_SUBS_URL`` (default ``egards_bench_subs`` on the local server) and the
+process id, created for the run and dropped after it.
 """
 
 from __future__ import annotations
@@ -47,20 +48,31 @@ PG_URL = os.environ.get(
 )
 
 
-def _database(kind: str, data_dir: Path) -> tuple[Database, str]:
+def _scratch(kind: str, data_dir: Path) -> tuple[str, str | None]:
+    """The run's database URL, and for PostgreSQL the scratch database's name: derived from
+    the configured URL and this process's id, so that two runs (or a run and the tests)
+    never create or drop the same database."""
     if kind == "sqlite":
-        url = f"sqlite:///{data_dir / 'bench.db'}"
-    else:
-        url = PG_URL
-        server, name = url.rsplit("/", 1)
-        admin = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        admin.dispose()
+        return f"sqlite:///{data_dir / 'bench.db'}", None
+    server, base = PG_URL.rsplit("/", 1)
+    name = f"{base}_{os.getpid()}"
+    return f"{server}/{name}", name
+
+
+def _admin(statement: str) -> None:
+    server = PG_URL.rsplit("/", 1)[0]
+    admin = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(statement))
+    admin.dispose()
+
+
+def _database(url: str, name: str | None) -> Database:
+    if name is not None:
+        _admin(f'CREATE DATABASE "{name}"')
     engine = make_engine(url)
     upgrade(engine)
-    return Database(engine), url
+    return Database(engine)
 
 
 def _csrf(html: str) -> str:
@@ -72,58 +84,74 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
     options = parser.parse_args()
-    console = Console()
     with tempfile.TemporaryDirectory() as folder:
         data_dir = Path(folder)
-        db, url = _database(options.db, data_dir)
-        settings = Settings(
-            data_dir=data_dir,
-            database_url=url,
-            secret_key="bench-" + "s" * 40,
-            web_form_per_minute=1_000_000,
-        )
-        with db.unit_of_work() as session:
-            for n in range(options.requests):
-                customer = customers.create_customer(
-                    session,
-                    actor=SYSTEM,
-                    data=CustomerCreate(
-                        first_name="Camille", last_name=f"Bench{n}", emails=[f"c{n}@bench.fr"]
-                    ),
-                )
-                service.create_subscription(
-                    session,
-                    actor=SYSTEM,
-                    data=SubscriptionCreate(
-                        customer_id=customer.id,
-                        reference=f"BENCH-{n}",
-                        offer="Fibre",
-                        start_date=date(2025, 1, 1),
-                        notice_days=10,
-                        price_cents=2999,
-                    ),
-                )
-        confirm, health = [], []
-        with TestClient(create_app(settings, db)) as client:
-            for n in range(options.requests):
-                token = _csrf(client.get("/cancel").text)
-                form = {
-                    "csrf_token": token,
-                    "name": f"Camille Bench{n}",
-                    "reference": f"BENCH-{n}",
-                    "email": f"c{n}@bench.fr",
-                    "reason": "price",
-                    "language": "fr",
-                }
-                recap = client.post("/cancel/review", data=form)
-                form["csrf_token"] = _csrf(recap.text)
-                started = time.perf_counter()
-                done = client.post("/cancel/confirm", data=form)
-                confirm.append(time.perf_counter() - started)
-                assert done.status_code == 200 and 'id="ack-text"' in done.text
-                started = time.perf_counter()
-                client.get("/healthz")
-                health.append(time.perf_counter() - started)
+        url, name = _scratch(options.db, data_dir)
+        try:
+            confirm, health = _run(options, data_dir, _database(url, name), url)
+        finally:
+            if name is not None:
+                _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    _print(options, confirm, health)
+
+
+def _run(
+    options: argparse.Namespace, data_dir: Path, db: Database, url: str
+) -> tuple[list[float], list[float]]:
+    settings = Settings(
+        data_dir=data_dir,
+        database_url=url,
+        secret_key="bench-" + "s" * 40,
+        web_form_per_minute=1_000_000,
+    )
+    with db.unit_of_work() as session:
+        for n in range(options.requests):
+            customer = customers.create_customer(
+                session,
+                actor=SYSTEM,
+                data=CustomerCreate(
+                    first_name="Camille", last_name=f"Bench{n}", emails=[f"c{n}@bench.fr"]
+                ),
+            )
+            service.create_subscription(
+                session,
+                actor=SYSTEM,
+                data=SubscriptionCreate(
+                    customer_id=customer.id,
+                    reference=f"BENCH-{n}",
+                    offer="Fibre",
+                    start_date=date(2025, 1, 1),
+                    notice_days=10,
+                    price_cents=2999,
+                ),
+            )
+    confirm, health = [], []
+    with TestClient(create_app(settings, db)) as client:
+        for n in range(options.requests):
+            token = _csrf(client.get("/cancel").text)
+            form = {
+                "csrf_token": token,
+                "name": f"Camille Bench{n}",
+                "reference": f"BENCH-{n}",
+                "email": f"c{n}@bench.fr",
+                "reason": "price",
+                "language": "fr",
+            }
+            recap = client.post("/cancel/review", data=form)
+            form["csrf_token"] = _csrf(recap.text)
+            started = time.perf_counter()
+            done = client.post("/cancel/confirm", data=form)
+            confirm.append(time.perf_counter() - started)
+            assert done.status_code == 200 and 'id="ack-text"' in done.text
+            started = time.perf_counter()
+            client.get("/healthz")
+            health.append(time.perf_counter() - started)
+    db.engine.dispose()
+    return confirm, health
+
+
+def _print(options: argparse.Namespace, confirm: list[float], health: list[float]) -> None:
+    console = Console()
     table = Table(title=f"Request to acknowledgement ({options.db}, {options.requests} requests)")
     for column in ("what", "median ms", "p95 ms", "max ms"):
         table.add_column(column)

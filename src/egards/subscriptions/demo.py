@@ -99,12 +99,21 @@ def populate(db: Database, *, seed: int, console: Console | None, summary: Any) 
                     "early_fee_percent": 25,
                     "equipment": equipment,
                     "status": "active",
+                    "resumes_on": None,
                     "sold_channel": sold,
                     "sold_silo": "shop" if sold == "shop" else "support",
                     "created_at": datetime.combine(start, datetime.min.time(), now.tzinfo),
                     "updated_at": now,
                 }
             )
+        # A few telecom customers paused their line (travelling, a stay abroad): suspended,
+        # not billed, resuming within three months. Their own generator keeps the rest of
+        # the demo as it was.
+        paused = random.Random(seed * 31 + 7)
+        for row in rows:
+            if row["kind"] == "telecom" and paused.random() < 0.02:
+                row["status"] = "suspended"
+                row["resumes_on"] = now.date() + timedelta(days=paused.randint(10, 90))
         if rows:
             table = Subscription.__table__
             created = session.execute(insert(table).returning(table.c.id), rows).all()
@@ -119,12 +128,24 @@ def populate(db: Database, *, seed: int, console: Console | None, summary: Any) 
                         "note": f"signed ({row['sold_channel']})",
                     }
                 )
+                if row["status"] == "suspended":
+                    changes.append(
+                        {
+                            "subscription_id": sub_id,
+                            "at": now - timedelta(days=5),
+                            "from_status": "active",
+                            "to_status": "suspended",
+                            "actor_label": "demo",
+                            "note": "travelling",
+                        }
+                    )
             session.execute(insert(SubscriptionStatusChange.__table__), changes)
     settings = _settings()
     history = _history(db, rng, rows, now, settings)
     story = _seed_003(db, now, settings)
+    suspended = sum(row["status"] == "suspended" for row in rows)
     summary.features["subscriptions"] = (
-        f"{len(rows):,} contracts, {history} cancellation requests"
+        f"{len(rows):,} contracts ({suspended} suspended), {history} cancellation requests"
         + (f"; seed 003: {story}" if story else "")
     )
 
