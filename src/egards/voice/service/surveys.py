@@ -484,14 +484,14 @@ def customer_surveys(
     )
 
 
-def pending_surveys(session: Session, *, customer_id: int, now: datetime) -> list[Invitation]:
-    """Surveys the customer may still answer (the portal's panel)."""
-    return list(
-        session.scalars(
-            select(Invitation).where(
-                Invitation.customer_id == customer_id,
-                Invitation.status == "sent",
-                Invitation.expires_at > now,
-            )
-        )
-    )
+def pending_surveys(
+    session: Session, *, customer_id: int | None, now: datetime, survey: str | None = None
+) -> list[Invitation]:
+    """Surveys the customer (or, ``None``, anyone: the demo) may still answer (the portal's
+    panel), of one kind if ``survey`` names it."""
+    query = select(Invitation).where(Invitation.status == "sent", Invitation.expires_at > now)
+    if customer_id is not None:
+        query = query.where(Invitation.customer_id == customer_id)
+    if survey is not None:
+        query = query.where(Invitation.survey == survey)
+    return list(session.scalars(query.order_by(Invitation.id)))
