@@ -123,7 +123,9 @@ def _nps_waves(db: Database, rng: random.Random, now) -> str:
     for days_ago in (200, 20):
         sent_at = now - timedelta(days=days_ago)
         with db.unit_of_work() as session:
-            asked += service.send_nps_wave(session, now=sent_at, settings=settings, force=True)
+            asked += service.send_nps_wave(
+                session, now=sent_at, settings=settings, force=True, seed=f"demo:{days_ago}"
+            )
             for invitation in service.pending_surveys(
                 session, customer_id=None, now=sent_at, survey="nps"
             ):

@@ -29,16 +29,22 @@ def last_wave_at(session: Session) -> datetime | None:
 
 
 def send_nps_wave(
-    session: Session, *, now: datetime, settings: VoiceSettings | None = None, force: bool = False
+    session: Session,
+    *,
+    now: datetime,
+    settings: VoiceSettings | None = None,
+    force: bool = False,
+    seed: str | None = None,
 ) -> int:
     """One wave if it is due (or ``force``): a sample of ``nps_sample`` active customers,
     drawn afresh each wave, less those without consent or e-mail and those surveyed lately.
-    Returns how many were asked."""
+    The draw is seeded by the wave's time unless ``seed`` is given (the demo's, to be the
+    same at every run). Returns how many were asked."""
     settings = settings or get_voice_settings()
     if not force and not domain.nps_wave_due(last_wave_at(session), now, settings.nps_cadence_days):
         return 0
     drawn = customers.sample_active(
-        session, size=settings.nps_sample, seed=f"nps:{now.isoformat()}"
+        session, size=settings.nps_sample, seed=seed or f"nps:{now.isoformat()}"
     )
     quiet_since = now - timedelta(days=settings.nps_quiet_days)
     surveyed = set(
