@@ -136,3 +136,34 @@ def test_an_unknown_question_kind_is_refused_in_a_survey_definition():
                 }
             }
         )
+
+
+def test_nps_bands_and_score():
+    assert [domain.nps_band(s) for s in (0, 6, 7, 8, 9, 10)] == [
+        "detractor",
+        "detractor",
+        "passive",
+        "passive",
+        "promoter",
+        "promoter",
+    ]
+    assert domain.nps([10, 9, 8, 3]) == 25  # 50 % promoters − 25 % detractors
+    assert domain.nps([]) is None
+
+
+def test_an_nps_wave_is_due_once_per_cadence():
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    assert domain.nps_wave_due(None, start, 90)
+    assert not domain.nps_wave_due(start, start + timedelta(days=89), 90)
+    assert domain.nps_wave_due(start, start + timedelta(days=90), 90)
+
+
+def test_an_nps_survey_takes_scores_from_0_to_10():
+    survey = domain.Survey(key="nps", name_en="NPS", name_fr="NPS", scale="nps")
+    assert domain.validate_answers(survey, 0, {}) == {}
+    with pytest.raises(InvalidInput) as refused:
+        domain.validate_answers(survey, 11, {})
+    assert refused.value.field == "rating"
+    csat = domain.Survey(key="csat", name_en="CSAT", name_fr="CSAT")
+    with pytest.raises(InvalidInput):
+        domain.validate_answers(csat, 0, {})

@@ -129,8 +129,11 @@ def _add_vote(session: Session, idea: Idea, customer_id: int, now: datetime) -> 
 
 
 def vote(session: Session, *, customer_id: int, idea_id: int, now: datetime) -> Idea:
-    """One vote per customer per idea, on an idea still open."""
+    """One vote per customer per idea, on an idea still open (a hidden idea does not exist
+    for customers)."""
     idea = _get(session, idea_id)
+    if idea.hidden:
+        raise NotFound(f"idea {idea_id} not found", field="idea_id")
     domain.check_votable(idea.status, idea.hidden)
     already = session.scalar(
         select(Vote.id).where(Vote.idea_id == idea_id, Vote.customer_id == customer_id)

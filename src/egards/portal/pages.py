@@ -29,7 +29,7 @@ from egards.cases.service import AttachmentIn
 from egards.customers import service as customers
 from egards.customers.domain import CONSENT_CHANNELS, CONSENT_PURPOSES
 from egards.db import utcnow
-from egards.errors import DomainError, NotAuthenticated
+from egards.errors import Conflict, DomainError, NotAuthenticated
 from egards.features import modules
 from egards.i18n import N_
 from egards.ideas import service as ideas
@@ -38,6 +38,7 @@ from egards.loyalty.domain import format_date, format_number
 from egards.portal import service
 from egards.portal.domain import LinkRefused, SlidingWindow, TooManyRequests, safe_next
 from egards.portal.settings import PortalSettings, get_portal_settings
+from egards.voice import service as voice
 from egards.web.deps import CurrentActor, DbSession, Id, check_csrf, csrf_token
 from egards.web.i18n import pick_locale, readable
 from egards.web.panels import PortalPanel
@@ -575,6 +576,63 @@ async def ask_privacy(
 
 
 # --------------------------------------------------------------------------------------
+# Surveys answered in the customer's own space (the same rules as the e-mailed link)
+# --------------------------------------------------------------------------------------
+
+
+def _survey_page(
+    request: Request, invitation: Any, survey: Any, error: str | None, status_code: int = 200
+) -> Response:
+    locale = request.state.locale
+    questions = [
+        {"key": q.key, "kind": q.kind, "text": q.text(locale), "choices": q.choices}
+        for q in survey.questions
+    ]
+    context = {"invitation": invitation, "survey": survey, "questions": questions, "error": error}
+    return _page(request, "portal/survey.html", context, status_code=status_code)
+
+
+@router.get("/my/surveys/{invitation_id}")
+def survey_page(request: Request, session: DbSession, me: Me, invitation_id: Id) -> Response:
+    invitation, survey = voice.survey_for_customer(
+        session, customer_id=me.id, invitation_id=invitation_id, now=_now(request)
+    )
+    return _survey_page(request, invitation, survey, None)
+
+
+@router.post("/my/surveys/{invitation_id}")
+async def answer_survey(
+    request: Request, session: DbSession, me: Me, invitation_id: Id
+) -> Response:
+    form = await request.form()
+    answers = {k[2:]: str(v) for k, v in form.items() if k.startswith("q_") and v != ""}
+    try:
+        rating = int(str(form.get("rating", "")))
+    except ValueError:
+        rating = -1
+    now = _now(request)
+    try:
+        await run_in_threadpool(
+            partial(
+                voice.answer_for_customer,
+                session,
+                customer_id=me.id,
+                invitation_id=invitation_id,
+                rating=rating,
+                answers=answers,
+                comment=str(form.get("comment", "")),
+                now=now,
+            )
+        )
+    except DomainError as exc:
+        invitation, survey = voice.survey_for_customer(
+            session, customer_id=me.id, invitation_id=invitation_id, now=now
+        )
+        return _survey_page(request, invitation, survey, exc.template, status_code=422)
+    return RedirectResponse("/my?answered=1", status_code=303)
+
+
+# --------------------------------------------------------------------------------------
 # The idea box: propose, vote, see where each idea stands
 # --------------------------------------------------------------------------------------
 
@@ -638,7 +696,7 @@ def propose_idea(
 def vote_idea(request: Request, session: DbSession, me: Me, idea_id: Id) -> Response:
     try:
         ideas.vote(session, customer_id=me.id, idea_id=idea_id, now=_now(request))
-    except DomainError as exc:
+    except Conflict as exc:  # voted already, or closed: said on the list (unknown: 404)
         return _ideas_page(request, session, me, error=exc.template, status_code=409)
     return RedirectResponse(f"/my/ideas#idea-{idea_id}", status_code=303)
 

@@ -15,6 +15,7 @@ from egards.voice.schemas import (
     CorrectionIn,
     CsatReport,
     InvitationRead,
+    NpsReport,
     RootCauses,
     TextAnalysisRead,
     TextIn,
@@ -69,6 +70,20 @@ def csat(
     category and tier."""
     return CsatReport.model_validate(
         service.csat_report(session, actor=actor, days=days, now=now_of(request))
+    )
+
+
+@router.get("/nps", response_model=NpsReport)
+def nps(
+    request: Request,
+    session: DbSession,
+    actor: CurrentActor,
+    days: Annotated[int, Query(ge=1, le=3660)] = 365,
+) -> NpsReport:
+    """The relationship NPS over the waves sent in the last ``days``: overall, by month and
+    by language, with promoters, passives and detractors."""
+    return NpsReport.model_validate(
+        service.nps_report(session, actor=actor, days=days, now=now_of(request))
     )
 
 

@@ -17,7 +17,8 @@ from egards.cases import service as cases
 from egards.config import Settings
 from egards.db import Database, utcnow
 from egards.errors import DomainError
-from egards.voice import service
+from egards.voice import domain, service
+from egards.voice.settings import VoiceSettings
 
 COMMENTS = {
     "fr": {
@@ -90,9 +91,64 @@ def populate(db: Database, *, seed: int, console: Console | None, summary: Any) 
                 continue
             answered += 1
     threat = _seed_001(db, now)
+    nps = _nps_waves(db, rng, now)
     summary.features["voice"] = (
-        f"{sent} satisfaction surveys sent after resolved cases, {answered} answered; {threat}"
+        f"{sent} satisfaction surveys sent after resolved cases, {answered} answered; {nps};"
+        f" {threat}"
     )
+
+
+NPS_WHY = {
+    "fr": {
+        "promoter": [
+            "Toujours ponctuels et aimables.",
+            "Le programme de fidélité en vaut la peine.",
+        ],
+        "passive": ["Correct, sans plus.", "Bien, mais les prix montent."],
+        "detractor": ["Trop de retards cette année.", "Impossible de joindre le service client."],
+    },
+    "en": {
+        "promoter": ["Always friendly and on time.", "The loyalty programme is worth it."],
+        "passive": ["Fine, nothing special.", "Good, but prices keep rising."],
+        "detractor": ["Too many delays this year.", "I can never reach customer service."],
+    },
+}
+
+
+def _nps_waves(db: Database, rng: random.Random, now) -> str:
+    """Two relationship NPS waves, six months apart, answered by about half the customers."""
+    settings = VoiceSettings(nps_sample=120, nps_quiet_days=0)
+    asked = answered = 0
+    scores: list[int] = []
+    for days_ago in (200, 20):
+        sent_at = now - timedelta(days=days_ago)
+        with db.unit_of_work() as session:
+            asked += service.send_nps_wave(
+                session, now=sent_at, settings=settings, force=True, seed=f"demo:{days_ago}"
+            )
+            for invitation in service.pending_surveys(
+                session, customer_id=None, now=sent_at, survey="nps"
+            ):
+                if rng.random() > 0.55:
+                    continue
+                score = rng.choices(range(11), weights=(1, 1, 1, 2, 2, 4, 6, 10, 14, 14, 10))[0]
+                language = invitation.language if invitation.language == "fr" else "en"
+                why = rng.choice(NPS_WHY[language][domain.nps_band(score)])
+                try:
+                    service.answer_for_customer(
+                        session,
+                        customer_id=invitation.customer_id,
+                        invitation_id=invitation.id,
+                        rating=score,
+                        answers={"why": why},
+                        now=min(sent_at + timedelta(hours=rng.randint(1, 72)), now),
+                    )
+                except DomainError:
+                    continue
+                answered += 1
+                scores.append(score)
+    shown = domain.nps(scores)
+    return f"{asked} customers asked for their NPS in two waves, {answered} answered (NPS {shown})"
 
 
 def _answer(session, invitation, rating: int, comment: str, rng: random.Random, now) -> None:

@@ -49,6 +49,11 @@ class Survey:
     name_en: str
     name_fr: str
     questions: tuple[Question, ...] = field(default_factory=tuple)
+    scale: str = "csat"  # the first question: csat (1–5) or nps (0–10)
+
+    @property
+    def scores(self) -> range:
+        return range(0, 11) if self.scale == "nps" else range(1, 6)
 
 
 @dataclass(frozen=True)
@@ -125,9 +130,12 @@ def reminder_due(
 
 
 def validate_answers(survey: Survey, rating: int, answers: Mapping[str, Any]) -> dict[str, Any]:
-    """The rating (1–5) and the further answers, checked against the survey's questions:
-    unknown questions refused, each answer of its kind, required ones present."""
-    if not 1 <= int(rating) <= 5:
+    """The rating (1–5, or 0–10 on an NPS survey) and the further answers, checked against
+    the survey's questions: unknown questions refused, each answer of its kind, required
+    ones present."""
+    if int(rating) not in survey.scores:
+        if survey.scale == "nps":
+            raise InvalidInput("choose a score from 0 to 10", field="rating")
         raise InvalidInput("choose a rating from 1 to 5", field="rating")
     by_key = {q.key: q for q in survey.questions}
     unknown = set(answers) - set(by_key)
@@ -180,6 +188,16 @@ def nps(scores: Iterable[int]) -> int | None:
     return round(100 * (promoters - detractors) / len(values))
 
 
+def nps_band(score: int) -> str:
+    """promoter (9–10), passive (7–8) or detractor (0–6)."""
+    return "promoter" if score >= 9 else "passive" if score >= 7 else "detractor"
+
+
+def nps_wave_due(last_wave_at: datetime | None, now: datetime, cadence_days: int) -> bool:
+    """A relationship NPS wave goes out every ``cadence_days``."""
+    return last_wave_at is None or now >= last_wave_at + timedelta(days=cadence_days)
+
+
 def response_rate(sent: int, answered: int) -> float | None:
     return None if sent == 0 else answered / sent
 
@@ -207,7 +225,14 @@ def parse_surveys(data: Mapping[str, Any]) -> dict[str, Survey]:
                     required=bool(q.get("required", False)),
                 )
             )
+        scale = str(spec.get("scale", "csat"))
+        if scale not in ("csat", "nps"):
+            raise InvalidInput(f"unknown scale {scale}", field=key)
         out[key] = Survey(
-            key=key, name_en=spec["en"], name_fr=spec["fr"], questions=tuple(questions)
+            key=key,
+            name_en=spec["en"],
+            name_fr=spec["fr"],
+            questions=tuple(questions),
+            scale=scale,
         )
     return out

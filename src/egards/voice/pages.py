@@ -15,14 +15,16 @@ from sqlalchemy.orm import Session
 
 from egards.accounts.domain import Actor, Permission
 from egards.errors import DomainError
-from egards.voice import service
+from egards.voice import charts, service
 from egards.web.deps import CurrentActor, DbSession, Id, now_of
+from egards.web.i18n import translate
 from egards.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 NAV_GROUP = "Analytics"  # the menu group its entries join
 NAV = [
     ("/voice/surveys", "Satisfaction", Permission.CASES_SUPERVISE),
+    ("/voice/nps", "NPS", Permission.CASES_SUPERVISE),
     ("/voice/root-causes", "Root causes", Permission.CASES_SUPERVISE),
 ]
 TOKEN = Path(min_length=10, max_length=100, pattern=r"^[A-Za-z0-9_\-]+$")
@@ -51,6 +53,20 @@ def report_page(
     return render(request, "voice/report.html", {"report": report, "groups": service.GROUPS})
 
 
+@router.get("/voice/nps")
+def nps_page(
+    request: Request, session: DbSession, actor: CurrentActor, days: int = 365
+) -> Response:
+    actor.require(Permission.CASES_SUPERVISE)
+    days = min(max(days, 1), 3660)
+    report = service.nps_report(session, actor=actor, days=days, now=now_of(request))
+    return render(
+        request,
+        "voice/nps.html",
+        {"report": report, "last_wave": service.last_wave_at(session)},
+    )
+
+
 @router.get("/voice/root-causes")
 def root_causes_page(
     request: Request,
@@ -72,6 +88,30 @@ def root_causes_page(
         else []
     )
     peak = max((t["messages"] for t in report["topics"]), default=0) or 1
+    locale = _locale(request)
+    bars = charts.topic_bars(
+        [
+            (
+                service.topic_label(t["topic"], locale),
+                t["messages"],
+                t["negative"],
+                t["churn_threats"],
+            )
+            for t in report["topics"]
+        ],
+        title=translate(locale, "Messages by root cause"),
+        legend=(
+            translate(locale, "Messages"),
+            translate(locale, "Negative"),
+            translate(locale, "Churn threats"),
+        ),
+    )
+    busiest = [t for t in report["topics"] if t["messages"]][:5]
+    lines = charts.monthly_lines(
+        report["months"][-12:],
+        [(service.topic_label(t["topic"], locale), t["months"][-12:]) for t in busiest],
+        title=translate(locale, "Messages by month, busiest root causes"),
+    )
     return render(
         request,
         "voice/root_causes.html",
@@ -81,6 +121,8 @@ def root_causes_page(
             "messages": messages,
             "peak": peak,
             "topic_label": service.topic_label,
+            "bars_chart": bars,
+            "lines_chart": lines,
         },
     )
 
@@ -172,7 +214,7 @@ def survey_page(
         return render(request, "voice/survey_closed.html", {"error": error}, status_code=410)
     request.state.locale = invitation.language if invitation.language in ("fr", "en") else "en"
     context = _survey_context(invitation, survey, request.state.locale)
-    context.update(token=token, rating=rating if rating in range(1, 6) else None)
+    context.update(token=token, rating=rating if rating in survey.scores else None)
     return render(request, "voice/survey.html", context)
 
 
@@ -187,7 +229,7 @@ async def survey_answer(
     try:
         rating = int(str(form.get("rating", "")))
     except ValueError:
-        rating = 0
+        rating = -1
     try:
         invitation = service.answer_survey(
             session,

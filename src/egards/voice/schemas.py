@@ -76,7 +76,9 @@ class CorrectionIn(Input):
 
 
 class AnswerIn(Input):
-    rating: int = Field(ge=1, le=5)
+    rating: int = Field(
+        ge=0, le=10, description="1–5 on a CSAT survey, 0–10 on an NPS survey (checked by survey)"
+    )
     comment: str | None = Field(default=None, max_length=4000)
     answers: dict[str, Any] = Field(default_factory=dict)
 
@@ -116,6 +118,29 @@ class CsatReport(BaseModel):
     days: int
     overall: Figures
     by: dict[str, list[GroupFigures]]
+
+
+class NpsFigures(BaseModel):
+    sent: int
+    answered: int
+    response_rate: float | None
+    nps: int | None
+    promoters: int
+    passives: int
+    detractors: int
+
+
+class NpsGroup(NpsFigures):
+    key: str
+
+
+class NpsReport(BaseModel):
+    """The relationship NPS: % promoters (9–10) − % detractors (0–6)."""
+
+    days: int
+    overall: NpsFigures
+    by_month: list[NpsGroup]
+    by_language: list[NpsGroup]
 
 
 class TopicFigures(BaseModel):

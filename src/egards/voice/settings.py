@@ -29,6 +29,19 @@ class VoiceSettings(BaseSettings):
         default=8, ge=1, le=10, description="From this value decile a threat raises priority."
     )
 
+    nps_cadence_days: int = Field(
+        default=90, ge=1, le=3650, description="A relationship NPS wave goes out this often."
+    )
+    nps_sample: int = Field(
+        default=200, ge=1, le=100_000, description="Active customers asked in each NPS wave."
+    )
+    nps_quiet_days: int = Field(
+        default=60,
+        ge=0,
+        le=3650,
+        description="No NPS to a customer surveyed (any survey) in this many days.",
+    )
+
 
 @lru_cache
 def get_voice_settings() -> VoiceSettings:

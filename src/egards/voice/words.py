@@ -6,6 +6,8 @@ from egards.i18n import N_
 
 WORDS = (
     N_("choose a rating from 1 to 5"),
+    N_("choose a score from 0 to 10"),
+    N_("NPS"),
     N_("negative"),
     N_("neutral"),
     N_("partly"),

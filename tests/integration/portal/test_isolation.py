@@ -6,13 +6,18 @@ added later are walked too (an unknown path parameter fails the test until it is
 from __future__ import annotations
 
 import re
+import secrets
+from datetime import UTC, datetime, timedelta
 
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from egards.accounts.domain import SYSTEM
 from egards.cases.models import CaseAttachment, CaseMessage
+from egards.ideas import service as ideas
 from egards.portal.pages import router
+from egards.voice.models import Invitation
 from tests.conftest import csrf_from
 from tests.integration.portal.conftest import sign_in
 
@@ -54,8 +59,39 @@ def test_customer_a_reaches_nothing_of_customer_b_on_any_portal_route(app, clien
         )
     assert b_attachment
 
+    # B's survey to answer and B's idea, hidden by moderation: neither is A's to open.
+    with db.unit_of_work() as session:
+        b_survey = Invitation(
+            survey="nps",
+            token_hash=secrets.token_hex(32),
+            customer_id=b.customer.id,
+            language="fr",
+            status="sent",
+            sent_at=datetime.now(UTC),
+            expires_at=datetime.now(UTC) + timedelta(days=14),
+        )
+        session.add(b_survey)
+        b_idea = ideas.propose(
+            session,
+            customer_id=b.customer.id,
+            title=f"{b.marker}idea",
+            body=f"{b.marker}ideabody",
+            category="app",
+            language="fr",
+            now=datetime.now(UTC),
+        )
+        ideas.hide(session, actor=SYSTEM, idea_id=b_idea.id, reason="spam", now=datetime.now(UTC))
+        session.flush()
+        b_survey_id, b_idea_id = b_survey.id, b_idea.id
+
     csrf = sign_in(client, db, a.customer.email)
-    b_ids = {"member_id": b.member_id, "case_id": b.case_id, "attachment_id": b_attachment}
+    b_ids = {
+        "member_id": b.member_id,
+        "case_id": b.case_id,
+        "attachment_id": b_attachment,
+        "invitation_id": b_survey_id,
+        "idea_id": b_idea_id,
+    }
     walked = []
     for method, path in portal_routes(app):
         names = re.findall(r"{(\w+)}", path)
@@ -70,7 +106,15 @@ def test_customer_a_reaches_nothing_of_customer_b_on_any_portal_route(app, clien
             before = _b_state(db, b)
             response = client.post(
                 url,
-                data={"message": "from A", "subject": "x", "csrf_token": csrf, "kind": "erasure"},
+                data={
+                    "message": "from A",
+                    "subject": "x",
+                    "csrf_token": csrf,
+                    "kind": "erasure",
+                    "title": "An idea from A",
+                    "body": "Something A wants, for everyone",
+                    "category": "app",
+                },
                 follow_redirects=False,
             )
             assert _b_state(db, b) == before, f"POST {path} changed B's data"

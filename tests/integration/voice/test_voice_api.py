@@ -368,6 +368,9 @@ def test_root_causes_count_messages_threats_and_csat_by_topic_with_a_drill_down(
     login(client, supervisor.email)
     page = client.get("/voice/root-causes?topic=baggage")
     assert page.status_code == 200 and "suitcase never arrived" in page.text
+    # The charts are drawn on the page, each root cause with its count.
+    charts = page.text.split('id="root-cause-charts"', 1)[1].split("</section>", 1)[0]
+    assert charts.count("<svg") == 2 and re.search(r"<title>Bagages?: 1</title>", charts)
     csv_text = client.get("/voice/root-causes.csv").text
     assert csv_text.splitlines()[0].startswith("topic,messages,negative_share")
     assert any(line.startswith("billing,1,") for line in csv_text.splitlines())

@@ -54,6 +54,7 @@ from egards.customers.service.profiles import (
 )
 from egards.customers.service.search import (
     _prefix,
+    sample_active,
     search_customers,
 )
 from egards.customers.service.timeline import (
@@ -107,6 +108,7 @@ __all__ = [
     "record_consent",
     "record_event",
     "remove_identity",
+    "sample_active",
     "search_customers",
     "snapshot",
     "statuses",

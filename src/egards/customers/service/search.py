@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from sqlalchemy import and_, select
@@ -85,3 +86,14 @@ def _prefix(session: Session, column: Any, prefix: str) -> Any:
         return column.like(escaped + "%", escape="\\")
     # SQLite's LIKE ignores case and cannot use the index; a range on folded text can.
     return and_(column >= prefix, column < prefix + "\U0010ffff")
+
+
+def sample_active(session: Session, *, size: int, seed: str) -> list[int]:
+    """A sample of ``size`` active customers, the same for the same ``seed`` (a survey wave's
+    key): every active customer has the same chance, ranked by a hash of the seed and the id
+    (ids only are read: a few MB for a million customers)."""
+    if size < 1:
+        return []
+    ids = list(session.scalars(select(Customer.id).where(Customer.status == "active")))
+    ranked = sorted(ids, key=lambda cid: hashlib.sha256(f"{seed}:{cid}".encode()).digest())
+    return sorted(ranked[:size])

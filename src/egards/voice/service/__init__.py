@@ -7,8 +7,9 @@ calls :func:`stated_churn_threats` after each scoring run so that a threat writt
 still holds the customer's risk up after the nightly scores are replaced.
 
 A package of modules named for what they do: ``analysis`` (the model, messages as they
-arrive, corrections), ``surveys`` (CSAT after a case), ``reports`` (CSAT and root causes),
-``privacy`` (the GDPR hooks). Callers import the names below from ``egards.voice.service``.
+arrive, corrections), ``surveys`` (CSAT after a case), ``nps`` (the relationship NPS),
+``reports`` (CSAT and root causes), ``privacy`` (the GDPR hooks). Callers import the names
+below from ``egards.voice.service``.
 """
 
 from egards.voice.service.analysis import (
@@ -29,6 +30,7 @@ from egards.voice.service.analysis import (
     topic_label,
     train_model,
 )
+from egards.voice.service.nps import last_wave_at, nps_report, send_nps_wave
 from egards.voice.service.privacy import erase_customer_data, export_section
 from egards.voice.service.reports import GROUPS, csat_report, root_causes, topic_messages
 from egards.voice.service.surveys import (
@@ -45,6 +47,7 @@ from egards.voice.service.surveys import (
     pending_surveys,
     send_case_survey,
     send_reminders,
+    survey_for_customer,
     survey_link,
     surveys,
 )
@@ -74,14 +77,18 @@ __all__ = [
     "inbound_message_received",
     "invitation_by_token",
     "labels",
+    "last_wave_at",
     "model_path",
+    "nps_report",
     "open_survey",
     "pending_surveys",
     "record_analysis",
     "root_causes",
     "send_case_survey",
+    "send_nps_wave",
     "send_reminders",
     "stated_churn_threats",
+    "survey_for_customer",
     "survey_link",
     "surveys",
     "topic_label",

@@ -24,7 +24,8 @@ def csat_report(
     session: Session, *, actor: Actor, days: int = 365, now: datetime | None = None
 ) -> dict[str, Any]:
     """CSAT (share of 4–5), response rate and NPS overall and by agent, team, channel,
-    category and tier, over the surveys sent in the last ``days``."""
+    category and tier, over the surveys sent after cases in the last ``days`` (the
+    relationship NPS has its own report, ``nps.nps_report``)."""
     _readable(actor)
     if actor.is_partner:
         raise PermissionDenied("satisfaction reports are internal", field="days")
@@ -41,7 +42,7 @@ def csat_report(
             Invitation.status,
             Invitation.rating,
             Invitation.answers,
-        ).where(Invitation.sent_at >= now - timedelta(days=days))
+        ).where(Invitation.survey == "csat", Invitation.sent_at >= now - timedelta(days=days))
     ).all()
 
     def figures(items: list[Any]) -> dict[str, Any]:

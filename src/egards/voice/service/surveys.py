@@ -192,6 +192,21 @@ MAIL = {
         " commentaire sur la page qui s'ouvre. Ce lien est valable jusqu'au {expires}.\n\nMerci.\n",
     ),
 }
+MAIL_NPS = {
+    "en": (
+        "Would you recommend us?",
+        "Hello,\n\nHow likely are you to recommend us to a friend or colleague, from 0 (not at"
+        " all) to 10 (certainly)? One click is enough:\n\n{links}\n\nYou can tell us why on"
+        " the page that opens. This link works until {expires}.\n\nThank you.\n",
+    ),
+    "fr": (
+        "Nous recommanderiez-vous ?",
+        "Bonjour,\n\nQuelle est la probabilité que vous nous recommandiez à un proche ou un"
+        " collègue, de 0 (pas du tout) à 10 (certainement) ? Un clic suffit :\n\n{links}\n\n"
+        "Vous pourrez nous dire pourquoi sur la page qui s'ouvre. Ce lien est valable jusqu'au"
+        " {expires}.\n\nMerci.\n",
+    ),
+}
 RATING_WORDS = {
     "en": ("Very dissatisfied", "Dissatisfied", "Neutral", "Satisfied", "Very satisfied"),
     "fr": ("Très insatisfait", "Insatisfait", "Neutre", "Satisfait", "Très satisfait"),
@@ -208,12 +223,15 @@ def _mail(
     reminder: bool,
 ) -> None:
     language = invitation.language if invitation.language in MAIL else "en"
-    subject, body = MAIL[language]
+    subject, body = (MAIL_NPS if invitation.survey == "nps" else MAIL)[language]
     number = f"C-{invitation.case_id:06d}" if invitation.case_id else ""
-    links = "\n".join(
-        f"{r} – {RATING_WORDS[language][r - 1]}: {survey_link(token, r, settings)}"
-        for r in range(5, 0, -1)
-    )
+    if invitation.survey == "nps":
+        links = "\n".join(f"{r}: {survey_link(token, r, settings)}" for r in range(10, -1, -1))
+    else:
+        links = "\n".join(
+            f"{r} – {RATING_WORDS[language][r - 1]}: {survey_link(token, r, settings)}"
+            for r in range(5, 0, -1)
+        )
     if reminder:
         subject = ("Rappel : " if language == "fr" else "Reminder: ") + subject
     outbox.enqueue_email(
@@ -327,6 +345,22 @@ def answer_for_customer(
     return _answer(session, invitation, rating=rating, answers=answers, comment=comment, now=now)
 
 
+def survey_for_customer(
+    session: Session, *, customer_id: int, invitation_id: int, now: datetime
+) -> tuple[Invitation, domain.Survey]:
+    """One of the customer's own surveys, still open to an answer (the portal's page)."""
+    invitation = session.get(Invitation, invitation_id)
+    if invitation is None or invitation.customer_id != customer_id:
+        raise domain.SurveyLinkInvalid("no such survey of yours", field="invitation_id")
+    domain.check_answerable(
+        status=invitation.status,
+        expires_at=invitation.expires_at,
+        now=now,
+        consent=_consents_to_surveys(session, customer_id),
+    )
+    return invitation, surveys()[invitation.survey]
+
+
 def _answer(
     session: Session,
     invitation: Invitation,
@@ -344,8 +378,9 @@ def _answer(
     invitation.status, invitation.answered_at = "answered", now
     invitation.rating, invitation.answers, invitation.comment = int(rating), clean, comment
     session.flush()
-    number = f"C-{invitation.case_id:06d}" if invitation.case_id else ""
-    if invitation.case_id is not None:
+    number = f"C-{invitation.case_id:06d} · " if invitation.case_id else ""
+    scored = f"Recommendation {rating}/10" if survey.scale == "nps" else f"Satisfaction {rating}/5"
+    if invitation.case_id is not None and survey.scale == "csat":
         case = cases.get_case(session, actor=SYSTEM, case_id=invitation.case_id)
         if case.status in ("resolved", "closed") and case.satisfaction is None:
             cases.record_satisfaction(
@@ -368,7 +403,7 @@ def _answer(
         actor=SYSTEM,
         customer_id=invitation.customer_id,
         kind="voice.survey_answered",
-        summary=f"{number} · Satisfaction {rating}/5" + (f": {comment[:200]}" if comment else ""),
+        summary=f"{number}{scored}" + (f": {comment[:200]}" if comment else ""),
         channel="web",
         ref_type="case" if invitation.case_id else "voice_invitation",
         ref_id=str(invitation.case_id or invitation.id),
@@ -383,7 +418,7 @@ def _answer(
         customer_id=invitation.customer_id,
         after={"rating": int(rating), "answers": clean, "commented": comment is not None},
     )
-    if domain.needs_follow_up(int(rating)):
+    if survey.scale == "csat" and domain.needs_follow_up(int(rating)):
         invitation.follow_up_case_id = _follow_up(session, invitation, comment, now=now)
     session.flush()
     return invitation
@@ -449,14 +484,14 @@ def customer_surveys(
     )
 
 
-def pending_surveys(session: Session, *, customer_id: int, now: datetime) -> list[Invitation]:
-    """Surveys the customer may still answer (the portal's panel)."""
-    return list(
-        session.scalars(
-            select(Invitation).where(
-                Invitation.customer_id == customer_id,
-                Invitation.status == "sent",
-                Invitation.expires_at > now,
-            )
-        )
-    )
+def pending_surveys(
+    session: Session, *, customer_id: int | None, now: datetime, survey: str | None = None
+) -> list[Invitation]:
+    """Surveys the customer (or, ``None``, anyone: the demo) may still answer (the portal's
+    panel), of one kind if ``survey`` names it."""
+    query = select(Invitation).where(Invitation.status == "sent", Invitation.expires_at > now)
+    if customer_id is not None:
+        query = query.where(Invitation.customer_id == customer_id)
+    if survey is not None:
+        query = query.where(Invitation.survey == survey)
+    return list(session.scalars(query.order_by(Invitation.id)))
