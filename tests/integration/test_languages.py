@@ -101,3 +101,20 @@ def test_a_case_rule_refuses_in_the_request_language_with_its_values(client, mak
     assert nobody.json()["errors"] == [
         {"field": "assignee_id", "reason": "utilisateur 987654 introuvable"}
     ]
+
+
+def test_invalid_fields_are_named_with_their_reason_in_the_request_language(client, agent):
+    french = client.post(
+        "/api/v1/customers",
+        json={"first_name": "A" * 500},
+        headers={**agent.headers, "Accept-Language": "fr"},
+    )
+    assert french.status_code == 422 and french.headers["content-language"] == "fr"
+    body = french.json()
+    assert body["code"] == "invalid_input" and body["title"] == "Saisie invalide"
+    reasons = {error["field"]: error["reason"] for error in body["errors"]}
+    assert reasons["last_name"] == "obligatoire"
+    assert reasons["first_name"].endswith("caractères au plus")
+    english = client.post("/api/v1/customers", json={"first_name": "A"}, headers=agent.headers)
+    reasons = {error["field"]: error["reason"] for error in english.json()["errors"]}
+    assert reasons["last_name"] == "Field required"

@@ -121,6 +121,51 @@ def error_text(locale: str, exc: DomainError) -> str:
     return readable(locale, exc)
 
 
+# The reasons pydantic gives most often, in words the catalogue translates; English keeps
+# pydantic's own sentence (API clients may match on it), another language reads these.
+VALIDATION_REASONS = {
+    "missing": N_("required"),
+    "extra_forbidden": N_("not a field of this request"),
+    "string_too_long": N_("{max_length} characters at most"),
+    "string_too_short": N_("{min_length} characters at least"),
+    "string_type": N_("must be text"),
+    "int_parsing": N_("must be a whole number"),
+    "int_type": N_("must be a whole number"),
+    "int_from_float": N_("must be a whole number"),
+    "bool_parsing": N_("must be true or false"),
+    "bool_type": N_("must be true or false"),
+    "decimal_parsing": N_("must be a number"),
+    "float_parsing": N_("must be a number"),
+    "greater_than_equal": N_("must be {ge} or more"),
+    "greater_than": N_("must be more than {gt}"),
+    "less_than_equal": N_("must be {le} or less"),
+    "less_than": N_("must be less than {lt}"),
+    "literal_error": N_("must be {expected}"),
+    "enum": N_("must be {expected}"),
+    "date_from_datetime_parsing": N_("must be a date written YYYY-MM-DD"),
+    "date_parsing": N_("must be a date written YYYY-MM-DD"),
+    "datetime_parsing": N_("must be a date and time"),
+    "datetime_from_date_parsing": N_("must be a date and time"),
+    "list_type": N_("must be a list"),
+    "dict_type": N_("must be an object"),
+    "model_type": N_("must be an object"),
+    "too_long": N_("{max_length} items at most"),
+    "too_short": N_("{min_length} items at least"),
+}
+
+
+def validation_reason(locale: str, error: Any) -> str:
+    """One field's reason from pydantic, in ``locale`` when the catalogue has its words."""
+    template = VALIDATION_REASONS.get(error.get("type", ""))
+    if locale == "en" or template is None:
+        return str(error.get("msg", ""))
+    context = {k: str(v).replace("'", "") for k, v in (error.get("ctx") or {}).items()}
+    try:
+        return translate(locale, template, **context)
+    except (KeyError, IndexError, ValueError):
+        return str(error.get("msg", ""))
+
+
 def _html_error(request: Request, status: int, detail: str) -> Response:
     from egards.web.templating import render
 
@@ -191,6 +236,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        locale = reader_locale(request)
         errors = [
             {
                 "field": "body",
@@ -200,7 +246,11 @@ def install(app: FastAPI) -> None:
                 "type": e["type"],
             }
             if e["type"] == "json_invalid"
-            else {"field": field_path(tuple(e["loc"])), "reason": e["msg"], "type": e["type"]}
+            else {
+                "field": field_path(tuple(e["loc"])),
+                "reason": validation_reason(locale, e),
+                "type": e["type"],
+            }
             for e in exc.errors()
         ]
         detail = "; ".join(f"{e['field']}: {e['reason']}" for e in errors)
@@ -209,13 +259,14 @@ def install(app: FastAPI) -> None:
         return Problem(
             problem(
                 422,
-                "Invalid input",
+                translate(locale, "Invalid input"),
                 detail,
                 code="invalid_input",
                 instance=request.url.path,
                 errors=errors,
             ),
             status_code=422,
+            headers={"Content-Language": locale},
         )
 
     @app.exception_handler(StarletteHTTPException)
