@@ -226,7 +226,7 @@ def test_acknowledgement_states_receipt_end_date_and_effects_in_french():
 def test_acknowledgement_states_receipt_end_date_and_effects_in_english():
     body = ack.text(_facts("en", fee_cents=12_000))
     assert "2 January 2027" in body and "Equipment to return" in body
-    assert "early-termination fee of €120.00" in body
+    assert "early-termination fee of €120" in body
 
 
 def test_acknowledgement_pdf_is_a_pdf_and_reproducible():

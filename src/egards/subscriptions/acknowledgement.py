@@ -20,27 +20,20 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import cm
 from reportlab.platypus import HRFlowable, Paragraph, SimpleDocTemplate, Spacer
 
+from egards import formats
 from egards.subscriptions.domain import reason_label
 
-_MONTHS = {
-    "fr": "janvier février mars avril mai juin juillet août septembre octobre novembre décembre",
-    "en": "January February March April May June July August September October November December",
-}
 PARIS = ZoneInfo("Europe/Paris")
 
 
 def format_day(day: date, lang: str) -> str:
-    month = _MONTHS[lang].split()[day.month - 1]
-    if lang == "fr":
-        return f"{'1er' if day.day == 1 else day.day} {month} {day.year}"
-    return f"{day.day} {month} {day.year}"
+    """``13 décembre 2026`` / ``13 December 2026`` (Babel, through :mod:`egards.formats`)."""
+    return formats.format_day(day, lang)
 
 
 def format_money(cents: int, lang: str) -> str:
-    whole, rest = divmod(cents, 100)
-    if lang == "fr":
-        return f"{whole:,}".replace(",", " ") + f",{rest:02d} €"
-    return f"€{whole:,}.{rest:02d}"
+    """``39,99 €`` / ``€39.99`` (Babel, through :mod:`egards.formats`)."""
+    return formats.format_money(cents, lang)
 
 
 @dataclass(frozen=True)
