@@ -308,8 +308,10 @@ def hide(session: Session, *, actor: Actor, idea_id: int, reason: str, now: date
 
 
 def top_ideas(session: Session, *, actor: Actor, limit: int = 10) -> list[Idea]:
-    """The most voted visible ideas (the root-cause dashboard)."""
-    _staff(actor)
+    """The most voted visible ideas: the hook the root-cause dashboard (voice, below) calls
+    through ``features.hooks``; empty for an actor who may not read the idea box."""
+    if actor.is_partner or not actor.can(Permission.CASES_READ):
+        return []
     return public_ideas(session, limit=limit)
 
 

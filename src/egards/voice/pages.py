@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from egards.accounts.domain import Actor, Permission
 from egards.errors import DomainError
+from egards.features import hooks
 from egards.voice import charts, service
 from egards.web.deps import CurrentActor, DbSession, Id, now_of
 from egards.web.i18n import translate
@@ -112,6 +113,8 @@ def root_causes_page(
         [(service.topic_label(t["topic"], locale), t["months"][-12:]) for t in busiest],
         title=translate(locale, "Messages by month, busiest root causes"),
     )
+    # The most voted ideas, from the idea box above voice (its ``top_ideas`` hook).
+    top = [idea for _, hook in hooks("service", "top_ideas") for idea in hook(session, actor=actor)]
     return render(
         request,
         "voice/root_causes.html",
@@ -122,6 +125,7 @@ def root_causes_page(
             "peak": peak,
             "topic_label": service.topic_label,
             "bars_chart": bars,
+            "top_ideas": top[:10],
             "lines_chart": lines,
         },
     )

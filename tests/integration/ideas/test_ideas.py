@@ -199,6 +199,10 @@ def test_the_console_sets_a_status_and_answers(app, client, db, agent, superviso
     )
     assert saved.status_code == 303, saved.text
     assert "We are looking at it." in client.get(f"/ideas/{idea}").text
+    # The root-cause dashboard lists the most voted ideas.
+    dashboard = client.get("/voice/root-causes")
+    assert dashboard.status_code == 200
+    assert "Lounge access for Silver" in dashboard.text.split('id="top-ideas"', 1)[1]
 
 
 def test_a_partner_sees_no_idea(client, db, make_person, make_organisation, agent):
