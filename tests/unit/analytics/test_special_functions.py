@@ -55,3 +55,32 @@ def test_log1mexp_is_accurate_at_both_ends():
 def test_expm1_ratio_tends_to_the_length_as_k_vanishes():
     assert expm1_ratio(0.0, 3.0) == 3.0
     assert expm1_ratio(1e-12, 3.0) == pytest.approx(3.0)
+
+
+def test_near_z_one_the_function_and_its_derivatives_match_60_digit_arithmetic():
+    """Extreme alpha / beta push z within 1e-9 of 1, where the continued fraction, capped at
+    its maximal depth, used to be wrong in the third digit (and took seconds); huge d and c
+    (r and alpha running away together) defeat SciPy and are deepened until settled."""
+    import mpmath as mp
+
+    from egards.analytics.btyd._special import log_hyp2f1_one
+
+    mp.mp.dps = 60
+    rng = np.random.default_rng(4)
+    d = np.concatenate([rng.uniform(0.1, 50.0, 12), [2.86616561e4, 3.59744450e4]])
+    c = np.concatenate([d[:12] + rng.uniform(0.05, 60.0, 12), [2.86629878e4, 3.59747711e4]])
+    z = np.concatenate([1.0 - 10.0 ** rng.uniform(-9.0, -5.0, 12), [1 - 1.1197e-4, 1 - 1.5357e-4]])
+    got = log_hyp2f1_one(d, c, z, derivatives=True)
+
+    def f(a, b, x):
+        return mp.log(mp.hyp2f1(1, a, b, x))
+
+    for i in range(d.size):
+        di, ci, zi = mp.mpf(d[i]), mp.mpf(c[i]), mp.mpf(z[i])
+        assert got.value[i] == pytest.approx(float(f(di, ci, zi)), rel=1e-11, abs=1e-11)
+        for mine, exact in (
+            (got.d_d[i], mp.diff(lambda a, b=ci, x=zi: f(a, b, x), di)),
+            (got.d_c[i], mp.diff(lambda b, a=di, x=zi: f(a, b, x), ci)),
+            (got.d_z[i], mp.diff(lambda x, a=di, b=ci: f(a, b, x), zi)),
+        ):
+            assert mine == pytest.approx(float(exact), rel=1e-6, abs=1e-6)

@@ -22,6 +22,10 @@ __all__ = [
 ]
 
 _MAX_DEPTH = 40_000
+# Beyond this depth (z within about 1e-5 of 1, which extreme alpha / beta produce) the fraction
+# costs seconds and, capped at _MAX_DEPTH, loses accuracy; SciPy's hyp2f1 (connection formulas
+# around z = 1) is then both faster and right.
+_SCIPY_DEPTH = 2048
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,10 +114,39 @@ def log_hyp2f1_one(d, c, z, *, derivatives: bool = False) -> LogHyp2f1:
     one_minus_z = 1.0 - z
     zz = np.where(pfaff, -z / one_minus_z, z)
     depth = _depth_for(z)
+    near_one = depth > _SCIPY_DEPTH
+    near = np.flatnonzero(near_one)
+    usable = np.zeros(near.size, dtype=bool)
+    near_value = near_dd = near_dc = near_dz = np.zeros(near.size)
+    if near.size:
+        near_value, near_dd, near_dc, near_dz = _near_one(d[near], c[near], z[near], derivatives)
+        usable = np.isfinite(near_value)
+        depth[near[usable]] = 0  # done here
+        # Where SciPy gives up (huge d and c, as when r and alpha run away together) the
+        # z-based depth is far too pessimistic: deepen the fraction until it stops changing.
+        hard = near[~usable]
+        level, previous = 256, None
+        while hard.size and level <= _MAX_DEPTH:
+            f, fd, fc, fz = _cf_block(dd[hard], c[hard], zz[hard], level, derivatives)
+            settled = (
+                np.abs(f - previous) <= 1e-14 * np.abs(f)
+                if previous is not None
+                else np.zeros(hard.size, dtype=bool)
+            )
+            if level * 2 > _MAX_DEPTH:
+                settled[:] = True
+            done = hard[settled]
+            value[done] = -np.log(f[settled])
+            if derivatives:
+                d_d[done] = -fd[settled] / f[settled]
+                d_c[done] = -fc[settled] / f[settled]
+                d_z[done] = -fz[settled] / f[settled]
+            depth[done] = 0
+            hard, previous, level = hard[~settled], f[~settled], level * 2
     # Round depths up to a power of two so that there are only a handful of groups.
     bucket = np.left_shift(1, np.ceil(np.log2(np.maximum(depth, 1))).astype(np.int64))
-    for level in np.unique(bucket):
-        idx = np.flatnonzero(bucket == level)
+    for level in np.unique(bucket[depth > 0]):
+        idx = np.flatnonzero((bucket == level) & (depth > 0))
         f, fd, fc, fz = _cf_block(
             dd[idx], c[idx], zz[idx], int(min(level, _MAX_DEPTH)), derivatives
         )
@@ -127,9 +160,37 @@ def log_hyp2f1_one(d, c, z, *, derivatives: bool = False) -> LogHyp2f1:
         d_c = np.where(pfaff, d_c + d_d, d_c)
         d_d = np.where(pfaff, -d_d, d_d)
         d_z = np.where(pfaff, 1.0 / one_minus_z - d_z / one_minus_z**2, d_z)
+    if near.size:
+        done = near[usable]
+        value[done] = near_value[usable]
+        if derivatives:
+            d_d[done], d_c[done], d_z[done] = near_dd[usable], near_dc[usable], near_dz[usable]
     return LogHyp2f1(
         value.reshape(shape), d_d.reshape(shape), d_c.reshape(shape), d_z.reshape(shape)
     )
+
+
+def _near_one(d, c, z, derivatives: bool):
+    """log 2F1(1, d; c; z) near z = 1 from SciPy, with derivatives: analytic in z
+    (d/dz 2F1(1, d; c; z) = d / c 2F1(2, d + 1; c + 1; z)), central differences in d and c."""
+    from scipy.special import hyp2f1
+
+    with np.errstate(all="ignore"):
+        base = hyp2f1(1.0, d, c, z)
+        value = np.log(base)
+        if not derivatives:
+            zeros = np.zeros_like(z)
+            return value, zeros, zeros, zeros
+        step = np.minimum(1e-6 * np.maximum(1.0, np.abs(d)), 0.25 * (c - d))
+        d_d = (np.log(hyp2f1(1.0, d + step, c, z)) - np.log(hyp2f1(1.0, d - step, c, z))) / (
+            2.0 * step
+        )
+        d_c = (np.log(hyp2f1(1.0, d, c + step, z)) - np.log(hyp2f1(1.0, d, c - step, z))) / (
+            2.0 * step
+        )
+        d_z = d / c * hyp2f1(2.0, d + 1.0, c + 1.0, z) / base
+    finite = np.isfinite(value) & np.isfinite(d_d) & np.isfinite(d_c) & np.isfinite(d_z)
+    return np.where(finite, value, np.nan), d_d, d_c, d_z
 
 
 def log1mexp(x):
