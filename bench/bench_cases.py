@@ -4,8 +4,8 @@ the same run.
 
     python bench/bench_cases.py [--cases 1000000] [--mails 500] [--repeat 50]
 
-Uses its own database (``EGARDS_BENCH_CASES_URL``, default ``egards_bench_cases`` on the local
-server), created if missing; its schema is dropped and rebuilt on every run.
+Uses a database of its own, named after the configured one and the process (bench/_scratch.py),
+created for the run and dropped after it.
 
 - Sweep: cases are loaded as a running system would have left them (clocks stored, the next
   check spread over the coming days) with a worker that has been away ``--backlog-minutes``
@@ -21,7 +21,6 @@ server), created if missing; its schema is dropped and rebuilt on every run.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
@@ -34,6 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
+from _scratch import scratch_database
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select, text
@@ -48,9 +48,6 @@ from egards.db import Database, make_engine
 from egards.migrate import upgrade
 
 console = Console()
-PG_URL = os.environ.get(
-    "EGARDS_BENCH_CASES_URL", "postgresql://postgres@127.0.0.1:5432/egards_bench_cases"
-)
 # Tuesday 24 November 2026, 16:00 in Paris: inside business hours.
 NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
 AGENTS = 50
@@ -58,19 +55,7 @@ CUSTOMERS = 10_000
 
 
 def fresh_database() -> Database:
-    server, name = PG_URL.rsplit("/", 1)
-    admin = make_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        exists = connection.execute(
-            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
-        ).scalar()
-        if not exists:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    engine = make_engine(PG_URL)
-    with engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
+    engine = make_engine(scratch_database("cases"))
     upgrade(engine)
     return Database(engine)
 
@@ -298,7 +283,7 @@ def main() -> None:
     args = parser.parse_args()
     config = config_from_settings(Settings())
     db = fresh_database()
-    console.print(f"Loading {args.cases:,} open cases into {PG_URL.rsplit('/', 1)[1]} …")
+    console.print(f"Loading {args.cases:,} open cases into a scratch database …")
     load_time = load(db, args.cases, args.backlog_minutes)
     console.print(f"loaded in {load_time:.1f} s")
     sweep = bench_sweep(db, config, args.cases)

@@ -2,7 +2,8 @@
 
     python bench/bench_scoring.py --customers 1000000 --transactions 10000000
 
-Uses its own database (egards_bench_analytics, created if missing, its schema rebuilt), loads
+Uses a database of its own (bench/_scratch.py: named after the configured one and the process,
+dropped after the run), loads
 synthetic customers and purchases with COPY, then times `egards analytics score` (the service
 it calls) with a fresh fit, and again reusing the fit. Reference in the same run: a bare
 COPY TO STDOUT of the same transactions, the floor for reading them.
@@ -12,16 +13,16 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
 import time
 from datetime import date
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
+from _scratch import scratch_database
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from egards.accounts.domain import SYSTEM
 from egards.analytics import service
@@ -29,27 +30,11 @@ from egards.analytics.settings import AnalyticsSettings
 from egards.db import Database, make_engine
 from egards.migrate import upgrade
 
-SERVER = os.environ.get("EGARDS_BENCH_SERVER", "postgresql://postgres@127.0.0.1:5432")
-DATABASE = "egards_bench_analytics"
 AS_OF = date(2026, 6, 30)
 
 
 def fresh_database() -> Database:
-    admin = create_engine(
-        SERVER.replace("postgresql://", "postgresql+psycopg://") + "/postgres",
-        isolation_level="AUTOCOMMIT",
-    )
-    with admin.connect() as connection:
-        exists = connection.scalar(
-            text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": DATABASE}
-        )
-        if not exists:
-            connection.execute(text(f"CREATE DATABASE {DATABASE}"))
-    admin.dispose()
-    engine = make_engine(f"{SERVER}/{DATABASE}")
-    with engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
+    engine = make_engine(scratch_database("analytics"))
     upgrade(engine)
     return Database(engine)
 
