@@ -394,7 +394,7 @@ def export_section(session: Session, customer_id: int) -> dict[str, Any]:
     """The ideas a person proposed and those they voted for."""
     mine = session.scalars(select(Idea).where(Idea.customer_id == customer_id))
     voted = session.scalars(
-        select(Vote.idea_id, Vote.created_at).where(Vote.customer_id == customer_id)
+        select(Vote.idea_id).where(Vote.customer_id == customer_id).order_by(Vote.id)
     )
     return {
         "proposed": [

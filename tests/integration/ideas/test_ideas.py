@@ -79,7 +79,7 @@ def mails_about(db, idea_id: int) -> list[str]:
 
 def test_an_idea_from_proposal_to_answer(app, client, db, agent, supervisor):
     alice, alice_mail = customer(client, agent)
-    _bob, bob_mail = customer(client, agent)
+    bob, bob_mail = customer(client, agent)
     _carol, carol_mail = customer(client, agent, consent=False)
     with TestClient(app) as a, TestClient(app) as b, TestClient(app) as c:
         csrf_a = sign_in(a, db, alice_mail)
@@ -110,6 +110,12 @@ def test_an_idea_from_proposal_to_answer(app, client, db, agent, supervisor):
         assert scripted.status_code == 422 and "plain text only" in scripted.text
         assert "<script>alert" not in scripted.text
 
+    # The GDPR export carries what she proposed and what the others voted for.
+    exported = client.get(f"/api/v1/customers/{alice}/export", headers=supervisor.headers)
+    assert exported.status_code == 200, exported.text
+    assert exported.json()["ideas"]["proposed"][0]["title"] == "Boarding pass in the wallet"
+    bobs = client.get(f"/api/v1/customers/{bob}/export", headers=supervisor.headers).json()
+    assert bobs["ideas"]["voted_for"] == [idea]
     read = client.get(f"/api/v1/ideas/{idea}", headers=supervisor.headers).json()
     assert read["votes"] == 3 and read["status"] == "new" and read["customer_id"] == alice
 
