@@ -53,9 +53,13 @@ COMPARISON_LABELS = {
     "language": "language",
     "phone_suffix": "phone (last 4 digits)",
     "birth_year": "birth year",
+    "handle_keys": "handle built from the names",
 }
 COLUMNS = ("first_name", "last_name", "tokens", "alias", "city", "language", "phone_suffix",
-           "birth_year")  # fmt: skip
+           "birth_year", "handle_keys")  # fmt: skip
+SHORT_FORMS: dict[str, list[str]] = {}
+for _short, _full in NICKNAMES.items():
+    SHORT_FORMS.setdefault(_full, []).append(_short)
 
 
 def plain(text: str | None) -> str:
@@ -79,6 +83,33 @@ def _tokens(*texts: str | None) -> list[str]:
             token = NICKNAMES.get(token, token).split("-")[0]
             if len(token) >= 2 and token not in found:
                 found.append(token)
+    return found
+
+
+def _letters(text: str | None) -> str:
+    return plain(text).replace(" ", "")
+
+
+def handle_keys(first_name: str | None, last_name: str | None) -> list[str]:
+    """The handles people build from their names, letters only (digits such as a birth year
+    are compared apart): first name and surname glued either way, the first initial and the
+    surname either way, and the first name (or a usual short form of it) followed by the
+    start of the surname ("zoetho" for Zoé Thomas). A bare first name is not a key: it says
+    nothing a first-name comparison does not say already."""
+    firsts = [plain(first_name).replace(" ", "-")]
+    if not firsts[0] or not last_name:
+        return []
+    firsts += SHORT_FORMS.get(firsts[0], [])
+    surnames = [_letters(last_name)]
+    parts = plain(last_name).split(" ")
+    if len(parts) > 1:  # "Lacroix-Masson": the first part alone too
+        surnames.append(parts[0])
+    found: list[str] = []
+    for first in (f.replace("-", "") for f in firsts):
+        for last in surnames:
+            candidates = [last + first, first[0] + last, last + first[0]]
+            candidates += [first + last[:k] for k in range(1, len(last) + 1)]
+            found += [c for c in candidates if len(c) >= 4 and c not in found]
     return found
 
 
@@ -110,6 +141,7 @@ def profile_record(profile: Mapping[str, Any]) -> dict[str, Any]:
         "language": _or_none(profile.get("language")),
         "phone_suffix": _or_none(phone[-4:] if len(phone) >= 4 else ""),
         "birth_year": _or_none(year.group(1) if year else ""),
+        "handle_keys": _or_none([key] if len(key := _letters(handle)) >= 4 else []),
     }
 
 
@@ -120,6 +152,12 @@ def customer_record(customer: Mapping[str, Any]) -> dict[str, Any]:
     phone = re.sub(r"\D", "", customer.get("phone") or "")
     birth = customer.get("birth_date")
     last = plain(customer.get("last_name")).split(" ")
+    keys = handle_keys(customer.get("first_name"), customer.get("last_name"))
+    alias = re.sub(r"[^a-z]", "", plain(email_local))
+    # An e-mail local part made of the names ("sarah.sanchez") says no more than the names
+    # (compared already): as an alias it would count them twice and favour a homonym.
+    if alias in keys or alias in (_letters(customer.get("first_name")), _letters(last[-1])):
+        alias = ""
     return {
         "unique_id": str(customer["id"]),
         "first_name": _or_none(_first(customer.get("first_name") or "")),
@@ -128,11 +166,12 @@ def customer_record(customer: Mapping[str, Any]) -> dict[str, Any]:
         "tokens": _or_none(
             _tokens(customer.get("first_name"), customer.get("last_name"), email_local)
         ),
-        "alias": _or_none(re.sub(r"[^a-z]", "", plain(email_local))),
+        "alias": _or_none(alias),
         "city": _or_none(plain(customer.get("city")).split(" ")[0] if customer.get("city") else ""),
         "language": _or_none(customer.get("preferred_language")),
         "phone_suffix": _or_none(phone[-4:] if len(phone) >= 4 else ""),
         "birth_year": _or_none(str(birth)[:4] if birth else ""),
+        "handle_keys": _or_none(keys),
     }
 
 
@@ -160,7 +199,7 @@ class ScoredPair:
         return out
 
 
-_TOP = {"first_name": 4, "last_name": 4, "tokens": 2, "alias": 3}
+_TOP = {"first_name": 4, "last_name": 4, "tokens": 2, "alias": 3, "handle_keys": 1}
 
 
 # m probabilities (how often each level is seen for a true match), set from what people do
@@ -176,6 +215,7 @@ M_PROBABILITIES = {
     "language": [0.92, 0.08],
     "phone_suffix": [0.95, 0.05],
     "birth_year": [0.93, 0.07],
+    "handle_keys": [0.55, 0.45],
 }
 
 
@@ -211,7 +251,9 @@ def refit_m(
     return fitted
 
 
-def _comparisons(m_probabilities: Mapping[str, Sequence[float]] | None = None) -> list[Any]:
+def _comparisons(
+    m_probabilities: Mapping[str, Sequence[float]] | None = None, *, handles: bool = True
+) -> list[Any]:
     import splink.comparison_library as cl
 
     found = [
@@ -223,27 +265,34 @@ def _comparisons(m_probabilities: Mapping[str, Sequence[float]] | None = None) -
         cl.ExactMatch("language"),
         cl.ExactMatch("phone_suffix"),
         cl.ExactMatch("birth_year"),
+        cl.ArrayIntersectAtSizes("handle_keys", [1]),
     ]
     m = {**M_PROBABILITIES, **(m_probabilities or {})}
     return [
         comparison.configure(m_probabilities=list(m[column]))
         for comparison, column in zip(found, COLUMNS, strict=True)
+        if handles or column != "handle_keys"
     ]
 
 
-def _blocking() -> list[Any]:
+def _blocking(*, handles: bool = True) -> list[Any]:
     """Candidate pairs: same first and last name, same alias, same last name in the same
-    city, or the same phone digits and first letter. Tight enough for 50,000 profiles against
-    a million customers; a typo in both names at once is left to the deterministic rules."""
+    city, the same phone digits and first letter, the same first name and surname initial,
+    or (profiles against customers) a handle built from the customer's names. Tight enough
+    for 50,000 profiles against a million customers; a typo in both names at once is left to
+    the deterministic rules."""
     from splink import block_on
 
-    return [
+    rules = [
         block_on("first_name", "last_name"),
         block_on("alias"),
         block_on("last_name", "city"),
         block_on("phone_suffix", "substr(first_name, 1, 1)"),
-        block_on("first_name", "initial", "city"),
+        block_on("first_name", "initial"),
     ]
+    if handles:
+        rules.append(block_on("handle_keys", arrays_to_explode=["handle_keys"]))
+    return rules
 
 
 def _settings(
@@ -253,11 +302,13 @@ def _settings(
 ) -> Any:
     from splink import SettingsCreator
 
+    # Handles are a profile's: between two customers the keys only repeat their names.
+    handles = link_type == "link_only"
     return SettingsCreator(
         probability_two_random_records_match=prior,
         link_type=link_type,
-        comparisons=_comparisons(m_probabilities),
-        blocking_rules_to_generate_predictions=_blocking(),
+        comparisons=_comparisons(m_probabilities, handles=handles),
+        blocking_rules_to_generate_predictions=_blocking(handles=handles),
         retain_intermediate_calculation_columns=True,
         retain_matching_columns=True,
     )
@@ -290,7 +341,8 @@ WHERE (first_name = $first_name AND last_name = $last_name)
    OR alias = $alias
    OR (last_name = $last_name AND city = $city)
    OR (phone_suffix = $phone_suffix AND substr(first_name, 1, 1) = substr($first_name, 1, 1))
-   OR (first_name = $first_name AND initial = $initial AND city = $city)
+   OR (first_name = $first_name AND initial = $initial)
+   OR list_has_any(handle_keys, $handle_keys)
 """
 
 
@@ -331,7 +383,8 @@ class Model:
     def candidates(self, record: Mapping[str, Any]) -> Any:
         """The customers sharing a blocking key with ``record`` (an Arrow table)."""
         keys = ("first_name", "last_name", "alias", "city", "phone_suffix", "initial")
-        params = {k: record.get(k) for k in keys}
+        params: dict[str, Any] = {k: record.get(k) for k in keys}
+        params["handle_keys"] = list(record.get("handle_keys") or [])
         return self._con.sql(_CANDIDATES, params=params).to_arrow_table()
 
     def score_one(self, record: Mapping[str, Any], *, min_weight: float = 0.0) -> list[ScoredPair]:
@@ -391,7 +444,10 @@ def _frame(pa: Any, records: Iterable[Mapping[str, Any]]) -> Any:
     rows = list(records)
     names = ("unique_id", "initial", *COLUMNS)
     schema = pa.schema(
-        [(c, pa.list_(pa.string()) if c == "tokens" else pa.string()) for c in names]
+        [
+            (c, pa.list_(pa.string()) if c in ("tokens", "handle_keys") else pa.string())
+            for c in names
+        ]
     )
     return pa.Table.from_pylist([{c: row.get(c) for c in names} for row in rows], schema=schema)
 
