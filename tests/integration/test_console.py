@@ -101,3 +101,33 @@ def test_every_page_masks_the_csrf_token_afresh_and_each_is_accepted(client, age
     for token in (first, second):
         response = client.post("/locale", data={"csrf_token": token, "locale": "fr", "next": "/"})
         assert response.status_code in (200, 303), response.text[:300]
+
+
+def test_a_refused_customer_form_comes_back_filled_in_with_the_field_named(client, agent):
+    csrf = login(client, agent.email)
+    client.post("/locale", data={"csrf_token": csrf, "locale": "fr", "next": "/customers"})
+    response = client.post(
+        "/customers/new",
+        data={"csrf_token": csrf, "first_name": "Aurélie", "last_name": "Refusée", "phone": "12"},
+    )
+    assert response.status_code == 422
+    assert 'id="form-error"' in response.text and "<strong>Téléphone</strong>" in response.text
+    assert 'value="Aurélie"' in response.text and 'value="12" aria-invalid="true"' in response.text
+    found = client.get("/customers", params={"q": "Refusée"}, headers={"HX-Request": "true"})
+    assert "Aurélie" not in found.text  # nothing was created
+
+
+def test_a_refused_edit_keeps_the_file_as_it_was(client, agent):
+    csrf = login(client, agent.email)
+    created = client.post(
+        "/customers/new",
+        data={"csrf_token": csrf, "first_name": "Hugo", "last_name": "Inchangé", "country": "FR"},
+    )
+    path = str(created.url.path)
+    response = client.post(
+        f"{path}/edit",
+        data={"csrf_token": csrf, "first_name": "Victor", "last_name": "Inchangé", "country": "Z"},
+    )
+    assert response.status_code == 422 and 'id="form-error"' in response.text
+    assert 'value="Victor"' in response.text and 'value="Z" aria-invalid="true"' in response.text
+    assert "Hugo" in client.get(path).text and "Victor" not in client.get(path).text

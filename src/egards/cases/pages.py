@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
@@ -35,11 +37,11 @@ from egards.cases.schemas import CaseLogCreate
 from egards.cases.service import AttachmentIn
 from egards.customers import service as customers
 from egards.customers.service import Customer
-from egards.errors import InvalidInput
+from egards.errors import N_, InvalidInput
 from egards.features import modules
 from egards.web import csp
 from egards.web.deps import CurrentActor, DbSession, Id, csrf_token, now_of
-from egards.web.forms import validate
+from egards.web.forms import refused, submit, validate
 from egards.web.i18n import readable
 from egards.web.panels import Panel
 from egards.web.templating import render, templates
@@ -206,39 +208,41 @@ def new_case_form(
     request: Request, actor: CurrentActor, customer_id: int | None = None
 ) -> Response:
     actor.require(Permission.CASES_WRITE)
-    return render(
-        request,
-        "cases/new.html",
-        {
-            "customer_id": customer_id,
-            "teams": TEAMS,
-            "categories": CATEGORIES,
-            "priorities": list(Priority),
-        },
-    )
+    return render(request, "cases/new.html", _new_case_context(customer_id))
+
+
+def _new_case_context(customer_id: int | str | None) -> dict[str, Any]:
+    return {
+        "customer_id": customer_id,
+        "teams": TEAMS,
+        "categories": CATEGORIES,
+        "priorities": list(Priority),
+    }
 
 
 @router.post("/cases/new")
 async def log_contact(request: Request, session: DbSession, actor: CurrentActor) -> Response:
     form = await request.form()
     config, now = config_of(request), now_of(request)
-    channel = str(form.get("channel") or "")
+    values = {name: value for name, value in form.items() if isinstance(value, str)}
     scan = form.get("scan")
-    if channel == "letter" and isinstance(scan, UploadFile) and scan.filename:
-        opened = await run_in_threadpool(
+    action: Callable[[], Any]
+    if values.get("channel") == "letter" and isinstance(scan, UploadFile) and scan.filename:
+        attachment = AttachmentIn(
+            filename=scan.filename,
+            content_type=scan.content_type or "application/octet-stream",
+            content=await scan.read(),
+        )
+        action = partial(
             channels.letter,
             session,
             actor=actor,
-            subject=str(form.get("subject") or ""),
-            transcription=str(form.get("message") or ""),
-            scan=AttachmentIn(
-                filename=scan.filename,
-                content_type=scan.content_type or "application/octet-stream",
-                content=await scan.read(),
-            ),
-            customer_id=int(str(form["customer_id"])) if form.get("customer_id") else None,
-            sender_name=str(form.get("contact_name") or "") or None,
-            category=str(form.get("category") or "") or None,
+            subject=values.get("subject", ""),
+            transcription=values.get("message", ""),
+            scan=attachment,
+            customer_id=_whole_number(values.get("customer_id"), "customer_id"),
+            sender_name=values.get("contact_name") or None,
+            category=values.get("category") or None,
             config=config,
             now=now,
         )
@@ -247,17 +251,31 @@ async def log_contact(request: Request, session: DbSession, actor: CurrentActor)
             "channel", "customer_id", "contact_name", "contact_phone", "contact_email",
             "subject", "message", "category", "priority", "team", "language",
         )  # fmt: skip
-        data: dict[str, Any] = {n: form.get(n) for n in names if form.get(n)}
-        data["answered_on_the_spot"] = form.get("answered_on_the_spot") == "on"
-        opened = await run_in_threadpool(
-            channels.log_contact,
-            session,
-            actor=actor,
-            data=validate(CaseLogCreate, data),
-            config=config,
-            now=now,
-        )
-    return RedirectResponse(f"/cases/{opened.case.id}", status_code=303)
+        data: dict[str, Any] = {n: values[n] for n in names if values.get(n)}
+        data["answered_on_the_spot"] = values.get("answered_on_the_spot") == "on"
+
+        def action() -> Any:
+            return channels.log_contact(
+                session, actor=actor, data=validate(CaseLogCreate, data), config=config, now=now
+            )
+
+    context = {**_new_case_context(values.get("customer_id")), "values": values}
+    return await run_in_threadpool(
+        submit,
+        session,
+        action,
+        done=lambda opened: f"/cases/{opened.case.id}",
+        again=lambda exc: refused(request, "cases/new.html", context, exc),
+    )
+
+
+def _whole_number(text: str | None, field: str) -> int | None:
+    if not (text or "").strip():
+        return None
+    try:
+        return int(str(text))
+    except ValueError:
+        raise InvalidInput(N_("must be a whole number"), field=field) from None
 
 
 @router.get("/cases/{case_id}")

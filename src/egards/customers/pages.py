@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
@@ -22,9 +21,10 @@ from egards.customers.domain import (
 )
 from egards.customers.models import Customer
 from egards.customers.schemas import ConsentCreate, CustomerCreate, CustomerUpdate, IdentityCreate
+from egards.errors import DomainError
 from egards.features import modules
 from egards.web.deps import CurrentActor, DbSession, Id, SmallId
-from egards.web.forms import validate
+from egards.web.forms import refused, submit, validate
 from egards.web.panels import Panel
 from egards.web.templating import render
 
@@ -71,11 +71,17 @@ async def create_customer(request: Request, session: DbSession, actor: CurrentAc
     data["phones"] = [form["phone"]] if form.get("phone") else []
     data["loyalty_number"] = form.get("loyalty_number") or None
     data = {k: v for k, v in data.items() if v not in (None, [])}
-    customer = await run_in_threadpool(
-        partial(service.create_customer, session, actor=actor, region=_region(request)),
-        data=validate(CustomerCreate, data),
+    return await run_in_threadpool(
+        submit,
+        session,
+        lambda: service.create_customer(
+            session, actor=actor, region=_region(request), data=validate(CustomerCreate, data)
+        ),
+        done=lambda customer: f"/customers/{customer.id}",
+        again=lambda exc: refused(
+            request, "customers/form.html", {"customer": None, "values": dict(form)}, exc
+        ),
     )
-    return RedirectResponse(f"/customers/{customer.id}", status_code=303)
 
 
 @router.get("/customers/{customer_id}")
@@ -127,18 +133,29 @@ def edit_form(
 async def edit(
     request: Request, session: DbSession, actor: CurrentActor, customer_id: Id
 ) -> Response:
-    data = _profile_form(await request.form())
+    form = await request.form()
+    data = _profile_form(form)
     data = {
         k: v
         for k, v in data.items()
         if v is not None
         or k in ("birth_date", "address_line1", "address_line2", "postal_code", "city", "country")
     }
-    await run_in_threadpool(
-        partial(service.update_customer, session, actor=actor, customer_id=customer_id),
-        data=validate(CustomerUpdate, data),
+
+    def again(exc: DomainError) -> Response:
+        customer = service.get_customer(session, actor=actor, customer_id=customer_id)
+        context = {"customer": customer, "values": dict(form)}
+        return refused(request, "customers/form.html", context, exc)
+
+    return await run_in_threadpool(
+        submit,
+        session,
+        lambda: service.update_customer(
+            session, actor=actor, customer_id=customer_id, data=validate(CustomerUpdate, data)
+        ),
+        done=lambda _: f"/customers/{customer_id}",
+        again=again,
     )
-    return RedirectResponse(f"/customers/{customer_id}", status_code=303)
 
 
 @router.post("/customers/{customer_id}/notes")

@@ -146,3 +146,44 @@ def test_the_public_contact_page_opens_a_case_and_refuses_missing_fields(client,
     assert sent.status_code == 200 and 'id="contact-sent"' in sent.text
     # Any case number: on PostgreSQL, ids are not rolled back with the other tests' cases.
     assert re.search(r"C-\d{6}", sent.text) and "Nous avons bien reçu" in sent.text
+
+
+def test_an_agent_logs_a_call_from_the_console(client, agent):
+    customer = create_customer(client, agent)
+    csrf = login(client, agent.email)
+    response = client.post(
+        "/cases/new",
+        data={
+            "csrf_token": csrf,
+            "channel": "phone",
+            "customer_id": str(customer["id"]),
+            "subject": "Carte perdue",
+            "message": "Le client a perdu sa carte au salon.",
+        },
+    )
+    assert response.status_code == 200 and re.search(r"/cases/\d+$", str(response.url))
+    assert "Carte perdue" in response.text
+
+
+def test_a_refused_call_comes_back_filled_in_and_opens_nothing(client, agent):
+    csrf = login(client, agent.email)
+    client.post("/locale", data={"csrf_token": csrf, "locale": "fr", "next": "/cases"})
+    before = len(client.get("/api/v1/cases?limit=200", headers=agent.headers).json()["items"])
+    response = client.post(
+        "/cases/new",
+        data={
+            "csrf_token": csrf,
+            "channel": "shop",
+            "contact_name": "Inès Passante",
+            "contact_email": "not-an-address",
+            "subject": "Un remboursement",
+            "message": "Elle attend son remboursement depuis trois semaines.",
+        },
+    )
+    assert response.status_code == 422 and 'id="form-error"' in response.text
+    assert "<strong>E-mail</strong>" in response.text
+    assert 'value="Inès Passante"' in response.text
+    assert "trois semaines.</textarea>" in response.text
+    assert '<option value="shop" selected>' in response.text
+    after = client.get("/api/v1/cases?limit=200", headers=agent.headers).json()["items"]
+    assert len(after) == before

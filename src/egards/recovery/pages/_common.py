@@ -4,22 +4,20 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from egards.accounts.domain import Permission
 from egards.cases.domain import format_case_number
-from egards.errors import DomainError, InvalidInput
+from egards.errors import InvalidInput
 from egards.i18n import N_
 from egards.recovery import domain, service
-from egards.web.i18n import readable, translate
-from egards.web.templating import render, templates
+from egards.web.i18n import translate
+from egards.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
 NAV = [
@@ -142,39 +140,6 @@ templates.env.globals["recovery_label"] = recovery_label
 templates.env.globals["recovery_money"] = recovery_money
 templates.env.globals["recovery_field"] = recovery_field
 templates.env.globals["case_number"] = format_case_number
-
-T = TypeVar("T")
-
-
-def _submit(
-    session: Session,
-    action: Callable[[], T],
-    *,
-    done: Callable[[T], str],
-    again: Callable[[DomainError], Response],
-) -> Response:
-    """Every console form: ``action`` reads the form and calls the use case in a savepoint, so
-    a refusal leaves nothing it flushed in the transaction the unit of work commits; refused,
-    ``again(error)`` shows the form again with the field named and the reason; done, the
-    browser is sent on to ``done(result)`` (303: a reload does not post the form twice)."""
-    try:
-        with session.begin_nested():
-            result = action()
-    except DomainError as exc:
-        return again(exc)
-    return RedirectResponse(done(result), status_code=303)
-
-
-def _refused(
-    request: Request, page: str, context: dict[str, Any], exc: DomainError, /, **error: Any
-) -> Response:
-    """The form's page again, with the refusal (field, reason, status) and ``error`` details."""
-    context["error"] = {**_problem(request, exc), **error}
-    return render(request, page, context, status_code=exc.status)
-
-
-def _problem(request: Request, exc: DomainError) -> dict[str, Any]:
-    return {"field": exc.field, "message": readable(_locale(request), exc), "status": exc.status}
 
 
 def _locale(request: Request) -> str:

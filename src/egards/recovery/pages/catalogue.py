@@ -17,11 +17,10 @@ from egards.recovery.api import CODE, LANG
 from egards.recovery.pages._common import (
     _cents,
     _int,
-    _refused,
-    _submit,
     router,
 )
 from egards.web.deps import CurrentActor, DbSession
+from egards.web.forms import refused, submit
 from egards.web.templating import render
 
 # --------------------------------------------------------------------------------------
@@ -74,11 +73,11 @@ async def save_gesture(
         )
 
     return await run_in_threadpool(
-        _submit,
+        submit,
         session,
         action,
         done=lambda _: f"/recovery/catalogue?saved={code}#gesture-{code}",
-        again=lambda exc: _refused(
+        again=lambda exc: refused(
             request, "recovery/catalogue.html", _catalogue_context(session, actor), exc, code=code
         ),
     )
@@ -109,11 +108,11 @@ def save_letter_template(
             body=body,
         )
 
-    return _submit(
+    return submit(
         session,
         action,
         done=lambda _: f"/recovery/catalogue?saved={code}#template-{code}-{language}",
-        again=lambda exc: _refused(
+        again=lambda exc: refused(
             request,
             "recovery/catalogue.html",
             _catalogue_context(session, actor),

@@ -17,13 +17,11 @@ from egards.i18n import N_
 from egards.recovery import service
 from egards.recovery.pages._common import (
     PARIS,
-    _refused,
-    _submit,
     router,
 )
 from egards.recovery.schemas import EventCreate
 from egards.web.deps import CurrentActor, DbSession, Id
-from egards.web.forms import validate
+from egards.web.forms import refused, submit, validate
 from egards.web.templating import render
 
 # --------------------------------------------------------------------------------------
@@ -67,10 +65,10 @@ async def create_event(request: Request, session: DbSession, actor: CurrentActor
     def again(exc: DomainError) -> Response:
         context = _events_context(session, actor)
         context["values"] = {name: str(value) for name, value in form.items()}
-        return _refused(request, "recovery/events.html", context, exc)
+        return refused(request, "recovery/events.html", context, exc)
 
     return await run_in_threadpool(
-        _submit, session, action, done=lambda _: "/recovery/events", again=again
+        submit, session, action, done=lambda _: "/recovery/events", again=again
     )
 
 
@@ -91,13 +89,13 @@ def update_invitation(
     invitation_id: Id,
     status: Annotated[str, Form(max_length=20)],
 ) -> Response:
-    return _submit(
+    return submit(
         session,
         lambda: service.update_invitation(
             session, actor=actor, invitation_id=invitation_id, status=status
         ),
         done=lambda row: f"/recovery/events#event-{row.event_id}",
-        again=lambda exc: _refused(
+        again=lambda exc: refused(
             request,
             "recovery/events.html",
             _events_context(session, actor),

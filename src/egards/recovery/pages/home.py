@@ -15,11 +15,10 @@ from egards.customers import service as customers
 from egards.recovery import service
 from egards.recovery.pages._common import (
     _gesture_names,
-    _refused,
-    _submit,
     router,
 )
 from egards.web.deps import CurrentActor, DbSession, Id, now_of
+from egards.web.forms import refused, submit
 from egards.web.templating import render
 
 # --------------------------------------------------------------------------------------
@@ -57,11 +56,11 @@ def home(request: Request, session: DbSession, actor: CurrentActor) -> Response:
 def mark_posted(
     request: Request, session: DbSession, actor: CurrentActor, letter_id: Id
 ) -> Response:
-    return _submit(
+    return submit(
         session,
         lambda: service.mark_posted(session, actor=actor, letter_id=letter_id),
         done=lambda _: "/recovery?saved=posted#to-post",
-        again=lambda exc: _refused(
+        again=lambda exc: refused(
             request, "recovery/home.html", _home_context(request, session, actor), exc
         ),
     )
@@ -74,11 +73,11 @@ async def save_signature(request: Request, session: DbSession, actor: CurrentAct
     image = await upload.read() if isinstance(upload, UploadFile) and upload.filename else None
     title = str(form.get("title") or "")
     return await run_in_threadpool(
-        _submit,
+        submit,
         session,
         lambda: service.save_signature(session, actor=actor, title=title, image=image),
         done=lambda _: "/recovery?saved=signature#signature",
-        again=lambda exc: _refused(
+        again=lambda exc: refused(
             request, "recovery/home.html", _home_context(request, session, actor), exc
         ),
     )

@@ -20,13 +20,11 @@ from egards.recovery.pages._common import (
     _cents,
     _int,
     _locale,
-    _problem,
-    _submit,
     router,
 )
 from egards.recovery.schemas import GrantCreate
 from egards.web.deps import CurrentActor, DbSession, now_of
-from egards.web.forms import validate
+from egards.web.forms import problem_of, submit, validate
 from egards.web.templating import render
 
 # --------------------------------------------------------------------------------------
@@ -200,12 +198,12 @@ async def offer(request: Request, session: DbSession, actor: CurrentActor) -> Re
         if customer_id is None:
             raise exc
         context = _offer_again(
-            request, session, actor, customer_id, case_id, values, _problem(request, exc)
+            request, session, actor, customer_id, case_id, values, problem_of(request, exc)
         )
         return render(request, "recovery/offer.html", context, status_code=exc.status)
 
     return await run_in_threadpool(
-        _submit,
+        submit,
         session,
         lambda: service.grant(
             session, actor=actor, data=_grant_data(session, form), now=now, sender=sender

@@ -16,11 +16,10 @@ from egards.errors import DomainError
 from egards.recovery import service
 from egards.recovery.pages._common import (
     _gesture_names,
-    _problem,
-    _submit,
     router,
 )
 from egards.web.deps import CurrentActor, DbSession, Id
+from egards.web.forms import problem_of, submit
 from egards.web.panels import Panel
 
 # --------------------------------------------------------------------------------------
@@ -78,14 +77,14 @@ def propose_exception(
     def again(exc: DomainError) -> Response:
         # The case page again, the form as it was filled in and the refusal beside it.
         request.state.recovery_error = {
-            **_problem(request, exc),
+            **problem_of(request, exc),
             "values": {"rule": rule, "why": why, "remedy": remedy},
         }
         page = cases_pages.case_page(request, session, actor, case_id)
         page.status_code = exc.status
         return page
 
-    return _submit(
+    return submit(
         session,
         lambda: service.propose_exception(
             session, actor=actor, case_id=case_id, rule=rule, why=why, remedy=remedy

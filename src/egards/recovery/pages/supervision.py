@@ -19,12 +19,11 @@ from egards.recovery.pages._common import (
     _cents,
     _gesture_names,
     _locale,
-    _refused,
-    _submit,
     recovery_label,
     router,
 )
 from egards.web.deps import CurrentActor, DbSession, Id, now_of
+from egards.web.forms import refused, submit
 from egards.web.templating import render
 
 # --------------------------------------------------------------------------------------
@@ -68,7 +67,7 @@ def decide(
     reason: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     done = "approved" if decision == "approve" else "rejected"
-    return _submit(
+    return submit(
         session,
         lambda: service.decide(
             session,
@@ -80,7 +79,7 @@ def decide(
             now=now_of(request),
         ),
         done=lambda _: f"/recovery/approvals?done={done}",
-        again=lambda exc: _refused(
+        again=lambda exc: refused(
             request,
             "recovery/approvals.html",
             _approvals_context(session, actor, now_of(request)),
@@ -185,9 +184,9 @@ def set_budget(
         good_month = month if len(month) == 7 and month[4] == "-" else None
         context = _budgets_context(request, session, actor, good_month, {})
         context["values"] = {"scope": scope, "owner": owner, "limit_euros": limit_euros}
-        return _refused(request, "recovery/budgets.html", context, exc)
+        return refused(request, "recovery/budgets.html", context, exc)
 
-    return _submit(
+    return submit(
         session, action, done=lambda _: f"/recovery/budgets?month={month}&saved=1", again=again
     )
 
@@ -262,7 +261,7 @@ def decide_exception(
     decision: Annotated[str, Form(pattern="^(approve|refuse)$")],
     reason: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
-    return _submit(
+    return submit(
         session,
         lambda: service.decide_exception(
             session,
@@ -280,7 +279,7 @@ def _exception_refused(
     request: Request, session: Session, actor: Actor, exc: DomainError, exception_id: int
 ) -> Response:
     """The exceptions page again, with the refused decision's or outcome's reason."""
-    return _refused(
+    return refused(
         request,
         "recovery/exceptions.html",
         _exceptions_context(session, actor, "", ""),
@@ -298,7 +297,7 @@ def exception_outcome(
     outcome: Annotated[str, Form(max_length=20)] = "",
     note: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
-    return _submit(
+    return submit(
         session,
         lambda: service.record_exception_outcome(
             session,
