@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
 from typing import Annotated, Any
@@ -226,7 +225,6 @@ async def log_contact(request: Request, session: DbSession, actor: CurrentActor)
     config, now = config_of(request), now_of(request)
     values = {name: value for name, value in form.items() if isinstance(value, str)}
     scan = form.get("scan")
-    action: Callable[[], Any]
     if values.get("channel") == "letter" and isinstance(scan, UploadFile) and scan.filename:
         attachment = AttachmentIn(
             filename=scan.filename,
@@ -254,10 +252,7 @@ async def log_contact(request: Request, session: DbSession, actor: CurrentActor)
         data: dict[str, Any] = {n: values[n] for n in names if values.get(n)}
         data["answered_on_the_spot"] = values.get("answered_on_the_spot") == "on"
 
-        def action() -> Any:
-            return channels.log_contact(
-                session, actor=actor, data=validate(CaseLogCreate, data), config=config, now=now
-            )
+        action = partial(_log_contact, session, actor, data, config, now)
 
     context = {**_new_case_context(values.get("customer_id")), "values": values}
     return await run_in_threadpool(
@@ -266,6 +261,15 @@ async def log_contact(request: Request, session: DbSession, actor: CurrentActor)
         action,
         done=lambda opened: f"/cases/{opened.case.id}",
         again=lambda exc: refused(request, "cases/new.html", context, exc),
+    )
+
+
+def _log_contact(
+    session: Session, actor: Actor, data: dict[str, Any], config: Any, now: Any
+) -> Any:
+    """The console's contact through the API's schema, inside the form's savepoint."""
+    return channels.log_contact(
+        session, actor=actor, data=validate(CaseLogCreate, data), config=config, now=now
     )
 
 
