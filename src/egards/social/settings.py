@@ -16,6 +16,14 @@ class SocialSettings(BaseSettings):
     link_lower: float = Field(
         default=0.0, description="Match weight from which a candidate goes to review."
     )
+    link_name_only_upper: float | None = Field(
+        default=6.0,
+        description=(
+            "Match weight from which a profile whose display name and handle agree with a"
+            " customer's names is linked when nothing beyond the names (city, birth year,"
+            " phone) is known either way; empty: names alone never link."
+        ),
+    )
     link_margin: float = Field(
         default=2.0,
         ge=0,
