@@ -24,7 +24,9 @@ selected by the blocking keys in DuckDB, then scored by Splink) beside the earli
 find the same pairs. ``--thresholds`` chooses the upper threshold and the margin on half
 of the social set (odd profile ids) and reports precision, recall, F1 and the share sent to
 review on the other half, beside the product's defaults (the thresholds: upper, margin, and
-the upper threshold of a profile known by its names alone, EGARDS_SOCIAL_LINK_NAME_ONLY_UPPER).
+the upper threshold of a profile known by its names alone, EGARDS_SOCIAL_LINK_NAME_ONLY_UPPER),
+on the social set and on its adversarial variant (namesakes of rare-named customers too,
+``social_set(adversarial=True)``).
 """
 
 from __future__ import annotations
@@ -257,7 +259,16 @@ def one_only(n_customers: int, options: SocialSettings, calls: int = 7) -> None:
 
 
 def thresholds(n_customers: int, n_profiles: int, options: SocialSettings) -> None:
-    data = synthetic.social_set(n_customers, n_profiles)
+    print("| set | thresholds | chosen on | precision | recall | F1 | sent to review |")
+    print("|---|---|---|---|---|---|---|")
+    for adversarial in (False, True):
+        _thresholds(n_customers, n_profiles, options, adversarial=adversarial)
+
+
+def _thresholds(
+    n_customers: int, n_profiles: int, options: SocialSettings, *, adversarial: bool
+) -> None:
+    data = synthetic.social_set(n_customers, n_profiles, adversarial=adversarial)
     pairs = linking.score(
         [linking.profile_record(p) for p in data.profiles],
         [linking.customer_record(c) for c in data.customers],
@@ -284,13 +295,12 @@ def thresholds(n_customers: int, n_profiles: int, options: SocialSettings) -> No
         for n in (None, 4, 5, 6, 8, 10, 12, 15)
     ]
     chosen = max(grid, key=lambda umn: measure(*umn, 1)[2])
-    print("| thresholds | chosen on | precision | recall | F1 | sent to review |")
-    print("|---|---|---|---|---|---|")
+    variant = "adversarial" if adversarial else "social"
     defaults = (options.link_upper, options.link_margin, options.link_name_only_upper)
     for label, (u, m, n) in (("product defaults", defaults), ("validation half", chosen)):
         p, r, f, share = measure(u, m, n, 0)
         names = "never" if n is None else f"{n:g}"
-        print(f"| upper {u:g}, margin {m:g}, names alone {names} | {label} | {p:.4f} | "
+        print(f"| {variant} | upper {u:g}, margin {m:g}, names alone {names} | {label} | {p:.4f} | "
               f"{r:.4f} | {f:.4f} | {share:.1%} |")  # fmt: skip
 
 
