@@ -128,3 +128,12 @@ def test_a_display_name_with_an_initial_keeps_the_initial_not_a_surname():
     record = profile_record({"id": 1, "display_name": "Marie D.", "handle": "marie1987"})
     assert record["last_name"] is None and record["initial"] == "d"
     assert record["birth_year"] == "1987" and record["first_name"] == "marie"
+
+
+def test_an_empty_names_alone_threshold_means_names_never_link(monkeypatch):
+    from egards.social.settings import SocialSettings
+
+    monkeypatch.setenv("EGARDS_SOCIAL_LINK_NAME_ONLY_UPPER", "")
+    assert SocialSettings().link_name_only_upper is None
+    monkeypatch.setenv("EGARDS_SOCIAL_LINK_NAME_ONLY_UPPER", "9")
+    assert SocialSettings().link_name_only_upper == 9

@@ -3,7 +3,7 @@ thresholds of probabilistic linking (a management choice between automation and 
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -29,6 +29,11 @@ class SocialSettings(BaseSettings):
         ge=0,
         description="How far the best candidate must stand above the next to be linked.",
     )
+
+    @field_validator("link_name_only_upper", mode="before")
+    @classmethod
+    def _empty_is_never(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @model_validator(mode="after")
     def _ordered(self) -> SocialSettings:
