@@ -23,7 +23,10 @@ selected by the blocking keys in DuckDB, then scored by Splink) beside the earli
 ``predict_between`` against the whole customer table) in the same run, checking that both
 find the same pairs. ``--thresholds`` chooses the upper threshold and the margin on half
 of the social set (odd profile ids) and reports precision, recall, F1 and the share sent to
-review on the other half, beside the product's defaults.
+review on the other half, beside the product's defaults (the thresholds: upper, margin, and
+the upper threshold of a profile known by its names alone, EGARDS_SOCIAL_LINK_NAME_ONLY_UPPER),
+on the social set and on its adversarial variant (namesakes of rare-named customers too,
+``social_set(adversarial=True)``).
 """
 
 from __future__ import annotations
@@ -163,7 +166,11 @@ def social_quality(n_customers: int, n_profiles: int, options: SocialSettings) -
         min_weight=options.link_lower,
     )
     decisions = linking.decide_best(
-        pairs, upper=options.link_upper, lower=options.link_lower, margin=options.link_margin
+        pairs,
+        upper=options.link_upper,
+        lower=options.link_lower,
+        margin=options.link_margin,
+        name_only_upper=options.link_name_only_upper,
     )
     seconds = time.perf_counter() - started
     links = {(k, d.best.right_id) for k, d in decisions.items() if d.outcome == "link"}
@@ -252,33 +259,49 @@ def one_only(n_customers: int, options: SocialSettings, calls: int = 7) -> None:
 
 
 def thresholds(n_customers: int, n_profiles: int, options: SocialSettings) -> None:
-    data = synthetic.social_set(n_customers, n_profiles)
+    print("| set | thresholds | chosen on | precision | recall | F1 | sent to review |")
+    print("|---|---|---|---|---|---|---|")
+    for adversarial in (False, True):
+        _thresholds(n_customers, n_profiles, options, adversarial=adversarial)
+
+
+def _thresholds(
+    n_customers: int, n_profiles: int, options: SocialSettings, *, adversarial: bool
+) -> None:
+    data = synthetic.social_set(n_customers, n_profiles, adversarial=adversarial)
     pairs = linking.score(
         [linking.profile_record(p) for p in data.profiles],
         [linking.customer_record(c) for c in data.customers],
         min_weight=options.link_lower,
     )
 
-    def measure(upper: float, margin: float, half: int) -> tuple[float, float, float, float]:
+    def measure(
+        upper: float, margin: float, name_only: float | None, half: int
+    ) -> tuple[float, float, float, float]:
         mine = [p for p in pairs if int(p.left_id) % 2 == half]
-        decided = linking.decide_best(mine, upper=upper, lower=options.link_lower, margin=margin)
+        decided = linking.decide_best(
+            mine, upper=upper, lower=options.link_lower, margin=margin, name_only_upper=name_only
+        )
         links = {(k, d.best.right_id) for k, d in decided.items() if d.outcome == "link"}
         truth = {(k, v) for k, v in data.truth.items() if int(k) % 2 == half}
         precision, recall, f1 = prf(links, truth)
         review = sum(d.outcome == "review" for d in decided.values())
         return precision, recall, f1, review / (n_profiles / 2)
 
-    grid = [(u, m) for u in (3, 4, 5, 6, 7, 8) for m in (0, 1, 2, 3, 4)]
-    upper, margin = max(grid, key=lambda um: measure(*um, 1)[2])
-    print("| thresholds | chosen on | precision | recall | F1 | sent to review |")
-    print("|---|---|---|---|---|---|")
-    for label, (u, m) in (
-        ("product defaults", (options.link_upper, options.link_margin)),
-        ("validation half", (upper, margin)),
-    ):
-        p, r, f, share = measure(u, m, 0)
-        print(f"| upper {u:g}, margin {m:g} | {label} | {p:.4f} | {r:.4f} | {f:.4f} | "
-              f"{share:.1%} |")  # fmt: skip
+    grid = [
+        (u, m, n)
+        for u in (3, 4, 5, 6, 7, 8)
+        for m in (0, 1, 2, 3, 4)
+        for n in (None, 4, 5, 6, 8, 10, 12, 15)
+    ]
+    chosen = max(grid, key=lambda umn: measure(*umn, 1)[2])
+    variant = "adversarial" if adversarial else "social"
+    defaults = (options.link_upper, options.link_margin, options.link_name_only_upper)
+    for label, (u, m, n) in (("product defaults", defaults), ("validation half", chosen)):
+        p, r, f, share = measure(u, m, n, 0)
+        names = "never" if n is None else f"{n:g}"
+        print(f"| {variant} | upper {u:g}, margin {m:g}, names alone {names} | {label} | {p:.4f} | "
+              f"{r:.4f} | {f:.4f} | {share:.1%} |")  # fmt: skip
 
 
 def main() -> None:

@@ -15,7 +15,15 @@ from egards.social.domain import (
     normalise_handle,
     quoted_numbers,
 )
-from egards.social.linking import ScoredPair, corroborated, decide, decide_best, profile_record
+from egards.social.linking import (
+    ScoredPair,
+    contradicted,
+    corroborated,
+    decide,
+    decide_best,
+    handle_keys,
+    profile_record,
+)
 
 
 @pytest.mark.parametrize("value", [-1, "12k", 1.5, True, "-3", 10**11])
@@ -84,6 +92,32 @@ def test_a_corroborated_clear_leader_is_linked_and_homonyms_are_reviewed():
     assert decide_best([leader, twin], upper=6, lower=0, margin=2)["p1"].outcome == "review"
 
 
+def test_display_name_and_handle_with_nothing_else_known_link_above_the_names_threshold():
+    named = _pair("c1", 14.0, first_name=4, last_name=4, handle_keys=1, city=-1)
+    assert decide_best([named], upper=6, lower=0, margin=2)["p1"].outcome == "review"
+    linked = decide_best([named], upper=6, lower=0, margin=2, name_only_upper=6)
+    assert linked["p1"].outcome == "link"
+    assert decide_best([named], upper=6, lower=0, margin=2, name_only_upper=15)["p1"].outcome == (
+        "review"
+    )
+
+
+def test_a_fact_that_disagrees_sends_even_a_strong_match_to_review():
+    homonym = _pair("c1", 20.0, first_name=4, last_name=4, handle_keys=1, city=0)
+    assert contradicted(homonym.levels)
+    decided = decide_best([homonym], upper=6, lower=0, margin=2, name_only_upper=6)
+    assert decided["p1"].outcome == "review"
+    other_year = _pair("c1", 20.0, first_name=4, last_name=4, city=1, birth_year=0)
+    assert decide_best([other_year], upper=6, lower=0, margin=2)["p1"].outcome == "review"
+
+
+def test_handles_built_from_the_names():
+    keys = handle_keys("Zoé", "Thomas")
+    assert {"zoethomas", "thomaszoe", "zthomas", "zoetho"} <= set(keys)
+    assert "zoe" not in keys  # a bare first name says nothing more than the first name
+    assert "alexlacroix" in handle_keys("Alexandre", "Lacroix-Masson")
+
+
 def test_thresholds_split_link_review_and_nothing():
     assert decide(7, upper=6, lower=0) == "link"
     assert decide(3, upper=6, lower=0) == "review"
@@ -94,3 +128,12 @@ def test_a_display_name_with_an_initial_keeps_the_initial_not_a_surname():
     record = profile_record({"id": 1, "display_name": "Marie D.", "handle": "marie1987"})
     assert record["last_name"] is None and record["initial"] == "d"
     assert record["birth_year"] == "1987" and record["first_name"] == "marie"
+
+
+def test_an_empty_names_alone_threshold_means_names_never_link(monkeypatch):
+    from egards.social.settings import SocialSettings
+
+    monkeypatch.setenv("EGARDS_SOCIAL_LINK_NAME_ONLY_UPPER", "")
+    assert SocialSettings().link_name_only_upper is None
+    monkeypatch.setenv("EGARDS_SOCIAL_LINK_NAME_ONLY_UPPER", "9")
+    assert SocialSettings().link_name_only_upper == 9

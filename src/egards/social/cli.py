@@ -71,6 +71,7 @@ def link() -> None:
             upper=options.link_upper,
             lower=options.link_lower,
             margin=options.link_margin,
+            name_only_upper=options.link_name_only_upper,
         )
     console.print(
         f"{run.profiles} profiles against {run.customers} customers: {run.linked} linked, "

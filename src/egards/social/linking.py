@@ -209,7 +209,8 @@ _TOP = {"first_name": 4, "last_name": 4, "tokens": 2, "alias": 3, "handle_keys":
 M_PROBABILITIES = {
     "first_name": [0.72, 0.08, 0.06, 0.04, 0.10],
     "last_name": [0.78, 0.08, 0.05, 0.03, 0.06],
-    "tokens": [0.65, 0.30, 0.05],
+    # Glued handles ("zoetho") share no word with the names: common, so weakly against.
+    "tokens": [0.45, 0.25, 0.30],
     "alias": [0.35, 0.10, 0.15, 0.40],
     "city": [0.85, 0.15],
     "language": [0.92, 0.08],
@@ -462,12 +463,24 @@ def decide(weight: float, *, upper: float, lower: float) -> str:
 
 
 CORROBORATING = ("city", "birth_year", "phone_suffix")
+HANDLE_EVIDENCE = ("handle_keys", "tokens", "alias")
 
 
 def corroborated(levels: Mapping[str, int]) -> bool:
     """A name is not enough to link on its own (homonyms): an automatic link also needs
     one fact beyond the name to agree (city, birth year, phone digits)."""
     return any(levels.get(column, -1) >= 1 for column in CORROBORATING)
+
+
+def contradicted(levels: Mapping[str, int]) -> bool:
+    """A fact beyond the name disagrees (another city, birth year or phone): the mark of a
+    homonym, never linked automatically whatever the names say."""
+    return any(levels.get(column, -1) == 0 for column in CORROBORATING)
+
+
+def handle_agrees(levels: Mapping[str, int]) -> bool:
+    """The handle, not only the display name, points at the customer's names or e-mail."""
+    return any(levels.get(column, -1) >= 1 for column in HANDLE_EVIDENCE)
 
 
 @dataclass(frozen=True)
@@ -480,11 +493,19 @@ class Decision:
 
 
 def decide_best(
-    pairs: Iterable[ScoredPair], *, upper: float, lower: float, margin: float
+    pairs: Iterable[ScoredPair],
+    *,
+    upper: float,
+    lower: float,
+    margin: float,
+    name_only_upper: float | None = None,
 ) -> dict[str, Decision]:
     """For each left record: link to its best candidate when that one is above ``upper``
-    and stands ``margin`` above the next (two homonyms are a person's call), review when the
-    best is above ``lower``, nothing otherwise."""
+    with a fact beyond the name agreeing (or, with nothing beyond the names known either
+    way, above ``name_only_upper`` with the handle agreeing too), no fact disagreeing, and
+    standing ``margin`` above the next (two homonyms are a person's call); review when the
+    best is above ``lower``, nothing otherwise. ``name_only_upper`` ``None``: names alone
+    never link."""
     ranked: dict[str, list[ScoredPair]] = {}
     for pair in pairs:
         ranked.setdefault(pair.left_id, []).append(pair)
@@ -495,7 +516,16 @@ def decide_best(
         second = candidates[1] if len(candidates) > 1 else None
         outcome = decide(best.match_weight, upper=upper, lower=lower)
         ambiguous = second is not None and best.match_weight - second.match_weight < margin
-        if outcome == "link" and (ambiguous or not corroborated(best.levels)):
+        levels = best.levels
+        if corroborated(levels):
+            enough = True
+        else:
+            enough = (
+                name_only_upper is not None
+                and best.match_weight >= name_only_upper
+                and handle_agrees(levels)
+            )
+        if outcome == "link" and (ambiguous or contradicted(levels) or not enough):
             outcome = "review"
         decisions[left_id] = Decision(left_id, outcome, best, second)
     return decisions

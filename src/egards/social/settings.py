@@ -3,7 +3,7 @@ thresholds of probabilistic linking (a management choice between automation and 
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -16,11 +16,24 @@ class SocialSettings(BaseSettings):
     link_lower: float = Field(
         default=0.0, description="Match weight from which a candidate goes to review."
     )
+    link_name_only_upper: float | None = Field(
+        default=6.0,
+        description=(
+            "Match weight from which a profile whose display name and handle agree with a"
+            " customer's names is linked when nothing beyond the names (city, birth year,"
+            " phone) is known either way; empty: names alone never link."
+        ),
+    )
     link_margin: float = Field(
         default=2.0,
         ge=0,
         description="How far the best candidate must stand above the next to be linked.",
     )
+
+    @field_validator("link_name_only_upper", mode="before")
+    @classmethod
+    def _empty_is_never(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @model_validator(mode="after")
     def _ordered(self) -> SocialSettings:

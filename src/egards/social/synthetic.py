@@ -135,12 +135,23 @@ def _profile_of(rng: random.Random, customer: dict, pid: int) -> dict:
 
 
 def social_set(
-    n_customers: int, n_profiles: int, *, linked_share: float = 0.6, seed: int = 11
+    n_customers: int,
+    n_profiles: int,
+    *,
+    linked_share: float = 0.6,
+    seed: int = 11,
+    adversarial: bool = False,
 ) -> SocialSet:
     """``n_profiles`` profiles, ``linked_share`` of them derived from a customer, the rest
-    strangers (a third of those with a customer's first and last name: homonyms)."""
+    strangers (a third of those with a customer's first and last name: homonyms). The
+    homonyms bear common names, as namesakes do in life (the syllable-built surnames stand
+    for the rare ones, borne by a few people); ``adversarial``: namesakes of any customer,
+    rare names included (a stranger with the very name of "Zoé Havanard" for one customer
+    in thirty), the earlier, harder variant."""
     rng = random.Random(seed)
     people = customers(n_customers, seed=seed + 1)
+    common = set(LAST)
+    namesakes = people if adversarial else [p for p in people if p["last_name"] in common] or people
     profiles, truth = [], {}
     owners = rng.sample(people, min(int(n_profiles * linked_share), len(people)))
     for owner in owners:
@@ -149,7 +160,7 @@ def social_set(
         truth[str(profile["id"])] = str(owner["id"])
     while len(profiles) < n_profiles:
         if rng.random() < 0.33:
-            twin = rng.choice(people)
+            twin = rng.choice(namesakes)
             stranger = {
                 **twin,
                 "city": rng.choice(CITIES),

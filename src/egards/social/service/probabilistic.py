@@ -49,11 +49,14 @@ def link_probabilistically(
     upper: float,
     lower: float,
     margin: float,
+    name_only_upper: float | None = None,
     actor: Actor = LINKER,
 ) -> LinkRun:
     """Score every unlinked profile (none waiting for review) against the active customers
     with the Splink model (``linking``): link above ``upper`` when a fact beyond the name
-    agrees and the best candidate stands ``margin`` above the next, send to review above
+    agrees (or above ``name_only_upper`` when display name and handle agree and nothing
+    beyond the names is known) and the best candidate stands ``margin`` above the next,
+    none disagreeing, send to review above
     ``lower``, leave the rest. Each link is audited with its evidence and reversible."""
     import time
 
@@ -94,7 +97,9 @@ def link_probabilistically(
         min_weight=lower,
         m_probabilities=current_m(session),
     )
-    decisions = linking.decide_best(pairs, upper=upper, lower=lower, margin=margin)
+    decisions = linking.decide_best(
+        pairs, upper=upper, lower=lower, margin=margin, name_only_upper=name_only_upper
+    )
     by_id = {str(p.id): p for p in profiles}
     for profile_id, decision in decisions.items():
         profile, best = by_id[profile_id], decision.best
