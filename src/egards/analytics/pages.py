@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from babel.numbers import get_decimal_symbol, get_group_symbol
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
@@ -10,6 +11,7 @@ from egards.accounts.domain import Actor, Permission
 from egards.analytics import service
 from egards.analytics.errors import NotScored
 from egards.customers.service import Customer
+from egards.formats import babel_locale
 from egards.web.deps import CurrentActor, DbSession
 from egards.web.panels import Panel
 from egards.web.templating import render
@@ -36,8 +38,29 @@ def analytics_page(request: Request, session: DbSession, actor: CurrentActor) ->
             "silent": silent,
             "silent_total": silent_total,
             "runs": service.runs(session, actor=actor, limit=8),
+            "programme_names": _programme_names(lang),
+            "number_symbols": _number_symbols(lang),
         },
     )
+
+
+def _programme_names(lang: str) -> dict[str, dict[str, str]]:
+    """Each programme's name and its tiers' names in the reader's language, by code."""
+    from egards.loyalty import service as loyalty
+
+    return {
+        code: {
+            "": programme.name.get(lang),
+            **{tier.code: tier.name.get(lang) for tier in programme.tiers},
+        }
+        for code, programme in loyalty.programmes().items()
+    }
+
+
+def _number_symbols(lang: str) -> dict[str, str]:
+    """Babel's digit grouping and decimal marks, for the charts' axes (``8 000`` in French)."""
+    locale = babel_locale(lang)
+    return {"group": get_group_symbol(locale), "decimal": get_decimal_symbol(locale)}
 
 
 def value_panel(session: Session, actor: Actor, customer: Customer) -> Panel | None:
