@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 from babel.numbers import get_decimal_symbol, get_group_symbol
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -9,9 +10,11 @@ from sqlalchemy.orm import Session
 
 from egards.accounts.domain import Actor, Permission
 from egards.analytics import service
+from egards.analytics.diagnostics import Comparison, comparison_svg
 from egards.analytics.errors import NotScored
 from egards.customers.service import Customer
-from egards.formats import babel_locale
+from egards.formats import babel_locale, format_number
+from egards.i18n import translate
 from egards.web.deps import CurrentActor, DbSession
 from egards.web.panels import Panel
 from egards.web.templating import render
@@ -40,6 +43,7 @@ def analytics_page(request: Request, session: DbSession, actor: CurrentActor) ->
             "runs": service.runs(session, actor=actor, limit=8),
             "programme_names": _programme_names(lang),
             "number_symbols": _number_symbols(lang),
+            "period_transactions_svg": _period_transactions_svg(run.report, lang) if run else None,
         },
     )
 
@@ -55,6 +59,27 @@ def _programme_names(lang: str) -> dict[str, dict[str, str]]:
         }
         for code, programme in loyalty.programmes().items()
     }
+
+
+def _period_transactions_svg(report: dict, lang: str) -> str | None:
+    """Customers by repeat purchases, actual against the purchase model, as an SVG chart."""
+    stored = (report.get("value_models") or {}).get("bg_nbd", {}).get("period_transactions")
+    if not stored:
+        return None
+    comparison = Comparison(
+        list(stored["labels"]),
+        np.asarray(stored["actual"], dtype=float),
+        np.asarray(stored["model"], dtype=float),
+    )
+    peak = float(max(comparison.actual.max(initial=0.0), comparison.model.max(initial=0.0)))
+    return comparison_svg(
+        comparison,
+        title=translate(lang, "Customers by number of repeat purchases"),
+        y_label=translate(lang, "Customers"),
+        actual_label=translate(lang, "actual"),
+        model_label=translate(lang, "model"),
+        number=lambda value: format_number(round(value) if peak >= 10 else round(value, 2), lang),
+    )
 
 
 def _number_symbols(lang: str) -> dict[str, str]:

@@ -26,6 +26,7 @@ from egards.analytics.btyd import (
     monthly_rate_from_annual,
 )
 from egards.analytics.btyd._rows import unique_rows
+from egards.analytics.diagnostics import period_transactions
 from egards.analytics.errors import ModelDidNotConverge, NoTransactions
 from egards.analytics.rfm import DEFAULT_SEGMENT_RULES, SegmentRule, assign_segments, rfm_scores
 from egards.analytics.summary import compress
@@ -238,6 +239,16 @@ def _check_converged(name: str, fitted, n: int) -> None:
         )
 
 
+def _period_transactions(model, frequency: np.ndarray, big_t: np.ndarray) -> dict:
+    """Customers by repeat purchases, actual against the fitted model, for the run's report."""
+    comparison = period_transactions(model, frequency=frequency, T=big_t)
+    return {
+        "labels": comparison.labels,
+        "actual": [float(v) for v in comparison.actual],
+        "model": [round(float(v), 2) for v in comparison.model],
+    }
+
+
 def fit_value_models(win: Window) -> tuple[ValueModels, dict]:
     """Fit BG/NBD on the duplicate-compressed summaries and Gamma-Gamma on repeat buyers."""
     present = win.present
@@ -272,6 +283,7 @@ def fit_value_models(win: Window) -> tuple[ValueModels, dict]:
         log_likelihood=bg.log_likelihood,
         customers=n,
         distinct_rows=int(x.size),
+        period_transactions=_period_transactions(bg.model, frequency, big_t),
     )
     spend = win.spend[present]
     mean_spend = float(spend.sum() / max(win.purchases[present].sum(), 1))

@@ -44,3 +44,29 @@ def test_the_page_in_french_names_programmes_and_writes_numbers_the_french_way(
     assert "maintainAspectRatio: false" in tier_section
     for canvas in ("tier-flying_blue", "segments-chart", "clv-chart"):
         assert re.search(rf'<div class="chart" style="height: \d+px"><canvas id="{canvas}"', page)
+
+
+def test_the_run_shows_its_purchase_model_and_the_period_transactions_chart(
+    client, make_person, population
+):
+    run = service.score(client.app.state.db, actor=SYSTEM, as_of=AS_OF, source="imported")
+    bg = run.report["value_models"]["bg_nbd"]
+    stored = bg["period_transactions"]
+    # Every scored customer is counted once in the actual bars; the model's bars add up to
+    # the same customers (the expectation of a distribution over 0, 1, ..., 7+).
+    assert sum(stored["actual"]) == bg["customers"]
+    assert abs(sum(stored["model"]) - bg["customers"]) < 0.5
+    supervisor = make_person(Role.SUPERVISOR)
+    token = login(client, supervisor.email)
+    client.post("/locale", data={"locale": "fr", "csrf_token": token, "next": "/analytics"})
+    page = client.get("/analytics").text
+    section = page.split('id="purchase-model"')[1].split("</section>")[0]
+    for name in ("r", "alpha", "a", "b"):
+        assert f"<tr><td>{name}</td>" in section
+    chart = page.split('id="period-transactions"')[1].split("</section>")[0]
+    assert "<svg" in chart and "Clients par nombre d’achats répétés" in chart
+    assert ">réel</text>" in chart and ">modèle</text>" in chart
+    assert chart.count("<rect") >= 2 * len(stored["labels"])
+    client.post("/locale", data={"locale": "en", "csrf_token": token, "next": "/analytics"})
+    english = client.get("/analytics").text
+    assert "Customers by number of repeat purchases" in english and ">actual</text>" in english
