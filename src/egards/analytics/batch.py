@@ -51,6 +51,8 @@ class BatchSettings:
     churn_window_days: int = 180
     churn_training_rows: int = 200_000
     rules: Sequence[SegmentRule] = DEFAULT_SEGMENT_RULES
+    value_model: str = "bg_nbd"  # bg_nbd | mbg_nbd | pareto_nbd | holdout
+    holdout_days: int = 180
 
 
 @dataclass
@@ -103,7 +105,12 @@ def run_batch(
     done("summaries")
 
     if reuse is None:
-        models, value_report = fit_value_models(win)
+        models, value_report = fit_value_models(
+            win,
+            purchase_model=settings.value_model,
+            daily=daily,
+            holdout_days=settings.holdout_days,
+        )
         fitted = True
     else:
         models, value_report = reuse, {"reused": True}

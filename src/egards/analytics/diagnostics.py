@@ -123,8 +123,19 @@ def spend_frequency_correlation(*, frequency, monetary_value) -> float:
     return float(np.corrcoef(x[repeat], spend[repeat])[0, 1])
 
 
-def comparison_svg(comparison: Comparison, *, title: str, y_label: str) -> str:
-    """A grouped bar chart (actual dark, model light) as a standalone SVG document."""
+def comparison_svg(
+    comparison: Comparison,
+    *,
+    title: str,
+    y_label: str,
+    actual_label: str = "actual",
+    model_label: str = "model",
+    number=None,
+) -> str:
+    """A grouped bar chart (actual dark, model light) as a standalone SVG document.
+
+    ``number`` writes the axis values (for example :func:`egards.formats.format_number` in
+    the reader's locale); the legend's words are given already translated."""
     from xml.sax.saxutils import escape
 
     width, height, left, bottom, top = 560, 320, 56, 40, 36
@@ -145,7 +156,8 @@ def comparison_svg(comparison: Comparison, *, title: str, y_label: str) -> str:
         y = top + plot_h - plot_h * k / 4
         parts.append(
             f'<line x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>'
-            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{value:.3g}</text>'
+            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">'
+            f"{escape(number(value) if number else f'{value:.3g}')}</text>"
         )
     for i, (label, actual, model) in enumerate(comparison.rows()):
         x0 = left + i * group + group * 0.12
@@ -163,8 +175,8 @@ def comparison_svg(comparison: Comparison, *, title: str, y_label: str) -> str:
     legend_x = left + plot_w - 150
     parts.append(
         f'<rect x="{legend_x}" y="8" width="10" height="10" fill="#1f4e79"/>'
-        f'<text x="{legend_x + 14}" y="17">actual</text>'
+        f'<text x="{legend_x + 14}" y="17">{escape(actual_label)}</text>'
         f'<rect x="{legend_x + 70}" y="8" width="10" height="10" fill="#9dc3e6"/>'
-        f'<text x="{legend_x + 84}" y="17">model</text></svg>'
+        f'<text x="{legend_x + 84}" y="17">{escape(model_label)}</text></svg>'
     )
     return "".join(parts)

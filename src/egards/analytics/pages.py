@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import numpy as np
+from babel.numbers import get_decimal_symbol, get_group_symbol
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from egards.accounts.domain import Actor, Permission
 from egards.analytics import service
+from egards.analytics.diagnostics import Comparison, comparison_svg
 from egards.analytics.errors import NotScored
 from egards.customers.service import Customer
+from egards.formats import babel_locale, format_number
+from egards.i18n import translate
 from egards.web.deps import CurrentActor, DbSession
 from egards.web.panels import Panel
 from egards.web.templating import render
@@ -36,8 +41,51 @@ def analytics_page(request: Request, session: DbSession, actor: CurrentActor) ->
             "silent": silent,
             "silent_total": silent_total,
             "runs": service.runs(session, actor=actor, limit=8),
+            "programme_names": _programme_names(lang),
+            "number_symbols": _number_symbols(lang),
+            "period_transactions_svg": _period_transactions_svg(run.report, lang) if run else None,
         },
     )
+
+
+def _programme_names(lang: str) -> dict[str, dict[str, str]]:
+    """Each programme's name and its tiers' names in the reader's language, by code."""
+    from egards.loyalty import service as loyalty
+
+    return {
+        code: {
+            "": programme.name.get(lang),
+            **{tier.code: tier.name.get(lang) for tier in programme.tiers},
+        }
+        for code, programme in loyalty.programmes().items()
+    }
+
+
+def _period_transactions_svg(report: dict, lang: str) -> str | None:
+    """Customers by repeat purchases, actual against the purchase model, as an SVG chart."""
+    stored = (report.get("value_models") or {}).get("bg_nbd", {}).get("period_transactions")
+    if not stored:
+        return None
+    comparison = Comparison(
+        list(stored["labels"]),
+        np.asarray(stored["actual"], dtype=float),
+        np.asarray(stored["model"], dtype=float),
+    )
+    peak = float(max(comparison.actual.max(initial=0.0), comparison.model.max(initial=0.0)))
+    return comparison_svg(
+        comparison,
+        title=translate(lang, "Customers by number of repeat purchases"),
+        y_label=translate(lang, "Customers"),
+        actual_label=translate(lang, "actual"),
+        model_label=translate(lang, "model"),
+        number=lambda value: format_number(round(value) if peak >= 10 else round(value, 2), lang),
+    )
+
+
+def _number_symbols(lang: str) -> dict[str, str]:
+    """Babel's digit grouping and decimal marks, for the charts' axes (``8 000`` in French)."""
+    locale = babel_locale(lang)
+    return {"group": get_group_symbol(locale), "decimal": get_decimal_symbol(locale)}
 
 
 def value_panel(session: Session, actor: Actor, customer: Customer) -> Panel | None:

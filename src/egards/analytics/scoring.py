@@ -20,12 +20,17 @@ from egards.analytics.btyd import (
     DAYS_PER_MONTH,
     BetaGeoModel,
     GammaGammaModel,
+    ModifiedBetaGeoModel,
+    ParetoNBDModel,
     customer_lifetime_value,
     fit_bg_nbd,
     fit_gamma_gamma,
+    fit_mbg_nbd,
+    fit_pareto_nbd,
     monthly_rate_from_annual,
 )
 from egards.analytics.btyd._rows import unique_rows
+from egards.analytics.diagnostics import period_transactions
 from egards.analytics.errors import ModelDidNotConverge, NoTransactions
 from egards.analytics.rfm import DEFAULT_SEGMENT_RULES, SegmentRule, assign_segments, rfm_scores
 from egards.analytics.summary import compress
@@ -191,17 +196,36 @@ def window(daily: DailyPurchases, *, cutoff: int, recent_days: int = 90) -> Wind
     )
 
 
+#: The purchase models scoring can use, by the name settings and stored runs give them.
+PURCHASE_MODELS = {
+    "bg_nbd": (BetaGeoModel, "BG/NBD"),
+    "mbg_nbd": (ModifiedBetaGeoModel, "MBG/NBD"),
+    "pareto_nbd": (ParetoNBDModel, "Pareto/NBD"),
+}
+
+
 @dataclass(frozen=True, slots=True)
 class ValueModels:
-    """BG/NBD for purchases and Gamma-Gamma for spend (or a flat mean spend, in cents)."""
+    """A purchase model (BG/NBD, MBG/NBD or Pareto/NBD; the field keeps its historical name)
+    and Gamma-Gamma for spend (or a flat mean spend, in cents)."""
 
-    bg_nbd: BetaGeoModel
+    bg_nbd: BetaGeoModel | ParetoNBDModel
     gamma_gamma: GammaGammaModel | None
     mean_spend_cents: float
+    purchase_model: str = "bg_nbd"
+    chosen_by: str = "setting"  # or "holdout": the best of a holdout comparison
+
+    @property
+    def setting(self) -> str:
+        """The value of ``EGARDS_ANALYTICS_VALUE_MODEL`` these models were fitted under."""
+        return "holdout" if self.chosen_by == "holdout" else self.purchase_model
 
     def as_parameters(self) -> dict:
+        # Stored under "bg_nbd" whatever the model, with its name beside: older runs read on.
         return {
             "bg_nbd": self.bg_nbd.params,
+            "purchase_model": self.purchase_model,
+            "chosen_by": self.chosen_by,
             "gamma_gamma": None if self.gamma_gamma is None else self.gamma_gamma.params,
             "mean_spend_cents": self.mean_spend_cents,
             "time_unit": "day",
@@ -210,10 +234,14 @@ class ValueModels:
     @classmethod
     def from_parameters(cls, parameters: dict) -> ValueModels:
         gg = parameters.get("gamma_gamma")
+        name = str(parameters.get("purchase_model") or "bg_nbd")
+        model_class = PURCHASE_MODELS[name][0]
         return cls(
-            BetaGeoModel(**parameters["bg_nbd"]),
+            model_class(**parameters["bg_nbd"]),
             None if gg is None else GammaGammaModel(**gg),
             float(parameters["mean_spend_cents"]),
+            name,
+            str(parameters.get("chosen_by") or "setting"),
         )
 
 
@@ -238,8 +266,113 @@ def _check_converged(name: str, fitted, n: int) -> None:
         )
 
 
-def fit_value_models(win: Window) -> tuple[ValueModels, dict]:
-    """Fit BG/NBD on the duplicate-compressed summaries and Gamma-Gamma on repeat buyers."""
+def _period_transactions(model, frequency: np.ndarray, big_t: np.ndarray) -> dict:
+    """Customers by repeat purchases, actual against the fitted model, for the run's report."""
+    comparison = period_transactions(model, frequency=frequency, T=big_t)
+    return {
+        "labels": comparison.labels,
+        "actual": [float(v) for v in comparison.actual],
+        "model": [round(float(v), 2) for v in comparison.model],
+    }
+
+
+def _fit_purchase_model(name: str, x, t_x, tt, weights, n: int):
+    """Fit one purchase model (BG/NBD falls back on shrinkage); returns it and its report."""
+    report: dict = {}
+    label = PURCHASE_MODELS[name][1]
+    if name == "pareto_nbd":
+        fitted = fit_pareto_nbd(frequency=x, recency=t_x, T=tt, weights=weights)
+    elif name == "mbg_nbd":
+        fitted = fit_mbg_nbd(frequency=x, recency=t_x, T=tt, weights=weights)
+    else:
+        fitted = fit_bg_nbd(frequency=x, recency=t_x, T=tt, weights=weights)
+    try:
+        _check_converged(label, fitted, n)
+    except ModelDidNotConverge as plain:
+        if name != "bg_nbd":
+            raise ModelDidNotConverge(
+                f"not enough data to score with {label}: {plain.message}", model=name
+            ) from None
+        fitted = fit_bg_nbd(frequency=x, recency=t_x, T=tt, weights=weights, penalty=SHRINKAGE)
+        try:
+            _check_converged(label, fitted, n)
+        except ModelDidNotConverge:
+            raise ModelDidNotConverge(
+                f"not enough data to score: {plain.message}, even with shrinkage",
+                model=name,
+            ) from None
+        report["shrinkage"] = {"per_customer": SHRINKAGE, "because": plain.message}
+    return fitted, report
+
+
+def compare_on_holdout(daily: DailyPurchases, *, cutoff: int, holdout_days: int) -> dict:
+    """Fit each purchase model on the purchases up to ``cutoff - holdout_days`` and compare
+    the purchases each predicts over the holdout with those made; the best has the lowest
+    mean absolute error per customer."""
+    calibration_end = cutoff - holdout_days
+    calibration = window(daily, cutoff=calibration_end)
+    full = window(daily, cutoff=cutoff)
+    present = calibration.present
+    n = int(present.sum())
+    frequency = calibration.frequency[present]
+    if n == 0 or not np.any(frequency > 0):
+        raise ModelDidNotConverge(
+            f"no holdout comparison: nobody bought twice in the {holdout_days:,} days before "
+            "the holdout",
+            model="holdout",
+        )
+    recency, big_t = calibration.recency[present], calibration.T[present]
+    actual = (full.purchases[present] - calibration.purchases[present]).astype(float)
+    x, t_x, tt, weights, _ = compress(frequency=frequency, recency=recency, T=big_t)
+    candidates: dict[str, dict] = {}
+    for name, (_, label) in PURCHASE_MODELS.items():
+        try:
+            fitted, _ = _fit_purchase_model(name, x, t_x, tt, weights, n)
+        except ModelDidNotConverge as failed:
+            candidates[name] = {"label": label, "skipped": failed.message}
+            continue
+        predicted = fitted.model.conditional_expected_purchases(
+            t=float(holdout_days), frequency=frequency, recency=recency, T=big_t
+        )
+        candidates[name] = {
+            "label": label,
+            "params": fitted.model.params,
+            "log_likelihood": fitted.log_likelihood,
+            "predicted_purchases": round(float(np.sum(predicted)), 1),
+            "mean_absolute_error": float(np.mean(np.abs(predicted - actual))),
+        }
+    ranked = [k for k in candidates if "mean_absolute_error" in candidates[k]]
+    if not ranked:
+        raise ModelDidNotConverge("no purchase model could be fitted on the calibration data")
+    best = min(ranked, key=lambda k: candidates[k]["mean_absolute_error"])
+    return {
+        "holdout_days": holdout_days,
+        "calibration_customers": n,
+        "actual_purchases": int(actual.sum()),
+        "candidates": candidates,
+        "chosen": best,
+    }
+
+
+def fit_value_models(
+    win: Window,
+    *,
+    purchase_model: str = "bg_nbd",
+    daily: DailyPurchases | None = None,
+    holdout_days: int = 180,
+) -> tuple[ValueModels, dict]:
+    """Fit the purchase model on the duplicate-compressed summaries and Gamma-Gamma on repeat
+    buyers. ``purchase_model`` is ``bg_nbd``, ``mbg_nbd``, ``pareto_nbd`` or ``holdout``: the
+    one of the three that best predicts the last ``holdout_days`` of ``daily`` when fitted
+    on the days before (the comparison is in the report)."""
+    comparison = None
+    if purchase_model == "holdout":
+        if daily is None:
+            raise ValueError("the holdout comparison needs the daily purchases")
+        comparison = compare_on_holdout(daily, cutoff=win.cutoff, holdout_days=holdout_days)
+        purchase_model = comparison["chosen"]
+    if purchase_model not in PURCHASE_MODELS:
+        raise ValueError(f"unknown purchase model {purchase_model!r}")
     present = win.present
     n = int(present.sum())
     if n == 0:
@@ -252,26 +385,19 @@ def fit_value_models(win: Window) -> tuple[ValueModels, dict]:
             model="bg_nbd",
         )
     x, t_x, tt, weights, _ = compress(frequency=frequency, recency=recency, T=big_t)
-    bg = fit_bg_nbd(frequency=x, recency=t_x, T=tt, weights=weights)
-    report: dict = {"bg_nbd": {}}
-    try:
-        _check_converged("BG/NBD", bg, n)
-    except ModelDidNotConverge as plain:
-        bg = fit_bg_nbd(frequency=x, recency=t_x, T=tt, weights=weights, penalty=SHRINKAGE)
-        try:
-            _check_converged("BG/NBD", bg, n)
-        except ModelDidNotConverge:
-            raise ModelDidNotConverge(
-                f"not enough data to score: {plain.message}, even with shrinkage",
-                model="bg_nbd",
-            ) from None
-        report["bg_nbd"]["shrinkage"] = {"per_customer": SHRINKAGE, "because": plain.message}
+    bg, purchase_report = _fit_purchase_model(purchase_model, x, t_x, tt, weights, n)
+    # The purchase model's report keeps the key "bg_nbd" (the page and older runs read it).
+    report: dict = {"bg_nbd": purchase_report, "purchase_model": purchase_model}
+    if comparison is not None:
+        report["holdout_comparison"] = comparison
     report["bg_nbd"].update(
+        model=PURCHASE_MODELS[purchase_model][1],
         params=bg.model.params,
         standard_errors=dict(bg.standard_errors),
         log_likelihood=bg.log_likelihood,
         customers=n,
         distinct_rows=int(x.size),
+        period_transactions=_period_transactions(bg.model, frequency, big_t),
     )
     spend = win.spend[present]
     mean_spend = float(spend.sum() / max(win.purchases[present].sum(), 1))
@@ -303,7 +429,8 @@ def fit_value_models(win: Window) -> tuple[ValueModels, dict]:
             "skipped": f"{int(repeat.sum())} repeat buyers, {MIN_REPEAT_BUYERS} needed; "
             "the mean spend per purchase is used for everyone"
         }
-    return ValueModels(bg.model, gamma_gamma, mean_spend), report
+    chosen_by = "setting" if comparison is None else "holdout"
+    return ValueModels(bg.model, gamma_gamma, mean_spend, purchase_model, chosen_by), report
 
 
 def score_value(

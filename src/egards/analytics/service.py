@@ -146,6 +146,11 @@ def _last_fit(
             fitted_as_of = date.fromisoformat(parameters["fitted_as_of"])
         if "bg_nbd" not in parameters:
             continue
+        chosen = parameters.get("purchase_model") or "bg_nbd"
+        if ("holdout" if parameters.get("chosen_by") == "holdout" else chosen) != (
+            settings.value_model
+        ):
+            continue  # fitted under another EGARDS_ANALYTICS_VALUE_MODEL: refit
         fresh = (as_of - fitted_as_of).days < settings.refit_every_days
         if refit is False or fresh:
             return parameters, version
@@ -254,6 +259,8 @@ def score(
                 churn_window_days=settings.churn_window_days,
                 churn_training_rows=settings.churn_training_rows,
                 rules=segment_rules(settings),
+                value_model=settings.value_model,
+                holdout_days=settings.holdout_days,
             )
             reuse = ValueModels.from_parameters(previous[0]) if previous else None
             result = run_batch(data, batch_settings, reuse=reuse, step=step)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -29,6 +29,14 @@ class AnalyticsSettings(BaseSettings):
         default=30, ge=0, description="Reuse fitted parameters younger than this; 0 = refit."
     )
     churn_training_rows: int = Field(default=200_000, ge=1_000)
+    value_model: Literal["bg_nbd", "mbg_nbd", "pareto_nbd", "holdout"] = Field(
+        default="bg_nbd",
+        description="Purchase model for CLV: bg_nbd, mbg_nbd, pareto_nbd, or holdout (fit "
+        "each on the purchases before the last holdout_days, keep the best predictor).",
+    )
+    holdout_days: int = Field(
+        default=180, ge=28, le=730, description="Length of the holdout for value_model=holdout."
+    )
     segment_rules: dict[str, dict[str, Any]] | None = Field(
         default=None,
         description='JSON: {"champions": {"recency": [4, 5], "frequency": [4, 5]}, ...}',
