@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from datetime import datetime
 
 from argon2 import PasswordHasher
@@ -317,6 +317,15 @@ def assignable_staff(session: Session) -> list[Row[int, str]]:
             .order_by(User.display_name)
         )
     )
+
+
+def locales_by_email(session: Session, emails: Iterable[str]) -> dict[str, str]:
+    """Each staff address's chosen language (what e-mails sent to them are written in)."""
+    wanted = list(emails)
+    if not wanted:
+        return {}
+    rows = session.execute(select(User.email, User.locale).where(User.email.in_(wanted)))
+    return {email: locale for email, locale in rows}
 
 
 def active_supervisors(session: Session) -> list[tuple[int, str]]:

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from egards.errors import Conflict, InvalidInput
+from egards.errors import N_, Conflict, InvalidInput
 
 # Fider's statuses; "merged" is set only by merging a duplicate into another idea.
 STATUSES = ("new", "under_review", "planned", "in_progress", "done", "declined")
@@ -43,14 +43,18 @@ def parse_categories(raw: Mapping[str, Any]) -> dict[str, Category]:
     found: dict[str, Category] = {}
     for key, value in raw.items():
         if not re.fullmatch(r"[a-z][a-z0-9_]{0,39}", str(key)):
-            raise InvalidInput(f"category {key!r}: lower-case letters, digits, _", field=key)
+            raise InvalidInput(
+                N_("category {key}: lower-case letters, digits, _"), field=key, key=repr(key)
+            )
         if not isinstance(value, Mapping) or not value.get("en") or not value.get("fr"):
-            raise InvalidInput(f"category {key!r}: an English and a French name", field=key)
+            raise InvalidInput(
+                N_("category {key}: an English and a French name"), field=key, key=repr(key)
+            )
         found[str(key)] = Category(
             str(key), str(value["en"]), str(value["fr"]), str(value.get("silo", "all"))
         )
     if not found:
-        raise InvalidInput("at least one category", field="categories")
+        raise InvalidInput(N_("at least one category"), field="categories")
     return found
 
 
@@ -58,33 +62,33 @@ def clean_text(value: str, *, field: str, maximum: int, minimum: int = 1) -> str
     """Trimmed text without markup: a proposal is shown to every customer."""
     text = " ".join(value.split()) if field == "title" else value.strip()
     if len(text) < minimum:
-        raise InvalidInput(f"at least {minimum} characters", field=field)
+        raise InvalidInput(N_("at least {minimum} characters"), field=field, minimum=minimum)
     if len(text) > maximum:
-        raise InvalidInput(f"at most {maximum} characters", field=field)
+        raise InvalidInput(N_("at most {maximum} characters"), field=field, maximum=maximum)
     if _MARKUP.search(text):
-        raise InvalidInput("no HTML or script, plain text only", field=field)
+        raise InvalidInput(N_("no HTML or script, plain text only"), field=field)
     return text
 
 
 def check_status_change(current: str, wanted: str, reason: str | None) -> None:
     """A status is one of STATUSES; a declined idea says why; a merged idea stays merged."""
     if wanted not in STATUSES:
-        raise InvalidInput(f"one of {', '.join(STATUSES)}", field="status")
+        raise InvalidInput(N_("one of {choices}"), field="status", choices=", ".join(STATUSES))
     if current == MERGED:
-        raise IdeaClosed("this idea was merged into another one", field="status")
+        raise IdeaClosed(N_("this idea was merged into another one"), field="status")
     if wanted == "declined" and not (reason or "").strip():
-        raise InvalidInput("say why the idea is declined", field="reason")
+        raise InvalidInput(N_("say why the idea is declined"), field="reason")
 
 
 def check_votable(status: str, hidden: bool) -> None:
     if hidden or status == MERGED:
-        raise IdeaClosed("this idea is not open to votes", field="idea_id")
+        raise IdeaClosed(N_("this idea is not open to votes"), field="idea_id")
     if status not in OPEN:
-        raise IdeaClosed("this idea is closed: votes are over", field="idea_id")
+        raise IdeaClosed(N_("this idea is closed: votes are over"), field="idea_id")
 
 
 def check_merge(source_id: int, target_id: int, target_status: str, target_hidden: bool) -> None:
     if source_id == target_id:
-        raise InvalidInput("an idea cannot be merged into itself", field="into_id")
+        raise InvalidInput(N_("an idea cannot be merged into itself"), field="into_id")
     if target_status == MERGED or target_hidden:
-        raise InvalidInput("merge into an idea that is visible and not merged", field="into_id")
+        raise InvalidInput(N_("merge into an idea that is visible and not merged"), field="into_id")

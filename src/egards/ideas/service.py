@@ -20,7 +20,7 @@ from egards.audit import service as audit
 from egards.config import get_settings
 from egards.customers import service as customers
 from egards.customers.domain import Erasure
-from egards.errors import InvalidInput, NotFound, PermissionDenied
+from egards.errors import N_, InvalidInput, NotFound, PermissionDenied
 from egards.ideas import domain
 from egards.ideas.domain import AlreadyVoted, Category
 from egards.ideas.models import Idea, Vote
@@ -60,7 +60,7 @@ def categories() -> dict[str, Category]:
 def _get(session: Session, idea_id: int) -> Idea:
     idea = session.get(Idea, idea_id)
     if idea is None:
-        raise NotFound(f"idea {idea_id} not found", field="idea_id")
+        raise NotFound(N_("idea {idea_id} not found"), field="idea_id", idea_id=idea_id)
     return idea
 
 
@@ -83,7 +83,9 @@ def propose(
     clean_title = domain.clean_text(title, field="title", maximum=domain.TITLE_MAX, minimum=5)
     clean_body = domain.clean_text(body, field="body", maximum=domain.BODY_MAX, minimum=10)
     if category not in categories():
-        raise InvalidInput(f"one of {', '.join(categories())}", field="category")
+        raise InvalidInput(
+            N_("one of {choices}"), field="category", choices=", ".join(categories())
+        )
     idea = Idea(
         customer_id=customer_id,
         title=clean_title,
@@ -133,13 +135,13 @@ def vote(session: Session, *, customer_id: int, idea_id: int, now: datetime) -> 
     for customers)."""
     idea = _get(session, idea_id)
     if idea.hidden:
-        raise NotFound(f"idea {idea_id} not found", field="idea_id")
+        raise NotFound(N_("idea {idea_id} not found"), field="idea_id", idea_id=idea_id)
     domain.check_votable(idea.status, idea.hidden)
     already = session.scalar(
         select(Vote.id).where(Vote.idea_id == idea_id, Vote.customer_id == customer_id)
     )
     if already is not None:
-        raise AlreadyVoted("you have already voted for this idea", field="idea_id")
+        raise AlreadyVoted(N_("you have already voted for this idea"), field="idea_id")
     _add_vote(session, idea, customer_id, now)
     return idea
 
@@ -174,7 +176,7 @@ def voted_by(session: Session, *, customer_id: int) -> set[int]:
 
 def _staff(actor: Actor, permission: Permission = Permission.CASES_READ) -> None:
     if actor.is_partner:
-        raise PermissionDenied("the idea box is internal", field="idea_id")
+        raise PermissionDenied(N_("the idea box is internal"), field="idea_id")
     actor.require(permission)
 
 
@@ -189,7 +191,9 @@ def list_ideas(
 ) -> list[Idea]:
     _staff(actor)
     if status is not None and status not in (*domain.STATUSES, domain.MERGED):
-        raise InvalidInput(f"one of {', '.join(domain.STATUSES)}", field="status")
+        raise InvalidInput(
+            N_("one of {choices}"), field="status", choices=", ".join(domain.STATUSES)
+        )
     query = select(Idea)
     if status:
         query = query.where(Idea.status == status)
@@ -265,7 +269,7 @@ def merge(session: Session, *, actor: Actor, idea_id: int, into_id: int, now: da
     source, target = _get(session, idea_id), _get(session, into_id)
     domain.check_merge(source.id, target.id, target.status, target.hidden)
     if source.status == domain.MERGED:
-        raise InvalidInput("this idea is already merged", field="idea_id")
+        raise InvalidInput(N_("this idea is already merged"), field="idea_id")
     moved = voters(session, source.id)
     already = set(voters(session, target.id))
     session.execute(delete(Vote).where(Vote.idea_id == source.id))

@@ -14,13 +14,14 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
+from egards.cases.domain import format_case_number
 from egards.cases.mail import start_smtp_receiver
 from egards.cases.models import Case, RawInbound
 from egards.cases.service import config_from_settings
 from egards.outbox.service import MAX_ATTEMPTS
 from egards.worker import run_once
 from tests.conftest import login
-from tests.integration.cases.conftest import create_customer
+from tests.integration.cases.conftest import create_customer, log_call
 
 
 def _free_port() -> int:
@@ -346,3 +347,40 @@ def test_an_smtp_server_that_never_answers_fails_the_attempt_in_time(
     thread = client.get(f"/api/v1/cases/{case['id']}/messages", headers=agent.headers).json()
     [ack] = [m for m in thread if m["kind"] == "acknowledgement"]
     assert ack["delivery"] == "retrying" and "timed out" in ack["delivery_error"]
+
+
+def test_escalation_notices_reach_each_person_over_smtp_in_their_language(
+    client, agent, make_person, db, settings, clock, sink
+):
+    from datetime import timedelta
+
+    from egards.accounts.domain import Role
+    from egards.accounts.models import User
+
+    supervisor = make_person(Role.SUPERVISOR)  # accounts are created in French
+    with db.unit_of_work() as session:
+        session.get_one(User, agent.user_id).locale = "en"
+    customer = create_customer(client, agent)
+    case = log_call(client, agent, customer_id=customer["id"], channel="email")["case"]
+    number = format_case_number(case["id"])
+    taken = client.post(
+        f"/api/v1/cases/{case['id']}/assignee",
+        json={"assignee_id": agent.user_id},
+        headers=agent.headers,
+    )
+    assert taken.status_code == 200, taken.text
+    clock.advance(hours=7)  # past 75 % of the first answer's 8 business hours: the warning
+    run_once(db, settings, now=clock.now)
+    clock.now += timedelta(days=1)  # breached: the supervisors are told
+    run_once(db, settings, now=clock.now)
+    run_once(db, settings, now=clock.now, only={"outbox"})
+    notices = {
+        str(mail["To"]): str(mail["Subject"])
+        for mail in sink.messages
+        if str(mail["Subject"]).startswith(f"[Égards] {number}")
+    }
+    assert {agent.email, supervisor.email} <= notices.keys(), notices
+    warned, told = notices[agent.email], notices[supervisor.email]
+    assert "first response at risk" in warned and "left" in warned, warned
+    assert "première réponse" in told and "échéance" in told and "heure de Paris" in told, told
+    assert "deadline" not in told and "breached" not in told

@@ -506,9 +506,15 @@ def test_return_report_compares_gestures_with_similar_cases(client, app, agent, 
 
 
 def test_supervisors_are_reminded_once_of_a_decision_past_its_promise(
-    client, db, settings, agent, supervisor, customer, member, case
+    client, db, settings, agent, supervisor, customer, member, case, make_person
 ):
+    from egards.accounts.domain import Role
+    from egards.accounts.models import User
     from egards.worker import run_once
+
+    english = make_person(Role.SUPERVISOR)  # accounts are created in French: this one reads English
+    with db.unit_of_work() as session:
+        session.get_one(User, english.user_id).locale = "en"
 
     request = grant(
         client,
@@ -526,5 +532,10 @@ def test_supervisors_are_reminded_once_of_a_decision_past_its_promise(
         sent = session.scalars(
             select(OutboxMessage).where(OutboxMessage.ref_type == "recovery_approval")
         ).all()
-    assert [m.recipient for m in sent] == [supervisor.email]
-    assert "2 h" in sent[0].payload["subject"]
+    by_person = {m.recipient: m.payload for m in sent}
+    assert len(sent) == 2 and by_person.keys() == {supervisor.email, english.email}
+    french, in_english = by_person[supervisor.email], by_person[english.email]
+    assert french["subject"] == "Geste en attente de votre décision depuis 2 h"
+    assert "a demandé" in french["body"] and "heure de Paris" in french["body"]
+    assert in_english["subject"] == "Gesture awaiting your decision for 2 h"
+    assert "asked for" in in_english["body"] and "Paris time" in in_english["body"]

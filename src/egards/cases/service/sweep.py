@@ -24,7 +24,14 @@ from egards.cases.service.silence import COUNTER_SHARDS, OVERDUE, _bump
 from egards.cases.service.sla import case_clocks, refresh_sla
 from egards.cases.service.workflow import _auto_assign
 from egards.db import rowcount, utcnow
-from egards.i18n import N_, message, plural_message
+from egards.i18n import (
+    N_,
+    format_datetime,
+    message,
+    pick_locale,
+    plural_message,
+    render_message,
+)
 from egards.outbox import service as outbox
 
 WORKER = Actor(label="égards worker", role=Role.ADMIN)
@@ -181,7 +188,10 @@ def _apply_step(
             config,
             now=now,
             recipients=[email for _, email in accounts.active_supervisors(session)],
-            text=f"{number}: {what} (deadline {reading.deadline:%Y-%m-%d %H:%M} UTC)",
+            notice=message(
+                N_("{number}: {state} (deadline {deadline})"), number=number, state=state
+            ),
+            deadline=reading.deadline,
         )
         detail = f"{what}: {notified} supervisor(s) notified"
         said = plural_message(
@@ -201,7 +211,7 @@ def _apply_step(
             config,
             now=now,
             recipients=recipients,
-            text=f"{number}: {what}, {_left(reading.remaining)} left",
+            notice=_left(number, state, reading.remaining),
         )
         detail = f"{what}: assignee warned" if notified else f"{what}: no assignee to warn"
         said = message(
@@ -224,9 +234,18 @@ def _apply_step(
     return detail, said
 
 
-def _left(delta: timedelta) -> str:
+def _left(number: str, state: dict[str, Any], delta: timedelta) -> dict[str, Any]:
+    """The warning's sentence: how long is left before the deadline, hours and minutes."""
     minutes = int(delta.total_seconds() // 60)
-    return f"{minutes // 60} h {minutes % 60:02d}" if minutes >= 0 else "none"
+    if minutes < 0:
+        return message(N_("{number}: {state}, no time left"), number=number, state=state)
+    return message(
+        N_("{number}: {state}, {hours} h {minutes} left"),
+        number=number,
+        state=state,
+        hours=str(minutes // 60),
+        minutes=f"{minutes % 60:02d}",
+    )
 
 
 def _notify(
@@ -237,9 +256,17 @@ def _notify(
     *,
     now: datetime,
     recipients: Sequence[str],
-    text: str,
+    notice: dict[str, Any],
+    deadline: datetime | None = None,
 ) -> int:
+    """One e-mail per recipient, written in the language each chose for the console."""
+    locales = accounts.locales_by_email(session, recipients)
     for email in recipients:
+        locale = pick_locale(locales.get(email))
+        values = dict(notice.get("v") or {})
+        if deadline is not None:
+            values["deadline"] = format_datetime(deadline, locale, with_zone=True)
+        text = render_message(locale, {**notice, "v": values})
         outbox.enqueue_email(
             session,
             key=f"case-escalation:{case.id}:{step.key}:{_iso(now)}:{email}",

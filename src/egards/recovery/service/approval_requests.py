@@ -15,14 +15,15 @@ from egards.accounts.domain import Actor, Permission
 from egards.cases import service as cases
 from egards.db import Database, rowcount, utcnow
 from egards.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from egards.i18n import N_, message, names
+from egards.formats import format_money
+from egards.i18n import N_, format_datetime, message, names, pick_locale, translate
 from egards.outbox import service as outbox
 from egards.recovery.models import (
     Approval,
     Grant,
 )
 
-from ._common import PENDING, REJECTED, _money, _record
+from ._common import PENDING, REJECTED, _record
 from .budgets import _budgets, _consume
 from .fulfilment import _fulfil
 from .gesture_catalogue import get_gesture_type
@@ -135,21 +136,36 @@ def remind_overdue(db: Database, *, sender: str, now: datetime | None = None) ->
             .order_by(Approval.due_at)
         ).all()
         supervisors = accounts.active_supervisors(session)
+        locales = accounts.locales_by_email(session, [address for _, address in supervisors])
         for approval, grant in overdue:
             late = now - approval.due_at
+            gesture = get_gesture_type(session, grant.gesture_code)
             for user_id, address in supervisors:
+                locale = pick_locale(locales.get(address))
+                gesture_name = gesture.name_fr if locale == "fr" else gesture.name_en
                 outbox.enqueue_email(
                     session,
                     key=f"recovery-overdue-{approval.id}-{user_id}",
                     sender=sender,
                     to=address,
-                    subject="Gesture awaiting your decision for"
-                    f" {late.days * 24 + late.seconds // 3600} h",
-                    body=(
-                        f"{grant.agent_label} asked for {grant.gesture_code}"
-                        f" ({_money(grant.cost_cents)}) for customer {grant.customer_id}:"
-                        f" {grant.reason_text}\n\nThe decision was promised by"
-                        f" {approval.due_at:%Y-%m-%d %H:%M} UTC: /recovery/approvals"
+                    subject=translate(
+                        locale,
+                        N_("Gesture awaiting your decision for {hours} h"),
+                        hours=late.days * 24 + late.seconds // 3600,
+                    ),
+                    body=translate(
+                        locale,
+                        N_(
+                            "{agent} asked for {gesture} ({amount}) for customer {customer}:"
+                            " {reason}\n\nThe decision was promised by {deadline}:"
+                            " /recovery/approvals"
+                        ),
+                        agent=grant.agent_label,
+                        gesture=gesture_name or grant.gesture_code,
+                        amount=format_money(grant.cost_cents, locale),
+                        customer=grant.customer_id,
+                        reason=grant.reason_text,
+                        deadline=format_datetime(approval.due_at, locale, with_zone=True),
                     ),
                     now=now,
                     ref_type="recovery_approval",
