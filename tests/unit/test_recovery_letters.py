@@ -352,3 +352,14 @@ def test_a_drafted_letter_renders_end_to_end_in_both_languages():
             if each.language == facts.language:
                 subject, body = draft(each, facts)
                 assert subject in pdf_text(render_pdf(subject=subject, body=body, facts=facts))
+
+
+def test_without_a_place_the_date_line_is_written_each_languages_way():
+    french = pdf_text(
+        render_pdf(subject="Objet", body="Bonjour,", facts=replace(FACTS_FR, place=""))
+    )
+    english = pdf_text(
+        render_pdf(subject="Sorry", body="Hello,", facts=replace(FACTS_EN, place=""))
+    )
+    assert "Le 1er décembre 2026" in french and "Paris, le" not in french
+    assert "1 December 2026" in english and "Paris," not in english

@@ -39,7 +39,7 @@ from reportlab.platypus import (
 
 from egards.errors import InvalidInput
 from egards.formats import format_day
-from egards.i18n import N_
+from egards.i18n import C_, N_, translate, translate_context
 
 LANGUAGES = ("fr", "en")
 MAX_SUBJECT_CHARS = 300
@@ -95,7 +95,7 @@ _SAMPLE_FACTS = {
         tier_name="Gold",
         gesture_text="5\u00a0000 miles",
         agent_name="Rachel Martin",
-        agent_title={"fr": "Conseillère clientèle", "en": "Customer adviser"}[language],
+        agent_title=translate(language, N_("Customer adviser")),
         written_on=date(2026, 3, 20),
         customer_address="12 rue des Lilas\n75011 Paris",
     )
@@ -306,10 +306,6 @@ def _tidy_body(text: str) -> str:
 
 # --- PDF ----------------------------------------------------------------------------------
 
-_WORDS = {
-    "fr": {"subject": "Objet\u00a0:", "reference": "Notre référence\u00a0:"},
-    "en": {"subject": "Subject:", "reference": "Our reference:"},
-}
 # Characters an agent's keyboard may produce that WinAnsi lacks, and their nearest kin in
 # it; without this the standard fonts would print a black box.
 _TO_WINANSI = str.maketrans(
@@ -433,7 +429,6 @@ def render_pdf(*, subject: str, body: str, facts: LetterFacts) -> bytes:
 
 
 def _heading(facts: LetterFacts, subject: str) -> list[Any]:
-    words = _WORDS[facts.language]
     heading: list[Any] = [
         Paragraph(_markup(facts.company_name), _STYLES["letterhead"]),
         HRFlowable(width="100%", thickness=0.6, spaceAfter=30),
@@ -443,12 +438,15 @@ def _heading(facts: LetterFacts, subject: str) -> list[Any]:
         heading.append(Paragraph(_markup("\n".join(filter(None, address))), _STYLES["address"]))
     heading.append(Paragraph(_markup(_date_line(facts)), _STYLES["date"]))
     if facts.case_reference:
-        reference = f"{words['reference']} {facts.case_reference}"
+        reference = translate(
+            facts.language, N_("Our reference: {reference}"), reference=facts.case_reference
+        )
         heading.append(Paragraph(_markup(reference), _STYLES["reference"]))
     else:
         heading.append(Spacer(0, 12))
     if subject:
-        line = f"{_markup(words['subject'])} {_markup(subject)}"
+        label = translate_context(facts.language, "letter", C_("letter", "Subject:"))
+        line = f"{_markup(label)} {_markup(subject)}"
         heading.append(Paragraph(line, _STYLES["subject"]))
     return heading
 
@@ -472,9 +470,12 @@ def _date_line(facts: LetterFacts) -> str:
     """``Paris, le 23 novembre 2026`` / ``Paris, 23 November 2026``."""
     written = format_letter_date(facts.written_on, facts.language)
     place = facts.place.strip()
-    if facts.language == "fr":
-        return f"{place}, le {written}" if place else f"Le {written}"
-    return f"{place}, {written}" if place else written
+    if place:
+        return translate(facts.language, N_("{place}, {date}"), place=place, date=written)
+    # French writes "Le 23 novembre 2026" where no place comes first; English the bare date.
+    return translate_context(
+        facts.language, "letter date", C_("letter date", "{date}"), date=written
+    )
 
 
 def _folio(facts: LetterFacts):

@@ -16,7 +16,7 @@ from egards.cases.models import Case, CaseMessage
 from egards.cases.service._common import _timeline
 from egards.cases.service.config import CasesConfig
 from egards.customers import service as customers
-from egards.i18n import N_, message
+from egards.i18n import N_, message, pick_locale, translate
 from egards.outbox import service as outbox
 
 ACK_KEY = "case-ack:"
@@ -134,25 +134,20 @@ def _refusal_notice(
 ) -> None:
     """A clear reply to the sender saying which files were not accepted, and why."""
     to = _email_of(session, case)
-    french = case.language == "fr"
-    intro = (
-        "Certaines pièces jointes de votre message n'ont pas pu être acceptées :"
-        if french
-        else "Some attachments of your message could not be accepted:"
-    )
+    locale = pick_locale(case.language)
+    intro = translate(locale, N_("Some attachments of your message could not be accepted:"))
     size = config.max_attachment_bytes
     limit = f"{size // 1_000_000} M" if size >= 1_000_000 else f"{size // 1000} K"
-    outro = (
-        "Votre message lui-même a bien été reçu. Vous pouvez nous renvoyer ces documents en PDF"
-        f" ou en image, de moins de {limit}o chacun."
-        if french
-        else "Your message itself was received. You may send these documents again as PDF or"
-        f" images, under {limit}B each."
+    outro = translate(
+        locale,
+        N_(
+            "Your message itself was received. You may send these documents again as PDF or"
+            " images, under {limit}B each."
+        ),
+        limit=limit,
     )
     body = "\n".join([intro, "", *(f"- {r}" for r in refusals), "", outro, ""])
-    subject = tag_subject(
-        "Pièces jointes refusées" if french else "Attachments not accepted", case.id
-    )
+    subject = tag_subject(translate(locale, N_("Attachments not accepted")), case.id)
     entry = CaseMessage(
         case_id=case.id,
         kind="system",
