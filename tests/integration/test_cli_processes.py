@@ -265,6 +265,12 @@ def _social_duplicates(space):
     assert "possible duplicates queued" in space.run("social", "duplicates")
 
 
+@case("social retrain")
+def _social_retrain(space):
+    output = space.run("social", "retrain", code=2)
+    assert "review" in output.lower()
+
+
 @case("loyalty import-activities")
 def _loyalty_import_activities(space):
     day = (date.today() - timedelta(days=3)).isoformat()
