@@ -300,6 +300,6 @@ def test_customers_comment_and_staff_hide_a_comment(app, client, db, agent, supe
         "Yes, and phone booths too.",
         "Rude words zqrudecomment",
     ]
-    assert alice  # Alice's export carries no comment of Bob's
+    # Alice's export carries no comment of Bob's.
     alices = client.get(f"/api/v1/customers/{alice}/export", headers=supervisor.headers).json()
     assert alices["ideas"]["comments"] == []
