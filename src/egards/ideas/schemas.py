@@ -47,6 +47,11 @@ class CommentRead(BaseModel):
     created_at: datetime
 
 
+class CommentIn(Input):
+    customer_id: int = Field(ge=1, le=2**62)
+    body: str = Field(min_length=1, max_length=4000)
+
+
 class StatusIn(Input):
     status: Status
     reason: str | None = Field(default=None, max_length=1000)

@@ -375,6 +375,26 @@ def add_comment(
     return comment
 
 
+def add_comment_for(
+    session: Session, *, actor: Actor, customer_id: int, idea_id: int, body: str, now: datetime
+) -> Comment:
+    """A customer's comment that reached an agent another way (a letter, a call), written
+    down by the agent under the customer's name: the same rules as from the portal."""
+    _staff(actor, Permission.CASES_WRITE)
+    customers.check_visible(session, actor=actor, customer_id=customer_id)
+    comment = add_comment(session, customer_id=customer_id, idea_id=idea_id, body=body, now=now)
+    audit.record(
+        session,
+        actor=actor,
+        action="ideas.comment_recorded",
+        entity_type="idea_comment",
+        entity_id=comment.id,
+        customer_id=customer_id,
+        after={"idea_id": idea_id},
+    )
+    return comment
+
+
 def public_comments(session: Session, *, idea_id: int) -> list[Comment]:
     """What customers see under a visible idea: the comments not hidden, oldest first."""
     visible_idea(session, idea_id)

@@ -251,15 +251,33 @@ def test_customers_comment_and_staff_hide_a_comment(app, client, db, agent, supe
             == 404
         )
 
-        # The staff read both comments, and hide the rude one with a reason.
+        # An agent records a comment received by letter; script is refused, naming the field.
+        scripted_api = client.post(
+            f"/api/v1/ideas/{idea}/comments",
+            json={"customer_id": alice, "body": "Hi <script>alert(1)</script>"},
+            headers=agent.headers,
+        )
+        assert scripted_api.status_code == 422, scripted_api.text
+        assert scripted_api.json()["errors"][0]["field"] == "body"
+        lettered = client.post(
+            f"/api/v1/ideas/{idea}/comments",
+            json={"customer_id": alice, "body": "By letter: thank you all."},
+            headers=agent.headers,
+        )
+        assert lettered.status_code == 201, lettered.text
+        assert lettered.json()["customer_id"] == alice
+
+        # The staff read the comments, and hide the rude one with a reason.
         listed = client.get(f"/api/v1/ideas/{idea}/comments", headers=agent.headers)
         assert listed.status_code == 200, listed.text
         rows = listed.json()
         assert [r["body"] for r in rows] == [
             "Yes, and phone booths too.",
             "Rude words zqrudecomment",
+            "By letter: thank you all.",
         ]
-        assert all(r["customer_id"] == bob and not r["hidden"] for r in rows)
+        assert [r["customer_id"] for r in rows] == [bob, bob, alice]
+        assert not any(r["hidden"] for r in rows)
         rude_id = rows[1]["id"]
         denied = client.post(
             f"/api/v1/ideas/{idea}/comments/{rude_id}/hide",
@@ -302,4 +320,4 @@ def test_customers_comment_and_staff_hide_a_comment(app, client, db, agent, supe
     ]
     # Alice's export carries no comment of Bob's.
     alices = client.get(f"/api/v1/customers/{alice}/export", headers=supervisor.headers).json()
-    assert alices["ideas"]["comments"] == []
+    assert [c["body"] for c in alices["ideas"]["comments"]] == ["By letter: thank you all."]
