@@ -412,7 +412,7 @@ def plant_cases(client, agent, supervisor, m: Markers, z: dict[str, Any], port: 
 
 def plant_portal(client, db, m: Markers, z: dict[str, Any]) -> None:
     """What she wrote in her own space: a new request with a file, a privacy request, an
-    idea (which she votes for)."""
+    idea (which she votes for) and a comment on it."""
     from tests.integration.portal.conftest import sign_in
 
     email = next(i["value"] for i in z["identities"] if i["kind"] == "email")
@@ -443,6 +443,13 @@ def plant_portal(client, db, m: Markers, z: dict[str, Any]) -> None:
         follow_redirects=False,
     )
     assert idea.status_code == 303, idea.text
+    idea_id = idea.headers["location"].rsplit("#idea-", 1)[1]
+    said = client.post(
+        f"/my/ideas/{idea_id}/comments",
+        data={"body": f"My comment: {m('ideacomment')}", "csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert said.status_code == 303, said.text
 
 
 def plant_gestures(client, agent, supervisor, m: Markers, z, case_id: int) -> None:

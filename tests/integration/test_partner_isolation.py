@@ -325,6 +325,16 @@ def world(client, db, admin, make_person, make_organisation) -> tuple[World, Any
             ).id
             for owner, label in ((a, "a"), (b, "b"))
         ]
+        comment_ids = [
+            ideas.add_comment(
+                session,
+                customer_id=owner["id"],
+                idea_id=idea_id,
+                body=w.plant(f"ideacomment-{label}"),
+                now=datetime.now(UTC),
+            ).id
+            for owner, label, idea_id in ((a, "a", idea_ids[0]), (b, "b", idea_ids[1]))
+        ]
 
     w.own = {
         "customer_id": [a["id"]],
@@ -349,6 +359,7 @@ def world(client, db, admin, make_person, make_organisation) -> tuple[World, Any
         "request_id": cancellations,  # a partner reads no cancellation request
         "profile_id": [profiles["b_secret"], profiles["u_secret"], profiles["nobody"]],
         "idea_id": idea_ids,
+        "comment_id": comment_ids,
     }
     return w, partner_a
 

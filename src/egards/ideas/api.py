@@ -1,5 +1,6 @@
 """JSON routes of the idea box for the staff: the list, one idea, its status and public
-answer, merging a duplicate and hiding (customers propose and vote from the portal)."""
+answer, merging a duplicate and hiding, its comments and hiding one (customers propose, vote
+and comment from the portal)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from egards.ideas import service
-from egards.ideas.schemas import HideIn, IdeaRead, MergeIn, StatusIn
+from egards.ideas.schemas import CommentIn, CommentRead, HideIn, IdeaRead, MergeIn, StatusIn
 from egards.web.deps import CurrentActor, DbSession, Id, now_of
 
 router = APIRouter(prefix="/ideas", tags=["ideas"])
@@ -70,3 +71,48 @@ def hide(
         session, actor=actor, idea_id=idea_id, reason=data.reason, now=now_of(request)
     )
     return IdeaRead.model_validate(idea)
+
+
+@router.get("/{idea_id}/comments", response_model=list[CommentRead])
+def list_comments(session: DbSession, actor: CurrentActor, idea_id: Id) -> list[CommentRead]:
+    """An idea's comments, oldest first (hidden ones included, flagged)."""
+    rows = service.list_comments(session, actor=actor, idea_id=idea_id)
+    return [CommentRead.model_validate(r) for r in rows]
+
+
+@router.post("/{idea_id}/comments", response_model=CommentRead, status_code=201)
+def add_comment(
+    request: Request, session: DbSession, actor: CurrentActor, idea_id: Id, data: CommentIn
+) -> CommentRead:
+    """A customer's comment received another way (a letter, a call), recorded by an agent
+    under the customer's name; plain text only, on a visible idea."""
+    comment = service.add_comment_for(
+        session,
+        actor=actor,
+        customer_id=data.customer_id,
+        idea_id=idea_id,
+        body=data.body,
+        now=now_of(request),
+    )
+    return CommentRead.model_validate(comment)
+
+
+@router.post("/{idea_id}/comments/{comment_id}/hide", response_model=CommentRead)
+def hide_comment(
+    request: Request,
+    session: DbSession,
+    actor: CurrentActor,
+    idea_id: Id,
+    comment_id: Id,
+    data: HideIn,
+) -> CommentRead:
+    """Moderation: the comment leaves the customers' view, with a reason kept for the staff."""
+    comment = service.hide_comment(
+        session,
+        actor=actor,
+        idea_id=idea_id,
+        comment_id=comment_id,
+        reason=data.reason,
+        now=now_of(request),
+    )
+    return CommentRead.model_validate(comment)

@@ -16,6 +16,10 @@ from egards.db import Database, utcnow
 from egards.errors import DomainError
 from egards.ideas import service
 
+COMMENTS = {
+    "fr": ("Tout à fait d'accord, ce serait bien pratique.", "Oui, et dans l'application aussi."),
+    "en": ("Agreed, this would save me time every week.", "Yes please, and in the app too."),
+}
 IDEAS = [
     (
         "fr",
@@ -146,8 +150,20 @@ def populate(db: Database, *, seed: int, console: Console | None, summary: Any) 
                 reason=reason,
                 now=now - timedelta(days=3),
             )
+        comments = 0
+        for idea_id, (language, *_rest) in zip(made[:4], IDEAS, strict=False):
+            for k, voter in enumerate(people[10:12]):
+                service.add_comment(
+                    session,
+                    customer_id=voter,
+                    idea_id=idea_id,
+                    body=COMMENTS[language][k],
+                    now=now - timedelta(days=10 - k),
+                )
+                comments += 1
         service.merge(session, actor=boss, idea_id=made[-1], into_id=made[0], now=now)
     summary.features["ideas"] = (
-        f"{len(made)} ideas with {votes} votes, {len(DECISIONS)} answered, one duplicate"
+        f"{len(made)} ideas with {votes} votes and {comments} comments, {len(DECISIONS)}"
+        " answered, one duplicate"
         " merged (its votes moved): the console's /ideas, the portal's /my/ideas"
     )

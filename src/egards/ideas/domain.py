@@ -16,6 +16,7 @@ OPEN = ("new", "under_review", "planned", "in_progress")
 MERGED = "merged"
 TITLE_MAX = 200
 BODY_MAX = 4000
+COMMENT_MAX = 2000
 _MARKUP = re.compile(r"<\s*/?\s*[a-zA-Z!]|javascript:", re.IGNORECASE)
 
 

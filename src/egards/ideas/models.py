@@ -52,3 +52,22 @@ class Vote(Base):
     idea_id: Mapped[int] = mapped_column(ForeignKey("ideas.id"))
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Comment(Base):
+    """A signed-in customer's comment on an idea; staff may hide it, with a reason."""
+
+    __tablename__ = "idea_comments"
+    __table_args__ = (
+        Index("ix_idea_comments_idea", "idea_id", "id"),
+        Index("ix_idea_comments_customer", "customer_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntKey, primary_key=True, autoincrement=True)
+    idea_id: Mapped[int] = mapped_column(ForeignKey("ideas.id"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    body: Mapped[str] = mapped_column(Text)
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+    hidden_reason: Mapped[str | None] = mapped_column(Text)
+    hidden_by: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

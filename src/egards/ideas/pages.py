@@ -64,6 +64,7 @@ def idea_page(request: Request, session: DbSession, actor: CurrentActor, idea_id
             "categories": service.categories(),
             "ideas_locale": _locale(request),
             "voter_count": len(service.voters(session, idea.id)),
+            "comments": service.list_comments(session, actor=actor, idea_id=idea.id),
         },
     )
 
@@ -114,3 +115,23 @@ def hide_form(
 ) -> Response:
     service.hide(session, actor=actor, idea_id=idea_id, reason=reason, now=now_of(request))
     return RedirectResponse(f"/ideas/{idea_id}", status_code=303)
+
+
+@router.post("/ideas/{idea_id}/comments/{comment_id}/hide")
+def hide_comment_form(
+    request: Request,
+    session: DbSession,
+    actor: CurrentActor,
+    idea_id: Id,
+    comment_id: Id,
+    reason: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
+    service.hide_comment(
+        session,
+        actor=actor,
+        idea_id=idea_id,
+        comment_id=comment_id,
+        reason=reason,
+        now=now_of(request),
+    )
+    return RedirectResponse(f"/ideas/{idea_id}#comment-{comment_id}", status_code=303)

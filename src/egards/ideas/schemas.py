@@ -34,6 +34,24 @@ class IdeaRead(BaseModel):
     updated_at: datetime
 
 
+class CommentRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    idea_id: int
+    customer_id: int
+    body: str
+    hidden: bool
+    hidden_reason: str | None
+    hidden_by: str | None
+    created_at: datetime
+
+
+class CommentIn(Input):
+    customer_id: int = Field(ge=1, le=2**62)
+    body: str = Field(min_length=1, max_length=4000)
+
+
 class StatusIn(Input):
     status: Status
     reason: str | None = Field(default=None, max_length=1000)

@@ -23,7 +23,7 @@ from egards.customers.domain import Erasure
 from egards.errors import N_, InvalidInput, NotFound, PermissionDenied
 from egards.ideas import domain
 from egards.ideas.domain import AlreadyVoted, Category
-from egards.ideas.models import Idea, Vote
+from egards.ideas.models import Comment, Idea, Vote
 from egards.outbox import service as outbox
 from egards.voice.settings import get_voice_settings
 
@@ -320,6 +320,123 @@ def top_ideas(session: Session, *, actor: Actor, limit: int = 10) -> list[Idea]:
 
 
 # --------------------------------------------------------------------------------------
+# Comments: customers write them from the portal, staff read and hide them
+# --------------------------------------------------------------------------------------
+
+
+def _get_comment(session: Session, idea_id: int, comment_id: int) -> Comment:
+    comment = session.get(Comment, comment_id)
+    if comment is None or comment.idea_id != idea_id:
+        raise NotFound(
+            N_("comment {comment_id} not found"), field="comment_id", comment_id=comment_id
+        )
+    return comment
+
+
+def visible_idea(session: Session, idea_id: int) -> Idea:
+    """An idea as a customer may see it: a hidden or merged idea does not exist for them."""
+    idea = _get(session, idea_id)
+    if idea.hidden or idea.status == domain.MERGED:
+        raise NotFound(N_("idea {idea_id} not found"), field="idea_id", idea_id=idea_id)
+    return idea
+
+
+def add_comment(
+    session: Session, *, customer_id: int, idea_id: int, body: str, now: datetime
+) -> Comment:
+    """A signed-in customer's comment on a visible idea: plain text only."""
+    idea = visible_idea(session, idea_id)
+    clean = domain.clean_text(body, field="body", maximum=domain.COMMENT_MAX, minimum=2)
+    comment = Comment(
+        idea_id=idea.id, customer_id=customer_id, body=clean, hidden=False, created_at=now
+    )
+    session.add(comment)
+    session.flush()
+    customers.record_event(
+        session,
+        actor=SYSTEM,
+        customer_id=customer_id,
+        kind="ideas.commented",
+        summary=f"Commented on an idea: {idea.title}",
+        channel="web",
+        ref_type="idea",
+        ref_id=str(idea.id),
+        occurred_at=now,
+    )
+    audit.record(
+        session,
+        actor=SYSTEM,
+        action="ideas.commented",
+        entity_type="idea_comment",
+        entity_id=comment.id,
+        customer_id=customer_id,
+        after={"idea_id": idea.id},
+    )
+    return comment
+
+
+def add_comment_for(
+    session: Session, *, actor: Actor, customer_id: int, idea_id: int, body: str, now: datetime
+) -> Comment:
+    """A customer's comment that reached an agent another way (a letter, a call), written
+    down by the agent under the customer's name: the same rules as from the portal."""
+    _staff(actor, Permission.CASES_WRITE)
+    customers.check_visible(session, actor=actor, customer_id=customer_id)
+    comment = add_comment(session, customer_id=customer_id, idea_id=idea_id, body=body, now=now)
+    audit.record(
+        session,
+        actor=actor,
+        action="ideas.comment_recorded",
+        entity_type="idea_comment",
+        entity_id=comment.id,
+        customer_id=customer_id,
+        after={"idea_id": idea_id},
+    )
+    return comment
+
+
+def public_comments(session: Session, *, idea_id: int) -> list[Comment]:
+    """What customers see under a visible idea: the comments not hidden, oldest first."""
+    visible_idea(session, idea_id)
+    return list(
+        session.scalars(
+            select(Comment)
+            .where(Comment.idea_id == idea_id, Comment.hidden.is_(False))
+            .order_by(Comment.id)
+        )
+    )
+
+
+def list_comments(session: Session, *, actor: Actor, idea_id: int) -> list[Comment]:
+    """Every comment of an idea for the staff, hidden ones included (flagged)."""
+    _staff(actor)
+    _get(session, idea_id)
+    return list(
+        session.scalars(select(Comment).where(Comment.idea_id == idea_id).order_by(Comment.id))
+    )
+
+
+def hide_comment(
+    session: Session, *, actor: Actor, idea_id: int, comment_id: int, reason: str, now: datetime
+) -> Comment:
+    """Moderation: the comment leaves the customers' view; the reason is kept for the staff."""
+    _staff(actor, Permission.CASES_SUPERVISE)
+    comment = _get_comment(session, idea_id, comment_id)
+    clean = domain.clean_text(reason or "", field="reason", maximum=1000, minimum=3)
+    comment.hidden, comment.hidden_reason, comment.hidden_by = True, clean, actor.label
+    audit.record(
+        session,
+        actor=actor,
+        action="ideas.comment_hidden",
+        entity_type="idea_comment",
+        entity_id=comment.id,
+        after={"idea_id": idea_id, "reason": clean, "at": now.isoformat()},
+    )
+    session.flush()
+    return comment
+
+
+# --------------------------------------------------------------------------------------
 # Telling the proposer and the voters
 # --------------------------------------------------------------------------------------
 
@@ -413,15 +530,28 @@ def export_section(session: Session, customer_id: int) -> dict[str, Any]:
             for i in mine
         ],
         "voted_for": list(voted),
+        "comments": [
+            {
+                "id": c.id,
+                "idea_id": c.idea_id,
+                "body": c.body,
+                "hidden": c.hidden,
+                "created_at": c.created_at.isoformat(),
+            }
+            for c in session.scalars(
+                select(Comment).where(Comment.customer_id == customer_id).order_by(Comment.id)
+            )
+        ],
     }
 
 
 def erase_customer_data(session: Session, erasure: Erasure) -> None:
-    """Votes go with the person; their ideas stay for the others who voted, without a word
-    of theirs: withdrawn, hidden, unlinked."""
+    """Votes and comments go with the person; their ideas stay for the others who voted,
+    without a word of theirs: withdrawn, hidden, unlinked."""
     ids = list(erasure.customer_ids)
     touched = set(session.scalars(select(Vote.idea_id).where(Vote.customer_id.in_(ids))))
     session.execute(delete(Vote).where(Vote.customer_id.in_(ids)))
+    session.execute(delete(Comment).where(Comment.customer_id.in_(ids)))
     session.execute(
         update(Idea)
         .where(Idea.customer_id.in_(ids))

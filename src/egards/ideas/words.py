@@ -20,4 +20,5 @@ WORDS = (
     N_("say why the idea is declined"),
     N_("an idea cannot be merged into itself"),
     N_("merge into an idea that is visible and not merged"),
+    N_("comment {comment_id} not found"),
 )

@@ -29,7 +29,7 @@ from egards.cases.service import AttachmentIn
 from egards.customers import service as customers
 from egards.customers.domain import CONSENT_CHANNELS, CONSENT_PURPOSES
 from egards.db import utcnow
-from egards.errors import Conflict, DomainError, NotAuthenticated
+from egards.errors import Conflict, DomainError, InvalidInput, NotAuthenticated
 from egards.features import modules
 from egards.i18n import N_
 from egards.ideas import service as ideas
@@ -699,6 +699,63 @@ def vote_idea(request: Request, session: DbSession, me: Me, idea_id: Id) -> Resp
     except Conflict as exc:  # voted already, or closed: said on the list (unknown: 404)
         return _ideas_page(request, session, me, error=exc.template, status_code=409)
     return RedirectResponse(f"/my/ideas#idea-{idea_id}", status_code=303)
+
+
+def _idea_page(
+    request: Request,
+    session: Session,
+    me: Customer,
+    idea_id: int,
+    *,
+    values: dict[str, str] | None = None,
+    error: str | None = None,
+    error_field: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    idea = ideas.visible_idea(session, idea_id)  # hidden or merged: 404
+    context = {
+        "me": me.me,
+        "idea": idea,
+        "comments": ideas.public_comments(session, idea_id=idea.id),
+        "me_id": me.id,
+        "voted": ideas.voted_by(session, customer_id=me.id),
+        "categories": ideas.categories(),
+        "values": values or {},
+        "error": error,
+        "error_field": error_field,
+    }
+    return _page(request, "portal/idea.html", context, status_code=status_code)
+
+
+@router.get("/my/ideas/{idea_id}")
+def idea_page(request: Request, session: DbSession, me: Me, idea_id: Id) -> Response:
+    return _idea_page(request, session, me, idea_id)
+
+
+@router.post("/my/ideas/{idea_id}/comments")
+def comment_idea(
+    request: Request,
+    session: DbSession,
+    me: Me,
+    idea_id: Id,
+    body: Annotated[str, Form(max_length=4000)] = "",
+) -> Response:
+    try:
+        comment = ideas.add_comment(
+            session, customer_id=me.id, idea_id=idea_id, body=body, now=_now(request)
+        )
+    except InvalidInput as exc:  # unknown or hidden idea: NotFound, answered 404
+        return _idea_page(
+            request,
+            session,
+            me,
+            idea_id,
+            values={"body": body},
+            error=exc.template,
+            error_field=exc.field,
+            status_code=422,
+        )
+    return RedirectResponse(f"/my/ideas/{idea_id}#comment-{comment.id}", status_code=303)
 
 
 # --------------------------------------------------------------------------------------

@@ -80,10 +80,12 @@ def nps(
     actor: CurrentActor,
     days: Annotated[int, Query(ge=1, le=3660)] = 365,
 ) -> NpsReport:
-    """The relationship NPS over the waves sent in the last ``days``: overall, by month and
-    by language, with promoters, passives and detractors."""
+    """The relationship NPS over the waves sent in the last ``days``: overall, by month, by
+    language and by loyalty programme (a customer in several counts in each), with
+    promoters, passives and detractors."""
+    locale = "fr" if getattr(request.state, "locale", "en") == "fr" else "en"
     return NpsReport.model_validate(
-        service.nps_report(session, actor=actor, days=days, now=now_of(request))
+        service.nps_report(session, actor=actor, days=days, now=now_of(request), locale=locale)
     )
 
 

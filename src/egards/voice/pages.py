@@ -60,7 +60,8 @@ def nps_page(
 ) -> Response:
     actor.require(Permission.CASES_SUPERVISE)
     days = min(max(days, 1), 3660)
-    report = service.nps_report(session, actor=actor, days=days, now=now_of(request))
+    locale = "fr" if getattr(request.state, "locale", "fr") == "fr" else "en"
+    report = service.nps_report(session, actor=actor, days=days, now=now_of(request), locale=locale)
     return render(
         request,
         "voice/nps.html",

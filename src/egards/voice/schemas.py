@@ -134,13 +134,19 @@ class NpsGroup(NpsFigures):
     key: str
 
 
+class NpsProgrammeGroup(NpsGroup):
+    name: str
+
+
 class NpsReport(BaseModel):
-    """The relationship NPS: % promoters (9–10) − % detractors (0–6)."""
+    """The relationship NPS: % promoters (9–10) − % detractors (0–6); by programme, a
+    customer in several programmes counts in each, one in none under ``none``."""
 
     days: int
     overall: NpsFigures
     by_month: list[NpsGroup]
     by_language: list[NpsGroup]
+    by_programme: list[NpsProgrammeGroup]
 
 
 class TopicFigures(BaseModel):

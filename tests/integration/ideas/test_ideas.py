@@ -214,3 +214,110 @@ def test_the_console_sets_a_status_and_answers(app, client, db, agent, superviso
 def test_a_partner_sees_no_idea(client, db, make_person, make_organisation, agent):
     partner = make_person(Role.PARTNER, organisation_id=make_organisation())
     assert client.get("/api/v1/ideas", headers=partner.headers).status_code == 403
+
+
+def test_customers_comment_and_staff_hide_a_comment(app, client, db, agent, supervisor):
+    alice, alice_mail = customer(client, agent)
+    bob, bob_mail = customer(client, agent)
+    with TestClient(app) as a, TestClient(app) as b:
+        csrf_a = sign_in(a, db, alice_mail)
+        assert (
+            propose(a, csrf_a, "Quieter lounges", "Quiet zones in every lounge.").status_code == 303
+        )
+        idea = idea_id_of(db, "Quieter lounges")
+        csrf_b = sign_in(b, db, bob_mail)
+        said = b.post(
+            f"/my/ideas/{idea}/comments",
+            data={"body": "Yes, and phone booths too.", "csrf_token": csrf_b},
+            follow_redirects=False,
+        )
+        assert said.status_code == 303, said.text
+        rude = b.post(
+            f"/my/ideas/{idea}/comments",
+            data={"body": "Rude words zqrudecomment", "csrf_token": csrf_b},
+            follow_redirects=False,
+        )
+        assert rude.status_code == 303, rude.text
+        scripted = b.post(
+            f"/my/ideas/{idea}/comments",
+            data={"body": "<img src=x onerror=alert(1)>", "csrf_token": csrf_b},
+        )
+        assert scripted.status_code == 422 and "plain text only" in scripted.text
+        assert "Your comment:" in scripted.text and "<img src=x" not in scripted.text
+        assert (
+            b.post(
+                "/my/ideas/999999/comments", data={"body": "Hello there", "csrf_token": csrf_b}
+            ).status_code
+            == 404
+        )
+
+        # An agent records a comment received by letter; script is refused, naming the field.
+        scripted_api = client.post(
+            f"/api/v1/ideas/{idea}/comments",
+            json={"customer_id": alice, "body": "Hi <script>alert(1)</script>"},
+            headers=agent.headers,
+        )
+        assert scripted_api.status_code == 422, scripted_api.text
+        assert scripted_api.json()["errors"][0]["field"] == "body"
+        lettered = client.post(
+            f"/api/v1/ideas/{idea}/comments",
+            json={"customer_id": alice, "body": "By letter: thank you all."},
+            headers=agent.headers,
+        )
+        assert lettered.status_code == 201, lettered.text
+        assert lettered.json()["customer_id"] == alice
+
+        # The staff read the comments, and hide the rude one with a reason.
+        listed = client.get(f"/api/v1/ideas/{idea}/comments", headers=agent.headers)
+        assert listed.status_code == 200, listed.text
+        rows = listed.json()
+        assert [r["body"] for r in rows] == [
+            "Yes, and phone booths too.",
+            "Rude words zqrudecomment",
+            "By letter: thank you all.",
+        ]
+        assert [r["customer_id"] for r in rows] == [bob, bob, alice]
+        assert not any(r["hidden"] for r in rows)
+        rude_id = rows[1]["id"]
+        denied = client.post(
+            f"/api/v1/ideas/{idea}/comments/{rude_id}/hide",
+            json={"reason": "insults"},
+            headers=agent.headers,
+        )
+        assert denied.status_code == 403
+        no_reason = client.post(
+            f"/api/v1/ideas/{idea}/comments/{rude_id}/hide",
+            json={"reason": "   "},
+            headers=supervisor.headers,
+        )
+        assert no_reason.status_code == 422 and no_reason.json()["errors"][0]["field"] == "reason"
+        wrong_idea = client.post(
+            f"/api/v1/ideas/{idea + 1000}/comments/{rude_id}/hide",
+            json={"reason": "insults"},
+            headers=supervisor.headers,
+        )
+        assert wrong_idea.status_code == 404
+        hidden = client.post(
+            f"/api/v1/ideas/{idea}/comments/{rude_id}/hide",
+            json={"reason": "insults"},
+            headers=supervisor.headers,
+        )
+        assert hidden.status_code == 200, hidden.text
+        assert hidden.json()["hidden"] and hidden.json()["hidden_reason"] == "insults"
+
+        # Customers see the kept comment only; the staff page shows both, the hidden flagged.
+        page = a.get(f"/my/ideas/{idea}")
+        assert page.status_code == 200
+        assert "Yes, and phone booths too." in page.text and "zqrudecomment" not in page.text
+        staff = client.get(f"/ideas/{idea}", headers=supervisor.headers)
+        assert "zqrudecomment" in staff.text and "insults" in staff.text
+
+    # The GDPR export carries Bob's comments; his erasure takes them away.
+    bobs = client.get(f"/api/v1/customers/{bob}/export", headers=supervisor.headers).json()
+    assert [c["body"] for c in bobs["ideas"]["comments"]] == [
+        "Yes, and phone booths too.",
+        "Rude words zqrudecomment",
+    ]
+    # Alice's export carries no comment of Bob's.
+    alices = client.get(f"/api/v1/customers/{alice}/export", headers=supervisor.headers).json()
+    assert [c["body"] for c in alices["ideas"]["comments"]] == ["By letter: thank you all."]

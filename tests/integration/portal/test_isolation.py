@@ -80,6 +80,38 @@ def test_customer_a_reaches_nothing_of_customer_b_on_any_portal_route(app, clien
             language="fr",
             now=datetime.now(UTC),
         )
+        ideas.add_comment(
+            session,
+            customer_id=b.customer.id,
+            idea_id=b_idea.id,
+            body=f"{b.marker}ideacomment",
+            now=datetime.now(UTC),
+        )
+        # B's comment on a public idea, hidden by moderation: never on A's pages.
+        public = ideas.propose(
+            session,
+            customer_id=b.customer.id,
+            title="A public idea everyone sees",
+            body="Nothing personal in this one.",
+            category="app",
+            language="fr",
+            now=datetime.now(UTC),
+        )
+        rude = ideas.add_comment(
+            session,
+            customer_id=b.customer.id,
+            idea_id=public.id,
+            body=f"{b.marker}hiddencomment",
+            now=datetime.now(UTC),
+        )
+        ideas.hide_comment(
+            session,
+            actor=SYSTEM,
+            idea_id=public.id,
+            comment_id=rude.id,
+            reason="rude",
+            now=datetime.now(UTC),
+        )
         ideas.hide(session, actor=SYSTEM, idea_id=b_idea.id, reason="spam", now=datetime.now(UTC))
         session.flush()
         b_survey_id, b_idea_id = b_survey.id, b_idea.id

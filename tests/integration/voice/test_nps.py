@@ -127,3 +127,47 @@ def test_a_wave_is_answered_and_counted(app, client, db, agent, make_person):
 
     # After the cadence, a new wave; the quiet period has passed too.
     assert wave(db, NOW + timedelta(days=91)) == 3
+
+
+def enrol(client, person, customer_id: int, programme: str) -> None:
+    response = client.post(
+        "/api/v1/loyalty/members",
+        json={
+            "customer_id": customer_id,
+            "programme": programme,
+            "on": (NOW - timedelta(days=30)).date().isoformat(),
+        },
+        headers=person.headers,
+    )
+    assert response.status_code == 201, response.text
+
+
+def test_the_nps_by_programme_counts_a_customer_in_each_of_theirs(
+    app, client, db, agent, make_person
+):
+    supervisor = make_person(Role.SUPERVISOR)
+    both, flyer, nobody = (customer(client, agent) for _ in range(3))
+    enrol(client, agent, both[0], "flying_blue")
+    enrol(client, agent, both[0], "carte_maison")
+    enrol(client, agent, flyer[0], "flying_blue")
+    assert wave(db, NOW) == 3
+    for (_, email), rating in ((both, 10), (flyer, 3), (nobody, 8)):
+        answered = client.post(
+            f"/api/v1/voice/surveys/{nps_token(db, email)}/answer", json={"rating": rating}
+        )
+        assert answered.status_code == 200, answered.text
+
+    report = client.get("/api/v1/voice/nps", headers=supervisor.headers).json()
+    assert report["overall"]["sent"] == 3  # counted once overall
+    rows = {r["key"]: r for r in report["by_programme"]}
+    assert set(rows) == {"flying_blue", "carte_maison", "none"}
+    fb, retail, none = rows["flying_blue"], rows["carte_maison"], rows["none"]
+    assert (fb["sent"], fb["promoters"], fb["detractors"], fb["nps"]) == (2, 1, 1, 0)
+    assert (retail["sent"], retail["promoters"], retail["nps"]) == (1, 1, 100)
+    assert (none["sent"], none["passives"], none["nps"]) == (1, 1, 0)
+    assert fb["name"] == "Flying Blue (example)"  # the API answers in English by default
+    # The console page shows the same breakdown.
+    login(client, supervisor.email)
+    shown = client.get("/voice/nps")
+    assert shown.status_code == 200 and 'id="nps-programme-carte_maison"' in shown.text
+    assert "Flying Blue (exemple)" in shown.text  # the console in French by default

@@ -53,6 +53,7 @@ from .reading import customer_members as customer_members
 from .reading import explain_member as explain_member
 from .reading import find_member as find_member
 from .reading import members_of as members_of
+from .reading import programmes_of as programmes_of
 from .reading import progress as progress
 from .reading import statement as statement
 from .reading import tier_counts as tier_counts

@@ -167,6 +167,17 @@ def current_tiers(
     return tiers
 
 
+def programmes_of(session: Session, customer_ids: Iterable[int]) -> dict[int, list[str]]:
+    """The codes of the programmes each customer is a member of, in bulk (a customer in
+    several programmes is in each): what a report broken down by programme groups on."""
+    found: dict[int, list[str]] = {}
+    for customer_id, code in sorted(
+        select_in(session, Member.customer_id, Member.programme, ids=customer_ids)
+    ):
+        found.setdefault(customer_id, []).append(code)
+    return found
+
+
 def tier_history(session: Session, *, member_id: int) -> list[TierChange]:
     return list(
         session.scalars(

@@ -16,7 +16,8 @@ from egards.accounts.domain import SYSTEM, Actor
 from egards.audit import service as audit
 from egards.customers import service as customers
 from egards.db import utcnow
-from egards.errors import InvalidInput, PermissionDenied
+from egards.errors import DomainError, InvalidInput, PermissionDenied
+from egards.loyalty import service as loyalty
 from egards.voice import domain
 from egards.voice.models import Invitation
 from egards.voice.service.analysis import _readable
@@ -103,10 +104,16 @@ def send_nps_wave(
 
 
 def nps_report(
-    session: Session, *, actor: Actor, days: int = 365, now: datetime | None = None
+    session: Session,
+    *,
+    actor: Actor,
+    days: int = 365,
+    now: datetime | None = None,
+    locale: str = "en",
 ) -> dict[str, Any]:
-    """The relationship NPS over the waves of the last ``days``: overall, by month and by
-    language, with promoters, passives and detractors."""
+    """The relationship NPS over the waves of the last ``days``: overall, by month, by
+    language and by loyalty programme (a customer in several programmes counts in each; one
+    in none under ``none``), with promoters, passives and detractors."""
     _readable(actor)
     if actor.is_partner:
         raise PermissionDenied("satisfaction reports are internal", field="days")
@@ -114,9 +121,9 @@ def nps_report(
         raise InvalidInput("between 1 and 3660 days", field="days")
     now = now or utcnow()
     rows = session.execute(
-        select(Invitation.sent_at, Invitation.language, Invitation.rating).where(
-            Invitation.survey == "nps", Invitation.sent_at >= now - timedelta(days=days)
-        )
+        select(
+            Invitation.sent_at, Invitation.language, Invitation.rating, Invitation.customer_id
+        ).where(Invitation.survey == "nps", Invitation.sent_at >= now - timedelta(days=days))
     ).all()
 
     def figures(items: list[Any]) -> dict[str, Any]:
@@ -137,12 +144,31 @@ def nps_report(
 
     months: dict[str, list[Any]] = defaultdict(list)
     languages: dict[str, list[Any]] = defaultdict(list)
+    programmes: dict[str, list[Any]] = defaultdict(list)
+    member_of = loyalty.programmes_of(
+        session, (r.customer_id for r in rows if r.customer_id is not None)
+    )
     for row in rows:
         months[row.sent_at.strftime("%Y-%m")].append(row)
         languages[row.language].append(row)
+        for code in member_of.get(row.customer_id, ["none"]) if row.customer_id else ["none"]:
+            programmes[code].append(row)
     return {
         "days": days,
         "overall": figures(list(rows)),
         "by_month": [{"key": k, **figures(v)} for k, v in sorted(months.items())],
         "by_language": [{"key": k, **figures(v)} for k, v in sorted(languages.items())],
+        "by_programme": [
+            {"key": k, "name": _programme_name(k, locale), **figures(v)}
+            for k, v in sorted(programmes.items())
+        ],
     }
+
+
+def _programme_name(code: str, locale: str) -> str:
+    if code == "none":
+        return "—"
+    try:
+        return loyalty.get_programme(code).name.get(locale)
+    except DomainError:  # a programme no longer in the files
+        return code
