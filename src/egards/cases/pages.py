@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Annotated, Any
 
@@ -33,7 +33,7 @@ from egards.cases.intake import CATEGORIES, TEAMS
 from egards.cases.labels import case_label
 from egards.cases.mail import displayed_html
 from egards.cases.schemas import CaseLogCreate
-from egards.cases.service import AttachmentIn
+from egards.cases.service import AttachmentIn, CasesConfig, Opened
 from egards.customers import service as customers
 from egards.customers.service import Customer
 from egards.errors import N_, InvalidInput
@@ -265,8 +265,8 @@ async def log_contact(request: Request, session: DbSession, actor: CurrentActor)
 
 
 def _log_contact(
-    session: Session, actor: Actor, data: dict[str, Any], config: Any, now: Any
-) -> Any:
+    session: Session, actor: Actor, data: dict[str, Any], config: CasesConfig, now: datetime
+) -> Opened:
     """The console's contact through the API's schema, inside the form's savepoint."""
     return channels.log_contact(
         session, actor=actor, data=validate(CaseLogCreate, data), config=config, now=now
