@@ -101,25 +101,16 @@ def propose(
     session.add(idea)
     session.flush()
     _add_vote(session, idea, customer_id, now)
-    customers.record_event(
-        session,
-        actor=SYSTEM,
-        customer_id=customer_id,
-        kind="ideas.proposed",
-        summary=f"Proposed an idea: {clean_title}",
-        channel="web",
-        ref_type="idea",
-        ref_id=str(idea.id),
-        occurred_at=now,
-    )
-    audit.record(
+    customers.record_change(
         session,
         actor=SYSTEM,
         action="ideas.proposed",
-        entity_type="idea",
-        entity_id=idea.id,
+        entity=("idea", idea.id),
         customer_id=customer_id,
+        summary=f"Proposed an idea: {clean_title}",
         after={"title": clean_title, "category": category},
+        channel="web",
+        occurred_at=now,
     )
     return idea
 
