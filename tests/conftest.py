@@ -55,17 +55,26 @@ def scratch_database_url(name: str) -> str:
     return f"{server}/{scratch}"
 
 
+def drop_scratch_database(url: str) -> None:
+    """Drop a database made by :func:`scratch_database_url` once its test is done."""
+    server, scratch = url.rsplit("/", 1)
+    admin = make_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)'))
+    admin.dispose()
+
+
 def own_database(kind: str, tmp_path: Path, name: str, **options: Any) -> Iterator[Database]:
     """A migrated database of the test's own, for tests that commit for real (no rolled-back
     transaction): a SQLite file, or a PostgreSQL one from :func:`scratch_database_url`. For a
     fixture to ``yield from``."""
-    if kind == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / name}.db", **options)
-    else:
-        engine = make_engine(scratch_database_url(name), **options)
+    url = f"sqlite:///{tmp_path / name}.db" if kind == "sqlite" else scratch_database_url(name)
+    engine = make_engine(url, **options)
     upgrade(engine)
     yield Database(engine)
     engine.dispose()
+    if kind != "sqlite":
+        drop_scratch_database(url)
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -24,7 +24,7 @@ import pytest
 import typer.main
 
 from egards.cli import app
-from tests.conftest import scratch_database_url
+from tests.conftest import drop_scratch_database, scratch_database_url
 
 
 @dataclass
@@ -66,8 +66,11 @@ def sqlite_workspace(tmp_path_factory) -> Workspace:
 
 
 @pytest.fixture(scope="module")
-def postgresql_workspace(tmp_path_factory) -> Workspace:
-    return _workspace("postgresql", tmp_path_factory)
+def postgresql_workspace(tmp_path_factory) -> Iterator[Workspace]:
+    space = _workspace("postgresql", tmp_path_factory)
+    yield space
+    assert space.database_url is not None
+    drop_scratch_database(space.database_url)
 
 
 def _workspace(kind: str, tmp_path_factory) -> Workspace:
@@ -152,9 +155,18 @@ def _serve(space):
 @case("demo")
 def _demo(space):
     url = scratch_database_url("cli_demo") if space.kind == "postgresql" else None
-    output = space.run(
-        "demo", "--customers", "10", "--no-serve", data_dir=space.root / "demo", database_url=url
-    )
+    try:
+        output = space.run(
+            "demo",
+            "--customers",
+            "10",
+            "--no-serve",
+            data_dir=space.root / "demo",
+            database_url=url,
+        )
+    finally:
+        if url is not None:
+            drop_scratch_database(url)
     assert "10 customers" in output and "rachel@demo.egards.fr" in output
 
 
