@@ -1,13 +1,15 @@
 """Load benchmark on PostgreSQL: concurrent clients against a real `egards serve` process.
 
     python bench/bench_load.py [--duration 60] [--clients 50,200] [--workers 1]
-                               [--pool-size 20] [--customers 5000]
+                               [--pool-size 20] [--customers 5000] [--keep | --reuse]
 
-The demo population (``egards demo``'s generator) is loaded into its own database
-(``EGARDS_BENCH_LOAD_URL``, default ``egards_bench_load`` on the local server; its schema is
-dropped and rebuilt), then ``egards serve`` runs as a separate process (uvicorn, ``--workers``
-processes) and each client holds one keep-alive connection and sends its next request as soon
-as the previous one is answered, for ``--duration`` seconds per scenario:
+The demo population (``egards demo``'s generator) is loaded into a database of its own, named
+after the configured one and the process and dropped at exit (bench/_scratch.py); with
+``--keep`` into ``<configured>_bench_load_kept`` (or ``EGARDS_BENCH_LOAD_URL``), which a later
+``--reuse`` runs against without loading again. Then ``egards serve`` runs as a separate
+process (uvicorn, ``--workers`` processes) and each client holds one keep-alive connection and
+sends its next request as soon as the previous one is answered, for ``--duration`` seconds
+per scenario:
 
 - ``/healthz`` (the reference, in the same run: the HTTP stack and one database round trip);
 - customer search (a name prefix, an e-mail, a phone number, a loyalty number, in turn);
@@ -40,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 import httpx
 import orjson
+from _scratch import BASE_URL, scratch_database
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select, text
@@ -54,19 +57,21 @@ from egards.loyalty.models import Member
 from egards.migrate import upgrade
 
 console = Console(width=150)
-PG_URL = os.environ.get(
-    "EGARDS_BENCH_LOAD_URL", "postgresql://postgres@127.0.0.1:5432/egards_bench_load"
-)
+# Kept between runs for --reuse: named after the configured database, never a fixed name.
+KEPT_URL = os.environ.get("EGARDS_BENCH_LOAD_URL") or f"{BASE_URL}_bench_load_kept"
 
 
-def fresh_database(customers: int) -> Database:
-    server, name = PG_URL.rsplit("/", 1)
-    admin = make_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    engine = make_engine(PG_URL)
+def fresh_database(customers: int, keep: bool) -> Database:
+    """The demo population in a database of its own: a scratch one dropped at exit, or with
+    ``keep`` the one --reuse finds again."""
+    if keep:
+        server, name = KEPT_URL.rsplit("/", 1)
+        admin = make_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+    engine = make_engine(KEPT_URL if keep else scratch_database("load"))
     upgrade(engine)
     db = Database(engine)
     generate(db, customers=customers, seed=7, console=console)
@@ -114,10 +119,12 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_server(port: int, workers: int, pool_size: int, data_dir: Path) -> subprocess.Popen:
+def start_server(
+    url: str, port: int, workers: int, pool_size: int, data_dir: Path
+) -> subprocess.Popen:
     env = {
         **os.environ,
-        "EGARDS_DATABASE_URL": PG_URL,
+        "EGARDS_DATABASE_URL": url,
         "EGARDS_DATA_DIR": str(data_dir),
         "EGARDS_SECRET_KEY": "bench-" + "k" * 40,
         "EGARDS_DB_POOL_SIZE": str(pool_size),
@@ -236,15 +243,19 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="`egards serve --workers`.")
     parser.add_argument("--pool-size", type=int, default=20, help="EGARDS_DB_POOL_SIZE.")
     parser.add_argument("--customers", type=int, default=5000)
-    parser.add_argument("--reuse", action="store_true", help="Keep the loaded database.")
+    parser.add_argument(
+        "--keep", action="store_true", help="Keep the loaded database for a later --reuse."
+    )
+    parser.add_argument("--reuse", action="store_true", help="Use the database --keep loaded.")
     args = parser.parse_args()
     client_counts = [int(count) for count in args.clients.split(",")]
 
     if args.reuse:
-        db = Database(make_engine(PG_URL))
+        db = Database(make_engine(KEPT_URL))
     else:
         with console.status(f"Loading the demo population ({args.customers:,} customers)"):
-            db = fresh_database(args.customers)
+            db = fresh_database(args.customers, keep=args.keep)
+    url = db.engine.url.render_as_string(hide_password=False)
     found = targets(db)
     db.engine.dispose()
 
@@ -260,7 +271,7 @@ def main() -> None:
     table.add_column("statuses")
     with tempfile.TemporaryDirectory() as workdir:
         port = free_port()
-        server = start_server(port, args.workers, args.pool_size, Path(workdir))
+        server = start_server(url, port, args.workers, args.pool_size, Path(workdir))
         try:
             for clients in client_counts:
                 for name, make in scenarios(found).items():
