@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
 from importlib.resources import files
 from typing import Any, cast
@@ -246,7 +246,17 @@ def money(cents: int, currency: str = "EUR") -> dict[str, Any]:
     return {"m": int(cents), "cur": currency}
 
 
+def day(value: date | datetime) -> dict[str, Any]:
+    """A day as a stored message value, written the reader's way when read (``4 décembre
+    2026``); a moment is taken in the business time zone."""
+    if isinstance(value, datetime):
+        value = _aware(value).astimezone(BUSINESS_ZONE).date()
+    return {"d": value.isoformat()}
+
+
 def _value(locale: str, value: Any) -> Any:
+    if isinstance(value, Mapping) and "d" in value:
+        return format_day(date.fromisoformat(str(value["d"])), locale)
     if isinstance(value, Mapping) and "m" in value:
         return format_money(int(value["m"]), locale, str(value.get("cur") or "EUR"))
     if isinstance(value, Mapping):

@@ -3,8 +3,10 @@ reader's language; rows from before keep their stored text."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from egards.cases.labels import case_label, case_word
-from egards.i18n import N_, message, money, names, plural_message, render_message
+from egards.i18n import N_, day, message, money, names, plural_message, render_message
 
 
 def test_a_stored_message_reads_in_each_language():
@@ -53,3 +55,20 @@ def test_codes_become_words_in_both_languages():
     assert case_label("waiting_on_customer", "fr") == "en attente du client"
     assert case_label("new", "fr") == "nouvelle"
     assert render_message("fr", case_word("supervisors")) == "superviseurs"
+
+
+def test_a_stored_day_reads_the_reader_way():
+    stored = message(
+        N_("Churn threat: wrote on {day}: «{quote}»"),
+        day=day(datetime(2026, 11, 30, 23, 30, tzinfo=UTC)),  # 1 December in Paris
+        quote="je pars",
+    )
+    assert render_message("fr", stored) == (
+        "Menace de départ : a écrit le 1er décembre 2026 : « je pars »"
+    )
+    assert render_message("en", stored) == "Churn threat: wrote on 1 December 2026: «je pars»"
+
+
+def test_an_idea_summary_reads_in_french_with_its_title_as_written():
+    stored = message(N_("Proposed an idea: {title}"), title="Late checkout")
+    assert render_message("fr", stored) == "A proposé une idée : Late checkout"

@@ -21,6 +21,7 @@ from egards.config import get_settings
 from egards.customers import service as customers
 from egards.customers.domain import Erasure
 from egards.errors import N_, InvalidInput, NotFound, PermissionDenied
+from egards.i18n import message
 from egards.ideas import domain
 from egards.ideas.domain import AlreadyVoted, Category
 from egards.ideas.models import Comment, Idea, Vote
@@ -107,7 +108,7 @@ def propose(
         action="ideas.proposed",
         entity=("idea", idea.id),
         customer_id=customer_id,
-        summary=f"Proposed an idea: {clean_title}",
+        summary=message(N_("Proposed an idea: {title}"), title=clean_title),
         after={"title": clean_title, "category": category},
         channel="web",
         occurred_at=now,
@@ -343,25 +344,17 @@ def add_comment(
     )
     session.add(comment)
     session.flush()
-    customers.record_event(
-        session,
-        actor=SYSTEM,
-        customer_id=customer_id,
-        kind="ideas.commented",
-        summary=f"Commented on an idea: {idea.title}",
-        channel="web",
-        ref_type="idea",
-        ref_id=str(idea.id),
-        occurred_at=now,
-    )
-    audit.record(
+    customers.record_change(
         session,
         actor=SYSTEM,
         action="ideas.commented",
-        entity_type="idea_comment",
-        entity_id=comment.id,
+        entity=("idea_comment", comment.id),
+        ref=("idea", idea.id),
         customer_id=customer_id,
+        summary=message(N_("Commented on an idea: {title}"), title=idea.title),
         after={"idea_id": idea.id},
+        channel="web",
+        occurred_at=now,
     )
     return comment
 

@@ -12,6 +12,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from egards.accounts.domain import Role
+from egards.audit.models import AuditRecord
+from egards.customers.models import TimelineEvent
+from egards.i18n import render_message
 from egards.ideas.models import Idea
 from egards.outbox.models import OutboxMessage
 from tests.conftest import login
@@ -232,6 +235,24 @@ def test_customers_comment_and_staff_hide_a_comment(app, client, db, agent, supe
             follow_redirects=False,
         )
         assert said.status_code == 303, said.text
+        # The comment is audited as itself and shown on the timeline as its idea, in the
+        # reader's language (stored as a message, not an English sentence).
+        with db.unit_of_work() as session:
+            entry = session.scalars(
+                select(TimelineEvent).where(
+                    TimelineEvent.customer_id == bob, TimelineEvent.kind == "ideas.commented"
+                )
+            ).one()
+            audited = session.scalars(
+                select(AuditRecord).where(
+                    AuditRecord.customer_id == bob, AuditRecord.action == "ideas.commented"
+                )
+            ).one()
+            assert (entry.ref_type, entry.ref_id) == ("idea", str(idea))
+            assert render_message("fr", entry.message, entry.summary) == (
+                "A commenté une idée : Quieter lounges"
+            )
+            assert audited.entity_type == "idea_comment" and audited.after == {"idea_id": idea}
         rude = b.post(
             f"/my/ideas/{idea}/comments",
             data={"body": "Rude words zqrudecomment", "csrf_token": csrf_b},

@@ -72,10 +72,12 @@ def record_change(
     shared_with: int | None = None,
     kind: str | None = None,
     audit_shared_with: int | EllipsisType | None = ...,
+    ref: tuple[str, object] | None = None,
 ) -> None:
     """What a change of state writes, for any feature: its audit record and, when it
-    concerns a customer, their timeline entry (kind: ``kind``, else the action; reference: the
-    entity), both internal unless ``shared_with`` names an organisation. A feature that shares
+    concerns a customer, their timeline entry (kind: ``kind``, else the action; reference:
+    ``ref``, else the entity: a comment is audited as itself but shown on the timeline as its
+    idea), both internal unless ``shared_with`` names an organisation. A feature that shares
     the timeline entry but keeps the audit record internal says so with
     ``audit_shared_with=None`` (by default the audit record is shared as the entry is)."""
     entity_type, entity_id = entity
@@ -94,6 +96,7 @@ def record_change(
         else audit_shared_with,
     )
     if customer_id is not None:
+        ref_type, ref_id = ref or entity
         record_event(
             session,
             actor=actor,
@@ -102,8 +105,8 @@ def record_change(
             summary=summary,
             channel=channel,
             silo=silo,
-            ref_type=entity_type,
-            ref_id=str(entity_id),
+            ref_type=ref_type,
+            ref_id=str(ref_id),
             occurred_at=occurred_at,
             shared_with=shared_with,
         )

@@ -19,7 +19,8 @@ from egards.cases.domain import Priority
 from egards.config import get_settings
 from egards.customers import service as customers
 from egards.db import utcnow
-from egards.errors import InvalidInput, NotFound, PermissionDenied
+from egards.errors import N_, InvalidInput, NotFound, PermissionDenied
+from egards.i18n import day, message
 from egards.voice import classifier as model
 from egards.voice.models import Analysis
 from egards.voice.settings import VoiceSettings, get_voice_settings
@@ -199,13 +200,16 @@ def _act_on_threat(
         floor=settings.churn_risk_floor,
         reason=_reason_code(row),
     )
-    summary = "Churn threat: " + describe_threat(row.received_at, _quote(row))
     customers.record_event(
         session,
         actor=actor,
         customer_id=row.customer_id,
         kind="voice.churn_threat",
-        summary=summary[:1000],
+        summary=message(
+            N_("Churn threat: wrote on {day}: «{quote}»"),
+            day=day(row.received_at),
+            quote=_quote(row),
+        ),
         silo="support",
         ref_type="case" if row.case_id else "voice_analysis",
         ref_id=str(row.case_id or row.id),
@@ -392,8 +396,12 @@ def correct(
             actor=actor,
             customer_id=row.customer_id,
             kind="voice.corrected",
-            summary="Message analysis corrected: "
-            + ", ".join(f"{k} {v}" for k, v in _labels(row).items() if before.get(k) != v),
+            summary=message(
+                N_("Message analysis corrected: {changes}"),
+                changes=", ".join(
+                    f"{k} {v}" for k, v in _labels(row).items() if before.get(k) != v
+                ),
+            ),
             ref_type="voice_analysis",
             ref_id=str(row.id),
             occurred_at=now,

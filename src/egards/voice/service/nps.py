@@ -16,7 +16,8 @@ from egards.accounts.domain import SYSTEM, Actor
 from egards.audit import service as audit
 from egards.customers import service as customers
 from egards.db import utcnow
-from egards.errors import DomainError, InvalidInput, PermissionDenied
+from egards.errors import N_, DomainError, InvalidInput, PermissionDenied
+from egards.i18n import message
 from egards.loyalty import service as loyalty
 from egards.voice import domain
 from egards.voice.models import Invitation
@@ -85,7 +86,7 @@ def send_nps_wave(
             actor=SYSTEM,
             customer_id=customer_id,
             kind="voice.survey_sent",
-            summary="Recommendation survey (NPS) sent",
+            summary=message(N_("Recommendation survey (NPS) sent")),
             channel="email",
             ref_type="voice_invitation",
             ref_id=str(invitation.id),

@@ -21,7 +21,8 @@ from egards.cases.domain import Channel, Priority
 from egards.cases.service import CaseDetails, InboundIn
 from egards.config import get_settings
 from egards.customers import service as customers
-from egards.errors import InvalidInput, PermissionDenied
+from egards.errors import N_, InvalidInput, PermissionDenied
+from egards.i18n import message
 from egards.outbox import service as outbox
 from egards.voice import domain
 from egards.voice.models import Invitation
@@ -136,13 +137,16 @@ def send_case_survey(
     session.add(invitation)
     session.flush()
     _mail(session, invitation, token, now=now, settings=settings, reminder=False)
-    number = f"C-{case.id:06d}"
     customers.record_event(
         session,
         actor=actor,
         customer_id=case.customer_id,
         kind="voice.survey_sent",
-        summary=f"{number} · Satisfaction survey sent",
+        summary=message(
+            N_("{case} · {text}"),
+            case=f"C-{case.id:06d}",
+            text=message(N_("Satisfaction survey sent")),
+        ),
         channel="email",
         ref_type="case",
         ref_id=str(case.id),
@@ -378,8 +382,15 @@ def _answer(
     invitation.status, invitation.answered_at = "answered", now
     invitation.rating, invitation.answers, invitation.comment = int(rating), clean, comment
     session.flush()
-    number = f"C-{invitation.case_id:06d} · " if invitation.case_id else ""
-    scored = f"Recommendation {rating}/10" if survey.scale == "nps" else f"Satisfaction {rating}/5"
+    scored = (
+        message(N_("Recommendation {score}/10"), score=str(rating))
+        if survey.scale == "nps"
+        else message(N_("Satisfaction {score}/5"), score=str(rating))
+    )
+    if comment:
+        scored = message(N_("{rating}: {comment}"), rating=scored, comment=comment[:200])
+    if invitation.case_id:
+        scored = message(N_("{case} · {text}"), case=f"C-{invitation.case_id:06d}", text=scored)
     if invitation.case_id is not None and survey.scale == "csat":
         case = cases.get_case(session, actor=SYSTEM, case_id=invitation.case_id)
         if case.status in ("resolved", "closed") and case.satisfaction is None:
@@ -403,7 +414,7 @@ def _answer(
         actor=SYSTEM,
         customer_id=invitation.customer_id,
         kind="voice.survey_answered",
-        summary=f"{number}{scored}" + (f": {comment[:200]}" if comment else ""),
+        summary=scored,
         channel="web",
         ref_type="case" if invitation.case_id else "voice_invitation",
         ref_id=str(invitation.case_id or invitation.id),
