@@ -12,6 +12,8 @@ import pytest
 from sqlalchemy import select
 
 from egards.accounts.domain import Role
+from egards.customers.models import TimelineEvent
+from egards.i18n import render_message
 from egards.outbox.models import OutboxMessage
 from egards.subscriptions import service
 from tests.conftest import csrf_from
@@ -454,7 +456,7 @@ def test_a_contract_already_ended_is_not_cancelled_again(client, db, agent, cont
 
 @pytest.mark.parametrize("engine", ["sqlite", "postgresql"], indirect=True)
 def test_a_change_of_plan_is_on_the_timeline_and_bad_lines_are_refused(
-    client, agent, contract, customer
+    client, db, agent, contract, customer
 ):
     changed = client.patch(
         f"/api/v1/subscriptions/{contract['id']}",
@@ -467,7 +469,14 @@ def test_a_change_of_plan_is_on_the_timeline_and_bad_lines_are_refused(
         f"/api/v1/customers/{customer['id']}/timeline", headers=agent.headers
     ).json()
     events = timeline["items"] if isinstance(timeline, dict) else timeline
-    assert any(e["kind"] == "subscription.changed" for e in events)
+    [entry] = [e for e in events if e["kind"] == "subscription.changed"]
+    assert entry["summary"] == f"Contract {contract['reference']} changed: plan, price"
+    with db.unit_of_work() as session:
+        stored = session.get(TimelineEvent, entry["id"])
+        assert stored is not None
+        # Stored as data, read in the reader's language (#14).
+        french = render_message("fr", stored.message)
+    assert french == f"Contrat {contract['reference']} modifié : forfait, prix"
     refused = client.patch(
         f"/api/v1/subscriptions/{contract['id']}",
         json={"line_numbers": ["call me"]},

@@ -15,8 +15,8 @@ from egards.audit import service as audit
 from egards.customers import service as customers
 from egards.customers.domain import ERASED, Erasure
 from egards.errors import InvalidInput, NotFound
-from egards.i18n import N_
-from egards.loyalty import domain as loyalty_domain
+from egards.formats import format_day
+from egards.i18n import N_, day, message, translate
 from egards.outbox import service as outbox
 from egards.portal import domain
 from egards.portal.domain import (
@@ -95,7 +95,7 @@ def ask_privacy(
         actor=PORTAL,
         customer_id=customer_id,
         kind=f"privacy.{wanted}_requested",
-        summary=f"Asked for {wanted} of their data (answer due {request.due_on.isoformat()})",
+        summary=message(ASKED[wanted], day=day(request.due_on)),
         channel="web",
         ref_type="privacy_request",
         ref_id=str(request.id),
@@ -105,52 +105,47 @@ def ask_privacy(
     return request
 
 
-_NOTICES = {
-    "received": (
-        "Nous avons bien reçu votre demande de {kind_fr}. Nous vous répondrons au plus tard "
-        "le {due_fr}.",
-        "We have received your request for {kind}. We will answer by {due}.",
-    ),
-    "extended": (
-        "Votre demande de {kind_fr} demande plus de temps : nous vous répondrons au plus tard "
-        "le {due_fr}. Raison : {reason}",
-        "Your request for {kind} needs more time: we will answer by {due}. Why: {reason}",
-    ),
-    "done": (
-        "Votre demande de {kind_fr} est traitée. {reason}",
-        "Your request for {kind} has been carried out. {reason}",
-    ),
-    "refused": (
-        "Nous ne pouvons pas donner suite à votre demande de {kind_fr}. Raison : {reason}",
-        "We cannot carry out your request for {kind}. Why: {reason}",
-    ),
+ASKED = {
+    PrivacyKind.ERASURE: N_("Asked for the erasure of their data (answer due {day})"),
+    PrivacyKind.RECTIFICATION: N_("Asked for the rectification of their data (answer due {day})"),
 }
-_KIND_FR = {"erasure": "suppression de vos données", "rectification": "rectification"}
+"""The timeline's words for a request, by kind."""
+
+_KINDS = {
+    "erasure": N_("erasure of your data"),
+    "rectification": N_("rectification of your data"),
+}
+_NOTICES = {
+    "received": N_("We have received your request for {kind}. We will answer by {due}."),
+    "extended": N_(
+        "Your request for {kind} needs more time: we will answer by {due}. Why: {reason}"
+    ),
+    "done": N_("Your request for {kind} has been carried out. {reason}"),
+    "refused": N_("We cannot carry out your request for {kind}. Why: {reason}"),
+}
 
 
 def _tell(
     session: Session, request: PrivacyRequest, *, mail_from: str, now: datetime, event: str
 ) -> None:
+    """The e-mail that tells the customer where their request stands, in their language."""
     to = customers.primary_email(session, request.customer_id)
     if not to:
         return
-    person = me(session, customer_id=request.customer_id)
-    french = person.language == "fr"
-    due = request.due_on
-    values = {
-        "kind": f"{request.kind} of your data",
-        "kind_fr": _KIND_FR.get(request.kind, request.kind),
-        "due": loyalty_domain.format_date(due, "en"),
-        "due_fr": loyalty_domain.format_date(due, "fr"),
-        "reason": request.outcome or request.extension_reason or "",
-    }
-    text = _NOTICES[event][0 if french else 1].format(**values).strip()
+    locale = me(session, customer_id=request.customer_id).language
+    text = translate(
+        locale,
+        _NOTICES[event],
+        kind=translate(locale, _KINDS.get(request.kind, request.kind)),
+        due=format_day(request.due_on, locale),
+        reason=request.outcome or request.extension_reason or "",
+    ).strip()
     outbox.enqueue_email(
         session,
         key=f"{PRIVACY_KEY}{request.id}:{event}",
         sender=mail_from,
         to=to,
-        subject="Votre demande sur vos données" if french else "Your request about your data",
+        subject=translate(locale, N_("Your request about your data")),
         body=text + "\n",
         now=now,
         ref_type="privacy_request",
@@ -208,7 +203,7 @@ def extend_privacy(
         actor=actor,
         customer_id=request.customer_id,
         kind="privacy.extended",
-        summary=f"Privacy request extended to {request.due_on.isoformat()}",
+        summary=message(N_("Privacy request extended to {day}"), day=day(request.due_on)),
         ref_type="privacy_request",
         ref_id=str(request.id),
         occurred_at=now,
@@ -260,7 +255,11 @@ def decide_privacy(
             actor=actor,
             customer_id=request.customer_id,
             kind=f"privacy.{request.status}",
-            summary=f"Privacy request {request.id} {request.status}",
+            summary=message(
+                N_("Privacy request {number}: {status}"),
+                number=str(request.id),
+                status=message(str(request.status)),
+            ),
             ref_type="privacy_request",
             ref_id=str(request.id),
             occurred_at=now,

@@ -5,6 +5,7 @@ risk, loyalty) to size a retention offer.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -12,7 +13,6 @@ from sqlalchemy.orm import Session
 
 from egards.accounts.domain import Actor, Role
 from egards.analytics import service as analytics
-from egards.audit import service as audit
 from egards.customers import service as customers
 from egards.errors import DomainError
 from egards.loyalty import service as loyalty
@@ -46,35 +46,25 @@ def _record(
     action: str,
     entity: tuple[str, int],
     customer_id: int | None,
-    summary: str,
+    summary: Mapping[str, Any],
     after: dict[str, Any] | None = None,
     channel: str = "console",
     now: datetime | None = None,
 ) -> None:
-    """The audit record of a change and, when it concerns a customer, their timeline entry."""
-    entity_type, entity_id = entity
-    audit.record(
+    """The audit record of a change and, when it concerns a customer, their timeline entry
+    (``summary``: an ``egards.i18n.message``, shown in the reader's language)."""
+    customers.record_change(
         session,
         actor=actor,
         action=action,
-        entity_type=entity_type,
-        entity_id=entity_id,
+        entity=entity,
         customer_id=customer_id,
+        summary=summary,
         after=after,
+        channel=channel if channel in _TIMELINE_CHANNELS else "console",
+        silo=SILO,
+        occurred_at=now,
     )
-    if customer_id is not None:
-        customers.record_event(
-            session,
-            actor=actor,
-            customer_id=customer_id,
-            kind=action,
-            summary=summary,
-            channel=channel if channel in _TIMELINE_CHANNELS else "console",
-            silo=SILO,
-            ref_type=entity_type,
-            ref_id=str(entity_id),
-            occurred_at=now,
-        )
 
 
 _TIMELINE_CHANNELS = ("email", "phone", "web", "social", "shop", "letter", "partner", "api")

@@ -19,7 +19,8 @@ from egards.cases.domain import Channel, Priority
 from egards.config import Settings
 from egards.customers import service as customers
 from egards.db import utcnow
-from egards.errors import InvalidInput, NotFound, PermissionDenied
+from egards.errors import N_, InvalidInput, NotFound, PermissionDenied
+from egards.i18n import day, message
 from egards.outbox import service as outbox
 from egards.subscriptions import acknowledgement as ack
 from egards.subscriptions import domain
@@ -225,21 +226,33 @@ def request_cancellation(
         case_id=case_id,
         now=now,
     )
-    summary = {
-        RequestStatus.REGISTERED: f"Cancellation requested ({data.channel}) for contract"
-        f" {subscription.reference if subscription else ''}: ends on {request.end_date}",
-        RequestStatus.DUPLICATE: f"Second cancellation request ({data.channel}); the first"
-        f" ({open_request.number if open_request else '-'}) stands",
-        RequestStatus.ALREADY_ENDED: f"Cancellation request ({data.channel}) for a contract"
-        " already ended",
-    }.get(admission.status, "")
+    channel = message(data.channel)
+    if admission.status == RequestStatus.REGISTERED and subscription and request.end_date:
+        summary = message(
+            N_("Cancellation requested ({channel}) for contract {reference}: ends on {day}"),
+            channel=channel,
+            reference=subscription.reference,
+            day=day(request.end_date),
+        )
+    elif admission.status == RequestStatus.DUPLICATE and open_request:
+        summary = message(
+            N_("Second cancellation request ({channel}); the first ({number}) stands"),
+            channel=channel,
+            number=open_request.number,
+        )
+    elif admission.status == RequestStatus.ALREADY_ENDED:
+        summary = message(
+            N_("Cancellation request ({channel}) for a contract already ended"), channel=channel
+        )
+    else:
+        summary = message(N_("Cancellation request ({channel})"), channel=channel)
     _record(
         session,
         actor=actor,
         action=f"subscription.cancellation_{admission.status}",
         entity=("cancellation", request.id),
         customer_id=request.customer_id,
-        summary=summary or "Cancellation request",
+        summary=summary,
         after={
             "number": request.number,
             "channel": request.channel,

@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 from egards.accounts.domain import Actor, Permission
 from egards.customers import service as customers
 from egards.db import utcnow
-from egards.errors import Conflict, NotFound
+from egards.errors import N_, Conflict, NotFound
 from egards.formats import BUSINESS_ZONE
+from egards.i18n import day, message, plural_message
 from egards.subscriptions import domain
 from egards.subscriptions.domain import Outcome, Status
 from egards.subscriptions.models import (
@@ -81,8 +82,12 @@ def create_subscription(
         action="subscription.signed",
         entity=("subscription", subscription.id),
         customer_id=customer.id,
-        summary=f"Contract {subscription.reference} signed: {subscription.offer}"
-        f" ({subscription.sold_channel})",
+        summary=message(
+            N_("Contract {reference} signed: {offer} ({channel})"),
+            reference=subscription.reference,
+            offer=subscription.offer,
+            channel=message(subscription.sold_channel),
+        ),
         after={"reference": subscription.reference, "offer": subscription.offer},
         channel=data.sold_channel,
         now=now,
@@ -112,7 +117,7 @@ def _count_win_back(session: Session, *, actor: Actor, customer_id: int, now: da
             action="subscription.won_back",
             entity=("cancellation", request.id),
             customer_id=customer_id,
-            summary=f"Won back after cancellation {request.number}",
+            summary=message(N_("Won back after cancellation {number}"), number=request.number),
             now=now,
         )
 
@@ -224,7 +229,11 @@ def update_subscription(
             action="subscription.changed",
             entity=("subscription", subscription.id),
             customer_id=subscription.customer_id,
-            summary=f"Contract {subscription.reference} changed: {', '.join(changed)}",
+            summary=message(
+                N_("Contract {reference} changed: {fields}"),
+                reference=subscription.reference,
+                fields=_listed([message(FIELD_WORDS[name]) for name in changed]),
+            ),
             after={name: changes[name] for name in changed},
             now=now,
         )
@@ -262,8 +271,13 @@ def suspend_subscription(
         action="subscription.suspended",
         entity=("subscription", subscription.id),
         customer_id=subscription.customer_id,
-        summary=f"Contract {subscription.reference} suspended until {plan.resumes_on}"
-        f" ({plan.days} days)",
+        summary=plural_message(
+            "Contract {reference} suspended until {day} ({count} day)",
+            "Contract {reference} suspended until {day} ({count} days)",
+            plan.days,
+            reference=subscription.reference,
+            day=day(plan.resumes_on),
+        ),
         after={
             "resumes_on": plan.resumes_on.isoformat(),
             "commitment_end": plan.commitment_end.isoformat() if plan.commitment_end else None,
@@ -292,9 +306,27 @@ def resume_due(session: Session, *, today: date, now: datetime | None = None) ->
             action="subscription.resumed",
             entity=("subscription", subscription.id),
             customer_id=subscription.customer_id,
-            summary=f"Contract {subscription.reference} resumed",
+            summary=message(N_("Contract {reference} resumed"), reference=subscription.reference),
             after={"status": str(Status.ACTIVE)},
             now=now,
         )
     session.flush()
     return len(due)
+
+
+FIELD_WORDS = {
+    "offer": N_("offer"),
+    "plan": N_("plan"),
+    "line_numbers": N_("line numbers"),
+    "price_cents": N_("price"),
+    "equipment": N_("equipment"),
+}
+"""The words of the contract's fields a change names on the timeline."""
+
+
+def _listed(words: list[dict[str, Any]]) -> dict[str, Any]:
+    """Stored messages shown as one list: "offer, price"."""
+    listed = words[-1]
+    for word in reversed(words[:-1]):
+        listed = message(N_("{first}, {rest}"), first=word, rest=listed)
+    return listed

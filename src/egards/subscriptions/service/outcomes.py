@@ -16,7 +16,8 @@ from egards.cases.domain import Channel
 from egards.config import Settings
 from egards.customers import service as customers
 from egards.db import utcnow
-from egards.errors import Conflict
+from egards.errors import N_, Conflict
+from egards.i18n import day, message
 from egards.outbox import service as outbox
 from egards.subscriptions import acknowledgement as ack
 from egards.subscriptions import domain
@@ -83,18 +84,23 @@ def record_outcome(
         subscription.ends_on = None
         if outcome == Outcome.STAYED_WITH_OFFER and offer.get("gesture_kind"):
             request.grant_id = _grant(session, actor, request, offer, settings, now)
+    if outcome == Outcome.CANCELLED and request.end_date:
+        said = message(
+            N_("Cancellation {number} confirmed: ends on {day}"),
+            number=request.number,
+            day=day(request.end_date),
+        )
+    elif outcome == Outcome.STAYED_WITH_OFFER:
+        said = message(N_("Stayed with the offer after {number}"), number=request.number)
+    else:
+        said = message(N_("Stayed without an offer after {number}"), number=request.number)
     _record(
         session,
         actor=actor,
         action=f"subscription.{outcome}",
         entity=("cancellation", request.id),
         customer_id=request.customer_id,
-        summary={
-            "cancelled": f"Cancellation {request.number} confirmed: ends on {request.end_date}",
-            "stayed_with_offer": f"Stayed with the offer after {request.number}",
-            "stayed_without": f"Stayed without an offer after {request.number}",
-        }[outcome]
-        + (f" ({note})" if note else ""),
+        summary=message(N_("{text} ({note})"), text=said, note=note) if note else said,
         after={"outcome": outcome, "winback_due_on": str(request.winback_due_on or "")},
         now=now,
     )
@@ -172,7 +178,7 @@ def end_due(session: Session, *, today: date, now: datetime | None = None) -> in
             action="subscription.ended",
             entity=("subscription", subscription.id),
             customer_id=subscription.customer_id,
-            summary=f"Contract {subscription.reference} ended",
+            summary=message(N_("Contract {reference} ended"), reference=subscription.reference),
             now=now,
         )
         session.execute(
@@ -267,7 +273,11 @@ def contact_winbacks(
             action="subscription.winback_contact",
             entity=("cancellation", request.id),
             customer_id=customer.id,
-            summary=f"Win-back contact ({request.winback_channel}) after {request.number}",
+            summary=message(
+                N_("Win-back contact ({channel}) after {number}"),
+                channel=message(request.winback_channel or "call"),
+                number=request.number,
+            ),
             now=now,
         )
     session.flush()
