@@ -34,6 +34,7 @@ FEATURES = (
     "ideas",
     "social",
     "portal",
+    "batch",
 )
 
 

@@ -382,6 +382,22 @@ def _score(space):
     assert "Scoring run" in space.run("score", "--source", "imported")
 
 
+@case("batch export")
+def _batch_export(space):
+    space.run("analytics", "import-transactions", space.file("t.csv", TRANSACTIONS))
+    output = space.run("batch", "export", "--parquet", "export", "--source", "imported")
+    assert "transactions up to" in output
+    assert (space.root / "export" / "transactions" / "part-0.parquet").exists()
+
+
+@case("batch run")
+def _batch_run(space):
+    space.run("analytics", "import-transactions", space.file("t.csv", TRANSACTIONS))
+    assert "Batch run" in space.run("batch", "run", "score", "--source", "imported")
+    refused = space.run("batch", "run", "score", "--engine", "spark", "--master", "x", code=2)
+    assert "is not a Spark master" in refused
+
+
 @case("analytics fit")
 def _analytics_fit(space):
     from egards.analytics.datasets import load_cdnow_sample_transactions

@@ -41,6 +41,9 @@ class BatchInput:
     programme_tiers: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     # (customer id, day) of each paid subscription month, for the sBG cohorts.
     subscriptions: tuple[np.ndarray, np.ndarray] | None = None
+    # How many transactions the arrays stand for, when an engine outside (Spark) has already
+    # summed them by customer and day; None when the arrays are the transactions themselves.
+    transactions: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,7 +193,9 @@ def run_batch(
     done("aggregates")
     report["timings"] = timings
     counts = {
-        "transactions": int(np.asarray(data.customer_id).size),
+        "transactions": int(np.asarray(data.customer_id).size)
+        if data.transactions is None
+        else data.transactions,
         "purchase_days": int(daily.day.size),
         "customers_with_purchases": int(present.sum()),
         "customers_scored": int(ids.size),

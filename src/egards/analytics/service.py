@@ -191,13 +191,16 @@ def score(
     run_id: int | None = None,
     console: Console | None = None,
     settings: AnalyticsSettings | None = None,
+    transactions: tuple[np.ndarray, np.ndarray, np.ndarray, int] | None = None,
 ) -> RunOutcome:
     """Score every customer from the transactions and write the scores back in bulk.
 
     Reads transactions and customer facts in bulk, fits BG/NBD and Gamma-Gamma (or reuses the
     last fit), trains the churn model, then replaces ``customer_scores`` and appends to
     ``score_history`` in one transaction. Any failure leaves the previous scores as they were,
-    marks the run failed with the cause, and is raised again.
+    marks the run failed with the cause, and is raised again. ``transactions``, when given, are
+    the (customer id, day, amount, transaction count) already summed by customer and day by
+    another engine (:mod:`egards.batch`), read instead of the database's transactions.
     """
     from egards.analytics.batch import BatchInput, BatchSettings, run_batch
     from egards.analytics.scoring import ValueModels
@@ -232,7 +235,11 @@ def score(
                 )
 
             with db.unit_of_work() as session:
-                ids, days, amounts = read_transactions(session, source=source, as_of=as_of)
+                if transactions is None:
+                    ids, days, amounts = read_transactions(session, source=source, as_of=as_of)
+                    count = None
+                else:
+                    ids, days, amounts, count = transactions
                 data = BatchInput(
                     customer_id=ids,
                     day=days,
@@ -241,6 +248,7 @@ def score(
                     active_customers=_active_customers(session),
                     events=_read_events(session, as_of=as_of),
                     subscriptions=_read_subscriptions(session, as_of=as_of),
+                    transactions=count,
                 )
                 members, programme_tiers = _read_members(session)
                 data = BatchInput(

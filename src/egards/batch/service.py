@@ -1,0 +1,160 @@
+"""Batch runs: a job (scoring) on one machine or on Spark, recorded in ``batch_runs``.
+
+Both engines end in the same call, :func:`egards.analytics.service.score`, which fits and
+scores with the single-machine code and replaces the scores in one transaction; on Spark it is
+given the transactions Spark summed from the Parquet export instead of reading them itself.
+A failure anywhere leaves the previous scores in place and marks the run failed with its reason.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from egards.accounts.domain import Actor
+from egards.analytics import service as analytics
+from egards.batch import spark as spark_engine
+from egards.batch.errors import ExportMismatch
+from egards.batch.models import BatchRun
+from egards.db import Database, utcnow
+from egards.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+JOBS = ("score",)
+ENGINES = ("local", "spark")
+MANIFEST = "manifest.json"
+TRANSACTIONS = "transactions"
+
+
+@dataclass(frozen=True, slots=True)
+class BatchOutcome:
+    run_id: int
+    job_run_id: int
+    counts: dict[str, Any]
+
+
+def _epoch_day(day: date) -> int:
+    return (day - date(1970, 1, 1)).days
+
+
+def export_parquet(
+    db: Database, *, directory: Path, as_of: date, source: str = "all"
+) -> dict[str, Any]:
+    """Write the transactions up to ``as_of`` to ``directory`` as Parquet (customer_id, day
+    since 1970-01-01, amount_cents), with a manifest saying what the export covers."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if source not in analytics.SOURCES:
+        raise InvalidInput(f"source must be one of {', '.join(analytics.SOURCES)}", field="source")
+    with db.unit_of_work() as session:
+        ids, days, amounts = analytics.read_transactions(session, source=source, as_of=as_of)
+    folder = directory / TRANSACTIONS
+    folder.mkdir(parents=True, exist_ok=True)
+    table = pa.table(
+        {
+            "customer_id": pa.array(np.asarray(ids, dtype=np.int64)),
+            "day": pa.array(np.asarray(days, dtype=np.int64)),
+            "amount_cents": pa.array(np.asarray(amounts, dtype=np.int64)),
+        }
+    )
+    pq.write_table(table, folder / "part-0.parquet")
+    manifest = {"as_of": as_of.isoformat(), "source": source, "transactions": table.num_rows}
+    (directory / MANIFEST).write_text(json.dumps(manifest))
+    return manifest
+
+
+def _check_export(directory: Path, *, as_of: date, source: str) -> Path:
+    try:
+        manifest = json.loads((directory / MANIFEST).read_text())
+    except (OSError, ValueError) as exc:
+        raise ExportMismatch(
+            f"{directory} is not an export of `egards batch export` ({exc})", field="parquet"
+        ) from None
+    if manifest.get("source") != source or date.fromisoformat(manifest["as_of"]) < as_of:
+        raise ExportMismatch(
+            f"{directory} holds the {manifest.get('source')!r} transactions up to "
+            f"{manifest.get('as_of')}; this run needs the {source!r} ones up to {as_of}: "
+            "export again",
+            field="parquet",
+        )
+    return directory / TRANSACTIONS
+
+
+def run(
+    db: Database,
+    *,
+    actor: Actor,
+    job: str,
+    engine: str = "local",
+    master: str = "local[2]",
+    as_of: date | None = None,
+    source: str = "all",
+    refit: bool | None = None,
+    parquet: Path | None = None,
+    spark: SparkSession | None = None,
+) -> BatchOutcome:
+    """Run ``job`` on ``engine`` and record it in ``batch_runs``. Spark is checked before any
+    work (PySpark, Java 17, the master); ``parquet`` is an export to read, made afresh in a
+    temporary folder when not given; ``spark`` is a session to use instead of starting one;
+    ``refit`` is scoring's (fit the value models again, reuse the last fit, or decide)."""
+    if job not in JOBS:
+        raise InvalidInput(f"job must be one of {', '.join(JOBS)}", field="job")
+    if engine not in ENGINES:
+        raise InvalidInput(f"engine must be one of {', '.join(ENGINES)}", field="engine")
+    if engine == "spark" and spark is None:
+        spark_engine.check(master)
+    as_of = as_of or datetime.now(UTC).date()
+    with db.unit_of_work() as session:
+        row = BatchRun(
+            job=job,
+            engine=engine,
+            master=master if engine == "spark" else None,
+            status="running",
+            as_of=as_of,
+            counts={},
+            requested_by=actor.label,
+        )
+        session.add(row)
+        session.flush()
+        run_id = row.id
+    try:
+        if engine == "local":
+            outcome = analytics.score(db, actor=actor, as_of=as_of, source=source, refit=refit)
+        else:
+            with tempfile.TemporaryDirectory(prefix="egards-batch-") as scratch:
+                if parquet is None:
+                    parquet = Path(scratch)
+                    export_parquet(db, directory=parquet, as_of=as_of, source=source)
+                path = _check_export(parquet, as_of=as_of, source=source)
+                own = spark is None
+                session_ = spark or spark_engine.session(master)
+                try:
+                    summed = spark_engine.daily_transactions(
+                        session_, path, as_of_day=_epoch_day(as_of)
+                    )
+                finally:
+                    if own:
+                        session_.stop()
+            outcome = analytics.score(
+                db, actor=actor, as_of=as_of, source=source, refit=refit, transactions=summed
+            )
+    except BaseException as exc:
+        reason = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+        with db.unit_of_work() as session:
+            failed = session.get_one(BatchRun, run_id)
+            failed.status, failed.finished_at, failed.reason = "failed", utcnow(), reason[:4000]
+        raise
+    with db.unit_of_work() as session:
+        done = session.get_one(BatchRun, run_id)
+        done.status, done.finished_at = "succeeded", utcnow()
+        done.job_run_id, done.counts = outcome.run_id, outcome.counts
+    return BatchOutcome(run_id, outcome.run_id, outcome.counts)

@@ -1,0 +1,192 @@
+"""The batch on Spark gives exactly the scores of the single-machine run, on the same data:
+integers, dates, segments and reasons identical, floating-point figures within 1e-9 relative;
+and a Spark that cannot start, or a run that fails half-way, changes nothing."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy import select
+
+from egards.accounts.domain import SYSTEM
+from egards.analytics.errors import NoTransactions
+from egards.analytics.models import CustomerScore, ScoreRun
+from egards.batch import service
+from egards.batch import spark as spark_engine
+from egards.batch.errors import ExportMismatch, SparkJobFailed, SparkUnavailable
+from egards.batch.models import BatchRun
+from tests.integration.analytics.conftest import (
+    AS_OF,
+    add_customers,
+    day,
+    purchase_history,
+    timedelta,
+    write_transactions,
+)
+
+COMPARED = [
+    c.name for c in CustomerScore.__table__.columns if c.name not in ("run_id", "model_version")
+]
+
+
+@pytest.fixture
+def history(db):
+    """1,000 customers; a third of their purchases come with a second one the same day, so that
+    Spark's sums by customer and day are exercised."""
+    ids = add_customers(db, 1000, prefix="SP")
+    cid, day, amount = purchase_history(ids, seed=21)
+    twice = np.arange(cid.size) % 3 == 0
+    write_transactions(
+        db,
+        np.r_[cid, cid[twice]],
+        np.r_[day, day[twice]],
+        np.r_[amount, amount[twice] // 2 + 1],
+    )
+    return ids
+
+
+def _scores(db) -> dict[int, tuple]:
+    with db.unit_of_work() as session:
+        rows = session.execute(select(*(CustomerScore.__table__.c[n] for n in COMPARED)))
+        return {row[0]: tuple(row) for row in rows}
+
+
+def _same(local: dict[int, tuple], spark: dict[int, tuple]) -> None:
+    assert local.keys() == spark.keys()
+    for customer, row in local.items():
+        for name, a, b in zip(COMPARED, row, spark[customer], strict=True):
+            if isinstance(a, float):
+                assert math.isclose(a, b, rel_tol=1e-9, abs_tol=0.0), (customer, name, a, b)
+            else:
+                assert a == b, (customer, name, a, b)
+
+
+def test_spark_scores_every_customer_exactly_as_the_single_machine_run(db, spark, history):
+    local = service.run(
+        db, actor=SYSTEM, job="score", engine="local", as_of=AS_OF, source="imported", refit=True
+    )
+    local_scores = _scores(db)
+    on_spark = service.run(
+        db,
+        actor=SYSTEM,
+        job="score",
+        engine="spark",
+        as_of=AS_OF,
+        source="imported",
+        refit=True,
+        spark=spark,
+    )
+    assert on_spark.counts == local.counts
+    assert on_spark.counts["customers_scored"] == len(history)
+    _same(local_scores, _scores(db))
+    with db.unit_of_work() as session:
+        fits = [session.get_one(ScoreRun, run.job_run_id).parameters for run in (local, on_spark)]
+        runs = session.scalars(select(BatchRun).order_by(BatchRun.id)).all()
+    assert fits[0]["bg_nbd"].keys() == fits[1]["bg_nbd"].keys()
+    for name, value in fits[0]["bg_nbd"].items():
+        if isinstance(value, float):
+            assert math.isclose(value, fits[1]["bg_nbd"][name], rel_tol=1e-9)
+    assert [(r.engine, r.status, r.job_run_id) for r in runs[-2:]] == [
+        ("local", "succeeded", local.job_run_id),
+        ("spark", "succeeded", on_spark.job_run_id),
+    ]
+
+
+def test_a_spark_run_that_fails_half_way_keeps_the_previous_scores(db, spark, history, tmp_path):
+    service.run(db, actor=SYSTEM, job="score", as_of=AS_OF, source="imported")
+    before = _scores(db)
+    service.export_parquet(db, directory=tmp_path, as_of=AS_OF, source="imported")
+    # The export is damaged after the run has started reading it: Spark fails while reading.
+    for part in (tmp_path / service.TRANSACTIONS).glob("*.parquet"):
+        part.write_bytes(b"PAR1 not a parquet file at all PAR1")
+    with pytest.raises(SparkJobFailed, match="Could not read footer"):
+        service.run(
+            db,
+            actor=SYSTEM,
+            job="score",
+            engine="spark",
+            as_of=AS_OF,
+            source="imported",
+            parquet=tmp_path,
+            spark=spark,
+        )
+    assert _scores(db) == before
+    with db.unit_of_work() as session:
+        last = session.scalars(select(BatchRun).order_by(BatchRun.id.desc())).first()
+    assert last is not None and last.status == "failed" and last.finished_at is not None
+    assert last.reason and last.reason.startswith("Spark could not sum the transactions")
+
+
+def test_an_export_older_than_the_run_is_refused_and_the_run_marked_failed(
+    db, spark, history, tmp_path: Path
+):
+    service.export_parquet(
+        db, directory=tmp_path, as_of=AS_OF - timedelta(days=1), source="imported"
+    )
+    with pytest.raises(ExportMismatch, match="export again"):
+        service.run(
+            db,
+            actor=SYSTEM,
+            job="score",
+            engine="spark",
+            as_of=AS_OF,
+            source="imported",
+            parquet=tmp_path,
+            spark=spark,
+        )
+    with db.unit_of_work() as session:
+        last = session.scalars(select(BatchRun).order_by(BatchRun.id.desc())).first()
+    assert last is not None and last.status == "failed"
+    assert last.reason and "export again" in last.reason
+
+
+@pytest.mark.parametrize(
+    ("master", "says"),
+    [
+        ("local[two]", "is not a Spark master"),
+        ("mesos://old:5050", "is not a Spark master"),
+        ("spark://127.0.0.1:1", "does not answer"),
+    ],
+)
+def test_a_wrong_master_is_refused_before_any_work(db, master: str, says: str):
+    with pytest.raises(SparkUnavailable, match=says):
+        service.run(db, actor=SYSTEM, job="score", engine="spark", master=master, as_of=AS_OF)
+    with db.unit_of_work() as session:
+        assert session.scalars(select(BatchRun)).first() is None
+
+
+def test_without_java_the_error_says_how_to_install_it(monkeypatch, tmp_path: Path):
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(SparkUnavailable, match=r"openjdk-17-jre-headless"):
+        spark_engine.check("local[2]")
+
+
+def test_java_8_is_refused_with_the_version_spark_needs(monkeypatch, tmp_path: Path):
+    java = tmp_path / "bin" / "java"
+    java.parent.mkdir()
+    java.write_text("#!/bin/sh\necho 'openjdk version \"1.8.0_402\"' >&2\n")
+    java.chmod(0o755)
+    monkeypatch.setenv("JAVA_HOME", str(tmp_path))
+    with pytest.raises(SparkUnavailable, match=r"Java 17 or later.*Java 8"):
+        spark_engine.check("local[2]")
+
+
+def test_a_negative_amount_is_refused_on_spark_as_on_one_machine(db, spark, history):
+    # The same day as a purchase, so that a sum by day would hide it.
+    write_transactions(db, [history[0]], [day(AS_OF)], [-500])
+    write_transactions(db, [history[0]], [day(AS_OF)], [2_000])
+    for engine in ("local", "spark"):
+        with pytest.raises(NoTransactions, match="negative amount"):
+            service.run(
+                db,
+                actor=SYSTEM,
+                job="score",
+                engine=engine,
+                as_of=AS_OF,
+                source="imported",
+                spark=spark,
+            )
