@@ -32,7 +32,11 @@ KEYWORDS = {
     "plural_message": (1, 2),
     "C_": ((1, "c"), 2),
 }
-METHODS = [("**/templates/**.html", "jinja2"), ("**.py", "python")]
+METHODS = [
+    ("**/templates/**.html", "jinja2"),
+    ("**/templates/**.txt", "jinja2"),  # e-mail templates (cases/templates/ack.txt)
+    ("**.py", "python"),
+]
 CORE = ("web", "accounts", "audit", "customers", "outbox", "demo", "migrations")
 
 

@@ -74,6 +74,11 @@ class Settings(BaseSettings):
         default=30.0, gt=0, le=600, description="Seconds any IMAP or SMTP exchange may wait."
     )
     sla_file: Path | None = Field(default=None, description="SLA policies; packaged when unset.")
+    ack_templates_dir: Path | None = Field(
+        default=None,
+        description="A folder of ack_<language>.txt acknowledgement templates that replace the "
+        "packaged one for their language.",
+    )
     public_exposure_audience: int = Field(
         default=10_000,
         ge=0,

@@ -1,5 +1,8 @@
 """Acknowledgement messages: the case number and the promised answer time, in the
-customer's language, from editable templates (``templates/ack_<language>.txt``).
+customer's language. The shipped default is one template (``templates/ack.txt``) whose
+sentences are gettext messages (French in ``cases/translations``); a company overrides it per
+language with an ``ack_<language>.txt`` file in its own folder (``EGARDS_ACK_TEMPLATES_DIR``):
+an override, where there is one, wins for its language.
 
 Rendering is pure: ``render_acknowledgement`` takes the template sources it is given.
 Templates run in Jinja2's sandbox because supervisors may edit them. Dates are spelled out
@@ -22,8 +25,9 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from egards.cases.domain import Channel, format_case_number, subject_tag
 from egards.cases.errors import AcknowledgementTemplateError
+from egards.config import LOCALES
 from egards.formats import format_day_month
-from egards.i18n import N_, zone_label
+from egards.i18n import N_, translate, zone_label
 
 DEFAULT_LANGUAGE = "fr"
 FALLBACK_LANGUAGE = "en"
@@ -82,19 +86,27 @@ class Acknowledgement:
 
 @dataclass(frozen=True)
 class AcknowledgementTemplates:
-    """Template sources by language, compiled once."""
+    """Template sources by language (a company's overrides), and the default for every other
+    language we write, compiled once."""
 
     sources: Mapping[str, str]
+    default: str | None = None
     _compiled: dict[str, Template] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
+
+    @property
+    def languages(self) -> frozenset[str]:
+        """The languages an acknowledgement can be written in."""
+        return frozenset(self.sources) | (frozenset(LOCALES) if self.default else frozenset())
 
     def __post_init__(self) -> None:
         environment = SandboxedEnvironment(
             undefined=StrictUndefined, autoescape=False, trim_blocks=True, lstrip_blocks=True
         )
         environment.filters["date_long"] = format_long_date
-        for language, source in self.sources.items():
+        defaults = dict.fromkeys(LOCALES, self.default) if self.default else {}
+        for language, source in {**defaults, **self.sources}.items():
             try:
                 self._compiled[language] = environment.from_string(source)
             except TemplateError as exc:
@@ -129,7 +141,7 @@ def render_acknowledgement(
     ``first_response_due`` is the UTC deadline of the first-response promise (``None``
     when the policy makes none); the text shows it in ``customer_time_zone``.
     """
-    chosen = resolve_language(language, templates.sources.keys())
+    chosen = resolve_language(language, templates.languages)
     deadline = (
         first_response_due.astimezone(ZoneInfo(customer_time_zone))
         if first_response_due is not None
@@ -147,6 +159,7 @@ def render_acknowledgement(
         "deadline": deadline,
         "deadline_text": (f"{format_long_date(deadline, chosen)} {zone}" if deadline else None),
         "time_zone": customer_time_zone,
+        "_": lambda text, **values: translate(chosen, text, **values),
     }
     text = templates.template(chosen).render(context)
     return _split_subject(text, language=chosen)
@@ -169,19 +182,22 @@ def _split_subject(text: str, *, language: str) -> Acknowledgement:
     )
 
 
-def load_acknowledgement_templates(directory: Path | None = None) -> AcknowledgementTemplates:
-    """Read every ``ack_<language>.txt`` of ``directory`` (default: the packaged ones)."""
-    if directory is None:
-        folder = resources.files("egards.cases") / "templates"
-        entries = [entry for entry in folder.iterdir() if entry.is_file()]
-        files = {entry.name: entry.read_text("utf-8") for entry in entries}
-    else:
-        # The folder may also hold the console's page templates (templates/cases/).
-        paths = [path for path in directory.iterdir() if path.is_file()]
-        files = {path.name: path.read_text("utf-8") for path in paths}
+def load_acknowledgement_templates(overrides: Path | None = None) -> AcknowledgementTemplates:
+    """The packaged template (``templates/ack.txt``, translated through the catalogues) and
+    each ``ack_<language>.txt`` of ``overrides``, a company's folder, which wins for its
+    language."""
+    default = (resources.files("egards.cases") / "templates" / "ack.txt").read_text("utf-8")
+    if overrides is None:
+        return AcknowledgementTemplates({}, default)
+    if not overrides.is_dir():
+        raise AcknowledgementTemplateError(
+            N_("the acknowledgement templates folder {folder} does not exist"),
+            field="EGARDS_ACK_TEMPLATES_DIR",
+            folder=str(overrides),
+        )
     sources = {
-        name.removeprefix("ack_").removesuffix(".txt"): text
-        for name, text in files.items()
-        if name.startswith("ack_") and name.endswith(".txt")
+        path.name.removeprefix("ack_").removesuffix(".txt"): path.read_text("utf-8")
+        for path in sorted(overrides.glob("ack_*.txt"))
+        if path.is_file()
     }
-    return AcknowledgementTemplates(sources)
+    return AcknowledgementTemplates(sources, default)

@@ -112,8 +112,8 @@ FIXES = {
 def populate(db: Database, *, seed: int, console: Console | None, summary: Any) -> None:
     rng = random.Random(seed * 7919 + 4)
     config = service.CasesConfig(
-        sla=service._load(None)[0],
-        ack=service._load(None)[1],
+        sla=service._load(None, None)[0],
+        ack=service._load(None, None)[1],
         mail_from="service-client@demo.egards.fr",
     )
     now = utcnow().replace(second=0, microsecond=0)

@@ -34,7 +34,7 @@ from egards.config import Settings
 from egards.customers import service as customers
 from egards.db import Database, rowcount, utcnow
 from egards.errors import DomainError, InvalidInput
-from egards.i18n import N_
+from egards.i18n import N_, translate
 from egards.outbox import service as outbox
 
 log = logging.getLogger("egards.mail")
@@ -421,6 +421,16 @@ def _note_bounce(session: Session, case_id: int, mail: ParsedMail, *, now: datet
     )
 
 
+UNREADABLE_SUBJECT = N_("Your message could not be read")
+UNREADABLE_BODY = N_(
+    "Hello,\n\nYour message reached us but could not be read. It is kept and an agent will"
+    " look at it; you may also send it again.\n"
+)
+UNREADABLE_LOCALES = ("fr", "en")
+"""The reply to a message that could not be read is in both languages (the sender's is not
+known), French first, each from the catalogues."""
+
+
 def _bounce_unreadable(
     session: Session, *, raw: bytes, raw_id: int, config: CasesConfig, now: datetime
 ) -> None:
@@ -441,13 +451,8 @@ def _bounce_unreadable(
         key=f"mail-unreadable:{raw_id}",
         sender=config.mail_from,
         to=address,
-        subject="Votre message n'a pas pu être lu / Your message could not be read",
-        body=(
-            "Bonjour,\n\nVotre message nous est bien parvenu mais n'a pas pu être lu. Il est"
-            " conservé et un conseiller va l'examiner ; vous pouvez aussi nous le renvoyer.\n\n"
-            "Hello,\n\nYour message reached us but could not be read. It is kept and an agent"
-            " will look at it; you may also send it again.\n"
-        ),
+        subject=" / ".join(translate(locale, UNREADABLE_SUBJECT) for locale in UNREADABLE_LOCALES),
+        body="\n\n".join(translate(locale, UNREADABLE_BODY) for locale in UNREADABLE_LOCALES),
         headers=dict(domain.ACKNOWLEDGEMENT_HEADERS),
         now=now,
         ref_type="raw_inbound",

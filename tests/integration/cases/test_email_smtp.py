@@ -15,9 +15,10 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
 from egards.cases.domain import format_case_number
-from egards.cases.mail import start_smtp_receiver
+from egards.cases.mail import _bounce_unreadable, start_smtp_receiver
 from egards.cases.models import Case, RawInbound
 from egards.cases.service import config_from_settings
+from egards.outbox.models import OutboxMessage
 from egards.outbox.service import MAX_ATTEMPTS
 from egards.worker import run_once
 from tests.conftest import login
@@ -384,3 +385,21 @@ def test_escalation_notices_reach_each_person_over_smtp_in_their_language(
     assert "first response at risk" in warned and "left" in warned, warned
     assert "première réponse" in told and "échéance" in told and "heure de Paris" in told, told
     assert "deadline" not in told and "breached" not in told
+
+
+def test_the_unreadable_reply_is_in_french_then_english_from_the_catalogues(db, settings, clock):
+    raw = b"From: Paul <paul@example.fr>\r\nTo: service@egards.test\r\nSubject: ?\r\n\r\n\xff"
+    with db.unit_of_work() as session:
+        _bounce_unreadable(
+            session, raw=raw, raw_id=7, config=config_from_settings(settings), now=clock()
+        )
+    with db.unit_of_work() as session:
+        [reply] = session.scalars(select(OutboxMessage)).all()
+        payload = reply.payload
+    assert reply.recipient == "paul@example.fr"
+    assert payload["subject"] == (
+        "Votre message n'a pas pu être lu / Your message could not be read"
+    )
+    french, english = payload["body"].split("\n\nHello,")
+    assert french.startswith("Bonjour,") and "un conseiller va l'examiner" in french
+    assert "an agent will look at it" in english

@@ -109,3 +109,34 @@ def test_broken_or_missing_templates_are_reported():
     no_subject = AcknowledgementTemplates({"fr": "Bonjour", "en": "Hello"})
     with pytest.raises(AcknowledgementTemplateError, match="Subject:"):
         render(templates=no_subject)
+
+
+def test_the_shipped_template_is_one_for_every_language_from_the_catalogues():
+    assert TEMPLATES.sources == {} and TEMPLATES.languages == {"fr", "en"}
+    french, english = render(channel=Channel.PHONE), render(language="en", channel=Channel.PHONE)
+    assert french.body.endswith(
+        "Rappelez la référence C-000123 si vous nous recontactez.\n\nService client\n"
+    )
+    assert english.body.startswith("Hello,\n\n")
+    assert english.body.endswith("Customer service\n")
+
+
+def test_a_company_overrides_one_language_and_keeps_the_default_for_the_other(tmp_path):
+    (tmp_path / "ack_fr.txt").write_text(
+        "Subject: Bien reçu {{ case_number }}\n\nMerci, réponse le {{ deadline_text }}.",
+        encoding="utf-8",
+    )
+    (tmp_path / "notes.txt").write_text("not a template", encoding="utf-8")
+    company = load_acknowledgement_templates(tmp_path)
+    ours = render(templates=company)
+    assert ours.subject == "Bien reçu C-000123"
+    assert ours.body == "Merci, réponse le mardi 24 novembre à 11 h 00 (heure de Paris).\n"
+    assert render(templates=company, language="en").subject.endswith(
+        "We have received your message"
+    )
+
+
+def test_a_missing_override_folder_is_reported_naming_the_setting(tmp_path):
+    with pytest.raises(AcknowledgementTemplateError, match="does not exist") as refused:
+        load_acknowledgement_templates(tmp_path / "nowhere")
+    assert refused.value.field == "EGARDS_ACK_TEMPLATES_DIR"

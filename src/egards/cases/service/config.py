@@ -28,12 +28,14 @@ class CasesConfig:
 
 
 @lru_cache(maxsize=8)
-def _load(sla_file: Path | None) -> tuple[SlaSettings, AcknowledgementTemplates]:
-    return load_sla_config(sla_file), load_acknowledgement_templates()
+def _load(
+    sla_file: Path | None, ack_dir: Path | None
+) -> tuple[SlaSettings, AcknowledgementTemplates]:
+    return load_sla_config(sla_file), load_acknowledgement_templates(ack_dir)
 
 
 def config_from_settings(settings: Settings) -> CasesConfig:
-    sla, ack = _load(settings.sla_file)
+    sla, ack = _load(settings.sla_file, settings.ack_templates_dir)
     return CasesConfig(
         sla=sla,
         ack=ack,
