@@ -3,17 +3,19 @@
 The portal session lives in a cookie of its own (``egards_portal``, path ``/my``, HttpOnly),
 whose secret is looked up in ``portal_sessions``: the console and the API never read it, and
 the console's session cookie never signs a customer in. Forms carry the CSRF token of the
-shared cookie session, as the console's do (``web.deps.check_csrf``).
+shared cookie session, as the console's do (``web.deps.check_csrf``). The survey and idea
+pages live in ``survey_pages`` and ``idea_pages``; this router includes them, so the
+application (and the isolation walk over ``router.routes``) sees one portal router.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
@@ -21,74 +23,28 @@ from starlette.datastructures import UploadFile
 
 from egards.accounts.domain import Permission
 from egards.cases import service as cases
-from egards.cases.acknowledgement import format_long_date
-from egards.cases.domain import format_case_number
 from egards.cases.intake import CATEGORIES
-from egards.cases.labels import case_label
 from egards.cases.service import AttachmentIn
 from egards.customers import service as customers
 from egards.customers.domain import CONSENT_CHANNELS, CONSENT_PURPOSES
-from egards.db import utcnow
-from egards.errors import Conflict, DomainError, InvalidInput, NotAuthenticated
+from egards.errors import DomainError
 from egards.features import modules
 from egards.i18n import N_
-from egards.ideas import service as ideas
 from egards.loyalty import service as loyalty
-from egards.loyalty.domain import format_date, format_number
-from egards.portal import service
+from egards.portal import common, idea_pages, service, survey_pages
+from egards.portal.common import COOKIE, COOKIE_PATH, LABELS, Me
 from egards.portal.domain import LinkRefused, SlidingWindow, TooManyRequests, safe_next
 from egards.portal.settings import PortalSettings, get_portal_settings
-from egards.voice import service as voice
-from egards.web.deps import CurrentActor, DbSession, Id, check_csrf, csrf_token
-from egards.web.i18n import pick_locale, readable
+from egards.web.deps import CurrentActor, DbSession, Id, check_csrf
+from egards.web.i18n import readable
 from egards.web.panels import PortalPanel
 from egards.web.templating import render
 
 router = APIRouter(include_in_schema=False)
+router.include_router(survey_pages.router)
+router.include_router(idea_pages.router)
 NAV_GROUP = "Customers"  # the menu group its entries join
 NAV = [("/privacy-requests", "Privacy requests", str(Permission.GDPR_EXPORT))]
-COOKIE = "egards_portal"
-COOKIE_PATH = "/my"
-# What the customer reads for the stored words (translated through the catalogue).
-LABELS = {
-    "marketing": "Offers and news",
-    "profiling": "Offers chosen from my activity",
-    "surveys": "Satisfaction surveys",
-    "partners": "Offers from partners",
-    "email": "E-mail",
-    "sms": "Text message",
-    "phone": "Phone",
-    "post": "Post",
-    "push": "App notifications",
-    "erasure": "Erase my data",
-    "rectification": "Correct my data",
-    "received": "Received by us",
-    "extended": "Extended",
-    "done": "Done",
-    "refused": "Refused",
-}
-# A request's status as the customer reads it (the agents' words stay in the console).
-STATUS = {
-    "new": "Received by us",
-    "open": "In progress",
-    "waiting_on_customer": "Waiting for your answer",
-    "waiting_on_partner": "In progress",
-    "resolved": "Settled",
-    "closed": "Closed",
-}
-SECTIONS = (
-    ("/my", "Overview"),
-    ("/my/loyalty", "Loyalty"),
-    ("/my/requests", "My requests"),
-    ("/my/ideas", "Ideas"),
-    ("/my/consents", "Consents"),
-    ("/my/data", "My data"),
-)
-
-
-def _now(request: Request) -> datetime:
-    clock = getattr(request.app.state, "clock", None)
-    return clock() if clock else utcnow()
 
 
 def _settings(request: Request) -> PortalSettings:
@@ -113,50 +69,6 @@ def _client_limiter(request: Request) -> SlidingWindow:
     return limiter
 
 
-class Customer:
-    """The signed-in customer of a portal request."""
-
-    def __init__(self, me: service.Me) -> None:
-        self.me = me
-        self.id = me.customer_id
-
-
-async def signed_in(request: Request, session: DbSession) -> Customer:
-    secret = request.cookies.get(COOKIE)
-    if not secret:
-        raise NotAuthenticated(N_("sign in to your customer space"))
-    customer_id = await run_in_threadpool(
-        partial(service.customer_of_session, session, secret=secret, now=_now(request))
-    )
-    me = await run_in_threadpool(partial(service.me, session, customer_id=customer_id))
-    request.state.locale = pick_locale(request.session.get("locale"), me.language)
-    await check_csrf(request)
-    return Customer(me)
-
-
-Me = Annotated[Customer, Depends(signed_in)]
-
-
-def _page(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Response:
-    csrf_token(request)
-    locale = request.state.locale
-    base = {
-        "sections": SECTIONS,
-        "case_label": case_label,
-        "long_date": format_long_date,
-        "day": lambda value: format_date(value, locale) if value else "",
-        "number": lambda value: format_number(int(value), locale),
-        "number_of": format_case_number,
-        "paris": service.PARIS,
-        "labels": LABELS,
-        "status_of": lambda value: STATUS.get(value, value),
-    }
-    response = render(request, name, {**base, **context}, status_code=status_code)
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    return response
-
-
 # --------------------------------------------------------------------------------------
 # Signing in and out
 # --------------------------------------------------------------------------------------
@@ -164,7 +76,7 @@ def _page(request: Request, name: str, context: dict[str, Any], status_code: int
 
 @router.get("/my/sign-in")
 def sign_in_form(request: Request, next: str | None = None) -> Response:
-    return _page(request, "portal/sign_in.html", {"next": safe_next(next), "sent": False})
+    return common.page(request, "portal/sign_in.html", {"next": safe_next(next), "sent": False})
 
 
 @router.post("/my/sign-in")
@@ -176,7 +88,7 @@ async def ask_for_link(
     next: Annotated[str | None, Form(max_length=2000)] = None,
 ) -> Response:
     await check_csrf(request)
-    now = _now(request)
+    now = common.now(request)
     client = request.client.host if request.client else "unknown"
     if not _client_limiter(request).allow(client, now):
         raise TooManyRequests(N_("too many sign-in requests from here; try again in a few minutes"))
@@ -194,7 +106,7 @@ async def ask_for_link(
     )
     # The same answer whether the address is known, unknown, limited or refused.
     context = {"next": safe_next(next), "sent": True, "minutes": _settings(request).link_minutes}
-    return _page(request, "portal/sign_in.html", context)
+    return common.page(request, "portal/sign_in.html", context)
 
 
 @router.get("/my/link/{token}")
@@ -202,10 +114,10 @@ def link_page(request: Request, session: DbSession, token: str) -> Response:
     """Opening the link only shows a button: mail scanners that follow links must not use
     the single use up."""
     try:
-        service.check_link(session, token=token, key=_key(request), now=_now(request))
+        service.check_link(session, token=token, key=_key(request), now=common.now(request))
     except LinkRefused:
-        return _page(request, "portal/link.html", {"token": None}, status_code=410)
-    return _page(request, "portal/link.html", {"token": token})
+        return common.page(request, "portal/link.html", {"token": None}, status_code=410)
+    return common.page(request, "portal/link.html", {"token": token})
 
 
 @router.post("/my/link")
@@ -215,7 +127,7 @@ async def use_link(
     await check_csrf(request)
     if previous := request.cookies.get(COOKIE):  # a new sign-in ends this browser's last one
         await run_in_threadpool(
-            partial(service.end_session, session, secret=previous, now=_now(request))
+            partial(service.end_session, session, secret=previous, now=common.now(request))
         )
     try:
         secret = await run_in_threadpool(
@@ -225,11 +137,11 @@ async def use_link(
                 token=token,
                 key=_key(request),
                 settings=_settings(request),
-                now=_now(request),
+                now=common.now(request),
             )
         )
     except LinkRefused:
-        return _page(request, "portal/link.html", {"token": None}, status_code=410)
+        return common.page(request, "portal/link.html", {"token": None}, status_code=410)
     response = RedirectResponse("/my", status_code=303)
     response.set_cookie(
         COOKIE,
@@ -248,7 +160,7 @@ async def sign_out(request: Request, session: DbSession) -> Response:
     await check_csrf(request)
     if secret := request.cookies.get(COOKIE):
         await run_in_threadpool(
-            partial(service.end_session, session, secret=secret, now=_now(request))
+            partial(service.end_session, session, secret=secret, now=common.now(request))
         )
     response = RedirectResponse("/my/sign-in", status_code=303)
     response.delete_cookie(COOKIE, path=COOKIE_PATH)
@@ -286,7 +198,7 @@ def contributed_panels(session: Session, customer_id: int, locale: str) -> list[
 def overview(request: Request, session: DbSession, me: Me) -> Response:
     locale = request.state.locale
     my_cases = service.my_cases(session, customer_id=me.id)
-    return _page(
+    return common.page(
         request,
         "portal/overview.html",
         {
@@ -302,7 +214,7 @@ def overview(request: Request, session: DbSession, me: Me) -> Response:
 @router.get("/my/loyalty")
 def loyalty_page(request: Request, session: DbSession, me: Me) -> Response:
     locale = request.state.locale
-    return _page(
+    return common.page(
         request,
         "portal/loyalty.html",
         {"me": me.me, "cards": service.loyalty_cards(session, customer_id=me.id, lang=locale)},
@@ -330,7 +242,7 @@ def statement_page(
         end=end,
     )
     programme = loyalty.get_programme(member.programme)
-    return _page(
+    return common.page(
         request,
         "portal/statement.html",
         {
@@ -365,7 +277,7 @@ async def _files(form: Any) -> list[AttachmentIn]:
 
 @router.get("/my/requests")
 def requests_page(request: Request, session: DbSession, me: Me) -> Response:
-    return _page(
+    return common.page(
         request,
         "portal/requests.html",
         {
@@ -378,7 +290,7 @@ def requests_page(request: Request, session: DbSession, me: Me) -> Response:
 
 @router.get("/my/requests/new")
 def new_request_form(request: Request, me: Me) -> Response:
-    return _page(
+    return common.page(
         request,
         "portal/new_request.html",
         {"me": me.me, "categories": CATEGORIES, "values": {}, "error": None},
@@ -401,7 +313,7 @@ async def new_request(request: Request, session: DbSession, me: Me) -> Response:
                 attachments=await _files(form),
                 language=request.state.locale,
                 config=cases.config_from_settings(request.app.state.settings),
-                now=_now(request),
+                now=common.now(request),
             )
         )
     except DomainError as exc:
@@ -411,7 +323,7 @@ async def new_request(request: Request, session: DbSession, me: Me) -> Response:
             "values": values,
             "error": readable(request.state.locale, exc),
         }
-        return _page(request, "portal/new_request.html", context, status_code=422)
+        return common.page(request, "portal/new_request.html", context, status_code=422)
     return RedirectResponse(f"/my/requests/{opened.case.id}?sent=1", status_code=303)
 
 
@@ -420,7 +332,7 @@ def request_page(
     request: Request, session: DbSession, me: Me, case_id: Id, sent: bool = False
 ) -> Response:
     case, messages = service.conversation(session, customer_id=me.id, case_id=case_id)
-    return _page(
+    return common.page(
         request,
         "portal/request.html",
         {
@@ -447,7 +359,7 @@ async def reply(request: Request, session: DbSession, me: Me, case_id: Id) -> Re
             body=str(form.get("message") or ""),
             attachments=await _files(form),
             config=cases.config_from_settings(request.app.state.settings),
-            now=_now(request),
+            now=common.now(request),
         )
     )
     return RedirectResponse(f"/my/requests/{opened.case.id}?sent=1", status_code=303)
@@ -482,7 +394,7 @@ def _ascii(name: str) -> str:
 
 @router.get("/my/consents")
 def consents_page(request: Request, session: DbSession, me: Me, saved: bool = False) -> Response:
-    return _page(
+    return common.page(
         request,
         "portal/consents.html",
         {
@@ -499,7 +411,7 @@ def consents_page(request: Request, session: DbSession, me: Me, saved: bool = Fa
 async def change_consents(request: Request, session: DbSession, me: Me) -> Response:
     form = await request.form()
     current = service.consents(session, customer_id=me.id)
-    now = _now(request)
+    now = common.now(request)
     for purpose in CONSENT_PURPOSES:
         for channel in CONSENT_CHANNELS:
             if channel == "any":
@@ -522,7 +434,7 @@ async def change_consents(request: Request, session: DbSession, me: Me) -> Respo
 
 @router.get("/my/data")
 def data_page(request: Request, session: DbSession, me: Me, asked: bool = False) -> Response:
-    return _page(
+    return common.page(
         request,
         "portal/data.html",
         {
@@ -562,7 +474,7 @@ async def ask_privacy(
             kind=kind,
             details=details,
             mail_from=_mail_from(request),
-            now=_now(request),
+            now=common.now(request),
         )
     except DomainError as exc:
         context = {
@@ -571,191 +483,8 @@ async def ask_privacy(
             "asked": False,
             "error": readable(request.state.locale, exc),
         }
-        return _page(request, "portal/data.html", context, status_code=422)
+        return common.page(request, "portal/data.html", context, status_code=422)
     return RedirectResponse("/my/data?asked=1", status_code=303)
-
-
-# --------------------------------------------------------------------------------------
-# Surveys answered in the customer's own space (the same rules as the e-mailed link)
-# --------------------------------------------------------------------------------------
-
-
-def _survey_page(
-    request: Request, invitation: Any, survey: Any, error: str | None, status_code: int = 200
-) -> Response:
-    locale = request.state.locale
-    questions = [
-        {"key": q.key, "kind": q.kind, "text": q.text(locale), "choices": q.choices}
-        for q in survey.questions
-    ]
-    context = {"invitation": invitation, "survey": survey, "questions": questions, "error": error}
-    return _page(request, "portal/survey.html", context, status_code=status_code)
-
-
-@router.get("/my/surveys/{invitation_id}")
-def survey_page(request: Request, session: DbSession, me: Me, invitation_id: Id) -> Response:
-    invitation, survey = voice.survey_for_customer(
-        session, customer_id=me.id, invitation_id=invitation_id, now=_now(request)
-    )
-    return _survey_page(request, invitation, survey, None)
-
-
-@router.post("/my/surveys/{invitation_id}")
-async def answer_survey(
-    request: Request, session: DbSession, me: Me, invitation_id: Id
-) -> Response:
-    form = await request.form()
-    answers = {k[2:]: str(v) for k, v in form.items() if k.startswith("q_") and v != ""}
-    try:
-        rating = int(str(form.get("rating", "")))
-    except ValueError:
-        rating = -1
-    now = _now(request)
-    try:
-        await run_in_threadpool(
-            partial(
-                voice.answer_for_customer,
-                session,
-                customer_id=me.id,
-                invitation_id=invitation_id,
-                rating=rating,
-                answers=answers,
-                comment=str(form.get("comment", "")),
-                now=now,
-            )
-        )
-    except DomainError as exc:
-        invitation, survey = voice.survey_for_customer(
-            session, customer_id=me.id, invitation_id=invitation_id, now=now
-        )
-        return _survey_page(request, invitation, survey, exc.template, status_code=422)
-    return RedirectResponse("/my?answered=1", status_code=303)
-
-
-# --------------------------------------------------------------------------------------
-# The idea box: propose, vote, see where each idea stands
-# --------------------------------------------------------------------------------------
-
-
-def _ideas_page(
-    request: Request,
-    session: Session,
-    me: Customer,
-    *,
-    values: dict[str, str] | None = None,
-    error: str | None = None,
-    status_code: int = 200,
-) -> Response:
-    category = request.query_params.get("category") or None
-    context = {
-        "me": me.me,
-        "ideas": ideas.public_ideas(
-            session, category=category if category in ideas.categories() else None
-        ),
-        "voted": ideas.voted_by(session, customer_id=me.id),
-        "categories": ideas.categories(),
-        "category": category,
-        "values": values or {},
-        "error": error,
-        "proposed": request.query_params.get("proposed") == "1",
-    }
-    return _page(request, "portal/ideas.html", context, status_code=status_code)
-
-
-@router.get("/my/ideas")
-def ideas_page(request: Request, session: DbSession, me: Me) -> Response:
-    return _ideas_page(request, session, me)
-
-
-@router.post("/my/ideas")
-def propose_idea(
-    request: Request,
-    session: DbSession,
-    me: Me,
-    title: Annotated[str, Form(max_length=400)] = "",
-    body: Annotated[str, Form(max_length=8000)] = "",
-    category: Annotated[str, Form(max_length=40)] = "",
-) -> Response:
-    values = {"title": title, "body": body, "category": category}
-    try:
-        idea = ideas.propose(
-            session,
-            customer_id=me.id,
-            title=title,
-            body=body,
-            category=category,
-            language=request.state.locale,
-            now=_now(request),
-        )
-    except DomainError as exc:
-        return _ideas_page(request, session, me, values=values, error=exc.template, status_code=422)
-    return RedirectResponse(f"/my/ideas?proposed=1#idea-{idea.id}", status_code=303)
-
-
-@router.post("/my/ideas/{idea_id}/vote")
-def vote_idea(request: Request, session: DbSession, me: Me, idea_id: Id) -> Response:
-    try:
-        ideas.vote(session, customer_id=me.id, idea_id=idea_id, now=_now(request))
-    except Conflict as exc:  # voted already, or closed: said on the list (unknown: 404)
-        return _ideas_page(request, session, me, error=exc.template, status_code=409)
-    return RedirectResponse(f"/my/ideas#idea-{idea_id}", status_code=303)
-
-
-def _idea_page(
-    request: Request,
-    session: Session,
-    me: Customer,
-    idea_id: int,
-    *,
-    values: dict[str, str] | None = None,
-    error: str | None = None,
-    error_field: str | None = None,
-    status_code: int = 200,
-) -> Response:
-    idea = ideas.visible_idea(session, idea_id)  # hidden or merged: 404
-    context = {
-        "me": me.me,
-        "idea": idea,
-        "comments": ideas.public_comments(session, idea_id=idea.id),
-        "me_id": me.id,
-        "voted": ideas.voted_by(session, customer_id=me.id),
-        "categories": ideas.categories(),
-        "values": values or {},
-        "error": error,
-        "error_field": error_field,
-    }
-    return _page(request, "portal/idea.html", context, status_code=status_code)
-
-
-@router.get("/my/ideas/{idea_id}")
-def idea_page(request: Request, session: DbSession, me: Me, idea_id: Id) -> Response:
-    return _idea_page(request, session, me, idea_id)
-
-
-@router.post("/my/ideas/{idea_id}/comments")
-def comment_idea(
-    request: Request,
-    session: DbSession,
-    me: Me,
-    idea_id: Id,
-    body: Annotated[str, Form(max_length=4000)] = "",
-) -> Response:
-    try:
-        comment = ideas.add_comment(
-            session, customer_id=me.id, idea_id=idea_id, body=body, now=_now(request)
-        )
-    except InvalidInput as exc:  # unknown or hidden idea: NotFound, answered 404
-        return _idea_page(
-            request,
-            session,
-            me,
-            idea_id,
-            values={"body": body},
-            error=exc.template,
-            error_field=exc.field,
-            status_code=422,
-        )
-    return RedirectResponse(f"/my/ideas/{idea_id}#comment-{comment.id}", status_code=303)
 
 
 # --------------------------------------------------------------------------------------
@@ -776,7 +505,7 @@ def privacy_queue(
             "rows": rows,
             "names": names,
             "all": all,
-            "today": _now(request).date(),
+            "today": common.now(request).date(),
             "labels": LABELS,
         },
     )
@@ -796,7 +525,7 @@ def extend(
         request_id=request_id,
         reason=reason,
         mail_from=_mail_from(request),
-        now=_now(request),
+        now=common.now(request),
     )
     return RedirectResponse("/privacy-requests", status_code=303)
 
@@ -817,6 +546,6 @@ def decide(
         done=decision == "done",
         outcome=outcome,
         mail_from=_mail_from(request),
-        now=_now(request),
+        now=common.now(request),
     )
     return RedirectResponse("/privacy-requests", status_code=303)
