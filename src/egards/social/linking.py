@@ -416,6 +416,50 @@ def score(
     """Train the model on these records and score the blocked pairs: ``left`` against
     ``right`` (profiles against customers), or within ``left`` when ``right`` is ``None``
     (duplicates). Pairs under ``min_weight`` are not returned."""
+    linker = _trained(
+        left, right, max_pairs_u=max_pairs_u, seed=seed, m_probabilities=m_probabilities
+    )
+    predicted = linker.inference.predict(threshold_match_weight=min_weight, warning_mode="never")
+    pairs = _pairs(predicted.as_record_list(), right_name="side_b" if right is not None else None)
+    predicted.drop_table_from_database_and_remove_from_cache()
+    return pairs
+
+
+def parameters(
+    left: Sequence[Mapping[str, Any]],
+    right: Sequence[Mapping[str, Any]] | None,
+    *,
+    max_pairs_u: float = 1e6,
+    seed: int = 42,
+    m_probabilities: Mapping[str, Sequence[float]] | None = None,
+) -> dict[str, dict[str, list[float | None]]]:
+    """The parameters ``score`` trains on these records: per column, the m and u
+    probabilities of each level, highest level first. Training is deterministic: m is given
+    (shipped or refit from reviews), and the pairs u is counted on are chosen by a hash of the
+    record ids and ``seed`` (Splink's sampling), so the same records give the same parameters
+    whatever their order, the run or the number of DuckDB threads."""
+    linker = _trained(
+        left, right, max_pairs_u=max_pairs_u, seed=seed, m_probabilities=m_probabilities
+    )
+    found: dict[str, dict[str, list[float | None]]] = {}
+    for comparison in linker.misc.save_model_to_json()["comparisons"]:
+        levels = [level for level in comparison["comparison_levels"] if "m_probability" in level]
+        found[comparison["output_column_name"]] = {
+            "m": [level["m_probability"] for level in levels],
+            # None: no sampled pair reached that level (Splink then uses its default).
+            "u": [level.get("u_probability") for level in levels],
+        }
+    return found
+
+
+def _trained(
+    left: Sequence[Mapping[str, Any]],
+    right: Sequence[Mapping[str, Any]] | None,
+    *,
+    max_pairs_u: float,
+    seed: int,
+    m_probabilities: Mapping[str, Sequence[float]] | None,
+) -> Any:
     import pyarrow as pa
     from splink import DuckDBAPI, Linker
 
@@ -435,10 +479,7 @@ def score(
         log_level=None,
     )
     linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs_u, seed=seed)
-    predicted = linker.inference.predict(threshold_match_weight=min_weight, warning_mode="never")
-    pairs = _pairs(predicted.as_record_list(), right_name="side_b" if right is not None else None)
-    predicted.drop_table_from_database_and_remove_from_cache()
-    return pairs
+    return linker
 
 
 def _frame(pa: Any, records: Iterable[Mapping[str, Any]]) -> Any:
