@@ -201,9 +201,24 @@ def prepare_copy(table: Table, rows: list[dict[str, Any]]) -> PreparedCopy:
     third of the time of a CSV writer on rows with long JSON)."""
     columns = tuple(rows[0]) if rows else ()
     line = _line_maker(table, columns)
-    lines = [line(row) for row in rows]
-    lines.append("")
-    return PreparedCopy(table.name, columns, "\n".join(lines).encode())
+    return copy_of_lines(table, columns, [line(row) for row in rows])
+
+
+def copy_line(table: Table, columns: tuple[str, ...]) -> Callable[[dict[str, Any]], str]:
+    """The function :func:`prepare_copy` turns each row of ``table`` with ``columns`` into a
+    line with (for callers that make some lines themselves and must match it)."""
+    return _line_maker(table, columns)
+
+
+def copy_escaped(value: Any) -> str:
+    """A text value as COPY's text format writes it (``None`` as ``\\N``)."""
+    return _escaped(value)
+
+
+def copy_of_lines(table: Table, columns: tuple[str, ...], lines: list[str]) -> PreparedCopy:
+    """Lines of COPY text already made (each without its newline) as one prepared COPY."""
+    text = "\n".join(lines) + "\n" if lines else ""
+    return PreparedCopy(table.name, columns, text.encode())
 
 
 @cache

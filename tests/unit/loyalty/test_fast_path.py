@@ -5,6 +5,7 @@ sequences of activities of members in random stored states."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 from itertools import count
 
@@ -12,13 +13,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from egards.accounts.domain import SYSTEM
+from egards.bulk import prepare_copy
 from egards.db import utcnow
 from egards.loyalty import codec, domain, fast
 from egards.loyalty.errors import InvalidActivity
+from egards.loyalty.models import Bucket, Entry
 from egards.loyalty.programme import OnTierReached, Period, PeriodKind, Programme
 from egards.loyalty.service.history_bulk import (
     _Applied,
     _applied_histories,
+    _computed,
     _Context,
     _Holder,
     _Read,
@@ -233,3 +237,46 @@ def test_reasons_rendered_from_the_entries_are_the_ones_the_rules_gave(data):
     assert domain.reverse_earnings(
         domain.rendered_earnings(programme, activity, tier, posted), reversal=refund
     ) == domain.compute_earnings(programme, refund, tier, original=lines)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), odd_keys=st.booleans())
+def test_the_fast_paths_copy_text_is_the_text_of_the_pure_rules_rows(data, odd_keys):
+    """On PostgreSQL the fast path writes entries and buckets as COPY text from its integers:
+    byte for byte the text ``prepare_copy`` makes of the rows the pure rules give (keys with
+    tabs, newlines and backslashes escaped alike)."""
+    programme = data.draw(programmes())
+    drawn = [data.draw(members(programme, member_id)) for member_id in range(1, 4)]
+    if odd_keys:
+        odd = "\t\\x\n".join
+        drawn = [
+            (
+                holder,
+                [
+                    replace(a, key=odd((a.key, "")), reverses=a.reverses and odd((a.reverses, "")))
+                    for a in activities
+                ],
+                balances,
+            )
+            for holder, activities, balances in drawn
+        ]
+    holders = {h[0]: _Holder(*h) for h, _, _ in drawn}
+    histories = {h[0]: activities for h, activities, _ in drawn}
+    balances = {k: v for _, _, b in drawn for k, v in b.items()}
+    now = utcnow()
+
+    def context(copy: bool, use_fast: bool) -> _Context:
+        fresh = {k: replace(v) for k, v in holders.items()}
+        return _Context(
+            SYSTEM, fresh, histories, now, copy, programme_of=lambda _: programme, fast=use_fast
+        )
+
+    read = _Read(balances, {}, {}, set(), {}, {}, {}, {})
+    rows = _applied_histories(context(False, False), sorted(holders), read, count(1), None)
+    chunk = _computed(context(True, True), sorted(holders), list(range(1, 999)), read, None)
+    sent = dict(chunk.inserts)
+    for table, expected in ((Entry.__table__, rows.entries), (Bucket.__table__, rows.buckets)):
+        if expected:
+            assert sent[table.name] == prepare_copy(table, expected), table.name
+        else:
+            assert table.name not in sent

@@ -22,6 +22,9 @@ from egards.bulk import (
     bulk_insert,
     bulk_update,
     chunks,
+    copy_escaped,
+    copy_line,
+    copy_of_lines,
     paused_gc,
     prepare_copy,
     reserve_ids,
@@ -157,6 +160,41 @@ class _Context:
     programme_of: Callable[[str], Programme] = get_programme
     fast: bool = True  # plain earning posts through the fast path (see egards.loyalty.fast)
     _fast: dict[str, tuple[fast.Earner, fast.Tiers]] = field(default_factory=dict)
+    _texts: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
+    stamp: str = field(init=False)  # ``now`` as COPY's text
+
+    def __post_init__(self) -> None:
+        self.stamp = str(self.now)
+
+    def lines(
+        self,
+        member_id: int,
+        seq: int,
+        activity: domain.Activity,
+        rule_id: str,
+        currency: str,
+        amount: int,
+        expires_on: date | None,
+        activity_id: int,
+    ) -> tuple[str, str]:
+        """A plain earning's entry and bucket as lines of COPY text, the same text as
+        ``_ENTRY_LINE`` and ``_BUCKET_LINE`` make from their rows (see the fast path)."""
+        texts = self._texts.get((rule_id, currency))
+        if texts is None:
+            texts = self._texts[(rule_id, currency)] = (
+                copy_escaped(rule_id),
+                copy_escaped(currency),
+            )
+        rule, code = texts
+        on = str(activity.on)
+        expires = "\\N" if expires_on is None else str(expires_on)
+        key = copy_escaped(activity.key)
+        return (
+            f"{member_id}\t{seq}\t{key}:{rule}\tpost\t\\N\t{code}\tissuance\tmember\t"
+            f"{amount}\t{on}\tearn\tposted\t{rule}\t\\N\t\\N\t{expires}\t{activity_id}"
+            f"\t\t\\N\t{self.stamp}",
+            f"{member_id}\t{seq}\t{code}\t{on}\t{expires}\t{amount}",
+        )
 
     def fast_rules(self, programme: Programme) -> tuple[fast.Earner, fast.Tiers]:
         found = self._fast.get(programme.code)
@@ -184,7 +222,12 @@ class _Read:
 
 @dataclass
 class _Applied:
-    """A chunk of histories applied in memory: the rows to write."""
+    """A chunk of histories applied in memory: the rows to write. When the rows go as COPY
+    text (``_Context.copy``), entries and buckets are made as its lines at once (the fast
+    path writes them from its integers, without dictionaries): ``entry_lines`` and
+    ``bucket_lines`` instead of ``entries`` and ``buckets``, ``entry_references`` the
+    (member, activity) pairs those entries name and ``bucket_members`` the buckets'
+    members."""
 
     activities: list[dict[str, Any]]
     entries: list[dict[str, Any]]
@@ -197,6 +240,24 @@ class _Applied:
     deleted_buckets: list[tuple[int, int]]
     usage: list[dict[str, Any]]
     deleted_usage: list[tuple[int, str, date]]
+    entry_lines: list[str] = field(default_factory=list)
+    bucket_lines: list[str] = field(default_factory=list)
+    entry_references: set[tuple[int, int]] = field(default_factory=set)
+    bucket_members: set[int] = field(default_factory=set)
+
+    def add_entries(self, copy: bool, rows: list[dict[str, Any]]) -> None:
+        if not copy:
+            self.entries += rows
+            return
+        self.entry_lines += map(_ENTRY_LINE, rows)
+        self.entry_references.update((row["member_id"], row["activity_id"]) for row in rows)
+
+    def add_buckets(self, copy: bool, rows: list[dict[str, Any]]) -> None:
+        if copy:
+            self.bucket_lines += map(_BUCKET_LINE, rows)
+            self.bucket_members.update(row["member_id"] for row in rows)
+        else:
+            self.buckets += rows
 
 
 @dataclass
@@ -210,6 +271,35 @@ class _Chunk:
     deleted: list[tuple[Any, list[tuple[Any, ...]]]]  # stored state to rewrite, by table
     count: int
 
+
+# The columns of entry and bucket rows, in the order their rows' dictionaries give them (the
+# order COPY's text follows): the fast path writes its lines in this order itself.
+_ENTRY_COLUMNS = (
+    "member_id",
+    "seq",
+    "key",
+    "op",
+    "args",
+    "currency",
+    "debit",
+    "credit",
+    "amount",
+    "on",
+    "kind",
+    "state",
+    "rule_id",
+    "reverses",
+    "resolves",
+    "expires_on",
+    "activity_id",
+    "memo",
+    "allocations",
+    "created_at",
+)
+_BUCKET_COLUMNS = ("member_id", "seq", "currency", "earned_on", "expires_on", "amount")
+_ENTRY_LINE = copy_line(Entry.__table__, _ENTRY_COLUMNS)
+_BUCKET_LINE = copy_line(BucketRow.__table__, _BUCKET_COLUMNS)
+_LINES = {"entries": ("entry_lines", _ENTRY_COLUMNS), "buckets": ("bucket_lines", _BUCKET_COLUMNS)}
 
 _INSERTED = (  # in this order: entries point to activities
     ("activities", Activity.__table__),
@@ -235,6 +325,11 @@ def _computed(
     _check_references(done, member_ids)
     inserts: list[tuple[str, PreparedCopy | list[dict[str, Any]]]] = []
     for name, table in _INSERTED:
+        if context.copy and name in _LINES:
+            attribute, columns = _LINES[name]
+            if lines := getattr(done, attribute):
+                inserts.append((table.name, copy_of_lines(table, columns, lines)))
+            continue
         rows = getattr(done, name)
         if rows:
             inserts.append((table.name, prepare_copy(table, rows) if context.copy else rows))
@@ -252,10 +347,14 @@ def _check_references(done: _Applied, member_ids: Sequence[int]) -> None:
     never deleted, so what holds when written holds after."""
     members = set(member_ids)
     activities = {row["id"] for row in done.activities}
+    entry_members = {member for member, _ in done.entry_references} | done.bucket_members
+    entry_activities = {activity for _, activity in done.entry_references}
     for rows in (done.entries, done.buckets, done.activities):
-        if not {row["member_id"] for row in rows} <= members:
-            raise Conflict(N_("rows of members outside the batch"), field="member_id")
-    if not {row["activity_id"] for row in done.entries} <= activities:
+        entry_members.update(row["member_id"] for row in rows)
+    if not entry_members <= members:
+        raise Conflict(N_("rows of members outside the batch"), field="member_id")
+    entry_activities.update(row["activity_id"] for row in done.entries)
+    if not entry_activities <= activities:
         raise Conflict(N_("entries of activities outside the batch"), field="activity_id")
 
 
@@ -400,10 +499,10 @@ def _applied_histories(
                 done.timeline.append(_timeline_row(holder.customer_id, member_id, event, actor))
             applied[row.key] = row
             done.activities.append(vars(row))
-        done.entries += _entry_rows(book, now)
+        done.add_entries(context.copy, _entry_rows(book, now))
         deleted, buckets = stored.bucket_changes(member_id, book.ledger, holder.entries_count)
         done.deleted_buckets += [(member_id, seq) for seq in deleted]
-        done.buckets += buckets
+        done.add_buckets(context.copy, buckets)
         deleted_usage, usage = _usage_changes(book)
         done.deleted_usage += deleted_usage
         done.usage += usage
@@ -457,10 +556,10 @@ def _applied_plain(
     )
     if plain is None:
         return False
-    actor, now = context.actor, context.now
+    actor, now, copy = context.actor, context.now, context.copy
     seq = holder.entries_count
     credited: dict[str, int] = {}
-    buckets: dict[str, list[dict[str, Any]]] = {}
+    buckets: dict[str, list[Any]] = {}
     expiries: dict[tuple[str, date], date | None] = {}
     counted = zip(activities, plain.lines, plain.events, plain.tiers, strict=True)
     for activity, lines, caused, tier in counted:
@@ -472,6 +571,14 @@ def _applied_plain(
                 expires_on = expiries[(currency, activity.on)] = domain.expiry_date(
                     programme, currency, earned_on=activity.on
                 )
+            if copy:  # COPY's text from the integers, as the line functions write the rows
+                entry, bucket = context.lines(
+                    member_id, seq, activity, rule_id, currency, amount, expires_on, row.id
+                )
+                done.entry_lines.append(entry)
+                buckets.setdefault(currency, []).append(bucket)
+                credited[currency] = credited.get(currency, 0) + amount
+                continue
             done.entries.append(
                 {
                     "member_id": member_id,
@@ -516,9 +623,16 @@ def _applied_plain(
         for event in caused:
             done.tier_changes.append(_tier_change_row(member_id, event, actor, now))
             done.timeline.append(_timeline_row(holder.customer_id, member_id, event, actor))
+        if copy and lines:
+            done.entry_references.add((member_id, row.id))
         done.activities.append(vars(row))
     for rows in buckets.values():
-        done.buckets += rows
+        if copy:
+            done.bucket_lines += rows
+        else:
+            done.buckets += rows
+    if copy and buckets:
+        done.bucket_members.add(member_id)
     for currency in programme.currencies:
         code = currency.code
         amount = credited.get(code, 0)
