@@ -1,0 +1,94 @@
+"""Scoring on Spark beside the single-machine path, in the same run, on PostgreSQL.
+
+    python bench/bench_spark.py --customers 1000000 --transactions 10000000
+    python bench/bench_spark.py --customers 100000 --transactions 1000000   # quick
+
+Loads synthetic customers and purchases as bench_scoring.py does (a scratch database, dropped
+after the run), exports them to Parquet once, then times `egards batch run score` with a fresh
+fit on each engine: local (this process), Spark local[2] and Spark local[1] (the scaling from
+one core to two). The figure that matters on two cores is Spark's overhead over the local path
+(target: within 3x), not a speed-up. Driver CPU is this process's; the JVM's is not in it.
+Requalification and linking are not on Spark yet, so not here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from bench_scoring import AS_OF, fresh_database, load
+from rich.console import Console
+from rich.table import Table
+
+from egards.accounts.domain import SYSTEM
+from egards.batch import service
+from egards.batch import spark as spark_engine
+
+
+def _timed(work):
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = work()
+    return result, time.perf_counter() - wall, time.process_time() - cpu
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--transactions", type=int, default=10_000_000)
+    parser.add_argument("--masters", default="local[2],local[1]")
+    args = parser.parse_args()
+    console = Console()
+    db = fresh_database()
+    console.print(f"Loading {args.customers:,} customers and ~{args.transactions:,} purchases…")
+    load(db, args.customers, args.transactions)
+    rows: list[tuple[str, float, float]] = []
+    with tempfile.TemporaryDirectory(prefix="bench-spark-") as scratch:
+        folder = Path(scratch)
+
+        def export():
+            return service.export_parquet(db, directory=folder, as_of=AS_OF, source="imported")
+
+        _, wall, cpu = _timed(export)
+        rows.append(("Parquet export (once, shared)", wall, cpu))
+
+        def run(engine: str, session=None):
+            return service.run(
+                db,
+                actor=SYSTEM,
+                job="score",
+                engine=engine,
+                as_of=AS_OF,
+                source="imported",
+                refit=True,
+                parquet=folder,
+                spark=session,
+            )
+
+        local, wall, cpu = _timed(lambda: run("local"))
+        rows.append(("[bold]local: egards score path[/]", wall, cpu))
+        for master in args.masters.split(","):
+            session, wall, cpu = _timed(lambda m=master: spark_engine.session(m))
+            master = session.sparkContext.master  # the one the session really runs on
+            rows.append((f"Spark {master}: session start", wall, cpu))
+            outcome, wall, cpu = _timed(lambda s=session: run("spark", s))
+            assert outcome.counts == local.counts, (outcome.counts, local.counts)
+            rows.append((f"[bold]Spark {master}: batch run score[/]", wall, cpu))
+            session.stop()
+    table = Table(
+        title=f"Scoring {local.counts['transactions']:,} transactions of "
+        f"{local.counts['customers_scored']:,} customers "
+        f"(PostgreSQL, load average {os.getloadavg()[0]:.1f})"
+    )
+    table.add_column("what")
+    table.add_column("wall s", justify="right")
+    table.add_column("driver CPU s", justify="right")
+    for what, wall, cpu in rows:
+        table.add_row(what, f"{wall:.1f}", f"{cpu:.1f}")
+    console.print(table)
+
+
+if __name__ == "__main__":
+    main()
