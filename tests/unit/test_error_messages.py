@@ -9,9 +9,14 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
+from typing import Literal
+
+import pytest
+from pydantic import BaseModel, ValidationError
 
 from egards.errors import N_, Conflict, InvalidInput, NotFound
 from egards.i18n import catalogue, readable
+from egards.web.problems import validation_reason
 
 PACKAGE = Path(__file__).resolve().parents[2] / "src" / "egards"
 BASES = {"DomainError", "NotFound", "Conflict", "InvalidInput", "PermissionDenied"}
@@ -119,3 +124,15 @@ def test_every_error_title_has_its_french():
     assert "This sign-in link no longer works" in titles
     french = catalogue("fr")
     assert sorted(title for title in titles if title not in french) == []
+
+
+class _Letter(BaseModel):
+    channel: Literal["email", "post", "phone"]
+
+
+def test_allowed_values_from_pydantic_are_listed_the_reader_way():
+    with pytest.raises(ValidationError) as refused:
+        _Letter.model_validate({"channel": "fax"})
+    [error] = refused.value.errors()
+    assert validation_reason("fr", error) == "doit être email, post ou phone"
+    assert validation_reason("en", error) == "Input should be 'email', 'post' or 'phone'"

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
+from babel.lists import format_list
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -15,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from egards.db import is_busy
 from egards.errors import DomainError, NotAuthenticated
+from egards.formats import babel_locale
 from egards.web.i18n import N_, accept_language, pick_locale, readable, translate
 
 log = logging.getLogger("egards")
@@ -160,10 +163,21 @@ def validation_reason(locale: str, error: Any) -> str:
     if locale == "en" or template is None:
         return str(error.get("msg", ""))
     context = {k: str(v).replace("'", "") for k, v in (error.get("ctx") or {}).items()}
+    if error.get("type") in ("literal_error", "enum") and error.get("ctx"):
+        context["expected"] = choices(locale, str(error["ctx"].get("expected", "")))
     try:
         return translate(locale, template, **context)
     except (KeyError, IndexError, ValueError):
         return str(error.get("msg", ""))
+
+
+def choices(locale: str, expected: str) -> str:
+    """Pydantic's allowed values (``'email', 'post' or 'phone'``) listed the reader's way by
+    Babel (``email, post ou phone``); text that is not such a list is kept as written."""
+    values = re.findall(r"'((?:[^'\\]|\\.)*)'", expected)
+    if not values:
+        return expected.replace("'", "")
+    return format_list(values, style="or", locale=babel_locale(locale))
 
 
 def _html_error(request: Request, status: int, detail: str) -> Response:
