@@ -8,11 +8,13 @@ import re
 import pytest
 
 from egards.i18n import CATALOGUE_FOLDERS, catalogue_path, compile_catalogue
+from tests.e2e.test_accessibility import main_pages
 from tests.e2e.test_agent_journey import sign_in
 
 pytestmark = pytest.mark.browser
 
-# Pages a French supervisor reads all day; the menu's entries are added to them.
+# Pages a French supervisor reads all day; every entry of the menu, a 360, a case, an offer
+# and an idea are added to them (``main_pages``).
 PAGES = [
     "/customers",
     "/customers/1",
@@ -63,7 +65,7 @@ TEXTS = """
 """
 
 
-def _english_strings() -> tuple[set[str], list[tuple[str, re.Pattern[str]]]]:
+def english_strings() -> tuple[set[str], list[tuple[str, re.Pattern[str]]]]:
     """English msgids that French translates differently: whole strings, and patterns for
     those with placeholders (their words around the values)."""
     exact: set[str] = set()
@@ -87,29 +89,29 @@ def _english_strings() -> tuple[set[str], list[tuple[str, re.Pattern[str]]]]:
     return exact, patterns
 
 
+def english_on(page, exact: set[str], patterns: list[tuple[str, re.Pattern[str]]]) -> set[str]:
+    """The English catalogue strings shown on the page as it is."""
+    found = set()
+    for text in page.evaluate(TEXTS):
+        if text in exact:
+            found.add(text)
+        elif " " in text:
+            found.update(english for english, pattern in patterns if pattern.match(text))
+    return found
+
+
 def test_the_french_console_shows_no_string_of_the_english_catalogue(page):
     sign_in(page, "supervisor@demo.egards.fr")
     if page.locator("html").get_attribute("lang") != "fr":
         page.click("#switch-locale")
     assert page.locator("html").get_attribute("lang") == "fr"
-    menu = page.eval_on_selector_all(
-        "header nav a[href^='/']", "els => els.map(e => e.getAttribute('href'))"
-    )
-    page.goto("/cases")
-    first_case = page.locator("a[href^='/cases/']").filter(has_text=re.compile(r"C-\d+")).first
-    cases = [first_case.get_attribute("href")] if first_case.count() else []
-    exact, patterns = _english_strings()
+    exact, patterns = english_strings()
     found: dict[str, set[str]] = {}
-    for path in dict.fromkeys([*PAGES, *menu, *cases]):
+    for path in dict.fromkeys([*PAGES, *main_pages(page)]):
         response = page.goto(path)
         assert response is not None and response.status < 400, path
-        for text in page.evaluate(TEXTS):
-            if text in exact:
-                found.setdefault(text, set()).add(path)
-            elif " " in text:
-                for english, pattern in patterns:
-                    if pattern.match(text):
-                        found.setdefault(english, set()).add(path)
+        for english in english_on(page, exact, patterns):
+            found.setdefault(english, set()).add(path)
     assert not found, "English on French pages: " + "; ".join(
         f"{text!r} on {', '.join(sorted(paths))}" for text, paths in sorted(found.items())
     )

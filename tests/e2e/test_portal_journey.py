@@ -1,7 +1,8 @@
 """A customer's own space in a real browser, in English and in French, on a laptop and on a
 320-px phone: sign in through the link read from the outbox, read the tier explanation, reply
 to a request, download my data; axe-core finds no serious or critical WCAG 2.1 A/AA
-violation on any portal page, and no page scrolls sideways.
+violation on any portal page, no page scrolls sideways, and no French page shows a string of
+the English catalogue.
 
 axe-core is vendored (``vendor/axe.min.js``, 4.14.1 from the npm registry's ``axe-core``)."""
 
@@ -24,6 +25,7 @@ from egards.migrate import upgrade
 from egards.outbox.models import OutboxMessage
 from egards.portal.demo import demo_customer
 from tests.e2e.conftest import served
+from tests.e2e.test_french_console import english_on, english_strings
 
 pytestmark = pytest.mark.browser
 
@@ -108,11 +110,13 @@ def overflow(page) -> int:
 
 
 class Checks:
-    """axe-core and sideways scrolling on every page visited."""
+    """axe-core and sideways scrolling on every page visited, and on a French page no string
+    of the English catalogue that French translates."""
 
     def __init__(self, page) -> None:
         self.page = page
         self.problems: dict[str, list[str]] = {}
+        self.english = english_strings()
 
     def __call__(self) -> None:
         path = self.page.url.split("://", 1)[1].split("/", 1)[1]
@@ -123,6 +127,8 @@ class Checks:
         found = axe_violations(self.page)
         if (extra := overflow(self.page)) > 0:
             found.append(f"scrolls sideways by {extra}px")
+        if self.page.locator("html").get_attribute("lang") == "fr":
+            found.extend(f"English: {text!r}" for text in english_on(self.page, *self.english))
         if found:
             self.problems["/" + path] = found
 
@@ -185,7 +191,7 @@ def test_a_customer_signs_in_reads_their_tier_replies_and_downloads_their_data(
     expect(page.locator("article.message").last).to_contain_text(words["reply"])
     check()
 
-    for path in ("/my/requests/new", "/my/consents", "/my/data", "/my"):
+    for path in ("/my/requests/new", "/my/consents", "/my/ideas", "/my/data", "/my"):
         page.goto(path)
         check()
     page.goto("/my/data")

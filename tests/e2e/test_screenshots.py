@@ -1,5 +1,6 @@
-"""Screenshots of the main console pages in both languages at 1366 px, kept in ``docs/img/``
-(the README shows them), so that a layout change is seen in review as a changed image.
+"""Screenshots of the main console pages in both languages at 1366 px, and of a few of them
+on a 390-px phone (``*-phone-*.png``), kept in ``docs/img/`` (the README shows them), so that
+a layout change is seen in review as a changed image.
 
 ``EGARDS_SCREENSHOTS`` names another folder to write them to (e.g. to compare without
 touching the repository's images). Each shot also checks what a person would notice first:
@@ -19,7 +20,8 @@ from tests.e2e.test_accessibility import overflow, sign_in
 pytestmark = pytest.mark.browser
 
 DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
-WIDTH, HEIGHT = 1366, 768
+LAPTOP, PHONE = (1366, 768), (390, 844)
+ON_PHONE = ("inbox", "customer-360")  # the pages shot on the phone too
 
 
 def small(path: Path) -> None:
@@ -49,14 +51,18 @@ def interesting_case(page) -> tuple[str, str]:
     return case_path, customer_path.rstrip("/").split("/")[-1]
 
 
-@pytest.mark.parametrize("locale", ["fr", "en"])
-def test_main_pages_in_both_languages_at_1366_px(browser, live_server, locale):
+@pytest.mark.parametrize(
+    ("size", "locale"), [(LAPTOP, "fr"), (LAPTOP, "en"), (PHONE, "fr"), (PHONE, "en")]
+)
+def test_main_pages_in_both_languages_at_1366_px_and_on_a_phone(browser, live_server, size, locale):
     folder = Path(os.environ.get("EGARDS_SCREENSHOTS") or DOCS_IMG)
     folder.mkdir(parents=True, exist_ok=True)
+    width, height = size
+    phone = size == PHONE
     context = browser.new_context(
         base_url=live_server,
         locale="fr-FR" if locale == "fr" else "en-GB",
-        viewport={"width": WIDTH, "height": HEIGHT},
+        viewport={"width": width, "height": height},
     )
     page = context.new_page()
     page.set_default_timeout(15_000)
@@ -71,11 +77,13 @@ def test_main_pages_in_both_languages_at_1366_px(browser, live_server, locale):
             + case_path.rstrip("/").split("/")[-1],
         }
         for name, path in shots.items():
+            if phone and name not in ON_PHONE:
+                continue
             page.goto(path)
             page.wait_for_load_state("networkidle")
             assert page.locator("header.top").bounding_box()["height"] < 60, (name, "menu wraps")
             assert overflow(page) <= 0, (name, "scrolls sideways")
-            shot = folder / f"{name}-{locale}.png"
+            shot = folder / (f"{name}-phone-{locale}.png" if phone else f"{name}-{locale}.png")
             page.screenshot(path=shot, animations="disabled")
             small(shot)
     finally:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from egards.accounts.domain import Actor, Permission
 from egards.cases import service as cases
+from egards.cases.labels import case_label
 from egards.customers import service as customers
 from egards.errors import DomainError, InvalidInput
 from egards.i18n import N_
@@ -126,7 +127,7 @@ def _budgets_context(
             "agents": [a["name"] for a in used["agents"]],
             "agent_spent": [a["budget"].spent_cents / 100 for a in used["agents"]],
             "agent_limit": [a["budget"].limit_cents / 100 for a in used["agents"]],
-            "teams": [t["name"] for t in used["teams"]],
+            "teams": [case_label(t["name"], _locale(request)) for t in used["teams"]],
             "team_spent": [t["budget"].spent_cents / 100 for t in used["teams"]],
             "team_limit": [t["budget"].limit_cents / 100 for t in used["teams"]],
             "kinds": [recovery_label(k["kind"], _locale(request)) for k in used["kinds"]],
