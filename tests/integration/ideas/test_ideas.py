@@ -15,7 +15,6 @@ from egards.accounts.domain import Role
 from egards.ideas.models import Idea
 from egards.outbox.models import OutboxMessage
 from tests.conftest import login
-from tests.integration.builders import customer_payload
 from tests.integration.portal.conftest import sign_in
 
 NOW = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
@@ -34,21 +33,6 @@ def app(settings, db):
 @pytest.fixture
 def supervisor(make_person):
     return make_person(Role.SUPERVISOR)
-
-
-def customer(client, person, *, consent: bool = True) -> tuple[int, str]:
-    payload = customer_payload(preferred_language="en")
-    response = client.post("/api/v1/customers", json=payload, headers=person.headers)
-    assert response.status_code == 201, response.text
-    cid = response.json()["id"]
-    if consent:
-        granted = client.post(
-            f"/api/v1/customers/{cid}/consents",
-            json={"purpose": "surveys", "channel": "email", "granted": True, "source": "web"},
-            headers=person.headers,
-        )
-        assert granted.status_code in (200, 201), granted.text
-    return cid, payload["emails"][0]
 
 
 def propose(portal: TestClient, csrf: str, title: str, body: str, category: str = "app"):
@@ -77,10 +61,12 @@ def mails_about(db, idea_id: int) -> list[str]:
         )
 
 
-def test_an_idea_from_proposal_to_answer(app, client, db, agent, supervisor):
-    alice, alice_mail = customer(client, agent)
-    bob, bob_mail = customer(client, agent)
-    _carol, carol_mail = customer(client, agent, consent=False)
+def test_an_idea_from_proposal_to_answer(
+    make_consenting_customer, app, client, db, agent, supervisor
+):
+    alice, alice_mail = make_consenting_customer()
+    bob, bob_mail = make_consenting_customer()
+    _carol, carol_mail = make_consenting_customer(consent=False)
     with TestClient(app) as a, TestClient(app) as b, TestClient(app) as c:
         csrf_a = sign_in(a, db, alice_mail)
         made = propose(
@@ -147,8 +133,10 @@ def test_an_idea_from_proposal_to_answer(app, client, db, agent, supervisor):
     assert denied.status_code == 403
 
 
-def test_merging_a_duplicate_moves_its_votes_once(app, client, db, agent, supervisor):
-    people = [customer(client, agent) for _ in range(3)]
+def test_merging_a_duplicate_moves_its_votes_once(
+    make_consenting_customer, app, client, db, agent, supervisor
+):
+    people = [make_consenting_customer() for _ in range(3)]
     with TestClient(app) as a, TestClient(app) as b, TestClient(app) as c:
         csrfs = [sign_in(p, db, mail) for p, (_, mail) in zip((a, b, c), people, strict=True)]
         propose(a, csrfs[0], "Wi-Fi on every flight", "Free Wi-Fi on every flight for members.")
@@ -183,8 +171,10 @@ def test_merging_a_duplicate_moves_its_votes_once(app, client, db, agent, superv
         assert "Wi-Fi on every flight" not in a.get("/my/ideas").text
 
 
-def test_the_console_sets_a_status_and_answers(app, client, db, agent, supervisor):
-    _cid, mail = customer(client, agent)
+def test_the_console_sets_a_status_and_answers(
+    make_consenting_customer, app, client, db, agent, supervisor
+):
+    _cid, mail = make_consenting_customer()
     with TestClient(app) as a:
         propose(
             a,
@@ -216,9 +206,11 @@ def test_a_partner_sees_no_idea(client, db, make_person, make_organisation, agen
     assert client.get("/api/v1/ideas", headers=partner.headers).status_code == 403
 
 
-def test_customers_comment_and_staff_hide_a_comment(app, client, db, agent, supervisor):
-    alice, alice_mail = customer(client, agent)
-    bob, bob_mail = customer(client, agent)
+def test_customers_comment_and_staff_hide_a_comment(
+    make_consenting_customer, app, client, db, agent, supervisor
+):
+    alice, alice_mail = make_consenting_customer()
+    bob, bob_mail = make_consenting_customer()
     with TestClient(app) as a, TestClient(app) as b:
         csrf_a = sign_in(a, db, alice_mail)
         assert (
