@@ -14,6 +14,7 @@ from sqlalchemy import select
 from egards.accounts.domain import Role
 from egards.ideas.models import Idea
 from egards.outbox.models import OutboxMessage
+from egards.voice.settings import VoiceSettings
 from tests.conftest import login
 from tests.integration.portal.conftest import sign_in
 
@@ -313,3 +314,46 @@ def test_customers_comment_and_staff_hide_a_comment(
     # Alice's export carries no comment of Bob's.
     alices = client.get(f"/api/v1/customers/{alice}/export", headers=supervisor.headers).json()
     assert [c["body"] for c in alices["ideas"]["comments"]] == ["By letter: thank you all."]
+
+
+def test_the_public_list_is_off_by_default_and_never_names_a_proposer(
+    make_consenting_customer, app, client, db, agent, supervisor
+):
+    assert client.get("/public/ideas").status_code == 404  # off unless configured
+    app.state.voice_settings = VoiceSettings(public_ideas=True)
+    cid, mail = make_consenting_customer()
+    person = client.get(f"/api/v1/customers/{cid}", headers=agent.headers).json()
+    with TestClient(app) as a:
+        csrf = sign_in(a, db, mail)
+        propose(a, csrf, "Seat maps in the app", "Show the seat map before check-in.")
+        propose(a, csrf, "Zqhiddenmarker idea", "Zqhiddenmarker body")
+        idea = idea_id_of(db, "Seat maps in the app")
+        a.post(f"/my/ideas/{idea}/vote", data={"csrf_token": csrf})
+        a.post(f"/my/ideas/{idea}/comments", data={"body": "Zqcommentmarker", "csrf_token": csrf})
+    hidden = idea_id_of(db, "Zqhiddenmarker idea")
+    client.post(
+        f"/api/v1/ideas/{hidden}/hide", json={"reason": "Zqreason"}, headers=supervisor.headers
+    )
+    answered = client.post(
+        f"/api/v1/ideas/{idea}/status",
+        json={"status": "planned", "answer": "Coming in the spring release."},
+        headers=supervisor.headers,
+    )
+    assert answered.status_code == 200, answered.text
+
+    with TestClient(app) as anyone:  # no sign-in, no staff session
+        page = anyone.get("/public/ideas")
+    assert page.status_code == 200
+    assert "Seat maps in the app" in page.text and "Coming in the spring release." in page.text
+    assert "· 1 votes" in page.text  # the proposer's own vote (a second one is refused)
+    assert 'class="badge">planned<' in page.text
+    for private in (
+        mail,
+        person["last_name"],
+        person["first_name"],
+        "Zqhiddenmarker",
+        "Zqreason",
+        "Zqcommentmarker",
+        supervisor.email,
+    ):
+        assert private not in page.text, private
