@@ -10,7 +10,10 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from egards.accounts.domain import Permission
+from egards.errors import NotFound
+from egards.i18n import N_
 from egards.ideas import domain, service
+from egards.voice.settings import get_voice_settings
 from egards.web.deps import CurrentActor, DbSession, Id, now_of
 from egards.web.templating import render
 
@@ -46,6 +49,28 @@ def ideas_page(
             "ideas_locale": _locale(request),
         },
     )
+
+
+@router.get("/public/ideas")
+def public_list(request: Request, session: DbSession, category: str | None = None) -> Response:
+    """The idea box for anyone, without signing in, when ``EGARDS_VOICE_PUBLIC_IDEAS`` is on
+    (off: 404): what signed-in customers see, read-only, and never who proposed an idea."""
+    settings = getattr(request.app.state, "voice_settings", None) or get_voice_settings()
+    if not settings.public_ideas:
+        raise NotFound(N_("the public idea list is not open"))
+    category = category if category in service.categories() else None
+    response = render(
+        request,
+        "ideas/public.html",
+        {
+            "ideas": service.public_ideas(session, category=category),
+            "category": category,
+            "categories": service.categories(),
+            "ideas_locale": _locale(request),
+        },
+    )
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 @router.get("/ideas/{idea_id}")

@@ -29,6 +29,12 @@ class VoiceSettings(BaseSettings):
         default=8, ge=1, le=10, description="From this value decile a threat raises priority."
     )
 
+    public_ideas: bool = Field(
+        default=False,
+        description="Anyone may read the idea box, without signing in, at /public/ideas "
+        "(visible ideas, votes, status, public answers; never who proposed them).",
+    )
+
     nps_cadence_days: int = Field(
         default=90, ge=1, le=3650, description="A relationship NPS wave goes out this often."
     )

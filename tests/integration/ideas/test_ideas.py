@@ -17,8 +17,8 @@ from egards.customers.models import TimelineEvent
 from egards.i18n import render_message
 from egards.ideas.models import Idea
 from egards.outbox.models import OutboxMessage
+from egards.voice.settings import VoiceSettings
 from tests.conftest import login
-from tests.integration.builders import customer_payload
 from tests.integration.portal.conftest import sign_in
 
 NOW = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
@@ -37,21 +37,6 @@ def app(settings, db):
 @pytest.fixture
 def supervisor(make_person):
     return make_person(Role.SUPERVISOR)
-
-
-def customer(client, person, *, consent: bool = True) -> tuple[int, str]:
-    payload = customer_payload(preferred_language="en")
-    response = client.post("/api/v1/customers", json=payload, headers=person.headers)
-    assert response.status_code == 201, response.text
-    cid = response.json()["id"]
-    if consent:
-        granted = client.post(
-            f"/api/v1/customers/{cid}/consents",
-            json={"purpose": "surveys", "channel": "email", "granted": True, "source": "web"},
-            headers=person.headers,
-        )
-        assert granted.status_code in (200, 201), granted.text
-    return cid, payload["emails"][0]
 
 
 def propose(portal: TestClient, csrf: str, title: str, body: str, category: str = "app"):
@@ -80,10 +65,12 @@ def mails_about(db, idea_id: int) -> list[str]:
         )
 
 
-def test_an_idea_from_proposal_to_answer(app, client, db, agent, supervisor):
-    alice, alice_mail = customer(client, agent)
-    bob, bob_mail = customer(client, agent)
-    _carol, carol_mail = customer(client, agent, consent=False)
+def test_an_idea_from_proposal_to_answer(
+    make_consenting_customer, app, client, db, agent, supervisor
+):
+    alice, alice_mail = make_consenting_customer()
+    bob, bob_mail = make_consenting_customer()
+    _carol, carol_mail = make_consenting_customer(consent=False)
     with TestClient(app) as a, TestClient(app) as b, TestClient(app) as c:
         csrf_a = sign_in(a, db, alice_mail)
         made = propose(
@@ -150,8 +137,10 @@ def test_an_idea_from_proposal_to_answer(app, client, db, agent, supervisor):
     assert denied.status_code == 403
 
 
-def test_merging_a_duplicate_moves_its_votes_once(app, client, db, agent, supervisor):
-    people = [customer(client, agent) for _ in range(3)]
+def test_merging_a_duplicate_moves_its_votes_once(
+    make_consenting_customer, app, client, db, agent, supervisor
+):
+    people = [make_consenting_customer() for _ in range(3)]
     with TestClient(app) as a, TestClient(app) as b, TestClient(app) as c:
         csrfs = [sign_in(p, db, mail) for p, (_, mail) in zip((a, b, c), people, strict=True)]
         propose(a, csrfs[0], "Wi-Fi on every flight", "Free Wi-Fi on every flight for members.")
@@ -186,8 +175,10 @@ def test_merging_a_duplicate_moves_its_votes_once(app, client, db, agent, superv
         assert "Wi-Fi on every flight" not in a.get("/my/ideas").text
 
 
-def test_the_console_sets_a_status_and_answers(app, client, db, agent, supervisor):
-    _cid, mail = customer(client, agent)
+def test_the_console_sets_a_status_and_answers(
+    make_consenting_customer, app, client, db, agent, supervisor
+):
+    _cid, mail = make_consenting_customer()
     with TestClient(app) as a:
         propose(
             a,
@@ -219,9 +210,11 @@ def test_a_partner_sees_no_idea(client, db, make_person, make_organisation, agen
     assert client.get("/api/v1/ideas", headers=partner.headers).status_code == 403
 
 
-def test_customers_comment_and_staff_hide_a_comment(app, client, db, agent, supervisor):
-    alice, alice_mail = customer(client, agent)
-    bob, bob_mail = customer(client, agent)
+def test_customers_comment_and_staff_hide_a_comment(
+    make_consenting_customer, app, client, db, agent, supervisor
+):
+    alice, alice_mail = make_consenting_customer()
+    bob, bob_mail = make_consenting_customer()
     with TestClient(app) as a, TestClient(app) as b:
         csrf_a = sign_in(a, db, alice_mail)
         assert (
@@ -342,3 +335,46 @@ def test_customers_comment_and_staff_hide_a_comment(app, client, db, agent, supe
     # Alice's export carries no comment of Bob's.
     alices = client.get(f"/api/v1/customers/{alice}/export", headers=supervisor.headers).json()
     assert [c["body"] for c in alices["ideas"]["comments"]] == ["By letter: thank you all."]
+
+
+def test_the_public_list_is_off_by_default_and_never_names_a_proposer(
+    make_consenting_customer, app, client, db, agent, supervisor
+):
+    assert client.get("/public/ideas").status_code == 404  # off unless configured
+    app.state.voice_settings = VoiceSettings(public_ideas=True)
+    cid, mail = make_consenting_customer()
+    person = client.get(f"/api/v1/customers/{cid}", headers=agent.headers).json()
+    with TestClient(app) as a:
+        csrf = sign_in(a, db, mail)
+        propose(a, csrf, "Seat maps in the app", "Show the seat map before check-in.")
+        propose(a, csrf, "Zqhiddenmarker idea", "Zqhiddenmarker body")
+        idea = idea_id_of(db, "Seat maps in the app")
+        a.post(f"/my/ideas/{idea}/vote", data={"csrf_token": csrf})
+        a.post(f"/my/ideas/{idea}/comments", data={"body": "Zqcommentmarker", "csrf_token": csrf})
+    hidden = idea_id_of(db, "Zqhiddenmarker idea")
+    client.post(
+        f"/api/v1/ideas/{hidden}/hide", json={"reason": "Zqreason"}, headers=supervisor.headers
+    )
+    answered = client.post(
+        f"/api/v1/ideas/{idea}/status",
+        json={"status": "planned", "answer": "Coming in the spring release."},
+        headers=supervisor.headers,
+    )
+    assert answered.status_code == 200, answered.text
+
+    with TestClient(app) as anyone:  # no sign-in, no staff session
+        page = anyone.get("/public/ideas")
+    assert page.status_code == 200
+    assert "Seat maps in the app" in page.text and "Coming in the spring release." in page.text
+    assert "· 1 votes" in page.text  # the proposer's own vote (a second one is refused)
+    assert 'class="badge">planned<' in page.text
+    for private in (
+        mail,
+        person["last_name"],
+        person["first_name"],
+        "Zqhiddenmarker",
+        "Zqreason",
+        "Zqcommentmarker",
+        supervisor.email,
+    ):
+        assert private not in page.text, private

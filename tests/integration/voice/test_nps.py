@@ -16,7 +16,6 @@ from egards.outbox.models import OutboxMessage
 from egards.voice import service
 from egards.voice.settings import VoiceSettings
 from tests.conftest import csrf_from, login
-from tests.integration.builders import customer_payload
 from tests.integration.portal.conftest import sign_in
 
 NOW = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
@@ -31,21 +30,6 @@ def app(settings, db):
     application = create_app(settings, db)
     application.state.clock = lambda: NOW
     return application
-
-
-def customer(client, person, *, consent: bool = True) -> tuple[int, str]:
-    payload = customer_payload(preferred_language="en")
-    response = client.post("/api/v1/customers", json=payload, headers=person.headers)
-    assert response.status_code == 201, response.text
-    cid = response.json()["id"]
-    if consent:
-        granted = client.post(
-            f"/api/v1/customers/{cid}/consents",
-            json={"purpose": "surveys", "channel": "email", "granted": True, "source": "web"},
-            headers=person.headers,
-        )
-        assert granted.status_code in (200, 201), granted.text
-    return cid, payload["emails"][0]
 
 
 def wave(db, now: datetime) -> int:
@@ -68,10 +52,12 @@ def nps_token(db, email: str) -> str:
     return found.group(1)
 
 
-def test_a_wave_is_answered_and_counted(app, client, db, agent, make_person):
+def test_a_wave_is_answered_and_counted(
+    make_consenting_customer, app, client, db, agent, make_person
+):
     supervisor = make_person(Role.SUPERVISOR)
-    people = [customer(client, agent) for _ in range(3)]
-    customer(client, agent, consent=False)
+    people = [make_consenting_customer() for _ in range(3)]
+    make_consenting_customer(consent=False)
     assert wave(db, NOW) == 3  # the one without consent is not asked
     assert wave(db, NOW + timedelta(days=1)) == 0  # not due before the cadence
 
@@ -79,6 +65,7 @@ def test_a_wave_is_answered_and_counted(app, client, db, agent, make_person):
     token = nps_token(db, people[0][1])
     page = client.get(f"/survey/{token}", params={"rating": 10})
     assert page.status_code == 200 and 'value="0"' in page.text and 'value="10"' in page.text
+    assert 'id="rating-10" checked' in page.text and 'name="q_why"' in page.text
     done = client.post(f"/survey/{token}", data={"rating": "10", "q_why": "Always on time"})
     assert done.status_code == 200 and "10/10" in done.text
     assert client.post(f"/survey/{token}", data={"rating": "9"}).status_code == 409
@@ -90,7 +77,9 @@ def test_a_wave_is_answered_and_counted(app, client, db, agent, make_person):
         found = re.search(r'href="/my/surveys/(\d+)"', home.text)
         assert found, home.text
         form = portal.get(f"/my/surveys/{found.group(1)}")
-        assert form.status_code == 200
+        assert form.status_code == 200  # the same questions as the link's page (one macro)
+        assert 'id="rating-0"' in form.text and 'name="q_why"' in form.text
+        assert "checked" not in form.text
         wrong = portal.post(
             f"/my/surveys/{found.group(1)}",
             data={"rating": "11", "csrf_token": csrf_from(form.text)},
@@ -143,10 +132,10 @@ def enrol(client, person, customer_id: int, programme: str) -> None:
 
 
 def test_the_nps_by_programme_counts_a_customer_in_each_of_theirs(
-    app, client, db, agent, make_person
+    make_consenting_customer, app, client, db, agent, make_person
 ):
     supervisor = make_person(Role.SUPERVISOR)
-    both, flyer, nobody = (customer(client, agent) for _ in range(3))
+    both, flyer, nobody = (make_consenting_customer() for _ in range(3))
     enrol(client, agent, both[0], "flying_blue")
     enrol(client, agent, both[0], "carte_maison")
     enrol(client, agent, flyer[0], "flying_blue")
