@@ -27,7 +27,10 @@ of the social set (odd profile ids) and reports precision, recall, F1 and the sh
 review on the other half, beside the product's defaults (the thresholds: upper, margin, and
 the upper threshold of a profile known by its names alone, EGARDS_SOCIAL_LINK_NAME_ONLY_UPPER),
 on the social set and on its adversarial variant (namesakes of rare-named customers too,
-``social_set(adversarial=True)``).
+``social_set(adversarial=True)``), with the ceiling of any rule on those scores (true links
+never scored, or tied with a namesake customer at the very same comparison levels).
+``--speed-only`` measures speed alone; the batch is reported in CPU time (the process's,
+DuckDB's threads included) beside the wall time and the load average.
 """
 
 from __future__ import annotations

@@ -446,7 +446,7 @@ def parameters(
         levels = [level for level in comparison["comparison_levels"] if "m_probability" in level]
         found[comparison["output_column_name"]] = {
             "m": [level["m_probability"] for level in levels],
-            # None: no sampled pair reached that level (Splink then uses its default).
+            # None: no sampled pair reached that level, so u was not estimated.
             "u": [level.get("u_probability") for level in levels],
         }
     return found
