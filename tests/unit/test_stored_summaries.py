@@ -15,8 +15,6 @@ WRITERS = {"record_event", "record_change", "_record", "_timeline"}
 """The calls whose ``summary`` is stored for readers."""
 
 NOT_YET = {
-    "portal/service/privacy.py",
-    "portal/service/sign_in.py",
     "social/service/links.py",
     "subscriptions/service/cancellation.py",
     "subscriptions/service/contracts.py",

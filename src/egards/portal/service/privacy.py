@@ -15,7 +15,7 @@ from egards.audit import service as audit
 from egards.customers import service as customers
 from egards.customers.domain import ERASED, Erasure
 from egards.errors import InvalidInput, NotFound
-from egards.i18n import N_
+from egards.i18n import N_, day, message
 from egards.loyalty import domain as loyalty_domain
 from egards.outbox import service as outbox
 from egards.portal import domain
@@ -95,7 +95,12 @@ def ask_privacy(
         actor=PORTAL,
         customer_id=customer_id,
         kind=f"privacy.{wanted}_requested",
-        summary=f"Asked for {wanted} of their data (answer due {request.due_on.isoformat()})",
+        summary=message(
+            N_("Asked for the erasure of their data (answer due {due})")
+            if wanted is PrivacyKind.ERASURE
+            else N_("Asked for the rectification of their data (answer due {due})"),
+            due=day(request.due_on),
+        ),
         channel="web",
         ref_type="privacy_request",
         ref_id=str(request.id),
@@ -208,7 +213,7 @@ def extend_privacy(
         actor=actor,
         customer_id=request.customer_id,
         kind="privacy.extended",
-        summary=f"Privacy request extended to {request.due_on.isoformat()}",
+        summary=message(N_("Privacy request extended to {due}"), due=day(request.due_on)),
         ref_type="privacy_request",
         ref_id=str(request.id),
         occurred_at=now,
@@ -260,7 +265,12 @@ def decide_privacy(
             actor=actor,
             customer_id=request.customer_id,
             kind=f"privacy.{request.status}",
-            summary=f"Privacy request {request.id} {request.status}",
+            summary=message(
+                N_("Privacy request {number} done")
+                if request.status == PrivacyStatus.DONE
+                else N_("Privacy request {number} refused"),
+                number=str(request.id),
+            ),
             ref_type="privacy_request",
             ref_id=str(request.id),
             occurred_at=now,

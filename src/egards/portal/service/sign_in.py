@@ -13,7 +13,7 @@ from egards.customers import service as customers
 from egards.customers.domain import CustomerStatus, normalise_email
 from egards.db import rowcount
 from egards.errors import InvalidInput, NotAuthenticated
-from egards.i18n import N_
+from egards.i18n import N_, message
 from egards.loyalty import service as loyalty
 from egards.outbox import service as outbox
 from egards.portal import domain
@@ -190,7 +190,7 @@ def redeem_link(
         actor=PORTAL,
         customer_id=customer_id,
         kind="portal.sign_in",
-        summary="Signed in to the customer portal",
+        summary=message(N_("Signed in to the customer portal")),
         channel="web",
         occurred_at=now,
     )
