@@ -72,3 +72,11 @@ def test_a_stored_day_reads_the_reader_way():
 def test_an_idea_summary_reads_in_french_with_its_title_as_written():
     stored = message(N_("Proposed an idea: {title}"), title="Late checkout")
     assert render_message("fr", stored) == "A proposé une idée : Late checkout"
+
+
+def test_a_privacy_request_reads_its_due_day_in_french():
+    stored = message(N_("Privacy request extended to {day}"), day=day(datetime(2026, 12, 4).date()))
+    assert render_message("fr", stored) == (
+        "Demande sur les données prolongée jusqu’au 4 décembre 2026"
+    )
+    assert render_message("en", stored) == "Privacy request extended to 4 December 2026"
