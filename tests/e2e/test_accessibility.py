@@ -139,7 +139,8 @@ def test_the_vendored_axe_core_is_the_pinned_version():
     ("width", "locale"), [(390, "fr"), (390, "en"), (1366, "fr"), (1366, "en"), (1920, "en")]
 )
 def test_no_main_page_has_a_serious_axe_violation_or_scrolls_sideways(context_at, width, locale):
-    """One visit of each page checks both; axe-core at the phone's and the laptop's width."""
+    """One visit of each page checks both; axe-core at the phone's and the laptop's width,
+    and at 1366 px that / brings the focus to the customer search."""
     page = context_at(width)
     sign_in(page, locale=locale)
     problems: dict[str, list[str]] = {}
@@ -157,6 +158,11 @@ def test_no_main_page_has_a_serious_axe_violation_or_scrolls_sideways(context_at
         page.goto(path)
         page.wait_for_load_state("networkidle")
         check(path)
+        if width == 1366:  # the README's promise: / searches from any page
+            page.keyboard.press("/")
+            focused = page.evaluate("() => document.activeElement.id")
+            if focused not in ("q", "nav-q"):
+                problems.setdefault(path, []).append(f"/ focuses {focused!r}, not the search")
     page.context.clear_cookies()
     page.goto("/contact")
     check("/contact")
