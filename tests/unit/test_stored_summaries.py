@@ -14,12 +14,6 @@ PACKAGE = Path(__file__).resolve().parents[2] / "src" / "egards"
 WRITERS = {"record_event", "record_change", "_record", "_timeline"}
 """The calls whose ``summary`` is stored for readers."""
 
-NOT_YET = {
-    "social/service/links.py",
-}
-"""Producers still storing English (#14, outside this change's folders). The walk fails when one
-of them no longer does, so the list only shrinks."""
-
 
 def _english(node: ast.expr) -> bool:
     """A summary that is plain text: a literal, an f-string, text joined to text, or a
@@ -62,12 +56,7 @@ def _producers() -> dict[str, list[int]]:
 
 
 def test_no_feature_stores_an_english_summary():
-    found = {path: lines for path, lines in _producers().items() if path not in NOT_YET}
-    assert found == {}, "store a message (egards.i18n.message) instead of English text"
-
-
-def test_the_list_of_producers_not_yet_moved_only_shrinks():
-    assert set(_producers()) >= NOT_YET, "remove the moved producers from NOT_YET"
+    assert _producers() == {}, "store a message (egards.i18n.message) instead of English text"
 
 
 @pytest.mark.parametrize(

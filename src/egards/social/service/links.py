@@ -14,7 +14,8 @@ from egards.audit import service as audit
 from egards.customers import service as customers
 from egards.customers.domain import IdentityKind
 from egards.customers.schemas import IdentityCreate
-from egards.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from egards.errors import N_, Conflict, InvalidInput, NotFound, PermissionDenied
+from egards.i18n import message
 from egards.social.domain import (
     Evidence,
     LinkDecision,
@@ -184,21 +185,20 @@ def _link(
     link.status = LinkStatus.LINKED
     link.decided_at, link.decided_by = now, actor.label
     session.flush()
-    audit.record(
+    customers.record_change(
         session,
         actor=actor,
         action="social.link",
-        entity_type="social_profile",
-        entity_id=profile.id,
-        customer_id=customer_id,
-        after={"network": profile.network, "handle": profile.handle, "method": str(method)},
-    )
-    customers.record_event(
-        session,
-        actor=actor,
-        customer_id=customer_id,
         kind="social.linked",
-        summary=f"Social profile linked: {profile.network} @{profile.handle} ({method})",
+        entity=("social_profile", profile.id),
+        customer_id=customer_id,
+        summary=message(
+            N_("Social profile linked: {network} @{handle} ({method})"),
+            network=profile.network,
+            handle=profile.handle,
+            method=message(METHOD_WORDS[LinkMethod(method)]),
+        ),
+        after={"network": profile.network, "handle": profile.handle, "method": str(method)},
         channel="social",
         occurred_at=now,
     )
@@ -261,22 +261,20 @@ def unlink_profile(
         link.status, link.reason = LinkStatus.UNLINKED, reason
         link.decided_at, link.decided_by = now, actor.label
     profile.customer_id, profile.link_method = None, None
-    audit.record(
+    customers.record_change(
         session,
         actor=actor,
         action="social.unlink",
-        entity_type="social_profile",
-        entity_id=profile.id,
+        kind="social.unlinked",
+        entity=("social_profile", profile.id),
         customer_id=customer_id,
+        summary=message(
+            N_("Social profile unlinked: {network} @{handle}"),
+            network=profile.network,
+            handle=profile.handle,
+        ),
         before={"customer_id": customer_id},
         reason=reason,
-    )
-    customers.record_event(
-        session,
-        actor=actor,
-        customer_id=customer_id,
-        kind="social.unlinked",
-        summary=f"Social profile unlinked: {profile.network} @{profile.handle}",
         channel="social",
         occurred_at=now,
     )
@@ -345,3 +343,17 @@ def decide_review(
         )
     session.flush()
     return link
+
+
+METHOD_WORDS = {
+    LinkMethod.VERIFIED_EMAIL: N_("verified e-mail"),
+    LinkMethod.VERIFIED_PHONE: N_("verified phone number"),
+    LinkMethod.DECLARED_HANDLE: N_("handle given by the customer"),
+    LinkMethod.LOYALTY_NUMBER: N_("loyalty number"),
+    LinkMethod.CONTRACT_REFERENCE: N_("contract reference"),
+    LinkMethod.REPLY_FROM_KNOWN_ADDRESS: N_("reply from a known address"),
+    LinkMethod.PROBABILISTIC: N_("probable match"),
+    LinkMethod.REVIEW: N_("confirmed on review"),
+    LinkMethod.AGENT: N_("linked by an agent"),
+}
+"""How a profile was linked, in words on the customer's timeline."""
