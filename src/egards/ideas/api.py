@@ -9,7 +9,15 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from egards.ideas import service
-from egards.ideas.schemas import CommentIn, CommentRead, HideIn, IdeaRead, MergeIn, StatusIn
+from egards.ideas.schemas import (
+    CommentIn,
+    CommentRead,
+    HideIn,
+    IdeaRead,
+    MergeIn,
+    StatusIn,
+    TagsIn,
+)
 from egards.web.deps import CurrentActor, DbSession, Id, now_of
 
 router = APIRouter(prefix="/ideas", tags=["ideas"])
@@ -21,10 +29,14 @@ def list_ideas(
     actor: CurrentActor,
     status: Annotated[str | None, Query(max_length=20, pattern=r"^[a-z_]+$")] = None,
     category: Annotated[str | None, Query(max_length=40, pattern=r"^[a-z0-9_]+$")] = None,
+    tag: Annotated[str | None, Query(min_length=1, max_length=40)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 200,
 ) -> list[IdeaRead]:
-    """Ideas, most voted first (hidden and merged ones included, flagged)."""
-    rows = service.list_ideas(session, actor=actor, status=status, category=category, limit=limit)
+    """Ideas, most voted first (hidden and merged ones included, flagged), by status,
+    category or tag."""
+    rows = service.list_ideas(
+        session, actor=actor, status=status, category=category, tag=tag, limit=limit
+    )
     return [IdeaRead.model_validate(r) for r in rows]
 
 
@@ -47,6 +59,17 @@ def set_status(
         reason=data.reason,
         answer=data.answer,
         now=now_of(request),
+    )
+    return IdeaRead.model_validate(idea)
+
+
+@router.put("/{idea_id}/tags", response_model=IdeaRead)
+def set_tags(
+    request: Request, session: DbSession, actor: CurrentActor, idea_id: Id, data: TagsIn
+) -> IdeaRead:
+    """The staff's tags of an idea, replaced as a whole; lower case, at most 10."""
+    idea = service.set_tags(
+        session, actor=actor, idea_id=idea_id, tags=data.tags, now=now_of(request)
     )
     return IdeaRead.model_validate(idea)
 

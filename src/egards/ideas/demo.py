@@ -70,6 +70,17 @@ IDEAS = [
         "The chatbot is fine but after 8 pm I need a person for real problems.",
     ),
 ]
+TAGS = [  # the staff's tags, one list per idea above, in order
+    ["mobile", "boarding"],
+    ["booking", "seats"],
+    ["status", "fairness"],
+    ["miles", "expiry", "fairness"],
+    ["mobile", "follow-up"],
+    ["technician", "appointments"],
+    ["phone", "waiting time"],
+    ["chat", "opening hours"],
+    ["mobile", "boarding"],
+]
 DUPLICATE = (
     "en",
     "travel",
@@ -161,9 +172,11 @@ def populate(db: Database, *, seed: int, console: Console | None, summary: Any) 
                     now=now - timedelta(days=10 - k),
                 )
                 comments += 1
+        for idea_id, tags in zip(made, TAGS, strict=False):
+            service.set_tags(session, actor=boss, idea_id=idea_id, tags=tags, now=now)
         service.merge(session, actor=boss, idea_id=made[-1], into_id=made[0], now=now)
     summary.features["ideas"] = (
         f"{len(made)} ideas with {votes} votes and {comments} comments, {len(DECISIONS)}"
-        " answered, one duplicate"
+        " answered, tagged, one duplicate"
         " merged (its votes moved): the console's /ideas, the portal's /my/ideas"
     )

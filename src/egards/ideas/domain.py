@@ -71,6 +71,26 @@ def clean_text(value: str, *, field: str, maximum: int, minimum: int = 1) -> str
     return text
 
 
+TAGS_MAX = 10
+_TAG = re.compile(r"[^\W_](?:(?:[^\W_]|[ -]){0,38}[^\W_])?")
+
+
+def clean_tags(values: list[str]) -> list[str]:
+    """The staff's tags of an idea: lower case, single spaces, letters, digits, spaces and
+    hyphens (1 to 40 characters), each once, at most ``TAGS_MAX``; sorted."""
+    tags = sorted({" ".join(value.split()).lower() for value in values if value.strip()})
+    if len(tags) > TAGS_MAX:
+        raise InvalidInput(N_("at most {maximum} tags"), field="tags", maximum=TAGS_MAX)
+    for tag in tags:
+        if not _TAG.fullmatch(tag):
+            raise InvalidInput(
+                N_("tag {tag}: letters, digits, spaces and hyphens, 1 to 40 characters"),
+                field="tags",
+                tag=repr(tag),
+            )
+    return tags
+
+
 def check_status_change(current: str, wanted: str, reason: str | None) -> None:
     """A status is one of STATUSES; a declined idea says why; a merged idea stays merged."""
     if wanted not in STATUSES:

@@ -1,12 +1,13 @@
 """Tables of the idea box: ``ideas`` (a customer's proposal, its status, the company's public
-answer, moderation and merging) and ``idea_votes`` (one vote per customer per idea)."""
+answer, moderation and merging), ``idea_votes`` (one vote per customer per idea),
+``idea_comments`` and ``idea_tags`` (the staff's tags)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from egards.db import Base, BigIntKey, utcnow
 
@@ -37,6 +38,13 @@ class Idea(Base):
     votes: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    tag_rows: Mapped[list[IdeaTag]] = relationship(
+        lazy="selectin", cascade="all, delete-orphan", order_by="IdeaTag.tag"
+    )
+
+    @property
+    def tags(self) -> list[str]:
+        return [row.tag for row in self.tag_rows]
 
 
 class Vote(Base):
@@ -71,3 +79,13 @@ class Comment(Base):
     hidden_reason: Mapped[str | None] = mapped_column(Text)
     hidden_by: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class IdeaTag(Base):
+    """A tag the staff put on an idea (``wifi``, ``lounge``), to group and find ideas."""
+
+    __tablename__ = "idea_tags"
+    __table_args__ = (Index("ix_idea_tags_tag", "tag"),)
+
+    idea_id: Mapped[int] = mapped_column(ForeignKey("ideas.id"), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(40), primary_key=True)

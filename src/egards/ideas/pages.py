@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from egards.accounts.domain import Permission
@@ -33,10 +33,11 @@ def ideas_page(
     actor: CurrentActor,
     status: str | None = None,
     category: str | None = None,
+    tag: Annotated[str | None, Query(max_length=40)] = None,
 ) -> Response:
     status = status if status in (*domain.STATUSES, domain.MERGED) else None
     category = category if category in service.categories() else None
-    rows = service.list_ideas(session, actor=actor, status=status, category=category)
+    rows = service.list_ideas(session, actor=actor, status=status, category=category, tag=tag)
     return render(
         request,
         "ideas/list.html",
@@ -46,6 +47,8 @@ def ideas_page(
             "category": category,
             "statuses": (*domain.STATUSES, domain.MERGED),
             "categories": service.categories(),
+            "tag": tag,
+            "tags": service.tags_in_use(session, actor=actor),
             "ideas_locale": _locale(request),
         },
     )
@@ -112,6 +115,21 @@ def status_form(
         reason=reason or None,
         answer=answer or None,
         now=now_of(request),
+    )
+    return RedirectResponse(f"/ideas/{idea_id}", status_code=303)
+
+
+@router.post("/ideas/{idea_id}/tags")
+def tags_form(
+    request: Request,
+    session: DbSession,
+    actor: CurrentActor,
+    idea_id: Id,
+    tags: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    """The tags as typed, separated by commas."""
+    service.set_tags(
+        session, actor=actor, idea_id=idea_id, tags=tags.split(","), now=now_of(request)
     )
     return RedirectResponse(f"/ideas/{idea_id}", status_code=303)
 

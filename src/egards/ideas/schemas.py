@@ -30,6 +30,7 @@ class IdeaRead(BaseModel):
     hidden_reason: str | None
     merged_into_id: int | None
     votes: int
+    tags: list[str]
     created_at: datetime
     updated_at: datetime
 
@@ -60,6 +61,12 @@ class StatusIn(Input):
 
 class MergeIn(Input):
     into_id: int = Field(ge=1, le=2**62)
+
+
+class TagsIn(Input):
+    """The idea's tags as a whole (an empty list removes them)."""
+
+    tags: list[str] = Field(max_length=10)
 
 
 class HideIn(Input):

@@ -24,7 +24,7 @@ from egards.errors import N_, InvalidInput, NotFound, PermissionDenied
 from egards.i18n import message
 from egards.ideas import domain
 from egards.ideas.domain import AlreadyVoted, Category
-from egards.ideas.models import Comment, Idea, Vote
+from egards.ideas.models import Comment, Idea, IdeaTag, Vote
 from egards.outbox import service as outbox
 from egards.voice.settings import get_voice_settings
 
@@ -178,6 +178,7 @@ def list_ideas(
     actor: Actor,
     status: str | None = None,
     category: str | None = None,
+    tag: str | None = None,
     include_hidden: bool = True,
     limit: int = 200,
 ) -> list[Idea]:
@@ -191,6 +192,10 @@ def list_ideas(
         query = query.where(Idea.status == status)
     if category:
         query = query.where(Idea.category == category)
+    if tag:
+        query = query.where(
+            Idea.id.in_(select(IdeaTag.idea_id).where(IdeaTag.tag == " ".join(tag.split()).lower()))
+        )
     if not include_hidden:
         query = query.where(Idea.hidden.is_(False))
     return list(session.scalars(query.order_by(Idea.votes.desc(), Idea.id.desc()).limit(limit)))
@@ -254,6 +259,45 @@ def set_status(
     return idea
 
 
+def set_tags(
+    session: Session, *, actor: Actor, idea_id: int, tags: list[str], now: datetime
+) -> Idea:
+    """The staff's tags of an idea, replaced as a whole (an empty list removes them)."""
+    _staff(actor, Permission.CASES_WRITE)
+    idea = _get(session, idea_id)
+    before, wanted = idea.tags, domain.clean_tags(tags)
+    if wanted == before:
+        return idea
+    _retag(idea, wanted)
+    idea.updated_at = now
+    audit.record(
+        session,
+        actor=actor,
+        action="ideas.tagged",
+        entity_type="idea",
+        entity_id=idea.id,
+        before={"tags": before},
+        after={"tags": wanted},
+    )
+    session.flush()
+    return idea
+
+
+def _retag(idea: Idea, tags: list[str]) -> None:
+    kept = {row.tag: row for row in idea.tag_rows}
+    idea.tag_rows = [kept.get(tag) or IdeaTag(tag=tag) for tag in tags]
+
+
+def tags_in_use(session: Session, *, actor: Actor) -> list[tuple[str, int]]:
+    """Every tag with the number of ideas that carry it, most used first."""
+    _staff(actor)
+    count = func.count().label("n")
+    rows = session.execute(
+        select(IdeaTag.tag, count).group_by(IdeaTag.tag).order_by(count.desc(), IdeaTag.tag)
+    )
+    return [(tag, n) for tag, n in rows]
+
+
 def merge(session: Session, *, actor: Actor, idea_id: int, into_id: int, now: datetime) -> Idea:
     """A duplicate joins the idea it repeats: its votes move (a customer who voted for both
     counts once), it leaves the list, and its voters are told where their vote went."""
@@ -270,6 +314,7 @@ def merge(session: Session, *, actor: Actor, idea_id: int, into_id: int, now: da
             session.add(Vote(idea_id=target.id, customer_id=customer_id, created_at=now))
     session.flush()
     target.votes = session.scalar(select(func.count()).where(Vote.idea_id == target.id)) or 0
+    _retag(target, sorted({*target.tags, *source.tags}))  # the duplicate's tags stay findable
     source.votes, source.status, source.merged_into_id = 0, domain.MERGED, target.id
     source.updated_at = target.updated_at = now
     audit.record(

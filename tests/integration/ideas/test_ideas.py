@@ -378,3 +378,56 @@ def test_the_public_list_is_off_by_default_and_never_names_a_proposer(
         supervisor.email,
     ):
         assert private not in page.text, private
+
+
+def test_staff_tag_ideas_find_them_by_tag_and_a_merge_keeps_the_tags(
+    make_consenting_customer, app, client, db, agent, supervisor, make_person, make_organisation
+):
+    people = [make_consenting_customer() for _ in range(2)]
+    with TestClient(app) as a, TestClient(app) as b:
+        propose(a, sign_in(a, db, people[0][1]), "Quieter lounges", "Quiet rooms in lounges.")
+        propose(b, sign_in(b, db, people[1][1]), "Lounge naps", "Nap pods in the lounges.")
+    quiet, naps = idea_id_of(db, "Quieter lounges"), idea_id_of(db, "Lounge naps")
+    url = f"/api/v1/ideas/{quiet}/tags"
+    tagged = client.put(
+        url, json={"tags": [" Lounge ", "comfort", "lounge"]}, headers=agent.headers
+    )
+    assert tagged.status_code == 200, tagged.text
+    assert tagged.json()["tags"] == ["comfort", "lounge"]  # lower case, once each, sorted
+    # Bad tags are refused whole, the field named, nothing changed.
+    for bad in (["<script>"], ["x" * 41], [f"t{n}" for n in range(11)]):
+        refused = client.put(url, json={"tags": bad}, headers=agent.headers)
+        assert refused.status_code == 422, bad
+        assert refused.json()["errors"][0]["field"].endswith("tags")
+    assert client.get(f"/api/v1/ideas/{quiet}", headers=agent.headers).json()["tags"] == [
+        "comfort",
+        "lounge",
+    ]
+    found = client.get("/api/v1/ideas", params={"tag": "Lounge"}, headers=agent.headers).json()
+    assert [i["id"] for i in found] == [quiet]
+    partner = make_person(Role.PARTNER, organisation_id=make_organisation())
+    assert client.put(url, json={"tags": ["x"]}, headers=partner.headers).status_code == 403
+    # Merging a duplicate carries its tags to the idea it joins.
+    client.put(f"/api/v1/ideas/{naps}/tags", json={"tags": ["sleep"]}, headers=agent.headers)
+    merged = client.post(
+        f"/api/v1/ideas/{naps}/merge", json={"into_id": quiet}, headers=supervisor.headers
+    )
+    assert merged.json()["tags"] == ["comfort", "lounge", "sleep"]
+    with db.unit_of_work() as session:
+        actions = session.scalars(
+            select(AuditRecord.action).where(
+                AuditRecord.entity_type == "idea", AuditRecord.entity_id == str(quiet)
+            )
+        ).all()
+    assert actions.count("ideas.tagged") == 1
+    # The console: the form replaces the tags, the list filters by them.
+    csrf = login(client, agent.email)
+    saved = client.post(
+        f"/ideas/{quiet}/tags",
+        data={"tags": "comfort, Wi-Fi", "csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303, saved.text
+    listing = client.get("/ideas", params={"tag": "wi-fi"})
+    assert "Quieter lounges" in listing.text and 'value="wi-fi" selected' in listing.text
+    assert "Quieter lounges" not in client.get("/ideas", params={"tag": "sleep"}).text
