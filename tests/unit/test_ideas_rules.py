@@ -58,3 +58,28 @@ def test_the_categories_file_names_each_in_both_languages():
         domain.parse_categories({"app": {"en": "App"}})
     with pytest.raises(InvalidInput):
         domain.parse_categories({"Bad Key": {"en": "A", "fr": "B"}})
+
+
+def test_tags_are_normalised_once_each_or_refused_whole():
+    assert domain.clean_tags([" Wi-Fi ", "lounge  access", "wi-fi", ""]) == [
+        "lounge access",
+        "wi-fi",
+    ]
+    for bad in (["<b>"], ["under_score"], ["-x"], ["x" * 41], [f"t{n}" for n in range(11)]):
+        with pytest.raises(InvalidInput) as refused:
+            domain.clean_tags(bad)
+        assert refused.value.field == "tags"
+
+
+def test_a_category_of_programmes_is_open_to_their_members_only():
+    found = domain.parse_categories(
+        {
+            "travel": {"en": "Travel", "fr": "Voyages", "programmes": ["flying_blue"]},
+            "app": {"en": "App", "fr": "Application"},
+        }
+    )
+    assert found["travel"].open_to(["anciennete", "flying_blue"])
+    assert not found["travel"].open_to(["anciennete"]) and not found["travel"].open_to([])
+    assert found["app"].open_to([])
+    with pytest.raises(InvalidInput):
+        domain.parse_categories({"x": {"en": "X", "fr": "X", "programmes": "flying_blue"}})

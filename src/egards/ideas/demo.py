@@ -15,6 +15,7 @@ from egards.customers import service as customers
 from egards.db import Database, utcnow
 from egards.errors import DomainError
 from egards.ideas import service
+from egards.loyalty import service as loyalty
 
 COMMENTS = {
     "fr": ("Tout à fait d'accord, ce serait bien pratique.", "Oui, et dans l'application aussi."),
@@ -127,17 +128,28 @@ def populate(db: Database, *, seed: int, console: Console | None, summary: Any) 
             )
         except DomainError:
             boss = None
+    categories = service.categories()
     if len(people) < 10 or boss is None:
         summary.features["ideas"] = "no customers or supervisor: no ideas"
         return
     made: list[int] = []
     votes = 0
     with db.unit_of_work() as session:
-        for n, (language, category, title, body) in enumerate([*IDEAS, DUPLICATE]):
+        member_of = loyalty.programmes_of(session, people)
+        taken: set[int] = set()
+        for n, (language, wanted, title, body) in enumerate([*IDEAS, DUPLICATE]):
+            # Each idea from a customer its category is open to (a traveller for travel);
+            # a population too small to have one proposes under customer service.
+            open_to = [p for p in people if categories[wanted].open_to(member_of.get(p, []))]
+            proposer = next((p for p in open_to if p not in taken), None) or (
+                open_to[0] if open_to else people[n]
+            )
+            category = wanted if open_to else "service"
+            taken.add(proposer)
             when = now - timedelta(days=rng.randint(20, 200), hours=n)
             idea = service.propose(
                 session,
-                customer_id=people[n],
+                customer_id=proposer,
                 title=title,
                 body=body,
                 category=category,
@@ -145,7 +157,8 @@ def populate(db: Database, *, seed: int, console: Console | None, summary: Any) 
                 now=when,
             )
             made.append(idea.id)
-            for voter in rng.sample(people[10:], k=min(len(people) - 10, rng.randint(2, 40))):
+            others = [p for p in people[10:] if p != proposer]
+            for voter in rng.sample(others, k=min(len(others), rng.randint(2, 40))):
                 service.vote(
                     session, customer_id=voter, idea_id=idea.id, now=when + timedelta(days=1)
                 )

@@ -4,7 +4,7 @@ categories file."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,13 +34,19 @@ class Category:
     en: str
     fr: str
     silo: str
+    programmes: tuple[str, ...] = ()  # open to their members only; empty: to everyone
+
+    def open_to(self, member_of: Iterable[str]) -> bool:
+        """Whether a customer in these loyalty programmes may propose in this category."""
+        return not self.programmes or not set(self.programmes).isdisjoint(member_of)
 
     def label(self, locale: str) -> str:
         return self.fr if locale == "fr" else self.en
 
 
 def parse_categories(raw: Mapping[str, Any]) -> dict[str, Category]:
-    """The categories file: each key with its English and French names and its silo."""
+    """The categories file: each key with its English and French names, its silo and the
+    loyalty programmes whose members it is open to (``programmes``, a list; none: everyone)."""
     found: dict[str, Category] = {}
     for key, value in raw.items():
         if not re.fullmatch(r"[a-z][a-z0-9_]{0,39}", str(key)):
@@ -51,8 +57,19 @@ def parse_categories(raw: Mapping[str, Any]) -> dict[str, Category]:
             raise InvalidInput(
                 N_("category {key}: an English and a French name"), field=key, key=repr(key)
             )
+        programmes = value.get("programmes") or []
+        if not isinstance(programmes, list) or not all(isinstance(p, str) for p in programmes):
+            raise InvalidInput(
+                N_("category {key}: programmes is a list of programme codes"),
+                field=key,
+                key=repr(key),
+            )
         found[str(key)] = Category(
-            str(key), str(value["en"]), str(value["fr"]), str(value.get("silo", "all"))
+            str(key),
+            str(value["en"]),
+            str(value["fr"]),
+            str(value.get("silo", "all")),
+            tuple(programmes),
         )
     if not found:
         raise InvalidInput(N_("at least one category"), field="categories")

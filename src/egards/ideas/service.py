@@ -25,6 +25,7 @@ from egards.i18n import message
 from egards.ideas import domain
 from egards.ideas.domain import AlreadyVoted, Category
 from egards.ideas.models import Comment, Idea, IdeaTag, Vote
+from egards.loyalty import service as loyalty
 from egards.outbox import service as outbox
 from egards.voice.settings import get_voice_settings
 
@@ -58,6 +59,13 @@ def categories() -> dict[str, Category]:
     return domain.parse_categories(yaml.safe_load(text))
 
 
+def categories_for(session: Session, customer_id: int) -> dict[str, Category]:
+    """The categories a customer may propose in: those open to everyone and those of the
+    loyalty programmes they are a member of."""
+    member_of = loyalty.programmes_of(session, [customer_id]).get(customer_id, [])
+    return {key: c for key, c in categories().items() if c.open_to(member_of)}
+
+
 def _get(session: Session, idea_id: int) -> Idea:
     idea = session.get(Idea, idea_id)
     if idea is None:
@@ -83,9 +91,9 @@ def propose(
     """A customer's proposal; its author votes for it at once."""
     clean_title = domain.clean_text(title, field="title", maximum=domain.TITLE_MAX, minimum=5)
     clean_body = domain.clean_text(body, field="body", maximum=domain.BODY_MAX, minimum=10)
-    if category not in categories():
+    if category not in (open_to_them := categories_for(session, customer_id)):
         raise InvalidInput(
-            N_("one of {choices}"), field="category", choices=", ".join(categories())
+            N_("one of {choices}"), field="category", choices=", ".join(open_to_them)
         )
     idea = Idea(
         customer_id=customer_id,

@@ -35,6 +35,7 @@ def _ideas_page(
         ),
         "voted": ideas.voted_by(session, customer_id=me.id),
         "categories": ideas.categories(),
+        "open_categories": ideas.categories_for(session, me.id),
         "category": category,
         "values": values or {},
         "error": error,

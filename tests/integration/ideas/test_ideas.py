@@ -431,3 +431,29 @@ def test_staff_tag_ideas_find_them_by_tag_and_a_merge_keeps_the_tags(
     listing = client.get("/ideas", params={"tag": "wi-fi"})
     assert "Quieter lounges" in listing.text and 'value="wi-fi" selected' in listing.text
     assert "Quieter lounges" not in client.get("/ideas", params={"tag": "sleep"}).text
+
+
+def test_a_programmes_category_is_open_to_its_members_only(
+    make_consenting_customer, app, client, db, supervisor
+):
+    member, member_mail = make_consenting_customer()
+    _other, other_mail = make_consenting_customer()
+    enrolled = client.post(
+        "/api/v1/loyalty/members",
+        json={"customer_id": member, "programme": "flying_blue", "on": "2026-11-01"},
+        headers=supervisor.headers,
+    )
+    assert enrolled.status_code == 201, enrolled.text
+    travel = '<option value="travel"'
+    with TestClient(app) as a, TestClient(app) as b:
+        csrf_a = sign_in(a, db, member_mail)
+        assert travel in a.get("/my/ideas").text
+        made = propose(a, csrf_a, "Lounge day passes", "Sell lounge day passes.", "travel")
+        assert made.status_code == 303, made.text
+        csrf_b = sign_in(b, db, other_mail)
+        page = b.get("/my/ideas").text
+        assert travel not in page and '<option value="app"' in page
+        refused = propose(b, csrf_b, "Lounge for everyone", "Open lounges to all.", "travel")
+        assert refused.status_code == 422
+    with db.unit_of_work() as session:
+        assert session.scalar(select(Idea.id).where(Idea.title == "Lounge for everyone")) is None
