@@ -226,3 +226,51 @@ def test_a_supervisor_extends_a_privacy_request_from_the_queue(open_page, portal
     reason.fill("Your file is held by our partner too; we are asking them.")
     reason.locator("xpath=..").locator("button[type=submit]").click()
     expect(page.locator("#privacy-queue")).to_contain_text("we are asking them")
+
+
+def test_a_customer_votes_and_proposes_an_idea_and_a_supervisor_answers_it(open_page, portal):
+    """The idea box end to end: a vote and a proposal from the portal, a status and a public
+    answer from the console, the answer read back in the portal."""
+    from egards.demo.generate import DEMO_PASSWORD
+
+    page = open_page(1366)
+    check = Checks(page)
+    sign_in(page, portal, check)
+    page.goto("/my/ideas")
+    check()
+    votable = page.locator("section.card:has(form[action$='/vote'])").first
+    section_id = votable.get_attribute("id")
+    votable.locator("form[action$='/vote'] button").click()
+    page.wait_for_load_state()
+    expect(page.locator(f"#{section_id} form[action$='/vote']")).to_have_count(0)
+
+    title = "Quiet carriages on every train"
+    page.click("#idea-form >> xpath=ancestor::details/summary")
+    page.fill("#i-title", title)
+    page.select_option("#i-category", "app")
+    page.fill("#i-body", "A quiet carriage on every train, booked from the app.")
+    page.click("#idea-form button[type=submit]")
+    mine = page.locator("section.card").filter(has_text=title)
+    expect(mine).to_be_visible()
+    expect(mine.locator("form[action$='/vote']")).to_have_count(0)  # the author's vote counts
+    check()
+
+    staff = open_page(1366)
+    staff.goto("/login")
+    staff.fill("#email", "supervisor@demo.egards.fr")
+    staff.fill("#password", DEMO_PASSWORD)
+    staff.click("button[type=submit]")
+    staff.wait_for_url("**/customers**")
+    staff.goto("/ideas")
+    staff.locator("#ideas a", has_text=title).click()
+    answer = "Planned with our rail partner for the spring timetable."
+    staff.select_option("#status-form select[name=status]", "planned")
+    staff.fill("#status-form textarea[name=answer]", answer)
+    staff.click("#status-form button[type=submit]")
+    expect(staff.locator("#idea-answer")).to_contain_text(answer)
+    assert axe_violations(staff) == []
+
+    page.goto("/my/ideas")
+    expect(mine).to_contain_text(answer)
+    check()
+    assert check.problems == {}, json.dumps(check.problems, indent=1, ensure_ascii=False)
