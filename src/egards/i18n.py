@@ -269,3 +269,14 @@ def _value(locale: str, value: Any) -> Any:
 def plural_message(singular: str, plural: str, count: int, **values: Any) -> dict[str, Any]:
     """A stored message with plural forms, chosen by ``count`` when rendered."""
     return {"t": singular, "p": plural, "n": count, "v": {"count": count, **values}}
+
+
+def listed(items: list[dict[str, Any]]) -> dict[str, Any]:
+    """Stored messages shown as one list when read: "offer, price" / "offre, prix" (an
+    empty list reads as nothing)."""
+    if not items:
+        return message("")
+    joined = items[-1]
+    for item in reversed(items[:-1]):
+        joined = message(N_("{first}, {rest}"), first=item, rest=joined)
+    return joined

@@ -80,3 +80,25 @@ def test_a_privacy_request_reads_its_due_day_in_french():
         "Demande sur les données prolongée jusqu’au 4 décembre 2026"
     )
     assert render_message("en", stored) == "Privacy request extended to 4 December 2026"
+
+
+def test_a_corrected_analysis_names_its_labels_in_words_in_a_list():
+    from egards.i18n import listed
+    from egards.voice.service.analysis import _label_said
+
+    stored = message(
+        N_("Message analysis corrected: {changes}"),
+        changes=listed(
+            [
+                _label_said("sentiment", "negative"),
+                _label_said("topic", "baggage"),
+                _label_said("churn_threat", True),
+            ]
+        ),
+    )
+    assert render_message("fr", stored) == (
+        "Analyse du message corrigée : sentiment négatif, sujet Bagages, menace de départ oui"
+    )
+    assert render_message("en", stored) == (
+        "Message analysis corrected: sentiment negative, topic Baggage, churn threat yes"
+    )

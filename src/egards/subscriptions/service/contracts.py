@@ -15,7 +15,7 @@ from egards.customers import service as customers
 from egards.db import utcnow
 from egards.errors import N_, Conflict, NotFound
 from egards.formats import BUSINESS_ZONE
-from egards.i18n import day, message, plural_message
+from egards.i18n import day, listed, message, plural_message
 from egards.subscriptions import domain
 from egards.subscriptions.domain import Outcome, Status
 from egards.subscriptions.models import (
@@ -232,7 +232,7 @@ def update_subscription(
             summary=message(
                 N_("Contract {reference} changed: {fields}"),
                 reference=subscription.reference,
-                fields=_listed([message(FIELD_WORDS[name]) for name in changed]),
+                fields=listed([message(FIELD_WORDS[name]) for name in changed]),
             ),
             after={name: changes[name] for name in changed},
             now=now,
@@ -322,11 +322,3 @@ FIELD_WORDS = {
     "equipment": N_("equipment"),
 }
 """The words of the contract's fields a change names on the timeline."""
-
-
-def _listed(words: list[dict[str, Any]]) -> dict[str, Any]:
-    """Stored messages shown as one list: "offer, price"."""
-    listed = words[-1]
-    for word in reversed(words[:-1]):
-        listed = message(N_("{first}, {rest}"), first=word, rest=listed)
-    return listed

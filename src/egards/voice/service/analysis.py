@@ -20,7 +20,7 @@ from egards.config import get_settings
 from egards.customers import service as customers
 from egards.db import utcnow
 from egards.errors import N_, InvalidInput, NotFound, PermissionDenied
-from egards.i18n import day, message
+from egards.i18n import day, listed, message, names
 from egards.voice import classifier as model
 from egards.voice.models import Analysis
 from egards.voice.settings import VoiceSettings, get_voice_settings
@@ -398,8 +398,12 @@ def correct(
             kind="voice.corrected",
             summary=message(
                 N_("Message analysis corrected: {changes}"),
-                changes=", ".join(
-                    f"{k} {v}" for k, v in _labels(row).items() if before.get(k) != v
+                changes=listed(
+                    [
+                        _label_said(name, value)
+                        for name, value in _labels(row).items()
+                        if before.get(name) != value
+                    ]
                 ),
             ),
             ref_type="voice_analysis",
@@ -408,6 +412,25 @@ def correct(
         )
     session.flush()
     return row
+
+
+_LABEL_WORDS = {
+    "language": N_("language"),
+    "sentiment": N_("sentiment"),
+    "churn_threat": N_("churn threat"),
+    "topic": N_("topic"),
+}
+
+
+def _label_said(name: str, value: Any) -> dict[str, Any]:
+    """A corrected label in words: "sentiment negative", "topic Baggage"."""
+    if name == "topic" and value in TOPIC_LABELS:
+        said: dict[str, Any] = names(dict(zip(("en", "fr"), TOPIC_LABELS[value], strict=True)))
+    elif name == "churn_threat":
+        said = message(N_("yes") if value else N_("no"))
+    else:
+        said = message(str(value))
+    return message(N_("{label} {value}"), label=message(_LABEL_WORDS[name]), value=said)
 
 
 def _labels(row: Analysis) -> dict[str, Any]:
