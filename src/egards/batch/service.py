@@ -31,7 +31,7 @@ from egards.batch import spark as spark_engine
 from egards.batch.errors import ExportMismatch
 from egards.batch.models import BatchRun
 from egards.db import Database, utcnow
-from egards.errors import InvalidInput
+from egards.errors import N_, InvalidInput
 from egards.loyalty import service as loyalty
 
 if TYPE_CHECKING:
@@ -64,7 +64,9 @@ def export_parquet(
     import pyarrow.parquet as pq
 
     if source not in analytics.SOURCES:
-        raise InvalidInput(f"source must be one of {', '.join(analytics.SOURCES)}", field="source")
+        raise InvalidInput(
+            N_("source must be one of {known}"), field="source", known=", ".join(analytics.SOURCES)
+        )
     with db.unit_of_work() as session:
         ids, days, amounts = analytics.read_transactions(session, source=source, as_of=as_of)
     folder = directory / TRANSACTIONS
@@ -113,14 +115,23 @@ def _check_export(directory: Path, *, as_of: date, source: str) -> Path:
         manifest = json.loads((directory / MANIFEST).read_text())
     except (OSError, ValueError) as exc:
         raise ExportMismatch(
-            f"{directory} is not an export of `egards batch export` ({exc})", field="parquet"
+            N_("{directory} is not an export of `egards batch export` ({cause})"),
+            field="parquet",
+            directory=str(directory),
+            cause=str(exc),
         ) from None
     if manifest.get("source") != source or date.fromisoformat(manifest["as_of"]) < as_of:
         raise ExportMismatch(
-            f"{directory} holds the {manifest.get('source')!r} transactions up to "
-            f"{manifest.get('as_of')}; this run needs the {source!r} ones up to {as_of}: "
-            "export again",
+            N_(
+                "{directory} holds the {held!r} transactions up to {held_as_of}; this run "
+                "needs the {source!r} ones up to {as_of}: export again"
+            ),
             field="parquet",
+            directory=str(directory),
+            held=manifest.get("source"),
+            held_as_of=manifest.get("as_of"),
+            source=source,
+            as_of=as_of.isoformat(),
         )
     return directory / TRANSACTIONS
 
@@ -143,14 +154,16 @@ def run(
     temporary folder when not given; ``spark`` is a session to use instead of starting one;
     ``refit`` is scoring's (fit the value models again, reuse the last fit, or decide)."""
     if job not in JOBS:
-        raise InvalidInput(f"job must be one of {', '.join(JOBS)}", field="job")
+        raise InvalidInput(N_("job must be one of {known}"), field="job", known=", ".join(JOBS))
     if engine not in ENGINES:
-        raise InvalidInput(f"engine must be one of {', '.join(ENGINES)}", field="engine")
+        raise InvalidInput(
+            N_("engine must be one of {known}"), field="engine", known=", ".join(ENGINES)
+        )
     if job == "requalify":
         actor.require(Permission.LOYALTY_EXCEPTION)
         if parquet is not None:
             raise InvalidInput(
-                "requalification reads the members' current tier states: give no --parquet",
+                N_("requalification reads the members' current tier states: give no --parquet"),
                 field="parquet",
             )
     if engine == "spark" and spark is None:

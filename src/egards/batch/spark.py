@@ -26,6 +26,7 @@ import numpy as np
 
 from egards.accounts.domain import Actor
 from egards.batch.errors import SparkJobFailed, SparkUnavailable
+from egards.errors import N_
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -56,26 +57,37 @@ def check(master: str) -> None:
     a master that is malformed or does not answer. Each error says how to mend it."""
     if not MASTER.match(master):
         raise SparkUnavailable(
-            f"--master {master!r} is not a Spark master: give local[N], local[*], "
-            "spark://HOST:PORT, yarn or k8s://URL",
+            N_(
+                "--master {master!r} is not a Spark master: give local[N], local[*], "
+                "spark://HOST:PORT, yarn or k8s://URL"
+            ),
             field="master",
+            master=master,
         )
     if importlib.util.find_spec("pyspark") is None:
         raise SparkUnavailable(
-            "PySpark is not installed: pip install 'egards[spark]'", field="engine"
+            N_("PySpark is not installed: pip install 'egards[spark]'"), field="engine"
         )
     java = _java()
     if java is None:
         raise SparkUnavailable(
-            f"Spark needs Java 17 and none was found (no JAVA_HOME, no java on PATH): install "
-            f"it with apt-get install {JAVA_PACKAGE}, or set JAVA_HOME",
+            N_(
+                "Spark needs Java 17 and none was found (no JAVA_HOME, no java on PATH): "
+                "install it with apt-get install {package}, or set JAVA_HOME"
+            ),
             field="engine",
+            package=JAVA_PACKAGE,
         )
     if (version := java_version(java)) < 17:
         raise SparkUnavailable(
-            f"Spark 4 needs Java 17 or later; {java} is Java {version}: install "
-            f"{JAVA_PACKAGE} and set JAVA_HOME to it",
+            N_(
+                "Spark 4 needs Java 17 or later; {java} is Java {version}: install {package} "
+                "and set JAVA_HOME to it"
+            ),
             field="engine",
+            java=java,
+            version=version,
+            package=JAVA_PACKAGE,
         )
     if master.startswith("spark://"):
         host, port = master.removeprefix("spark://").rsplit(":", 1)
@@ -83,9 +95,13 @@ def check(master: str) -> None:
             socket.create_connection((host, int(port)), timeout=5).close()
         except OSError as exc:
             raise SparkUnavailable(
-                f"the Spark master {master} does not answer ({exc.strerror or exc}): start it, "
-                "or give another --master",
+                N_(
+                    "the Spark master {master} does not answer ({cause}): start it, or give "
+                    "another --master"
+                ),
                 field="master",
+                master=master,
+                cause=str(exc.strerror or exc),
             ) from None
 
 
@@ -148,7 +164,10 @@ def daily_transactions(
         )
     except Exception as exc:  # Py4J wraps the JVM's errors: keep the cause's one line
         raise SparkJobFailed(
-            f"Spark could not sum the transactions of {path}: {_cause(exc)}", field="parquet"
+            N_("Spark could not sum the transactions of {path}: {cause}"),
+            field="parquet",
+            path=str(path),
+            cause=_cause(exc),
         ) from exc
     return (
         table.column("customer_id").to_numpy().astype(np.int64),
@@ -203,5 +222,8 @@ def requalified(
             yield pickle.loads(row["computed"])  # our own executors' output
     except Exception as exc:  # Py4J wraps the JVM's errors: keep the cause's one line
         raise SparkJobFailed(
-            f"Spark could not requalify the members of {path}: {_cause(exc)}", field="parquet"
+            N_("Spark could not requalify the members of {path}: {cause}"),
+            field="parquet",
+            path=str(path),
+            cause=_cause(exc),
         ) from exc
