@@ -394,6 +394,7 @@ def _batch_export(space):
 def _batch_run(space):
     space.run("analytics", "import-transactions", space.file("t.csv", TRANSACTIONS))
     assert "Batch run" in space.run("batch", "run", "score", "--source", "imported")
+    assert "Batch run" in space.run("batch", "run", "requalify", "--as-of", "2026-01-01")
     refused = space.run("batch", "run", "score", "--engine", "spark", "--master", "x", code=2)
     assert "is not a Spark master" in refused
 

@@ -1,15 +1,23 @@
-"""Batch runs: a job (scoring) on one machine or on Spark, recorded in ``batch_runs``.
+"""Batch runs: a job (scoring, requalification) on one machine or on Spark, recorded in
+``batch_runs``.
 
-Both engines end in the same call, :func:`egards.analytics.service.score`, which fits and
-scores with the single-machine code and replaces the scores in one transaction; on Spark it is
-given the transactions Spark summed from the Parquet export instead of reading them itself.
-A failure anywhere leaves the previous scores in place and marks the run failed with its reason.
+Scoring: both engines end in the same call, :func:`egards.analytics.service.score`, which fits
+and scores with the single-machine code and replaces the scores in one transaction; on Spark it
+is given the transactions Spark summed from the Parquet export instead of reading them itself.
+Requalification: Spark evaluates the members of a fresh export partition by partition with
+:func:`egards.loyalty.service.requalified`, and the driver writes every batch with
+:func:`egards.loyalty.service.write_requalified` in one transaction, as
+:func:`egards.loyalty.service.requalify` does on one machine.
+A failure anywhere leaves the previous results in place and marks the run failed with its
+reason.
 """
 
 from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -17,27 +25,29 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from egards.accounts.domain import Actor
+from egards.accounts.domain import Actor, Permission
 from egards.analytics import service as analytics
 from egards.batch import spark as spark_engine
 from egards.batch.errors import ExportMismatch
 from egards.batch.models import BatchRun
 from egards.db import Database, utcnow
-from egards.errors import InvalidInput
+from egards.errors import N_, InvalidInput
+from egards.loyalty import service as loyalty
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-JOBS = ("score",)
+JOBS = ("score", "requalify")
 ENGINES = ("local", "spark")
 MANIFEST = "manifest.json"
 TRANSACTIONS = "transactions"
+MEMBERS = "members"
 
 
 @dataclass(frozen=True, slots=True)
 class BatchOutcome:
     run_id: int
-    job_run_id: int
+    job_run_id: int | None
     counts: dict[str, Any]
 
 
@@ -54,7 +64,9 @@ def export_parquet(
     import pyarrow.parquet as pq
 
     if source not in analytics.SOURCES:
-        raise InvalidInput(f"source must be one of {', '.join(analytics.SOURCES)}", field="source")
+        raise InvalidInput(
+            N_("source must be one of {known}"), field="source", known=", ".join(analytics.SOURCES)
+        )
     with db.unit_of_work() as session:
         ids, days, amounts = analytics.read_transactions(session, source=source, as_of=as_of)
     folder = directory / TRANSACTIONS
@@ -72,19 +84,54 @@ def export_parquet(
     return manifest
 
 
+def export_members(db: Database, *, directory: Path, as_of: date, batch: int = 100_000) -> int:
+    """Write the members whose qualification period ended before ``as_of`` to
+    ``directory``/members as Parquet (id, customer_id, programme, tier_state as JSON text),
+    what requalification reads; returns how many."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder = directory / MEMBERS
+    folder.mkdir(parents=True, exist_ok=True)
+    schema = pa.schema(
+        [
+            ("id", pa.int64()),
+            ("customer_id", pa.int64()),
+            ("programme", pa.string()),
+            ("tier_state", pa.string()),
+        ]
+    )
+    written, last = 0, 0
+    with pq.ParquetWriter(folder / "part-0.parquet", schema) as writer, db.unit_of_work() as s:
+        while rows := loyalty.members_due(s, as_of=as_of, after_id=last, limit=batch):
+            ids, customers, codes, states = (list(column) for column in zip(*rows, strict=True))
+            writer.write_table(pa.table([ids, customers, codes, states], schema=schema))
+            written, last = written + len(rows), ids[-1]
+    return written
+
+
 def _check_export(directory: Path, *, as_of: date, source: str) -> Path:
     try:
         manifest = json.loads((directory / MANIFEST).read_text())
     except (OSError, ValueError) as exc:
         raise ExportMismatch(
-            f"{directory} is not an export of `egards batch export` ({exc})", field="parquet"
+            N_("{directory} is not an export of `egards batch export` ({cause})"),
+            field="parquet",
+            directory=str(directory),
+            cause=str(exc),
         ) from None
     if manifest.get("source") != source or date.fromisoformat(manifest["as_of"]) < as_of:
         raise ExportMismatch(
-            f"{directory} holds the {manifest.get('source')!r} transactions up to "
-            f"{manifest.get('as_of')}; this run needs the {source!r} ones up to {as_of}: "
-            "export again",
+            N_(
+                "{directory} holds the {held!r} transactions up to {held_as_of}; this run "
+                "needs the {source!r} ones up to {as_of}: export again"
+            ),
             field="parquet",
+            directory=str(directory),
+            held=manifest.get("source"),
+            held_as_of=manifest.get("as_of"),
+            source=source,
+            as_of=as_of.isoformat(),
         )
     return directory / TRANSACTIONS
 
@@ -107,9 +154,18 @@ def run(
     temporary folder when not given; ``spark`` is a session to use instead of starting one;
     ``refit`` is scoring's (fit the value models again, reuse the last fit, or decide)."""
     if job not in JOBS:
-        raise InvalidInput(f"job must be one of {', '.join(JOBS)}", field="job")
+        raise InvalidInput(N_("job must be one of {known}"), field="job", known=", ".join(JOBS))
     if engine not in ENGINES:
-        raise InvalidInput(f"engine must be one of {', '.join(ENGINES)}", field="engine")
+        raise InvalidInput(
+            N_("engine must be one of {known}"), field="engine", known=", ".join(ENGINES)
+        )
+    if job == "requalify":
+        actor.require(Permission.LOYALTY_EXCEPTION)
+        if parquet is not None:
+            raise InvalidInput(
+                N_("requalification reads the members' current tier states: give no --parquet"),
+                field="parquet",
+            )
     if engine == "spark" and spark is None:
         spark_engine.check(master)
     as_of = as_of or datetime.now(UTC).date()
@@ -127,26 +183,11 @@ def run(
         session.flush()
         run_id = row.id
     try:
-        if engine == "local":
-            outcome = analytics.score(db, actor=actor, as_of=as_of, source=source, refit=refit)
+        if job == "requalify":
+            job_run_id, counts = None, _requalify(db, actor, engine, master, as_of, spark)
         else:
-            with tempfile.TemporaryDirectory(prefix="egards-batch-") as scratch:
-                if parquet is None:
-                    parquet = Path(scratch)
-                    export_parquet(db, directory=parquet, as_of=as_of, source=source)
-                path = _check_export(parquet, as_of=as_of, source=source)
-                own = spark is None
-                session_ = spark or spark_engine.session(master)
-                try:
-                    summed = spark_engine.daily_transactions(
-                        session_, path, as_of_day=_epoch_day(as_of)
-                    )
-                finally:
-                    if own:
-                        session_.stop()
-            outcome = analytics.score(
-                db, actor=actor, as_of=as_of, source=source, refit=refit, transactions=summed
-            )
+            scored = _score(db, actor, engine, master, as_of, source, refit, parquet, spark)
+            job_run_id, counts = scored.run_id, scored.counts
     except BaseException as exc:
         reason = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
         with db.unit_of_work() as session:
@@ -156,5 +197,71 @@ def run(
     with db.unit_of_work() as session:
         done = session.get_one(BatchRun, run_id)
         done.status, done.finished_at = "succeeded", utcnow()
-        done.job_run_id, done.counts = outcome.run_id, outcome.counts
-    return BatchOutcome(run_id, outcome.run_id, outcome.counts)
+        done.job_run_id, done.counts = job_run_id, counts
+    return BatchOutcome(run_id, job_run_id, counts)
+
+
+@contextmanager
+def _spark_session(spark: SparkSession | None, master: str) -> Iterator[SparkSession]:
+    """``spark`` if given (left running), or a session on ``master`` stopped afterwards."""
+    if spark is not None:
+        yield spark
+        return
+    started = spark_engine.session(master)
+    try:
+        yield started
+    finally:
+        started.stop()
+
+
+def _score(
+    db: Database,
+    actor: Actor,
+    engine: str,
+    master: str,
+    as_of: date,
+    source: str,
+    refit: bool | None,
+    parquet: Path | None,
+    spark: SparkSession | None,
+) -> analytics.RunOutcome:
+    if engine == "local":
+        return analytics.score(db, actor=actor, as_of=as_of, source=source, refit=refit)
+    with tempfile.TemporaryDirectory(prefix="egards-batch-") as scratch:
+        if parquet is None:
+            parquet = Path(scratch)
+            export_parquet(db, directory=parquet, as_of=as_of, source=source)
+        path = _check_export(parquet, as_of=as_of, source=source)
+        with _spark_session(spark, master) as session_:
+            summed = spark_engine.daily_transactions(session_, path, as_of_day=_epoch_day(as_of))
+    return analytics.score(
+        db, actor=actor, as_of=as_of, source=source, refit=refit, transactions=summed
+    )
+
+
+def _requalify(
+    db: Database,
+    actor: Actor,
+    engine: str,
+    master: str,
+    as_of: date,
+    spark: SparkSession | None,
+) -> dict[str, int]:
+    """Close the periods that ended before ``as_of``: on one machine, ``loyalty.requalify``;
+    on Spark, its evaluation run by Spark on a fresh export and its writer on the driver, every
+    batch in one transaction (a failure leaves every member as it was)."""
+    if engine == "local":
+        with db.unit_of_work() as session:
+            return loyalty.requalify(session, actor=actor, as_of=as_of)
+    counts = {"members": 0, "changed": 0}
+    with tempfile.TemporaryDirectory(prefix="egards-batch-") as scratch:
+        export_members(db, directory=Path(scratch), as_of=as_of)
+        with _spark_session(spark, master) as session_, db.unit_of_work() as session:
+            batches = spark_engine.requalified(
+                session_, Path(scratch) / MEMBERS, as_of=as_of, actor=actor
+            )
+            for updates, changes, timeline, changed in batches:
+                loyalty.write_requalified(session, updates, changes, timeline)
+                counts["members"] += len(updates)
+                counts["changed"] += changed
+    return counts

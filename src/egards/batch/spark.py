@@ -1,6 +1,8 @@
-"""Starting Spark, and the one thing it does for scoring: sum a Parquet export of transactions
+"""Starting Spark, and what it does for each job. Scoring: sum a Parquet export of transactions
 by customer and day, which is where the volume is (ten transactions or more per customer-day
-row on a real history). Everything after that runs the single-machine code unchanged.
+row on a real history); everything after that runs the single-machine code unchanged.
+Requalification: spread the members over partitions and run the single-machine job's own
+evaluation in each (``mapInPandas``); the driver writes the results with the job's writer.
 
 The session is pinned to the settings that make engines agree: ANSI arithmetic (an overflow
 fails instead of wrapping), UTC as the session time zone, and explicit orderings.
@@ -10,16 +12,21 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import pickle
 import re
 import shutil
 import socket
 import subprocess
+from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from egards.accounts.domain import Actor
 from egards.batch.errors import SparkJobFailed, SparkUnavailable
+from egards.errors import N_
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -50,26 +57,37 @@ def check(master: str) -> None:
     a master that is malformed or does not answer. Each error says how to mend it."""
     if not MASTER.match(master):
         raise SparkUnavailable(
-            f"--master {master!r} is not a Spark master: give local[N], local[*], "
-            "spark://HOST:PORT, yarn or k8s://URL",
+            N_(
+                "--master {master!r} is not a Spark master: give local[N], local[*], "
+                "spark://HOST:PORT, yarn or k8s://URL"
+            ),
             field="master",
+            master=master,
         )
     if importlib.util.find_spec("pyspark") is None:
         raise SparkUnavailable(
-            "PySpark is not installed: pip install 'egards[spark]'", field="engine"
+            N_("PySpark is not installed: pip install 'egards[spark]'"), field="engine"
         )
     java = _java()
     if java is None:
         raise SparkUnavailable(
-            f"Spark needs Java 17 and none was found (no JAVA_HOME, no java on PATH): install "
-            f"it with apt-get install {JAVA_PACKAGE}, or set JAVA_HOME",
+            N_(
+                "Spark needs Java 17 and none was found (no JAVA_HOME, no java on PATH): "
+                "install it with apt-get install {package}, or set JAVA_HOME"
+            ),
             field="engine",
+            package=JAVA_PACKAGE,
         )
     if (version := java_version(java)) < 17:
         raise SparkUnavailable(
-            f"Spark 4 needs Java 17 or later; {java} is Java {version}: install "
-            f"{JAVA_PACKAGE} and set JAVA_HOME to it",
+            N_(
+                "Spark 4 needs Java 17 or later; {java} is Java {version}: install {package} "
+                "and set JAVA_HOME to it"
+            ),
             field="engine",
+            java=java,
+            version=version,
+            package=JAVA_PACKAGE,
         )
     if master.startswith("spark://"):
         host, port = master.removeprefix("spark://").rsplit(":", 1)
@@ -77,9 +95,13 @@ def check(master: str) -> None:
             socket.create_connection((host, int(port)), timeout=5).close()
         except OSError as exc:
             raise SparkUnavailable(
-                f"the Spark master {master} does not answer ({exc.strerror or exc}): start it, "
-                "or give another --master",
+                N_(
+                    "the Spark master {master} does not answer ({cause}): start it, or give "
+                    "another --master"
+                ),
                 field="master",
+                master=master,
+                cause=str(exc.strerror or exc),
             ) from None
 
 
@@ -142,7 +164,10 @@ def daily_transactions(
         )
     except Exception as exc:  # Py4J wraps the JVM's errors: keep the cause's one line
         raise SparkJobFailed(
-            f"Spark could not sum the transactions of {path}: {_cause(exc)}", field="parquet"
+            N_("Spark could not sum the transactions of {path}: {cause}"),
+            field="parquet",
+            path=str(path),
+            cause=_cause(exc),
         ) from exc
     return (
         table.column("customer_id").to_numpy().astype(np.int64),
@@ -150,3 +175,55 @@ def daily_transactions(
         table.column("amount_cents").to_numpy().astype(np.int64),
         int(table.column("transactions").to_numpy().sum()),
     )
+
+
+def requalified(
+    spark: SparkSession, path: Path, *, as_of: date, actor: Actor, batch_size: int = 20_000
+) -> Iterator[tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]], int]]:
+    """Requalification of the members exported at ``path`` (those whose period ended before
+    ``as_of``: :func:`egards.batch.service.export_members`), computed by Spark: the members
+    are spread over partitions by id, and each partition runs
+    :func:`egards.loyalty.service.requalified`, the single-machine job's own evaluation of the
+    pure tier rules, on batches of at most ``batch_size`` members. Yields each batch's (member
+    updates, tier changes, timeline entries, members changed) for
+    :func:`egards.loyalty.service.write_requalified`."""
+    import pandas as pd
+    from pyspark.sql import functions as F
+
+    def evaluate(frames: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        from egards.loyalty import service as loyalty
+
+        outcomes: dict[tuple[str, str], Any] = {}  # shared by the partition's batches
+        for frame in frames:
+            rows = [
+                (int(i), int(c), str(p), str(s))
+                for i, c, p, s in frame[
+                    ["id", "customer_id", "programme", "tier_state"]
+                ].itertuples(index=False, name=None)
+            ]
+            for start in range(0, len(rows), batch_size):
+                batch = sorted(rows[start : start + batch_size])
+                if len(outcomes) > 200_000:
+                    outcomes.clear()
+                computed = loyalty.requalified(actor, batch, as_of, outcomes)
+                yield pd.DataFrame(
+                    {"first_id": [batch[0][0]], "computed": [pickle.dumps(computed)]}
+                )
+
+    partitions = spark.sparkContext.defaultParallelism  # one task per core
+    try:
+        frame = (
+            spark.read.parquet(str(path))
+            .repartition(partitions, "id")
+            .sortWithinPartitions(F.col("id").asc_nulls_first())
+            .mapInPandas(evaluate, "first_id long, computed binary")
+        )
+        for row in frame.toLocalIterator():
+            yield pickle.loads(row["computed"])  # our own executors' output
+    except Exception as exc:  # Py4J wraps the JVM's errors: keep the cause's one line
+        raise SparkJobFailed(
+            N_("Spark could not requalify the members of {path}: {cause}"),
+            field="parquet",
+            path=str(path),
+            cause=_cause(exc),
+        ) from exc

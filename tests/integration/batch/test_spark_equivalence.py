@@ -18,6 +18,7 @@ from egards.batch import service
 from egards.batch import spark as spark_engine
 from egards.batch.errors import ExportMismatch, SparkJobFailed, SparkUnavailable
 from egards.batch.models import BatchRun
+from egards.i18n import readable, translate
 from tests.integration.analytics.conftest import (
     AS_OF,
     add_customers,
@@ -190,3 +191,20 @@ def test_a_negative_amount_is_refused_on_spark_as_on_one_machine(db, spark, hist
                 source="imported",
                 spark=spark,
             )
+
+
+def test_the_refusals_read_in_french(monkeypatch, tmp_path: Path):
+    with pytest.raises(SparkUnavailable) as wrong:
+        spark_engine.check("local[two]")
+    assert readable("fr", wrong.value) == (
+        "--master 'local[two]' n’est pas un maître Spark : donnez local[N], local[*], "
+        "spark://HÔTE:PORT, yarn ou k8s://URL"
+    )
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(SparkUnavailable) as no_java:
+        spark_engine.check("local[2]")
+    assert readable("fr", no_java.value).endswith(
+        "installez-le avec apt-get install openjdk-17-jre-headless, ou définissez JAVA_HOME"
+    )
+    assert translate("fr", no_java.value.title) == "Spark ne peut pas démarrer"

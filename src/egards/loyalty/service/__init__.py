@@ -45,7 +45,10 @@ from .operations import redeem as redeem
 from .operations import resolve_hold as resolve_hold
 from .period_ends import expire_points as expire_points
 from .period_ends import expiry_candidates as expiry_candidates
+from .period_ends import members_due as members_due
+from .period_ends import requalified as requalified
 from .period_ends import requalify as requalify
+from .period_ends import write_requalified as write_requalified
 from .reading import balances as balances
 from .reading import case_standing as case_standing
 from .reading import current_tiers as current_tiers

@@ -44,17 +44,9 @@ def requalify(
     computed."""
     actor.require(Permission.LOYALTY_EXCEPTION)
     counts: dict[str, int] = {"members": 0, "changed": 0}
-    table = Member.__table__
 
     def after(last_id: int) -> Sequence[Any]:
-        return session.execute(
-            select(
-                table.c.id, table.c.customer_id, table.c.programme, cast(table.c.tier_state, Text)
-            )
-            .where(table.c.period_end < as_of, table.c.id > last_id)
-            .order_by(table.c.id)
-            .limit(batch_size)
-        ).all()
+        return members_due(session, as_of=as_of, after_id=last_id, limit=batch_size)
 
     outcomes: dict[tuple[str, str], Any] = {}
     with BackgroundWriter(session) as writer, paused_gc():
@@ -62,10 +54,10 @@ def requalify(
         while rows:
             if len(outcomes) > 200_000:
                 outcomes.clear()
-            updates, changes, timeline, changed = _requalified(actor, rows, as_of, outcomes)
+            updates, changes, timeline, changed = requalified(actor, rows, as_of, outcomes)
             writer.wait()
             following = after(rows[-1].id)
-            writer.submit(_write_requalified, session, updates, changes, timeline)
+            writer.submit(write_requalified, session, updates, changes, timeline)
             counts["members"] += len(rows)
             counts["changed"] += changed
             if progress:
@@ -78,7 +70,21 @@ def requalify(
     return counts
 
 
-def _requalified(
+def members_due(
+    session: Session, *, as_of: date, after_id: int = 0, limit: int | None = None
+) -> Sequence[Any]:
+    """(id, customer_id, programme, tier_state as JSON text) of the members whose period ended
+    before ``as_of``, after ``after_id``, in id order: what :func:`requalified` reads."""
+    table = Member.__table__
+    query = (
+        select(table.c.id, table.c.customer_id, table.c.programme, cast(table.c.tier_state, Text))
+        .where(table.c.period_end < as_of, table.c.id > after_id)
+        .order_by(table.c.id)
+    )
+    return session.execute(query if limit is None else query.limit(limit)).all()
+
+
+def requalified(
     actor: Actor,
     rows: Sequence[Any],
     as_of: date,
@@ -121,7 +127,7 @@ def _requalified(
     return updates, changes, timeline, len(changed)
 
 
-def _write_requalified(
+def write_requalified(
     session: Session,
     updates: list[dict[str, Any]],
     changes: list[dict[str, Any]],
