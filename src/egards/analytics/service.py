@@ -491,6 +491,18 @@ def get_run(session: Session, *, actor: Actor, run_id: int) -> ScoreRun:
     return run
 
 
+def fitting_run_id(session: Session, run: ScoreRun) -> int | None:
+    """The run that fitted the models ``run`` scored with (itself, or an earlier run whose fit
+    it reused), or None when it scored nothing."""
+    if run.model_version is None:
+        return None
+    return session.scalar(
+        select(func.min(ScoreRun.id)).where(
+            ScoreRun.model_version == run.model_version, ScoreRun.status == "succeeded"
+        )
+    )
+
+
 def latest_run(session: Session, *, succeeded: bool = True) -> ScoreRun | None:
     """The last successful run (whose scores are current), or the last attempt of any outcome."""
     query = select(ScoreRun).order_by(ScoreRun.id.desc()).limit(1)
