@@ -15,12 +15,22 @@ from egards.analytics.errors import NotScored
 from egards.customers.service import Customer
 from egards.formats import babel_locale, format_number
 from egards.i18n import translate
-from egards.web.deps import CurrentActor, DbSession
+from egards.web.deps import CurrentActor, DbSession, SmallId
 from egards.web.panels import Panel
 from egards.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 NAV = [("/analytics", "Analytics", Permission.ANALYTICS_READ)]
+
+# The run's settings shown on its page, in this order (the fitted models are shown apart).
+RUN_SETTINGS = (
+    "refit",
+    "fitted_as_of",
+    "margin",
+    "annual_discount_rate",
+    "clv_months",
+    "churn_window_days",
+)
 
 
 @router.get("/analytics")
@@ -44,6 +54,30 @@ def analytics_page(request: Request, session: DbSession, actor: CurrentActor) ->
             "programme_names": _programme_names(lang),
             "number_symbols": _number_symbols(lang),
             "period_transactions_svg": _period_transactions_svg(run.report, lang) if run else None,
+        },
+    )
+
+
+@router.get("/analytics/runs/{run_id}")
+def run_page(
+    request: Request, session: DbSession, actor: CurrentActor, run_id: SmallId
+) -> Response:
+    """One scoring run: when, on what, the model chosen with its parameters, and its charts."""
+    lang = "en" if getattr(request.state, "locale", "fr") == "en" else "fr"
+    run = service.get_run(session, actor=actor, run_id=run_id)
+    return render(
+        request,
+        "analytics/run.html",
+        {
+            "run": run,
+            "report": run.report or {},
+            "settings": {
+                name: run.parameters[name]
+                for name in RUN_SETTINGS
+                if (run.parameters or {}).get(name) is not None
+            },
+            "period_transactions_svg": _period_transactions_svg(run.report or {}, lang),
+            "fitted_by": service.fitting_run_id(session, run),
         },
     )
 
@@ -100,7 +134,12 @@ def value_panel(session: Session, actor: Actor, customer: Customer) -> Panel | N
         score = None
     return Panel(
         template="analytics/_value_panel.html",
-        context={"score": score, "customer": customer, "lang": lang},
+        context={
+            "score": score,
+            "customer": customer,
+            "lang": lang,
+            "run_links": actor.can(Permission.ANALYTICS_READ),
+        },
         column="side",
     )
 

@@ -288,6 +288,7 @@ def score(
             }
             with db.unit_of_work() as session:
                 _write_scores(session, run_id=run_id, as_of=as_of, version=version, batch=result)
+                _prune_history(session, run_id=run_id, keep_runs=settings.history_runs)
                 run = session.get_one(ScoreRun, run_id)
                 run.status, run.finished_at = "succeeded", utcnow()
                 run.model_version, run.parameters = version, parameters
@@ -391,6 +392,15 @@ def _score_table(*, run_id: int, as_of: date, version: str, batch):
     )
 
 
+def _prune_history(session: Session, *, run_id: int, keep_runs: int) -> None:
+    """Keep ``score_history`` to this run and the ``keep_runs - 1`` latest successful runs
+    before it (``EGARDS_ANALYTICS_HISTORY_RUNS``), in the caller's transaction."""
+    kept = select(ScoreRun.id).where(ScoreRun.status == "succeeded", ScoreRun.id != run_id)
+    kept = kept.order_by(ScoreRun.id.desc()).limit(keep_runs - 1)
+    keep = [run_id, *session.scalars(kept)]
+    session.execute(delete(ScoreHistory).where(ScoreHistory.run_id.not_in(keep)))
+
+
 def _write_scores(session: Session, *, run_id: int, as_of: date, version: str, batch) -> None:
     """Replace the current scores and append the history, in the caller's transaction; then
     what customers said in words (a churn threat they wrote, from the features above through
@@ -489,6 +499,18 @@ def get_run(session: Session, *, actor: Actor, run_id: int) -> ScoreRun:
     if run is None:
         raise NotScored(f"no scoring run {run_id}", field="run_id")
     return run
+
+
+def fitting_run_id(session: Session, run: ScoreRun) -> int | None:
+    """The run that fitted the models ``run`` scored with (itself, or an earlier run whose fit
+    it reused), or None when it scored nothing."""
+    if run.model_version is None:
+        return None
+    return session.scalar(
+        select(func.min(ScoreRun.id)).where(
+            ScoreRun.model_version == run.model_version, ScoreRun.status == "succeeded"
+        )
+    )
 
 
 def latest_run(session: Session, *, succeeded: bool = True) -> ScoreRun | None:

@@ -37,6 +37,13 @@ class AnalyticsSettings(BaseSettings):
     holdout_days: int = Field(
         default=180, ge=28, le=730, description="Length of the holdout for value_model=holdout."
     )
+    history_runs: int = Field(
+        default=24,
+        ge=1,
+        le=1000,
+        description="Keep each customer's figures (score_history) from this many latest "
+        "successful runs; each run deletes older ones.",
+    )
     segment_rules: dict[str, dict[str, Any]] | None = Field(
         default=None,
         description='JSON: {"champions": {"recency": [4, 5], "frequency": [4, 5]}, ...}',

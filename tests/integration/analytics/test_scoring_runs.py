@@ -11,6 +11,7 @@ from egards.accounts.domain import SYSTEM
 from egards.analytics import service
 from egards.analytics.errors import ModelDidNotConverge, NoTransactions
 from egards.analytics.models import CustomerScore, ScoreHistory, ScoreRun
+from egards.analytics.settings import AnalyticsSettings
 from tests.integration.analytics.conftest import AS_OF, add_customers, write_transactions
 
 
@@ -199,3 +200,16 @@ def test_a_failed_nightly_run_is_not_retried_at_every_pass_of_the_worker(db, set
     assert again.startswith("not scored: run") and again.endswith("next attempt tomorrow")
     with db.unit_of_work() as session:
         assert session.scalar(select(func.count()).select_from(ScoreRun)) == 1
+
+
+def test_history_keeps_the_latest_runs_set_and_drops_older_ones(db, population):
+    keep_two = AnalyticsSettings(history_runs=2)
+    runs = [
+        service.score(db, actor=SYSTEM, as_of=AS_OF, source="imported", settings=keep_two)
+        for _ in range(3)
+    ]
+    with db.unit_of_work() as session:
+        kept = session.execute(
+            select(ScoreHistory.run_id, func.count()).group_by(ScoreHistory.run_id)
+        ).all()
+    assert sorted(kept) == [(runs[1].run_id, len(population)), (runs[2].run_id, len(population))]
