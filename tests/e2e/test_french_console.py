@@ -23,6 +23,7 @@ PAGES = [
     "/cases",
     "/loyalty",
     "/analytics",
+    "/analytics/runs/1",
     "/recovery",
     "/recovery/approvals",
     "/recovery/returns",

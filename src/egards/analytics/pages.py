@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import numpy as np
 from babel.numbers import get_decimal_symbol, get_group_symbol
 from fastapi import APIRouter, Request
@@ -13,6 +15,7 @@ from egards.analytics import service
 from egards.analytics.diagnostics import Comparison, comparison_svg
 from egards.analytics.errors import NotScored
 from egards.customers.service import Customer
+from egards.errors import N_
 from egards.formats import babel_locale, format_number
 from egards.i18n import translate
 from egards.web.deps import CurrentActor, DbSession, SmallId
@@ -22,15 +25,15 @@ from egards.web.templating import render
 router = APIRouter(include_in_schema=False)
 NAV = [("/analytics", "Analytics", Permission.ANALYTICS_READ)]
 
-# The run's settings shown on its page, in this order (the fitted models are shown apart).
-RUN_SETTINGS = (
-    "refit",
-    "fitted_as_of",
-    "margin",
-    "annual_discount_rate",
-    "clv_months",
-    "churn_window_days",
-)
+# The run's settings shown on its page, in this order, with their labels (the fitted models
+# are shown apart).
+RUN_SETTINGS = {
+    "refit": N_("Refit asked"),
+    "margin": N_("Margin"),
+    "annual_discount_rate": N_("Annual discount rate"),
+    "clv_months": N_("CLV horizon in months"),
+    "churn_window_days": N_("Churn window in days"),
+}
 
 
 @router.get("/analytics")
@@ -70,13 +73,16 @@ def run_page(
         "analytics/run.html",
         {
             "run": run,
-            "report": run.report or {},
-            "settings": {
-                name: run.parameters[name]
-                for name in RUN_SETTINGS
-                if (run.parameters or {}).get(name) is not None
-            },
-            "period_transactions_svg": _period_transactions_svg(run.report or {}, lang),
+            "report": run.report,
+            "settings": [
+                (label, run.parameters[name])
+                for name, label in RUN_SETTINGS.items()
+                if run.parameters.get(name) is not None
+            ],
+            "fitted_on": date.fromisoformat(fitted)
+            if (fitted := run.parameters.get("fitted_as_of"))
+            else None,
+            "period_transactions_svg": _period_transactions_svg(run.report, lang),
             "fitted_by": service.fitting_run_id(session, run),
         },
     )

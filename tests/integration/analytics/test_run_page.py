@@ -42,7 +42,7 @@ def test_each_run_has_a_page_with_its_model_parameters_and_charts(client, make_p
     assert 'id="spend-model-parameters"' in page
     chart = page.split('id="period-transactions"')[1].split("</section>")[0]
     assert "<svg" in chart and "Clients par nombre d’achats répétés" in chart
-    assert 'id="run-settings"' in page and "<code>clv_months</code>" in page
+    assert 'id="run-settings"' in page and "<td>Horizon de la CLV en mois</td><td>12</td>" in page
 
     client.post("/locale", data={"locale": "en", "csrf_token": token, "next": "/analytics"})
     english = client.get(f"/analytics/runs/{run.run_id}").text
