@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
-from egards.errors import Conflict, InvalidInput
+from egards.errors import N_, Conflict, InvalidInput
 
 
 class Status(StrEnum):
@@ -91,7 +91,12 @@ def check_reason(reason: str | None) -> str | None:
     if reason in (None, ""):
         return None
     if reason not in REASONS:
-        raise InvalidInput(f"unknown reason {reason!r}", field="reason", known=", ".join(REASONS))
+        raise InvalidInput(
+            N_("unknown reason {reason}"),
+            field="reason",
+            reason=repr(reason),
+            known=", ".join(REASONS),
+        )
     return reason
 
 
@@ -100,8 +105,9 @@ def check_legitimate_reason(reason: str | None) -> str | None:
         return None
     if reason not in LEGITIMATE_REASONS:
         raise InvalidInput(
-            f"unknown legitimate reason {reason!r}",
+            N_("unknown legitimate reason {reason}"),
             field="legitimate_reason",
+            reason=repr(reason),
             known=", ".join(LEGITIMATE_REASONS),
         )
     return reason
@@ -137,13 +143,17 @@ class EndPlan:
 
 def check_terms(terms: Terms) -> Terms:
     if terms.notice_days < 0 or terms.notice_days > 365:
-        raise InvalidInput("the notice period is 0 to 365 days", field="notice_days")
+        raise InvalidInput(N_("the notice period is 0 to 365 days"), field="notice_days")
     if terms.monthly_price_cents < 0:
-        raise InvalidInput("a price is not negative", field="price_cents")
+        raise InvalidInput(N_("a price is not negative"), field="price_cents")
     if terms.commitment_end is not None and terms.commitment_end < terms.start_date:
-        raise InvalidInput("the commitment ends before the contract starts", field="commitment_end")
+        raise InvalidInput(
+            N_("the commitment ends before the contract starts"), field="commitment_end"
+        )
     if not 0 <= terms.early_fee_percent <= 100:
-        raise InvalidInput("the early fee is 0 to 100 % of what remains", field="early_fee_percent")
+        raise InvalidInput(
+            N_("the early fee is 0 to 100 % of what remains"), field="early_fee_percent"
+        )
     return terms
 
 
@@ -251,12 +261,14 @@ def plan_suspension(
     not billed meanwhile, so the commitment (if any) ends that many days later. A contract
     under notice or ended cannot be paused; a paused one may still be cancelled."""
     if status not in (Status.ACTIVE, Status.WON_BACK):
-        raise Conflict(f"a contract {status} cannot be suspended", field="status", status=status)
+        raise Conflict(N_("a contract {status} cannot be suspended"), field="status", status=status)
     days = (resumes_on - starts_on).days
     if days < SUSPENSION_MIN_DAYS or days > SUSPENSION_MAX_DAYS:
         raise InvalidInput(
-            f"a suspension lasts {SUSPENSION_MIN_DAYS} to {SUSPENSION_MAX_DAYS} days",
+            N_("a suspension lasts {minimum} to {maximum} days"),
             field="resumes_on",
+            minimum=SUSPENSION_MIN_DAYS,
+            maximum=SUSPENSION_MAX_DAYS,
         )
     return Suspension(
         starts_on=starts_on,
@@ -269,7 +281,10 @@ def plan_suspension(
 def check_transition(current: str, target: str) -> None:
     if Status(target) not in _TRANSITIONS[Status(current)]:
         raise Conflict(
-            f"a contract {current} cannot become {target}", field="status", status=current
+            N_("a contract {status} cannot become {target}"),
+            field="status",
+            status=current,
+            target=target,
         )
 
 

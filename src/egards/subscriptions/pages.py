@@ -24,7 +24,7 @@ from starlette.datastructures import UploadFile
 from egards.accounts.domain import Actor, Permission
 from egards.cases.domain import format_case_number
 from egards.customers import service as customers
-from egards.errors import DomainError, InvalidInput
+from egards.errors import N_, DomainError, InvalidInput
 from egards.subscriptions import domain, service
 from egards.subscriptions.acknowledgement import format_day, format_money
 from egards.subscriptions.api import now_of
@@ -71,7 +71,9 @@ def _parse(values: dict[str, str], channel: str) -> CancellationCreate:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "body"
-        raise InvalidInput(f"{where}: {first['msg']}", field=where) from None
+        raise InvalidInput(
+            N_("{where}: {reason}"), field=where, where=where, reason=first["msg"]
+        ) from None
 
 
 def _public_context(request: Request, values: dict[str, str], **extra: Any) -> dict[str, Any]:
@@ -137,7 +139,7 @@ async def cancel_review(request: Request, session: DbSession) -> Response:
         data = _parse(values, "web")
         if not (data.email or data.postal_address):
             raise InvalidInput(
-                "give an e-mail or a postal address for the acknowledgement", field="email"
+                N_("give an e-mail or a postal address for the acknowledgement"), field="email"
             )
     except DomainError as exc:
         context = _public_context(request, values, offer=offer, error=exc)
@@ -328,7 +330,7 @@ async def outcome(
     form = await request.form()
     chosen = str(form.get("outcome") or "")
     if chosen not in tuple(domain.Outcome):
-        raise InvalidInput(f"unknown outcome {chosen!r}", field="outcome")
+        raise InvalidInput(N_("unknown outcome {outcome}"), field="outcome", outcome=repr(chosen))
 
     def record() -> Any:
         with session.begin_nested():

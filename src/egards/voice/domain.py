@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from egards.errors import Conflict, InvalidInput, NotFound
+from egards.errors import N_, Conflict, InvalidInput, NotFound
 
 QUESTION_KINDS = ("rating", "nps", "choice", "text")
 # Categories and tags of cases that are never surveyed: nobody to ask, or nothing to rate.
@@ -104,11 +104,11 @@ def check_answerable(
 ) -> None:
     """A link answers once, before it expires, while the customer still consents."""
     if status == "answered":
-        raise SurveyClosed("this survey has already been answered", field="token")
+        raise SurveyClosed(N_("this survey has already been answered"), field="token")
     if now >= expires_at:
-        raise SurveyExpired("this survey link has expired", field="token")
+        raise SurveyExpired(N_("this survey link has expired"), field="token")
     if not consent:
-        raise SurveyClosed("the customer withdrew their consent to surveys", field="token")
+        raise SurveyClosed(N_("the customer withdrew their consent to surveys"), field="token")
 
 
 def reminder_due(
@@ -135,18 +135,19 @@ def validate_answers(survey: Survey, rating: int, answers: Mapping[str, Any]) ->
     ones present."""
     if int(rating) not in survey.scores:
         if survey.scale == "nps":
-            raise InvalidInput("choose a score from 0 to 10", field="rating")
-        raise InvalidInput("choose a rating from 1 to 5", field="rating")
+            raise InvalidInput(N_("choose a score from 0 to 10"), field="rating")
+        raise InvalidInput(N_("choose a rating from 1 to 5"), field="rating")
     by_key = {q.key: q for q in survey.questions}
     unknown = set(answers) - set(by_key)
     if unknown:
-        raise InvalidInput(f"unknown question {sorted(unknown)[0]}", field=sorted(unknown)[0])
+        first = sorted(unknown)[0]
+        raise InvalidInput(N_("unknown question {key}"), field=first, key=first)
     clean: dict[str, Any] = {}
     for question in survey.questions:
         value = answers.get(question.key)
         if value in (None, ""):
             if question.required:
-                raise InvalidInput("an answer is required", field=question.key)
+                raise InvalidInput(N_("an answer is required"), field=question.key)
             continue
         clean[question.key] = _answer(question, value)
     return clean
@@ -158,17 +159,21 @@ def _answer(question: Question, value: Any) -> Any:
         try:
             number = int(value)
         except (TypeError, ValueError):
-            raise InvalidInput(f"a number from {low} to {high}", field=question.key) from None
+            raise InvalidInput(
+                N_("a number from {low} to {high}"), field=question.key, low=low, high=high
+            ) from None
         if not low <= number <= high:
-            raise InvalidInput(f"a number from {low} to {high}", field=question.key)
+            raise InvalidInput(
+                N_("a number from {low} to {high}"), field=question.key, low=low, high=high
+            )
         return number
     if question.kind == "choice":
         if str(value) not in question.choices:
-            raise InvalidInput("not one of the choices", field=question.key)
+            raise InvalidInput(N_("not one of the choices"), field=question.key)
         return str(value)
     text = str(value).strip()
     if len(text) > 4000:
-        raise InvalidInput("at most 4,000 characters", field=question.key)
+        raise InvalidInput(N_("at most 4,000 characters"), field=question.key)
     return text
 
 
@@ -213,7 +218,9 @@ def parse_surveys(data: Mapping[str, Any]) -> dict[str, Survey]:
         questions = []
         for q in spec.get("questions", ()):
             if q["kind"] not in QUESTION_KINDS:
-                raise InvalidInput(f"unknown question kind {q['kind']}", field=q["key"])
+                raise InvalidInput(
+                    N_("unknown question kind {kind}"), field=q["key"], kind=q["kind"]
+                )
             choices: Sequence[str] = q.get("choices", ())
             questions.append(
                 Question(
@@ -227,7 +234,7 @@ def parse_surveys(data: Mapping[str, Any]) -> dict[str, Survey]:
             )
         scale = str(spec.get("scale", "csat"))
         if scale not in ("csat", "nps"):
-            raise InvalidInput(f"unknown scale {scale}", field=key)
+            raise InvalidInput(N_("unknown scale {scale}"), field=key, scale=scale)
         out[key] = Survey(
             key=key,
             name_en=spec["en"],

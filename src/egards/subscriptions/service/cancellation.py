@@ -65,13 +65,18 @@ def _check_proof(proof: ProofIn | None, max_bytes: int) -> None:
     declared = (proof.content_type or "").split(";")[0].strip().casefold()
     if len(proof.content) > max_bytes:
         raise InvalidInput(
-            f"the proof is {len(proof.content):,} bytes; the limit is {max_bytes:,}", field="proof"
+            N_("the proof is {size} bytes; the limit is {limit}"),
+            field="proof",
+            size=len(proof.content),
+            limit=max_bytes,
         )
     signatures = PROOF_TYPES.get(declared)
     if signatures is None:
-        raise InvalidInput("the proof must be a PDF, PNG or JPEG file", field="proof")
+        raise InvalidInput(N_("the proof must be a PDF, PNG or JPEG file"), field="proof")
     if not proof.content.startswith(signatures):
-        raise InvalidInput(f"the proof is not the {declared} it claims to be", field="proof")
+        raise InvalidInput(
+            N_("the proof is not the {declared} it claims to be"), field="proof", declared=declared
+        )
 
 
 def _new_number(session: Session) -> str:
@@ -108,20 +113,20 @@ def request_cancellation(
     if data.channel in ("phone", "shop", "letter", "email"):
         actor.require(Permission.CASES_WRITE)
         if actor.is_partner:
-            raise PermissionDenied("partners do not take cancellation requests")
+            raise PermissionDenied(N_("partners do not take cancellation requests"))
     now = now or utcnow()
     received = data.received_at or now
     if received > now + timedelta(minutes=5):
-        raise InvalidInput("a request cannot be received in the future", field="received_at")
+        raise InvalidInput(N_("a request cannot be received in the future"), field="received_at")
     config = get_subscriptions_settings()
     _check_proof(proof, config.proof_max_bytes)
     if data.legitimate_reason and proof is None and data.channel in ("web", "portal"):
         raise InvalidInput(
-            "a legitimate reason needs its proof (a PDF or a picture)", field="proof"
+            N_("a legitimate reason needs its proof (a PDF or a picture)"), field="proof"
         )
     if data.channel in ("web", "portal") and not (data.email or data.postal_address):
         raise InvalidInput(
-            "give an e-mail or a postal address for the acknowledgement", field="email"
+            N_("give an e-mail or a postal address for the acknowledgement"), field="email"
         )
     found = _match(session, data)
     subscription = found.subscription
@@ -339,7 +344,7 @@ def _acknowledge(
 def acknowledgement_pdf(session: Session, *, actor: Actor, request_id: int) -> tuple[str, bytes]:
     request = get_request(session, actor=actor, request_id=request_id)
     if request.acknowledgement_pdf is None:
-        raise NotFound("no acknowledgement was sent for this request", field="request_id")
+        raise NotFound(N_("no acknowledgement was sent for this request"), field="request_id")
     return f"{request.number}.pdf", request.acknowledgement_pdf
 
 
@@ -429,13 +434,19 @@ def get_request(session: Session, *, actor: Actor, request_id: int) -> Cancellat
     actor.require(Permission.CASES_READ)
     request = session.get(CancellationRequest, request_id)
     if request is None or actor.is_partner:  # what a customer says when leaving is internal
-        raise NotFound(f"cancellation request {request_id} not found", field="request_id")
+        raise NotFound(
+            N_("cancellation request {request_id} not found"),
+            field="request_id",
+            request_id=request_id,
+        )
     if request.customer_id is not None:
         try:
             customers.check_visible(session, actor=actor, customer_id=request.customer_id)
         except NotFound:
             raise NotFound(
-                f"cancellation request {request_id} not found", field="request_id"
+                N_("cancellation request {request_id} not found"),
+                field="request_id",
+                request_id=request_id,
             ) from None
     return request
 
@@ -451,7 +462,7 @@ def list_requests(
 ) -> list[CancellationRequest]:
     actor.require(Permission.CASES_READ)
     if actor.is_partner:
-        raise PermissionDenied("partners do not see cancellation requests")
+        raise PermissionDenied(N_("partners do not see cancellation requests"))
     query = select(CancellationRequest).order_by(CancellationRequest.id.desc())
     if customer_id is not None:
         customers.check_visible(session, actor=actor, customer_id=customer_id)

@@ -42,11 +42,15 @@ def create_subscription(
     customer = customers.get_customer(session, actor=actor, customer_id=data.customer_id)
     if customer.status != "active":
         raise Conflict(
-            f"customer {customer.id} is {customer.status}: no contract can be added",
+            N_("customer {customer_id} is {status}: no contract can be added"),
             field="customer_id",
+            customer_id=customer.id,
+            status=customer.status,
         )
     if session.scalar(select(Subscription.id).where(Subscription.reference == data.reference)):
-        raise Conflict(f"reference {data.reference} already exists", field="reference")
+        raise Conflict(
+            N_("reference {reference} already exists"), field="reference", reference=data.reference
+        )
     domain.check_terms(
         domain.Terms(
             data.start_date,
@@ -125,12 +129,18 @@ def _count_win_back(session: Session, *, actor: Actor, customer_id: int, now: da
 def get_subscription(session: Session, *, actor: Actor, subscription_id: int) -> Subscription:
     subscription = session.get(Subscription, subscription_id)
     if subscription is None:
-        raise NotFound(f"subscription {subscription_id} not found", field="subscription_id")
+        raise NotFound(
+            N_("subscription {subscription_id} not found"),
+            field="subscription_id",
+            subscription_id=subscription_id,
+        )
     try:
         customers.check_visible(session, actor=actor, customer_id=subscription.customer_id)
     except NotFound:
         raise NotFound(
-            f"subscription {subscription_id} not found", field="subscription_id"
+            N_("subscription {subscription_id} not found"),
+            field="subscription_id",
+            subscription_id=subscription_id,
         ) from None
     return subscription
 
@@ -214,8 +224,9 @@ def update_subscription(
     subscription = get_subscription(session, actor=actor, subscription_id=subscription_id)
     if subscription.status == Status.ENDED:
         raise Conflict(
-            f"contract {subscription.reference} has ended; it can no longer change",
+            N_("contract {reference} has ended; it can no longer change"),
             field="subscription_id",
+            reference=subscription.reference,
         )
     before = {name: getattr(subscription, name) for name in changes}
     for name, value in changes.items():

@@ -55,12 +55,17 @@ def record_outcome(
     request = get_request(session, actor=actor, request_id=request_id)
     if request.status != RequestStatus.REGISTERED:
         raise Conflict(
-            f"request {request.number} is {request.status}: no outcome to record",
+            N_("request {number} is {status}: no outcome to record"),
             field="request_id",
+            number=request.number,
+            status=request.status,
         )
     if request.outcome is not None:
         raise Conflict(
-            f"the outcome of {request.number} is already {request.outcome}", field="outcome"
+            N_("the outcome of {number} is already {outcome}"),
+            field="outcome",
+            number=request.number,
+            outcome=request.outcome,
         )
     # A registered request is one that stood: it has a contract, its holder and an end date.
     assert request.subscription_id is not None and request.customer_id is not None

@@ -320,7 +320,7 @@ def analyses(
     those of cases it can see)."""
     _readable(actor)
     if case_id is None and customer_id is None:
-        raise InvalidInput("name a case or a customer", field="case_id")
+        raise InvalidInput(N_("name a case or a customer"), field="case_id")
     query = select(Analysis)
     if case_id is not None:
         cases.get_case(session, actor=actor, case_id=case_id)  # visible to this actor
@@ -356,20 +356,24 @@ def correct(
     now = now or utcnow()
     row = session.get(Analysis, analysis_id)
     if row is None:
-        raise NotFound(f"analysis {analysis_id} not found", field="analysis_id")
+        raise NotFound(
+            N_("analysis {analysis_id} not found"), field="analysis_id", analysis_id=analysis_id
+        )
     if row.case_id is not None:
         cases.get_case(session, actor=actor, case_id=row.case_id)
     elif actor.is_partner:
-        raise PermissionDenied("partners correct only their cases' messages", field="analysis_id")
+        raise PermissionDenied(
+            N_("partners correct only their cases' messages"), field="analysis_id"
+        )
     for name, value, allowed in (
         ("language", language, model.LANGUAGES),
         ("sentiment", sentiment, model.SENTIMENTS),
         ("topic", topic, model.TOPICS),
     ):
         if value is not None and value not in allowed:
-            raise InvalidInput(f"one of {', '.join(allowed)}", field=name)
+            raise InvalidInput(N_("one of {choices}"), field=name, choices=", ".join(allowed))
     if language is None and sentiment is None and churn_threat is None and topic is None:
-        raise InvalidInput("correct at least one label", field="sentiment")
+        raise InvalidInput(N_("correct at least one label"), field="sentiment")
     before = _labels(row)
     if language is not None:
         row.corrected_language = language

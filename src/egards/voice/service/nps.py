@@ -117,9 +117,9 @@ def nps_report(
     in none under ``none``), with promoters, passives and detractors."""
     _readable(actor)
     if actor.is_partner:
-        raise PermissionDenied("satisfaction reports are internal", field="days")
+        raise PermissionDenied(N_("satisfaction reports are internal"), field="days")
     if not 1 <= days <= 3660:
-        raise InvalidInput("between 1 and 3660 days", field="days")
+        raise InvalidInput(N_("between 1 and 3660 days"), field="days")
     now = now or utcnow()
     rows = session.execute(
         select(

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from egards.accounts.domain import Actor, Permission
 from egards.db import utcnow
-from egards.errors import InvalidInput, PermissionDenied
+from egards.errors import N_, InvalidInput, PermissionDenied
 from egards.voice import classifier as model
 from egards.voice import domain
 from egards.voice.models import Analysis, Invitation
@@ -28,9 +28,9 @@ def csat_report(
     relationship NPS has its own report, ``nps.nps_report``)."""
     _readable(actor)
     if actor.is_partner:
-        raise PermissionDenied("satisfaction reports are internal", field="days")
+        raise PermissionDenied(N_("satisfaction reports are internal"), field="days")
     if not 1 <= days <= 3660:
-        raise InvalidInput("between 1 and 3660 days", field="days")
+        raise InvalidInput(N_("between 1 and 3660 days"), field="days")
     now = now or utcnow()
     rows = session.execute(
         select(
@@ -80,7 +80,7 @@ def csat_report(
 
 def _can_see_root_causes(actor: Actor) -> None:
     if actor.is_partner:
-        raise PermissionDenied("root causes are internal", field="days")
+        raise PermissionDenied(N_("root causes are internal"), field="days")
     if not (actor.can(Permission.CASES_SUPERVISE) or actor.can(Permission.ANALYTICS_READ)):
         actor.require(Permission.CASES_SUPERVISE)
 
@@ -93,7 +93,7 @@ def root_causes(
     volume by month."""
     _can_see_root_causes(actor)
     if not 1 <= days <= 3660:
-        raise InvalidInput("between 1 and 3660 days", field="days")
+        raise InvalidInput(N_("between 1 and 3660 days"), field="days")
     now = now or utcnow()
     rows = list(
         session.scalars(
@@ -166,7 +166,7 @@ def topic_messages(
     """The messages of one topic (labels in force), newest first: the drill-down."""
     _can_see_root_causes(actor)
     if topic not in model.TOPICS:
-        raise InvalidInput(f"one of {', '.join(model.TOPICS)}", field="topic")
+        raise InvalidInput(N_("one of {choices}"), field="topic", choices=", ".join(model.TOPICS))
     now = now or utcnow()
     in_force = func.coalesce(Analysis.corrected_topic, Analysis.topic)
     return list(

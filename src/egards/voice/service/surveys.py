@@ -291,10 +291,10 @@ def send_reminders(session: Session, *, now: datetime, limit: int = 500) -> int:
 def invitation_by_token(session: Session, *, token: str) -> Invitation:
     """The invitation a link names; a forged or mistyped link is refused."""
     if not token or len(token) > 100:
-        raise domain.SurveyLinkInvalid("this survey link is not valid", field="token")
+        raise domain.SurveyLinkInvalid(N_("this survey link is not valid"), field="token")
     found = session.scalar(select(Invitation).where(Invitation.token_hash == _hash(token)))
     if found is None:
-        raise domain.SurveyLinkInvalid("this survey link is not valid", field="token")
+        raise domain.SurveyLinkInvalid(N_("this survey link is not valid"), field="token")
     return found
 
 
@@ -339,7 +339,7 @@ def answer_for_customer(
     own survey, under the same rules."""
     invitation = session.get(Invitation, invitation_id)
     if invitation is None or invitation.customer_id != customer_id:
-        raise domain.SurveyLinkInvalid("no such survey of yours", field="invitation_id")
+        raise domain.SurveyLinkInvalid(N_("no such survey of yours"), field="invitation_id")
     domain.check_answerable(
         status=invitation.status,
         expires_at=invitation.expires_at,
@@ -355,7 +355,7 @@ def survey_for_customer(
     """One of the customer's own surveys, still open to an answer (the portal's page)."""
     invitation = session.get(Invitation, invitation_id)
     if invitation is None or invitation.customer_id != customer_id:
-        raise domain.SurveyLinkInvalid("no such survey of yours", field="invitation_id")
+        raise domain.SurveyLinkInvalid(N_("no such survey of yours"), field="invitation_id")
     domain.check_answerable(
         status=invitation.status,
         expires_at=invitation.expires_at,
@@ -378,7 +378,7 @@ def _answer(
     clean = domain.validate_answers(survey, rating, answers or {})
     comment = (comment or "").strip() or None
     if comment and len(comment) > 4000:
-        raise InvalidInput("at most 4,000 characters", field="comment")
+        raise InvalidInput(N_("at most 4,000 characters"), field="comment")
     invitation.status, invitation.answered_at = "answered", now
     invitation.rating, invitation.answers, invitation.comment = int(rating), clean, comment
     session.flush()
@@ -473,7 +473,7 @@ def _follow_up(
 def case_survey(session: Session, *, actor: Actor, case_id: int) -> Invitation | None:
     _readable(actor)
     if actor.is_partner:
-        raise PermissionDenied("survey results are internal", field="case_id")
+        raise PermissionDenied(N_("survey results are internal"), field="case_id")
     cases.get_case(session, actor=actor, case_id=case_id)
     return session.scalar(select(Invitation).where(Invitation.case_id == case_id))
 
@@ -483,7 +483,7 @@ def customer_surveys(
 ) -> list[Invitation]:
     _readable(actor)
     if actor.is_partner:
-        raise PermissionDenied("survey results are internal", field="customer_id")
+        raise PermissionDenied(N_("survey results are internal"), field="customer_id")
     customers.get_customer(session, actor=actor, customer_id=customer_id)
     return list(
         session.scalars(
