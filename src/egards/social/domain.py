@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from egards.errors import InvalidInput
+from egards.errors import N_, InvalidInput
 
 NETWORKS = ("x", "instagram", "facebook", "linkedin", "tiktok", "other")
 _HANDLE = re.compile(r"^@?([A-Za-z0-9_.\-]{1,100})$")
@@ -46,7 +46,7 @@ class LinkStatus(StrEnum):
 def normalise_handle(value: str) -> str:
     found = _HANDLE.match((value or "").strip())
     if not found:
-        raise InvalidInput("a handle is letters, digits, _ . or -", field="handle")
+        raise InvalidInput(N_("a handle is letters, digits, _ . or -"), field="handle")
     return found.group(1).lower()
 
 
@@ -56,16 +56,22 @@ def check_audience(value: object, *, field: str = "followers") -> int | None:
     if value is None or value == "":
         return None
     if isinstance(value, bool):
-        raise InvalidInput("followers must be a whole number, not true/false", field=field)
+        raise InvalidInput(N_("followers must be a whole number, not true/false"), field=field)
     if isinstance(value, str):
         text = value.strip()
         if not text.isdigit():
-            raise InvalidInput(f"followers must be a whole number, not {value!r}", field=field)
+            raise InvalidInput(
+                N_("followers must be a whole number, not {value}"), field=field, value=repr(value)
+            )
         value = int(text)
     if not isinstance(value, int):
-        raise InvalidInput(f"followers must be a whole number, not {value!r}", field=field)
+        raise InvalidInput(
+            N_("followers must be a whole number, not {value}"), field=field, value=repr(value)
+        )
     if value < 0 or value > MAX_AUDIENCE:
-        raise InvalidInput(f"followers must be between 0 and {MAX_AUDIENCE:,}", field=field)
+        raise InvalidInput(
+            N_("followers must be between 0 and {maximum}"), field=field, maximum=MAX_AUDIENCE
+        )
     return value
 
 

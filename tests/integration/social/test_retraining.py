@@ -35,6 +35,14 @@ def test_retraining_learns_from_confirmed_links_and_is_used_next(client, db, age
     refused = client.post("/api/v1/social/model/retrain", headers=supervisor.headers)
     assert refused.status_code == 409, refused.text
     assert refused.json()["errors"][0]["field"] == "model"
+    french = client.post(
+        "/api/v1/social/model/retrain",
+        headers={**supervisor.headers, "Accept-Language": "fr"},
+    )
+    assert french.json()["detail"] == (
+        "aucun lien vérifié dont apprendre pour l'instant : "
+        "confirmez ou rejetez d'abord des liens proposés"
+    )
     first = create_customer(client, agent, first_name="Hélène", last_name="Quenouille")
     second = create_customer(client, agent, first_name="Bastien", last_name="Marcellin")
     confirmed = _proposal(db, first["id"], "helene_q")

@@ -127,6 +127,11 @@ def test_a_bad_contract_is_refused_naming_the_field(client, agent, customer):
     )
     again = client.post("/api/v1/subscriptions", json=duplicate, headers=agent.headers)
     assert again.status_code == 409 and again.json()["errors"][0]["field"] == "reference"
+    assert again.json()["detail"] == "reference FX100200 already exists"
+    french = client.post(
+        "/api/v1/subscriptions", json=duplicate, headers={**agent.headers, "Accept-Language": "fr"}
+    )
+    assert french.json()["detail"] == "la référence FX100200 existe déjà"
     backwards = subscription_payload(customer["id"], reference="FX-2", commitment_end="2025-01-01")
     refused = client.post("/api/v1/subscriptions", json=backwards, headers=agent.headers)
     assert refused.status_code == 422

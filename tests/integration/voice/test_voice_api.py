@@ -214,6 +214,16 @@ def test_an_agent_corrects_a_label_and_training_uses_it(client, agent, superviso
         headers=agent.headers,
     )
     assert refused.status_code == 422
+    unknown = client.post(
+        "/api/v1/voice/analyses/987654/correction",
+        json={"topic": "billing"},
+        headers={**agent.headers, "Accept-Language": "fr"},
+    )
+    assert unknown.status_code == 404
+    assert unknown.json()["detail"] == "analyse 987654 introuvable"
+    assert unknown.json()["errors"] == [
+        {"field": "analysis_id", "reason": "analyse 987654 introuvable"}
+    ]
     with db.unit_of_work() as session:
         assert service.train_model(session, actor=SYSTEM)["corrections"] == 1
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from egards.accounts.domain import Actor, Permission
 from egards.audit import service as audit
 from egards.customers import service as customers
-from egards.errors import Conflict, NotFound
+from egards.errors import N_, Conflict, NotFound
 from egards.social.models import (
     CustomerDuplicate,
 )
@@ -84,9 +84,15 @@ def decide_duplicate(
     actor.require(Permission.CUSTOMERS_MERGE)
     duplicate = session.get(CustomerDuplicate, duplicate_id)
     if duplicate is None:
-        raise NotFound(f"duplicate {duplicate_id} not found", field="duplicate_id")
+        raise NotFound(
+            N_("duplicate {duplicate_id} not found"),
+            field="duplicate_id",
+            duplicate_id=duplicate_id,
+        )
     if duplicate.status != "proposed":
-        raise Conflict(f"already decided ({duplicate.status})", field="duplicate_id")
+        raise Conflict(
+            N_("already decided ({decision})"), field="duplicate_id", decision=duplicate.status
+        )
     if merge:
         customers.merge_customers(
             session,

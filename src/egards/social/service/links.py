@@ -150,8 +150,9 @@ def _link(
 ) -> SocialLink:
     if profile.customer_id is not None and profile.customer_id != customer_id:
         raise Conflict(
-            f"@{profile.handle} is linked to customer {profile.customer_id}: unlink it first",
+            N_("@{handle} is linked to customer {customer_id}: unlink it first"),
             field="profile_id",
+            handle=profile.handle,
             customer_id=profile.customer_id,
         )
     owner = customers.owner_of_identity(
@@ -159,7 +160,10 @@ def _link(
     )
     if owner is not None and owner != customer_id:
         raise Conflict(
-            f"@{profile.handle} is declared by customer {owner}", field="profile_id", owner=owner
+            N_("@{handle} is declared by customer {owner}"),
+            field="profile_id",
+            handle=profile.handle,
+            owner=owner,
         )
     if owner is None:
         customers.add_identity(
@@ -211,7 +215,7 @@ def link_profile(
     """An agent links a profile to a customer by hand (reversible)."""
     actor.require(Permission.CUSTOMERS_WRITE)
     if actor.is_partner:
-        raise PermissionDenied("partners do not link social profiles", field="profile_id")
+        raise PermissionDenied(N_("partners do not link social profiles"), field="profile_id")
     profile = get_profile(session, actor=actor, profile_id=profile_id)
     customers.check_visible(session, actor=actor, customer_id=customer_id)
     return _link(
@@ -231,13 +235,13 @@ def unlink_profile(
     """Undo a link: the profile leaves the customer, the handle leaves the file, with a reason."""
     actor.require(Permission.CUSTOMERS_WRITE)
     if actor.is_partner:
-        raise PermissionDenied("partners do not unlink social profiles", field="profile_id")
+        raise PermissionDenied(N_("partners do not unlink social profiles"), field="profile_id")
     if not (reason or "").strip():
-        raise InvalidInput("say why the link is undone", field="reason")
+        raise InvalidInput(N_("say why the link is undone"), field="reason")
     profile = get_profile(session, actor=actor, profile_id=profile_id)
     customer_id = profile.customer_id
     if customer_id is None:
-        raise Conflict(f"@{profile.handle} is not linked", field="profile_id")
+        raise Conflict(N_("@{handle} is not linked"), field="profile_id", handle=profile.handle)
     for identity in customers.get_customer(
         session, actor=actor, customer_id=customer_id
     ).identities:
@@ -313,9 +317,14 @@ def decide_review(
     actor.require(Permission.CUSTOMERS_WRITE)
     link = session.get(SocialLink, link_id)
     if link is None or actor.is_partner:
-        raise NotFound(f"proposed link {link_id} not found", field="link_id")
+        raise NotFound(N_("proposed link {link_id} not found"), field="link_id", link_id=link_id)
     if link.status != LinkStatus.PROPOSED:
-        raise Conflict(f"link {link_id} was already decided ({link.status})", field="link_id")
+        raise Conflict(
+            N_("link {link_id} was already decided ({decision})"),
+            field="link_id",
+            link_id=link_id,
+            decision=link.status,
+        )
     profile = session.get_one(SocialProfile, link.profile_id)
     if accept:
         _link(

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from egards.cases import service as cases
 from egards.cases.channels import open_social_case
 from egards.cases.schemas import SocialMentionCreate
-from egards.errors import DomainError, InvalidInput
+from egards.errors import N_, DomainError, InvalidInput
 from egards.social.domain import (
     Outcome,
     check_audience,
@@ -120,7 +120,9 @@ def _row_mention(row: Mapping[str, Any]) -> tuple[SocialMentionCreate, bool]:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "row"
-        raise InvalidInput(f"{where}: {first['msg']}", field=where) from None
+        raise InvalidInput(
+            N_("{where}: {reason}"), field=where, where=where, reason=first["msg"]
+        ) from None
 
 
 def import_row(

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from egards.accounts.domain import Actor, Permission, Role
 from egards.customers import service as customers
-from egards.errors import InvalidInput, NotFound
+from egards.errors import N_, InvalidInput, NotFound
 from egards.social.domain import (
     check_audience,
     normalise_handle,
@@ -83,14 +83,18 @@ def find_profile(session: Session, *, actor: Actor, network: str, handle: str) -
     try:
         handle = normalise_handle(handle)
     except InvalidInput:
-        raise NotFound(f"no profile @{handle} on {network}", field="handle") from None
+        raise NotFound(
+            N_("no profile @{handle} on {network}"), field="handle", handle=handle, network=network
+        ) from None
     found = session.scalar(
         select(SocialProfile.id).where(
             SocialProfile.network == network, SocialProfile.handle == handle
         )
     )
     if found is None:
-        raise NotFound(f"no profile @{handle} on {network}", field="handle")
+        raise NotFound(
+            N_("no profile @{handle} on {network}"), field="handle", handle=handle, network=network
+        )
     return get_profile(session, actor=actor, profile_id=found)
 
 
@@ -99,7 +103,9 @@ def get_profile(session: Session, *, actor: Actor, profile_id: int) -> SocialPro
     profile = session.get(SocialProfile, profile_id)
     # Partners (installers, shops) have no use for a customer's online life.
     if profile is None or actor.is_partner:
-        raise NotFound(f"social profile {profile_id} not found", field="profile_id")
+        raise NotFound(
+            N_("social profile {profile_id} not found"), field="profile_id", profile_id=profile_id
+        )
     if profile.customer_id is not None:
         customers.check_visible(session, actor=actor, customer_id=profile.customer_id)
     return profile

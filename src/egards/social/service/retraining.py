@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from egards.accounts.domain import Actor, Permission
 from egards.audit import service as audit
-from egards.errors import Conflict, PermissionDenied
+from egards.errors import N_, Conflict, PermissionDenied
 from egards.social import linking
 from egards.social.domain import LinkMethod, LinkStatus
 from egards.social.models import SocialLink, SocialLinkModel
@@ -63,11 +63,11 @@ def retrain(session: Session, *, actor: Actor, now: datetime) -> SocialLinkModel
     shipped figures, ``linking.refit_m``) and keep it: the next linking runs use it."""
     actor.require(Permission.CASES_SUPERVISE)  # as for the voice model: supervisors decide
     if actor.is_partner:
-        raise PermissionDenied("partners do not train the linking model", field="model")
+        raise PermissionDenied(N_("partners do not train the linking model"), field="model")
     confirmed, rejected = review_outcomes(session)
     if not confirmed:
         raise Conflict(
-            "no reviewed link to learn from yet: confirm or reject proposed links first",
+            N_("no reviewed link to learn from yet: confirm or reject proposed links first"),
             field="model",
         )
     model = SocialLinkModel(
