@@ -23,6 +23,7 @@ from egards.analytics.scoring import (
     value_deciles,
     window,
 )
+from egards.errors import N_
 
 SUBSCRIPTION_GRACE_DAYS = 45  # a monthly subscriber whose last month is older has left
 
@@ -90,9 +91,12 @@ def run_batch(
     amounts = np.asarray(data.amount_cents)
     if amounts.size and np.any(amounts < 0):
         raise NoTransactions(
-            f"{int((amounts < 0).sum()):,} transactions have a negative amount; refunds must "
-            "cancel their purchase, not be scored as purchases",
+            N_(
+                "{count} transactions have a negative amount; refunds must cancel their"
+                " purchase, not be scored as purchases"
+            ),
             field="amount_cents",
+            count=int((amounts < 0).sum()),
         )
     daily = daily_purchases(
         customer_id=data.customer_id, day=data.day, amount_cents=data.amount_cents
@@ -103,7 +107,7 @@ def run_batch(
         scorable &= np.isin(daily.customers, data.active_customers)
     if not scorable.any():
         raise NoTransactions(
-            "no transactions to score: no active customer bought anything by the scoring date"
+            N_("no transactions to score: no active customer bought anything by the scoring date")
         )
     done("summaries")
 

@@ -143,17 +143,19 @@ def fit(
     writes each customer's scores (P(alive), expected purchases, CLV)."""
     from egards.analytics import workbench
     from egards.cli_support import reporting
-    from egards.errors import InvalidInput
+    from egards.errors import N_, InvalidInput
 
     with reporting():
         if unit not in ("D", "W", "M"):
-            raise InvalidInput("use D, W or M", field="unit")
+            raise InvalidInput(N_("use D, W or M"), field="unit")
         for name, day in (("calibration_end", calibration_end), ("holdout_end", holdout_end)):
             if day is not None:
                 try:
                     date.fromisoformat(day)
                 except ValueError:
-                    raise InvalidInput(f"{day!r} is not a date (YYYY-MM-DD)", field=name) from None
+                    raise InvalidInput(
+                        N_("{value} is not a date (YYYY-MM-DD)"), field=name, value=repr(day)
+                    ) from None
         result = workbench.run(
             file,
             model_name=model,

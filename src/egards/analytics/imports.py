@@ -22,7 +22,7 @@ from egards.analytics.models import Transaction
 from egards.audit import service as audit
 from egards.customers.imports import write_rejects
 from egards.db import Database, rowcount
-from egards.errors import InvalidInput
+from egards.errors import N_, InvalidInput
 
 EARLIEST = date(1990, 1, 1)
 ID_COLUMNS = ("customer_id", "customer_external_id", "external_id")
@@ -52,7 +52,7 @@ def _relation(con, path: Path) -> str:
         # Parquet has no lines: the row number (from 1) stands for it.
         return "row_number() OVER () AS line"
     if suffix not in (".csv", ".txt"):
-        raise InvalidInput(f"{path.name}: use a .csv or .parquet file", field="file")
+        raise InvalidInput(N_("{file}: use a .csv or .parquet file"), field="file", file=path.name)
     con.execute(
         f"CREATE TEMP VIEW src AS SELECT * FROM read_csv('{quoted}', header = true,"
         " all_varchar = true, auto_detect = true)"
@@ -81,7 +81,9 @@ def import_transactions(
         line = _relation(con, path)
         columns = {r[0] for r in con.execute("DESCRIBE src").fetchall()}
     except duckdb.Error as exc:
-        raise InvalidInput(f"{path.name} cannot be read: {exc}", field="file") from None
+        raise InvalidInput(
+            N_("{file} cannot be read: {reason}"), field="file", file=path.name, reason=str(exc)
+        ) from None
     id_column = next((c for c in ID_COLUMNS if c in columns), None)
     amount_column = next((c for c in ("amount", "amount_cents") if c in columns), None)
     missing = [
@@ -94,7 +96,12 @@ def import_transactions(
         if not found
     ]
     if missing:
-        raise InvalidInput(f"{path.name}: missing column(s) {', '.join(missing)}", field="file")
+        raise InvalidInput(
+            N_("{file}: missing column(s) {columns}"),
+            field="file",
+            file=path.name,
+            columns=", ".join(missing),
+        )
 
     with db.unit_of_work() as session:
         rows = session.execute(

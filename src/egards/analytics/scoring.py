@@ -34,6 +34,7 @@ from egards.analytics.diagnostics import period_transactions
 from egards.analytics.errors import ModelDidNotConverge, NoTransactions
 from egards.analytics.rfm import DEFAULT_SEGMENT_RULES, SegmentRule, assign_segments, rfm_scores
 from egards.analytics.summary import compress
+from egards.errors import N_
 
 __all__ = [
     "DailyPurchases",
@@ -80,7 +81,7 @@ def daily_purchases(*, customer_id, day, amount_cents) -> DailyPurchases:
     if not (ids.shape == days.shape == amounts.shape):
         raise ValueError("customer_id, day and amount_cents must have the same length")
     if ids.size == 0:
-        raise NoTransactions("no transactions to score: the transaction source is empty")
+        raise NoTransactions(N_("no transactions to score: the transaction source is empty"))
     customers, code = _dense_codes(ids)
     first = int(days.min())
     span = int(days.max()) - first + 1
@@ -249,20 +250,27 @@ def _check_converged(name: str, fitted, n: int) -> None:
     params = np.array(list(fitted.model.params.values()), dtype=float)
     if not np.all(np.isfinite(params)) or not np.isfinite(fitted.log_likelihood):
         raise ModelDidNotConverge(
-            f"{name} did not converge on {n:,} customers: the likelihood is not finite",
+            N_("{model} did not converge on {n} customers: the likelihood is not finite"),
             model=name,
+            n=n,
         )
     if np.any(np.abs(np.log(params)) > _BOUND):
         raise ModelDidNotConverge(
-            f"{name} did not converge on {n:,} customers: a parameter ran to its bound "
-            f"({', '.join(f'{k}={v:.3g}' for k, v in fitted.model.params.items())}); "
-            "the data may have too little variation (e.g. everybody buys exactly once)",
+            N_(
+                "{model} did not converge on {n} customers: a parameter ran to its bound"
+                " ({parameters}); the data may have too little variation (e.g. everybody"
+                " buys exactly once)"
+            ),
             model=name,
+            n=n,
+            parameters=", ".join(f"{k}={v:.3g}" for k, v in fitted.model.params.items()),
         )
     if not fitted.diagnostics.converged:
         raise ModelDidNotConverge(
-            f"{name} did not converge on {n:,} customers: {fitted.diagnostics.message}",
+            N_("{model} did not converge on {n} customers: {reason}"),
             model=name,
+            n=n,
+            reason=str(fitted.diagnostics.message),
         )
 
 
@@ -291,14 +299,18 @@ def _fit_purchase_model(name: str, x, t_x, tt, weights, n: int):
     except ModelDidNotConverge as plain:
         if name != "bg_nbd":
             raise ModelDidNotConverge(
-                f"not enough data to score with {label}: {plain.message}", model=name
+                N_("not enough data to score with {label}: {reason}"),
+                model=name,
+                label=label,
+                reason=plain.message,
             ) from None
         fitted = fit_bg_nbd(frequency=x, recency=t_x, T=tt, weights=weights, penalty=SHRINKAGE)
         try:
             _check_converged(label, fitted, n)
         except ModelDidNotConverge:
             raise ModelDidNotConverge(
-                f"not enough data to score: {plain.message}, even with shrinkage",
+                N_("not enough data to score: {reason}, even with shrinkage"),
+                reason=plain.message,
                 model=name,
             ) from None
         report["shrinkage"] = {"per_customer": SHRINKAGE, "because": plain.message}
@@ -317,9 +329,9 @@ def compare_on_holdout(daily: DailyPurchases, *, cutoff: int, holdout_days: int)
     frequency = calibration.frequency[present]
     if n == 0 or not np.any(frequency > 0):
         raise ModelDidNotConverge(
-            f"no holdout comparison: nobody bought twice in the {holdout_days:,} days before "
-            "the holdout",
+            N_("no holdout comparison: nobody bought twice in the {days} days before the holdout"),
             model="holdout",
+            days=holdout_days,
         )
     recency, big_t = calibration.recency[present], calibration.T[present]
     actual = (full.purchases[present] - calibration.purchases[present]).astype(float)
@@ -343,7 +355,7 @@ def compare_on_holdout(daily: DailyPurchases, *, cutoff: int, holdout_days: int)
         }
     ranked = [k for k in candidates if "mean_absolute_error" in candidates[k]]
     if not ranked:
-        raise ModelDidNotConverge("no purchase model could be fitted on the calibration data")
+        raise ModelDidNotConverge(N_("no purchase model could be fitted on the calibration data"))
     best = min(ranked, key=lambda k: candidates[k]["mean_absolute_error"])
     return {
         "holdout_days": holdout_days,
@@ -376,13 +388,16 @@ def fit_value_models(
     present = win.present
     n = int(present.sum())
     if n == 0:
-        raise NoTransactions("no transactions to score: nobody had bought by the scoring date")
+        raise NoTransactions(N_("no transactions to score: nobody had bought by the scoring date"))
     frequency, recency, big_t = win.frequency[present], win.recency[present], win.T[present]
     if not np.any(frequency > 0):
         raise ModelDidNotConverge(
-            f"BG/NBD cannot be fitted: none of the {n:,} customers bought twice, so repeat "
-            "buying cannot be estimated",
+            N_(
+                "BG/NBD cannot be fitted: none of the {n} customers bought twice, so repeat"
+                " buying cannot be estimated"
+            ),
             model="bg_nbd",
+            n=n,
         )
     x, t_x, tt, weights, _ = compress(frequency=frequency, recency=recency, T=big_t)
     bg, purchase_report = _fit_purchase_model(purchase_model, x, t_x, tt, weights, n)

@@ -61,7 +61,7 @@ from egards.audit import service as audit
 from egards.bulk import copy_rows, select_in
 from egards.customers.domain import Erasure
 from egards.db import Database, utcnow
-from egards.errors import InvalidInput, PermissionDenied
+from egards.errors import N_, InvalidInput, PermissionDenied
 from egards.features import hooks
 
 log = logging.getLogger("egards.analytics")
@@ -77,9 +77,10 @@ STEPS = ("read", "summaries", "value models", "value scores", "churn risk", "agg
 def _require_runner(actor: Actor) -> None:
     if actor.role not in (Role.ADMIN, Role.SUPERVISOR) or not actor.can(Permission.ANALYTICS_READ):
         raise PermissionDenied(
-            f"{actor.label} ({actor.role}) may not start a scoring run: supervisors and "
-            "admins only",
+            N_("{actor} ({role}) may not start a scoring run: supervisors and admins only"),
             permission="analytics:run",
+            actor=actor.label,
+            role=str(actor.role),
         )
 
 
@@ -94,17 +95,24 @@ def queue_run(
     """Record a scoring run to be executed; refused while another one is under way."""
     _require_runner(actor)
     if source not in SOURCES:
-        raise InvalidInput(f"unknown source {source!r}; use one of {SOURCES}", field="source")
+        raise InvalidInput(
+            N_("unknown source {source}; use one of {choices}"),
+            field="source",
+            source=repr(source),
+            choices=", ".join(SOURCES),
+        )
     as_of = as_of or datetime.now(UTC).date()
     if as_of > datetime.now(UTC).date() + timedelta(days=1):
-        raise InvalidInput(f"the scoring date {as_of} is in the future", field="as_of")
+        raise InvalidInput(
+            N_("the scoring date {day} is in the future"), field="as_of", day=as_of.isoformat()
+        )
     busy = session.scalar(
         select(ScoreRun.id).where(
             ScoreRun.status.in_(("queued", "running")), ScoreRun.created_at > utcnow() - STALE_RUN
         )
     )
     if busy is not None:
-        raise RunInProgress(f"scoring run {busy} is still under way", run_id=busy)
+        raise RunInProgress(N_("scoring run {run_id} is still under way"), run_id=busy)
     run = ScoreRun(
         status="queued",
         as_of=as_of,
@@ -497,7 +505,7 @@ def get_run(session: Session, *, actor: Actor, run_id: int) -> ScoreRun:
     actor.require(Permission.ANALYTICS_READ)
     run = session.get(ScoreRun, run_id)
     if run is None:
-        raise NotScored(f"no scoring run {run_id}", field="run_id")
+        raise NotScored(N_("no scoring run {run_id}"), field="run_id", run_id=run_id)
     return run
 
 
@@ -535,12 +543,13 @@ def customer_score(
     if not can_see_scores(actor):
         actor.require(Permission.ANALYTICS_READ)
     if actor.is_partner:
-        raise PermissionDenied("partners do not see customer value", field="customer_id")
+        raise PermissionDenied(N_("partners do not see customer value"), field="customer_id")
     row = session.get(CustomerScore, customer_id)
     if row is None:
         raise NotScored(
-            f"customer {customer_id} has no score yet (no purchase, or no scoring run since)",
+            N_("customer {customer_id} has no score yet (no purchase, or no scoring run since)"),
             field="customer_id",
+            customer_id=customer_id,
         )
     labels = segment_labels(segment_rules(), lang)
     data = {c: getattr(row, c) for c in SCORE_COLUMNS}

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from egards.analytics.churn import NEVER, CustomerEvents
 from egards.bulk import pg_cursor
-from egards.errors import InvalidInput
+from egards.errors import N_, InvalidInput
 
 EPOCH = date(1970, 1, 1)
 ACTIVITY_ON = 'a."on"'
@@ -93,7 +93,12 @@ def imported_transactions_sql(dialect: str) -> str:
 def transactions_sql(session: Session, source: str) -> str:
     """The query behind the transaction source (loyalty activities, imported, or both)."""
     if source not in SOURCES:
-        raise InvalidInput(f"unknown source {source!r}; use one of {SOURCES}", field="source")
+        raise InvalidInput(
+            N_("unknown source {source}; use one of {choices}"),
+            field="source",
+            source=repr(source),
+            choices=", ".join(SOURCES),
+        )
     dialect = _dialect(session)
     parts = []
     if source in ("all", "loyalty") and _has_table(session, "loyalty_activities"):

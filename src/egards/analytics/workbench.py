@@ -45,7 +45,7 @@ from egards.analytics.diagnostics import (
     spend_frequency_correlation,
 )
 from egards.analytics.summary import summarise_transactions
-from egards.errors import InvalidInput
+from egards.errors import N_, InvalidInput
 
 __all__ = [
     "MODELS",
@@ -104,7 +104,9 @@ class Table:
     def numbers(self, what: str) -> np.ndarray:
         column = self.find(what)
         if column is None:
-            raise InvalidInput(f"{self.name}: no {what} column", field=what)
+            raise InvalidInput(
+                N_("{file}: no {what} column"), field=what, file=self.name, what=what
+            )
         raw = self.columns[column]
         try:
             values = np.asarray(raw, dtype=float)
@@ -112,13 +114,21 @@ class Table:
             values = None
         if values is None or not np.all(np.isfinite(values)):
             line = self.first_line + _first_bad(raw, float)
-            raise InvalidInput(f"{self.name}, line {line}: {column} is not a number", field=column)
+            raise InvalidInput(
+                N_("{file}, line {line}: {column} is not a number"),
+                field=column,
+                file=self.name,
+                line=line,
+                column=column,
+            )
         return values
 
     def dates(self, what: str) -> np.ndarray:
         column = self.find(what)
         if column is None:
-            raise InvalidInput(f"{self.name}: no {what} column", field=what)
+            raise InvalidInput(
+                N_("{file}: no {what} column"), field=what, file=self.name, what=what
+            )
         raw = self.columns[column]
         try:
             values = np.asarray(raw, dtype="datetime64[D]")
@@ -127,7 +137,11 @@ class Table:
         if values is None or np.any(np.isnat(values)):
             line = self.first_line + _first_bad(raw, np.datetime64)
             raise InvalidInput(
-                f"{self.name}, line {line}: {column} is not a date (YYYY-MM-DD)", field=column
+                N_("{file}, line {line}: {column} is not a date (YYYY-MM-DD)"),
+                field=column,
+                file=self.name,
+                line=line,
+                column=column,
             )
         return values
 
@@ -160,18 +174,23 @@ def read_table(path: Path) -> Table:
         query = f"SELECT * FROM read_csv('{quoted}', header = true, all_varchar = true)"
         first_line = 2
     else:
-        raise InvalidInput(f"{path.name}: use a .csv or .parquet file", field="file")
+        raise InvalidInput(N_("{file}: use a .csv or .parquet file"), field="file", file=path.name)
     con = duckdb.connect()
     try:
         try:
             columns = con.execute(query).fetchnumpy()
         except duckdb.Error as error:
-            raise InvalidInput(f"{path.name}: cannot be read ({error})", field="file") from None
+            raise InvalidInput(
+                N_("{file}: cannot be read ({reason})"),
+                field="file",
+                file=path.name,
+                reason=str(error),
+            ) from None
     finally:
         con.close()
     table = Table({k: np.asarray(v) for k, v in columns.items()}, first_line, path.name)
     if not len(table):
-        raise InvalidInput(f"{path.name}: no rows", field="file")
+        raise InvalidInput(N_("{file}: no rows"), field="file", file=path.name)
     return table
 
 
@@ -204,7 +223,7 @@ def _summary(table: Table, *, unit: Unit, calibration_end, holdout_end, period=N
     amount = table.numbers("amount") if table.has("amount") else None
     end = holdout_end or (dates.max() if calibration_end is None else None)
     if end is None:
-        raise InvalidInput("--calibration-end needs --holdout-end", field="holdout_end")
+        raise InvalidInput(N_("--calibration-end needs --holdout-end"), field="holdout_end")
     time_unit = "W" if unit == "W" else "D"
     summary = summarise_transactions(
         customer_id=ids,
@@ -232,14 +251,18 @@ def run(
 ) -> Workbench:
     """Fit ``model_name`` on the file (or load it from ``model_file``) and score every row."""
     if model_name not in MODELS:
-        raise InvalidInput(f"unknown model {model_name!r}", field="model")
+        raise InvalidInput(N_("unknown model {model}"), field="model", model=repr(model_name))
     if holdout_end is not None and calibration_end is None:
-        raise InvalidInput("--holdout-end needs --calibration-end", field="calibration_end")
+        raise InvalidInput(N_("--holdout-end needs --calibration-end"), field="calibration_end")
     table = read_table(path)
     loaded = load_model(model_file) if model_file else None
     if loaded is not None and loaded[0] != model_name:
         raise InvalidInput(
-            f"{model_file}: holds a {loaded[0]} model, not {model_name}", field="model_file"
+            N_("{file}: holds a {found} model, not {model}"),
+            field="model_file",
+            file=str(model_file),
+            found=loaded[0],
+            model=model_name,
         )
     if model_name == "sbg":
         return _sbg(table, loaded)
@@ -259,7 +282,8 @@ def run(
     else:
         if calibration_end is not None:
             raise InvalidInput(
-                f"{table.name}: a holdout needs transactions (customer_id, date)",
+                N_("{file}: a holdout needs transactions (customer_id, date)"),
+                file=table.name,
                 field="calibration_end",
             )
         x = table.numbers("frequency")
@@ -278,7 +302,9 @@ def run(
         try:
             fitted = fit[model_name](frequency=x, recency=t_x, T=big_t, weights=weights)
         except ValueError as error:
-            raise InvalidInput(f"{table.name}: {error}", field="file") from None
+            raise InvalidInput(
+                N_("{file}: {reason}"), field="file", file=table.name, reason=str(error)
+            ) from None
         model = fitted.model
     horizon = UNITS_PER_MONTH[unit] * months
     scores: dict[str, np.ndarray] = {
@@ -328,7 +354,9 @@ def run(
 
 def _gamma_gamma(ids, x, spend, weights, loaded, name: str) -> Workbench:
     if spend is None:
-        raise InvalidInput(f"{name}: Gamma-Gamma needs spend (amount)", field="monetary_value")
+        raise InvalidInput(
+            N_("{file}: Gamma-Gamma needs spend (amount)"), field="monetary_value", file=name
+        )
     repeat = x > 0
     if loaded is not None:
         model, fitted = loaded[1], None
@@ -340,7 +368,9 @@ def _gamma_gamma(ids, x, spend, weights, loaded, name: str) -> Workbench:
                 weights=None if weights is None else weights[repeat],
             )
         except ValueError as error:
-            raise InvalidInput(f"{name}: {error}", field="monetary_value") from None
+            raise InvalidInput(
+                N_("{file}: {reason}"), field="monetary_value", file=name, reason=str(error)
+            ) from None
         model = fitted.model
     scores = {
         "customer_id": ids,
@@ -358,7 +388,7 @@ def _gamma_gamma(ids, x, spend, weights, loaded, name: str) -> Workbench:
 def _bg_bb(table: Table, loaded, *, unit: Unit, calibration_end, end) -> Workbench:
     if table.has("customer_id", "date"):
         if unit == "M":
-            raise InvalidInput("BG/BB from transactions counts days or weeks", field="unit")
+            raise InvalidInput(N_("BG/BB from transactions counts days or weeks"), field="unit")
         summary, _ = _summary(
             table, unit=unit, calibration_end=calibration_end, holdout_end=end, period=unit
         )
@@ -374,7 +404,9 @@ def _bg_bb(table: Table, loaded, *, unit: Unit, calibration_end, end) -> Workben
         try:
             fitted = fit_bg_bb(frequency=x, recency=t_x, n_periods=n, weights=weights)
         except ValueError as error:
-            raise InvalidInput(f"{table.name}: {error}", field="file") from None
+            raise InvalidInput(
+                N_("{file}: {reason}"), field="file", file=table.name, reason=str(error)
+            ) from None
         model = fitted.model
     scores = {
         "customer_id": ids,
@@ -402,7 +434,8 @@ def _sbg(table: Table, loaded) -> Workbench:
     for s in series:
         if s.size < 2 or np.any(np.diff(s) > 0) or s[-1] < 0:
             raise InvalidInput(
-                f"{table.name}: survivors must not grow from one period to the next",
+                N_("{file}: survivors must not grow from one period to the next"),
+                file=table.name,
                 field="survivors",
             )
     if loaded is not None:
@@ -447,7 +480,9 @@ def load_model(path: Path) -> tuple[str, Any]:
         model = MODELS[name](**params)
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise InvalidInput(
-            f"{path.name}: not a saved model ({error.__class__.__name__}: {error})",
+            N_("{file}: not a saved model ({reason})"),
+            file=path.name,
+            reason=f"{error.__class__.__name__}: {error}",
             field="model_file",
         ) from None
     return name, model
