@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from egards.config import Settings
 from egards.db import Database, make_engine
-from egards.demo.generate import generate
+from egards.demo.generate import DEMO_PASSWORD, generate
 from egards.migrate import upgrade
 from egards.outbox.models import OutboxMessage
 from egards.portal.demo import demo_customer
@@ -209,15 +209,18 @@ def test_a_customer_signs_in_reads_their_tier_replies_and_downloads_their_data(
     assert check.problems == {}, json.dumps(check.problems, indent=1, ensure_ascii=False)
 
 
-def test_a_supervisor_extends_a_privacy_request_from_the_queue(open_page, portal):
-    from egards.demo.generate import DEMO_PASSWORD
-
-    page = open_page(1366)
+def sign_in_supervisor(page) -> None:
+    """The demo's supervisor signs in to the console."""
     page.goto("/login")
     page.fill("#email", "supervisor@demo.egards.fr")
     page.fill("#password", DEMO_PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url("**/customers**")
+
+
+def test_a_supervisor_extends_a_privacy_request_from_the_queue(open_page, portal):
+    page = open_page(1366)
+    sign_in_supervisor(page)
     page.goto("/privacy-requests")
     rows = page.locator("#privacy-queue tbody tr")
     expect(rows.first).to_be_visible()
@@ -231,8 +234,6 @@ def test_a_supervisor_extends_a_privacy_request_from_the_queue(open_page, portal
 def test_a_customer_votes_and_proposes_an_idea_and_a_supervisor_answers_it(open_page, portal):
     """The idea box end to end: a vote and a proposal from the portal, a status and a public
     answer from the console, the answer read back in the portal."""
-    from egards.demo.generate import DEMO_PASSWORD
-
     page = open_page(1366)
     check = Checks(page)
     sign_in(page, portal, check)
@@ -256,11 +257,7 @@ def test_a_customer_votes_and_proposes_an_idea_and_a_supervisor_answers_it(open_
     check()
 
     staff = open_page(1366)
-    staff.goto("/login")
-    staff.fill("#email", "supervisor@demo.egards.fr")
-    staff.fill("#password", DEMO_PASSWORD)
-    staff.click("button[type=submit]")
-    staff.wait_for_url("**/customers**")
+    sign_in_supervisor(staff)
     staff.goto("/ideas")
     staff.locator("#ideas a", has_text=title).click()
     answer = "Planned with our rail partner for the spring timetable."
