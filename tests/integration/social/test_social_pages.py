@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from egards.accounts.domain import SYSTEM, Role
 from egards.cases.intake import sign_webhook
+from egards.formats import format_number
 from egards.social import service
 from tests.conftest import login
 from tests.integration.cases.conftest import create_customer
@@ -97,5 +98,6 @@ def test_the_360_shows_the_audience_and_the_duplicates_page_renders(client, db, 
     login(client, supervisor.email)
     page = client.get(f"/customers/{customer['id']}")
     assert page.status_code == 200
-    assert 'id="social"' in page.text and "1,234" in page.text
+    # The followers written the reader's way (the page is French: "1 234").
+    assert 'id="social"' in page.text and format_number(1234, "fr") in page.text
     assert client.get("/social/duplicates").status_code == 200
