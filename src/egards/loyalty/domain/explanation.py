@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 
+from egards.i18n import translate, translate_plural
 from egards.loyalty.domain.dates import format_date, format_number
 from egards.loyalty.domain.earning import Earning
 from egards.loyalty.domain.expiry import Bucket, balance_valid_until, fifo_order, is_exempt
@@ -22,8 +23,18 @@ from egards.loyalty.programme import (
 # --- explanation ----------------------------------------------------------------------------
 
 
+def _and(items: Sequence[str], lang: str) -> str:
+    """``a, b and c`` / ``a, b et c``."""
+    if len(items) < 2:
+        return "".join(items)
+    return translate(lang, "{items} and {last}", items=", ".join(items[:-1]), last=items[-1])
+
+
 def _count_activities(programme: Programme, lines: Iterable[Earning], lang: str) -> str:
-    """``9 flights and 2 purchases`` from qualifying lines, reversed activities left out."""
+    """``9 flights and 2 purchases`` from qualifying lines, reversed activities left out.
+
+    The activities' names and plurals are the programme's (company data, in each language);
+    only the count and the joining words are ours."""
     net: dict[str, int] = {}
     kinds: dict[str, str] = {}
     for line in lines:
@@ -42,11 +53,8 @@ def _count_activities(programme: Programme, lines: Iterable[Earning], lang: str)
             label = (kind.name if n == 1 else kind.plural).get(lang)
         except UnknownReference:
             label = code
-        parts.append(f"{n} {label}")
-    if not parts:
-        return ""
-    joiner = " et " if lang == "fr" else " and "
-    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + joiner + parts[-1]
+        parts.append(f"{format_number(n, lang)} {label}")
+    return _and(parts, lang)
 
 
 def _counted_lines(
@@ -79,8 +87,10 @@ def explain_tier(
     qualifying currency's are ignored); those of the current period are summarised, except,
     when reaching the tier took its threshold (or the whole counter) off, the lines that went
     into reaching it: those up to the activity that reached it.
+
+    Tier and currency names are the programme's (in each language); the sentences are in the
+    loyalty catalogue.
     """
-    fr = lang == "fr"
     q = programme.qualification
     currency = programme.qualifying_currency.name.get(lang)
     tier = programme.tier(state.tier)
@@ -88,58 +98,78 @@ def explain_tier(
     period_lines = _counted_lines(programme, state, earnings, as_of)
     earned = sum(e.amount for e in period_lines)
     sources = _count_activities(programme, period_lines, lang)
-    since = format_date(state.since, lang)
     sentences = []
-    head = f"{name} depuis le {since}" if fr else f"{name} since {since}"
+    head = translate(lang, "{tier} since {day}", tier=name, day=format_date(state.since, lang))
     if earned or sources:
-        detail = f"{format_number(earned, lang)} {currency}"
+        amount = format_number(earned, lang)
         if sources:
-            detail += f" grâce à {sources}" if fr else f" from {sources}"
-        detail += " sur la période en cours" if fr else " in the current period"
-        head += f" : {detail}" if fr else f": {detail}"
+            detail = translate(
+                lang,
+                "{amount} {currency} from {activities} in the current period",
+                amount=amount,
+                currency=currency,
+                activities=sources,
+            )
+        else:
+            detail = translate(
+                lang, "{amount} {currency} in the current period", amount=amount, currency=currency
+            )
+        head = translate(lang, "{tier_since}: {detail}", tier_since=head, detail=detail)
     sentences.append(head)
 
     index = programme.tier_index(state.tier)
     following = programme.tiers[index + 1] if index + 1 < len(programme.tiers) else None
-    counter = format_number(state.counter, lang)
     if q.period.kind is not PeriodKind.CUMULATIVE:
         sentences.append(
-            f"compteur de qualification : {counter} {currency}"
-            if fr
-            else f"qualification counter: {counter} {currency}"
+            translate(
+                lang,
+                "qualification counter: {amount} {currency}",
+                amount=format_number(state.counter, lang),
+                currency=currency,
+            )
         )
     if state.lifetime:
-        sentences.append(f"{name} acquis à vie" if fr else f"{name} for life")
+        sentences.append(translate(lang, "{tier} for life", tier=name))
     elif state.period_end is not None and index > 0:
         missing = max(0, tier.threshold - state.counter)
         deadline = format_date(state.period_end, lang)
         if missing:
             sentences.append(
-                f"{format_number(missing, lang)} {currency} à obtenir d'ici le {deadline} "
-                f"pour conserver {name}"
-                if fr
-                else f"{format_number(missing, lang)} {currency} needed by {deadline} "
-                f"to keep {name}"
+                translate(
+                    lang,
+                    "{amount} {currency} needed by {day} to keep {tier}",
+                    amount=format_number(missing, lang),
+                    currency=currency,
+                    day=deadline,
+                    tier=name,
+                )
             )
         else:
             sentences.append(
-                f"{name} est déjà conservé pour la prochaine période (évaluée le {deadline})"
-                if fr
-                else f"{name} is already kept for the next period (evaluated on {deadline})"
+                translate(
+                    lang,
+                    "{tier} is already kept for the next period (evaluated on {day})",
+                    tier=name,
+                    day=deadline,
+                )
             )
     if following is not None:
-        missing = max(0, following.threshold - state.counter)
-        label = following.name.get(lang)
-        text = (
-            f"{format_number(missing, lang)} {currency} de plus pour atteindre {label}"
-            if fr
-            else f"{format_number(missing, lang)} {currency} more to reach {label}"
-        )
+        values = {
+            "amount": format_number(max(0, following.threshold - state.counter), lang),
+            "currency": currency,
+            "tier": following.name.get(lang),
+        }
         if state.period_end is not None and q.period.kind is not PeriodKind.ROLLING:
-            deadline = format_date(state.period_end, lang)
-            text += f" avant le {deadline}" if fr else f" by {deadline}"
+            text = translate(
+                lang,
+                "{amount} {currency} more to reach {tier} by {day}",
+                day=format_date(state.period_end, lang),
+                **values,
+            )
+        else:
+            text = translate(lang, "{amount} {currency} more to reach {tier}", **values)
         sentences.append(text)
-    return (" ; " if fr else "; ").join(sentences) + "."
+    return translate(lang, "; ").join(sentences) + "."
 
 
 def explain_balance(
@@ -154,46 +184,46 @@ def explain_balance(
     lang: str = "en",
 ) -> str:
     """A spendable balance in words, with what expires next and why."""
-    fr = lang == "fr"
     unit = programme.currency(currency).name.get(lang)
-    text = f"{format_number(balance, lang)} {unit}"
+    values = {"amount": format_number(balance, lang), "currency": unit}
     expiry = programme.currency(currency).expiry
     tier_name = programme.tier(tier).name.get(lang)
-    if expiry is None or expiry.mode is ExpiryMode.NEVER or balance == 0:
-        if expiry is None or expiry.mode is ExpiryMode.NEVER:
-            text += ", sans date d'expiration" if fr else ", with no expiry date"
-        return text + "."
+    if expiry is None or expiry.mode is ExpiryMode.NEVER:
+        return translate(lang, "{amount} {currency}, with no expiry date.", **values)
+    if balance == 0:
+        return f"{values['amount']} {unit}."
     if is_exempt(programme, currency, tier):
-        return text + (
-            f" ; en tant que {tier_name}, vos {unit} n'expirent pas."
-            if fr
-            else f"; as {tier_name}, your {unit} do not expire."
+        return translate(
+            lang,
+            "{amount} {currency}; as {tier}, your {currency} do not expire.",
+            tier=tier_name,
+            **values,
         )
     if expiry.mode is ExpiryMode.AFTER_LAST_ACTIVITY and last_activity_on is not None:
         until = balance_valid_until(programme, currency, last_activity_on=last_activity_on)
         assert until is not None
-        return text + (
-            f", valables jusqu'au {format_date(until, lang)} ; toute activité d'ici là les "
-            f"prolonge de {expiry.months} mois (dernière activité le "
-            f"{format_date(last_activity_on, lang)})."
-            if fr
-            else f", valid until {format_date(until, lang)}; any activity before then extends "
-            f"them by {expiry.months} months (last activity on "
-            f"{format_date(last_activity_on, lang)})."
+        return translate(
+            lang,
+            "{amount} {currency}, valid until {day}; any activity before then extends them by "
+            "{months} (last activity on {last_day}).",
+            day=format_date(until, lang),
+            months=translate_plural(lang, "{count} month", "{count} months", expiry.months or 0),
+            last_day=format_date(last_activity_on, lang),
+            **values,
         )
     dated = sorted((b for b in buckets if b.expires_on and b.amount), key=fifo_order)
     if dated:
         first_day = dated[0].expires_on
         assert first_day is not None
         soonest = sum(b.amount for b in dated if b.expires_on == first_day)
-        text += (
-            f" ; {format_number(soonest, lang)} expirent le {format_date(first_day, lang)}"
-            " (les plus anciens sont dépensés en premier)"
-            if fr
-            else f"; {format_number(soonest, lang)} expire on {format_date(first_day, lang)}"
-            " (soonest-expiring are spent first)"
+        return translate(
+            lang,
+            "{amount} {currency}; {expiring} expire on {day} (soonest-expiring are spent first).",
+            expiring=format_number(soonest, lang),
+            day=format_date(first_day, lang),
+            **values,
         )
-    return text + "."
+    return f"{values['amount']} {unit}."
 
 
 def explain(
