@@ -219,14 +219,53 @@ def test_acknowledgement_states_receipt_end_date_and_effects_in_french():
     assert "RES-00C0FFEE" in body and "2 janvier 2027" in body
     assert "Vous aviez demandé le 10 décembre 2026" in body
     assert "Matériel à restituer" in body and "Dernière facture" in body
-    assert "1 200 points" in body and "Gold" in body
+    assert "vos 1\u202f200 points restent utilisables" in body and "Gold" in body
     assert "Motif indiqué : Prix" in body
+    assert "reçue le 3 décembre 2026 à 21:00 (notre site)" in body  # Paris time, not UTC
+    assert body.endswith("Bien cordialement,\nLe service client, Égards Télécom")
+    assert ack.subject(_facts("fr")).startswith("Accusé de réception de votre demande")
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        {"already_ended": True},
+        {"duplicate_of": "RES-00000001"},
+        {"fee_cents": 12_000},
+        {"fee_waived": True, "legitimate_reason": "job_loss"},
+        {"loyalty_points": 1},
+    ],
+)
+def test_every_sentence_of_the_french_acknowledgement_is_french(overrides):
+    french = ack.text(_facts("fr", **overrides))
+    english = ack.text(_facts("en", **overrides))
+    # Every paragraph differs from its English version: none fell back to the msgid.
+    for fr_paragraph, en_paragraph in zip(french.split("\n\n"), english.split("\n\n"), strict=True):
+        assert fr_paragraph != en_paragraph
+
+
+def test_acknowledgement_states_the_same_facts_in_both_languages():
+    french = ack.text(_facts("fr", fee_cents=12_000, loyalty_points=8_000))
+    english = ack.text(_facts("en", fee_cents=12_000, loyalty_points=8_000))
+    for fact in ("FX123456", "RES-00C0FFEE", "0612345678", "Fibre Max", "Box fibre", "30"):
+        assert fact in french and fact in english
+    assert "120\u00a0€" in french and "€120" in english
+    assert "159,99\u00a0€" in french and "€159.99" in english  # last bill with the fee
+    assert "8\u202f000 points" in french and "8,000 points" in english
+
+
+def test_acknowledgement_names_a_single_point_in_the_singular():
+    assert "votre 1 point reste utilisable" in ack.text(_facts("fr", loyalty_points=1))
+    assert "your 1 point stays yours" in ack.text(_facts("en", loyalty_points=1))
 
 
 def test_acknowledgement_states_receipt_end_date_and_effects_in_english():
     body = ack.text(_facts("en", fee_cents=12_000))
     assert "2 January 2027" in body and "Equipment to return" in body
     assert "early-termination fee of €120" in body
+    assert "received on 3 December 2026 at 21:00 (our website)" in body
+    assert "your 1,200 points stay yours" in body
 
 
 def test_acknowledgement_pdf_is_a_pdf_and_reproducible():

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from io import BytesIO
 from xml.sax.saxutils import escape
-from zoneinfo import ZoneInfo
 
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
@@ -21,9 +20,8 @@ from reportlab.lib.units import cm
 from reportlab.platypus import HRFlowable, Paragraph, SimpleDocTemplate, Spacer
 
 from egards import formats
+from egards.i18n import C_, format_datetime, translate, translate_context, translate_plural
 from egards.subscriptions.domain import reason_label
-
-PARIS = ZoneInfo("Europe/Paris")
 
 
 def format_day(day: date, lang: str) -> str:
@@ -62,165 +60,166 @@ class AckFacts:
     already_ended: bool = False
 
 
+# How the request reached us, as the letter says it ("received ... (our website)"), in the
+# context ``received by``: bare words such as "web" or "post" mean other things elsewhere.
 _CHANNEL = {
-    "fr": {
-        "web": "notre site",
-        "portal": "votre espace client",
-        "phone": "téléphone",
-        "shop": "en boutique",
-        "letter": "courrier",
-        "email": "e-mail",
-    },
-    "en": {
-        "web": "our website",
-        "portal": "your customer space",
-        "phone": "phone",
-        "shop": "in a shop",
-        "letter": "post",
-        "email": "e-mail",
-    },
+    "web": C_("received by", "our website"),
+    "portal": C_("received by", "your customer space"),
+    "phone": C_("received by", "phone"),
+    "shop": C_("received by", "in a shop"),
+    "letter": C_("received by", "post"),
+    "email": C_("received by", "e-mail"),
 }
 
 
+def _channel(facts: AckFacts) -> str:
+    word = _CHANNEL.get(facts.channel)
+    return translate_context(facts.language, "received by", word) if word else facts.channel
+
+
 def subject(facts: AckFacts) -> str:
-    if facts.language == "fr":
-        return f"Accusé de réception de votre demande de résiliation {facts.number}"
-    return f"Acknowledgement of your cancellation request {facts.number}"
+    return translate(
+        facts.language,
+        "Acknowledgement of your cancellation request {number}",
+        number=facts.number,
+    )
 
 
 def paragraphs(facts: AckFacts) -> list[str]:
-    """The acknowledgement, paragraph by paragraph."""
-    fr = facts.language == "fr"
-    received = facts.received_at.astimezone(PARIS)
-    when = format_day(received.date(), facts.language) + (
-        f" à {received:%H:%M}" if fr else f" at {received:%H:%M}"
-    )
-    channel = _CHANNEL[facts.language].get(facts.channel, facts.channel)
-    end = format_day(facts.end_date, facts.language)
-    lines = f" ({', '.join(facts.line_numbers)})" if facts.line_numbers else ""
-    out = [f"Bonjour {facts.customer_name}," if fr else f"Hello {facts.customer_name},"]
+    """The acknowledgement, paragraph by paragraph: sentences from the subscriptions
+    catalogue, dates and amounts written by Babel in the reader's language, the time of
+    receipt in the business zone."""
+    lang = facts.language
+    when = format_datetime(facts.received_at, lang)
+    channel = _channel(facts)
+    end = format_day(facts.end_date, lang)
+    out = [translate(lang, "Hello {name},", name=facts.customer_name)]
     if facts.already_ended:
         out.append(
-            f"Nous avons bien reçu le {when} ({channel}) votre demande de résiliation du contrat"
-            f" {facts.reference}. Ce contrat a déjà pris fin le {end} : il n'y a rien à faire"
-            " de votre côté."
-            if fr
-            else f"We received your cancellation request for contract {facts.reference} on"
-            f" {when} ({channel}). That contract already ended on {end}: there is nothing more"
-            " for you to do."
+            translate(
+                lang,
+                "We received your cancellation request for contract {reference} on {when}"
+                " ({channel}). That contract already ended on {end}: there is nothing more"
+                " for you to do.",
+                reference=facts.reference,
+                when=when,
+                channel=channel,
+                end=end,
+            )
         )
         return [*out, _closing(facts)]
     if facts.duplicate_of:
         out.append(
-            f"Nous avons bien reçu le {when} ({channel}) une nouvelle demande de résiliation du"
-            f" contrat {facts.reference}. Votre première demande, n° {facts.duplicate_of}, est"
-            f" déjà enregistrée et reste valable : votre contrat prendra fin le {end}."
-            if fr
-            else f"We received another cancellation request for contract {facts.reference} on"
-            f" {when} ({channel}). Your first request, number {facts.duplicate_of}, is already"
-            f" registered and stands: your contract will end on {end}."
+            translate(
+                lang,
+                "We received another cancellation request for contract {reference} on {when}"
+                " ({channel}). Your first request, number {first}, is already registered and"
+                " stands: your contract will end on {end}.",
+                reference=facts.reference,
+                when=when,
+                channel=channel,
+                first=facts.duplicate_of,
+                end=end,
+            )
         )
         return [*out, _closing(facts)]
+    offer = (
+        f"{facts.offer} ({', '.join(facts.line_numbers)})" if facts.line_numbers else facts.offer
+    )
     out.append(
-        f"Nous accusons réception de votre demande de résiliation du contrat {facts.reference}"
-        f" ({facts.offer}{lines}), reçue le {when} ({channel}) et enregistrée sous le numéro"
-        f" {facts.number}."
-        if fr
-        else f"We acknowledge receipt of your request to cancel contract {facts.reference}"
-        f" ({facts.offer}{lines}), received on {when} ({channel}) and registered under number"
-        f" {facts.number}."
+        translate(
+            lang,
+            "We acknowledge receipt of your request to cancel contract {reference} ({offer}),"
+            " received on {when} ({channel}) and registered under number {number}.",
+            reference=facts.reference,
+            offer=offer,
+            when=when,
+            channel=channel,
+            number=facts.number,
+        )
     )
-    date_text = (
-        f"Votre contrat prendra fin le {end}." if fr else f"Your contract will end on {end}."
-    )
+    date_text = translate(lang, "Your contract will end on {end}.", end=end)
     if facts.moved_to_earliest and facts.desired_end:
-        asked = format_day(facts.desired_end, facts.language)
-        date_text += (
-            f" Vous aviez demandé le {asked} ; le préavis du contrat ne permet pas une fin"
-            " avant cette date, que nous avons donc retenue."
-            if fr
-            else f" You asked for {asked}; the contract's notice period does not allow an end"
-            " before that date, so we took it."
+        date_text += " " + translate(
+            lang,
+            "You asked for {asked}; the contract's notice period does not allow an end before"
+            " that date, so we took it.",
+            asked=format_day(facts.desired_end, lang),
         )
     out.append(date_text)
     if facts.fee_waived:
-        why = reason_label(facts.legitimate_reason, facts.language)
         out.append(
-            f"Vous mettez fin au contrat avant la fin de votre engagement pour un motif légitime"
-            f" ({why}) : aucun frais de résiliation ne vous sera facturé, sous réserve du"
-            " justificatif."
-            if fr
-            else f"You end the contract before your commitment ends for a legitimate reason"
-            f" ({why}): no early-termination fee is charged, subject to the proof."
+            translate(
+                lang,
+                "You end the contract before your commitment ends for a legitimate reason"
+                " ({why}): no early-termination fee is charged, subject to the proof.",
+                why=reason_label(facts.legitimate_reason, lang),
+            )
         )
     elif facts.fee_cents:
-        fee = format_money(facts.fee_cents, facts.language)
         out.append(
-            f"La fin intervenant avant la fin de votre engagement, des frais de résiliation de"
-            f" {fee} figureront sur votre dernière facture."
-            if fr
-            else f"As the contract ends before your commitment does, an early-termination fee"
-            f" of {fee} will be on your last bill."
+            translate(
+                lang,
+                "As the contract ends before your commitment does, an early-termination fee of"
+                " {fee} will be on your last bill.",
+                fee=format_money(facts.fee_cents, lang),
+            )
         )
     else:
-        out.append(
-            "Aucun frais de résiliation ne s'applique."
-            if fr
-            else "No early-termination fee applies."
-        )
+        out.append(translate(lang, "No early-termination fee applies."))
     effects = []
     if facts.equipment:
         effects.append(
-            f"Matériel à restituer : {facts.equipment}, dans les 30 jours suivant la fin du"
-            " contrat (un bon de retour gratuit vous est envoyé)."
-            if fr
-            else f"Equipment to return: {facts.equipment}, within 30 days of the end of the"
-            " contract (a free return label is sent to you)."
+            translate(
+                lang,
+                "Equipment to return: {equipment}, within 30 days of the end of the contract"
+                " (a free return label is sent to you).",
+                equipment=facts.equipment,
+            )
         )
-    bill = format_money(facts.last_bill_cents + facts.fee_cents, facts.language)
     effects.append(
-        f"Dernière facture : les abonnements sont dus jusqu'au {end} inclus, soit environ"
-        f" {bill} au total avec les frais éventuels ; elle vous sera adressée après cette date."
-        if fr
-        else f"Last bill: fees are due up to and including {end}, about {bill} in all with any"
-        " fee; it will be sent to you after that date."
+        translate(
+            lang,
+            "Last bill: fees are due up to and including {end}, about {bill} in all with any"
+            " fee; it will be sent to you after that date.",
+            end=end,
+            bill=format_money(facts.last_bill_cents + facts.fee_cents, lang),
+        )
     )
     if facts.loyalty_tier or facts.loyalty_points:
-        points = f"{facts.loyalty_points:,}".replace(",", " ") if facts.loyalty_points else "0"
         effects.append(
-            f"Fidélité : vos {points} points restent utilisables jusqu'à leur date d'expiration"
-            f" ; votre statut {facts.loyalty_tier or ''} est conservé jusqu'à la fin de sa"
-            " période de qualification."
-            if fr
-            else f"Loyalty: your {points} points stay yours until they expire; your"
-            f" {facts.loyalty_tier or ''} status is kept until the end of its qualifying"
-            " period."
+            translate_plural(
+                lang,
+                "Loyalty: your {count} point stays yours until it expires; your {tier} status"
+                " is kept until the end of its qualifying period.",
+                "Loyalty: your {count} points stay yours until they expire; your {tier} status"
+                " is kept until the end of its qualifying period.",
+                facts.loyalty_points or 0,
+                tier=facts.loyalty_tier or "",
+            )
         )
-    out.append(
-        ("Effets de la résiliation :\n" if fr else "What the end means:\n")
-        + "\n".join(f"- {e}" for e in effects)
-    )
+    out.append(translate(lang, "What the end means:") + "\n" + "\n".join(f"- {e}" for e in effects))
     if facts.reason:
-        label = reason_label(facts.reason, facts.language)
         out.append(
-            f"Motif indiqué : {label}. Merci de nous l'avoir dit ; il est transmis à l'équipe"
-            " concernée."
-            if fr
-            else f"Reason given: {label}. Thank you for telling us; it is passed on to the team"
-            " concerned."
+            translate(
+                lang,
+                "Reason given: {reason}. Thank you for telling us; it is passed on to the team"
+                " concerned.",
+                reason=reason_label(facts.reason, lang),
+            )
         )
     out.append(
-        "Si vous changez d'avis, répondez simplement à ce message avant la date de fin."
-        if fr
-        else "If you change your mind, just reply to this message before the end date."
+        translate(lang, "If you change your mind, just reply to this message before the end date.")
     )
     return [*out, _closing(facts)]
 
 
 def _closing(facts: AckFacts) -> str:
-    if facts.language == "fr":
-        return f"Bien cordialement,\nLe service client, {facts.company_name}"
-    return f"Kind regards,\n{facts.company_name} customer service"
+    return translate(
+        facts.language,
+        "Kind regards,\n{company} customer service",
+        company=facts.company_name,
+    )
 
 
 def text(facts: AckFacts) -> str:
