@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from egards.errors import Conflict, InvalidInput
+from egards.formats import format_money
 from egards.subscriptions import acknowledgement as ack
 from egards.subscriptions import domain
 from egards.subscriptions.domain import RequestStatus, Standing, Terms
@@ -143,6 +144,24 @@ def test_price_reason_gets_a_discount():
     offer = domain.retention_offer(_standing(reason="price"))
     assert offer.kind == "discount" and offer.gesture_kind == "credit"
     assert "discount" in offer.explanation["en"] and "remise" in offer.explanation["fr"]
+
+
+def test_retention_explanation_states_its_facts_the_reader_s_way_in_both_languages():
+    offer = domain.retention_offer(
+        _standing(clv_12m_cents=100_000, churn_risk=0.42, tenure_years=1, reason="outage")
+    )
+    amount_fr, amount_en = (format_money(offer.amount_cents, lang) for lang in ("fr", "en"))
+    assert offer.explanation["fr"] == (
+        f"Un avoir de {amount_fr} sur la prochaine facture et une intervention programmée"
+        " (valeur élevée, client depuis 1 an, risque de départ 42\u00a0%)."
+    )
+    assert offer.explanation["en"] == (
+        f"A credit of {amount_en} on the next bill and a fix booked with a technician"
+        " (high value, 1 year a customer, churn risk 42%)."
+    )
+    later = domain.retention_offer(_standing(tenure_years=2.5, churn_risk=None, reason="moving"))
+    assert "client depuis 2,5 ans)" in later.explanation["fr"]
+    assert "2.5 years a customer)" in later.explanation["en"]
 
 
 def test_outage_reason_gets_a_credit_and_a_fix():

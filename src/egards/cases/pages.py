@@ -34,10 +34,12 @@ from egards.cases.labels import case_label
 from egards.cases.mail import displayed_html
 from egards.cases.schemas import CaseLogCreate
 from egards.cases.service import AttachmentIn, CasesConfig, Opened
+from egards.config import LOCALES
 from egards.customers import service as customers
 from egards.customers.service import Customer
 from egards.errors import N_, InvalidInput
 from egards.features import modules
+from egards.i18n import C_, translate_context
 from egards.web import csp
 from egards.web.deps import CurrentActor, DbSession, Id, csrf_token, now_of
 from egards.web.forms import refused, submit, validate
@@ -304,8 +306,11 @@ def case_page(
     agents = []
     if actor.can(Permission.CASES_SUPERVISE):
         agents = service.assignable_agents(session)
+    # The macros greet someone unnamed formally, in the case's language.
     name = (customer.first_name if customer else (case.sender_name or "")) or (
-        "Madame, Monsieur" if case.language == "fr" else ""
+        translate_context(case.language, "salutation", C_("salutation", "Sir or Madam"))
+        if case.language in LOCALES
+        else ""
     )
     messages = service.thread(session, actor=actor, case_id=case.id)
     context = {

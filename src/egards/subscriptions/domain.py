@@ -17,8 +17,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
+from typing import Any
 
+from egards.config import LOCALES
 from egards.errors import N_, Conflict, InvalidInput
+from egards.formats import format_money, format_number, format_percentage
+from egards.i18n import translate, translate_plural
 
 
 class Status(StrEnum):
@@ -452,12 +456,27 @@ def value_band(standing: Standing) -> str:
     return "low"
 
 
-def _euros(cents: int, lang: str) -> str:
-    whole, rest = divmod(cents, 100)
-    if lang == "fr":
-        text = f"{whole:,}".replace(",", "\u202f")
-        return f"{text},{rest:02d} €" if rest else f"{text} €"
-    return f"€{whole:,}.{rest:02d}" if rest else f"€{whole:,}"
+_BANDS = {"high": N_("high value"), "medium": N_("medium value"), "low": N_("low value")}
+
+
+def _in_every_language(text: str, **values: Any) -> dict[str, str]:
+    """``text`` (a msgid) in each language we write, its money amounts (``*_cents``) and
+    nested messages (callables of the language) written the reader's way."""
+    return {
+        lang: translate(
+            lang,
+            text,
+            **{
+                name: format_money(value, lang)
+                if name.endswith("_cents")
+                else value(lang)
+                if callable(value)
+                else value
+                for name, value in values.items()
+            },
+        )
+        for lang in LOCALES
+    }
 
 
 def retention_offer(standing: Standing) -> RetentionOffer:
@@ -475,46 +494,47 @@ def retention_offer(standing: Standing) -> RetentionOffer:
             None,
             0,
             band,
-            {
-                "en": "Thank them and let them go: "
-                + (
-                    "the service is no longer needed."
-                    if reason == "no_longer_needed"
-                    else "low value and no sign of risk; an offer would cost more than it keeps."
-                ),
-                "fr": "Remercier et laisser partir : "
-                + (
-                    "le service ne lui est plus utile."
-                    if reason == "no_longer_needed"
-                    else "valeur faible et aucun signe de risque ; une offre coûterait plus"
-                    " qu'elle ne garderait."
-                ),
-            },
+            _in_every_language(
+                N_("Thank them and let them go: the service is no longer needed.")
+                if reason == "no_longer_needed"
+                else N_(
+                    "Thank them and let them go: low value and no sign of risk; an offer"
+                    " would cost more than it keeps."
+                )
+            ),
         )
     months = {"high": 2, "medium": 1, "low": 0.5}[band]
     tenure_bonus = min(int(standing.tenure_years), 5) * 10  # percent
     base = int(standing.monthly_price_cents * months)
     amount = (base * (100 + tenure_bonus) + 50) // 100
     amount = max(amount, 500) if base else 0
-    facts_en = f"{band} value, {standing.tenure_years:g} years a customer" + (
-        f", churn risk {risk:.0%}" if risk is not None else ""
-    )
-    facts_fr = (
-        {"high": "valeur élevée", "medium": "valeur moyenne", "low": "valeur faible"}[band]
-        + f", client depuis {standing.tenure_years:g} an(s)"
-        + (f", risque de départ {risk:.0%}".replace("%", " %") if risk is not None else "")
-    )
+
+    def facts(lang: str) -> str:
+        years = standing.tenure_years
+        parts = [
+            translate(lang, _BANDS[band]),
+            translate_plural(
+                lang,
+                "{count} year a customer",
+                "{count} years a customer",
+                int(years),
+                count=format_number(years, lang),
+            ),
+        ]
+        if risk is not None:
+            parts.append(translate(lang, "churn risk {risk}", risk=format_percentage(risk, lang)))
+        return ", ".join(parts)
+
     if reason == "moving":
         return RetentionOffer(
             "transfer",
             None,
             0,
             band,
-            {
-                "en": f"Offer to transfer the contract to the new address at no cost ({facts_en}).",
-                "fr": "Proposer le transfert du contrat à la nouvelle adresse, sans frais"
-                f" ({facts_fr}).",
-            },
+            _in_every_language(
+                N_("Offer to transfer the contract to the new address at no cost ({facts})."),
+                facts=facts,
+            ),
         )
     if reason in ("outage", "quality_of_service"):
         return RetentionOffer(
@@ -522,12 +542,14 @@ def retention_offer(standing: Standing) -> RetentionOffer:
             "credit",
             amount,
             band,
-            {
-                "en": f"A credit of {_euros(amount, 'en')} on the next bill and a fix booked"
-                f" with a technician ({facts_en}).",
-                "fr": f"Un avoir de {_euros(amount, 'fr')} sur la prochaine facture et une"
-                f" intervention programmée ({facts_fr}).",
-            },
+            _in_every_language(
+                N_(
+                    "A credit of {amount_cents} on the next bill and a fix booked with a"
+                    " technician ({facts})."
+                ),
+                amount_cents=amount,
+                facts=facts,
+            ),
         )
     if reason in ("price", "competitor_offer"):
         return RetentionOffer(
@@ -535,12 +557,14 @@ def retention_offer(standing: Standing) -> RetentionOffer:
             "credit",
             amount,
             band,
-            {
-                "en": f"A discount of {_euros(amount, 'en')} spread over the next bills, or a"
-                f" cheaper plan ({facts_en}).",
-                "fr": f"Une remise de {_euros(amount, 'fr')} répartie sur les prochaines"
-                f" factures, ou une offre moins chère ({facts_fr}).",
-            },
+            _in_every_language(
+                N_(
+                    "A discount of {amount_cents} spread over the next bills, or a cheaper"
+                    " plan ({facts})."
+                ),
+                amount_cents=amount,
+                facts=facts,
+            ),
         )
     if reason == "customer_service":
         return RetentionOffer(
@@ -548,24 +572,25 @@ def retention_offer(standing: Standing) -> RetentionOffer:
             "credit",
             amount,
             band,
-            {
-                "en": f"A call back from a senior adviser and a credit of {_euros(amount, 'en')}"
-                f" ({facts_en}).",
-                "fr": f"Un rappel par un conseiller expérimenté et un avoir de"
-                f" {_euros(amount, 'fr')} ({facts_fr}).",
-            },
+            _in_every_language(
+                N_("A call back from a senior adviser and a credit of {amount_cents} ({facts})."),
+                amount_cents=amount,
+                facts=facts,
+            ),
         )
     return RetentionOffer(
         "cheaper_plan",
         "credit",
         amount,
         band,
-        {
-            "en": f"Ask what would keep them; a credit of up to {_euros(amount, 'en')}"
-            f" is proportionate ({facts_en}).",
-            "fr": f"Demander ce qui le retiendrait ; un avoir jusqu'à {_euros(amount, 'fr')}"
-            f" est proportionné ({facts_fr}).",
-        },
+        _in_every_language(
+            N_(
+                "Ask what would keep them; a credit of up to {amount_cents} is proportionate"
+                " ({facts})."
+            ),
+            amount_cents=amount,
+            facts=facts,
+        ),
     )
 
 

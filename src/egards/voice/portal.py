@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from egards.db import utcnow
+from egards.i18n import translate
 from egards.voice import service
 from egards.web.panels import PortalPanel
 
@@ -15,7 +16,7 @@ def pending_surveys(session: Session, customer_id: int, locale: str) -> PortalPa
         return None
     return PortalPanel(
         key="surveys",
-        title="Vos avis" if locale == "fr" else "Your opinion",
+        title=translate(locale, "Your opinion"),
         template="voice/_portal_panel.html",
         context={"surveys": found},
         order=80,

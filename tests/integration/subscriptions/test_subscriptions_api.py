@@ -551,6 +551,8 @@ def test_win_back_goes_by_email_only_with_consent_and_once(client, db, app, agen
     [message] = _outbox(db, "subscriptions:winback:")
     assert message.recipient == "jf.biosse@example.fr"
     assert message.payload["subject"] == "Vous nous manquez"
+    assert "Votre contrat a pris fin le " in message.payload["body"]
+    assert "Répondez simplement « STOP »." in message.payload["body"]
 
 
 @pytest.mark.parametrize("engine", ["sqlite", "postgresql"], indirect=True)

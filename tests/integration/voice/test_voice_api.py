@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from egards.accounts.domain import Role
 from egards.analytics.models import CustomerScore, ScoreRun
+from egards.formats import format_day
 from egards.outbox.models import OutboxMessage
 from egards.voice.models import Invitation
 from tests.integration.builders import customer_payload
@@ -255,6 +256,23 @@ def test_a_resolved_case_sends_one_survey_answered_once_by_its_link(client, agen
         "nps": 100,
         "mean": 4.0,
     }
+
+
+def test_a_french_reminder_says_rappel_and_its_link_s_last_day_in_words(client, agent, db):
+    from egards.voice import service
+
+    customer = new_customer(client, agent, language="fr")
+    case = open_case(client, agent, customer["id"], "Ma facture est fausse ce mois-ci.")
+    resolve(client, agent, case["id"])
+    with db.unit_of_work() as session:
+        sent = service.send_reminders(session, now=NOW + timedelta(days=4))
+        invitation = session.scalar(select(Invitation).where(Invitation.case_id == case["id"]))
+        assert invitation is not None
+        expires = invitation.expires_at
+    assert sent == 1
+    mail = survey_mail(db, case["id"])
+    assert mail is not None and mail.payload["subject"].startswith("Rappel : Votre avis")
+    assert f"jusqu'au {format_day(expires, 'fr')}." in mail.payload["body"]
 
 
 def test_no_survey_without_consent_nor_twice_in_a_period(client, agent, db, clock):

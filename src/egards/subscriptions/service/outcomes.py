@@ -17,7 +17,7 @@ from egards.config import Settings
 from egards.customers import service as customers
 from egards.db import utcnow
 from egards.errors import N_, Conflict
-from egards.i18n import day, message
+from egards.i18n import day, message, translate
 from egards.outbox import service as outbox
 from egards.subscriptions import acknowledgement as ack
 from egards.subscriptions import domain
@@ -221,9 +221,9 @@ def contact_winbacks(
         if customer.status != "active":
             request.winback_done_at = now
             continue
-        fr = request.language == "fr"
+        lang = request.language
         offer = request.offer or {}
-        amount = ack.format_money(int(offer.get("amount_cents") or 0), request.language)
+        amount = ack.format_money(int(offer.get("amount_cents") or 0), lang)
         address = customers.primary_email(session, customer.id)
         if request.winback_channel == "email" and address:
             outbox.enqueue_email(
@@ -231,17 +231,15 @@ def contact_winbacks(
                 key=f"subscriptions:winback:{request.id}",
                 sender=settings.mail_from,
                 to=address,
-                subject="Vous nous manquez" if fr else "We miss you",
-                body=(
-                    f"Bonjour {customer.first_name},\n\nVotre contrat a pris fin le"
-                    f" {ack.format_day(request.end_date, 'fr')}. Si vous souhaitez revenir,"
-                    f" nous vous offrons {amount} sur vos premières factures.\n\nVous ne"
-                    " souhaitez plus recevoir nos offres ? Répondez simplement « STOP »."
-                    if fr
-                    else f"Hello {customer.first_name},\n\nYour contract ended on"
-                    f" {ack.format_day(request.end_date, 'en')}. If you would like to come"
-                    f" back, we offer you {amount} off your first bills.\n\nNo more offers?"
-                    " Just reply STOP."
+                subject=translate(lang, "We miss you"),
+                body=translate(
+                    lang,
+                    "Hello {name},\n\nYour contract ended on {end}. If you would like to come"
+                    " back, we offer you {amount} off your first bills.\n\nNo more offers? Just"
+                    " reply STOP.",
+                    name=customer.first_name,
+                    end=ack.format_day(request.end_date, lang),
+                    amount=amount,
                 ),
                 now=now,
                 ref_type="cancellation",

@@ -22,7 +22,8 @@ from egards.cases.service import CaseDetails, InboundIn
 from egards.config import get_settings
 from egards.customers import service as customers
 from egards.errors import N_, InvalidInput, PermissionDenied
-from egards.i18n import message
+from egards.formats import format_day
+from egards.i18n import message, translate
 from egards.outbox import service as outbox
 from egards.voice import domain
 from egards.voice.models import Invitation
@@ -237,7 +238,7 @@ def _mail(
             for r in range(5, 0, -1)
         )
     if reminder:
-        subject = ("Rappel : " if language == "fr" else "Reminder: ") + subject
+        subject = translate(language, "Reminder: {subject}", subject=subject)
     outbox.enqueue_email(
         session,
         key=f"voice.survey.{invitation.id}.{'reminder' if reminder else 'sent'}",
@@ -245,7 +246,7 @@ def _mail(
         to=invitation.email or "",
         subject=subject.format(number=number),
         body=body.format(
-            number=number, links=links, expires=invitation.expires_at.date().isoformat()
+            number=number, links=links, expires=format_day(invitation.expires_at, language)
         ),
         now=now,
         ref_type="voice_invitation",
