@@ -19,6 +19,7 @@ from egards.accounts.domain import Actor, Permission
 from egards.bulk import (
     BackgroundWriter,
     PreparedCopy,
+    among,
     bulk_insert,
     bulk_update,
     chunks,
@@ -376,7 +377,7 @@ def _read(
                 table.c.balance,
                 table.c.available,
                 table.c.pending_credits,
-            ).where(table.c.member_id.in_(member_ids))
+            ).where(among(session, table.c.member_id, member_ids))
         )
     }
     originals, reversed_ = _stored_originals(
@@ -384,7 +385,8 @@ def _read(
         {member_id: holders[member_id] for member_id in member_ids},
         {member_id: histories[member_id] for member_id in member_ids},
     )
-    usage = stored.read_usage(session, member_ids)
+    capped = [m for m in member_ids if _capped(holders[m].programme)]
+    usage = stored.read_usage(session, capped) if capped else {}
     lines: dict[int, list[domain.Earning]] = {}
     for code in {holders[member_id].programme for member_id, _ in originals}:
         rows = [row for (m, _), row in originals.items() if holders[m].programme == code]
@@ -423,6 +425,18 @@ def _read(
                 domain.Bucket(str(row.seq), row.earned_on, row.expires_on, row.amount)
             )
     return read
+
+
+def _capped(code: str) -> bool:
+    """Whether a programme has rules capped per period (only then has it usage to read)."""
+    programme = get_programme(code)
+    found = _CAPPED.get(code)
+    if found is None or found[0] is not programme:
+        found = _CAPPED[code] = (programme, bool(stored.capped_rules(programme)))
+    return found[1]
+
+
+_CAPPED: dict[str, tuple[Programme, bool]] = {}
 
 
 def _applied_histories(
@@ -695,7 +709,7 @@ def _lock_many(session: Session, member_ids: Sequence[int]) -> dict[int, _Holder
                 table.c.last_activity_on,
                 table.c.entries_count,
             )
-            .where(table.c.id.in_(chunk))
+            .where(among(session, table.c.id, chunk))
             .order_by(table.c.id)
         )
         if session.get_bind().dialect.name == "postgresql":
