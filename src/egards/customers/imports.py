@@ -3,6 +3,10 @@
 Each batch is one transaction, so an interrupted import can simply be run again: rows are
 matched by external id, unchanged rows are left alone, and the end state is the same.
 Rejected rows go to a report with their line number, the field and the reason.
+
+An import is one ``customer_imports`` row (file, who, when, counts) and one audit record;
+the customers it creates carry its id, and their timeline shows their creation from that row
+when it is read. A customer it updates gets a timeline entry of its own.
 """
 
 from __future__ import annotations
@@ -36,10 +40,11 @@ from egards.accounts.domain import SYSTEM
 from egards.audit import service as audit
 from egards.bulk import bulk_insert, prepare_copy, reserve_ids, write_prepared_copy
 from egards.customers.domain import IdentityKind, name_keys, normalise_identity
-from egards.customers.models import Customer, Identity, TimelineEvent
+from egards.customers.models import Customer, CustomerImport, Identity, TimelineEvent
 from egards.customers.service import PROFILE_FIELDS
 from egards.db import Database, utcnow
 from egards.errors import InvalidInput
+from egards.i18n import N_, message, render_message
 from egards.schemas import CONTROL_CHARACTER, Input, refuse_control_characters
 
 REQUIRED_COLUMNS = ("external_id", "first_name", "last_name")
@@ -232,6 +237,45 @@ def _where_in(session: Session, query: _Query, column: Any, values: list[str]) -
     return query.join_from(wanted, column.table, column == wanted.c.value)
 
 
+@dataclass(frozen=True)
+class _Run:
+    """The ``customer_imports`` row of the import under way."""
+
+    id: int
+    file_name: str
+    actor_label: str
+
+
+def _open_run(session: Session, file_name: str) -> _Run:
+    row = CustomerImport(file_name=file_name[:255], actor_label=SYSTEM.label, started_at=utcnow())
+    session.add(row)
+    session.flush()
+    return _Run(row.id, row.file_name, row.actor_label)
+
+
+def _close_run(session: Session, run: _Run, result: ImportResult) -> None:
+    """The import's counts and end on its row, and its one audit record."""
+    counts = {
+        "created": result.created,
+        "updated": result.updated,
+        "unchanged": result.unchanged,
+        "rejected": len(result.rejects),
+    }
+    session.execute(
+        update(CustomerImport)
+        .where(CustomerImport.id == run.id)
+        .values(finished_at=utcnow(), **counts)
+    )
+    audit.record(
+        session,
+        actor=SYSTEM,
+        action="customer.import",
+        entity_type="customer_import",
+        entity_id=run.id,
+        after={"file": run.file_name, **counts},
+    )
+
+
 @dataclass
 class _Known:
     """What an initial load has written so far (the file was empty when it began): only what
@@ -246,7 +290,7 @@ def _apply_batch(
     session: Session,
     batch: list[_Valid],
     result: ImportResult,
-    source: str,
+    run: _Run,
     known: _Known | None = None,
 ) -> None:
     now = utcnow()
@@ -333,6 +377,8 @@ def _apply_batch(
     ids: dict[str, int] = {ext: row.id for ext, row in existing.items()}
     if to_create:
         rows = [_customer_values(item.row, now) for item in to_create]
+        for row in rows:
+            row["import_id"] = run.id
         for row, customer_id in zip(
             rows, reserve_ids(session, Customer.__table__, len(rows)), strict=True
         ):
@@ -375,14 +421,9 @@ def _apply_batch(
             )
             primary_taken.add((customer_id, kind))
         _copy_in(session, Identity.__table__, identity_rows)
-    touched = [
-        (ids[item.row.external_id], "customer.imported", "Customer file created by import")
-        for item in to_create
-    ]
-    touched += [
-        (cid, "customer.updated", "Customer file updated by import") for cid, _, _ in to_update
-    ]
-    if touched:
+    if to_update:
+        updated = message(N_("Customer file updated by the import of {file}"), file=run.file_name)
+        summary = render_message("en", updated)
         _copy_in(
             session,
             TimelineEvent.__table__,
@@ -390,25 +431,17 @@ def _apply_batch(
                 {
                     "customer_id": cid,
                     "occurred_at": now,
-                    "kind": kind,
+                    "kind": "customer.updated",
                     "channel": "api",
                     "silo": "support",
-                    "summary": f"{summary} ({source})",
-                    "actor_label": "import",
+                    "summary": summary,
+                    "message": updated,
+                    "actor_label": run.actor_label,
+                    "ref_type": "customer_import",
+                    "ref_id": str(run.id),
                 }
-                for cid, kind, summary in touched
+                for cid, _, _ in to_update
             ],
-        )
-        audit.record(
-            session,
-            actor=SYSTEM,
-            action="customer.import",
-            entity_type="import",
-            entity_id=source,
-            after={
-                "created": [ids[i.row.external_id] for i in to_create],
-                "updated": [cid for cid, _, _ in to_update],
-            },
         )
     result.created += len(to_create)
     result.updated += len(to_update)
@@ -468,11 +501,14 @@ def import_customers(
 
         batches_done = 0
         analysed: set[int] = set()
+        # The import's row is written with its first batch (a file refused whole leaves none).
+        run: _Run | None = None
 
         def flush() -> None:
-            nonlocal batches_done
+            nonlocal batches_done, run
             with db.unit_of_work() as session:
-                _apply_batch(session, batch, result, path.name)
+                run = run or _open_run(session, path.name)
+                _apply_batch(session, batch, result, run)
             batch.clear()
             batches_done += 1
 
@@ -497,6 +533,8 @@ def import_customers(
                 progress.update(task, completed=seen)
         if batch:
             flush()
+        with db.unit_of_work() as session:
+            _close_run(session, run or _open_run(session, path.name), result)
         progress.update(task, completed=seen, total=seen)
     return _finish(result, rejects_path)
 
@@ -542,6 +580,7 @@ def _initial_load(
             if session.scalar(anyone):  # filled meanwhile
                 raise _NotEmpty
             rebuild = _drop_indexes(session)
+            run = _open_run(session, path.name)
             known = _Known()
             batch: list[_Valid] = []
             seen = 0
@@ -553,11 +592,12 @@ def _initial_load(
                 else:
                     batch.append(item)
                 if len(batch) >= batch_size:
-                    _apply_batch(session, batch, result, path.name, known)
+                    _apply_batch(session, batch, result, run, known)
                     batch.clear()
                     progress.update(task, completed=seen)
             if batch:
-                _apply_batch(session, batch, result, path.name, known)
+                _apply_batch(session, batch, result, run, known)
+            _close_run(session, run, result)
             for statement in rebuild:
                 session.execute(text(statement))
             progress.update(task, completed=seen, total=seen)
