@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import atexit
 import cProfile
+import os
 import random
 import tempfile
 import time
@@ -24,6 +25,7 @@ from pathlib import Path
 
 import bench_loyalty as bench
 from sqlalchemy import select, text
+from sqlalchemy.orm import Session
 
 from egards.db import Database, make_engine
 from egards.loyalty import domain, fast
@@ -33,19 +35,42 @@ from egards.loyalty.service import history_bulk
 _spent: dict[str, float] = defaultdict(float)
 _wall: dict[str, float] = defaultdict(float)
 _calls: dict[str, int] = defaultdict(int)
+_server: dict[str, float] = defaultdict(float)  # the session's backend's CPU, by phase
+_HERTZ = os.sysconf("SC_CLK_TCK")
 
 
-def _timed(owner, name: str, label: str) -> None:
+def _backend(args: tuple) -> int | None:
+    """The backend pid of the session a phase works on (its first argument), if any."""
+    session = args[0] if args else None
+    if not isinstance(session, Session):
+        return None
+    return session.connection().connection.driver_connection.info.backend_pid
+
+
+def _labelled(label: str, args: tuple) -> str:
+    for value in args[1:3]:  # a table, or a prepared COPY naming its table
+        name = getattr(value, "name", None) or getattr(value, "table", None)
+        if isinstance(name, str):
+            return f"{label} {name}"
+    return label
+
+
+def _timed(owner, name: str, label: str, by_table: bool = False) -> None:
     inner = getattr(owner, name)
 
     def wrapper(*args, **kwargs):
+        shown = _labelled(label, args) if by_table else label
+        pid = _backend(args)
+        ticks = bench._ticks(pid) if pid else 0
         start, clock = time.thread_time(), time.perf_counter()
         try:
             return inner(*args, **kwargs)
         finally:
-            _spent[label] += time.thread_time() - start
-            _wall[label] += time.perf_counter() - clock
-            _calls[label] += 1
+            _spent[shown] += time.thread_time() - start
+            _wall[shown] += time.perf_counter() - clock
+            _calls[shown] += 1
+            if pid:
+                _server[shown] += (bench._ticks(pid) - ticks) / _HERTZ
 
     setattr(owner, name, wrapper)
 
@@ -62,8 +87,8 @@ def _instrument() -> None:
     _timed(hb, "_check_references", "references checked per chunk")
     _timed(hb, "prepare_copy", "COPY text of activities/balances/… rows")
     _timed(hb, "copy_of_lines", "COPY text joined and encoded")
-    _timed(hb, "write_prepared_copy", "writer thread: COPY sent (Python side)")
-    _timed(hb, "bulk_update", "writer thread: balance + member UPDATEs (Python side)")
+    _timed(hb, "write_prepared_copy", "writer thread: COPY", by_table=True)
+    _timed(hb, "bulk_update", "writer thread: UPDATE", by_table=True)
     _timed(hb, "_rewrite", "writer thread: deleted stored rows")
     _timed(hb, "_write_chunk", "writer thread: whole chunk")
     _timed(hb, "_record_histories", "record_histories, whole")
@@ -162,11 +187,15 @@ def main() -> None:
     wall = time.perf_counter() - start
     python, server = bench.cpu_spent(db, clocks)
     print(f"{args.scenario}: {done:,} activities of {args.members:,} members in {wall:.1f} s wall")
-    print(f"{'phase':60} {'CPU µs/act.':>12} {'wall µs/act.':>12} {'calls':>9}")
+    print(
+        f"{'phase':60} {'Python CPU':>11} {'PG CPU':>8} {'wall':>8} {'calls':>7}"
+        "  (µs per activity; PG: the session's backend, 10 ms ticks)"
+    )
     for label, seconds in _spent.items():
+        backend = f"{_server[label] * 1e6 / done:8.1f}" if label in _server else " " * 8
         print(
-            f"{label:60} {seconds * 1e6 / done:12.1f} {_wall[label] * 1e6 / done:12.1f}"
-            f" {_calls[label]:9,}"
+            f"{label:60} {seconds * 1e6 / done:11.1f} {backend} {_wall[label] * 1e6 / done:8.1f}"
+            f" {_calls[label]:7,}"
         )
     print(f"{'Python CPU, whole process (process_time)':60} {python * 1e6 / done:12.1f}")
     print(f"{'PostgreSQL backends CPU':60} {server * 1e6 / done:12.1f}")
