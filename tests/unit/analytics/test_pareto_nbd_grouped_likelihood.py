@@ -47,3 +47,13 @@ def test_the_grouped_likelihood_and_gradient_equal_the_rows_summed(seed):
         # Compared with the size of the terms summed, not the sum (which cancels at an optimum).
         scale = np.abs(grad) @ w
         np.testing.assert_array_less(np.abs(gradient - grad @ w), 1e-10 * scale + 1e-300)
+
+
+def test_predictions_computed_per_distinct_pair_equal_the_rows_own():
+    rng = np.random.default_rng(3)
+    x, t_x, big_t, _ = _histories(rng, 1500)
+    for theta in _points(rng)[::4]:
+        per_row, _, alive_per_row = _log_likelihood_terms(theta, x, t_x, big_t, gradient=True)
+        grouped, _, alive = _log_likelihood_terms(theta, x, t_x, big_t, gradient=False)
+        np.testing.assert_allclose(grouped, per_row, rtol=1e-13)
+        np.testing.assert_allclose(alive, alive_per_row, rtol=1e-13, atol=1e-300)

@@ -118,9 +118,20 @@ def _log_c_gradient(theta, x):
 
 
 def _log_likelihood_terms(theta, x, t_x, big_t, *, gradient: bool):
-    """Each row's log-likelihood, its gradient (4 x n) and log P(alive)."""
-    u1, g1 = _recency_part(theta, x, t_x, gradient=gradient)
-    u2, g2 = _tenure_part(theta, x, big_t, gradient=gradient)
+    """Each row's log-likelihood, its gradient (4 x n) and log P(alive).
+
+    Without the gradient (predictions for every customer) each part is computed once per
+    distinct (x, t_x) or (x, T) pair, as in the fit: far fewer than customers.
+    """
+    if gradient:
+        u1, g1 = _recency_part(theta, x, t_x, gradient=True)
+        u2, g2 = _tenure_part(theta, x, big_t, gradient=True)
+    else:
+        (rx, rt), recency_index, _ = unique_rows(x, t_x)
+        (tx, tt), tenure_index, _ = unique_rows(x, big_t)
+        u1 = _recency_part(theta, rx, rt, gradient=False)[0][recency_index]
+        u2 = _tenure_part(theta, tx, tt, gradient=False)[0][tenure_index]
+        g1 = g2 = None
     mix = np.logaddexp(u1, u2)
     ll = _log_c(theta, x) + mix
     if not gradient:
