@@ -248,6 +248,23 @@ def test_a_long_e_mail_address_stays_inside_its_card_on_the_360_page(context_at,
     assert box["x"] + box["width"] <= card["x"] + card["width"]
 
 
+def test_the_letters_delivery_choices_line_up_with_its_template(context_at):
+    """The offer's letter: the "Delivery" radio buttons' legend on the line of the
+    "Template" label beside it, at 1366 px and on a phone."""
+    page = context_at(1366)
+    sign_in(page)
+    offer = main_pages(page)[-1]
+    for width in (1366, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.goto(offer)
+        letter = page.locator("#gesture-code option[data-kind='letter']").first
+        page.select_option("#gesture-code", letter.get_attribute("value"))
+        label = page.locator("#letter-choices label[for='template-code']").bounding_box()
+        legend = page.locator("#letter-choices legend").bounding_box()
+        assert abs(label["y"] - legend["y"]) <= 2, (width, label, legend)
+        assert overflow(page) <= 0
+
+
 def cut_cells(page, table: str, rows: int = 12) -> list[str]:
     """The cells of a table's first rows that do not fit in the window (or that the table
     scrolls sideways to show): each as "row index: its text"."""

@@ -147,7 +147,7 @@ def test_a_loud_non_customer_is_flagged_but_waits_behind_a_silent_gold_customer(
 
 
 @pytest.mark.parametrize(("locale", "shown"), [("en", "50,000"), ("fr", "50\u202f000")])
-def test_the_case_page_writes_the_audience_and_its_number_in_the_readers_language(
+def test_the_case_page_writes_its_number_audience_and_policy_in_the_readers_language(
     client, supervisor, clock, locale, shown
 ):
     case = _mention(client, clock).json()["case"]
@@ -157,6 +157,10 @@ def test_the_case_page_writes_the_audience_and_its_number_in_the_readers_languag
     audience = re.search(r"<dd data-audience>([^<]*)</dd>", page)
     assert audience is not None and audience.group(1).startswith(shown + " "), page[:300]
     assert f"<title>C-{case['id']:06d} · " in page
+    policy = re.search(r'<p class="small muted" id="sla-policy">([^<]*)</p>', page)
+    assert policy is not None and policy.group(1) == (
+        "Policy: social" if locale == "en" else "Politique : réseaux sociaux"
+    )
 
 
 def test_a_small_audience_is_not_public_exposure(client, clock):
