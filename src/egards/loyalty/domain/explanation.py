@@ -1,12 +1,12 @@
-"""The explanation of a tier and a balance, in the member's language."""
+"""The explanation of a tier and a balance, as messages to render in the reader's language."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
+from typing import Any
 
-from egards.i18n import translate, translate_plural
-from egards.loyalty.domain.dates import format_date, format_number
+from egards.errors import N_
 from egards.loyalty.domain.earning import Earning
 from egards.loyalty.domain.expiry import Bucket, balance_valid_until, fifo_order, is_exempt
 from egards.loyalty.domain.tiers import TierState
@@ -15,6 +15,7 @@ from egards.loyalty.errors import (
 )
 from egards.loyalty.programme import (
     ExpiryMode,
+    Names,
     OnTierReached,
     PeriodKind,
     Programme,
@@ -22,19 +23,45 @@ from egards.loyalty.programme import (
 
 # --- explanation ----------------------------------------------------------------------------
 
+# The explanation is returned as a message (an English msgid and its values, see
+# egards.i18n.message) and rendered in the reader's language by the caller
+# (egards.i18n.render_message): the loyalty rules may not import egards.i18n, which reads the
+# catalogues (tests/unit/loyalty/test_purity.py). The sentences' French is in loyalty's fr.po;
+# numbers and days are written by Babel when rendered; tier, currency and activity names are the
+# programme's, in each language.
+Message = dict[str, Any]
 
-def _and(items: Sequence[str], lang: str) -> str:
-    """``a, b and c`` / ``a, b et c``."""
-    if len(items) < 2:
-        return "".join(items)
-    return translate(lang, "{items} and {last}", items=", ".join(items[:-1]), last=items[-1])
+
+def _message(msgid: str, /, **values: Any) -> Message:
+    return {"t": msgid, "v": values}
 
 
-def _count_activities(programme: Programme, lines: Iterable[Earning], lang: str) -> str:
-    """``9 flights and 2 purchases`` from qualifying lines, reversed activities left out.
+def plural_message(singular: str, plural: str, count: int, **values: Any) -> Message:
+    """The shape of egards.i18n.plural_message (which this module may not import)."""
+    return {"t": singular, "p": plural, "n": count, "v": {"count": count, **values}}
 
-    The activities' names and plurals are the programme's (company data, in each language);
-    only the count and the joining words are ours."""
+
+def _names(names: Names) -> Message:
+    return {"l": {"fr": names.fr, "en": names.en}}
+
+
+def _day(value: date) -> Message:
+    return {"d": value.isoformat()}
+
+
+def _joined(items: Sequence[Message], joiner: str, last_joiner: str | None = None) -> Message:
+    """Items joined two by two by ``joiner`` (``{first}, {rest}``), the last two by
+    ``last_joiner`` when given (``a, b and c``)."""
+    joined = items[-1]
+    for index, item in enumerate(reversed(items[:-1])):
+        joined = _message(
+            last_joiner if index == 0 and last_joiner else joiner, first=item, rest=joined
+        )
+    return joined
+
+
+def _count_activities(programme: Programme, lines: Iterable[Earning]) -> Message | None:
+    """``9 flights and 2 purchases`` from qualifying lines, reversed activities left out."""
     net: dict[str, int] = {}
     kinds: dict[str, str] = {}
     for line in lines:
@@ -50,11 +77,11 @@ def _count_activities(programme: Programme, lines: Iterable[Earning], lang: str)
     for code, n in counts.items():
         try:
             kind = programme.activity(code)
-            label = (kind.name if n == 1 else kind.plural).get(lang)
+            label: Any = _names(kind.name if n == 1 else kind.plural)
         except UnknownReference:
             label = code
-        parts.append(f"{format_number(n, lang)} {label}")
-    return _and(parts, lang)
+        parts.append(_message(N_("{count} {activities}"), count=n, activities=label))
+    return _joined(parts, N_("{first}, {rest}"), N_("{first} and {rest}")) if parts else None
 
 
 def _counted_lines(
@@ -72,73 +99,65 @@ def _counted_lines(
     return [line for line in lines if line.on > reached.on]
 
 
+def _sentences(sentences: Sequence[Message]) -> Message:
+    return _message(N_("{sentences}."), sentences=_joined(sentences, N_("{first}; {rest}")))
+
+
 def explain_tier(
-    programme: Programme,
-    state: TierState,
-    *,
-    earnings: Sequence[Earning],
-    as_of: date,
-    lang: str = "en",
-) -> str:
+    programme: Programme, state: TierState, *, earnings: Sequence[Earning], as_of: date
+) -> Message:
     """The member's tier in words an agent can read out, e.g. "Gold since 12 March 2025:
-    184 XP from 9 flights in the current period; 46 XP needed by 11 March 2026 to keep Gold".
+    184 XP from 9 flights in the current period; 46 XP needed by 11 March 2026 to keep Gold",
+    as a message to render in the reader's language.
 
     ``earnings`` are the member's lines in the order they were counted (others than the
     qualifying currency's are ignored); those of the current period are summarised, except,
     when reaching the tier took its threshold (or the whole counter) off, the lines that went
     into reaching it: those up to the activity that reached it.
-
-    Tier and currency names are the programme's (in each language); the sentences are in the
-    loyalty catalogue.
     """
     q = programme.qualification
-    currency = programme.qualifying_currency.name.get(lang)
+    currency = _names(programme.qualifying_currency.name)
     tier = programme.tier(state.tier)
-    name = tier.name.get(lang)
+    name = _names(tier.name)
     period_lines = _counted_lines(programme, state, earnings, as_of)
     earned = sum(e.amount for e in period_lines)
-    sources = _count_activities(programme, period_lines, lang)
-    sentences = []
-    head = translate(lang, "{tier} since {day}", tier=name, day=format_date(state.since, lang))
+    sources = _count_activities(programme, period_lines)
+    head = _message(N_("{tier} since {day}"), tier=name, day=_day(state.since))
     if earned or sources:
-        amount = format_number(earned, lang)
         if sources:
-            detail = translate(
-                lang,
-                "{amount} {currency} from {activities} in the current period",
-                amount=amount,
+            detail = _message(
+                N_("{amount} {currency} from {activities} in the current period"),
+                amount=earned,
                 currency=currency,
                 activities=sources,
             )
         else:
-            detail = translate(
-                lang, "{amount} {currency} in the current period", amount=amount, currency=currency
+            detail = _message(
+                N_("{amount} {currency} in the current period"), amount=earned, currency=currency
             )
-        head = translate(lang, "{tier_since}: {detail}", tier_since=head, detail=detail)
-    sentences.append(head)
+        head = _message(N_("{tier_since}: {detail}"), tier_since=head, detail=detail)
+    sentences = [head]
 
     index = programme.tier_index(state.tier)
     following = programme.tiers[index + 1] if index + 1 < len(programme.tiers) else None
     if q.period.kind is not PeriodKind.CUMULATIVE:
         sentences.append(
-            translate(
-                lang,
-                "qualification counter: {amount} {currency}",
-                amount=format_number(state.counter, lang),
+            _message(
+                N_("qualification counter: {amount} {currency}"),
+                amount=state.counter,
                 currency=currency,
             )
         )
     if state.lifetime:
-        sentences.append(translate(lang, "{tier} for life", tier=name))
+        sentences.append(_message(N_("{tier} for life"), tier=name))
     elif state.period_end is not None and index > 0:
         missing = max(0, tier.threshold - state.counter)
-        deadline = format_date(state.period_end, lang)
+        deadline = _day(state.period_end)
         if missing:
             sentences.append(
-                translate(
-                    lang,
-                    "{amount} {currency} needed by {day} to keep {tier}",
-                    amount=format_number(missing, lang),
+                _message(
+                    N_("{amount} {currency} needed by {day} to keep {tier}"),
+                    amount=missing,
                     currency=currency,
                     day=deadline,
                     tier=name,
@@ -146,30 +165,28 @@ def explain_tier(
             )
         else:
             sentences.append(
-                translate(
-                    lang,
-                    "{tier} is already kept for the next period (evaluated on {day})",
+                _message(
+                    N_("{tier} is already kept for the next period (evaluated on {day})"),
                     tier=name,
                     day=deadline,
                 )
             )
     if following is not None:
         values = {
-            "amount": format_number(max(0, following.threshold - state.counter), lang),
+            "amount": max(0, following.threshold - state.counter),
             "currency": currency,
-            "tier": following.name.get(lang),
+            "tier": _names(following.name),
         }
         if state.period_end is not None and q.period.kind is not PeriodKind.ROLLING:
-            text = translate(
-                lang,
-                "{amount} {currency} more to reach {tier} by {day}",
-                day=format_date(state.period_end, lang),
+            text = _message(
+                N_("{amount} {currency} more to reach {tier} by {day}"),
+                day=_day(state.period_end),
                 **values,
             )
         else:
-            text = translate(lang, "{amount} {currency} more to reach {tier}", **values)
+            text = _message(N_("{amount} {currency} more to reach {tier}"), **values)
         sentences.append(text)
-    return translate(lang, "; ").join(sentences) + "."
+    return _sentences(sentences)
 
 
 def explain_balance(
@@ -181,34 +198,33 @@ def explain_balance(
     as_of: date,
     buckets: Sequence[Bucket] = (),
     last_activity_on: date | None = None,
-    lang: str = "en",
-) -> str:
-    """A spendable balance in words, with what expires next and why."""
-    unit = programme.currency(currency).name.get(lang)
-    values = {"amount": format_number(balance, lang), "currency": unit}
+) -> Message:
+    """A spendable balance in words, with what expires next and why, as a message."""
+    unit = _names(programme.currency(currency).name)
+    values: dict[str, Any] = {"amount": balance, "currency": unit}
     expiry = programme.currency(currency).expiry
-    tier_name = programme.tier(tier).name.get(lang)
     if expiry is None or expiry.mode is ExpiryMode.NEVER:
-        return translate(lang, "{amount} {currency}, with no expiry date.", **values)
+        return _message(N_("{amount} {currency}, with no expiry date."), **values)
     if balance == 0:
-        return f"{values['amount']} {unit}."
+        return _message(N_("{amount} {currency}."), **values)
     if is_exempt(programme, currency, tier):
-        return translate(
-            lang,
-            "{amount} {currency}; as {tier}, your {currency} do not expire.",
-            tier=tier_name,
+        return _message(
+            N_("{amount} {currency}; as {tier}, your {currency} do not expire."),
+            tier=_names(programme.tier(tier).name),
             **values,
         )
     if expiry.mode is ExpiryMode.AFTER_LAST_ACTIVITY and last_activity_on is not None:
         until = balance_valid_until(programme, currency, last_activity_on=last_activity_on)
         assert until is not None
-        return translate(
-            lang,
-            "{amount} {currency}, valid until {day}; any activity before then extends them by "
-            "{months} (last activity on {last_day}).",
-            day=format_date(until, lang),
-            months=translate_plural(lang, "{count} month", "{count} months", expiry.months or 0),
-            last_day=format_date(last_activity_on, lang),
+        months = expiry.months or 0
+        return _message(
+            N_(
+                "{amount} {currency}, valid until {day}; any activity before then extends "
+                "them by {months} (last activity on {last_day})."
+            ),
+            day=_day(until),
+            months=plural_message("{count} month", "{count} months", months),
+            last_day=_day(last_activity_on),
             **values,
         )
     dated = sorted((b for b in buckets if b.expires_on and b.amount), key=fifo_order)
@@ -216,14 +232,16 @@ def explain_balance(
         first_day = dated[0].expires_on
         assert first_day is not None
         soonest = sum(b.amount for b in dated if b.expires_on == first_day)
-        return translate(
-            lang,
-            "{amount} {currency}; {expiring} expire on {day} (soonest-expiring are spent first).",
-            expiring=format_number(soonest, lang),
-            day=format_date(first_day, lang),
+        return _message(
+            N_(
+                "{amount} {currency}; {expiring} expire on {day} (soonest-expiring are spent "
+                "first)."
+            ),
+            expiring=soonest,
+            day=_day(first_day),
             **values,
         )
-    return f"{values['amount']} {unit}."
+    return _message(N_("{amount} {currency}."), **values)
 
 
 def explain(
@@ -235,10 +253,9 @@ def explain(
     as_of: date,
     buckets: Mapping[str, Sequence[Bucket]] | None = None,
     last_activity_on: date | None = None,
-    lang: str = "en",
-) -> str:
-    """Tier and balances of a member, one paragraph per subject, in ``lang`` (``fr``/``en``)."""
-    paragraphs = [explain_tier(programme, state, earnings=earnings, as_of=as_of, lang=lang)]
+) -> list[Message]:
+    """Tier and balances of a member, one message per subject (a paragraph each)."""
+    paragraphs = [explain_tier(programme, state, earnings=earnings, as_of=as_of)]
     for currency in programme.spendable_currencies:
         paragraphs.append(
             explain_balance(
@@ -249,7 +266,6 @@ def explain(
                 as_of=as_of,
                 buckets=(buckets or {}).get(currency.code, ()),
                 last_activity_on=last_activity_on,
-                lang=lang,
             )
         )
-    return "\n".join(paragraphs)
+    return paragraphs
