@@ -12,6 +12,25 @@ def N_(text: str) -> str:
     return text
 
 
+class Word(str):
+    """A code an error names (a status: ``ended``) that a reader sees as a word: the value
+    stays the code (problem details carry it as such), messages write the English ``word``,
+    and the web edge translates it in ``context`` (a ``msgctxt``; mark the word with
+    ``C_(context, word)`` where it is listed)."""
+
+    word: str
+    context: str
+
+    def __new__(cls, code: object, word: str, context: str) -> Word:
+        self = super().__new__(cls, str(getattr(code, "value", code)))
+        self.word = word
+        self.context = context
+        return self
+
+    def __format__(self, format_spec: str) -> str:
+        return format(self.word, format_spec)
+
+
 class DomainError(Exception):
     """A rule refused a request. ``code`` is stable; ``context`` names fields and values.
 

@@ -22,6 +22,8 @@ with :func:`render_message` in the reader's language when read.
 from __future__ import annotations
 
 import io
+import re
+import string
 from collections.abc import Mapping
 from datetime import date, datetime
 from functools import cache
@@ -38,6 +40,7 @@ from babel.support import NullTranslations, Translations
 
 from egards.config import LOCALES
 from egards.errors import N_ as N_
+from egards.errors import Word
 from egards.features import FEATURES
 from egards.formats import (
     BUSINESS_ZONE,
@@ -119,17 +122,49 @@ def translate_plural(
 
 def readable(locale: str, error: Any) -> str:
     """A domain error's message in ``locale``: its template (``N_("case {id} not found")``)
-    translated and filled with its context values; a message written without a template is
-    translated as a whole when the catalogue knows it, else shown as written."""
+    translated and filled with its context values written the reader's way (see
+    :func:`error_values`); a message written without a template is translated as a whole
+    when the catalogue knows it, else shown as written."""
     template: str = getattr(error, "template", None) or str(error)
     written: str = getattr(error, "message", None) or str(error)
     context: dict[str, Any] = getattr(error, "context", None) or {}
     if template == written and "{" not in template:
         return translate(locale, written)
     try:
-        return translate(locale, template, **context)
+        return translate(locale, template, **error_values(locale, template, context))
     except (KeyError, IndexError, ValueError, AttributeError):
         return written
+
+
+_IDENTIFIERS = frozenset({"id", "number", "seq", "line", "lineno", "year", "code", "case", "port"})
+
+
+def error_values(locale: str, template: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    """An error's context values as ``locale`` writes them: a :class:`~egards.errors.Word`
+    (a status code) as its translated word, money (a ``..._cents`` value, unless the message
+    itself says "cents") as an amount, other numbers by Babel (``8 000``). Identifiers
+    (``id``, ``..._id``, ``number``, a year, a line) and values the template formats itself
+    (``{value!r}``, ``{risk:.0%}``) are left as they are."""
+    shown = dict(values)
+    for _, field, spec, conversion in string.Formatter().parse(template):
+        name = re.split(r"[.\[]", field or "", maxsplit=1)[0]
+        if not name or name not in values or spec or conversion:
+            continue
+        value = values[name]
+        if isinstance(value, Word):
+            shown[name] = translate_context(locale, value.context, value.word)
+        elif (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or name in _IDENTIFIERS
+            or name.endswith(("_id", "_number", "_year", "_seq"))
+        ):
+            continue
+        elif name.endswith("cents") and f"{{{field}}} cents" not in template:
+            shown[name] = format_money(int(value), locale)
+        else:
+            shown[name] = format_number(value, locale)
+    return shown
 
 
 def pick_locale(*candidates: str | None) -> str:

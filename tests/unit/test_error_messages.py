@@ -8,14 +8,19 @@ is a plain English literal or an f-string: that text could never be translated."
 from __future__ import annotations
 
 import ast
+import json
 from pathlib import Path
 from typing import Literal
 
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from egards.errors import N_, Conflict, InvalidInput, NotFound
-from egards.i18n import catalogue, readable
+from egards.cases.domain import CaseStatus
+from egards.cases.domain.statuses import change_status
+from egards.customers.domain import customer_status
+from egards.errors import N_, Conflict, DomainError, InvalidInput, NotFound
+from egards.i18n import catalogue, error_values, readable, translate_context
+from egards.subscriptions.domain import contract_status
 from egards.web.problems import validation_reason
 
 PACKAGE = Path(__file__).resolve().parents[2] / "src" / "egards"
@@ -106,6 +111,69 @@ def test_a_refusal_without_values_reads_in_french():
 def test_a_refusal_the_catalogue_does_not_know_is_shown_as_written():
     error = Conflict("written {elsewhere}", elsewhere="by hand")
     assert readable("fr", error) == "written by hand"
+
+
+def test_numbers_in_a_refusal_are_written_the_reader_s_way():
+    error = InvalidInput(
+        N_("the proof is {size} bytes; the limit is {limit}"), size=8000, limit=5_242_880
+    )
+    assert str(error) == "the proof is 8000 bytes; the limit is 5242880"
+    assert readable("fr", error).startswith("le justificatif fait 8\u202f000 octets")
+    assert "5\u202f242\u202f880" in readable("fr", error)
+    assert readable("en", error) == "the proof is 8,000 bytes; the limit is 5,242,880"
+
+
+def test_identifiers_years_and_values_the_template_formats_are_left_as_they_are():
+    values = {"customer_id": 12345, "year": 2026, "number": 4321, "value": 1234, "risk": 0.5}
+    template = "{customer_id} {year} {number} {value!r} {risk:.0%}"
+    assert error_values("fr", template, values) == values
+
+
+def test_money_in_a_refusal_reads_as_an_amount_unless_the_message_says_cents():
+    values = {"max_cents": 800_000, "total_cents": 1234}
+    shown = error_values("fr", "{total_cents} cents over {max_cents}", values)
+    assert shown == {"max_cents": "8\u202f000\u00a0€", "total_cents": "1\u202f234"}
+    assert error_values("en", "{max_cents}", values)["max_cents"] == "€8,000"
+
+
+def test_a_status_in_a_refusal_is_a_word_in_both_languages_and_stays_a_code_in_the_data():
+    status = contract_status("ended")
+    error = Conflict(N_("a contract {status} cannot be suspended"), status=status)
+    assert status == "ended" and json.dumps({"status": status}) == '{"status": "ended"}'
+    assert str(error) == "a contract ended cannot be suspended"
+    assert readable("fr", error) == "un contrat résilié ne peut pas être suspendu"
+    moved = Conflict(
+        N_("a contract {status} cannot become {target}"),
+        status=contract_status("notice_given"),
+        target=contract_status("won_back"),
+    )
+    assert readable("en", moved) == "a contract under notice cannot become won back"
+    assert readable("fr", moved) == "un contrat en préavis ne peut pas devenir reconquis"
+
+
+@pytest.mark.parametrize("status", ["active", "suspended", "notice_given", "ended", "won_back"])
+def test_every_contract_status_has_its_french_word(status):
+    word = contract_status(status)
+    assert translate_context("fr", word.context, word.word) != word.word
+
+
+def test_a_case_status_in_a_refusal_is_the_case_vocabulary_s_word():
+    with pytest.raises(DomainError) as raised:
+        change_status(CaseStatus.CLOSED, CaseStatus.WAITING_ON_CUSTOMER)
+    refusal = raised.value
+    assert refusal.context["target"] == "waiting_on_customer"
+    assert readable("fr", refusal) == (
+        "une demande ne peut pas passer de « clôturée » à « en attente du client »"
+    )
+
+
+def test_a_customer_status_in_a_refusal_is_a_word():
+    error = Conflict(
+        N_("customer {customer_id} is {customer_status}; it can no longer be changed"),
+        customer_id=12345,
+        customer_status=customer_status("erased"),
+    )
+    assert readable("fr", error) == "le client 12345 est effacé ; il ne peut plus être modifié"
 
 
 def test_every_error_title_has_its_french():

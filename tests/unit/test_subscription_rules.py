@@ -430,3 +430,13 @@ def test_a_suspended_contract_may_be_cancelled_or_resumed():
         domain.check_transition("suspended", target)
     with pytest.raises(Conflict):
         domain.check_transition("notice_given", "suspended")
+
+
+def test_the_public_offer_before_leaving_reads_in_the_customer_s_language():
+    from egards.subscriptions.service.matching import _public_offer
+
+    offer = domain.retention_offer(_standing(reason="price"))
+    french = _public_offer(offer, "fr")
+    assert french.startswith("Avant de partir : en tant que client fidèle")
+    assert format_money(offer.amount_cents, "fr") in french
+    assert _public_offer(offer, "en").startswith("Before you go: as a loyal customer")

@@ -13,8 +13,8 @@ import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
 from egards.customers.phones import fast_e164
-from egards.errors import InvalidInput
-from egards.i18n import N_
+from egards.errors import InvalidInput, Word
+from egards.i18n import C_, N_
 from egards.privacy import ERASED as ERASED  # (the erasure lives in the core)
 from egards.privacy import Erasure as Erasure
 
@@ -31,6 +31,18 @@ class CustomerStatus(StrEnum):
     ACTIVE = "active"
     MERGED = "merged"
     ERASED = "erased"
+
+
+_CUSTOMER_STATUS_WORDS: dict[str, str] = {
+    CustomerStatus.ACTIVE: C_("customer", "active"),
+    CustomerStatus.MERGED: C_("customer", "merged"),
+    CustomerStatus.ERASED: C_("customer", "erased"),
+}
+
+
+def customer_status(status: str) -> Word:
+    """A customer's status as a refusal names it: "erased" / "effacé"."""
+    return Word(status, _CUSTOMER_STATUS_WORDS.get(status, str(status)), "customer")
 
 
 SILOS = ("support", "shop", "partner", "quality", "billing", "cancellation", "loyalty", "marketing")

@@ -20,9 +20,9 @@ from enum import StrEnum
 from typing import Any
 
 from egards.config import LOCALES
-from egards.errors import N_, Conflict, InvalidInput
+from egards.errors import N_, Conflict, InvalidInput, Word
 from egards.formats import format_money, format_number, format_percentage
-from egards.i18n import translate, translate_plural
+from egards.i18n import C_, translate, translate_plural
 
 
 class Status(StrEnum):
@@ -39,6 +39,33 @@ class RequestStatus(StrEnum):
     ALREADY_ENDED = "already_ended"
     UNMATCHED = "unmatched"  # no contract of that reference and name: checked by a person
     WITHDRAWN = "withdrawn"  # the customer stayed
+
+
+# Statuses as refusals name them: "a contract ended cannot be suspended".
+_CONTRACT_STATUS_WORDS: dict[str, str] = {
+    Status.ACTIVE: C_("contract", "active"),
+    Status.SUSPENDED: C_("contract", "suspended"),
+    Status.NOTICE_GIVEN: C_("contract", "under notice"),
+    Status.ENDED: C_("contract", "ended"),
+    Status.WON_BACK: C_("contract", "won back"),
+}
+_REQUEST_STATUS_WORDS: dict[str, str] = {
+    RequestStatus.REGISTERED: C_("cancellation request", "registered"),
+    RequestStatus.DUPLICATE: C_("cancellation request", "a duplicate"),
+    RequestStatus.ALREADY_ENDED: C_("cancellation request", "about a contract already ended"),
+    RequestStatus.UNMATCHED: C_("cancellation request", "unmatched"),
+    RequestStatus.WITHDRAWN: C_("cancellation request", "withdrawn"),
+}
+
+
+def contract_status(status: str) -> Word:
+    """A contract's status as a refusal names it: "ended" / "résilié"."""
+    return Word(status, _CONTRACT_STATUS_WORDS.get(status, str(status)), "contract")
+
+
+def request_status(status: str) -> Word:
+    """A cancellation request's status as a refusal names it: "withdrawn" / "retirée"."""
+    return Word(status, _REQUEST_STATUS_WORDS.get(status, str(status)), "cancellation request")
 
 
 class Outcome(StrEnum):
@@ -265,7 +292,11 @@ def plan_suspension(
     not billed meanwhile, so the commitment (if any) ends that many days later. A contract
     under notice or ended cannot be paused; a paused one may still be cancelled."""
     if status not in (Status.ACTIVE, Status.WON_BACK):
-        raise Conflict(N_("a contract {status} cannot be suspended"), field="status", status=status)
+        raise Conflict(
+            N_("a contract {status} cannot be suspended"),
+            field="status",
+            status=contract_status(status),
+        )
     days = (resumes_on - starts_on).days
     if days < SUSPENSION_MIN_DAYS or days > SUSPENSION_MAX_DAYS:
         raise InvalidInput(
@@ -287,8 +318,8 @@ def check_transition(current: str, target: str) -> None:
         raise Conflict(
             N_("a contract {status} cannot become {target}"),
             field="status",
-            status=current,
-            target=target,
+            status=contract_status(current),
+            target=contract_status(target),
         )
 
 

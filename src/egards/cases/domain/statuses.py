@@ -10,7 +10,7 @@ from egards.cases.errors import (
     ClosureReasonRequired,
     InvalidTransition,
 )
-from egards.errors import N_
+from egards.errors import N_, Word
 
 # --------------------------------------------------------------------------------------
 # Vocabulary
@@ -95,6 +95,13 @@ RESOLUTION_PAUSING_STATUSES: frozenset[CaseStatus] = PAUSING_STATUSES | {_S.RESO
 """For ``pauses_from_history`` on the resolution clock of a reopened case."""
 
 
+def status_word(status: CaseStatus | str) -> Word:
+    """A case status as an error names it: the word of the case vocabulary (``cases/words.py``,
+    context ``case``), "waiting on customer" / "en attente du client"."""
+    code = str(getattr(status, "value", status))
+    return Word(code, code.replace("_", " "), "case")
+
+
 def change_status(
     current: CaseStatus, target: CaseStatus, *, reason: str | None = None
 ) -> CaseStatus:
@@ -106,13 +113,13 @@ def change_status(
     if target not in ALLOWED_TRANSITIONS[current]:
         raise InvalidTransition(
             N_("a case cannot go from {current} to {target}"),
-            current=str(current),
-            target=str(target),
+            current=status_word(current),
+            target=status_word(target),
         )
     unresolved = current is not CaseStatus.RESOLVED
     if target is CaseStatus.CLOSED and unresolved and not (reason and reason.strip()):
         raise ClosureReasonRequired(
-            N_("closing a {current} case needs a reason"), current=str(current)
+            N_("closing a {current} case needs a reason"), current=status_word(current)
         )
     return target
 

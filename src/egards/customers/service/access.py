@@ -15,6 +15,7 @@ from egards.bulk import select_in
 from egards.customers.domain import (
     CustomerStatus,
     IdentityKind,
+    customer_status,
     normalise_identity,
 )
 from egards.customers.models import (
@@ -91,7 +92,7 @@ def _writable(session: Session, *, actor: Actor, customer_id: int) -> Customer:
             N_("customer {customer_id} is {customer_status}; it can no longer be changed"),
             customer_id=customer_id,
             field="customer_id",
-            customer_status=customer.status,
+            customer_status=customer_status(customer.status),
         )
     return customer
 

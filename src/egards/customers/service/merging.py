@@ -11,6 +11,7 @@ from egards.accounts.domain import Actor, Permission
 from egards.audit import service as audit
 from egards.customers.domain import (
     CustomerStatus,
+    customer_status,
     verified_identity_conflict,
 )
 from egards.customers.models import (
@@ -165,7 +166,7 @@ def unmerge(session: Session, *, actor: Actor, merge_id: int, reason: str | None
         raise Conflict(
             N_("customer {merged_id} is {merged_status}"),
             merged_id=merged.id,
-            merged_status=merged.status,
+            merged_status=customer_status(merged.status),
             field="merge_id",
         )
     later = session.scalar(

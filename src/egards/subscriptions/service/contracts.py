@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from egards.accounts.domain import Actor, Permission
 from egards.customers import service as customers
+from egards.customers.domain import customer_status
 from egards.db import utcnow
 from egards.errors import N_, Conflict, NotFound
 from egards.formats import BUSINESS_ZONE
@@ -45,7 +46,7 @@ def create_subscription(
             N_("customer {customer_id} is {status}: no contract can be added"),
             field="customer_id",
             customer_id=customer.id,
-            status=customer.status,
+            status=customer_status(customer.status),
         )
     if session.scalar(select(Subscription.id).where(Subscription.reference == data.reference)):
         raise Conflict(

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from egards.config import Settings
 from egards.customers import service as customers
+from egards.i18n import translate
 from egards.subscriptions import acknowledgement as ack
 from egards.subscriptions import domain
 from egards.subscriptions.domain import Status
@@ -108,14 +109,9 @@ def offer_for_token(
 
 
 def _public_offer(offer: domain.RetentionOffer, lang: str) -> str:
-    amount = ack.format_money(offer.amount_cents, lang)
-    if lang == "fr":
-        return (
-            f"Avant de partir : en tant que client fidèle, nous pouvons vous accorder {amount}"
-            " sur vos prochaines factures ou vous proposer une offre mieux adaptée."
-            " Appelez-nous ou répondez à notre message ; rien ne vous y oblige."
-        )
-    return (
-        f"Before you go: as a loyal customer we can give you {amount} off your next bills or"
-        " find you a better-suited plan. Call us or answer our message; nothing obliges you."
+    return translate(
+        lang,
+        "Before you go: as a loyal customer we can give you {amount} off your next bills or find"
+        " you a better-suited plan. Call us or answer our message; nothing obliges you.",
+        amount=ack.format_money(offer.amount_cents, lang),
     )

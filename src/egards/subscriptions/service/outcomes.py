@@ -58,7 +58,7 @@ def record_outcome(
             N_("request {number} is {status}: no outcome to record"),
             field="request_id",
             number=request.number,
-            status=request.status,
+            status=domain.request_status(request.status),
         )
     if request.outcome is not None:
         raise Conflict(
