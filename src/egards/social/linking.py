@@ -54,9 +54,10 @@ COMPARISON_LABELS = {
     "phone_suffix": "phone (last 4 digits)",
     "birth_year": "birth year",
     "handle_keys": "handle built from the names",
+    "surname_initial": "surname initial",
 }
 COLUMNS = ("first_name", "last_name", "tokens", "alias", "city", "language", "phone_suffix",
-           "birth_year", "handle_keys")  # fmt: skip
+           "birth_year", "handle_keys", "surname_initial")  # fmt: skip
 SHORT_FORMS: dict[str, list[str]] = {}
 for _short, _full in NICKNAMES.items():
     SHORT_FORMS.setdefault(_full, []).append(_short)
@@ -142,6 +143,9 @@ def profile_record(profile: Mapping[str, Any]) -> dict[str, Any]:
         "phone_suffix": _or_none(phone[-4:] if len(phone) >= 4 else ""),
         "birth_year": _or_none(year.group(1) if year else ""),
         "handle_keys": _or_none([key] if len(key := _letters(handle)) >= 4 else []),
+        # Compared only when the surname is not shown: beside a full surname it would count
+        # the surname's first letter twice.
+        "surname_initial": initial if len(last) == 1 else None,
     }
 
 
@@ -172,6 +176,8 @@ def customer_record(customer: Mapping[str, Any]) -> dict[str, Any]:
         "phone_suffix": _or_none(phone[-4:] if len(phone) >= 4 else ""),
         "birth_year": _or_none(str(birth)[:4] if birth else ""),
         "handle_keys": _or_none(keys),
+        # The first letter of the whole surname: "Zoé L." for Zoé Laurent-Gaillard.
+        "surname_initial": _or_none(last[0][:1] if last else ""),
     }
 
 
@@ -200,6 +206,9 @@ class ScoredPair:
 
 
 _TOP = {"first_name": 4, "last_name": 4, "tokens": 2, "alias": 3, "handle_keys": 1}
+PROFILE_ONLY = ("handle_keys", "surname_initial")
+"""Compared between a profile and a customer, not between two customers: a handle is a
+profile's, and a customer's initial only repeats their surname."""
 
 
 # m probabilities (how often each level is seen for a true match), set from what people do
@@ -217,6 +226,8 @@ M_PROBABILITIES = {
     "phone_suffix": [0.95, 0.05],
     "birth_year": [0.93, 0.07],
     "handle_keys": [0.55, 0.45],
+    # "Marie D." against Dubois: an initial is rarely mistyped.
+    "surname_initial": [0.97, 0.03],
 }
 
 
@@ -267,12 +278,13 @@ def _comparisons(
         cl.ExactMatch("phone_suffix"),
         cl.ExactMatch("birth_year"),
         cl.ArrayIntersectAtSizes("handle_keys", [1]),
+        cl.ExactMatch("surname_initial"),
     ]
     m = {**M_PROBABILITIES, **(m_probabilities or {})}
     return [
         comparison.configure(m_probabilities=list(m[column]))
         for comparison, column in zip(found, COLUMNS, strict=True)
-        if handles or column != "handle_keys"
+        if handles or column not in PROFILE_ONLY
     ]
 
 
