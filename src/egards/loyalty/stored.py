@@ -249,7 +249,7 @@ def read_usage(session: Session, member_ids: Iterable[int]) -> dict[int, Usage]:
         select(CapUsage.member_id, CapUsage.rule_id, CapUsage.window_start, CapUsage.amount).where(
             among(session, CapUsage.member_id, member_ids)
         )
-    )
+    ).all()
     for member_id, rule_id, window_start, amount in rows:
         found.setdefault(member_id, {}).setdefault(rule_id, {})[window_start.isoformat()] = amount
     return found
