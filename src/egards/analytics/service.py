@@ -39,11 +39,13 @@ from egards.analytics.sources import (
 )
 from egards.analytics.sources import (
     _active_customers,
-    _day,
     _has_table,
     _read_events,
     _read_members,
     _read_subscriptions,
+)
+from egards.analytics.sources import (
+    epoch_day as epoch_day,
 )
 from egards.analytics.sources import (
     imported_transactions_sql as imported_transactions_sql,
@@ -252,7 +254,7 @@ def score(
                     customer_id=ids,
                     day=days,
                     amount_cents=amounts,
-                    as_of=_day(as_of),
+                    as_of=epoch_day(as_of),
                     active_customers=_active_customers(session),
                     events=_read_events(session, as_of=as_of),
                     subscriptions=_read_subscriptions(session, as_of=as_of),
@@ -379,7 +381,7 @@ def _score_table(*, run_id: int, as_of: date, version: str, batch):
         {
             "customer_id": pa.array(c["customer_id"], pa.int64()),
             "run_id": pa.array(np.full(n, run_id), pa.int64()),
-            "scored_on": day32(np.full(n, _day(as_of))),
+            "scored_on": day32(np.full(n, epoch_day(as_of))),
             "model_version": pa.array([version] * n, pa.string()),
             "purchases": pa.array(c["purchases"], pa.int64()),
             "spend_cents": pa.array(c["spend_cents"].astype(np.int64)),

@@ -438,13 +438,26 @@ def score(
     max_pairs_u: float = 1e6,
     seed: int = 42,
     m_probabilities: Mapping[str, Sequence[float]] | None = None,
+    db_api: Any = None,
 ) -> list[ScoredPair]:
     """Train the model on these records and score the blocked pairs: ``left`` against
     ``right`` (profiles against customers), or within ``left`` when ``right`` is ``None``
-    (duplicates). Pairs under ``min_weight`` are not returned."""
+    (duplicates). Pairs under ``min_weight`` are not returned. ``db_api``: a Splink backend
+    to make and score the pairs on (a ``SparkAPI`` for the batch on Spark), with the model
+    trained here (u is sampled by the engine's own hash function, so training elsewhere
+    would learn other values); DuckDB in this process if ``None``."""
     linker = _trained(
         left, right, max_pairs_u=max_pairs_u, seed=seed, m_probabilities=m_probabilities
     )
+    if db_api is not None:
+        trained, linker = linker, _linker(db_api, left, right, m_probabilities)
+        for comparison, fitted in zip(
+            linker._settings_obj.comparisons, trained._settings_obj.comparisons, strict=True
+        ):
+            for level, source in zip(
+                comparison.comparison_levels, fitted.comparison_levels, strict=True
+            ):
+                level._u_probability = source._u_probability
     predicted = linker.inference.predict(threshold_match_weight=min_weight, warning_mode="never")
     pairs = _pairs(predicted, right_name="side_b" if right is not None else None)
     predicted.drop_table_from_database_and_remove_from_cache()
@@ -486,11 +499,23 @@ def _trained(
     seed: int,
     m_probabilities: Mapping[str, Sequence[float]] | None,
 ) -> Any:
+    from splink import DuckDBAPI
+
+    linker = _linker(DuckDBAPI(), left, right, m_probabilities)
+    linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs_u, seed=seed)
+    return linker
+
+
+def _linker(
+    db_api: Any,
+    left: Sequence[Mapping[str, Any]],
+    right: Sequence[Mapping[str, Any]] | None,
+    m_probabilities: Mapping[str, Sequence[float]] | None,
+) -> Any:
     import pyarrow as pa
-    from splink import DuckDBAPI, Linker
+    from splink import Linker
 
     logging.getLogger("splink").setLevel(logging.ERROR)
-    db_api = DuckDBAPI()
     frames = [_frame(pa, left)] + ([_frame(pa, right)] if right is not None else [])
     tables = [
         db_api.register(frame, dataset_display_name=name)
@@ -504,7 +529,6 @@ def _trained(
         _settings(link_type, prior, m_probabilities),
         log_level=None,
     )
-    linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs_u, seed=seed)
     return linker
 
 
