@@ -330,12 +330,19 @@ def train_and_evaluate(
     }
     if not (_enough(y_early) and _enough(y_late)):
         report["method"] = "btyd"
-        report["reason"] = (
-            f"not enough history for a time-based holdout: {y_early.size} customers at the "
-            f"training cutoff and {y_late.size} at the holdout cutoff, {MIN_LABELLED} each "
-            f"with at least {MIN_PER_CLASS} churners and {MIN_PER_CLASS} stayers needed; "
-            "risk = probability of no purchase in the window under BG/NBD"
+        # A message and its values, put in the reader's language when shown.
+        report["reason"] = N_(
+            "not enough history for a time-based holdout: {early} customers at the training"
+            " cutoff and {late} at the holdout cutoff, {needed} each with at least"
+            " {per_class} churners and {per_class} stayers needed; risk = probability of no"
+            " purchase in the window under BG/NBD"
         )
+        report["reason_values"] = {
+            "early": int(y_early.size),
+            "late": int(y_late.size),
+            "needed": MIN_LABELLED,
+            "per_class": MIN_PER_CLASS,
+        }
         return None, report
     model = _fit(x_early, y_early, max_rows=max_rows, seed=seed)
     # A random sample of the holdout measures AUC and calibration to the third decimal; the
