@@ -15,38 +15,19 @@ from egards.loyalty.errors import (
 )
 from egards.loyalty.programme import (
     ExpiryMode,
-    Names,
     OnTierReached,
     PeriodKind,
     Programme,
 )
+from egards.messages import day, message, names, plural_message
 
 # --- explanation ----------------------------------------------------------------------------
 
-# The explanation is returned as a message (an English msgid and its values, see
-# egards.i18n.message) and rendered in the reader's language by the caller
-# (egards.i18n.render_message): the loyalty rules may not import egards.i18n, which reads the
-# catalogues (tests/unit/loyalty/test_purity.py). The sentences' French is in loyalty's fr.po;
-# numbers and days are written by Babel when rendered; tier, currency and activity names are the
-# programme's, in each language.
+# The explanation is returned as a stored message (egards.messages) and rendered in the
+# reader's language by the caller (egards.i18n.render_message): the sentences' French is in
+# loyalty's fr.po; numbers and days are written by Babel when rendered; tier, currency and
+# activity names are the programme's, in each language.
 Message = dict[str, Any]
-
-
-def _message(msgid: str, /, **values: Any) -> Message:
-    return {"t": msgid, "v": values}
-
-
-def plural_message(singular: str, plural: str, count: int, **values: Any) -> Message:
-    """The shape of egards.i18n.plural_message (which this module may not import)."""
-    return {"t": singular, "p": plural, "n": count, "v": {"count": count, **values}}
-
-
-def _names(names: Names) -> Message:
-    return {"l": {"fr": names.fr, "en": names.en}}
-
-
-def _day(value: date) -> Message:
-    return {"d": value.isoformat()}
 
 
 def _joined(items: Sequence[Message], joiner: str, last_joiner: str | None = None) -> Message:
@@ -54,7 +35,7 @@ def _joined(items: Sequence[Message], joiner: str, last_joiner: str | None = Non
     ``last_joiner`` when given (``a, b and c``)."""
     joined = items[-1]
     for index, item in enumerate(reversed(items[:-1])):
-        joined = _message(
+        joined = message(
             last_joiner if index == 0 and last_joiner else joiner, first=item, rest=joined
         )
     return joined
@@ -77,10 +58,10 @@ def _count_activities(programme: Programme, lines: Iterable[Earning]) -> Message
     for code, n in counts.items():
         try:
             kind = programme.activity(code)
-            label: Any = _names(kind.name if n == 1 else kind.plural)
+            label: Any = names(kind.name if n == 1 else kind.plural)
         except UnknownReference:
             label = code
-        parts.append(_message(N_("{count} {activities}"), count=n, activities=label))
+        parts.append(message(N_("{count} {activities}"), count=n, activities=label))
     return _joined(parts, N_("{first}, {rest}"), N_("{first} and {rest}")) if parts else None
 
 
@@ -100,7 +81,7 @@ def _counted_lines(
 
 
 def _sentences(sentences: Sequence[Message]) -> Message:
-    return _message(N_("{sentences}."), sentences=_joined(sentences, N_("{first}; {rest}")))
+    return message(N_("{sentences}."), sentences=_joined(sentences, N_("{first}; {rest}")))
 
 
 def explain_tier(
@@ -116,46 +97,46 @@ def explain_tier(
     into reaching it: those up to the activity that reached it.
     """
     q = programme.qualification
-    currency = _names(programme.qualifying_currency.name)
+    currency = names(programme.qualifying_currency.name)
     tier = programme.tier(state.tier)
-    name = _names(tier.name)
+    name = names(tier.name)
     period_lines = _counted_lines(programme, state, earnings, as_of)
     earned = sum(e.amount for e in period_lines)
     sources = _count_activities(programme, period_lines)
-    head = _message(N_("{tier} since {day}"), tier=name, day=_day(state.since))
+    head = message(N_("{tier} since {day}"), tier=name, day=day(state.since))
     if earned or sources:
         if sources:
-            detail = _message(
+            detail = message(
                 N_("{amount} {currency} from {activities} in the current period"),
                 amount=earned,
                 currency=currency,
                 activities=sources,
             )
         else:
-            detail = _message(
+            detail = message(
                 N_("{amount} {currency} in the current period"), amount=earned, currency=currency
             )
-        head = _message(N_("{tier_since}: {detail}"), tier_since=head, detail=detail)
+        head = message(N_("{tier_since}: {detail}"), tier_since=head, detail=detail)
     sentences = [head]
 
     index = programme.tier_index(state.tier)
     following = programme.tiers[index + 1] if index + 1 < len(programme.tiers) else None
     if q.period.kind is not PeriodKind.CUMULATIVE:
         sentences.append(
-            _message(
+            message(
                 N_("qualification counter: {amount} {currency}"),
                 amount=state.counter,
                 currency=currency,
             )
         )
     if state.lifetime:
-        sentences.append(_message(N_("{tier} for life"), tier=name))
+        sentences.append(message(N_("{tier} for life"), tier=name))
     elif state.period_end is not None and index > 0:
         missing = max(0, tier.threshold - state.counter)
-        deadline = _day(state.period_end)
+        deadline = day(state.period_end)
         if missing:
             sentences.append(
-                _message(
+                message(
                     N_("{amount} {currency} needed by {day} to keep {tier}"),
                     amount=missing,
                     currency=currency,
@@ -165,7 +146,7 @@ def explain_tier(
             )
         else:
             sentences.append(
-                _message(
+                message(
                     N_("{tier} is already kept for the next period (evaluated on {day})"),
                     tier=name,
                     day=deadline,
@@ -175,16 +156,16 @@ def explain_tier(
         values = {
             "amount": max(0, following.threshold - state.counter),
             "currency": currency,
-            "tier": _names(following.name),
+            "tier": names(following.name),
         }
         if state.period_end is not None and q.period.kind is not PeriodKind.ROLLING:
-            text = _message(
+            text = message(
                 N_("{amount} {currency} more to reach {tier} by {day}"),
-                day=_day(state.period_end),
+                day=day(state.period_end),
                 **values,
             )
         else:
-            text = _message(N_("{amount} {currency} more to reach {tier}"), **values)
+            text = message(N_("{amount} {currency} more to reach {tier}"), **values)
         sentences.append(text)
     return _sentences(sentences)
 
@@ -200,31 +181,31 @@ def explain_balance(
     last_activity_on: date | None = None,
 ) -> Message:
     """A spendable balance in words, with what expires next and why, as a message."""
-    unit = _names(programme.currency(currency).name)
+    unit = names(programme.currency(currency).name)
     values: dict[str, Any] = {"amount": balance, "currency": unit}
     expiry = programme.currency(currency).expiry
     if expiry is None or expiry.mode is ExpiryMode.NEVER:
-        return _message(N_("{amount} {currency}, with no expiry date."), **values)
+        return message(N_("{amount} {currency}, with no expiry date."), **values)
     if balance == 0:
-        return _message(N_("{amount} {currency}."), **values)
+        return message(N_("{amount} {currency}."), **values)
     if is_exempt(programme, currency, tier):
-        return _message(
+        return message(
             N_("{amount} {currency}; as {tier}, your {currency} do not expire."),
-            tier=_names(programme.tier(tier).name),
+            tier=names(programme.tier(tier).name),
             **values,
         )
     if expiry.mode is ExpiryMode.AFTER_LAST_ACTIVITY and last_activity_on is not None:
         until = balance_valid_until(programme, currency, last_activity_on=last_activity_on)
         assert until is not None
         months = expiry.months or 0
-        return _message(
+        return message(
             N_(
                 "{amount} {currency}, valid until {day}; any activity before then extends "
                 "them by {months} (last activity on {last_day})."
             ),
-            day=_day(until),
+            day=day(until),
             months=plural_message("{count} month", "{count} months", months),
-            last_day=_day(last_activity_on),
+            last_day=day(last_activity_on),
             **values,
         )
     dated = sorted((b for b in buckets if b.expires_on and b.amount), key=fifo_order)
@@ -232,16 +213,16 @@ def explain_balance(
         first_day = dated[0].expires_on
         assert first_day is not None
         soonest = sum(b.amount for b in dated if b.expires_on == first_day)
-        return _message(
+        return message(
             N_(
                 "{amount} {currency}; {expiring} expire on {day} (soonest-expiring are spent "
                 "first)."
             ),
             expiring=soonest,
-            day=_day(first_day),
+            day=day(first_day),
             **values,
         )
-    return _message(N_("{amount} {currency}."), **values)
+    return message(N_("{amount} {currency}."), **values)
 
 
 def explain(
