@@ -20,7 +20,8 @@ from egards.cases.domain.statuses import change_status
 from egards.customers.domain import customer_status
 from egards.errors import N_, Conflict, DomainError, InvalidInput, NotFound
 from egards.i18n import catalogue, error_values, readable, translate_context
-from egards.subscriptions.domain import contract_status
+from egards.recovery.domain.status_words import decision_status, invitation_status
+from egards.subscriptions.domain import contract_status, request_status
 from egards.web.problems import validation_reason
 
 PACKAGE = Path(__file__).resolve().parents[2] / "src" / "egards"
@@ -165,6 +166,30 @@ def test_a_case_status_in_a_refusal_is_the_case_vocabulary_s_word():
     assert readable("fr", refusal) == (
         "une demande ne peut pas passer de « clôturée » à « en attente du client »"
     )
+
+
+@pytest.mark.parametrize(
+    "word",
+    [
+        *(decision_status(s) for s in ("pending", "proposed", "approved", "rejected")),
+        *(invitation_status(s) for s in ("invited", "accepted", "declined", "attended", "absent")),
+        *(customer_status(s) for s in ("active", "merged", "erased")),
+        *(request_status(s) for s in ("registered", "duplicate", "already_ended", "unmatched")),
+        request_status("withdrawn"),
+    ],
+)
+def test_every_status_a_refusal_names_has_its_french_word(word):
+    assert translate_context("fr", word.context, word.word) != word.word
+
+
+def test_an_approval_decided_twice_is_refused_in_words():
+    error = Conflict(
+        N_("this request was already {approval_status} by {decided_by}"),
+        approval_status=decision_status("approved"),
+        decided_by="Marie Curie",
+    )
+    assert readable("fr", error) == "cette demande a déjà été approuvée par Marie Curie"
+    assert readable("en", error) == "this request was already approved by Marie Curie"
 
 
 def test_a_customer_status_in_a_refusal_is_a_word():

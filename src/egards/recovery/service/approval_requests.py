@@ -18,6 +18,7 @@ from egards.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from egards.formats import format_money
 from egards.i18n import N_, format_datetime, message, names, pick_locale, translate
 from egards.outbox import service as outbox
+from egards.recovery.domain.status_words import decision_status
 from egards.recovery.models import (
     Approval,
     Grant,
@@ -87,7 +88,7 @@ def decide(
         session.refresh(approval)
         raise Conflict(
             N_("this request was already {approval_status} by {decided_by}"),
-            approval_status=approval.status,
+            approval_status=decision_status(approval.status),
             decided_by=approval.decided_by,
             field="approval_id",
         )

@@ -16,7 +16,7 @@ from egards.accounts.domain import Actor, Permission
 from egards.cases import service as cases
 from egards.cases.domain import format_case_number
 from egards.customers import service as customers
-from egards.customers.domain import CustomerStatus
+from egards.customers.domain import CustomerStatus, customer_status
 from egards.db import utcnow
 from egards.errors import Conflict, InvalidInput, NotFound
 from egards.i18n import N_, message, money, names
@@ -122,7 +122,7 @@ def grant(
         raise Conflict(
             N_("customer {customer_id} is {customer_status}: no gesture can be granted"),
             customer_id=customer.id,
-            customer_status=customer.status,
+            customer_status=customer_status(customer.status),
             field="customer_id",
         )
     if data.reason_code not in REASON_CODES:

@@ -16,6 +16,7 @@ from egards.cases import service as cases
 from egards.db import rowcount, utcnow
 from egards.errors import Conflict, InvalidInput, NotFound
 from egards.i18n import N_, message
+from egards.recovery.domain.status_words import decision_status
 from egards.recovery.models import (
     RuleException,
 )
@@ -92,7 +93,7 @@ def decide_exception(
     if rowcount(done) != 1:
         raise Conflict(
             N_("this exception was already {row_status}"),
-            row_status=row.status,
+            row_status=decision_status(row.status),
             field="exception_id",
         )
     session.refresh(row)

@@ -14,6 +14,7 @@ from egards.audit import service as audit
 from egards.db import rowcount, utcnow
 from egards.errors import Conflict, InvalidInput, NotFound
 from egards.i18n import N_, message
+from egards.recovery.domain.status_words import invitation_status
 from egards.recovery.models import (
     Event,
     Invitation,
@@ -146,8 +147,8 @@ def update_invitation(
     if status not in INVITATION_MOVES.get(invitation.status, set()):
         raise Conflict(
             N_("an invitation {invitation_status} cannot become {status}"),
-            invitation_status=invitation.status,
-            status=status,
+            invitation_status=invitation_status(invitation.status),
+            status=invitation_status(status),
             field="status",
         )
     if status == "declined":
