@@ -303,6 +303,17 @@ def _columns(path: Path, region: str) -> Iterator[tuple[int, _Valid | Reject]] |
     )
 
 
+def _checked_row(values: dict[str, Any], given: set[str]) -> ImportRow:
+    """An ImportRow of values the column checks passed, as ``model_construct`` makes it (the
+    same four attributes) without its per-field default lookups: a tenth of its cost."""
+    row = ImportRow.__new__(ImportRow)
+    object.__setattr__(row, "__dict__", values)
+    object.__setattr__(row, "__pydantic_fields_set__", given)
+    object.__setattr__(row, "__pydantic_extra__", None)
+    object.__setattr__(row, "__pydantic_private__", None)
+    return row
+
+
 def _check_slice(
     table: Any, first_line: int, header: list[str], region: str
 ) -> Iterator[tuple[int, _Valid | Reject]]:
@@ -339,7 +350,7 @@ def _check_slice(
     slow = flagged.to_pylist()
     present = [name for name in ImportRow.model_fields if name in header]
     identities = [(c, k) for c, k in IDENTITY_COLUMNS.items() if c in header]
-    construct = ImportRow.model_construct
+    empty = dict.fromkeys(ImportRow.model_fields)
     today = date.today()
     for index in range(rows):
         if skip[index]:
@@ -348,9 +359,8 @@ def _check_slice(
         if slow[index]:
             yield number, _validate(number, {n: values[n][index] for n in header}, region)
             continue
-        row = {n: values[n][index] or None for n in present}
-        if "preferred_language" not in row:
-            row["preferred_language"] = "fr"
+        given = {n: values[n][index] or None for n in present}
+        row = {**empty, "preferred_language": "fr", **given}
         birth = row.get("birth_date")
         if birth is not None:
             try:
@@ -370,7 +380,7 @@ def _check_slice(
                 except InvalidInput as exc:
                     reject = Reject(number, column, exc.message)
                     break
-        yield number, reject or _Valid(number, construct(**row), found)
+        yield number, reject or _Valid(number, _checked_row(row, set(given)), found)
 
 
 _Query = TypeVar("_Query", bound="Select[*tuple[Any, ...]]")
