@@ -21,7 +21,7 @@ def _histories(rng: np.random.Generator, n: int):
 
 
 def _points(rng: np.random.Generator):
-    ordinary = np.exp(rng.uniform(np.log(1e-2), np.log(1e2), (20, 4)))
+    ordinary = np.exp(rng.uniform(np.log(1e-2), np.log(1e2), (12, 4)))
     extreme = np.array(
         [
             [0.55, 1e-3, 0.61, 1e4],  # alpha far below beta: z near 1
