@@ -39,7 +39,7 @@ from egards.customers import service as customers
 from egards.customers.service import Customer
 from egards.errors import N_, InvalidInput
 from egards.features import modules
-from egards.i18n import C_, translate_context
+from egards.i18n import C_, translate, translate_context
 from egards.web import csp
 from egards.web.deps import CurrentActor, DbSession, Id, csrf_token, now_of
 from egards.web.forms import refused, submit, validate
@@ -57,52 +57,46 @@ NAV = [
     ("/case-reports", "Case reports", str(Permission.CASES_READ)),
 ]
 
-# Reply macros, in both languages; {name} and {number} are filled in the browser.
-MACROS: dict[str, list[tuple[str, str]]] = {
-    "fr": [
-        (
-            "Prise en charge",
-            "Bonjour {name},\n\nJe prends en charge votre demande {number} et reviens vers vous"
-            " dès que possible.\n\nBien cordialement,",
-        ),
-        (
-            "Demande d'information",
-            "Bonjour {name},\n\nPour avancer sur votre demande {number}, pourriez-vous nous"
-            " préciser : \n\nBien cordialement,",
-        ),
-        (
-            "Résolution",
-            "Bonjour {name},\n\nVotre demande {number} est résolue : \n\nN'hésitez pas à répondre"
-            " à ce message si quelque chose n'allait pas.\n\nBien cordialement,",
-        ),
-        (
-            "Excuses",
-            "Bonjour {name},\n\nNous vous présentons nos excuses pour ce désagrément. \n\n"
-            "Bien cordialement,",
-        ),
-    ],
-    "en": [
-        (
-            "Taking it",
+# Reply macros (title, text), offered in each language whatever the console's; {name} and
+# {number} are filled in the browser.
+MACROS: tuple[tuple[str, str], ...] = (
+    (
+        C_("reply macro", "Taking it"),
+        N_(
             "Hello {name},\n\nI am taking care of your request {number} and will come back to"
-            " you as soon as possible.\n\nKind regards,",
+            " you as soon as possible.\n\nKind regards,"
         ),
-        (
-            "Asking for details",
+    ),
+    (
+        C_("reply macro", "Asking for details"),
+        N_(
             "Hello {name},\n\nTo move forward with your request {number}, could you tell us:"
-            " \n\nKind regards,",
+            " \n\nKind regards,"
         ),
-        (
-            "Resolved",
+    ),
+    (
+        C_("reply macro", "Resolved"),
+        N_(
             "Hello {name},\n\nYour request {number} is resolved: \n\nJust reply to this message"
-            " if anything is still wrong.\n\nKind regards,",
+            " if anything is still wrong.\n\nKind regards,"
         ),
-        (
-            "Apology",
-            "Hello {name},\n\nPlease accept our apologies for the inconvenience. \n\nKind regards,",
-        ),
-    ],
-}
+    ),
+    (
+        C_("reply macro", "Apology"),
+        N_("Hello {name},\n\nPlease accept our apologies for the inconvenience. \n\nKind regards,"),
+    ),
+)
+
+
+def macros() -> dict[str, list[tuple[str, str]]]:
+    """The reply macros in each language, French first (the house language)."""
+    return {
+        lang: [
+            (translate_context(lang, "reply macro", title), translate(lang, text))
+            for title, text in MACROS
+        ]
+        for lang in ("fr", "en")
+    }
 
 
 def _hx(request: Request) -> bool:
@@ -329,7 +323,7 @@ def case_page(
         "suggestions": suggestions,
         "names": service.display_names(session, [case]),
         "agents": agents,
-        "macros": MACROS,
+        "macros": macros(),
         "macro_name": name,
         "statuses": list(CaseStatus),
         "teams": TEAMS,

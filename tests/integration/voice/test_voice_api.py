@@ -273,6 +273,8 @@ def test_a_french_reminder_says_rappel_and_its_link_s_last_day_in_words(client, 
     mail = survey_mail(db, case["id"])
     assert mail is not None and mail.payload["subject"].startswith("Rappel : Votre avis")
     assert f"jusqu'au {format_day(expires, 'fr')}." in mail.payload["body"]
+    assert mail.payload["body"].startswith("Bonjour,\n\nVotre demande C-")
+    assert "5 – Très satisfait: " in mail.payload["body"]
 
 
 def test_no_survey_without_consent_nor_twice_in_a_period(client, agent, db, clock):

@@ -19,7 +19,7 @@ from egards.audit import service as audit
 from egards.cases import service as cases
 from egards.cases.domain import Channel, Priority
 from egards.cases.service import CaseDetails, InboundIn
-from egards.config import get_settings
+from egards.config import LOCALES, get_settings
 from egards.customers import service as customers
 from egards.errors import N_, InvalidInput, PermissionDenied
 from egards.formats import format_day
@@ -183,39 +183,31 @@ class _Assignee:
         self.customer_id = None
 
 
-MAIL = {
-    "en": (
-        "How did we do? Your request {number}",
+# The survey e-mails (subject, body): {number}, {links} and {expires} are filled when sent, in
+# the invitation's language.
+MAIL = (
+    N_("How did we do? Your request {number}"),
+    N_(
         "Hello,\n\nYour request {number} has been resolved. How satisfied are you with how we"
         " handled it? One click is enough:\n\n{links}\n\nYou can add a comment on the page"
-        " that opens. This link works until {expires}.\n\nThank you.\n",
+        " that opens. This link works until {expires}.\n\nThank you.\n"
     ),
-    "fr": (
-        "Votre avis sur votre demande {number}",
-        "Bonjour,\n\nVotre demande {number} est résolue. Êtes-vous satisfait de la façon dont"
-        " nous l'avons traitée ? Un clic suffit :\n\n{links}\n\nVous pourrez ajouter un"
-        " commentaire sur la page qui s'ouvre. Ce lien est valable jusqu'au {expires}.\n\nMerci.\n",
-    ),
-}
-MAIL_NPS = {
-    "en": (
-        "Would you recommend us?",
+)
+MAIL_NPS = (
+    N_("Would you recommend us?"),
+    N_(
         "Hello,\n\nHow likely are you to recommend us to a friend or colleague, from 0 (not at"
         " all) to 10 (certainly)? One click is enough:\n\n{links}\n\nYou can tell us why on"
-        " the page that opens. This link works until {expires}.\n\nThank you.\n",
+        " the page that opens. This link works until {expires}.\n\nThank you.\n"
     ),
-    "fr": (
-        "Nous recommanderiez-vous ?",
-        "Bonjour,\n\nQuelle est la probabilité que vous nous recommandiez à un proche ou un"
-        " collègue, de 0 (pas du tout) à 10 (certainement) ? Un clic suffit :\n\n{links}\n\n"
-        "Vous pourrez nous dire pourquoi sur la page qui s'ouvre. Ce lien est valable jusqu'au"
-        " {expires}.\n\nMerci.\n",
-    ),
-}
-RATING_WORDS = {
-    "en": ("Very dissatisfied", "Dissatisfied", "Neutral", "Satisfied", "Very satisfied"),
-    "fr": ("Très insatisfait", "Insatisfait", "Neutre", "Satisfait", "Très satisfait"),
-}
+)
+RATING_WORDS = (
+    N_("Very dissatisfied"),
+    N_("Dissatisfied"),
+    N_("Neutral"),
+    N_("Satisfied"),
+    N_("Very satisfied"),
+)
 
 
 def _mail(
@@ -227,14 +219,16 @@ def _mail(
     settings: VoiceSettings,
     reminder: bool,
 ) -> None:
-    language = invitation.language if invitation.language in MAIL else "en"
-    subject, body = (MAIL_NPS if invitation.survey == "nps" else MAIL)[language]
+    language = invitation.language if invitation.language in LOCALES else "en"
+    subject, body = (
+        translate(language, text) for text in (MAIL_NPS if invitation.survey == "nps" else MAIL)
+    )
     number = f"C-{invitation.case_id:06d}" if invitation.case_id else ""
     if invitation.survey == "nps":
         links = "\n".join(f"{r}: {survey_link(token, r, settings)}" for r in range(10, -1, -1))
     else:
         links = "\n".join(
-            f"{r} – {RATING_WORDS[language][r - 1]}: {survey_link(token, r, settings)}"
+            f"{r} – {translate(language, RATING_WORDS[r - 1])}: {survey_link(token, r, settings)}"
             for r in range(5, 0, -1)
         )
     if reminder:
