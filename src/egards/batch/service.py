@@ -1,5 +1,5 @@
-"""Batch runs: a job (scoring, requalification) on one machine or on Spark, recorded in
-``batch_runs``.
+"""Batch runs: a job (scoring, requalification, identity linking) on one machine or on
+Spark, recorded in ``batch_runs``.
 
 Scoring: both engines end in the same call, :func:`egards.analytics.service.score`, which fits
 and scores with the single-machine code and replaces the scores in one transaction; on Spark it
@@ -8,6 +8,8 @@ Requalification: Spark evaluates the members of a fresh export partition by part
 :func:`egards.loyalty.service.requalified`, and the driver writes every batch with
 :func:`egards.loyalty.service.write_requalified` in one transaction, as
 :func:`egards.loyalty.service.requalify` does on one machine.
+Identity linking: :func:`egards.social.service.link_probabilistically` itself, given Splink's
+Spark backend to make and score the pairs (the model is trained on the driver either way).
 A failure anywhere leaves the previous results in place and marks the run failed with its
 reason.
 """
@@ -160,6 +162,8 @@ def run(
         )
     if job == "requalify":
         actor.require(Permission.LOYALTY_EXCEPTION)
+    if job == "link":  # it adds social identities to customers, as a manual link does
+        actor.require(Permission.CUSTOMERS_WRITE)
     if engine == "spark" and spark is None:
         spark_engine.check(master)
     as_of = as_of or datetime.now(UTC).date()
@@ -279,7 +283,7 @@ def _link(db: Database, engine: str, master: str, spark: SparkSession | None) ->
         backend = None
         if engine == "spark":
             spark = stack.enter_context(_spark_session(spark, master))
-            backend = spark_engine.splink_backend(spark)
+            backend = stack.enter_context(spark_engine.splink_backend(spark))
             stack.enter_context(
                 spark_engine.failing_as(
                     N_("Spark could not link the social profiles: {cause}"), field="engine"

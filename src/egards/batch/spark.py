@@ -245,19 +245,29 @@ def requalified(
             yield pickle.loads(row["computed"])  # our own executors' output
 
 
-def splink_backend(spark: SparkSession) -> Any:
-    """Splink's Spark backend on ``spark``: the jar's similarity functions (registered from
-    the session's jar), ``jaro_winkler`` replaced by DuckDB's
-    (:func:`egards.batch.similarity.jaro_winkler`), and
-    intermediate tables persisted (no checkpoint folder to share between executors)."""
+@contextmanager
+def splink_backend(spark: SparkSession) -> Iterator[Any]:
+    """Splink's Spark backend on ``spark`` for one linking run: the jar's similarity functions
+    (registered from the session's jar), ``jaro_winkler`` replaced by DuckDB's
+    (:func:`egards.batch.similarity.jaro_winkler`), intermediate tables persisted (no
+    checkpoint folder to share between executors). The tables the run registers are dropped
+    (and uncached) afterwards, so that a long-lived session can link again."""
     from pyspark.sql.functions import pandas_udf
     from splink import SparkAPI
 
     from egards.batch.similarity import jaro_winkler
 
+    def views() -> set[str]:
+        return {table.name for table in spark.catalog.listTables() if table.isTemporary}
+
     with failing_as(N_("Spark could not load Splink's functions: {cause}"), field="engine"):
+        there = views()
         backend = SparkAPI(spark_session=spark, break_lineage_method="persist")
         # pandas_udf's overloads know only its decorator forms, not this call on a function.
         vectorised: Any = pandas_udf(jaro_winkler, "double")  # pyright: ignore[reportCallIssue, reportArgumentType]
         spark.udf.register("jaro_winkler", vectorised)
-    return backend
+    try:
+        yield backend
+    finally:
+        for name in views() - there:
+            spark.catalog.dropTempView(name)

@@ -14,12 +14,13 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, select, update
 
-from egards.accounts.domain import SYSTEM
+from egards.accounts.domain import SYSTEM, Actor, Role
 from egards.batch import service
 from egards.batch.models import BatchRun
 from egards.customers import service as customers
 from egards.customers.models import Identity
 from egards.customers.schemas import CustomerCreate
+from egards.errors import PermissionDenied
 from egards.social import linking, synthetic
 from egards.social import service as social
 from egards.social.models import SocialLink, SocialProfile
@@ -140,10 +141,11 @@ def test_a_linking_run_that_fails_half_way_leaves_the_links_and_the_queue_as_the
 ):
     service.run(db, actor=SYSTEM, job="link", engine="local")
     before = _outcome(db)
-    with db.unit_of_work() as session:  # some profiles come back to be linked again
-        session.execute(delete(SocialLink).where(SocialLink.profile_id <= 100))
+    with db.unit_of_work() as session:  # half the profiles come back to be linked again
+        half = select(SocialProfile.id).order_by(SocialProfile.id).limit(100)
+        session.execute(delete(SocialLink).where(SocialLink.profile_id.in_(half)))
         session.execute(
-            update(SocialProfile).where(SocialProfile.id <= 100).values(customer_id=None)
+            update(SocialProfile).where(SocialProfile.id.in_(half)).values(customer_id=None)
         )
     unlinked = _outcome(db)
     assert unlinked != before
@@ -166,3 +168,11 @@ def test_a_linking_run_that_fails_half_way_leaves_the_links_and_the_queue_as_the
         last = session.scalars(select(BatchRun).order_by(BatchRun.id.desc())).first()
     assert last is not None and (last.job, last.status) == ("link", "failed")
     assert last.reason == "RuntimeError: the database went away half-way"
+
+
+def test_linking_is_refused_to_who_may_not_change_customers(db):
+    analyst = Actor(label="analyst@example.fr", role=Role.ANALYST)
+    with pytest.raises(PermissionDenied):
+        service.run(db, actor=analyst, job="link", engine="local")
+    with db.unit_of_work() as session:
+        assert session.scalars(select(BatchRun)).first() is None
