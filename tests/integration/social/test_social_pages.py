@@ -84,7 +84,8 @@ def test_the_case_page_shows_audience_and_public_exposure(client, make_person, c
     login(client, agent.email)
     page = client.get(f"/cases/{case['id']}")
     assert page.status_code == 200
-    assert "data-public-exposure" in page.text and "50,000" in page.text
+    # The agent reads French (the default): Babel groups thousands with a narrow space.
+    assert "data-public-exposure" in page.text and "50\u202f000 " in page.text
 
 
 def test_the_360_shows_the_audience_and_the_duplicates_page_renders(client, db, make_person, agent):
