@@ -25,7 +25,10 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -39,6 +42,11 @@ from egards.analytics.btyd import (
 )
 from egards.analytics.btyd.clv import WEEKS_PER_MONTH
 from egards.analytics.summary import compress
+
+T_ = TypeVar("T_")
+
+# One row of a results table: method, CPU seconds, speed-up, parameters, agreement.
+Row = tuple[str, float | None, float | None, str, object]
 
 TRUE = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
 PARETO_TRUE = {"r": 0.55, "alpha": 10.58, "s": 0.61, "beta": 11.67}
@@ -109,6 +117,19 @@ def agree(a: dict[str, float], b: dict[str, float], digits: int = 4) -> bool:
     return True
 
 
+def _timed(function: Callable[[], T_]) -> tuple[float, T_]:
+    """CPU seconds of one call, and what it returned."""
+    start = time.process_time()
+    result = function()
+    return time.process_time() - start, result
+
+
+def _floats(series, keys) -> dict[str, float]:
+    """A fitter's ``params_`` (a pandas Series) as plain floats."""
+    values = series.to_dict()
+    return {k: float(values[k]) for k in keys}
+
+
 def fmt(params: dict[str, float] | None) -> str:
     if params is None:
         return "-"
@@ -121,13 +142,13 @@ def run_lifetimes(x, t_x, big_t, weights=None):
     start = time.process_time()
     fitter = lifetimes.BetaGeoFitter().fit(x, t_x, big_t, weights=weights)
     seconds = time.process_time() - start
-    return seconds, {k: float(fitter.params_[k]) for k in TRUE}, fitter
+    return seconds, _floats(fitter.params_, TRUE), fitter
 
 
 def run_pymc(x, t_x, big_t):
     import pandas as pd
-    from pymc_extras.prior import Prior
-    from pymc_marketing.clv import BetaGeoModel
+    from pymc_extras.prior import Prior  # pyright: ignore[reportMissingImports]
+    from pymc_marketing.clv import BetaGeoModel  # pyright: ignore[reportMissingImports]
 
     data = pd.DataFrame(
         {"customer_id": np.arange(x.size), "frequency": x, "recency": t_x, "T": big_t}
@@ -142,7 +163,7 @@ def run_pymc(x, t_x, big_t):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--n", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--skip-lifetimes", action="store_true")
@@ -156,13 +177,16 @@ def main() -> None:
 
     # Ours takes well under a second: report the median of three.
     compress_runs, fit_runs = [], []
+    xu, tu, Tu, weights, fit = None, None, None, None, None
     for _ in range(3):
-        start = time.process_time()
-        xu, tu, Tu, weights, _ = compress(frequency=x, recency=t_x, T=big_t)
-        compress_runs.append(time.process_time() - start)
-        start = time.process_time()
-        fit = fit_bg_nbd(frequency=xu, recency=tu, T=Tu, weights=weights)
-        fit_runs.append(time.process_time() - start)
+        seconds, (xu, tu, Tu, weights, _) = _timed(
+            lambda: compress(frequency=x, recency=t_x, T=big_t)
+        )
+        compress_runs.append(seconds)
+        seconds, fit = _timed(partial(fit_bg_nbd, frequency=xu, recency=tu, T=Tu, weights=weights))
+        fit_runs.append(seconds)
+    assert xu is not None and tu is not None and Tu is not None and weights is not None
+    assert fit is not None
     compress_s, fit_s = float(np.median(compress_runs)), float(np.median(fit_runs))
     ours_s = compress_s + fit_s
     ours = fit.model.params
@@ -175,7 +199,7 @@ def main() -> None:
     start = time.process_time()
     raw = fit_bg_nbd(frequency=x, recency=t_x, T=big_t)  # collapses duplicates itself
     raw_s = time.process_time() - start
-    rows = [
+    rows: list[Row] = [
         ("egards (compress + fit)", ours_s, 1.0, fmt(ours), "reference"),
         (
             "egards fit on raw rows",
@@ -235,21 +259,24 @@ def main() -> None:
             rows.append(("pymc-marketing MAP, flat priors", None, None, "not installed", "-"))
 
     expected_spend = SPEND.conditional_expected_spend(frequency=x, monetary_value=spend)
-    clv_runs = []
-    for _ in range(3):
-        start = time.process_time()
-        clv = customer_lifetime_value(
-            model=fit.model,
-            frequency=x,
-            recency=t_x,
-            T=big_t,
-            expected_spend=expected_spend,
-            months=12,
-            monthly_discount_rate=0.01,
-            time_units_per_month=WEEKS_PER_MONTH,
+    model = fit.model
+    clv_timed = [
+        _timed(
+            lambda: customer_lifetime_value(
+                model=model,
+                frequency=x,
+                recency=t_x,
+                T=big_t,
+                expected_spend=expected_spend,
+                months=12,
+                monthly_discount_rate=0.01,
+                time_units_per_month=WEEKS_PER_MONTH,
+            )
         )
-        clv_runs.append(time.process_time() - start)
-    clv_s = float(np.median(clv_runs))
+        for _ in range(3)
+    ]
+    clv = clv_timed[-1][1]
+    clv_s = float(np.median([seconds for seconds, _ in clv_timed]))
     rows.append(
         (f"egards 12-month CLV, {args.n:,} customers", clv_s, 1.0, f"total {clv.sum():,.0f}", "-")
     )
@@ -289,11 +316,12 @@ def main() -> None:
 
 def _pareto(n: int, seed: int, *, with_lifetimes: bool) -> None:
     x, t_x, big_t = simulate_pareto(n, seed)
-    runs = []
-    for _ in range(3):
-        start = time.process_time()
-        fit = fit_pareto_nbd(frequency=x, recency=t_x, T=big_t)  # compresses itself
-        runs.append(time.process_time() - start)
+    timed = [
+        _timed(lambda: fit_pareto_nbd(frequency=x, recency=t_x, T=big_t))  # compresses itself
+        for _ in range(3)
+    ]
+    runs = [seconds for seconds, _ in timed]
+    fit = timed[-1][1]
     ours_s = float(np.median(runs))
     ours = fit.model.params
     errors = fit.diagnostics.standard_errors
@@ -303,7 +331,7 @@ def _pareto(n: int, seed: int, *, with_lifetimes: bool) -> None:
         + ", ".join(f"{run:.2f}" for run in runs)
         + f"); estimate - truth in standard errors: {off}"
     )
-    rows = [("egards fit (compresses itself)", ours_s, 1.0, fmt(ours), "reference")]
+    rows: list[Row] = [("egards fit (compresses itself)", ours_s, 1.0, fmt(ours), "reference")]
     if with_lifetimes:
         try:
             import lifetimes
@@ -314,7 +342,7 @@ def _pareto(n: int, seed: int, *, with_lifetimes: bool) -> None:
             start = time.process_time()
             fitter = lifetimes.ParetoNBDFitter().fit(xu, tu, Tu, weights=weights)
             seconds = time.process_time() - start
-            params = {k: float(fitter.params_[k]) for k in PARETO_TRUE}
+            params = _floats(fitter.params_, PARETO_TRUE)
             rows.append(
                 (
                     "lifetimes, distinct rows + weights=",
@@ -327,7 +355,7 @@ def _pareto(n: int, seed: int, *, with_lifetimes: bool) -> None:
     _print_table(rows, "Pareto/NBD benchmark")
 
 
-def _print_table(rows, title: str) -> None:
+def _print_table(rows: list[Row], title: str) -> None:
     header = ("method", "seconds", "speed-up", "parameters / result", "agrees (4 s.f.)")
     cells = [
         (

@@ -227,7 +227,7 @@ def whole_table(model: linking.Model, record: dict, min_weight: float) -> list:
     predicted = model._linker.inference.predict_between(
         one, everyone, threshold_match_weight=min_weight, warning_mode="never"
     )
-    pairs = linking._pairs(predicted.as_record_list(), right_name=everyone.dataset_display_name)
+    pairs = linking._pairs(predicted, right_name=everyone.dataset_display_name)
     predicted.drop_table_from_database_and_remove_from_cache()
     one.drop_table_from_database_and_remove_from_cache(force_non_splink_table=True)
     return pairs

@@ -16,7 +16,20 @@ from typing import Any
 
 import orjson
 import psycopg
-from sqlalchemy import JSON, DateTime, String, Table, bindparam, func, insert, select, text, update
+from sqlalchemy import (
+    ARRAY,
+    JSON,
+    DateTime,
+    String,
+    Table,
+    any_,
+    bindparam,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -39,6 +52,16 @@ def json_text(value: Any) -> str:
 def chunks(items: Sequence[Any], size: int = 5000) -> Iterator[Sequence[Any]]:
     """``items`` in slices of ``size``: an ``IN`` list stays well under the drivers' limits."""
     return (items[start : start + size] for start in range(0, len(items), size))
+
+
+def among(session: Session, column: Any, ids: Iterable[Any]) -> Any:
+    """``column IN ids`` for many ids: on PostgreSQL one array parameter (``= ANY(…)``), so
+    that a statement over thousands of ids is not compiled and sent with a bind parameter
+    each (a third of a bulk path's reads' CPU); ``IN`` elsewhere."""
+    values = list(ids)
+    if session.get_bind().dialect.name != "postgresql":
+        return column.in_(values)
+    return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
 
 
 def select_in(session: Session, key: Any, *columns: Any, ids: Iterable[Any]) -> Iterator[Any]:

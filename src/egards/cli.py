@@ -32,6 +32,8 @@ def _add_feature_commands() -> None:
         app.add_typer(module.app, name=feature)
         if feature == "analytics":  # the nightly job by hand, under its short name
             app.command("score")(module.score)
+        if feature == "batch":  # `egards export --parquet DIR`, as issue 21 names it
+            app.command("export")(module.export)
 
 
 _add_feature_commands()

@@ -50,6 +50,13 @@ from egards.formats import (
     format_money,
     format_number,
 )
+from egards.messages import day as day
+from egards.messages import listed as listed
+from egards.messages import message as message
+from egards.messages import message_in as message_in
+from egards.messages import money as money
+from egards.messages import names as names
+from egards.messages import plural_message as plural_message
 
 PARIS = BUSINESS_ZONE  # the name earlier code imports
 CATALOGUE_FOLDERS = ("web", *FEATURES)
@@ -232,26 +239,6 @@ def zone_label(locale: str, zone: ZoneInfo = BUSINESS_ZONE) -> str:
 # Stored messages ---------------------------------------------------------------------------
 
 
-def message(msgid: str, /, **values: Any) -> dict[str, Any]:
-    """A message to store and render later: its English msgid (mark it with ``N_`` where the
-    text is written) and its values, which may be messages too (a code shown as a word:
-    ``message(channel)``), names in each language (:func:`names`) or money (:func:`money`)."""
-    return {"t": msgid, "v": values} if values else {"t": msgid}
-
-
-def message_in(context: str, msgid: str, /, **values: Any) -> dict[str, Any]:
-    """:func:`message` of a word meant in ``context`` (``msgctxt``; marked with ``C_``)."""
-    return {**message(msgid, **values), "c": context}
-
-
-def names(by_language: Mapping[str, str] | Any) -> dict[str, Any]:
-    """A name the data gives in each language (a programme's, a tier's: ``{"fr": ..., "en":
-    ...}``, or an object with such ``fr``/``en`` attributes) as a stored message value."""
-    if not isinstance(by_language, Mapping):
-        by_language = {code: getattr(by_language, code, None) for code in LOCALES}
-    return {"l": {code: text for code, text in by_language.items() if text}}
-
-
 def render_message(locale: str, stored: Mapping[str, Any] | None, fallback: str = "") -> str:
     """A stored message in ``locale``; ``fallback`` (the stored text of rows written before
     messages were stored) when there is none. Whole numbers among the values are written the
@@ -276,19 +263,6 @@ def render_message(locale: str, stored: Mapping[str, Any] | None, fallback: str 
         return translate(locale, text)
 
 
-def money(cents: int, currency: str = "EUR") -> dict[str, Any]:
-    """An amount of money as a stored message value, written the reader's way when read."""
-    return {"m": int(cents), "cur": currency}
-
-
-def day(value: date | datetime) -> dict[str, Any]:
-    """A day as a stored message value, written the reader's way when read (``4 décembre
-    2026``); a moment is taken in the business time zone."""
-    if isinstance(value, datetime):
-        value = _aware(value).astimezone(BUSINESS_ZONE).date()
-    return {"d": value.isoformat()}
-
-
 def _value(locale: str, value: Any) -> Any:
     if isinstance(value, Mapping) and "d" in value:
         return format_day(date.fromisoformat(str(value["d"])), locale)
@@ -299,19 +273,3 @@ def _value(locale: str, value: Any) -> Any:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return format_number(value, locale)
     return value
-
-
-def plural_message(singular: str, plural: str, count: int, **values: Any) -> dict[str, Any]:
-    """A stored message with plural forms, chosen by ``count`` when rendered."""
-    return {"t": singular, "p": plural, "n": count, "v": {"count": count, **values}}
-
-
-def listed(items: list[dict[str, Any]]) -> dict[str, Any]:
-    """Stored messages shown as one list when read: "offer, price" / "offre, prix" (an
-    empty list reads as nothing)."""
-    if not items:
-        return message("")
-    joined = items[-1]
-    for item in reversed(items[:-1]):
-        joined = message(N_("{first}, {rest}"), first=item, rest=joined)
-    return joined

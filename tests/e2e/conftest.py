@@ -60,7 +60,9 @@ def served(settings: Settings, db: Database) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Database]]:
+    """The demo served once for the session: its address and its database (for what a
+    browser cannot read, such as a portal sign-in link waiting in the outbox)."""
     data_dir: Path = tmp_path_factory.mktemp("e2e")
     settings = Settings(data_dir=data_dir, secret_key="e2e-" + "k" * 40, default_locale="en")
     engine = make_engine(settings.resolved_database_url)
@@ -68,7 +70,12 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     db = Database(engine)
     generate(db, customers=60, seed=3)
     with served(settings, db) as url:
-        yield url
+        yield url, db
+
+
+@pytest.fixture(scope="session")
+def live_server(live_app: tuple[str, Database]) -> str:
+    return live_app[0]
 
 
 @pytest.fixture(scope="session")

@@ -136,7 +136,10 @@ def test_the_vendored_axe_core_is_the_pinned_version():
 
 
 @pytest.mark.parametrize(
-    ("width", "locale"), [(390, "fr"), (390, "en"), (1366, "fr"), (1366, "en"), (1920, "en")]
+    # French at the phone's and the laptop's width (its text is the longer, so the likelier to
+    # overflow; axe-core's rules do not depend on the language), English at 1920 px.
+    ("width", "locale"),
+    [(390, "fr"), (1366, "fr"), (1920, "en")],
 )
 def test_no_main_page_has_a_serious_axe_violation_or_scrolls_sideways(context_at, width, locale):
     """One visit of each page checks both; axe-core at the phone's and the laptop's width,
@@ -245,7 +248,45 @@ def test_a_long_e_mail_address_stays_inside_its_card_on_the_360_page(context_at,
     assert box["x"] + box["width"] <= card["x"] + card["width"]
 
 
-def test_on_a_phone_the_menu_is_one_button_and_the_inbox_shows_time_left(context_at):
+def test_the_letters_delivery_choices_line_up_with_its_template(context_at):
+    """The offer's letter: the "Delivery" radio buttons' legend on the line of the
+    "Template" label beside it, at 1366 px and on a phone."""
+    page = context_at(1366)
+    sign_in(page)
+    offer = main_pages(page)[-1]
+    for width in (1366, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.goto(offer)
+        letter = page.locator("#gesture-code option[data-kind='letter']").first
+        page.select_option("#gesture-code", letter.get_attribute("value"))
+        label = page.locator("#letter-choices label[for='template-code']").bounding_box()
+        legend = page.locator("#letter-choices legend").bounding_box()
+        assert abs(label["y"] - legend["y"]) <= 2, (width, label, legend)
+        assert overflow(page) <= 0
+
+
+def cut_cells(page, table: str, rows: int = 12) -> list[str]:
+    """The cells of a table's first rows that do not fit in the window (or that the table
+    scrolls sideways to show): each as "row index: its text"."""
+    return page.evaluate(
+        """([table, rows]) => {
+            const box = document.querySelector(table);
+            const found = box.scrollWidth > box.clientWidth + 1 ? ['the table scrolls'] : [];
+            [...box.querySelectorAll('tbody tr')].slice(0, rows).forEach((row, i) =>
+              [...row.cells].forEach(cell => {
+                const r = cell.getBoundingClientRect();
+                if (r.width && (r.left < 0 || r.right > window.innerWidth))
+                  found.push(i + ': ' + cell.innerText.trim().slice(0, 40));
+              }));
+            return found;
+        }""",
+        [table, rows],
+    )
+
+
+def test_on_a_phone_the_menu_is_one_button_and_the_queues_are_cards(context_at):
+    """On a 390-px phone the inbox, the team queue and "no silence" show each case as a card:
+    time left, customer and subject first, every cell inside the window, no sideways scroll."""
     page = context_at(390, 844)
     sign_in(page)
     page.goto("/cases")
@@ -256,10 +297,26 @@ def test_on_a_phone_the_menu_is_one_button_and_the_inbox_shows_time_left(context
     page.click("header nav summary >> text=Requests")
     page.click("header nav details[open] a >> text=No silence")
     page.wait_for_url("**/no-silence")
-    timer = page.locator("#silence-table .sla-timer").first.bounding_box()
-    assert timer["x"] + timer["width"] <= 390
-    page.goto("/cases")
-    timer = page.locator("#inbox-table .sla-timer").first.bounding_box()
-    assert timer["x"] + timer["width"] <= 390  # the point of the inbox, without scrolling
+    assert cut_cells(page, "#silence-table") == []
+    first = page.locator("#silence-table tr.silence-row").first
+    timer = first.locator(".sla-timer").bounding_box()
+    subject = first.locator("td.lead").last.bounding_box()
+    assert timer["x"] + timer["width"] <= 390 and timer["y"] < subject["y"]
+    for path in ("/cases?view=all", "/cases?view=team"):
+        page.goto(path)
+        assert cut_cells(page, "#inbox-table") == [], path
+        row = page.locator("#inbox-table tr.case-row").first
+        timer, customer, subject, channel = (
+            row.locator(cell).bounding_box()
+            for cell in (
+                ".sla-timer",
+                "td.lead.strong",
+                "td.lead >> nth=1",
+                "td[data-label] >> nth=-1",
+            )
+        )
+        assert timer["x"] + timer["width"] <= 390  # the point of the inbox, without scrolling
+        # A card, key cells first: time left, then customer, then subject, the rest after.
+        assert timer["y"] < customer["y"] < subject["y"] < channel["y"], path
     team = page.locator(".team-filter select").bounding_box()
     assert team["width"] >= 200

@@ -390,11 +390,20 @@ def _batch_export(space):
     assert (space.root / "export" / "transactions" / "part-0.parquet").exists()
 
 
+@case("export")
+def _export(space):
+    space.run("analytics", "import-transactions", space.file("t.csv", TRANSACTIONS))
+    output = space.run("export", "--parquet", "export", "--source", "imported")
+    assert "transactions up to" in output
+    assert (space.root / "export" / "transactions" / "part-0.parquet").exists()
+
+
 @case("batch run")
 def _batch_run(space):
     space.run("analytics", "import-transactions", space.file("t.csv", TRANSACTIONS))
     assert "Batch run" in space.run("batch", "run", "score", "--source", "imported")
     assert "Batch run" in space.run("batch", "run", "requalify", "--as-of", "2026-01-01")
+    assert "Batch run" in space.run("batch", "run", "link")
     refused = space.run("batch", "run", "score", "--engine", "spark", "--master", "x", code=2)
     assert "is not a Spark master" in refused
 

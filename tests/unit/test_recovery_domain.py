@@ -735,3 +735,16 @@ def test_a_subscriber_stayed_unless_a_contract_ended_in_the_180_days_after():
     assert stayed_after(on, [date(2025, 12, 1), date(2026, 7, 10)])  # before, and day 181
     assert not stayed_after(on, [date(2026, 7, 9)])  # day 180
     assert not stayed_after(on, [date(2026, 1, 11)])
+
+
+def test_a_proposals_reason_is_worded_from_the_catalogue_in_each_language():
+    restore = recommend(RACHEL_CASE, RACHEL, CATALOGUE)[0]
+    assert restore.reason["en"] == (
+        "Gold for 6 years, CLV €8,400, 2 broken promises, downgraded after a service failure: "
+        "restore Gold, cost €0 in cash (€120 in all)"
+    )
+    assert restore.reason["fr"] == (
+        "Gold depuis 6 ans, valeur client 8\u202f400\u00a0€, 2 promesses non tenues, déclassé "
+        "après un incident de service\u00a0: rétablir Gold, coût 0\u00a0€ en numéraire "
+        "(120\u00a0€ au total)"
+    )

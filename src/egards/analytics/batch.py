@@ -277,7 +277,7 @@ def _tier_value(columns, members, programme_tiers) -> dict:
 def _cohorts(subscriptions, *, as_of: int, max_months: int = 36) -> dict:
     """sBG retention by yearly cohort of monthly subscribers (Fader & Hardie 2007)."""
     if subscriptions is None or np.asarray(subscriptions[0]).size == 0:
-        return {"cohorts": [], "note": "no subscription data"}
+        return {"cohorts": [], "note": N_("no subscription data")}
     ids, days = (np.asarray(a, dtype=np.int64) for a in subscriptions)
     subscribers, code = np.unique(ids, return_inverse=True)
     first = np.full(subscribers.size, np.iinfo(np.int64).max)
@@ -293,14 +293,15 @@ def _cohorts(subscriptions, *, as_of: int, max_months: int = 36) -> dict:
         observable = min(max_months, (as_of - start_latest) // 30)
         entry: dict = {"cohort": int(cohort), "subscribers": int(inside.sum())}
         if inside.sum() < 30 or observable < 3:
-            entry["skipped"] = "fewer than 30 subscribers or 3 months observed"
+            # Messages, not sentences: the page puts them in the reader's language.
+            entry["skipped"] = N_("fewer than 30 subscribers or 3 months observed")
             cohorts.append(entry)
             continue
         tenure = np.where(last[inside] >= as_of - SUBSCRIPTION_GRACE_DAYS, 10**6, months[inside])
         survivors = [int((tenure > k).sum()) for k in range(observable + 1)]
         entry["survivors"] = survivors
         if survivors[-1] == survivors[0]:
-            entry["skipped"] = "nobody has left yet"
+            entry["skipped"] = N_("nobody has left yet")
             cohorts.append(entry)
             continue
         try:

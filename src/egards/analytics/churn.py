@@ -14,6 +14,7 @@ and say, more than a contribution score.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Protocol
@@ -21,7 +22,8 @@ from typing import Protocol
 import numpy as np
 
 from egards.analytics.scoring import DailyPurchases, Window, window
-from egards.formats import format_day
+from egards.formats import format_day, format_percentage
+from egards.i18n import N_, translate, translate_plural
 
 __all__ = [
     "FEATURES",
@@ -328,12 +330,19 @@ def train_and_evaluate(
     }
     if not (_enough(y_early) and _enough(y_late)):
         report["method"] = "btyd"
-        report["reason"] = (
-            f"not enough history for a time-based holdout: {y_early.size} customers at the "
-            f"training cutoff and {y_late.size} at the holdout cutoff, {MIN_LABELLED} each "
-            f"with at least {MIN_PER_CLASS} churners and {MIN_PER_CLASS} stayers needed; "
-            "risk = probability of no purchase in the window under BG/NBD"
+        # A message and its values, put in the reader's language when shown.
+        report["reason"] = N_(
+            "not enough history for a time-based holdout: {early} customers at the training"
+            " cutoff and {late} at the holdout cutoff, {needed} each with at least"
+            " {per_class} churners and {per_class} stayers needed; risk = probability of no"
+            " purchase in the window under BG/NBD"
         )
+        report["reason_values"] = {
+            "early": int(y_early.size),
+            "late": int(y_late.size),
+            "needed": MIN_LABELLED,
+            "per_class": MIN_PER_CLASS,
+        }
         return None, report
     model = _fit(x_early, y_early, max_rows=max_rows, seed=seed)
     # A random sample of the holdout measures AUC and calibration to the third decimal; the
@@ -353,19 +362,11 @@ def train_and_evaluate(
 
 # --- Reasons in words ---------------------------------------------------------------------
 
-_TEXT = {
-    "activity_down": (
-        "activity down {0} % in 90 days",
-        "activité en baisse de {0} % sur 90 jours",
-    ),
-    "silent": (
-        "no purchase for {0} days (usually every {1})",
-        "aucun achat depuis {0} jours (d'habitude tous les {1})",
-    ),
-    "one_off": ("a single purchase, {0} days ago", "un seul achat, il y a {0} jours"),
-    "downgraded": ("downgraded from {0}", "rétrogradé du niveau {0}"),
-    "cases": ("{0} case(s) opened in 180 days", "{0} demande(s) ouverte(s) en 180 jours"),
-    "p_alive": ("probability still active {0} %", "probabilité d'être encore actif {0} %"),
+# Reasons are stored as codes with their figures (``activity_down:70``) and worded when read,
+# in the reader's language: the sentences are in the analytics catalogue.
+_TEMPLATES = {
+    "activity_down": N_("activity down {percent} in 90 days"),
+    "p_alive": N_("probability still active {percent}"),
 }
 
 
@@ -430,20 +431,8 @@ def churn_reasons(
     return joined.to_numpy(zero_copy_only=False).astype(object)
 
 
-_MONTHS_FR = [
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-]
+def _days(value: str, lang: str) -> str:
+    return translate_plural(lang, "{count} day", "{count} days", int(value))
 
 
 def _stated(day: str, quote: str, lang: str) -> str:
@@ -452,9 +441,7 @@ def _stated(day: str, quote: str, lang: str) -> str:
         when = date.fromisoformat(day)
     except ValueError:
         return f"«{quote}»"
-    if lang == "fr":
-        return f"a écrit le {when.day} {_MONTHS_FR[when.month - 1]} : « {quote} »"
-    return f"wrote on {when.day} {when.strftime('%B')}: «{quote}»"
+    return translate(lang, "wrote on {day}: «{quote}»", day=format_day(when, lang), quote=quote)
 
 
 def _contract(code: str, day: str, lang: str) -> str:
@@ -465,64 +452,110 @@ def _contract(code: str, day: str, lang: str) -> str:
     except ValueError:
         when = ""
     if code == "cancelling":
-        if lang == "fr":
-            return "a demandé la résiliation" + (f" (fin le {when})" if when else "")
-        return "asked to cancel" + (f" (ends on {when})" if when else "")
-    if lang == "fr":
-        return "contrat résilié" + (f", terminé le {when}" if when else "")
-    return "contract cancelled" + (f", ended on {when}" if when else "")
-
-
-def _plural(count: int, one: str, many: str) -> str:
-    return f"{count} {one if count == 1 else many}"
+        if when:
+            return translate(lang, "asked to cancel (ends on {day})", day=when)
+        return translate(lang, "asked to cancel")
+    if when:
+        return translate(lang, "contract cancelled, ended on {day}", day=when)
+    return translate(lang, "contract cancelled")
 
 
 def _unanswered(values: list[str], lang: str) -> str:
     """``unanswered:3:2`` in words: complaints named as such, other cases as requests."""
     total, complaints = (int(v) for v in [*values, "0"][:2])
-    if lang == "fr":
-        what = ("réclamation", "réclamations") if complaints == total else ("demande", "demandes")
-        text = f"{_plural(total, *what)} sans réponse dans le délai promis"
-        if 0 < complaints < total:
-            text += f", dont {_plural(complaints, 'réclamation', 'réclamations')}"
-        return text
-    what = ("complaint", "complaints") if complaints == total else ("request", "requests")
-    text = f"{_plural(total, *what)} not answered within the promised time"
-    if 0 < complaints < total:
-        text += f", {_plural(complaints, 'complaint', 'complaints')} among them"
+    if complaints == total:
+        return translate_plural(
+            lang,
+            "{count} complaint not answered within the promised time",
+            "{count} complaints not answered within the promised time",
+            total,
+        )
+    text = translate_plural(
+        lang,
+        "{count} request not answered within the promised time",
+        "{count} requests not answered within the promised time",
+        total,
+    )
+    if complaints > 0:
+        text = translate_plural(
+            lang,
+            "{requests}, {count} complaint among them",
+            "{requests}, {count} complaints among them",
+            complaints,
+            requests=text,
+        )
     return text
 
 
-def describe_reasons(codes: str, lang: str = "en", limit: int = 3) -> list[str]:
-    """Reason codes in words, in English or French, at most ``limit`` of them."""
+def _silent(values: list[str], lang: str) -> str:
+    since = _days(values[0], lang)
+    if len(values) < 2:
+        return translate(lang, "no purchase for {days}", days=since)
+    gap = int(values[1])
+    usually = (
+        translate(lang, "every day")
+        if gap == 1
+        else translate_plural(lang, "every {count} day", "every {count} days", gap)
+    )
+    return translate(lang, "no purchase for {days} (usually {every})", days=since, every=usually)
+
+
+def _downgraded(values: list[str], lang: str, tier_names: Mapping[str, str]) -> str:
+    """The tier by its name in the programme when the reader's service knows it; a code is
+    never shown."""
+    name = tier_names.get(values[0]) if values else None
+    if name:
+        return translate(lang, "downgraded from {tier}", tier=name)
+    return translate(lang, "downgraded in the last 12 months")
+
+
+def _reason(code: str, values: list[str], lang: str, tier_names: Mapping[str, str]) -> str | None:
+    """One reason code in words (``None`` for a code this version does not know)."""
+    if code == "stated" and len(values) >= 2:
+        return _stated(values[0], ":".join(values[1:]), lang)
+    if code in ("cancelling", "cancelled"):
+        return _contract(code, values[0] if values else "", lang)
+    if code == "unanswered":
+        return _unanswered(values, lang)
+    if code == "downgraded":
+        return _downgraded(values, lang, tier_names)
+    if not values:
+        return None
+    if code == "silent":
+        return _silent(values, lang)
+    if code == "one_off":
+        return translate(lang, "a single purchase, {days} ago", days=_days(values[0], lang))
+    if code == "cases":
+        return translate_plural(
+            lang,
+            "{count} case opened in 180 days",
+            "{count} cases opened in 180 days",
+            int(values[0]),
+        )
+    if code in _TEMPLATES:
+        percent = format_percentage(int(values[0]) / 100, lang)
+        return translate(lang, _TEMPLATES[code], percent=percent)
+    return None
+
+
+def describe_reasons(
+    codes: str,
+    lang: str = "en",
+    limit: int = 3,
+    *,
+    tier_names: Mapping[str, str] | None = None,
+) -> list[str]:
+    """Reason codes in words, in English or French, at most ``limit`` of them; ``tier_names``
+    gives the tiers' names by code in ``lang`` (a downgrade without it says no tier)."""
     out = []
     for item in (codes or "").split(";"):
         if not item:
             continue
         code, *values = item.split(":")
-        if code == "stated" and len(values) >= 2:
-            out.append(_stated(values[0], ":".join(values[1:]), lang))
-            if len(out) == limit:
-                break
+        said = _reason(code, values, lang, tier_names or {})
+        if said is None:
             continue
-        if code in ("cancelling", "cancelled"):
-            out.append(_contract(code, values[0] if values else "", lang))
-            if len(out) == limit:
-                break
-            continue
-        if code == "unanswered":
-            out.append(_unanswered(values, lang))
-            if len(out) == limit:
-                break
-            continue
-        if code not in _TEXT:
-            continue
-        template = _TEXT[code][1 if lang == "fr" else 0]
-        if code == "downgraded":
-            values = [values[0].replace("_", " ").title()]
-        if code == "silent" and len(values) == 2:
-            values[1] = f"{values[1]} {'jours' if lang == 'fr' else 'days'}"
-        out.append(template.format(*values))
+        out.append(said)
         if len(out) == limit:
             break
     return out

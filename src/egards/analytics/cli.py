@@ -57,7 +57,8 @@ def score(
     if churn.get("method") == "gradient_boosting":
         table.add_row("churn AUC (out of time)", f"{churn['auc']:.3f}")
     else:
-        table.add_row("churn model", churn.get("reason", ""))
+        reason = churn.get("reason", "").format(**churn.get("reason_values", {}))
+        table.add_row("churn model", reason)
     for step, seconds in outcome.report.get("timings", {}).items():
         table.add_row(f"time: {step}", f"{seconds:.2f} s")
     console.print(table)

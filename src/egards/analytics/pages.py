@@ -134,7 +134,9 @@ def value_panel(session: Session, actor: Actor, customer: Customer) -> Panel | N
     lang = "fr" if customer.preferred_language == "fr" else "en"
     try:
         score = service.customer_score(session, actor=actor, customer_id=customer.id, lang="en")
-        score["reasons_fr"] = service.describe_reasons(score["churn_reasons"], "fr")
+        score["reasons_fr"] = service.reasons_in_words(
+            session, codes=score["churn_reasons"], lang="fr", customer_id=customer.id
+        )
         score["segment_label_fr"] = service.segment_label(score["segment"], "fr")
     except NotScored:
         score = None

@@ -39,11 +39,13 @@ from egards.analytics.sources import (
 )
 from egards.analytics.sources import (
     _active_customers,
-    _day,
     _has_table,
     _read_events,
     _read_members,
     _read_subscriptions,
+)
+from egards.analytics.sources import (
+    epoch_day as epoch_day,
 )
 from egards.analytics.sources import (
     imported_transactions_sql as imported_transactions_sql,
@@ -252,7 +254,7 @@ def score(
                     customer_id=ids,
                     day=days,
                     amount_cents=amounts,
-                    as_of=_day(as_of),
+                    as_of=epoch_day(as_of),
                     active_customers=_active_customers(session),
                     events=_read_events(session, as_of=as_of),
                     subscriptions=_read_subscriptions(session, as_of=as_of),
@@ -379,7 +381,7 @@ def _score_table(*, run_id: int, as_of: date, version: str, batch):
         {
             "customer_id": pa.array(c["customer_id"], pa.int64()),
             "run_id": pa.array(np.full(n, run_id), pa.int64()),
-            "scored_on": day32(np.full(n, _day(as_of))),
+            "scored_on": day32(np.full(n, epoch_day(as_of))),
             "model_version": pa.array([version] * n, pa.string()),
             "purchases": pa.array(c["purchases"], pa.int64()),
             "spend_cents": pa.array(c["spend_cents"].astype(np.int64)),
@@ -554,7 +556,9 @@ def customer_score(
     labels = segment_labels(segment_rules(), lang)
     data = {c: getattr(row, c) for c in SCORE_COLUMNS}
     data["segment_label"] = labels.get(row.segment, row.segment)
-    data["reasons"] = describe_reasons(row.churn_reasons, lang)
+    data["reasons"] = reasons_in_words(
+        session, codes=row.churn_reasons, lang=lang, customer_id=customer_id
+    )
     data["trend"] = [
         {
             "run_id": r.run_id,
@@ -648,6 +652,33 @@ def silent_loyal(
     return found, int(total or 0)
 
 
+def tier_names(session: Session, *, lang: str, customer_id: int | None = None) -> dict[str, str]:
+    """Loyalty tiers' names in ``lang`` by code, for the reasons that name a tier ("downgraded
+    from Gold"): a customer's programmes when one is given, else every programme; a code that
+    names different tiers in different programmes is left out (its reason then names none)."""
+    from egards.loyalty import service as loyalty
+
+    programmes = loyalty.programmes()
+    chosen = list(programmes)
+    if customer_id is not None and _has_table(session, "loyalty_members"):
+        chosen = loyalty.programmes_of(session, [customer_id]).get(customer_id) or chosen
+    found: dict[str, set[str]] = {}
+    for code in chosen:
+        for tier in programmes[code].tiers if code in programmes else ():
+            found.setdefault(tier.code, set()).add(tier.name.get(lang))
+    return {code: next(iter(said)) for code, said in found.items() if len(said) == 1}
+
+
+def reasons_in_words(
+    session: Session, *, codes: str, lang: str, customer_id: int | None = None, limit: int = 3
+) -> list[str]:
+    """A score's reason codes in words in ``lang``, tiers by their names."""
+    tiers = (
+        tier_names(session, lang=lang, customer_id=customer_id) if "downgraded:" in codes else {}
+    )
+    return describe_reasons(codes, lang, limit, tier_names=tiers)
+
+
 EXPORT_COLUMNS = (*SCORE_COLUMNS, "segment_label")
 
 
@@ -661,9 +692,11 @@ def iter_scores(session: Session, *, actor: Actor, lang: str = "en") -> Iterator
         .order_by(CustomerScore.customer_id)
         .execution_options(yield_per=10_000)
     )
+    tiers = tier_names(session, lang=lang)
     for row in result:
         data = dict(row._mapping)
-        data["churn_reasons"] = "; ".join(describe_reasons(data["churn_reasons"], lang, limit=6))
+        said = describe_reasons(data["churn_reasons"], lang, limit=6, tier_names=tiers)
+        data["churn_reasons"] = "; ".join(said)
         data["segment_label"] = labels.get(data["segment"], data["segment"])
         yield data
 

@@ -24,7 +24,8 @@ Source = Literal["all", "loyalty", "imported"]
 SOURCES: tuple[str, ...] = ("all", "loyalty", "imported")
 
 
-def _day(value: date) -> int:
+def epoch_day(value: date) -> int:
+    """``value`` as the day number the analytics arrays hold: days since 1970-01-01."""
     return (value - EPOCH).days
 
 

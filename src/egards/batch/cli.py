@@ -42,7 +42,7 @@ def export(
 
 @app.command("run")
 def run_job(
-    job: Annotated[str, typer.Argument(help="The job: score or requalify.")],
+    job: Annotated[str, typer.Argument(help="The job: score, requalify or link.")],
     engine: Annotated[str, typer.Option(help="local (this process) or spark.")] = "local",
     master: Annotated[
         str, typer.Option(help="Spark master: local[N], spark://HOST:PORT, yarn, k8s://URL.")

@@ -14,6 +14,7 @@ reason.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import tempfile
 from collections.abc import Iterator
@@ -37,7 +38,7 @@ from egards.loyalty import service as loyalty
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-JOBS = ("score", "requalify")
+JOBS = ("score", "requalify", "link")
 ENGINES = ("local", "spark")
 MANIFEST = "manifest.json"
 TRANSACTIONS = "transactions"
@@ -51,10 +52,6 @@ class BatchOutcome:
     counts: dict[str, Any]
 
 
-def _epoch_day(day: date) -> int:
-    return (day - date(1970, 1, 1)).days
-
-
 def export_parquet(
     db: Database, *, directory: Path, as_of: date, source: str = "all"
 ) -> dict[str, Any]:
@@ -63,11 +60,7 @@ def export_parquet(
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    if source not in analytics.SOURCES:
-        raise InvalidInput(
-            N_("source must be one of {known}"), field="source", known=", ".join(analytics.SOURCES)
-        )
-    with db.unit_of_work() as session:
+    with db.unit_of_work() as session:  # an unknown source is refused here, before any file
         ids, days, amounts = analytics.read_transactions(session, source=source, as_of=as_of)
     folder = directory / TRANSACTIONS
     folder.mkdir(parents=True, exist_ok=True)
@@ -159,13 +152,14 @@ def run(
         raise InvalidInput(
             N_("engine must be one of {known}"), field="engine", known=", ".join(ENGINES)
         )
+    if job in ("requalify", "link") and parquet is not None:
+        raise InvalidInput(
+            N_("{job} reads the current state of the database: give no --parquet"),
+            field="parquet",
+            job=job,
+        )
     if job == "requalify":
         actor.require(Permission.LOYALTY_EXCEPTION)
-        if parquet is not None:
-            raise InvalidInput(
-                N_("requalification reads the members' current tier states: give no --parquet"),
-                field="parquet",
-            )
     if engine == "spark" and spark is None:
         spark_engine.check(master)
     as_of = as_of or datetime.now(UTC).date()
@@ -185,6 +179,8 @@ def run(
     try:
         if job == "requalify":
             job_run_id, counts = None, _requalify(db, actor, engine, master, as_of, spark)
+        elif job == "link":
+            job_run_id, counts = None, _link(db, engine, master, spark)
         else:
             scored = _score(db, actor, engine, master, as_of, source, refit, parquet, spark)
             job_run_id, counts = scored.run_id, scored.counts
@@ -233,7 +229,9 @@ def _score(
             export_parquet(db, directory=parquet, as_of=as_of, source=source)
         path = _check_export(parquet, as_of=as_of, source=source)
         with _spark_session(spark, master) as session_:
-            summed = spark_engine.daily_transactions(session_, path, as_of_day=_epoch_day(as_of))
+            summed = spark_engine.daily_transactions(
+                session_, path, as_of_day=analytics.epoch_day(as_of)
+            )
     return analytics.score(
         db, actor=actor, as_of=as_of, source=source, refit=refit, transactions=summed
     )
@@ -265,3 +263,40 @@ def _requalify(
                 counts["members"] += len(updates)
                 counts["changed"] += changed
     return counts
+
+
+def _link(db: Database, engine: str, master: str, spark: SparkSession | None) -> dict[str, int]:
+    """Link the unlinked social profiles to customers: ``social.link_probabilistically``, the
+    single-machine job, with the pairs made and scored by Splink on Spark when ``engine`` is
+    spark (the model is trained on the driver, as on one machine). Links and review proposals
+    are written in one transaction: a failure leaves the links and the queue as they were."""
+    from egards.social import service as social
+    from egards.social.settings import SocialSettings
+
+    options = SocialSettings()
+    with contextlib.ExitStack() as stack:
+        session = stack.enter_context(db.unit_of_work())
+        backend = None
+        if engine == "spark":
+            spark = stack.enter_context(_spark_session(spark, master))
+            backend = spark_engine.splink_backend(spark)
+            stack.enter_context(
+                spark_engine.failing_as(
+                    N_("Spark could not link the social profiles: {cause}"), field="engine"
+                )
+            )
+        done = social.link_probabilistically(
+            session,
+            now=utcnow(),
+            upper=options.link_upper,
+            lower=options.link_lower,
+            margin=options.link_margin,
+            name_only_upper=options.link_name_only_upper,
+            db_api=backend,
+        )
+    return {
+        "profiles": done.profiles,
+        "customers": done.customers,
+        "linked": done.linked,
+        "to_review": done.to_review,
+    }

@@ -18,6 +18,7 @@ import shutil
 import socket
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,7 +27,7 @@ import numpy as np
 
 from egards.accounts.domain import Actor
 from egards.batch.errors import SparkJobFailed, SparkUnavailable
-from egards.errors import N_
+from egards.errors import N_, DomainError
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -112,6 +113,28 @@ def _cause(exc: Exception) -> str:
     return next((line for line in lines if "Exception:" in line), lines[0] if lines else "")
 
 
+@contextmanager
+def failing_as(message: str, *, field: str = "parquet", **params: Any) -> Iterator[None]:
+    """Any error of the block as :class:`SparkJobFailed` with ``message`` (an ``N_``
+    template whose ``{cause}`` is the line of the error that names its cause: Py4J wraps the
+    JVM's errors in a page of stack)."""
+    try:
+        yield
+    except DomainError:
+        raise  # ours already says what is wrong
+    except Exception as exc:
+        raise SparkJobFailed(message, field=field, cause=_cause(exc), **params) from exc
+
+
+def similarity_jar() -> str:
+    """The string-similarity functions Splink's Spark backend calls (``jaro_winkler``...):
+    the jar Splink ships for Spark 4, given to the session from the installed package (no
+    download), so that identity linking runs on Spark offline."""
+    from splink.backends.spark import similarity_jar_location
+
+    return similarity_jar_location()
+
+
 def session(master: str, *, shuffle_partitions: int = 8) -> SparkSession:
     """A Spark session on ``master`` with the settings that keep its results equal to ours."""
     check(master)
@@ -127,6 +150,7 @@ def session(master: str, *, shuffle_partitions: int = 8) -> SparkSession:
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.jars", similarity_jar())
         .getOrCreate()
     )
     spark.sparkContext.setLogLevel("ERROR")
@@ -144,7 +168,10 @@ def daily_transactions(
     """
     from pyspark.sql import functions as F
 
-    try:  # reading the footers happens at once, the sums at toArrow: both inside
+    failing = failing_as(
+        N_("Spark could not sum the transactions of {path}: {cause}"), path=str(path)
+    )
+    with failing:  # reading the footers happens at once, the sums at toArrow: both inside
         table = (
             spark.read.parquet(str(path))
             .where(F.col("day") <= F.lit(as_of_day))
@@ -162,13 +189,6 @@ def daily_transactions(
             )
             .toArrow()
         )
-    except Exception as exc:  # Py4J wraps the JVM's errors: keep the cause's one line
-        raise SparkJobFailed(
-            N_("Spark could not sum the transactions of {path}: {cause}"),
-            field="parquet",
-            path=str(path),
-            cause=_cause(exc),
-        ) from exc
     return (
         table.column("customer_id").to_numpy().astype(np.int64),
         table.column("day").to_numpy().astype(np.int64),
@@ -211,7 +231,10 @@ def requalified(
                 )
 
     partitions = spark.sparkContext.defaultParallelism  # one task per core
-    try:
+    failing = failing_as(
+        N_("Spark could not requalify the members of {path}: {cause}"), path=str(path)
+    )
+    with failing:
         frame = (
             spark.read.parquet(str(path))
             .repartition(partitions, "id")
@@ -220,10 +243,21 @@ def requalified(
         )
         for row in frame.toLocalIterator():
             yield pickle.loads(row["computed"])  # our own executors' output
-    except Exception as exc:  # Py4J wraps the JVM's errors: keep the cause's one line
-        raise SparkJobFailed(
-            N_("Spark could not requalify the members of {path}: {cause}"),
-            field="parquet",
-            path=str(path),
-            cause=_cause(exc),
-        ) from exc
+
+
+def splink_backend(spark: SparkSession) -> Any:
+    """Splink's Spark backend on ``spark``: the jar's similarity functions (registered from
+    the session's jar), ``jaro_winkler`` replaced by DuckDB's
+    (:func:`egards.batch.similarity.jaro_winkler`), and
+    intermediate tables persisted (no checkpoint folder to share between executors)."""
+    from pyspark.sql.functions import pandas_udf
+    from splink import SparkAPI
+
+    from egards.batch.similarity import jaro_winkler
+
+    with failing_as(N_("Spark could not load Splink's functions: {cause}"), field="engine"):
+        backend = SparkAPI(spark_session=spark, break_lineage_method="persist")
+        # pandas_udf's overloads know only its decorator forms, not this call on a function.
+        vectorised: Any = pandas_udf(jaro_winkler, "double")  # pyright: ignore[reportCallIssue, reportArgumentType]
+        spark.udf.register("jaro_winkler", vectorised)
+    return backend

@@ -309,7 +309,7 @@ def case_page(
     messages = service.thread(session, actor=actor, case_id=case.id)
     context = {
         "case": case,
-        "number": format_case_number(case.id),
+        "case_number": format_case_number(case.id),
         "messages": messages,
         "deliveries": service.deliveries(session, messages=messages),
         "bodies": {

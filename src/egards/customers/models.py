@@ -48,10 +48,30 @@ class Customer(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     erased_at: Mapped[datetime | None]
+    # The import that created the file: its timeline shows "Created by the import of <file>"
+    # from that row, read at display time, instead of one stored entry per imported customer.
+    import_id: Mapped[int | None] = mapped_column(BigIntKey, ForeignKey("customer_imports.id"))
 
     identities: Mapped[list[Identity]] = relationship(
         back_populates="customer", lazy="raise", order_by="Identity.id"
     )
+
+
+class CustomerImport(Base):
+    """One import of a customer file: what it did, counted, and who ran it. It names no
+    customer (the customers it created carry its id), so an erasure leaves it as it is."""
+
+    __tablename__ = "customer_imports"
+
+    id: Mapped[int] = mapped_column(BigIntKey, primary_key=True)
+    file_name: Mapped[str] = mapped_column(String(255))
+    actor_label: Mapped[str] = mapped_column(String(200))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    created: Mapped[int] = mapped_column(default=0)
+    updated: Mapped[int] = mapped_column(default=0)
+    unchanged: Mapped[int] = mapped_column(default=0)
+    rejected: Mapped[int] = mapped_column(default=0)
 
 
 class Identity(Base):

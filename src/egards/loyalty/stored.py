@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from egards.bulk import among
 from egards.i18n import N_
 from egards.loyalty import codec, domain
 from egards.loyalty.errors import UnknownReference
@@ -246,9 +247,9 @@ def read_usage(session: Session, member_ids: Iterable[int]) -> dict[int, Usage]:
     found: dict[int, Usage] = {}
     rows = session.execute(
         select(CapUsage.member_id, CapUsage.rule_id, CapUsage.window_start, CapUsage.amount).where(
-            CapUsage.member_id.in_(list(member_ids))
+            among(session, CapUsage.member_id, member_ids)
         )
-    )
+    ).all()
     for member_id, rule_id, window_start, amount in rows:
         found.setdefault(member_id, {}).setdefault(rule_id, {})[window_start.isoformat()] = amount
     return found

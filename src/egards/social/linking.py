@@ -54,9 +54,10 @@ COMPARISON_LABELS = {
     "phone_suffix": "phone (last 4 digits)",
     "birth_year": "birth year",
     "handle_keys": "handle built from the names",
+    "surname_initial": "surname initial",
 }
 COLUMNS = ("first_name", "last_name", "tokens", "alias", "city", "language", "phone_suffix",
-           "birth_year", "handle_keys")  # fmt: skip
+           "birth_year", "handle_keys", "surname_initial")  # fmt: skip
 SHORT_FORMS: dict[str, list[str]] = {}
 for _short, _full in NICKNAMES.items():
     SHORT_FORMS.setdefault(_full, []).append(_short)
@@ -142,6 +143,9 @@ def profile_record(profile: Mapping[str, Any]) -> dict[str, Any]:
         "phone_suffix": _or_none(phone[-4:] if len(phone) >= 4 else ""),
         "birth_year": _or_none(year.group(1) if year else ""),
         "handle_keys": _or_none([key] if len(key := _letters(handle)) >= 4 else []),
+        # Compared only when the surname is not shown: beside a full surname it would count
+        # the surname's first letter twice.
+        "surname_initial": initial if len(last) == 1 else None,
     }
 
 
@@ -172,6 +176,8 @@ def customer_record(customer: Mapping[str, Any]) -> dict[str, Any]:
         "phone_suffix": _or_none(phone[-4:] if len(phone) >= 4 else ""),
         "birth_year": _or_none(str(birth)[:4] if birth else ""),
         "handle_keys": _or_none(keys),
+        # The first letter of the whole surname: "Zoé L." for Zoé Laurent-Gaillard.
+        "surname_initial": _or_none(last[0][:1] if last else ""),
     }
 
 
@@ -200,6 +206,9 @@ class ScoredPair:
 
 
 _TOP = {"first_name": 4, "last_name": 4, "tokens": 2, "alias": 3, "handle_keys": 1}
+PROFILE_ONLY = ("handle_keys", "surname_initial")
+"""Compared between a profile and a customer, not between two customers: a handle is a
+profile's, and a customer's initial only repeats their surname."""
 
 
 # m probabilities (how often each level is seen for a true match), set from what people do
@@ -217,6 +226,8 @@ M_PROBABILITIES = {
     "phone_suffix": [0.95, 0.05],
     "birth_year": [0.93, 0.07],
     "handle_keys": [0.55, 0.45],
+    # "Marie D." against Dubois: an initial is rarely mistyped.
+    "surname_initial": [0.97, 0.03],
 }
 
 
@@ -267,21 +278,22 @@ def _comparisons(
         cl.ExactMatch("phone_suffix"),
         cl.ExactMatch("birth_year"),
         cl.ArrayIntersectAtSizes("handle_keys", [1]),
+        cl.ExactMatch("surname_initial"),
     ]
     m = {**M_PROBABILITIES, **(m_probabilities or {})}
     return [
         comparison.configure(m_probabilities=list(m[column]))
         for comparison, column in zip(found, COLUMNS, strict=True)
-        if handles or column != "handle_keys"
+        if handles or column not in PROFILE_ONLY
     ]
 
 
 def _blocking(*, handles: bool = True) -> list[Any]:
     """Candidate pairs: same first and last name, same alias, same last name in the same
-    city, the same phone digits and first letter, the same first name and surname initial,
-    or (profiles against customers) a handle built from the customer's names. Tight enough
-    for 50,000 profiles against a million customers; a typo in both names at once is left to
-    the deterministic rules."""
+    city, the same phone digits and first letter, the same first name and surname initial
+    in the same city or with the same birth year, or (profiles against customers) a handle
+    built from the customer's names. Tight enough for 50,000 profiles against a million
+    customers; a typo in both names at once is left to the deterministic rules."""
     from splink import block_on
 
     rules = [
@@ -289,7 +301,11 @@ def _blocking(*, handles: bool = True) -> list[Any]:
         block_on("alias"),
         block_on("last_name", "city"),
         block_on("phone_suffix", "substr(first_name, 1, 1)"),
-        block_on("first_name", "initial"),
+        # First name and surname initial ("Marie D.") only with a fact beyond the name: on
+        # its own this key pairs each profile with one customer in six hundred (a hundred
+        # million pairs for 50,000 profiles against a million customers).
+        block_on("first_name", "initial", "city"),
+        block_on("first_name", "initial", "birth_year"),
     ]
     if handles:
         rules.append(block_on("handle_keys", arrays_to_explode=["handle_keys"]))
@@ -315,20 +331,29 @@ def _settings(
     )
 
 
-def _pairs(records: list[dict[str, Any]], *, right_name: str | None) -> list[ScoredPair]:
-    gammas = [c for c in (records[0] if records else {}) if c.startswith("gamma_")]
+def _pairs(predicted: Any, *, right_name: str | None) -> list[ScoredPair]:
+    """The scored pairs of Splink's ``predicted`` table, read with only the columns a pair
+    keeps (ids, weight, probability, levels): the table also holds every compared value and
+    Bayes factor, which a million pairs read as Python dicts turned into gigabytes."""
+    relation = predicted.as_duckdbpyrelation()
+    names = relation.columns
+    gammas = [c for c in names if c.startswith("gamma_")]
+    source = "source_dataset_l" if "source_dataset_l" in names else "NULL"
+    columns = ", ".join(["unique_id_l", "unique_id_r", source, "match_weight",
+                         "match_probability", *gammas])  # fmt: skip
+    rows = relation.project(columns).fetchall()
+    keys = [g[6:] for g in gammas]
     pairs = []
-    for data in records:
-        left_id, right_id = data["unique_id_l"], data["unique_id_r"]
-        if right_name is not None and data.get("source_dataset_l") == right_name:
+    for left_id, right_id, dataset, weight, probability, *levels in rows:
+        if right_name is not None and dataset == right_name:
             left_id, right_id = right_id, left_id
         pairs.append(
             ScoredPair(
                 left_id=str(left_id),
                 right_id=str(right_id),
-                match_weight=float(data["match_weight"]),
-                match_probability=float(data["match_probability"]),
-                levels={g[6:]: int(data[g]) for g in gammas},
+                match_weight=float(weight),
+                match_probability=float(probability),
+                levels=dict(zip(keys, map(int, levels), strict=True)),
             )
         )
     return pairs
@@ -342,7 +367,8 @@ WHERE (first_name = $first_name AND last_name = $last_name)
    OR alias = $alias
    OR (last_name = $last_name AND city = $city)
    OR (phone_suffix = $phone_suffix AND substr(first_name, 1, 1) = substr($first_name, 1, 1))
-   OR (first_name = $first_name AND initial = $initial)
+   OR (first_name = $first_name AND initial = $initial AND city = $city)
+   OR (first_name = $first_name AND initial = $initial AND birth_year = $birth_year)
    OR list_has_any(handle_keys, $handle_keys)
 """
 
@@ -383,7 +409,7 @@ class Model:
 
     def candidates(self, record: Mapping[str, Any]) -> Any:
         """The customers sharing a blocking key with ``record`` (an Arrow table)."""
-        keys = ("first_name", "last_name", "alias", "city", "phone_suffix", "initial")
+        keys = ("first_name", "last_name", "alias", "city", "phone_suffix", "initial", "birth_year")
         params: dict[str, Any] = {k: record.get(k) for k in keys}
         params["handle_keys"] = list(record.get("handle_keys") or [])
         return self._con.sql(_CANDIDATES, params=params).to_arrow_table()
@@ -397,7 +423,7 @@ class Model:
         predicted = self._linker.inference.predict_between(
             one, candidates, threshold_match_weight=min_weight, warning_mode="never"
         )
-        pairs = _pairs(predicted.as_record_list(), right_name=candidates.dataset_display_name)
+        pairs = _pairs(predicted, right_name=candidates.dataset_display_name)
         predicted.drop_table_from_database_and_remove_from_cache()
         for table in (one, candidates):
             table.drop_table_from_database_and_remove_from_cache(force_non_splink_table=True)
@@ -412,15 +438,28 @@ def score(
     max_pairs_u: float = 1e6,
     seed: int = 42,
     m_probabilities: Mapping[str, Sequence[float]] | None = None,
+    db_api: Any = None,
 ) -> list[ScoredPair]:
     """Train the model on these records and score the blocked pairs: ``left`` against
     ``right`` (profiles against customers), or within ``left`` when ``right`` is ``None``
-    (duplicates). Pairs under ``min_weight`` are not returned."""
+    (duplicates). Pairs under ``min_weight`` are not returned. ``db_api``: a Splink backend
+    to make and score the pairs on (a ``SparkAPI`` for the batch on Spark), with the model
+    trained here (u is sampled by the engine's own hash function, so training elsewhere
+    would learn other values); DuckDB in this process if ``None``."""
     linker = _trained(
         left, right, max_pairs_u=max_pairs_u, seed=seed, m_probabilities=m_probabilities
     )
+    if db_api is not None:
+        trained, linker = linker, _linker(db_api, left, right, m_probabilities)
+        for comparison, fitted in zip(
+            linker._settings_obj.comparisons, trained._settings_obj.comparisons, strict=True
+        ):
+            for level, source in zip(
+                comparison.comparison_levels, fitted.comparison_levels, strict=True
+            ):
+                level._u_probability = source._u_probability
     predicted = linker.inference.predict(threshold_match_weight=min_weight, warning_mode="never")
-    pairs = _pairs(predicted.as_record_list(), right_name="side_b" if right is not None else None)
+    pairs = _pairs(predicted, right_name="side_b" if right is not None else None)
     predicted.drop_table_from_database_and_remove_from_cache()
     return pairs
 
@@ -460,11 +499,23 @@ def _trained(
     seed: int,
     m_probabilities: Mapping[str, Sequence[float]] | None,
 ) -> Any:
+    from splink import DuckDBAPI
+
+    linker = _linker(DuckDBAPI(), left, right, m_probabilities)
+    linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs_u, seed=seed)
+    return linker
+
+
+def _linker(
+    db_api: Any,
+    left: Sequence[Mapping[str, Any]],
+    right: Sequence[Mapping[str, Any]] | None,
+    m_probabilities: Mapping[str, Sequence[float]] | None,
+) -> Any:
     import pyarrow as pa
-    from splink import DuckDBAPI, Linker
+    from splink import Linker
 
     logging.getLogger("splink").setLevel(logging.ERROR)
-    db_api = DuckDBAPI()
     frames = [_frame(pa, left)] + ([_frame(pa, right)] if right is not None else [])
     tables = [
         db_api.register(frame, dataset_display_name=name)
@@ -478,20 +529,21 @@ def _trained(
         _settings(link_type, prior, m_probabilities),
         log_level=None,
     )
-    linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs_u, seed=seed)
     return linker
 
 
 def _frame(pa: Any, records: Iterable[Mapping[str, Any]]) -> Any:
-    rows = list(records)
+    rows = records if isinstance(records, Sequence) else list(records)
     names = ("unique_id", "initial", *COLUMNS)
-    schema = pa.schema(
-        [
-            (c, pa.list_(pa.string()) if c in ("tokens", "handle_keys") else pa.string())
-            for c in names
-        ]
-    )
-    return pa.Table.from_pylist([{c: row.get(c) for c in names} for row in rows], schema=schema)
+    # Column by column: an Arrow table from a million dicts costs a dict per row again.
+    arrays = [
+        pa.array(
+            [row.get(c) for row in rows],
+            type=pa.list_(pa.string()) if c in ("tokens", "handle_keys") else pa.string(),
+        )
+        for c in names
+    ]
+    return pa.Table.from_arrays(arrays, names=list(names))
 
 
 def decide(weight: float, *, upper: float, lower: float) -> str:

@@ -37,6 +37,11 @@ def test_the_page_in_french_names_programmes_and_writes_numbers_the_french_way(
     assert "EGARDS_AXIS" in page.split('id="clv-chart"')[1]
     # Counts in the header through Babel too (400 customers: no English comma anywhere).
     assert re.search(r"400 clients|400 customers", page)
+    # The run's stored notes are messages, written in the reader's language when shown.
+    assert "no subscription data" not in page and "aucune donnée d&#39;abonnement" in page
+    churn = page.split('id="churn-model"')[1].split("</section>")[0]
+    assert "historique insuffisant" in churn or "Gradient boosting calibré" in churn, churn
+    assert "not enough history" not in churn
     # Each chart sits in a sized box inside its card, and the tier table scrolls in its own
     # column instead of being covered by the chart.
     tier_section = page.split('id="tier-value"')[1].split("</section>")[0]

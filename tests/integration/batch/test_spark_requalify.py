@@ -181,6 +181,6 @@ def test_a_requalification_spark_cannot_finish_leaves_every_member_as_it_was(
 
 
 def test_requalification_refuses_an_old_export(db, tmp_path):
-    with pytest.raises(InvalidInput, match="current tier states") as refused:
+    with pytest.raises(InvalidInput, match="current state of the database") as refused:
         service.run(db, actor=SYSTEM, job="requalify", engine="spark", parquet=tmp_path)
     assert refused.value.field == "parquet"

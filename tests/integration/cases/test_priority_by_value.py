@@ -4,12 +4,14 @@ put value before audience, and a large audience only flags public exposure."""
 from __future__ import annotations
 
 import json
+import re
 from email.message import EmailMessage
 
 import pytest
 
 from egards.accounts.domain import Role
 from egards.cases.intake import sign_webhook
+from tests.conftest import login
 from tests.integration.cases.conftest import create_customer
 
 CHANNELS = ("email", "phone", "shop", "letter")
@@ -142,6 +144,23 @@ def test_a_loud_non_customer_is_flagged_but_waits_behind_a_silent_gold_customer(
     silence = client.get("/api/v1/cases/no-silence", headers=agent.headers).json()
     waiting = [row["case"]["id"] for row in silence["items"]]
     assert waiting.index(gold_case["id"]) < waiting.index(mention_case["id"])
+
+
+@pytest.mark.parametrize(("locale", "shown"), [("en", "50,000"), ("fr", "50\u202f000")])
+def test_the_case_page_writes_its_number_audience_and_policy_in_the_readers_language(
+    client, supervisor, clock, locale, shown
+):
+    case = _mention(client, clock).json()["case"]
+    token = login(client, supervisor.email)
+    client.post("/locale", data={"locale": locale, "csrf_token": token, "next": "/cases"})
+    page = client.get(f"/cases/{case['id']}").text
+    audience = re.search(r"<dd data-audience>([^<]*)</dd>", page)
+    assert audience is not None and audience.group(1).startswith(shown + " "), page[:300]
+    assert f"<title>C-{case['id']:06d} · " in page
+    policy = re.search(r'<p class="small muted" id="sla-policy">([^<]*)</p>', page)
+    assert policy is not None and policy.group(1) == (
+        "Policy: social" if locale == "en" else "Politique : réseaux sociaux"
+    )
 
 
 def test_a_small_audience_is_not_public_exposure(client, clock):

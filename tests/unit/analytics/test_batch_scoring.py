@@ -97,10 +97,38 @@ def test_reasons_name_the_drop_in_activity_and_the_downgrade():
         downgraded_from=np.array(["gold"], dtype=object),
     )
     assert codes.tolist() == ["activity_down:70;downgraded:gold"]
-    assert describe_reasons(codes[0]) == ["activity down 70 % in 90 days", "downgraded from Gold"]
-    assert describe_reasons(codes[0], "fr") == [
-        "activité en baisse de 70 % sur 90 jours",
-        "rétrogradé du niveau Gold",
+    gold = {"gold": "Gold"}
+    assert describe_reasons(codes[0], tier_names=gold) == [
+        "activity down 70% in 90 days",
+        "downgraded from Gold",
+    ]
+    assert describe_reasons(codes[0], "fr", tier_names={"gold": "Or"}) == [
+        "activité en baisse de 70\u00a0% sur 90 jours",
+        "rétrogradé du niveau Or",
+    ]
+
+
+def test_a_downgrade_whose_tier_is_not_known_names_no_code():
+    assert describe_reasons("downgraded:flying_blue_gold") == ["downgraded in the last 12 months"]
+    assert describe_reasons("downgraded:flying_blue_gold", "fr") == [
+        "déclassé ces 12 derniers mois"
+    ]
+
+
+def test_reasons_count_days_and_cases_with_plurals_in_both_languages():
+    codes = "one_off:1;cases:3;silent:120:1"
+    assert describe_reasons(codes) == [
+        "a single purchase, 1 day ago",
+        "3 cases opened in 180 days",
+        "no purchase for 120 days (usually every day)",
+    ]
+    assert describe_reasons(codes, "fr") == [
+        "un seul achat, il y a 1 jour",
+        "3 demandes ouvertes en 180 jours",
+        "aucun achat depuis 120 jours (d'habitude tous les jours)",
+    ]
+    assert describe_reasons("stated:2026-12-01:je pars", "fr") == [
+        "a écrit le 1er décembre 2026 : « je pars »"
     ]
 
 
@@ -113,7 +141,7 @@ def test_a_long_silence_and_a_one_off_purchase_are_reasons_too():
     )
     assert describe_reasons(codes[0]) == [
         "no purchase for 120 days (usually every 20 days)",
-        "probability still active 30 %",
+        "probability still active 30%",
     ]
     assert describe_reasons(codes[1]) == ["a single purchase, 200 days ago"]
 
@@ -189,11 +217,11 @@ def test_complaints_not_answered_in_time_are_a_reason_in_english_and_french():
     )
     assert codes.tolist() == ["activity_down:70;unanswered:2:2", "unanswered:3:1", ""]
     assert describe_reasons(codes[0]) == [
-        "activity down 70 % in 90 days",
+        "activity down 70% in 90 days",
         "2 complaints not answered within the promised time",
     ]
     assert describe_reasons(codes[0], "fr") == [
-        "activité en baisse de 70 % sur 90 jours",
+        "activité en baisse de 70\u00a0% sur 90 jours",
         "2 réclamations sans réponse dans le délai promis",
     ]
     assert describe_reasons(codes[1]) == [

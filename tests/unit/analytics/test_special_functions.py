@@ -84,3 +84,30 @@ def test_near_z_one_the_function_and_its_derivatives_match_60_digit_arithmetic()
             (got.d_z[i], mp.diff(lambda x, a=di, b=ci: f(a, b, x), zi)),
         ):
             assert mine == pytest.approx(float(exact), rel=1e-6, abs=1e-6)
+
+
+def test_the_element_by_element_fraction_takes_the_same_steps_as_the_array_one():
+    """A few deep fractions (extreme parameters) run in plain floats: same values, bit for bit
+    up to rounding, as the array loop, derivatives included."""
+    from egards.analytics.btyd._special import _cf_block, _cf_scalar
+
+    rng = np.random.default_rng(5)
+    for _ in range(60):
+        d = float(np.exp(rng.uniform(-4.0, 7.0)))
+        c = d + float(np.exp(rng.uniform(-4.0, 5.0)))
+        z = float(rng.choice([rng.uniform(0.0, 1.0 - 1e-6), -np.exp(rng.uniform(-3.0, 12.0))]))
+        depth = int(rng.integers(1, 600))
+        block = _cf_block(np.array([d]), np.array([c]), np.array([z]), depth, True)
+        np.testing.assert_allclose(
+            _cf_scalar(d, c, z, depth), [part[0] for part in block], rtol=1e-14, atol=0.0
+        )
+
+
+def test_a_customer_whose_fraction_must_run_30000_steps_matches_60_digit_arithmetic():
+    """x = 300 repeat purchases, the last at time 0, alpha / beta = 1e7: SciPy gives up and the
+    fraction is deepened to 32,768 steps (element by element: a fraction of a second)."""
+    d, c, z = 300.55, 302.16, 1.0 - 1e-7
+    got = log_hyp2f1_one(d, c, z, derivatives=True)
+    with mpmath.workdps(40):
+        reference = mpmath.log(mpmath.hyp2f1(1, mpmath.mpf(d), mpmath.mpf(c), mpmath.mpf(z)))
+    assert float(got.value) == pytest.approx(float(reference), rel=1e-10)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import date
+from typing import Any
 
+from egards.i18n import render_message
 from egards.loyalty.domain import Activity, TierState
 from egards.loyalty.programme import bundled_programme
 
@@ -56,3 +59,10 @@ def member_at(
         counter=counter,
         consecutive_periods=consecutive,
     )
+
+
+def said(explanation: Mapping[str, Any] | Sequence[Mapping[str, Any]], lang: str = "en") -> str:
+    """An explanation (a message, or one per paragraph) in words, as the service renders it."""
+    if isinstance(explanation, Mapping):
+        return render_message(lang, explanation)
+    return "\n".join(render_message(lang, paragraph) for paragraph in explanation)

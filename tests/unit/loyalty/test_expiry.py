@@ -16,7 +16,7 @@ from egards.loyalty.domain import (
 )
 from egards.loyalty.errors import InsufficientBalance, RedemptionRefused
 
-from .builders import FLYING_BLUE, RETAIL, TELECOM
+from .builders import FLYING_BLUE, RETAIL, TELECOM, said
 
 
 def test_redemption_spends_the_soonest_expiring_points_first():
@@ -103,7 +103,12 @@ def test_telecom_points_never_expire():
         tier="welcome",
     )
     assert (
-        explain_balance(TELECOM, "POINTS", balance=1250, tier="welcome", as_of=date(2025, 1, 1))
+        said(
+            explain_balance(
+                TELECOM, "POINTS", balance=1250, tier="welcome", as_of=date(2025, 1, 1)
+            ),
+            "en",
+        )
         == "1,250 points, with no expiry date."
     )
 
@@ -140,24 +145,36 @@ def test_balance_explanations_say_what_expires_and_why():
         Bucket("c", date(2024, 9, 1), date(2026, 9, 30), 450),
     ]
     assert (
-        explain_balance(
-            RETAIL, "POINTS", balance=1450, tier="silver", as_of=date(2025, 6, 1), buckets=buckets
+        said(
+            explain_balance(
+                RETAIL,
+                "POINTS",
+                balance=1450,
+                tier="silver",
+                as_of=date(2025, 6, 1),
+                buckets=buckets,
+            ),
+            "en",
         )
         == "1,450 points; 1,000 expire on 31 March 2026 (soonest-expiring are spent first)."
     )
     assert (
-        explain_balance(
-            RETAIL, "POINTS", balance=1450, tier="gold", as_of=date(2025, 6, 1), lang="fr"
+        said(
+            explain_balance(RETAIL, "POINTS", balance=1450, tier="gold", as_of=date(2025, 6, 1)),
+            "fr",
         )
         == "1\u202f450 points ; en tant que Or, vos points n'expirent pas."
     )
-    assert explain_balance(
-        FLYING_BLUE,
-        "MILES",
-        balance=12_450,
-        tier="gold",
-        as_of=date(2025, 6, 1),
-        last_activity_on=date(2025, 3, 3),
+    assert said(
+        explain_balance(
+            FLYING_BLUE,
+            "MILES",
+            balance=12_450,
+            tier="gold",
+            as_of=date(2025, 6, 1),
+            last_activity_on=date(2025, 3, 3),
+        ),
+        "en",
     ) == (
         "12,450 Miles, valid until 2 March 2027; any activity before then extends them by "
         "24 months (last activity on 3 March 2025)."

@@ -22,7 +22,7 @@ from egards.loyalty.domain import (
 from egards.loyalty.errors import ProgrammeError
 from egards.loyalty.programme import EntryTierRollover, Programme, parse_programme
 
-from .builders import FLYING_BLUE, flight, member_at, refund
+from .builders import FLYING_BLUE, flight, member_at, refund, said
 
 ENROLLED = date(2020, 1, 1)
 
@@ -126,13 +126,16 @@ def test_a_refund_is_not_activity_and_does_not_extend_the_miles_validity():
         [cdg_jfk("f1", date(2024, 8, 20)), refund("r1", date(2026, 8, 20), of="f1")],
     )
     assert outcomes[-1].last_activity_on == date(2024, 8, 20)
-    assert explain_balance(
-        FLYING_BLUE,
-        "MILES",
-        balance=1200,
-        tier="explorer",
-        as_of=date(2026, 8, 21),
-        last_activity_on=outcomes[-1].last_activity_on,
+    assert said(
+        explain_balance(
+            FLYING_BLUE,
+            "MILES",
+            balance=1200,
+            tier="explorer",
+            as_of=date(2026, 8, 21),
+            last_activity_on=outcomes[-1].last_activity_on,
+        ),
+        "en",
     ) == (
         "1,200 Miles, valid until 19 August 2026; any activity before then extends them by 24"
         " months (last activity on 20 August 2024)."
@@ -152,7 +155,7 @@ def test_the_current_period_leaves_out_the_xp_that_reached_the_tier():
     ]
     state, _, lines = play(FLYING_BLUE, silver, flights)
     assert (state.tier, state.counter, state.period_start) == ("gold", 80, date(2025, 3, 12))
-    assert explain_tier(FLYING_BLUE, state, earnings=lines, as_of=date(2025, 7, 1)) == (
+    assert said(explain_tier(FLYING_BLUE, state, earnings=lines, as_of=date(2025, 7, 1)), "en") == (
         "Gold since 12 March 2025: 60 XP from 2 flights in the current period; "
         "qualification counter: 80 XP; 100 XP needed by 11 March 2026 to keep Gold; "
         "220 XP more to reach Platinum by 11 March 2026."

@@ -23,7 +23,7 @@ from egards.loyalty.domain import (
 from egards.loyalty.ledger import Account, AccountKind, Ledger
 from egards.loyalty.programme import Programme
 
-from .builders import FLYING_BLUE, RETAIL, TELECOM, flight, purchase, refund
+from .builders import FLYING_BLUE, RETAIL, TELECOM, flight, purchase, refund, said
 
 
 @dataclass
@@ -114,13 +114,16 @@ def test_flying_blue_year_of_a_frequent_flyer():
     assert alice.ledger.balance(alice.account("XP")) == 97
     alice.ledger.check_invariants()
 
-    text = explain(
-        FLYING_BLUE,
-        alice.state,
-        earnings=all_lines(alice),
-        balances={"MILES": alice.ledger.balance(miles)},
-        as_of=date(2025, 4, 1),
-        last_activity_on=alice.last_activity_on,
+    text = said(
+        explain(
+            FLYING_BLUE,
+            alice.state,
+            earnings=all_lines(alice),
+            balances={"MILES": alice.ledger.balance(miles)},
+            as_of=date(2025, 4, 1),
+            last_activity_on=alice.last_activity_on,
+        ),
+        "en",
     )
     assert text.splitlines() == [
         "Explorer since 1 September 2024: 97 XP from 4 flights in the current period; "
@@ -175,13 +178,15 @@ def test_telecom_subscriber_gains_seniority_month_after_month():
         )
     assert carol.state.tier == "three_years" and carol.state.counter == 40
     assert carol.ledger.balance(carol.account("POINTS")) == 40 * 15
-    text = explain(
-        TELECOM,
-        carol.state,
-        earnings=all_lines(carol),
-        balances={"POINTS": 600},
-        as_of=date(2024, 5, 1),
-        lang="fr",
+    text = said(
+        explain(
+            TELECOM,
+            carol.state,
+            earnings=all_lines(carol),
+            balances={"POINTS": 600},
+            as_of=date(2024, 5, 1),
+        ),
+        "fr",
     )
     assert text.splitlines() == [
         "Trois ans depuis le 28 décembre 2023 : 40 mois d'ancienneté grâce à 40 mois "

@@ -17,6 +17,7 @@ from egards.customers.domain import (
 from egards.customers.models import (
     ConsentEvent,
     Customer,
+    CustomerImport,
     CustomerMerge,
     CustomerOrganisation,
     Identity,
@@ -40,6 +41,20 @@ def _rows(session: Session, model: Any, customer_id: int) -> list[dict[str, Any]
     return [{k: _jsonable(v) for k, v in row._mapping.items()} for row in rows]
 
 
+def _import_of(session: Session, import_id: int | None) -> dict[str, Any] | None:
+    if import_id is None:
+        return None
+    row = session.execute(
+        select(
+            CustomerImport.id,
+            CustomerImport.file_name,
+            CustomerImport.actor_label,
+            CustomerImport.started_at,
+        ).where(CustomerImport.id == import_id)
+    ).one_or_none()
+    return None if row is None else {k: _jsonable(v) for k, v in row._mapping.items()}
+
+
 def export_customer(session: Session, *, actor: Actor, customer_id: int) -> dict[str, Any]:
     """Everything about one person, as JSON (GDPR articles 15 and 20: access, portability)."""
     actor.require(Permission.GDPR_EXPORT)
@@ -57,6 +72,8 @@ def export_customer(session: Session, *, actor: Actor, customer_id: int) -> dict
         "timeline": _rows(session, TimelineEvent, customer_id),
         "notes": _rows(session, Note, customer_id),
         "organisations": _rows(session, CustomerOrganisation, customer_id),
+        # The import that created the file (its timeline's first entry is read from it).
+        "created_by_import": _import_of(session, customer.import_id),
     }
     # Each feature adds what it holds about the person (``export_section`` in its service):
     # the audit trail first (a feature below this one), then the features above.

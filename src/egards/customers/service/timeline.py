@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from egards.accounts.domain import Actor
 from egards.audit import service as audit
 from egards.customers.models import (
+    CustomerImport,
     Note,
     TimelineEvent,
 )
@@ -26,7 +27,7 @@ from egards.customers.service.access import (
     get_customer,
 )
 from egards.db import utcnow
-from egards.i18n import render_message
+from egards.i18n import N_, day, message, render_message
 
 
 def add_timeline_event(
@@ -184,7 +185,9 @@ def list_timeline(
     silo: str | None = None,
     channel: str | None = None,
 ) -> list[TimelineEvent]:
-    get_customer(session, actor=actor, customer_id=customer_id)
+    """The customer's timeline, newest first; its last page ends with the import that created
+    the file, if one did (read from the import's row: see :func:`import_event`)."""
+    customer = get_customer(session, actor=actor, customer_id=customer_id)
     query = (
         select(TimelineEvent)
         .where(TimelineEvent.customer_id == customer_id)
@@ -199,7 +202,44 @@ def list_timeline(
         query = query.where(TimelineEvent.silo == silo)
     if channel:
         query = query.where(TimelineEvent.channel == channel)
-    return list(session.scalars(query))
+    events = list(session.scalars(query))
+    if (
+        customer.import_id is not None
+        and len(events) < limit
+        and not actor.is_partner  # the entry is internal, as the import's entries were
+        and silo in (None, "support")
+        and channel in (None, "api")
+    ):
+        run = session.get(CustomerImport, customer.import_id)
+        if run is not None:
+            events.append(import_event(customer_id, run))
+    return events
+
+
+def import_event(customer_id: int, run: CustomerImport) -> TimelineEvent:
+    """The timeline entry of a customer created by an import, made when it is read from the
+    import's row (one row per import, not one stored entry per customer). Not stored: its id
+    is 0, it refers to the import."""
+    said = message(
+        N_("Created by the import of {file} on {date}"),
+        file=run.file_name,
+        date=day(run.started_at),
+    )
+    return TimelineEvent(
+        id=0,
+        customer_id=customer_id,
+        occurred_at=run.started_at,
+        kind="customer.imported",
+        channel="api",
+        silo="support",
+        summary=render_message("en", said),
+        message=said,
+        actor_label=run.actor_label,
+        organisation_id=None,
+        shared_with_id=None,
+        ref_type="customer_import",
+        ref_id=str(run.id),
+    )
 
 
 def add_note(

@@ -1,11 +1,12 @@
-"""The explanation of a tier and a balance, in the member's language."""
+"""The explanation of a tier and a balance, as messages to render in the reader's language."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
+from typing import Any
 
-from egards.loyalty.domain.dates import format_date, format_number
+from egards.errors import N_
 from egards.loyalty.domain.earning import Earning
 from egards.loyalty.domain.expiry import Bucket, balance_valid_until, fifo_order, is_exempt
 from egards.loyalty.domain.tiers import TierState
@@ -18,11 +19,29 @@ from egards.loyalty.programme import (
     PeriodKind,
     Programme,
 )
+from egards.messages import day, message, names, plural_message
 
 # --- explanation ----------------------------------------------------------------------------
 
+# The explanation is returned as a stored message (egards.messages) and rendered in the
+# reader's language by the caller (egards.i18n.render_message): the sentences' French is in
+# loyalty's fr.po; numbers and days are written by Babel when rendered; tier, currency and
+# activity names are the programme's, in each language.
+Message = dict[str, Any]
 
-def _count_activities(programme: Programme, lines: Iterable[Earning], lang: str) -> str:
+
+def _joined(items: Sequence[Message], joiner: str, last_joiner: str | None = None) -> Message:
+    """Items joined two by two by ``joiner`` (``{first}, {rest}``), the last two by
+    ``last_joiner`` when given (``a, b and c``)."""
+    joined = items[-1]
+    for index, item in enumerate(reversed(items[:-1])):
+        joined = message(
+            last_joiner if index == 0 and last_joiner else joiner, first=item, rest=joined
+        )
+    return joined
+
+
+def _count_activities(programme: Programme, lines: Iterable[Earning]) -> Message | None:
     """``9 flights and 2 purchases`` from qualifying lines, reversed activities left out."""
     net: dict[str, int] = {}
     kinds: dict[str, str] = {}
@@ -39,14 +58,11 @@ def _count_activities(programme: Programme, lines: Iterable[Earning], lang: str)
     for code, n in counts.items():
         try:
             kind = programme.activity(code)
-            label = (kind.name if n == 1 else kind.plural).get(lang)
+            label: Any = names(kind.name if n == 1 else kind.plural)
         except UnknownReference:
             label = code
-        parts.append(f"{n} {label}")
-    if not parts:
-        return ""
-    joiner = " et " if lang == "fr" else " and "
-    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + joiner + parts[-1]
+        parts.append(message(N_("{count} {activities}"), count=n, activities=label))
+    return _joined(parts, N_("{first}, {rest}"), N_("{first} and {rest}")) if parts else None
 
 
 def _counted_lines(
@@ -64,82 +80,94 @@ def _counted_lines(
     return [line for line in lines if line.on > reached.on]
 
 
+def _sentences(sentences: Sequence[Message]) -> Message:
+    return message(N_("{sentences}."), sentences=_joined(sentences, N_("{first}; {rest}")))
+
+
 def explain_tier(
-    programme: Programme,
-    state: TierState,
-    *,
-    earnings: Sequence[Earning],
-    as_of: date,
-    lang: str = "en",
-) -> str:
+    programme: Programme, state: TierState, *, earnings: Sequence[Earning], as_of: date
+) -> Message:
     """The member's tier in words an agent can read out, e.g. "Gold since 12 March 2025:
-    184 XP from 9 flights in the current period; 46 XP needed by 11 March 2026 to keep Gold".
+    184 XP from 9 flights in the current period; 46 XP needed by 11 March 2026 to keep Gold",
+    as a message to render in the reader's language.
 
     ``earnings`` are the member's lines in the order they were counted (others than the
     qualifying currency's are ignored); those of the current period are summarised, except,
     when reaching the tier took its threshold (or the whole counter) off, the lines that went
     into reaching it: those up to the activity that reached it.
     """
-    fr = lang == "fr"
     q = programme.qualification
-    currency = programme.qualifying_currency.name.get(lang)
+    currency = names(programme.qualifying_currency.name)
     tier = programme.tier(state.tier)
-    name = tier.name.get(lang)
+    name = names(tier.name)
     period_lines = _counted_lines(programme, state, earnings, as_of)
     earned = sum(e.amount for e in period_lines)
-    sources = _count_activities(programme, period_lines, lang)
-    since = format_date(state.since, lang)
-    sentences = []
-    head = f"{name} depuis le {since}" if fr else f"{name} since {since}"
+    sources = _count_activities(programme, period_lines)
+    head = message(N_("{tier} since {day}"), tier=name, day=day(state.since))
     if earned or sources:
-        detail = f"{format_number(earned, lang)} {currency}"
         if sources:
-            detail += f" grâce à {sources}" if fr else f" from {sources}"
-        detail += " sur la période en cours" if fr else " in the current period"
-        head += f" : {detail}" if fr else f": {detail}"
-    sentences.append(head)
+            detail = message(
+                N_("{amount} {currency} from {activities} in the current period"),
+                amount=earned,
+                currency=currency,
+                activities=sources,
+            )
+        else:
+            detail = message(
+                N_("{amount} {currency} in the current period"), amount=earned, currency=currency
+            )
+        head = message(N_("{tier_since}: {detail}"), tier_since=head, detail=detail)
+    sentences = [head]
 
     index = programme.tier_index(state.tier)
     following = programme.tiers[index + 1] if index + 1 < len(programme.tiers) else None
-    counter = format_number(state.counter, lang)
     if q.period.kind is not PeriodKind.CUMULATIVE:
         sentences.append(
-            f"compteur de qualification : {counter} {currency}"
-            if fr
-            else f"qualification counter: {counter} {currency}"
+            message(
+                N_("qualification counter: {amount} {currency}"),
+                amount=state.counter,
+                currency=currency,
+            )
         )
     if state.lifetime:
-        sentences.append(f"{name} acquis à vie" if fr else f"{name} for life")
+        sentences.append(message(N_("{tier} for life"), tier=name))
     elif state.period_end is not None and index > 0:
         missing = max(0, tier.threshold - state.counter)
-        deadline = format_date(state.period_end, lang)
+        deadline = day(state.period_end)
         if missing:
             sentences.append(
-                f"{format_number(missing, lang)} {currency} à obtenir d'ici le {deadline} "
-                f"pour conserver {name}"
-                if fr
-                else f"{format_number(missing, lang)} {currency} needed by {deadline} "
-                f"to keep {name}"
+                message(
+                    N_("{amount} {currency} needed by {day} to keep {tier}"),
+                    amount=missing,
+                    currency=currency,
+                    day=deadline,
+                    tier=name,
+                )
             )
         else:
             sentences.append(
-                f"{name} est déjà conservé pour la prochaine période (évaluée le {deadline})"
-                if fr
-                else f"{name} is already kept for the next period (evaluated on {deadline})"
+                message(
+                    N_("{tier} is already kept for the next period (evaluated on {day})"),
+                    tier=name,
+                    day=deadline,
+                )
             )
     if following is not None:
-        missing = max(0, following.threshold - state.counter)
-        label = following.name.get(lang)
-        text = (
-            f"{format_number(missing, lang)} {currency} de plus pour atteindre {label}"
-            if fr
-            else f"{format_number(missing, lang)} {currency} more to reach {label}"
-        )
+        values = {
+            "amount": max(0, following.threshold - state.counter),
+            "currency": currency,
+            "tier": names(following.name),
+        }
         if state.period_end is not None and q.period.kind is not PeriodKind.ROLLING:
-            deadline = format_date(state.period_end, lang)
-            text += f" avant le {deadline}" if fr else f" by {deadline}"
+            text = message(
+                N_("{amount} {currency} more to reach {tier} by {day}"),
+                day=day(state.period_end),
+                **values,
+            )
+        else:
+            text = message(N_("{amount} {currency} more to reach {tier}"), **values)
         sentences.append(text)
-    return (" ; " if fr else "; ").join(sentences) + "."
+    return _sentences(sentences)
 
 
 def explain_balance(
@@ -151,49 +179,50 @@ def explain_balance(
     as_of: date,
     buckets: Sequence[Bucket] = (),
     last_activity_on: date | None = None,
-    lang: str = "en",
-) -> str:
-    """A spendable balance in words, with what expires next and why."""
-    fr = lang == "fr"
-    unit = programme.currency(currency).name.get(lang)
-    text = f"{format_number(balance, lang)} {unit}"
+) -> Message:
+    """A spendable balance in words, with what expires next and why, as a message."""
+    unit = names(programme.currency(currency).name)
+    values: dict[str, Any] = {"amount": balance, "currency": unit}
     expiry = programme.currency(currency).expiry
-    tier_name = programme.tier(tier).name.get(lang)
-    if expiry is None or expiry.mode is ExpiryMode.NEVER or balance == 0:
-        if expiry is None or expiry.mode is ExpiryMode.NEVER:
-            text += ", sans date d'expiration" if fr else ", with no expiry date"
-        return text + "."
+    if expiry is None or expiry.mode is ExpiryMode.NEVER:
+        return message(N_("{amount} {currency}, with no expiry date."), **values)
+    if balance == 0:
+        return message(N_("{amount} {currency}."), **values)
     if is_exempt(programme, currency, tier):
-        return text + (
-            f" ; en tant que {tier_name}, vos {unit} n'expirent pas."
-            if fr
-            else f"; as {tier_name}, your {unit} do not expire."
+        return message(
+            N_("{amount} {currency}; as {tier}, your {currency} do not expire."),
+            tier=names(programme.tier(tier).name),
+            **values,
         )
     if expiry.mode is ExpiryMode.AFTER_LAST_ACTIVITY and last_activity_on is not None:
         until = balance_valid_until(programme, currency, last_activity_on=last_activity_on)
         assert until is not None
-        return text + (
-            f", valables jusqu'au {format_date(until, lang)} ; toute activité d'ici là les "
-            f"prolonge de {expiry.months} mois (dernière activité le "
-            f"{format_date(last_activity_on, lang)})."
-            if fr
-            else f", valid until {format_date(until, lang)}; any activity before then extends "
-            f"them by {expiry.months} months (last activity on "
-            f"{format_date(last_activity_on, lang)})."
+        months = expiry.months or 0
+        return message(
+            N_(
+                "{amount} {currency}, valid until {day}; any activity before then extends "
+                "them by {months} (last activity on {last_day})."
+            ),
+            day=day(until),
+            months=plural_message("{count} month", "{count} months", months),
+            last_day=day(last_activity_on),
+            **values,
         )
     dated = sorted((b for b in buckets if b.expires_on and b.amount), key=fifo_order)
     if dated:
         first_day = dated[0].expires_on
         assert first_day is not None
         soonest = sum(b.amount for b in dated if b.expires_on == first_day)
-        text += (
-            f" ; {format_number(soonest, lang)} expirent le {format_date(first_day, lang)}"
-            " (les plus anciens sont dépensés en premier)"
-            if fr
-            else f"; {format_number(soonest, lang)} expire on {format_date(first_day, lang)}"
-            " (soonest-expiring are spent first)"
+        return message(
+            N_(
+                "{amount} {currency}; {expiring} expire on {day} (soonest-expiring are spent "
+                "first)."
+            ),
+            expiring=soonest,
+            day=day(first_day),
+            **values,
         )
-    return text + "."
+    return message(N_("{amount} {currency}."), **values)
 
 
 def explain(
@@ -205,10 +234,9 @@ def explain(
     as_of: date,
     buckets: Mapping[str, Sequence[Bucket]] | None = None,
     last_activity_on: date | None = None,
-    lang: str = "en",
-) -> str:
-    """Tier and balances of a member, one paragraph per subject, in ``lang`` (``fr``/``en``)."""
-    paragraphs = [explain_tier(programme, state, earnings=earnings, as_of=as_of, lang=lang)]
+) -> list[Message]:
+    """Tier and balances of a member, one message per subject (a paragraph each)."""
+    paragraphs = [explain_tier(programme, state, earnings=earnings, as_of=as_of)]
     for currency in programme.spendable_currencies:
         paragraphs.append(
             explain_balance(
@@ -219,7 +247,6 @@ def explain(
                 as_of=as_of,
                 buckets=(buckets or {}).get(currency.code, ()),
                 last_activity_on=last_activity_on,
-                lang=lang,
             )
         )
-    return "\n".join(paragraphs)
+    return paragraphs

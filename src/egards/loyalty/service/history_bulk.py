@@ -12,13 +12,15 @@ from datetime import date, datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import select
+import orjson
+from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import Session
 
 from egards.accounts.domain import Actor, Permission
 from egards.bulk import (
     BackgroundWriter,
     PreparedCopy,
+    among,
     bulk_insert,
     bulk_update,
     chunks,
@@ -367,24 +369,26 @@ def _read(
     """A chunk's stored balances, the stored activities its refunds name, and for the members
     with refunds, the entries those reverse and the buckets that still hold points."""
     table = Balance.__table__
+    # Fetched at once (iterating a result fetches row by row, through every layer).
     balances = {
-        (row.member_id, row.currency): (row.balance, row.available, row.pending_credits)
-        for row in session.execute(
+        (member_id, currency): (balance, available, pending_credits)
+        for member_id, currency, balance, available, pending_credits in session.execute(
             select(
                 table.c.member_id,
                 table.c.currency,
                 table.c.balance,
                 table.c.available,
                 table.c.pending_credits,
-            ).where(table.c.member_id.in_(member_ids))
-        )
+            ).where(among(session, table.c.member_id, member_ids))
+        ).all()
     }
     originals, reversed_ = _stored_originals(
         session,
         {member_id: holders[member_id] for member_id in member_ids},
         {member_id: histories[member_id] for member_id in member_ids},
     )
-    usage = stored.read_usage(session, member_ids)
+    capped = [m for m in member_ids if _capped(holders[m].programme)]
+    usage = stored.read_usage(session, capped) if capped else {}
     lines: dict[int, list[domain.Earning]] = {}
     for code in {holders[member_id].programme for member_id, _ in originals}:
         rows = [row for (m, _), row in originals.items() if holders[m].programme == code]
@@ -423,6 +427,18 @@ def _read(
                 domain.Bucket(str(row.seq), row.earned_on, row.expires_on, row.amount)
             )
     return read
+
+
+def _capped(code: str) -> bool:
+    """Whether a programme has rules capped per period (only then has it usage to read)."""
+    programme = get_programme(code)
+    found = _CAPPED.get(code)
+    if found is None or found[0] is not programme:
+        found = _CAPPED[code] = (programme, bool(stored.capped_rules(programme)))
+    return found[1]
+
+
+_CAPPED: dict[str, tuple[Programme, bool]] = {}
 
 
 def _applied_histories(
@@ -691,16 +707,19 @@ def _lock_many(session: Session, member_ids: Sequence[int]) -> dict[int, _Holder
                 table.c.customer_id,
                 table.c.programme,
                 table.c.number,
-                table.c.tier_state,
+                cast(table.c.tier_state, Text),  # decoded below by orjson: a third of the time
                 table.c.last_activity_on,
                 table.c.entries_count,
             )
-            .where(table.c.id.in_(chunk))
+            .where(among(session, table.c.id, chunk))
             .order_by(table.c.id)
         )
         if session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update()
-        holders.update((row.id, _Holder(*row)) for row in session.execute(query))
+        for id_, customer_id, programme, number, state, last, count in session.execute(query).all():
+            holders[id_] = _Holder(
+                id_, customer_id, programme, number, orjson.loads(state), last, count
+            )
     missing = [member_id for member_id in member_ids if member_id not in holders]
     if missing:
         raise NotFound(N_("member {member_id} not found"), member_id=missing[0], field="member_id")

@@ -15,7 +15,7 @@ from egards.accounts.domain import Actor, Permission
 from egards.bulk import select_in
 from egards.customers import service as customers
 from egards.errors import DomainError, NotFound
-from egards.i18n import N_
+from egards.i18n import N_, render_message
 from egards.loyalty import domain
 from egards.loyalty.models import Balance, Entry, Member, TierChange
 from egards.loyalty.programme import ExpiryMode
@@ -122,7 +122,7 @@ def explain_member(
     # were counted: the explanation leaves out what reached the tier.
     earnings = counted_earnings(session, book.programme, member_id, book.state.period_start)
     spendable = book.programme.spendable_currencies
-    return domain.explain(
+    paragraphs = domain.explain(
         book.programme,
         book.state,
         earnings=earnings,
@@ -137,8 +137,8 @@ def explain_member(
             if c.expiry is not None and c.expiry.mode is ExpiryMode.AFTER_EARNING
         },
         last_activity_on=member.last_activity_on,
-        lang=lang,
     )
+    return "\n".join(render_message(lang, paragraph) for paragraph in paragraphs)
 
 
 def tier_counts(session: Session) -> list[tuple[str, str, int]]:

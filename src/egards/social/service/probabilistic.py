@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
@@ -51,13 +52,15 @@ def link_probabilistically(
     margin: float,
     name_only_upper: float | None = None,
     actor: Actor = LINKER,
+    db_api: Any = None,
 ) -> LinkRun:
     """Score every unlinked profile (none waiting for review) against the active customers
     with the Splink model (``linking``): link above ``upper`` when a fact beyond the name
     agrees (or above ``name_only_upper`` when display name and handle agree and nothing
     beyond the names is known) and the best candidate stands ``margin`` above the next,
     none disagreeing, send to review above
-    ``lower``, leave the rest. Each link is audited with its evidence and reversible."""
+    ``lower``, leave the rest. Each link is audited with its evidence and reversible.
+    ``db_api``: the Splink backend that makes and scores the pairs (``linking.score``)."""
     import time
 
     from egards.social import linking
@@ -96,7 +99,10 @@ def link_probabilistically(
         [linking.customer_record(c) for c in people],
         min_weight=lower,
         m_probabilities=current_m(session),
+        db_api=db_api,
     )
+    # In a fixed order, not the engine's: the best of two equal weights is then the same.
+    pairs.sort(key=lambda pair: (pair.left_id, pair.right_id))
     decisions = linking.decide_best(
         pairs, upper=upper, lower=lower, margin=margin, name_only_upper=name_only_upper
     )

@@ -14,7 +14,6 @@ below from ``egards.voice.service``.
 
 from egards.voice.service.analysis import (
     ANALYSED_CHARACTERS,
-    MONTHS_FR,
     TOPIC_LABELS,
     analyse_text,
     analyses,
@@ -56,7 +55,6 @@ __all__ = [
     "ANALYSED_CHARACTERS",
     "GROUPS",
     "MAIL",
-    "MONTHS_FR",
     "RATING_WORDS",
     "TOPIC_LABELS",
     "Sent",

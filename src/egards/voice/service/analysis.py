@@ -20,7 +20,8 @@ from egards.config import get_settings
 from egards.customers import service as customers
 from egards.db import utcnow
 from egards.errors import N_, InvalidInput, NotFound, PermissionDenied
-from egards.i18n import day, listed, message, names
+from egards.formats import format_day
+from egards.i18n import C_, day, listed, message, message_in, translate, translate_context
 from egards.voice import classifier as model
 from egards.voice.models import Analysis
 from egards.voice.settings import VoiceSettings, get_voice_settings
@@ -28,40 +29,28 @@ from egards.voice.settings import VoiceSettings, get_voice_settings
 _LOCK = threading.Lock()
 ANALYSED_CHARACTERS = 5000
 _CLASSIFIER: model.Classifier | None = None
+# The classifier's topics (lexicon.TOPICS) in words: product text, French in the voice
+# catalogue ("topic" context: "Price" or "Delay" may mean something else elsewhere).
 TOPIC_LABELS = {
-    "delay": ("Delay", "Retard"),
-    "flight_cancellation": ("Flight cancellation", "Annulation de vol"),
-    "baggage": ("Baggage", "Bagages"),
-    "lounge_status": ("Lounge and status", "Salons et statut"),
-    "miles": ("Miles not credited", "Miles non crédités"),
-    "billing": ("Billing", "Facturation"),
-    "outage": ("Outage", "Panne"),
-    "installation": ("Installation appointment", "Rendez-vous d'installation"),
-    "technician": ("Technician", "Technicien"),
-    "customer_service": ("Customer service", "Service client"),
-    "price": ("Price", "Prix"),
-    "contract_cancellation": ("Contract cancellation", "Résiliation de contrat"),
-    "praise": ("Praise", "Compliment"),
+    "delay": C_("topic", "Delay"),
+    "flight_cancellation": C_("topic", "Flight cancellation"),
+    "baggage": C_("topic", "Baggage"),
+    "lounge_status": C_("topic", "Lounge and status"),
+    "miles": C_("topic", "Miles not credited"),
+    "billing": C_("topic", "Billing"),
+    "outage": C_("topic", "Outage"),
+    "installation": C_("topic", "Installation appointment"),
+    "technician": C_("topic", "Technician"),
+    "customer_service": C_("topic", "Customer service"),
+    "price": C_("topic", "Price"),
+    "contract_cancellation": C_("topic", "Contract cancellation"),
+    "praise": C_("topic", "Praise"),
 }
-MONTHS_FR = [
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-]
 
 
 def topic_label(topic: str, locale: str = "en") -> str:
-    pair = TOPIC_LABELS.get(topic)
-    return topic if pair is None else pair[1 if locale == "fr" else 0]
+    label = TOPIC_LABELS.get(topic)
+    return topic if label is None else translate_context(locale, "topic", label)
 
 
 # --------------------------------------------------------------------------------------
@@ -179,11 +168,10 @@ def _quote(row: Analysis) -> str:
 
 
 def describe_threat(received_at: datetime, quote: str, locale: str = "en") -> str:
-    """'wrote on 3 December: «…»' in the reader's language."""
-    day = received_at.date()
-    if locale == "fr":
-        return f"a écrit le {day.day} {MONTHS_FR[day.month - 1]} : « {quote} »"
-    return f"wrote on {day.day} {day.strftime('%B')}: «{quote}»"
+    """'wrote on 3 December 2026: «…»' in the reader's language."""
+    return translate(
+        locale, "wrote on {day}: «{quote}»", day=format_day(received_at, locale), quote=quote
+    )
 
 
 def _reason_code(row: Analysis) -> str:
@@ -429,7 +417,7 @@ _LABEL_WORDS = {
 def _label_said(name: str, value: Any) -> dict[str, Any]:
     """A corrected label in words: "sentiment negative", "topic Baggage"."""
     if name == "topic" and value in TOPIC_LABELS:
-        said: dict[str, Any] = names(dict(zip(("en", "fr"), TOPIC_LABELS[value], strict=True)))
+        said: dict[str, Any] = message_in("topic", TOPIC_LABELS[value])
     elif name == "churn_threat":
         said = message(N_("yes") if value else N_("no"))
     else:
