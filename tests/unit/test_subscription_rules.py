@@ -116,6 +116,14 @@ def test_reasons_are_named_in_both_languages():
     for code in domain.REASONS:
         assert domain.reason_label(code, "fr") and domain.reason_label(code, "en")
     assert domain.reason_label("outage", "fr") == "Panne"
+    assert domain.reason_label("outage", "en") == "Outage"
+    # "Other" is translated in its own context, whatever another feature makes of it.
+    assert domain.reason_label("other", "fr") == "Autre"
+    for code in domain.LEGITIMATE_REASONS:
+        assert domain.reason_label(code, "fr") != domain.reason_label(code, "en")
+    assert domain.reason_label("death", "fr") == "Décès du titulaire"
+    assert domain.reason_label("death", "de") == "Death of the holder"
+    assert domain.reason_label("weather", "fr") == "weather"
 
 
 def _standing(**overrides) -> Standing:

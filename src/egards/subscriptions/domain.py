@@ -22,7 +22,7 @@ from typing import Any
 from egards.config import LOCALES
 from egards.errors import N_, Conflict, InvalidInput, Word
 from egards.formats import format_money, format_number, format_percentage
-from egards.i18n import C_, translate, translate_plural
+from egards.i18n import C_, translate, translate_context, translate_plural
 
 
 class Status(StrEnum):
@@ -86,36 +86,40 @@ CASE_CHANNEL = {
     "email": "email",
 }
 
-REASONS: dict[str, dict[str, str]] = {
-    "price": {"en": "Price", "fr": "Prix"},
-    "quality_of_service": {"en": "Quality of service", "fr": "Qualité de service"},
-    "outage": {"en": "Outage", "fr": "Panne"},
-    "moving": {"en": "Moving", "fr": "Déménagement"},
-    "competitor_offer": {"en": "Competitor offer", "fr": "Offre concurrente"},
-    "no_longer_needed": {"en": "No longer needed", "fr": "Plus besoin"},
-    "customer_service": {"en": "Customer service", "fr": "Service client"},
-    "other": {"en": "Other", "fr": "Autre"},
+# Cancellation reasons, English msgids in the subscriptions catalogue ("Price", "Other" are
+# words other features translate otherwise, hence the context).
+REASON_CONTEXT = "cancellation reason"
+REASONS: dict[str, str] = {
+    "price": C_("cancellation reason", "Price"),
+    "quality_of_service": C_("cancellation reason", "Quality of service"),
+    "outage": C_("cancellation reason", "Outage"),
+    "moving": C_("cancellation reason", "Moving"),
+    "competitor_offer": C_("cancellation reason", "Competitor offer"),
+    "no_longer_needed": C_("cancellation reason", "No longer needed"),
+    "customer_service": C_("cancellation reason", "Customer service"),
+    "other": C_("cancellation reason", "Other"),
 }
 
 # Reasons that end a commitment early without a fee, once proved.
-LEGITIMATE_REASONS: dict[str, dict[str, str]] = {
-    "moving_abroad": {
-        "en": "Moving abroad or where the service is not available",
-        "fr": "Déménagement à l'étranger ou hors zone de couverture",
-    },
-    "job_loss": {"en": "Loss of job", "fr": "Perte d'emploi"},
-    "illness": {"en": "Long illness or disability", "fr": "Maladie longue ou handicap"},
-    "over_indebtedness": {"en": "Over-indebtedness", "fr": "Surendettement"},
-    "death": {"en": "Death of the holder", "fr": "Décès du titulaire"},
-    "imprisonment": {"en": "Imprisonment", "fr": "Incarcération"},
+LEGITIMATE_REASONS: dict[str, str] = {
+    "moving_abroad": N_("Moving abroad or where the service is not available"),
+    "job_loss": N_("Loss of job"),
+    "illness": N_("Long illness or disability"),
+    "over_indebtedness": N_("Over-indebtedness"),
+    "death": N_("Death of the holder"),
+    "imprisonment": N_("Imprisonment"),
 }
 
 
 def reason_label(code: str | None, lang: str) -> str:
+    """A reason code (ordinary or legitimate) in ``lang``; an unknown code as it is."""
     if not code:
         return ""
-    labels = REASONS.get(code) or LEGITIMATE_REASONS.get(code)
-    return labels[lang if lang in ("fr", "en") else "en"] if labels else code
+    if code in REASONS:
+        return translate_context(lang, REASON_CONTEXT, REASONS[code])
+    if code in LEGITIMATE_REASONS:
+        return translate(lang, LEGITIMATE_REASONS[code])
+    return code
 
 
 def check_reason(reason: str | None) -> str | None:
