@@ -21,7 +21,7 @@ from egards.config import get_settings
 from egards.customers import service as customers
 from egards.customers.domain import Erasure
 from egards.errors import N_, InvalidInput, NotFound, PermissionDenied
-from egards.i18n import message
+from egards.i18n import C_, message, pick_locale, translate, translate_context
 from egards.ideas import domain
 from egards.ideas.domain import AlreadyVoted, Category
 from egards.ideas.models import Comment, Idea, IdeaTag, Vote
@@ -30,25 +30,16 @@ from egards.outbox import service as outbox
 from egards.voice.settings import get_voice_settings
 
 ERASED_TITLE = "Idea withdrawn"
-STATUS_WORDS = {
-    "en": {
-        "new": "new",
-        "under_review": "under review",
-        "planned": "planned",
-        "in_progress": "in progress",
-        "done": "done",
-        "declined": "declined",
-        "merged": "merged into another idea",
-    },
-    "fr": {
-        "new": "nouvelle",
-        "under_review": "à l'étude",
-        "planned": "prévue",
-        "in_progress": "en cours",
-        "done": "réalisée",
-        "declined": "refusée",
-        "merged": "fusionnée avec une autre idée",
-    },
+# A status as the e-mail to the proposer and voters says it: "Your idea is now planned".
+STATUS_CONTEXT = "idea"
+STATUS_WORDS: dict[str, str] = {
+    "new": C_("idea", "new"),
+    "under_review": C_("idea", "under review"),
+    "planned": C_("idea", "planned"),
+    "in_progress": C_("idea", "in progress"),
+    "done": C_("idea", "done"),
+    "declined": C_("idea", "declined"),
+    "merged": C_("idea", "merged into another idea"),
 }
 
 
@@ -477,19 +468,11 @@ def hide_comment(
 # Telling the proposer and the voters
 # --------------------------------------------------------------------------------------
 
-MAIL = {
-    "en": (
-        "Your idea is now {status}: {title}",
-        "Hello,\n\nAn idea you proposed or voted for is now {status}:\n\n  {title}\n\n{answer}"
-        "You can see it in your customer space: {link}\n\nThank you for helping us improve.\n",
-    ),
-    "fr": (
-        "Votre idée est désormais {status} : {title}",
-        "Bonjour,\n\nUne idée que vous avez proposée ou soutenue est désormais {status} :\n\n"
-        "  {title}\n\n{answer}Vous pouvez la retrouver dans votre espace client : {link}\n\n"
-        "Merci de nous aider à progresser.\n",
-    ),
-}
+MAIL_SUBJECT = N_("Your idea is now {status}: {title}")
+MAIL_BODY = N_(
+    "Hello,\n\nAn idea you proposed or voted for is now {status}:\n\n  {title}\n\n{answer}"
+    "You can see it in your customer space: {link}\n\nThank you for helping us improve.\n"
+)
 
 
 def _consents(session: Session, customer_id: int) -> bool:
@@ -517,9 +500,8 @@ def _notify(
         email = customers.primary_email(session, customer_id)
         if not email or not _consents(session, customer_id):
             continue
-        language = idea.language if idea.language in MAIL else "en"
-        subject, body = MAIL[language]
-        words = STATUS_WORDS[language][status]
+        language = pick_locale(idea.language, "en")
+        words = translate_context(language, STATUS_CONTEXT, STATUS_WORDS[status])
         answer = f"« {shown.answer} »\n\n" if shown.answer and merged_into is None else ""
         if merged_into is not None:
             answer = f"→ {merged_into.title}\n\n"
@@ -528,8 +510,10 @@ def _notify(
             key=f"ideas.{idea.id}.{status}.{customer_id}.{now.isoformat()}",
             sender=settings.mail_from,
             to=email,
-            subject=subject.format(status=words, title=idea.title)[:200],
-            body=body.format(
+            subject=translate(language, MAIL_SUBJECT, status=words, title=idea.title)[:200],
+            body=translate(
+                language,
+                MAIL_BODY,
                 status=words,
                 title=idea.title,
                 answer=answer,

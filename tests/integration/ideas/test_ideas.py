@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from egards.accounts.domain import Role
 from egards.audit.models import AuditRecord
@@ -63,6 +63,17 @@ def mails_about(db, idea_id: int) -> list[str]:
                 )
             )
         )
+
+
+def letters_about(db, idea_id: int) -> list[tuple[str, str]]:
+    """The (subject, body) of the e-mails about an idea."""
+    with db.unit_of_work() as session:
+        payloads = session.scalars(
+            select(OutboxMessage.payload).where(
+                OutboxMessage.ref_type == "idea", OutboxMessage.ref_id == str(idea_id)
+            )
+        )
+        return [(p["subject"], p["body"]) for p in payloads]
 
 
 def test_an_idea_from_proposal_to_answer(
@@ -124,6 +135,11 @@ def test_an_idea_from_proposal_to_answer(
     # The proposer and the consenting voter are told; the voter without consent is not.
     told = mails_about(db, idea)
     assert sorted(told) == sorted([alice_mail.casefold(), bob_mail.casefold()])
+    # In the idea's language (English here), the status as the catalogue words it.
+    subject, body = letters_about(db, idea)[0]
+    assert subject == "Your idea is now planned: Boarding pass in the wallet"
+    assert body.startswith("Hello,\n\nAn idea you proposed or voted for is now planned:\n")
+    assert "« Coming in the spring release. »" in body
     # Same status again: nobody is told twice.
     client.post(
         f"/api/v1/ideas/{idea}/status", json={"status": "planned"}, headers=supervisor.headers
@@ -151,6 +167,8 @@ def test_merging_a_duplicate_moves_its_votes_once(
         )
         a.post(f"/my/ideas/{duplicate}/vote", data={"csrf_token": csrfs[0]})  # a votes both
         c.post(f"/my/ideas/{duplicate}/vote", data={"csrf_token": csrfs[2]})
+    with db.unit_of_work() as session:  # the duplicate was written in French
+        session.execute(update(Idea).where(Idea.id == duplicate).values(language="fr"))
     merged = client.post(
         f"/api/v1/ideas/{duplicate}/merge", json={"into_id": first}, headers=supervisor.headers
     )
@@ -159,6 +177,10 @@ def test_merging_a_duplicate_moves_its_votes_once(
     gone = client.get(f"/api/v1/ideas/{duplicate}", headers=supervisor.headers).json()
     assert gone["status"] == "merged" and gone["votes"] == 0 and gone["merged_into_id"] == first
     assert len(mails_about(db, duplicate)) == 3  # its voters are told where their vote went
+    subject, body = letters_about(db, duplicate)[0]
+    assert subject == "Votre idée est désormais fusionnée avec une autre idée : Free wifi onboard"
+    assert body.startswith("Bonjour,\n\nUne idée que vous avez proposée ou soutenue est désormais")
+    assert "→ Wi-Fi on every flight\n\nVous pouvez la retrouver dans votre espace client" in body
     itself = client.post(
         f"/api/v1/ideas/{first}/merge", json={"into_id": first}, headers=supervisor.headers
     )
