@@ -56,12 +56,20 @@ def sources(folder: str) -> list[Path]:
 def _messages(path: Path) -> Iterator[tuple[str, int, object, list[str], str | None]]:
     if path.is_dir():
         for filename, lineno, text, comments, context in extract_from_dir(
-            path, METHODS, keywords=KEYWORDS, strip_comment_tags=True
+            path,
+            METHODS,
+            keywords=KEYWORDS,
+            comment_tags=("Translators:",),
+            strip_comment_tags=True,
         ):
             yield str(path / filename), lineno, text, comments, context
     else:
         for lineno, text, comments, context in extract_from_file(
-            "python", path, keywords=KEYWORDS, strip_comment_tags=True
+            "python",
+            path,
+            keywords=KEYWORDS,
+            comment_tags=("Translators:",),
+            strip_comment_tags=True,
         ):
             yield str(path), lineno, text, comments, context
 

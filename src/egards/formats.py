@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_date as _babel_date
+from babel.dates import format_datetime as _babel_datetime
 from babel.numbers import format_currency, format_decimal, format_percent
 
 BUSINESS_ZONE = ZoneInfo("Europe/Paris")
@@ -68,6 +69,14 @@ def format_day(value: date | datetime | None, locale: str, zone: ZoneInfo = BUSI
 def format_day_month(value: date, locale: str) -> str:
     """``mercredi 1er juillet`` / ``Wednesday 1 July``."""
     return _first(_babel_date(value, "EEEE d MMMM", locale=babel_locale(locale)), value, locale)
+
+
+def format_pattern(value: datetime, pattern: str, locale: str) -> str:
+    """``value`` in its own zone (UTC when naive) written with a CLDR ``pattern``, which a
+    catalogue gives per language; French writes the first of the month ``1er``."""
+    return _first(
+        _babel_datetime(value, pattern, locale=babel_locale(locale)), value.date(), locale
+    )
 
 
 def _first(text: str, value: date, locale: str) -> str:

@@ -30,10 +30,6 @@ ALLOWED = {
     # Demo data: the story customer's case is written in the customer's own language, as a
     # customer would write it (stored text, not interface text).
     ("recovery/demo.py", "_rachels_customer"),
-    # Not in this change's scope (letters' dates, "mardi 24 novembre à 11 h 00"): cases'
-    # acknowledgement letters write the hour the French way by hand; left to move to Babel
-    # and the catalogue in a later change.
-    ("cases/acknowledgement.py", "format_long_date"),
 }
 
 

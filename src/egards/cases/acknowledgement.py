@@ -26,46 +26,41 @@ from jinja2.sandbox import SandboxedEnvironment
 from egards.cases.domain import Channel, format_case_number, subject_tag
 from egards.cases.errors import AcknowledgementTemplateError
 from egards.config import LOCALES
-from egards.formats import format_day_month
-from egards.i18n import N_, translate, zone_label
+from egards.formats import format_pattern
+from egards.i18n import C_, N_, translate, translate_context, zone_label
 
 DEFAULT_LANGUAGE = "fr"
 FALLBACK_LANGUAGE = "en"
 """For a customer whose language we do not write: English is more widely read."""
 
 
-CHANNEL_LABELS: Mapping[str, Mapping[Channel, str]] = {
-    "fr": {
-        Channel.EMAIL: "e-mail",
-        Channel.WEB_FORM: "formulaire web",
-        Channel.SOCIAL: "réseaux sociaux",
-        Channel.PHONE: "téléphone",
-        Channel.SHOP: "boutique",
-        Channel.PARTNER: "partenaire",
-        Channel.LETTER: "courrier",
-        Channel.PORTAL: "espace client",
-    },
-    "en": {
-        Channel.EMAIL: "e-mail",
-        Channel.WEB_FORM: "web form",
-        Channel.SOCIAL: "social media",
-        Channel.PHONE: "phone",
-        Channel.SHOP: "shop",
-        Channel.PARTNER: "partner",
-        Channel.LETTER: "letter",
-        Channel.PORTAL: "customer portal",
-    },
+CHANNEL_LABELS: Mapping[Channel, str] = {
+    Channel.EMAIL: C_("channel", "e-mail"),
+    Channel.WEB_FORM: C_("channel", "web form"),
+    Channel.SOCIAL: C_("channel", "social media"),
+    Channel.PHONE: C_("channel", "phone"),
+    Channel.SHOP: C_("channel", "shop"),
+    Channel.PARTNER: C_("channel", "partner"),
+    Channel.LETTER: C_("channel", "letter"),
+    Channel.PORTAL: C_("channel", "customer portal"),
 }
+"""How a letter names the channel a case came by (English; the catalogue has the rest)."""
+
+
+def channel_label(channel: Channel, language: str) -> str:
+    """``formulaire web`` / ``web form``: the channel in the letter's language."""
+    return translate_context(language, "channel", CHANNEL_LABELS[channel])
 
 
 def format_long_date(moment: datetime, language: str) -> str:
     """``mardi 24 novembre à 11 h 00`` / ``Tuesday 24 November at 11:00``, in ``moment``'s
-    own zone: day and month names from Babel (CLDR); French writes the first of the month
-    ``1er`` and the hour ``11 h 00``, as letters do."""
-    words = format_day_month(moment.date(), language)
-    if language == "fr":
-        return f"{words} à {moment.hour} h {moment.minute:02d}"
-    return f"{words} at {moment.hour:02d}:{moment.minute:02d}"
+    own zone: a CLDR pattern from the catalogue (each language writes the hour its own way),
+    day and month names from Babel; French writes the first of the month ``1er``."""
+    # Translators: a Babel (CLDR) date pattern, not a sentence: EEEE day name,
+    # d day, MMMM month name, HH hour (H: no leading zero), mm minutes;
+    # words go between 'single quotes'. French: EEEE d MMMM 'à' H 'h' mm
+    pattern = translate(language, "EEEE d MMMM 'at' HH:mm")
+    return format_pattern(moment, pattern, language)
 
 
 def resolve_language(language: str | None, available: Collection[str]) -> str:
@@ -153,7 +148,7 @@ def render_acknowledgement(
         "case_number": format_case_number(case_sequence),
         "subject_tag": subject_tag(case_sequence),
         "channel": channel.value,
-        "channel_label": CHANNEL_LABELS.get(chosen, CHANNEL_LABELS["en"])[channel],
+        "channel_label": channel_label(channel, chosen),
         "customer_name": customer_name,
         "original_subject": " ".join(original_subject.split()) if original_subject else None,
         "deadline": deadline,

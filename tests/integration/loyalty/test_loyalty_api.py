@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from egards.accounts.domain import Role
+from egards.loyalty.models import TierChange
 from tests.integration.builders import customer_payload
 
 TODAY = date.today()
@@ -272,7 +274,7 @@ def test_statement_and_explanation_in_both_languages(client, agent, member):
 
 
 def test_a_tier_exception_needs_a_supervisor_and_a_justification(
-    client, agent, member, make_person
+    client, agent, member, make_person, db
 ):
     url = f"/api/v1/loyalty/members/{member['id']}/tier-exception"
     body = {
@@ -293,6 +295,14 @@ def test_a_tier_exception_needs_a_supervisor_and_a_justification(
         f"/api/v1/customers/{member['customer_id']}/timeline", headers=agent.headers
     ).json()
     assert any(e["kind"] == "tier.upgraded" and "exception" in e["summary"] for e in timeline)
+    with db.unit_of_work() as session:  # the stored reason, in both languages
+        change = session.scalars(
+            select(TierChange).where(
+                TierChange.member_id == member["id"], TierChange.source == "exception"
+            )
+        ).one()
+    assert change.reason == "Explorer → Gold by exception: " + body["justification"]
+    assert change.reason_fr == "Explorer → Gold par dérogation : " + body["justification"]
 
 
 def test_erasure_reaches_the_membership_and_the_export_shows_it(client, agent, admin, member):

@@ -1,6 +1,7 @@
 """Acknowledgements: case number and promised answer time, in the customer's language."""
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from jinja2.exceptions import SecurityError
@@ -79,6 +80,22 @@ def test_french_dates_are_written_without_system_locales():
     assert format_long_date(first, "fr") == "mercredi 1er juillet à 9 h 05"
     assert format_long_date(datetime(2026, 8, 15, 14, 30), "fr") == "samedi 15 août à 14 h 30"
     assert format_long_date(first, "en") == "Wednesday 1 July at 09:05"
+    montreal = datetime(2026, 11, 24, 5, 0, tzinfo=ZoneInfo("America/Montreal"))
+    assert format_long_date(montreal, "fr") == "mardi 24 novembre à 5 h 00"  # its own zone
+    assert format_long_date(montreal, "en") == "Tuesday 24 November at 05:00"
+
+
+def test_templates_name_the_channel_in_the_letter_language():
+    template = "Subject: {{ case_number }}\n\n{{ channel_label }}"
+    custom = AcknowledgementTemplates({"fr": template, "en": template})
+    letters = {
+        language: render(templates=custom, language=language, channel=Channel.WEB_FORM).body
+        for language in ("fr", "en")
+    }
+    assert letters == {"fr": "formulaire web\n", "en": "web form\n"}
+    assert render(templates=custom, language="fr", channel=Channel.PORTAL).body == (
+        "espace client\n"
+    )
 
 
 def test_templates_are_editable():

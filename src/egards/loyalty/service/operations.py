@@ -16,7 +16,7 @@ from egards.accounts.domain import Actor, Permission
 from egards.audit import service as audit
 from egards.customers import service as customers
 from egards.errors import Conflict, InvalidInput
-from egards.i18n import N_, message, names
+from egards.i18n import N_, message, names, translate
 from egards.loyalty import codec, domain
 from egards.loyalty.ledger import AccountKind
 from egards.loyalty.models import Entry, Member
@@ -301,6 +301,23 @@ def change_tier_by_exception(
     def end(lang: str) -> str:
         return domain.format_date(book.state.period_end, lang)
 
+    def reason(lang: str) -> str:
+        if tier != before:
+            return translate(
+                lang,
+                "{frm} → {to} by exception: {justification}",
+                frm=name(before, lang),
+                to=name(tier, lang),
+                justification=justification,
+            )
+        return translate(
+            lang,
+            "{tier} held until {end} by exception: {justification}",
+            tier=name(tier, lang),
+            end=end(lang),
+            justification=justification,
+        )
+
     event = domain.TierEvent(
         kind="upgraded"
         if rank(tier) > rank(before)
@@ -310,12 +327,8 @@ def change_tier_by_exception(
         on=today(),
         from_tier=before,
         to_tier=tier,
-        reason=f"{name(before, 'en')} → {name(tier, 'en')} by exception: {justification}"
-        if tier != before
-        else f"{name(tier, 'en')} held until {end('en')} by exception: {justification}",
-        reason_fr=f"{name(before, 'fr')} → {name(tier, 'fr')} par dérogation : {justification}"
-        if tier != before
-        else f"{name(tier, 'fr')} maintenu jusqu'au {end('fr')} par dérogation : {justification}",
+        reason=reason("en"),
+        reason_fr=reason("fr"),
     )
     close_book(session, book)
     _record_tier_events(
