@@ -11,6 +11,8 @@ import pytest
 from sqlalchemy import select
 
 from egards.accounts.domain import Role
+from egards.formats import format_day
+from egards.loyalty.models import TierChange
 from egards.outbox.models import OutboxMessage
 from egards.outbox.service import build_email
 from tests.integration.builders import customer_payload
@@ -213,7 +215,7 @@ def test_refused_request_grants_nothing(client, agent, supervisor, customer, mem
 
 
 def test_status_exception_keeps_the_tier_for_a_new_period(
-    client, agent, supervisor, customer, member, case
+    client, agent, supervisor, customer, member, case, db
 ):
     before = client.get(f"/api/v1/loyalty/members/{member['id']}", headers=agent.headers).json()
     request = grant(
@@ -230,6 +232,18 @@ def test_status_exception_keeps_the_tier_for_a_new_period(
     assert after["tier"] == before["tier"]
     assert date.fromisoformat(after["period_end"]) > date.fromisoformat(before["period_end"])
     assert date.fromisoformat(after["period_end"]) >= TODAY + timedelta(days=364)
+    with db.unit_of_work() as session:  # the stored reason, in both languages
+        change = session.scalars(
+            select(TierChange).where(
+                TierChange.member_id == member["id"], TierChange.source == "exception"
+            )
+        ).one()
+    end = date.fromisoformat(after["period_end"])
+    why = "Nobody called back after the cancellation"
+    assert change.reason == f"Explorer held until {format_day(end, 'en')} by exception: {why}"
+    assert change.reason_fr == (
+        f"Explorer maintenu jusqu'au {format_day(end, 'fr')} par dérogation : {why}"
+    )
 
 
 def test_voucher_is_used_once(client, agent, customer, case):
