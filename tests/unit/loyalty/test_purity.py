@@ -6,7 +6,7 @@ import egards.loyalty
 PURE = ("domain", "ledger.py", "programme.py", "errors.py", "fast.py", "codec.py")
 ALLOWED = {
     "__future__", "bisect", "calendar", "collections", "dataclasses", "datetime", "decimal", "enum",
-    "pathlib", "typing", "yaml", "pydantic", "egards",
+    "functools", "pathlib", "typing", "yaml", "pydantic", "egards",
 }  # fmt: skip
 
 

@@ -13,6 +13,7 @@ from decimal import (
     ROUND_HALF_UP,
     Decimal,
 )
+from functools import lru_cache
 
 from egards.formats import format_day as _format_day
 from egards.formats import format_number as _format_number
@@ -65,31 +66,16 @@ def _tier_index(programme: Programme, code: str) -> int:
     return programme.tier_index(code) if index is None else index  # unknown: its own error
 
 
+# Babel takes a quarter of a millisecond per number (the locale's pattern read again each
+# time): the tier events of a batch write the same thresholds and days over and over. The
+# caches are typed, so that 1.0 and True do not take 1's place.
+@lru_cache(maxsize=20_000, typed=True)
 def format_date(day: date | None, lang: str = "en") -> str:
     """``12 March 2025`` / ``1er mars 2025`` (Babel); nothing for no date."""
-    key = (day, lang)
-    found = _WORDS.get(key)
-    if found is None:
-        found = _format_day(day, lang)
-        if len(_WORDS) < _WORDS_KEPT:
-            _WORDS[key] = found
-    return found
+    return _format_day(day, lang)
 
 
+@lru_cache(maxsize=20_000, typed=True)
 def format_number(value: int, lang: str = "en") -> str:
     """``12,450`` / ``12 450`` (Babel: a narrow no-break space in French)."""
-    if type(value) is not int:  # 1.0 and True would share 1's place below
-        return _format_number(value, lang)
-    key = (value, lang)
-    found = _WORDS.get(key)
-    if found is None:
-        found = _format_number(value, lang)
-        if len(_WORDS) < _WORDS_KEPT:
-            _WORDS[key] = found
-    return found
-
-
-# Babel takes a quarter of a millisecond per number (the locale's pattern read again each
-# time): the tier events of a batch write the same thresholds and days over and over.
-_WORDS: dict[tuple[object, str], str] = {}
-_WORDS_KEPT = 20_000
+    return _format_number(value, lang)
