@@ -21,6 +21,7 @@ from egards.i18n import (
     readable,
     render_message,
     translate,
+    translate_context,
     translate_plural,
 )
 
@@ -40,5 +41,6 @@ __all__ = [
     "readable",
     "render_message",
     "translate",
+    "translate_context",
     "translate_plural",
 ]

@@ -19,6 +19,7 @@ from egards.web.i18n import (
     format_short_datetime,
     render_message,
     translate,
+    translate_context,
     translate_plural,
 )
 from egards.web.static_files import static_url
@@ -102,6 +103,7 @@ def render(
         "_": lambda text, **kw: translate(locale, text, **kw),
         "locale": locale,
         "ngettext": lambda one, many, n, **kw: translate_plural(locale, one, many, n, **kw),
+        "pgettext": lambda context, text, **kw: translate_context(locale, context, text, **kw),
         "dt": lambda value, long=False, zone=False: (
             format_datetime(value, locale, with_zone=zone)
             if long or zone

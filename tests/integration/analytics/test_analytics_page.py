@@ -42,6 +42,9 @@ def test_the_page_in_french_names_programmes_and_writes_numbers_the_french_way(
     churn = page.split('id="churn-model"')[1].split("</section>")[0]
     assert "historique insuffisant" in churn or "Gradient boosting calibré" in churn, churn
     assert "not enough history" not in churn
+    # The calibration's bins as percentages, not "0.0-0.1".
+    assert not re.search(r"\d\.\d-\d\.\d", churn)
+    assert re.search(r"<td>0\s%\s–\s10\s%</td>", churn), churn
     # Each chart sits in a sized box inside its card, and the tier table scrolls in its own
     # column instead of being covered by the chart.
     tier_section = page.split('id="tier-value"')[1].split("</section>")[0]
