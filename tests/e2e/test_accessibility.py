@@ -286,7 +286,8 @@ def cut_cells(page, table: str, rows: int = 12) -> list[str]:
 
 def test_on_a_phone_the_menu_is_one_button_and_the_queues_are_cards(context_at):
     """On a 390-px phone the inbox, the team queue and "no silence" show each case as a card:
-    time left, customer and subject first, every cell inside the window, no sideways scroll."""
+    time left, customer and subject first, every cell inside the window, no sideways scroll;
+    a case's thread comes before its customer's panels."""
     page = context_at(390, 844)
     sign_in(page)
     page.goto("/cases")
@@ -320,3 +321,7 @@ def test_on_a_phone_the_menu_is_one_button_and_the_queues_are_cards(context_at):
         assert timer["y"] < customer["y"] < subject["y"] < channel["y"], path
     team = page.locator(".team-filter select").bounding_box()
     assert team["width"] >= 200
+    # A case opened on the phone shows its thread before the customer's panels.
+    page.goto(f"/cases/{page.locator('#inbox-table tr.case-row').first.get_attribute('data-case')}")
+    thread = page.locator("#thread-card").bounding_box()
+    assert thread["y"] < page.locator("#customer-side").bounding_box()["y"]
