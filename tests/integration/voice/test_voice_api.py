@@ -324,6 +324,17 @@ def test_a_low_score_opens_a_follow_up_case_with_a_promise(client, agent, db):
     assert detail["sla"]["first_response_due_at"] is not None  # the promise to the customer
 
 
+def test_a_french_customers_follow_up_case_is_written_in_french(client, agent, db):
+    customer = new_customer(client, agent, language="fr")
+    case = open_case(client, agent, customer["id"], "Ma facture est fausse.", subject="Facture")
+    resolve(client, agent, case["id"])
+    token = token_of(survey_mail(db, case["id"]))
+    answer = client.post(f"/api/v1/voice/surveys/{token}/answer", json={"rating": 2})
+    follow_up = answer.json()["follow_up_case_id"]
+    detail = client.get(f"/api/v1/cases/{follow_up}", headers=agent.headers).json()
+    assert detail["subject"].startswith("Boucler la boucle : satisfaction 2/5 sur C-")
+
+
 def test_an_agent_can_no_longer_post_a_rating_for_the_customer(client, agent, supervisor):
     customer = new_customer(client, agent)
     case = open_case(client, agent, customer["id"], "Question de prix.")

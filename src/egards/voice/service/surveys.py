@@ -434,11 +434,11 @@ def _follow_up(
     session: Session, invitation: Invitation, comment: str | None, *, now: datetime
 ) -> int:
     number = f"C-{invitation.case_id:06d}" if invitation.case_id else "survey"
-    french = invitation.language == "fr"
-    subject = (
-        f"Boucler la boucle : satisfaction {invitation.rating}/5 sur {number}"
-        if french
-        else f"Close the loop: satisfaction {invitation.rating}/5 on {number}"
+    subject = translate(
+        invitation.language,
+        "Close the loop: satisfaction {rating}/5 on {number}",
+        rating=str(invitation.rating),
+        number=number,
     )
     opened = cases.open_case(
         session,
@@ -454,7 +454,7 @@ def _follow_up(
             tags=("csat-follow-up",),
         ),
         message=InboundIn(
-            body_text=comment or ("(pas de commentaire)" if french else "(no comment)"),
+            body_text=comment or translate(invitation.language, "(no comment)"),
             subject=subject,
             received_at=now,
         ),
