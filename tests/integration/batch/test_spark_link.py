@@ -149,17 +149,23 @@ def test_a_linking_run_that_fails_half_way_leaves_the_links_and_the_queue_as_the
         )
     unlinked = _outcome(db)
     assert unlinked != before
-    propose = probabilistic.propose_link
     calls = 0
 
-    def fails_on_the_third(*args: Any, **kwargs: Any) -> Any:
-        nonlocal calls
-        calls += 1
-        if calls == 3:
-            raise RuntimeError("the database went away half-way")
-        return propose(*args, **kwargs)
+    def failing_on_the_third_write(write: Any) -> Any:
+        def written(*args: Any, **kwargs: Any) -> Any:
+            nonlocal calls
+            calls += 1
+            if calls == 3:
+                raise RuntimeError("the database went away half-way")
+            return write(*args, **kwargs)
 
-    monkeypatch.setattr(probabilistic, "propose_link", fails_on_the_third)
+        return written
+
+    # The third write, link or proposal, whichever comes: two have been made before it.
+    for name in ("_link", "propose_link"):
+        monkeypatch.setattr(
+            probabilistic, name, failing_on_the_third_write(getattr(probabilistic, name))
+        )
     with pytest.raises(RuntimeError, match="half-way"):
         service.run(db, actor=SYSTEM, job="link", engine="local")
     assert calls == 3
