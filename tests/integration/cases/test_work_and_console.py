@@ -116,6 +116,17 @@ def test_the_console_shows_inbox_case_no_silence_reports_and_the_360_panel(clien
     assert 'id="customer-cases"' in file.text and case["number"] in file.text
 
 
+def test_a_case_subject_is_marked_with_the_case_language_on_its_page_and_the_360(client, agent):
+    customer = create_customer(client, agent, preferred_language="en")
+    case = log_call(client, agent, customer_id=customer["id"], subject="Router keeps rebooting")
+    case = case["case"]
+    login(client, agent.email)
+    page = client.get(f"/cases/{case['id']}").text
+    assert '<span id="case-subject" lang="en">Router keeps rebooting</span>' in page
+    panel = client.get(f"/customers/{customer['id']}").text.split('id="customer-cases"')[1]
+    assert '<td lang="en">Router keeps rebooting</td>' in panel
+
+
 def test_the_console_speaks_french(client, agent):
     customer = create_customer(client, agent)
     case = log_call(client, agent, customer_id=customer["id"])["case"]
