@@ -95,7 +95,10 @@ def test_the_console_shows_inbox_case_no_silence_reports_and_the_360_panel(clien
     assert 'hx-trigger="every 30s"' in inbox.text
     page = client.get(f"/cases/{case['id']}")
     assert page.status_code == 200 and case["number"] in page.text
-    assert "Bonjour {name}" in page.text and "Hello {name}" in page.text  # both macro sets
+    # Both macro sets, greeting the customer in each language about this case.
+    number = case["number"]
+    assert f"Bonjour Hélène,\n\nJe prends en charge votre demande {number}" in page.text
+    assert f"Hello Hélène,\n\nI am taking care of your request {number}" in page.text
     note = client.post(
         f"/cases/{case['id']}/note", data={"body": "Vu avec le technicien", "csrf_token": token}
     )
