@@ -34,7 +34,6 @@ from egards.cases.labels import case_label
 from egards.cases.mail import displayed_html
 from egards.cases.schemas import CaseLogCreate
 from egards.cases.service import AttachmentIn, CasesConfig, Opened
-from egards.config import LOCALES
 from egards.customers import service as customers
 from egards.customers.service import Customer
 from egards.errors import N_, InvalidInput
@@ -57,42 +56,54 @@ NAV = [
     ("/case-reports", "Case reports", str(Permission.CASES_READ)),
 ]
 
-# Reply macros (title, text), offered in each language whatever the console's; {name} and
-# {number} are filled in the browser.
+# Reply macros (title, text), offered in each language whatever the console's, with the
+# greeting and the case's number filled in that language.
 MACROS: tuple[tuple[str, str], ...] = (
     (
         C_("reply macro", "Taking it"),
         N_(
-            "Hello {name},\n\nI am taking care of your request {number} and will come back to"
+            "{greeting}\n\nI am taking care of your request {number} and will come back to"
             " you as soon as possible.\n\nKind regards,"
         ),
     ),
     (
         C_("reply macro", "Asking for details"),
         N_(
-            "Hello {name},\n\nTo move forward with your request {number}, could you tell us:"
+            "{greeting}\n\nTo move forward with your request {number}, could you tell us:"
             " \n\nKind regards,"
         ),
     ),
     (
         C_("reply macro", "Resolved"),
         N_(
-            "Hello {name},\n\nYour request {number} is resolved: \n\nJust reply to this message"
+            "{greeting}\n\nYour request {number} is resolved: \n\nJust reply to this message"
             " if anything is still wrong.\n\nKind regards,"
         ),
     ),
     (
         C_("reply macro", "Apology"),
-        N_("Hello {name},\n\nPlease accept our apologies for the inconvenience. \n\nKind regards,"),
+        N_("{greeting}\n\nPlease accept our apologies for the inconvenience. \n\nKind regards,"),
     ),
 )
 
 
-def macros() -> dict[str, list[tuple[str, str]]]:
-    """The reply macros in each language, French first (the house language)."""
+def greeting(lang: str, name: str | None) -> str:
+    """How a reply in ``lang`` greets the customer: by name, else as a letter greets someone
+    unnamed ("Dear Sir or Madam," / "Madame, Monsieur,")."""
+    if name:
+        return translate(lang, "Hello {name},", name=name)
+    return translate_context(lang, "salutation", C_("salutation", "Dear Sir or Madam,"))
+
+
+def macros(*, name: str | None, number: str) -> dict[str, list[tuple[str, str]]]:
+    """The reply macros in each language, French first (the house language), greeting
+    ``name`` (or nobody by name) about the case ``number``."""
     return {
         lang: [
-            (translate_context(lang, "reply macro", title), translate(lang, text))
+            (
+                translate_context(lang, "reply macro", title),
+                translate(lang, text, greeting=greeting(lang, name), number=number),
+            )
             for title, text in MACROS
         ]
         for lang in ("fr", "en")
@@ -300,12 +311,6 @@ def case_page(
     agents = []
     if actor.can(Permission.CASES_SUPERVISE):
         agents = service.assignable_agents(session)
-    # The macros greet someone unnamed formally, in the case's language.
-    name = (customer.first_name if customer else (case.sender_name or "")) or (
-        translate_context(case.language, "salutation", C_("salutation", "Sir or Madam"))
-        if case.language in LOCALES
-        else ""
-    )
     messages = service.thread(session, actor=actor, case_id=case.id)
     context = {
         "case": case,
@@ -323,8 +328,10 @@ def case_page(
         "suggestions": suggestions,
         "names": service.display_names(session, [case]),
         "agents": agents,
-        "macros": macros(),
-        "macro_name": name,
+        "macros": macros(
+            name=customer.first_name if customer else case.sender_name,
+            number=format_case_number(case.id),
+        ),
         "statuses": list(CaseStatus),
         "teams": TEAMS,
         "categories": CATEGORIES,

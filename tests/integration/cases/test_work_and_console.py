@@ -95,7 +95,10 @@ def test_the_console_shows_inbox_case_no_silence_reports_and_the_360_panel(clien
     assert 'hx-trigger="every 30s"' in inbox.text
     page = client.get(f"/cases/{case['id']}")
     assert page.status_code == 200 and case["number"] in page.text
-    assert "Bonjour {name}" in page.text and "Hello {name}" in page.text  # both macro sets
+    # Both macro sets, greeting the customer in each language about this case.
+    number = case["number"]
+    assert f"Bonjour Hélène,\n\nJe prends en charge votre demande {number}" in page.text
+    assert f"Hello Hélène,\n\nI am taking care of your request {number}" in page.text
     note = client.post(
         f"/cases/{case['id']}/note", data={"body": "Vu avec le technicien", "csrf_token": token}
     )
@@ -114,6 +117,17 @@ def test_the_console_shows_inbox_case_no_silence_reports_and_the_360_panel(clien
     assert rows[0]["first_response_breached"] == "no"
     file = client.get(f"/customers/{customer['id']}")
     assert 'id="customer-cases"' in file.text and case["number"] in file.text
+
+
+def test_a_case_subject_is_marked_with_the_case_language_on_its_page_and_the_360(client, agent):
+    customer = create_customer(client, agent, preferred_language="en")
+    case = log_call(client, agent, customer_id=customer["id"], subject="Router keeps rebooting")
+    case = case["case"]
+    login(client, agent.email)
+    page = client.get(f"/cases/{case['id']}").text
+    assert '<span id="case-subject" lang="en">Router keeps rebooting</span>' in page
+    panel = client.get(f"/customers/{customer['id']}").text.split('id="customer-cases"')[1]
+    assert '<td lang="en">Router keeps rebooting</td>' in panel
 
 
 def test_the_console_speaks_french(client, agent):
