@@ -4,6 +4,7 @@ hides what breaks the rules."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
@@ -11,7 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from egards.accounts.domain import Permission
 from egards.errors import NotFound
-from egards.i18n import N_
+from egards.i18n import N_, pick_locale
 from egards.ideas import domain, service
 from egards.voice.settings import get_voice_settings
 from egards.web.deps import CurrentActor, DbSession, Id, now_of
@@ -22,8 +23,10 @@ NAV_GROUP = "Customers"  # the menu group its entries join
 NAV = [("/ideas", "Idea box", Permission.CASES_READ)]
 
 
-def _locale(request: Request) -> str:
-    return "en" if getattr(request.state, "locale", "fr") == "en" else "fr"
+def _shown(request: Request) -> dict:
+    """What every idea page shares: the reader's locale and how it shows a title."""
+    locale = pick_locale(getattr(request.state, "locale", None))
+    return {"ideas_locale": locale, "title_of": partial(service.shown_title, locale=locale)}
 
 
 @router.get("/ideas")
@@ -49,7 +52,7 @@ def ideas_page(
             "categories": service.categories(),
             "tag": tag,
             "tags": service.tags_in_use(session, actor=actor),
-            "ideas_locale": _locale(request),
+            **_shown(request),
         },
     )
 
@@ -69,7 +72,7 @@ def public_list(request: Request, session: DbSession, category: str | None = Non
             "ideas": service.public_ideas(session, category=category),
             "category": category,
             "categories": service.categories(),
-            "ideas_locale": _locale(request),
+            **_shown(request),
         },
     )
     response.headers["Referrer-Policy"] = "no-referrer"
@@ -90,7 +93,7 @@ def idea_page(request: Request, session: DbSession, actor: CurrentActor, idea_id
             "others": [i for i in others if i.status != domain.MERGED],
             "statuses": domain.STATUSES,
             "categories": service.categories(),
-            "ideas_locale": _locale(request),
+            **_shown(request),
             "voter_count": len(service.voters(session, idea.id)),
             "comments": service.list_comments(session, actor=actor, idea_id=idea.id),
         },

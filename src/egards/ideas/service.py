@@ -29,7 +29,9 @@ from egards.loyalty import service as loyalty
 from egards.outbox import service as outbox
 from egards.voice.settings import get_voice_settings
 
-ERASED_TITLE = "Idea withdrawn"
+# What an erased proposer's idea is called: stored as this English msgid (the proposer's own
+# words are gone) and shown in the reader's language by ``shown_title``.
+ERASED_TITLE = N_("Idea withdrawn")
 # A status as the e-mail to the proposer and voters says it: "Your idea is now planned".
 STATUS_CONTEXT = "idea"
 STATUS_WORDS: dict[str, str] = {
@@ -64,6 +66,14 @@ def _get(session: Session, idea_id: int) -> Idea:
     return idea
 
 
+def shown_title(idea: Idea, locale: str) -> str:
+    """An idea's title as a reader in ``locale`` sees it: its proposer's words, or "Idea
+    withdrawn" in the reader's language once the proposer was erased."""
+    if idea.hidden_reason == "erased":
+        return translate(locale, ERASED_TITLE)
+    return idea.title
+
+
 # --------------------------------------------------------------------------------------
 # The customer's side (the portal)
 # --------------------------------------------------------------------------------------
@@ -91,7 +101,7 @@ def propose(
         title=clean_title,
         body=clean_body,
         category=category,
-        language=language if language in ("fr", "en") else "fr",
+        language=pick_locale(language),
         status="new",
         hidden=False,
         votes=0,
@@ -502,20 +512,21 @@ def _notify(
             continue
         language = pick_locale(idea.language, "en")
         words = translate_context(language, STATUS_CONTEXT, STATUS_WORDS[status])
+        title = shown_title(idea, language)
         answer = f"« {shown.answer} »\n\n" if shown.answer and merged_into is None else ""
         if merged_into is not None:
-            answer = f"→ {merged_into.title}\n\n"
+            answer = f"→ {shown_title(merged_into, language)}\n\n"
         outbox.enqueue_email(
             session,
             key=f"ideas.{idea.id}.{status}.{customer_id}.{now.isoformat()}",
             sender=settings.mail_from,
             to=email,
-            subject=translate(language, MAIL_SUBJECT, status=words, title=idea.title)[:200],
+            subject=translate(language, MAIL_SUBJECT, status=words, title=title)[:200],
             body=translate(
                 language,
                 MAIL_BODY,
                 status=words,
-                title=idea.title,
+                title=title,
                 answer=answer,
                 link=f"{base}/my/ideas#idea-{shown.id}",
             ),

@@ -479,3 +479,35 @@ def test_a_programmes_category_is_open_to_its_members_only(
         assert refused.status_code == 422
     with db.unit_of_work() as session:
         assert session.scalar(select(Idea.id).where(Idea.title == "Lounge for everyone")) is None
+
+
+def test_an_erased_proposers_idea_reads_withdrawn_in_the_staff_members_language(
+    make_consenting_customer, app, client, db, admin, supervisor
+):
+    proposer, mail = make_consenting_customer()
+    _voter, voter_mail = make_consenting_customer()
+    with TestClient(app) as portal:
+        propose(portal, sign_in(portal, db, mail), "Quieter cabins", "Quieter cabins at night.")
+    idea = idea_id_of(db, "Quieter cabins")
+    with TestClient(app) as portal:
+        csrf = sign_in(portal, db, voter_mail)
+        assert portal.post(f"/my/ideas/{idea}/vote", data={"csrf_token": csrf}).status_code < 400
+    erased = client.post(
+        f"/api/v1/customers/{proposer}/erase", json={"reason": "GDPR"}, headers=admin.headers
+    )
+    assert erased.status_code == 200, erased.text
+
+    csrf = login(client, supervisor.email)
+    client.post("/locale", data={"locale": "fr", "csrf_token": csrf, "next": "/ideas"})
+    assert '<h1 id="idea-title">Idée retirée</h1>' in client.get(f"/ideas/{idea}").text
+    listing = client.get("/ideas").text
+    assert f'<a href="/ideas/{idea}">Idée retirée</a>' in listing
+    assert "Quieter cabins" not in listing
+    client.post("/locale", data={"locale": "en", "csrf_token": csrf, "next": "/ideas"})
+    assert '<h1 id="idea-title">Idea withdrawn</h1>' in client.get(f"/ideas/{idea}").text
+
+    # The e-mail telling the voter of a new status names it in the e-mail's language.
+    client.post(f"/ideas/{idea}/status", data={"status": "planned", "csrf_token": csrf})
+    assert [subject for subject, _ in letters_about(db, idea)] == [
+        "Your idea is now planned: Idea withdrawn"
+    ]
