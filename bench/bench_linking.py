@@ -28,7 +28,9 @@ review on the other half, beside the product's defaults (the thresholds: upper, 
 the upper threshold of a profile known by its names alone, EGARDS_SOCIAL_LINK_NAME_ONLY_UPPER),
 on the social set and on its adversarial variant (namesakes of rare-named customers too,
 ``social_set(adversarial=True)``), with the ceiling of any rule on those scores (true links
-never scored, or tied with a namesake customer at the very same comparison levels).
+never scored, or tied with a namesake customer at the very same comparison levels) and the
+best any rule deciding per class of evidence could do (``rule_ceiling``: strangers who look
+like a customer's own profile count too).
 ``--speed-only`` measures speed alone; the batch is reported in CPU time (the process's,
 DuckDB's threads included) beside the wall time and the load average.
 """
@@ -313,12 +315,56 @@ def _thresholds(
     recall = (truths - unscored - tied) / truths
     print(f"| {variant} | any rule on these scores (ceiling) | — | 1.0000 | {recall:.4f} | "
           f"{2 * recall / (1 + recall):.4f} | — |")  # fmt: skip
+    p, r, f, classes, alone = rule_ceiling(pairs, data.truth, half=0)
+    print(f"| {variant} | any rule deciding per evidence class ({classes} classes, {alone} of "
+          f"one profile; chosen on this half: a bound) | — | {p:.4f} | {r:.4f} | {f:.4f} "
+          "| — |")  # fmt: skip
     names = Counter((c["first_name"], c["last_name"]) for c in data.customers)
     shared = sum(count for count in names.values() if count > 1)
     print(f"{variant}: of {truths:,} true links, {unscored} not scored above the lower threshold "
           f"and {tied} whose customer has a namesake in the file with the very same comparison "
           f"levels; {shared:,} of {len(data.customers):,} customers share their first and last "
-          "name with another")  # fmt: skip
+          f"name with another (two customers drawn at random: same names "
+          f"{coincidence(names):.2e}, same city "
+          f"{coincidence(Counter(c['city'] for c in data.customers)):.3f})")  # fmt: skip
+
+
+def coincidence(counts: Counter) -> float:
+    """The chance that two records drawn at random share the value counted."""
+    n = sum(counts.values())
+    return sum(c * (c - 1) for c in counts.values()) / (n * (n - 1))
+
+
+def rule_ceiling(
+    pairs: list[linking.ScoredPair], truth: dict[str, str], *, half: int
+) -> tuple[float, float, float, int, int]:
+    """The best precision, recall and F1 of any rule that decides on what these scores
+    show: each profile falls in a class by its best candidate's comparison levels and how
+    many candidates share them, and a rule links all of a class or none (to one of the tied
+    candidates: right once in k for a tie of k; a stranger's link is always wrong). The
+    classes are chosen on the measured half itself, by decreasing share of right links
+    (which maximises F1), so no rule chosen elsewhere can beat it. Also returns the number
+    of classes and of classes of a single profile (each of them trivially right or left)."""
+    by_profile: dict[str, list[linking.ScoredPair]] = {}
+    for pair in pairs:
+        if int(pair.left_id) % 2 == half:
+            by_profile.setdefault(pair.left_id, []).append(pair)
+    classes: dict[tuple, list[float]] = {}
+    for profile, candidates in by_profile.items():
+        top = max(candidates, key=lambda p: p.match_weight)
+        tied = [p for p in candidates if p.levels == top.levels]
+        seen = classes.setdefault((tuple(sorted(top.levels.items())), len(tied)), [0.0, 0])
+        seen[0] += sum(p.right_id == truth.get(profile) for p in tied) / len(tied)
+        seen[1] += 1
+    truths = sum(1 for profile in truth if int(profile) % 2 == half)
+    best = (0.0, 0.0, 0.0)
+    right = linked = 0.0
+    for good, count in sorted(classes.values(), key=lambda c: -c[0] / c[1]):
+        right, linked = right + good, linked + count
+        if 2 * right / (linked + truths) > best[2]:
+            best = (right / linked, right / truths, 2 * right / (linked + truths))
+    alone = sum(1 for _, count in classes.values() if count == 1)
+    return *best, len(classes), alone
 
 
 def ceiling(
