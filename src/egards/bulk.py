@@ -23,8 +23,10 @@ from sqlalchemy import (
     DateTime,
     String,
     Table,
+    Text,
     any_,
     bindparam,
+    cast,
     func,
     insert,
     select,
@@ -361,6 +363,55 @@ def bulk_update(
             statement, [{marks[c]: row[c] for c in columns} for row in rows]
         )
         return
+    _pg_update(session, table, rows, keys=keys)
+
+
+def bulk_update_unchanged(
+    session: Session,
+    table: Table,
+    rows: list[dict[str, Any]],
+    *,
+    key: str,
+    column: str,
+    read: list[str],
+) -> set[Any]:
+    """:func:`bulk_update`, compare-and-set: each row is written only where ``column`` still
+    holds, as text, what was read (``read[i]`` for ``rows[i]``), so that a change another
+    transaction made since the read is never overwritten. Returns the keys written.
+
+    On PostgreSQL the comparison is in the ``UPDATE``'s condition: a row another transaction
+    holds is waited for and compared again once it commits. On SQLite the transaction holds
+    the database's write lock from its start (``BEGIN IMMEDIATE``), so reading the current
+    values first and writing the rows that still match is as safe."""
+    if not rows:
+        return set()
+    if session.get_bind().dialect.name == "postgresql":
+        return _pg_update(session, table, rows, keys=(key,), unchanged=(column, read))
+    expected = {row[key]: seen for row, seen in zip(rows, read, strict=True)}
+    current = {
+        found: text
+        for found, text in select_in(
+            session, table.c[key], cast(table.c[column], Text), ids=expected
+        )
+    }
+    kept = [row for row in rows if current.get(row[key]) == expected[row[key]]]
+    bulk_update(session, table, kept, key=key)
+    return {row[key] for row in kept}
+
+
+def _pg_update(
+    session: Session,
+    table: Table,
+    rows: list[dict[str, Any]],
+    *,
+    keys: tuple[str, ...],
+    unchanged: tuple[str, list[str]] | None = None,
+) -> set[Any]:
+    """PostgreSQL's ``UPDATE … FROM unnest(arrays)``; with ``unchanged`` (a column and the
+    text read of it for each row), only where the column still holds that text, returning the
+    first key of each row written."""
+    columns = list(rows[0])
+    changed = [c for c in columns if c not in keys]
     dialect = session.get_bind().dialect
     as_json = {c for c in columns if isinstance(table.c[c].type, JSON)}
     arrays = {
@@ -369,18 +420,28 @@ def bulk_update(
         else [row[c] for row in rows]
         for c in columns
     }
-    sources = ", ".join(f"%({c})b::{table.c[c].type.compile(dialect=dialect)}[]" for c in columns)
-    names = ", ".join(f'"{c}"' for c in columns)
+    sources = [f"%({c})b::{table.c[c].type.compile(dialect=dialect)}[]" for c in columns]
+    names = [f'"{c}"' for c in columns]
+    conditions = [f't."{k}" = v."{k}"' for k in keys]
+    returning = ""
+    if unchanged is not None:
+        column, read = unchanged
+        arrays["_read"] = read
+        sources.append("%(_read)b::text[]")
+        names.append('"_read"')
+        conditions.append(f't."{column}"::text = v."_read"')
+        returning = f' RETURNING t."{keys[0]}"'
     assignments = ", ".join(f'"{c}" = v."{c}"' for c in changed)
-    matching = " AND ".join(f't."{k}" = v."{k}"' for k in keys)
     with pg_cursor(session) as cursor:
         cursor.execute(
             # psycopg types a query as a LiteralString; this one is made of the table's own
             # names and types, the values go as parameters.
-            f"UPDATE {table.name} AS t SET {assignments} FROM unnest({sources}) AS v({names})"  # pyright: ignore[reportArgumentType]
-            f" WHERE {matching}",
+            f"UPDATE {table.name} AS t SET {assignments}"  # pyright: ignore[reportArgumentType]
+            f" FROM unnest({', '.join(sources)}) AS v({', '.join(names)})"
+            f" WHERE {' AND '.join(conditions)}{returning}",
             arrays,
         )
+        return {row[0] for row in cursor.fetchall()} if returning else set()
 
 
 def copy_rows(session: Session, table_name: str, table) -> None:

@@ -251,21 +251,30 @@ def _requalify(
 ) -> dict[str, int]:
     """Close the periods that ended before ``as_of``: on one machine, ``loyalty.requalify``;
     on Spark, its evaluation run by Spark on a fresh export and its writer on the driver, every
-    batch in one transaction (a failure leaves every member as it was)."""
+    batch in one transaction (a failure leaves every member as it was). A member whose tier
+    state moved after the export (an activity posted while Spark computed) is not overwritten:
+    the writer leaves it, and the single-machine job requalifies it from its new state in the
+    same transaction."""
     if engine == "local":
         with db.unit_of_work() as session:
             return loyalty.requalify(session, actor=actor, as_of=as_of)
-    counts = {"members": 0, "changed": 0}
+    counts = {"members": 0, "changed": 0, "moved": 0, "left": 0}
+    moved: list[int] = []
     with tempfile.TemporaryDirectory(prefix="egards-batch-") as scratch:
         export_members(db, directory=Path(scratch), as_of=as_of)
         with _spark_session(spark, master) as session_, db.unit_of_work() as session:
             batches = spark_engine.requalified(
                 session_, Path(scratch) / MEMBERS, as_of=as_of, actor=actor
             )
-            for updates, changes, timeline, changed in batches:
-                loyalty.write_requalified(session, updates, changes, timeline)
-                counts["members"] += len(updates)
-                counts["changed"] += changed
+            for batch in batches:
+                done = loyalty.write_requalified(session, batch)
+                counts["members"] += done.members
+                counts["changed"] += done.changed
+                counts["moved"] += len(done.moved)
+                moved.extend(done.moved)
+            if moved:  # activities posted since the export: evaluated again from their state
+                again = loyalty.requalify(session, actor=actor, as_of=as_of, member_ids=moved)
+                counts = {name: counts[name] + again[name] for name in counts}
     return counts
 
 

@@ -32,6 +32,8 @@ from egards.errors import N_, DomainError
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
+    from egards.loyalty.service import Requalified
+
 JAVA_PACKAGE = "openjdk-17-jre-headless"
 MASTER = re.compile(r"^(local(\[(\d+|\*)\])?|yarn|spark://[^:/\s]+:\d+|k8s://\S+)$")
 
@@ -199,13 +201,12 @@ def daily_transactions(
 
 def requalified(
     spark: SparkSession, path: Path, *, as_of: date, actor: Actor, batch_size: int = 20_000
-) -> Iterator[tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]], int]]:
+) -> Iterator[Requalified]:
     """Requalification of the members exported at ``path`` (those whose period ended before
     ``as_of``: :func:`egards.batch.service.export_members`), computed by Spark: the members
     are spread over partitions by id, and each partition runs
     :func:`egards.loyalty.service.requalified`, the single-machine job's own evaluation of the
-    pure tier rules, on batches of at most ``batch_size`` members. Yields each batch's (member
-    updates, tier changes, timeline entries, members changed) for
+    pure tier rules, on batches of at most ``batch_size`` members. Yields each batch, computed, for
     :func:`egards.loyalty.service.write_requalified`."""
     import pandas as pd
     from pyspark.sql import functions as F

@@ -1,6 +1,7 @@
 """Requalification on Spark ends exactly where the single-machine job does, on the same
 generated members and activities: the same tiers and tier states, the same tier changes and
-timeline entries, the same ledger; and a Spark run that fails leaves every member as it was."""
+timeline entries, the same ledger; a Spark run that fails leaves every member as it was; and
+an activity posted between the read and the write is never overwritten, on either engine."""
 
 from __future__ import annotations
 
@@ -18,9 +19,12 @@ from egards.batch.errors import SparkJobFailed
 from egards.batch.models import BatchRun
 from egards.customers.models import TimelineEvent
 from egards.errors import InvalidInput
+from egards.loyalty import codec, domain
 from egards.loyalty import service as loyalty
 from egards.loyalty.domain import Activity
 from egards.loyalty.models import Entry, Member, TierChange
+from egards.loyalty.schemas import ActivityCreate
+from egards.loyalty.service import period_ends
 from tests.integration.loyalty import enrolled
 
 TODAY = date.today()
@@ -184,3 +188,89 @@ def test_requalification_refuses_an_old_export(db, tmp_path):
     with pytest.raises(InvalidInput, match="current state of the database") as refused:
         service.run(db, actor=SYSTEM, job="requalify", engine="spark", parquet=tmp_path)
     assert refused.value.field == "parquet"
+
+
+def _fly_first_class(session, member_id: int) -> dict[str, Any]:
+    """Six first-class long hauls posted today (360 XP: an upgrade to Platinum at once), as
+    an agent or a feed would post them; the member's tier state afterwards."""
+    member = session.get_one(Member, member_id)
+    for n in range(6):
+        loyalty.record_activity(
+            session,
+            actor=SYSTEM,
+            programme_code="flying_blue",
+            data=ActivityCreate(
+                key=f"race-{member_id}-{n}",
+                customer_id=member.customer_id,
+                kind="flight",
+                on=TODAY,
+                amounts={"fare": 300_000},
+                attributes={"cabin": "first", "distance_miles": 6000, "domestic": False},
+            ),
+        )
+    session.flush()
+    session.refresh(member)
+    return dict(member.tier_state)
+
+
+def _closed(state: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The tier state the period-end rule makes of ``state`` on ``AS_OF``, and its events."""
+    programme = loyalty.get_programme("flying_blue")
+    outcome = domain.close_periods(programme, codec.state_from_json(state), as_of=AS_OF)
+    return codec.state_to_json(outcome.state), [event.kind for event in outcome.events]
+
+
+def _stored_state(db, member_id: int) -> dict[str, Any]:
+    with db.unit_of_work() as session:
+        return dict(session.get_one(Member, member_id).tier_state)
+
+
+@pytest.mark.parametrize("on", ["local", "spark"])
+def test_an_activity_posted_between_the_read_and_the_write_is_kept(
+    db, spark, members, monkeypatch, on
+):
+    """On Spark the members are read in one transaction (the export) and written minutes
+    later; on one machine a batch is read, computed, then written. Flights posted in between
+    move the member's tier state: the write leaves that member, who is requalified again from
+    the state the flights made, with the others written as usual."""
+    target = members[1]  # not raised by exception: without the flights, no Platinum
+    with db.unit_of_work() as session:
+        exported = dict(session.get_one(Member, target).tier_state)
+    posted: dict[str, Any] = {}
+    if on == "spark":
+        export = service.export_members
+
+        def export_then_fly(*args: Any, **kwargs: Any) -> int:
+            written = export(*args, **kwargs)
+            with db.unit_of_work() as session:
+                posted.update(_fly_first_class(session, target))
+            return written
+
+        monkeypatch.setattr(service, "export_members", export_then_fly)
+    else:
+        read = period_ends.members_due
+        calls: list[int] = []
+
+        def fly_before_the_first_write(session, **kwargs: Any):
+            calls.append(1)
+            if len(calls) == 2:  # the first batch is computed, not yet written
+                posted.update(_fly_first_class(session, target))
+            return read(session, **kwargs)
+
+        monkeypatch.setattr(period_ends, "members_due", fly_before_the_first_write)
+
+    done = service.run(db, actor=SYSTEM, job="requalify", engine=on, as_of=AS_OF, spark=spark)
+
+    assert posted and posted != exported
+    assert _closed(posted) != _closed(exported)  # overwriting would show
+    state, events = _closed(posted)
+    assert _stored_state(db, target) == state
+    assert done.counts["moved"] == 1 and done.counts["left"] == 0
+    assert done.counts["members"] == len(members)
+    with db.unit_of_work() as session:  # the events of the state read first were not written
+        written = session.scalars(
+            select(TierChange.kind)
+            .where(TierChange.member_id == target, TierChange.source == "batch")
+            .order_by(TierChange.id)
+        ).all()
+    assert written == events and "downgraded" in events  # Platinum lost at the period's end

@@ -43,6 +43,8 @@ from .operations import enrol as enrol
 from .operations import grant_points as grant_points
 from .operations import redeem as redeem
 from .operations import resolve_hold as resolve_hold
+from .period_ends import Requalified as Requalified
+from .period_ends import Written as Written
 from .period_ends import expire_points as expire_points
 from .period_ends import expiry_candidates as expiry_candidates
 from .period_ends import members_due as members_due

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -14,7 +15,14 @@ from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import Session
 
 from egards.accounts.domain import Actor, Permission
-from egards.bulk import BackgroundWriter, bulk_insert, bulk_update, paused_gc
+from egards.bulk import (
+    BackgroundWriter,
+    among,
+    bulk_insert,
+    bulk_update_unchanged,
+    chunks,
+    paused_gc,
+)
 from egards.config import LOCALES
 from egards.customers import service as customers
 from egards.customers.models import TimelineEvent
@@ -27,6 +35,32 @@ from egards.loyalty.programme import ExpiryMode
 from ._common import _tier_change_row, _timeline_row, get_programme, programmes
 from .books import _lock, close_book, resume_book
 
+RETRIES = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Requalified:
+    """One batch of :func:`requalify`, computed by :func:`requalified`: the member updates,
+    each member's tier state as it was read (JSON text, beside ``updates``), the tier changes
+    and timeline entries, and the members whose tier changed (not only requalified)."""
+
+    updates: list[dict[str, Any]]
+    read: list[str]
+    changes: list[dict[str, Any]]
+    timeline: list[dict[str, Any]]
+    changed: frozenset[int]
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """What :func:`write_requalified` wrote: members, of them how many changed tier, and the
+    members it left because their tier state moved since it was read (an activity posted, a
+    tier changed by exception), in id order."""
+
+    members: int
+    changed: int
+    moved: list[int]
+
 
 def requalify(
     session: Session,
@@ -35,18 +69,31 @@ def requalify(
     as_of: date,
     batch_size: int = 20_000,
     progress: Callable[[int], None] | None = None,
+    member_ids: Sequence[int] | None = None,
 ) -> dict[str, int]:
-    """Close every qualification period that ended before ``as_of``, in bulk.
+    """Close every qualification period that ended before ``as_of`` (of ``member_ids`` only,
+    when given), in bulk.
 
     Reads (id, state) tuples in batches, runs the pure period-end rule, writes the changed
     states (one statement per batch) and their tier changes and timeline entries (COPY on
     PostgreSQL) back: no ORM object per member. A batch is written while the next one is
-    computed."""
+    computed. A member whose stored state moved between the read and the write (an activity
+    posted meanwhile) is not overwritten: it is read and evaluated again, up to ``RETRIES``
+    times, then left due for the next run. Counts: ``members`` written, ``changed`` tier,
+    ``moved`` (states found moved at write time) and ``left``."""
     actor.require(Permission.LOYALTY_EXCEPTION)
-    counts: dict[str, int] = {"members": 0, "changed": 0}
+    counts: dict[str, int] = {"members": 0, "changed": 0, "moved": 0, "left": 0}
+    moved: list[int] = []
 
     def after(last_id: int) -> Sequence[Any]:
-        return members_due(session, as_of=as_of, after_id=last_id, limit=batch_size)
+        return members_due(session, as_of=as_of, after_id=last_id, limit=batch_size, ids=member_ids)
+
+    def write(batch: Requalified) -> None:
+        done = write_requalified(session, batch)
+        counts["members"] += done.members
+        counts["changed"] += done.changed
+        counts["moved"] += len(done.moved)
+        moved.extend(done.moved)
 
     outcomes: dict[tuple[str, str], Any] = {}
     with BackgroundWriter(session) as writer, paused_gc():
@@ -54,15 +101,20 @@ def requalify(
         while rows:
             if len(outcomes) > 200_000:
                 outcomes.clear()
-            updates, changes, timeline, changed = requalified(actor, rows, as_of, outcomes)
+            batch = requalified(actor, rows, as_of, outcomes)
             writer.wait()
             following = after(rows[-1].id)
-            writer.submit(write_requalified, session, updates, changes, timeline)
-            counts["members"] += len(rows)
-            counts["changed"] += changed
+            writer.submit(write, batch)
             if progress:
                 progress(len(rows))
             rows = following
+    for _ in range(RETRIES):
+        if not moved:
+            break
+        again, moved[:] = sorted(moved), []
+        for chunk in chunks(again, batch_size):
+            write(requalified(actor, members_due(session, as_of=as_of, ids=chunk), as_of, {}))
+    counts["left"] = len(moved)
     # Mapped members the caller holds were written behind the ORM's back.
     for identity in list(session.identity_map.keys()):
         if identity[0] is Member:
@@ -71,16 +123,24 @@ def requalify(
 
 
 def members_due(
-    session: Session, *, as_of: date, after_id: int = 0, limit: int | None = None
+    session: Session,
+    *,
+    as_of: date,
+    after_id: int = 0,
+    limit: int | None = None,
+    ids: Sequence[int] | None = None,
 ) -> Sequence[Any]:
     """(id, customer_id, programme, tier_state as JSON text) of the members whose period ended
-    before ``as_of``, after ``after_id``, in id order: what :func:`requalified` reads."""
+    before ``as_of`` (among ``ids`` when given), after ``after_id``, in id order: what
+    :func:`requalified` reads."""
     table = Member.__table__
     query = (
         select(table.c.id, table.c.customer_id, table.c.programme, cast(table.c.tier_state, Text))
         .where(table.c.period_end < as_of, table.c.id > after_id)
         .order_by(table.c.id)
     )
+    if ids is not None:
+        query = query.where(among(session, table.c.id, ids))
     return session.execute(query if limit is None else query.limit(limit)).all()
 
 
@@ -89,15 +149,14 @@ def requalified(
     rows: Sequence[Any],
     as_of: date,
     outcomes: dict[tuple[str, str], Any],
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]], int]:
-    """One batch of :func:`requalify`, computed: member updates, tier changes, timeline
-    entries, and how many members changed tier.
+) -> Requalified:
+    """One batch of :func:`requalify`, computed.
 
     The period-end rule is a pure function of the programme and the stored state, so members
     in the same standing (e.g. every inactive member enrolled the same day) share one
     evaluation, kept in ``outcomes`` by programme and state text."""
     now = utcnow()
-    updates, changes, timeline = [], [], []
+    updates, read, changes, timeline = [], [], [], []
     changed = set()
     for member_id, customer_id, code, state_text in rows:
         known = outcomes.get((code, state_text))
@@ -119,23 +178,35 @@ def requalified(
                 "tier_state": state_json,
             }
         )
+        read.append(state_text)
         for event in outcome.events:
             changes.append({**_tier_change_row(member_id, event, actor, now), "source": "batch"})
             timeline.append(_timeline_row(customer_id, member_id, event, actor))
             if event.kind != "requalified":
                 changed.add(member_id)
-    return updates, changes, timeline, len(changed)
+    return Requalified(updates, read, changes, timeline, frozenset(changed))
 
 
-def write_requalified(
-    session: Session,
-    updates: list[dict[str, Any]],
-    changes: list[dict[str, Any]],
-    timeline: list[dict[str, Any]],
-) -> None:
-    bulk_update(session, Member.__table__, updates, key="id")
+def write_requalified(session: Session, batch: Requalified) -> Written:
+    """Write a batch computed by :func:`requalified`, compare-and-set: a member whose stored
+    tier state is no longer the one read is left as it is (the batch's tier changes and
+    timeline entries for it too) and named in :attr:`Written.moved`."""
+    written = bulk_update_unchanged(
+        session,
+        Member.__table__,
+        batch.updates,
+        key="id",
+        column="tier_state",
+        read=batch.read,
+    )
+    moved = sorted({row["id"] for row in batch.updates} - written)
+    changes, timeline = batch.changes, batch.timeline
+    if moved:
+        changes = [row for row in changes if row["member_id"] in written]
+        timeline = [row for row in timeline if int(row["ref_id"]) in written]
     bulk_insert(session, TierChange.__table__, changes)
     bulk_insert(session, TimelineEvent.__table__, timeline)
+    return Written(len(written), len(batch.changed & written), moved)
 
 
 def expiry_candidates(session: Session, *, as_of: date) -> list[int]:
