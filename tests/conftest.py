@@ -1,7 +1,9 @@
 """Shared fixtures: both databases, each test inside a transaction that is rolled back.
 
 PostgreSQL comes from EGARDS_TEST_DATABASE_URL. Without it the PostgreSQL tests are skipped
-and say why, unless EGARDS_REQUIRE_ALL=1 (CI), where a missing server fails the run.
+and say why, unless EGARDS_REQUIRE_ALL=1 (CI), where a missing server fails the run. The
+suite runs in parallel (pytest-xdist, ``-n`` in pyproject.toml): each worker process works
+in a database of its own named after the configured one (``<test database>_gw0``...).
 """
 
 from __future__ import annotations
@@ -11,11 +13,11 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, make_url, text
 
 from egards.accounts import service as accounts
 from egards.accounts.domain import SYSTEM, Permission, Role
@@ -26,11 +28,54 @@ from egards.db import Database, make_engine
 from egards.migrate import upgrade
 
 REQUIRE_ALL = os.environ.get("EGARDS_REQUIRE_ALL") == "1"
-PG_URL = os.environ.get("EGARDS_TEST_DATABASE_URL")
 PASSWORD = "correct horse battery"
 
 
-def _unavailable(reason: str) -> None:
+def beside(url: str, suffix: str) -> str:
+    """The address of the database named after ``url``'s, ``<its name>_<suffix>``, on the
+    same server."""
+    address = make_url(url)
+    return address.set(database=f"{address.database}_{suffix}").render_as_string(
+        hide_password=False
+    )
+
+
+def _database_of_this_process() -> str | None:
+    """The configured test database, or, in a pytest-xdist worker (``gw0``, ``gw1``...), the
+    worker's own beside it: workers reset their schema and make scratch databases named after
+    it without touching each other's, and two runs configured with different databases on
+    one server never meet either."""
+    configured = os.environ.get("EGARDS_TEST_DATABASE_URL")
+    worker = os.environ.get("PYTEST_XDIST_WORKER")  # set by xdist before conftests load
+    return beside(configured, worker) if configured and worker else configured
+
+
+PG_URL = _database_of_this_process()
+
+
+def _on_server(url: str, statement: str, **params: Any) -> Any:
+    """Run one statement (CREATE or DROP DATABASE, a catalogue query) on the server of
+    ``url``, from its ``postgres`` database and outside a transaction: its first value."""
+    admin = make_engine(
+        make_url(url).set(database="postgres").render_as_string(hide_password=False),
+        isolation_level="AUTOCOMMIT",
+    )
+    try:
+        with admin.connect() as connection:
+            result = connection.execute(text(statement), params)
+            return result.scalar() if result.returns_rows else None
+    finally:
+        admin.dispose()
+
+
+def _create_if_missing(url: str) -> None:
+    """Create the database of ``url`` unless it exists (a worker's, the first time)."""
+    name = make_url(url).database
+    if not _on_server(url, "SELECT 1 FROM pg_database WHERE datname = :name", name=name):
+        _on_server(url, f'CREATE DATABASE "{name}"')
+
+
+def _unavailable(reason: str) -> NoReturn:
     if REQUIRE_ALL:
         pytest.fail(f"{reason} (EGARDS_REQUIRE_ALL=1 forbids skipping)")
     pytest.skip(reason)
@@ -39,29 +84,32 @@ def _unavailable(reason: str) -> None:
 BOTH = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups (``--dist loadgroup``)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests that share the session's Spark go to one worker: a second JVM would cost
+    its start-up (seconds of both cores) and its memory again."""
+    for item in items:
+        if "spark" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("spark"))
+
+
 def scratch_database_url(name: str) -> str:
     """An empty PostgreSQL database made afresh beside the tests' one and named after it
-    (``<test database>_<name>``), so that two runs on one server, each with its own test
-    database, never drop each other's."""
+    (``<test database>_<name>``, ``<test database>_gw0_<name>`` in a worker), so that two
+    workers, or two runs on one server each with its own test database, never drop each
+    other's."""
     if not PG_URL:
         _unavailable("PostgreSQL tests need EGARDS_TEST_DATABASE_URL")
-    server, test_database = PG_URL.rsplit("/", 1)
-    scratch = f"{test_database}_{name}"
-    admin = make_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{scratch}"'))
-    admin.dispose()
-    return f"{server}/{scratch}"
+    url = beside(PG_URL, name)
+    scratch = make_url(url).database
+    _on_server(url, f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
+    _on_server(url, f'CREATE DATABASE "{scratch}"')
+    return url
 
 
 def drop_scratch_database(url: str) -> None:
     """Drop a database made by :func:`scratch_database_url` once its test is done."""
-    server, scratch = url.rsplit("/", 1)
-    admin = make_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)'))
-    admin.dispose()
+    _on_server(url, f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
 
 
 def own_database(kind: str, tmp_path: Path, name: str, **options: Any) -> Iterator[Database]:
@@ -91,6 +139,7 @@ def postgresql_engine() -> Engine:
         _unavailable("PostgreSQL tests need EGARDS_TEST_DATABASE_URL")
     engine = make_engine(PG_URL)
     try:
+        _create_if_missing(PG_URL)
         with engine.begin() as connection:
             connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
             connection.execute(text("CREATE SCHEMA public"))

@@ -20,6 +20,5 @@ def spark() -> Iterator[Any]:
         session = spark_engine.session("local[2]", shuffle_partitions=4)
     except SparkUnavailable as exc:
         _unavailable(f"Spark tests need PySpark and Java 17: {exc.message}")
-        raise  # _unavailable always ends the test; this keeps the checker sure of it
     yield session
     session.stop()
