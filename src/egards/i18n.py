@@ -137,8 +137,12 @@ def readable(locale: str, error: Any) -> str:
     context: dict[str, Any] = getattr(error, "context", None) or {}
     if template == written and "{" not in template:
         return translate(locale, written)
+    plural: str | None = getattr(error, "plural", None)
     try:
-        return translate(locale, template, **error_values(locale, template, context))
+        values = error_values(locale, template, context)
+        if plural is not None:  # a plural template: the form of its count (error.count)
+            return translate_plural(locale, template, plural, int(error.count), **values)
+        return translate(locale, template, **values)
     except (KeyError, IndexError, ValueError, AttributeError):
         return written
 

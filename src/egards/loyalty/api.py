@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from egards.errors import DomainError
 from egards.loyalty import intake, service
@@ -24,6 +24,7 @@ from egards.loyalty.schemas import (
     TierException,
 )
 from egards.web.deps import CurrentActor, DbSession, Id, SmallId
+from egards.web.problems import reader_locale
 
 router = APIRouter(prefix="/loyalty", tags=["loyalty"])
 
@@ -127,20 +128,31 @@ def explanation(
 
 @router.post("/programmes/{programme}/activities", response_model=ActivityResult)
 def record_activity(
-    session: DbSession, actor: CurrentActor, programme: str, data: ActivityCreate
+    request: Request, session: DbSession, actor: CurrentActor, programme: str, data: ActivityCreate
 ) -> Any:
-    """Count one activity (idempotent by key). Unknown members are parked until enrolled."""
-    return service.record_activity(session, actor=actor, programme_code=programme, data=data)
+    """Count one activity (idempotent by key). Unknown members are parked until enrolled.
+    Reasons are in the language ``Accept-Language`` asks for (English by default)."""
+    return service.record_activity(
+        session,
+        actor=actor,
+        programme_code=programme,
+        data=data,
+        lang=reader_locale(request),
+    )
 
 
 @router.post("/programmes/{programme}/activities/bulk", response_model=list[BulkItemResult])
 def record_activities(
-    session: DbSession, actor: CurrentActor, programme: str, data: BulkActivities
+    request: Request, session: DbSession, actor: CurrentActor, programme: str, data: BulkActivities
 ) -> Any:
     """Up to 1,000 activities, each applied whole or not at all and reported by index, as if
     sent one by one in that order; unknown members are parked."""
     outcomes = intake.record_many(
-        session, actor=actor, programme_code=programme, items=data.activities
+        session,
+        actor=actor,
+        programme_code=programme,
+        items=data.activities,
+        lang=reader_locale(request),
     )
     return [
         BulkItemResult(index=index, key=item.key, ok=False, error=_error(outcome))

@@ -7,6 +7,7 @@ from typing import Any
 
 from egards.loyalty.domain import Allocation, Earning, TierState, Upgrade
 from egards.loyalty.ledger import Account, AccountKind
+from egards.messages import names
 
 _PLAIN = frozenset({str, int, bool, type(None)})
 
@@ -107,7 +108,6 @@ def earning_to_json(earning: Earning) -> dict[str, Any]:
         "amount": earning.amount,
         "rule_id": earning.rule_id,
         "reason": earning.reason,
-        "reason_fr": earning.reason_fr,
         "on": earning.on.isoformat(),
         "qualifying": earning.qualifying,
         "reverses": earning.reverses,
@@ -115,4 +115,9 @@ def earning_to_json(earning: Earning) -> dict[str, Any]:
 
 
 def earning_from_json(data: dict[str, Any]) -> Earning:
-    return Earning(**{**data, "on": date.fromisoformat(data["on"])})
+    """An earning line as stored; lines stored before migration 0017 hold their reason as
+    English and French text (``reason``, ``reason_fr``), read as that text."""
+    data = {**data, "on": date.fromisoformat(data["on"])}
+    if "reason_fr" in data:
+        data["reason"] = names({"en": data["reason"], "fr": data.pop("reason_fr")})
+    return Earning(**data)

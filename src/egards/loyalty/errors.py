@@ -7,6 +7,7 @@ fault. No HTTP here beyond the suggested ``status`` the shared base already carr
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,6 +75,24 @@ class InsufficientBalance(LoyaltyError):
     code = "loyalty_insufficient_balance"
     status = 409
     title = "Insufficient balance"
+
+    plural: str | None = None
+    count: int = 0
+
+    def __init__(
+        self, message: str | Mapping[str, Any], *, field: str | None = None, **context: Any
+    ) -> None:
+        """``message`` is a template, or a plural message (:func:`egards.messages.plural_message`)
+        counting what is available: its form is then chosen by that count in each language (in
+        French, 0 and 1 take the singular)."""
+        if isinstance(message, str):
+            super().__init__(message, field=field, **context)
+            return
+        count, values = int(message["n"]), dict(message.get("v") or {})
+        super().__init__(
+            message["t"] if count == 1 else message["p"], field=field, **values, **context
+        )
+        self.template, self.plural, self.count = message["t"], message["p"], count
 
 
 class IdempotencyConflict(LoyaltyError):

@@ -29,8 +29,8 @@ from egards.loyalty import codec, domain
 from egards.loyalty.errors import InvalidActivity
 from egards.loyalty.programme import AmountRule, CurrencyKind, PeriodKind, Programme
 
-# A step of a plan: a per-amount rule (its rate), or a fixed amount with its details.
-_Step = tuple[AmountRule, Decimal] | tuple[str, str, int, str, str, Any]
+# A step of a plan: a per-amount rule (its rate), or a fixed amount with its detail.
+_Step = tuple[AmountRule, Decimal] | tuple[str, str, int, domain.Message, Any]
 
 _UNUSUAL = object()  # a plan's answer when the pure rules must decide
 
@@ -55,7 +55,7 @@ class Earner:
             c.code for c in programme.currencies if c.kind is CurrencyKind.QUALIFYING
         }
         self._plans: dict[tuple[Any, ...], Any] = {}
-        self._amounts: dict[tuple[str, Decimal, int], tuple[int, str, str]] = {}
+        self._amounts: dict[tuple[str, Decimal, int], tuple[int, domain.Message]] = {}
 
     def lines(self, activity: domain.Activity, tier: str) -> tuple[domain.Earning, ...] | None:
         """What :func:`domain.compute_earnings` gives a plain activity of a member of ``tier``
@@ -64,18 +64,8 @@ class Earner:
         if found is None:
             return None
         return tuple(
-            domain.Earning(
-                activity_key=activity.key,
-                activity_kind=activity.kind,
-                currency=currency,
-                amount=amount,
-                rule_id=rule_id,
-                reason=f"{rule_id}: {detail_en} = {amount} {currency}",
-                reason_fr=f"{rule_id} : {detail_fr} = {amount} {currency}",
-                on=activity.on,
-                qualifying=currency in self._qualifying,
-            )
-            for rule_id, currency, amount, detail_en, detail_fr in found
+            domain.earning_line(self.programme, activity, rule_id, currency, amount, detail)
+            for rule_id, currency, amount, detail in found
         )
 
     def amounts(self, activity: domain.Activity, tier: str) -> list[Line] | None:
@@ -85,11 +75,11 @@ class Earner:
         if found is None:
             return None
         qualifying = self._qualifying
-        return [(r, c, a, c in qualifying) for r, c, a, _, _ in found]
+        return [(r, c, a, c in qualifying) for r, c, a, _ in found]
 
     def _lines(
         self, activity: domain.Activity, tier: str
-    ) -> list[tuple[str, str, int, str, str]] | None:
+    ) -> list[tuple[str, str, int, domain.Message]] | None:
         if activity.reverses is not None:
             return None
         try:
@@ -118,12 +108,12 @@ class Earner:
                     found = domain.per_amount(rate, rule, cents)
                     if len(self._amounts) < 100_000:
                         self._amounts[(rule.id, rate, cents)] = found
-                amount, detail_en, detail_fr = found
+                amount, detail = found
                 amount = domain._capped(rule.cap, amount, 0)
                 if amount > 0:
-                    lines.append((rule.id, rule.currency, amount, detail_en, detail_fr))
+                    lines.append((rule.id, rule.currency, amount, detail))
             elif step[2] > 0:
-                lines.append(step[:5])
+                lines.append(step[:4])
         return lines
 
     def _plan(self, activity: domain.Activity, tier: str) -> Any:
@@ -151,9 +141,9 @@ class Earner:
                 return _UNUSUAL
             if base is None:
                 continue
-            amount, detail_en, detail_fr = base
+            amount, detail = base
             amount = domain._capped(rule.cap, amount, 0)
-            steps.append((rule.id, rule.currency, amount, detail_en, detail_fr, None))
+            steps.append((rule.id, rule.currency, amount, detail, None))
         return tuple(steps)
 
 

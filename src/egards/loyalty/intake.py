@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from egards.accounts.domain import Actor, Permission
 from egards.bulk import chunks
 from egards.errors import Conflict, DomainError, NotFound
+from egards.i18n import render_message
 from egards.loyalty import domain, service
 from egards.loyalty.errors import IdempotencyConflict
 from egards.loyalty.models import Activity, Member
@@ -94,11 +95,13 @@ def record_many(
     programme_code: str,
     items: Sequence[ActivityCreate],
     today: service.Today = service.today,
+    lang: str = "en",
 ) -> list[ItemOutcome]:
     """Count many activities: one outcome per item, in input order, each the one
-    record_activity gives it in turn. Idempotent by key (within the batch too), unknown
-    members parked, refunds checked against their original. A member's activities go through
-    the bulk path when the batch has them in date order, one at a time otherwise."""
+    record_activity gives it in turn (reasons in ``lang``). Idempotent by key (within the
+    batch too), unknown members parked, refunds checked against their original. A member's
+    activities go through the bulk path when the batch has them in date order, one at a time
+    otherwise."""
     actor.require(Permission.LOYALTY_WRITE)
     programme = service.get_programme(programme_code)
     day = today()
@@ -122,10 +125,11 @@ def record_many(
                         programme_code=programme.code,
                         data=items[index],
                         today=lambda: day,
+                        lang=lang,
                     )
     except DomainError:
-        return _one_at_a_time(session, actor, programme.code, items, today)
-    return _outcomes(session, programme, items, plan, events, in_turn)
+        return _one_at_a_time(session, actor, programme.code, items, today, lang)
+    return _outcomes(session, programme, items, plan, events, in_turn, lang)
 
 
 def _plan(
@@ -226,7 +230,7 @@ def _stored_activities(session: Session, programme: str, keys: Iterable[str]) ->
 
 
 def _shown(
-    session: Session, programme: Programme, rows: Iterable[Any]
+    session: Session, programme: Programme, rows: Iterable[Any], lang: str
 ) -> tuple[dict[int, list[dict[str, Any]]], dict[int, str]]:
     """Stored activities' earnings as results show them (by activity id), and the numbers of
     their members (by member id)."""
@@ -238,7 +242,7 @@ def _shown(
     for chunk in chunks(member_ids):
         query = select(table.c.id, table.c.number).where(table.c.id.in_(chunk))
         numbers.update((member_id, number) for member_id, number in session.execute(query))
-    return {k: service.shown_earnings(v) for k, v in lines.items()}, numbers
+    return {k: service.shown_earnings(v, lang) for k, v in lines.items()}, numbers
 
 
 def _members(
@@ -328,6 +332,7 @@ def _outcomes(
     plan: _Plan,
     events: dict[str, tuple[domain.TierEvent, ...]],
     in_turn: dict[int, ActivityResult],
+    lang: str,
 ) -> list[ItemOutcome]:
     """Each item's result from what was written, with the member's tier as it stood right
     after the item, as record_activity reports it (``in_turn``: the results of the items
@@ -339,7 +344,7 @@ def _outcomes(
     }
     written = _stored_activities(session, programme.code, (items[i].key for i in applied))
     replays = [d.stored for d in plan.decisions if isinstance(d, _Replay) and d.stored is not None]
-    shown, numbers = _shown(session, programme, [*written.values(), *replays])
+    shown, numbers = _shown(session, programme, [*written.values(), *replays], lang)
     # Where each applied item falls in its member's date order, and the tier it left.
     rank = {i: (items[i].on, i) for i in applied}
     left: dict[int, str] = {}
@@ -376,7 +381,9 @@ def _outcomes(
                     member_number=plan.numbers[member_id],
                     earnings=shown[written[item.key].id],
                     tier=left[index],
-                    tier_events=[event.reason for event in events.get(item.key, ())],
+                    tier_events=[
+                        render_message(lang, event.reason) for event in events.get(item.key, ())
+                    ],
                 )
             )
         elif decision.lead is not None:
@@ -405,6 +412,7 @@ def _one_at_a_time(
     programme_code: str,
     items: Sequence[ActivityCreate],
     today: service.Today,
+    lang: str,
 ) -> list[ItemOutcome]:
     """record_activity on each item in turn, each whole or not at all."""
     outcomes: list[ItemOutcome] = []
@@ -413,7 +421,12 @@ def _one_at_a_time(
             with session.begin_nested():
                 outcomes.append(
                     service.record_activity(
-                        session, actor=actor, programme_code=programme_code, data=item, today=today
+                        session,
+                        actor=actor,
+                        programme_code=programme_code,
+                        data=item,
+                        today=today,
+                        lang=lang,
                     )
                 )
         except DomainError as error:

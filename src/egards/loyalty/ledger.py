@@ -44,6 +44,7 @@ from egards.loyalty.errors import (
     InvalidPosting,
     UnknownReference,
 )
+from egards.messages import plural_message
 
 
 class AccountKind(StrEnum):
@@ -523,10 +524,14 @@ class Ledger:
         available = self.available(account)
         if amount > available:
             raise InsufficientBalance(
-                N_("{amount} {currency} requested, {available} available"),
-                amount=amount,
+                plural_message(
+                    "{amount} {currency} requested, {count} available",
+                    "{amount} {currency} requested, {count} available",
+                    available,
+                    amount=amount,
+                    currency=account.currency,
+                ),
                 account=account.member,
-                currency=account.currency,
                 requested=amount,
                 available=available,
             )

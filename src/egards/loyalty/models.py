@@ -192,8 +192,9 @@ class TierChange(Base):
     kind: Mapped[str] = mapped_column(String(20))
     from_tier: Mapped[str] = mapped_column(String(40))
     to_tier: Mapped[str] = mapped_column(String(40))
-    reason: Mapped[str] = mapped_column(Text)
-    reason_fr: Mapped[str] = mapped_column(Text)
+    # Why, as a stored message (egards.messages) rendered in the reader's language; rows
+    # written before migration 0028 hold their English and French text as names.
+    message: Mapped[dict[str, Any]] = mapped_column(JSON)
     source: Mapped[str] = mapped_column(String(20))  # activity | batch | exception
     actor_label: Mapped[str] = mapped_column(String(200))
     justification: Mapped[str | None] = mapped_column(Text)

@@ -90,19 +90,19 @@ def _outcome(db, marks: tuple[int, int]) -> dict[str, Any]:
             for row in session.execute(select(Member.id, *(getattr(Member, c) for c in STATE)))
         }
         changes = sorted(
-            session.execute(
+            (*row[:5], str(row[5]), *row[6:])
+            for row in session.execute(
                 select(
                     TierChange.member_id,
                     TierChange.on,
                     TierChange.kind,
                     TierChange.from_tier,
                     TierChange.to_tier,
-                    TierChange.reason,
-                    TierChange.reason_fr,
+                    TierChange.message,
                     TierChange.source,
                     TierChange.actor_label,
                 ).where(TierChange.id > marks[0])
-            ).all()
+            )
         )
         timeline = sorted(
             (row[0], row[1], row[2], row[3], str(row[4]))

@@ -199,7 +199,7 @@ def _outcome(session, member_id: int, prefix: str) -> dict:
             for a in session.scalars(select(ActivityRow).where(ActivityRow.member_id == member_id))
         ),
         "tier_changes": [
-            plain([c.on, c.kind, c.from_tier, c.to_tier, c.reason, c.reason_fr, c.source])
+            plain([c.on, c.kind, c.from_tier, c.to_tier, c.message, c.source])
             for c in reversed(service.tier_history(session, member_id=member_id))
         ],
         "timeline": [

@@ -19,6 +19,7 @@ from egards.accounts.domain import SYSTEM
 from egards.customers import service as customers
 from egards.customers.schemas import CustomerCreate
 from egards.db import Database
+from egards.i18n import render_message
 from egards.loyalty import intake, service
 from egards.loyalty.models import Activity
 from egards.loyalty.schemas import ActivityCreate
@@ -113,6 +114,15 @@ def _explanations(db: Database, member_id: int) -> tuple[str, str]:
         )
 
 
+def _tier_history(db: Database, member_id: int) -> list[tuple[str, str]]:
+    """The member's tier changes as read, in both languages."""
+    with db.unit_of_work() as session:
+        return [
+            (render_message("en", change.message), render_message("fr", change.message))
+            for change in service.tier_history(session, member_id=member_id)
+        ]
+
+
 def test_lean_activity_rows_read_as_the_stored_lines_did_before_and_after_the_migrations(
     committed_db,
 ):
@@ -126,19 +136,22 @@ def test_lean_activity_rows_read_as_the_stored_lines_did_before_and_after_the_mi
         assert all(r.tier for r in rows if not r.payload["reverses"])
     replays, one = _replays(db, sent)
     explained = _explanations(db, member_id)
+    history = _tier_history(db, member_id)
+    assert history and all(en and fr and en != fr for en, fr in history)
     business = next(r for r in replays if r["key"] == "lean-1")
     assert [e["reason"] for e in business["earnings"]] == [
-        "xp-flight: long-3, business = 36 XP",
-        "miles-ticket: 830.50 EUR × 4 (floor) = 3322 MILES",
+        "XP per flight: long-3, business = 36 XP",
+        "Miles per euro spent: €830.50 × 4 (rounded down) = 3,322 Miles",
     ]
     refund = next(r for r in replays if r["key"] == "lean-refund-0")
     assert refund["earnings"][0]["reason"] == (
-        "reversal of lean-0 (xp-flight: long-3, business = 36 XP)"
+        "reversal of lean-0 (XP per flight: long-3, business = 36 XP)"
     )
     assert refund["member_number"] and refund["member_number"] == business["member_number"]
 
     # Down to the revision before: the lines, the entries posted and the numbers are stored
-    # again, as the code of that revision reads them; the reasons are those read above.
+    # again, as the code of that revision reads them; the reasons are those read above. The
+    # tier changes get their two sentences back (0028), read as the same words coming up.
     _migrate(db, command.downgrade, "0012")
     with db.unit_of_work() as session:
         columns = (Activity.key, Activity.member_number, Activity.earnings, Activity.entry_seqs)
@@ -153,6 +166,7 @@ def test_lean_activity_rows_read_as_the_stored_lines_did_before_and_after_the_mi
     _migrate(db, command.upgrade, "heads")
     assert _replays(db, sent) == (replays, one)
     assert _explanations(db, member_id) == explained
+    assert _tier_history(db, member_id) == history
 
 
 def test_no_entry_bucket_or_activity_lacks_what_it_refers_to(committed_db):

@@ -8,7 +8,9 @@ import pytest
 from sqlalchemy import select
 
 from egards.accounts.domain import Role
+from egards.i18n import render_message
 from egards.loyalty.models import TierChange
+from egards.privacy import ERASED
 from tests.integration.builders import customer_payload
 
 TODAY = date.today()
@@ -66,6 +68,32 @@ def test_a_flight_earns_xp_and_miles_by_the_published_rules(client, agent, membe
     # Long-haul over 5,000 miles in business: 36 XP; 4 Miles per euro of fare as Explorer.
     assert earned == {"XP": 36, "MILES": 4 * 2_500}
     assert balance(client, agent, member, "MILES")["available"] == 10_000
+
+
+def test_an_activitys_reasons_are_written_in_the_language_the_reader_asks_for(
+    client, agent, member
+):
+    french = {**agent.headers, "Accept-Language": "fr"}
+    url = "/api/v1/loyalty/programmes/flying_blue/activities"
+    body = flight("AF276-FR", member_number="FB99990001")
+    sent = {
+        lang: client.post(url, json=body, headers=headers).json()
+        for lang, headers in (
+            ("fr", french),
+            ("en", agent.headers),  # the second is a replay: read back, in English
+        )
+    }
+    assert [e["reason"] for e in sent["fr"]["earnings"]] == [
+        "XP par vol : long-3, business = 36 XP",
+        "Miles par euro dépensé : 2\u202f500\u00a0€ × 4 (arrondi à l’inférieur)"
+        " = 10\u202f000 Miles",
+    ]
+    assert [e["reason"] for e in sent["en"]["earnings"]] == [
+        "XP per flight: long-3, business = 36 XP",
+        "Miles per euro spent: €2,500 × 4 (rounded down) = 10,000 Miles",
+    ]
+    bulk = client.post(f"{url}/bulk", json={"activities": [body]}, headers=french).json()
+    assert bulk[0]["result"]["earnings"] == sent["fr"]["earnings"]
 
 
 def test_the_same_activity_twice_changes_nothing_and_other_content_is_refused(
@@ -274,7 +302,7 @@ def test_statement_and_explanation_in_both_languages(client, agent, member):
 
 
 def test_a_tier_exception_needs_a_supervisor_and_a_justification(
-    client, agent, member, make_person, db
+    client, agent, admin, member, make_person, db
 ):
     url = f"/api/v1/loyalty/members/{member['id']}/tier-exception"
     body = {
@@ -295,14 +323,27 @@ def test_a_tier_exception_needs_a_supervisor_and_a_justification(
         f"/api/v1/customers/{member['customer_id']}/timeline", headers=agent.headers
     ).json()
     assert any(e["kind"] == "tier.upgraded" and "exception" in e["summary"] for e in timeline)
-    with db.unit_of_work() as session:  # the stored reason, in both languages
-        change = session.scalars(
-            select(TierChange).where(
-                TierChange.member_id == member["id"], TierChange.source == "exception"
-            )
-        ).one()
-    assert change.reason == "Explorer → Gold by exception: " + body["justification"]
-    assert change.reason_fr == "Explorer → Gold par dérogation : " + body["justification"]
+
+    def stored_reason() -> tuple[str, str]:  # the stored message, read in both languages
+        with db.unit_of_work() as session:
+            change = session.scalars(
+                select(TierChange).where(
+                    TierChange.member_id == member["id"], TierChange.source == "exception"
+                )
+            ).one()
+            return render_message("en", change.message), render_message("fr", change.message)
+
+    assert stored_reason() == (
+        "Explorer → Gold by exception: " + body["justification"],
+        "Explorer → Gold par dérogation : " + body["justification"],
+    )
+    erased = client.post(
+        f"/api/v1/customers/{member['customer_id']}/erase",
+        json={"reason": "art. 17 request"},
+        headers=admin.headers,
+    )
+    assert erased.status_code == 200
+    assert stored_reason() == (ERASED, ERASED)  # the justification may name a person
 
 
 def test_erasure_reaches_the_membership_and_the_export_shows_it(client, agent, admin, member):

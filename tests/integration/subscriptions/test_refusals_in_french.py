@@ -67,7 +67,7 @@ def test_a_redemption_beyond_the_balance_is_refused_with_french_numbers(client, 
     body = {"key": "r1", "currency": "MILES", "amount": 10_001}
     french = client.post(url, json=body, headers={**agent.headers, **FRENCH})
     assert french.status_code in (409, 422), french.text
-    assert french.json()["detail"] == "10\u202f001 MILES demandés, 0 disponibles"
+    assert french.json()["detail"] == "10\u202f001 MILES demandés, 0 disponible"  # 0: singular
     assert french.json()["amount"] == 10_001  # the data keeps the number
     english = client.post(url, json=body, headers=agent.headers)
     assert english.json()["detail"] == "10,001 MILES requested, 0 available"

@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 from egards.i18n import render_message
-from egards.loyalty.domain import Activity, TierState
+from egards.loyalty.domain import Activity, Bucket, TierState, explain_balance
 from egards.loyalty.programme import bundled_programme
 
 FLYING_BLUE = bundled_programme("flying_blue")
@@ -66,3 +66,28 @@ def said(explanation: Mapping[str, Any] | Sequence[Mapping[str, Any]], lang: str
     if isinstance(explanation, Mapping):
         return render_message(lang, explanation)
     return "\n".join(render_message(lang, paragraph) for paragraph in explanation)
+
+
+EXPLAINED_ON = date(2025, 6, 1)
+
+
+def retail_points_explained(
+    balance: int, *, tier: str = "silver", buckets: Sequence[Bucket] = ()
+) -> dict[str, Any]:
+    """A Carte Maison points balance explained on :data:`EXPLAINED_ON`."""
+    return explain_balance(
+        RETAIL, "POINTS", balance=balance, tier=tier, as_of=EXPLAINED_ON, buckets=buckets
+    )
+
+
+def miles_kept_alive_explained() -> dict[str, Any]:
+    """A Gold member's 12,450 Miles explained on :data:`EXPLAINED_ON`, kept alive by an
+    activity on 3 March 2025."""
+    return explain_balance(
+        FLYING_BLUE,
+        "MILES",
+        balance=12_450,
+        tier="gold",
+        as_of=EXPLAINED_ON,
+        last_activity_on=date(2025, 3, 3),
+    )

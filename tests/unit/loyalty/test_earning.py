@@ -6,7 +6,7 @@ from egards.loyalty.domain import Activity, compute_earnings, round_points, vali
 from egards.loyalty.errors import InvalidActivity
 from egards.loyalty.programme import Rounding
 
-from .builders import FLYING_BLUE, RETAIL, TELECOM, flight, purchase, refund
+from .builders import FLYING_BLUE, RETAIL, TELECOM, flight, purchase, refund, said
 
 DAY = date(2025, 3, 1)
 
@@ -50,7 +50,11 @@ def test_every_line_names_its_rule_and_a_reason():
         ("XP", 36, "xp-flight"),
         ("MILES", 1400, "miles-ticket"),
     ]
-    assert lines[0].reason == "xp-flight: long-3, business = 36 XP"
+    assert said(lines[0].reason) == "XP per flight: long-3, business = 36 XP"
+    assert said(lines[1].reason) == ("Miles per euro spent: €200 × 7 (rounded down) = 1,400 Miles")
+    assert said(lines[1].reason, "fr") == (
+        "Miles par euro dépensé : 200\u00a0€ × 7 (arrondi à l’inférieur) = 1\u202f400 Miles"
+    )
     assert lines[0].qualifying and not lines[1].qualifying
 
 

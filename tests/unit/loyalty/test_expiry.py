@@ -2,6 +2,7 @@ from datetime import date, timedelta
 
 import pytest
 
+from egards.i18n import readable
 from egards.loyalty.domain import (
     Allocation,
     Bucket,
@@ -16,7 +17,14 @@ from egards.loyalty.domain import (
 )
 from egards.loyalty.errors import InsufficientBalance, RedemptionRefused
 
-from .builders import FLYING_BLUE, RETAIL, TELECOM, said
+from .builders import (
+    FLYING_BLUE,
+    RETAIL,
+    TELECOM,
+    miles_kept_alive_explained,
+    retail_points_explained,
+    said,
+)
 
 
 def test_redemption_spends_the_soonest_expiring_points_first():
@@ -34,7 +42,17 @@ def test_redemption_beyond_the_buckets_is_refused_and_takes_nothing():
     buckets = [Bucket("a", date(2025, 1, 1), None, 100)]
     with pytest.raises(InsufficientBalance) as caught:
         consume_fifo(buckets, 101)
-    assert caught.value.context == {"requested": 101, "available": 100}
+    assert caught.value.context == {"requested": 101, "available": 100, "count": 100}
+    assert readable("fr", caught.value) == "101 demandés, 100 disponibles"
+
+
+@pytest.mark.parametrize("available", [0, 1])
+def test_in_french_none_or_one_available_is_singular(available):
+    buckets = [Bucket("a", date(2025, 1, 1), None, available)] if available else []
+    with pytest.raises(InsufficientBalance) as caught:
+        consume_fifo(buckets, 101)
+    assert readable("fr", caught.value) == f"101 demandés, {available} disponible"
+    assert readable("en", caught.value) == f"101 requested, {available} available"
 
 
 def test_retail_points_are_valid_24_months_to_the_end_of_the_month():
@@ -144,38 +162,13 @@ def test_balance_explanations_say_what_expires_and_why():
         Bucket("b", date(2024, 3, 20), date(2026, 3, 31), 300),
         Bucket("c", date(2024, 9, 1), date(2026, 9, 30), 450),
     ]
-    assert (
-        said(
-            explain_balance(
-                RETAIL,
-                "POINTS",
-                balance=1450,
-                tier="silver",
-                as_of=date(2025, 6, 1),
-                buckets=buckets,
-            ),
-            "en",
-        )
-        == "1,450 points; 1,000 expire on 31 March 2026 (soonest-expiring are spent first)."
+    assert said(retail_points_explained(1450, buckets=buckets)) == (
+        "1,450 points; 1,000 expire on 31 March 2026 (soonest-expiring are spent first)."
     )
-    assert (
-        said(
-            explain_balance(RETAIL, "POINTS", balance=1450, tier="gold", as_of=date(2025, 6, 1)),
-            "fr",
-        )
-        == "1\u202f450 points ; en tant que Or, vos points n'expirent pas."
+    assert said(retail_points_explained(1450, tier="gold"), "fr") == (
+        "1\u202f450 points ; en tant que Or, vos points n'expirent pas."
     )
-    assert said(
-        explain_balance(
-            FLYING_BLUE,
-            "MILES",
-            balance=12_450,
-            tier="gold",
-            as_of=date(2025, 6, 1),
-            last_activity_on=date(2025, 3, 3),
-        ),
-        "en",
-    ) == (
+    assert said(miles_kept_alive_explained()) == (
         "12,450 Miles, valid until 2 March 2027; any activity before then extends them by "
         "24 months (last activity on 3 March 2025)."
     )

@@ -80,7 +80,7 @@ def test_an_explorers_counter_starts_again_at_each_new_qualification_period():
 def test_the_entry_tiers_rollover_is_the_programme_files_stated_policy():
     carrying = with_entry_tier_rollover(EntryTierRollover.CARRY)
     _, outcomes, _ = play(carrying, enrol(carrying, on=ENROLLED), OCCASIONAL)
-    assert [e.reason for e in outcomes[-1].events] == [
+    assert [said(e.reason) for e in outcomes[-1].events] == [
         "120 XP reached the Silver threshold of 100 XP"
     ]
     assert FLYING_BLUE.qualification.rollover is not None

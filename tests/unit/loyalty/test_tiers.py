@@ -29,7 +29,7 @@ def test_explorer_reaching_100_xp_becomes_silver_at_once_and_starts_a_new_period
     assert [(e.kind, e.from_tier, e.to_tier) for e in outcome.events] == [
         ("upgraded", "explorer", "silver")
     ]
-    assert outcome.events[0].reason == "104 XP reached the Silver threshold of 100 XP"
+    assert said(outcome.events[0].reason) == "104 XP reached the Silver threshold of 100 XP"
 
 
 def test_reaching_a_tier_deducts_its_threshold_from_the_xp_counter():
@@ -68,11 +68,11 @@ def test_gold_member_drops_one_tier_only():
     )
     (event,) = outcome.events
     assert event.kind == "downgraded"
-    assert event.reason == (
+    assert said(event.reason) == (
         "20 XP in the period, below the Gold threshold of 180 XP; soft landing: one tier down only"
     )
-    assert event.reason_fr == (
-        "20 XP sur la période, sous le seuil de 180 XP du niveau Gold ; rétrogradation d'un seul"
+    assert said(event.reason, "fr") == (
+        "20 XP sur la période, sous le seuil de 180 XP du niveau Gold ; rétrogradation d’un seul"
         " niveau"
     )
 
@@ -102,8 +102,11 @@ def test_surplus_xp_rolls_over_up_to_the_cap():
     platinum = member_at("platinum", period_start=YEAR_START, period_end=YEAR_END, counter=850)
     outcome = close_periods(FLYING_BLUE, platinum, as_of=NEXT_DAY)
     assert (outcome.state.tier, outcome.state.counter) == ("platinum", 300)
-    assert outcome.events[0].reason == (
+    assert said(outcome.events[0].reason) == (
         "850 XP in the period reach the Platinum threshold of 300 XP; 300 XP carried over"
+    )
+    assert said(outcome.events[0].reason, "fr") == (
+        "850 XP sur la période atteignent le seuil de 300 XP du niveau Platinum ; 300 XP reportés"
     )
 
 
@@ -189,8 +192,11 @@ def test_retail_tiers_follow_spend_over_the_calendar_year():
     assert kept.tier == "gold" and kept.counter == 200  # 2025 spend kept Gold for 2026
     dropped = close_periods(RETAIL, kept, as_of=date(2027, 1, 1))
     assert dropped.state.tier == "member"  # requalify: no soft landing in this programme
-    assert dropped.events[0].reason == (
+    assert said(dropped.events[0].reason) == (
         "200 euros spent in the period, below the Gold threshold of 1,500 euros spent"
+    )
+    assert said(dropped.events[0].reason, "fr") == (
+        "200 euros d'achats sur la période, sous le seuil de 1\u202f500 euros d'achats du niveau Or"
     )
 
 

@@ -27,6 +27,7 @@ from egards.loyalty.domain.earning import (
     MAX_QUANTITY,
     Activity,
     Earning,
+    Message,
     _applies,
     _base_amount,
     _capped,
@@ -34,9 +35,11 @@ from egards.loyalty.domain.earning import (
     amount_rate,
     cap_window,
     compute_earnings,
+    earning_line,
     per_amount,
     rendered_earnings,
     reverse_earnings,
+    rule_label,
     validate_activity,
 )
 from egards.loyalty.domain.expiry import (
@@ -75,6 +78,7 @@ __all__ = [
     "Bucket",
     "Counted",
     "Earning",
+    "Message",
     "TierEvent",
     "TierEventKind",
     "TierOutcome",
@@ -96,6 +100,7 @@ __all__ = [
     "consume_fifo",
     "count_activity",
     "due_expiries",
+    "earning_line",
     "end_of_month",
     "enrol",
     "expiry_date",
@@ -112,5 +117,6 @@ __all__ = [
     "rendered_earnings",
     "reverse_earnings",
     "round_points",
+    "rule_label",
     "validate_activity",
 ]

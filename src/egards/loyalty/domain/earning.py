@@ -23,8 +23,13 @@ from egards.loyalty.programme import (
     CurrencyKind,
     Programme,
     Promotion,
+    Rounding,
     matches,
 )
+from egards.messages import message, money, names
+
+Message = dict[str, Any]
+"""A stored message (:mod:`egards.messages`), rendered in the reader's language when read."""
 
 # Beyond this an activity is treated as a typing or unit error (cents given as euros × 100 twice).
 MAX_AMOUNT_CENTS = 10_000_000_00
@@ -65,8 +70,7 @@ class Earning:
     currency: str
     amount: int
     rule_id: str
-    reason: str
-    reason_fr: str
+    reason: Message
     on: date
     qualifying: bool
     reverses: str | None = None
@@ -163,8 +167,8 @@ def compute_earnings(
             )
         return reverse_earnings(original, reversal=activity)
     return [
-        _earning(programme, activity, rule_id, currency, amount, detail_en, detail_fr)
-        for rule_id, currency, amount, detail_en, detail_fr in _lines(
+        earning_line(programme, activity, rule_id, currency, amount, detail)
+        for rule_id, currency, amount, detail in _lines(
             programme, activity, member_tier, earned_in_cap_window or {}
         )
         if amount > 0
@@ -173,20 +177,20 @@ def compute_earnings(
 
 def _lines(
     programme: Programme, activity: Activity, member_tier: str, earned: Mapping[str, int]
-) -> list[tuple[str, str, int, str, str]]:
+) -> list[tuple[str, str, int, Message]]:
     """Each rule's and promotion's line for an activity, amounts of zero included: rule or
-    promotion id, currency, amount, detail in English and in French."""
+    promotion id, currency, amount, and how the amount came (a message)."""
     programme.tier(member_tier)
-    lines: list[tuple[str, str, int, str, str]] = []
+    lines: list[tuple[str, str, int, Message]] = []
     for rule in programme.earning:
         if not _applies(rule, activity):
             continue
         base = _base_amount(programme, rule, activity, member_tier)
         if base is None:
             continue
-        amount, detail_en, detail_fr = base
+        amount, detail = base
         amount = _capped(rule.cap, amount, earned.get(rule.id, 0))
-        lines.append((rule.id, rule.currency, amount, detail_en, detail_fr))
+        lines.append((rule.id, rule.currency, amount, detail))
         for promotion in programme.promotions:
             if rule.id not in promotion.rules or not _promotion_applies(
                 promotion, activity, member_tier
@@ -196,15 +200,12 @@ def _lines(
             if promotion.multiplier is not None:
                 extra += round_points(amount * (promotion.multiplier - 1), promotion.rounding)
             extra = _capped(promotion.cap, extra, earned.get(promotion.id, 0))
-            lines.append(
-                (
-                    promotion.id,
-                    rule.currency,
-                    extra,
-                    f"{promotion.name.en} on {rule.id}",
-                    f"{promotion.name.fr} sur {rule.id}",
-                )
+            detail = message(
+                N_("{promotion} on {rule}"),
+                promotion=names(promotion.name),
+                rule=rule_label(programme, rule.id),
             )
+            lines.append((promotion.id, rule.currency, extra, detail))
     return lines
 
 
@@ -219,30 +220,21 @@ def rendered_earnings(
     order of the entries): the rules give each line's detail, the entries its amount (caps
     per period are in the amounts). A line whose rule no longer says anything of the activity
     (its attributes erased, a rule removed from the programme) reads as its amount alone."""
-    details: dict[str, list[tuple[str, str]]] = {}
+    details: dict[str, list[Message]] = {}
     if tier is not None:
         try:
-            for rule_id, _, _, detail_en, detail_fr in _lines(programme, activity, tier, {}):
-                details.setdefault(rule_id, []).append((detail_en, detail_fr))
+            for rule_id, _, _, detail in _lines(programme, activity, tier, {}):
+                details.setdefault(rule_id, []).append(detail)
         except (InvalidActivity, UnknownReference, KeyError):
             details = {}
     lines = []
     for rule_id, currency, amount in posted:
         found = details.get(rule_id)
-        if found:
-            detail_en, detail_fr = found.pop(0)
-            lines.append(
-                _earning(programme, activity, rule_id, currency, amount, detail_en, detail_fr)
+        lines.append(
+            earning_line(
+                programme, activity, rule_id, currency, amount, found.pop(0) if found else None
             )
-        else:
-            line = _earning(programme, activity, rule_id, currency, amount, "", "")
-            lines.append(
-                replace(
-                    line,
-                    reason=f"{rule_id}: {amount} {currency}",
-                    reason_fr=f"{rule_id} : {amount} {currency}",
-                )
-            )
+        )
     return lines
 
 
@@ -253,8 +245,11 @@ def reverse_earnings(original: Sequence[Earning], *, reversal: Activity) -> list
             line,
             activity_key=reversal.key,
             amount=-line.amount,
-            reason=f"reversal of {line.activity_key} ({line.reason})",
-            reason_fr=f"annulation de {line.activity_key} ({line.reason_fr})",
+            reason=message(
+                N_("reversal of {activity} ({reason})"),
+                activity=line.activity_key,
+                reason=line.reason,
+            ),
             on=reversal.on,
             reverses=line.activity_key,
         )
@@ -283,19 +278,21 @@ def _promotion_applies(promotion: Promotion, activity: Activity, tier: str) -> b
 
 def _base_amount(
     programme: Programme, rule: AmountRule | ActivityRule, activity: Activity, tier: str
-) -> tuple[int, str, str] | None:
+) -> tuple[int, Message] | None:
     if isinstance(rule, AmountRule):
         return per_amount(
             amount_rate(programme, rule, tier), rule, amount_cents(rule, activity.amounts)
         )
     if rule.amount is not None:
-        return rule.amount * activity.quantity, f"{rule.id}", f"{rule.id}"
+        return rule.amount * activity.quantity, _times(rule.amount, activity.quantity)
     attributes = dict(activity.attributes)
     for case in rule.cases:
         if not matches(case.when, attributes):
             continue
         if case.amount is not None:
-            return case.amount * activity.quantity, case.name, case.name
+            return case.amount * activity.quantity, _case(
+                case.name, None, case.amount, activity.quantity
+            )
         column = attributes.get(rule.by or "")
         if case.amounts is None or column not in case.amounts:
             raise InvalidActivity(
@@ -308,8 +305,8 @@ def _base_amount(
                 value=column,
                 known=sorted(case.amounts or {}),
             )
-        detail = f"{case.name}, {column}"
-        return case.amounts[column] * activity.quantity, detail, detail
+        amount = case.amounts[column]
+        return amount * activity.quantity, _case(case.name, column, amount, activity.quantity)
     return None
 
 
@@ -327,12 +324,50 @@ def amount_cents(rule: AmountRule, amounts: Mapping[str, int]) -> int:
     return sum(amounts.values()) - sum(amounts.get(c, 0) for c in rule.exclude)
 
 
-def per_amount(rate: Decimal, rule: AmountRule, cents: int) -> tuple[int, str, str]:
-    """What a per-amount rule earns on ``cents`` at ``rate``, with its detail in English and
-    French."""
+# How a fractional number of points was made whole, in words.
+_ROUNDED = {
+    Rounding.FLOOR: N_("rounded down"),
+    Rounding.CEILING: N_("rounded up"),
+    Rounding.DOWN: N_("rounded towards zero"),
+    Rounding.HALF_UP: N_("rounded to nearest, half up"),
+    Rounding.HALF_DOWN: N_("rounded to nearest, half down"),
+    Rounding.HALF_EVEN: N_("rounded to nearest, half to even"),
+}
+
+
+def per_amount(rate: Decimal, rule: AmountRule, cents: int) -> tuple[int, Message]:
+    """What a per-amount rule earns on ``cents`` at ``rate``, with how (a message: the amount
+    as money, the rate and the rounding, written the reader's way when read)."""
     amount = round_points(Decimal(cents) * rate / 100, rule.rounding)
-    detail = f"{Decimal(cents) / 100:.2f} EUR × {rate} ({rule.rounding.value})"
-    return amount, detail, detail.replace(".", ",")
+    detail = message(
+        N_("{amount} × {rate} ({rounding})"),
+        amount=money(cents),
+        rate=int(rate) if rate == rate.to_integral_value() else float(rate),
+        rounding=message(_ROUNDED[rule.rounding]),
+    )
+    return amount, detail
+
+
+def _times(amount: int, quantity: int) -> Message:
+    """A fixed amount times the quantity."""
+    return message(N_("{quantity} × {amount}"), quantity=quantity, amount=amount)
+
+
+def _case(name: str, column: Any, amount: int, quantity: int) -> Message:
+    """A case of an activity rule (and the value of the column it reads), with the fixed
+    amount times the quantity when there is more than one."""
+    if column is None:
+        if quantity == 1:
+            return message(N_("{case}"), case=name)
+        return message(N_("{case}: {times}"), case=name, times=_times(amount, quantity))
+    if quantity == 1:
+        return message(N_("{case}, {value}"), case=name, value=str(column))
+    return message(
+        N_("{case}, {value}: {times}"),
+        case=name,
+        value=str(column),
+        times=_times(amount, quantity),
+    )
 
 
 def _capped(cap: Cap | None, amount: int, already: int) -> int:
@@ -345,24 +380,57 @@ def _capped(cap: Cap | None, amount: int, already: int) -> int:
     return amount
 
 
-def _earning(
+def earning_line(
     programme: Programme,
     activity: Activity,
     rule_id: str,
     currency: str,
     amount: int,
-    detail_en: str,
-    detail_fr: str,
+    detail: Message | None,
 ) -> Earning:
-    qualifying = programme.currency(currency).kind is CurrencyKind.QUALIFYING
+    """One earning line of ``activity``, its reason a message: the rule's name, how the
+    amount came (``detail``; ``None`` when the rules no longer say: the amount alone), the
+    amount and the currency's name."""
+    found = programme.currency(currency)
+    label = rule_label(programme, rule_id)
+    if detail is None:
+        reason = message(
+            N_("{rule}: {amount} {currency}"),
+            rule=label,
+            amount=amount,
+            currency=names(found.name),
+        )
+    else:
+        reason = message(
+            N_("{rule}: {detail} = {amount} {currency}"),
+            rule=label,
+            detail=detail,
+            amount=amount,
+            currency=names(found.name),
+        )
     return Earning(
         activity_key=activity.key,
         activity_kind=activity.kind,
         currency=currency,
         amount=amount,
         rule_id=rule_id,
-        reason=f"{rule_id}: {detail_en} = {amount} {currency}",
-        reason_fr=f"{rule_id} : {detail_fr} = {amount} {currency}",
+        reason=reason,
         on=activity.on,
-        qualifying=qualifying,
+        qualifying=found.kind is CurrencyKind.QUALIFYING,
     )
+
+
+# Rule and promotion names by id, per programme object (programmes are frozen).
+_LABELS: dict[int, tuple[Programme, dict[str, Message | str]]] = {}
+
+
+def rule_label(programme: Programme, rule_id: str) -> Message | str:
+    """A rule's or promotion's name in each language, or its id when it has none."""
+    known = _LABELS.get(id(programme))
+    if known is None or known[0] is not programme:
+        labels: dict[str, Message | str] = {
+            rule.id: names(rule.name) for rule in programme.earning if rule.name is not None
+        }
+        labels.update((p.id, names(p.name)) for p in programme.promotions)
+        known = _LABELS[id(programme)] = (programme, labels)
+    return known[1].get(rule_id, rule_id)

@@ -16,6 +16,7 @@ from egards.loyalty.programme import (
     ExpiryMode,
     Programme,
 )
+from egards.messages import plural_message
 
 # --- expiry and redemption ------------------------------------------------------------------
 
@@ -56,8 +57,12 @@ def consume_fifo(
     available = sum(b.amount for b in buckets)
     if amount > available:
         raise InsufficientBalance(
-            N_("{requested} requested, {available} available"),
-            requested=amount,
+            plural_message(
+                "{requested} requested, {count} available",
+                "{requested} requested, {count} available",
+                available,
+                requested=amount,
+            ),
             available=available,
         )
     order = sorted(buckets, key=lambda b: (b.id != first, fifo_order(b)))
@@ -189,9 +194,13 @@ def check_redemption(programme: Programme, currency: str, amount: int, *, availa
         )
     if amount > available:
         raise InsufficientBalance(
-            N_("{amount} {currency} requested, {available} available"),
-            amount=amount,
-            currency=currency,
+            plural_message(
+                "{amount} {currency} requested, {count} available",
+                "{amount} {currency} requested, {count} available",
+                available,
+                amount=amount,
+                currency=currency,
+            ),
             field="amount",
             requested=amount,
             available=available,

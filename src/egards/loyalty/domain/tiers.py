@@ -7,7 +7,8 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any, Literal
 
-from egards.loyalty.domain.dates import _tier_index, add_months, format_date, format_number
+from egards.errors import N_
+from egards.loyalty.domain.dates import _tier_index, add_months
 from egards.loyalty.programme import (
     Downgrade,
     EntryTierRollover,
@@ -15,6 +16,7 @@ from egards.loyalty.programme import (
     PeriodKind,
     Programme,
 )
+from egards.messages import day, message, names, plural_message
 
 
 def _evolve(state: TierState, **changes: Any) -> TierState:
@@ -63,14 +65,14 @@ TierEventKind = Literal["upgraded", "requalified", "downgraded", "lifetime_grant
 
 @dataclass(frozen=True)
 class TierEvent:
-    """A change (or confirmation) of tier, with the reason in both languages."""
+    """A change (or confirmation) of tier, with its reason: a stored message
+    (:mod:`egards.messages`), rendered in the reader's language when read."""
 
     kind: TierEventKind
     on: date
     from_tier: str
     to_tier: str
-    reason: str
-    reason_fr: str
+    reason: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -204,16 +206,16 @@ def _withdraw_unpaid_upgrades(
         if _kind(programme) is PeriodKind.ROLLING:
             state = _evolve(state, counter=sum(amount for _, amount in state.window))
         events.append(
-            _event(
-                programme,
+            TierEvent(
                 "withdrawn",
                 last.on,
                 last.to_tier,
                 before.tier,
-                "reversed activity no longer pays for {to} reached on {on}",
-                "l'activité annulée ne couvre plus le niveau {to} atteint le {on}",
-                to=last.to_tier,
-                day=last.on,
+                message(
+                    N_("reversed activity no longer pays for {to} reached on {on}"),
+                    to=_tier(programme, last.to_tier),
+                    on=day(last.on),
+                ),
             )
         )
     return state, events
@@ -251,17 +253,18 @@ def _upgrade(
             activity_key=activity_key,
         )
         events.append(
-            _event(
-                programme,
+            TierEvent(
                 "upgraded",
                 on,
                 state.tier,
                 tier.code,
-                "{counter} {currency} reached the {to} threshold of {threshold} {currency}",
-                "{counter} {currency} atteignent le seuil de {threshold} {currency} du niveau {to}",
-                counter=state.counter,
-                threshold=tier.threshold,
-                to=tier.code,
+                message(
+                    N_("{counter} {currency} reached the {to} threshold of {threshold} {currency}"),
+                    counter=state.counter,
+                    threshold=tier.threshold,
+                    to=_tier(programme, tier.code),
+                    currency=_currency(programme),
+                ),
             )
         )
         state = _evolve(
@@ -299,20 +302,22 @@ def _end_period(programme: Programme, state: TierState) -> tuple[TierState, list
         consecutive = state.consecutive_periods + 1
         if index > 0:  # the first tier is kept by everyone: no news, no event
             events.append(
-                _event(
-                    programme,
+                TierEvent(
                     "requalified",
                     end,
                     state.tier,
                     state.tier,
-                    "{counter} {currency} in the period reach the {to} threshold of {threshold}"
-                    " {currency}; {carried} {currency} carried over",
-                    "{counter} {currency} sur la période atteignent le seuil de {threshold}"
-                    " {currency} du niveau {to} ; {carried} {currency} reportés",
-                    counter=counter,
-                    threshold=threshold,
-                    to=state.tier,
-                    carried=carried,
+                    message(
+                        N_(
+                            "{counter} {currency} in the period reach the {to} threshold of"
+                            " {threshold} {currency}; {carried} {currency} carried over"
+                        ),
+                        counter=counter,
+                        threshold=threshold,
+                        to=_tier(programme, state.tier),
+                        carried=carried,
+                        currency=_currency(programme),
+                    ),
                 )
             )
         lifetime = state.lifetime
@@ -320,16 +325,17 @@ def _end_period(programme: Programme, state: TierState) -> tuple[TierState, list
         if not lifetime and rule and rule.tier == state.tier and consecutive >= rule.after_periods:
             lifetime = True
             events.append(
-                _event(
-                    programme,
+                TierEvent(
                     "lifetime_granted",
                     end,
                     state.tier,
                     state.tier,
-                    "{n} consecutive periods at {to}: {to} for life",
-                    "{n} périodes consécutives au niveau {to} : {to} à vie",
-                    n=consecutive,
-                    to=state.tier,
+                    plural_message(
+                        "{count} consecutive period at {to}: {to} for life",
+                        "{count} consecutive periods at {to}: {to} for life",
+                        consecutive,
+                        to=_tier(programme, state.tier),
+                    ),
                 )
             )
         new_state = _evolve(
@@ -344,36 +350,43 @@ def _end_period(programme: Programme, state: TierState) -> tuple[TierState, list
             target = max(target, min(index, programme.tier_index(q.lifetime.tier)))
         if target == index:
             events.append(
-                _event(
-                    programme,
+                TierEvent(
                     "requalified",
                     end,
                     state.tier,
                     state.tier,
-                    "{to} is held for life ({counter} {currency} in the period)",
-                    "{to} est acquis à vie ({counter} {currency} sur la période)",
-                    to=state.tier,
-                    counter=counter,
+                    message(
+                        N_("{to} is held for life ({counter} {currency} in the period)"),
+                        to=_tier(programme, state.tier),
+                        counter=counter,
+                        currency=_currency(programme),
+                    ),
                 )
             )
             new_state = _evolve(state, counter=0, consecutive_periods=state.consecutive_periods + 1)
         else:
             soft = q.downgrade is Downgrade.SOFT_LANDING and target > supported
             events.append(
-                _event(
-                    programme,
+                TierEvent(
                     "downgraded",
                     end,
                     state.tier,
                     tiers[target].code,
-                    "{counter} {currency} in the period, below the {frm} threshold of"
-                    " {threshold} {currency}"
-                    + ("; soft landing: one tier down only" if soft else ""),
-                    "{counter} {currency} sur la période, sous le seuil de {threshold} {currency}"
-                    " du niveau {frm}" + (" ; rétrogradation d'un seul niveau" if soft else ""),
-                    counter=counter,
-                    threshold=threshold,
-                    frm=state.tier,
+                    message(
+                        N_(
+                            "{counter} {currency} in the period, below the {frm} threshold of"
+                            " {threshold} {currency}; soft landing: one tier down only"
+                        )
+                        if soft
+                        else N_(
+                            "{counter} {currency} in the period, below the {frm} threshold of"
+                            " {threshold} {currency}"
+                        ),
+                        counter=counter,
+                        threshold=threshold,
+                        frm=_tier(programme, state.tier),
+                        currency=_currency(programme),
+                    ),
                 )
             )
             new_state = _evolve(
@@ -387,32 +400,11 @@ def _end_period(programme: Programme, state: TierState) -> tuple[TierState, list
     return new_state, events
 
 
-def _event(
-    programme: Programme,
-    kind: TierEventKind,
-    on: date,
-    from_tier: str,
-    to_tier: str,
-    en: str,
-    fr: str,
-    **values: Any,
-) -> TierEvent:
-    def words(template: str, lang: str) -> str:
-        named = {
-            key: (
-                programme.tiers[_tier_index(programme, value)].name.get(lang)
-                if key in ("to", "frm")
-                else format_date(value, lang)
-                if isinstance(value, date)
-                else format_number(value, lang)
-                if isinstance(value, int)
-                else value
-            )
-            for key, value in values.items()
-        }
-        named["currency"] = programme.qualifying_currency.name.get(lang)
-        if "day" in named:
-            named["on"] = named["day"]
-        return template.format(**named)
+def _tier(programme: Programme, code: str) -> dict[str, Any]:
+    """A tier's name in each language, as a message value."""
+    return names(programme.tiers[_tier_index(programme, code)].name)
 
-    return TierEvent(kind, on, from_tier, to_tier, words(en, "en"), words(fr, "fr"))
+
+def _currency(programme: Programme) -> dict[str, Any]:
+    """The qualifying currency's name in each language, as a message value."""
+    return names(programme.qualifying_currency.name)

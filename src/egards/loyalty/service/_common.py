@@ -13,7 +13,7 @@ from typing import Any
 from egards.accounts.domain import Actor
 from egards.db import utcnow
 from egards.errors import NotFound
-from egards.i18n import N_, names
+from egards.i18n import N_, render_message
 from egards.loyalty import domain
 from egards.loyalty.programme import PROGRAMMES_DIR, Programme, load_programme
 
@@ -49,8 +49,7 @@ def _tier_change_row(
         "kind": event.kind,
         "from_tier": event.from_tier,
         "to_tier": event.to_tier,
-        "reason": event.reason,
-        "reason_fr": event.reason_fr,
+        "message": event.reason,
         "source": "activity",
         "actor_label": actor.label,
         "justification": None,
@@ -68,8 +67,8 @@ def _timeline_row(
         "kind": f"tier.{event.kind}",
         "channel": "api",
         "silo": "loyalty",
-        "summary": event.reason,
-        "message": names({"en": event.reason, "fr": event.reason_fr}),
+        "summary": render_message("en", event.reason),
+        "message": event.reason,
         "actor_label": actor.label,
         "organisation_id": actor.organisation_id,
         "ref_type": "loyalty_member",

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from egards.accounts.domain import Actor, Permission
 from egards.audit import service as audit
 from egards.errors import Conflict, NotFound
-from egards.i18n import N_
+from egards.i18n import N_, render_message
 from egards.loyalty import domain, stored
 from egards.loyalty.errors import IdempotencyConflict
 from egards.loyalty.ledger import AccountKind
@@ -76,11 +76,13 @@ def record_activity(
     programme_code: str,
     data: ActivityCreate,
     today: Today = today,
+    lang: str = "en",
 ) -> ActivityResult:
     """Count an activity: earnings posted to the ledger with the rule that produced each,
-    the qualifying part counted towards the tier. A refund names the activity it reverses and
-    takes back exactly what it gave. Unknown members are parked, not dropped.
-    Idempotent by key: the same activity again changes nothing; other content is refused."""
+    the qualifying part counted towards the tier (the result's reasons in ``lang``). A refund
+    names the activity it reverses and takes back exactly what it gave. Unknown members are
+    parked, not dropped. Idempotent by key: the same activity again changes nothing; other
+    content is refused."""
     actor.require(Permission.LOYALTY_WRITE)
     programme = get_programme(programme_code)
     payload = data.model_dump(mode="json", exclude={"member_number", "customer_id", "key"})
@@ -95,7 +97,7 @@ def record_activity(
                 data_key=data.key,
                 field="key",
             )
-        return _result(session, previous)
+        return _result(session, previous, lang)
     activity = activity_of(data)
     domain.validate_activity(programme, activity, today=today())
     member = _resolve_member(session, programme, data)
@@ -116,7 +118,7 @@ def record_activity(
     session.flush()
     if member is None:
         audit_parked(session, actor=actor, row=row)
-        return _result(session, row)
+        return _result(session, row, lang)
     book = resume_book(session, member)
     if not activity.reverses:  # whether its entries' keys are used: one read for all
         assert book.ledger_past is not None, "resume_book reads the stored past"
@@ -124,7 +126,7 @@ def record_activity(
     events = _apply(session, book, row, activity)
     close_book(session, book)
     _record_tier_events(session, book, events, actor=actor, source="activity")
-    return _result(session, row, events, book.lines[row.key])
+    return _result(session, row, lang, events, book.lines[row.key])
 
 
 def _apply(
@@ -288,10 +290,15 @@ def audit_parked(session: Session, *, actor: Actor, row: Activity) -> None:
     )
 
 
-def shown_earnings(lines: Sequence[domain.Earning]) -> list[dict[str, Any]]:
-    """Earning lines as an activity's result shows them."""
+def shown_earnings(lines: Sequence[domain.Earning], lang: str) -> list[dict[str, Any]]:
+    """Earning lines as an activity's result shows them, reasons in ``lang``."""
     return [
-        {"currency": e.currency, "amount": e.amount, "rule_id": e.rule_id, "reason": e.reason}
+        {
+            "currency": e.currency,
+            "amount": e.amount,
+            "rule_id": e.rule_id,
+            "reason": render_message(lang, e.reason),
+        }
         for e in lines
     ]
 
@@ -299,6 +306,7 @@ def shown_earnings(lines: Sequence[domain.Earning]) -> list[dict[str, Any]]:
 def _result(
     session: Session,
     row: Activity,
+    lang: str,
     events: tuple[domain.TierEvent, ...] = (),
     lines: Sequence[domain.Earning] | None = None,
 ) -> ActivityResult:
@@ -310,9 +318,9 @@ def _result(
         key=row.key,
         status=row.status,
         member_number=row.member_number or (member.number if member else ""),
-        earnings=shown_earnings(lines),
+        earnings=shown_earnings(lines, lang),
         tier=member.tier if member else None,
-        tier_events=[e.reason for e in events],
+        tier_events=[render_message(lang, e.reason) for e in events],
     )
 
 

@@ -20,7 +20,7 @@ from egards.bulk import bulk_insert, chunks
 from egards.customers import service as customers
 from egards.db import utcnow
 from egards.errors import NotFound
-from egards.i18n import N_, names
+from egards.i18n import N_
 from egards.loyalty import codec, domain, stored
 from egards.loyalty.ledger import Account, AccountKind, Ledger
 from egards.loyalty.models import Balance, CapUsage, Entry, Member, TierChange
@@ -310,8 +310,7 @@ def _record_tier_events(
                 kind=event.kind,
                 from_tier=event.from_tier,
                 to_tier=event.to_tier,
-                reason=event.reason,
-                reason_fr=event.reason_fr,
+                message=event.reason,
                 source=source,
                 actor_label=actor.label,
                 justification=justification,
@@ -322,7 +321,7 @@ def _record_tier_events(
             actor=actor,
             customer_id=book.member.customer_id,
             kind=f"tier.{event.kind}",
-            summary=names({"en": event.reason, "fr": event.reason_fr}),
+            summary=event.reason,
             channel="api" if source != "exception" else "console",
             silo="loyalty",
             ref_type="loyalty_member",

@@ -10,7 +10,9 @@ from sqlalchemy import String, cast, literal, select, update
 from sqlalchemy.orm import Session
 
 from egards.audit import service as audit
+from egards.config import LOCALES
 from egards.customers.domain import ERASED, Erasure
+from egards.i18n import names, render_message
 from egards.loyalty.models import Activity, Entry, Member, TierChange
 
 from .reading import balances, members_of, tier_history
@@ -32,7 +34,7 @@ def export_section(session: Session, customer_id: int) -> dict[str, Any]:
                         "on": c.on.isoformat(),
                         "from": c.from_tier,
                         "to": c.to_tier,
-                        "reason": c.reason,
+                        "reason": {lang: render_message(lang, c.message) for lang in LOCALES},
                     }
                     for c in tier_history(session, member_id=member.id)
                 ],
@@ -74,6 +76,6 @@ def erase_customer_data(session: Session, erasure: Erasure) -> None:
     session.execute(
         update(TierChange)
         .where(TierChange.member_id.in_(members), TierChange.justification.is_not(None))
-        .values(justification=None, reason=ERASED, reason_fr=ERASED)
+        .values(justification=None, message=names({lang: ERASED for lang in LOCALES}))
     )
     audit.redact(session, entity_type="loyalty_member", entity_ids=members)

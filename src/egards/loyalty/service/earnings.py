@@ -1,7 +1,7 @@
 """An activity's earning lines as readers see them (its result, a replay's, the explanation),
 read from what is stored: since migration 0017 an activity row holds no earning lines; the
 entries it posted give each line's rule, currency and amount, and the programme's rules, at
-the tier the activity earned at (``tier``), give the reason in both languages
+the tier the activity earned at (``tier``), give the reason (a message)
 (:func:`domain.rendered_earnings`). Rows written before keep their stored lines
 (``earnings``), read as they are."""
 
@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from egards.bulk import chunks
+from egards.i18n import render_message
 from egards.loyalty import codec, domain
 from egards.loyalty.models import Activity, Entry
 from egards.loyalty.programme import Programme
@@ -64,7 +65,7 @@ def earnings_of(
     session: Session, programme: Programme, rows: Sequence[Any]
 ) -> dict[int, list[domain.Earning]]:
     """The earning lines of stored activities (rows with every column of
-    ``loyalty_activities``), by activity id, reasons in both languages: what
+    ``loyalty_activities``), by activity id, reasons as messages: what
     :func:`domain.count_activity` gave each when it was applied (none for a parked one)."""
     lean = [row for row in rows if row.earnings is None and row.status == "applied"]
     posted = posted_by(session, lean) if lean else {}
@@ -134,8 +135,7 @@ def counted_earnings(
             currency=currency,
             amount=-amount if entry_kind == "reversal" else amount,
             rule_id=rule_id or "",
-            reason="",
-            reason_fr="",
+            reason={},
             on=on,
             qualifying=True,
             reverses=reverses,
@@ -146,8 +146,8 @@ def counted_earnings(
 
 def store_earnings_json(session: Session, batch: int = 1000) -> None:
     """Migration 0017's way down: every applied activity written without its earning lines
-    gets them back as they were stored before (lines with reasons, entries posted, the
-    member's number)."""
+    gets them back as they were stored before (lines with reasons in English and French,
+    entries posted, the member's number)."""
     from egards.loyalty.models import Member
 
     from ._common import programmes
@@ -182,7 +182,14 @@ def store_earnings_json(session: Session, batch: int = 1000) -> None:
             lines = earnings_of(session, known[code], mine)
             for row in mine:
                 assert row.member_id is not None, "an applied activity has its member"
-                row.earnings = [codec.earning_to_json(line) for line in lines[row.id]]
+                row.earnings = [
+                    {
+                        **codec.earning_to_json(line),
+                        "reason": render_message("en", line.reason),
+                        "reason_fr": render_message("fr", line.reason),
+                    }
+                    for line in lines[row.id]
+                ]
                 row.entry_seqs = [seq for seq, *_ in posted.get(row.id, [])]
                 row.member_number = row.member_number or numbers.get(row.member_id, "")
         session.flush()

@@ -16,7 +16,7 @@ from egards.accounts.domain import Actor, Permission
 from egards.audit import service as audit
 from egards.customers import service as customers
 from egards.errors import Conflict, InvalidInput
-from egards.i18n import N_, message, names, translate
+from egards.i18n import N_, day, message, names
 from egards.loyalty import codec, domain
 from egards.loyalty.ledger import AccountKind
 from egards.loyalty.models import Entry, Member
@@ -295,26 +295,22 @@ def change_tier_by_exception(
         book.state = domain.hold_period(book.programme, book.state, on=today())
     rank = book.programme.tier_index
 
-    def name(code: str, lang: str) -> str:  # tiers and dates in words, not codes
-        return book.programme.tier(code).name.get(lang)
+    def name(code: str) -> dict[str, Any]:  # tiers and dates in words, not codes
+        return names(book.programme.tier(code).name)
 
-    def end(lang: str) -> str:
-        return domain.format_date(book.state.period_end, lang)
-
-    def reason(lang: str) -> str:
-        if tier != before:
-            return translate(
-                lang,
-                "{frm} → {to} by exception: {justification}",
-                frm=name(before, lang),
-                to=name(tier, lang),
-                justification=justification,
-            )
-        return translate(
-            lang,
-            "{tier} held until {end} by exception: {justification}",
-            tier=name(tier, lang),
-            end=end(lang),
+    if tier != before:
+        reason = message(
+            N_("{frm} → {to} by exception: {justification}"),
+            frm=name(before),
+            to=name(tier),
+            justification=justification,
+        )
+    else:
+        end = book.state.period_end
+        reason = message(
+            N_("{tier} held until {end} by exception: {justification}"),
+            tier=name(tier),
+            end=day(end) if end is not None else "",
             justification=justification,
         )
 
@@ -327,8 +323,7 @@ def change_tier_by_exception(
         on=today(),
         from_tier=before,
         to_tier=tier,
-        reason=reason("en"),
-        reason_fr=reason("fr"),
+        reason=reason,
     )
     close_book(session, book)
     _record_tier_events(
