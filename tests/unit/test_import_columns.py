@@ -5,6 +5,8 @@ as reading and validating every row one by one (issue 15 §5)."""
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
@@ -73,33 +75,63 @@ value = st.one_of(
 )
 
 
+# Values a CSV writer must quote: a comma, a quote, line breaks (LF and CRLF) inside.
+quoted = st.sampled_from(["Jean, dit", 'dit "Jo"', '"', "rue\nbis", "a\r\nb", "\n", ", "])
+# Lines that are not rows of the file: empty, more or fewer values, an unclosed quote, bytes
+# that are not UTF-8. From the first one Arrow cannot read, the row path reads on.
+odd_line = st.sampled_from(
+    [b"", b"  ", b",,", b"K-9,A", b'K-9,"A,B', b"K-9,\xff\xfe,B", b"K-9,A,B,C,D"]
+)
+
+
 @st.composite
-def files(draw: st.DrawFn) -> tuple[list[str], list[list[str]]]:
+def files(draw: st.DrawFn) -> tuple[list[str], list[list[str] | bytes], bool]:
     extra = draw(st.lists(st.sampled_from(COLUMNS[3:]), unique=True, max_size=9))
     header = ["external_id", "first_name", "last_name", *extra]
     header = draw(st.permutations(header))
     ids = st.sampled_from(["K-1", "K-2", "K-3", "", " K-4", "K-5"])
+    with_quotes = draw(st.booleans())
+    cell = value | quoted if with_quotes else value
+    row = st.fixed_dictionaries({n: ids if n == "external_id" else cell for n in header})
     rows = draw(
         st.lists(
-            st.fixed_dictionaries({n: ids if n == "external_id" else value for n in header}),
+            row.map(lambda r: [r[n] for n in header]) | odd_line
+            if draw(st.booleans())
+            else row.map(lambda r: [r[n] for n in header]),
             min_size=1,
             max_size=12,
         )
     )
-    return header, [[row[n] for n in header] for row in rows]
+    return header, rows, draw(st.booleans())
 
 
-def _both(header: list[str], rows: list[list[str]], ending: str = "\n"):
-    with TemporaryDirectory() as folder:
-        path = Path(folder) / "customers.csv"
-        path.write_text(ending.join([",".join(header), *(",".join(r) for r in rows)]) + ending)
-        by_columns = _columns(path, "FR")
-        assert by_columns is not None  # a plain file: no quote, no empty line
-        found = list(by_columns)
-        expected = [
-            (n, raw if isinstance(raw, Reject) else _validate(n, raw, "FR"))
-            for n, raw in _read_rows(path)
-        ]
+def _write(
+    path: Path, header: list[str], rows: list[list[str] | bytes], ending: str, quote_all: bool
+) -> None:
+    out = io.StringIO(newline="")
+    writer = csv.writer(
+        out, lineterminator=ending, quoting=csv.QUOTE_ALL if quote_all else csv.QUOTE_MINIMAL
+    )
+    data = (",".join(header) + ending).encode()
+    for row in rows:
+        if isinstance(row, bytes):
+            data += row + ending.encode()
+        else:
+            out.seek(0)
+            out.truncate()
+            writer.writerow(row)
+            data += out.getvalue().encode()
+    path.write_bytes(data)
+
+
+def _both(path: Path, block_size: int = 1 << 22):
+    by_columns = _columns(path, "FR", block_size)
+    assert by_columns is not None  # no NUL, no bare CR, a plain header
+    found = list(by_columns)
+    expected = [
+        (n, raw if isinstance(raw, Reject) else _validate(n, raw, "FR"))
+        for n, raw in _read_rows(path)
+    ]
     return found, expected
 
 
@@ -109,22 +141,61 @@ def _comparable(item: _Valid | Reject):
     return ("row", item.line, item.row.model_dump(), item.identities)
 
 
-@settings(max_examples=200, deadline=None)
-@given(files(), st.sampled_from(["\n", "\r\n"]))
-@example((["external_id", "first_name", "last_name"], [["K-1", "A", "B"], [" ", "", " "]]), "\n")
-def test_columns_give_the_rows_and_rejects_of_the_row_by_row_path(file, ending) -> None:
-    header, rows = file
-    found, expected = _both(header, rows, ending)
+def _same(found, expected) -> None:
     assert [(n, _comparable(i)) for n, i in found] == [(n, _comparable(i)) for n, i in expected]
 
 
-def test_a_file_with_quotes_or_empty_lines_is_left_to_the_row_path(tmp_path: Path) -> None:
-    quoted = tmp_path / "quoted.csv"
-    quoted.write_text('external_id,first_name,last_name\nK-1,"Jean, dit",B\n')
-    empty_line = tmp_path / "empty.csv"
-    empty_line.write_text("external_id,first_name,last_name\n\nK-1,A,B\n")
-    ragged = tmp_path / "ragged.csv"
-    ragged.write_text("external_id,first_name,last_name\nK-1,A\n")
+@settings(max_examples=300, deadline=None)
+@given(files(), st.sampled_from(["\n", "\r\n"]), st.sampled_from([1 << 22, 64, 7]))
+@example(
+    (["external_id", "first_name", "last_name"], [["K-1", "A", "B"], [" ", "", " "]], False),
+    "\n",
+    1 << 22,
+)
+def test_columns_give_the_rows_and_rejects_of_the_row_by_row_path(file, ending, block_size) -> None:
+    header, rows, quote_all = file
+    with TemporaryDirectory() as folder:
+        path = Path(folder) / "customers.csv"
+        _write(path, header, rows, ending, quote_all)
+        _same(*_both(path, block_size))
+
+
+def test_a_quoted_value_over_two_lines_keeps_the_line_numbers_right(tmp_path: Path) -> None:
+    path = tmp_path / "quoted.csv"
+    path.write_text(
+        "external_id,first_name,last_name,city\n"
+        'K-1,"Jean, dit",B,"rue\nbis"\n'
+        "\n"
+        "K-2,A,,Lyon\n"
+        'K-3,"dit ""Jo""",B,Paris\n'
+    )
+    found, expected = _both(path)
+    _same(found, expected)
+    assert [(n, getattr(i, "field", None)) for n, i in found] == [
+        (3, None),
+        (5, "last_name"),
+        (6, None),
+    ]
+    assert found[0][1].row.city == "rue\nbis"  # pyright: ignore[reportAttributeAccessIssue]
+
+
+def test_a_file_the_csv_module_reads_otherwise_is_left_to_the_row_path(tmp_path: Path) -> None:
+    nul = tmp_path / "nul.csv"
+    nul.write_bytes(b"external_id,first_name,last_name\nK-1,A\x00,B\n")
+    bare_cr = tmp_path / "cr.csv"
+    bare_cr.write_bytes(b"external_id,first_name,last_name\nK-1,A,B\rK-2,C,D\n")
+    quoted_header = tmp_path / "header.csv"
+    quoted_header.write_text('"external_id",first_name,last_name\nK-1,A,B\n')
     latin1 = tmp_path / "latin1.csv"
-    latin1.write_bytes(b"external_id,first_name,last_name\nK-1,H\xe9l\xe8ne,B\n")
-    assert [_columns(p, "FR") for p in (quoted, empty_line, ragged, latin1)] == [None] * 4
+    latin1.write_bytes(b"external_id,first_name,last_name,pr\xe9nom\nK-1,A,B,C\n")
+    assert [_columns(p, "FR") for p in (nul, bare_cr, quoted_header, latin1)] == [None] * 4
+
+
+def test_a_carriage_return_and_its_line_feed_across_two_blocks_are_one_line_end(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "crlf.csv"
+    path.write_bytes(b"external_id,first_name,last_name\r\nK-1,A,B\r\nK-2,C,D\r\n")
+    for size in range(1, 20):
+        found, expected = _both(path, size)
+        _same(found, expected)

@@ -4,9 +4,13 @@ leaves the number to the library; and it does take the common French shapes itse
 
 from __future__ import annotations
 
+import random
+
+import phonenumbers
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from phonenumbers import PhoneMetadata
 
 from egards.customers.domain import normalise_phone
 from egards.customers.phones import fast_e164, library_e164
@@ -82,3 +86,60 @@ def test_an_invalid_number_is_still_refused_with_the_librarys_reason() -> None:
     with pytest.raises(InvalidInput) as refused:
         normalise_phone("06 12")
     assert refused.value.field == "phone"
+
+
+def _corpus(size_per_region: int) -> list[tuple[str, str]]:
+    """Numbers as people type them, made from each region's example numbers of every type:
+    digits changed at random, one digit more or fewer, written in E.164, nationally, with an
+    international call prefix, grouped by spaces, dots or hyphens (seeded: the same corpus
+    every run)."""
+    rng = random.Random(15)
+    corpus = []
+    for region in REGIONS:
+        metadata = PhoneMetadata.metadata_for_region(region)
+        assert metadata is not None
+        prefix = metadata.national_prefix or ""
+        examples = [
+            phonenumbers.national_significant_number(found)
+            for kind in range(11)
+            if (found := phonenumbers.example_number_for_type(region, kind)) is not None
+        ]
+        for _ in range(size_per_region):
+            digits = list(rng.choice(examples))
+            for _ in range(rng.randrange(4)):
+                digits[rng.randrange(len(digits))] = rng.choice("0123456789")
+            if rng.random() < 0.1:
+                digits.append(rng.choice("0123456789"))
+            elif rng.random() < 0.1:
+                digits.pop()
+            number = "".join(digits)
+            written = rng.choice(
+                [
+                    f"+{metadata.country_code}{number}",
+                    f"+{metadata.country_code} {number}",
+                    f"{prefix}{number}",
+                    number,
+                    f"00{metadata.country_code}{number}",
+                ]
+            )
+            separator = rng.choice(["", " ", ".", "-"])
+            step = rng.choice([2, 3, 4])
+            corpus.append(
+                (
+                    separator.join(written[i : i + step] for i in range(0, len(written), step)),
+                    region,
+                )
+            )
+    return corpus
+
+
+def test_a_corpus_of_numbers_as_typed_gives_the_librarys_answer_on_the_fast_path() -> None:
+    corpus = _corpus(2000)
+    answered = 0
+    for value, region in corpus:
+        fast = fast_e164(value, region)
+        if fast is not None:
+            answered += 1
+            assert fast == _library(value, region), (value, region)
+    # The fast path does the common case itself (else it would prove nothing).
+    assert answered > len(corpus) // 4

@@ -247,7 +247,7 @@ _EDGE_SPACE = (
 _ROW_PATH_IF = (
     rf"^{_EDGE_SPACE}|{_EDGE_SPACE}$|[\x{{00}}-\x{{08}}\x{{0b}}\x{{0c}}\x{{0e}}-\x{{1f}}]"
 )
-_SLICE = 50_000
+_BLOCK = 1 << 22  # bytes of the file Arrow reads at a time (about 50,000 rows)
 
 
 def _max_length(name: str) -> int | None:
@@ -257,57 +257,96 @@ def _max_length(name: str) -> int | None:
     return None
 
 
-def _plain_csv(data: bytes) -> list[str] | None:
-    """The header of a CSV file whose lines are all one row each, with nothing to unquote:
-    valid UTF-8, no quote, no bare carriage return, no empty line, no NUL, distinct column
-    names including the required ones. None for any other file (the row path reads it)."""
-    if not data or b'"' in data or b"\x00" in data or b"\n\n" in data or b"\n\r\n" in data:
-        return None
-    if data.count(b"\r") != data.count(b"\r\n") or data.startswith((b"\n", b"\r\n")):
-        return None
-    try:
-        first = data[: data.index(b"\n")] if b"\n" in data else data
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-    header = [name.strip().lstrip("\ufeff") for name in first.decode().rstrip("\r").split(",")]
-    if len(set(header)) != len(header) or any(name not in header for name in REQUIRED_COLUMNS):
-        return None
-    return header
+def _arrow_header(path: Path, block_size: int) -> tuple[list[str], bool] | None:
+    """The header of a CSV file that Arrow can read as the csv module does, and whether the
+    file quotes any value; None for any other file (the row path reads it): a header line
+    with a quote, not UTF-8, or without distinct names including the required ones; a NUL
+    or a carriage return that does not end a line anywhere in the file (the csv module
+    refuses those lines where Arrow would read on). Read block by block."""
+    with path.open("rb") as handle:
+        first = handle.readline()
+        if b'"' in first or not first.strip():
+            return None
+        try:
+            names = first.decode("utf-8").rstrip("\r\n").split(",")
+        except UnicodeDecodeError:
+            return None
+        header = [name.strip().lstrip("\ufeff") for name in names]
+        if len(set(header)) != len(header) or any(n not in header for n in REQUIRED_COLUMNS):
+            return None
+        quoted = False
+        carriage_returns, line_ends, last = first.count(b"\r"), first.count(b"\r\n"), b""
+        while block := handle.read(block_size):
+            if b"\x00" in block:
+                return None
+            quoted = quoted or b'"' in block
+            carriage_returns += block.count(b"\r")
+            line_ends += (last + block).count(b"\r\n")  # a CR ending one block, its LF next
+            last = block[-1:]
+    return (header, quoted) if carriage_returns == line_ends else None
 
 
-def _columns(path: Path, region: str) -> Iterator[tuple[int, _Valid | Reject]] | None:
-    """The rows of a plain CSV file (:func:`_plain_csv`; else None), checked column by
-    column: a row that any check flags (a value to trim, a control character, an empty or
-    too long required value, a length, a language, a country or a date to look at) goes
-    through :func:`_validate`, so that its reject names the same line, field and reason;
-    the others are built without the model. The identities are normalised row by row, as
-    :func:`_validate` does."""
-    data = path.read_bytes()
-    header = _plain_csv(data)
-    if header is None:
+def _columns(
+    path: Path, region: str, block_size: int = _BLOCK
+) -> Iterator[tuple[int, _Valid | Reject]] | None:
+    """The rows of a CSV file Arrow can read (:func:`_arrow_header`; else None), streamed
+    block by block and checked column by column (:func:`_check_block`). Quoted values may
+    hold commas, quotes and line breaks: a row's line number is the one its record ends on,
+    as the csv module counts. From a block Arrow cannot parse (a line with more or fewer
+    values, an unclosed quote, bytes that are not UTF-8), the row path reads the rest of the
+    file, so that those lines get their rejects."""
+    found = _arrow_header(path, block_size)
+    if found is None:
         return None
+    return _column_rows(path, *found, region, block_size)
+
+
+def _column_rows(
+    path: Path, header: list[str], quoted: bool, region: str, block_size: int
+) -> Iterator[tuple[int, _Valid | Reject]]:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    pc: Any = import_module("pyarrow.compute")
+    options = {
+        "read_options": pacsv.ReadOptions(column_names=header, skip_rows=1, block_size=block_size),
+        "parse_options": pacsv.ParseOptions(
+            quote_char='"' if quoted else False,
+            newlines_in_values=quoted,
+            ignore_empty_lines=False,  # an empty line is a blank row, and counts
+        ),
+        "convert_options": pacsv.ConvertOptions(
+            column_types=dict.fromkeys(header, pa.string()),
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        ),
+    }
+    line = 1  # the last line given: the header's
+    for block in _arrow_blocks(path, options):
+        if block is None:  # Arrow cannot read on: the row path gives the lines after `line`
+            for number, raw in _read_rows(path):
+                if number > line:
+                    yield number, raw if isinstance(raw, Reject) else _validate(number, raw, region)
+            return
+        spans: Any = pa.array([1] * block.num_rows, pa.int64())
+        if quoted:  # a record spans one line more per line break in its values
+            for name in header:
+                spans = pc.add(spans, pc.count_substring(block[name], "\n"))
+        ends = pc.add(pc.cumulative_sum(spans), line).to_pylist()
+        yield from _check_block(block, ends, header, region)
+        line = ends[-1] if ends else line
+
+
+def _arrow_blocks(path: Path, options: dict[str, Any]) -> Iterator[Any]:
+    """Arrow's record batches of the file, then None if it stopped at a block it could not
+    parse (only reading is caught here, not what the caller does with a block)."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
     try:
-        table = pacsv.read_csv(
-            pa.py_buffer(data),
-            read_options=pacsv.ReadOptions(column_names=header, skip_rows=1),
-            parse_options=pacsv.ParseOptions(quote_char=False, newlines_in_values=False),
-            convert_options=pacsv.ConvertOptions(
-                column_types=dict.fromkeys(header, pa.string()),
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            ),
-        )
-    except pa.ArrowInvalid:  # a line with more or fewer values: the row path says which
-        return None
-    return (
-        item
-        for start in range(0, table.num_rows, _SLICE)
-        for item in _check_slice(table.slice(start, _SLICE), start + 2, header, region)
-    )
+        yield from pacsv.open_csv(path, **options)
+    except pa.ArrowInvalid:
+        yield None
 
 
 def _checked_row(values: dict[str, Any], given: set[str]) -> ImportRow:
@@ -321,8 +360,8 @@ def _checked_row(values: dict[str, Any], given: set[str]) -> ImportRow:
     return row
 
 
-def _check_slice(
-    table: Any, first_line: int, header: list[str], region: str
+def _check_block(
+    table: Any, lines: list[int], header: list[str], region: str
 ) -> Iterator[tuple[int, _Valid | Reject]]:
     import pyarrow as pa
 
@@ -362,7 +401,7 @@ def _check_slice(
     for index in range(rows):
         if skip[index]:
             continue
-        number = first_line + index
+        number = lines[index]
         if slow[index]:
             yield number, _validate(number, {n: values[n][index] for n in header}, region)
             continue
