@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from egards.outbox.models import OutboxMessage
 from egards.portal.models import PortalSession, SignInLink
 from egards.portal.settings import PortalSettings
 from tests.conftest import csrf_from
@@ -28,6 +29,25 @@ def test_a_customer_signs_in_through_the_link_in_their_mail_and_sees_their_name(
         stored = session.scalars(select(SignInLink.token_hash)).all()
     token = links_sent(db, helene.email)[0].rsplit("/", 1)[1]
     assert stored and token not in stored  # only a hash of the token is kept
+
+
+def test_the_sign_in_mail_is_written_in_the_customers_language(client, db, make_customer):
+    french, english = make_customer(), make_customer(preferred_language="en")
+    for made in (french, english):
+        assert ask_link(client, made.email).status_code == 200
+    with db.unit_of_work() as session:
+        mails = {
+            m.recipient: m.payload
+            for m in session.scalars(
+                select(OutboxMessage).where(OutboxMessage.key.like("portal-link:%"))
+            )
+        }
+    assert mails[french.email]["subject"] == "Votre lien de connexion à votre espace client"
+    assert mails[french.email]["body"].startswith("Bonjour,\n\nPour ouvrir votre espace client")
+    assert "pendant 15 minutes. Si vous n'avez rien demandé" in mails[french.email]["body"]
+    assert mails[english.email]["subject"] == "Your sign-in link to your customer space"
+    assert "It works once, for 15 minutes." in mails[english.email]["body"]
+    assert links_sent(db, english.email)[0] in mails[english.email]["body"]
 
 
 def test_the_answer_is_the_same_for_a_known_and_an_unknown_address(client, db, make_customer):

@@ -13,7 +13,7 @@ from egards.customers import service as customers
 from egards.customers.domain import CustomerStatus, normalise_email
 from egards.db import rowcount
 from egards.errors import InvalidInput, NotAuthenticated
-from egards.i18n import N_, message
+from egards.i18n import N_, message, pick_locale, translate, translate_plural
 from egards.loyalty import service as loyalty
 from egards.outbox import service as outbox
 from egards.portal import domain
@@ -95,17 +95,25 @@ def request_link(
     session.add(link)
     session.flush()
     customer = customers.get_customer(session, actor=PORTAL, customer_id=customer_id)
-    french = (customer.preferred_language or "fr").startswith("fr")
+    locale = pick_locale(customer.preferred_language)
     url = f"{settings.base_url}/my/link/{token}"
     outbox.enqueue_email(
         session,
         key=f"{LINK_KEY}{link.id}",
         sender=mail_from,
         to=address,
-        subject="Votre lien de connexion à votre espace client"
-        if french
-        else "Your sign-in link to your customer space",
-        body=_link_body(url, settings.link_minutes, french),
+        subject=translate(locale, "Your sign-in link to your customer space"),
+        body=translate_plural(
+            locale,
+            "Hello,\n\nTo open your customer space, follow this link:\n\n{url}\n\nIt works"
+            " once, for {count} minute. If you did not ask for it, ignore this message: nobody"
+            " can sign in without it.\n",
+            "Hello,\n\nTo open your customer space, follow this link:\n\n{url}\n\nIt works"
+            " once, for {count} minutes. If you did not ask for it, ignore this message: nobody"
+            " can sign in without it.\n",
+            settings.link_minutes,
+            url=url,
+        ),
         now=now,
         ref_type="portal_link",
         ref_id=link.id,
@@ -119,20 +127,6 @@ def request_link(
         customer_id=customer_id,
     )
     return url
-
-
-def _link_body(url: str, minutes: int, french: bool) -> str:
-    if french:
-        return (
-            "Bonjour,\n\nPour ouvrir votre espace client, suivez ce lien :\n\n"
-            f"{url}\n\nIl fonctionne une seule fois, pendant {minutes} minutes. Si vous n'avez "
-            "rien demandé, ignorez ce message : personne ne peut se connecter sans lui.\n"
-        )
-    return (
-        "Hello,\n\nTo open your customer space, follow this link:\n\n"
-        f"{url}\n\nIt works once, for {minutes} minutes. If you did not ask for it, ignore "
-        "this message: nobody can sign in without it.\n"
-    )
 
 
 def check_link(session: Session, *, token: str, key: bytes, now: datetime) -> None:
