@@ -8,6 +8,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
+from typing import Protocol
 
 import numpy as np
 
@@ -16,10 +18,12 @@ from egards.analytics.btyd import fit_sbg
 from egards.analytics.errors import ModelDidNotConverge, NoTransactions
 from egards.analytics.rfm import DEFAULT_SEGMENT_RULES, SegmentRule
 from egards.analytics.scoring import (
+    DailyPurchases,
     ValueModels,
+    customer_value,
     daily_purchases,
     fit_value_models,
-    score_value,
+    segments,
     value_deciles,
     window,
 )
@@ -71,13 +75,82 @@ class BatchResult:
 Step = Callable[[str], None]
 
 
+class CustomerScorer(Protocol):
+    """Per-customer scoring given the fitted models: :func:`customer_scores` over everyone in
+    this process, or the same function run by another engine over partitions of the
+    customers (Spark: :func:`egards.batch.spark.customer_scorer`)."""
+
+    def __call__(
+        self,
+        events: churn.CustomerEvents,
+        *,
+        as_of: int,
+        models: ValueModels,
+        churn_model: churn.ChurnModel | None,
+        settings: BatchSettings,
+    ) -> dict[str, np.ndarray]: ...
+
+
+def customer_scores(
+    daily: DailyPurchases,
+    events: churn.CustomerEvents,
+    *,
+    as_of: int,
+    models: ValueModels,
+    churn_model: churn.ChurnModel | None,
+    settings: BatchSettings,
+) -> dict[str, np.ndarray]:
+    """Everything a scoring run computes customer by customer, for the customers who had
+    bought by ``as_of``, in customer id order: their figures (purchases, spend, first and
+    last day), value (:func:`customer_value`), churn features, risk and reasons. Each
+    customer's scores depend on their own purchases and events and on the fitted models
+    only, so the customers may be split in any way (Spark scores them partition by
+    partition with this function); what ranks customers against each other (RFM quintiles,
+    value deciles) is computed over everyone afterwards."""
+    win = window(daily, cutoff=as_of, recent_days=churn.RECENT_DAYS)
+    present = win.present
+    value = customer_value(
+        win,
+        models,
+        margin=settings.margin,
+        annual_discount_rate=settings.annual_discount_rate,
+        months=settings.clv_months,
+        churn_window_days=settings.churn_window_days,
+    )
+    features, _ = churn.build_features(daily, events, cutoff=as_of, win=win)
+    if churn_model is None:
+        risk = np.exp(-value["expected_purchases_churn_window"])
+    else:
+        risk = churn_model.predict(features[present])
+    reasons = churn.churn_reasons(
+        features[present],
+        probability_alive=value["probability_alive"],
+        downgraded_from=churn.last_downgrade_from(daily, events, cutoff=as_of)[present],
+    )
+    return {
+        "customer_id": daily.customers[present],
+        "purchases": win.purchases[present],
+        "spend_cents": win.spend[present],
+        "first_purchase_day": win.first_day[present],
+        "last_purchase_day": win.last_day[present],
+        "days_since_last": win.days_since_last[present],
+        **value,
+        "churn_risk": np.clip(risk, 0.0, 1.0),
+        "churn_reasons": reasons,
+    }
+
+
 def run_batch(
     data: BatchInput,
     settings: BatchSettings,
     *,
     reuse: ValueModels | None = None,
     step: Step = lambda _: None,
+    scorer: CustomerScorer | None = None,
 ) -> BatchResult:
+    """One scoring run: summaries, the value models fitted (or ``reuse``d) and the churn
+    model trained over everyone, then each customer scored by ``scorer`` (by default
+    :func:`customer_scores` in this process), then what ranks customers and the report."""
     timings: dict[str, float] = {}
     clock = time.perf_counter()
 
@@ -124,17 +197,6 @@ def run_batch(
         fitted = False
     done("value models")
 
-    value = score_value(
-        win,
-        models,
-        margin=settings.margin,
-        annual_discount_rate=settings.annual_discount_rate,
-        months=settings.clv_months,
-        churn_window_days=settings.churn_window_days,
-        rules=settings.rules,
-    )
-    done("value scores")
-
     model, churn_report = churn.train_and_evaluate(
         daily,
         data.events,
@@ -142,34 +204,38 @@ def run_batch(
         horizon=settings.churn_window_days,
         max_rows=settings.churn_training_rows,
     )
-    features, _ = churn.build_features(daily, data.events, cutoff=data.as_of, win=win)
-    present = win.present
-    if model is None:
-        risk_present = np.exp(-value["expected_purchases_churn_window"])
-    else:
-        risk_present = model.predict(features[present])
-    reasons_present = churn.churn_reasons(
-        features[present],
-        probability_alive=value["probability_alive"],
-        downgraded_from=churn.last_downgrade_from(daily, data.events, cutoff=data.as_of)[present],
+    done("churn model")
+
+    score = scorer or partial(customer_scores, daily)
+    scored = score(
+        data.events, as_of=data.as_of, models=models, churn_model=model, settings=settings
     )
-    done("churn risk")
+    present = win.present
+    if not np.array_equal(scored["customer_id"], daily.customers[present]):
+        raise ValueError("the customer scores do not cover the customers who bought")
+    value = scored | segments(
+        days_since_last=scored["days_since_last"],
+        purchases=scored["purchases"],
+        spend=scored["spend_cents"],
+        rules=settings.rules,
+    )
+    done("customer scores")
 
     # Values are computed for everyone present (the models need the whole population);
     # only active customers are written.
     keep = scorable[present]
-    ids = daily.customers[present][keep]
+    ids = value["customer_id"][keep]
     clv = value["clv_cents"][keep]
-    purchases = win.purchases[present][keep]
-    spend = np.round(win.spend[present][keep])
+    purchases = value["purchases"][keep]
+    spend = np.round(value["spend_cents"][keep])
     columns = {
         "customer_id": ids,
         "purchases": purchases,
         "spend_cents": spend,
         "mean_spend_cents": np.round(spend / np.maximum(purchases, 1)),
-        "first_purchase_day": win.first_day[present][keep],
-        "last_purchase_day": win.last_day[present][keep],
-        "days_since_last": win.days_since_last[present][keep],
+        "first_purchase_day": value["first_purchase_day"][keep],
+        "last_purchase_day": value["last_purchase_day"][keep],
+        "days_since_last": value["days_since_last"][keep],
         "expected_purchases_12m": value["expected_purchases_12m"][keep],
         "probability_alive": value["probability_alive"][keep],
         "expected_spend_cents": value["expected_spend_cents"][keep],
@@ -177,8 +243,8 @@ def run_batch(
         "value_decile": value_deciles(clv),
         "rfm": value["rfm"][keep],
         "segment": value["segment"][keep],
-        "churn_risk": np.clip(risk_present[keep], 0.0, 1.0),
-        "churn_reasons": reasons_present[keep],
+        "churn_risk": value["churn_risk"][keep],
+        "churn_reasons": value["churn_reasons"][keep],
     }
     report = {
         "value_models": value_report,

@@ -40,9 +40,10 @@ __all__ = [
     "DailyPurchases",
     "ValueModels",
     "Window",
+    "customer_value",
     "daily_purchases",
     "fit_value_models",
-    "score_value",
+    "segments",
     "value_deciles",
     "window",
 ]
@@ -448,7 +449,7 @@ def fit_value_models(
     return ValueModels(bg.model, gamma_gamma, mean_spend, purchase_model, chosen_by), report
 
 
-def score_value(
+def customer_value(
     win: Window,
     models: ValueModels,
     *,
@@ -456,10 +457,11 @@ def score_value(
     annual_discount_rate: float,
     months: int,
     churn_window_days: int,
-    rules: Sequence[SegmentRule] = DEFAULT_SEGMENT_RULES,
 ) -> dict[str, np.ndarray]:
-    """Value, expected purchases, P(alive), CLV and RFM segment for customers present at the
-    window's cutoff (arrays aligned with ``win.present``'s true entries)."""
+    """P(alive), expected purchases (12 months and the churn window), expected spend and CLV
+    of the customers present at the window's cutoff (arrays aligned with ``win.present``'s
+    true entries). Each customer's values depend on their own figures and the models only,
+    so any split of the customers gives each one the same values."""
     p = win.present
     frequency, recency, big_t = win.frequency[p], win.recency[p], win.T[p]
     bg = models.bg_nbd
@@ -485,21 +487,29 @@ def score_value(
         monthly_discount_rate=monthly_rate_from_annual(annual_discount_rate),
         time_units_per_month=DAYS_PER_MONTH,
     )
-    purchases = win.purchases[p]
-    rfm = rfm_scores(
-        days_since_last_purchase=win.days_since_last[p],
-        purchase_count=purchases,
-        monetary_value=win.spend[p],
-    )
-    segment = assign_segments(scores=rfm, purchase_count=purchases, rules=rules)
     return {
         "probability_alive": alive,
         "expected_purchases_12m": np.maximum(expected[0], 0.0),
         "expected_purchases_churn_window": np.maximum(expected[1], 0.0),
         "expected_spend_cents": np.round(spend),
         "clv_cents": np.round(np.nan_to_num(clv, nan=0.0, posinf=0.0)),
+    }
+
+
+def segments(
+    *,
+    days_since_last: np.ndarray,
+    purchases: np.ndarray,
+    spend: np.ndarray,
+    rules: Sequence[SegmentRule] = DEFAULT_SEGMENT_RULES,
+) -> dict[str, np.ndarray]:
+    """RFM code and segment: quintiles of the whole population, so computed over all of it."""
+    rfm = rfm_scores(
+        days_since_last_purchase=days_since_last, purchase_count=purchases, monetary_value=spend
+    )
+    return {
         "rfm": rfm.code,
-        "segment": segment,
+        "segment": assign_segments(scores=rfm, purchase_count=purchases, rules=rules),
     }
 
 

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from rich.console import Console
@@ -66,11 +66,22 @@ from egards.db import Database, utcnow
 from egards.errors import N_, InvalidInput, PermissionDenied
 from egards.features import hooks
 
+if TYPE_CHECKING:
+    from egards.analytics.batch import CustomerScorer
+
 log = logging.getLogger("egards.analytics")
 
 MODEL_FAMILY = "bgnbd-gg-hgb"
 STALE_RUN = timedelta(hours=6)  # a run "running" for longer than this has died
-STEPS = ("read", "summaries", "value models", "value scores", "churn risk", "aggregates", "write")
+STEPS = (
+    "read",
+    "summaries",
+    "value models",
+    "churn model",
+    "customer scores",
+    "aggregates",
+    "write",
+)
 
 
 # --- Runs ------------------------------------------------------------------------------------
@@ -202,6 +213,7 @@ def score(
     console: Console | None = None,
     settings: AnalyticsSettings | None = None,
     transactions: tuple[np.ndarray, np.ndarray, np.ndarray, int] | None = None,
+    scorer: CustomerScorer | None = None,
 ) -> RunOutcome:
     """Score every customer from the transactions and write the scores back in bulk.
 
@@ -210,7 +222,9 @@ def score(
     ``score_history`` in one transaction. Any failure leaves the previous scores as they were,
     marks the run failed with the cause, and is raised again. ``transactions``, when given, are
     the (customer id, day, amount, transaction count) already summed by customer and day by
-    another engine (:mod:`egards.batch`), read instead of the database's transactions.
+    another engine (:mod:`egards.batch`), read instead of the database's transactions;
+    ``scorer``, when given, scores the customers with the fitted models instead of this
+    process (the same per-customer function run by that engine over partitions).
     """
     from egards.analytics.batch import BatchInput, BatchSettings, run_batch
     from egards.analytics.scoring import ValueModels
@@ -281,7 +295,7 @@ def score(
                 holdout_days=settings.holdout_days,
             )
             reuse = ValueModels.from_parameters(previous[0]) if previous else None
-            result = run_batch(data, batch_settings, reuse=reuse, step=step)
+            result = run_batch(data, batch_settings, reuse=reuse, step=step, scorer=scorer)
             if result.fitted:
                 version, fitted_as_of = f"{MODEL_FAMILY}.{run_id}", as_of.isoformat()
             else:

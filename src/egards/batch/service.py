@@ -2,8 +2,9 @@
 Spark, recorded in ``batch_runs``.
 
 Scoring: both engines end in the same call, :func:`egards.analytics.service.score`, which fits
-and scores with the single-machine code and replaces the scores in one transaction; on Spark it
-is given the transactions Spark summed from the Parquet export instead of reading them itself.
+with the single-machine code and replaces the scores in one transaction; on Spark it is given
+the transactions Spark summed from the Parquet export instead of reading them itself, and Spark
+scores the customers partition by partition with the run's own per-customer function.
 Requalification: Spark evaluates the members of a fresh export partition by partition with
 :func:`egards.loyalty.service.requalified`, and the driver writes every batch with
 :func:`egards.loyalty.service.write_requalified` in one transaction, as
@@ -233,12 +234,21 @@ def _score(
             export_parquet(db, directory=parquet, as_of=as_of, source=source)
         path = _check_export(parquet, as_of=as_of, source=source)
         with _spark_session(spark, master) as session_:
-            summed = spark_engine.daily_transactions(
+            frame, summed = spark_engine.daily_transactions(
                 session_, path, as_of_day=analytics.epoch_day(as_of)
             )
-    return analytics.score(
-        db, actor=actor, as_of=as_of, source=source, refit=refit, transactions=summed
-    )
+            try:
+                return analytics.score(
+                    db,
+                    actor=actor,
+                    as_of=as_of,
+                    source=source,
+                    refit=refit,
+                    transactions=summed,
+                    scorer=spark_engine.customer_scorer(frame),
+                )
+            finally:
+                frame.unpersist()
 
 
 def _requalify(

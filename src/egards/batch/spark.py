@@ -30,8 +30,12 @@ from egards.batch.errors import SparkJobFailed, SparkUnavailable
 from egards.errors import N_, DomainError
 
 if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
+    import pyarrow as pa
+    from pyspark.sql import DataFrame, SparkSession
 
+    from egards.analytics.batch import BatchSettings, CustomerScorer
+    from egards.analytics.churn import ChurnModel, CustomerEvents
+    from egards.analytics.scoring import ValueModels
     from egards.loyalty.service import Requalified
 
 JAVA_PACKAGE = "openjdk-17-jre-headless"
@@ -159,44 +163,129 @@ def session(master: str, *, shuffle_partitions: int = 8) -> SparkSession:
     return spark
 
 
-def daily_transactions(
-    spark: SparkSession, path: Path, *, as_of_day: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """(customer id, day, amount, transaction count) of the export at ``path`` summed by
-    customer and day up to ``as_of_day`` (days since 1970-01-01), ordered by customer then day.
+def daily_frame(spark: SparkSession, path: Path, *, as_of_day: int) -> DataFrame:
+    """The export at ``path`` summed by customer and day up to ``as_of_day`` (days since
+    1970-01-01): customer_id, day, negative, amount_cents, transactions; cached, since the
+    driver collects it for the fits and the partitions score the customers from it.
 
     Amounts are integer cents summed as BIGINT (exact; ANSI mode fails on overflow), so the
     sums equal what :func:`egards.analytics.scoring.daily_purchases` makes of the raw rows.
     """
     from pyspark.sql import functions as F
 
+    return (
+        spark.read.parquet(str(path))
+        .where(F.col("day") <= F.lit(as_of_day))
+        # Negative amounts apart: summed into a purchase they would slip past the batch's
+        # refusal of negative amounts, which must see them (daily_purchases adds them up).
+        .groupBy("customer_id", "day", (F.col("amount_cents") < 0).alias("negative"))
+        .agg(
+            F.sum("amount_cents").cast("bigint").alias("amount_cents"),
+            F.count(F.lit(1)).alias("transactions"),
+        )
+        .cache()
+    )
+
+
+def daily_transactions(
+    spark: SparkSession, path: Path, *, as_of_day: int
+) -> tuple[DataFrame, tuple[np.ndarray, np.ndarray, np.ndarray, int]]:
+    """:func:`daily_frame`, and its rows on the driver: (customer id, day, amount, transaction
+    count), ordered by customer then day."""
+    from pyspark.sql import functions as F
+
     failing = failing_as(
         N_("Spark could not sum the transactions of {path}: {cause}"), path=str(path)
     )
     with failing:  # reading the footers happens at once, the sums at toArrow: both inside
-        table = (
-            spark.read.parquet(str(path))
-            .where(F.col("day") <= F.lit(as_of_day))
-            # Negative amounts apart: summed into a purchase they would slip past the batch's
-            # refusal of negative amounts, which must see them (daily_purchases adds them up).
-            .groupBy("customer_id", "day", (F.col("amount_cents") < 0).alias("negative"))
-            .agg(
-                F.sum("amount_cents").cast("bigint").alias("amount_cents"),
-                F.count(F.lit(1)).alias("transactions"),
-            )
-            .orderBy(
-                F.col("customer_id").asc_nulls_first(),
-                F.col("day").asc_nulls_first(),
-                F.col("negative").asc_nulls_first(),
-            )
-            .toArrow()
-        )
-    return (
+        frame = daily_frame(spark, path, as_of_day=as_of_day)
+        table = frame.orderBy(
+            F.col("customer_id").asc_nulls_first(),
+            F.col("day").asc_nulls_first(),
+            F.col("negative").asc_nulls_first(),
+        ).toArrow()
+    return frame, (
         table.column("customer_id").to_numpy().astype(np.int64),
         table.column("day").to_numpy().astype(np.int64),
         table.column("amount_cents").to_numpy().astype(np.int64),
         int(table.column("transactions").to_numpy().sum()),
     )
+
+
+# What :func:`egards.analytics.batch.customer_scores` returns, as Spark columns.
+SCORES = (
+    ("customer_id", "long"),
+    ("purchases", "long"),
+    ("spend_cents", "double"),
+    ("first_purchase_day", "long"),
+    ("last_purchase_day", "long"),
+    ("days_since_last", "long"),
+    ("probability_alive", "double"),
+    ("expected_purchases_12m", "double"),
+    ("expected_purchases_churn_window", "double"),
+    ("expected_spend_cents", "double"),
+    ("clv_cents", "double"),
+    ("churn_risk", "double"),
+    ("churn_reasons", "string"),
+)
+
+
+def customer_scorer(frame: DataFrame) -> CustomerScorer:
+    """Scoring of the customers of ``frame`` (:func:`daily_frame`) by Spark: the rows are
+    spread over partitions by customer (``spark.sql.shuffle.partitions``), and each partition
+    runs :func:`egards.analytics.batch.customer_scores`, the single-machine run's own
+    per-customer scoring, with the models fitted on the driver (shipped with the task). The
+    scores come back ordered by customer, for what ranks customers against each other."""
+    from pyspark.sql import functions as F
+
+    def score(
+        events: CustomerEvents,
+        *,
+        as_of: int,
+        models: ValueModels,
+        churn_model: ChurnModel | None,
+        settings: BatchSettings,
+    ) -> dict[str, np.ndarray]:
+        def partition(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+            import pyarrow as pa
+
+            from egards.analytics.batch import customer_scores
+            from egards.analytics.scoring import daily_purchases
+
+            # The whole partition at once: a customer's days may straddle two Arrow batches.
+            received = [batch for batch in batches if batch.num_rows]
+            if not received:
+                return
+            rows = pa.Table.from_batches(received)
+            daily = daily_purchases(
+                customer_id=rows.column("customer_id").to_numpy(),
+                day=rows.column("day").to_numpy(),
+                amount_cents=rows.column("amount_cents").to_numpy(),
+            )
+            scored = customer_scores(
+                daily,
+                events,
+                as_of=as_of,
+                models=models,
+                churn_model=churn_model,
+                settings=settings,
+            )
+            yield pa.RecordBatch.from_pydict({name: scored[name] for name, _ in SCORES})
+
+        failing = failing_as(N_("Spark could not score the customers: {cause}"), field="engine")
+        with failing:
+            table = (
+                frame.select("customer_id", "day", "amount_cents")
+                .repartition("customer_id")
+                .mapInArrow(partition, ", ".join(f"{name} {kind}" for name, kind in SCORES))
+                .orderBy(F.col("customer_id").asc_nulls_first())
+                .toArrow()
+            )
+        columns = {name: table.column(name).to_numpy() for name, _ in SCORES}
+        columns["churn_reasons"] = columns["churn_reasons"].astype(object)
+        return columns
+
+    return score
 
 
 def requalified(
