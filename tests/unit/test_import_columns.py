@@ -199,3 +199,15 @@ def test_a_carriage_return_and_its_line_feed_across_two_blocks_are_one_line_end(
     for size in range(1, 20):
         found, expected = _both(path, size)
         _same(found, expected)
+
+
+def test_a_quoted_crlf_split_by_two_blocks_keeps_its_line_feed(tmp_path: Path) -> None:
+    path = tmp_path / "crlf.csv"
+    path.write_bytes(
+        b"external_id,first_name,last_name\n"
+        + b"".join(b'K-%d,"A\r\nB",%s\n' % (i, b"x" * (i % 7 + 1)) for i in range(40))
+    )
+    for size in range(120, 260):
+        found, expected = _both(path, size)
+        _same(found, expected)
+        assert all(isinstance(i, _Valid) and i.row.first_name == "A\r\nB" for _, i in found)
