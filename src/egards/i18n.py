@@ -22,12 +22,11 @@ with :func:`render_message` in the reader's language when read.
 from __future__ import annotations
 
 import io
-import re
-import string
 from collections.abc import Mapping
 from datetime import date, datetime
 from functools import cache
 from importlib.resources import files
+from string import Formatter
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
@@ -40,7 +39,6 @@ from babel.support import NullTranslations, Translations
 
 from egards.config import LOCALES
 from egards.errors import N_ as N_
-from egards.errors import Word
 from egards.features import FEATURES
 from egards.formats import (
     BUSINESS_ZONE,
@@ -51,6 +49,8 @@ from egards.formats import (
     format_number,
 )
 from egards.messages import day as day
+from egards.messages import error_fields
+from egards.messages import error_message as error_message
 from egards.messages import listed as listed
 from egards.messages import message as message
 from egards.messages import message_in as message_in
@@ -147,33 +147,20 @@ def readable(locale: str, error: Any) -> str:
         return written
 
 
-_IDENTIFIERS = frozenset({"id", "number", "seq", "line", "lineno", "year", "code", "case", "port"})
-
-
 def error_values(locale: str, template: str, values: Mapping[str, Any]) -> dict[str, Any]:
-    """An error's context values as ``locale`` writes them: a :class:`~egards.errors.Word`
-    (a status code) as its translated word, money (a ``..._cents`` value, unless the message
-    itself says "cents") as an amount, other numbers by Babel (``8 000``). Identifiers
-    (``id``, ``..._id``, ``number``, a year, a line) and values the template formats itself
-    (``{value!r}``, ``{risk:.0%}``) are left as they are."""
+    """An error's context values as ``locale`` writes them (see
+    :func:`egards.messages.error_fields`): a nested error as its own message in ``locale``, a
+    :class:`~egards.errors.Word` as its translated word, money as an amount, other numbers by
+    Babel (``8 000``); identifiers, text and values the template formats itself as they are."""
     shown = dict(values)
-    for _, field, spec, conversion in string.Formatter().parse(template):
-        name = re.split(r"[.\[]", field or "", maxsplit=1)[0]
-        if not name or name not in values or spec or conversion:
-            continue
-        value = values[name]
-        if isinstance(value, Word):
+    for name, value, kind in error_fields(template, values):
+        if kind == "error":
+            shown[name] = readable(locale, value)
+        elif kind == "word":
             shown[name] = translate_context(locale, value.context, value.word)
-        elif (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or name in _IDENTIFIERS
-            or name.endswith(("_id", "_number", "_year", "_seq"))
-        ):
-            continue
-        elif name.endswith("cents") and f"{{{field}}} cents" not in template:
+        elif kind == "money":
             shown[name] = format_money(int(value), locale)
-        else:
+        elif kind == "number":
             shown[name] = format_number(value, locale)
     return shown
 
@@ -255,7 +242,12 @@ def render_message(locale: str, stored: Mapping[str, Any] | None, fallback: str 
     if "t" not in stored:
         return fallback
     text = str(stored["t"])
-    values = {name: _value(locale, value) for name, value in (stored.get("v") or {}).items()}
+    # A value the message formats itself ("{parameters!r}", "{share:.0%}") is passed as stored.
+    own = {field for _, field, spec, conversion in Formatter().parse(text) if spec or conversion}
+    values = {
+        name: value if name in own else _value(locale, value)
+        for name, value in (stored.get("v") or {}).items()
+    }
     count, plural = stored.get("n"), stored.get("p")
     if stored.get("c"):
         return translate_context(locale, str(stored["c"]), text, **values)

@@ -5,12 +5,14 @@ loyalty explanation) build them too; :mod:`egards.i18n` re-exports these names."
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+import string
+from collections.abc import Iterator, Mapping
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from egards.config import LOCALES
-from egards.errors import N_
+from egards.errors import N_, DomainError, Word
 from egards.formats import BUSINESS_ZONE, _aware
 
 
@@ -61,3 +63,65 @@ def listed(items: list[dict[str, Any]]) -> dict[str, Any]:
     for item in reversed(items[:-1]):
         joined = message(N_("{first}, {rest}"), first=item, rest=joined)
     return joined
+
+
+# How an error's context value is written for a reader (:func:`error_fields`).
+ValueKind = Literal["error", "word", "money", "number", "own", "as_is"]
+_IDENTIFIERS = frozenset({"id", "number", "seq", "line", "lineno", "year", "code", "case", "port"})
+
+
+def error_fields(template: str, values: Mapping[str, Any]) -> Iterator[tuple[str, Any, ValueKind]]:
+    """The context values an error's ``template`` names, each with how a reader sees it: a
+    nested domain error (``error``: its own message), a :class:`~egards.errors.Word` (a status
+    code read as a word), money (a ``..._cents`` value, unless the message itself says
+    "cents"), a number written the reader's way (``8 000``), a value the template formats
+    itself (``own``: ``{value!r}``, ``{risk:.0%}``), or ``as_is``: identifiers (``id``,
+    ``..._id``, ``number``, a year, a line) and text."""
+    seen: set[str] = set()
+    for _, field, spec, conversion in string.Formatter().parse(template):
+        name = re.split(r"[.\[]", field or "", maxsplit=1)[0]
+        if not name or name not in values or name in seen:
+            continue
+        seen.add(name)
+        value = values[name]
+        if spec or conversion:
+            yield name, value, "own"
+        elif isinstance(value, DomainError):
+            yield name, value, "error"
+        elif isinstance(value, Word):
+            yield name, value, "word"
+        elif (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or name in _IDENTIFIERS
+            or name.endswith(("_id", "_number", "_year", "_seq"))
+        ):
+            yield name, value, "as_is"
+        elif name.endswith("cents") and f"{{{field}}} cents" not in template:
+            yield name, value, "money"
+        else:
+            yield name, value, "number"
+
+
+def error_message(error: DomainError) -> dict[str, Any]:
+    """A domain error as a stored message, for a reason kept beside data (a scoring run's
+    "skipped" notes) that must read in the reader's language later, as the error itself does
+    at the web edge: its template and the values it names (a nested error becomes a message
+    in turn). A message written without a template is kept whole."""
+    if not error.context or "{" not in error.template:
+        return message(error.template)
+    values: dict[str, Any] = {}
+    for name, value, kind in error_fields(error.template, error.context):
+        if kind == "error":
+            values[name] = error_message(value)
+        elif kind == "word":
+            values[name] = message_in(value.context, value.word)
+        elif kind == "money":
+            values[name] = money(int(value))
+        elif kind == "number" or isinstance(value, str | bool | None):
+            values[name] = value
+        elif kind == "own" and isinstance(value, int | float):
+            values[name] = value  # render_message passes it to the template's own format
+        else:
+            values[name] = str(value)  # an identifier stays "1234", never "1 234"
+    return message(error.template, **values)

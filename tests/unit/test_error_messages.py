@@ -19,6 +19,7 @@ from egards.cases.domain import CaseStatus
 from egards.cases.domain.statuses import change_status
 from egards.customers.domain import customer_status
 from egards.errors import N_, Conflict, DomainError, InvalidInput, NotFound
+from egards.formats import format_number
 from egards.i18n import catalogue, error_values, readable, translate_context
 from egards.recovery.domain.status_words import decision_status, invitation_status
 from egards.subscriptions.domain import contract_status, request_status
@@ -229,3 +230,49 @@ def test_allowed_values_from_pydantic_are_listed_the_reader_way():
     [error] = refused.value.errors()
     assert validation_reason("fr", error) == "doit être email, post ou phone"
     assert validation_reason("en", error) == "Input should be 'email', 'post' or 'phone'"
+
+
+def test_an_error_nested_in_another_reads_in_one_language_live_and_stored():
+    from egards.analytics.errors import ModelDidNotConverge
+    from egards.i18n import error_message, render_message
+
+    inner = ModelDidNotConverge(
+        N_("{model} did not converge on {n} customers: the likelihood is not finite"),
+        model="Pareto/NBD",
+        n=1234,
+    )
+    outer = ModelDidNotConverge(
+        N_("not enough data to score with {label}: {reason}"), label="Pareto/NBD", reason=inner
+    )
+    stored = error_message(outer)
+    assert json.loads(json.dumps(stored)) == stored  # kept in a run's JSON report as it is
+    assert render_message("fr", stored) == (
+        "pas assez de données pour scorer avec Pareto/NBD : Pareto/NBD n’a pas convergé sur"
+        f" {format_number(1234, 'fr')} clients : la vraisemblance n’est pas finie"
+    )
+    # The web edge reads the live error the same way, the nested one included.
+    assert readable("fr", outer) == render_message("fr", stored)
+    assert (
+        readable("en", outer)
+        == render_message("en", stored)
+        == (
+            "not enough data to score with Pareto/NBD: Pareto/NBD did not converge on 1,234"
+            " customers: the likelihood is not finite"
+        )
+    )
+
+
+def test_a_stored_error_writes_identifiers_words_and_money_as_the_live_error_does():
+    from egards.cases.domain.statuses import status_word
+    from egards.i18n import error_message, render_message
+
+    errors = [
+        NotFound(N_("idea {idea_id} not found"), idea_id=12345),
+        Conflict(N_("case {id} is {status}"), id=1234, status=status_word(CaseStatus.CLOSED)),
+        InvalidInput(N_("{total_cents} over the budget"), total_cents=123456),
+    ]
+    for error in errors:
+        stored = error_message(error)
+        assert json.loads(json.dumps(stored)) == stored
+        for locale in ("fr", "en"):
+            assert render_message(locale, stored) == readable(locale, error), error.template

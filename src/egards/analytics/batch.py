@@ -28,6 +28,7 @@ from egards.analytics.scoring import (
     window,
 )
 from egards.errors import N_
+from egards.messages import error_message, message
 
 SUBSCRIPTION_GRACE_DAYS = 45  # a monthly subscriber whose last month is older has left
 
@@ -360,20 +361,23 @@ def _cohorts(subscriptions, *, as_of: int, max_months: int = 36) -> dict:
         entry: dict = {"cohort": int(cohort), "subscribers": int(inside.sum())}
         if inside.sum() < 30 or observable < 3:
             # Messages, not sentences: the page puts them in the reader's language.
-            entry["skipped"] = N_("fewer than 30 subscribers or 3 months observed")
+            entry["skipped"] = message(N_("fewer than 30 subscribers or 3 months observed"))
             cohorts.append(entry)
             continue
         tenure = np.where(last[inside] >= as_of - SUBSCRIPTION_GRACE_DAYS, 10**6, months[inside])
         survivors = [int((tenure > k).sum()) for k in range(observable + 1)]
         entry["survivors"] = survivors
         if survivors[-1] == survivors[0]:
-            entry["skipped"] = N_("nobody has left yet")
+            entry["skipped"] = message(N_("nobody has left yet"))
             cohorts.append(entry)
             continue
         try:
             fitted = fit_sbg(survivors=survivors)
         except (ValueError, ModelDidNotConverge) as exc:
-            entry["skipped"] = str(exc)
+            # Ours reads in the reader's language; a ValueError is the optimiser's English.
+            entry["skipped"] = (
+                error_message(exc) if isinstance(exc, ModelDidNotConverge) else str(exc)
+            )
             cohorts.append(entry)
             continue
         model = fitted.model

@@ -35,6 +35,7 @@ def score(
     from egards.analytics import service
     from egards.cli_support import database, reporting
     from egards.config import get_settings
+    from egards.i18n import render_message
 
     db = database(get_settings())
     day = date.fromisoformat(as_of) if as_of else None
@@ -50,9 +51,10 @@ def score(
         table.add_row(key.replace("_", " "), f"{value:,}")
     value_models = outcome.report.get("value_models", {})
     if shrunk := value_models.get("bg_nbd", {}).get("shrinkage"):
-        table.add_row("BG/NBD", f"shrunk to fit a small population ({shrunk['because']})")
+        because = render_message("en", shrunk["because"])
+        table.add_row("BG/NBD", f"shrunk to fit a small population ({because})")
     if skipped := value_models.get("gamma_gamma", {}).get("skipped"):
-        table.add_row("Gamma-Gamma", skipped)
+        table.add_row("Gamma-Gamma", render_message("en", skipped))
     churn = outcome.report.get("churn", {})
     if churn.get("method") == "gradient_boosting":
         table.add_row("churn AUC (out of time)", f"{churn['auc']:.3f}")

@@ -35,6 +35,7 @@ from egards.analytics.errors import ModelDidNotConverge, NoTransactions
 from egards.analytics.rfm import DEFAULT_SEGMENT_RULES, SegmentRule, assign_segments, rfm_scores
 from egards.analytics.summary import compress
 from egards.errors import N_
+from egards.messages import error_message, message, plural_message
 
 __all__ = [
     "DailyPurchases",
@@ -303,7 +304,7 @@ def _fit_purchase_model(name: str, x, t_x, tt, weights, n: int):
                 N_("not enough data to score with {label}: {reason}"),
                 model=name,
                 label=label,
-                reason=plain.message,
+                reason=plain,
             ) from None
         fitted = fit_bg_nbd(frequency=x, recency=t_x, T=tt, weights=weights, penalty=SHRINKAGE)
         try:
@@ -311,10 +312,10 @@ def _fit_purchase_model(name: str, x, t_x, tt, weights, n: int):
         except ModelDidNotConverge:
             raise ModelDidNotConverge(
                 N_("not enough data to score: {reason}, even with shrinkage"),
-                reason=plain.message,
+                reason=plain,
                 model=name,
             ) from None
-        report["shrinkage"] = {"per_customer": SHRINKAGE, "because": plain.message}
+        report["shrinkage"] = {"per_customer": SHRINKAGE, "because": error_message(plain)}
     return fitted, report
 
 
@@ -342,7 +343,7 @@ def compare_on_holdout(daily: DailyPurchases, *, cutoff: int, holdout_days: int)
         try:
             fitted, _ = _fit_purchase_model(name, x, t_x, tt, weights, n)
         except ModelDidNotConverge as failed:
-            candidates[name] = {"label": label, "skipped": failed.message}
+            candidates[name] = {"label": label, "skipped": error_message(failed)}
             continue
         predicted = fitted.model.conditional_expected_purchases(
             t=float(holdout_days), frequency=frequency, recency=recency, T=big_t
@@ -429,7 +430,10 @@ def fit_value_models(
         except ModelDidNotConverge as failed:
             # Spend is the simpler half: the population's mean is a fair estimate for all.
             report["gamma_gamma"] = {
-                "skipped": f"{failed.message}; the mean spend per purchase is used for everyone"
+                "skipped": message(
+                    N_("{reason}; the mean spend per purchase is used for everyone"),
+                    reason=error_message(failed),
+                )
             }
         else:
             gamma_gamma = GammaGammaModel(gg.model.p, gg.model.q, gg.model.gamma * 100.0)
@@ -442,8 +446,14 @@ def fit_value_models(
             }
     else:
         report["gamma_gamma"] = {
-            "skipped": f"{int(repeat.sum())} repeat buyers, {MIN_REPEAT_BUYERS} needed; "
-            "the mean spend per purchase is used for everyone"
+            "skipped": plural_message(
+                "{count} repeat buyer, {needed} needed; the mean spend per purchase is used for"
+                " everyone",
+                "{count} repeat buyers, {needed} needed; the mean spend per purchase is used for"
+                " everyone",
+                int(repeat.sum()),
+                needed=MIN_REPEAT_BUYERS,
+            )
         }
     chosen_by = "setting" if comparison is None else "holdout"
     return ValueModels(bg.model, gamma_gamma, mean_spend, purchase_model, chosen_by), report

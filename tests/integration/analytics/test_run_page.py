@@ -9,7 +9,12 @@ from egards.accounts.domain import SYSTEM, Role
 from egards.analytics import service
 from egards.formats import format_number
 from tests.conftest import login
-from tests.integration.analytics.conftest import AS_OF
+from tests.integration.analytics.conftest import (
+    AS_OF,
+    add_customers,
+    purchase_history,
+    write_transactions,
+)
 
 
 def test_each_run_has_a_page_with_its_model_parameters_and_charts(client, make_person, population):
@@ -96,3 +101,20 @@ def test_the_360_shows_probability_alive_from_past_runs(client, make_person, pop
     ]
     for row, t in zip(rows, reversed(trend), strict=True):
         assert f"<td>{round(t['probability_alive'] * 100)}%</td>" in row
+
+
+def test_a_small_runs_skipped_spend_model_reads_in_french(client, db, make_person):
+    """Twelve customers: too few repeat buyers for Gamma-Gamma, and the page says so in the
+    reader's language, with the numbers of the run."""
+    ids = add_customers(db, 12, prefix="SM")
+    write_transactions(db, *purchase_history(ids))
+    run = service.score(db, actor=SYSTEM, as_of=AS_OF, source="imported")
+    repeat = int(run.report["value_models"]["gamma_gamma"]["skipped"]["n"])
+    token = login(client, make_person(Role.SUPERVISOR).email)
+    client.post("/locale", data={"locale": "fr", "csrf_token": token, "next": "/analytics"})
+    page = client.get(f"/analytics/runs/{run.run_id}").text
+    skipped = page.split('id="spend-model-skipped">')[1].split("</p>")[0]
+    assert skipped == (
+        f"{repeat} clients ont racheté, il en faut 30 ; la dépense moyenne par achat est"
+        " utilisée pour tout le monde"
+    )

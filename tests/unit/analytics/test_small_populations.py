@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from tests.unit.analytics.test_batch_scoring import _daily
@@ -11,6 +13,7 @@ from egards.analytics.btyd import fit_bg_nbd
 from egards.analytics.errors import ModelDidNotConverge
 from egards.analytics.scoring import _BOUND, fit_value_models, window
 from egards.analytics.summary import compress
+from egards.i18n import render_message
 
 AS_OF = 20_000
 
@@ -31,7 +34,7 @@ def test_two_clockwork_buyers_run_plain_bg_nbd_to_its_bounds_and_get_shrunk_scor
     assert np.max(np.abs(np.log(list(plain.model.params.values())))) > _BOUND
 
     models, report = fit_value_models(win)
-    assert "ran to its bound" in report["bg_nbd"]["shrinkage"]["because"]
+    assert "ran to its bound" in render_message("en", report["bg_nbd"]["shrinkage"]["because"])
     alive = models.bg_nbd.probability_alive(frequency=x, recency=t_x, T=big_t)
     assert np.all((alive > 0.5) & (alive <= 1.0))
 
@@ -51,3 +54,19 @@ def test_nobody_buying_twice_is_reported_as_not_enough_data():
     win = window(_daily([(c, AS_OF - 10 * c, 1000) for c in range(1, 20)]), cutoff=AS_OF)
     with pytest.raises(ModelDidNotConverge, match="none of the 19 customers bought twice"):
         fit_value_models(win)
+
+
+def test_the_reasons_a_small_population_is_shrunk_or_skipped_read_in_the_readers_language():
+    _, report = fit_value_models(window(_daily(_regular_buyers(2)), cutoff=AS_OF))
+    because = report["bg_nbd"]["shrinkage"]["because"]
+    assert "ran to its bound" in render_message("en", because)
+    assert render_message("fr", because).startswith(
+        "BG/NBD n’a pas convergé sur 2 clients : un paramètre a atteint sa borne ("
+    )
+    skipped = report["gamma_gamma"]["skipped"]
+    assert render_message("fr", skipped) == (
+        "2 clients ont racheté, il en faut 30 ; la dépense moyenne par achat est utilisée pour"
+        " tout le monde"
+    )
+    assert render_message("en", skipped).startswith("2 repeat buyers, 30 needed; the mean")
+    json.dumps(report["bg_nbd"]["shrinkage"])  # stored as it is, in the run's JSON report
