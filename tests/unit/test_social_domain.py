@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from egards.errors import InvalidInput
+from egards.i18n import render_message
 from egards.social.domain import (
     Evidence,
     LinkMethod,
@@ -63,12 +64,16 @@ def test_evidence_naming_two_customers_goes_to_review():
     decision = decide_deterministic(
         [_evidence(LinkMethod.DECLARED_HANDLE, 7), _evidence(LinkMethod.LOYALTY_NUMBER, 8)]
     )
-    assert decision.outcome is Outcome.REVIEW and "different customers" in decision.reason
+    assert decision.outcome is Outcome.REVIEW
+    assert render_message("en", decision.reason) == "the evidence names different customers"
+    assert render_message("fr", decision.reason) == "les indices désignent des clients différents"
 
 
 def test_a_profile_linked_to_someone_else_is_never_moved_silently():
     decision = decide_deterministic([_evidence(LinkMethod.VERIFIED_EMAIL, 8)], linked_to=7)
-    assert decision.outcome is Outcome.REVIEW and "already linked to customer 7" in decision.reason
+    assert decision.outcome is Outcome.REVIEW
+    assert render_message("en", decision.reason) == "the profile is already linked to customer 7"
+    assert render_message("fr", decision.reason) == "le profil est déjà lié au client 7"
 
 
 def test_no_evidence_does_nothing():

@@ -294,9 +294,7 @@ def _link(db: Database, engine: str, master: str, spark: SparkSession | None) ->
     spark (the model is trained on the driver, as on one machine). Links and review proposals
     are written in one transaction: a failure leaves the links and the queue as they were."""
     from egards.social import service as social
-    from egards.social.settings import SocialSettings
 
-    options = SocialSettings()
     with contextlib.ExitStack() as stack:
         session = stack.enter_context(db.unit_of_work())
         backend = None
@@ -308,15 +306,7 @@ def _link(db: Database, engine: str, master: str, spark: SparkSession | None) ->
                     N_("Spark could not link the social profiles: {cause}"), field="engine"
                 )
             )
-        done = social.link_probabilistically(
-            session,
-            now=utcnow(),
-            upper=options.link_upper,
-            lower=options.link_lower,
-            margin=options.link_margin,
-            name_only_upper=options.link_name_only_upper,
-            db_api=backend,
-        )
+        done = social.link_with_settings(session, now=utcnow(), db_api=backend)
     return {
         "profiles": done.profiles,
         "customers": done.customers,

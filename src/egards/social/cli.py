@@ -60,19 +60,10 @@ def link() -> None:
     from egards.config import get_settings
     from egards.db import utcnow
     from egards.social import service
-    from egards.social.settings import SocialSettings
 
-    options = SocialSettings()
     db = database(get_settings())
     with reporting(), db.unit_of_work() as session:
-        run = service.link_probabilistically(
-            session,
-            now=utcnow(),
-            upper=options.link_upper,
-            lower=options.link_lower,
-            margin=options.link_margin,
-            name_only_upper=options.link_name_only_upper,
-        )
+        run = service.link_with_settings(session, now=utcnow())
     console.print(
         f"{run.profiles} profiles against {run.customers} customers: {run.linked} linked, "
         f"{run.to_review} to review ({run.seconds:.1f} s)"

@@ -13,8 +13,10 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from egards.errors import N_, InvalidInput
+from egards.messages import message
 
 NETWORKS = ("x", "instagram", "facebook", "linkedin", "tiktok", "other")
 _HANDLE = re.compile(r"^@?([A-Za-z0-9_.\-]{1,100})$")
@@ -109,7 +111,8 @@ class LinkDecision:
     outcome: Outcome
     customer_id: int | None = None
     evidence: tuple[Evidence, ...] = ()
-    reason: str = ""
+    reason: dict[str, Any] | None = None
+    """Why a person must decide, as a stored message."""
 
     @property
     def method(self) -> LinkMethod:
@@ -136,7 +139,7 @@ def decide_deterministic(
             Outcome.REVIEW,
             customer_id=pieces[0].customer_id,
             evidence=tuple(pieces),
-            reason="the evidence names different customers",
+            reason=message(N_("the evidence names different customers")),
         )
     (customer_id,) = named
     if linked_to is not None and linked_to != customer_id:
@@ -144,7 +147,10 @@ def decide_deterministic(
             Outcome.REVIEW,
             customer_id=customer_id,
             evidence=tuple(pieces),
-            reason=f"the profile is already linked to customer {linked_to}",
+            reason=message(
+                N_("the profile is already linked to customer {customer}"),
+                customer=str(linked_to),
+            ),
         )
     if linked_to == customer_id:
         return LinkDecision(Outcome.ALREADY, customer_id=customer_id, evidence=tuple(pieces))

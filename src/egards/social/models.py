@@ -110,6 +110,10 @@ class SocialLink(Base):
     decided_at: Mapped[datetime | None]
     decided_by: Mapped[str | None] = mapped_column(String(200))
     reason: Mapped[str | None] = mapped_column(Text)
+    """Why the link was proposed (in English), then the reviewer's or undoer's own words."""
+    reason_message: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """The message a proposal's reason was made from, rendered in the reader's language;
+    none once a person has given their own reason."""
 
 
 class CustomerDuplicate(Base):

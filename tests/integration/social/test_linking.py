@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from egards.i18n import render_message
 from egards.social.models import SocialAudience, SocialLink, SocialMention, SocialProfile
 from tests.integration.cases.conftest import create_customer
 
@@ -56,7 +57,11 @@ def test_a_handle_declared_by_another_customer_goes_to_review_never_a_silent_mov
     with db.unit_of_work() as session:
         proposal = session.scalar(select(SocialLink).where(SocialLink.status == "proposed"))
         assert proposal is not None and proposal.customer_id in (declared["id"], other["id"])
-        assert "different customers" in proposal.reason
+        # Stored as a message, read in the reader's language; its English text beside it.
+        assert proposal.reason == "the evidence names different customers"
+        assert render_message("fr", proposal.reason_message) == (
+            "les indices désignent des clients différents"
+        )
 
 
 def test_the_audience_history_keeps_each_new_figure(client, clock, db, post_mention):

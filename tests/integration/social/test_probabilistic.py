@@ -11,6 +11,7 @@ from sqlalchemy import select
 from egards.accounts.domain import SYSTEM, Actor, Role
 from egards.customers import service as customers
 from egards.customers.schemas import CustomerCreate
+from egards.i18n import render_message
 from egards.social import service, synthetic
 from egards.social.models import SocialLink, SocialProfile
 
@@ -113,3 +114,25 @@ def test_a_reviewer_decides_and_the_outcome_is_kept(db, file_of_customers):
         )
         assert decided.status == "linked" and decided.decided_by
         assert service.customer_audience(session, helene) == 300
+
+
+def test_a_namesake_close_behind_is_named_in_the_reason_in_the_readers_language(
+    db, file_of_customers
+):
+    helene, _ = file_of_customers
+    with db.unit_of_work() as session:
+        twin = customers.create_customer(
+            session,
+            actor=SYSTEM,
+            data=CustomerCreate(
+                first_name="Hélène", last_name="Quenouille", city="Lyon", emails=["hq2@x.fr"]
+            ),
+        )
+        _profile(session, "hq_voyages", "Hélène Quenouille", location="Lyon")
+        _run(session)
+        proposal = session.scalar(select(SocialLink).where(SocialLink.status == "proposed"))
+        other = twin.id if proposal.customer_id == helene else helene
+        assert proposal.reason == f"another customer ({other}) is close"
+        assert render_message("fr", proposal.reason_message) == (
+            f"un autre client ({other}) est proche"
+        )

@@ -8,7 +8,9 @@ from datetime import UTC, datetime
 
 from egards.accounts.domain import SYSTEM, Role
 from egards.cases.intake import sign_webhook
+from egards.errors import N_
 from egards.formats import format_number
+from egards.messages import message
 from egards.social import service
 from tests.conftest import login
 from tests.integration.cases.conftest import create_customer
@@ -54,6 +56,7 @@ def test_the_reviewer_sees_the_evidence_but_not_the_score(client, db, make_perso
             method="probabilistic",
             evidence=[{"method": "first_name", "detail": "first name: same"}],
             score=4.321,
+            reason=message(N_("another customer ({customer}) is close"), customer="77"),
             now=NOW,
         )
     supervisor = make_person(Role.SUPERVISOR)
@@ -62,6 +65,8 @@ def test_the_reviewer_sees_the_evidence_but_not_the_score(client, db, make_perso
     assert page.status_code == 200
     assert "first name: same" in page.text and "@hq_voyages" in page.text
     assert "4.32" not in page.text and "4,32" not in page.text
+    # The reason is read in the reviewer's language (French, the default).
+    assert "un autre client (77) est proche" in page.text and "is close" not in page.text
 
 
 def test_influence_beside_value_lists_the_loud_stranger_and_exports(client, db, make_person, clock):

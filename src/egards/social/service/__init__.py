@@ -40,7 +40,12 @@ from egards.social.service.network_exports import (
     read_export,
 )
 from egards.social.service.privacy import erase_customer_data, export_section
-from egards.social.service.probabilistic import _CUSTOMERS_SQL, LinkRun, link_probabilistically
+from egards.social.service.probabilistic import (
+    _CUSTOMERS_SQL,
+    LinkRun,
+    link_probabilistically,
+    link_with_settings,
+)
 from egards.social.service.profiles import (
     LINKER,
     audience_history,
@@ -93,6 +98,7 @@ __all__ = [
     "link_deterministically",
     "link_probabilistically",
     "link_profile",
+    "link_with_settings",
     "profile",
     "profiles_of",
     "propose_link",

@@ -15,7 +15,7 @@ from egards.customers import service as customers
 from egards.customers.domain import IdentityKind
 from egards.customers.schemas import IdentityCreate
 from egards.errors import N_, Conflict, InvalidInput, NotFound, PermissionDenied
-from egards.i18n import message
+from egards.i18n import message, render_message
 from egards.social.domain import (
     Evidence,
     LinkDecision,
@@ -109,9 +109,10 @@ def propose_link(
     evidence: list[dict[str, Any]],
     now: datetime,
     score: float | None = None,
-    reason: str | None = None,
+    reason: dict[str, Any] | None = None,
 ) -> SocialLink:
-    """Put a link in the review queue, once per profile and customer."""
+    """Put a link in the review queue, once per profile and customer. ``reason``: why a
+    person must decide, a stored message (kept, and its English text beside it)."""
     pending = session.scalar(
         select(SocialLink).where(
             SocialLink.profile_id == profile.id,
@@ -129,7 +130,8 @@ def propose_link(
         evidence=evidence,
         score=score,
         created_at=now,
-        reason=reason,
+        reason=render_message("en", reason) or None,
+        reason_message=reason,
     )
     session.add(proposal)
     session.flush()
@@ -262,7 +264,7 @@ def unlink_profile(
             SocialLink.profile_id == profile.id, SocialLink.status == LinkStatus.LINKED
         )
     ):
-        link.status, link.reason = LinkStatus.UNLINKED, reason
+        link.status, link.reason, link.reason_message = LinkStatus.UNLINKED, reason, None
         link.decided_at, link.decided_by = now, actor.label
     profile.customer_id, profile.link_method = None, None
     customers.record_change(
@@ -337,9 +339,9 @@ def decide_review(
             now=now,
             link=link,
         )
-        link.reason = reason
+        link.reason, link.reason_message = reason, None
     else:
-        link.status, link.reason = LinkStatus.REJECTED, reason
+        link.status, link.reason, link.reason_message = LinkStatus.REJECTED, reason, None
         link.decided_at, link.decided_by = now, actor.label
         audit.record(
             session,

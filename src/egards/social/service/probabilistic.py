@@ -10,7 +10,8 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from egards.accounts.domain import Actor
-from egards.errors import Conflict
+from egards.errors import N_, Conflict
+from egards.messages import message
 from egards.social.domain import (
     LinkMethod,
     LinkStatus,
@@ -22,6 +23,7 @@ from egards.social.models import (
 from egards.social.service.links import _link, propose_link
 from egards.social.service.profiles import LINKER
 from egards.social.service.retraining import current_m
+from egards.social.settings import SocialSettings
 
 
 @dataclass
@@ -132,7 +134,10 @@ def link_probabilistically(
                 pass  # the handle belongs to someone else: a person decides
         reason = None
         if decision.runner_up is not None:
-            reason = f"another customer ({decision.runner_up.right_id}) is close"
+            reason = message(
+                N_("another customer ({customer}) is close"),
+                customer=decision.runner_up.right_id,
+            )
         propose_link(
             session,
             profile=profile,
@@ -146,3 +151,25 @@ def link_probabilistically(
         run.to_review += 1
     run.seconds = time.perf_counter() - started
     return run
+
+
+def link_with_settings(
+    session: Session,
+    *,
+    now: datetime,
+    options: SocialSettings | None = None,
+    db_api: Any = None,
+) -> LinkRun:
+    """``link_probabilistically`` with the thresholds of the settings
+    (``EGARDS_SOCIAL_LINK_*``, read now when ``options`` is ``None``): what `egards social
+    link` and the batch's link job run."""
+    options = options or SocialSettings()
+    return link_probabilistically(
+        session,
+        now=now,
+        upper=options.link_upper,
+        lower=options.link_lower,
+        margin=options.link_margin,
+        name_only_upper=options.link_name_only_upper,
+        db_api=db_api,
+    )
