@@ -45,6 +45,9 @@ from egards.analytics.sources import (
     _read_subscriptions,
 )
 from egards.analytics.sources import (
+    customer_id_range as customer_id_range,
+)
+from egards.analytics.sources import (
     epoch_day as epoch_day,
 )
 from egards.analytics.sources import (
@@ -55,6 +58,9 @@ from egards.analytics.sources import (
 )
 from egards.analytics.sources import (
     read_transactions as read_transactions,
+)
+from egards.analytics.sources import (
+    transactions_query as transactions_query,
 )
 from egards.analytics.sources import (
     transactions_sql as transactions_sql,

@@ -115,9 +115,7 @@ def _read_int_columns(session: Session, sql: str, params: dict, n: int) -> list[
         import pyarrow as pa
         import pyarrow.csv as pacsv
 
-        literal = sql
-        for key, value in params.items():
-            literal = literal.replace(f":{key}", f"DATE '{value.isoformat()}'")
+        literal = _with_dates(sql, params)
         cursor = pg_cursor(session)
         chunks: list[bytes] = []
         # psycopg types a query as a LiteralString; this one is the module's own SQL with
@@ -143,6 +141,20 @@ def _read_int_columns(session: Session, sql: str, params: dict, n: int) -> list[
         return [np.zeros(0, dtype=np.int64) for _ in range(n)]
     block = np.concatenate(parts)
     return [block[:, i].astype(np.int64) for i in range(n)]
+
+
+def _with_dates(sql: str, params: dict[str, date]) -> str:
+    """``sql`` with its ``:name`` date parameters written in as literals (for COPY and for
+    another engine's reader, which take no parameters)."""
+    for key, value in params.items():
+        sql = sql.replace(f":{key}", f"DATE '{value.isoformat()}'")
+    return sql
+
+
+def transactions_query(session: Session, *, source: str, as_of: date) -> str:
+    """The PostgreSQL query of :func:`read_transactions` as one text, the day written in:
+    what another engine (Spark, by JDBC) runs to read the same rows."""
+    return _with_dates(transactions_sql(session, source), {"as_of": as_of})
 
 
 def read_transactions(
@@ -304,3 +316,10 @@ def _read_subscriptions(session: Session, *, as_of: date) -> tuple[np.ndarray, n
 def _active_customers(session: Session) -> np.ndarray:
     (ids,) = _read_int_columns(session, "SELECT id FROM customers WHERE status = 'active'", {}, 1)
     return ids
+
+
+def customer_id_range(session: Session) -> tuple[int, int]:
+    """The lowest and highest customer ids (0, 0 without customers): the range another
+    engine splits among its readers."""
+    lowest, highest = session.execute(text("SELECT min(id), max(id) FROM customers")).one()
+    return int(lowest or 0), int(highest or 0)

@@ -59,6 +59,14 @@ def run_job(
         Path | None,
         typer.Option(help="An export of `egards batch export` to read; made afresh if omitted."),
     ] = None,
+    jdbc: Annotated[
+        bool,
+        typer.Option(
+            "--jdbc",
+            help="Scoring on Spark: read the transactions from PostgreSQL by JDBC instead of "
+            "a Parquet export (needs the driver: apt-get install libpostgresql-jdbc-java).",
+        ),
+    ] = False,
 ) -> None:
     """Run a batch job and write its results back in one switch; the previous results stay if
     anything fails, and the run is recorded with its reason."""
@@ -80,6 +88,7 @@ def run_job(
             source=source,
             refit=refit,
             parquet=parquet,
+            jdbc=jdbc,
         )
     table = Table("figure", "value", title=f"Batch run {outcome.run_id} ({job} on {engine})")
     for key, value in outcome.counts.items():

@@ -39,7 +39,7 @@ from egards.errors import N_, InvalidInput
 from egards.loyalty import service as loyalty
 
 if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
+    from pyspark.sql import DataFrame, SparkSession
 
 JOBS = ("score", "requalify", "link")
 ENGINES = ("local", "spark")
@@ -143,6 +143,7 @@ def run(
     source: str = "all",
     refit: bool | None = None,
     parquet: Path | None = None,
+    jdbc: bool = False,
     spark: SparkSession | None = None,
 ) -> BatchOutcome:
     """Run ``job`` on ``engine`` and record it in ``batch_runs``. Spark is checked before any
@@ -161,6 +162,22 @@ def run(
             field="parquet",
             job=job,
         )
+    if jdbc and (job != "score" or engine != "spark" or parquet is not None):
+        raise InvalidInput(
+            N_(
+                "--jdbc is how Spark reads the transactions to score: give it with score, "
+                "--engine spark and no --parquet"
+            ),
+            field="jdbc",
+        )
+    if jdbc and db.dialect != "postgresql":
+        raise InvalidInput(
+            N_("--jdbc reads PostgreSQL, and this database is {dialect}: use the Parquet export"),
+            field="jdbc",
+            dialect=db.dialect,
+        )
+    if jdbc:
+        spark_engine.check_jdbc()
     if job == "requalify":
         actor.require(Permission.LOYALTY_EXCEPTION)
     if job == "link":  # it adds social identities to customers, as a manual link does
@@ -187,7 +204,7 @@ def run(
         elif job == "link":
             job_run_id, counts = None, _link(db, engine, master, spark)
         else:
-            scored = _score(db, actor, engine, master, as_of, source, refit, parquet, spark)
+            scored = _score(db, actor, engine, master, as_of, source, refit, parquet, jdbc, spark)
             job_run_id, counts = scored.run_id, scored.counts
     except BaseException as exc:
         reason = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
@@ -224,31 +241,46 @@ def _score(
     source: str,
     refit: bool | None,
     parquet: Path | None,
+    jdbc: bool,
     spark: SparkSession | None,
 ) -> analytics.RunOutcome:
     if engine == "local":
         return analytics.score(db, actor=actor, as_of=as_of, source=source, refit=refit)
-    with tempfile.TemporaryDirectory(prefix="egards-batch-") as scratch:
-        if parquet is None:
-            parquet = Path(scratch)
-            export_parquet(db, directory=parquet, as_of=as_of, source=source)
-        path = _check_export(parquet, as_of=as_of, source=source)
-        with _spark_session(spark, master) as session_:
-            frame, summed = spark_engine.daily_transactions(
-                session_, path, as_of_day=analytics.epoch_day(as_of)
-            )
-            try:
-                return analytics.score(
-                    db,
-                    actor=actor,
-                    as_of=as_of,
-                    source=source,
-                    refit=refit,
-                    transactions=summed,
-                    scorer=spark_engine.customer_scorer(frame),
-                )
-            finally:
-                frame.unpersist()
+    with contextlib.ExitStack() as stack:
+        session_ = stack.enter_context(_spark_session(spark, master))
+        if jdbc:
+            with db.unit_of_work() as session:  # an unknown source is refused here
+                query = analytics.transactions_query(session, source=source, as_of=as_of)
+                lowest, highest = analytics.customer_id_range(session)
+            url = db.engine.url
+
+            def read() -> DataFrame:
+                return spark_engine.read_jdbc(session_, url, query, lowest=lowest, highest=highest)
+
+            origin = f"PostgreSQL ({url.database})"
+        else:
+            if parquet is None:
+                parquet = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="egards-")))
+                export_parquet(db, directory=parquet, as_of=as_of, source=source)
+            path = _check_export(parquet, as_of=as_of, source=source)
+
+            def read() -> DataFrame:
+                return spark_engine.read_parquet(session_, path)
+
+            origin = str(path)
+        frame, summed = spark_engine.daily_transactions(
+            read, as_of_day=analytics.epoch_day(as_of), origin=origin
+        )
+        stack.callback(frame.unpersist)
+        return analytics.score(
+            db,
+            actor=actor,
+            as_of=as_of,
+            source=source,
+            refit=refit,
+            transactions=summed,
+            scorer=spark_engine.customer_scorer(frame),
+        )
 
 
 def _requalify(

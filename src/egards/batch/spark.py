@@ -1,6 +1,7 @@
-"""Starting Spark, and what it does for each job. Scoring: sum a Parquet export of transactions
-by customer and day, which is where the volume is (ten transactions or more per customer-day
-row on a real history); everything after that runs the single-machine code unchanged.
+"""Starting Spark, and what it does for each job. Scoring: sum the transactions (a Parquet
+export, or PostgreSQL read by JDBC) by customer and day, which is where the volume is (ten
+transactions or more per customer-day row on a real history), and score the customers partition
+by partition with the single-machine run's own per-customer step after the fits.
 Requalification: spread the members over partitions and run the single-machine job's own
 evaluation in each (``mapInPandas``); the driver writes the results with the job's writer.
 
@@ -17,7 +18,7 @@ import re
 import shutil
 import socket
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
@@ -141,6 +142,36 @@ def similarity_jar() -> str:
     return similarity_jar_location()
 
 
+JDBC_PACKAGE = "libpostgresql-jdbc-java"  # Debian's PostgreSQL JDBC driver
+JDBC_JAR = Path("/usr/share/java/postgresql.jar")  # where that package puts it
+JDBC_JAR_VARIABLE = "EGARDS_BATCH_JDBC_JAR"
+
+
+def jdbc_jar() -> Path | None:
+    """The PostgreSQL JDBC driver's jar: ``EGARDS_BATCH_JDBC_JAR`` if set, else the one
+    Debian's ``libpostgresql-jdbc-java`` installs; ``None`` if there is none."""
+    given = os.environ.get(JDBC_JAR_VARIABLE)
+    jar = Path(given) if given else JDBC_JAR
+    return jar if jar.is_file() else None
+
+
+def check_jdbc() -> Path:
+    """The JDBC driver's jar, or a refusal saying how to install it (before any work)."""
+    jar = jdbc_jar()
+    if jar is None:
+        raise SparkUnavailable(
+            N_(
+                "reading by JDBC needs PostgreSQL's JDBC driver, and {jar} is not there: "
+                "install it with apt-get install {package}, or set {variable} to its jar"
+            ),
+            field="jdbc",
+            jar=os.environ.get(JDBC_JAR_VARIABLE) or str(JDBC_JAR),
+            package=JDBC_PACKAGE,
+            variable=JDBC_JAR_VARIABLE,
+        )
+    return jar
+
+
 def session(master: str, *, shuffle_partitions: int = 8) -> SparkSession:
     """A Spark session on ``master`` with the settings that keep its results equal to ours."""
     check(master)
@@ -156,49 +187,71 @@ def session(master: str, *, shuffle_partitions: int = 8) -> SparkSession:
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.jars", similarity_jar())
+        # The JDBC driver when installed (Spark takes jars only when the session starts).
+        .config("spark.jars", ",".join([similarity_jar(), *map(str, filter(None, [jdbc_jar()]))]))
         .getOrCreate()
     )
     spark.sparkContext.setLogLevel("ERROR")
     return spark
 
 
-def daily_frame(spark: SparkSession, path: Path, *, as_of_day: int) -> DataFrame:
-    """The export at ``path`` summed by customer and day up to ``as_of_day`` (days since
-    1970-01-01): customer_id, day, negative, amount_cents, transactions; cached, since the
-    driver collects it for the fits and the partitions score the customers from it.
+def read_parquet(spark: SparkSession, path: Path) -> DataFrame:
+    """The transactions of an export of ``egards batch export`` (customer_id, day,
+    amount_cents)."""
+    return spark.read.parquet(str(path))
+
+
+def read_jdbc(spark: SparkSession, url: Any, query: str, *, lowest: int, highest: int) -> DataFrame:
+    """The rows of ``query`` (customer id, day, amount in cents) read from PostgreSQL by JDBC
+    at ``url`` (SQLAlchemy's), in one range of customer ids per core, so that each executor
+    reads its share over its own connection."""
+    jdbc = f"jdbc:postgresql://{url.host or 'localhost'}:{url.port or 5432}/{url.database}"
+    options = {
+        "url": jdbc,
+        "driver": "org.postgresql.Driver",
+        "dbtable": f"({query}) AS t (customer_id, day, amount_cents)",
+        "partitionColumn": "customer_id",
+        "lowerBound": str(lowest),
+        "upperBound": str(highest + 1),
+        "numPartitions": str(spark.sparkContext.defaultParallelism),
+        "fetchsize": "100000",
+        "user": url.username or "",
+    }
+    if url.password:
+        options["password"] = url.password
+    return spark.read.format("jdbc").options(**options).load()
+
+
+def daily_transactions(
+    read: Callable[[], DataFrame], *, as_of_day: int, origin: str
+) -> tuple[DataFrame, tuple[np.ndarray, np.ndarray, np.ndarray, int]]:
+    """The transactions ``read`` gives (:func:`read_parquet`, :func:`read_jdbc`) summed by customer
+    and day up to ``as_of_day`` (days since 1970-01-01), cached (the driver collects them for
+    the fits, the partitions score the customers from them); and their rows on the driver:
+    (customer id, day, amount, transaction count), ordered by customer then day. ``origin``
+    names where they were read, for an error.
 
     Amounts are integer cents summed as BIGINT (exact; ANSI mode fails on overflow), so the
     sums equal what :func:`egards.analytics.scoring.daily_purchases` makes of the raw rows.
     """
     from pyspark.sql import functions as F
 
-    return (
-        spark.read.parquet(str(path))
-        .where(F.col("day") <= F.lit(as_of_day))
-        # Negative amounts apart: summed into a purchase they would slip past the batch's
-        # refusal of negative amounts, which must see them (daily_purchases adds them up).
-        .groupBy("customer_id", "day", (F.col("amount_cents") < 0).alias("negative"))
-        .agg(
-            F.sum("amount_cents").cast("bigint").alias("amount_cents"),
-            F.count(F.lit(1)).alias("transactions"),
-        )
-        .cache()
-    )
-
-
-def daily_transactions(
-    spark: SparkSession, path: Path, *, as_of_day: int
-) -> tuple[DataFrame, tuple[np.ndarray, np.ndarray, np.ndarray, int]]:
-    """:func:`daily_frame`, and its rows on the driver: (customer id, day, amount, transaction
-    count), ordered by customer then day."""
-    from pyspark.sql import functions as F
-
     failing = failing_as(
-        N_("Spark could not sum the transactions of {path}: {cause}"), path=str(path)
+        N_("Spark could not sum the transactions of {origin}: {cause}"), origin=origin
     )
-    with failing:  # reading the footers happens at once, the sums at toArrow: both inside
-        frame = daily_frame(spark, path, as_of_day=as_of_day)
+    with failing:  # reading starts at once (footers, the JDBC schema), the sums at toArrow
+        frame = (
+            read()
+            .where(F.col("day") <= F.lit(as_of_day))
+            # Negative amounts apart: summed into a purchase they would slip past the batch's
+            # refusal of negative amounts, which must see them (daily_purchases adds them up).
+            .groupBy("customer_id", "day", (F.col("amount_cents") < 0).alias("negative"))
+            .agg(
+                F.sum("amount_cents").cast("bigint").alias("amount_cents"),
+                F.count(F.lit(1)).alias("transactions"),
+            )
+            .cache()
+        )
         table = frame.orderBy(
             F.col("customer_id").asc_nulls_first(),
             F.col("day").asc_nulls_first(),
@@ -231,7 +284,7 @@ SCORES = (
 
 
 def customer_scorer(frame: DataFrame) -> CustomerScorer:
-    """Scoring of the customers of ``frame`` (:func:`daily_frame`) by Spark: the rows are
+    """Scoring of the customers of ``frame`` (:func:`daily_transactions`) by Spark: the rows are
     spread over partitions by customer (``spark.sql.shuffle.partitions``), and each partition
     runs :func:`egards.analytics.batch.customer_scores`, the single-machine run's own
     per-customer scoring, with the models fitted on the driver (shipped with the task). The

@@ -1,6 +1,7 @@
-"""The batch on Spark gives exactly the scores of the single-machine run, on the same data:
-integers, dates, segments and reasons identical, floating-point figures within 1e-9 relative;
-and a Spark that cannot start, or a run that fails half-way, changes nothing."""
+"""The batch on Spark gives exactly the scores of the single-machine run, on the same data
+(read from a Parquet export, or from PostgreSQL by JDBC): integers, dates, segments and reasons
+identical, floating-point figures within 1e-9 relative; and a Spark that cannot start, or a run
+that fails half-way, changes nothing."""
 
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ from egards.batch import service
 from egards.batch import spark as spark_engine
 from egards.batch.errors import ExportMismatch, SparkJobFailed, SparkUnavailable
 from egards.batch.models import BatchRun
+from egards.errors import InvalidInput
 from egards.i18n import readable, translate
+from tests.conftest import _unavailable, own_database
 from tests.integration.analytics.conftest import (
     AS_OF,
     add_customers,
@@ -208,3 +211,49 @@ def test_the_refusals_read_in_french(monkeypatch, tmp_path: Path):
         "installez-le avec apt-get install openjdk-17-jre-headless, ou définissez JAVA_HOME"
     )
     assert translate("fr", no_java.value.title) == "Spark ne peut pas démarrer"
+
+
+@pytest.fixture
+def committed(tmp_path):
+    """A PostgreSQL database of the test's own, committed for real: Spark's JDBC readers
+    connect on their own and see only what is committed."""
+    yield from own_database("postgresql", tmp_path, "jdbc")
+
+
+def test_spark_reading_postgresql_by_jdbc_scores_as_the_single_machine_run(committed, spark):
+    if spark_engine.jdbc_jar() is None:
+        _unavailable("JDBC reading needs the driver: apt-get install libpostgresql-jdbc-java")
+    db = committed
+    ids = add_customers(db, 300, prefix="JD")
+    write_transactions(db, *purchase_history(ids, seed=7))
+    local = service.run(
+        db, actor=SYSTEM, job="score", engine="local", as_of=AS_OF, source="imported", refit=True
+    )
+    local_scores = _scores(db)
+    by_jdbc = service.run(
+        db,
+        actor=SYSTEM,
+        job="score",
+        engine="spark",
+        as_of=AS_OF,
+        source="imported",
+        refit=True,
+        jdbc=True,
+        spark=spark,
+    )
+    assert by_jdbc.counts == local.counts and by_jdbc.counts["customers_scored"] == len(ids)
+    _same(local_scores, _scores(db))
+
+
+def test_jdbc_reading_is_refused_before_any_work_without_postgresql_or_its_driver(
+    db, monkeypatch, tmp_path: Path
+):
+    monkeypatch.setenv(spark_engine.JDBC_JAR_VARIABLE, str(tmp_path / "postgresql.jar"))
+    says = "is sqlite: use the Parquet export" if db.dialect == "sqlite" else "libpostgresql-jdbc"
+    with pytest.raises(InvalidInput, match=says) as refused:
+        service.run(db, actor=SYSTEM, job="score", engine="spark", as_of=AS_OF, jdbc=True)
+    assert refused.value.field == "jdbc"
+    with pytest.raises(InvalidInput, match="--engine spark") as refused:
+        service.run(db, actor=SYSTEM, job="requalify", engine="spark", as_of=AS_OF, jdbc=True)
+    with db.unit_of_work() as session:
+        assert session.scalars(select(BatchRun)).first() is None
