@@ -81,7 +81,6 @@ class Entry(Base):
 
     __tablename__ = "loyalty_entries"
     __table_args__ = (
-        UniqueConstraint("member_id", "seq"),
         UniqueConstraint("member_id", "key"),
         CheckConstraint("amount > 0", name="amount_positive"),
         Index("ix_loyalty_entries_member_on", "member_id", "on"),
@@ -103,10 +102,10 @@ class Entry(Base):
         ),
     )
 
-    id: Mapped[int] = mapped_column(BigIntKey, primary_key=True)
+    # Keyed by member and number in the member's ledger, no surrogate id (migration 0029).
     # References checked once per batch, not per row (see migration 0018).
-    member_id: Mapped[int] = mapped_column(BigIntKey)
-    seq: Mapped[int] = mapped_column(Integer)  # the entry's id in the member's ledger
+    member_id: Mapped[int] = mapped_column(BigIntKey, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)  # the entry's id in its ledger
     key: Mapped[str] = mapped_column(String(200))
     op: Mapped[str] = mapped_column(String(30))
     # The operation's arguments; none for a plain post, rebuilt from the columns below.

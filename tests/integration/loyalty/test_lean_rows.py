@@ -200,9 +200,9 @@ def test_no_entry_bucket_or_activity_lacks_what_it_refers_to(committed_db):
         row = session.scalar(select(Activity).where(Activity.key == "lean-parked-2"))
         assert row.status == "applied" and row.member_id == member.id
     orphans = {
-        "entries without their member": "SELECT e.id FROM loyalty_entries e"
+        "entries without their member": "SELECT e.seq FROM loyalty_entries e"
         " LEFT JOIN loyalty_members m ON m.id = e.member_id WHERE m.id IS NULL",
-        "entries without their activity": "SELECT e.id FROM loyalty_entries e"
+        "entries without their activity": "SELECT e.seq FROM loyalty_entries e"
         " LEFT JOIN loyalty_activities a ON a.id = e.activity_id"
         " WHERE e.activity_id IS NOT NULL AND a.id IS NULL",
         "buckets without their member": "SELECT b.seq FROM loyalty_buckets b"

@@ -253,7 +253,9 @@ def _finish(
             session,
             actor=actor,
             action=action,
-            entity=("loyalty_entry", entry.id),
+            # An entry is its member's (seq below): the member's records are the ones an
+            # erasure redacts.
+            entity=("loyalty_member", book.member.id),
             customer_id=book.member.customer_id,
             after={
                 "seq": seq,

@@ -233,7 +233,7 @@ def expiry_candidates(session: Session, *, as_of: date) -> list[int]:
             if horizon is not None:
                 query = query.where(Member.last_activity_on < horizon)
             else:
-                dated = select(Entry.id).where(
+                dated = select(Entry.seq).where(
                     Entry.member_id == Member.id,
                     Entry.currency == currency.code,
                     Entry.expires_on < as_of,

@@ -65,7 +65,7 @@ def _fulfil(
             amount=points,
             reason=grant.reason_text,
         )
-        details.update(entry_id=entry.id, currency=currency, programme=member.programme)
+        details.update(entry_seq=entry.seq, currency=currency, programme=member.programme)
     elif kind in ("voucher", "upgrade", "lounge_pass"):
         code = _voucher_code()
         expires = today + timedelta(days=gesture.valid_days or 365)
