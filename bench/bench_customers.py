@@ -1,11 +1,13 @@
 """Customer file benchmarks: bulk import against a bare load, and search latency.
 
     python bench/bench_customers.py [--customers 1000000] [--db sqlite|postgresql|both] [--batches]
+                                    [--quoted]
 
 Import: N customers with two identities each (e-mail, phone) through `egards import
 customers`, against the bare bulk load of the same rows into plain tables in the same run
 (PostgreSQL COPY; SQLite executemany in one transaction); into the empty file, PostgreSQL
-takes the initial load (indexes rebuilt after), `--batches` measures the batch-by-batch path.
+takes the initial load (indexes rebuilt after), `--batches` measures the batch-by-batch path,
+`--quoted` a file with every value in quotes.
 Search: median and p95 latency of the API search by phone, e-mail and name prefix, through the
 HTTP stack, on the loaded data.
 """
@@ -53,10 +55,10 @@ def phone(i: int) -> str:
     return f"06 {digits[:2]} {digits[2:4]} {digits[4:6]} {digits[6:]}"
 
 
-def write_source(path: Path, n: int) -> None:
+def write_source(path: Path, n: int, *, quoted: bool = False) -> None:
     rng = random.Random(42)
     with path.open("w", newline="", encoding="utf-8") as out:
-        writer = csv.writer(out)
+        writer = csv.writer(out, quoting=csv.QUOTE_ALL if quoted else csv.QUOTE_MINIMAL)
         writer.writerow(COLUMNS)
         for i in range(n):
             english = rng.random() < 0.2
@@ -231,10 +233,15 @@ def main() -> None:
         action="store_true",
         help="import batch by batch even into the empty file (no initial load on PostgreSQL)",
     )
+    parser.add_argument(
+        "--quoted",
+        action="store_true",
+        help="every value of the file in quotes (as some exports write them)",
+    )
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="egards-bench-"))
     source = workdir / "customers.csv"
-    write_source(source, args.customers)
+    write_source(source, args.customers, quoted=args.quoted)
     imports = Table(title=f"Import of {args.customers:,} customers with two identities each")
     for column in (
         "database",

@@ -36,7 +36,7 @@ def customers(draw: st.DrawFn) -> list[dict[str, Any]]:
     return draw(st.lists(row, min_size=1, max_size=8))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(customers(), st.integers(0, 2))
 def test_columns_give_the_bytes_of_the_rows(rows, shared: int) -> None:
     same = {"status": "active", "created_at": NOW, "import_id": 7}

@@ -388,6 +388,12 @@ def _checked_row(values: dict[str, Any], given: set[str]) -> ImportRow:
 def _check_block(
     table: Any, lines: list[int], header: list[str], region: str
 ) -> Iterator[tuple[int, _Valid | Reject]]:
+    """The rows of one block (``lines``: each row's line number), checked column by column:
+    a row that any check flags (a value to trim, a control character, an empty or too long
+    required value, a length, a language, a country or a date to look at) goes through
+    :func:`_validate`, so that its reject names the same line, field and reason; the others
+    are built without the model. The identities are normalised row by row, as
+    :func:`_validate` does."""
     import pyarrow as pa
 
     pc: Any = import_module("pyarrow.compute")  # its functions are made at run time
