@@ -69,8 +69,9 @@ from egards.audit import service as audit
 from egards.bulk import copy_rows, select_in
 from egards.customers.domain import Erasure
 from egards.db import Database, utcnow
-from egards.errors import N_, InvalidInput, PermissionDenied
+from egards.errors import N_, DomainError, InvalidInput, PermissionDenied
 from egards.features import hooks
+from egards.messages import error_message
 
 if TYPE_CHECKING:
     from egards.analytics.batch import CustomerScorer
@@ -337,6 +338,9 @@ def score(
         with db.unit_of_work() as session:
             run = session.get_one(ScoreRun, run_id)
             run.status, run.finished_at, run.error = "failed", utcnow(), message[:4000]
+            if isinstance(exc, DomainError):
+                # Also as a message, so that the console reads the cause in its reader's language.
+                run.report = {**(run.report or {}), "error": error_message(exc)}
         log.warning("scoring run %s failed: %s", run_id, message)
         raise
     return RunOutcome(run_id, "succeeded", version, result.counts, result.report)

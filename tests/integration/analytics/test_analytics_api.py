@@ -51,6 +51,13 @@ def test_a_failed_api_run_is_recorded_with_its_cause(client, make_person):
     )
     run = client.get(response.headers["location"], headers=admin.headers).json()
     assert run["status"] == "failed" and "no transactions to score" in run["error"]
+    # The console reads the cause in its reader's language.
+    token = login(client, admin.email)
+    client.post("/locale", data={"locale": "fr", "csrf_token": token, "next": "/analytics"})
+    page = client.get(f"/analytics/runs/{run['id']}").text
+    assert page.split('id="run-error">')[1].startswith("aucune transaction à scorer : ")
+    overview = client.get("/analytics").text.split('id="runs"')[1]
+    assert "aucune transaction à scorer : " in overview and "no transactions" not in overview
 
 
 def test_the_csv_export_has_one_row_per_customer(client, make_person, population):
