@@ -5,7 +5,7 @@ close", "the evidence names different customers"). It now also keeps the message
 msgid and values, ``egards.messages.message``), rendered in the reader's language when read.
 Rows written before keep no message and show their stored text as before.
 
-Revision ID: 0028
+Revision ID: 0030
 Revises: 0025
 """
 
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0028"
+revision: str = "0030"
 down_revision: str | None = "0025"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
