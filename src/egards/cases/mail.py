@@ -406,15 +406,16 @@ def _same_sender(session: Session, case_id: int, address: str) -> bool:
 
 def _note_bounce(session: Session, case_id: int, mail: ParsedMail, *, now: datetime) -> None:
     """A delivery failure of one of our answers: the agent must know the customer has not
-    received it."""
+    received it. The thread names it by its kind ("delivery_failure") in the reader's
+    language; the body is the report as the mail server wrote it."""
     session.add(
         CaseMessage(
             case_id=case_id,
-            kind="system",
+            kind="delivery_failure",
             channel="email",
             author_label=mail.from_address,
             subject=mail.subject,
-            body_text="Delivery failure reported: " + mail.text[:2000],
+            body_text=mail.text[:2000],
             awaiting_answer=False,
             created_at=now,
         )

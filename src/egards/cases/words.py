@@ -17,6 +17,7 @@ WORDS = (
     C_("case", "closed"),
     C_("case", "complaint"),
     C_("case", "delay"),
+    C_("case", "delivery failure"),  # a message kind: one of our answers did not arrive
     C_("case", "duplicate of"),
     C_("case", "email"),
     C_("case", "first response"),

@@ -15,6 +15,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
 from egards.cases.domain import format_case_number
+from egards.cases.labels import case_label
 from egards.cases.mail import _bounce_unreadable, start_smtp_receiver
 from egards.cases.models import Case, RawInbound
 from egards.cases.service import config_from_settings
@@ -66,7 +67,9 @@ def receiver(db, settings, clock):
 
 
 def send(port: int, message: EmailMessage | bytes, sender: str = "x@example.fr") -> None:
-    with smtplib.SMTP("127.0.0.1", port, timeout=10) as smtp:
+    # The first message a process receives trains the voice model (about a second, ten on a
+    # loaded machine) before the receiver answers DATA: wait as a mail server would.
+    with smtplib.SMTP("127.0.0.1", port, timeout=60) as smtp:
         if isinstance(message, bytes):
             smtp.sendmail(sender, ["service@egards.test"], message)
         else:
@@ -180,6 +183,32 @@ def test_auto_replies_and_bounces_are_kept_but_never_acknowledged(
     with db.unit_of_work() as session:
         kinds = sorted(session.scalars(select(RawInbound.mail_kind)).all())
     assert kinds == ["auto_reply", "bounce"]
+
+
+def test_a_bounce_of_our_answer_shows_in_the_thread_as_a_delivery_failure_in_words(
+    client, agent, db, settings, clock, sink, receiver
+):
+    send(receiver, customer_mail("lea@example.fr", "Facture", "Bonjour", Message_ID="<q@x>"))
+    [case] = client.get("/api/v1/cases", headers=agent.headers).json()["items"]
+    client.post(
+        f"/api/v1/cases/{case['id']}/replies", json={"body": "Voici."}, headers=agent.headers
+    )
+    deliver(db, settings, clock)
+    answer = sink.messages[-1]
+    bounce = customer_mail(
+        "x@example.fr", "Undelivered", "550 mailbox full", In_Reply_To=answer["Message-ID"]
+    )
+    del bounce["From"]
+    bounce["From"] = "MAILER-DAEMON@example.fr"
+    send(receiver, bounce)
+
+    thread = client.get(f"/api/v1/cases/{case['id']}/messages", headers=agent.headers).json()
+    [failure] = [m for m in thread if m["kind"] == "delivery_failure"]
+    assert failure["body_text"].strip() == "550 mailbox full"  # the report, no English glued on
+    login(client, agent.email)
+    page = client.get(f"/cases/{case['id']}").text  # the agent reads French
+    assert '<li class="delivery_failure"' in page and ">échec de remise</span>" in page
+    assert case_label("delivery_failure", "en") == "delivery failure"
 
 
 def test_a_subject_tag_threads_only_for_the_same_sender(client, agent, db, receiver):
