@@ -430,7 +430,9 @@ def steady_state(db: Database, args: argparse.Namespace) -> None:
         rows = [
             dict(r._mapping)
             for r in session.execute(
-                select(Entry.__table__).where(Entry.key.like("d%")).order_by(Entry.id)
+                select(Entry.__table__)
+                .where(Entry.key.like("d%"))
+                .order_by(Entry.member_id, Entry.seq)
             )
         ]
     reference = bare_copy(db, rows)

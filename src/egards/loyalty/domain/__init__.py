@@ -39,7 +39,6 @@ from egards.loyalty.domain.earning import (
     per_amount,
     rendered_earnings,
     reverse_earnings,
-    rule_label,
     validate_activity,
 )
 from egards.loyalty.domain.expiry import (
@@ -117,6 +116,5 @@ __all__ = [
     "rendered_earnings",
     "reverse_earnings",
     "round_points",
-    "rule_label",
     "validate_activity",
 ]
