@@ -158,3 +158,19 @@ def test_an_initial_load_writes_what_the_batches_write(two_pg_files, tmp_path: P
     assert _file_contents(initial_db) == _file_contents(batches_db)
     again = import_customers(initial_db, source, batch_size=4)  # no longer empty: by batches
     assert not again.initial_load and again.created == 0
+
+
+def test_a_quoted_file_keeps_its_commas_line_breaks_and_reject_lines(db, tmp_path: Path):
+    source = tmp_path / "quoted.csv"
+    source.write_text(
+        '"external_id","first_name","last_name","city","email"\r\n'
+        '"Q-1","Jean, dit ""Jo""","Martin","Lyon\r\nCedex","jo@example.fr"\r\n'
+        '"Q-2","Anne","","Paris",""\r\n'
+        '"Q-3","Léa","Roy","Nice","lea@example.fr"\r\n',
+        newline="",
+    )
+    result = import_customers(db, source)
+    assert (result.created, [(r.line, r.field) for r in result.rejects]) == (2, [(4, "last_name")])
+    with db.unit_of_work() as session:
+        first = session.scalars(select(Customer).where(Customer.external_id == "Q-1")).one()
+        assert (first.first_name, first.city) == ('Jean, dit "Jo"', "Lyon\r\nCedex")

@@ -112,7 +112,8 @@ def _write(
     writer = csv.writer(
         out, lineterminator=ending, quoting=csv.QUOTE_ALL if quote_all else csv.QUOTE_MINIMAL
     )
-    data = (",".join(header) + ending).encode()
+    writer.writerow(header)
+    data = out.getvalue().encode()
     for row in rows:
         if isinstance(row, bytes):
             data += row + ending.encode()
@@ -185,7 +186,7 @@ def test_a_file_the_csv_module_reads_otherwise_is_left_to_the_row_path(tmp_path:
     bare_cr = tmp_path / "cr.csv"
     bare_cr.write_bytes(b"external_id,first_name,last_name\nK-1,A,B\rK-2,C,D\n")
     quoted_header = tmp_path / "header.csv"
-    quoted_header.write_text('"external_id",first_name,last_name\nK-1,A,B\n')
+    quoted_header.write_text('"external_id","first_name\n",last_name\nK-1,A,B\n')
     latin1 = tmp_path / "latin1.csv"
     latin1.write_bytes(b"external_id,first_name,last_name,pr\xe9nom\nK-1,A,B,C\n")
     assert [_columns(p, "FR") for p in (nul, bare_cr, quoted_header, latin1)] == [None] * 4

@@ -260,22 +260,22 @@ def _max_length(name: str) -> int | None:
 
 def _arrow_header(path: Path, block_size: int) -> tuple[list[str], bool] | None:
     """The header of a CSV file that Arrow can read as the csv module does, and whether the
-    file quotes any value; None for any other file (the row path reads it): a header line
-    with a quote, not UTF-8, or without distinct names including the required ones; a NUL
+    file quotes any value; None for any other file (the row path reads it): a header that
+    is not one whole line of UTF-8, or without distinct names including the required ones; a NUL
     or a carriage return that does not end a line anywhere in the file (the csv module
     refuses those lines where Arrow would read on). Read block by block."""
     with path.open("rb") as handle:
         first = handle.readline()
-        if b'"' in first or not first.strip():
+        if not first.strip():
             return None
-        try:
-            names = first.decode("utf-8").rstrip("\r\n").split(",")
-        except UnicodeDecodeError:
+        try:  # strict: a quote left open (the header going on to the next line) is refused
+            names = next(csv.reader([first.decode("utf-8")], strict=True))
+        except (UnicodeDecodeError, csv.Error):
             return None
         header = [name.strip().lstrip("\ufeff") for name in names]
         if len(set(header)) != len(header) or any(n not in header for n in REQUIRED_COLUMNS):
             return None
-        quoted = False
+        quoted = b'"' in first
         carriage_returns, line_ends, last = first.count(b"\r"), first.count(b"\r\n"), b""
         while block := handle.read(block_size):
             if b"\x00" in block:
