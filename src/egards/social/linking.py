@@ -20,6 +20,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from egards.i18n import C_, N_
+from egards.messages import message, message_in
+
 _SPLIT = re.compile(r"[^a-z]+")
 _YEAR = re.compile(r"(19[3-9]\d|20[0-2]\d)")
 NICKNAMES = {
@@ -45,16 +48,21 @@ NICKNAMES = {
     "anto": "antoine",
 }
 COMPARISON_LABELS = {
-    "first_name": "first name",
-    "last_name": "last name",
-    "tokens": "handle words vs names and e-mail",
-    "alias": "handle vs e-mail local part",
-    "city": "city",
-    "language": "language",
-    "phone_suffix": "phone (last 4 digits)",
-    "birth_year": "birth year",
-    "handle_keys": "handle built from the names",
-    "surname_initial": "surname initial",
+    "first_name": C_("evidence", "first name"),
+    "last_name": C_("evidence", "last name"),
+    "tokens": C_("evidence", "handle words vs names and e-mail"),
+    "alias": C_("evidence", "handle vs e-mail local part"),
+    "city": C_("evidence", "city"),
+    "language": C_("evidence", "language"),
+    "phone_suffix": C_("evidence", "phone (last 4 digits)"),
+    "birth_year": C_("evidence", "birth year"),
+    "handle_keys": C_("evidence", "handle built from the names"),
+    "surname_initial": C_("evidence", "surname initial"),
+}
+VERDICTS = {
+    "different": C_("evidence", "different"),
+    "same": C_("evidence", "same"),
+    "close": C_("evidence", "close"),
 }
 COLUMNS = ("first_name", "last_name", "tokens", "alias", "city", "language", "phone_suffix",
            "birth_year", "handle_keys", "surname_initial")  # fmt: skip
@@ -192,16 +200,24 @@ class ScoredPair:
     is closer)."""
 
     def evidence(self) -> list[dict[str, Any]]:
-        """What a reviewer reads: each column that agreed or disagreed, in words."""
+        """What a reviewer reads: each column that agreed or disagreed, in words (``detail``
+        in English, ``message`` to read in the reader's language)."""
         out = []
         for column, level in self.levels.items():
             if level < 0:
                 continue
             label = COMPARISON_LABELS.get(column, column)
-            verdict = (
+            verdict = VERDICTS[
                 "different" if level == 0 else "same" if level >= _TOP.get(column, 1) else "close"
+            ]
+            said = message(
+                N_("{comparison}: {verdict}"),
+                comparison=message_in("evidence", label),
+                verdict=message_in("evidence", verdict),
             )
-            out.append({"method": column, "detail": f"{label}: {verdict}", "level": level})
+            out.append(
+                {"method": column, "detail": f"{label}: {verdict}", "level": level, "message": said}
+            )
         return out
 
 
