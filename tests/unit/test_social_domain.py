@@ -142,3 +142,18 @@ def test_an_empty_names_alone_threshold_means_names_never_link(monkeypatch):
     assert SocialSettings().link_name_only_upper is None
     monkeypatch.setenv("EGARDS_SOCIAL_LINK_NAME_ONLY_UPPER", "9")
     assert SocialSettings().link_name_only_upper == 9
+
+
+def test_the_evidence_of_a_scored_pair_reads_in_the_readers_language():
+    pair = ScoredPair("p", "c", 9.0, 0.9, {"first_name": 4, "city": 0, "tokens": 1, "alias": -1})
+    evidence = pair.evidence()
+    assert [e["detail"] for e in evidence] == [
+        "first name: same",
+        "city: different",
+        "handle words vs names and e-mail: close",
+    ]
+    assert [render_message("fr", e["message"]) for e in evidence] == [
+        "prénom : identique",
+        "ville : différent",
+        "mots de l'identifiant et noms ou e-mail : proche",
+    ]

@@ -20,6 +20,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from egards.i18n import C_, N_
+from egards.messages import message, message_in
+
 _SPLIT = re.compile(r"[^a-z]+")
 _YEAR = re.compile(r"(19[3-9]\d|20[0-2]\d)")
 NICKNAMES = {
@@ -45,16 +48,21 @@ NICKNAMES = {
     "anto": "antoine",
 }
 COMPARISON_LABELS = {
-    "first_name": "first name",
-    "last_name": "last name",
-    "tokens": "handle words vs names and e-mail",
-    "alias": "handle vs e-mail local part",
-    "city": "city",
-    "language": "language",
-    "phone_suffix": "phone (last 4 digits)",
-    "birth_year": "birth year",
-    "handle_keys": "handle built from the names",
-    "surname_initial": "surname initial",
+    "first_name": C_("evidence", "first name"),
+    "last_name": C_("evidence", "last name"),
+    "tokens": C_("evidence", "handle words vs names and e-mail"),
+    "alias": C_("evidence", "handle vs e-mail local part"),
+    "city": C_("evidence", "city"),
+    "language": C_("evidence", "language"),
+    "phone_suffix": C_("evidence", "phone (last 4 digits)"),
+    "birth_year": C_("evidence", "birth year"),
+    "handle_keys": C_("evidence", "handle built from the names"),
+    "surname_initial": C_("evidence", "surname initial"),
+}
+VERDICTS = {
+    "different": C_("evidence", "different"),
+    "same": C_("evidence", "same"),
+    "close": C_("evidence", "close"),
 }
 COLUMNS = ("first_name", "last_name", "tokens", "alias", "city", "language", "phone_suffix",
            "birth_year", "handle_keys", "surname_initial")  # fmt: skip
@@ -192,16 +200,24 @@ class ScoredPair:
     is closer)."""
 
     def evidence(self) -> list[dict[str, Any]]:
-        """What a reviewer reads: each column that agreed or disagreed, in words."""
+        """What a reviewer reads: each column that agreed or disagreed, in words (``detail``
+        in English, ``message`` to read in the reader's language)."""
         out = []
         for column, level in self.levels.items():
             if level < 0:
                 continue
             label = COMPARISON_LABELS.get(column, column)
-            verdict = (
+            verdict = VERDICTS[
                 "different" if level == 0 else "same" if level >= _TOP.get(column, 1) else "close"
+            ]
+            said = message(
+                N_("{comparison}: {verdict}"),
+                comparison=message_in("evidence", label),
+                verdict=message_in("evidence", verdict),
             )
-            out.append({"method": column, "detail": f"{label}: {verdict}", "level": level})
+            out.append(
+                {"method": column, "detail": f"{label}: {verdict}", "level": level, "message": said}
+            )
         return out
 
 
@@ -288,25 +304,66 @@ def _comparisons(
     ]
 
 
+BLOCKING_KEYS = (
+    ("first_name", "last_name"),
+    ("alias",),
+    ("last_name", "city"),
+    ("phone_suffix", "first_name:1"),
+    # First name and surname initial ("Marie D.") only with a fact beyond the name: on
+    # its own this key pairs each profile with one customer in six hundred (a hundred
+    # million pairs for 50,000 profiles against a million customers).
+    ("first_name", "initial", "city"),
+    ("first_name", "initial", "birth_year"),
+)
+"""The blocking rules, each the columns two records must share ("first_name:1": its first
+letter); profiles against customers are also paired on a shared handle key. Written once:
+Splink's rules for the batch (``_blocking``) and the key table one new profile is looked up
+in (``Model``) are both made from it."""
+
+
+def _sql_of(part: str) -> str:
+    column, _, length = part.partition(":")
+    return f"substr({column}, 1, {length})" if length else column
+
+
+def blocking_keys(record: Mapping[str, Any]) -> list[str]:
+    """A record's blocking keys as strings ("0|zoe|thomas", "h|zoetho"): two records are a
+    candidate pair when they share one (``BLOCKING_KEYS``, and the handle keys)."""
+    found = []
+    for number, rule in enumerate(BLOCKING_KEYS):
+        values = [str(number)]
+        for part in rule:
+            column, _, length = part.partition(":")
+            value = record.get(column)
+            if value is None:
+                break
+            values.append(value[: int(length)] if length else value)
+        else:
+            found.append("|".join(values))
+    return found + [f"h|{key}" for key in record.get("handle_keys") or ()]
+
+
+def _keys_sql(table: str) -> str:
+    """``blocking_keys`` in SQL, for every row of ``table`` (with its ``row`` number)."""
+    selects = [
+        f"SELECT '{number}|' || " + " || '|' || ".join(map(_sql_of, rule)) + f" AS key, row "
+        f"FROM {table}"
+        for number, rule in enumerate(BLOCKING_KEYS)
+    ]
+    selects.append(f"SELECT 'h|' || unnest(handle_keys) AS key, row FROM {table}")
+    return f"SELECT key, row FROM ({' UNION ALL '.join(selects)}) WHERE key IS NOT NULL"
+
+
 def _blocking(*, handles: bool = True) -> list[Any]:
-    """Candidate pairs: same first and last name, same alias, same last name in the same
-    city, the same phone digits and first letter, the same first name and surname initial
-    in the same city or with the same birth year, or (profiles against customers) a handle
-    built from the customer's names. Tight enough for 50,000 profiles against a million
-    customers; a typo in both names at once is left to the deterministic rules."""
+    """Candidate pairs (``BLOCKING_KEYS``): same first and last name, same alias, same last
+    name in the same city, the same phone digits and first letter, the same first name and
+    surname initial in the same city or with the same birth year, or (profiles against
+    customers) a handle built from the customer's names. Tight enough for 50,000 profiles
+    against a million customers; a typo in both names at once is left to the deterministic
+    rules."""
     from splink import block_on
 
-    rules = [
-        block_on("first_name", "last_name"),
-        block_on("alias"),
-        block_on("last_name", "city"),
-        block_on("phone_suffix", "substr(first_name, 1, 1)"),
-        # First name and surname initial ("Marie D.") only with a fact beyond the name: on
-        # its own this key pairs each profile with one customer in six hundred (a hundred
-        # million pairs for 50,000 profiles against a million customers).
-        block_on("first_name", "initial", "city"),
-        block_on("first_name", "initial", "birth_year"),
-    ]
+    rules = [block_on(*map(_sql_of, rule)) for rule in BLOCKING_KEYS]
     if handles:
         rules.append(block_on("handle_keys", arrays_to_explode=["handle_keys"]))
     return rules
@@ -332,10 +389,15 @@ def _settings(
 
 
 def _pairs(predicted: Any, *, right_name: str | None) -> list[ScoredPair]:
-    """The scored pairs of Splink's ``predicted`` table, read with only the columns a pair
-    keeps (ids, weight, probability, levels): the table also holds every compared value and
-    Bayes factor, which a million pairs read as Python dicts turned into gigabytes."""
-    relation = predicted.as_duckdbpyrelation()
+    """The scored pairs of Splink's ``predicted`` table (see ``_read_pairs``)."""
+    return _read_pairs(predicted.as_duckdbpyrelation(), right_name=right_name)
+
+
+def _read_pairs(relation: Any, *, right_name: str | None) -> list[ScoredPair]:
+    """The scored pairs of a DuckDB relation shaped as Splink's predictions, read with only
+    the columns a pair keeps (ids, weight, probability, levels): the table also holds every
+    compared value and Bayes factor, which a million pairs read as Python dicts turned into
+    gigabytes."""
     names = relation.columns
     gammas = [c for c in names if c.startswith("gamma_")]
     source = "source_dataset_l" if "source_dataset_l" in names else "NULL"
@@ -359,25 +421,41 @@ def _pairs(predicted: Any, *, right_name: str | None) -> list[ScoredPair]:
     return pairs
 
 
-# The blocking rules above, as one filter on the customers' table: the candidates of one
-# new record are fetched first, so that Splink compares a handful of pairs, not a million.
-_CANDIDATES = """
-SELECT * FROM customer_records
-WHERE (first_name = $first_name AND last_name = $last_name)
-   OR alias = $alias
-   OR (last_name = $last_name AND city = $city)
-   OR (phone_suffix = $phone_suffix AND substr(first_name, 1, 1) = substr($first_name, 1, 1))
-   OR (first_name = $first_name AND initial = $initial AND city = $city)
-   OR (first_name = $first_name AND initial = $initial AND birth_year = $birth_year)
-   OR list_has_any(handle_keys, $handle_keys)
-"""
+def _scoring_sql(settings: Any) -> str:
+    """The SQL that scores every pair of the tables ``one_record`` and ``candidate_records``
+    with a trained model (Splink's own comparison and prediction SQL, the weights written
+    in), made once: Splink generates and parses it again at each call, which cost a new
+    profile most of its time."""
+    from splink.internals.predict import predict_from_comparison_vectors_sqls_using_settings
+
+    blocked = ", ".join(settings._columns_to_select_for_blocking)
+    vectors = ", ".join(settings._columns_to_select_for_comparison_vector_values)
+    steps = [
+        (
+            "__splink__compare_two_records_blocked",
+            f"SELECT {blocked}, 0 AS match_key"
+            " FROM (SELECT *, 'side_a' AS source_dataset FROM one_record) AS l"
+            " CROSS JOIN (SELECT *, 'side_b' AS source_dataset FROM candidate_records) AS r",
+        ),
+        (
+            "__splink__df_comparison_vectors",
+            f"SELECT {vectors} FROM __splink__compare_two_records_blocked",
+        ),
+        *(
+            (step["output_table_name"], step["sql"])
+            for step in predict_from_comparison_vectors_sqls_using_settings(settings)
+        ),
+    ]
+    ctes = ",\n".join(f"{name} AS ({sql})" for name, sql in steps)
+    return f"WITH {ctes}\nSELECT * FROM {steps[-1][0]} WHERE match_weight >= $min_weight"
 
 
 class Model:
     """A model trained once against a set of customers, to score new profiles one at a
-    time (a webhook's author) without training again. The customers' records stay in a
-    DuckDB table; each new record's candidates are selected there by the blocking keys,
-    then scored by Splink."""
+    time (a webhook's author) without training again. The customers' records and their
+    blocking keys (``blocking_keys``, sorted) stay in DuckDB, and the scoring SQL is made
+    once: a new record's candidates are the rows sharing one of its keys, scored by that
+    SQL."""
 
     def __init__(
         self,
@@ -393,10 +471,18 @@ class Model:
         logging.getLogger("splink").setLevel(logging.ERROR)
         self._pa = pa
         self._con = duckdb.connect()
-        frame = _frame(pa, right)
+        self._customers = frame = _frame(pa, right)
         self._con.register("customer_frame", frame)
         self._con.execute("CREATE TABLE customer_records AS SELECT * FROM customer_frame")
         self._con.unregister("customer_frame")
+        # A key's row is its customer's place in ``_customers``. Sorted, so that a key's
+        # rows sit in one block, which DuckDB's min/max per block finds without reading
+        # the others.
+        self._con.execute(
+            "CREATE TABLE customer_keys AS SELECT key, row FROM ("
+            + _keys_sql("(SELECT *, CAST(rowid AS BIGINT) AS row FROM customer_records)")
+            + ") ORDER BY key"
+        )
         self._db_api = DuckDBAPI(connection=self._con)
         right_table = self._db_api.register("customer_records", dataset_display_name="side_b")
         # Chance agreement (u) is learnt between customers: random pairs of people.
@@ -406,28 +492,31 @@ class Model:
         settings = _settings("link_only", prior, m_probabilities)
         self._linker = Linker([sample, right_table], settings, log_level=None)
         self._linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=seed)
+        self._sql = _scoring_sql(self._linker._settings_obj)
 
     def candidates(self, record: Mapping[str, Any]) -> Any:
         """The customers sharing a blocking key with ``record`` (an Arrow table)."""
-        keys = ("first_name", "last_name", "alias", "city", "phone_suffix", "initial", "birth_year")
-        params: dict[str, Any] = {k: record.get(k) for k in keys}
-        params["handle_keys"] = list(record.get("handle_keys") or [])
-        return self._con.sql(_CANDIDATES, params=params).to_arrow_table()
+        # One equality per key, written out: DuckDB then skips the blocks whose min/max
+        # rule the key out (an IN list of parameters reads the whole key table).
+        lookups = [
+            "SELECT row FROM customer_keys WHERE key = '" + key.replace("'", "''") + "'"
+            for key in blocking_keys(record)
+        ]
+        rows = self._con.execute(" UNION ".join(lookups)).fetchall() if lookups else []
+        return self._customers.take(self._pa.array(sorted(r for (r,) in rows), self._pa.int64()))
 
     def score_one(self, record: Mapping[str, Any], *, min_weight: float = 0.0) -> list[ScoredPair]:
         found = self.candidates(record)
         if found.num_rows == 0:
             return []
-        one = self._db_api.register(_frame(self._pa, [record]))
-        candidates = self._db_api.register(found)
-        predicted = self._linker.inference.predict_between(
-            one, candidates, threshold_match_weight=min_weight, warning_mode="never"
-        )
-        pairs = _pairs(predicted, right_name=candidates.dataset_display_name)
-        predicted.drop_table_from_database_and_remove_from_cache()
-        for table in (one, candidates):
-            table.drop_table_from_database_and_remove_from_cache(force_non_splink_table=True)
-        return pairs
+        self._con.register("one_record", _frame(self._pa, [record]))
+        self._con.register("candidate_records", found)
+        try:
+            scored = self._con.sql(self._sql, params={"min_weight": min_weight})
+            return _read_pairs(scored, right_name=None)
+        finally:
+            self._con.unregister("one_record")
+            self._con.unregister("candidate_records")
 
 
 def score(

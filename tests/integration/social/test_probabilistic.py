@@ -81,6 +81,7 @@ def test_display_name_alone_goes_to_review(db, file_of_customers):
         assert profile.customer_id is None
         assert proposal.status == "proposed" and proposal.customer_id == helene
         assert any("last name: same" in e["detail"] for e in proposal.evidence)
+        assert "nom : identique" in [render_message("fr", e["message"]) for e in proposal.evidence]
 
 
 def test_a_name_with_city_and_birth_year_links_with_its_evidence(db, file_of_customers):
