@@ -7,7 +7,6 @@ were."""
 from __future__ import annotations
 
 import math
-from datetime import date
 from functools import partial
 from typing import Any
 
@@ -17,15 +16,13 @@ from sqlalchemy import delete, select, update
 from egards.accounts.domain import SYSTEM, Actor, Role
 from egards.batch import service
 from egards.batch.models import BatchRun
-from egards.customers import service as customers
 from egards.customers.models import Identity
-from egards.customers.schemas import CustomerCreate
 from egards.errors import PermissionDenied
 from egards.social import linking, synthetic
-from egards.social import service as social
 from egards.social.models import SocialLink, SocialProfile
 from egards.social.service import probabilistic
 from egards.social.settings import SocialSettings
+from tests.integration.social import add_drawn_customers, add_drawn_profiles
 from tests.integration.social.test_probabilistic import NOW
 
 
@@ -35,32 +32,9 @@ def social_file(db) -> int:
     namesakes of a customer), the social set the linking benchmark draws."""
     drawn = synthetic.social_set(150, 200, seed=21)
     with db.unit_of_work() as session:
-        for person in drawn.customers:
-            customers.create_customer(
-                session,
-                actor=SYSTEM,
-                data=CustomerCreate(
-                    first_name=person["first_name"],
-                    last_name=person["last_name"],
-                    emails=[person["email"]],
-                    # Any number the phone check accepts, with the drawn last four digits.
-                    phones=["+3361" + person["phone"][-7:]],
-                    city=person["city"],
-                    preferred_language=person["preferred_language"],
-                    birth_date=date.fromisoformat(person["birth_date"]),
-                ),
-            )
-        for profile in drawn.profiles:
-            social.upsert_profile(
-                session,
-                network=profile["network"],
-                handle=profile["handle"],
-                display_name=profile["display_name"],
-                location=profile["location"],
-                phone=profile["phone"],
-                followers=profile["followers"],
-                now=NOW,
-            )
+        fields = ("email", "phone", "city", "preferred_language", "birth_date")
+        add_drawn_customers(session, drawn.customers, *fields)
+        add_drawn_profiles(session, drawn.profiles, now=NOW)
     return len(drawn.profiles)
 
 

@@ -14,22 +14,13 @@ from egards.customers.models import Identity
 from egards.customers.schemas import CustomerCreate
 from egards.errors import Conflict
 from egards.social import service, synthetic
+from tests.integration.social import add_drawn_customers
 
 NOW = datetime(2026, 11, 24, 9, tzinfo=UTC)
 
 
 def _twins(session, first_email: str, second_email: str) -> tuple[int, int]:
-    for person in synthetic.customers(60, seed=5):
-        customers.create_customer(
-            session,
-            actor=SYSTEM,
-            data=CustomerCreate(
-                first_name=person["first_name"],
-                last_name=person["last_name"],
-                city=person["city"],
-                emails=[person["email"]],
-            ),
-        )
+    add_drawn_customers(session, synthetic.customers(60, seed=5), "city", "email")
     ids = []
     for email in (first_email, second_email):
         ids.append(

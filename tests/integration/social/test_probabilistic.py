@@ -14,6 +14,7 @@ from egards.customers.schemas import CustomerCreate
 from egards.i18n import render_message
 from egards.social import service, synthetic
 from egards.social.models import SocialLink, SocialProfile
+from tests.integration.social import add_drawn_customers
 
 NOW = datetime(2026, 11, 24, 9, tzinfo=UTC)
 
@@ -21,18 +22,9 @@ NOW = datetime(2026, 11, 24, 9, tzinfo=UTC)
 @pytest.fixture
 def file_of_customers(db):
     with db.unit_of_work() as session:
-        for person in synthetic.customers(120, seed=3):
-            customers.create_customer(
-                session,
-                actor=SYSTEM,
-                data=CustomerCreate(
-                    first_name=person["first_name"],
-                    last_name=person["last_name"],
-                    emails=[person["email"]],
-                    city=person["city"],
-                    birth_date=date.fromisoformat(person["birth_date"]),
-                ),
-            )
+        add_drawn_customers(
+            session, synthetic.customers(120, seed=3), "email", "city", "birth_date"
+        )
         helene = customers.create_customer(
             session,
             actor=SYSTEM,
