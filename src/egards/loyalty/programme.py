@@ -168,6 +168,7 @@ class Case(_Model):
     either ``amount`` or ``amounts`` keyed by the rule's ``by`` attribute (e.g. the cabin)."""
 
     name: Annotated[str, Field(min_length=1)]
+    label: Names | None = None  # the case as readers see it; its ``name`` when not given
     when: dict[str, Any] = {}
     amount: NonNegativeInt | None = None
     amounts: dict[str, NonNegativeInt] | None = None
@@ -180,6 +181,9 @@ class ActivityRule(_Rule):
     amount: NonNegativeInt | None = None
     by: str | None = None
     cases: list[Case] = []
+    # The ``by`` attribute's values as readers see them (the cabins' names); a value without
+    # one is shown as the activity wrote it.
+    values: dict[str, Names] = {}
 
 
 EarningRule = Annotated[AmountRule | ActivityRule, Field(discriminator="kind")]
@@ -536,6 +540,10 @@ def _check(p: Programme) -> list[Problem]:
                     add(f"{case_path}.amount", "give exactly one of amount or amounts")
                 if case.amounts is not None and rule.by is None:
                     add(f"{path}.by", f"is required by {case_path}.amounts")
+            priced = {value for case in rule.cases for value in case.amounts or {}}
+            for value in rule.values:
+                if value not in priced:
+                    add(f"{path}.values.{value}", "is a value no case gives an amount for")
 
     rule_ids = {r.id for r in p.earning}
     for i, promotion in enumerate(p.promotions):

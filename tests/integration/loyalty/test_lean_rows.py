@@ -140,12 +140,12 @@ def test_lean_activity_rows_read_as_the_stored_lines_did_before_and_after_the_mi
     assert history and all(en and fr and en != fr for en, fr in history)
     business = next(r for r in replays if r["key"] == "lean-1")
     assert [e["reason"] for e in business["earnings"]] == [
-        "XP per flight: long-3, business = 36 XP",
+        "XP per flight: long haul 3, Business = 36 XP",
         "Miles per euro spent: €830.50 × 4 (rounded down) = 3,322 Miles",
     ]
     refund = next(r for r in replays if r["key"] == "lean-refund-0")
     assert refund["earnings"][0]["reason"] == (
-        "reversal of lean-0 (XP per flight: long-3, business = 36 XP)"
+        "reversal of lean-0 (XP per flight: long haul 3, Business = 36 XP)"
     )
     assert refund["member_number"] and refund["member_number"] == business["member_number"]
 

@@ -84,12 +84,12 @@ def test_an_activitys_reasons_are_written_in_the_language_the_reader_asks_for(
         )
     }
     assert [e["reason"] for e in sent["fr"]["earnings"]] == [
-        "XP par vol : long-3, business = 36 XP",
+        "XP par vol : long-courrier 3, Business = 36 XP",
         "Miles par euro dépensé : 2\u202f500\u00a0€ × 4 (arrondi à l’inférieur)"
         " = 10\u202f000 Miles",
     ]
     assert [e["reason"] for e in sent["en"]["earnings"]] == [
-        "XP per flight: long-3, business = 36 XP",
+        "XP per flight: long haul 3, Business = 36 XP",
         "Miles per euro spent: €2,500 × 4 (rounded down) = 10,000 Miles",
     ]
     bulk = client.post(f"{url}/bulk", json={"activities": [body]}, headers=french).json()

@@ -50,7 +50,8 @@ def test_every_line_names_its_rule_and_a_reason():
         ("XP", 36, "xp-flight"),
         ("MILES", 1400, "miles-ticket"),
     ]
-    assert said(lines[0].reason) == "XP per flight: long-3, business = 36 XP"
+    assert said(lines[0].reason) == "XP per flight: long haul 3, Business = 36 XP"
+    assert said(lines[0].reason, "fr") == "XP par vol : long-courrier 3, Business = 36 XP"
     assert said(lines[1].reason) == ("Miles per euro spent: €200 × 7 (rounded down) = 1,400 Miles")
     assert said(lines[1].reason, "fr") == (
         "Miles par euro dépensé : 200\u00a0€ × 7 (arrondi à l’inférieur) = 1\u202f400 Miles"

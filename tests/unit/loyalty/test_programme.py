@@ -138,6 +138,17 @@ def test_promotions_are_checked_against_rules_and_dates():
     ]
 
 
+def test_a_value_named_for_readers_must_be_one_a_case_prices():
+    text = MINIMAL.replace(
+        "tiers:\n",
+        "  - {id: xp, kind: per_activity, activities: [purchase], currency: XP, by: size,\n"
+        "     values: {small: {fr: petit, en: small}, huge: {fr: énorme, en: huge}},\n"
+        "     cases: [{name: any, amounts: {small: 1}}]}\n"
+        "tiers:\n",
+    )
+    assert problems_of(text) == ["earning[1].values.huge: is a value no case gives an amount for"]
+
+
 def test_expiry_needs_months_and_known_exempt_tiers():
     text = MINIMAL.replace(
         "name: {fr: points, en: points}}",

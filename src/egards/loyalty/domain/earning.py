@@ -20,6 +20,7 @@ from egards.loyalty.programme import (
     ActivityRule,
     AmountRule,
     Cap,
+    Case,
     CurrencyKind,
     Programme,
     Promotion,
@@ -291,7 +292,7 @@ def _base_amount(
             continue
         if case.amount is not None:
             return case.amount * activity.quantity, _case(
-                case.name, None, case.amount, activity.quantity
+                rule, case, None, case.amount, activity.quantity
             )
         column = attributes.get(rule.by or "")
         if case.amounts is None or column not in case.amounts:
@@ -306,7 +307,7 @@ def _base_amount(
                 known=sorted(case.amounts or {}),
             )
         amount = case.amounts[column]
-        return amount * activity.quantity, _case(case.name, column, amount, activity.quantity)
+        return amount * activity.quantity, _case(rule, case, column, amount, activity.quantity)
     return None
 
 
@@ -353,19 +354,24 @@ def _times(amount: int, quantity: int) -> Message:
     return message(N_("{quantity} × {amount}"), quantity=quantity, amount=amount)
 
 
-def _case(name: str, column: Any, amount: int, quantity: int) -> Message:
-    """A case of an activity rule (and the value of the column it reads), with the fixed
-    amount times the quantity when there is more than one."""
+def _case(rule: ActivityRule, case: Case, column: Any, amount: int, quantity: int) -> Message:
+    """A case of an activity rule (and the value of the column it reads), by the names the
+    programme gives them for readers, with the fixed amount times the quantity when there is
+    more than one."""
+    name: Any = case.name if case.label is None else names(case.label)
+    if column is not None:
+        label = rule.values.get(str(column))
+        column = str(column) if label is None else names(label)
     if column is None:
         if quantity == 1:
             return message(N_("{case}"), case=name)
         return message(N_("{case}: {times}"), case=name, times=_times(amount, quantity))
     if quantity == 1:
-        return message(N_("{case}, {value}"), case=name, value=str(column))
+        return message(N_("{case}, {value}"), case=name, value=column)
     return message(
         N_("{case}, {value}: {times}"),
         case=name,
-        value=str(column),
+        value=column,
         times=_times(amount, quantity),
     )
 
