@@ -52,6 +52,13 @@ def _database_of_this_process() -> str | None:
 
 PG_URL = _database_of_this_process()
 
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # A worker starts with COLUMNS=80 (and LINES) in its environment, which a serial run has
+    # not: the CLI's rich consoles, made when its modules are imported, would keep that width
+    # for good and ignore the one a test gives (test_cli.py's COLUMNS=200).
+    for name in ("COLUMNS", "LINES"):
+        os.environ.pop(name, None)
+
 
 def _on_server(url: str, statement: str, **params: Any) -> Any:
     """Run one statement (CREATE or DROP DATABASE, a catalogue query) on the server of
