@@ -21,6 +21,7 @@ from egards.errors import DomainError
 from egards.loyalty import service as loyalty
 from egards.social import service
 from egards.social.domain import LinkMethod
+from egards.social.linking import comparison_evidence
 from egards.social.models import SocialProfile
 
 SILENT_GOLD_EMAIL = "claire.fidele@demo.egards.fr"
@@ -104,8 +105,8 @@ def populate(db: Database, *, seed: int, console: Console | None, summary: Any) 
                     customer_id=customer_id,
                     method=LinkMethod.PROBABILISTIC,
                     evidence=[
-                        {"method": "display_name", "detail": f"display name {name!r}"},
-                        {"method": "handle_tokens", "detail": f"@{handle}"},
+                        comparison_evidence("first_name", "same", 4),
+                        comparison_evidence("tokens", "close", 1),
                     ],
                     score=round(rng.uniform(0.55, 0.9), 2),
                     now=now,

@@ -94,9 +94,18 @@ class Evidence:
     method: LinkMethod
     customer_id: int
     detail: str
+    # The fact as a stored message, read in the reviewer's language (``detail`` is its English).
+    message: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, object]:
-        return {"method": str(self.method), "customer_id": self.customer_id, "detail": self.detail}
+        found: dict[str, object] = {
+            "method": str(self.method),
+            "customer_id": self.customer_id,
+            "detail": self.detail,
+        }
+        if self.message is not None:
+            found["message"] = self.message
+        return found
 
 
 class Outcome(StrEnum):

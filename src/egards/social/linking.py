@@ -206,19 +206,24 @@ class ScoredPair:
         for column, level in self.levels.items():
             if level < 0:
                 continue
-            label = COMPARISON_LABELS.get(column, column)
-            verdict = VERDICTS[
+            verdict = (
                 "different" if level == 0 else "same" if level >= _TOP.get(column, 1) else "close"
-            ]
-            said = message(
-                N_("{comparison}: {verdict}"),
-                comparison=message_in("evidence", label),
-                verdict=message_in("evidence", verdict),
             )
-            out.append(
-                {"method": column, "detail": f"{label}: {verdict}", "level": level, "message": said}
-            )
+            out.append(comparison_evidence(column, verdict, level))
         return out
+
+
+def comparison_evidence(column: str, verdict: str, level: int) -> dict[str, Any]:
+    """One comparison's outcome as stored evidence: the comparison and its verdict ("same",
+    "close", "different") as a message read in the reviewer's language, its English beside."""
+    label = COMPARISON_LABELS.get(column, column)
+    said = message(
+        N_("{comparison}: {verdict}"),
+        comparison=message_in("evidence", label),
+        verdict=message_in("evidence", VERDICTS[verdict]),
+    )
+    detail = f"{label}: {VERDICTS[verdict]}"
+    return {"method": column, "detail": detail, "level": level, "message": said}
 
 
 _TOP = {"first_name": 4, "last_name": 4, "tokens": 2, "alias": 3, "handle_keys": 1}

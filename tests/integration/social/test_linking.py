@@ -62,6 +62,15 @@ def test_a_handle_declared_by_another_customer_goes_to_review_never_a_silent_mov
         assert render_message("fr", proposal.reason_message) == (
             "les indices désignent des clients différents"
         )
+        # Each fact too: read in the reviewer's language, its English kept beside.
+        facts = {e["method"]: e for e in proposal.evidence}
+        assert facts["declared_handle"]["detail"] == "@zoem declared by the customer"
+        assert render_message("fr", facts["declared_handle"]["message"]) == (
+            "@zoem déclaré par le client"
+        )
+        assert render_message("fr", facts["loyalty_number"]["message"]) == (
+            "numéro de fidélité FB87654321 cité dans le message"
+        )
 
 
 def test_the_audience_history_keeps_each_new_figure(client, clock, db, post_mention):

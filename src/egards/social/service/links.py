@@ -41,23 +41,48 @@ def _evidence(
     def owner(kind: str, value: str, network: str = "") -> int | None:
         return customers.owner_of_identity(session, kind=kind, value=value, network=network)
 
+    def fact(method: LinkMethod, customer_id: int, text: str, **values: Any) -> None:
+        said = message(text, **values)
+        found.append(Evidence(method, customer_id, render_message("en", said), said))
+
     if (declared := owner(IdentityKind.SOCIAL, profile.handle, profile.network)) is not None:
-        found.append(Evidence(LinkMethod.DECLARED_HANDLE, declared, f"@{profile.handle} declared"))
+        handle = profile.handle
+        fact(
+            LinkMethod.DECLARED_HANDLE,
+            declared,
+            N_("@{handle} declared by the customer"),
+            handle=handle,
+        )
     by_mail = owner(IdentityKind.EMAIL, profile.email) if profile.email else None
     if profile.verified and profile.email and by_mail is not None:
-        found.append(Evidence(LinkMethod.VERIFIED_EMAIL, by_mail, profile.email))
+        fact(LinkMethod.VERIFIED_EMAIL, by_mail, N_("verified e-mail {email}"), email=profile.email)
     by_phone = owner(IdentityKind.PHONE, profile.phone) if profile.phone else None
     if profile.verified and profile.phone and by_phone is not None:
-        found.append(Evidence(LinkMethod.VERIFIED_PHONE, by_phone, profile.phone))
+        fact(LinkMethod.VERIFIED_PHONE, by_phone, N_("verified phone {phone}"), phone=profile.phone)
     for number in quoted_numbers(text):
         if (by_number := owner(IdentityKind.LOYALTY_NUMBER, number)) is not None:
-            found.append(Evidence(LinkMethod.LOYALTY_NUMBER, by_number, f"quoted {number}"))
+            fact(
+                LinkMethod.LOYALTY_NUMBER,
+                by_number,
+                N_("loyalty number {number} quoted in the message"),
+                number=number,
+            )
         elif (holder := subscriptions.holder_of_reference(session, number)) is not None:
-            found.append(Evidence(LinkMethod.CONTRACT_REFERENCE, holder, f"quoted {number}"))
+            fact(
+                LinkMethod.CONTRACT_REFERENCE,
+                holder,
+                N_("contract reference {number} quoted in the message"),
+                number=number,
+            )
     if reply_from:
         kind = IdentityKind.PHONE if reply_from.lstrip("+").isdigit() else IdentityKind.EMAIL
         if (by_reply := owner(kind, reply_from)) is not None:
-            found.append(Evidence(LinkMethod.REPLY_FROM_KNOWN_ADDRESS, by_reply, reply_from))
+            fact(
+                LinkMethod.REPLY_FROM_KNOWN_ADDRESS,
+                by_reply,
+                N_("reply from the known address {address}"),
+                address=reply_from,
+            )
     return found
 
 
