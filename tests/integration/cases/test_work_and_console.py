@@ -126,6 +126,9 @@ def test_a_case_subject_is_marked_with_the_case_language_on_its_page_and_the_360
     login(client, agent.email)
     page = client.get(f"/cases/{case['id']}").text
     assert '<span id="case-subject" lang="en">Router keeps rebooting</span>' in page
+    # and in the thread, the customer's own message (not the console's words around it)
+    assert '<strong lang="en">Router keeps rebooting</strong>' in page
+    assert '<div class="body" lang="en">' in page
     panel = client.get(f"/customers/{customer['id']}").text.split('id="customer-cases"')[1]
     assert '<td lang="en">Router keeps rebooting</td>' in panel
 
