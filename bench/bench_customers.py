@@ -24,6 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import _cpu
 from rich.console import Console
 from rich.table import Table
 
@@ -100,37 +101,10 @@ def fresh_database(kind: str, workdir: Path) -> Database:
     return Database(engine)
 
 
-def _ticks(pid: int) -> int:
-    """User and system CPU of a process, in clock ticks (/proc: the server is on this host)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0
-    return int(fields[11]) + int(fields[12])
-
-
-def _backends(db: Database) -> list[int]:
-    if db.dialect != "postgresql":
-        return []
-    with db.engine.connect() as connection:
-        return list(
-            connection.exec_driver_sql(
-                "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
-            ).scalars()
-        )
-
-
-def cpu_clocks(db: Database) -> tuple[float, dict[int, int]]:
-    return time.process_time(), {pid: _ticks(pid) for pid in _backends(db)}
-
-
 def cpu_spent(db: Database, since: tuple[float, dict[int, int]]) -> float:
     """Seconds of CPU since ``since``, this process and the database's backends together: on
     a machine whose cores are shared, the CPU ratio says what the wall time cannot."""
-    python, before = since
-    hertz = os.sysconf("SC_CLK_TCK")
-    server = sum(_ticks(pid) - before.get(pid, 0) for pid in _backends(db)) / hertz
-    return time.process_time() - python + server
+    return sum(_cpu.cpu_spent(db, since))
 
 
 def bare_load(db: Database, source: Path) -> float:
@@ -265,10 +239,10 @@ def main() -> None:
         searches.add_column(column)
     for kind in ["sqlite", "postgresql"] if args.db == "both" else [args.db]:
         db = fresh_database(kind, workdir)
-        clocks = cpu_clocks(db)
+        clocks = _cpu.cpu_clocks(db)
         reference = bare_load(db, source)
         reference_cpu = cpu_spent(db, clocks)
-        clocks = cpu_clocks(db)
+        clocks = _cpu.cpu_clocks(db)
         start = time.perf_counter()
         result = import_customers(
             db, source, batch_size=5000, console=console, initial_load=not args.batches

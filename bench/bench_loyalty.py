@@ -28,6 +28,8 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 
+import _cpu
+from _cpu import cpu_clocks, cpu_spent
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Column, MetaData, func, select, text
@@ -279,41 +281,6 @@ def main() -> None:
     console.print(table)
 
 
-def _backends(db: Database) -> list[int]:
-    if db.engine.dialect.name != "postgresql":
-        return []
-    with db.engine.connect() as connection:
-        return list(
-            connection.execute(
-                text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
-            ).scalars()
-        )
-
-
-def _ticks(pid: int) -> int:
-    """User and system CPU of a process, in clock ticks (/proc: the server is on this host)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0
-    return int(fields[11]) + int(fields[12])
-
-
-def cpu_clocks(db: Database) -> tuple[float, dict[int, int]]:
-    """This process's CPU time and each PostgreSQL backend's ticks of the bench database: on
-    a machine whose cores are shared, CPU per activity says what the wall time cannot."""
-    return time.process_time(), {pid: _ticks(pid) for pid in _backends(db)}
-
-
-def cpu_spent(db: Database, since: tuple[float, dict[int, int]]) -> tuple[float, float]:
-    """Seconds of CPU since ``since``: this process (the rules, the rows, the writing
-    thread), then the PostgreSQL backends (a backend that appeared since counted whole)."""
-    python, before = since
-    hertz = os.sysconf("SC_CLK_TCK")
-    server = sum(_ticks(pid) - before.get(pid, 0) for pid in _backends(db)) / hertz
-    return time.process_time() - python, server
-
-
 def cpu_text(spent: tuple[float, float], activities: int) -> str:
     python, server = (seconds * 1e6 / activities for seconds in spent)
     return f"CPU per activity: Python {python:.0f} µs, PostgreSQL {server:.0f} µs"
@@ -483,7 +450,6 @@ def single_member(db: Database, args: argparse.Namespace, queries: int = 100) ->
     timings: dict[str, list[float]] = {"post": [], "statement": [], "explanation": []}
     cpu: dict[str, list[float]] = {name: [] for name in timings}  # this process, per request
     server: dict[str, float] = dict.fromkeys(timings, 0.0)  # the backends, per kind
-    hertz = os.sysconf("SC_CLK_TCK")
     member = f"/api/v1/loyalty/members/{member_id}"
     for n in range(queries):
         body = {
@@ -499,12 +465,12 @@ def single_member(db: Database, args: argparse.Namespace, queries: int = 100) ->
             ("statement", "GET", f"{member}/statement", None),
             ("explanation", "GET", f"{member}/explanation", None),
         ):
-            backends = {pid: _ticks(pid) for pid in _backends(db)}
+            backends = _cpu.clocks(_cpu.backends(db))
             began, used = time.perf_counter(), time.process_time()
             response = client.request(method, path, json=data, headers=headers)
             timings[name].append((time.perf_counter() - began) * 1000)
             cpu[name].append((time.process_time() - used) * 1000)
-            server[name] += sum(_ticks(pid) - backends.get(pid, 0) for pid in backends) / hertz
+            server[name] += _cpu.seconds_since(backends, backends)
             assert response.status_code == 200, response.text
     with db.unit_of_work() as session:
         held = session.get(Member, member_id).entries_count

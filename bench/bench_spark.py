@@ -20,6 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import _cpu
 from bench_scoring import AS_OF, fresh_database, load
 from rich.console import Console
 from rich.table import Table
@@ -29,59 +30,15 @@ from egards.batch import service
 from egards.batch import spark as spark_engine
 
 
-def _ticks(pid: int) -> int:
-    """User and system CPU of a process, in clock ticks (/proc: everything is on this host)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0
-    return int(fields[11]) + int(fields[12])
-
-
-def _descendants() -> list[int]:
-    """This process's descendants (Spark's JVM, its Python workers), by their parent ids."""
-    parents: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except OSError:
-                continue
-            parents.setdefault(ppid, []).append(int(entry.name))
-    found, queue = [], [os.getpid()]
-    while queue:
-        children = parents.get(queue.pop(), [])
-        found += children
-        queue += children
-    return found
-
-
-def _backends(db) -> list[int]:
-    with db.engine.connect() as connection:
-        return list(
-            connection.exec_driver_sql(
-                "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
-            ).scalars()
-        )
-
-
-def _clocks(db) -> dict[int, int]:
-    return {pid: _ticks(pid) for pid in [*_descendants(), *_backends(db)]}
-
-
 def _timed(work, db):
     """The result, wall seconds, and CPU seconds of this process, its descendants and the
     database's backends (each process's CPU since the start, or since it appeared)."""
-    hertz = os.sysconf("SC_CLK_TCK")
-    before_children, before_server = (
-        {p: _ticks(p) for p in _descendants()},
-        {p: _ticks(p) for p in _backends(db)},
-    )
+    before_children, before_server = _cpu.clocks(_cpu.descendants()), _cpu.clocks(_cpu.backends(db))
     wall, cpu = time.perf_counter(), time.process_time()
     result = work()
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    children = sum(_ticks(p) - before_children.get(p, 0) for p in _descendants()) / hertz
-    server = sum(_ticks(p) - before_server.get(p, 0) for p in _backends(db)) / hertz
+    children = _cpu.seconds_since(before_children, _cpu.descendants())
+    server = _cpu.seconds_since(before_server, _cpu.backends(db))
     return result, wall, (cpu, children, server)
 
 

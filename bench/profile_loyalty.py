@@ -16,13 +16,13 @@ from __future__ import annotations
 import argparse
 import atexit
 import cProfile
-import os
 import random
 import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
 
+import _cpu
 import bench_loyalty as bench
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
@@ -36,7 +36,6 @@ _spent: dict[str, float] = defaultdict(float)
 _wall: dict[str, float] = defaultdict(float)
 _calls: dict[str, int] = defaultdict(int)
 _server: dict[str, float] = defaultdict(float)  # the session's backend's CPU, by phase
-_HERTZ = os.sysconf("SC_CLK_TCK")
 
 
 def _backend(args: tuple) -> int | None:
@@ -61,7 +60,7 @@ def _timed(owner, name: str, label: str, by_table: bool = False) -> None:
     def wrapper(*args, **kwargs):
         shown = _labelled(label, args) if by_table else label
         pid = _backend(args)
-        ticks = bench._ticks(pid) if pid else 0
+        ticks = _cpu.ticks(pid) if pid else 0
         start, clock = time.thread_time(), time.perf_counter()
         try:
             return inner(*args, **kwargs)
@@ -70,7 +69,7 @@ def _timed(owner, name: str, label: str, by_table: bool = False) -> None:
             _wall[shown] += time.perf_counter() - clock
             _calls[shown] += 1
             if pid:
-                _server[shown] += (bench._ticks(pid) - ticks) / _HERTZ
+                _server[shown] += (_cpu.ticks(pid) - ticks) / _cpu.HERTZ
 
     setattr(owner, name, wrapper)
 
@@ -176,7 +175,7 @@ def main() -> None:
     if not args.cprofile:  # the timers would distort cProfile's figures
         _instrument()
     profiler = cProfile.Profile(time.thread_time) if args.cprofile else None
-    clocks = bench.cpu_clocks(db)
+    clocks = _cpu.cpu_clocks(db)
     start = time.perf_counter()
     if profiler:
         profiler.enable()
@@ -185,7 +184,7 @@ def main() -> None:
         profiler.disable()
         profiler.dump_stats(args.cprofile)
     wall = time.perf_counter() - start
-    python, server = bench.cpu_spent(db, clocks)
+    python, server = _cpu.cpu_spent(db, clocks)
     print(f"{args.scenario}: {done:,} activities of {args.members:,} members in {wall:.1f} s wall")
     print(
         f"{'phase':60} {'Python CPU':>11} {'PG CPU':>8} {'wall':>8} {'calls':>7}"
