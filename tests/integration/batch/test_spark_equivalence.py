@@ -68,7 +68,9 @@ def _same(local: dict[int, tuple], spark: dict[int, tuple]) -> None:
                 assert a == b, (customer, name, a, b)
 
 
-def test_spark_scores_every_customer_exactly_as_the_single_machine_run(db, spark, history):
+def _scored_on_both_engines(db, spark, **reading):
+    """Scores the customers on one machine, then on Spark (``reading``: how Spark reads the
+    transactions), holding the counts and every customer's scores equal; the two runs."""
     local = service.run(
         db, actor=SYSTEM, job="score", engine="local", as_of=AS_OF, source="imported", refit=True
     )
@@ -82,10 +84,16 @@ def test_spark_scores_every_customer_exactly_as_the_single_machine_run(db, spark
         source="imported",
         refit=True,
         spark=spark,
+        **reading,
     )
     assert on_spark.counts == local.counts
-    assert on_spark.counts["customers_scored"] == len(history)
     _same(local_scores, _scores(db))
+    return local, on_spark
+
+
+def test_spark_scores_every_customer_exactly_as_the_single_machine_run(db, spark, history):
+    local, on_spark = _scored_on_both_engines(db, spark)
+    assert on_spark.counts["customers_scored"] == len(history)
     with db.unit_of_work() as session:
         fits = [session.get_one(ScoreRun, run.job_run_id).parameters for run in (local, on_spark)]
         runs = session.scalars(select(BatchRun).order_by(BatchRun.id)).all()
@@ -226,23 +234,8 @@ def test_spark_reading_postgresql_by_jdbc_scores_as_the_single_machine_run(commi
     db = committed
     ids = add_customers(db, 300, prefix="JD")
     write_transactions(db, *purchase_history(ids, seed=7))
-    local = service.run(
-        db, actor=SYSTEM, job="score", engine="local", as_of=AS_OF, source="imported", refit=True
-    )
-    local_scores = _scores(db)
-    by_jdbc = service.run(
-        db,
-        actor=SYSTEM,
-        job="score",
-        engine="spark",
-        as_of=AS_OF,
-        source="imported",
-        refit=True,
-        jdbc=True,
-        spark=spark,
-    )
-    assert by_jdbc.counts == local.counts and by_jdbc.counts["customers_scored"] == len(ids)
-    _same(local_scores, _scores(db))
+    _, by_jdbc = _scored_on_both_engines(db, spark, jdbc=True)
+    assert by_jdbc.counts["customers_scored"] == len(ids)
 
 
 def test_jdbc_reading_is_refused_before_any_work_without_postgresql_or_its_driver(
