@@ -125,3 +125,12 @@ def error_message(error: DomainError) -> dict[str, Any]:
         else:
             values[name] = str(value)  # an identifier stays "1234", never "1 234"
     return message(error.template, **values)
+
+
+def failure(exc: BaseException, code: str) -> tuple[str, dict[str, Any]]:
+    """Why a run failed, as data to store: a domain error's own code and message; anything
+    else ``code``, with the exception's text as the cause (it has no words in any catalogue):
+    "failed: RuntimeError: disk full" / "échec : RuntimeError: disk full"."""
+    if isinstance(exc, DomainError):
+        return exc.code, error_message(exc)
+    return code, message(N_("failed: {cause}"), cause=f"{type(exc).__name__}: {exc}"[:4000])

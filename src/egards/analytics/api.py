@@ -15,8 +15,11 @@ from pydantic import Field
 
 from egards.accounts.domain import Actor, Permission
 from egards.analytics import service
+from egards.analytics.models import ScoreRun
+from egards.i18n import render_message
 from egards.schemas import Input
 from egards.web.deps import CurrentActor, DbSession, Id, SmallId
+from egards.web.problems import reader_locale
 
 router = APIRouter(prefix="/analytics", tags=["analytics"])
 log = logging.getLogger("egards.analytics")
@@ -30,7 +33,9 @@ class RunCreate(Input):
     )
 
 
-def _run_read(run) -> dict[str, Any]:
+def _run_read(run: ScoreRun, locale: str) -> dict[str, Any]:
+    """A run as the API gives it; a failed run's ``error`` in ``locale`` (the request's
+    language) beside its stable ``error_code``."""
     return {
         "id": run.id,
         "status": run.status,
@@ -40,7 +45,8 @@ def _run_read(run) -> dict[str, Any]:
         "parameters": run.parameters,
         "counts": run.counts,
         "report": run.report,
-        "error": run.error,
+        "error_code": run.error_code,
+        "error": render_message(locale, run.error_message) or None,
         "requested_by": run.requested_by,
         "created_at": run.created_at,
         "started_at": run.started_at,
@@ -159,15 +165,20 @@ def start_run(
 
 
 @router.get("/runs")
-def list_runs(session: DbSession, actor: CurrentActor) -> list[dict[str, Any]]:
+def list_runs(request: Request, session: DbSession, actor: CurrentActor) -> list[dict[str, Any]]:
     """The last scoring runs, newest first, with counts and status."""
+    locale = reader_locale(request)
     return [
-        {k: v for k, v in _run_read(r).items() if k != "report"}
+        {k: v for k, v in _run_read(r, locale).items() if k != "report"}
         for r in service.runs(session, actor=actor)
     ]
 
 
 @router.get("/runs/{run_id}")
-def get_run(session: DbSession, actor: CurrentActor, run_id: SmallId) -> dict[str, Any]:
-    """A run: parameters, counts, the fit and churn reports (AUC, calibration), or its error."""
-    return _run_read(service.get_run(session, actor=actor, run_id=run_id))
+def get_run(
+    request: Request, session: DbSession, actor: CurrentActor, run_id: SmallId
+) -> dict[str, Any]:
+    """A run: parameters, counts, the fit and churn reports (AUC, calibration), or its error
+    (``error_code``, and ``error`` in the request's language)."""
+    run = service.get_run(session, actor=actor, run_id=run_id)
+    return _run_read(run, reader_locale(request))

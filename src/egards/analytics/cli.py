@@ -99,6 +99,7 @@ def runs() -> None:
     from egards.analytics import service
     from egards.cli_support import database
     from egards.config import get_settings
+    from egards.i18n import render_message
 
     db = database(get_settings())
     table = Table("id", "as of", "status", "customers", "model", "error")
@@ -110,7 +111,7 @@ def runs() -> None:
                 run.status,
                 f"{run.counts.get('customers_scored', 0):,}",
                 run.model_version or "",
-                (run.error or "")[:80],
+                render_message("en", run.error_message)[:80],
             )
     console.print(table)
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 from egards.accounts.domain import SYSTEM
 from egards.analytics import service
 from egards.errors import DomainError
+from egards.i18n import render_message
 from egards.worker import Job, JobContext
 
 
@@ -17,7 +18,8 @@ def _nightly_score(context: JobContext) -> str:
         last = service.latest_run(session, succeeded=False)
         if last is not None and last.created_at > context.now - timedelta(hours=20):
             if last.status == "failed":
-                return f"not scored: run {last.id} failed ({last.error}); next attempt tomorrow"
+                cause = render_message("en", last.error_message)
+                return f"not scored: run {last.id} failed ({cause}); next attempt tomorrow"
             if last.status != "succeeded":
                 return f"run {last.id} is {last.status}"
             return f"scores from run {last.id} are fresh"

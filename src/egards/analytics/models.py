@@ -55,7 +55,10 @@ class ScoreRun(Base):
     parameters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     report: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    error: Mapped[str | None] = mapped_column(Text)
+    # Why a failed run failed: a stable code (a domain error's own, or ``score_run_failed`` /
+    # ``score_run_abandoned``) and a stored message, read in the reader's language.
+    error_code: Mapped[str | None] = mapped_column(String(60))
+    error_message: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     requested_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]

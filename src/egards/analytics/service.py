@@ -69,9 +69,10 @@ from egards.audit import service as audit
 from egards.bulk import copy_rows, select_in
 from egards.customers.domain import Erasure
 from egards.db import Database, utcnow
-from egards.errors import N_, DomainError, InvalidInput, PermissionDenied
+from egards.errors import N_, InvalidInput, PermissionDenied
 from egards.features import hooks
-from egards.messages import error_message
+from egards.i18n import render_message
+from egards.messages import failure, message
 
 if TYPE_CHECKING:
     from egards.analytics.batch import CustomerScorer
@@ -126,11 +127,8 @@ def queue_run(
         raise InvalidInput(
             N_("the scoring date {day} is in the future"), field="as_of", day=as_of.isoformat()
         )
-    busy = session.scalar(
-        select(ScoreRun.id).where(
-            ScoreRun.status.in_(("queued", "running")), ScoreRun.created_at > utcnow() - STALE_RUN
-        )
-    )
+    fail_stale_runs(session)
+    busy = session.scalar(select(ScoreRun.id).where(ScoreRun.status.in_(("queued", "running"))))
     if busy is not None:
         raise RunInProgress(N_("scoring run {run_id} is still under way"), run_id=busy)
     run = ScoreRun(
@@ -206,7 +204,6 @@ class RunOutcome:
     model_version: str | None
     counts: dict[str, Any]
     report: dict[str, Any]
-    error: str | None = None
 
 
 def score(
@@ -334,14 +331,12 @@ def score(
                 )
             step("write")
     except BaseException as exc:
-        message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+        code, cause = failure(exc, "score_run_failed")
         with db.unit_of_work() as session:
             run = session.get_one(ScoreRun, run_id)
-            run.status, run.finished_at, run.error = "failed", utcnow(), message[:4000]
-            if isinstance(exc, DomainError):
-                # Also as a message, so that the console reads the cause in its reader's language.
-                run.report = {**(run.report or {}), "error": error_message(exc)}
-        log.warning("scoring run %s failed: %s", run_id, message)
+            run.status, run.finished_at = "failed", utcnow()
+            run.error_code, run.error_message = code, cause
+        log.warning("scoring run %s failed: %s", run_id, render_message("en", cause))
         raise
     return RunOutcome(run_id, "succeeded", version, result.counts, result.report)
 
@@ -518,7 +513,9 @@ def fail_stale_runs(session: Session) -> int:
         )
     ).all()
     for run in stale:
-        run.status, run.error, run.finished_at = "failed", "abandoned (process ended)", utcnow()
+        run.status, run.finished_at = "failed", utcnow()
+        run.error_code = "score_run_abandoned"
+        run.error_message = message(N_("abandoned (process ended)"))
     return len(stale)
 
 

@@ -50,7 +50,18 @@ def test_a_failed_api_run_is_recorded_with_its_cause(client, make_person):
         "/api/v1/analytics/runs", json={"source": "imported"}, headers=admin.headers
     )
     run = client.get(response.headers["location"], headers=admin.headers).json()
-    assert run["status"] == "failed" and "no transactions to score" in run["error"]
+    assert run["status"] == "failed" and run["error_code"] == "no_transactions"
+    assert run["error"].startswith("no transactions to score: ")
+    # The API answers in the request's language; the code stays.
+    french = client.get(
+        response.headers["location"], headers={**admin.headers, "Accept-Language": "fr"}
+    ).json()
+    assert french["error_code"] == "no_transactions"
+    assert french["error"].startswith("aucune transaction à scorer : ")
+    listed = client.get(
+        "/api/v1/analytics/runs", headers={**admin.headers, "Accept-Language": "fr"}
+    )
+    assert listed.json()[0]["error"] == french["error"]
     # The console reads the cause in its reader's language.
     token = login(client, admin.email)
     client.post("/locale", data={"locale": "fr", "csrf_token": token, "next": "/analytics"})

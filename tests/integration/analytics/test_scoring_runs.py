@@ -12,6 +12,7 @@ from egards.analytics import service
 from egards.analytics.errors import ModelDidNotConverge, NoTransactions
 from egards.analytics.models import CustomerScore, ScoreHistory, ScoreRun
 from egards.analytics.settings import AnalyticsSettings
+from egards.i18n import render_message
 from tests.integration.analytics.conftest import AS_OF, add_customers, write_transactions
 
 
@@ -79,7 +80,10 @@ def test_a_failed_run_leaves_the_previous_scores_in_place(db, population, monkey
     assert _scores(db) == before
     with db.unit_of_work() as session:
         failed = session.scalar(select(ScoreRun).order_by(ScoreRun.id.desc()))
-        assert failed.status == "failed" and "disk full" in failed.error
+        assert failed.status == "failed" and failed.error_code == "score_run_failed"
+        # An unexpected failure has no words of ours: its text is the cause, in both languages.
+        assert render_message("en", failed.error_message) == "failed: RuntimeError: disk full"
+        assert render_message("fr", failed.error_message) == "échec : RuntimeError: disk full"
         assert service.latest_run(session).id == good.run_id
 
 
@@ -88,7 +92,8 @@ def test_an_empty_population_says_there_is_nothing_to_score(db):
         service.score(db, actor=SYSTEM, as_of=AS_OF, source="imported")
     with db.unit_of_work() as session:
         run = session.scalar(select(ScoreRun).order_by(ScoreRun.id.desc()))
-        assert run.status == "failed" and "no transactions to score" in run.error
+        assert run.status == "failed" and run.error_code == "no_transactions"
+        assert render_message("en", run.error_message).startswith("no transactions to score")
 
 
 def test_a_model_that_cannot_be_fitted_names_the_cause_and_keeps_scores(db, population):
@@ -115,6 +120,17 @@ def test_a_second_run_is_refused_while_one_is_under_way(db, population):
         service.queue_run(session, actor=SYSTEM, as_of=AS_OF)
     with pytest.raises(RunInProgress), db.unit_of_work() as session:
         service.queue_run(session, actor=SYSTEM, as_of=AS_OF)
+
+
+def test_a_run_left_running_by_a_dead_process_is_failed_as_abandoned(db):
+    with db.unit_of_work() as session:
+        dead = service.queue_run(session, actor=SYSTEM, as_of=AS_OF)
+        dead.status, dead.created_at = "running", datetime.now(UTC) - service.STALE_RUN
+    with db.unit_of_work() as session:
+        service.queue_run(session, actor=SYSTEM, as_of=AS_OF)  # no longer refused
+        dead = session.get_one(ScoreRun, dead.id)
+        assert (dead.status, dead.error_code) == ("failed", "score_run_abandoned")
+        assert render_message("fr", dead.error_message) == "abandonné (processus arrêté)"
 
 
 def _add_case(db, customer_id: int, *, opened: datetime, category: str = "complaint", **clock):
