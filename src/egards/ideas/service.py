@@ -483,6 +483,7 @@ MAIL_BODY = N_(
     "Hello,\n\nAn idea you proposed or voted for is now {status}:\n\n  {title}\n\n{answer}"
     "You can see it in your customer space: {link}\n\nThank you for helping us improve.\n"
 )
+MAIL_ANSWER = N_("“{answer}”")  # the staff's answer, quoted the reader's way
 
 
 def _consents(session: Session, customer_id: int) -> bool:
@@ -510,10 +511,14 @@ def _notify(
         email = customers.primary_email(session, customer_id)
         if not email or not _consents(session, customer_id):
             continue
-        language = pick_locale(idea.language, "en")
+        # Each in their own language; the idea's for a customer whose language we do not write.
+        reader = customers.get_customer(session, actor=SYSTEM, customer_id=customer_id)
+        language = pick_locale(reader.preferred_language[:2], idea.language, "en")
         words = translate_context(language, STATUS_CONTEXT, STATUS_WORDS[status])
         title = shown_title(idea, language)
-        answer = f"« {shown.answer} »\n\n" if shown.answer and merged_into is None else ""
+        answer = ""
+        if shown.answer and merged_into is None:
+            answer = translate(language, MAIL_ANSWER, answer=shown.answer) + "\n\n"
         if merged_into is not None:
             answer = f"→ {shown_title(merged_into, language)}\n\n"
         outbox.enqueue_email(

@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 
 from egards.accounts.domain import Role
 from egards.audit.models import AuditRecord
-from egards.customers.models import TimelineEvent
+from egards.customers.models import Customer, TimelineEvent
 from egards.i18n import render_message
 from egards.ideas.models import Idea
 from egards.outbox.models import OutboxMessage
@@ -139,7 +139,7 @@ def test_an_idea_from_proposal_to_answer(
     subject, body = letters_about(db, idea)[0]
     assert subject == "Your idea is now planned: Boarding pass in the wallet"
     assert body.startswith("Hello,\n\nAn idea you proposed or voted for is now planned:\n")
-    assert "« Coming in the spring release. »" in body
+    assert "“Coming in the spring release.”" in body
     # Same status again: nobody is told twice.
     client.post(
         f"/api/v1/ideas/{idea}/status", json={"status": "planned"}, headers=supervisor.headers
@@ -177,10 +177,10 @@ def test_merging_a_duplicate_moves_its_votes_once(
     gone = client.get(f"/api/v1/ideas/{duplicate}", headers=supervisor.headers).json()
     assert gone["status"] == "merged" and gone["votes"] == 0 and gone["merged_into_id"] == first
     assert len(mails_about(db, duplicate)) == 3  # its voters are told where their vote went
-    subject, body = letters_about(db, duplicate)[0]
-    assert subject == "Votre idée est désormais fusionnée avec une autre idée : Free wifi onboard"
-    assert body.startswith("Bonjour,\n\nUne idée que vous avez proposée ou soutenue est désormais")
-    assert "→ Wi-Fi on every flight\n\nVous pouvez la retrouver dans votre espace client" in body
+    # Each in their own language (English for all three), not the French idea's.
+    for subject, body in letters_about(db, duplicate):
+        assert subject == "Your idea is now merged into another idea: Free wifi onboard"
+        assert "→ Wi-Fi on every flight\n\nYou can see it in your customer space" in body
     itself = client.post(
         f"/api/v1/ideas/{first}/merge", json={"into_id": first}, headers=supervisor.headers
     )
@@ -195,6 +195,50 @@ def test_merging_a_duplicate_moves_its_votes_once(
     with TestClient(app) as a:
         sign_in(a, db, people[0][1])
         assert "Wi-Fi on every flight" not in a.get("/my/ideas").text
+
+
+def test_each_voter_is_told_of_a_status_in_their_own_language(
+    make_consenting_customer, app, client, db, supervisor
+):
+    (_, proposer_mail), (french, french_mail), (other, other_mail) = [
+        make_consenting_customer() for _ in range(3)
+    ]
+    with db.unit_of_work() as session:
+        session.execute(
+            update(Customer).where(Customer.id == french).values(preferred_language="fr")
+        )
+        # A language we do not write: the idea's is used.
+        session.execute(
+            update(Customer).where(Customer.id == other).values(preferred_language="de")
+        )
+    with TestClient(app) as a, TestClient(app) as b, TestClient(app) as c:
+        propose(a, sign_in(a, db, proposer_mail), "Seat choice for free", "Let members choose.")
+        idea = idea_id_of(db, "Seat choice for free")
+        for portal, mail in ((b, french_mail), (c, other_mail)):
+            portal.post(f"/my/ideas/{idea}/vote", data={"csrf_token": sign_in(portal, db, mail)})
+    with db.unit_of_work() as session:  # written in French, in the author's own words
+        session.execute(update(Idea).where(Idea.id == idea).values(language="fr"))
+    planned = client.post(
+        f"/api/v1/ideas/{idea}/status",
+        json={"status": "planned", "answer": "In the spring release."},
+        headers=supervisor.headers,
+    )
+    assert planned.status_code == 200, planned.text
+    with db.unit_of_work() as session:
+        letters = {
+            m.recipient: (m.payload["subject"], m.payload["body"])
+            for m in session.scalars(
+                select(OutboxMessage).where(
+                    OutboxMessage.ref_type == "idea", OutboxMessage.ref_id == str(idea)
+                )
+            )
+        }
+    english, in_french = letters[proposer_mail.casefold()], letters[french_mail.casefold()]
+    assert english[0] == "Your idea is now planned: Seat choice for free"
+    assert english[1].startswith("Hello,") and "“In the spring release.”" in english[1]
+    assert in_french[0] == "Votre idée est désormais prévue : Seat choice for free"
+    assert in_french[1].startswith("Bonjour,") and "« In the spring release. »" in in_french[1]
+    assert letters[other_mail.casefold()] == in_french  # the idea's language
 
 
 def test_the_console_sets_a_status_and_answers(
