@@ -37,6 +37,7 @@ from egards.batch.models import BatchRun
 from egards.db import Database, utcnow
 from egards.errors import N_, InvalidInput
 from egards.loyalty import service as loyalty
+from egards.messages import failure
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -207,10 +208,11 @@ def run(
             scored = _score(db, actor, engine, master, as_of, source, refit, parquet, jdbc, spark)
             job_run_id, counts = scored.run_id, scored.counts
     except BaseException as exc:
-        reason = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+        code, reason = failure(exc, "batch_run_failed")
         with db.unit_of_work() as session:
             failed = session.get_one(BatchRun, run_id)
-            failed.status, failed.finished_at, failed.reason = "failed", utcnow(), reason[:4000]
+            failed.status, failed.finished_at = "failed", utcnow()
+            failed.reason_code, failed.reason_message = code, reason
         raise
     with db.unit_of_work() as session:
         done = session.get_one(BatchRun, run_id)

@@ -20,7 +20,7 @@ from egards.batch import spark as spark_engine
 from egards.batch.errors import ExportMismatch, SparkJobFailed, SparkUnavailable
 from egards.batch.models import BatchRun
 from egards.errors import InvalidInput
-from egards.i18n import readable, translate
+from egards.i18n import readable, render_message, translate
 from tests.conftest import _unavailable, own_database
 from tests.integration.analytics.conftest import (
     AS_OF,
@@ -129,7 +129,9 @@ def test_a_spark_run_that_fails_half_way_keeps_the_previous_scores(db, spark, hi
     with db.unit_of_work() as session:
         last = session.scalars(select(BatchRun).order_by(BatchRun.id.desc())).first()
     assert last is not None and last.status == "failed" and last.finished_at is not None
-    assert last.reason and last.reason.startswith("Spark could not sum the transactions")
+    assert last.reason_code == "spark_job_failed"
+    said = render_message("en", last.reason_message)
+    assert said.startswith("Spark could not sum the transactions")
 
 
 def test_an_export_older_than_the_run_is_refused_and_the_run_marked_failed(
@@ -152,7 +154,8 @@ def test_an_export_older_than_the_run_is_refused_and_the_run_marked_failed(
     with db.unit_of_work() as session:
         last = session.scalars(select(BatchRun).order_by(BatchRun.id.desc())).first()
     assert last is not None and last.status == "failed"
-    assert last.reason and "export again" in last.reason
+    assert last.reason_code == "batch_export_mismatch"
+    assert "export again" in render_message("en", last.reason_message)
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,7 @@ from egards.batch import service
 from egards.batch.models import BatchRun
 from egards.customers.models import Identity
 from egards.errors import PermissionDenied
+from egards.i18n import render_message
 from egards.social import linking, synthetic
 from egards.social.models import SocialLink, SocialProfile
 from egards.social.service import probabilistic
@@ -147,7 +148,10 @@ def test_a_linking_run_that_fails_half_way_leaves_the_links_and_the_queue_as_the
     with db.unit_of_work() as session:
         last = session.scalars(select(BatchRun).order_by(BatchRun.id.desc())).first()
     assert last is not None and (last.job, last.status) == ("link", "failed")
-    assert last.reason == "RuntimeError: the database went away half-way"
+    assert last.reason_code == "batch_run_failed"  # not one of ours: its text is the cause
+    assert render_message("fr", last.reason_message) == (
+        "échec : RuntimeError: the database went away half-way"
+    )
 
 
 def test_linking_is_refused_to_who_may_not_change_customers(db):

@@ -19,6 +19,7 @@ from egards.batch.errors import SparkJobFailed
 from egards.batch.models import BatchRun
 from egards.customers.models import TimelineEvent
 from egards.errors import InvalidInput
+from egards.i18n import render_message
 from egards.loyalty import codec, domain
 from egards.loyalty import service as loyalty
 from egards.loyalty.domain import Activity
@@ -181,7 +182,8 @@ def test_a_requalification_spark_cannot_finish_leaves_every_member_as_it_was(
     with db.unit_of_work() as session:
         last = session.scalars(select(BatchRun).order_by(BatchRun.id.desc())).first()
     assert last is not None and (last.job, last.status) == ("requalify", "failed")
-    assert last.reason == "executor lost half-way"
+    assert last.reason_code == "spark_job_failed"
+    assert render_message("en", last.reason_message) == "executor lost half-way"
 
 
 def test_requalification_refuses_an_old_export(db, tmp_path):
