@@ -15,6 +15,7 @@ from egards.loyalty.domain import (
     TierState,
     close_periods,
     count_activity,
+    count_period,
     enrol,
     explain_balance,
     explain_tier,
@@ -155,7 +156,14 @@ def test_the_current_period_leaves_out_the_xp_that_reached_the_tier():
     ]
     state, _, lines = play(FLYING_BLUE, silver, flights)
     assert (state.tier, state.counter, state.period_start) == ("gold", 80, date(2025, 3, 12))
-    assert said(explain_tier(FLYING_BLUE, state, earnings=lines, as_of=date(2025, 7, 1)), "en") == (
+    assert said(
+        explain_tier(
+            FLYING_BLUE,
+            state,
+            counted=count_period(FLYING_BLUE, state, lines, as_of=date(2025, 7, 1)),
+        ),
+        "en",
+    ) == (
         "Gold since 12 March 2025: 60 XP from 2 flights in the current period; "
         "qualification counter: 80 XP; 100 XP needed by 11 March 2026 to keep Gold; "
         "220 XP more to reach Platinum by 11 March 2026."

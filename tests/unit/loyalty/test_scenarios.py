@@ -14,6 +14,7 @@ from egards.loyalty.domain import (
     apply_qualifying,
     close_periods,
     compute_earnings,
+    count_period,
     due_expiries,
     enrol,
     expiry_date,
@@ -118,7 +119,9 @@ def test_flying_blue_year_of_a_frequent_flyer():
         explain(
             FLYING_BLUE,
             alice.state,
-            earnings=all_lines(alice),
+            counted=count_period(
+                FLYING_BLUE, alice.state, all_lines(alice), as_of=date(2025, 4, 1)
+            ),
             balances={"MILES": alice.ledger.balance(miles)},
             as_of=date(2025, 4, 1),
             last_activity_on=alice.last_activity_on,
@@ -182,7 +185,7 @@ def test_telecom_subscriber_gains_seniority_month_after_month():
         explain(
             TELECOM,
             carol.state,
-            earnings=all_lines(carol),
+            counted=count_period(TELECOM, carol.state, all_lines(carol), as_of=date(2024, 5, 1)),
             balances={"POINTS": 600},
             as_of=date(2024, 5, 1),
         ),

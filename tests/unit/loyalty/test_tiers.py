@@ -5,6 +5,7 @@ from egards.loyalty.domain import (
     apply_qualifying,
     close_periods,
     compute_earnings,
+    count_period,
     enrol,
     explain_tier,
 )
@@ -256,12 +257,13 @@ def test_explanation_of_a_gold_member_in_both_languages():
     for i, day in enumerate([date(2025, 3, 20), date(2025, 5, 2), date(2025, 7, 9)]):
         lines += compute_earnings(FLYING_BLUE, flight(f"f{i}", day, cabin="premium"), "gold")
     state = apply_qualifying(FLYING_BLUE, gold, 30, on=date(2025, 7, 9)).state
-    assert said(explain_tier(FLYING_BLUE, state, earnings=lines, as_of=date(2025, 8, 1)), "en") == (
+    counted = count_period(FLYING_BLUE, state, lines, as_of=date(2025, 8, 1))
+    assert said(explain_tier(FLYING_BLUE, state, counted=counted), "en") == (
         "Gold since 12 March 2025: 30 XP from 3 flights in the current period; "
         "qualification counter: 34 XP; 146 XP needed by 11 March 2026 to keep Gold; "
         "266 XP more to reach Platinum by 11 March 2026."
     )
-    assert said(explain_tier(FLYING_BLUE, state, earnings=lines, as_of=date(2025, 8, 1)), "fr") == (
+    assert said(explain_tier(FLYING_BLUE, state, counted=counted), "fr") == (
         "Gold depuis le 12 mars 2025 : 30 XP grâce à 3 vols sur la période en cours ; "
         "compteur de qualification : 34 XP ; 146 XP à obtenir d'ici le 11 mars 2026 pour "
         "conserver Gold ; 266 XP de plus pour atteindre Platinum avant le 11 mars 2026."

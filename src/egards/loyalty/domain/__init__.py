@@ -54,7 +54,13 @@ from egards.loyalty.domain.expiry import (
     is_exempt,
     lapse_possible_before,
 )
-from egards.loyalty.domain.explanation import explain, explain_balance, explain_tier
+from egards.loyalty.domain.explanation import (
+    PeriodCount,
+    count_period,
+    explain,
+    explain_balance,
+    explain_tier,
+)
 from egards.loyalty.domain.tiers import (
     TierEvent,
     TierEventKind,
@@ -78,6 +84,7 @@ __all__ = [
     "Counted",
     "Earning",
     "Message",
+    "PeriodCount",
     "TierEvent",
     "TierEventKind",
     "TierOutcome",
@@ -98,6 +105,7 @@ __all__ = [
     "compute_earnings",
     "consume_fifo",
     "count_activity",
+    "count_period",
     "due_expiries",
     "earning_line",
     "end_of_month",

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -41,8 +42,25 @@ def _joined(items: Sequence[Message], joiner: str, last_joiner: str | None = Non
     return joined
 
 
-def _count_activities(programme: Programme, lines: Iterable[Earning]) -> Message | None:
-    """``9 flights and 2 purchases`` from qualifying lines, reversed activities left out."""
+@dataclass(frozen=True)
+class PeriodCount:
+    """What the current period counted towards the tier: the qualifying amount, and the
+    activities it came from as (kind, how many), kinds in the order they were first counted."""
+
+    amount: int = 0
+    activities: tuple[tuple[str, int], ...] = ()
+
+
+def count_period(
+    programme: Programme, state: TierState, earnings: Sequence[Earning], *, as_of: date
+) -> PeriodCount:
+    """The current period's qualifying lines summed, and its activities counted by kind,
+    reversed activities left out. ``earnings`` are the member's lines in the order they were
+    counted (others than the qualifying currency's are ignored); when reaching the tier took
+    its threshold (or the whole counter) off, the lines that went into reaching it (those up
+    to the activity that reached it) are left out. The ledger gives the same in one aggregate
+    (``service.earnings.period_count``)."""
+    lines = _counted_lines(programme, state, earnings, as_of)
     net: dict[str, int] = {}
     kinds: dict[str, str] = {}
     for line in lines:
@@ -54,8 +72,13 @@ def _count_activities(programme: Programme, lines: Iterable[Earning]) -> Message
     for key, amount in net.items():
         if amount and key in kinds:
             counts[kinds[key]] = counts.get(kinds[key], 0) + 1
+    return PeriodCount(sum(line.amount for line in lines), tuple(counts.items()))
+
+
+def _count_activities(programme: Programme, counted: PeriodCount) -> Message | None:
+    """``9 flights and 2 purchases``."""
     parts = []
-    for code, n in counts.items():
+    for code, n in counted.activities:
         try:
             kind = programme.activity(code)
             label: Any = names(kind.name if n == 1 else kind.plural)
@@ -84,25 +107,18 @@ def _sentences(sentences: Sequence[Message]) -> Message:
     return message(N_("{sentences}."), sentences=_joined(sentences, N_("{first}; {rest}")))
 
 
-def explain_tier(
-    programme: Programme, state: TierState, *, earnings: Sequence[Earning], as_of: date
-) -> Message:
+def explain_tier(programme: Programme, state: TierState, *, counted: PeriodCount) -> Message:
     """The member's tier in words an agent can read out, e.g. "Gold since 12 March 2025:
     184 XP from 9 flights in the current period; 46 XP needed by 11 March 2026 to keep Gold",
-    as a message to render in the reader's language.
-
-    ``earnings`` are the member's lines in the order they were counted (others than the
-    qualifying currency's are ignored); those of the current period are summarised, except,
-    when reaching the tier took its threshold (or the whole counter) off, the lines that went
-    into reaching it: those up to the activity that reached it.
+    as a message to render in the reader's language; ``counted`` is what the current period
+    counted (:func:`count_period`).
     """
     q = programme.qualification
     currency = names(programme.qualifying_currency.name)
     tier = programme.tier(state.tier)
     name = names(tier.name)
-    period_lines = _counted_lines(programme, state, earnings, as_of)
-    earned = sum(e.amount for e in period_lines)
-    sources = _count_activities(programme, period_lines)
+    earned = counted.amount
+    sources = _count_activities(programme, counted)
     head = message(N_("{tier} since {day}"), tier=name, day=day(state.since))
     if earned or sources:
         if sources:
@@ -229,14 +245,14 @@ def explain(
     programme: Programme,
     state: TierState,
     *,
-    earnings: Sequence[Earning],
+    counted: PeriodCount,
     balances: Mapping[str, int],
     as_of: date,
     buckets: Mapping[str, Sequence[Bucket]] | None = None,
     last_activity_on: date | None = None,
 ) -> list[Message]:
     """Tier and balances of a member, one message per subject (a paragraph each)."""
-    paragraphs = [explain_tier(programme, state, earnings=earnings, as_of=as_of)]
+    paragraphs = [explain_tier(programme, state, counted=counted)]
     for currency in programme.spendable_currencies:
         paragraphs.append(
             explain_balance(

@@ -3,7 +3,9 @@ read from what is stored: since migration 0017 an activity row holds no earning 
 entries it posted give each line's rule, currency and amount, and the programme's rules, at
 the tier the activity earned at (``tier``), give the reason (a message)
 (:func:`domain.rendered_earnings`). Rows written before keep their stored lines
-(``earnings``), read as they are."""
+(``earnings``), read as they are. The explanation's count of the current period is read as
+sums (:func:`period_count`): the entries say the same whether their activities were written
+with their lines or without."""
 
 from __future__ import annotations
 
@@ -11,14 +13,14 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from egards.bulk import chunks
 from egards.i18n import render_message
 from egards.loyalty import codec, domain
 from egards.loyalty.models import Activity, Entry
-from egards.loyalty.programme import Programme
+from egards.loyalty.programme import OnTierReached, Programme
 
 # (seq, rule id, currency, amount) of an entry an activity posted.
 Posted = tuple[int, str | None, str, int]
@@ -101,47 +103,62 @@ def earnings_of(
     return found
 
 
-def counted_earnings(
-    session: Session, programme: Programme, member_id: int, since: date
-) -> list[domain.Earning]:
-    """A member's qualifying lines from ``since`` on, in the order they were counted, without
-    their reasons (what the explanation counts: amounts, activities, dates). One read of the
-    entries in the qualifying currency with their activities, whether the activities were
-    written with their lines (before migration 0017) or without: the entries say the same."""
-    currency = programme.qualification.currency
-    rows = session.execute(
+def period_count(
+    session: Session, programme: Programme, state: domain.TierState, member_id: int, *, as_of: date
+) -> domain.PeriodCount:
+    """:func:`domain.count_period` over the member's ledger, summed by the database: the
+    entries of the current period in the qualifying currency, with their activities, grouped
+    by activity (a refund's lines under the activity it reverses), then by kind. What Python
+    receives does not grow with the member's history: a row per kind of activity."""
+    since = state.period_start
+    reverses = Activity.payload["reverses"].as_string()
+    counted = [
+        Entry.member_id == member_id,
+        Entry.on >= since,  # the (member, day) index; the activity's day is the line's
+        Entry.currency == programme.qualification.currency,
+        Entry.kind.in_(("earn", "reversal")),
+        Activity.on >= since,
+        Activity.on <= as_of,
+    ]
+    reached = state.upgrades[-1] if state.upgrades else None
+    if reached is not None and programme.qualification.on_tier_reached is not OnTierReached.KEEP:
+        # After the last line of the activity that reached the tier; without one in the
+        # period, after its day.
+        last = (
+            select(func.max(Entry.seq))
+            .join(Activity, Activity.id == Entry.activity_id)
+            .where(*counted, Activity.key == reached.activity_key)
+            .scalar_subquery()
+        )
+        counted.append(or_(Entry.seq > last, and_(last.is_(None), Activity.on > reached.on)))
+    key = func.coalesce(reverses, Activity.key)
+    by_activity = (
         select(
-            Entry.rule_id,
-            Entry.amount,
-            Entry.kind,
-            Activity.key,
-            Activity.kind,
-            Activity.on,
-            Activity.payload["reverses"].as_string(),
+            func.max(case((reverses.is_(None), Activity.kind))).label("kind"),
+            func.sum(case((Entry.kind == "reversal", -Entry.amount), else_=Entry.amount)).label(
+                "net"
+            ),
+            func.min(Entry.seq).label("first"),
         )
         .join(Activity, Activity.id == Entry.activity_id)
-        .where(
-            Entry.member_id == member_id,
-            Entry.on >= since,
-            Entry.currency == currency,
-            Entry.kind.in_(("earn", "reversal")),
-        )
-        .order_by(Entry.seq)
+        .where(*counted)
+        .group_by(key)
+        .subquery()
     )
-    return [
-        domain.Earning(
-            activity_key=key,
-            activity_kind=kind,
-            currency=currency,
-            amount=-amount if entry_kind == "reversal" else amount,
-            rule_id=rule_id or "",
-            reason={},
-            on=on,
-            qualifying=True,
-            reverses=reverses,
-        )
-        for rule_id, amount, entry_kind, key, kind, on, reverses in rows
-    ]
+    kept = by_activity.c.net != 0
+    rows = session.execute(
+        select(
+            by_activity.c.kind,
+            func.sum(by_activity.c.net),
+            func.sum(case((kept, 1), else_=0)),
+            func.min(case((kept, by_activity.c.first))),
+        ).group_by(by_activity.c.kind)
+    ).all()
+    kinds = sorted((first, kind, n) for kind, _, n, first in rows if kind is not None and n)
+    return domain.PeriodCount(
+        amount=sum(int(net) for _, net, _, _ in rows),
+        activities=tuple((kind, int(n)) for _, kind, n in kinds),
+    )
 
 
 def store_earnings_json(session: Session, batch: int = 1000) -> None:

@@ -22,7 +22,7 @@ from egards.loyalty.programme import ExpiryMode
 
 from ._common import Today, get_programme, today
 from .books import resume_book
-from .earnings import counted_earnings
+from .earnings import period_count
 
 
 def find_member(session: Session, *, actor: Actor, member_id: int) -> Member:
@@ -118,18 +118,16 @@ def explain_member(
     """In words an agent can read to the customer: tier, what it took, what keeps it, balances."""
     member = find_member(session, actor=actor, member_id=member_id)
     book = resume_book(session, member)
-    # The current period's only (read through the (member, day) indexes), in the order they
-    # were counted: the explanation leaves out what reached the tier.
-    earnings = counted_earnings(session, book.programme, member_id, book.state.period_start)
+    as_of = today()
     spendable = book.programme.spendable_currencies
     paragraphs = domain.explain(
         book.programme,
         book.state,
-        earnings=earnings,
+        counted=period_count(session, book.programme, book.state, member_id, as_of=as_of),
         balances={
             c.code: book.ledger.balance(book.account(c.code)) for c in book.programme.currencies
         },
-        as_of=today(),
+        as_of=as_of,
         # Only buckets of their own date say what expires next (the others are not read).
         buckets={
             c.code: book.ledger.buckets(book.account(c.code))
