@@ -157,3 +157,14 @@ def test_the_evidence_of_a_scored_pair_reads_in_the_readers_language():
         "ville : différent",
         "mots de l'identifiant et noms ou e-mail : proche",
     ]
+
+
+def test_each_rules_reason_has_a_stable_code_and_a_persons_words_are_written():
+    from egards.messages import message
+    from egards.social.domain import CLOSE_CANDIDATE, reason_code
+
+    assert reason_code(message(CLOSE_CANDIDATE, customer="7"), "another customer (7) is close") == (
+        "close_candidate"
+    )
+    assert reason_code(None, "Homonym") == "written"
+    assert reason_code(None, None) is None

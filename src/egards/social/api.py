@@ -3,11 +3,14 @@ influence beside value."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Query, Request
 
+from egards.i18n import render_message
 from egards.social import service
+from egards.social.domain import reason_code
+from egards.social.models import SocialLink
 from egards.social.schemas import (
     InfluenceRow,
     LinkCreate,
@@ -20,8 +23,21 @@ from egards.social.schemas import (
     UnlinkCreate,
 )
 from egards.web.deps import CurrentActor, DbSession, Id, now_of
+from egards.web.problems import reader_locale
 
 router = APIRouter(prefix="/social", tags=["social"])
+Shape = TypeVar("Shape", bound=LinkReviewRead)
+
+
+def _read(request: Request, link: SocialLink, shape: type[Shape]) -> Shape:
+    """A link as the API shows it: its reason as a stable code and in the reader's language."""
+    return shape.model_validate(link).model_copy(
+        update={
+            "reason_code": reason_code(link.reason_message, link.reason),
+            "reason": render_message(reader_locale(request), link.reason_message, link.reason or "")
+            or None,
+        }
+    )
 
 
 @router.get("/customers/{customer_id}/profiles", response_model=list[ProfileRead])
@@ -58,13 +74,14 @@ def link(
     request: Request, session: DbSession, actor: CurrentActor, profile_id: Id, data: LinkCreate
 ) -> Any:
     """Link a profile to a customer by hand (audited, reversible)."""
-    return service.link_profile(
+    made = service.link_profile(
         session,
         actor=actor,
         profile_id=profile_id,
         customer_id=data.customer_id,
         now=now_of(request),
     )
+    return _read(request, made, LinkRead)
 
 
 @router.post("/profiles/{profile_id}/unlink", response_model=ProfileRead)
@@ -78,9 +95,12 @@ def unlink(
 
 
 @router.get("/reviews", response_model=list[LinkReviewRead])
-def reviews(session: DbSession, actor: CurrentActor) -> Any:
-    """Proposed links waiting for a person: the evidence, without the score."""
-    return service.review_queue(session, actor=actor)
+def reviews(request: Request, session: DbSession, actor: CurrentActor) -> Any:
+    """Proposed links waiting for a person: the evidence, without the score; why a person
+    decides as a code and in the language ``Accept-Language`` asks for."""
+    return [
+        _read(request, link, LinkReviewRead) for link in service.review_queue(session, actor=actor)
+    ]
 
 
 @router.post("/reviews/{link_id}", response_model=LinkRead)
@@ -88,7 +108,7 @@ def decide(
     request: Request, session: DbSession, actor: CurrentActor, link_id: Id, data: ReviewDecision
 ) -> Any:
     """Confirm or reject a proposed link; the score is shown once decided."""
-    return service.decide_review(
+    decided = service.decide_review(
         session,
         actor=actor,
         link_id=link_id,
@@ -96,6 +116,7 @@ def decide(
         reason=data.reason,
         now=now_of(request),
     )
+    return _read(request, decided, LinkRead)
 
 
 @router.get("/influence-vs-value", response_model=list[InfluenceRow])

@@ -10,7 +10,7 @@ without evidence.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -108,6 +108,29 @@ class Evidence:
         return found
 
 
+# Why a proposed link waits for a person, as stored messages; each has a stable code that the
+# API gives beside the text (``reason_code``), for programs that must not parse words.
+EVIDENCE_DISAGREES = N_("the evidence names different customers")
+LINKED_ELSEWHERE = N_("the profile is already linked to customer {customer}")
+CLOSE_CANDIDATE = N_("another customer ({customer}) is close")
+REASON_CODES = {
+    EVIDENCE_DISAGREES: "evidence_disagrees",
+    LINKED_ELSEWHERE: "linked_to_another_customer",
+    CLOSE_CANDIDATE: "close_candidate",
+}
+WRITTEN = "written"
+"""The code of a reason a person wrote (a reviewer's, an agent undoing a link): shown as
+written, in the writer's language."""
+
+
+def reason_code(stored: Mapping[str, Any] | None, written: str | None) -> str | None:
+    """The stable code of a link's reason: the rule's (``REASON_CODES``) for a stored
+    message, ``written`` for words a person typed, ``None`` without a reason."""
+    if stored and stored.get("t") in REASON_CODES:
+        return REASON_CODES[stored["t"]]
+    return WRITTEN if written else None
+
+
 class Outcome(StrEnum):
     LINK = "link"
     REVIEW = "review"
@@ -148,7 +171,7 @@ def decide_deterministic(
             Outcome.REVIEW,
             customer_id=pieces[0].customer_id,
             evidence=tuple(pieces),
-            reason=message(N_("the evidence names different customers")),
+            reason=message(EVIDENCE_DISAGREES),
         )
     (customer_id,) = named
     if linked_to is not None and linked_to != customer_id:
@@ -156,10 +179,7 @@ def decide_deterministic(
             Outcome.REVIEW,
             customer_id=customer_id,
             evidence=tuple(pieces),
-            reason=message(
-                N_("the profile is already linked to customer {customer}"),
-                customer=str(linked_to),
-            ),
+            reason=message(LINKED_ELSEWHERE, customer=str(linked_to)),
         )
     if linked_to == customer_id:
         return LinkDecision(Outcome.ALREADY, customer_id=customer_id, evidence=tuple(pieces))

@@ -67,7 +67,12 @@ class LinkReviewRead(BaseModel):
     status: str
     method: str
     evidence: list[dict[str, Any]]
+    reason_code: str | None = None
+    """Why a person decides, as a stable code (``domain.REASON_CODES``; ``written``: words a
+    person typed)."""
     reason: str | None
+    """That reason in the request's language (``Accept-Language``); a person's words as
+    written."""
     created_at: datetime
 
 

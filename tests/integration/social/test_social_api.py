@@ -73,3 +73,30 @@ def test_partners_do_not_see_influence_or_link_profiles(
     )
     assert client.get("/api/v1/social/reviews", headers=partner.headers).json() == []
     assert client.get("/api/v1/social/profiles/1", headers=partner.headers).status_code == 404
+
+
+def test_a_rules_reason_is_a_stable_code_and_words_in_the_readers_language(
+    client, agent, clock, post_mention
+):
+    create_customer(client, agent, social=[{"network": "x", "handle": "@zoem"}])
+    create_customer(client, agent, loyalty_number="FB87654321")
+    post_mention(text="Client FB87654321, je veux une réponse")
+    french = client.get(
+        "/api/v1/social/reviews", headers={**agent.headers, "Accept-Language": "fr"}
+    ).json()
+    assert [(r["reason_code"], r["reason"]) for r in french] == [
+        ("evidence_disagrees", "les indices désignent des clients différents")
+    ]
+    english = client.get("/api/v1/social/reviews", headers=agent.headers).json()
+    assert english[0]["reason"] == "the evidence names different customers"
+    rejected = client.post(
+        f"/api/v1/social/reviews/{english[0]['id']}",
+        json={"accept": False, "reason": "Deux personnes"},
+        headers={**agent.headers, "Accept-Language": "en"},
+    )
+    assert rejected.status_code == 200, rejected.text
+    # A person's words are shown as written, under their own code.
+    assert (rejected.json()["reason_code"], rejected.json()["reason"]) == (
+        "written",
+        "Deux personnes",
+    )

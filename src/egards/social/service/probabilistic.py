@@ -10,12 +10,9 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from egards.accounts.domain import Actor
-from egards.errors import N_, Conflict
+from egards.errors import Conflict
 from egards.messages import message
-from egards.social.domain import (
-    LinkMethod,
-    LinkStatus,
-)
+from egards.social.domain import CLOSE_CANDIDATE, LinkMethod, LinkStatus
 from egards.social.models import (
     SocialLink,
     SocialProfile,
@@ -134,10 +131,7 @@ def link_probabilistically(
                 pass  # the handle belongs to someone else: a person decides
         reason = None
         if decision.runner_up is not None:
-            reason = message(
-                N_("another customer ({customer}) is close"),
-                customer=decision.runner_up.right_id,
-            )
+            reason = message(CLOSE_CANDIDATE, customer=decision.runner_up.right_id)
         propose_link(
             session,
             profile=profile,
