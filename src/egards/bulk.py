@@ -129,14 +129,13 @@ def reserve_ids(session: Session, table: Table, count: int) -> list[int]:
     if count == 0:
         return []
     if session.get_bind().dialect.name == "postgresql":
-        return list(
-            session.scalars(
-                text(
-                    f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id'))"
-                    " FROM generate_series(1, :n)"
-                ),
-                {"n": count},
-            )
+        # One array, not one row per id: fetching 30,000 rows cost more than taking the ids.
+        return session.scalar(
+            text(
+                f"SELECT array_agg(nextval(pg_get_serial_sequence('{table.name}', 'id')))"
+                " FROM generate_series(1, :n)"
+            ),
+            {"n": count},
         )
     # SQLite: transactions begin IMMEDIATE, so no other writer can take ids meanwhile.
     start = (session.scalar(select(func.max(table.c.id))) or 0) + 1
