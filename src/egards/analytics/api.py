@@ -54,27 +54,32 @@ def _run_read(run: ScoreRun, locale: str) -> dict[str, Any]:
     }
 
 
+# The language of the words in an answer: ``lang`` when given, else the request's
+# ``Accept-Language`` (English when it asks for neither of ours).
+Lang = Annotated[
+    Literal["en", "fr"] | None,
+    Query(description="Language of the words; the request's Accept-Language when omitted."),
+]
+
+
 @router.get("/customers/{customer_id}/score")
 def customer_score(
-    session: DbSession,
-    actor: CurrentActor,
-    customer_id: Id,
-    lang: Annotated[Literal["en", "fr"], Query()] = "en",
+    request: Request, session: DbSession, actor: CurrentActor, customer_id: Id, lang: Lang = None
 ) -> dict[str, Any]:
     """The customer's value (spend, CLV, expected purchases), probability of being alive,
     RFM segment, churn risk with its reasons in words, and the trend over the last runs."""
-    return service.customer_score(session, actor=actor, customer_id=customer_id, lang=lang)
+    return service.customer_score(
+        session, actor=actor, customer_id=customer_id, lang=lang or reader_locale(request)
+    )
 
 
 @router.get("/segments")
 def segments(
-    session: DbSession,
-    actor: CurrentActor,
-    lang: Annotated[Literal["en", "fr"], Query()] = "en",
+    request: Request, session: DbSession, actor: CurrentActor, lang: Lang = None
 ) -> list[dict[str, Any]]:
     """Customers, total and mean CLV, churn risk and P(alive) per RFM segment, with the
-    segment's label in ``lang``."""
-    return service.segments(session, actor=actor, lang=lang)
+    segment's label in words."""
+    return service.segments(session, actor=actor, lang=lang or reader_locale(request))
 
 
 def _csv_lines(rows: Iterator[dict[str, Any]]) -> Iterator[str]:
@@ -96,12 +101,13 @@ def _csv_lines(rows: Iterator[dict[str, Any]]) -> Iterator[str]:
     response_class=StreamingResponse,
 )
 def scores_csv(
-    session: DbSession, actor: CurrentActor, lang: Literal["en", "fr"] = "en"
+    request: Request, session: DbSession, actor: CurrentActor, lang: Lang = None
 ) -> Response:
     """Every current score, one row per customer, segment label and reasons in words."""
     actor.require(Permission.ANALYTICS_READ)
     # Read fully inside the request's unit of work, then stream the text.
-    lines = list(_csv_lines(service.iter_scores(session, actor=actor, lang=lang)))
+    rows = service.iter_scores(session, actor=actor, lang=lang or reader_locale(request))
+    lines = list(_csv_lines(rows))
     return StreamingResponse(
         iter(lines),
         media_type="text/csv; charset=utf-8",

@@ -138,6 +138,11 @@ def test_segments_read_as_labels_in_the_api_and_the_csv_export(client, make_pers
     by_code = {s["segment"]: s["label"] for s in english}
     assert "tourist" in by_code and by_code["tourist"] == "Tourists"
     assert {s["segment"]: s["label"] for s in french}["tourist"] == "Touristes"
+    # Without lang, the request's language.
+    asked = client.get(
+        "/api/v1/analytics/segments", headers={**analyst.headers, "Accept-Language": "fr-FR"}
+    )
+    assert asked.json() == french
     assert all("_" not in s["label"] for s in english + french)
     response = client.get("/api/v1/analytics/scores.csv?lang=en", headers=analyst.headers)
     rows = list(csv.DictReader(io.StringIO(response.text)))

@@ -160,6 +160,24 @@ def test_telecom_month_of_subscription_earns_tenure_and_points_by_plan():
     assert earned(lines, "MONTHS") == 3 and earned(lines, "POINTS") == 75
 
 
+def test_a_plan_the_programme_does_not_name_is_quoted_as_written():
+    rules = [
+        rule.model_copy(update={"values": {}}) if rule.id == "points-month" else rule
+        for rule in TELECOM.earning
+    ]
+    unnamed = TELECOM.model_copy(update={"earning": rules})
+    month = Activity(key="m", kind="subscription_month", on=DAY, attributes={"plan": "bundle"})
+    (line,) = [e for e in compute_earnings(unnamed, month, "welcome") if e.currency == "POINTS"]
+    assert said(line.reason) == "points per month of subscription: plan, “bundle” = 25 points"
+    assert said(line.reason, "fr") == (
+        "points par mois d'abonnement : forfait, « bundle » = 25 points"
+    )
+    (named,) = [e for e in compute_earnings(TELECOM, month, "welcome") if e.currency == "POINTS"]
+    assert said(named.reason, "fr") == (
+        "points par mois d'abonnement : forfait, offre groupée = 25 points"
+    )
+
+
 def test_telecom_device_points_depend_on_seniority():
     device = Activity(key="d", kind="device", on=DAY, amounts={"price": 59_999})
     assert earned(compute_earnings(TELECOM, device, "welcome"), "POINTS") == 299

@@ -357,11 +357,12 @@ def _times(amount: int, quantity: int) -> Message:
 def _case(rule: ActivityRule, case: Case, column: Any, amount: int, quantity: int) -> Message:
     """A case of an activity rule (and the value of the column it reads), by the names the
     programme gives them for readers, with the fixed amount times the quantity when there is
-    more than one."""
+    more than one. A value the programme does not name is quoted as the activity wrote it: a
+    code, not a word of the reader's language."""
     name: Any = case.name if case.label is None else names(case.label)
     if column is not None:
         label = rule.values.get(str(column))
-        column = str(column) if label is None else names(label)
+        column = message(N_("“{value}”"), value=str(column)) if label is None else names(label)
     if column is None:
         if quantity == 1:
             return message(N_("{case}"), case=name)
