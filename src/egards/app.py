@@ -52,6 +52,20 @@ class _BodyLimits:
         await chosen(scope, receive, send)
 
 
+class _Locale:
+    """The request's language (:func:`set_locale`), inside the session. Plain ASGI, as the other
+    middlewares: Starlette's ``@app.middleware("http")`` runs each request through a task
+    group and a memory stream, a cost every API answer paid for one attribute."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            set_locale(Request(scope))
+        await self.app(scope, receive, send)
+
+
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
     settings = settings or get_settings()
     db = db or Database(engine_from_settings(settings, serving=True))
@@ -71,11 +85,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.settings = settings
     app.state.db = db
 
-    @app.middleware("http")
-    async def locale_middleware(request: Request, call_next):
-        set_locale(request)
-        return await call_next(request)
-
+    app.add_middleware(_Locale)
     app.add_middleware(csp.DefaultPolicy)
     # Inside the session (a busy page speaks the user's language), outside everything else.
     app.add_middleware(Admission, limit=settings.db_pool_size, wait=settings.db_wait_timeout)
@@ -94,7 +104,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         by_prefix={PORTAL_MESSAGES: settings.max_message_bytes},
     )
     # Outermost: pages, API answers and static files leave compressed (htmx: 52 KB → 16 KB).
-    app.add_middleware(GZipMiddleware, minimum_size=1000)
+    # Level 6 (zlib's default) instead of Starlette's 9: a 100-line statement (34 KB) costs
+    # 0.18 ms instead of 0.51 to compress, to the same size within 1 %.
+    app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=6)
     problems.install(app)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness and database reachability")

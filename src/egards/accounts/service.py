@@ -9,7 +9,7 @@ from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
-from sqlalchemy import Row, Select, func, select
+from sqlalchemy import Row, Select, func, select, update
 from sqlalchemy.orm import Session
 
 from egards.accounts.domain import (
@@ -220,24 +220,42 @@ def revoke_token(session: Session, *, actor: Actor, token_id: int) -> ApiToken:
 
 
 def actor_from_token(session: Session, secret: str) -> Actor:
-    # The token and its user in one round trip: this runs before every API request.
+    # The token and its user in one round trip, as plain columns (no objects for the session
+    # to track): this runs before every API request.
     found = session.execute(
-        select(ApiToken, User)
+        select(
+            ApiToken.id,
+            ApiToken.scopes,
+            ApiToken.last_used_at,
+            ApiToken.expires_at,
+            ApiToken.revoked_at,
+            User.id.label("user_id"),
+            User.display_name,
+            User.role,
+            User.organisation_id,
+            User.is_active,
+        )
         .join(User, User.id == ApiToken.user_id)
         .where(ApiToken.token_hash == _hash_token(secret))
     ).one_or_none()
     now = utcnow()
     if found is None:
         raise NotAuthenticated(N_("invalid, expired or revoked token"))
-    token, user = found
-    if token.revoked_at is not None or (token.expires_at and token.expires_at <= now):
+    if found.revoked_at is not None or (found.expires_at and found.expires_at <= now):
         raise NotAuthenticated(N_("invalid, expired or revoked token"))
-    if not user.is_active:
+    if not found.is_active:
         raise NotAuthenticated(N_("the token's user is disabled"))
     # Written at most once a minute so that reads stay reads.
-    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
-        token.last_used_at = now
-    return actor_for(user, frozenset(Permission(s) for s in token.scopes), token.expires_at)
+    if found.last_used_at is None or (now - found.last_used_at).total_seconds() > 60:
+        session.execute(update(ApiToken).where(ApiToken.id == found.id).values(last_used_at=now))
+    return Actor(
+        label=found.display_name,
+        role=Role(found.role),
+        user_id=found.user_id,
+        organisation_id=found.organisation_id,
+        scopes=frozenset(Permission(s) for s in found.scopes),
+        expires_at=found.expires_at,
+    )
 
 
 def actor_from_session(session: Session, secret: str) -> Actor:

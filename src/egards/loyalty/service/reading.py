@@ -75,6 +75,12 @@ def progress(member: Member) -> dict[str, Any]:
     return result
 
 
+_STATEMENT_COLUMNS = (
+    *("seq", "key", "currency", "debit", "credit", "amount", "on", "kind", "state", "rule_id"),
+    *("reverses", "resolves", "expires_on", "memo", "created_at"),
+)
+
+
 def statement(
     session: Session,
     *,
@@ -88,9 +94,10 @@ def statement(
 ) -> list[dict[str, Any]]:
     """The member's entries, newest first, with the signed effect on their account."""
     find_member(session, actor=actor, member_id=member_id)
-    # Rows, not ORM objects: a statement is read and shown, never changed.
+    # Rows, not ORM objects, of what the reader sees: a statement is read and shown, never
+    # changed (the operation's arguments stay in the ledger).
     query = (
-        select(Entry.__table__)
+        select(*(Entry.__table__.c[name] for name in _STATEMENT_COLUMNS))
         .where(Entry.member_id == member_id)
         .order_by(Entry.seq.desc())
         .limit(limit)
