@@ -280,7 +280,8 @@ def one_only(n_customers: int, options: SocialSettings, calls: int = 7) -> None:
 
 def _load_customers(db, people: list[dict]) -> None:
     """``people`` into the customer file of a scratch PostgreSQL database in one COPY each
-    (customers, their e-mail and phone), ids as drawn."""
+    (customers, their e-mail and phone; a phone drawn twice kept by the first), ids as
+    drawn."""
     from egards.customers.domain import name_keys
 
     now = datetime.now(UTC)
@@ -296,10 +297,13 @@ def _load_customers(db, people: list[dict]) -> None:
                                 p["preferred_language"], p["birth_date"], p["city"], "FR",
                                 "active", now, now))  # fmt: skip
         columns = "customer_id, kind, network, value, display_value, is_primary, verified,"
+        seen = set()  # drawn phone numbers can repeat: an identity is one person's
         with cursor.copy(f"COPY identities ({columns} created_at) FROM STDIN") as copy:
             for p in people:
                 for kind in ("email", "phone"):
-                    copy.write_row((p["id"], kind, "", p[kind], p[kind], True, False, now))
+                    if (kind, p[kind]) not in seen:
+                        seen.add((kind, p[kind]))
+                        copy.write_row((p["id"], kind, "", p[kind], p[kind], True, False, now))
         connection.exec_driver_sql(
             "SELECT setval(pg_get_serial_sequence('customers', 'id'), max(id)) FROM customers"
         )

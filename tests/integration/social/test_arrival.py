@@ -1,15 +1,18 @@
-"""Probabilistic linking on arrival (the webhook), after the deterministic rules, with the
-trained model kept in the process: a fitting profile is linked or proposed, a customer
-erased after training is never proposed from the kept model, one created after is found."""
+"""Probabilistic linking on arrival (the webhook, an imported export), after the
+deterministic rules, with the trained model kept in the process: a fitting profile is linked
+or proposed, a customer erased after training is never proposed from the kept model, one
+created after is found."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import pytest
 from sqlalchemy import select
 
 from egards.accounts.domain import SYSTEM
+from egards.cases import service as cases
 from egards.customers import service as customers
 from egards.customers.schemas import CustomerCreate
 from egards.social import service, synthetic
@@ -122,3 +125,27 @@ def test_a_customer_created_after_training_is_found(
     assert _kept(db) is kept  # added to the kept model, not trained again
     assert case["customer_id"] == newcomer["id"]
     assert _links(db, "gkerbrat1991") == [("linked", newcomer["id"], "probabilistic")]
+
+
+def test_an_imported_export_links_and_proposes_as_the_webhook_does(
+    db, clock, settings, file_of_customers
+):
+    helene, bastien = file_of_customers
+    rows = [
+        {**BASTIEN, "name": BASTIEN["author_name"], "text": "Panne", "id": "i-1"},
+        {**HELENE, "name": HELENE["author_name"], "text": "Panne", "id": "i-2"},
+    ]
+    text = "\n".join(
+        json.dumps({k: v for k, v in row.items() if k not in ("author_name", "external_id")})
+        for row in rows
+    )
+    report = service.import_export(
+        db,
+        text=text,
+        filename="export.jsonl",
+        config=cases.config_from_settings(settings),
+        now=clock.now,
+    )
+    assert report.rejects == [] and (report.linked, report.to_review) == (1, 1)
+    assert _links(db, "bmarcellin1984") == [("linked", bastien, "probabilistic")]
+    assert _links(db, "hq_voyages") == [("proposed", helene, "probabilistic")]
