@@ -149,3 +149,19 @@ def test_an_imported_export_links_and_proposes_as_the_webhook_does(
     assert report.rejects == [] and (report.linked, report.to_review) == (1, 1)
     assert _links(db, "bmarcellin1984") == [("linked", bastien, "probabilistic")]
     assert _links(db, "hq_voyages") == [("proposed", helene, "probabilistic")]
+
+
+def test_a_reviewers_no_is_not_proposed_again_at_the_next_mention(
+    client, agent, clock, db, post_mention, file_of_customers
+):
+    helene, _ = file_of_customers
+    post_mention(**HELENE)
+    [pending] = client.get("/api/v1/social/reviews", headers=agent.headers).json()
+    rejected = client.post(
+        f"/api/v1/social/reviews/{pending['id']}",
+        json={"accept": False, "reason": "Une homonyme"},
+        headers=agent.headers,
+    )
+    assert rejected.status_code == 200, rejected.text
+    post_mention(**{**HELENE, "external_id": "3000000000009"})
+    assert _links(db, "hq_voyages") == [("rejected", helene, "probabilistic")]

@@ -117,7 +117,8 @@ def link_on_arrival(
     """Score a profile the deterministic rules left unlinked against the customer file with
     the kept model, and decide as the batch does (``linking.decide_best`` with the settings'
     thresholds, ``EGARDS_SOCIAL_LINK_*``): link it, propose it for review, or nothing (also
-    for a linked profile or one already waiting for a person). Returns what was done."""
+    for a linked profile or one already waiting for a person); never to a customer a person
+    refused for this profile. Returns what was done."""
     waiting = session.scalar(
         select(func.count())
         .select_from(SocialLink)
@@ -130,8 +131,19 @@ def link_on_arrival(
         return "nothing"
     options = options or SocialSettings()
     record = profile_record(profile)
+    # A person's "no" stands: customers a reviewer rejected or an agent unlinked for this
+    # profile are not proposed again at its next mention.
+    refused = set(
+        session.scalars(
+            select(SocialLink.customer_id).where(
+                SocialLink.profile_id == profile.id,
+                SocialLink.status.in_([LinkStatus.REJECTED, LinkStatus.UNLINKED]),
+            )
+        )
+    )
     with kept.lock:
         ids = [int(found) for found in kept.model.candidate_ids(record)]
+        ids = [found for found in ids if found not in refused]
         among = customer_records(session, "c.id IN :ids", ids=ids) if ids else []
         pairs = kept.model.score_one(record, min_weight=options.link_lower, among=among)
     # In a fixed order, as the batch: the best of two equal weights is then the same.
