@@ -3,6 +3,7 @@
     python bench/bench_linking.py [--customers 1000000] [--profiles 50000]
         [--skip-speed | --speed-only]
     python bench/bench_linking.py --one-only [--customers 1000000]
+    python bench/bench_linking.py --webhook [--customers 1000000]
     python bench/bench_linking.py --thresholds
 
 Quality: precision, recall and F1 of pairs
@@ -31,8 +32,11 @@ on the social set and on its adversarial variant (namesakes of rare-named custom
 never scored, or tied with a namesake customer at the very same comparison levels) and the
 best any rule deciding per class of evidence could do (``rule_ceiling``: strangers who look
 like a customer's own profile count too).
-``--speed-only`` measures speed alone; the batch is reported in CPU time (the process's,
-DuckDB's threads included) beside the wall time and the load average.
+``--webhook`` measures a signed webhook call through the app on a scratch PostgreSQL database
+(``EGARDS_BENCH_DATABASE_URL``) holding ``--customers`` customers: the first call, which trains
+the kept model (cold), and the next ones (warm), in CPU time of the process and of PostgreSQL
+beside the wall time. ``--speed-only`` measures speed alone; the batch is reported in CPU
+time (the process's, DuckDB's threads included) beside the wall time and the load average.
 """
 
 from __future__ import annotations
@@ -46,11 +50,14 @@ import sys
 import time
 import zipfile
 from collections import Counter
+from datetime import UTC, datetime
 from itertools import combinations
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+
+from sqlalchemy import text  # noqa: E402
 
 from egards.social import linking, synthetic  # noqa: E402
 from egards.social.settings import SocialSettings  # noqa: E402
@@ -271,6 +278,118 @@ def one_only(n_customers: int, options: SocialSettings, calls: int = 7) -> None:
               f"{SPLINK_ONE_AGAINST_50K_MS} ms | {ratio:.2f}x |")  # fmt: skip
 
 
+def _load_customers(db, people: list[dict]) -> None:
+    """``people`` into the customer file of a scratch PostgreSQL database in one COPY each
+    (customers, their e-mail and phone; a phone drawn twice kept by the first), ids as
+    drawn."""
+    from egards.customers.domain import name_keys
+
+    now = datetime.now(UTC)
+    with db.engine.begin() as connection:
+        cursor = connection.connection.driver_connection.cursor()
+        columns = ("id, first_name, last_name, search_last_first, search_first_last,"
+                   " preferred_language, birth_date, city, country, status, created_at,"
+                   " updated_at")  # fmt: skip
+        with cursor.copy(f"COPY customers ({columns}) FROM STDIN") as copy:
+            for p in people:
+                copy.write_row((p["id"], p["first_name"], p["last_name"],
+                                *name_keys(p["first_name"], p["last_name"]),
+                                p["preferred_language"], p["birth_date"], p["city"], "FR",
+                                "active", now, now))  # fmt: skip
+        columns = "customer_id, kind, network, value, display_value, is_primary, verified,"
+        seen = set()  # drawn phone numbers can repeat: an identity is one person's
+        with cursor.copy(f"COPY identities ({columns} created_at) FROM STDIN") as copy:
+            for p in people:
+                for kind in ("email", "phone"):
+                    if (kind, p[kind]) not in seen:
+                        seen.add((kind, p[kind]))
+                        copy.write_row((p["id"], kind, "", p[kind], p[kind], True, False, now))
+        connection.exec_driver_sql(
+            "SELECT setval(pg_get_serial_sequence('customers', 'id'), max(id)) FROM customers"
+        )
+        connection.exec_driver_sql("ANALYZE customers")
+        connection.exec_driver_sql("ANALYZE identities")
+
+
+def webhook(n_customers: int, calls: int = 7) -> None:
+    """The signed webhook's whole path (HTTP through the app, the profile and mention stored,
+    the deterministic rules, then the kept model, the case opened) on a scratch PostgreSQL
+    database holding ``n_customers``: the first call trains the model (cold), the next ones
+    use it (warm). Each mention is a profile drawn from one of the customers."""
+    import json
+    import random
+    import tempfile
+
+    from _cpu import cpu_clocks, cpu_spent
+    from _scratch import scratch_database
+    from fastapi.testclient import TestClient
+
+    from egards.app import create_app
+    from egards.cases.intake import sign_webhook
+    from egards.config import Settings
+    from egards.db import Database, make_engine
+    from egards.migrate import upgrade
+
+    db = Database(make_engine(scratch_database("linking")))
+    upgrade(db.engine)
+    people = synthetic.customers(n_customers, seed=99)
+    started = time.perf_counter()
+    _load_customers(db, people)
+    loaded = time.perf_counter() - started
+    settings = Settings(data_dir=Path(tempfile.mkdtemp()), secret_key="bench-" + "x" * 40,
+                        social_webhook_secret="bench-secret")  # fmt: skip
+    client = TestClient(create_app(settings, db))
+    # The share of each call spent in the probabilistic step (CPU of the process).
+    from egards.social.service import mentions
+
+    spent: list[float] = []
+    arrive = mentions.link_on_arrival
+
+    def timed(*args, **kwargs):
+        begun = time.process_time()
+        try:
+            return arrive(*args, **kwargs)
+        finally:
+            spent.append(time.process_time() - begun)
+
+    mentions.link_on_arrival = timed
+    rng = random.Random(97)
+    rows = []
+    for number in range(calls + 1):
+        drawn = synthetic._profile_of(rng, rng.choice(people), number)
+        body = json.dumps({"network": drawn["network"], "handle": drawn["handle"],
+                           "author_name": drawn["display_name"], "location": drawn["location"],
+                           "text": "Toujours pas de réponse", "followers": drawn["followers"],
+                           "external_id": f"{4_000_000_000 + number}"}).encode()  # fmt: skip
+        stamp = str(int(time.time()))
+        since, wall = cpu_clocks(db), time.perf_counter()
+        response = client.post(
+            "/api/v1/cases/social-mentions",
+            content=body,
+            headers={"Content-Type": "application/json", "X-Egards-Timestamp": stamp,
+                     "X-Egards-Signature": sign_webhook("bench-secret", stamp, body)},
+        )  # fmt: skip
+        assert response.status_code == 201, response.text
+        process, backends = cpu_spent(db, since)
+        rows.append((process, backends, time.perf_counter() - wall, spent[-1] if spent else 0))
+    with db.unit_of_work() as session:
+        outcomes = dict(session.execute(text(
+            "SELECT status, count(*) FROM social_links GROUP BY status")).all())  # fmt: skip
+    print(f"{n_customers:,} customers loaded in {loaded:.1f} s; load average "
+          f"{os.getloadavg()[0]:.1f}; links after {calls + 1} calls: {outcomes}")  # fmt: skip
+    print("| webhook call | process CPU ms | of which the probabilistic step "
+          "| PostgreSQL CPU ms | wall ms |")  # fmt: skip
+    print("|---|---|---|---|---|")
+    cold = [1000 * value for value in rows[0]]
+    print(f"| cold (trains the model) | {cold[0]:.0f} | {cold[3]:.0f} | {cold[1]:.0f} "
+          f"| {cold[2]:.0f} |")  # fmt: skip
+    warm = rows[1:]
+    median = [1000 * sorted(row[i] for row in warm)[len(warm) // 2] for i in range(4)]
+    print(f"| warm (median of {len(warm)}) | {median[0]:.0f} | {median[3]:.0f} "
+          f"| {median[1]:.0f} | {median[2]:.0f} |")  # fmt: skip
+    db.engine.dispose()
+
+
 def thresholds(n_customers: int, n_profiles: int, options: SocialSettings) -> None:
     print("| set | thresholds | chosen on | precision | recall | F1 | sent to review |")
     print("|---|---|---|---|---|---|---|")
@@ -402,6 +521,7 @@ def main() -> None:
     parser.add_argument("--febrl-wheel")
     parser.add_argument("--skip-speed", action="store_true")
     parser.add_argument("--one-only", action="store_true")
+    parser.add_argument("--webhook", action="store_true")
     parser.add_argument("--thresholds", action="store_true")
     parser.add_argument("--speed-only", action="store_true")
     args = parser.parse_args()
@@ -411,6 +531,9 @@ def main() -> None:
         return
     if args.one_only:
         one_only(args.customers, options)
+        return
+    if args.webhook:
+        webhook(args.customers)
         return
     print(f"thresholds: upper {options.link_upper}, lower {options.link_lower}, "
           f"margin {options.link_margin}")  # fmt: skip

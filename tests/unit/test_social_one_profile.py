@@ -64,3 +64,23 @@ def test_blocking_keys_name_their_rule_and_skip_a_missing_value():
     record = {"first_name": "zoe", "last_name": "thomas", "city": None, "initial": "t",
               "birth_year": "1990", "handle_keys": ["zoetho"]}  # fmt: skip
     assert linking.blocking_keys(record) == ["0|zoe|thomas", "5|zoe|t|1990", "h|zoetho"]
+
+
+def test_customers_added_after_training_are_candidates_scored_as_given():
+    data = synthetic.social_set(400, 10, seed=5)
+    records = [linking.customer_record(c) for c in data.customers]
+    whole = linking.Model(records)
+    model = linking.Model(records[:200])
+    model.add(records[200:])
+    profiles = [linking.profile_record({**p, "id": f"p{p['id']}"}) for p in data.profiles]
+    found = 0
+    for record in profiles:
+        ids = model.candidate_ids(record)
+        assert ids == whole.candidate_ids(record), record["unique_id"]
+        found += any(int(i) > 200 for i in ids)
+        # Scored against the records given (the customer file's current ones), not the kept.
+        among = [r for r in records if r["unique_id"] in ids]
+        assert _seen(model.score_one(record, min_weight=-100, among=among)) == _seen(
+            model.score_one(record, min_weight=-100)
+        )
+    assert found  # some candidates came in after training: the check is not vacuous

@@ -499,6 +499,27 @@ class Model:
         self._linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=seed)
         self._sql = _scoring_sql(self._linker._settings_obj)
 
+    def add(self, right: Sequence[Mapping[str, Any]]) -> None:
+        """Customers created or changed since training join the model: their records and
+        blocking keys (chance agreement is not learnt again: a few customers do not move it).
+        A changed customer's earlier row stays beside the new one: the product reads the
+        candidates' current records before scoring (``candidate_ids``)."""
+        if not right:
+            return
+        start = self._customers.num_rows
+        frame = _frame(self._pa, right)
+        rows = self._pa.array(range(start, start + frame.num_rows), self._pa.int64())
+        self._con.register("added_frame", frame.append_column("row", rows))
+        try:
+            self._con.execute("INSERT INTO customer_keys " + _keys_sql("added_frame"))
+        finally:
+            self._con.unregister("added_frame")
+        self._customers = self._pa.concat_tables([self._customers, frame])
+
+    def candidate_ids(self, record: Mapping[str, Any]) -> list[str]:
+        """The ids of the customers sharing a blocking key with ``record``, each once."""
+        return sorted(set(self.candidates(record).column("unique_id").to_pylist()))
+
     def candidates(self, record: Mapping[str, Any]) -> Any:
         """The customers sharing a blocking key with ``record`` (an Arrow table)."""
         # One equality per key, written out: DuckDB then skips the blocks whose min/max
@@ -510,8 +531,16 @@ class Model:
         rows = self._con.execute(" UNION ".join(lookups)).fetchall() if lookups else []
         return self._customers.take(self._pa.array(sorted(r for (r,) in rows), self._pa.int64()))
 
-    def score_one(self, record: Mapping[str, Any], *, min_weight: float = 0.0) -> list[ScoredPair]:
-        found = self.candidates(record)
+    def score_one(
+        self,
+        record: Mapping[str, Any],
+        *,
+        min_weight: float = 0.0,
+        among: Sequence[Mapping[str, Any]] | None = None,
+    ) -> list[ScoredPair]:
+        """``record`` scored against its candidates, or against the customer records
+        ``among`` (the candidates as they are now in the customer file)."""
+        found = self.candidates(record) if among is None else _frame(self._pa, among)
         if found.num_rows == 0:
             return []
         self._con.register("one_record", _frame(self._pa, [record]))

@@ -9,6 +9,7 @@ The package re-exports what other modules use, so ``from egards.social import se
 
 from __future__ import annotations
 
+from egards.social.service.arrival import kept_model, link_on_arrival
 from egards.social.service.duplicates import decide_duplicate, duplicates_queue, find_duplicates
 from egards.social.service.links import (
     _evidence,
@@ -95,7 +96,9 @@ __all__ = [
     "inbound_message_received",
     "influence_vs_value",
     "is_stored",
+    "kept_model",
     "link_deterministically",
+    "link_on_arrival",
     "link_probabilistically",
     "link_profile",
     "link_with_settings",

@@ -11,10 +11,12 @@ from sqlalchemy.orm import Session
 from egards.accounts.domain import Actor, Role
 from egards.cases import service as cases
 from egards.cases.schemas import SocialMentionCreate
+from egards.social.domain import Outcome
 from egards.social.models import (
     SocialMention,
     SocialProfile,
 )
+from egards.social.service.arrival import link_on_arrival
 from egards.social.service.links import link_deterministically
 from egards.social.service.profiles import upsert_profile
 from egards.voice import service as voice
@@ -66,10 +68,13 @@ def _record_mention(
 
 def social_sender(session: Session, *, mention: SocialMentionCreate, now: datetime) -> int | None:
     """The cases' hook, before a social case opens: record the profile, its audience and the
-    mention, link the author deterministically when the evidence allows, and return the
-    customer the profile is linked to (``None``: an unknown sender)."""
+    mention, link the author (deterministically when the evidence allows, else with the
+    kept probabilistic model: ``arrival``), and return the customer the profile is linked to
+    (``None``: an unknown sender, or a link waiting for a person)."""
     profile, _stored = _record_mention(session, mention=mention, now=now, source="webhook")
-    link_deterministically(session, profile=profile, now=now, text=mention.text)
+    decision = link_deterministically(session, profile=profile, now=now, text=mention.text)
+    if decision.outcome is Outcome.NOTHING:
+        link_on_arrival(session, profile=profile, now=now)
     return profile.customer_id
 
 

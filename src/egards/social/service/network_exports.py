@@ -22,6 +22,7 @@ from egards.social.domain import (
     Outcome,
     check_audience,
 )
+from egards.social.service.arrival import link_on_arrival
 from egards.social.service.links import link_deterministically
 from egards.social.service.mentions import _record_mention, analyse_mention, is_stored
 
@@ -139,8 +140,11 @@ def import_row(
     new = not is_stored(session, mention)
     profile, stored = _record_mention(session, mention=mention, now=now, source="import")
     decision = link_deterministically(session, profile=profile, now=now, text=mention.text)
-    report.linked += decision.outcome is Outcome.LINK
-    report.to_review += decision.outcome is Outcome.REVIEW
+    outcome = str(decision.outcome)
+    if decision.outcome is Outcome.NOTHING:
+        outcome = link_on_arrival(session, profile=profile, now=now)
+    report.linked += outcome == Outcome.LINK
+    report.to_review += outcome == Outcome.REVIEW
     received = mention.posted_at
     if received is not None and received.tzinfo is None:
         received = received.replace(tzinfo=UTC)

@@ -6,12 +6,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session
 
 from egards.accounts.domain import Actor
 from egards.errors import Conflict
 from egards.messages import message
+from egards.social import linking
 from egards.social.domain import CLOSE_CANDIDATE, LinkMethod, LinkStatus
 from egards.social.models import (
     SocialLink,
@@ -32,7 +33,7 @@ class LinkRun:
     seconds: float = 0.0
 
 
-_CUSTOMERS_SQL = text(
+_ACTIVE_CUSTOMERS = (
     "SELECT c.id, c.first_name, c.last_name, c.city, c.preferred_language, c.birth_date,"
     " (SELECT min(i.value) FROM identities i WHERE i.customer_id = c.id AND i.kind = 'email')"
     " AS email,"
@@ -40,6 +41,31 @@ _CUSTOMERS_SQL = text(
     " AS phone"
     " FROM customers c WHERE c.status = 'active'"
 )
+_CUSTOMERS_SQL = text(_ACTIVE_CUSTOMERS)
+
+
+def customer_records(session: Session, where: str = "", **params: Any) -> list[dict[str, Any]]:
+    """The active customers as the linker compares them (``linking.customer_record``), all
+    of them or those ``where`` (SQL over ``c``, the customers, with ``params``) selects."""
+    sql = text(_ACTIVE_CUSTOMERS + (f" AND ({where})" if where else ""))
+    expanding = [bindparam(name, expanding=True) for name, value in params.items()
+                 if isinstance(value, list | tuple)]  # fmt: skip
+    rows = session.execute(sql.bindparams(*expanding), params)
+    return [linking.customer_record(dict(row._mapping)) for row in rows]
+
+
+def profile_record(profile: SocialProfile) -> dict[str, Any]:
+    """A profile as the linker compares it (``linking.profile_record``)."""
+    return linking.profile_record(
+        {
+            "id": profile.id,
+            "display_name": profile.display_name,
+            "handle": profile.handle,
+            "email": profile.email,
+            "location": profile.location,
+            "phone": profile.phone,
+        }
+    )
 
 
 def link_probabilistically(
@@ -62,8 +88,6 @@ def link_probabilistically(
     ``db_api``: the Splink backend that makes and scores the pairs (``linking.score``)."""
     import time
 
-    from egards.social import linking
-
     started = time.perf_counter()
     pending = select(SocialLink.profile_id).where(SocialLink.status == LinkStatus.PROPOSED)
     profiles = list(
@@ -76,26 +100,14 @@ def link_probabilistically(
     run = LinkRun(profiles=len(profiles))
     if not profiles:
         return run
-    people = [dict(row._mapping) for row in session.execute(_CUSTOMERS_SQL)]
+    people = customer_records(session)
     run.customers = len(people)
     if not people:
         return run
-    left = [
-        linking.profile_record(
-            {
-                "id": p.id,
-                "display_name": p.display_name,
-                "handle": p.handle,
-                "email": p.email,
-                "location": p.location,
-                "phone": p.phone,
-            }
-        )
-        for p in profiles
-    ]
+    left = [profile_record(p) for p in profiles]
     pairs = linking.score(
         left,
-        [linking.customer_record(c) for c in people],
+        people,
         min_weight=lower,
         m_probabilities=current_m(session),
         db_api=db_api,
@@ -107,44 +119,62 @@ def link_probabilistically(
     )
     by_id = {str(p.id): p for p in profiles}
     for profile_id, decision in decisions.items():
-        profile, best = by_id[profile_id], decision.best
-        if decision.outcome == "nothing" or best is None:
-            continue
-        evidence = best.evidence()
-        customer_id = int(best.right_id)
-        if decision.outcome == "link":
-            try:
-                with session.begin_nested():
-                    _link(
-                        session,
-                        actor=actor,
-                        profile=profile,
-                        customer_id=customer_id,
-                        method=LinkMethod.PROBABILISTIC,
-                        evidence=evidence,
-                        score=round(best.match_weight, 2),
-                        now=now,
-                    )
-                run.linked += 1
-                continue
-            except Conflict:
-                pass  # the handle belongs to someone else: a person decides
-        reason = None
-        if decision.runner_up is not None:
-            reason = message(CLOSE_CANDIDATE, customer=decision.runner_up.right_id)
-        propose_link(
-            session,
-            profile=profile,
-            customer_id=customer_id,
-            method=LinkMethod.PROBABILISTIC,
-            evidence=evidence,
-            score=round(best.match_weight, 2),
-            reason=reason,
-            now=now,
+        outcome = apply_decision(
+            session, profile=by_id[profile_id], decision=decision, actor=actor, now=now
         )
-        run.to_review += 1
+        run.linked += outcome == "link"
+        run.to_review += outcome == "review"
     run.seconds = time.perf_counter() - started
     return run
+
+
+def apply_decision(
+    session: Session,
+    *,
+    profile: SocialProfile,
+    decision: linking.Decision,
+    now: datetime,
+    actor: Actor = LINKER,
+) -> str:
+    """Carry out what ``linking.decide_best`` decided for a profile: link it (audited, with
+    its evidence, on the customer's timeline), or put it in the review queue (also when the
+    handle turns out to be another customer's), or nothing. Returns what was done: ``link``,
+    ``review`` or ``nothing``."""
+    best = decision.best
+    if decision.outcome == "nothing" or best is None:
+        return "nothing"
+    evidence = best.evidence()
+    customer_id = int(best.right_id)
+    if decision.outcome == "link":
+        try:
+            with session.begin_nested():
+                _link(
+                    session,
+                    actor=actor,
+                    profile=profile,
+                    customer_id=customer_id,
+                    method=LinkMethod.PROBABILISTIC,
+                    evidence=evidence,
+                    score=round(best.match_weight, 2),
+                    now=now,
+                )
+            return "link"
+        except Conflict:
+            pass  # the handle belongs to someone else: a person decides
+    reason = None
+    if decision.runner_up is not None:
+        reason = message(CLOSE_CANDIDATE, customer=decision.runner_up.right_id)
+    propose_link(
+        session,
+        profile=profile,
+        customer_id=customer_id,
+        method=LinkMethod.PROBABILISTIC,
+        evidence=evidence,
+        score=round(best.match_weight, 2),
+        reason=reason,
+        now=now,
+    )
+    return "review"
 
 
 def link_with_settings(

@@ -1,0 +1,160 @@
+"""Probabilistic linking of one profile as it arrives (the webhook's author, a row of an
+imported export), after the deterministic rules and before a person: the issue's order.
+
+Training the model (u by random sampling over the customers, their blocking keys sorted in
+DuckDB) costs seconds to minutes, scoring one profile with it milliseconds, so the trained
+``linking.Model`` is kept in the process, one per database connection pool (the session's
+bind) and per retrained m (``retraining.current_model``). It is trained on first use, and
+follows the customer file:
+
+- customers created since (their id above the highest the model holds) and customers given
+  an e-mail or phone since (an identity id above the highest seen) join the model
+  (``Model.add``), two primary-key lookups per arrival to know;
+- the model only names candidates: their current records are read from the customer file
+  before scoring, active customers only, so an erased or merged customer is never linked or
+  proposed from a kept model, and an edited name or city is scored as it is now;
+- a file whose highest customer id went down (a database restored, emptied) trains it
+  again.
+
+What it misses until the process restarts or the model is retrained: a customer whose edit
+gives them a new blocking key (a new surname, a new city) is not found by that key.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from egards.customers.domain import IdentityKind
+from egards.customers.models import Customer, Identity
+from egards.social import linking
+from egards.social.domain import LinkStatus
+from egards.social.models import SocialLink, SocialProfile
+from egards.social.service.probabilistic import apply_decision, customer_records, profile_record
+from egards.social.service.retraining import current_model
+from egards.social.settings import SocialSettings
+
+_COMPARED_IDENTITIES = (IdentityKind.EMAIL, IdentityKind.PHONE)
+
+
+@dataclass
+class KeptModel:
+    model: linking.Model
+    m_version: int | None
+    """The retrained model it was made with (``None``: the shipped m)."""
+    customers_upto: int
+    """The highest customer id it holds."""
+    identities_upto: int
+    """The highest e-mail or phone identity id it has seen."""
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_KEPT: weakref.WeakKeyDictionary[Any, KeptModel] = weakref.WeakKeyDictionary()
+_TRAINING = threading.Lock()
+
+
+def _highest(session: Session) -> tuple[int, int]:
+    customers = session.scalar(select(func.max(Customer.id))) or 0
+    identities = (
+        session.scalar(select(func.max(Identity.id)).where(Identity.kind.in_(_COMPARED_IDENTITIES)))
+        or 0
+    )
+    return customers, identities
+
+
+def kept_model(session: Session) -> KeptModel | None:
+    """The trained model of the session's database, trained now if there is none (or the
+    reviews retrained m since, or the file's highest ids went down), with the customers
+    created or given an e-mail or phone since it was trained added; ``None`` with fewer than
+    two active customers (nothing to learn chance agreement from)."""
+    bind = session.get_bind()
+    retrained = current_model(session)
+    version = retrained.id if retrained is not None else None
+    customers_upto, identities_upto = _highest(session)
+    with _TRAINING:
+        kept = _KEPT.get(bind)
+        if kept is not None and (kept.m_version != version or customers_upto < kept.customers_upto):
+            kept = None
+        if kept is None:
+            people = customer_records(session, "c.id <= :upto", upto=customers_upto)
+            if len(people) < 2:
+                return None
+            model = linking.Model(
+                people, m_probabilities=retrained.m_probabilities if retrained else None
+            )
+            kept = _KEPT[bind] = KeptModel(model, version, customers_upto, identities_upto)
+        elif customers_upto > kept.customers_upto or identities_upto > kept.identities_upto:
+            added = customer_records(
+                session,
+                "(c.id > :customers AND c.id <= :upto) OR c.id IN (SELECT customer_id FROM"
+                " identities WHERE id > :identities AND id <= :identities_upto"
+                " AND kind IN ('email', 'phone'))",
+                customers=kept.customers_upto,
+                upto=customers_upto,
+                identities=kept.identities_upto,
+                identities_upto=identities_upto,
+            )
+            with kept.lock:
+                kept.model.add(added)
+        # An erasure removes the newest identities too: the mark follows them down.
+        kept.customers_upto, kept.identities_upto = customers_upto, identities_upto
+        return kept
+
+
+def link_on_arrival(
+    session: Session,
+    *,
+    profile: SocialProfile,
+    now: datetime,
+    options: SocialSettings | None = None,
+) -> str:
+    """Score a profile the deterministic rules left unlinked against the customer file with
+    the kept model, and decide as the batch does (``linking.decide_best`` with the settings'
+    thresholds, ``EGARDS_SOCIAL_LINK_*``): link it, propose it for review, or nothing (also
+    for a linked profile or one already waiting for a person); never to a customer a person
+    refused for this profile. Returns what was done."""
+    waiting = session.scalar(
+        select(func.count())
+        .select_from(SocialLink)
+        .where(SocialLink.profile_id == profile.id, SocialLink.status == LinkStatus.PROPOSED)
+    )
+    if profile.customer_id is not None or waiting:
+        return "nothing"
+    kept = kept_model(session)
+    if kept is None:
+        return "nothing"
+    options = options or SocialSettings()
+    record = profile_record(profile)
+    # A person's "no" stands: customers a reviewer rejected or an agent unlinked for this
+    # profile are not proposed again at its next mention.
+    refused = set(
+        session.scalars(
+            select(SocialLink.customer_id).where(
+                SocialLink.profile_id == profile.id,
+                SocialLink.status.in_([LinkStatus.REJECTED, LinkStatus.UNLINKED]),
+            )
+        )
+    )
+    with kept.lock:
+        ids = [int(found) for found in kept.model.candidate_ids(record)]
+        ids = [found for found in ids if found not in refused]
+        among = customer_records(session, "c.id IN :ids", ids=ids) if ids else []
+        pairs = kept.model.score_one(record, min_weight=options.link_lower, among=among)
+    # In a fixed order, as the batch: the best of two equal weights is then the same.
+    pairs.sort(key=lambda pair: pair.right_id)
+    decision = linking.decide_best(
+        pairs,
+        upper=options.link_upper,
+        lower=options.link_lower,
+        margin=options.link_margin,
+        name_only_upper=options.link_name_only_upper,
+    ).get(str(profile.id))
+    if decision is None:
+        return "nothing"
+    return apply_decision(session, profile=profile, decision=decision, now=now)

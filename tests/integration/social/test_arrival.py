@@ -1,0 +1,167 @@
+"""Probabilistic linking on arrival (the webhook, an imported export), after the
+deterministic rules, with the trained model kept in the process: a fitting profile is linked
+or proposed, a customer erased after training is never proposed from the kept model, one
+created after is found."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from egards.accounts.domain import SYSTEM
+from egards.cases import service as cases
+from egards.customers import service as customers
+from egards.customers.schemas import CustomerCreate
+from egards.social import service, synthetic
+from egards.social.models import SocialLink, SocialProfile
+from tests.integration.cases.conftest import create_customer
+from tests.integration.social import add_drawn_customers
+
+BASTIEN = {
+    "network": "instagram",
+    "handle": "@bmarcellin1984",
+    "author_name": "Bastien Marcellin",
+    "location": "Rennes",
+    "external_id": "3000000000001",
+}
+HELENE = {
+    "network": "instagram",
+    "handle": "@hq_voyages",
+    "author_name": "Hélène Quenouille",
+    "external_id": "3000000000002",
+}
+
+
+@pytest.fixture
+def file_of_customers(db):
+    with db.unit_of_work() as session:
+        add_drawn_customers(
+            session, synthetic.customers(120, seed=3), "email", "city", "birth_date"
+        )
+        made = [
+            customers.create_customer(session, actor=SYSTEM, data=CustomerCreate(**data)).id
+            for data in (
+                {"first_name": "Hélène", "last_name": "Quenouille", "city": "Lyon"},
+                {
+                    "first_name": "Bastien",
+                    "last_name": "Marcellin",
+                    "city": "Rennes",
+                    "birth_date": date(1984, 5, 2),
+                    "emails": ["bastien.marcellin@example.fr"],
+                },
+            )
+        ]
+        return made
+
+
+def _links(db, handle):
+    with db.unit_of_work() as session:
+        profile = session.scalar(select(SocialProfile).where(SocialProfile.handle == handle))
+        found = session.scalars(select(SocialLink).where(SocialLink.profile_id == profile.id))
+        return [(link.status, link.customer_id, link.method) for link in found]
+
+
+def _kept(db):
+    with db.unit_of_work() as session:
+        return service.kept_model(session)
+
+
+def test_a_profile_fitting_one_customer_is_linked_on_arrival(
+    client, agent, clock, db, post_mention, file_of_customers
+):
+    helene, bastien = file_of_customers
+    case = post_mention(**BASTIEN)
+    assert case["customer_id"] == bastien
+    assert _links(db, "bmarcellin1984") == [("linked", bastien, "probabilistic")]
+    # Audited on the customer's timeline as the batch's links are.
+    timeline = client.get(f"/api/v1/customers/{bastien}/timeline", headers=agent.headers)
+    assert "social.linked" in [entry["kind"] for entry in timeline.json()]
+    # A display name alone: proposed to a person, the case opened for an unknown sender.
+    case = post_mention(**HELENE)
+    assert case["customer_id"] is None
+    assert _links(db, "hq_voyages") == [("proposed", helene, "probabilistic")]
+
+
+def test_an_erased_customer_is_never_proposed_from_the_kept_model(
+    client, admin, clock, db, post_mention, file_of_customers
+):
+    _, bastien = file_of_customers
+    post_mention(**HELENE)  # trains the model, Bastien in it
+    kept = _kept(db)
+    erased = client.post(
+        f"/api/v1/customers/{bastien}/erase", json={"reason": "art. 17"}, headers=admin.headers
+    )
+    assert erased.status_code == 200, erased.text
+    assert _kept(db) is kept  # the same model, trained before the erasure
+    case = post_mention(**BASTIEN)
+    assert case["customer_id"] is None
+    assert [link for link in _links(db, "bmarcellin1984") if link[1] == bastien] == []
+
+
+def test_a_customer_created_after_training_is_found(
+    client, agent, clock, db, post_mention, file_of_customers
+):
+    post_mention(**HELENE)
+    kept = _kept(db)
+    newcomer = create_customer(
+        client,
+        agent,
+        first_name="Gwenaëlle",
+        last_name="Kerbrat",
+        city="Brest",
+        birth_date="1991-03-08",
+        emails=["gk@example.fr"],
+    )
+    case = post_mention(
+        network="instagram",
+        handle="@gkerbrat1991",
+        author_name="Gwenaëlle Kerbrat",
+        location="Brest",
+        external_id="3000000000003",
+    )
+    assert _kept(db) is kept  # added to the kept model, not trained again
+    assert case["customer_id"] == newcomer["id"]
+    assert _links(db, "gkerbrat1991") == [("linked", newcomer["id"], "probabilistic")]
+
+
+def test_an_imported_export_links_and_proposes_as_the_webhook_does(
+    db, clock, settings, file_of_customers
+):
+    helene, bastien = file_of_customers
+    rows = [
+        {**BASTIEN, "name": BASTIEN["author_name"], "text": "Panne", "id": "i-1"},
+        {**HELENE, "name": HELENE["author_name"], "text": "Panne", "id": "i-2"},
+    ]
+    text = "\n".join(
+        json.dumps({k: v for k, v in row.items() if k not in ("author_name", "external_id")})
+        for row in rows
+    )
+    report = service.import_export(
+        db,
+        text=text,
+        filename="export.jsonl",
+        config=cases.config_from_settings(settings),
+        now=clock.now,
+    )
+    assert report.rejects == [] and (report.linked, report.to_review) == (1, 1)
+    assert _links(db, "bmarcellin1984") == [("linked", bastien, "probabilistic")]
+    assert _links(db, "hq_voyages") == [("proposed", helene, "probabilistic")]
+
+
+def test_a_reviewers_no_is_not_proposed_again_at_the_next_mention(
+    client, agent, clock, db, post_mention, file_of_customers
+):
+    helene, _ = file_of_customers
+    post_mention(**HELENE)
+    [pending] = client.get("/api/v1/social/reviews", headers=agent.headers).json()
+    rejected = client.post(
+        f"/api/v1/social/reviews/{pending['id']}",
+        json={"accept": False, "reason": "Une homonyme"},
+        headers=agent.headers,
+    )
+    assert rejected.status_code == 200, rejected.text
+    post_mention(**{**HELENE, "external_id": "3000000000009"})
+    assert _links(db, "hq_voyages") == [("rejected", helene, "probabilistic")]
