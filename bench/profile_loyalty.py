@@ -82,6 +82,7 @@ def _instrument() -> None:
     _timed(hb, "_applied_histories", "compute chunk (all below)")
     _timed(fast, "count_plain", "  earning + tier loop (fast.count_plain)")
     _timed(hb, "_history_row", "  activity row: payload + content hash")
+    _timed(hb._Context, "activity_line", "  activity COPY text, payload + content hash")
     _timed(hb._Context, "lines", "  entry/bucket COPY text from integers")
     _timed(hb, "_check_references", "references checked per chunk")
     _timed(hb, "prepare_copy", "COPY text of activities/balances/… rows")

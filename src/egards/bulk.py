@@ -240,6 +240,11 @@ def copy_escaped(value: Any) -> str:
     return _escaped(value)
 
 
+def copy_json(value: Any) -> str:
+    """A JSON value as COPY's text format writes it into a JSON column (``None`` as ``\\N``)."""
+    return _json(value)
+
+
 def copy_of_lines(table: Table, columns: tuple[str, ...], lines: list[str]) -> PreparedCopy:
     """Lines of COPY text already made (each without its newline) as one prepared COPY."""
     text = "\n".join(lines) + "\n" if lines else ""

@@ -17,7 +17,7 @@ from egards.bulk import prepare_copy
 from egards.db import utcnow
 from egards.loyalty import codec, domain, fast
 from egards.loyalty.errors import InvalidActivity
-from egards.loyalty.models import Bucket, Entry
+from egards.loyalty.models import Activity, Bucket, Entry
 from egards.loyalty.programme import OnTierReached, Period, PeriodKind, Programme
 from egards.loyalty.service.history_bulk import (
     _Applied,
@@ -242,9 +242,9 @@ def test_reasons_rendered_from_the_entries_are_the_ones_the_rules_gave(data):
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), odd_keys=st.booleans())
 def test_the_fast_paths_copy_text_is_the_text_of_the_pure_rules_rows(data, odd_keys):
-    """On PostgreSQL the fast path writes entries and buckets as COPY text from its integers:
-    byte for byte the text ``prepare_copy`` makes of the rows the pure rules give (keys with
-    tabs, newlines and backslashes escaped alike)."""
+    """On PostgreSQL the fast path writes activities, entries and buckets as COPY text from
+    its values: byte for byte the text ``prepare_copy`` makes of the rows the pure rules give
+    (keys with tabs, newlines and backslashes escaped alike)."""
     programme = data.draw(programmes())
     drawn = [data.draw(members(programme, member_id)) for member_id in range(1, 4)]
     if odd_keys:
@@ -275,7 +275,11 @@ def test_the_fast_paths_copy_text_is_the_text_of_the_pure_rules_rows(data, odd_k
     rows = _applied_histories(context(False, False), sorted(holders), read, count(1), None)
     chunk = _computed(context(True, True), sorted(holders), list(range(1, 999)), read, None)
     sent = dict(chunk.inserts)
-    for table, expected in ((Entry.__table__, rows.entries), (Bucket.__table__, rows.buckets)):
+    for table, expected in (
+        (Activity.__table__, rows.activities),
+        (Entry.__table__, rows.entries),
+        (Bucket.__table__, rows.buckets),
+    ):
         if expected:
             assert sent[table.name] == prepare_copy(table, expected), table.name
         else:

@@ -25,6 +25,7 @@ from egards.bulk import (
     bulk_update,
     chunks,
     copy_escaped,
+    copy_json,
     copy_line,
     copy_of_lines,
     paused_gc,
@@ -162,7 +163,7 @@ class _Context:
     programme_of: Callable[[str], Programme] = get_programme
     fast: bool = True  # plain earning posts through the fast path (see egards.loyalty.fast)
     _fast: dict[str, tuple[fast.Earner, fast.Tiers]] = field(default_factory=dict)
-    _texts: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
+    _texts: dict[tuple[str, ...], tuple[str, ...]] = field(default_factory=dict)
     stamp: str = field(init=False)  # ``now`` as COPY's text
 
     def __post_init__(self) -> None:
@@ -198,6 +199,24 @@ class _Context:
             f"{member_id}\t{seq}\t{code}\t{on}\t{expires}\t{amount}",
         )
 
+    def activity_line(
+        self, activity_id: int, holder: _Holder, activity: domain.Activity, tier: str
+    ) -> str:
+        """A plain earning's activity row, applied, as a line of COPY text: the same text as
+        ``_ACTIVITY_LINE`` makes of its row (see the fast path)."""
+        texts = self._texts.get((holder.programme, activity.kind, tier))
+        if texts is None:
+            texts = self._texts[(holder.programme, activity.kind, tier)] = tuple(
+                map(copy_escaped, (holder.programme, activity.kind, tier))
+            )
+        programme, kind, tier_text = texts
+        payload = _payload(activity)
+        return (
+            f"{activity_id}\t{programme}\t{copy_escaped(activity.key)}\t{holder.id}\t\t{kind}"
+            f"\t{activity.on}\tapplied\t{copy_json(payload)}\t{tier_text}\t\\N\t\\N"
+            f"\t{self.stamp}\t{_content_hash(payload)}"
+        )
+
     def fast_rules(self, programme: Programme) -> tuple[fast.Earner, fast.Tiers]:
         found = self._fast.get(programme.code)
         if found is None or found[0].programme is not programme:
@@ -225,10 +244,11 @@ class _Read:
 @dataclass
 class _Applied:
     """A chunk of histories applied in memory: the rows to write. When the rows go as COPY
-    text (``_Context.copy``), entries and buckets are made as its lines at once (the fast
-    path writes them from its integers, without dictionaries): ``entry_lines`` and
-    ``bucket_lines`` instead of ``entries`` and ``buckets``, ``entry_references`` the
-    (member, activity) pairs those entries name and ``bucket_members`` the buckets'
+    text (``_Context.copy``), activities, entries and buckets are made as its lines at once
+    (the fast path writes them from its integers, without dictionaries): ``activity_lines``,
+    ``entry_lines`` and ``bucket_lines`` instead of ``activities``, ``entries`` and
+    ``buckets``; ``activity_references`` the (member, activity) pairs of those activities,
+    ``entry_references`` those the entries name and ``bucket_members`` the buckets'
     members."""
 
     activities: list[dict[str, Any]]
@@ -242,10 +262,19 @@ class _Applied:
     deleted_buckets: list[tuple[int, int]]
     usage: list[dict[str, Any]]
     deleted_usage: list[tuple[int, str, date]]
+    activity_lines: list[str] = field(default_factory=list)
     entry_lines: list[str] = field(default_factory=list)
     bucket_lines: list[str] = field(default_factory=list)
+    activity_references: list[tuple[int, int]] = field(default_factory=list)
     entry_references: set[tuple[int, int]] = field(default_factory=set)
     bucket_members: set[int] = field(default_factory=set)
+
+    def add_activity(self, copy: bool, row: dict[str, Any]) -> None:
+        if not copy:
+            self.activities.append(row)
+            return
+        self.activity_lines.append(_ACTIVITY_LINE(row))
+        self.activity_references.append((row["member_id"], row["id"]))
 
     def add_entries(self, copy: bool, rows: list[dict[str, Any]]) -> None:
         if not copy:
@@ -299,9 +328,30 @@ _ENTRY_COLUMNS = (
     "created_at",
 )
 _BUCKET_COLUMNS = ("member_id", "seq", "currency", "earned_on", "expires_on", "amount")
+_ACTIVITY_COLUMNS = (
+    "id",
+    "programme",
+    "key",
+    "member_id",
+    "member_number",
+    "kind",
+    "on",
+    "status",
+    "payload",
+    "tier",
+    "earnings",
+    "entry_seqs",
+    "received_at",
+    "content_hash",
+)
+_ACTIVITY_LINE = copy_line(Activity.__table__, _ACTIVITY_COLUMNS)
 _ENTRY_LINE = copy_line(Entry.__table__, _ENTRY_COLUMNS)
 _BUCKET_LINE = copy_line(BucketRow.__table__, _BUCKET_COLUMNS)
-_LINES = {"entries": ("entry_lines", _ENTRY_COLUMNS), "buckets": ("bucket_lines", _BUCKET_COLUMNS)}
+_LINES = {
+    "activities": ("activity_lines", _ACTIVITY_COLUMNS),
+    "entries": ("entry_lines", _ENTRY_COLUMNS),
+    "buckets": ("bucket_lines", _BUCKET_COLUMNS),
+}
 
 _INSERTED = (  # in this order: entries point to activities
     ("activities", Activity.__table__),
@@ -339,7 +389,8 @@ def _computed(
         (BucketRow.__table__, done.deleted_buckets),
         (CapUsage.__table__, done.deleted_usage),
     ]
-    return _Chunk(inserts, done.balances, done.members, deleted, len(done.activities))
+    count = len(done.activities) + len(done.activity_lines)
+    return _Chunk(inserts, done.balances, done.members, deleted, count)
 
 
 def _check_references(done: _Applied, member_ids: Sequence[int]) -> None:
@@ -349,7 +400,9 @@ def _check_references(done: _Applied, member_ids: Sequence[int]) -> None:
     never deleted, so what holds when written holds after."""
     members = set(member_ids)
     activities = {row["id"] for row in done.activities}
+    activities.update(activity for _, activity in done.activity_references)
     entry_members = {member for member, _ in done.entry_references} | done.bucket_members
+    entry_members.update(member for member, _ in done.activity_references)
     entry_activities = {activity for _, activity in done.entry_references}
     for rows in (done.entries, done.buckets, done.activities):
         entry_members.update(row["member_id"] for row in rows)
@@ -514,7 +567,7 @@ def _applied_histories(
                 done.tier_changes.append(_tier_change_row(member_id, event, actor, now))
                 done.timeline.append(_timeline_row(holder.customer_id, member_id, event, actor))
             applied[row.key] = row
-            done.activities.append(vars(row))
+            done.add_activity(context.copy, vars(row))
         done.add_entries(context.copy, _entry_rows(book, now))
         deleted, buckets = stored.bucket_changes(member_id, book.ledger, holder.entries_count)
         done.deleted_buckets += [(member_id, seq) for seq in deleted]
@@ -579,7 +632,7 @@ def _applied_plain(
     expiries: dict[tuple[str, date], date | None] = {}
     counted = zip(activities, plain.lines, plain.events, plain.tiers, strict=True)
     for activity, lines, caused, tier in counted:
-        row = _history_row(next(activity_ids), holder, activity, now)
+        activity_id = next(activity_ids)
         for rule_id, currency, amount, _ in lines:
             seq += 1
             expires_on = expiries.get((currency, activity.on), ...)
@@ -589,7 +642,7 @@ def _applied_plain(
                 )
             if copy:  # COPY's text from the integers, as the line functions write the rows
                 entry, bucket = context.lines(
-                    member_id, seq, activity, rule_id, currency, amount, expires_on, row.id
+                    member_id, seq, activity, rule_id, currency, amount, expires_on, activity_id
                 )
                 done.entry_lines.append(entry)
                 buckets.setdefault(currency, []).append(bucket)
@@ -613,7 +666,7 @@ def _applied_plain(
                     "reverses": None,
                     "resolves": None,
                     "expires_on": expires_on,
-                    "activity_id": row.id,
+                    "activity_id": activity_id,
                     "memo": "",
                     "allocations": None,
                     "created_at": now,
@@ -630,17 +683,21 @@ def _applied_plain(
                 }
             )
             credited[currency] = credited.get(currency, 0) + amount
-        row.member_id = member_id
-        row.member_number = ""  # its member's
-        row.status = "applied"
-        row.tier = tier
         if events is not None:
             events[activity.key] = caused
         for event in caused:
             done.tier_changes.append(_tier_change_row(member_id, event, actor, now))
             done.timeline.append(_timeline_row(holder.customer_id, member_id, event, actor))
-        if copy and lines:
-            done.entry_references.add((member_id, row.id))
+        if copy:
+            done.activity_lines.append(context.activity_line(activity_id, holder, activity, tier))
+            done.activity_references.append((member_id, activity_id))
+            if lines:
+                done.entry_references.add((member_id, activity_id))
+            continue
+        row = _history_row(activity_id, holder, activity, now)
+        row.member_number = ""  # its member's
+        row.status = "applied"
+        row.tier = tier
         done.activities.append(vars(row))
     for rows in buckets.values():
         if copy:
@@ -769,14 +826,7 @@ def _history_row(
     activity_id: int, holder: _Holder, activity: domain.Activity, now: datetime
 ) -> SimpleNamespace:
     """An activity's record before it is applied, written later with the others."""
-    payload = {
-        "kind": activity.kind,
-        "on": activity.on.isoformat(),
-        "amounts": dict(activity.amounts),
-        "attributes": dict(activity.attributes),
-        "quantity": activity.quantity,
-        "reverses": activity.reverses,
-    }
+    payload = _payload(activity)
     return SimpleNamespace(
         id=activity_id,
         programme=holder.programme,
@@ -793,3 +843,15 @@ def _history_row(
         received_at=now,
         content_hash=_content_hash(payload),
     )
+
+
+def _payload(activity: domain.Activity) -> dict[str, Any]:
+    """An activity as its row stores it (and its content hash is made of)."""
+    return {
+        "kind": activity.kind,
+        "on": activity.on.isoformat(),
+        "amounts": dict(activity.amounts),
+        "attributes": dict(activity.attributes),
+        "quantity": activity.quantity,
+        "reverses": activity.reverses,
+    }
