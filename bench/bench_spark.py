@@ -54,6 +54,11 @@ def main() -> None:
     console.print(f"Loading {args.customers:,} customers and ~{args.transactions:,} purchases…")
     load(db, args.customers, args.transactions)
     rows: list[tuple[str, float, tuple[float, float, float]]] = []
+
+    def measured(what: str, wall: float, cpu: tuple[float, float, float]) -> None:
+        rows.append((what, wall, cpu))  # and said at once: a run that fails later keeps it
+        console.print(f"{what}: {wall:.1f} s wall, CPU driver/JVM+workers/PostgreSQL {cpu}")
+
     with tempfile.TemporaryDirectory(prefix="bench-spark-") as scratch:
         folder = Path(scratch)
 
@@ -61,7 +66,7 @@ def main() -> None:
             return service.export_parquet(db, directory=folder, as_of=AS_OF, source="imported")
 
         _, wall, cpu = _timed(export, db)
-        rows.append(("Parquet export (once, shared)", wall, cpu))
+        measured("Parquet export (once, shared)", wall, cpu)
 
         def run(engine: str, session=None):
             return service.run(
@@ -77,14 +82,14 @@ def main() -> None:
             )
 
         local, wall, cpu = _timed(lambda: run("local"), db)
-        rows.append(("[bold]local: egards score path[/]", wall, cpu))
+        measured("[bold]local: egards score path[/]", wall, cpu)
         for master in args.masters.split(","):
             session, wall, cpu = _timed(lambda m=master: spark_engine.session(m), db)
             master = session.sparkContext.master  # the one the session really runs on
-            rows.append((f"Spark {master}: session start", wall, cpu))
+            measured(f"Spark {master}: session start", wall, cpu)
             outcome, wall, cpu = _timed(lambda s=session: run("spark", s), db)
             assert outcome.counts == local.counts, (outcome.counts, local.counts)
-            rows.append((f"[bold]Spark {master}: batch run score[/]", wall, cpu))
+            measured(f"[bold]Spark {master}: batch run score[/]", wall, cpu)
             session.stop()
     table = Table(
         title=f"Scoring {local.counts['transactions']:,} transactions of "
