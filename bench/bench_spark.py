@@ -19,6 +19,7 @@ import os
 import tempfile
 import time
 from pathlib import Path
+from typing import ClassVar
 
 import _cpu
 from bench_scoring import AS_OF, fresh_database, load
@@ -42,12 +43,23 @@ def _timed(work, db):
     return result, wall, (cpu, children, server)
 
 
+class _Recorded(spark_engine.SparkCustomers):
+    """The customers of each Spark run, kept to say what their steps sent to the driver."""
+
+    made: ClassVar[list[spark_engine.SparkCustomers]] = []
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.made.append(self)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--transactions", type=int, default=10_000_000)
     parser.add_argument("--masters", default="local[2],local[1]")
     args = parser.parse_args()
+    spark_engine.SparkCustomers = _Recorded  # what the batch service makes for each run
     console = Console()
     start_load = os.getloadavg()[0]
     db = fresh_database()
@@ -90,6 +102,10 @@ def main() -> None:
             outcome, wall, cpu = _timed(lambda s=session: run("spark", s), db)
             assert outcome.counts == local.counts, (outcome.counts, local.counts)
             measured(f"[bold]Spark {master}: batch run score[/]", wall, cpu)
+            console.print(
+                f"rows received by the driver: {_Recorded.made[-1].received}, against "
+                f"{outcome.counts['purchase_days']:,} customer-days"
+            )
             session.stop()
     table = Table(
         title=f"Scoring {local.counts['transactions']:,} transactions of "

@@ -6,6 +6,7 @@ that fails half-way, changes nothing."""
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from sqlalchemy import select
 from egards.accounts.domain import SYSTEM
 from egards.analytics.errors import NoTransactions
 from egards.analytics.models import CustomerScore, ScoreRun
+from egards.analytics.settings import get_analytics_settings
 from egards.batch import service
 from egards.batch import spark as spark_engine
 from egards.batch.errors import ExportMismatch, SparkJobFailed, SparkUnavailable
@@ -139,6 +141,27 @@ def test_spark_scores_every_customer_exactly_as_the_single_machine_run(
         ("local", "succeeded", local.job_run_id),
         ("spark", "succeeded", on_spark.job_run_id),
     ]
+
+
+@pytest.fixture
+def holdout_choice(monkeypatch) -> Iterator[None]:
+    """The purchase model chosen by a holdout comparison (its distinct rows go through Spark's
+    summaries too)."""
+    monkeypatch.setenv("EGARDS_ANALYTICS_VALUE_MODEL", "holdout")
+    monkeypatch.setenv("EGARDS_ANALYTICS_HOLDOUT_DAYS", "120")
+    get_analytics_settings.cache_clear()
+    yield
+    get_analytics_settings.cache_clear()
+
+
+def test_the_holdout_comparison_on_spark_chooses_and_scores_as_on_one_machine(
+    db, spark, history, holdout_choice
+):
+    local, on_spark = _scored_on_both_engines(db, spark)
+    with db.unit_of_work() as session:
+        reports = [session.get_one(ScoreRun, run.job_run_id).report for run in (local, on_spark)]
+    assert "holdout_comparison" in reports[0]["value_models"]
+    assert reports[0]["value_models"] == reports[1]["value_models"]
 
 
 def test_a_spark_run_that_fails_half_way_keeps_the_previous_scores(db, spark, history, tmp_path):
