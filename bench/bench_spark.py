@@ -19,6 +19,7 @@ import os
 import tempfile
 import time
 from pathlib import Path
+from typing import ClassVar
 
 import _cpu
 from bench_scoring import AS_OF, fresh_database, load
@@ -42,18 +43,34 @@ def _timed(work, db):
     return result, wall, (cpu, children, server)
 
 
+class _Recorded(spark_engine.SparkCustomers):
+    """The customers of each Spark run, kept to say what their steps sent to the driver."""
+
+    made: ClassVar[list[spark_engine.SparkCustomers]] = []
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.made.append(self)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--transactions", type=int, default=10_000_000)
     parser.add_argument("--masters", default="local[2],local[1]")
     args = parser.parse_args()
+    spark_engine.SparkCustomers = _Recorded  # what the batch service makes for each run
     console = Console()
     start_load = os.getloadavg()[0]
     db = fresh_database()
     console.print(f"Loading {args.customers:,} customers and ~{args.transactions:,} purchases…")
     load(db, args.customers, args.transactions)
     rows: list[tuple[str, float, tuple[float, float, float]]] = []
+
+    def measured(what: str, wall: float, cpu: tuple[float, float, float]) -> None:
+        rows.append((what, wall, cpu))  # and said at once: a run that fails later keeps it
+        console.print(f"{what}: {wall:.1f} s wall, CPU driver/JVM+workers/PostgreSQL {cpu}")
+
     with tempfile.TemporaryDirectory(prefix="bench-spark-") as scratch:
         folder = Path(scratch)
 
@@ -61,7 +78,7 @@ def main() -> None:
             return service.export_parquet(db, directory=folder, as_of=AS_OF, source="imported")
 
         _, wall, cpu = _timed(export, db)
-        rows.append(("Parquet export (once, shared)", wall, cpu))
+        measured("Parquet export (once, shared)", wall, cpu)
 
         def run(engine: str, session=None):
             return service.run(
@@ -77,14 +94,18 @@ def main() -> None:
             )
 
         local, wall, cpu = _timed(lambda: run("local"), db)
-        rows.append(("[bold]local: egards score path[/]", wall, cpu))
+        measured("[bold]local: egards score path[/]", wall, cpu)
         for master in args.masters.split(","):
             session, wall, cpu = _timed(lambda m=master: spark_engine.session(m), db)
             master = session.sparkContext.master  # the one the session really runs on
-            rows.append((f"Spark {master}: session start", wall, cpu))
+            measured(f"Spark {master}: session start", wall, cpu)
             outcome, wall, cpu = _timed(lambda s=session: run("spark", s), db)
             assert outcome.counts == local.counts, (outcome.counts, local.counts)
-            rows.append((f"[bold]Spark {master}: batch run score[/]", wall, cpu))
+            measured(f"[bold]Spark {master}: batch run score[/]", wall, cpu)
+            console.print(
+                f"rows received by the driver: {_Recorded.made[-1].received}, against "
+                f"{outcome.counts['purchase_days']:,} customer-days"
+            )
             session.stop()
     table = Table(
         title=f"Scoring {local.counts['transactions']:,} transactions of "

@@ -18,13 +18,16 @@ from egards.analytics.btyd import fit_sbg
 from egards.analytics.errors import ModelDidNotConverge, NoTransactions
 from egards.analytics.rfm import DEFAULT_SEGMENT_RULES, SegmentRule
 from egards.analytics.scoring import (
+    EMPTY_SOURCE,
     DailyPurchases,
     ValueModels,
+    ValueSummary,
     customer_value,
     daily_purchases,
-    fit_value_models,
+    fit_value_summary,
     segments,
     value_deciles,
+    value_summary,
     window,
 )
 from egards.errors import N_
@@ -47,8 +50,8 @@ class BatchInput:
     programme_tiers: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     # (customer id, day) of each paid subscription month, for the sBG cohorts.
     subscriptions: tuple[np.ndarray, np.ndarray] | None = None
-    # How many transactions the arrays stand for, when an engine outside (Spark) has already
-    # summed them by customer and day; None when the arrays are the transactions themselves.
+    # How many transactions there are, when an engine outside (Spark) holds them (the arrays
+    # are then empty); None when the arrays are the transactions themselves.
     transactions: int | None = None
 
 
@@ -76,12 +79,96 @@ class BatchResult:
 Step = Callable[[str], None]
 
 
-class CustomerScorer(Protocol):
-    """Per-customer scoring given the fitted models: :func:`customer_scores` over everyone in
-    this process, or the same function run by another engine over partitions of the
-    customers (Spark: :func:`egards.batch.spark.customer_scorer`)."""
+@dataclass(frozen=True, slots=True)
+class Summaries:
+    """What the fits need of a set of customers, small whatever their number: the value
+    models' compressed histories, the churn model's counts at its cutoffs, and counts. The
+    summaries of any split of the customers merge into those of all (:meth:`merge`)."""
 
-    def __call__(
+    value: ValueSummary | None  # None when the run reuses a fit
+    churn: churn.Labelled
+    customers: int  # who had bought by the scoring date
+    scorable: int  # of whom active (not merged or erased)
+    purchase_days: int
+
+    @classmethod
+    def merge(cls, parts: Sequence[Summaries]) -> Summaries:
+        if not parts:
+            raise NoTransactions(EMPTY_SOURCE)
+        values = [p.value for p in parts if p.value is not None]
+        return cls(
+            ValueSummary.merge(values) if values else None,
+            churn.Labelled.merge([p.churn for p in parts]),
+            sum(p.customers for p in parts),
+            sum(p.scorable for p in parts),
+            sum(p.purchase_days for p in parts),
+        )
+
+
+def summaries(
+    daily: DailyPurchases,
+    *,
+    as_of: int,
+    settings: BatchSettings,
+    active_customers: np.ndarray | None,
+    fitting: bool,
+) -> Summaries:
+    """The :class:`Summaries` of the customers of ``daily`` (the value models' part only when
+    ``fitting``)."""
+    win = window(daily, cutoff=as_of, recent_days=churn.RECENT_DAYS)
+    scorable = win.present
+    if active_customers is not None:
+        scorable = scorable & np.isin(daily.customers, active_customers)
+    holdout = settings.holdout_days if settings.value_model == "holdout" else None
+    return Summaries(
+        value_summary(win, daily=daily, holdout_days=holdout) if fitting else None,
+        churn.labelled_counts(daily, as_of=as_of, horizon=settings.churn_window_days),
+        int(win.present.sum()),
+        int(scorable.sum()),
+        int(daily.day.size),
+    )
+
+
+def refuse_negative(count: int) -> None:
+    """Refuse transactions with a negative amount (``count`` of them), before any sum hides
+    them."""
+    if count:
+        raise NoTransactions(
+            N_(
+                "{count} transactions have a negative amount; refunds must cancel their"
+                " purchase, not be scored as purchases"
+            ),
+            field="amount_cents",
+            count=count,
+        )
+
+
+class CustomerScorer(Protocol):
+    """The customers of a run, where they are held: :class:`InProcess` (everyone in this
+    process), or an engine's partitions of them (Spark:
+    :class:`egards.batch.spark.SparkCustomers`), which runs the same functions on each part:
+    :func:`summaries` (merged for the fits), :func:`egards.analytics.churn.drawn_rows` (the
+    churn model's draws) and :func:`customer_scores`."""
+
+    def summaries(
+        self,
+        *,
+        as_of: int,
+        settings: BatchSettings,
+        active_customers: np.ndarray | None,
+        fitting: bool,
+    ) -> Summaries: ...
+
+    def training_rows(
+        self,
+        events: churn.CustomerEvents,
+        positions: dict[str, np.ndarray],
+        *,
+        as_of: int,
+        horizon: int,
+    ) -> dict[str, tuple[np.ndarray, np.ndarray]]: ...
+
+    def scores(
         self,
         events: churn.CustomerEvents,
         *,
@@ -90,6 +177,58 @@ class CustomerScorer(Protocol):
         churn_model: churn.ChurnModel | None,
         settings: BatchSettings,
     ) -> dict[str, np.ndarray]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class InProcess:
+    """Every customer's daily purchases in this process (the single-machine run)."""
+
+    daily: DailyPurchases
+
+    def summaries(
+        self,
+        *,
+        as_of: int,
+        settings: BatchSettings,
+        active_customers: np.ndarray | None,
+        fitting: bool,
+    ) -> Summaries:
+        return summaries(
+            self.daily,
+            as_of=as_of,
+            settings=settings,
+            active_customers=active_customers,
+            fitting=fitting,
+        )
+
+    def training_rows(
+        self,
+        events: churn.CustomerEvents,
+        positions: dict[str, np.ndarray],
+        *,
+        as_of: int,
+        horizon: int,
+    ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        found = churn.drawn_rows(self.daily, events, positions, as_of=as_of, horizon=horizon)
+        return churn.gathered([found], positions)
+
+    def scores(
+        self,
+        events: churn.CustomerEvents,
+        *,
+        as_of: int,
+        models: ValueModels,
+        churn_model: churn.ChurnModel | None,
+        settings: BatchSettings,
+    ) -> dict[str, np.ndarray]:
+        return customer_scores(
+            self.daily,
+            events,
+            as_of=as_of,
+            models=models,
+            churn_model=churn_model,
+            settings=settings,
+        )
 
 
 def customer_scores(
@@ -162,57 +301,49 @@ def run_batch(
         clock = now
         step(name)
 
-    amounts = np.asarray(data.amount_cents)
-    if amounts.size and np.any(amounts < 0):
-        raise NoTransactions(
-            N_(
-                "{count} transactions have a negative amount; refunds must cancel their"
-                " purchase, not be scored as purchases"
-            ),
-            field="amount_cents",
-            count=int((amounts < 0).sum()),
+    if scorer is None:
+        amounts = np.asarray(data.amount_cents)
+        refuse_negative(int((amounts < 0).sum()) if amounts.size else 0)
+        daily = daily_purchases(
+            customer_id=data.customer_id, day=data.day, amount_cents=data.amount_cents
         )
-    daily = daily_purchases(
-        customer_id=data.customer_id, day=data.day, amount_cents=data.amount_cents
+        scorer = InProcess(daily)
+    summary = scorer.summaries(
+        as_of=data.as_of,
+        settings=settings,
+        active_customers=data.active_customers,
+        fitting=reuse is None,
     )
-    win = window(daily, cutoff=data.as_of, recent_days=churn.RECENT_DAYS)
-    scorable = win.present.copy()
-    if data.active_customers is not None:
-        scorable &= np.isin(daily.customers, data.active_customers)
-    if not scorable.any():
+    if not summary.scorable:
         raise NoTransactions(
             N_("no transactions to score: no active customer bought anything by the scoring date")
         )
     done("summaries")
 
-    if reuse is None:
-        models, value_report = fit_value_models(
-            win,
-            purchase_model=settings.value_model,
-            daily=daily,
-            holdout_days=settings.holdout_days,
-        )
+    if summary.value is not None:
+        models, value_report = fit_value_summary(summary.value, purchase_model=settings.value_model)
         fitted = True
     else:
+        assert reuse is not None  # the summaries leave out the value part only then
         models, value_report = reuse, {"reused": True}
         fitted = False
     done("value models")
 
+    horizon = settings.churn_window_days
     model, churn_report = churn.train_and_evaluate(
-        daily,
-        data.events,
+        summary.churn,
+        partial(scorer.training_rows, data.events, as_of=data.as_of, horizon=horizon),
         as_of=data.as_of,
-        horizon=settings.churn_window_days,
+        horizon=horizon,
         max_rows=settings.churn_training_rows,
     )
     done("churn model")
 
-    score = scorer or partial(customer_scores, daily)
-    scored = score(
+    scored = scorer.scores(
         data.events, as_of=data.as_of, models=models, churn_model=model, settings=settings
     )
-    present = win.present
-    if not np.array_equal(scored["customer_id"], daily.customers[present]):
+    ids = scored["customer_id"]
+    if ids.size != summary.customers or np.any(ids[1:] <= ids[:-1]):
         raise ValueError("the customer scores do not cover the customers who bought")
     value = scored | segments(
         days_since_last=scored["days_since_last"],
@@ -224,7 +355,11 @@ def run_batch(
 
     # Values are computed for everyone present (the models need the whole population);
     # only active customers are written.
-    keep = scorable[present]
+    keep = (
+        np.ones(ids.size, dtype=bool)
+        if data.active_customers is None
+        else np.isin(ids, data.active_customers)
+    )
     ids = value["customer_id"][keep]
     clv = value["clv_cents"][keep]
     purchases = value["purchases"][keep]
@@ -267,8 +402,8 @@ def run_batch(
         "transactions": int(np.asarray(data.customer_id).size)
         if data.transactions is None
         else data.transactions,
-        "purchase_days": int(daily.day.size),
-        "customers_with_purchases": int(present.sum()),
+        "purchase_days": summary.purchase_days,
+        "customers_with_purchases": summary.customers,
         "customers_scored": int(ids.size),
         "repeat_buyers": int((purchases > 1).sum()),
     }

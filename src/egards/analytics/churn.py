@@ -14,7 +14,7 @@ and say, more than a contribution score.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Protocol
@@ -29,10 +29,14 @@ __all__ = [
     "FEATURES",
     "ChurnModel",
     "CustomerEvents",
+    "Labelled",
     "build_features",
     "churn_labels",
     "churn_reasons",
     "describe_reasons",
+    "drawn_rows",
+    "gathered",
+    "labelled_counts",
     "train_and_evaluate",
 ]
 
@@ -222,14 +226,14 @@ def _one_thread():
     return threadpool_limits(limits=1, user_api="openmp")
 
 
-def _fit(matrix: np.ndarray, labels: np.ndarray, *, max_rows: int, seed: int) -> ChurnModel:
+def _fit(matrix: np.ndarray, labels: np.ndarray, *, seed: int) -> ChurnModel:
+    """The model learnt from ``matrix`` and ``labels``, rows in the order they were drawn
+    (:func:`training_positions`): the first three quarters fit the booster, the rest its
+    calibration."""
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.isotonic import IsotonicRegression
 
-    rng = np.random.default_rng(seed)
-    rows = rng.permutation(labels.size)[:max_rows]
-    cut = int(rows.size * 0.75)
-    fit_rows, cal_rows = rows[:cut], rows[cut:]
+    cut = int(labels.size * 0.75)
     booster = HistGradientBoostingClassifier(
         max_iter=120,
         learning_rate=0.08,
@@ -241,10 +245,10 @@ def _fit(matrix: np.ndarray, labels: np.ndarray, *, max_rows: int, seed: int) ->
         random_state=seed,
     )
     with _one_thread():
-        booster.fit(matrix[fit_rows], labels[fit_rows])
-        raw = booster.predict_proba(matrix[cal_rows])[:, 1]
-    target = labels[cal_rows].astype(float)
-    if cal_rows.size >= MIN_ISOTONIC:
+        booster.fit(matrix[:cut], labels[:cut])
+        raw = booster.predict_proba(matrix[cut:])[:, 1]
+    target = labels[cut:].astype(float)
+    if target.size >= MIN_ISOTONIC:
         calibrator = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0)
         calibrator.fit(raw, target)
     else:
@@ -271,12 +275,11 @@ def _logit(p: np.ndarray) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
-def _enough(labels: np.ndarray) -> bool:
-    churned = int(labels.sum())
+def _enough(customers: int, churned: int) -> bool:
     return (
-        labels.size >= MIN_LABELLED
+        customers >= MIN_LABELLED
         and churned >= MIN_PER_CLASS
-        and labels.size - churned >= MIN_PER_CLASS
+        and customers - churned >= MIN_PER_CLASS
     )
 
 
@@ -299,9 +302,73 @@ def calibration_table(predicted: np.ndarray, actual: np.ndarray, bins: int = 10)
     return table
 
 
+def training_cutoffs(as_of: int, horizon: int) -> tuple[int, int]:
+    """The days the churn model is trained at and evaluated at (then retrained there)."""
+    return as_of - 2 * horizon, as_of - horizon
+
+
+def labelled(
+    daily: DailyPurchases, events: CustomerEvents, *, cutoff: int, horizon: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Features and churn labels of the customers who had bought by ``cutoff``, in customer
+    order: what the churn model learns from at that cutoff."""
+    matrix, win = build_features(daily, events, cutoff=cutoff)
+    return matrix[win.present], churn_labels(daily, cutoff=cutoff, horizon=horizon)[win.present]
+
+
+@dataclass(frozen=True, slots=True)
+class Labelled:
+    """How many customers had bought by each training cutoff (early, late), and how many of
+    them churned: what decides whether a model can be learnt, and its draws."""
+
+    customers: tuple[int, int]
+    churned: tuple[int, int]
+
+    @classmethod
+    def merge(cls, parts: Sequence[Labelled]) -> Labelled:
+        return cls(
+            (sum(p.customers[0] for p in parts), sum(p.customers[1] for p in parts)),
+            (sum(p.churned[0] for p in parts), sum(p.churned[1] for p in parts)),
+        )
+
+
+def labelled_counts(daily: DailyPurchases, *, as_of: int, horizon: int) -> Labelled:
+    """The :class:`Labelled` counts of the customers of ``daily``."""
+    customers, churned = [], []
+    for cutoff in training_cutoffs(as_of, horizon):
+        present = window(daily, cutoff=cutoff, recent_days=RECENT_DAYS).present
+        customers.append(int(present.sum()))
+        churned.append(int(churn_labels(daily, cutoff=cutoff, horizon=horizon)[present].sum()))
+    return Labelled((customers[0], customers[1]), (churned[0], churned[1]))
+
+
+#: The samples of customers training draws: at the early cutoff for the first model, at the
+#: late one for the holdout's evaluation and for the model that scores.
+SAMPLES = ("early", "checked", "late")
+
+
+def training_positions(counts: Labelled, *, max_rows: int, seed: int = 0) -> dict[str, np.ndarray]:
+    """For each of :data:`SAMPLES`, the positions (among the customers present at its cutoff,
+    in customer order) of the at most ``max_rows`` customers drawn at random, in the order
+    drawn (the evaluation's in customer order: it only measures)."""
+    early, late = counts.customers
+    checked = np.random.default_rng(seed + 2).permutation(late)[:max_rows]
+    checked.sort()
+    return {
+        "early": np.random.default_rng(seed).permutation(early)[:max_rows],
+        "checked": checked,
+        "late": np.random.default_rng(seed + 1).permutation(late)[:max_rows],
+    }
+
+
+#: The rows :func:`train_and_evaluate` asks for: given each sample's positions, the features
+#: and labels at them (:func:`labelled` at the sample's cutoff, then indexed).
+Rows = Callable[[dict[str, np.ndarray]], dict[str, tuple[np.ndarray, np.ndarray]]]
+
+
 def train_and_evaluate(
-    daily: DailyPurchases,
-    events: CustomerEvents,
+    counts: Labelled,
+    rows: Rows,
     *,
     as_of: int,
     horizon: int,
@@ -310,25 +377,22 @@ def train_and_evaluate(
 ) -> tuple[ChurnModel | None, dict]:
     """Train at ``as_of - 2 horizon``, evaluate out of time at ``as_of - horizon`` (on at most
     ``max_rows`` customers drawn at random), retrain there for today's scores. ``None`` (with
-    the reason in the report) when the history is too short or one-sided to learn from."""
+    the reason in the report) when the history is too short or one-sided to learn from.
+    ``rows`` gives the drawn customers' features and labels (:func:`labelled`): the customers
+    themselves may be anywhere (in this process, or spread over an engine's partitions)."""
     from sklearn.metrics import brier_score_loss, roc_auc_score
 
-    early, late = as_of - 2 * horizon, as_of - horizon
-    x_early, w_early = build_features(daily, events, cutoff=early)
-    x_late, w_late = build_features(daily, events, cutoff=late)
-    y_early = churn_labels(daily, cutoff=early, horizon=horizon)[w_early.present]
-    y_late = churn_labels(daily, cutoff=late, horizon=horizon)[w_late.present]
-    x_early, x_late = x_early[w_early.present], x_late[w_late.present]
+    early, late = training_cutoffs(as_of, horizon)
     report: dict = {
         "method": "gradient_boosting",
         "horizon_days": horizon,
         "features": list(FEATURES),
         "train_cutoff_day": early,
         "holdout_cutoff_day": late,
-        "train_customers": int(y_early.size),
-        "holdout_customers": int(y_late.size),
+        "train_customers": counts.customers[0],
+        "holdout_customers": counts.customers[1],
     }
-    if not (_enough(y_early) and _enough(y_late)):
+    if not all(map(_enough, counts.customers, counts.churned)):
         report["method"] = "btyd"
         # A message and its values, put in the reader's language when shown.
         report["reason"] = N_(
@@ -338,26 +402,75 @@ def train_and_evaluate(
             " purchase in the window under BG/NBD"
         )
         report["reason_values"] = {
-            "early": int(y_early.size),
-            "late": int(y_late.size),
+            "early": counts.customers[0],
+            "late": counts.customers[1],
             "needed": MIN_LABELLED,
             "per_class": MIN_PER_CLASS,
         }
         return None, report
-    model = _fit(x_early, y_early, max_rows=max_rows, seed=seed)
+    drawn = rows(training_positions(counts, max_rows=max_rows, seed=seed))
+    model = _fit(*drawn["early"], seed=seed)
     # A random sample of the holdout measures AUC and calibration to the third decimal; the
     # booster's prediction is the dearest step, so a million customers are not all needed.
-    checked = np.random.default_rng(seed + 2).permutation(y_late.size)[:max_rows]
-    checked.sort()
-    predicted, actual = model.predict(x_late[checked]), y_late[checked]
+    matrix, actual = drawn["checked"]
+    predicted = model.predict(matrix)
     report.update(
-        holdout_checked=int(checked.size),
+        holdout_checked=int(actual.size),
         auc=float(roc_auc_score(actual, predicted)),
         brier=float(brier_score_loss(actual, predicted)),
         churn_rate_holdout=float(actual.mean()),
         calibration=calibration_table(predicted, actual),
     )
-    return _fit(x_late, y_late, max_rows=max_rows, seed=seed + 1), report
+    return _fit(*drawn["late"], seed=seed + 1), report
+
+
+#: Drawn rows found among some of the customers: for each sample, where they are in the draw,
+#: their features and their labels.
+Found = dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]
+
+
+def drawn_rows(
+    daily: DailyPurchases,
+    events: CustomerEvents,
+    positions: dict[str, np.ndarray],
+    *,
+    as_of: int,
+    horizon: int,
+    first: tuple[int, int] = (0, 0),
+) -> Found:
+    """The drawn customers who are among those of ``daily``: for each sample, the rows of
+    :func:`labelled` at its ``positions`` less ``first`` (the position of ``daily``'s first
+    customer among all those present at the early and at the late cutoff)."""
+    early, late = training_cutoffs(as_of, horizon)
+    at = {
+        "early": (labelled(daily, events, cutoff=early, horizon=horizon), first[0]),
+        "late": (labelled(daily, events, cutoff=late, horizon=horizon), first[1]),
+    }
+    found: Found = {}
+    for name, wanted in positions.items():
+        (matrix, labels), offset = at["early" if name == "early" else "late"]
+        local = wanted - offset
+        mine = np.flatnonzero((local >= 0) & (local < labels.size))
+        found[name] = (mine, matrix[local[mine]], labels[local[mine]])
+    return found
+
+
+def gathered(
+    parts: Iterable[Found], positions: dict[str, np.ndarray]
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The drawn rows of every sample in the order drawn, from the parts that hold them."""
+    rows = {
+        name: (np.empty((wanted.size, len(FEATURES))), np.zeros(wanted.size, dtype=bool))
+        for name, wanted in positions.items()
+    }
+    filled = dict.fromkeys(positions, 0)
+    for found in parts:
+        for name, (where, matrix, labels) in found.items():
+            rows[name][0][where], rows[name][1][where] = matrix, labels
+            filled[name] += where.size
+    if filled != {name: wanted.size for name, wanted in positions.items()}:
+        raise ValueError(f"the drawn customers were not all found: {filled}")
+    return rows
 
 
 # --- Reasons in words ---------------------------------------------------------------------

@@ -48,19 +48,28 @@ def _labels(top: int) -> list[str]:
 
 
 def period_transactions(
-    model: BetaGeoModel | ParetoNBDModel, *, frequency, T, top: int = 7, seed: int = 0
+    model: BetaGeoModel | ParetoNBDModel,
+    *,
+    frequency,
+    T,
+    weights=None,
+    top: int = 7,
+    seed: int = 0,
 ) -> Comparison:
     """Number of customers with 0, 1, ..., ``top``+ repeat purchases: actual and expected.
+    ``weights``, when given, says how many customers each row stands for (distinct rows).
 
     For BG/NBD and MBG/NBD the expectation is exact (P(X(T) = n) summed over the customers'
     T); for Pareto/NBD it is the mean of a simulation of the same customers (ten draws).
     """
     x = np.minimum(np.asarray(frequency, dtype=float), top).astype(np.int64)
     big_t = np.asarray(T, dtype=float)
-    actual = np.bincount(x, minlength=top + 1)[: top + 1].astype(float)
+    weights = np.ones(x.size) if weights is None else np.asarray(weights, dtype=float)
+    actual = np.bincount(x, weights=weights, minlength=top + 1)[: top + 1]
     expected = np.zeros(top + 1)
     if isinstance(model, BetaGeoModel):
-        values, counts = np.unique(big_t, return_counts=True)
+        values, inverse = np.unique(big_t, return_inverse=True)
+        counts = np.bincount(inverse.reshape(-1), weights=weights, minlength=values.size)
         n = np.arange(top, dtype=float)
         for t, count in zip(values, counts, strict=True):
             p = probability_of_purchases(model, t=float(t), n=n)
@@ -69,8 +78,9 @@ def period_transactions(
     else:
         rng = np.random.default_rng(seed)
         draws = 10
+        customers_t = np.repeat(big_t, weights.astype(np.int64))
         for _ in range(draws):
-            simulated, _, _ = simulate_pareto_nbd(model, T=big_t, rng=rng)
+            simulated, _, _ = simulate_pareto_nbd(model, T=customers_t, rng=rng)
             k = np.minimum(simulated, top).astype(np.int64)
             expected += np.bincount(k, minlength=top + 1)[: top + 1] / draws
     return Comparison(_labels(top), actual, expected)

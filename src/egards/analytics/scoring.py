@@ -33,19 +33,22 @@ from egards.analytics.btyd._rows import unique_rows
 from egards.analytics.diagnostics import period_transactions
 from egards.analytics.errors import ModelDidNotConverge, NoTransactions
 from egards.analytics.rfm import DEFAULT_SEGMENT_RULES, SegmentRule, assign_segments, rfm_scores
-from egards.analytics.summary import compress
 from egards.errors import N_
 from egards.messages import error_message, message, plural_message
 
 __all__ = [
     "DailyPurchases",
+    "Histories",
     "ValueModels",
+    "ValueSummary",
     "Window",
     "customer_value",
     "daily_purchases",
     "fit_value_models",
+    "fit_value_summary",
     "segments",
     "value_deciles",
+    "value_summary",
     "window",
 ]
 
@@ -58,6 +61,7 @@ _BOUND = 24.0
 # customers, everybody buying on a fixed rhythm), BG/NBD is fitted again with its
 # log-parameters shrunk towards the moments start, by this much per customer.
 SHRINKAGE = 0.05
+EMPTY_SOURCE = N_("no transactions to score: the transaction source is empty")
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +87,7 @@ def daily_purchases(*, customer_id, day, amount_cents) -> DailyPurchases:
     if not (ids.shape == days.shape == amounts.shape):
         raise ValueError("customer_id, day and amount_cents must have the same length")
     if ids.size == 0:
-        raise NoTransactions(N_("no transactions to score: the transaction source is empty"))
+        raise NoTransactions(EMPTY_SOURCE)
     customers, code = _dense_codes(ids)
     first = int(days.min())
     span = int(days.max()) - first + 1
@@ -276,9 +280,10 @@ def _check_converged(name: str, fitted, n: int) -> None:
         )
 
 
-def _period_transactions(model, frequency: np.ndarray, big_t: np.ndarray) -> dict:
-    """Customers by repeat purchases, actual against the fitted model, for the run's report."""
-    comparison = period_transactions(model, frequency=frequency, T=big_t)
+def _period_transactions(model, frequency, big_t, weights) -> dict:
+    """Customers by repeat purchases, actual against the fitted model, for the run's report
+    (from the distinct histories and how many customers have each)."""
+    comparison = period_transactions(model, frequency=frequency, T=big_t, weights=weights)
     return {
         "labels": comparison.labels,
         "actual": [float(v) for v in comparison.actual],
@@ -319,25 +324,119 @@ def _fit_purchase_model(name: str, x, t_x, tt, weights, n: int):
     return fitted, report
 
 
-def compare_on_holdout(daily: DailyPurchases, *, cutoff: int, holdout_days: int) -> dict:
-    """Fit each purchase model on the purchases up to ``cutoff - holdout_days`` and compare
-    the purchases each predicts over the holdout with those made; the best has the lowest
-    mean absolute error per customer."""
-    calibration_end = cutoff - holdout_days
-    calibration = window(daily, cutoff=calibration_end)
-    full = window(daily, cutoff=cutoff)
-    present = calibration.present
-    n = int(present.sum())
-    frequency = calibration.frequency[present]
+@dataclass(frozen=True, slots=True)
+class Histories:
+    """Distinct rows of per-customer figures and how many customers have each (as floats, the
+    fits' weights), in the canonical order of :func:`unique_rows`. Summaries of any split of
+    the customers merge into the summary of all of them (:meth:`merge`), row for row."""
+
+    columns: tuple[np.ndarray, ...]
+    weights: np.ndarray
+
+    @classmethod
+    def of(cls, *columns: np.ndarray) -> Histories:
+        distinct, _, counts = unique_rows(*(np.asarray(c, dtype=float) for c in columns))
+        return cls(distinct, counts.astype(float))
+
+    @classmethod
+    def merge(cls, parts: Sequence[Histories]) -> Histories:
+        columns = [np.concatenate(c) for c in zip(*(p.columns for p in parts), strict=True)]
+        distinct, inverse, _ = unique_rows(*columns)
+        weights = np.concatenate([p.weights for p in parts])
+        return cls(distinct, np.bincount(inverse, weights=weights, minlength=distinct[0].size))
+
+    @property
+    def customers(self) -> int:
+        return int(self.weights.sum())
+
+
+@dataclass(frozen=True, slots=True)
+class ValueSummary:
+    """What the value models are fitted on, compressed: the distinct (frequency, recency, T)
+    of the customers present at the cutoff, the distinct (frequency, mean repeat spend in
+    currency units) of the repeat buyers, the spend and purchases of all, and for the holdout
+    comparison the distinct (frequency, recency, T, purchases in the holdout) as they stood at
+    its calibration cutoff."""
+
+    cutoff: int
+    histories: Histories
+    repeat_spend: Histories
+    spend_cents: float
+    purchases: int
+    holdout: Histories | None = None
+    holdout_days: int | None = None
+
+    @classmethod
+    def merge(cls, parts: Sequence[ValueSummary]) -> ValueSummary:
+        first = parts[0]
+        holdouts = [p.holdout for p in parts if p.holdout is not None]
+        return cls(
+            first.cutoff,
+            Histories.merge([p.histories for p in parts]),
+            Histories.merge([p.repeat_spend for p in parts]),
+            float(sum(p.spend_cents for p in parts)),
+            sum(p.purchases for p in parts),
+            Histories.merge(holdouts) if holdouts else None,
+            first.holdout_days,
+        )
+
+
+def value_summary(
+    win: Window, *, daily: DailyPurchases | None = None, holdout_days: int | None = None
+) -> ValueSummary:
+    """The :class:`ValueSummary` of the customers of ``win``; with the holdout comparison's
+    part when ``holdout_days`` is given (it needs ``daily``)."""
+    present = win.present
+    frequency, recency, big_t = win.frequency[present], win.recency[present], win.T[present]
+    monetary = win.monetary_value[present]
+    repeat = (frequency > 0) & (monetary > 0)
+    holdout = None
+    if holdout_days is not None:
+        if daily is None:
+            raise ValueError("the holdout comparison needs the daily purchases")
+        calibration = window(daily, cutoff=win.cutoff - holdout_days)
+        before = calibration.present
+        holdout = Histories.of(
+            calibration.frequency[before],
+            calibration.recency[before],
+            calibration.T[before],
+            win.purchases[before] - calibration.purchases[before],
+        )
+    return ValueSummary(
+        cutoff=win.cutoff,
+        # Fitted in currency units rather than cents: the same model, better-scaled numbers.
+        histories=Histories.of(frequency, recency, big_t),
+        repeat_spend=Histories.of(frequency[repeat], np.round(monetary[repeat]) / 100.0),
+        spend_cents=float(win.spend[present].sum()),
+        purchases=int(win.purchases[present].sum()),
+        holdout=holdout,
+        holdout_days=holdout_days,
+    )
+
+
+def _compressed(histories: Histories) -> tuple[np.ndarray, ...]:
+    """(frequency, recency, T, weights) of the distinct histories, whatever else their rows
+    hold (the holdout's purchases)."""
+    (x, t_x, tt), inverse, _ = unique_rows(*histories.columns[:3])
+    return x, t_x, tt, np.bincount(inverse, weights=histories.weights, minlength=x.size)
+
+
+def compare_on_holdout(summary: ValueSummary) -> dict:
+    """Fit each purchase model on the purchases up to the holdout's calibration cutoff and
+    compare the purchases each predicts over the holdout with those made; the best has the
+    lowest mean absolute error per customer."""
+    assert summary.holdout is not None and summary.holdout_days is not None
+    holdout_days = summary.holdout_days
+    frequency, recency, big_t, actual = summary.holdout.columns
+    counts = summary.holdout.weights
+    n = summary.holdout.customers
     if n == 0 or not np.any(frequency > 0):
         raise ModelDidNotConverge(
             N_("no holdout comparison: nobody bought twice in the {days} days before the holdout"),
             model="holdout",
             days=holdout_days,
         )
-    recency, big_t = calibration.recency[present], calibration.T[present]
-    actual = (full.purchases[present] - calibration.purchases[present]).astype(float)
-    x, t_x, tt, weights, _ = compress(frequency=frequency, recency=recency, T=big_t)
+    x, t_x, tt, weights = _compressed(summary.holdout)
     candidates: dict[str, dict] = {}
     for name, (_, label) in PURCHASE_MODELS.items():
         try:
@@ -352,8 +451,8 @@ def compare_on_holdout(daily: DailyPurchases, *, cutoff: int, holdout_days: int)
             "label": label,
             "params": fitted.model.params,
             "log_likelihood": fitted.log_likelihood,
-            "predicted_purchases": round(float(np.sum(predicted)), 1),
-            "mean_absolute_error": float(np.mean(np.abs(predicted - actual))),
+            "predicted_purchases": round(float(np.sum(predicted * counts)), 1),
+            "mean_absolute_error": float(np.sum(np.abs(predicted - actual) * counts) / n),
         }
     ranked = [k for k in candidates if "mean_absolute_error" in candidates[k]]
     if not ranked:
@@ -362,7 +461,7 @@ def compare_on_holdout(daily: DailyPurchases, *, cutoff: int, holdout_days: int)
     return {
         "holdout_days": holdout_days,
         "calibration_customers": n,
-        "actual_purchases": int(actual.sum()),
+        "actual_purchases": int(np.sum(actual * counts)),
         "candidates": candidates,
         "chosen": best,
     }
@@ -375,24 +474,35 @@ def fit_value_models(
     daily: DailyPurchases | None = None,
     holdout_days: int = 180,
 ) -> tuple[ValueModels, dict]:
+    """:func:`fit_value_summary` on the :func:`value_summary` of ``win`` (``daily`` is needed
+    by the holdout comparison only)."""
+    holdout = holdout_days if purchase_model == "holdout" else None
+    summary = value_summary(win, daily=daily, holdout_days=holdout)
+    return fit_value_summary(summary, purchase_model=purchase_model)
+
+
+def fit_value_summary(
+    summary: ValueSummary, *, purchase_model: str = "bg_nbd"
+) -> tuple[ValueModels, dict]:
     """Fit the purchase model on the duplicate-compressed summaries and Gamma-Gamma on repeat
     buyers. ``purchase_model`` is ``bg_nbd``, ``mbg_nbd``, ``pareto_nbd`` or ``holdout``: the
-    one of the three that best predicts the last ``holdout_days`` of ``daily`` when fitted
-    on the days before (the comparison is in the report)."""
+    one of the three that best predicts the holdout of ``summary`` when fitted on the days
+    before (the comparison is in the report)."""
     comparison = None
     if purchase_model == "holdout":
-        if daily is None:
-            raise ValueError("the holdout comparison needs the daily purchases")
-        comparison = compare_on_holdout(daily, cutoff=win.cutoff, holdout_days=holdout_days)
+        if summary.holdout is None:
+            raise ValueError("the holdout comparison needs the summary's holdout part")
+        comparison = compare_on_holdout(summary)
         purchase_model = comparison["chosen"]
     if purchase_model not in PURCHASE_MODELS:
         raise ValueError(f"unknown purchase model {purchase_model!r}")
-    present = win.present
-    n = int(present.sum())
+    histories = summary.histories
+    n = histories.customers
     if n == 0:
         raise NoTransactions(N_("no transactions to score: nobody had bought by the scoring date"))
-    frequency, recency, big_t = win.frequency[present], win.recency[present], win.T[present]
-    if not np.any(frequency > 0):
+    x, t_x, tt = histories.columns
+    weights = histories.weights
+    if not np.any(x > 0):
         raise ModelDidNotConverge(
             N_(
                 "BG/NBD cannot be fitted: none of the {n} customers bought twice, so repeat"
@@ -401,7 +511,6 @@ def fit_value_models(
             model="bg_nbd",
             n=n,
         )
-    x, t_x, tt, weights, _ = compress(frequency=frequency, recency=recency, T=big_t)
     bg, purchase_report = _fit_purchase_model(purchase_model, x, t_x, tt, weights, n)
     # The purchase model's report keeps the key "bg_nbd" (the page and older runs read it).
     report: dict = {"bg_nbd": purchase_report, "purchase_model": purchase_model}
@@ -414,19 +523,16 @@ def fit_value_models(
         log_likelihood=bg.log_likelihood,
         customers=n,
         distinct_rows=int(x.size),
-        period_transactions=_period_transactions(bg.model, frequency, big_t),
+        period_transactions=_period_transactions(bg.model, x, tt, weights),
     )
-    spend = win.spend[present]
-    mean_spend = float(spend.sum() / max(win.purchases[present].sum(), 1))
-    monetary = win.monetary_value[present]
-    repeat = (frequency > 0) & (monetary > 0)
+    mean_spend = float(summary.spend_cents / max(summary.purchases, 1))
+    repeat = summary.repeat_spend
     gamma_gamma = None
-    if int(repeat.sum()) >= MIN_REPEAT_BUYERS:
-        # Fitted in currency units rather than cents: the same model, better-scaled numbers.
-        (gx, gm), _, counts = unique_rows(frequency[repeat], np.round(monetary[repeat]) / 100.0)
-        gg = fit_gamma_gamma(frequency=gx, monetary_value=gm, weights=counts.astype(float))
+    if repeat.customers >= MIN_REPEAT_BUYERS:
+        gx, gm = repeat.columns
+        gg = fit_gamma_gamma(frequency=gx, monetary_value=gm, weights=repeat.weights)
         try:
-            _check_converged("Gamma-Gamma", gg, int(repeat.sum()))
+            _check_converged("Gamma-Gamma", gg, repeat.customers)
         except ModelDidNotConverge as failed:
             # Spend is the simpler half: the population's mean is a fair estimate for all.
             report["gamma_gamma"] = {
@@ -441,7 +547,7 @@ def fit_value_models(
                 "params": gg.model.params,
                 "standard_errors": dict(gg.standard_errors),
                 "log_likelihood": gg.log_likelihood,
-                "customers": int(repeat.sum()),
+                "customers": repeat.customers,
                 "unit": "currency",
             }
     else:
@@ -451,7 +557,7 @@ def fit_value_models(
                 " everyone",
                 "{count} repeat buyers, {needed} needed; the mean spend per purchase is used for"
                 " everyone",
-                int(repeat.sum()),
+                repeat.customers,
                 needed=MIN_REPEAT_BUYERS,
             )
         }

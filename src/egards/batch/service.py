@@ -2,9 +2,10 @@
 Spark, recorded in ``batch_runs``.
 
 Scoring: both engines end in the same call, :func:`egards.analytics.service.score`, which fits
-with the single-machine code and replaces the scores in one transaction; on Spark it is given
-the transactions Spark summed from the Parquet export instead of reading them itself, and Spark
-scores the customers partition by partition with the run's own per-customer function.
+with the single-machine code and replaces the scores in one transaction; on Spark the
+transactions stay with Spark (summed by customer and day, spread over partitions by customer),
+and each partition runs the run's own functions: the summaries the fits need (compressed, merged
+on the driver), the churn model's drawn customers, and the scores.
 Requalification: Spark evaluates the members of a fresh export partition by partition with
 :func:`egards.loyalty.service.requalified`, and the driver writes every batch with
 :func:`egards.loyalty.service.write_requalified` in one transaction, as
@@ -270,18 +271,19 @@ def _score(
                 return spark_engine.read_parquet(session_, path)
 
             origin = str(path)
-        frame, summed = spark_engine.daily_transactions(
+        frame, transactions = spark_engine.daily_transactions(
             read, as_of_day=analytics.epoch_day(as_of), origin=origin
         )
         stack.callback(frame.unpersist)
+        nothing = np.zeros(0, dtype=np.int64)  # the transactions stay with Spark
         return analytics.score(
             db,
             actor=actor,
             as_of=as_of,
             source=source,
             refit=refit,
-            transactions=summed,
-            scorer=spark_engine.customer_scorer(frame),
+            transactions=(nothing, nothing, nothing, transactions),
+            scorer=spark_engine.SparkCustomers(frame),
         )
 
 

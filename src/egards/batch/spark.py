@@ -20,6 +20,7 @@ import socket
 import subprocess
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,9 +35,9 @@ if TYPE_CHECKING:
     import pyarrow as pa
     from pyspark.sql import DataFrame, SparkSession
 
-    from egards.analytics.batch import BatchSettings, CustomerScorer
-    from egards.analytics.churn import ChurnModel, CustomerEvents
-    from egards.analytics.scoring import ValueModels
+    from egards.analytics.batch import BatchSettings, Summaries
+    from egards.analytics.churn import ChurnModel, CustomerEvents, Found
+    from egards.analytics.scoring import DailyPurchases, ValueModels
     from egards.loyalty.service import Requalified
 
 JAVA_PACKAGE = "openjdk-17-jre-headless"
@@ -224,85 +225,72 @@ def read_jdbc(spark: SparkSession, url: Any, query: str, *, lowest: int, highest
 
 def daily_transactions(
     read: Callable[[], DataFrame], *, as_of_day: int, origin: str
-) -> tuple[DataFrame, tuple[np.ndarray, np.ndarray, np.ndarray, int]]:
-    """The transactions ``read`` gives (:func:`read_parquet`, :func:`read_jdbc`) summed by customer
-    and day up to ``as_of_day`` (days since 1970-01-01), cached (the driver collects them for
-    the fits, the partitions score the customers from them); and their rows on the driver:
-    (customer id, day, amount, transaction count), ordered by customer then day. ``origin``
-    names where they were read, for an error.
+) -> tuple[DataFrame, int]:
+    """The transactions ``read`` gives (:func:`read_parquet`, :func:`read_jdbc`) summed by
+    customer and day up to ``as_of_day`` (days since 1970-01-01), spread over
+    ``spark.sql.shuffle.partitions`` partitions by ranges of customer ids (every day of a
+    customer in one partition, the partitions in customer order) and cached, for
+    :class:`SparkCustomers`; and how many transactions they are. Nothing of them comes to the
+    driver but these two counts. ``origin`` names where they were read, for an error.
 
     Amounts are integer cents summed as BIGINT (exact; ANSI mode fails on overflow), so the
     sums equal what :func:`egards.analytics.scoring.daily_purchases` makes of the raw rows.
+    Negative amounts are summed apart and refused, as the single-machine run refuses them.
     """
     from pyspark.sql import functions as F
+
+    from egards.analytics.batch import refuse_negative
 
     failing = failing_as(
         N_("Spark could not sum the transactions of {origin}: {cause}"), origin=origin
     )
-    with failing:  # reading starts at once (footers, the JDBC schema), the sums at toArrow
+    with failing:  # reading starts at once (footers, the JDBC schema), the sums at the count
         frame = (
             read()
             .where(F.col("day") <= F.lit(as_of_day))
             # Negative amounts apart: summed into a purchase they would slip past the batch's
-            # refusal of negative amounts, which must see them (daily_purchases adds them up).
+            # refusal of negative amounts, which must see them.
             .groupBy("customer_id", "day", (F.col("amount_cents") < 0).alias("negative"))
             .agg(
                 F.sum("amount_cents").cast("bigint").alias("amount_cents"),
                 F.count(F.lit(1)).alias("transactions"),
             )
+            .repartitionByRange(F.col("customer_id").asc_nulls_first())
             .cache()
         )
-        table = frame.orderBy(
-            F.col("customer_id").asc_nulls_first(),
-            F.col("day").asc_nulls_first(),
-            F.col("negative").asc_nulls_first(),
-        ).toArrow()
-    return frame, (
-        table.column("customer_id").to_numpy().astype(np.int64),
-        table.column("day").to_numpy().astype(np.int64),
-        table.column("amount_cents").to_numpy().astype(np.int64),
-        int(table.column("transactions").to_numpy().sum()),
-    )
+        counted = frame.agg(
+            F.sum("transactions").alias("all"),
+            F.sum(F.when(F.col("negative"), F.col("transactions")).otherwise(0)).alias("negative"),
+        ).first()
+    assert counted is not None  # an aggregate without grouping has one row
+    refuse_negative(int(counted["negative"] or 0))
+    return frame, int(counted["all"] or 0)
 
 
-# What :func:`egards.analytics.batch.customer_scores` returns, as Spark columns.
-SCORES = (
-    ("customer_id", "long"),
-    ("purchases", "long"),
-    ("spend_cents", "double"),
-    ("first_purchase_day", "long"),
-    ("last_purchase_day", "long"),
-    ("days_since_last", "long"),
-    ("probability_alive", "double"),
-    ("expected_purchases_12m", "double"),
-    ("expected_purchases_churn_window", "double"),
-    ("expected_spend_cents", "double"),
-    ("clv_cents", "double"),
-    ("churn_risk", "double"),
-    ("churn_reasons", "string"),
-)
+@dataclass
+class SparkCustomers:
+    """The customers of a scoring run held by Spark (:func:`daily_transactions`), for
+    :func:`egards.analytics.batch.run_batch`: each partition makes its customers' daily
+    purchases with :func:`egards.analytics.scoring.daily_purchases` and runs the
+    single-machine run's own functions on them; the driver receives what they return. That
+    is the partitions' summaries (compressed histories and counts, merged on the driver for
+    the fits), the churn model's drawn customers, and the scores (one row per customer, which
+    the driver writes). ``received`` counts the rows each step brought to the driver."""
 
+    frame: DataFrame
+    # By the first customer of each partition: its position among the customers present at
+    # the churn model's early and late cutoffs (where its share of the draws starts).
+    offsets: dict[int, tuple[int, int]] = field(default_factory=dict)
+    received: dict[str, int] = field(default_factory=dict)
 
-def customer_scorer(frame: DataFrame) -> CustomerScorer:
-    """Scoring of the customers of ``frame`` (:func:`daily_transactions`) by Spark: the rows are
-    spread over partitions by customer (``spark.sql.shuffle.partitions``), and each partition
-    runs :func:`egards.analytics.batch.customer_scores`, the single-machine run's own
-    per-customer scoring, with the models fitted on the driver (shipped with the task). The
-    scores come back ordered by customer, for what ranks customers against each other."""
-    from pyspark.sql import functions as F
+    def _each_partition(self, work: Callable[[DailyPurchases], Any], failure: str) -> list[Any]:
+        """``work`` on the daily purchases of each partition's customers, what it returns in
+        the order of the partitions' first customers; an error as ``failure`` (an ``N_``
+        template with ``{cause}``)."""
 
-    def score(
-        events: CustomerEvents,
-        *,
-        as_of: int,
-        models: ValueModels,
-        churn_model: ChurnModel | None,
-        settings: BatchSettings,
-    ) -> dict[str, np.ndarray]:
         def partition(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
             import pyarrow as pa
 
-            from egards.analytics.batch import customer_scores
             from egards.analytics.scoring import daily_purchases
 
             # The whole partition at once: a customer's days may straddle two Arrow batches.
@@ -315,7 +303,90 @@ def customer_scorer(frame: DataFrame) -> CustomerScorer:
                 day=rows.column("day").to_numpy(),
                 amount_cents=rows.column("amount_cents").to_numpy(),
             )
-            scored = customer_scores(
+            done = pickle.dumps(work(daily))  # read back by our own driver
+            yield pa.RecordBatch.from_pydict({"first": [int(daily.customers[0])], "done": [done]})
+
+        with failing_as(failure, field="engine"):
+            table = (
+                self.frame.select("customer_id", "day", "amount_cents")
+                .mapInArrow(partition, "first long, done binary")
+                .toArrow()
+            )
+        firsts = table.column("first").to_pylist()
+        done = table.column("done").to_pylist()
+        return [pickle.loads(done[i]) for i in np.argsort(firsts, kind="stable")]
+
+    def summaries(
+        self,
+        *,
+        as_of: int,
+        settings: BatchSettings,
+        active_customers: np.ndarray | None,
+        fitting: bool,
+    ) -> Summaries:
+        from egards.analytics.batch import Summaries, summaries
+
+        def summarise(daily: DailyPurchases) -> tuple[int, Summaries]:
+            return int(daily.customers[0]), summaries(
+                daily,
+                as_of=as_of,
+                settings=settings,
+                active_customers=active_customers,
+                fitting=fitting,
+            )
+
+        failure = N_("Spark could not summarise the customers: {cause}")
+        parts = self._each_partition(summarise, failure)
+        early = late = 0
+        for first, part in parts:
+            self.offsets[first] = (early, late)
+            early, late = early + part.churn.customers[0], late + part.churn.customers[1]
+        values = [part.value for _, part in parts if part.value is not None]
+        self.received["summaries"] = sum(
+            h.weights.size
+            for value in values
+            for h in (value.histories, value.repeat_spend, value.holdout)
+            if h is not None
+        )
+        return Summaries.merge([part for _, part in parts])
+
+    def training_rows(
+        self,
+        events: CustomerEvents,
+        positions: dict[str, np.ndarray],
+        *,
+        as_of: int,
+        horizon: int,
+    ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        from egards.analytics.churn import drawn_rows, gathered
+
+        offsets = dict(self.offsets)
+
+        def draw(daily: DailyPurchases) -> Found:
+            first = offsets.get(int(daily.customers[0]))
+            if first is None:  # a partition the summaries did not see
+                raise ValueError("Spark's partitions changed between two passes over them")
+            return drawn_rows(daily, events, positions, as_of=as_of, horizon=horizon, first=first)
+
+        parts = self._each_partition(
+            draw, N_("Spark could not draw the customers the churn model learns from: {cause}")
+        )
+        self.received["training"] = sum(rows.size for part in parts for rows, _, _ in part.values())
+        return gathered(parts, positions)
+
+    def scores(
+        self,
+        events: CustomerEvents,
+        *,
+        as_of: int,
+        models: ValueModels,
+        churn_model: ChurnModel | None,
+        settings: BatchSettings,
+    ) -> dict[str, np.ndarray]:
+        from egards.analytics.batch import customer_scores
+
+        def score(daily: DailyPurchases) -> dict[str, np.ndarray]:
+            return customer_scores(
                 daily,
                 events,
                 as_of=as_of,
@@ -323,22 +394,11 @@ def customer_scorer(frame: DataFrame) -> CustomerScorer:
                 churn_model=churn_model,
                 settings=settings,
             )
-            yield pa.RecordBatch.from_pydict({name: scored[name] for name, _ in SCORES})
 
-        failing = failing_as(N_("Spark could not score the customers: {cause}"), field="engine")
-        with failing:
-            table = (
-                frame.select("customer_id", "day", "amount_cents")
-                .repartition("customer_id")
-                .mapInArrow(partition, ", ".join(f"{name} {kind}" for name, kind in SCORES))
-                .orderBy(F.col("customer_id").asc_nulls_first())
-                .toArrow()
-            )
-        columns = {name: table.column(name).to_numpy() for name, _ in SCORES}
-        columns["churn_reasons"] = columns["churn_reasons"].astype(object)
-        return columns
-
-    return score
+        parts = self._each_partition(score, N_("Spark could not score the customers: {cause}"))
+        scored = {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
+        self.received["scores"] = int(scored["customer_id"].size)
+        return scored
 
 
 def requalified(

@@ -6,7 +6,9 @@ that fails half-way, changes nothing."""
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -15,6 +17,7 @@ from sqlalchemy import select
 from egards.accounts.domain import SYSTEM
 from egards.analytics.errors import NoTransactions
 from egards.analytics.models import CustomerScore, ScoreRun
+from egards.analytics.settings import get_analytics_settings
 from egards.batch import service
 from egards.batch import spark as spark_engine
 from egards.batch.errors import ExportMismatch, SparkJobFailed, SparkUnavailable
@@ -91,12 +94,45 @@ def _scored_on_both_engines(db, spark, **reading):
     return local, on_spark
 
 
-def test_spark_scores_every_customer_exactly_as_the_single_machine_run(db, spark, history):
+@pytest.fixture
+def on_the_driver(monkeypatch) -> list[spark_engine.SparkCustomers]:
+    """The customers each Spark run held, with what they sent to the driver."""
+    made: list[spark_engine.SparkCustomers] = []
+
+    class Recorded(spark_engine.SparkCustomers):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(spark_engine, "SparkCustomers", Recorded)
+    return made
+
+
+def test_spark_scores_every_customer_exactly_as_the_single_machine_run(
+    db, spark, history, on_the_driver
+):
     local, on_spark = _scored_on_both_engines(db, spark)
     assert on_spark.counts["customers_scored"] == len(history)
     with db.unit_of_work() as session:
         fits = [session.get_one(ScoreRun, run.job_run_id).parameters for run in (local, on_spark)]
+        reports = [session.get_one(ScoreRun, run.job_run_id).report for run in (local, on_spark)]
         runs = session.scalars(select(BatchRun).order_by(BatchRun.id)).all()
+    # The driver received the partitions' compressed histories (each distinct history at most
+    # once per partition), the churn model's draws and one score per customer: never the
+    # customers' days.
+    received, counts = on_the_driver[-1].received, on_spark.counts
+    distinct = reports[1]["value_models"]["bg_nbd"]["distinct_rows"]
+    repeat_buyers = reports[1]["value_models"]["gamma_gamma"]["customers"]
+    partitions = int(spark.conf.get("spark.sql.shuffle.partitions"))
+    assert distinct <= received["summaries"] <= partitions * distinct + repeat_buyers
+    assert received["summaries"] < counts["purchase_days"]
+    churn = reports[1]["churn"]
+    assert received["training"] == min(churn["train_customers"], 200_000) + 2 * min(
+        churn["holdout_customers"], 200_000
+    )
+    assert received["scores"] == counts["customers_with_purchases"]
+    assert reports[0]["value_models"] == reports[1]["value_models"]
+    assert reports[0]["churn"] == reports[1]["churn"]
     assert fits[0]["bg_nbd"].keys() == fits[1]["bg_nbd"].keys()
     for name, value in fits[0]["bg_nbd"].items():
         if isinstance(value, float):
@@ -105,6 +141,27 @@ def test_spark_scores_every_customer_exactly_as_the_single_machine_run(db, spark
         ("local", "succeeded", local.job_run_id),
         ("spark", "succeeded", on_spark.job_run_id),
     ]
+
+
+@pytest.fixture
+def holdout_choice(monkeypatch) -> Iterator[None]:
+    """The purchase model chosen by a holdout comparison (its distinct rows go through Spark's
+    summaries too)."""
+    monkeypatch.setenv("EGARDS_ANALYTICS_VALUE_MODEL", "holdout")
+    monkeypatch.setenv("EGARDS_ANALYTICS_HOLDOUT_DAYS", "120")
+    get_analytics_settings.cache_clear()
+    yield
+    get_analytics_settings.cache_clear()
+
+
+def test_the_holdout_comparison_on_spark_chooses_and_scores_as_on_one_machine(
+    db, spark, history, holdout_choice
+):
+    local, on_spark = _scored_on_both_engines(db, spark)
+    with db.unit_of_work() as session:
+        reports = [session.get_one(ScoreRun, run.job_run_id).report for run in (local, on_spark)]
+    assert "holdout_comparison" in reports[0]["value_models"]
+    assert reports[0]["value_models"] == reports[1]["value_models"]
 
 
 def test_a_spark_run_that_fails_half_way_keeps_the_previous_scores(db, spark, history, tmp_path):
