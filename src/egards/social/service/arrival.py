@@ -28,11 +28,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.orm import Session
 
 from egards.customers.domain import IdentityKind
-from egards.customers.models import Customer, Identity
 from egards.social import linking
 from egards.social.domain import LinkStatus
 from egards.social.models import SocialLink, SocialProfile
@@ -60,12 +59,16 @@ _TRAINING = threading.Lock()
 
 
 def _highest(session: Session) -> tuple[int, int]:
-    customers = session.scalar(select(func.max(Customer.id))) or 0
-    identities = (
-        session.scalar(select(func.max(Identity.id)).where(Identity.kind.in_(_COMPARED_IDENTITIES)))
-        or 0
-    )
-    return customers, identities
+    """The highest customer id, and the highest e-mail or phone identity id (the customer file
+    is another feature's: read in SQL, as ``customer_records`` reads it)."""
+    row = session.execute(
+        text(
+            "SELECT (SELECT max(id) FROM customers),"
+            " (SELECT max(id) FROM identities WHERE kind IN :kinds)"
+        ).bindparams(bindparam("kinds", expanding=True)),
+        {"kinds": [str(kind) for kind in _COMPARED_IDENTITIES]},
+    ).one()
+    return row[0] or 0, row[1] or 0
 
 
 def kept_model(session: Session) -> KeptModel | None:
