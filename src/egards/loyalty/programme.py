@@ -544,6 +544,9 @@ def _check(p: Programme) -> list[Problem]:
             for value in rule.values:
                 if value not in priced:
                     add(f"{path}.values.{value}", "is a value no case gives an amount for")
+            if rule.values:  # named at all: then every value a reader can meet is named
+                for value in sorted(priced - rule.values.keys()):
+                    add(f"{path}.values", f"has no name for {value!r}, which a case prices")
 
     rule_ids = {r.id for r in p.earning}
     for i, promotion in enumerate(p.promotions):

@@ -149,6 +149,20 @@ def test_a_value_named_for_readers_must_be_one_a_case_prices():
     assert problems_of(text) == ["earning[1].values.huge: is a value no case gives an amount for"]
 
 
+
+def test_once_values_are_named_every_priced_value_has_a_name():
+    text = MINIMAL.replace(
+        "tiers:\n",
+        "  - {id: xp, kind: per_activity, activities: [purchase], currency: XP, by: size,\n"
+        "     values: {small: {fr: petit, en: small}},\n"
+        "     cases: [{name: any, amounts: {small: 1, large: 3, huge: 5}}]}\n"
+        "tiers:\n",
+    )
+    assert problems_of(text) == [
+        "earning[1].values: has no name for 'huge', which a case prices",
+        "earning[1].values: has no name for 'large', which a case prices",
+    ]
+
 def test_expiry_needs_months_and_known_exempt_tiers():
     text = MINIMAL.replace(
         "name: {fr: points, en: points}}",
