@@ -18,6 +18,7 @@ import re
 import shutil
 import socket
 import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -178,6 +179,10 @@ def session(master: str, *, shuffle_partitions: int = 8) -> SparkSession:
     check(master)
     from pyspark.sql import SparkSession
 
+    if master.startswith("local"):
+        # Local executors run our functions in this Python (its packages), not in whichever
+        # python3 is first on PATH (Spark's default when PYSPARK_PYTHON is not set).
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder: Any = SparkSession.builder
     spark = (
         builder.master(master)
