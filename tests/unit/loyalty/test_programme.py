@@ -149,7 +149,6 @@ def test_a_value_named_for_readers_must_be_one_a_case_prices():
     assert problems_of(text) == ["earning[1].values.huge: is a value no case gives an amount for"]
 
 
-
 def test_once_values_are_named_every_priced_value_has_a_name():
     text = MINIMAL.replace(
         "tiers:\n",
@@ -162,6 +161,7 @@ def test_once_values_are_named_every_priced_value_has_a_name():
         "earning[1].values: has no name for 'huge', which a case prices",
         "earning[1].values: has no name for 'large', which a case prices",
     ]
+
 
 def test_expiry_needs_months_and_known_exempt_tiers():
     text = MINIMAL.replace(
