@@ -6,19 +6,24 @@ created after is found."""
 from __future__ import annotations
 
 import json
-from datetime import date
+import threading
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import select
 
 from egards.accounts.domain import SYSTEM
 from egards.cases import service as cases
+from egards.cases.schemas import SocialMentionCreate
 from egards.customers import service as customers
 from egards.customers.schemas import CustomerCreate
 from egards.social import service, synthetic
 from egards.social.models import SocialLink, SocialProfile
+from egards.social.service import arrival
+from tests.conftest import BOTH, own_database
 from tests.integration.cases.conftest import create_customer
 from tests.integration.social import add_drawn_customers
+from tests.integration.social.conftest import MENTION
 
 BASTIEN = {
     "network": "instagram",
@@ -165,3 +170,46 @@ def test_a_reviewers_no_is_not_proposed_again_at_the_next_mention(
     assert rejected.status_code == 200, rejected.text
     post_mention(**{**HELENE, "external_id": "3000000000009"})
     assert _links(db, "hq_voyages") == [("rejected", helene, "probabilistic")]
+
+
+@pytest.fixture(params=BOTH)
+def committed_db(request, tmp_path):
+    yield from own_database(request.param, tmp_path, "social_arrival")
+
+
+def test_a_large_file_trains_in_the_background_and_never_holds_an_arrival(
+    committed_db, monkeypatch
+):
+    """Above ``TRAINED_IN_THE_REQUEST`` customers the first arrival starts the training in a
+    thread and leaves its profile to the nightly batch instead of waiting minutes; once the
+    thread is done, the next arrival is scored with the model it kept."""
+    monkeypatch.setattr(arrival, "TRAINED_IN_THE_REQUEST", 10)
+    now = datetime(2026, 6, 1, 9, tzinfo=UTC)
+    with committed_db.unit_of_work() as session:
+        add_drawn_customers(
+            session, synthetic.customers(120, seed=3), "email", "city", "birth_date"
+        )
+        bastien = customers.create_customer(
+            session,
+            actor=SYSTEM,
+            data=CustomerCreate(
+                first_name="Bastien",
+                last_name="Marcellin",
+                city="Rennes",
+                birth_date=date(1984, 5, 2),
+            ),
+        ).id
+
+    def arrives(**fields):
+        with committed_db.unit_of_work() as session:
+            mention = SocialMentionCreate(**{**MENTION, **fields})
+            return service.social_sender(session, mention=mention, now=now)
+
+    assert arrives(**BASTIEN) is None  # not held: left unlinked while the model trains
+    training = [t for t in threading.enumerate() if t.name == "egards-social-model"]
+    assert len(training) == 1
+    training[0].join(timeout=120)
+    assert not training[0].is_alive()
+    assert arrives(**{**BASTIEN, "external_id": "3000000000003"}) == bastien
+    with committed_db.unit_of_work() as session:
+        assert service.kept_model(session) is not None

@@ -4,8 +4,11 @@ imported export), after the deterministic rules and before a person: the issue's
 Training the model (u by random sampling over the customers, their blocking keys sorted in
 DuckDB) costs seconds to minutes, scoring one profile with it milliseconds, so the trained
 ``linking.Model`` is kept in the process, one per database connection pool (the session's
-bind) and per retrained m (``retraining.current_model``). It is trained on first use, and
-follows the customer file:
+bind) and per retrained m (``retraining.current_model``). It is trained on first use: in
+the request itself for a small file (up to ``TRAINED_IN_THE_REQUEST`` customers, a second or
+two), in a thread of its own for a larger one (minutes at a million), the arrivals meanwhile
+left to the nightly batch (``egards social link``) rather than held. It follows the customer
+file:
 
 - customers created since (their id above the highest the model holds) and customers given
   an e-mail or phone since (an identity id above the highest seen) join the model
@@ -22,6 +25,7 @@ gives them a new blocking key (a new surname, a new city) is not found by that k
 
 from __future__ import annotations
 
+import logging
 import threading
 import weakref
 from dataclasses import dataclass, field
@@ -29,6 +33,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, func, select, text
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from egards.customers.domain import IdentityKind
@@ -54,8 +59,14 @@ class KeptModel:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
+TRAINED_IN_THE_REQUEST = 20_000
+"""Up to this highest customer id the model is trained by the request that first needs it;
+above, by a thread of its own (``_train_in_background``)."""
+
 _KEPT: weakref.WeakKeyDictionary[Any, KeptModel] = weakref.WeakKeyDictionary()
 _TRAINING = threading.Lock()
+_BACKGROUND: weakref.WeakKeyDictionary[Any, threading.Thread] = weakref.WeakKeyDictionary()
+_log = logging.getLogger(__name__)
 
 
 def _highest(session: Session) -> tuple[int, int]:
@@ -71,27 +82,65 @@ def _highest(session: Session) -> tuple[int, int]:
     return row[0] or 0, row[1] or 0
 
 
+def _trained(
+    session: Session, upto: tuple[int, int], version: int | None, m: dict[str, Any] | None
+) -> KeptModel | None:
+    people = customer_records(session, "c.id <= :upto", upto=upto[0])
+    if len(people) < 2:
+        return None
+    return KeptModel(linking.Model(people, m_probabilities=m), version, *upto)
+
+
+def _train_in_background(
+    bind: Any, upto: tuple[int, int], version: int | None, m: dict[str, Any] | None
+) -> None:
+    """Train the model of ``bind``'s database in a thread with a connection of its own, and
+    keep it once trained. Called under ``_TRAINING``."""
+    engine = bind.engine if isinstance(bind, Connection) else bind
+
+    def train() -> None:
+        try:
+            with Session(engine) as session:
+                kept = _trained(session, upto, version, m)
+            if kept is not None:
+                with _TRAINING:
+                    _KEPT[bind] = kept
+        except Exception:  # a thread's failure has no caller: said in the log, tried again later
+            _log.exception("training the social linking model failed")
+        finally:
+            with _TRAINING:
+                _BACKGROUND.pop(bind, None)
+
+    thread = threading.Thread(target=train, name="egards-social-model", daemon=True)
+    _BACKGROUND[bind] = thread
+    thread.start()
+
+
 def kept_model(session: Session) -> KeptModel | None:
-    """The trained model of the session's database, trained now if there is none (or the
-    reviews retrained m since, or the file's highest ids went down), with the customers
-    created or given an e-mail or phone since it was trained added; ``None`` with fewer than
-    two active customers (nothing to learn chance agreement from)."""
+    """The trained model of the session's database, with the customers created or given an
+    e-mail or phone since it was trained added. Trained now if there is none (or the reviews
+    retrained m since, or the file's highest ids went down) and the file is small; for a larger
+    file, training starts in the background and this is ``None`` until it is done. ``None``
+    also with fewer than two active customers (nothing to learn chance agreement from)."""
     bind = session.get_bind()
     retrained = current_model(session)
     version = retrained.id if retrained is not None else None
+    m = dict(retrained.m_probabilities) if retrained is not None else None
     customers_upto, identities_upto = _highest(session)
     with _TRAINING:
         kept = _KEPT.get(bind)
         if kept is not None and (kept.m_version != version or customers_upto < kept.customers_upto):
+            del _KEPT[bind]
             kept = None
         if kept is None:
-            people = customer_records(session, "c.id <= :upto", upto=customers_upto)
-            if len(people) < 2:
+            if customers_upto > TRAINED_IN_THE_REQUEST:
+                if bind not in _BACKGROUND:
+                    _train_in_background(bind, (customers_upto, identities_upto), version, m)
                 return None
-            model = linking.Model(
-                people, m_probabilities=retrained.m_probabilities if retrained else None
-            )
-            kept = _KEPT[bind] = KeptModel(model, version, customers_upto, identities_upto)
+            kept = _trained(session, (customers_upto, identities_upto), version, m)
+            if kept is None:
+                return None
+            _KEPT[bind] = kept
         elif customers_upto > kept.customers_upto or identities_upto > kept.identities_upto:
             added = customer_records(
                 session,
