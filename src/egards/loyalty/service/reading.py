@@ -30,7 +30,7 @@ def find_member(session: Session, *, actor: Actor, member_id: int) -> Member:
     member = session.get(Member, member_id)
     if member is None:
         raise NotFound(N_("member {member_id} not found"), member_id=member_id, field="member_id")
-    customers.check_visible(session, actor=actor, customer_id=member.customer_id)
+    customers.check_visible(session, actor=actor, customer_id=member.customer_id, referenced=True)
     return member
 
 
