@@ -124,7 +124,7 @@ def explain_member(
 ) -> str:
     """In words an agent can read to the customer: tier, what it took, what keeps it, balances."""
     member = find_member(session, actor=actor, member_id=member_id)
-    book = resume_book(session, member)
+    book = resume_book(session, member, posting=False)
     as_of = today()
     spendable = book.programme.spendable_currencies
     paragraphs = domain.explain(
