@@ -73,12 +73,19 @@ def get_customer(
     return customer
 
 
-def check_visible(session: Session, *, actor: Actor, customer_id: int) -> None:
+def check_visible(
+    session: Session, *, actor: Actor, customer_id: int, referenced: bool = False
+) -> None:
     """That the customer exists and the actor may read them, without loading the file: the
-    check every other feature makes before showing what it holds about a customer."""
+    check every other feature makes before showing what it holds about a customer.
+    ``referenced``: the caller read it from a row whose foreign key guarantees the customer
+    exists, so only a partner's restriction is left to read."""
     actor.require(Permission.CUSTOMERS_READ)
+    visible = _visible_to(actor)
+    if visible is None and referenced:
+        return
     query = select(Customer.id).where(Customer.id == customer_id)
-    if (visible := _visible_to(actor)) is not None:
+    if visible is not None:
         query = query.where(visible)
     if session.scalar(query) is None:
         raise NotFound(N_("customer {id} not found"), field="customer_id", id=customer_id)

@@ -12,11 +12,12 @@ from datetime import date
 from typing import Any
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from egards.accounts.domain import Actor, Permission
 from egards.audit import service as audit
+from egards.bulk import reserve_ids
 from egards.errors import Conflict, NotFound
 from egards.i18n import N_, render_message
 from egards.loyalty import domain, stored
@@ -49,8 +50,12 @@ def activity_of(data: ActivityCreate) -> domain.Activity:
     )
 
 
-def _resolve_member(session: Session, programme: Programme, data: ActivityCreate) -> Member | None:
-    """The member an activity names, locked as :func:`_lock` locks it (one read for both)."""
+def _resolve_member(
+    session: Session, programme: Programme, data: ActivityCreate
+) -> tuple[Member | None, int | None]:
+    """The member an activity names, locked as :func:`_lock` locks it (one read for both),
+    and on PostgreSQL the id the activity's row takes if it is applied (in the same round
+    trip: the row then goes in once, complete, instead of inserted and updated)."""
     if data.customer_id is not None:
         query = select(Member).where(
             Member.customer_id == data.customer_id, Member.programme == programme.code
@@ -59,9 +64,14 @@ def _resolve_member(session: Session, programme: Programme, data: ActivityCreate
         query = select(Member).where(
             Member.programme == programme.code, Member.number == stored_number(data.member_number)
         )
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
-    return session.scalar(query)
+    if session.get_bind().dialect.name != "postgresql":
+        return session.scalar(query), None
+    found = session.execute(
+        query.add_columns(
+            func.nextval(func.pg_get_serial_sequence(Activity.__tablename__, "id"))
+        ).with_for_update(of=Member)
+    ).one_or_none()
+    return (found[0], found[1]) if found else (None, None)
 
 
 def stored_number(number: str | None) -> str:
@@ -100,7 +110,7 @@ def record_activity(
         return _result(session, previous, lang)
     activity = activity_of(data)
     domain.validate_activity(programme, activity, today=today())
-    member = _resolve_member(session, programme, data)
+    member, reserved = _resolve_member(session, programme, data)
     row = Activity(
         programme=programme.code,
         key=data.key,
@@ -114,16 +124,20 @@ def record_activity(
         status="parked",
         payload=payload,
     )
-    session.add(row)
-    session.flush()
     if member is None:
+        session.add(row)
+        session.flush()
         audit_parked(session, actor=actor, row=row)
         return _result(session, row, lang)
+    # Its entries need its id; the row itself is added once applied, and goes in complete
+    # with close_book's first flush.
+    row.id = reserved or reserve_ids(session, Activity.__table__, 1)[0]
     book = resume_book(session, member)
     if not activity.reverses:  # whether its entries' keys are used: one read for all
         assert book.ledger_past is not None, "resume_book reads the stored past"
         book.ledger_past.prefetch([f"{activity.key}:{rule_id}" for rule_id in _rule_ids(programme)])
     events = _apply(session, book, row, activity)
+    session.add(row)
     close_book(session, book)
     _record_tier_events(session, book, events, actor=actor, source="activity")
     return _result(session, row, lang, events, book.lines[row.key])

@@ -108,8 +108,9 @@ def open_book(session: Session, member: Member) -> Book:
     )
 
 
-def resume_book(session: Session, member: Member) -> Book:
-    """A member's book from the stored state: what it costs does not depend on the history."""
+def resume_book(session: Session, member: Member, *, posting: bool = True) -> Book:
+    """A member's book from the stored state: what it costs does not depend on the history.
+    ``posting=False``: for a reader, without the cap usage only posts count in."""
     balances = {
         b.currency: b
         for b in session.scalars(select(Balance).where(Balance.member_id == member.id))
@@ -125,7 +126,8 @@ def resume_book(session: Session, member: Member) -> Book:
     past = stored.StoredPast(member.id, session)
     ledger = Ledger.resume(past, length=member.entries_count, totals=totals)
     programme = get_programme(member.programme)
-    usage = stored.read_usage(session, [member.id]) if stored.capped_rules(programme) else {}
+    capped = posting and stored.capped_rules(programme)
+    usage = stored.read_usage(session, [member.id]) if capped else {}
     return Book(
         member=member,
         programme=programme,

@@ -30,7 +30,7 @@ def find_member(session: Session, *, actor: Actor, member_id: int) -> Member:
     member = session.get(Member, member_id)
     if member is None:
         raise NotFound(N_("member {member_id} not found"), member_id=member_id, field="member_id")
-    customers.check_visible(session, actor=actor, customer_id=member.customer_id)
+    customers.check_visible(session, actor=actor, customer_id=member.customer_id, referenced=True)
     return member
 
 
@@ -124,7 +124,7 @@ def explain_member(
 ) -> str:
     """In words an agent can read to the customer: tier, what it took, what keeps it, balances."""
     member = find_member(session, actor=actor, member_id=member_id)
-    book = resume_book(session, member)
+    book = resume_book(session, member, posting=False)
     as_of = today()
     spendable = book.programme.spendable_currencies
     paragraphs = domain.explain(
