@@ -224,11 +224,12 @@ def score(
     Reads transactions and customer facts in bulk, fits BG/NBD and Gamma-Gamma (or reuses the
     last fit), trains the churn model, then replaces ``customer_scores`` and appends to
     ``score_history`` in one transaction. Any failure leaves the previous scores as they were,
-    marks the run failed with the cause, and is raised again. ``transactions``, when given, are
-    the (customer id, day, amount, transaction count) already summed by customer and day by
-    another engine (:mod:`egards.batch`), read instead of the database's transactions;
-    ``scorer``, when given, scores the customers with the fitted models instead of this
-    process (the same per-customer function run by that engine over partitions).
+    marks the run failed with the cause, and is raised again. ``transactions``, when given,
+    are read instead of the database's: (customer id, day, amount) arrays and the count of
+    transactions. Another engine (:mod:`egards.batch`) gives empty arrays and its count, and a
+    ``scorer`` that holds the sums by customer and day and gives the fits their compressed
+    inputs, the churn model's draws and the scores (the same per-customer functions run by
+    that engine over partitions) instead of this process.
     """
     from egards.analytics.batch import BatchInput, BatchSettings, run_batch
     from egards.analytics.scoring import ValueModels
