@@ -105,7 +105,7 @@ def _expiring(session: Session, member: Any, programme: Any, today: date) -> lis
     """Points of a dated bucket, by day, soonest first; or the whole balance's last day when
     any activity extends it."""
     found: list[Expiring] = []
-    book = loyalty.resume_book(session, member)
+    book = loyalty.resume_book(session, member, posting=False)  # a reader: no cap usage
     for currency in programme.spendable_currencies:
         expiry = currency.expiry
         if expiry is None or expiry.mode is ExpiryMode.NEVER:
