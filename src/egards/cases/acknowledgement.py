@@ -32,6 +32,8 @@ from egards.i18n import C_, N_, translate, translate_context, zone_label
 DEFAULT_LANGUAGE = "fr"
 FALLBACK_LANGUAGE = "en"
 """For a customer whose language we do not write: English is more widely read."""
+SUBJECT_LENGTH = 300
+"""The longest subject a case message stores (``case_messages.subject``)."""
 
 
 CHANNEL_LABELS: Mapping[Channel, str] = {
@@ -170,9 +172,12 @@ def _split_subject(text: str, *, language: str) -> Acknowledgement:
     body = "\n".join(line.rstrip() for line in rest.strip("\n").splitlines())
     while "\n\n\n" in body:
         body = body.replace("\n\n\n", "\n\n")
+    subject = first_line.removeprefix("Subject:").strip()
+    if len(subject) > SUBJECT_LENGTH:  # a long original subject; the stored copy must fit
+        subject = subject[: SUBJECT_LENGTH - 1] + "…"
     return Acknowledgement(
         language=language,
-        subject=first_line.removeprefix("Subject:").strip(),
+        subject=subject,
         body=body + "\n",
     )
 

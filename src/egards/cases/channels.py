@@ -36,6 +36,7 @@ from egards.cases.service import AttachmentIn, CaseDetails, CasesConfig, Inbound
 from egards.db import Database
 from egards.errors import DomainError, InvalidInput, PermissionDenied
 from egards.i18n import N_
+from egards.schemas import control_character
 
 WEB_FORM = Actor(label="web form", role=Role.ADMIN)
 SOCIAL = Actor(label="social webhook", role=Role.ADMIN)
@@ -172,6 +173,21 @@ def letter(
     """A postal letter: the scan and the agent's typed transcription. A scan that breaks the
     limits is refused with the reason, and nothing is created."""
     actor.require(Permission.CASES_WRITE)
+    # Form fields, not a JSON schema: the rule of egards.schemas.Input, applied here (a NUL
+    # byte is stored by SQLite but refused by PostgreSQL).
+    texts = {
+        "subject": subject,
+        "transcription": transcription,
+        "sender_name": sender_name,
+        "category": category,
+    }
+    for field, text in texts.items():
+        if where := control_character(text):
+            raise InvalidInput(
+                N_("contains a control character ({where}); only tab and line breaks are allowed"),
+                field=field,
+                where=where,
+            )
     if not transcription.strip():
         raise InvalidInput(N_("type the letter's text"), field="transcription")
     if scan is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from sqlalchemy import func, select
 
 from egards.accounts.domain import Role
@@ -269,6 +270,35 @@ def test_an_oversize_or_disguised_scan_is_refused_and_nothing_is_created(
     )
     assert disguised.status_code == 422
     assert count(db, Case) == 0
+
+
+@pytest.mark.parametrize("field", ["subject", "transcription", "sender_name", "category"])
+def test_a_letter_with_a_nul_byte_is_refused_naming_the_field_on_both_databases(
+    client, make_person, make_organisation, db, field
+):
+    # The API fuzz's input: PostgreSQL refused the NUL (a nameless 422), SQLite stored it.
+    partner = make_person(Role.PARTNER, organisation_id=make_organisation())
+    data = {"subject": "Lettre", "transcription": "Texte", field: "a\x00b"}
+    response = client.post("/api/v1/cases/letters", data=data, headers=partner.headers)
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["field"] == field
+    assert "U+0000 at character 2" in response.json()["detail"]
+    assert count(db, Case) == 0
+
+
+def test_a_letter_with_the_longest_subject_is_acknowledged_on_both_databases(
+    client, make_person, make_organisation
+):
+    # A 300-character subject made a 340-character acknowledgement subject: PostgreSQL
+    # refused it (varchar(300)) where SQLite stored it.
+    partner = make_person(Role.PARTNER, organisation_id=make_organisation())
+    data = {"subject": "é" * 300, "transcription": "Texte"}
+    response = client.post("/api/v1/cases/letters", data=data, headers=partner.headers)
+    assert response.status_code == 201, response.text
+    case_id = response.json()["case"]["id"]
+    messages = client.get(f"/api/v1/cases/{case_id}/messages", headers=partner.headers).json()
+    [ack] = [m for m in messages if m["kind"] == "acknowledgement"]
+    assert len(ack["subject"]) == 300 and ack["subject"].endswith("é…")
 
 
 def test_missing_fields_name_the_field(client, agent):
