@@ -438,14 +438,18 @@ def requalified(
                     {"first_id": [batch[0][0]], "computed": [pickle.dumps(computed)]}
                 )
 
-    partitions = spark.sparkContext.defaultParallelism  # one task per core
     failing = failing_as(
         N_("Spark could not requalify the members of {path}: {cause}"), path=str(path)
     )
     with failing:
+        members = spark.read.parquet(str(path))
+        # About one batch per partition, and at least one partition per core: the driver takes
+        # the results one partition at a time (toLocalIterator), and a partition of half a
+        # million members (one per core at a million) was lost from a local driver's block
+        # manager (TaskResultLost, measured).
+        partitions = max(spark.sparkContext.defaultParallelism, -(-members.count() // batch_size))
         frame = (
-            spark.read.parquet(str(path))
-            .repartition(partitions, "id")
+            members.repartition(partitions, "id")
             .sortWithinPartitions(F.col("id").asc_nulls_first())
             .mapInPandas(evaluate, "first_id long, computed binary")
         )
