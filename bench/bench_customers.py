@@ -107,10 +107,13 @@ def cpu_spent(db: Database, since: tuple[float, dict[int, int]]) -> float:
     return sum(_cpu.cpu_spent(db, since))
 
 
-def bare_load(db: Database, source: Path) -> float:
-    """The reference: the same rows, unvalidated, into plain tables in one go."""
+def bare_load(db: Database, source: Path) -> tuple[float, float]:
+    """The reference: the same rows, unvalidated, into plain tables in one go; its wall and
+    CPU seconds (this process and the backends), both from after the file was read, so that
+    the CPU is that of the same work as the wall time."""
     with source.open(encoding="utf-8") as handle:
         rows = list(csv.reader(handle))[1:]
+    clocks = _cpu.cpu_clocks(db)
     start = time.perf_counter()
     with db.engine.begin() as connection:
         connection.exec_driver_sql("DROP TABLE IF EXISTS bare_customers")
@@ -136,7 +139,7 @@ def bare_load(db: Database, source: Path) -> float:
             raw = connection.connection.driver_connection
             raw.executemany("INSERT INTO bare_customers VALUES (?,?,?,?,?)", customers)
             raw.executemany("INSERT INTO bare_identities VALUES (?,?,?)", identities)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, cpu_spent(db, clocks)
 
 
 def search_latencies(
@@ -239,9 +242,7 @@ def main() -> None:
         searches.add_column(column)
     for kind in ["sqlite", "postgresql"] if args.db == "both" else [args.db]:
         db = fresh_database(kind, workdir)
-        clocks = _cpu.cpu_clocks(db)
-        reference = bare_load(db, source)
-        reference_cpu = cpu_spent(db, clocks)
+        reference, reference_cpu = bare_load(db, source)
         clocks = _cpu.cpu_clocks(db)
         start = time.perf_counter()
         result = import_customers(
@@ -259,7 +260,7 @@ def main() -> None:
             f"{args.customers / ours:,.0f}",
             f"{ratio:.1f}×",
             f"{cpu_ratio:.1f}× ({ours_cpu:.1f} s / {reference_cpu:.1f} s)",
-            "yes" if min(ratio, cpu_ratio) <= 10 else "no",
+            "yes" if ratio <= 10 else f"no (CPU: {'yes' if cpu_ratio <= 10 else 'no'})",
         )
         with db.engine.begin() as connection:
             connection.exec_driver_sql("ANALYZE")
