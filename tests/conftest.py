@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
@@ -25,7 +25,7 @@ from egards.accounts.schemas import OrganisationCreate, TokenCreate, UserCreate
 from egards.app import create_app
 from egards.config import Settings
 from egards.db import Database, make_engine
-from egards.migrate import upgrade
+from egards.migrate import alembic_config, upgrade
 
 REQUIRE_ALL = os.environ.get("EGARDS_REQUIRE_ALL") == "1"
 PASSWORD = "correct horse battery"
@@ -130,6 +130,15 @@ def own_database(kind: str, tmp_path: Path, name: str, **options: Any) -> Iterat
     engine.dispose()
     if kind != "sqlite":
         drop_scratch_database(url)
+
+
+def migrate(db: Database, action: Callable[..., None], revision: str) -> None:
+    """Alembic's ``action`` (``command.upgrade``, ``command.downgrade``) to ``revision`` on
+    ``db``, in one transaction: for the tests that go down and up a migration."""
+    config = alembic_config()
+    with db.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        action(config, revision)
 
 
 @pytest.fixture(scope="session")

@@ -12,10 +12,8 @@ from sqlalchemy import select
 
 from egards.analytics.models import ScoreRun
 from egards.batch.models import BatchRun
-from egards.db import Database
 from egards.i18n import render_message
-from egards.migrate import alembic_config
-from tests.conftest import BOTH, own_database
+from tests.conftest import BOTH, migrate, own_database
 
 NO_DATA = "no transactions to score: the transaction source is empty"
 BEFORE = [  # (error, report) as the code before 0035 stored them
@@ -30,13 +28,6 @@ BATCH_BEFORE = ["executor lost half-way", None]
 @pytest.fixture(params=BOTH)
 def committed_db(request, tmp_path):
     yield from own_database(request.param, tmp_path, "run_errors")
-
-
-def _migrate(db: Database, action, revision: str) -> None:
-    config = alembic_config()
-    with db.engine.begin() as connection:
-        config.attributes["connection"] = connection
-        action(config, revision)
 
 
 def _old_runs() -> sa.TableClause:
@@ -74,7 +65,7 @@ def _old_batch_runs() -> sa.TableClause:
 
 def test_stored_causes_become_codes_and_messages_and_come_back(committed_db):
     db = committed_db
-    _migrate(db, command.downgrade, "0004")
+    migrate(db, command.downgrade, "0004")
     old = _old_runs()
     with db.engine.begin() as connection:
         connection.execute(
@@ -111,7 +102,7 @@ def test_stored_causes_become_codes_and_messages_and_come_back(committed_db):
             ],
         )
 
-    _migrate(db, command.upgrade, "heads")
+    migrate(db, command.upgrade, "heads")
     with db.unit_of_work() as session:
         after = session.scalars(select(ScoreRun).order_by(ScoreRun.id)).all()
         assert [r.error_code for r in after] == [
@@ -131,11 +122,11 @@ def test_stored_causes_become_codes_and_messages_and_come_back(committed_db):
         assert [r.reason_code for r in batches] == ["batch_run_failed", None]
         assert render_message("fr", batches[0].reason_message) == "échec : executor lost half-way"
 
-    _migrate(db, command.downgrade, "0004")
+    migrate(db, command.downgrade, "0004")
     old_batches = _old_batch_runs()
     with db.engine.begin() as connection:
         back = connection.execute(select(old.c.error, old.c.report).order_by(old.c.id)).all()
         reasons = connection.scalars(select(old_batches.c.reason).order_by(old_batches.c.id))
         assert list(reasons) == BATCH_BEFORE
     assert [(r.error, r.report) for r in back] == BEFORE
-    _migrate(db, command.upgrade, "heads")
+    migrate(db, command.upgrade, "heads")

@@ -23,8 +23,7 @@ from egards.i18n import render_message
 from egards.loyalty import intake, service
 from egards.loyalty.models import Activity
 from egards.loyalty.schemas import ActivityCreate
-from egards.migrate import alembic_config
-from tests.conftest import BOTH, own_database
+from tests.conftest import BOTH, migrate, own_database
 from tests.integration.loyalty import enrolled
 
 TODAY = date.today()
@@ -33,13 +32,6 @@ TODAY = date.today()
 @pytest.fixture(params=BOTH)
 def committed_db(request, tmp_path):
     yield from own_database(request.param, tmp_path, "lean_rows")
-
-
-def _migrate(db: Database, action, revision: str) -> None:
-    config = alembic_config()
-    with db.engine.begin() as connection:
-        config.attributes["connection"] = connection
-        action(config, revision)
 
 
 def _flight(key: str, customer_id: int, days_ago: int, **attributes) -> ActivityCreate:
@@ -152,7 +144,7 @@ def test_lean_activity_rows_read_as_the_stored_lines_did_before_and_after_the_mi
     # Down to the revision before: the lines, the entries posted and the numbers are stored
     # again, as the code of that revision reads them; the reasons are those read above. The
     # tier changes get their two sentences back (0028), read as the same words coming up.
-    _migrate(db, command.downgrade, "0012")
+    migrate(db, command.downgrade, "0012")
     with db.unit_of_work() as session:
         columns = (Activity.key, Activity.member_number, Activity.earnings, Activity.entry_seqs)
         stored = {
@@ -163,7 +155,7 @@ def test_lean_activity_rows_read_as_the_stored_lines_did_before_and_after_the_mi
             assert row.member_number == result["member_number"]
             assert [e["reason"] for e in row.earnings] == [e["reason"] for e in result["earnings"]]
             assert len(row.entry_seqs) == len(result["earnings"])
-    _migrate(db, command.upgrade, "heads")
+    migrate(db, command.upgrade, "heads")
     assert _replays(db, sent) == (replays, one)
     assert _explanations(db, member_id) == explained
     assert _tier_history(db, member_id) == history

@@ -15,8 +15,7 @@ from egards.db import Database
 from egards.loyalty import service
 from egards.loyalty.models import Entry, Member
 from egards.loyalty.schemas import ActivityCreate
-from egards.migrate import alembic_config
-from tests.conftest import BOTH, own_database
+from tests.conftest import BOTH, migrate, own_database
 from tests.integration.loyalty import enrolled
 
 TODAY = date.today()
@@ -25,13 +24,6 @@ TODAY = date.today()
 @pytest.fixture(params=BOTH)
 def committed_db(request, tmp_path):
     yield from own_database(request.param, tmp_path, "plain_posts")
-
-
-def _migrate(db: Database, action, revision: str) -> None:
-    config = alembic_config()
-    with db.engine.begin() as connection:
-        config.attributes["connection"] = connection
-        action(config, revision)
 
 
 def _ledger(db: Database, member_id: int):
@@ -87,10 +79,10 @@ def test_a_ledger_replays_the_same_with_or_without_stored_post_arguments(committ
         assert without >= 4  # the flights' XP and miles, the goodwill: plain posts
     before = _ledger(db, member_id)
 
-    _migrate(db, command.downgrade, "0002")
+    migrate(db, command.downgrade, "0002")
     with db.unit_of_work() as session:
         assert session.scalar(select(func.count()).where(Entry.args.is_(None))) == 0
     assert _ledger(db, member_id) == before
 
-    _migrate(db, command.upgrade, "heads")
+    migrate(db, command.upgrade, "heads")
     assert _ledger(db, member_id) == before

@@ -40,26 +40,28 @@ HELENE = {
 }
 
 
+def _add_customers(session) -> list[int]:
+    """120 drawn customers, then Hélène Quenouille and Bastien Marcellin: their ids."""
+    add_drawn_customers(session, synthetic.customers(120, seed=3), "email", "city", "birth_date")
+    return [
+        customers.create_customer(session, actor=SYSTEM, data=CustomerCreate(**data)).id
+        for data in (
+            {"first_name": "Hélène", "last_name": "Quenouille", "city": "Lyon"},
+            {
+                "first_name": "Bastien",
+                "last_name": "Marcellin",
+                "city": "Rennes",
+                "birth_date": date(1984, 5, 2),
+                "emails": ["bastien.marcellin@example.fr"],
+            },
+        )
+    ]
+
+
 @pytest.fixture
 def file_of_customers(db):
     with db.unit_of_work() as session:
-        add_drawn_customers(
-            session, synthetic.customers(120, seed=3), "email", "city", "birth_date"
-        )
-        made = [
-            customers.create_customer(session, actor=SYSTEM, data=CustomerCreate(**data)).id
-            for data in (
-                {"first_name": "Hélène", "last_name": "Quenouille", "city": "Lyon"},
-                {
-                    "first_name": "Bastien",
-                    "last_name": "Marcellin",
-                    "city": "Rennes",
-                    "birth_date": date(1984, 5, 2),
-                    "emails": ["bastien.marcellin@example.fr"],
-                },
-            )
-        ]
-        return made
+        return _add_customers(session)
 
 
 def _links(db, handle):
@@ -186,19 +188,7 @@ def test_a_large_file_trains_in_the_background_and_never_holds_an_arrival(
     monkeypatch.setattr(arrival, "TRAINED_IN_THE_REQUEST", 10)
     now = datetime(2026, 6, 1, 9, tzinfo=UTC)
     with committed_db.unit_of_work() as session:
-        add_drawn_customers(
-            session, synthetic.customers(120, seed=3), "email", "city", "birth_date"
-        )
-        bastien = customers.create_customer(
-            session,
-            actor=SYSTEM,
-            data=CustomerCreate(
-                first_name="Bastien",
-                last_name="Marcellin",
-                city="Rennes",
-                birth_date=date(1984, 5, 2),
-            ),
-        ).id
+        _helene, bastien = _add_customers(session)
 
     def arrives(**fields):
         with committed_db.unit_of_work() as session:
