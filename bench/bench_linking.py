@@ -5,6 +5,7 @@
     python bench/bench_linking.py --one-only [--customers 1000000]
     python bench/bench_linking.py --webhook [--customers 1000000]
     python bench/bench_linking.py --thresholds
+    python bench/bench_linking.py --activity [--contacts-per-year 0.124]
 
 Quality: precision, recall and F1 of pairs
 - on FEBRL 1 and FEBRL 2 (the Freely Extensible Biomedical Record Linkage sets shipped inside
@@ -37,6 +38,15 @@ like a customer's own profile count too).
 the kept model (cold), and the next ones (warm), in CPU time of the process and of PostgreSQL
 beside the wall time. ``--speed-only`` measures speed alone; the batch is reported in CPU
 time (the process's, DuckDB's threads included) beside the wall time and the load average.
+``--activity`` measures activity corroboration (``social.corroboration``) on the social set
+with posts and contacts drawn beside it (``synthetic.activity``): customers contact the
+company at ``--contacts-per-year`` (the background; default: what the demo generates, measured
+with ``--demo-rate DATABASE_URL``), and a profile's true owner also contacted it within the
+window before one of its posts with probability r, for r in 0, 0.1, 0.2, 0.3 and 0.5. For each
+r: u measured on the drawn contacts as the product measures it, precision, recall, F1 and the
+share sent to review at the defaults on the test half (even profile ids, as ``--thresholds``),
+with m the shipped setting and with m the share the reviews would learn (the true owners'
+share with a contact in the window, counted on the set), and the per-class bound.
 """
 
 from __future__ import annotations
@@ -59,7 +69,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from sqlalchemy import text  # noqa: E402
 
-from egards.social import linking, synthetic  # noqa: E402
+from egards.social import corroboration, linking, synthetic  # noqa: E402
 from egards.social.settings import SocialSettings  # noqa: E402
 
 CACHE = ROOT / "bench" / ".cache"
@@ -512,6 +522,120 @@ def ceiling(
     return unscored, tied, truths
 
 
+DEMO_CONTACTS_PER_YEAR = 0.124
+"""Contacts per active customer per year in the demo (``--demo-rate``: 618 inbound contacts,
+social ones excepted, of 5,002 active customers over a year, seed 7; see docs/benchmarks.md,
+"Activity corroboration")."""
+
+
+def demo_rate(url: str) -> None:
+    """What the demo generates: inbound case messages (social ones excepted) of active
+    customers over the last year, per active customer, and the same as cases."""
+    from sqlalchemy import create_engine
+
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        active = "SELECT count(*) FROM customers WHERE status = 'active'"
+        customers = connection.scalar(text(active))
+        rows = connection.execute(text(
+            "SELECT m.created_at, c.id FROM case_messages m JOIN cases c ON c.id = m.case_id"
+            " JOIN customers cu ON cu.id = c.customer_id WHERE m.kind = 'inbound'"
+            " AND m.channel <> 'social' AND cu.status = 'active'")).all()  # fmt: skip
+        everything = connection.scalar(text("SELECT count(*) FROM cases"))
+    times = sorted(r[0] if isinstance(r[0], datetime) else datetime.fromisoformat(r[0])
+                   for r in rows)  # fmt: skip
+    cases = len({r[1] for r in rows})
+    span = (times[-1] - times[0]).total_seconds() / 86400 if times else 0
+    first, last = (times[0], times[-1]) if times else ("-", "-")
+    print(f"active customers {customers:,}; cases in the file {everything:,}; inbound contacts "
+          f"of active customers (not social) {len(rows):,} in {cases:,} cases, from {first} "
+          f"to {last} ({span:.0f} days)")  # fmt: skip
+    print(f"contacts per active customer (the file's whole span taken as the year, the product's "
+          f"estimator): {len(rows) / max(customers or 1, 1):.3f}")  # fmt: skip
+
+
+def activity_curve(
+    n_customers: int,
+    n_profiles: int,
+    options: SocialSettings,
+    *,
+    contacts_per_year: float,
+    rates: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3, 0.5),
+) -> None:
+    from datetime import timedelta
+
+    load = os.getloadavg()[0]
+    data = synthetic.social_set(n_customers, n_profiles)
+    cpu = time.process_time()
+    pairs = linking.score(
+        [linking.profile_record(p) for p in data.profiles],
+        [linking.customer_record(c) for c in data.customers],
+        min_weight=options.link_lower,
+    )
+    scored_cpu = time.process_time() - cpu
+    window = timedelta(hours=options.activity_window_hours)
+    hours = options.activity_window_hours
+
+    def measure(scored: list) -> tuple[float, float, float, float]:
+        mine = [p for p in scored if int(p.left_id) % 2 == 0]
+        decided = linking.decide_best(
+            mine, upper=options.link_upper, lower=options.link_lower,
+            margin=options.link_margin, name_only_upper=options.link_name_only_upper,
+        )  # fmt: skip
+        links = {(k, d.best.right_id) for k, d in decided.items() if d.outcome == "link"}
+        truth = {(k, v) for k, v in data.truth.items() if int(k) % 2 == 0}
+        precision, recall, f1 = prf(links, truth)
+        review = sum(d.outcome == "review" for d in decided.values())
+        return precision, recall, f1, review / (n_profiles / 2)
+
+    print(f"social set {n_profiles:,} profiles against {n_customers:,} customers; window "
+          f"{hours:g} h; background {contacts_per_year:g} contacts per customer per year; "
+          f"shipped m {options.activity_m:g}; scored in {scored_cpu:.1f} s CPU; load average "
+          f"{load:.1f}")  # fmt: skip
+    print("| r | u measured | m | precision | recall | F1 | sent to review | per-class bound F1 "
+          "| true links still tied | CPU s (term) |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    p, r_, f, share = measure(pairs)
+    bound = rule_ceiling(pairs, data.truth, half=0)[2]
+    _, tied, _ = ceiling(pairs, data.truth, half=0)
+    print(f"| — (no term) | — | — | {p:.4f} | {r_:.4f} | {f:.4f} | {share:.1%} | {bound:.4f} "
+          f"| {tied} | — |")  # fmt: skip
+    for rate in rates:
+        drawn = synthetic.activity(
+            data, owner_rate=rate, contacts_per_year=contacts_per_year, window_hours=hours
+        )
+        contacts = {
+            customer: [corroboration.Contact(customer, at, "email") for at in moments]
+            for customer, moments in drawn.contacts.items()
+        }
+        u = corroboration.chance_of_contact(
+            contacts=sum(len(found) for found in drawn.contacts.values()),
+            customers=len(data.customers),
+            hours=corroboration.HOURS_PER_YEAR,
+            window_hours=hours,
+        )
+        # What reviews would learn: the share of true owners with a contact in the window.
+        owned = [
+            corroboration.contact_before(drawn.posts[profile], contacts.get(owner, ()),
+                                         window=window) is not None
+            for profile, owner in data.truth.items()
+        ]  # fmt: skip
+        learnt = sum(owned) / len(owned)
+        for label, m in ((f"{options.activity_m:g} (shipped)", options.activity_m),
+                         (f"{learnt:.3f} (learnt)", learnt)):  # fmt: skip
+            cpu = time.process_time()
+            scored = corroboration.corroborate(
+                pairs, posts=drawn.posts, contacts=contacts, m=m, u=u, window=window
+            )
+            term_cpu = time.process_time() - cpu
+            p, r_, f, share = measure(scored)
+            bound = rule_ceiling(scored, data.truth, half=0)[2]
+            _, tied, _ = ceiling(scored, data.truth, half=0)
+            print(f"| {rate:g} | {u:.4f} | {label} | {p:.4f} | {r_:.4f} | {f:.4f} | {share:.1%} "
+                  f"| {bound:.4f} | {tied} | {term_cpu:.2f} |")  # fmt: skip
+    print(f"load average at the end {os.getloadavg()[0]:.1f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
@@ -524,8 +648,21 @@ def main() -> None:
     parser.add_argument("--webhook", action="store_true")
     parser.add_argument("--thresholds", action="store_true")
     parser.add_argument("--speed-only", action="store_true")
+    parser.add_argument("--activity", action="store_true")
+    parser.add_argument("--contacts-per-year", type=float, default=DEMO_CONTACTS_PER_YEAR)
+    parser.add_argument("--demo-rate", metavar="DATABASE_URL")
+    parser.add_argument("--rates", default="0,0.1,0.2,0.3,0.5",
+                        help="The owners' rates r of --activity, comma-separated.")  # fmt: skip
     args = parser.parse_args()
     options = SocialSettings()
+    if args.demo_rate:
+        demo_rate(args.demo_rate)
+        return
+    if args.activity:
+        activity_curve(args.social_customers, args.social_profiles, options,
+                       contacts_per_year=args.contacts_per_year,
+                       rates=tuple(float(r) for r in args.rates.split(",")))  # fmt: skip
+        return
     if args.thresholds:
         thresholds(args.social_customers, args.social_profiles, options)
         return

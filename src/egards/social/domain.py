@@ -118,6 +118,14 @@ REASON_CODES = {
     LINKED_ELSEWHERE: "linked_to_another_customer",
     CLOSE_CANDIDATE: "close_candidate",
 }
+# Evidence of activity (``corroboration``): the candidate's contact before the profile's post,
+# or none in the window; each with a stable code beside the words (``reason_code``).
+CONTACT_BEFORE_POST = N_("contacted us by {channel} {hours} h before this post")
+NO_CONTACT_BEFORE_POST = N_("no contact in the {window} h before this profile's posts")
+EVIDENCE_CODES = {
+    CONTACT_BEFORE_POST: "contact_before_post",
+    NO_CONTACT_BEFORE_POST: "no_contact_before_post",
+}
 WRITTEN = "written"
 """The code of a reason a person wrote (a reviewer's, an agent undoing a link): shown as
 written, in the writer's language."""

@@ -31,6 +31,28 @@ class SocialSettings(BaseSettings):
         ge=0,
         description="How far the best candidate must stand above the next to be linked.",
     )
+    activity_window_hours: float = Field(
+        default=48.0,
+        gt=0,
+        description=(
+            "Activity corroboration: a candidate customer's contact (a case's inbound message,"
+            " not on a social network) within this many hours before one of the profile's"
+            " posts counts for the link."
+        ),
+    )
+    activity_m: float = Field(
+        default=0.2,
+        gt=0,
+        lt=1,
+        description=(
+            "Activity corroboration: the share of a profile's true owners who contacted the"
+            " company within the window before posting (an assumption until reviews refit"
+            " it); the share of other customers who did (u) is measured on the cases."
+        ),
+    )
+    activity_corroboration: bool = Field(
+        default=True, description="Whether the activity term is added to the linking scores."
+    )
 
     @field_validator("link_name_only_upper", mode="before")
     @classmethod

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 FIRST = ("Jean", "Marie", "Pierre", "Sophie", "Nicolas", "Isabelle", "Julien", "Caroline",
          "Thomas", "Camille", "Antoine", "Claire", "Maxime", "Léa", "Alexandre", "Chloé",
@@ -172,3 +173,66 @@ def social_set(
             stranger = customers(1, seed=rng.randint(0, 10**9), start=0)[0]
         profiles.append(_profile_of(rng, stranger, len(profiles) + 1))
     return SocialSet(people, profiles, truth)
+
+
+YEAR_START = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Activity:
+    """Posts and contacts over a year beside a ``SocialSet``."""
+
+    posts: dict[str, list[datetime]]
+    """Profile id to the times of its posts (mentions)."""
+    contacts: dict[str, list[datetime]]
+    """Customer id to the times of their contacts with the company (other channels)."""
+    owner_contacts: int
+    """How many contacts were drawn for true owners before one of their posts (the rest are
+    the background)."""
+
+
+def activity(
+    data: SocialSet,
+    *,
+    owner_rate: float,
+    contacts_per_year: float,
+    window_hours: float = 48.0,
+    max_posts: int = 3,
+    seed: int = 13,
+) -> Activity:
+    """Activity over the year ``YEAR_START`` for ``data``, drawn with a generator of its own
+    (``data`` is not changed, and the same arguments give the same activity):
+
+    - every customer contacts the company at random moments of the year, as a Poisson process
+      of ``contacts_per_year`` (the background, the same for owners and namesakes);
+    - every profile posts 1 to ``max_posts`` times at random moments;
+    - a profile's true owner, with probability ``owner_rate`` (r), also contacted the company
+      within ``window_hours`` before one of its posts (drawn uniformly in the window): the
+      complaint tweeted after the e-mail. Strangers and namesakes have the background only.
+    """
+    rng = random.Random(seed)
+    year = timedelta(days=365)
+    contacts: dict[str, list[datetime]] = {}
+    for customer in data.customers:
+        moments = []
+        at = rng.expovariate(contacts_per_year) if contacts_per_year > 0 else 2.0
+        while at < 1.0:
+            moments.append(YEAR_START + year * at)
+            at += rng.expovariate(contacts_per_year)
+        if moments:
+            contacts[str(customer["id"])] = moments
+    posts: dict[str, list[datetime]] = {}
+    owners = 0
+    window = timedelta(hours=window_hours)
+    for profile in data.profiles:
+        key = str(profile["id"])
+        times = sorted(YEAR_START + year * rng.random() for _ in range(rng.randint(1, max_posts)))
+        posts[key] = times
+        drawn = rng.random()  # drawn for every profile, so that r changes no other draw
+        before = rng.random()
+        chosen = rng.choice(times)
+        owner = data.truth.get(key)
+        if owner is not None and drawn < owner_rate:
+            contacts.setdefault(owner, []).append(chosen - window * before)
+            owners += 1
+    return Activity(posts, contacts, owners)

@@ -40,6 +40,7 @@ from egards.customers.domain import IdentityKind
 from egards.social import linking
 from egards.social.domain import LinkStatus
 from egards.social.models import SocialLink, SocialProfile
+from egards.social.service import activity
 from egards.social.service.probabilistic import apply_decision, customer_records, profile_record
 from egards.social.service.retraining import current_model
 from egards.social.settings import SocialSettings, link_thresholds
@@ -198,6 +199,7 @@ def link_on_arrival(
         ids = [found for found in ids if found not in refused]
         among = customer_records(session, "c.id IN :ids", ids=ids) if ids else []
         pairs = kept.model.score_one(record, min_weight=thresholds.lower, among=among)
+    pairs = activity.corroborate(session, pairs, now=now, options=options)
     # In a fixed order, as the batch: the best of two equal weights is then the same.
     pairs.sort(key=lambda pair: pair.right_id)
     decision = thresholds.decide(pairs).get(str(profile.id))

@@ -18,6 +18,7 @@ from egards.social.models import (
     SocialLink,
     SocialProfile,
 )
+from egards.social.service import activity
 from egards.social.service.links import _link, propose_link
 from egards.social.service.profiles import LINKER
 from egards.social.service.retraining import current_m
@@ -126,6 +127,7 @@ def _link_unlinked(
         m_probabilities=current_m(session),
         db_api=db_api,
     )
+    pairs = activity.corroborate(session, pairs, now=now)
     # In a fixed order, not the engine's: the best of two equal weights is then the same.
     pairs.sort(key=lambda pair: (pair.left_id, pair.right_id))
     decisions = thresholds.decide(pairs)

@@ -12,10 +12,11 @@ from sqlalchemy.orm import Session
 from egards.accounts.domain import Actor, Permission
 from egards.audit import service as audit
 from egards.errors import N_, Conflict, PermissionDenied
-from egards.social import linking
+from egards.social import corroboration, linking
 from egards.social.domain import LinkMethod, LinkStatus
 from egards.social.models import SocialLink, SocialLinkModel
 from egards.social.service.profiles import LINKER
+from egards.social.settings import SocialSettings
 
 
 def current_model(session: Session) -> SocialLinkModel | None:
@@ -32,7 +33,9 @@ def _levels(evidence: list[dict[str, Any]]) -> dict[str, int]:
     return {
         str(piece["method"]): int(piece["level"])
         for piece in evidence
-        if isinstance(piece, dict) and "level" in piece and piece.get("method") in linking.COLUMNS
+        if isinstance(piece, dict)
+        and "level" in piece
+        and piece.get("method") in (*linking.COLUMNS, corroboration.COLUMN)
     }
 
 
@@ -70,8 +73,14 @@ def retrain(session: Session, *, actor: Actor, now: datetime) -> SocialLinkModel
             N_("no reviewed link to learn from yet: confirm or reject proposed links first"),
             field="model",
         )
+    m = linking.refit_m(confirmed)
+    # The activity term's m, from the same confirmed links (``corroboration.refit_m``).
+    activity = corroboration.refit_m(
+        (levels.get(corroboration.COLUMN, -1) for levels in confirmed),
+        prior=SocialSettings().activity_m,
+    )
     model = SocialLinkModel(
-        m_probabilities=linking.refit_m(confirmed),
+        m_probabilities={**m, corroboration.COLUMN: [activity, round(1 - activity, 6)]},
         accepted=len(confirmed),
         rejected=rejected,
         trained_at=now,
