@@ -41,6 +41,7 @@ from egards.social import linking
 from egards.social.domain import LinkStatus
 from egards.social.models import SocialLink, SocialProfile
 from egards.social.service import activity
+from egards.social.service.links import refused_customers
 from egards.social.service.probabilistic import apply_decision, customer_records, profile_record
 from egards.social.service.retraining import current_model
 from egards.social.settings import SocialSettings, link_thresholds
@@ -186,14 +187,9 @@ def link_on_arrival(
     record = profile_record(profile)
     # A person's "no" stands: customers a reviewer rejected or an agent unlinked for this
     # profile are not proposed again at its next mention.
-    refused = set(
-        session.scalars(
-            select(SocialLink.customer_id).where(
-                SocialLink.profile_id == profile.id,
-                SocialLink.status.in_([LinkStatus.REJECTED, LinkStatus.UNLINKED]),
-            )
-        )
-    )
+    # Left out before the ranking, they do not stand as a close runner-up either: the next
+    # candidate is decided on its own merit, as in the batch.
+    refused = refused_customers(session, profile_ids=[profile.id]).get(profile.id, set())
     with kept.lock:
         ids = [int(found) for found in kept.model.candidate_ids(record)]
         ids = [found for found in ids if found not in refused]

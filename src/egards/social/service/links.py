@@ -3,6 +3,7 @@ hand, and the review queue of proposed links."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -86,6 +87,25 @@ def _evidence(
     return found
 
 
+def refused_customers(
+    session: Session, *, profile_ids: Iterable[int] | None = None
+) -> dict[int, set[int]]:
+    """Per profile, the customers a person said it is not: a reviewer rejected the proposed
+    link, or an agent undid the link. Every automatic path (the deterministic rules, the
+    arrival, the batch) leaves these pairs alone; only a person links them again (an agent's
+    link by hand). ``profile_ids``: those profiles only (all of them when ``None``; a
+    person's decisions are few beside the profiles)."""
+    query = select(SocialLink.profile_id, SocialLink.customer_id).where(
+        SocialLink.status.in_([LinkStatus.REJECTED, LinkStatus.UNLINKED])
+    )
+    if profile_ids is not None:
+        query = query.where(SocialLink.profile_id.in_(list(profile_ids)))
+    refused: dict[int, set[int]] = {}
+    for profile_id, customer_id in session.execute(query):
+        refused.setdefault(profile_id, set()).add(customer_id)
+    return refused
+
+
 def link_deterministically(
     session: Session,
     *,
@@ -96,10 +116,19 @@ def link_deterministically(
     actor: Actor = LINKER,
 ) -> LinkDecision:
     """Apply the deterministic rules (``domain.decide_deterministic``) to a profile: link,
-    send to review, or leave it."""
-    decision = decide_deterministic(
-        _evidence(session, profile, text, reply_from), linked_to=profile.customer_id
-    )
+    send to review, or leave it. Evidence naming a customer a person refused for this
+    profile (``refused_customers``) is set aside: an unlinked profile is not linked again by
+    the verified e-mail or the quoted number it was unlinked with at its next mention, nor is
+    a rejected proposal proposed again; the other evidence decides alone."""
+    refused = refused_customers(session, profile_ids=[profile.id]).get(profile.id, set())
+    if profile.customer_id is not None:  # linked again by a person since: their yes stands
+        refused.discard(profile.customer_id)
+    evidence = [
+        piece
+        for piece in _evidence(session, profile, text, reply_from)
+        if piece.customer_id not in refused
+    ]
+    decision = decide_deterministic(evidence, linked_to=profile.customer_id)
     if decision.outcome is Outcome.LINK:
         assert decision.customer_id is not None, "a link names its customer"
         _link(
