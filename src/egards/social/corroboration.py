@@ -105,7 +105,8 @@ class CorroboratedPair(ScoredPair):
     window_hours: float = 0.0
 
     def evidence(self) -> list[dict[str, Any]]:
-        found = super().evidence()
+        # The names' comparisons as the linker words them; the activity term in its own words.
+        found = [piece for piece in super().evidence() if piece["method"] != COLUMN]
         level = self.levels.get(COLUMN, -1)
         if level >= 0:
             found.append(activity_evidence(self.contact, self.post, self.window_hours))

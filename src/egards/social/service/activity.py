@@ -100,15 +100,18 @@ def contacts_of(
     return found
 
 
-def measured_u(session: Session, *, now: datetime, window_hours: float) -> float:
+def measured_u(
+    session: Session, *, now: datetime, window_hours: float, kept: bool = False
+) -> float:
     """u measured on the cases (``corroboration.chance_of_contact``): the active customers'
-    contacts over the last year, against their number. Kept an hour per database."""
+    contacts over the last year, against their number. ``kept``: the figure measured within
+    the hour on this database, if any (an arrival's; a batch measures it again)."""
     bind = session.get_bind()
     with _U_LOCK:
-        kept = _U.get(bind)
-        fresh = kept is not None and time.monotonic() - kept[2] < U_KEPT_SECONDS
-        if kept is not None and fresh and kept[1] == window_hours:
-            return kept[0]
+        found = _U.get(bind)
+        recent = found is not None and time.monotonic() - found[2] < U_KEPT_SECONDS
+        if kept and found is not None and recent and found[1] == window_hours:
+            return found[0]
     contacts, customers = session.execute(
         _RATE,
         {"excluded": list(corroboration.EXCLUDED_CHANNELS), "since": now - LOOKBACK, "until": now},
@@ -130,11 +133,13 @@ def corroborate(
     *,
     now: datetime,
     options: SocialSettings | None = None,
+    kept_u: bool = False,
 ) -> list[ScoredPair]:
     """The pairs with the activity term of their profile's posts and their candidate's
     contacts (``corroboration.corroborate``), m the retrained model's or the setting's
     (``EGARDS_SOCIAL_ACTIVITY_M``), u measured; as they were when the term is switched off
-    (``EGARDS_SOCIAL_ACTIVITY_CORROBORATION``) or no pair's profile has a post."""
+    (``EGARDS_SOCIAL_ACTIVITY_CORROBORATION``) or no pair's profile has a post. ``kept_u``: u
+    as measured within the hour (``measured_u``), for arrivals."""
     options = options or SocialSettings()
     if not options.activity_corroboration or not pairs:
         return list(pairs)
@@ -154,6 +159,6 @@ def corroborate(
         posts=posts,
         contacts=contacts,
         m=corroboration.m_of(current_m(session), options.activity_m),
-        u=measured_u(session, now=now, window_hours=options.activity_window_hours),
+        u=measured_u(session, now=now, window_hours=options.activity_window_hours, kept=kept_u),
         window=window,
     )

@@ -195,7 +195,7 @@ def link_on_arrival(
         ids = [found for found in ids if found not in refused]
         among = customer_records(session, "c.id IN :ids", ids=ids) if ids else []
         pairs = kept.model.score_one(record, min_weight=thresholds.lower, among=among)
-    pairs = activity.corroborate(session, pairs, now=now, options=options)
+    pairs = activity.corroborate(session, pairs, now=now, options=options, kept_u=True)
     # In a fixed order, as the batch: the best of two equal weights is then the same.
     pairs.sort(key=lambda pair: pair.right_id)
     decision = thresholds.decide(pairs).get(str(profile.id))
