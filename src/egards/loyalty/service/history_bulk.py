@@ -2,7 +2,8 @@
 another system, file intake), with the outcome :func:`record_activity` gives one activity at
 a time. One query locks the members; then, chunk by chunk, their stored state is read, their
 activities go through their books in memory, and the rows are written with one bulk
-statement per table (COPY on PostgreSQL), a chunk being written while the next is computed."""
+statement per table (COPY on PostgreSQL), a chunk being written (and the stored state of the
+one after next read) while the next is computed."""
 
 from __future__ import annotations
 
@@ -132,17 +133,26 @@ def _record_histories(
     copy = session.get_bind().dialect.name == "postgresql"
     context = _Context(actor, holders, ordered, utcnow(), copy, fast=fast_path)
     written = 0
-    # Chunk k is computed while chunk k-1 is written; what chunk k+1 needs from the database
-    # is read in between, when the connection is free.
+    # Chunk k is computed while the connection writes chunk k-1 and then reads what chunk k+1
+    # needs, so that it never waits for Python between the two. Chunks hold different members:
+    # what chunk k+1 reads, chunks k-1 and k do not write.
+    reads: dict[int, _Read] = {}
+
+    def read_chunk(index: int) -> None:
+        if index < len(jobs):
+            reads[index] = _read(session, holders, ordered, jobs[index][0])
+
+    def write_chunk_then_read(done: _Chunk, index: int) -> None:
+        _write_chunk(session, done)
+        read_chunk(index)
+
     with BackgroundWriter(session) as writer:
-        read = _read(session, holders, ordered, jobs[0][0]) if jobs else None
+        read_chunk(0)
+        read_chunk(1)
         for index, (member_ids_k, activity_ids) in enumerate(jobs):
-            assert read is not None
-            done = _computed(context, member_ids_k, activity_ids, read, events)
+            done = _computed(context, member_ids_k, activity_ids, reads.pop(index), events)
             writer.wait()
-            if index + 1 < len(jobs):
-                read = _read(session, holders, ordered, jobs[index + 1][0])
-            writer.submit(_write_chunk, session, done)
+            writer.submit(write_chunk_then_read, done, index + 2)
             written += done.count
     # Mapped members and balances the caller holds were written behind the ORM's back.
     for identity in list(session.identity_map.keys()):
