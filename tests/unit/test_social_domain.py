@@ -144,6 +144,26 @@ def test_an_empty_names_alone_threshold_means_names_never_link(monkeypatch):
     assert SocialSettings().link_name_only_upper == 9
 
 
+def test_every_linking_path_takes_its_thresholds_from_the_settings_in_one_place(monkeypatch):
+    from egards.social.settings import link_thresholds
+
+    monkeypatch.setenv("EGARDS_SOCIAL_LINK_UPPER", "8")
+    monkeypatch.setenv("EGARDS_SOCIAL_LINK_LOWER", "1")
+    monkeypatch.setenv("EGARDS_SOCIAL_LINK_MARGIN", "3")
+    monkeypatch.setenv("EGARDS_SOCIAL_LINK_NAME_ONLY_UPPER", "")
+    thresholds = link_thresholds()
+    assert (thresholds.upper, thresholds.lower, thresholds.margin) == (8, 1, 3)
+    assert thresholds.name_only_upper is None
+    named = _pair("c1", 14.0, first_name=4, last_name=4, handle_keys=1, city=-1)
+    leader = _pair("c1", 7.0, first_name=4, last_name=4, city=1)
+    runner_up = _pair("c2", 4.5, first_name=4, last_name=4, city=1)
+    for pairs in ([named], [leader], [leader, runner_up], [runner_up]):
+        assert thresholds.decide(pairs) == decide_best(
+            pairs, upper=8, lower=1, margin=3, name_only_upper=None
+        )
+    assert thresholds.decide([leader])["p1"].outcome == "review"  # under 8 now
+
+
 def test_the_evidence_of_a_scored_pair_reads_in_the_readers_language():
     pair = ScoredPair("p", "c", 9.0, 0.9, {"first_name": 4, "city": 0, "tokens": 1, "alias": -1})
     evidence = pair.evidence()

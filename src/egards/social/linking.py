@@ -708,6 +708,28 @@ class Decision:
     runner_up: ScoredPair | None = None
 
 
+@dataclass(frozen=True, kw_only=True)
+class Thresholds:
+    """The match weights ``decide_best`` decides with (``settings.link_thresholds`` builds
+    them from the ``EGARDS_SOCIAL_LINK_*`` settings, so that the batch, the arrival and the
+    benchmarks decide alike)."""
+
+    upper: float
+    lower: float
+    margin: float
+    name_only_upper: float | None = None
+
+    def decide(self, pairs: Iterable[ScoredPair]) -> dict[str, Decision]:
+        """``decide_best`` with these thresholds."""
+        return decide_best(
+            pairs,
+            upper=self.upper,
+            lower=self.lower,
+            margin=self.margin,
+            name_only_upper=self.name_only_upper,
+        )
+
+
 def decide_best(
     pairs: Iterable[ScoredPair],
     *,

@@ -6,6 +6,8 @@ from __future__ import annotations
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from egards.social.linking import Thresholds
+
 
 class SocialSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="EGARDS_SOCIAL_", extra="ignore")
@@ -62,3 +64,16 @@ class SocialSettings(BaseSettings):
         if self.link_lower > self.link_upper:
             raise ValueError("EGARDS_SOCIAL_LINK_LOWER must not be above EGARDS_SOCIAL_LINK_UPPER")
         return self
+
+
+def link_thresholds(options: SocialSettings | None = None) -> Thresholds:
+    """The thresholds ``linking.decide_best`` decides with, from the settings (read now when
+    ``options`` is ``None``): the one place every path that links (the batch, the arrival)
+    takes them from."""
+    options = options or SocialSettings()
+    return Thresholds(
+        upper=options.link_upper,
+        lower=options.link_lower,
+        margin=options.link_margin,
+        name_only_upper=options.link_name_only_upper,
+    )

@@ -43,7 +43,7 @@ from egards.social.models import SocialLink, SocialProfile
 from egards.social.service import activity
 from egards.social.service.probabilistic import apply_decision, customer_records, profile_record
 from egards.social.service.retraining import current_model
-from egards.social.settings import SocialSettings
+from egards.social.settings import SocialSettings, link_thresholds
 
 _COMPARED_IDENTITIES = (IdentityKind.EMAIL, IdentityKind.PHONE)
 
@@ -182,7 +182,7 @@ def link_on_arrival(
     kept = kept_model(session)
     if kept is None:
         return "nothing"
-    options = options or SocialSettings()
+    thresholds = link_thresholds(options)
     record = profile_record(profile)
     # A person's "no" stands: customers a reviewer rejected or an agent unlinked for this
     # profile are not proposed again at its next mention.
@@ -198,17 +198,11 @@ def link_on_arrival(
         ids = [int(found) for found in kept.model.candidate_ids(record)]
         ids = [found for found in ids if found not in refused]
         among = customer_records(session, "c.id IN :ids", ids=ids) if ids else []
-        pairs = kept.model.score_one(record, min_weight=options.link_lower, among=among)
+        pairs = kept.model.score_one(record, min_weight=thresholds.lower, among=among)
     pairs = activity.corroborate(session, pairs, now=now, options=options, kept_u=True)
     # In a fixed order, as the batch: the best of two equal weights is then the same.
     pairs.sort(key=lambda pair: pair.right_id)
-    decision = linking.decide_best(
-        pairs,
-        upper=options.link_upper,
-        lower=options.link_lower,
-        margin=options.link_margin,
-        name_only_upper=options.link_name_only_upper,
-    ).get(str(profile.id))
+    decision = thresholds.decide(pairs).get(str(profile.id))
     if decision is None:
         return "nothing"
     return apply_decision(session, profile=profile, decision=decision, now=now)

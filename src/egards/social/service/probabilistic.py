@@ -22,7 +22,7 @@ from egards.social.service import activity
 from egards.social.service.links import _link, propose_link
 from egards.social.service.profiles import LINKER
 from egards.social.service.retraining import current_m
-from egards.social.settings import SocialSettings
+from egards.social.settings import SocialSettings, link_thresholds
 
 
 @dataclass
@@ -87,6 +87,20 @@ def link_probabilistically(
     none disagreeing, send to review above
     ``lower``, leave the rest. Each link is audited with its evidence and reversible.
     ``db_api``: the Splink backend that makes and scores the pairs (``linking.score``)."""
+    thresholds = linking.Thresholds(
+        upper=upper, lower=lower, margin=margin, name_only_upper=name_only_upper
+    )
+    return _link_unlinked(session, now=now, thresholds=thresholds, actor=actor, db_api=db_api)
+
+
+def _link_unlinked(
+    session: Session,
+    *,
+    now: datetime,
+    thresholds: linking.Thresholds,
+    actor: Actor,
+    db_api: Any,
+) -> LinkRun:
     import time
 
     started = time.perf_counter()
@@ -109,16 +123,14 @@ def link_probabilistically(
     pairs = linking.score(
         left,
         people,
-        min_weight=lower,
+        min_weight=thresholds.lower,
         m_probabilities=current_m(session),
         db_api=db_api,
     )
     pairs = activity.corroborate(session, pairs, now=now)
     # In a fixed order, not the engine's: the best of two equal weights is then the same.
     pairs.sort(key=lambda pair: (pair.left_id, pair.right_id))
-    decisions = linking.decide_best(
-        pairs, upper=upper, lower=lower, margin=margin, name_only_upper=name_only_upper
-    )
+    decisions = thresholds.decide(pairs)
     by_id = {str(p.id): p for p in profiles}
     for profile_id, decision in decisions.items():
         outcome = apply_decision(
@@ -189,13 +201,6 @@ def link_with_settings(
     """``link_probabilistically`` with the thresholds of the settings
     (``EGARDS_SOCIAL_LINK_*``, read now when ``options`` is ``None``): what `egards social
     link` and the batch's link job run."""
-    options = options or SocialSettings()
-    return link_probabilistically(
-        session,
-        now=now,
-        upper=options.link_upper,
-        lower=options.link_lower,
-        margin=options.link_margin,
-        name_only_upper=options.link_name_only_upper,
-        db_api=db_api,
+    return _link_unlinked(
+        session, now=now, thresholds=link_thresholds(options), actor=LINKER, db_api=db_api
     )
