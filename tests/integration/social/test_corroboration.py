@@ -146,3 +146,25 @@ def test_reviews_refit_the_activity_m(db, namesakes):
         model = service.retrain(session, actor=reviewer, now=NOW)
         # One confirmed link without a contact, blended with the shipped 0.2 as 20 pairs.
         assert model.m_probabilities["activity"] == [round(4 / 21, 6), round(17 / 21, 6)]
+
+
+def test_on_arrival_the_namesake_who_emailed_before_the_post_is_linked(
+    db, clock, post_mention, namesakes
+):
+    first, second = namesakes
+    with db.unit_of_work() as session:
+        _contact(session, second, clock.now - timedelta(hours=5))
+        _contact(session, first, clock.now - timedelta(days=20))
+    case = post_mention(
+        network="instagram",
+        handle="@hq_voyages",
+        author_name="Hélène Quenouille",
+        location="Lyon",
+        external_id="3100000000001",
+    )
+    assert case["customer_id"] == second
+    with db.unit_of_work() as session:
+        profile = session.scalar(select(SocialProfile).where(SocialProfile.handle == "hq_voyages"))
+        [link] = session.scalars(select(SocialLink).where(SocialLink.profile_id == profile.id))
+        assert (link.status, link.customer_id) == ("linked", second)
+        assert "contacted us by e-mail 5 h before this post" in [e["detail"] for e in link.evidence]
