@@ -901,6 +901,9 @@ def _initial_load(
                 if batch:
                     _apply_batch(session, batch, result, run, known, writer=writer, ids=ids)
             _close_run(session, run, result)
+            # Each index sorted in memory (the default 64 MB spills a million keys to disk),
+            # for this transaction only.
+            session.execute(text("SET LOCAL maintenance_work_mem = '512MB'"))
             for statement in rebuild:
                 session.execute(text(statement))
             progress.update(task, completed=seen, total=seen)
