@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from egards.accounts.domain import Actor, Permission
@@ -32,6 +32,27 @@ from egards.social.models import (
 )
 from egards.social.service.profiles import LINKER, get_profile
 from egards.subscriptions import service as subscriptions
+
+
+def _active_holder(session: Session, reference: str) -> int | None:
+    """The active customer holding a contract: the holder, or the customer it was merged
+    into (the contract stays with the merged file); ``None`` for an erased holder (the
+    contract is kept for the bills, its holder is gone)."""
+    holder = subscriptions.holder_of_reference(session, reference)
+    seen: set[int] = set()
+    while holder is not None and holder not in seen:
+        seen.add(holder)
+        # The customer file offers no reader of the survivor: read in SQL, as the linker
+        # reads the customers (``probabilistic.customer_records``).
+        row = session.execute(
+            text("SELECT status, merged_into_id FROM customers WHERE id = :id"), {"id": holder}
+        ).one_or_none()
+        if row is None or row.status == "erased":
+            return None
+        if row.status == "active":
+            return holder
+        holder = row.merged_into_id
+    return None
 
 
 def _evidence(
@@ -68,7 +89,7 @@ def _evidence(
                 N_("loyalty number {number} quoted in the message"),
                 number=number,
             )
-        elif (holder := subscriptions.holder_of_reference(session, number)) is not None:
+        elif (holder := _active_holder(session, number)) is not None:
             fact(
                 LinkMethod.CONTRACT_REFERENCE,
                 holder,
