@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from egards.accounts.domain import Actor, Permission
@@ -30,7 +30,7 @@ from egards.social.models import (
     SocialLink,
     SocialProfile,
 )
-from egards.social.service.profiles import LINKER, get_profile
+from egards.social.service.profiles import LINKER, active_customer, get_profile
 from egards.subscriptions import service as subscriptions
 
 
@@ -39,20 +39,7 @@ def _active_holder(session: Session, reference: str) -> int | None:
     into (the contract stays with the merged file); ``None`` for an erased holder (the
     contract is kept for the bills, its holder is gone)."""
     holder = subscriptions.holder_of_reference(session, reference)
-    seen: set[int] = set()
-    while holder is not None and holder not in seen:
-        seen.add(holder)
-        # The customer file offers no reader of the survivor: read in SQL, as the linker
-        # reads the customers (``probabilistic.customer_records``).
-        row = session.execute(
-            text("SELECT status, merged_into_id FROM customers WHERE id = :id"), {"id": holder}
-        ).one_or_none()
-        if row is None or row.status == "erased":
-            return None
-        if row.status == "active":
-            return holder
-        holder = row.merged_into_id
-    return None
+    return active_customer(session, holder) if holder is not None else None
 
 
 def _evidence(
@@ -149,7 +136,12 @@ def link_deterministically(
         for piece in _evidence(session, profile, text, reply_from)
         if piece.customer_id not in refused
     ]
-    decision = decide_deterministic(evidence, linked_to=profile.customer_id)
+    # Linked to a file merged since: the evidence (its identities moved) names the survivor,
+    # which is the same person, not another customer.
+    linked_to = profile.customer_id
+    if linked_to is not None:
+        linked_to = active_customer(session, linked_to) or linked_to
+    decision = decide_deterministic(evidence, linked_to=linked_to)
     if decision.outcome is Outcome.LINK:
         assert decision.customer_id is not None, "a link names its customer"
         _link(
