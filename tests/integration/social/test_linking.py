@@ -168,3 +168,33 @@ def test_a_rejected_customer_is_set_aside_and_the_other_evidence_decides_alone(
 
     assert post_mention(**mention, external_id="r2")["customer_id"] == other
     assert _links(db, "lea_r") == [("rejected", proposed), ("linked", other)]
+
+
+def test_a_profile_linked_to_a_merged_file_follows_it_to_the_survivor_without_a_review(
+    client, agent, admin, clock, db, post_mention
+):
+    """The merge moves the duplicate's identities (the declared handle among them) to the
+    survivor, not its profiles: the next post is the survivor's case, the survivor's 360
+    shows the profile, and nobody is asked to review a "handle of another customer"."""
+    survivor = create_customer(client, agent, first_name="Zoé", last_name="Martin")
+    duplicate = create_customer(
+        client,
+        agent,
+        first_name="Zoe",
+        last_name="Martin",
+        social=[{"network": "x", "handle": "@zoem"}],
+    )
+    assert post_mention()["customer_id"] == duplicate["id"]
+    merged = client.post(
+        "/api/v1/customer-merges",
+        json={"survivor_id": survivor["id"], "merged_id": duplicate["id"]},
+        headers=admin.headers,
+    )
+    assert merged.status_code == 201, merged.text
+
+    assert post_mention(external_id="1900000000002")["customer_id"] == survivor["id"]
+    assert _count(db, SocialLink, SocialLink.status == "proposed") == 0
+    profiles = client.get(
+        f"/api/v1/social/customers/{survivor['id']}/profiles", headers=agent.headers
+    ).json()
+    assert [p["handle"] for p in profiles] == ["zoem"]

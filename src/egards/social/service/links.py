@@ -30,8 +30,16 @@ from egards.social.models import (
     SocialLink,
     SocialProfile,
 )
-from egards.social.service.profiles import LINKER, get_profile
+from egards.social.service.profiles import LINKER, active_customer, get_profile
 from egards.subscriptions import service as subscriptions
+
+
+def _active_holder(session: Session, reference: str) -> int | None:
+    """The active customer holding a contract: the holder, or the customer it was merged
+    into (the contract stays with the merged file); ``None`` for an erased holder (the
+    contract is kept for the bills, its holder is gone)."""
+    holder = subscriptions.holder_of_reference(session, reference)
+    return active_customer(session, holder) if holder is not None else None
 
 
 def _evidence(
@@ -68,7 +76,7 @@ def _evidence(
                 N_("loyalty number {number} quoted in the message"),
                 number=number,
             )
-        elif (holder := subscriptions.holder_of_reference(session, number)) is not None:
+        elif (holder := _active_holder(session, number)) is not None:
             fact(
                 LinkMethod.CONTRACT_REFERENCE,
                 holder,
@@ -128,7 +136,12 @@ def link_deterministically(
         for piece in _evidence(session, profile, text, reply_from)
         if piece.customer_id not in refused
     ]
-    decision = decide_deterministic(evidence, linked_to=profile.customer_id)
+    # Linked to a file merged since: the evidence (its identities moved) names the survivor,
+    # which is the same person, not another customer.
+    linked_to = profile.customer_id
+    if linked_to is not None:
+        linked_to = active_customer(session, linked_to) or linked_to
+    decision = decide_deterministic(evidence, linked_to=linked_to)
     if decision.outcome is Outcome.LINK:
         assert decision.customer_id is not None, "a link names its customer"
         _link(
