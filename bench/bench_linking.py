@@ -6,6 +6,7 @@
     python bench/bench_linking.py --webhook [--customers 1000000]
     python bench/bench_linking.py --thresholds
     python bench/bench_linking.py --activity [--contacts-per-year 0.124]
+    python bench/bench_linking.py --activity-speed [--customers N] [--profiles N]
 
 Quality: precision, recall and F1 of pairs
 - on FEBRL 1 and FEBRL 2 (the Freely Extensible Biomedical Record Linkage sets shipped inside
@@ -522,6 +523,105 @@ def ceiling(
     return unscored, tied, truths
 
 
+def activity_speed(
+    n_customers: int, n_profiles: int, contacts_per_year: float, candidates: int = 7
+) -> None:
+    """The activity term's reads in the product (``social.service.activity.corroborate``) on a
+    scratch PostgreSQL database: ``n_customers`` customers, each with a year of contacts at
+    ``contacts_per_year`` (one case and its inbound e-mail each), ``n_profiles`` profiles with
+    one to three posts; a batch (every profile against ``candidates`` random customers) and
+    arrivals (one profile against ``candidates``), in CPU of the process and of PostgreSQL."""
+    import random
+
+    from _cpu import cpu_clocks, cpu_spent
+    from _scratch import scratch_database
+
+    from egards.db import Database, make_engine
+    from egards.migrate import upgrade
+    from egards.social.service import activity
+
+    db = Database(make_engine(scratch_database("activity")))
+    upgrade(db.engine)
+    people = synthetic.customers(n_customers, seed=99)
+    _load_customers(db, people)
+    now = datetime(2026, 12, 5, tzinfo=UTC)
+    started = time.perf_counter()
+    with db.engine.begin() as connection:
+        # Cases drawn in SQL: a Poisson number per customer is close to a uniform draw of
+        # n_customers × rate cases among the customers.
+        cases = round(n_customers * contacts_per_year)
+        connection.exec_driver_sql(
+            "INSERT INTO cases (customer_id, channel, team, subject, priority, status, language,"
+            " tags, opened_by, created_at, updated_at, sla_policy, status_log,"
+            " next_response_breaches, sla_state, reopened_count)"
+            " SELECT 1 + floor(random() * %(n)s)::bigint, 'email', 'support', 'Facture',"
+            " 'normal', 'closed', 'fr', '[]', 'bench', t, t, 'standard', '[]', 0, 'met', 0"
+            " FROM (SELECT %(now)s::timestamptz - random() * interval '365 days' AS t"
+            " FROM generate_series(1, %(cases)s)) AS drawn",
+            {"n": n_customers, "now": now, "cases": cases},
+        )
+        connection.exec_driver_sql(
+            "INSERT INTO case_messages (case_id, kind, channel, author_label, body_text,"
+            " awaiting_answer, created_at)"
+            " SELECT id, 'inbound', 'email', 'client', 'Ma facture', false, created_at FROM cases"
+        )
+        connection.exec_driver_sql(
+            "INSERT INTO social_profiles (id, network, handle, verified, first_seen_at,"
+            " last_seen_at) SELECT g, 'x', 'h' || g, false, %(now)s, %(now)s"
+            " FROM generate_series(1, %(p)s) AS g",
+            {"now": now, "p": n_profiles},
+        )
+        connection.exec_driver_sql(
+            "INSERT INTO social_mentions (profile_id, network, external_id, kind, text,"
+            " posted_at, received_at, source)"
+            " SELECT p, 'x', p || '-' || k, 'mention', 'Toujours rien', t, t, 'import'"
+            " FROM (SELECT p, k, %(now)s::timestamptz - random() * interval '365 days' AS t"
+            " FROM generate_series(1, %(p)s) AS p, generate_series(1, 3) AS k"
+            " WHERE k = 1 OR random() < 0.5) AS drawn",
+            {"now": now, "p": n_profiles},
+        )
+        for table in ("cases", "case_messages", "social_profiles", "social_mentions"):
+            connection.exec_driver_sql(f"ANALYZE {table}")
+    loaded = time.perf_counter() - started
+    rng = random.Random(3)
+
+    def pairs_of(profiles: range) -> list[linking.ScoredPair]:
+        return [
+            linking.ScoredPair(str(profile), str(rng.randint(1, n_customers)), 6.0, 0.98, {})
+            for profile in profiles
+            for _ in range(candidates)
+        ]
+
+    def timed(pairs: list, *, kept_u: bool) -> tuple[float, float, float, int]:
+        since, wall = cpu_clocks(db), time.perf_counter()
+        with db.unit_of_work() as session:
+            scored = activity.corroborate(session, pairs, now=now, kept_u=kept_u)
+        process, backends = cpu_spent(db, since)
+        present = sum(pair.levels.get("activity") == 1 for pair in scored)
+        return process, backends, time.perf_counter() - wall, present
+
+    load = os.getloadavg()[0]
+    batch = timed(pairs_of(range(1, n_profiles + 1)), kept_u=False)
+    arrivals = [timed(pairs_of(range(p, p + 1)), kept_u=True) for p in range(1, 9)]
+    fresh = [timed(pairs_of(range(p, p + 1)), kept_u=False) for p in range(9, 16)]
+    print(f"{n_customers:,} customers, {cases:,} contacts ({contacts_per_year:g} a customer a "
+          f"year), {n_profiles:,} profiles with their posts (cases and posts drawn in "
+          f"{loaded:.0f} s); load average {load:.1f} at the start, "
+          f"{os.getloadavg()[0]:.1f} at the end")  # fmt: skip
+    print("| reads of the activity term | pairs | process CPU ms | PostgreSQL CPU ms | wall ms "
+          "| pairs with a contact |")  # fmt: skip
+    print("|---|---|---|---|---|---|")
+    print(f"| batch, {n_profiles:,} profiles (u measured) | {n_profiles * candidates:,} | "
+          f"{1000 * batch[0]:.0f} | {1000 * batch[1]:.0f} | {1000 * batch[2]:.0f} "
+          f"| {batch[3]:,} |")  # fmt: skip
+    for label, rows in (("arrival, u kept (median of 7)", arrivals[1:]),
+                        ("arrival, u measured (median of 7)", fresh)):  # fmt: skip
+        median = [1000 * sorted(row[i] for row in rows)[len(rows) // 2] for i in range(3)]
+        print(f"| {label} | {candidates} | {median[0]:.0f} | {median[1]:.0f} | "
+              f"{median[2]:.0f} | — |")  # fmt: skip
+    db.engine.dispose()
+
+
 DEMO_CONTACTS_PER_YEAR = 0.124
 """Contacts per active customer per year in the demo (``--demo-rate``: 618 inbound contacts,
 social ones excepted, of 5,002 active customers over a year, seed 7; see docs/benchmarks.md,
@@ -651,12 +751,16 @@ def main() -> None:
     parser.add_argument("--activity", action="store_true")
     parser.add_argument("--contacts-per-year", type=float, default=DEMO_CONTACTS_PER_YEAR)
     parser.add_argument("--demo-rate", metavar="DATABASE_URL")
+    parser.add_argument("--activity-speed", action="store_true")
     parser.add_argument("--rates", default="0,0.1,0.2,0.3,0.5",
                         help="The owners' rates r of --activity, comma-separated.")  # fmt: skip
     args = parser.parse_args()
     options = SocialSettings()
     if args.demo_rate:
         demo_rate(args.demo_rate)
+        return
+    if args.activity_speed:
+        activity_speed(args.customers, args.profiles, args.contacts_per_year)
         return
     if args.activity:
         activity_curve(args.social_customers, args.social_profiles, options,
