@@ -162,6 +162,17 @@ def test_an_initial_load_writes_what_the_batches_write(two_pg_files, tmp_path: P
 
 
 @pytest.mark.postgres
+def test_customer_ids_taken_ahead_are_each_given_once_in_order(two_pg_files) -> None:
+    loaded, _ = two_pg_files
+    with loaded.unit_of_work() as session:
+        ids = imports._Ids(session, ahead=3)
+        taken = [ids.take(count) for count in (2, 2, 5, 1, 3)]
+    assert [len(some) for some in taken] == [2, 2, 5, 1, 3]
+    given = [one for some in taken for one in some]
+    assert given == sorted(given) and len(set(given)) == len(given)
+
+
+@pytest.mark.postgres
 @pytest.mark.parametrize("failing_copy", [15, 20], ids=["batch 8 of 10", "the last batch"])
 def test_an_error_in_a_late_batch_of_an_initial_load_leaves_nothing(
     two_pg_files, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing_copy: int

@@ -520,6 +520,29 @@ def _close_run(session: Session, run: _Run, result: ImportResult) -> None:
     )
 
 
+class _Ids:
+    """Customer ids reserved ahead, many batches' worth at a time, on a connection of their
+    own: a sequence is outside transactions, so it may hand them out while the load's
+    connection is busy with a COPY, and the batches do not wait for a round trip each (the
+    ids left over at the end are a gap, as a rolled-back insert leaves)."""
+
+    def __init__(self, session: Session, ahead: int = 50_000) -> None:
+        self._session = session
+        self._ahead = ahead
+        self._ready: list[int] = []
+        self._next = 0
+
+    def take(self, count: int) -> list[int]:
+        if self._next + count > len(self._ready):
+            left = self._ready[self._next :]
+            more = max(count - len(left), self._ahead)
+            self._ready = left + reserve_ids(self._session, Customer.__table__, more)
+            self._next = 0
+        taken = self._ready[self._next : self._next + count]
+        self._next += count
+        return taken
+
+
 @dataclass
 class _Known:
     """What an initial load has written so far (the file was empty when it began): only what
@@ -538,13 +561,12 @@ def _apply_batch(
     known: _Known | None = None,
     *,
     writer: BackgroundWriter | None = None,
-    ids: Session | None = None,
+    ids: _Ids | None = None,
 ) -> None:
     """Work out what a batch creates and changes, then write it: through ``writer`` when
     given (the writes run in its thread while the caller reads and checks the next batch;
-    the batch's reads, if it needs any, wait for the writes before them), with ids reserved
-    on ``ids`` (a sequence is outside transactions, so another connection may take them
-    while this one is busy)."""
+    the batch's reads, if it needs any, wait for the writes before them), with ids taken
+    from ``ids`` when given."""
     now = utcnow()
 
     def reading() -> Session:
@@ -636,8 +658,11 @@ def _apply_batch(
     id_of: dict[str, int] = {ext: row.id for ext, row in existing.items()}
     if to_create:
         created = _customer_columns([item.row for item in to_create])
-        taken_from = ids if ids is not None else reading()
-        created["id"] = reserve_ids(taken_from, Customer.__table__, len(to_create))
+        created["id"] = (
+            ids.take(len(to_create))
+            if ids is not None
+            else reserve_ids(reading(), Customer.__table__, len(to_create))
+        )
         created["external_id"] = [item.row.external_id for item in to_create]
         id_of.update(zip(created["external_id"], created["id"], strict=True))
         _copy_in(
@@ -882,11 +907,12 @@ def _initial_load(
             seen = 0
             # Batch N is copied in by the writer's thread while this one reads and checks
             # batch N+1: PostgreSQL and Python work at the same time, on the two cores. Ids
-            # come from a connection of their own; a Database bound to one connection (the
-            # tests') takes them on that one, between the writes.
+            # come from a connection of their own (:class:`_Ids`); a Database bound to one
+            # connection (the tests') takes them on that one, between the writes.
             own_connection = db.bind is db.engine
             taking_ids = db.unit_of_work() if own_connection else nullcontext(None)
-            with taking_ids as ids, BackgroundWriter(session) as writer:
+            with taking_ids as ids_session, BackgroundWriter(session) as writer:
+                ids = _Ids(ids_session) if ids_session is not None else None
                 for _number, item in _validated_rows(path, region):
                     seen += 1
                     if isinstance(item, Reject):
