@@ -9,10 +9,10 @@ benchmark: 42 % of the members' updates heap-only, 26 % of the balances'). With 
 half full, the new version of every row fits beside the old one (all of them heap-only in
 the same benchmark, once the previous day's versions are vacuumed, as autovacuum does after
 a batch that rewrote every member; six batches back to back with no vacuum: about half):
-the tables are about twice as large. Existing pages are not
-rewritten here (that would lock the tables); a row updated off its page moves to a page
-filled to the new mark, so the tables settle after a few batches (``VACUUM FULL`` in a
-quiet hour does it at once). PostgreSQL only: SQLite has no fill factor.
+the tables are 1.6 times as large. Existing pages are not rewritten here (that would lock
+the tables): a row updated off its page goes to a page filled only to the new mark, so the
+tables come to it as their rows move (``VACUUM FULL`` in a quiet hour does it at once).
+PostgreSQL only: SQLite has no fill factor.
 
 Revision ID: 0032
 Revises: 0031
