@@ -167,10 +167,10 @@ def test_a_large_files_edits_are_looked_for_once_a_minute_not_at_every_arrival(
     client, agent, clock, db, post_mention, file_of_customers, monkeypatch
 ):
     """Reading every customer's ``updated_at`` costs a tenth of a second at a million (no
-    index): above ``TRAINED_IN_THE_REQUEST`` customers it is done at most once a minute."""
+    index): above ``EDITS_AT_EVERY_ARRIVAL_UPTO`` customers it is done at most once a minute."""
     helene, _ = file_of_customers
     post_mention(**BASTIEN)
-    monkeypatch.setattr(arrival, "TRAINED_IN_THE_REQUEST", 100)  # this file is now "large"
+    monkeypatch.setattr(arrival, "EDITS_AT_EVERY_ARRIVAL_UPTO", 100)  # this file is "large"
     client.patch(
         f"/api/v1/customers/{helene}",
         json={"last_name": "Marcadet", "city": "Nantes"},

@@ -200,3 +200,49 @@ def test_a_refused_best_candidate_neither_comes_back_nor_holds_the_next_one_back
         assert again.linked == 1
         assert profile.customer_id == other
         assert links == [("rejected", pending.customer_id), ("linked", other)]
+
+
+def _merge_into_a_new_file(session, merged_id):
+    """A second file of the same person, which the first is merged into: its id."""
+    survivor = customers.create_customer(
+        session,
+        actor=SYSTEM,
+        data=CustomerCreate(first_name="Hélène", last_name="Quenouille", city="Lyon"),
+    )
+    customers.merge_customers(
+        session, actor=SYSTEM, survivor_id=survivor.id, merged_id=merged_id, reason="doublon"
+    )
+    return survivor.id
+
+
+def test_a_proposal_confirmed_after_its_customer_was_merged_links_the_survivor(
+    db, file_of_customers
+):
+    helene, _ = file_of_customers
+    reviewer = Actor(label="Reviewer", role=Role.SUPERVISOR, user_id=None)
+    with db.unit_of_work() as session:
+        _profile(session, "hq_voyages", "Hélène Quenouille")
+        _run(session)
+        [pending] = service.review_queue(session, actor=reviewer)
+        survivor = _merge_into_a_new_file(session, helene)
+        service.decide_review(session, actor=reviewer, link_id=pending.id, accept=True, now=NOW)
+        profile, links = _links(session, "hq_voyages")
+        assert profile.customer_id == survivor and links == [("linked", survivor)]
+
+
+def test_a_refused_customer_merged_since_is_still_refused_as_the_survivor(db, file_of_customers):
+    """The person said the profile is not Hélène; her file merged into another of hers, the
+    survivor is the same person: not proposed again under the survivor's id."""
+    helene, _ = file_of_customers
+    reviewer = Actor(label="Reviewer", role=Role.SUPERVISOR, user_id=None)
+    with db.unit_of_work() as session:
+        _profile(session, "hq_voyages", "Hélène Quenouille")
+        _run(session)
+        [pending] = service.review_queue(session, actor=reviewer)
+        service.decide_review(session, actor=reviewer, link_id=pending.id, accept=False, now=NOW)
+        _merge_into_a_new_file(session, helene)
+
+        again = _run(session)
+        profile, links = _links(session, "hq_voyages")
+        assert (again.linked, again.to_review) == (0, 0)
+        assert profile.customer_id is None and links == [("rejected", helene)]

@@ -111,6 +111,15 @@ def refused_customers(
     refused: dict[int, set[int]] = {}
     for profile_id, customer_id in session.execute(query):
         refused.setdefault(profile_id, set()).add(customer_id)
+    # A refused customer merged since is the survivor now: the same person, still refused.
+    everyone = {customer_id for found in refused.values() for customer_id in found}
+    survivors = {
+        customer_id: active_customer(session, customer_id)
+        for customer_id, status in customers.statuses(session, everyone).items()
+        if status == "merged"
+    }
+    for found in refused.values():
+        found |= {survivor for c in found if (survivor := survivors.get(c)) is not None}
     return refused
 
 
@@ -396,6 +405,8 @@ def decide_review(
         )
     profile = session.get_one(SocialProfile, link.profile_id)
     if accept:
+        # Proposed for a file merged since: the person is the survivor's.
+        link.customer_id = active_customer(session, link.customer_id) or link.customer_id
         _link(
             session,
             actor=actor,
