@@ -24,7 +24,10 @@ from egards.social.service.retraining import current_m
 from egards.social.settings import SocialSettings
 
 CHUNK = 5_000
-"""Ids per ``IN`` list (PostgreSQL's driver takes at most 65,535 parameters a statement)."""
+"""Ids per ``IN`` list. The ids are written into the statement (integers only), not bound:
+bound, each list is a statement of 5,000 parameters that the driver prepares after a few runs,
+and PostgreSQL's generic plan for it took 11 to 13 s a list where a written list takes 0.08 s
+(measured at a million customers, 124,000 cases)."""
 LOOKBACK = timedelta(days=365)
 """The period over which the contacts' rate (u) is counted."""
 U_KEPT_SECONDS = 3600.0
@@ -32,9 +35,15 @@ U_KEPT_SECONDS = 3600.0
 not count a year of contacts each time."""
 
 _WHEN = UTCDateTime()
+
+
+def _ids() -> Any:
+    return bindparam("ids", expanding=True, literal_execute=True, type_=BigInteger)
+
+
 _POSTS = (
     text("SELECT profile_id, posted_at FROM social_mentions WHERE profile_id IN :ids")
-    .bindparams(bindparam("ids", expanding=True))
+    .bindparams(_ids())
     .columns(column("profile_id", BigInteger), column("posted_at", _WHEN))
 )
 _CONTACTS = (
@@ -45,7 +54,7 @@ _CONTACTS = (
         " AND m.created_at >= :since AND m.created_at <= :until"
     )
     .bindparams(
-        bindparam("ids", expanding=True),
+        _ids(),
         bindparam("excluded", expanding=True),
         bindparam("since", type_=_WHEN),
         bindparam("until", type_=_WHEN),
