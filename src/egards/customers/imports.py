@@ -760,12 +760,14 @@ def _copy_in(
     columns: dict[str, list[Any]],
     same: dict[str, Any],
 ) -> None:
-    """Rows given column by column (``same``: what every row holds), made ready now and
-    added to ``writes``: on PostgreSQL as COPY text built by Arrow, elsewhere one
-    executemany."""
+    """Rows given column by column (``same``: what every row holds), added to ``writes``:
+    on PostgreSQL as COPY text built by Arrow, elsewhere one executemany. The lists must not
+    change until the writes have run."""
     if session.get_bind().dialect.name == "postgresql":
-        prepared = prepare_copy_columns(table, columns, same=same)
-        writes.append(lambda: write_prepared_copy(session, prepared))
+        # Made by the writer too: Arrow's kernels run without the GIL, beside the checks.
+        writes.append(
+            lambda: write_prepared_copy(session, prepare_copy_columns(table, columns, same=same))
+        )
     else:
         rows = [row | same for row in _rows(columns)]
         writes.append(lambda: bulk_insert(session, table, rows))
