@@ -18,9 +18,8 @@ file:
   ``customers.updated_at`` has no index, so above ``EDITS_AT_EVERY_ARRIVAL_UPTO`` customers
   this is looked for at most every ``EDITS_LOOKED_FOR_EVERY`` seconds (a read of the whole
   column: about 6 ms at 20,000 rows, 0.13 s at a million on PostgreSQL) and at every
-  arrival below. The
-  edited customer's former keys stay in the model: harmless, since they only name it as a
-  candidate, scored on its current record;
+  arrival below. The edited customer's former keys stay in the model: harmless, since they
+  only name it as a candidate, scored on its current record;
 - the model only names candidates: their current records are read from the customer file
   before scoring, active customers only, so an erased or merged customer is never linked or
   proposed from a kept model, and an edited name or city is scored as it is now;
@@ -190,8 +189,9 @@ def kept_model(session: Session) -> KeptModel | None:
     """The trained model of the session's database, with the customers created, edited or
     given an e-mail or phone since it was trained added. Trained now if there is none (or the
     reviews retrained m since, or the file's highest ids went down) and the file is small; for
-    a larger file, training starts in the background and this is ``None`` until it is done. ``None``
-    also with fewer than two active customers (nothing to learn chance agreement from)."""
+    a larger file, training starts in the background and this is ``None`` until it is done.
+    ``None`` also with fewer than two active customers (nothing to learn chance agreement
+    from)."""
     bind = session.get_bind()
     retrained = current_model(session)
     version = retrained.id if retrained is not None else None

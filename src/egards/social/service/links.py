@@ -137,19 +137,19 @@ def link_deterministically(
     profile (``refused_customers``) is set aside: an unlinked profile is not linked again by
     the verified e-mail or the quoted number it was unlinked with at its next mention, nor is
     a rejected proposal proposed again; the other evidence decides alone."""
-    refused = refused_customers(session, profile_ids=[profile.id]).get(profile.id, set())
-    if profile.customer_id is not None:  # linked again by a person since: their yes stands
-        refused.discard(profile.customer_id)
-    evidence = [
-        piece
-        for piece in _evidence(session, profile, text, reply_from)
-        if piece.customer_id not in refused
-    ]
     # Linked to a file merged since: the evidence (its identities moved) names the survivor,
     # which is the same person, not another customer.
     linked_to = profile.customer_id
     if linked_to is not None:
         linked_to = active_customer(session, linked_to) or linked_to
+    refused = refused_customers(session, profile_ids=[profile.id]).get(profile.id, set())
+    # Linked again by a person since a refusal: their yes stands.
+    refused -= {profile.customer_id, linked_to}
+    evidence = [
+        piece
+        for piece in _evidence(session, profile, text, reply_from)
+        if piece.customer_id not in refused
+    ]
     decision = decide_deterministic(evidence, linked_to=linked_to)
     if decision.outcome is Outcome.LINK:
         assert decision.customer_id is not None, "a link names its customer"
