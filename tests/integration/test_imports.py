@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from egards.customers import imports
 from egards.customers.imports import import_customers
-from egards.customers.models import Customer, Identity, TimelineEvent
+from egards.customers.models import Customer, CustomerImport, Identity, TimelineEvent
 from egards.errors import InvalidInput
 from tests.conftest import own_database
 
@@ -158,6 +159,48 @@ def test_an_initial_load_writes_what_the_batches_write(two_pg_files, tmp_path: P
     assert _file_contents(initial_db) == _file_contents(batches_db)
     again = import_customers(initial_db, source, batch_size=4)  # no longer empty: by batches
     assert not again.initial_load and again.created == 0
+
+
+@pytest.mark.postgres
+def test_customer_ids_taken_ahead_are_each_given_once_in_order(two_pg_files) -> None:
+    loaded, _ = two_pg_files
+    with loaded.unit_of_work() as session:
+        ids = imports._Ids(session, ahead=3)
+        taken = [ids.take(count) for count in (2, 2, 5, 1, 3)]
+    assert [len(some) for some in taken] == [2, 2, 5, 1, 3]
+    given = [one for some in taken for one in some]
+    assert given == sorted(given) and len(set(given)) == len(given)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("failing_copy", [15, 20], ids=["batch 8 of 10", "the last batch"])
+def test_an_error_in_a_late_batch_of_an_initial_load_leaves_nothing(
+    two_pg_files, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing_copy: int
+):
+    """The writes run in a thread while the next batch is checked: an error there still
+    ends the one transaction, with no row written and every index and constraint back."""
+    loaded, _ = two_pg_files
+    before = _file_contents(loaded)
+    lines = [f"L-{i},Prénom{i},Nom{i},l{i}@example.fr,06 12 34 57 {i:02d},fr,\n" for i in range(40)]
+    source = tmp_path / "customers.csv"
+    source.write_text(HEADER + "".join(lines))
+    copies: list[str] = []
+    write = imports.write_prepared_copy
+
+    def failing(session, copy) -> None:  # two copies per batch: customers, identities
+        copies.append(copy.table)
+        if len(copies) == failing_copy:
+            raise OSError("no space left on device")
+        write(session, copy)
+
+    monkeypatch.setattr(imports, "write_prepared_copy", failing)
+    with pytest.raises(OSError, match="no space left"):
+        import_customers(loaded, source, batch_size=4)
+    assert len(copies) == failing_copy
+    assert _file_contents(loaded) == before
+    assert _count(loaded, CustomerImport) == 0
+    monkeypatch.undo()
+    assert import_customers(loaded, source, batch_size=4).created == 40
 
 
 def test_a_quoted_file_keeps_its_commas_line_breaks_and_reject_lines(db, tmp_path: Path):

@@ -16,7 +16,8 @@ import gc
 import io
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import date
 from importlib import import_module
@@ -42,6 +43,7 @@ from sqlalchemy.orm import Session
 from egards.accounts.domain import SYSTEM
 from egards.audit import service as audit
 from egards.bulk import (
+    BackgroundWriter,
     bulk_insert,
     paused_gc,
     prepare_copy_columns,
@@ -518,6 +520,29 @@ def _close_run(session: Session, run: _Run, result: ImportResult) -> None:
     )
 
 
+class _Ids:
+    """Customer ids reserved ahead, many batches' worth at a time, on a connection of their
+    own: a sequence is outside transactions, so it may hand them out while the load's
+    connection is busy with a COPY, and the batches do not wait for a round trip each (the
+    ids left over at the end are a gap, as a rolled-back insert leaves)."""
+
+    def __init__(self, session: Session, ahead: int = 50_000) -> None:
+        self._session = session
+        self._ahead = ahead
+        self._ready: list[int] = []
+        self._next = 0
+
+    def take(self, count: int) -> list[int]:
+        if self._next + count > len(self._ready):
+            left = self._ready[self._next :]
+            more = max(count - len(left), self._ahead)
+            self._ready = left + reserve_ids(self._session, Customer.__table__, more)
+            self._next = 0
+        taken = self._ready[self._next : self._next + count]
+        self._next += count
+        return taken
+
+
 @dataclass
 class _Known:
     """What an initial load has written so far (the file was empty when it began): only what
@@ -534,15 +559,28 @@ def _apply_batch(
     result: ImportResult,
     run: _Run,
     known: _Known | None = None,
+    *,
+    writer: BackgroundWriter | None = None,
+    ids: _Ids | None = None,
 ) -> None:
+    """Work out what a batch creates and changes, then write it: through ``writer`` when
+    given (the writes run in its thread while the caller reads and checks the next batch;
+    the batch's reads, if it needs any, wait for the writes before them), with ids taken
+    from ``ids`` when given."""
     now = utcnow()
+
+    def reading() -> Session:
+        if writer is not None:
+            writer.wait()  # the connection is the writer's until the last batch is written
+        return session
+
     # Within a file the last line for an external id wins, as a re-run would make it.
     by_external = {item.row.external_id: item for item in batch}
     looked_up = [e for e in by_external if known is None or e in known.external_ids]
     existing = {
         row.external_id: row
         for row in (
-            session.execute(
+            reading().execute(
                 _where_in(
                     session,
                     select(
@@ -567,7 +605,7 @@ def _apply_batch(
         values = [value for k, value in wanted if k == kind]
         owners.update(
             ((kind, value), customer_id)
-            for value, customer_id in session.execute(
+            for value, customer_id in reading().execute(
                 _where_in(
                     session,
                     select(Identity.value, Identity.customer_id),
@@ -616,13 +654,19 @@ def _apply_batch(
         else:
             result.unchanged += 1
 
-    ids: dict[str, int] = {ext: row.id for ext, row in existing.items()}
+    writes: list[Callable[[], object]] = []
+    id_of: dict[str, int] = {ext: row.id for ext, row in existing.items()}
     if to_create:
         created = _customer_columns([item.row for item in to_create])
-        created["id"] = reserve_ids(session, Customer.__table__, len(to_create))
+        created["id"] = (
+            ids.take(len(to_create))
+            if ids is not None
+            else reserve_ids(reading(), Customer.__table__, len(to_create))
+        )
         created["external_id"] = [item.row.external_id for item in to_create]
-        ids.update(zip(created["external_id"], created["id"], strict=True))
+        id_of.update(zip(created["external_id"], created["id"], strict=True))
         _copy_in(
+            writes,
             session,
             Customer.__table__,
             created,
@@ -636,20 +680,22 @@ def _apply_batch(
             for (cid, _), values in zip(changed, _rows(columns), strict=True)
         ]
         statement = update(Customer.__table__).where(Customer.__table__.c.id == bindparam("_id"))
-        session.connection().execute(statement, profile_updates)
+        writes.append(lambda: session.connection().execute(statement, profile_updates))
     if new_identities:
         primary_taken = set()
         if existing:
             primary_taken = set(
-                session.execute(
+                reading()
+                .execute(
                     select(Identity.customer_id, Identity.kind).where(
-                        Identity.customer_id.in_([ids[e] for e in existing]),
+                        Identity.customer_id.in_([id_of[e] for e in existing]),
                         Identity.is_primary.is_(True),
                     )
-                ).tuples()
+                )
+                .tuples()
             )
         written = [
-            (ids[ext], kind, value, display) for ext, _, (kind, value, display) in new_identities
+            (id_of[ext], kind, value, display) for ext, _, (kind, value, display) in new_identities
         ]
         is_primary = []
         for customer_id, kind, _, _ in written:
@@ -659,6 +705,7 @@ def _apply_batch(
             list(column) for column in zip(*written, strict=True)
         )
         _copy_in(
+            writes,
             session,
             Identity.__table__,
             {
@@ -674,6 +721,7 @@ def _apply_batch(
         updated = message(N_("Customer file updated by the import of {file}"), file=run.file_name)
         summary = render_message("en", updated)
         _copy_in(
+            writes,
             session,
             TimelineEvent.__table__,
             {"customer_id": [cid for cid, _, _ in to_update]},
@@ -689,6 +737,15 @@ def _apply_batch(
                 "ref_id": str(run.id),
             },
         )
+
+    def write() -> None:
+        for step in writes:
+            step()
+
+    if writer is None:
+        write()
+    else:
+        writer.submit(write)
     result.created += len(to_create)
     result.updated += len(to_update)
     if known is not None:
@@ -697,14 +754,21 @@ def _apply_batch(
 
 
 def _copy_in(
-    session: Session, table: Any, columns: dict[str, list[Any]], same: dict[str, Any]
+    writes: list[Callable[[], object]],
+    session: Session,
+    table: Any,
+    columns: dict[str, list[Any]],
+    same: dict[str, Any],
 ) -> None:
-    """Rows given column by column (``same``: what every row holds) in: on PostgreSQL as
-    COPY text built by Arrow, elsewhere one executemany."""
+    """Rows given column by column (``same``: what every row holds), made ready now and
+    added to ``writes``: on PostgreSQL as COPY text built by Arrow, elsewhere one
+    executemany."""
     if session.get_bind().dialect.name == "postgresql":
-        write_prepared_copy(session, prepare_copy_columns(table, columns, same=same))
+        prepared = prepare_copy_columns(table, columns, same=same)
+        writes.append(lambda: write_prepared_copy(session, prepared))
     else:
-        bulk_insert(session, table, [row | same for row in _rows(columns)])
+        rows = [row | same for row in _rows(columns)]
+        writes.append(lambda: bulk_insert(session, table, rows))
 
 
 def _rows(columns: dict[str, list[Any]]) -> list[dict[str, Any]]:
@@ -841,20 +905,31 @@ def _initial_load(
             known = _Known()
             batch: list[_Valid] = []
             seen = 0
-            for _number, item in _validated_rows(path, region):
-                seen += 1
-                if isinstance(item, Reject):
-                    result.rejects.append(item)
-                else:
-                    batch.append(item)
-                if len(batch) >= batch_size:
-                    _apply_batch(session, batch, result, run, known)
-                    batch.clear()
-                    gc.collect(1)
-                    progress.update(task, completed=seen)
-            if batch:
-                _apply_batch(session, batch, result, run, known)
+            # Batch N is copied in by the writer's thread while this one reads and checks
+            # batch N+1: PostgreSQL and Python work at the same time, on the two cores. Ids
+            # come from a connection of their own (:class:`_Ids`); a Database bound to one
+            # connection (the tests') takes them on that one, between the writes.
+            own_connection = db.bind is db.engine
+            taking_ids = db.unit_of_work() if own_connection else nullcontext(None)
+            with taking_ids as ids_session, BackgroundWriter(session) as writer:
+                ids = _Ids(ids_session) if ids_session is not None else None
+                for _number, item in _validated_rows(path, region):
+                    seen += 1
+                    if isinstance(item, Reject):
+                        result.rejects.append(item)
+                    else:
+                        batch.append(item)
+                    if len(batch) >= batch_size:
+                        _apply_batch(session, batch, result, run, known, writer=writer, ids=ids)
+                        batch.clear()
+                        gc.collect(1)
+                        progress.update(task, completed=seen)
+                if batch:
+                    _apply_batch(session, batch, result, run, known, writer=writer, ids=ids)
             _close_run(session, run, result)
+            # Each index sorted in memory (the default 64 MB spills a million keys to disk),
+            # for this transaction only.
+            session.execute(text("SET LOCAL maintenance_work_mem = '512MB'"))
             for statement in rebuild:
                 session.execute(text(statement))
             progress.update(task, completed=seen, total=seen)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
+import sys
 from datetime import date, timedelta
 
 import pytest
@@ -18,13 +19,14 @@ from sqlalchemy import select
 
 from egards.accounts.domain import SYSTEM
 from egards.customers.models import TimelineEvent
-from egards.errors import Conflict
+from egards.errors import Conflict, NotFound
 from egards.loyalty import service
 from egards.loyalty.domain import Activity
 from egards.loyalty.errors import IdempotencyConflict
 from egards.loyalty.models import Activity as ActivityRow
 from egards.loyalty.models import Balance, Entry, Member
 from egards.loyalty.schemas import ActivityCreate
+from egards.loyalty.service import history_bulk
 from tests.integration.loyalty import enrolled
 
 TODAY = date.today()
@@ -289,3 +291,29 @@ def test_an_activity_from_a_batch_sent_again_one_at_a_time_is_recognised(db):
         changed = dataclasses.replace(flight, amounts={"fare": 1})
         with pytest.raises(IdempotencyConflict):
             _one_by_one(session, session.get(Member, member_id), [changed])
+
+
+def test_the_bulk_path_gives_the_interpreters_switch_interval_back_even_when_refused(
+    db, monkeypatch
+):
+    before = sys.getswitchinterval()
+    seen = []
+    real = history_bulk._write_chunk
+
+    def writing(*args):
+        seen.append(sys.getswitchinterval())  # shortened while the writer works
+        real(*args)
+
+    monkeypatch.setattr(history_bulk, "_write_chunk", writing)
+    with db.unit_of_work() as session:
+        member = _member(session, next(_serial), "Switch")
+        flight = _activities(f"switch{member.id}", [])[0]
+        service.record_histories(
+            session, actor=SYSTEM, histories={member.id: [flight]}, today=lambda: TODAY
+        )
+        with pytest.raises(NotFound):
+            service.record_histories(
+                session, actor=SYSTEM, histories={-1: [flight]}, today=lambda: TODAY
+            )
+    assert seen and all(interval < before for interval in seen)
+    assert sys.getswitchinterval() == before

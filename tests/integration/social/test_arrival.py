@@ -134,6 +134,61 @@ def test_a_customer_created_after_training_is_found(
     assert _links(db, "gkerbrat1991") == [("linked", newcomer["id"], "probabilistic")]
 
 
+def test_a_renamed_customer_is_found_by_the_kept_model_without_retraining(
+    client, agent, clock, db, post_mention, file_of_customers
+):
+    """Hélène Quenouille of Lyon marries and moves: none of her former blocking keys (her
+    names, her surname in Lyon) is her profile's. The kept model follows the edit."""
+    helene, _ = file_of_customers
+    post_mention(**BASTIEN)  # trains the model, Hélène in it under her former name
+    kept = _kept(db)
+    renamed = client.patch(
+        f"/api/v1/customers/{helene}",
+        json={"last_name": "Marcadet", "city": "Nantes"},
+        headers=agent.headers,
+    )
+    assert renamed.status_code == 200, renamed.text
+    post_mention(
+        network="instagram",
+        handle="@helene.marcadet",
+        author_name="Hélène Marcadet",
+        location="Nantes",
+        external_id="3000000000004",
+    )
+    assert _kept(db) is kept  # followed, not trained again
+    assert [customer for _, customer, _ in _links(db, "helene.marcadet")] == [helene]
+    # Her former keys stay in the model, but name her only as a candidate, scored as she is
+    # now: her former name no longer links to her.
+    post_mention(**{**HELENE, "location": "Lyon"})
+    assert ("linked", helene) not in [link[:2] for link in _links(db, "hq_voyages")]
+
+
+def test_a_large_files_edits_are_looked_for_once_a_minute_not_at_every_arrival(
+    client, agent, clock, db, post_mention, file_of_customers, monkeypatch
+):
+    """Reading every customer's ``updated_at`` costs a tenth of a second at a million (no
+    index): above ``EDITS_AT_EVERY_ARRIVAL_UPTO`` customers it is done at most once a minute."""
+    helene, _ = file_of_customers
+    post_mention(**BASTIEN)
+    monkeypatch.setattr(arrival, "EDITS_AT_EVERY_ARRIVAL_UPTO", 100)  # this file is "large"
+    client.patch(
+        f"/api/v1/customers/{helene}",
+        json={"last_name": "Marcadet", "city": "Nantes"},
+        headers=agent.headers,
+    )
+    mention = {
+        "network": "instagram",
+        "handle": "@helene.marcadet",
+        "author_name": "Hélène Marcadet",
+        "location": "Nantes",
+    }
+    post_mention(**mention, external_id="3000000000005")
+    assert _links(db, "helene.marcadet") == []  # within the minute: not looked for yet
+    monkeypatch.setattr(arrival, "EDITS_LOOKED_FOR_EVERY", 0.0)  # the minute has passed
+    post_mention(**mention, external_id="3000000000006")
+    assert [customer for _, customer, _ in _links(db, "helene.marcadet")] == [helene]
+
+
 def test_an_imported_export_links_and_proposes_as_the_webhook_does(
     db, clock, settings, file_of_customers
 ):

@@ -72,3 +72,25 @@ def test_two_files_with_different_verified_identities_are_never_merged(db):
                 session, actor=SYSTEM, duplicate_id=pair.id, merge=True, now=NOW
             )
         assert customers.statuses(session, [second])[second] == "active"
+
+
+def test_two_people_a_person_told_apart_are_never_queued_again(db):
+    with db.unit_of_work() as session:
+        first, second = _twins(session, "gk@example.fr", "gwen.kerbrat@example.fr")
+        service.find_duplicates(session, now=NOW, lower=6.0)
+        [pair] = [
+            d
+            for d in service.duplicates_queue(session, actor=SYSTEM)
+            if {d.customer_a, d.customer_b} == {first, second}
+        ]
+        service.decide_duplicate(
+            session, actor=SYSTEM, duplicate_id=pair.id, merge=False, now=NOW, reason="Sœurs"
+        )
+
+        assert service.find_duplicates(session, now=NOW, lower=6.0) == 0
+        waiting = service.duplicates_queue(session, actor=SYSTEM)
+        assert all({d.customer_a, d.customer_b} != {first, second} for d in waiting)
+        assert customers.statuses(session, [first, second]) == {
+            first: "active",
+            second: "active",
+        }

@@ -133,3 +133,62 @@ def test_a_bad_export_line_is_reported_by_number_and_leaves_nothing(db, clock, s
     with db.unit_of_work() as session:
         handles = set(session.scalars(select(SocialProfile.handle)))
         assert handles == {"bonne_ligne"}
+
+
+def test_a_contract_reference_of_an_erased_customer_links_nobody(
+    client, agent, admin, db, post_mention
+):
+    """The contract outlives the erasure (the bill is kept), its holder does not: a post
+    quoting its reference is a stranger's, never linked to the erased file."""
+    customer = create_customer(client, agent)
+    contract = client.post(
+        "/api/v1/subscriptions",
+        json={
+            "customer_id": customer["id"],
+            "reference": "FX-100300",
+            "offer": "Freebox Pop",
+            "start_date": "2025-06-01",
+            "price_cents": 3999,
+        },
+        headers=agent.headers,
+    )
+    assert contract.status_code == 201, contract.text
+    erased = client.post(
+        f"/api/v1/customers/{customer['id']}/erase",
+        json={"reason": "art. 17"},
+        headers=admin.headers,
+    )
+    assert erased.status_code == 200, erased.text
+
+    case = post_mention(handle="@ancien_fx", text="Contrat FX-100300 : toujours facturé")
+    assert case["customer_id"] is None
+    assert _profile(db, "ancien_fx").customer_id is None
+
+
+def test_a_contract_reference_of_a_merged_customer_links_the_author_to_the_survivor(
+    client, agent, admin, db, post_mention
+):
+    survivor = create_customer(client, agent, first_name="Paul", last_name="Rivière")
+    duplicate = create_customer(client, agent, first_name="Paul", last_name="Riviere")
+    contract = client.post(
+        "/api/v1/subscriptions",
+        json={
+            "customer_id": duplicate["id"],
+            "reference": "FX-100400",
+            "offer": "Freebox Pop",
+            "start_date": "2025-06-01",
+            "price_cents": 3999,
+        },
+        headers=agent.headers,
+    )
+    assert contract.status_code == 201, contract.text
+    merged = client.post(
+        "/api/v1/customer-merges",
+        json={"survivor_id": survivor["id"], "merged_id": duplicate["id"]},
+        headers=admin.headers,
+    )
+    assert merged.status_code == 201, merged.text
+
+    case = post_mention(handle="@paul_fx", text="Contrat FX-100400 : coupure")
+    assert case["customer_id"] == survivor["id"]
+    assert _profile(db, "paul_fx").customer_id == survivor["id"]

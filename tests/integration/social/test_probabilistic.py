@@ -129,3 +129,120 @@ def test_a_namesake_close_behind_is_named_in_the_reason_in_the_readers_language(
         assert render_message("fr", proposal.reason_message) == (
             f"un autre client ({other}) est proche"
         )
+
+
+def _links(session, handle):
+    profile = session.scalar(select(SocialProfile).where(SocialProfile.handle == handle))
+    found = session.scalars(
+        select(SocialLink).where(SocialLink.profile_id == profile.id).order_by(SocialLink.id)
+    )
+    return profile, [(link.status, link.customer_id) for link in found]
+
+
+def test_the_batch_never_proposes_again_a_pair_a_reviewer_rejected(db, file_of_customers):
+    helene, _ = file_of_customers
+    reviewer = Actor(label="Reviewer", role=Role.SUPERVISOR, user_id=None)
+    with db.unit_of_work() as session:
+        _profile(session, "hq_voyages", "Hélène Quenouille")
+        _run(session)
+        [pending] = service.review_queue(session, actor=reviewer)
+        assert pending.customer_id == helene
+        service.decide_review(session, actor=reviewer, link_id=pending.id, accept=False, now=NOW)
+
+        again = _run(session)
+        profile, links = _links(session, "hq_voyages")
+        assert (again.linked, again.to_review) == (0, 0)
+        assert profile.customer_id is None and links == [("rejected", helene)]
+
+
+def test_the_batch_never_links_again_a_profile_an_agent_unlinked(db, file_of_customers):
+    _, bastien = file_of_customers
+    agent = Actor(label="Agent", role=Role.SUPERVISOR, user_id=None)
+    with db.unit_of_work() as session:
+        profile = _profile(session, "bmarcellin1984", "Bastien Marcellin", location="Rennes")
+        assert _run(session).linked == 1 and profile.customer_id == bastien
+        service.unlink_profile(
+            session, actor=agent, profile_id=profile.id, reason="Pas lui", now=NOW
+        )
+
+        again = _run(session)
+        profile, links = _links(session, "bmarcellin1984")
+        assert (again.linked, again.to_review) == (0, 0)
+        assert profile.customer_id is None and links == [("unlinked", bastien)]
+
+
+def test_a_refused_best_candidate_neither_comes_back_nor_holds_the_next_one_back_by_the_margin(
+    db, file_of_customers
+):
+    """Two namesakes in the same city: the first run proposes one with the other named as
+    close. Once a reviewer says it is not the one proposed, the other is decided on its own
+    merit, as if the refused one were not in the file: its weight and corroboration alone
+    (here a link), the refused one standing neither as the best nor as the runner-up."""
+    helene, _ = file_of_customers
+    reviewer = Actor(label="Reviewer", role=Role.SUPERVISOR, user_id=None)
+    with db.unit_of_work() as session:
+        twin = customers.create_customer(
+            session,
+            actor=SYSTEM,
+            data=CustomerCreate(
+                first_name="Hélène", last_name="Quenouille", city="Lyon", emails=["hq2@x.fr"]
+            ),
+        )
+        _profile(session, "hq_voyages", "Hélène Quenouille", location="Lyon")
+        _run(session)
+        [pending] = service.review_queue(session, actor=reviewer)
+        assert pending.reason is not None  # held back by the margin: a namesake is close
+        other = twin.id if pending.customer_id == helene else helene
+        service.decide_review(session, actor=reviewer, link_id=pending.id, accept=False, now=NOW)
+
+        again = _run(session)
+        profile, links = _links(session, "hq_voyages")
+        assert again.linked == 1
+        assert profile.customer_id == other
+        assert links == [("rejected", pending.customer_id), ("linked", other)]
+
+
+def _merge_into_a_new_file(session, merged_id):
+    """A second file of the same person, which the first is merged into: its id."""
+    survivor = customers.create_customer(
+        session,
+        actor=SYSTEM,
+        data=CustomerCreate(first_name="Hélène", last_name="Quenouille", city="Lyon"),
+    )
+    customers.merge_customers(
+        session, actor=SYSTEM, survivor_id=survivor.id, merged_id=merged_id, reason="doublon"
+    )
+    return survivor.id
+
+
+def test_a_proposal_confirmed_after_its_customer_was_merged_links_the_survivor(
+    db, file_of_customers
+):
+    helene, _ = file_of_customers
+    reviewer = Actor(label="Reviewer", role=Role.SUPERVISOR, user_id=None)
+    with db.unit_of_work() as session:
+        _profile(session, "hq_voyages", "Hélène Quenouille")
+        _run(session)
+        [pending] = service.review_queue(session, actor=reviewer)
+        survivor = _merge_into_a_new_file(session, helene)
+        service.decide_review(session, actor=reviewer, link_id=pending.id, accept=True, now=NOW)
+        profile, links = _links(session, "hq_voyages")
+        assert profile.customer_id == survivor and links == [("linked", survivor)]
+
+
+def test_a_refused_customer_merged_since_is_still_refused_as_the_survivor(db, file_of_customers):
+    """The person said the profile is not Hélène; her file merged into another of hers, the
+    survivor is the same person: not proposed again under the survivor's id."""
+    helene, _ = file_of_customers
+    reviewer = Actor(label="Reviewer", role=Role.SUPERVISOR, user_id=None)
+    with db.unit_of_work() as session:
+        _profile(session, "hq_voyages", "Hélène Quenouille")
+        _run(session)
+        [pending] = service.review_queue(session, actor=reviewer)
+        service.decide_review(session, actor=reviewer, link_id=pending.id, accept=False, now=NOW)
+        _merge_into_a_new_file(session, helene)
+
+        again = _run(session)
+        profile, links = _links(session, "hq_voyages")
+        assert (again.linked, again.to_review) == (0, 0)
+        assert profile.customer_id is None and links == [("rejected", helene)]

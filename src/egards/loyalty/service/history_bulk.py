@@ -2,11 +2,15 @@
 another system, file intake), with the outcome :func:`record_activity` gives one activity at
 a time. One query locks the members; then, chunk by chunk, their stored state is read, their
 activities go through their books in memory, and the rows are written with one bulk
-statement per table (COPY on PostgreSQL), a chunk being written while the next is computed."""
+statement per table (COPY on PostgreSQL), a chunk being written (and the stored state of the
+one after next read) while the next is computed."""
 
 from __future__ import annotations
 
+import sys
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from types import SimpleNamespace
@@ -97,8 +101,35 @@ def record_histories(
     through the fast path (:mod:`egards.loyalty.fast`), unless ``fast_path`` is false (every
     activity through the pure rules and the ledger: the same rows, more slowly)."""
     actor.require(Permission.LOYALTY_WRITE)
-    with paused_gc():
+    with paused_gc(), _prompt_writer():
         return _record_histories(session, actor, histories, today, chunk_size, events, fast_path)
+
+
+# How often a thread waiting for the interpreter is let in while the bulk path runs. The
+# writer thread waits on the server with the interpreter released; when a statement ends, it
+# needs the interpreter back to send the next one, while the calling thread computes and
+# holds it: by default up to 5 ms at each of a chunk's dozen statements, the connection idle
+# meanwhile. A shorter interval lets the writer send its next statement sooner.
+_SWITCH_INTERVAL = 0.0005
+_switching = threading.Lock()
+_switched: list[float] = []  # the interval before the first of the calls running now
+
+
+@contextmanager
+def _prompt_writer() -> Iterator[None]:
+    """The interpreter's switch interval shortened for as long as a bulk call runs (the
+    first of concurrent calls sets it, the last one gives the previous value back)."""
+    with _switching:
+        _switched.append(sys.getswitchinterval())
+        sys.setswitchinterval(min(_SWITCH_INTERVAL, _switched[0]))
+    try:
+        yield
+    finally:
+        with _switching:
+            first = _switched[0]
+            _switched.pop()
+            if not _switched:
+                sys.setswitchinterval(first)
 
 
 def _record_histories(
@@ -132,17 +163,26 @@ def _record_histories(
     copy = session.get_bind().dialect.name == "postgresql"
     context = _Context(actor, holders, ordered, utcnow(), copy, fast=fast_path)
     written = 0
-    # Chunk k is computed while chunk k-1 is written; what chunk k+1 needs from the database
-    # is read in between, when the connection is free.
+    # Chunk k is computed while the connection writes chunk k-1 and then reads what chunk k+1
+    # needs, so that it never waits for Python between the two. Chunks hold different members:
+    # what chunk k+1 reads, chunks k-1 and k do not write.
+    reads: dict[int, _Read] = {}
+
+    def read_chunk(index: int) -> None:
+        if index < len(jobs):
+            reads[index] = _read(session, holders, ordered, jobs[index][0])
+
+    def write_chunk_then_read(done: _Chunk, index: int) -> None:
+        _write_chunk(session, done)
+        read_chunk(index)
+
     with BackgroundWriter(session) as writer:
-        read = _read(session, holders, ordered, jobs[0][0]) if jobs else None
+        read_chunk(0)
+        read_chunk(1)
         for index, (member_ids_k, activity_ids) in enumerate(jobs):
-            assert read is not None
-            done = _computed(context, member_ids_k, activity_ids, read, events)
+            done = _computed(context, member_ids_k, activity_ids, reads.pop(index), events)
             writer.wait()
-            if index + 1 < len(jobs):
-                read = _read(session, holders, ordered, jobs[index + 1][0])
-            writer.submit(_write_chunk, session, done)
+            writer.submit(write_chunk_then_read, done, index + 2)
             written += done.count
     # Mapped members and balances the caller holds were written behind the ORM's back.
     for identity in list(session.identity_map.keys()):

@@ -3,6 +3,7 @@ hand, and the review queue of proposed links."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -29,8 +30,16 @@ from egards.social.models import (
     SocialLink,
     SocialProfile,
 )
-from egards.social.service.profiles import LINKER, get_profile
+from egards.social.service.profiles import LINKER, active_customer, get_profile
 from egards.subscriptions import service as subscriptions
+
+
+def _active_holder(session: Session, reference: str) -> int | None:
+    """The active customer holding a contract: the holder, or the customer it was merged
+    into (the contract stays with the merged file); ``None`` for an erased holder (the
+    contract is kept for the bills, its holder is gone)."""
+    holder = subscriptions.holder_of_reference(session, reference)
+    return active_customer(session, holder) if holder is not None else None
 
 
 def _evidence(
@@ -67,7 +76,7 @@ def _evidence(
                 N_("loyalty number {number} quoted in the message"),
                 number=number,
             )
-        elif (holder := subscriptions.holder_of_reference(session, number)) is not None:
+        elif (holder := _active_holder(session, number)) is not None:
             fact(
                 LinkMethod.CONTRACT_REFERENCE,
                 holder,
@@ -86,6 +95,34 @@ def _evidence(
     return found
 
 
+def refused_customers(
+    session: Session, *, profile_ids: Iterable[int] | None = None
+) -> dict[int, set[int]]:
+    """Per profile, the customers a person said it is not: a reviewer rejected the proposed
+    link, or an agent undid the link. Every automatic path (the deterministic rules, the
+    arrival, the batch) leaves these pairs alone; only a person links them again (an agent's
+    link by hand). ``profile_ids``: those profiles only (all of them when ``None``; a
+    person's decisions are few beside the profiles)."""
+    query = select(SocialLink.profile_id, SocialLink.customer_id).where(
+        SocialLink.status.in_([LinkStatus.REJECTED, LinkStatus.UNLINKED])
+    )
+    if profile_ids is not None:
+        query = query.where(SocialLink.profile_id.in_(list(profile_ids)))
+    refused: dict[int, set[int]] = {}
+    for profile_id, customer_id in session.execute(query):
+        refused.setdefault(profile_id, set()).add(customer_id)
+    # A refused customer merged since is the survivor now: the same person, still refused.
+    everyone = {customer_id for found in refused.values() for customer_id in found}
+    survivors = {
+        customer_id: active_customer(session, customer_id)
+        for customer_id, status in customers.statuses(session, everyone).items()
+        if status == "merged"
+    }
+    for found in refused.values():
+        found |= {survivor for c in found if (survivor := survivors.get(c)) is not None}
+    return refused
+
+
 def link_deterministically(
     session: Session,
     *,
@@ -96,10 +133,24 @@ def link_deterministically(
     actor: Actor = LINKER,
 ) -> LinkDecision:
     """Apply the deterministic rules (``domain.decide_deterministic``) to a profile: link,
-    send to review, or leave it."""
-    decision = decide_deterministic(
-        _evidence(session, profile, text, reply_from), linked_to=profile.customer_id
-    )
+    send to review, or leave it. Evidence naming a customer a person refused for this
+    profile (``refused_customers``) is set aside: an unlinked profile is not linked again by
+    the verified e-mail or the quoted number it was unlinked with at its next mention, nor is
+    a rejected proposal proposed again; the other evidence decides alone."""
+    refused = refused_customers(session, profile_ids=[profile.id]).get(profile.id, set())
+    if profile.customer_id is not None:  # linked again by a person since: their yes stands
+        refused.discard(profile.customer_id)
+    evidence = [
+        piece
+        for piece in _evidence(session, profile, text, reply_from)
+        if piece.customer_id not in refused
+    ]
+    # Linked to a file merged since: the evidence (its identities moved) names the survivor,
+    # which is the same person, not another customer.
+    linked_to = profile.customer_id
+    if linked_to is not None:
+        linked_to = active_customer(session, linked_to) or linked_to
+    decision = decide_deterministic(evidence, linked_to=linked_to)
     if decision.outcome is Outcome.LINK:
         assert decision.customer_id is not None, "a link names its customer"
         _link(
@@ -354,6 +405,8 @@ def decide_review(
         )
     profile = session.get_one(SocialProfile, link.profile_id)
     if accept:
+        # Proposed for a file merged since: the person is the survivor's.
+        link.customer_id = active_customer(session, link.customer_id) or link.customer_id
         _link(
             session,
             actor=actor,

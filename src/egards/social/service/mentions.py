@@ -18,7 +18,7 @@ from egards.social.models import (
 )
 from egards.social.service.arrival import link_on_arrival
 from egards.social.service.links import link_deterministically
-from egards.social.service.profiles import upsert_profile
+from egards.social.service.profiles import active_customer, upsert_profile
 from egards.voice import service as voice
 
 LISTENER = Actor(label="social listening", role=Role.ADMIN)
@@ -75,7 +75,10 @@ def social_sender(session: Session, *, mention: SocialMentionCreate, now: dateti
     decision = link_deterministically(session, profile=profile, now=now, text=mention.text)
     if decision.outcome is Outcome.NOTHING:
         link_on_arrival(session, profile=profile, now=now)
-    return profile.customer_id
+    if profile.customer_id is None:
+        return None
+    # A profile linked to a file merged since: the case is the survivor's.
+    return active_customer(session, profile.customer_id)
 
 
 def social_case_opened(

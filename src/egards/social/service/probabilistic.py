@@ -19,7 +19,7 @@ from egards.social.models import (
     SocialProfile,
 )
 from egards.social.service import activity
-from egards.social.service.links import _link, propose_link
+from egards.social.service.links import _link, propose_link, refused_customers
 from egards.social.service.profiles import LINKER
 from egards.social.service.retraining import current_m
 from egards.social.settings import SocialSettings, link_thresholds
@@ -127,6 +127,11 @@ def _link_unlinked(
         m_probabilities=current_m(session),
         db_api=db_api,
     )
+    # A person's "no" stands (``refused_customers``): those pairs are left out before the
+    # ranking, so that a refused customer is neither proposed nor linked again, nor stands as
+    # a close runner-up that holds the next candidate back by the margin.
+    refused = refused_customers(session)
+    pairs = [pair for pair in pairs if int(pair.right_id) not in refused.get(int(pair.left_id), ())]
     pairs = activity.corroborate(session, pairs, now=now)
     # In a fixed order, not the engine's: the best of two equal weights is then the same.
     pairs.sort(key=lambda pair: (pair.left_id, pair.right_id))
