@@ -7,7 +7,8 @@ Ingest: activities grouped by member through the bulk path (one pass over each m
 against the bare insert of the same ledger entries into a plain table in the same run
 (PostgreSQL COPY; SQLite executemany). On PostgreSQL, the write floor: the rows the ingest
 wrote, copied as they are into a fresh database of the same schema (what the database alone
-costs, whatever the engine).
+costs, whatever the engine). Steady state (b): its write floor is the day's rows and row
+updates applied to a copy of the database taken before the day.
 Requalify: every member's period closed at once; with ``--requalify-members``, that many more
 members whose states the rules produced, and ``--requalify-activities`` activities (with two
 ledger entries each) written by SQL beside them, so that the tables have the size the target
@@ -392,6 +393,7 @@ def steady_state(db: Database, args: argparse.Namespace) -> None:
         pure = record(db, member_ids, day.__getitem__, args.batch, fast_path=False)
         pure = (pure, time.perf_counter() - start, cpu_spent(db, clocks))
     day = day_of("d", 11)
+    template = day_template(db) if args.db == "postgresql" else None
     clocks = cpu_clocks(db)
     start = time.perf_counter()
     done = record(db, member_ids, day.__getitem__, args.batch)
@@ -408,6 +410,7 @@ def steady_state(db: Database, args: argparse.Namespace) -> None:
             )
         ]
     reference = bare_copy(db, rows)
+    floor = steady_write_floor(db, template) if template is not None else None
     with db.unit_of_work() as session:
         entries = session.scalar(select(func.count()).select_from(Entry))
     table = Table(
@@ -432,6 +435,18 @@ def steady_state(db: Database, args: argparse.Namespace) -> None:
         f"{reference:.2f} s",
         f"ratio {seconds / reference:.1f}× (target ≤ 4×)",
     )
+    if floor is not None:
+        floor_seconds, floor_spent, parts = floor
+        table.add_row(
+            "write floor: the day's rows and row updates applied to the database as it was "
+            "before the day (COPY; members and balances by one UPDATE each from a COPY)",
+            f"{floor_seconds:.2f} s · {done / floor_seconds:,.0f} activities/s\n"
+            + ", ".join(
+                f"{name.removeprefix('loyalty_')} {part:.2f} s" for name, part in parts.items()
+            ),
+            f"ratio {floor_seconds / reference:.1f}× (no rules, no reads); "
+            f"{cpu_text(floor_spent, done)}",
+        )
     table.add_row("ledger entries in the database", f"{entries:,}", "")
     console.print(table)
 
@@ -536,6 +551,90 @@ def write_floor(db: Database) -> float:
     seconds = time.perf_counter() - start
     target.engine.dispose()
     return seconds
+
+
+def day_template(db: Database) -> Database:
+    """A copy of the database as it is before the day (``CREATE DATABASE ... TEMPLATE``),
+    for :func:`steady_write_floor`."""
+    db.engine.dispose()  # a template takes no other connection
+    server, name = db.engine.url.render_as_string(hide_password=False).rsplit("/", 1)
+    copy = f"{name}_day"
+    admin = make_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{copy}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{copy}" TEMPLATE "{name}"'))
+    admin.dispose()
+    atexit.register(_drop, server, copy)
+    return Database(make_engine(f"{server}/{copy}"))
+
+
+# What a day writes in (b): new rows (selected in the day's database by the query) and rows
+# rewritten in place (members and balances: every member of the day had an activity).
+DAY_NEW = {
+    "loyalty_activities": "SELECT * FROM loyalty_activities WHERE key LIKE 'd%'",
+    "loyalty_entries": "SELECT * FROM loyalty_entries WHERE key LIKE 'd%'",
+    "loyalty_buckets": "SELECT b.* FROM loyalty_buckets b JOIN loyalty_entries e"
+    " ON e.member_id = b.member_id AND e.seq = b.seq WHERE e.key LIKE 'd%'",
+}
+DAY_REWRITTEN = {"loyalty_members": ("id",), "loyalty_balances": ("member_id", "currency")}
+
+
+def steady_write_floor(
+    db: Database, before: Database
+) -> tuple[float, tuple[float, float], dict[str, float]]:
+    """(b)'s write floor: what the day wrote (its activities, entries and buckets, and the
+    members' and balances' new values), applied in one transaction to ``before``, the same
+    database as it was before the day, by COPY, and for the rewritten rows by one ``UPDATE
+    ... FROM`` a temporary table each, filled by COPY. No rules and no reads: no engine that
+    leaves these rows in this schema can spend less of the database; seconds, CPU, and the
+    seconds of each table's part."""
+    dumps: dict[str, bytes] = {}
+    with db.engine.connect() as connection:
+        cursor = connection.connection.cursor()
+        for table, query in DAY_NEW.items():
+            with cursor.copy(f"COPY ({query}) TO STDOUT") as copy:
+                dumps[table] = b"".join(bytes(block) for block in copy)
+        for table in DAY_REWRITTEN:
+            with cursor.copy(f"COPY {table} TO STDOUT") as copy:
+                dumps[table] = b"".join(bytes(block) for block in copy)
+    with before.engine.connect() as connection:
+        columns = {
+            table: list(
+                connection.execute(
+                    text(
+                        "SELECT column_name FROM information_schema.columns"
+                        " WHERE table_name = :t ORDER BY ordinal_position"
+                    ),
+                    {"t": table},
+                ).scalars()
+            )
+            for table in DAY_REWRITTEN
+        }
+    with before.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.exec_driver_sql("VACUUM ANALYZE")
+    parts: dict[str, float] = {}
+    clocks = cpu_clocks(before)
+    start = time.perf_counter()
+    with before.engine.begin() as connection:
+        cursor = connection.connection.cursor()
+        for table in DAY_NEW:
+            began = time.perf_counter()
+            with cursor.copy(f"COPY {table} FROM STDIN") as copy:
+                copy.write(dumps[table])
+            parts[table] = time.perf_counter() - began
+        for table, key in DAY_REWRITTEN.items():
+            began = time.perf_counter()
+            cursor.execute(f"CREATE TEMPORARY TABLE day_{table} (LIKE {table}) ON COMMIT DROP")
+            with cursor.copy(f"COPY day_{table} FROM STDIN") as copy:
+                copy.write(dumps[table])
+            assignments = ", ".join(f'"{c}" = d."{c}"' for c in columns[table] if c not in key)
+            matched = " AND ".join(f't."{c}" = d."{c}"' for c in key)
+            cursor.execute(f"UPDATE {table} t SET {assignments} FROM day_{table} d WHERE {matched}")
+            parts[table] = time.perf_counter() - began
+    seconds = time.perf_counter() - start
+    spent = cpu_spent(before, clocks)
+    before.engine.dispose()
+    return seconds, spent, parts
 
 
 def requalify_at_scale(db: Database, count: int, activities: int) -> tuple[float, int, int]:
