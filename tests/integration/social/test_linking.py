@@ -174,8 +174,9 @@ def test_a_profile_linked_to_a_merged_file_follows_it_to_the_survivor_without_a_
     client, agent, admin, clock, db, post_mention
 ):
     """The merge moves the duplicate's identities (the declared handle among them) to the
-    survivor, not its profiles: the next post is the survivor's case, the survivor's 360
-    shows the profile, and nobody is asked to review a "handle of another customer"."""
+    survivor, not its profiles: the next post is the survivor's case, the survivor's 360 and
+    influence beside value show the profile as theirs, and nobody is asked to review a
+    "handle of another customer"."""
     survivor = create_customer(client, agent, first_name="Zoé", last_name="Martin")
     duplicate = create_customer(
         client,
@@ -198,3 +199,5 @@ def test_a_profile_linked_to_a_merged_file_follows_it_to_the_survivor_without_a_
         f"/api/v1/social/customers/{survivor['id']}/profiles", headers=agent.headers
     ).json()
     assert [p["handle"] for p in profiles] == ["zoem"]
+    rows = client.get("/api/v1/social/influence-vs-value", headers=admin.headers).json()
+    assert [row["customer_id"] for row in rows if row["handle"] == "zoem"] == [survivor["id"]]

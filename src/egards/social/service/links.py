@@ -30,7 +30,12 @@ from egards.social.models import (
     SocialLink,
     SocialProfile,
 )
-from egards.social.service.profiles import LINKER, active_customer, get_profile
+from egards.social.service.profiles import (
+    LINKER,
+    active_customer,
+    active_customers,
+    get_profile,
+)
 from egards.subscriptions import service as subscriptions
 
 
@@ -112,12 +117,7 @@ def refused_customers(
     for profile_id, customer_id in session.execute(query):
         refused.setdefault(profile_id, set()).add(customer_id)
     # A refused customer merged since is the survivor now: the same person, still refused.
-    everyone = {customer_id for found in refused.values() for customer_id in found}
-    survivors = {
-        customer_id: active_customer(session, customer_id)
-        for customer_id, status in customers.statuses(session, everyone).items()
-        if status == "merged"
-    }
+    survivors = active_customers(session, {c for found in refused.values() for c in found})
     for found in refused.values():
         found |= {survivor for c in found if (survivor := survivors.get(c)) is not None}
     return refused

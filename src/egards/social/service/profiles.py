@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import bindparam, func, select, text
@@ -45,6 +46,15 @@ def active_customer(session: Session, customer_id: int) -> int | None:
             return current
         current = row.merged_into_id
     return None
+
+
+def active_customers(session: Session, customer_ids: Iterable[int]) -> dict[int, int | None]:
+    """``active_customer`` of each, in bulk: one read of the statuses, then the merges walked
+    for the merged ones only."""
+    return {
+        customer_id: customer_id if status == "active" else active_customer(session, customer_id)
+        for customer_id, status in customers.statuses(session, set(customer_ids)).items()
+    }
 
 
 def merged_with(session: Session, customer_id: int) -> list[int]:
