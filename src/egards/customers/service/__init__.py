@@ -31,6 +31,8 @@ from egards.customers.service.merging import (
     _MOVABLE,
     list_merges,
     merge_customers,
+    merged_with,
+    survivor,
     unmerge,
 )
 from egards.customers.service.privacy import (
@@ -101,6 +103,7 @@ __all__ = [
     "list_notes",
     "list_timeline",
     "merge_customers",
+    "merged_with",
     "names",
     "owner_of_identity",
     "primary_email",
@@ -112,6 +115,7 @@ __all__ = [
     "search_customers",
     "snapshot",
     "statuses",
+    "survivor",
     "unmerge",
     "update_customer",
 ]

@@ -16,6 +16,7 @@ from egards.customers.domain import (
 )
 from egards.customers.models import (
     ConsentEvent,
+    Customer,
     CustomerMerge,
     CustomerOrganisation,
     Identity,
@@ -32,6 +33,40 @@ from egards.customers.service.timeline import (
 from egards.db import utcnow
 from egards.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from egards.i18n import N_, message
+
+
+def merged_with(session: Session, customer_id: int) -> list[int]:
+    """The customer and every customer merged into it, directly or through another."""
+    found, frontier = [customer_id], [customer_id]
+    while frontier:
+        frontier = [
+            merged_id
+            for merged_id in session.scalars(
+                select(Customer.id).where(Customer.merged_into_id.in_(frontier))
+            )
+            if merged_id not in found
+        ]
+        found += frontier
+    return found
+
+
+def survivor(session: Session, customer_id: int) -> int | None:
+    """The active customer ``customer_id`` stands for now: itself, or the customer it was
+    merged into (following the merges); ``None`` for an erased or unknown one."""
+    seen: set[int] = set()
+    current: int | None = customer_id
+    while current is not None and current not in seen:
+        seen.add(current)
+        row = session.execute(
+            select(Customer.status, Customer.merged_into_id).where(Customer.id == current)
+        ).one_or_none()
+        if row is None or row.status == CustomerStatus.ERASED:
+            return None
+        if row.status == CustomerStatus.ACTIVE:
+            return current
+        current = row.merged_into_id
+    return None
+
 
 _MOVABLE = {
     "identities": Identity,

@@ -29,6 +29,7 @@ from egards.customers.service.access import (
     _jsonable,
     get_customer,
 )
+from egards.customers.service.merging import merged_with
 from egards.db import utcnow
 from egards.errors import Conflict
 from egards.features import hooks
@@ -141,16 +142,7 @@ def erase_customer(session: Session, *, actor: Actor, customer_id: int, reason: 
 
 def _erasure_of(session: Session, customer_id: int) -> Erasure:
     """The customer, the files merged into it (at any depth), and every address they had."""
-    ids, frontier = [customer_id], [customer_id]
-    while frontier:
-        frontier = [
-            merged_id
-            for merged_id in session.scalars(
-                select(Customer.id).where(Customer.merged_into_id.in_(frontier))
-            )
-            if merged_id not in ids
-        ]
-        ids += frontier
+    ids = merged_with(session, customer_id)
     addresses = {
         text.casefold()
         for row in session.execute(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from egards.accounts.domain import Actor, Permission, Role
@@ -26,47 +26,23 @@ LINKER = Actor(label="social linking", role=Role.ADMIN)
 # --- Merged customers -----------------------------------------------------------------------
 # The customer file's merge moves a duplicate's identities to the survivor, not the profiles
 # linked to it (it knows no feature): they stay with the merged file, which a reversible
-# unmerge brings back. So a profile's customer is read through the merges. The customer file
-# offers no reader of them: read in SQL, as the linker reads the customers.
+# unmerge brings back. So a profile's customer is read through the merges
+# (``customers.survivor``, ``customers.merged_with``).
 
 
 def active_customer(session: Session, customer_id: int) -> int | None:
     """The active customer ``customer_id`` stands for now: itself, or the customer it was
     merged into (following the merges); ``None`` for an erased one."""
-    seen: set[int] = set()
-    current: int | None = customer_id
-    while current is not None and current not in seen:
-        seen.add(current)
-        row = session.execute(
-            text("SELECT status, merged_into_id FROM customers WHERE id = :id"), {"id": current}
-        ).one_or_none()
-        if row is None or row.status == "erased":
-            return None
-        if row.status == "active":
-            return current
-        current = row.merged_into_id
-    return None
+    return customers.survivor(session, customer_id)
 
 
 def active_customers(session: Session, customer_ids: Iterable[int]) -> dict[int, int | None]:
     """``active_customer`` of each, in bulk: one read of the statuses, then the merges walked
     for the merged ones only."""
     return {
-        customer_id: customer_id if status == "active" else active_customer(session, customer_id)
+        customer_id: customer_id if status == "active" else customers.survivor(session, customer_id)
         for customer_id, status in customers.statuses(session, set(customer_ids)).items()
     }
-
-
-def merged_with(session: Session, customer_id: int) -> list[int]:
-    """The customer and every customer merged into it, directly or through another."""
-    found, frontier = [customer_id], [customer_id]
-    query = text("SELECT id FROM customers WHERE merged_into_id IN :ids").bindparams(
-        bindparam("ids", expanding=True)
-    )
-    while frontier:
-        frontier = [int(i) for i in session.scalars(query, {"ids": frontier}) if i not in found]
-        found += frontier
-    return found
 
 
 # --- Profiles -------------------------------------------------------------------------------
@@ -166,7 +142,7 @@ def profiles_of(session: Session, *, actor: Actor, customer_id: int) -> list[Soc
     return list(
         session.scalars(
             select(SocialProfile)
-            .where(SocialProfile.customer_id.in_(merged_with(session, customer_id)))
+            .where(SocialProfile.customer_id.in_(customers.merged_with(session, customer_id)))
             .order_by(SocialProfile.followers.desc().nulls_last(), SocialProfile.id)
         )
     )
@@ -188,7 +164,7 @@ def customer_audience(session: Session, customer_id: int) -> int:
     return int(
         session.scalar(
             select(func.max(SocialProfile.followers)).where(
-                SocialProfile.customer_id.in_(merged_with(session, customer_id))
+                SocialProfile.customer_id.in_(customers.merged_with(session, customer_id))
             )
         )
         or 0
