@@ -35,6 +35,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Column, MetaData, func, select, text
 from sqlalchemy import Table as SqlTable
+from sqlalchemy.engine import Engine
 
 from egards.accounts import service as accounts
 from egards.accounts.domain import SYSTEM, Permission, Role
@@ -68,19 +69,24 @@ def _drop(server: str, name: str) -> None:
     admin.dispose()
 
 
+def _created(server: str, name: str, template: str | None = None) -> Engine:
+    """A new database on ``server`` (a copy of ``template`` if given), dropped at exit."""
+    admin = make_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        like = f' TEMPLATE "{template}"' if template else ""
+        connection.execute(text(f'CREATE DATABASE "{name}"{like}'))
+    admin.dispose()
+    atexit.register(_drop, server, name)
+    return make_engine(f"{server}/{name}")
+
+
 def fresh_database(kind: str, workdir: Path, suffix: str = "") -> Database:
     if kind == "sqlite":
         engine = make_engine(f"sqlite:///{workdir / 'loyalty.db'}")
     else:
         server, name = PG_URL.rsplit("/", 1)
-        name += suffix
-        admin = make_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        admin.dispose()
-        atexit.register(_drop, server, name)
-        engine = make_engine(f"{server}/{name}")
+        engine = _created(server, name + suffix)
     upgrade(engine)
     return Database(engine)
 
@@ -558,14 +564,7 @@ def day_template(db: Database) -> Database:
     for :func:`steady_write_floor`."""
     db.engine.dispose()  # a template takes no other connection
     server, name = db.engine.url.render_as_string(hide_password=False).rsplit("/", 1)
-    copy = f"{name}_day"
-    admin = make_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{copy}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{copy}" TEMPLATE "{name}"'))
-    admin.dispose()
-    atexit.register(_drop, server, copy)
-    return Database(make_engine(f"{server}/{copy}"))
+    return Database(_created(server, f"{name}_day", template=name))
 
 
 # What a day writes in (b): new rows (selected in the day's database by the query) and rows
