@@ -734,6 +734,99 @@ def activity_curve(
             print(f"| {rate:g} | {u:.4f} | {label} | {p:.4f} | {r_:.4f} | {f:.4f} | {share:.1%} "
                   f"| {bound:.4f} | {tied} | {term_cpu:.2f} |")  # fmt: skip
     print(f"load average at the end {os.getloadavg()[0]:.1f}")
+    activity_fact(data, options, contacts_per_year=contacts_per_year, rates=rates)
+
+
+def _without_activity(pairs: list) -> list:
+    """The pairs as the rule before saw them: the term's weight kept, its level hidden, so
+    that ``decide_best`` does not count a contact as a fact beyond the name."""
+    from dataclasses import replace
+
+    return [
+        replace(p, levels={k: v for k, v in p.levels.items() if k != corroboration.COLUMN})
+        for p in pairs
+    ]
+
+
+def activity_fact(
+    data: synthetic.SocialSet,
+    options: SocialSettings,
+    *,
+    contacts_per_year: float,
+    rates: tuple[float, ...],
+) -> None:
+    """Item 1 and 2 of the h-fact brief, in one run: the activity term's presence counted as
+    a fact beyond the name in ``decide_best`` (after) or not (before), on the validation half
+    (odd profile ids) and the test half (even); and pairs scored down to ``lower`` minus the
+    term's present weight (deep) rather than from ``lower`` (as shipped), those still below
+    ``lower`` once the term is added dropped before deciding."""
+    from datetime import timedelta
+
+    hours = options.activity_window_hours
+    window = timedelta(hours=hours)
+    profiles = [linking.profile_record(p) for p in data.profiles]
+    customers = [linking.customer_record(c) for c in data.customers]
+    cpu = time.process_time()
+    shallow = linking.score(profiles, customers, min_weight=options.link_lower)
+    shallow_cpu = time.process_time() - cpu
+    # Deep enough for every rate below: u is at least 0.0005 here, so log2(m/u) < 9 bits.
+    present_max = corroboration.weights(options.activity_m, 0.0005)[0]
+    deep_floor = options.link_lower - present_max
+    cpu = time.process_time()
+    deep = linking.score(profiles, customers, min_weight=deep_floor)
+    deep_cpu = time.process_time() - cpu
+    print(f"\nActivity as a fact beyond the name; scored from lower {options.link_lower:g}: "
+          f"{len(shallow):,} pairs, {shallow_cpu:.1f} s CPU; from {deep_floor:.2f} (lower - "
+          f"log2(m/u) at u 0.0005): {len(deep):,} pairs, {deep_cpu:.1f} s CPU; load average "
+          f"{os.getloadavg()[0]:.1f}")  # fmt: skip
+    print("| r | u | half | scored from | rule | precision | recall | F1 | sent to review |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    n_profiles = len(data.profiles)
+
+    def measure(scored: list, half: int) -> tuple[float, float, float, float]:
+        mine = [p for p in scored if int(p.left_id) % 2 == half]
+        decided = linking.decide_best(
+            mine, upper=options.link_upper, lower=options.link_lower,
+            margin=options.link_margin, name_only_upper=options.link_name_only_upper,
+        )  # fmt: skip
+        links = {(k, d.best.right_id) for k, d in decided.items() if d.outcome == "link"}
+        truth = {(k, v) for k, v in data.truth.items() if int(k) % 2 == half}
+        precision, recall, f1 = prf(links, truth)
+        review = sum(d.outcome == "review" for d in decided.values())
+        return precision, recall, f1, review / (n_profiles / 2)
+
+    for rate in rates:
+        drawn = synthetic.activity(
+            data, owner_rate=rate, contacts_per_year=contacts_per_year, window_hours=hours
+        )
+        contacts = {
+            customer: [corroboration.Contact(customer, at, "email") for at in moments]
+            for customer, moments in drawn.contacts.items()
+        }
+        u = corroboration.chance_of_contact(
+            contacts=sum(len(found) for found in drawn.contacts.values()),
+            customers=len(data.customers),
+            hours=corroboration.HOURS_PER_YEAR,
+            window_hours=hours,
+        )
+        term = {"posts": drawn.posts, "contacts": contacts, "m": options.activity_m, "u": u,
+                "window": window}  # fmt: skip
+        floor = options.link_lower - corroboration.weights(options.activity_m, u)[0]
+        scored = {
+            "lower": corroboration.corroborate(shallow, **term),
+            "lower - log2(m/u)": [
+                p for p in corroboration.corroborate(
+                    [p for p in deep if p.match_weight >= floor], **term)
+                if p.match_weight >= options.link_lower
+            ],
+        }  # fmt: skip
+        for half, name in ((1, "validation"), (0, "test")):
+            for depth, pairs in scored.items():
+                for rule, seen in (("before", _without_activity(pairs)), ("after", pairs)):
+                    p, r_, f, share = measure(seen, half)
+                    print(f"| {rate:g} | {u:.4f} | {name} | {depth} | {rule} | {p:.4f} "
+                          f"| {r_:.4f} | {f:.4f} | {share:.1%} |")  # fmt: skip
+    print(f"load average at the end {os.getloadavg()[0]:.1f}")
 
 
 def main() -> None:

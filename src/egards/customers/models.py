@@ -46,7 +46,9 @@ class Customer(Base):
     status: Mapped[str] = mapped_column(String(20), default="active", index=True)
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Indexed (migration 0033): the social feature's kept model looks for the customers edited
+    # since it last looked at every arrival.
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, index=True)
     erased_at: Mapped[datetime | None]
     # The import that created the file: its timeline shows "Created by the import of <file>"
     # from that row, read at display time, instead of one stored entry per imported customer.

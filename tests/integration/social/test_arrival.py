@@ -16,6 +16,7 @@ from egards.accounts.domain import SYSTEM
 from egards.cases import service as cases
 from egards.cases.schemas import SocialMentionCreate
 from egards.customers import service as customers
+from egards.customers.models import Customer
 from egards.customers.schemas import CustomerCreate
 from egards.social import service, synthetic
 from egards.social.models import SocialLink, SocialProfile
@@ -163,19 +164,26 @@ def test_a_renamed_customer_is_found_by_the_kept_model_without_retraining(
     assert ("linked", helene) not in [link[:2] for link in _links(db, "hq_voyages")]
 
 
-def test_a_large_files_edits_are_looked_for_once_a_minute_not_at_every_arrival(
-    client, agent, clock, db, post_mention, file_of_customers, monkeypatch
+def test_edits_are_looked_for_at_every_arrival_one_after_the_other(
+    client, agent, clock, db, post_mention, file_of_customers
 ):
-    """Reading every customer's ``updated_at`` costs a tenth of a second at a million (no
-    index): above ``EDITS_AT_EVERY_ARRIVAL_UPTO`` customers it is done at most once a minute."""
+    """``customers.updated_at`` is indexed (migration 0033): the look-up for edits is a range
+    read at any size, so it is made at every arrival, the one right after an edit included
+    (before the index, a file whose highest customer id was above 5,000 had its edits looked
+    for at most once a minute: this one's is 6,001)."""
     helene, _ = file_of_customers
+    with db.unit_of_work() as session:
+        session.add(
+            Customer(
+                id=6_001,
+                first_name="Yves",
+                last_name="Tanguy",
+                search_last_first="tanguy yves",
+                search_first_last="yves tanguy",
+            )
+        )
     post_mention(**BASTIEN)
-    monkeypatch.setattr(arrival, "EDITS_AT_EVERY_ARRIVAL_UPTO", 100)  # this file is "large"
-    client.patch(
-        f"/api/v1/customers/{helene}",
-        json={"last_name": "Marcadet", "city": "Nantes"},
-        headers=agent.headers,
-    )
+    kept = _kept(db)
     mention = {
         "network": "instagram",
         "handle": "@helene.marcadet",
@@ -183,9 +191,15 @@ def test_a_large_files_edits_are_looked_for_once_a_minute_not_at_every_arrival(
         "location": "Nantes",
     }
     post_mention(**mention, external_id="3000000000005")
-    assert _links(db, "helene.marcadet") == []  # within the minute: not looked for yet
-    monkeypatch.setattr(arrival, "EDITS_LOOKED_FOR_EVERY", 0.0)  # the minute has passed
+    assert _links(db, "helene.marcadet") == []  # not yet renamed: nobody of that name
+    renamed = client.patch(
+        f"/api/v1/customers/{helene}",
+        json={"last_name": "Marcadet", "city": "Nantes"},
+        headers=agent.headers,
+    )
+    assert renamed.status_code == 200, renamed.text
     post_mention(**mention, external_id="3000000000006")
+    assert _kept(db) is kept
     assert [customer for _, customer, _ in _links(db, "helene.marcadet")] == [helene]
 
 

@@ -14,11 +14,11 @@ file:
   an e-mail or phone since (an identity id above the highest seen) join the model
   (``Model.add``), two primary-key lookups per arrival to know;
 - customers edited since (their ``updated_at`` above the highest the model has seen: a new
-  surname, city or first name gives new blocking keys) join it again under their new keys;
-  ``customers.updated_at`` has no index, so above ``EDITS_AT_EVERY_ARRIVAL_UPTO`` customers
-  this is looked for at most every ``EDITS_LOOKED_FOR_EVERY`` seconds (a read of the whole
-  column: about 6 ms at 20,000 rows, 0.13 s at a million on PostgreSQL) and at every
-  arrival below. The edited customer's former keys stay in the model: harmless, since they
+  surname, city or first name gives new blocking keys) join it again under their new keys,
+  looked for at every arrival: ``customers.updated_at`` is indexed (migration 0033), so the
+  look-up is a range read (hundredths of a millisecond at a million customers on
+  PostgreSQL, where a read of the whole column took 0.13 s without the index). The edited
+  customer's former keys stay in the model: harmless, since they
   only name it as a candidate, scored on its current record;
 - the model only names candidates: their current records are read from the customer file
   before scoring, active customers only, so an erased or merged customer is never linked or
@@ -27,15 +27,13 @@ file:
   again.
 
 What it misses: an edit whose transaction commits after a later-stamped edit was already
-seen (the same holds for the ids), found at the next training; an edit to a large file in
-the minute before it is looked for.
+seen (the same holds for the ids), found at the next training.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
 import weakref
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -70,7 +68,6 @@ class KeptModel:
     """The highest e-mail or phone identity id it has seen."""
     edited_upto: datetime | None
     """The latest edit (``customers.updated_at``) it has seen."""
-    edits_looked_for: float = field(default_factory=time.monotonic)
     added_as: dict[int, datetime] = field(default_factory=dict)
     """The customers created since edits were last looked for, with the stamp of the record
     the model was given: not added again for that edit."""
@@ -80,12 +77,6 @@ class KeptModel:
 TRAINED_IN_THE_REQUEST = 20_000
 """Up to this highest customer id the model is trained by the request that first needs it;
 above, by a thread of its own (``_train_in_background``)."""
-
-EDITS_AT_EVERY_ARRIVAL_UPTO = 5_000
-"""Up to this highest customer id edits are looked for at every arrival (a millisecond or
-two); above, at most every ``EDITS_LOOKED_FOR_EVERY`` seconds: the read of
-``customers.updated_at`` goes through every row (no index)."""
-EDITS_LOOKED_FOR_EVERY = 60.0
 
 _KEPT: weakref.WeakKeyDictionary[Any, KeptModel] = weakref.WeakKeyDictionary()
 _TRAINING = threading.Lock()
@@ -137,10 +128,6 @@ def _trained(
 def _follow_edits(session: Session, kept: KeptModel, *, customers_upto: int) -> None:
     """Add again to the model the customers edited since it last looked (a new name or city
     gives new blocking keys), but not those the ids brought in since as they are now."""
-    small = customers_upto <= EDITS_AT_EVERY_ARRIVAL_UPTO
-    if not small and time.monotonic() - kept.edits_looked_for < EDITS_LOOKED_FOR_EVERY:
-        return
-    kept.edits_looked_for = time.monotonic()
     if kept.edited_upto is None:
         edited = _stamps(session, "id <= :upto", upto=customers_upto)
     else:
