@@ -71,6 +71,7 @@ class Variant:
     split: bool = False  # the rewritten member columns in a narrow table of their own
     balances_on_member: bool = False
     buckets_on_member: bool = False
+    compact: bool = True  # VACUUM FULL of the rewritten table before the day
 
     @property
     def hot(self) -> str:
@@ -83,6 +84,7 @@ class Variant:
 
 VARIANTS = [
     Variant("1 today's schema"),
+    Variant("1n today's schema, members not compacted", compact=False),
     Variant("2 entries: no unique (member, key)", entry_key_index=False),
     Variant("3 balances on the member row", balances_on_member=True),
     Variant("4 buckets on the member row (int[])", buckets_on_member=True),
@@ -215,7 +217,8 @@ def prepare(variant: Variant, index: int, before: str, after: str) -> Prepared:
     template = clone(before, f"{base}_before")
     transform(template, variant)
     with template.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
-        c.exec_driver_sql(f"VACUUM FULL {variant.hot}")
+        if variant.compact:
+            c.exec_driver_sql(f"VACUUM FULL {variant.hot}")
         c.exec_driver_sql("VACUUM ANALYZE")
         columns = {
             table: list(
@@ -308,6 +311,15 @@ def main() -> None:
             buckets_on_member=True,
         )
     )
+    variants.append(
+        Variant(
+            "ca combination: 2 + 3 + 5a + 6",
+            entry_key_index=False,
+            activities="pk_and_key",
+            split=True,
+            balances_on_member=True,
+        )
+    )
     if args.only:
         wanted = set(args.only.split(","))
         variants = [v for v in variants if v.name.split()[0] in wanted]
@@ -380,14 +392,14 @@ def main() -> None:
             prepared.append(prepare(variant, index, before, after))
     results: dict[str, list[tuple[float, tuple[float, float], dict[str, float], str]]] = {}
     references: list[float] = []
-    checks: list[tuple[float, tuple[float, float], str]] = []
+    checks: list[tuple[float, tuple[float, float], dict[str, float], str]] = []
     for run in range(args.runs):
         load = uptime()
         references.append(bare_copy(Database(make_engine(f"{SERVER}/{after}")), entry_rows))
         check_before = clone(before, f"{before}_check")
         check = steady_write_floor(Database(make_engine(f"{SERVER}/{after}")), check_before)
         _drop(SERVER, f"{before}_check")
-        checks.append((check[0], check[1], load))
+        checks.append((*check, load))
         order = prepared if run % 2 == 0 else prepared[::-1]
         for item in order:
             load = uptime()
@@ -406,7 +418,7 @@ def main() -> None:
     for column in ("variant", "run", "s", "activities/s", "× bare COPY", "PG µs/act", "parts (s)"):
         table.add_column(column)
     table.add_column("load")
-    for n, (seconds, spent, load) in enumerate(checks):
+    for n, (seconds, spent, parts, load) in enumerate(checks):
         table.add_row(
             "steady_write_floor (check)",
             str(n + 1),
@@ -414,7 +426,7 @@ def main() -> None:
             f"{done / seconds:,.0f}",
             f"{seconds / reference:.1f}",
             f"{spent[1] * 1e6 / done:.1f}",
-            "",
+            ", ".join(f"{k.removeprefix('loyalty_')} {v:.2f}" for k, v in parts.items()),
             load,
         )
     for item in prepared:
