@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import gc
 import io
+import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_for
@@ -86,6 +88,34 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
+# How often a thread waiting for the interpreter is let in while a background writer runs.
+# The writer thread waits on the server with the interpreter released; to send its next
+# statement or block of COPY data it needs the interpreter back from the calling thread, which
+# computes the next batch and keeps it, by default, up to 5 ms each time: the connection idle
+# meanwhile. Measured: the customer import of 1,000,000 took 24.9 s with 5 ms, 21.2 s with
+# 0.5 ms (the calling thread waiting for the writer 5.2 s, then 0.7 s); the loyalty bulk path
+# 14-22 % less wall time in alternated pairs.
+_SWITCH_INTERVAL = 0.0005
+_switching = threading.Lock()
+_switched: list[float] = []  # the interval before the first of the writers open now
+
+
+def _prompt_writer() -> None:
+    """The interpreter's switch interval shortened while a writer is open (the first of
+    concurrent writers sets it; :func:`_writer_closed` gives it back after the last)."""
+    with _switching:
+        _switched.append(sys.getswitchinterval())
+        sys.setswitchinterval(min(_SWITCH_INTERVAL, _switched[0]))
+
+
+def _writer_closed() -> None:
+    with _switching:
+        first = _switched[0]
+        _switched.pop()
+        if not _switched:
+            sys.setswitchinterval(first)
+
+
 class BackgroundWriter:
     """Runs one batch's writes at a time in a thread, on the session's connection, while the
     caller computes the next batch: PostgreSQL works on the rows (indexes, constraints)
@@ -111,6 +141,7 @@ class BackgroundWriter:
             pending.result()
 
     def __enter__(self) -> BackgroundWriter:
+        _prompt_writer()
         return self
 
     def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
@@ -122,6 +153,7 @@ class BackgroundWriter:
         finally:
             if self._pool is not None:
                 self._pool.shutdown()
+            _writer_closed()
 
 
 def reserve_ids(session: Session, table: Table, count: int) -> list[int]:

@@ -7,10 +7,7 @@ one after next read) while the next is computed."""
 
 from __future__ import annotations
 
-import sys
-import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from types import SimpleNamespace
@@ -101,35 +98,8 @@ def record_histories(
     through the fast path (:mod:`egards.loyalty.fast`), unless ``fast_path`` is false (every
     activity through the pure rules and the ledger: the same rows, more slowly)."""
     actor.require(Permission.LOYALTY_WRITE)
-    with paused_gc(), _prompt_writer():
+    with paused_gc():
         return _record_histories(session, actor, histories, today, chunk_size, events, fast_path)
-
-
-# How often a thread waiting for the interpreter is let in while the bulk path runs. The
-# writer thread waits on the server with the interpreter released; when a statement ends, it
-# needs the interpreter back to send the next one, while the calling thread computes and
-# holds it: by default up to 5 ms at each of a chunk's dozen statements, the connection idle
-# meanwhile. A shorter interval lets the writer send its next statement sooner.
-_SWITCH_INTERVAL = 0.0005
-_switching = threading.Lock()
-_switched: list[float] = []  # the interval before the first of the calls running now
-
-
-@contextmanager
-def _prompt_writer() -> Iterator[None]:
-    """The interpreter's switch interval shortened for as long as a bulk call runs (the
-    first of concurrent calls sets it, the last one gives the previous value back)."""
-    with _switching:
-        _switched.append(sys.getswitchinterval())
-        sys.setswitchinterval(min(_SWITCH_INTERVAL, _switched[0]))
-    try:
-        yield
-    finally:
-        with _switching:
-            first = _switched[0]
-            _switched.pop()
-            if not _switched:
-                sys.setswitchinterval(first)
 
 
 def _record_histories(
