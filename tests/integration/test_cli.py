@@ -41,6 +41,9 @@ def test_demo_builds_a_deterministic_population(tmp_path):
     result = run(["demo", "--customers", "40", "--no-serve"], tmp_path)
     assert result.exit_code == 0, result.output
     assert "rachel@demo.egards.fr" in result.output and "40 customers" in result.output
+    # Two namesakes; the one who e-mailed three hours before the post is linked on that contact.
+    said = " ".join(result.output.split())
+    assert "one of two namesakes of whom one e-mailed three hours before the post: linked" in said
     again = run(["demo", "--customers", "40", "--no-serve"], tmp_path / "other")
     events = [line for line in result.output.splitlines() if "timeline events" in line]
     assert events == [line for line in again.output.splitlines() if "timeline events" in line]

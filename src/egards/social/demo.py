@@ -13,7 +13,11 @@ from rich.console import Console
 from sqlalchemy import select, text
 
 from egards.accounts.domain import SYSTEM, Actor, Role
+from egards.cases import service as cases
+from egards.cases.domain import Channel
 from egards.cases.schemas import SocialMentionCreate
+from egards.cases.service import CaseDetails, InboundIn
+from egards.config import Settings
 from egards.customers import service as customers
 from egards.customers.schemas import CustomerCreate
 from egards.db import Database, utcnow
@@ -26,6 +30,8 @@ from egards.social.models import SocialProfile
 
 SILENT_GOLD_EMAIL = "claire.fidele@demo.egards.fr"
 LOUD_HANDLE = "leo_buzz"
+NAMESAKE_HANDLE = "hq_voyages"
+ARRIVAL = {"link": "linked", "review": "sent to review", "nothing": "left unlinked"}
 NETWORKS = ("x", "instagram", "linkedin", "facebook")
 POSTS = (
     "Encore un retard, merci pour rien",
@@ -113,6 +119,7 @@ def populate(db: Database, *, seed: int, console: Console | None, summary: Any) 
                 )
     with db.unit_of_work() as session:
         _silent_gold(session, now)
+        corroborated = _namesakes(session, now)
         loud = service.upsert_profile(
             session,
             network="x",
@@ -141,8 +148,54 @@ def populate(db: Database, *, seed: int, console: Console | None, summary: Any) 
             )
     summary.features["social"] = (
         f"{profiles} social profiles ({linked} linked), a loud non-customer @{LOUD_HANDLE} "
-        f"with 50,000 followers, a silent Gold customer ({SILENT_GOLD_EMAIL})"
+        f"with 50,000 followers, a silent Gold customer ({SILENT_GOLD_EMAIL}); "
+        f"@{NAMESAKE_HANDLE}, posting as one of two namesakes of whom one e-mailed three "
+        f"hours before the post: {ARRIVAL[corroborated]}"
     )
+
+
+def _namesakes(session, now) -> str:
+    """Two Hélène Quenouille of Lyon; the second e-mails about her bill three hours before a
+    profile of that name posts about it: the link is made on that contact (activity
+    corroboration), where the names alone would leave it to a person. Returns what the
+    arrival did ("link", "review" or "nothing")."""
+    _first, second = (
+        customers.create_customer(
+            session,
+            actor=DEMO,
+            data=CustomerCreate(
+                first_name="Hélène", last_name="Quenouille", city="Lyon", emails=[email]
+            ),
+        ).id
+        for email in ("hq@example.fr", "hq2@example.org")
+    )
+    posted = now - timedelta(days=2)
+    contacted = posted - timedelta(hours=3)
+    cases.open_case(
+        session,
+        actor=SYSTEM,
+        details=CaseDetails(channel=Channel.EMAIL, subject="Ma facture", customer_id=second),
+        message=InboundIn(body_text="Ma facture de novembre est fausse.", received_at=contacted),
+        config=cases.config_from_settings(Settings()),
+        now=contacted,
+        acknowledge=False,
+    )
+    profile, _ = service._record_mention(
+        session,
+        mention=SocialMentionCreate(
+            network="instagram",
+            handle=NAMESAKE_HANDLE,
+            author_name="Hélène Quenouille",
+            text="Toujours pas de réponse à mon e-mail sur ma facture.",
+            external_id="demo-namesake-1",
+            followers=300,
+            location="Lyon",
+            posted_at=posted,
+        ),
+        now=posted,
+        source="import",
+    )
+    return service.link_on_arrival(session, profile=profile, now=now)
 
 
 def _silent_gold(session, now) -> None:
