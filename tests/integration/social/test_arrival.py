@@ -10,7 +10,7 @@ import threading
 from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select, text
 
 from egards.accounts.domain import SYSTEM
 from egards.cases import service as cases
@@ -170,18 +170,29 @@ def test_edits_are_looked_for_at_every_arrival_one_after_the_other(
     """``customers.updated_at`` is indexed (migration 0033): the look-up for edits is a range
     read at any size, so it is made at every arrival, the one right after an edit included
     (before the index, a file whose highest customer id was above 5,000 had its edits looked
-    for at most once a minute: this one's is 6,001)."""
+    for at most once a minute: this one's is at least 6,001)."""
     helene, _ = file_of_customers
     with db.unit_of_work() as session:
+        # Above 6,000 whatever the database's sequence has handed out before, and the sequence
+        # moved past it, so that no later insert takes the same id.
+        highest = session.scalar(select(func.max(Customer.id))) or 0
         session.add(
             Customer(
-                id=6_001,
+                id=max(highest + 1, 6_001),
                 first_name="Yves",
                 last_name="Tanguy",
                 search_last_first="tanguy yves",
                 search_first_last="yves tanguy",
             )
         )
+        session.flush()
+        if db.dialect == "postgresql":
+            session.execute(
+                text(
+                    "SELECT setval(pg_get_serial_sequence('customers', 'id'),"
+                    " (SELECT max(id) FROM customers))"
+                )
+            )
     post_mention(**BASTIEN)
     kept = _kept(db)
     mention = {
