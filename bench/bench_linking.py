@@ -421,15 +421,8 @@ def _thresholds(
     def measure(
         upper: float, margin: float, name_only: float | None, half: int
     ) -> tuple[float, float, float, float]:
-        mine = [p for p in pairs if int(p.left_id) % 2 == half]
-        decided = linking.decide_best(
-            mine, upper=upper, lower=options.link_lower, margin=margin, name_only_upper=name_only
-        )
-        links = {(k, d.best.right_id) for k, d in decided.items() if d.outcome == "link"}
-        truth = {(k, v) for k, v in data.truth.items() if int(k) % 2 == half}
-        precision, recall, f1 = prf(links, truth)
-        review = sum(d.outcome == "review" for d in decided.values())
-        return precision, recall, f1, review / (n_profiles / 2)
+        chosen = {"link_upper": upper, "link_margin": margin, "link_name_only_upper": name_only}
+        return _measured(pairs, data, options.model_copy(update=chosen), half=half)
 
     grid = [
         (u, m, n)
@@ -654,6 +647,44 @@ def demo_rate(url: str) -> None:
           f"estimator): {len(rows) / max(customers or 1, 1):.3f}")  # fmt: skip
 
 
+def _measured(
+    scored: list, data: synthetic.SocialSet, options: SocialSettings, *, half: int
+) -> tuple[float, float, float, float]:
+    """Precision, recall, F1 and the share sent to review on one half of the social set
+    (even profile ids: the test half; odd: the validation half)."""
+    mine = [p for p in scored if int(p.left_id) % 2 == half]
+    decided = linking.decide_best(
+        mine, upper=options.link_upper, lower=options.link_lower,
+        margin=options.link_margin, name_only_upper=options.link_name_only_upper,
+    )  # fmt: skip
+    links = {(k, d.best.right_id) for k, d in decided.items() if d.outcome == "link"}
+    truth = {(k, v) for k, v in data.truth.items() if int(k) % 2 == half}
+    precision, recall, f1 = prf(links, truth)
+    review = sum(d.outcome == "review" for d in decided.values())
+    return precision, recall, f1, review / (len(data.profiles) / 2)
+
+
+def _drawn_activity(
+    data: synthetic.SocialSet, rate: float, contacts_per_year: float, hours: float
+) -> tuple[synthetic.Activity, dict[str, list[corroboration.Contact]], float]:
+    """The set's activity at an owner rate: what was drawn, the contacts by customer, and u
+    measured on them (the share of a window that holds a chance contact)."""
+    drawn = synthetic.activity(
+        data, owner_rate=rate, contacts_per_year=contacts_per_year, window_hours=hours
+    )
+    contacts = {
+        customer: [corroboration.Contact(customer, at, "email") for at in moments]
+        for customer, moments in drawn.contacts.items()
+    }
+    u = corroboration.chance_of_contact(
+        contacts=sum(len(found) for found in drawn.contacts.values()),
+        customers=len(data.customers),
+        hours=corroboration.HOURS_PER_YEAR,
+        window_hours=hours,
+    )
+    return drawn, contacts, u
+
+
 def activity_curve(
     n_customers: int,
     n_profiles: int,
@@ -676,18 +707,6 @@ def activity_curve(
     window = timedelta(hours=options.activity_window_hours)
     hours = options.activity_window_hours
 
-    def measure(scored: list) -> tuple[float, float, float, float]:
-        mine = [p for p in scored if int(p.left_id) % 2 == 0]
-        decided = linking.decide_best(
-            mine, upper=options.link_upper, lower=options.link_lower,
-            margin=options.link_margin, name_only_upper=options.link_name_only_upper,
-        )  # fmt: skip
-        links = {(k, d.best.right_id) for k, d in decided.items() if d.outcome == "link"}
-        truth = {(k, v) for k, v in data.truth.items() if int(k) % 2 == 0}
-        precision, recall, f1 = prf(links, truth)
-        review = sum(d.outcome == "review" for d in decided.values())
-        return precision, recall, f1, review / (n_profiles / 2)
-
     print(f"social set {n_profiles:,} profiles against {n_customers:,} customers; window "
           f"{hours:g} h; background {contacts_per_year:g} contacts per customer per year; "
           f"shipped m {options.activity_m:g}; scored in {scored_cpu:.1f} s CPU; load average "
@@ -695,25 +714,13 @@ def activity_curve(
     print("| r | u measured | m | precision | recall | F1 | sent to review | per-class bound F1 "
           "| true links still tied | CPU s (term) |")  # fmt: skip
     print("|---|---|---|---|---|---|---|---|---|---|")
-    p, r_, f, share = measure(pairs)
+    p, r_, f, share = _measured(pairs, data, options, half=0)
     bound = rule_ceiling(pairs, data.truth, half=0)[2]
     _, tied, _ = ceiling(pairs, data.truth, half=0)
     print(f"| — (no term) | — | — | {p:.4f} | {r_:.4f} | {f:.4f} | {share:.1%} | {bound:.4f} "
           f"| {tied} | — |")  # fmt: skip
     for rate in rates:
-        drawn = synthetic.activity(
-            data, owner_rate=rate, contacts_per_year=contacts_per_year, window_hours=hours
-        )
-        contacts = {
-            customer: [corroboration.Contact(customer, at, "email") for at in moments]
-            for customer, moments in drawn.contacts.items()
-        }
-        u = corroboration.chance_of_contact(
-            contacts=sum(len(found) for found in drawn.contacts.values()),
-            customers=len(data.customers),
-            hours=corroboration.HOURS_PER_YEAR,
-            window_hours=hours,
-        )
+        drawn, contacts, u = _drawn_activity(data, rate, contacts_per_year, hours)
         # What reviews would learn: the share of true owners with a contact in the window.
         owned = [
             corroboration.contact_before(drawn.posts[profile], contacts.get(owner, ()),
@@ -728,7 +735,7 @@ def activity_curve(
                 pairs, posts=drawn.posts, contacts=contacts, m=m, u=u, window=window
             )
             term_cpu = time.process_time() - cpu
-            p, r_, f, share = measure(scored)
+            p, r_, f, share = _measured(scored, data, options, half=0)
             bound = rule_ceiling(scored, data.truth, half=0)[2]
             _, tied, _ = ceiling(scored, data.truth, half=0)
             print(f"| {rate:g} | {u:.4f} | {label} | {p:.4f} | {r_:.4f} | {f:.4f} | {share:.1%} "
@@ -781,34 +788,8 @@ def activity_fact(
           f"{os.getloadavg()[0]:.1f}")  # fmt: skip
     print("| r | u | half | scored from | rule | precision | recall | F1 | sent to review |")
     print("|---|---|---|---|---|---|---|---|---|")
-    n_profiles = len(data.profiles)
-
-    def measure(scored: list, half: int) -> tuple[float, float, float, float]:
-        mine = [p for p in scored if int(p.left_id) % 2 == half]
-        decided = linking.decide_best(
-            mine, upper=options.link_upper, lower=options.link_lower,
-            margin=options.link_margin, name_only_upper=options.link_name_only_upper,
-        )  # fmt: skip
-        links = {(k, d.best.right_id) for k, d in decided.items() if d.outcome == "link"}
-        truth = {(k, v) for k, v in data.truth.items() if int(k) % 2 == half}
-        precision, recall, f1 = prf(links, truth)
-        review = sum(d.outcome == "review" for d in decided.values())
-        return precision, recall, f1, review / (n_profiles / 2)
-
     for rate in rates:
-        drawn = synthetic.activity(
-            data, owner_rate=rate, contacts_per_year=contacts_per_year, window_hours=hours
-        )
-        contacts = {
-            customer: [corroboration.Contact(customer, at, "email") for at in moments]
-            for customer, moments in drawn.contacts.items()
-        }
-        u = corroboration.chance_of_contact(
-            contacts=sum(len(found) for found in drawn.contacts.values()),
-            customers=len(data.customers),
-            hours=corroboration.HOURS_PER_YEAR,
-            window_hours=hours,
-        )
+        drawn, contacts, u = _drawn_activity(data, rate, contacts_per_year, hours)
         term = {"posts": drawn.posts, "contacts": contacts, "m": options.activity_m, "u": u,
                 "window": window}  # fmt: skip
         floor = options.link_lower - corroboration.weights(options.activity_m, u)[0]
@@ -823,7 +804,7 @@ def activity_fact(
         for half, name in ((1, "validation"), (0, "test")):
             for depth, pairs in scored.items():
                 for rule, seen in (("before", _without_activity(pairs)), ("after", pairs)):
-                    p, r_, f, share = measure(seen, half)
+                    p, r_, f, share = _measured(seen, data, options, half=half)
                     print(f"| {rate:g} | {u:.4f} | {name} | {depth} | {rule} | {p:.4f} "
                           f"| {r_:.4f} | {f:.4f} | {share:.1%} |")  # fmt: skip
     print(f"load average at the end {os.getloadavg()[0]:.1f}")

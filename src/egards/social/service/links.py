@@ -32,7 +32,6 @@ from egards.social.models import (
 )
 from egards.social.service.profiles import (
     LINKER,
-    active_customer,
     active_customers,
     get_profile,
 )
@@ -44,7 +43,7 @@ def _active_holder(session: Session, reference: str) -> int | None:
     into (the contract stays with the merged file); ``None`` for an erased holder (the
     contract is kept for the bills, its holder is gone)."""
     holder = subscriptions.holder_of_reference(session, reference)
-    return active_customer(session, holder) if holder is not None else None
+    return customers.survivor(session, holder) if holder is not None else None
 
 
 def _evidence(
@@ -141,7 +140,7 @@ def link_deterministically(
     # which is the same person, not another customer.
     linked_to = profile.customer_id
     if linked_to is not None:
-        linked_to = active_customer(session, linked_to) or linked_to
+        linked_to = customers.survivor(session, linked_to) or linked_to
     refused = refused_customers(session, profile_ids=[profile.id]).get(profile.id, set())
     # Linked again by a person since a refusal: their yes stands.
     refused -= {profile.customer_id, linked_to}
@@ -406,7 +405,7 @@ def decide_review(
     profile = session.get_one(SocialProfile, link.profile_id)
     if accept:
         # Proposed for a file merged since: the person is the survivor's.
-        link.customer_id = active_customer(session, link.customer_id) or link.customer_id
+        link.customer_id = customers.survivor(session, link.customer_id) or link.customer_id
         _link(
             session,
             actor=actor,

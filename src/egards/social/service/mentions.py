@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from egards.accounts.domain import Actor, Role
 from egards.cases import service as cases
 from egards.cases.schemas import SocialMentionCreate
+from egards.customers import service as customers
 from egards.social.domain import Outcome
 from egards.social.models import (
     SocialMention,
@@ -18,7 +19,7 @@ from egards.social.models import (
 )
 from egards.social.service.arrival import link_on_arrival
 from egards.social.service.links import link_deterministically
-from egards.social.service.profiles import active_customer, upsert_profile
+from egards.social.service.profiles import upsert_profile
 from egards.voice import service as voice
 
 LISTENER = Actor(label="social listening", role=Role.ADMIN)
@@ -78,7 +79,7 @@ def social_sender(session: Session, *, mention: SocialMentionCreate, now: dateti
     if profile.customer_id is None:
         return None
     # A profile linked to a file merged since: the case is the survivor's.
-    return active_customer(session, profile.customer_id)
+    return customers.survivor(session, profile.customer_id)
 
 
 def social_case_opened(

@@ -30,15 +30,9 @@ LINKER = Actor(label="social linking", role=Role.ADMIN)
 # (``customers.survivor``, ``customers.merged_with``).
 
 
-def active_customer(session: Session, customer_id: int) -> int | None:
-    """The active customer ``customer_id`` stands for now: itself, or the customer it was
-    merged into (following the merges); ``None`` for an erased one."""
-    return customers.survivor(session, customer_id)
-
-
 def active_customers(session: Session, customer_ids: Iterable[int]) -> dict[int, int | None]:
-    """``active_customer`` of each, in bulk: one read of the statuses, then the merges walked
-    for the merged ones only."""
+    """The active customer each stands for now (``customers.survivor``), in bulk: one read of
+    the statuses, then the merges walked for the merged ones only."""
     return {
         customer_id: customer_id if status == "active" else customers.survivor(session, customer_id)
         for customer_id, status in customers.statuses(session, set(customer_ids)).items()

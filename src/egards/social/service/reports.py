@@ -24,7 +24,7 @@ def influence_vs_value(session: Session, *, actor: Actor, limit: int = 2000) -> 
             .limit(limit)
         )
     )
-    # A profile linked to a file merged since is the survivor's (``active_customer``).
+    # A profile linked to a file merged since is the survivor's (``customers.survivor``).
     owners = active_customers(session, {p.customer_id for p in profiles if p.customer_id})
     customer_ids = {owner for owner in owners.values() if owner is not None}
     values = analytics.case_standing(session, customer_ids)
