@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from functools import cache
 from importlib import import_module
 from pathlib import Path
@@ -733,12 +733,13 @@ def _apply_batch(
     *,
     writer: BackgroundWriter | None = None,
     ids: _Ids | None = None,
+    now: datetime | None = None,
 ) -> None:
     """Work out what a batch creates and changes, then write it: through ``writer`` when
     given (the writes run in its thread while the caller reads and checks the next batch;
     the batch's reads, if it needs any, wait for the writes before them), with ids taken
-    from ``ids`` when given."""
-    now = utcnow()
+    from ``ids`` when given, its rows stamped ``now`` (else the time it is applied)."""
+    now = now or utcnow()
 
     def reading() -> Session:
         if writer is not None:
@@ -935,7 +936,6 @@ def _create_new(
     session: Session,
     rows: Any,
     result: ImportResult,
-    run: _Run,
     known: _Known,
     *,
     writer: BackgroundWriter,
@@ -944,8 +944,9 @@ def _create_new(
     """A batch of an initial load (checked rows, :class:`_Checked`) whose external ids and
     identities are all new, none given twice in it nor written before: created from its
     columns, as :func:`_apply_batch` creates such rows one by one (each a new customer, each
-    identity its customer's primary one of its kind). False, having done nothing, for any
-    other batch."""
+    identity its customer's primary one of its kind), the columns all its rows share left to
+    the defaults the load set (:func:`_shared_defaults`). False, having done nothing, for
+    any other batch."""
     import pyarrow as pa
 
     pc: Any = import_module("pyarrow.compute")
@@ -963,7 +964,6 @@ def _create_new(
     for kind, values in given.items():
         known.identities.setdefault(kind, set()).update(values)
     rows = rows.combine_chunks()
-    now = utcnow()
     if ids is None:
         writer.wait()  # the connection is the writer's until the last batch is written
     taken = (
@@ -985,7 +985,7 @@ def _create_new(
             "id": taken,
             "external_id": column["external_id"],
         },
-        {"status": "active", "created_at": now, "updated_at": now, "import_id": run.id},
+        {},
     )
     customer_ids = pa.array(taken, pa.int64())
     identities: dict[str, list[Any]] = {
@@ -1004,7 +1004,7 @@ def _create_new(
             session,
             Identity.__table__,
             {name: pa.concat_arrays(parts) for name, parts in identities.items()},
-            {"is_primary": True, "network": "", "verified": False, "created_at": now},
+            {},
         )
     _write(writes, writer)
     result.created += rows.num_rows
@@ -1211,6 +1211,8 @@ def _initial_load(
                 raise _NotEmpty
             rebuild = _drop_indexes(session)
             run = _open_run(session, path.name)
+            now = utcnow()  # the load's one time, on every row it writes
+            rebuild[:0] = _shared_defaults(session, run, now)
             known = _Known()
             seen = 0
             # Batch N is copied in by the writer's thread while this one reads and checks
@@ -1222,9 +1224,11 @@ def _initial_load(
             with taking_ids as ids_session, BackgroundWriter(session) as writer:
                 ids = _Ids(ids_session) if ids_session is not None else None
                 for rows in _batches(_checked_blocks(path, region), batch_size, result.rejects):
-                    if not _create_new(session, rows, result, run, known, writer=writer, ids=ids):
+                    if not _create_new(session, rows, result, known, writer=writer, ids=ids):
                         batch = _valid_items(rows)
-                        _apply_batch(session, batch, result, run, known, writer=writer, ids=ids)
+                        _apply_batch(
+                            session, batch, result, run, known, writer=writer, ids=ids, now=now
+                        )
                     gc.collect(1)
                     seen += rows.num_rows
                     progress.update(task, completed=seen + len(result.rejects))
@@ -1242,6 +1246,55 @@ def _initial_load(
         session.execute(text(f"ANALYZE {', '.join(_LOADED)}"))
     result.initial_load = True
     return True
+
+
+def _shared_defaults(session: Session, run: _Run, now: datetime) -> list[str]:
+    """Make what every new customer and identity of the load holds (status, import, the
+    load's time...) the defaults of those columns, so that the COPYs of :func:`_create_new`
+    leave them out: PostgreSQL then takes one constant per row instead of reading the same
+    text again (four of these columns were a quarter of the COPYs' CPU). The statements that
+    give the columns their own defaults back."""
+    shared = {
+        "customers": {
+            "status": "active",
+            "created_at": now,
+            "updated_at": now,
+            "import_id": run.id,
+        },
+        "identities": {"is_primary": True, "network": "", "verified": False, "created_at": now},
+    }
+    restore = []
+    for table, columns in shared.items():
+        rows = session.execute(
+            text(
+                "SELECT a.attname, pg_get_expr(d.adbin, d.adrelid) FROM pg_attribute a"
+                " LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum"
+                " WHERE a.attrelid = CAST(:table AS regclass) AND a.attname = ANY(:names)"
+            ),
+            {"table": table, "names": list(columns)},
+        ).all()
+        found = {name: default for name, default in rows}
+        given = ", ".join(f'ALTER "{c}" SET DEFAULT {_literal(v)}' for c, v in columns.items())
+        session.execute(text(f"ALTER TABLE {table} {given}"))
+        back = ", ".join(
+            f'ALTER "{c}" DROP DEFAULT'
+            if found[c] is None
+            else f'ALTER "{c}" SET DEFAULT {found[c]}'
+            for c in columns
+        )
+        restore.append(f"ALTER TABLE {table} {back}")
+    return restore
+
+
+def _literal(value: bool | int | str | datetime) -> str:
+    """SQL for one of the import's own values (no file's value is ever written this way)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, datetime):
+        return f"'{value.isoformat()}'"
+    return "'" + value.replace("'", "''") + "'"
 
 
 def _drop_indexes(session: Session) -> list[str]:
