@@ -59,6 +59,7 @@ from egards.customers.domain import (
     normalise_identity,
 )
 from egards.customers.models import Customer, CustomerImport, Identity, TimelineEvent
+from egards.customers.phones import column_e164
 from egards.customers.service import PROFILE_FIELDS
 from egards.db import Database, utcnow
 from egards.errors import InvalidInput
@@ -589,7 +590,7 @@ def _normal_forms(
     refused: dict[int, Reject] = {}
     for column, kind in IDENTITY_COLUMNS.items():
         values = columns[column]
-        decided, normal = _normal_form(kind, values)
+        decided, normal = _normal_form(kind, values, region)
         left = pc.and_(pc.is_valid(values), pc.invert(decided))
         indexes = pc.indices_nonzero(left)
         if len(indexes):
@@ -611,10 +612,11 @@ def _normal_forms(
     return rows, sorted(refused.values(), key=lambda reject: reject.line)
 
 
-def _normal_form(kind: IdentityKind, values: Any) -> tuple[Any, Any]:
+def _normal_form(kind: IdentityKind, values: Any, region: str) -> tuple[Any, Any]:
     """Where a column-wise rule decides the normal form of ``kind`` (a plain ASCII e-mail
-    address, a loyalty number: what :func:`normalise_identity` tests first), and that form
-    (None elsewhere); the values are stripped and not empty."""
+    address, a loyalty number, a phone number of the region's common shapes: what
+    :func:`normalise_identity` tests first), and that form (None elsewhere); the values are
+    stripped and not empty."""
     import pyarrow as pa
 
     pc: Any = import_module("pyarrow.compute")
@@ -627,6 +629,8 @@ def _normal_form(kind: IdentityKind, values: Any) -> tuple[Any, Any]:
     elif kind is IdentityKind.LOYALTY_NUMBER:
         decided = pc.match_substring_regex(values, LOYALTY_NUMBER)
         normal = pc.replace_substring(pc.utf8_upper(values), "-", "")
+    elif kind is IdentityKind.PHONE:
+        return column_e164(values, region)
     else:
         return pa.repeat(pa.scalar(False), len(values)), pa.nulls(len(values), pa.string())
     decided = pc.fill_null(decided, False)
