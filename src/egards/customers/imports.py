@@ -55,6 +55,7 @@ from egards.customers.domain import (
     ASCII_EMAIL,
     LOYALTY_NUMBER,
     IdentityKind,
+    fold,
     name_keys,
     normalise_identity,
 )
@@ -1016,28 +1017,26 @@ def _create_new(
 
 
 def _name_key_columns(first: Any, last: Any) -> tuple[Any, Any]:
-    """:func:`name_keys` over two columns of names: names all ASCII folded by Arrow (lower
-    case, runs of whitespace as one space), the others by :func:`name_keys` itself."""
+    """:func:`name_keys` over two columns of names: ASCII names folded by Arrow (lower case,
+    runs of whitespace as one space), each distinct other name once by :func:`fold`."""
     import pyarrow as pa
 
     pc: Any = import_module("pyarrow.compute")
 
     def folded(names: Any) -> Any:
         spaced = pc.replace_substring_regex(pc.ascii_lower(names), _ASCII_SPACES, " ")
-        return pc.utf8_trim(spaced, " ")
+        forms = pc.utf8_trim(spaced, " ")
+        others = pc.invert(pc.string_is_ascii(names))
+        at = pc.indices_nonzero(others)
+        if len(at):  # the same first and last names come again and again
+            distinct = names.take(at).dictionary_encode()
+            found = pa.array([fold(n) for n in distinct.dictionary.to_pylist()], pa.string())
+            forms = pc.replace_with_mask(forms, others, found.take(distinct.indices))
+        return forms
 
     first_folded, last_folded = folded(first), folded(last)
     last_first = pc.utf8_trim(pc.binary_join_element_wise(last_folded, first_folded, " "), " ")
     first_last = pc.utf8_trim(pc.binary_join_element_wise(first_folded, last_folded, " "), " ")
-    others = pc.invert(pc.and_(pc.string_is_ascii(first), pc.string_is_ascii(last)))
-    at = pc.indices_nonzero(others)
-    if len(at):
-        keys = [
-            name_keys(a, b)
-            for a, b in zip(first.take(at).to_pylist(), last.take(at).to_pylist(), strict=True)
-        ]
-        last_first = pc.replace_with_mask(last_first, others, pa.array([k for k, _ in keys]))
-        first_last = pc.replace_with_mask(first_last, others, pa.array([k for _, k in keys]))
     return last_first, first_last
 
 
