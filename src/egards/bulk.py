@@ -303,6 +303,8 @@ def prepare_copy_columns(
     for name, values in columns.items():
         if isinstance(table.c[name].type, String):
             parts.append(_escaped_array(pa.array(values, type=pa.string())))
+        elif isinstance(values, pa.Array):  # numbers or dates: Arrow's text of them is str()'s
+            parts.append(pc.fill_null(pc.cast(values, pa.string()), "\\N"))
         else:
             parts.append(pa.array([convert[name](value) for value in values], type=pa.string()))
     parts += [pa.scalar(convert[name](value), type=pa.string()) for name, value in shared.items()]

@@ -113,7 +113,7 @@ def two_pg_files(tmp_path: Path):
 
 def _file_contents(db) -> dict[str, list]:
     """Everything the import writes, by external id (ids and times differ between files),
-    and the tables' indexes and constraints."""
+    and the tables' indexes, constraints and column defaults."""
     queries = {
         "customers": "SELECT external_id, first_name, last_name, search_last_first,"
         " search_first_last, preferred_language, birth_date, city, status FROM customers",
@@ -126,6 +126,8 @@ def _file_contents(db) -> dict[str, list]:
         "constraints": "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid)"
         " FROM pg_constraint WHERE conrelid IN ('customers'::regclass,"
         " 'identities'::regclass, 'timeline_events'::regclass)",
+        "defaults": "SELECT table_name, column_name, column_default FROM information_schema.columns"
+        " WHERE table_name IN ('customers', 'identities', 'timeline_events')",
     }
     with db.engine.connect() as connection:
         return {

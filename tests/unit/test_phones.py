@@ -7,13 +7,14 @@ from __future__ import annotations
 import random
 
 import phonenumbers
+import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from phonenumbers import PhoneMetadata
 
 from egards.customers.domain import normalise_phone
-from egards.customers.phones import fast_e164, library_e164
+from egards.customers.phones import column_e164, fast_e164, library_e164
 from egards.errors import InvalidInput
 
 REGIONS = ("FR", "GB", "US", "DE", "BE", "IT", "ES", "CH", "RE", "NL")
@@ -143,3 +144,42 @@ def test_a_corpus_of_numbers_as_typed_gives_the_librarys_answer_on_the_fast_path
             assert fast == _library(value, region), (value, region)
     # The fast path does the common case itself (else it would prove nothing).
     assert answered > len(corpus) // 4
+
+
+# Digits that begin as a country code does, written without its "+".
+country_first = st.builds(
+    str.__add__,
+    st.sampled_from(["33", "41", "49", "31", "32", "34", "39", "262"]),
+    st.text(alphabet="0123456789", min_size=5, max_size=10),
+)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    st.lists(
+        numbers() | country_first | st.text(alphabet="0123456789 .-+", max_size=20), max_size=30
+    ),
+    st.sampled_from(REGIONS),
+)
+def test_the_column_path_decides_only_what_the_fast_path_answers(
+    values: list[str], region: str
+) -> None:
+    column = pa.array([value or None for value in values], pa.string())
+    decided, e164 = column_e164(column, region)
+    for value, taken, found in zip(values, decided.to_pylist(), e164.to_pylist(), strict=True):
+        assert (found if taken else None) == (fast_e164(value, region) if taken else None)
+        assert taken == (found is not None)
+
+
+def test_the_column_path_takes_what_the_fast_path_takes_on_the_corpus() -> None:
+    """Every number of the corpus written without "+" that the fast path answers, the
+    column path answers the same (it is the whole of the import's work on phones)."""
+    for region in REGIONS:
+        values = [value for value, where in _corpus(300) if where == region and "+" not in value]
+        decided, e164 = column_e164(pa.array(values, pa.string()), region)
+        expected = [fast_e164(value, region) for value in values]
+        found = [
+            e if taken else None
+            for taken, e in zip(decided.to_pylist(), e164.to_pylist(), strict=True)
+        ]
+        assert found == expected, region
