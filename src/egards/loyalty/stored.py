@@ -50,9 +50,10 @@ ENTRY_COLUMNS = (
     EntryRow.allocations,
 )
 
-# What follows the activity's key in the key of an entry an activity posted: a rule id
-# (``programme.Code``) or the seq of the entry a refund reverses; never a colon.
-_ACTIVITY_KEY_SUFFIX = re.compile(f"{CODE}|[0-9]+")
+ACTIVITY_ENTRY_KEY = re.compile(f":(?:{CODE}|[0-9]+)$")
+"""The end of the key of an entry an activity posted, after the activity's key: a rule id
+(``programme.Code``) or the seq of the entry a refund reverses, neither holding a colon (a
+regular expression PostgreSQL and Python read alike)."""
 
 
 def account(kind: str, currency: str, member_id: int) -> Account:
@@ -133,6 +134,7 @@ class StoredPast:
         entries: Mapping[int, Entry] | None = None,
         reversals: Mapping[int, int] | None = None,
         buckets: Mapping[str, Iterable[domain.Bucket]] | None = None,
+        keys: Mapping[str, Any] | None = None,
     ) -> None:
         self.member_id = member_id
         self.session = session
@@ -140,7 +142,9 @@ class StoredPast:
         self.entries = dict(entries or {})
         self.reversals = dict(reversals or {})
         self.stored_buckets = buckets or {}
-        self._keys: dict[str, Any] = {}  # stored entries without an activity by key, prefetched
+        # Stored entries without an activity by key (None: unused), prefetched or read
+        # beforehand (``keys``, rows of ENTRY_COLUMNS).
+        self._keys: dict[str, Any] = dict(keys or {})
         self._applying: set[str] = set()  # keys of activities applied now, not stored before
 
     def entry(self, entry_id: int) -> Entry:
@@ -159,13 +163,13 @@ class StoredPast:
         """The stored entry without an activity that used ``key`` (through the partial
         unique index), else the one a stored activity posted under it (see
         :meth:`_activity_entry`)."""
-        if self.session is None:
-            return None
         if key in self._keys:
             row = self._keys[key]
+        elif self.session is None:
+            return None
         else:
             row = self._row(EntryRow.key == key, EntryRow.activity_id.is_(None))
-        if row is None:
+        if row is None and self.session is not None:
             row = self._activity_entry(key)
         return None if row is None else (request(row), ledger_entry(row))
 
@@ -229,7 +233,7 @@ class StoredPast:
             not activity_key
             or activity_key in self._applying
             or self.programme is None
-            or not _ACTIVITY_KEY_SUFFIX.fullmatch(suffix)
+            or not ACTIVITY_ENTRY_KEY.search(key)
         ):
             return None
         assert self.session is not None

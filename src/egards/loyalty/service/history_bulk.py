@@ -14,8 +14,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import orjson
-from sqlalchemy import BigInteger, String, Text, and_, cast, func, literal, select, tuple_
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import Session
 
 from egards.accounts.domain import Actor, Permission
@@ -40,7 +39,6 @@ from egards.db import Base, utcnow
 from egards.errors import Conflict, NotFound
 from egards.i18n import N_
 from egards.loyalty import codec, domain, fast, stored
-from egards.loyalty.errors import IdempotencyConflict
 from egards.loyalty.ledger import Account, Ledger
 from egards.loyalty.models import Activity, Balance, CapUsage, Entry, Member, TierChange
 from egards.loyalty.models import Bucket as BucketRow
@@ -251,6 +249,11 @@ class _Read:
     reversals: dict[int, dict[int, int]]  # by member: reversed seq -> reversing seq
     buckets: dict[int, dict[str, list[domain.Bucket]]]  # by member and currency
     usage: dict[int, stored.Usage]  # cap usage by member
+    # By member and key: stored entries without an activity whose key has the shape of an
+    # activity's entry's (a grant under "F1:base"), which the ledger then refuses to the
+    # batch's entries as record_activity's does (since migration 0034 the database keeps keys
+    # unique among those entries only).
+    taken: dict[int, dict[str, Any]]
 
 
 @dataclass
@@ -261,8 +264,7 @@ class _Applied:
     ``entry_lines`` and ``bucket_lines`` instead of ``activities``, ``entries`` and
     ``buckets``; ``activity_references`` the (member, activity) pairs of those activities,
     ``entry_references`` those the entries name and ``bucket_members`` the buckets'
-    members. ``entry_keys``: the (member, key) of every new entry, checked against the
-    entries without an activity when the chunk is written (:func:`_check_keys_unused`)."""
+    members."""
 
     activities: list[dict[str, Any]]
     entries: list[dict[str, Any]]
@@ -281,7 +283,6 @@ class _Applied:
     activity_references: list[tuple[int, int]] = field(default_factory=list)
     entry_references: set[tuple[int, int]] = field(default_factory=set)
     bucket_members: set[int] = field(default_factory=set)
-    entry_keys: list[tuple[int, str]] = field(default_factory=list)
 
     def add_activity(self, copy: bool, row: dict[str, Any]) -> None:
         if not copy:
@@ -291,7 +292,6 @@ class _Applied:
         self.activity_references.append((row["member_id"], row["id"]))
 
     def add_entries(self, copy: bool, rows: list[dict[str, Any]]) -> None:
-        self.entry_keys += ((row["member_id"], row["key"]) for row in rows)
         if not copy:
             self.entries += rows
             return
@@ -316,7 +316,6 @@ class _Chunk:
     members: list[dict[str, Any]]
     deleted: list[tuple[Any, list[tuple[Any, ...]]]]  # stored state to rewrite, by table
     count: int
-    entry_keys: list[tuple[int, str]]  # (member, key) of the new entries
 
 
 # The columns of entry and bucket rows, in the order their rows' dictionaries give them (the
@@ -406,7 +405,7 @@ def _computed(
         (CapUsage.__table__, done.deleted_usage),
     ]
     count = len(done.activities) + len(done.activity_lines)
-    return _Chunk(inserts, done.balances, done.members, deleted, count, done.entry_keys)
+    return _Chunk(inserts, done.balances, done.members, deleted, count)
 
 
 def _check_references(done: _Applied, member_ids: Sequence[int]) -> None:
@@ -471,7 +470,17 @@ def _read(
         else:
             seqs = [seq for seq, *_ in posted.get(row.id, [])]
         original_lines[(member_id, key)] = (lines[row.id], seqs)
-    read = _Read(balances, originals, original_lines, reversed_, {}, {}, {}, usage)
+    read = _Read(
+        balances,
+        originals,
+        original_lines,
+        reversed_,
+        {},
+        {},
+        {},
+        usage,
+        _taken(session, member_ids),
+    )
     refunding = sorted({m for m in member_ids if any(a.reverses for a in histories[m])})
     if not refunding:
         return read
@@ -496,6 +505,24 @@ def _read(
                 domain.Bucket(str(row.seq), row.earned_on, row.expires_on, row.amount)
             )
     return read
+
+
+def _taken(session: Session, member_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """The members' stored entries without an activity whose key has the shape of an
+    activity's entry's (``_Read.taken``): one probe of the partial unique index per member,
+    which in the common case finds nothing (it reads a member's grants, redemptions and
+    expiries, never their earnings)."""
+    entries = Entry.__table__
+    found: dict[int, dict[str, Any]] = {}
+    for row in session.execute(
+        select(*stored.ENTRY_COLUMNS).where(
+            among(session, entries.c.member_id, member_ids),
+            entries.c.activity_id.is_(None),
+            entries.c.key.regexp_match(stored.ACTIVITY_ENTRY_KEY.pattern),
+        )
+    ):
+        found.setdefault(row.member_id, {})[row.key] = row
+    return found
 
 
 def _capped(code: str) -> bool:
@@ -524,8 +551,11 @@ def _applied_histories(
     for member_id in member_ids:
         holder = context.holders[member_id]
         programme = context.programme_of(holder.programme)
-        if context.fast and _applied_plain(
-            context, done, holder, programme, read, activity_ids, events
+        taken = read.taken.get(member_id)
+        if (
+            context.fast
+            and taken is None  # the fast path asks no ledger
+            and _applied_plain(context, done, holder, programme, read, activity_ids, events)
         ):
             continue
         totals = {}
@@ -543,6 +573,7 @@ def _applied_histories(
             entries=read.entries.get(member_id),
             reversals=read.reversals.get(member_id),
             buckets=read.buckets.get(member_id),
+            keys=taken,
         )
         book = Book(
             member=holder,  # type: ignore[arg-type]
@@ -651,7 +682,6 @@ def _applied_plain(
         activity_id = next(activity_ids)
         for rule_id, currency, amount, _ in lines:
             seq += 1
-            done.entry_keys.append((member_id, f"{activity.key}:{rule_id}"))
             expires_on = expiries.get((currency, activity.on), ...)
             if expires_on is ...:
                 expires_on = expiries[(currency, activity.on)] = domain.expiry_date(
@@ -759,7 +789,6 @@ def _applied_plain(
 
 def _write_chunk(session: Session, chunk: _Chunk) -> None:
     tables = Base.metadata.tables
-    _check_keys_unused(session, chunk.entry_keys)
     for table, keys in chunk.deleted:  # before the rewritten rows go in
         _rewrite(session, table, keys, [])
     for name, rows in chunk.inserts:
@@ -769,42 +798,6 @@ def _write_chunk(session: Session, chunk: _Chunk) -> None:
             bulk_insert(session, tables[name], rows)
     bulk_update(session, Balance.__table__, chunk.balances, key=("member_id", "currency"))
     bulk_update(session, Member.__table__, chunk.members, key="id")
-
-
-def _check_keys_unused(session: Session, keys: Sequence[tuple[int, str]]) -> None:
-    """Refuse new entries whose (member, key) an entry without an activity already took (a
-    grant under a key "{activity key}:{rule id}" before that activity came): what the
-    single path's ledger refuses (:class:`IdempotencyConflict`, never the same write: an
-    earning or a refund's reversal is no grant, redemption or hold). Since migration 0034 the
-    database keeps the keys unique among those entries only; an activity's own keys are new
-    (its key is). In the common case the partial index holds none of the keys: one probe each.
-    """
-    table = Entry.__table__
-    unapplied = table.c.activity_id.is_(None)
-    for part in chunks(keys):
-        if session.get_bind().dialect.name == "postgresql":
-            members, texts = zip(*part, strict=True)
-            wanted = (
-                func.unnest(
-                    literal(list(members), ARRAY(BigInteger)), literal(list(texts), ARRAY(String))
-                )
-                .table_valued("member_id", "key")
-                .render_derived("wanted")
-            )
-            query = select(table.c.key).join_from(
-                wanted,
-                table,
-                and_(table.c.member_id == wanted.c.member_id, table.c.key == wanted.c.key),
-            )
-        else:
-            query = select(table.c.key).where(
-                tuple_(table.c.member_id, table.c.key).in_(list(part))
-            )
-        used = session.scalar(query.where(unapplied).limit(1))
-        if used is not None:
-            raise IdempotencyConflict(
-                N_("idempotency key {key!r} was used for a different write"), key=used
-            )
 
 
 def _lock_many(session: Session, member_ids: Sequence[int]) -> dict[int, _Holder]:
