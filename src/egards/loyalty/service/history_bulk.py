@@ -253,7 +253,7 @@ class _Read:
     # activity's entry's (a grant under "F1:base"), which the ledger then refuses to the
     # batch's entries as record_activity's does (since migration 0034 the database keeps keys
     # unique among those entries only).
-    taken: dict[int, dict[str, Any]]
+    taken: dict[int, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -479,7 +479,7 @@ def _read(
         {},
         {},
         usage,
-        _taken(session, member_ids),
+        taken=_taken(session, member_ids),
     )
     refunding = sorted({m for m in member_ids if any(a.reverses for a in histories[m])})
     if not refunding:
