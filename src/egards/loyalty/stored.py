@@ -117,8 +117,9 @@ class StoredPast:
     With a ``session``, each question is one indexed read. Without one (a bulk path, whose
     connection is busy writing the previous chunk), the answers are what was read beforehand:
     ``entries`` by id, ``reversals`` by reversed id, ``buckets`` by currency; keys are known to
-    be new (the bulk path takes activities whose keys are new, and checks its entries' keys
-    against the entries without an activity when it writes them).
+    be new (the bulk path takes activities whose keys are new), but for the member's entries
+    without an activity that it read beforehand because their keys have an activity entry's
+    shape (``keys``, see :data:`ACTIVITY_ENTRY_KEY`).
 
     Keys are unique in the database only among the entries without an activity (migration
     0034); an entry an activity posted is found through its activity (:meth:`written`), which
