@@ -125,7 +125,12 @@ def transform(db: Database, variant: Variant) -> None:
     with db.engine.begin() as c:
         run = c.exec_driver_sql
         if not variant.entry_key_index:
-            run("ALTER TABLE loyalty_entries DROP CONSTRAINT uq_loyalty_entries_member_id_key")
+            # Before migration 0034 a constraint on every entry; since, a partial index.
+            run(
+                "ALTER TABLE loyalty_entries"
+                " DROP CONSTRAINT IF EXISTS uq_loyalty_entries_member_id_key"
+            )
+            run("DROP INDEX IF EXISTS uq_loyalty_entries_member_id_key_without_activity")
         if variant.activities == "pk_and_key":
             run("DROP INDEX ix_loyalty_activities_member, ix_loyalty_activities_parked")
         elif variant.activities == "none":

@@ -82,7 +82,19 @@ class Entry(Base):
 
     __tablename__ = "loyalty_entries"
     __table_args__ = (
-        UniqueConstraint("member_id", "key"),
+        # A key writes once per member where the database can tell cheaply: the entries
+        # without an activity (grants, redemptions, holds, settles, voids, expiries). An
+        # activity's entries are keyed "{activity key}:{rule id or seq}" and posted once,
+        # through the activity's unique (programme, key); indexing them too cost every
+        # ingested entry an index write (migration 0034, see stored.StoredPast.written).
+        Index(
+            "uq_loyalty_entries_member_id_key_without_activity",
+            "member_id",
+            "key",
+            unique=True,
+            postgresql_where=text("activity_id IS NULL"),
+            sqlite_where=text("activity_id IS NULL"),
+        ),
         CheckConstraint("amount > 0", name="amount_positive"),
         # No (member, on) index: reads by day name their members and go through the primary
         # key (migration 0031); every ingested entry paid for it.

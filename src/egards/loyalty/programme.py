@@ -22,7 +22,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from egards.errors import N_
 from egards.loyalty.errors import Problem, ProgrammeError, UnknownReference
 
-Code = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,39}$")]
+CODE = r"[a-z][a-z0-9_-]{0,39}"
+"""A code (of a rule, a tier, an activity kind...): never a colon (see stored.StoredPast)."""
+Code = Annotated[str, Field(pattern=f"^{CODE}$")]
 CurrencyCode = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]{0,15}$")]
 PositiveInt = Annotated[int, Field(gt=0)]
 NonNegativeInt = Annotated[int, Field(ge=0)]

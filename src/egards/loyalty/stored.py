@@ -9,6 +9,7 @@ and verifying it against a replay (:func:`expected_state`) use one definition.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -22,9 +23,9 @@ from egards.i18n import N_
 from egards.loyalty import codec, domain
 from egards.loyalty.errors import UnknownReference
 from egards.loyalty.ledger import Account, AccountKind, Entry, EntryState, Ledger
-from egards.loyalty.models import Bucket, CapUsage
+from egards.loyalty.models import Activity, Bucket, CapUsage
 from egards.loyalty.models import Entry as EntryRow
-from egards.loyalty.programme import Cap, Programme
+from egards.loyalty.programme import CODE, Cap, Programme
 
 # What a stored entry is rebuilt from: the ledger's entry, and the operation that wrote it (its
 # arguments, or for a plain post, most entries, the entry's own columns).
@@ -48,6 +49,11 @@ ENTRY_COLUMNS = (
     EntryRow.memo,
     EntryRow.allocations,
 )
+
+ACTIVITY_ENTRY_KEY = re.compile(f":(?:{CODE}|[0-9]+)$")
+"""The end of the key of an entry an activity posted, after the activity's key: a rule id
+(``programme.Code``) or the seq of the entry a refund reverses, neither holding a colon (a
+regular expression PostgreSQL and Python read alike)."""
 
 
 def account(kind: str, currency: str, member_id: int) -> Account:
@@ -111,7 +117,13 @@ class StoredPast:
     With a ``session``, each question is one indexed read. Without one (a bulk path, whose
     connection is busy writing the previous chunk), the answers are what was read beforehand:
     ``entries`` by id, ``reversals`` by reversed id, ``buckets`` by currency; keys are known to
-    be new (the bulk path takes activities whose keys are new).
+    be new (the bulk path takes activities whose keys are new), but for the member's entries
+    without an activity that it read beforehand because their keys have an activity entry's
+    shape (``keys``, see :data:`ACTIVITY_ENTRY_KEY`).
+
+    Keys are unique in the database only among the entries without an activity (migration
+    0034); an entry an activity posted is found through its activity (:meth:`written`), which
+    needs the member's ``programme``.
     """
 
     def __init__(
@@ -119,16 +131,22 @@ class StoredPast:
         member_id: int,
         session: Session | None = None,
         *,
+        programme: str | None = None,
         entries: Mapping[int, Entry] | None = None,
         reversals: Mapping[int, int] | None = None,
         buckets: Mapping[str, Iterable[domain.Bucket]] | None = None,
+        keys: Mapping[str, Any] | None = None,
     ) -> None:
         self.member_id = member_id
         self.session = session
+        self.programme = programme
         self.entries = dict(entries or {})
         self.reversals = dict(reversals or {})
         self.stored_buckets = buckets or {}
-        self._keys: dict[str, Any] = {}  # stored entries by key (None: unused), prefetched
+        # Stored entries without an activity by key (None: unused), prefetched or read
+        # beforehand (``keys``, rows of ENTRY_COLUMNS).
+        self._keys: dict[str, Any] = dict(keys or {})
+        self._applying: set[str] = set()  # keys of activities applied now, not stored before
 
     def entry(self, entry_id: int) -> Entry:
         found = self.entries.get(entry_id)
@@ -143,14 +161,27 @@ class StoredPast:
         return found
 
     def written(self, key: str) -> tuple[tuple[Any, ...], Entry] | None:
-        if self.session is None:
+        """The stored entry without an activity that used ``key`` (through the partial
+        unique index), else the one a stored activity posted under it (see
+        :meth:`_activity_entry`)."""
+        if key in self._keys:
+            row = self._keys[key]
+        elif self.session is None:
             return None
-        row = self._keys[key] if key in self._keys else self._row(EntryRow.key == key)
+        else:
+            row = self._row(EntryRow.key == key, EntryRow.activity_id.is_(None))
+        if row is None and self.session is not None:
+            row = self._activity_entry(key)
         return None if row is None else (request(row), ledger_entry(row))
 
+    def applying(self, activity_key: str) -> None:
+        """An activity about to be applied, whose row is not stored yet: no stored entry is
+        keyed after it, so :meth:`written` looks only among the entries without one."""
+        self._applying.add(activity_key)
+
     def prefetch(self, keys: Iterable[str]) -> None:
-        """Find out with one read which of these keys stored entries used (the next
-        :meth:`written` of each asks nothing)."""
+        """Find out with one read which of these keys stored entries without an activity
+        used (the next :meth:`written` of each asks nothing more of them)."""
         keys = sorted(set(keys) - self._keys.keys())
         if self.session is None or not keys:
             return
@@ -158,7 +189,9 @@ class StoredPast:
             row.key: row
             for row in self.session.execute(
                 select(*ENTRY_COLUMNS).where(
-                    EntryRow.member_id == self.member_id, EntryRow.key.in_(keys)
+                    EntryRow.member_id == self.member_id,
+                    EntryRow.key.in_(keys),
+                    EntryRow.activity_id.is_(None),
                 )
             )
         }
@@ -185,10 +218,44 @@ class StoredPast:
             for seq, earned_on, expires_on, amount in rows
         ]
 
-    def _row(self, condition: Any) -> Any:
+    def _activity_entry(self, key: str) -> Any:
+        """The entry a stored activity of the member posted under ``key``, if any.
+
+        An activity's entries are keyed "{activity key}:{rule id}" (earnings) or "{activity
+        key}:{seq}" (a refund's reversals), and neither a rule id nor a seq holds a colon:
+        a key names at most one activity, the part before its last colon. Only a key of that
+        shape is looked up (the activity by its unique (programme, key), then its entry), so
+        a write whose key has another shape, or an activity's own keys, read nothing more;
+        the entry is read through the primary key's range of the member (its reversal
+        through the reversed entry), a cost paid only when a write reuses an activity's key.
+        """
+        activity_key, _, suffix = key.rpartition(":")
+        if (
+            not activity_key
+            or activity_key in self._applying
+            or self.programme is None
+            or not ACTIVITY_ENTRY_KEY.search(key)
+        ):
+            return None
+        assert self.session is not None
+        activity_id = self.session.scalar(
+            select(Activity.id).where(
+                Activity.programme == self.programme,
+                Activity.key == activity_key,
+                Activity.member_id == self.member_id,
+            )
+        )
+        if activity_id is None:
+            return None
+        found = [EntryRow.key == key, EntryRow.activity_id == activity_id]
+        if suffix.isdigit():  # a refund's reversal of entry ``suffix``
+            found.append(EntryRow.reverses == int(suffix))
+        return self._row(*found)
+
+    def _row(self, *conditions: Any) -> Any:
         assert self.session is not None
         return self.session.execute(
-            select(*ENTRY_COLUMNS).where(EntryRow.member_id == self.member_id, condition)
+            select(*ENTRY_COLUMNS).where(EntryRow.member_id == self.member_id, *conditions)
         ).first()
 
     def _seq_where(self, condition: Any) -> int | None:

@@ -153,6 +153,8 @@ def _apply(
 
     ``row`` is the activity's record (a mapped row, or a plain one that a bulk path writes
     later)."""
+    if book.ledger_past is not None:  # its entries' keys are its own: no stored entry's
+        book.ledger_past.applying(row.key)
     if not activity.reverses:
         return _post_activity(book, row, activity)
     original = _original_of(session, book, activity.reverses)

@@ -123,7 +123,7 @@ def resume_book(session: Session, member: Member, *, posting: bool = True) -> Bo
         )
         for b in balances.values()
     }
-    past = stored.StoredPast(member.id, session)
+    past = stored.StoredPast(member.id, session, programme=member.programme)
     ledger = Ledger.resume(past, length=member.entries_count, totals=totals)
     programme = get_programme(member.programme)
     capped = posting and stored.capped_rules(programme)

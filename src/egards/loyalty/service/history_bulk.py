@@ -249,6 +249,11 @@ class _Read:
     reversals: dict[int, dict[int, int]]  # by member: reversed seq -> reversing seq
     buckets: dict[int, dict[str, list[domain.Bucket]]]  # by member and currency
     usage: dict[int, stored.Usage]  # cap usage by member
+    # By member and key: stored entries without an activity whose key has the shape of an
+    # activity's entry's (a grant under "F1:base"), which the ledger then refuses to the
+    # batch's entries as record_activity's does (since migration 0034 the database keeps keys
+    # unique among those entries only).
+    taken: dict[int, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -465,7 +470,17 @@ def _read(
         else:
             seqs = [seq for seq, *_ in posted.get(row.id, [])]
         original_lines[(member_id, key)] = (lines[row.id], seqs)
-    read = _Read(balances, originals, original_lines, reversed_, {}, {}, {}, usage)
+    read = _Read(
+        balances,
+        originals,
+        original_lines,
+        reversed_,
+        {},
+        {},
+        {},
+        usage,
+        taken=_taken(session, member_ids),
+    )
     refunding = sorted({m for m in member_ids if any(a.reverses for a in histories[m])})
     if not refunding:
         return read
@@ -490,6 +505,24 @@ def _read(
                 domain.Bucket(str(row.seq), row.earned_on, row.expires_on, row.amount)
             )
     return read
+
+
+def _taken(session: Session, member_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """The members' stored entries without an activity whose key has the shape of an
+    activity's entry's (``_Read.taken``): one probe of the partial unique index per member,
+    which in the common case finds nothing (it reads a member's grants, redemptions and
+    expiries, never their earnings)."""
+    entries = Entry.__table__
+    found: dict[int, dict[str, Any]] = {}
+    for row in session.execute(
+        select(*stored.ENTRY_COLUMNS).where(
+            among(session, entries.c.member_id, member_ids),
+            entries.c.activity_id.is_(None),
+            entries.c.key.regexp_match(stored.ACTIVITY_ENTRY_KEY.pattern),
+        )
+    ):
+        found.setdefault(row.member_id, {})[row.key] = row
+    return found
 
 
 def _capped(code: str) -> bool:
@@ -518,8 +551,11 @@ def _applied_histories(
     for member_id in member_ids:
         holder = context.holders[member_id]
         programme = context.programme_of(holder.programme)
-        if context.fast and _applied_plain(
-            context, done, holder, programme, read, activity_ids, events
+        taken = read.taken.get(member_id)
+        if (
+            context.fast
+            and taken is None  # the fast path asks no ledger
+            and _applied_plain(context, done, holder, programme, read, activity_ids, events)
         ):
             continue
         totals = {}
@@ -537,6 +573,7 @@ def _applied_histories(
             entries=read.entries.get(member_id),
             reversals=read.reversals.get(member_id),
             buckets=read.buckets.get(member_id),
+            keys=taken,
         )
         book = Book(
             member=holder,  # type: ignore[arg-type]
