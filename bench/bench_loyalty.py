@@ -25,7 +25,7 @@ import random
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -368,6 +368,25 @@ def hold_histories(db: Database, member_ids: list[int], entries: int, batch: int
         connection.exec_driver_sql("ANALYZE")
 
 
+def steady_day(member_ids: list[int], tag: str, seed: int) -> dict[int, list[Activity]]:
+    """(b)'s day: one or two flights of each member (keys ``{tag}{member}-{n}``), drawn
+    with ``seed``."""
+    rng = random.Random(seed)
+    return {
+        m: [
+            Activity(
+                key=f"{tag}{m}-{n}",
+                kind="flight",
+                on=TODAY,
+                amounts={"fare": rng.randint(100, 3000) * 100, "taxes": 2000},
+                attributes={"cabin": "economy", "distance_miles": 1500, "domestic": False},
+            )
+            for n in range(rng.choice([1, 2]))
+        ]
+        for m in member_ids
+    }
+
+
 def steady_state(db: Database, args: argparse.Namespace) -> None:
     """(b): members who already hold ``--entries`` entries, then a day of one or two
     activities per member through the bulk path, in units of work of ``--batch`` members."""
@@ -375,30 +394,14 @@ def steady_state(db: Database, args: argparse.Namespace) -> None:
         member_ids = members(db, args.members)
         hold_histories(db, member_ids, args.entries, args.batch)
 
-    def day_of(tag: str, seed: int) -> dict[int, list[Activity]]:
-        rng = random.Random(seed)
-        return {
-            m: [
-                Activity(
-                    key=f"{tag}{m}-{n}",
-                    kind="flight",
-                    on=TODAY,
-                    amounts={"fare": rng.randint(100, 3000) * 100, "taxes": 2000},
-                    attributes={"cabin": "economy", "distance_miles": 1500, "domestic": False},
-                )
-                for n in range(rng.choice([1, 2]))
-            ]
-            for m in member_ids
-        }
-
     pure = None
     if args.compare:  # the day before, every activity through the pure rules and the ledger
-        day = day_of("p", 13)
+        day = steady_day(member_ids, "p", 13)
         clocks = cpu_clocks(db)
         start = time.perf_counter()
         pure = record(db, member_ids, day.__getitem__, args.batch, fast_path=False)
         pure = (pure, time.perf_counter() - start, cpu_spent(db, clocks))
-    day = day_of("d", 11)
+    day = steady_day(member_ids, "d", 11)
     template = day_template(db) if args.db == "postgresql" else None
     clocks = cpu_clocks(db)
     start = time.perf_counter()
@@ -583,20 +586,38 @@ def steady_write_floor(
 ) -> tuple[float, tuple[float, float], dict[str, float]]:
     """(b)'s write floor: what the day wrote (its activities, entries and buckets, and the
     members' and balances' new values), applied in one transaction to ``before``, the same
-    database as it was before the day, by COPY, and for the rewritten rows by one ``UPDATE
-    ... FROM`` a temporary table each, filled by COPY. No rules and no reads: no engine that
-    leaves these rows in this schema can spend less of the database; seconds, CPU, and the
-    seconds of each table's part."""
+    database as it was before the day (:func:`apply_day`). No rules and no reads: no engine
+    that leaves these rows in this schema can spend less of the database."""
+    dumps = day_dumps(db, DAY_NEW, DAY_REWRITTEN)
+    seconds_spent_parts = apply_day(before, dumps, DAY_NEW, DAY_REWRITTEN)
+    before.engine.dispose()
+    return seconds_spent_parts
+
+
+def day_dumps(db: Database, new: dict[str, str], rewritten: Iterable[str]) -> dict[str, bytes]:
+    """The day's rows as COPY text, by table: the rows of each query of ``new`` (by the
+    table they go into), and the whole of each ``rewritten`` table."""
     dumps: dict[str, bytes] = {}
     with db.engine.connect() as connection:
         cursor = connection.connection.cursor()
-        for table, query in DAY_NEW.items():
+        queries = {**new, **{table: f"SELECT * FROM {table}" for table in rewritten}}
+        for table, query in queries.items():
             with cursor.copy(f"COPY ({query}) TO STDOUT") as copy:
                 dumps[table] = b"".join(bytes(block) for block in copy)
-        for table in DAY_REWRITTEN:
-            with cursor.copy(f"COPY {table} TO STDOUT") as copy:
-                dumps[table] = b"".join(bytes(block) for block in copy)
-    with before.engine.connect() as connection:
+    return dumps
+
+
+def apply_day(
+    before: Database,
+    dumps: dict[str, bytes],
+    new: Iterable[str],
+    rewritten: dict[str, tuple[str, ...]],
+) -> tuple[float, tuple[float, float], dict[str, float]]:
+    """The day's rows applied to ``before`` in one transaction: COPY into each ``new``
+    table, and each ``rewritten`` table's rows set by one ``UPDATE ... FROM`` a temporary
+    table filled by COPY (matched on the table's key); seconds, CPU, and the seconds of each
+    table's part."""
+    with before.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         columns = {
             table: list(
                 connection.execute(
@@ -607,21 +628,20 @@ def steady_write_floor(
                     {"t": table},
                 ).scalars()
             )
-            for table in DAY_REWRITTEN
+            for table in rewritten
         }
-    with before.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.exec_driver_sql("VACUUM ANALYZE")
     parts: dict[str, float] = {}
     clocks = cpu_clocks(before)
     start = time.perf_counter()
     with before.engine.begin() as connection:
         cursor = connection.connection.cursor()
-        for table in DAY_NEW:
+        for table in new:
             began = time.perf_counter()
             with cursor.copy(f"COPY {table} FROM STDIN") as copy:
                 copy.write(dumps[table])
             parts[table] = time.perf_counter() - began
-        for table, key in DAY_REWRITTEN.items():
+        for table, key in rewritten.items():
             began = time.perf_counter()
             cursor.execute(f"CREATE TEMPORARY TABLE day_{table} (LIKE {table}) ON COMMIT DROP")
             with cursor.copy(f"COPY day_{table} FROM STDIN") as copy:
@@ -630,10 +650,7 @@ def steady_write_floor(
             matched = " AND ".join(f't."{c}" = d."{c}"' for c in key)
             cursor.execute(f"UPDATE {table} t SET {assignments} FROM day_{table} d WHERE {matched}")
             parts[table] = time.perf_counter() - began
-    seconds = time.perf_counter() - start
-    spent = cpu_spent(before, clocks)
-    before.engine.dispose()
-    return seconds, spent, parts
+    return time.perf_counter() - start, cpu_spent(before, clocks), parts
 
 
 def requalify_at_scale(db: Database, count: int, activities: int) -> tuple[float, int, int]:

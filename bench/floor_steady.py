@@ -21,32 +21,30 @@ from __future__ import annotations
 
 import argparse
 import atexit
-import random
 import re
 import statistics
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from _cpu import cpu_clocks, cpu_spent
 from bench_loyalty import (
     DAY_NEW,
     PG_URL,
-    TODAY,
     _drop,
+    apply_day,
     bare_copy,
     console,
+    day_dumps,
     fresh_database,
     hold_histories,
     members,
     record,
+    steady_day,
     steady_write_floor,
 )
 from rich.table import Table
 from sqlalchemy import select, text
 
 from egards.db import Database, make_engine
-from egards.loyalty.domain import Activity
 from egards.loyalty.models import Entry
 
 SERVER = PG_URL.rsplit("/", 1)[0]
@@ -200,7 +198,6 @@ class Prepared:
     variant: Variant
     template: str
     dumps: dict[str, bytes]
-    columns: dict[str, list[str]]
     sizes: dict[str, str]
 
 
@@ -208,15 +205,7 @@ def prepare(variant: Variant, index: int, before: str, after: str) -> Prepared:
     base = f"{name_of_base()}_v{index}"
     day = clone(after, f"{base}_day")
     transform(day, variant)
-    dumps: dict[str, bytes] = {}
-    with day.engine.connect() as connection:
-        cursor = connection.connection.cursor()
-        for table, query in new_rows(variant).items():
-            with cursor.copy(f"COPY ({query}) TO STDOUT") as copy:
-                dumps[table] = b"".join(bytes(block) for block in copy)
-        for table in rewritten(variant):
-            with cursor.copy(f"COPY {table} TO STDOUT") as copy:
-                dumps[table] = b"".join(bytes(block) for block in copy)
+    dumps = day_dumps(day, new_rows(variant), rewritten(variant))
     day.engine.dispose()
     _drop(SERVER, f"{base}_day")
     template = clone(before, f"{base}_before")
@@ -225,18 +214,6 @@ def prepare(variant: Variant, index: int, before: str, after: str) -> Prepared:
         if variant.compact:
             c.exec_driver_sql(f"VACUUM FULL {variant.hot}")
         c.exec_driver_sql("VACUUM ANALYZE")
-        columns = {
-            table: list(
-                c.execute(
-                    text(
-                        "SELECT column_name FROM information_schema.columns"
-                        " WHERE table_name = :t ORDER BY ordinal_position"
-                    ),
-                    {"t": table},
-                ).scalars()
-            )
-            for table in rewritten(variant)
-        }
         sizes = {
             variant.hot: c.exec_driver_sql(
                 f"SELECT pg_size_pretty(pg_table_size('{variant.hot}'))"
@@ -245,43 +222,22 @@ def prepare(variant: Variant, index: int, before: str, after: str) -> Prepared:
             ).scalar_one()
         }
     template.engine.dispose()
-    return Prepared(variant, f"{base}_before", dumps, columns, sizes)
+    return Prepared(variant, f"{base}_before", dumps, sizes)
 
 
 def name_of_base() -> str:
     return PG_URL.rsplit("/", 1)[1]
 
 
-def apply_day(prepared: Prepared) -> tuple[float, tuple[float, float], dict[str, float]]:
+def apply_variant_day(prepared: Prepared) -> tuple[float, tuple[float, float], dict[str, float]]:
+    """The day applied to a fresh copy of the variant's template (:func:`apply_day`)."""
     name = f"{prepared.template}_r"
     db = clone(prepared.template, name)
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
-        c.exec_driver_sql("VACUUM ANALYZE")
-    parts: dict[str, float] = {}
-    clocks = cpu_clocks(db)
-    start = time.perf_counter()
-    with db.engine.begin() as connection:
-        cursor = connection.connection.cursor()
-        for table in new_rows(prepared.variant):
-            began = time.perf_counter()
-            with cursor.copy(f"COPY {table} FROM STDIN") as copy:
-                copy.write(prepared.dumps[table])
-            parts[table] = time.perf_counter() - began
-        for table, key in rewritten(prepared.variant).items():
-            began = time.perf_counter()
-            cursor.execute(f"CREATE TEMPORARY TABLE day_{table} (LIKE {table}) ON COMMIT DROP")
-            with cursor.copy(f"COPY day_{table} FROM STDIN") as copy:
-                copy.write(prepared.dumps[table])
-            columns = prepared.columns[table]
-            assignments = ", ".join(f'"{c}" = d."{c}"' for c in columns if c not in key)
-            matched = " AND ".join(f't."{c}" = d."{c}"' for c in key)
-            cursor.execute(f"UPDATE {table} t SET {assignments} FROM day_{table} d WHERE {matched}")
-            parts[table] = time.perf_counter() - began
-    seconds = time.perf_counter() - start
-    spent = cpu_spent(db, clocks)
+    variant = prepared.variant
+    measured = apply_day(db, prepared.dumps, new_rows(variant), rewritten(variant))
     db.engine.dispose()
     _drop(SERVER, name)
-    return seconds, spent, parts
+    return measured
 
 
 def uptime() -> str:
@@ -337,20 +293,7 @@ def main() -> None:
     db.engine.dispose()
     before = f"{after}_before"
     clone(after, before).engine.dispose()
-    rng = random.Random(11)  # the day of bench_loyalty's steady state
-    day = {
-        m: [
-            Activity(
-                key=f"d{m}-{n}",
-                kind="flight",
-                on=TODAY,
-                amounts={"fare": rng.randint(100, 3000) * 100, "taxes": 2000},
-                attributes={"cabin": "economy", "distance_miles": 1500, "domestic": False},
-            )
-            for n in range(rng.choice([1, 2]))
-        ]
-        for m in member_ids
-    }
+    day = steady_day(member_ids, "d", 11)  # the day of bench_loyalty's steady state
     done = record(db, member_ids, day.__getitem__, args.batch)
     with db.unit_of_work() as session:
         entry_rows = [
@@ -408,7 +351,7 @@ def main() -> None:
         order = prepared if run % 2 == 0 else prepared[::-1]
         for item in order:
             load = uptime()
-            seconds, spent, parts = apply_day(item)
+            seconds, spent, parts = apply_variant_day(item)
             results.setdefault(item.variant.name, []).append((seconds, spent, parts, load))
             console.print(
                 f"run {run + 1} {item.variant.name}: {seconds:.2f} s, PG "
@@ -423,21 +366,12 @@ def main() -> None:
     for column in ("variant", "run", "s", "activities/s", "× bare COPY", "PG µs/act", "parts (s)"):
         table.add_column(column)
     table.add_column("load")
-    for n, (seconds, spent, parts, load) in enumerate(checks):
-        table.add_row(
-            "steady_write_floor (check)",
-            str(n + 1),
-            f"{seconds:.2f}",
-            f"{done / seconds:,.0f}",
-            f"{seconds / reference:.1f}",
-            f"{spent[1] * 1e6 / done:.1f}",
-            ", ".join(f"{k.removeprefix('loyalty_')} {v:.2f}" for k, v in parts.items()),
-            load,
-        )
-    for item in prepared:
-        for n, (seconds, spent, parts, load) in enumerate(results[item.variant.name]):
+    rows = {"steady_write_floor (check)": checks}
+    rows.update({item.variant.name: results[item.variant.name] for item in prepared})
+    for name, runs in rows.items():
+        for n, (seconds, spent, parts, load) in enumerate(runs):
             table.add_row(
-                item.variant.name if n == 0 else "",
+                name if n == 0 else "",
                 str(n + 1),
                 f"{seconds:.2f}",
                 f"{done / seconds:,.0f}",
