@@ -266,17 +266,24 @@ def _stored_refund_targets(
     session: Session, programme: str, keys: set[str]
 ) -> tuple[dict[str, int], set[tuple[int, str]]]:
     """Of the activities refunds name: the stored applied ones with their member, and the
-    (member, key) pairs a stored refund already reversed."""
+    (member, key) pairs a stored refund already reversed. A refund is its original's
+    member's, so the refunds are looked for among those members' activities (through their
+    index), not among the whole programme's."""
     table = Activity.__table__
     applied = (table.c.programme == programme, table.c.status == "applied")
     reverses = table.c.payload["reverses"].as_string()
     originals: dict[str, int] = {}
-    reversed_: set[tuple[int, str]] = set()
     for chunk in chunks(sorted(keys)):
         query = select(table.c.key, table.c.member_id).where(*applied, table.c.key.in_(chunk))
         originals.update((key, member_id) for key, member_id in session.execute(query))
-        query = select(table.c.member_id, reverses).where(*applied, reverses.in_(chunk))
-        reversed_.update((member_id, key) for member_id, key in session.execute(query))
+    reversed_: set[tuple[int, str]] = set()
+    for chunk in chunks(sorted(set(originals.values()))):
+        query = select(table.c.member_id, reverses).where(
+            *applied, table.c.member_id.in_(chunk), reverses.is_not(None)
+        )
+        reversed_.update(
+            (member_id, key) for member_id, key in session.execute(query) if key in originals
+        )
     return originals, reversed_
 
 

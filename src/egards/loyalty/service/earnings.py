@@ -42,7 +42,8 @@ def activity_of_row(row: Any) -> domain.Activity:
 
 def posted_by(session: Session, rows: Iterable[Any]) -> dict[int, list[Posted]]:
     """The entries the applied activities posted, by activity id, in their order (read
-    through the (member, day) index: an activity's entries are dated on its day)."""
+    through the primary key's range of each member, filtered by day: an activity's entries
+    are dated on its day; the (member, day) index went with migration 0031)."""
     wanted = {(row.member_id, row.on): set() for row in rows if row.member_id is not None}
     ids = {row.id for row in rows}
     for row in rows:
