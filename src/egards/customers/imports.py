@@ -138,10 +138,15 @@ class _Valid:
     identities: list[tuple[str, str, str]]  # kind, value, display
 
 
+def _json_lines(path: Path) -> bool:
+    """Whether the file is read as JSON Lines (by its name), not as CSV."""
+    return path.suffix.lower() in (".jsonl", ".ndjson", ".json")
+
+
 def _read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | Reject]]:
     """(line number, raw row or a reject) for each data line; encoding errors are per line."""
     with path.open("rb") as handle:
-        if path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
+        if _json_lines(path):
             for number, raw in enumerate(handle, start=1):
                 if not raw.strip():
                     continue
@@ -239,16 +244,19 @@ def _validate(number: int, raw: dict[str, Any], region: str) -> _Valid | Reject:
     return _Valid(number, row, identities)
 
 
+def _row_path(path: Path, region: str, after: int = 0) -> Iterator[tuple[int, _Valid | Reject]]:
+    """(line number, valid row or reject) for each data line after line ``after``, read
+    and checked row by row (:func:`_read_rows`, :func:`_validate`)."""
+    for number, raw in _read_rows(path):
+        if number > after:
+            yield number, (raw if isinstance(raw, Reject) else _validate(number, raw, region))
+
+
 def _validated_rows(path: Path, region: str) -> Iterator[tuple[int, _Valid | Reject]]:
     """(line number, valid row or reject) for each data line: column by column with Arrow
-    for a plain CSV file (:func:`_columns`), else row by row as :func:`_validate` does."""
-    if path.suffix.lower() not in (".jsonl", ".ndjson", ".json"):
-        by_columns = _columns(path, region)
-        if by_columns is not None:
-            yield from by_columns
-            return
-    for number, raw in _read_rows(path):
-        yield number, (raw if isinstance(raw, Reject) else _validate(number, raw, region))
+    for a plain CSV file (:func:`_columns`), else row by row (:func:`_row_path`)."""
+    by_columns = None if _json_lines(path) else _columns(path, region)
+    yield from _row_path(path, region) if by_columns is None else by_columns
 
 
 # Python's str.strip() removes these; a value starting or ending with one takes the row path.
@@ -314,12 +322,11 @@ def _columns(
 def _checked_blocks(path: Path, region: str) -> Iterator[_Checked]:
     """The file's rows, checked, block by block: by columns (:func:`_column_blocks`) when
     Arrow can read it, else as :func:`_validate` gives them one by one."""
-    if path.suffix.lower() not in (".jsonl", ".ndjson", ".json"):
-        found = _arrow_header(path, _BLOCK)
-        if found is not None:
-            yield from _column_blocks(path, *found, region, _BLOCK)
-            return
-    yield from _in_blocks(_validated_rows(path, region))
+    found = None if _json_lines(path) else _arrow_header(path, _BLOCK)
+    if found is None:
+        yield from _in_blocks(_row_path(path, region))
+    else:
+        yield from _column_blocks(path, *found, region, _BLOCK)
 
 
 def _in_blocks(items: Iterable[tuple[int, _Valid | Reject]]) -> Iterator[_Checked]:
@@ -361,12 +368,7 @@ def _column_blocks(
     line = 1  # the last line given: the header's
     for block in _arrow_blocks(path, options):
         if block is None:  # Arrow cannot read on: the row path gives the lines after `line`
-            rest = (
-                (number, raw if isinstance(raw, Reject) else _validate(number, raw, region))
-                for number, raw in _read_rows(path)
-                if number > line
-            )
-            yield from _in_blocks(rest)
+            yield from _in_blocks(_row_path(path, region, after=line))
             return
         if not block.num_rows:
             continue
