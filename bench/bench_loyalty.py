@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable, Iterable
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import _cpu
 from _cpu import cpu_clocks, cpu_spent
@@ -387,6 +388,19 @@ def steady_day(member_ids: list[int], tag: str, seed: int) -> dict[int, list[Act
     }
 
 
+def day_entries(db: Database) -> list[dict[str, Any]]:
+    """The entries the steady day wrote (keys ``d…``, see :func:`steady_day`), as rows."""
+    with db.unit_of_work() as session:
+        return [
+            dict(r._mapping)
+            for r in session.execute(
+                select(Entry.__table__)
+                .where(Entry.key.like("d%"))
+                .order_by(Entry.member_id, Entry.seq)
+            )
+        ]
+
+
 def steady_state(db: Database, args: argparse.Namespace) -> None:
     """(b): members who already hold ``--entries`` entries, then a day of one or two
     activities per member through the bulk path, in units of work of ``--batch`` members."""
@@ -409,15 +423,7 @@ def steady_state(db: Database, args: argparse.Namespace) -> None:
     seconds = time.perf_counter() - start
     spent = cpu_spent(db, clocks)
     # The bare COPY of the same day's entries into a plain table (the reference of the target).
-    with db.unit_of_work() as session:
-        rows = [
-            dict(r._mapping)
-            for r in session.execute(
-                select(Entry.__table__)
-                .where(Entry.key.like("d%"))
-                .order_by(Entry.member_id, Entry.seq)
-            )
-        ]
+    rows = day_entries(db)
     reference = bare_copy(db, rows)
     floor = steady_write_floor(db, template) if template is not None else None
     with db.unit_of_work() as session:

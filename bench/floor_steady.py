@@ -34,6 +34,7 @@ from bench_loyalty import (
     bare_copy,
     console,
     day_dumps,
+    day_entries,
     fresh_database,
     hold_histories,
     members,
@@ -42,10 +43,9 @@ from bench_loyalty import (
     steady_write_floor,
 )
 from rich.table import Table
-from sqlalchemy import select, text
+from sqlalchemy import text
 
 from egards.db import Database, make_engine
-from egards.loyalty.models import Entry
 
 SERVER = PG_URL.rsplit("/", 1)[0]
 # The member's columns the day rewrites (variant "split": a narrow row of its own).
@@ -295,15 +295,7 @@ def main() -> None:
     clone(after, before).engine.dispose()
     day = steady_day(member_ids, "d", 11)  # the day of bench_loyalty's steady state
     done = record(db, member_ids, day.__getitem__, args.batch)
-    with db.unit_of_work() as session:
-        entry_rows = [
-            dict(r._mapping)
-            for r in session.execute(
-                select(Entry.__table__)
-                .where(Entry.key.like("d%"))
-                .order_by(Entry.member_id, Entry.seq)
-            )
-        ]
+    entry_rows = day_entries(db)
     with db.engine.connect() as c:
         facts = {
             "day's entries": c.execute(
