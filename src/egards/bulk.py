@@ -258,7 +258,7 @@ def prepare_copy(table: Table, rows: list[dict[str, Any]]) -> PreparedCopy:
     third of the time of a CSV writer on rows with long JSON)."""
     columns = tuple(rows[0]) if rows else ()
     line = _line_maker(table, columns)
-    return copy_of_lines(table, columns, [line(row) for row in rows])
+    return copy_of_lines(table.name, columns, [line(row) for row in rows])
 
 
 def copy_line(table: Table, columns: tuple[str, ...]) -> Callable[[dict[str, Any]], str]:
@@ -277,10 +277,11 @@ def copy_json(value: Any) -> str:
     return _json(value)
 
 
-def copy_of_lines(table: Table, columns: tuple[str, ...], lines: list[str]) -> PreparedCopy:
-    """Lines of COPY text already made (each without its newline) as one prepared COPY."""
+def copy_of_lines(table: str, columns: tuple[str, ...], lines: list[str]) -> PreparedCopy:
+    """Lines of COPY text already made (each without its newline) as one prepared COPY into
+    the table named ``table``."""
     text = "\n".join(lines) + "\n" if lines else ""
-    return PreparedCopy(table.name, columns, text.encode())
+    return PreparedCopy(table, columns, text.encode())
 
 
 def prepare_copy_columns(

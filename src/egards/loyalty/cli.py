@@ -10,7 +10,8 @@ import typer
 from rich.console import Console
 
 app = typer.Typer(
-    help="The loyalty engine: requalification, activity imports, ledger verification.",
+    help="The loyalty engine: requalification, activity imports, ledger verification, "
+    "merging recent rows.",
     no_args_is_help=True,
 )
 console = Console()
@@ -117,3 +118,27 @@ def verify(
         console.print(f"[red]{differences:,} difference{'s' if differences != 1 else ''}[/]")
         raise typer.Exit(code=1)
     console.print("[green]The stored state is the ledger's.[/]")
+
+
+@app.command()
+def merge() -> None:
+    """Move the bulk path's recent entries and buckets into the history now (PostgreSQL;
+    the worker does it once the oldest is EGARDS_LOYALTY_MERGE_DAYS old)."""
+    from rich.progress import Progress
+
+    from egards.cli_support import database, reporting
+    from egards.config import get_settings
+    from egards.loyalty.jobs import merge_recent_rows
+
+    db = database(get_settings())
+    members = 0
+    with reporting(), Progress(console=console) as progress:
+        task = progress.add_task("Merging recent rows", total=None)
+
+        def advance(done: int, total: int) -> None:
+            nonlocal members
+            members = total
+            progress.update(task, completed=done, total=total)
+
+        moved = merge_recent_rows(db, advance)
+    console.print(f"{moved:,} rows of {members:,} members moved into the history.")

@@ -213,11 +213,15 @@ def committed_db(request, tmp_path):
 
 
 def _keys_unique(db: Database) -> tuple[set[str], list[list[str]]]:
-    """The entries' unique indexes by name, and their unique constraints' columns."""
+    """The entries' unique indexes by name, and their unique constraints' columns: the
+    table's, or on PostgreSQL since migration 0036 its history partition's."""
     with db.engine.connect() as connection:
         found = inspect(connection)
-        indexes = {i["name"] for i in found.get_indexes("loyalty_entries") if i["unique"]}
-        constraints = [c["column_names"] for c in found.get_unique_constraints("loyalty_entries")]
+        table = next(
+            name for name in ("loyalty_entries_history", "loyalty_entries") if found.has_table(name)
+        )
+        indexes = {i["name"] for i in found.get_indexes(table) if i["unique"]}
+        constraints = [c["column_names"] for c in found.get_unique_constraints(table)]
     return indexes, constraints
 
 

@@ -1,6 +1,7 @@
 """Operations start from the stored state beside the ledger, never from a replay: after any
 sequence of operations (earn, partner purchases under a yearly cap, batches, refunds,
-redemptions, holds settled or voided, cancellations, goodwill, expiry, tier exceptions) the
+redemptions, holds settled or voided, cancellations, goodwill, expiry, tier exceptions, the
+batches' recent rows merged into the history) the
 stored state is exactly what replaying the ledger gives (``egards loyalty verify``)."""
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ operations = st.lists(
         st.tuples(st.just("goodwill"), st.integers(1, 5000)),
         st.tuples(st.just("expire"), st.integers(0, 1000)),
         st.tuples(st.just("exception"), st.sampled_from(["explorer", "silver", "gold"])),
+        st.tuples(st.just("merge")),
     ),
     min_size=1,
     max_size=14,
@@ -126,6 +128,8 @@ def _run(session, op, step: int, run: int, member_id: int, customer_id: int, see
             justification="property test",
             new_period=True,
         )
+    elif op[0] == "merge":  # the batches' recent rows into the history (PostgreSQL)
+        service.merge_recent(session, actor=SYSTEM, member_ids=[member_id])
 
 
 @settings(
@@ -144,6 +148,8 @@ def _run(session, op, step: int, run: int, member_id: int, customer_id: int, see
         ("expire", 900),
     ]
 )
+# A batch's buckets taken by a redemption while recent, then merged, then refunded.
+@example(ops=[("batch", 3), ("redeem", 2000, False), ("merge",), ("refund", 1), ("batch", 1)])
 def test_the_stored_state_is_what_replaying_the_ledger_gives(db, ops):
     run = next(_serial)
     with db.unit_of_work() as session:

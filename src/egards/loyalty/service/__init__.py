@@ -12,8 +12,9 @@ operations on one member run one after the other and never lose or create a poin
 The package's modules, each using only those before it: ``_common`` (the clock, the
 programmes), ``books`` (a member's book opened, resumed and written), ``reading``,
 ``activities`` (counted one at a time), ``operations`` (enrolment, redemptions, holds,
-goodwill, tier exceptions), ``period_ends`` (requalification, expiry), ``history_bulk`` (many
-histories in one pass), ``verification`` and ``customer_data`` (export and erasure). Callers
+goodwill, tier exceptions), ``period_ends`` (requalification, expiry), ``recent_rows`` (where
+the bulk path's new rows go, and their merge), ``history_bulk`` (many histories in one pass),
+``verification`` and ``customer_data`` (export and erasure). Callers
 use the names re-exported here: ``from egards.loyalty import service``.
 """
 
@@ -63,6 +64,9 @@ from .reading import progress as progress
 from .reading import statement as statement
 from .reading import tier_counts as tier_counts
 from .reading import tier_history as tier_history
+from .recent_rows import merge_recent as merge_recent
+from .recent_rows import oldest_recent as oldest_recent
+from .recent_rows import recent_members as recent_members
 from .verification import Difference as Difference
 from .verification import store_replayed_state as store_replayed_state
 from .verification import verify as verify

@@ -48,6 +48,7 @@ from ._common import Today, _tier_change_row, _timeline_row, get_programme, toda
 from .activities import _content_hash, _post_activity, earned_seqs
 from .books import Book, _entry_rows, _rewrite, _usage, _usage_changes
 from .earnings import earnings_of, posted_by
+from .recent_rows import written_into
 
 
 def record_history(
@@ -131,7 +132,8 @@ def _record_histories(
         jobs.append((chunk, ids[:taken]))
         ids = ids[taken:]
     copy = session.get_bind().dialect.name == "postgresql"
-    context = _Context(actor, holders, ordered, utcnow(), copy, fast=fast_path)
+    into = {name: written_into(session, table) for name, table in _INSERTED}
+    context = _Context(actor, holders, ordered, utcnow(), copy, fast=fast_path, into=into)
     written = 0
     # Chunk k is computed while the connection writes chunk k-1 and then reads what chunk k+1
     # needs, so that it never waits for Python between the two. Chunks hold different members:
@@ -172,6 +174,9 @@ class _Context:
     copy: bool  # rows as COPY's text (PostgreSQL), or as they are
     programme_of: Callable[[str], Programme] = get_programme
     fast: bool = True  # plain earning posts through the fast path (see egards.loyalty.fast)
+    # The tables COPY writes new rows into, by kind where it is not the kind's own table: the
+    # recent rows' partitions (see recent_rows).
+    into: Mapping[str, str] = field(default_factory=dict)
     _fast: dict[str, tuple[fast.Earner, fast.Tiers]] = field(default_factory=dict)
     _texts: dict[tuple[str, ...], tuple[str, ...]] = field(default_factory=dict)
     stamp: str = field(init=False)  # ``now`` as COPY's text
@@ -395,7 +400,8 @@ def _computed(
         if context.copy and name in _LINES:
             attribute, columns = _LINES[name]
             if lines := getattr(done, attribute):
-                inserts.append((table.name, copy_of_lines(table, columns, lines)))
+                into = context.into.get(name, table.name)
+                inserts.append((into, copy_of_lines(into, columns, lines)))
             continue
         rows = getattr(done, name)
         if rows:

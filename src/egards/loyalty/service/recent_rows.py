@@ -1,0 +1,87 @@
+"""The bulk path's recent rows, and their merge into the history (PostgreSQL).
+
+On PostgreSQL the ledger's entries and buckets are each one table in two partitions
+(migration 0036): the history, keyed by member, and the recent rows, which the bulk path
+writes into (:func:`written_into`) so that a day of activities for every member appends to a
+small table instead of dirtying a page of the history's indexes per member. Readers see one
+table. :func:`merge_recent` moves members' recent rows into the history, in member order: every
+member's page is written once for all the days since the last merge, so the longer between
+merges, the less each day costs (the worker merges when the oldest recent row is
+``EGARDS_LOYALTY_MERGE_DAYS`` old, ``egards loyalty merge`` at once). SQLite keeps one table
+of each, and has nothing to merge.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import Table, select, text
+from sqlalchemy.orm import Session
+
+from egards.accounts.domain import Actor, Permission
+from egards.bulk import among
+from egards.loyalty.models import Bucket, Entry, Member
+
+_KEPT_APART: tuple[Table, ...] = (Entry.__table__, Bucket.__table__)
+
+
+def _apart(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def written_into(session: Session, table: Table) -> str:
+    """The table the bulk path writes ``table``'s new rows into: its recent rows' partition
+    when it has one, else the table itself."""
+    return f"{table.name}_recent" if table in _KEPT_APART and _apart(session) else table.name
+
+
+def oldest_recent(session: Session) -> datetime | None:
+    """When the oldest recent entry was written (None: nothing to merge)."""
+    if not _apart(session):
+        return None
+    return session.scalar(text("SELECT min(created_at) FROM loyalty_entries_recent"))
+
+
+def recent_members(session: Session) -> list[int]:
+    """The members holding recent rows, in id order."""
+    if not _apart(session):
+        return []
+    return list(
+        session.scalars(
+            text(
+                "SELECT member_id FROM loyalty_entries_recent UNION"
+                " SELECT member_id FROM loyalty_buckets_recent ORDER BY member_id"
+            )
+        )
+    )
+
+
+def merge_recent(session: Session, *, actor: Actor, member_ids: Sequence[int]) -> int:
+    """Move these members' recent entries and buckets into the history (the number of rows
+    moved). The members are locked first, in id order, as every ledger operation and the
+    bulk path lock them: none of their rows changes while they move, and readers see them
+    in one partition or the other, never both nor neither."""
+    actor.require(Permission.LOYALTY_WRITE)
+    if not _apart(session) or not member_ids:
+        return 0
+    session.execute(
+        select(Member.id)
+        .where(among(session, Member.id, member_ids))
+        .order_by(Member.id)
+        .with_for_update()
+    )
+    moved = 0
+    for table in _KEPT_APART:
+        columns = ", ".join(f'"{column.name}"' for column in table.columns)
+        result = session.execute(
+            text(
+                f"WITH moved AS (DELETE FROM {table.name}_recent"
+                f" WHERE member_id = ANY(:members) RETURNING {columns})"
+                f" INSERT INTO {table.name}_history ({columns})"
+                f" SELECT {columns} FROM moved ORDER BY member_id, seq"
+            ),
+            {"members": list(member_ids)},
+        )
+        moved += result.rowcount  # type: ignore[attr-defined]
+    return moved
