@@ -47,6 +47,7 @@ from egards.customers.models import Customer
 from egards.db import Database, make_engine, utcnow
 from egards.loyalty import codec, domain, service
 from egards.loyalty.domain import Activity
+from egards.loyalty.jobs import merge_recent_rows
 from egards.loyalty.models import Activity as ActivityRow
 from egards.loyalty.models import Entry, Member
 from egards.migrate import upgrade
@@ -209,6 +210,13 @@ def main() -> None:
     )
     parser.add_argument("--entries", type=int, default=200, help="entries held (steady, single)")
     parser.add_argument(
+        "--days",
+        type=int,
+        default=1,
+        help="steady: days of activities before the recent rows are merged (the first measured "
+        "against the references, the others each timed, then the merge)",
+    )
+    parser.add_argument(
         "--compare",
         action="store_true",
         help="steady: first a day through the pure rules only (no fast path), for comparison",
@@ -360,6 +368,7 @@ def record(
 def hold_histories(db: Database, member_ids: list[int], entries: int, batch: int) -> None:
     rng = random.Random(7)
     record(db, member_ids, lambda m: held_history(rng, m, entries), batch)
+    merge_recent_rows(db)  # years of history: merged long ago (PostgreSQL, migration 0036)
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         # What autovacuum does before the next day's file: the set-up rewrote every member
         # and balance, and the next batch's rewrites find room beside the live versions
@@ -369,16 +378,18 @@ def hold_histories(db: Database, member_ids: list[int], entries: int, batch: int
         connection.exec_driver_sql("ANALYZE")
 
 
-def steady_day(member_ids: list[int], tag: str, seed: int) -> dict[int, list[Activity]]:
-    """(b)'s day: one or two flights of each member (keys ``{tag}{member}-{n}``), drawn
-    with ``seed``."""
+def steady_day(
+    member_ids: list[int], tag: str, seed: int, on: date = TODAY
+) -> dict[int, list[Activity]]:
+    """(b)'s day: one or two flights of each member on ``on`` (keys ``{tag}{member}-{n}``),
+    drawn with ``seed``."""
     rng = random.Random(seed)
     return {
         m: [
             Activity(
                 key=f"{tag}{m}-{n}",
                 kind="flight",
-                on=TODAY,
+                on=on,
                 amounts={"fare": rng.randint(100, 3000) * 100, "taxes": 2000},
                 attributes={"cabin": "economy", "distance_miles": 1500, "domestic": False},
             )
@@ -426,6 +437,15 @@ def steady_state(db: Database, args: argparse.Namespace) -> None:
     rows = day_entries(db)
     reference = bare_copy(db, rows)
     floor = steady_write_floor(db, template) if template is not None else None
+    later: list[tuple[int, float]] = []  # the next days: each day's rows beside the recent ones
+    for n in range(1, args.days):
+        day = steady_day(member_ids, f"e{n}-", 11 + n, TODAY + timedelta(days=n))
+        start = time.perf_counter()
+        count = record(db, member_ids, day.__getitem__, args.batch)
+        later.append((count, time.perf_counter() - start))
+    start = time.perf_counter()
+    merged = merge_recent_rows(db)
+    merging = time.perf_counter() - start
     with db.unit_of_work() as session:
         entries = session.scalar(select(func.count()).select_from(Entry))
     table = Table(
@@ -461,6 +481,22 @@ def steady_state(db: Database, args: argparse.Namespace) -> None:
             ),
             f"ratio {floor_seconds / reference:.1f}× (no rules, no reads); "
             f"{cpu_text(floor_spent, done)}",
+        )
+    for n, (count, took) in enumerate(later, start=2):
+        table.add_row(
+            f"day {n}: the same, beside the recent rows of the days before",
+            f"{count:,} in {took:.1f} s · {count / took:,.0f} activities/s",
+            "",
+        )
+    if merged:
+        days = [(done, seconds), *later]
+        cycle = sum(s for _, s in days) + merging
+        table.add_row(
+            f"merging the {len(days)} day(s)' recent rows into the history "
+            "(egards loyalty merge; the worker's, weekly by default)",
+            f"{merged:,} rows in {merging:.1f} s",
+            f"the {len(days)} day(s) and the merge: {sum(c for c, _ in days) / cycle:,.0f} "
+            "activities/s",
         )
     table.add_row("ledger entries in the database", f"{entries:,}", "")
     console.print(table)
@@ -581,8 +617,8 @@ def day_template(db: Database) -> Database:
 DAY_NEW = {
     "loyalty_activities": "SELECT * FROM loyalty_activities WHERE key LIKE 'd%'",
     "loyalty_entries": "SELECT * FROM loyalty_entries WHERE key LIKE 'd%'",
-    "loyalty_buckets": "SELECT b.* FROM loyalty_buckets b JOIN loyalty_entries e"
-    " ON e.member_id = b.member_id AND e.seq = b.seq WHERE e.key LIKE 'd%'",
+    # The held history's buckets were all earned before TODAY, the day's on it.
+    "loyalty_buckets": f"SELECT * FROM loyalty_buckets WHERE earned_on = '{TODAY}'",
 }
 DAY_REWRITTEN = {"loyalty_members": ("id",), "loyalty_balances": ("member_id", "currency")}
 

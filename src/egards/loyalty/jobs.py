@@ -52,6 +52,9 @@ def merge_recent_rows(
             moved += service.merge_recent(session, actor=SYSTEM, member_ids=batch)
         done += len(batch)
         progress(done, len(members))
+    if members:  # the space of the moved rows free for the next days', their statistics new
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.exec_driver_sql(f"VACUUM ANALYZE {', '.join(service.RECENT_TABLES)}")
     return moved
 
 

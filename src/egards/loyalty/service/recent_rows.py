@@ -24,6 +24,7 @@ from egards.bulk import among
 from egards.loyalty.models import Bucket, Entry, Member
 
 _KEPT_APART: tuple[Table, ...] = (Entry.__table__, Bucket.__table__)
+RECENT_TABLES = tuple(f"{table.name}_recent" for table in _KEPT_APART)  # their partitions
 
 
 def _apart(session: Session) -> bool:
