@@ -369,10 +369,14 @@ def hold_histories(db: Database, member_ids: list[int], entries: int, batch: int
     rng = random.Random(7)
     record(db, member_ids, lambda m: held_history(rng, m, entries), batch)
     merge_recent_rows(db)  # years of history: merged long ago (PostgreSQL, migration 0036)
+    overnight(db)
+
+
+def overnight(db: Database) -> None:
+    """What autovacuum does before the next day's file: the day rewrote every member and
+    balance, and the next day's rewrites find room beside the live versions once the dead
+    ones are gone (migration 0032)."""
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        # What autovacuum does before the next day's file: the set-up rewrote every member
-        # and balance, and the next batch's rewrites find room beside the live versions
-        # once the dead ones are gone (migration 0032).
         if db.dialect == "postgresql":
             connection.exec_driver_sql("VACUUM loyalty_members, loyalty_balances")
         connection.exec_driver_sql("ANALYZE")
@@ -440,6 +444,7 @@ def steady_state(db: Database, args: argparse.Namespace) -> None:
     later: list[tuple[int, float]] = []  # the next days: each day's rows beside the recent ones
     for n in range(1, args.days):
         day = steady_day(member_ids, f"e{n}-", 11 + n, TODAY + timedelta(days=n))
+        overnight(db)
         start = time.perf_counter()
         count = record(db, member_ids, day.__getitem__, args.batch)
         later.append((count, time.perf_counter() - start))

