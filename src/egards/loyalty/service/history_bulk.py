@@ -39,6 +39,7 @@ from egards.db import Base, utcnow
 from egards.errors import Conflict, NotFound
 from egards.i18n import N_
 from egards.loyalty import codec, domain, fast, stored
+from egards.loyalty.errors import IdempotencyConflict
 from egards.loyalty.ledger import Account, Ledger
 from egards.loyalty.models import Activity, Balance, CapUsage, Entry, Member, TierChange
 from egards.loyalty.models import Bucket as BucketRow
@@ -442,6 +443,7 @@ def _read(
 ) -> _Read:
     """A chunk's stored balances, the stored activities its refunds name, and for the members
     with refunds, the entries those reverse and the buckets that still hold points."""
+    _refuse_stored_keys(session, holders, histories, member_ids)
     table = Balance.__table__
     # Fetched at once (iterating a result fetches row by row, through every layer).
     balances = {
@@ -511,6 +513,32 @@ def _read(
                 domain.Bucket(str(row.seq), row.earned_on, row.expires_on, row.amount)
             )
     return read
+
+
+def _refuse_stored_keys(
+    session: Session,
+    holders: Mapping[int, _Holder],
+    histories: Mapping[int, Sequence[domain.Activity]],
+    member_ids: Sequence[int],
+) -> None:
+    """Keys must be new: the activities' unique (programme, key) refused a stored one when
+    the table was one; on PostgreSQL each of its partitions has its own (migration 0036), so
+    a key the history holds is looked for in both, one query per programme in the chunk."""
+    keys: dict[str, list[str]] = {}
+    for member_id in member_ids:
+        wanted = keys.setdefault(holders[member_id].programme, [])
+        wanted += (activity.key for activity in histories[member_id])
+    table = Activity.__table__
+    for programme, wanted in keys.items():
+        stored = session.scalar(
+            select(table.c.key)
+            .where(table.c.programme == programme, among(session, table.c.key, wanted))
+            .limit(1)
+        )
+        if stored is not None:
+            raise IdempotencyConflict(
+                N_("activity {data_key} was already received"), data_key=stored, field="key"
+            )
 
 
 def _taken(session: Session, member_ids: Sequence[int]) -> dict[int, dict[str, Any]]:

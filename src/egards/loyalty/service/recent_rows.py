@@ -1,14 +1,14 @@
-"""The bulk path's recent rows, and their merge into the history (PostgreSQL).
+"""New activities, entries and buckets, and their merge into the history (PostgreSQL).
 
-On PostgreSQL the ledger's entries and buckets are each one table in two partitions
-(migration 0036): the history, keyed by member, and the recent rows, which the bulk path
-writes into (:func:`written_into`) so that a day of activities for every member appends to a
-small table instead of dirtying a page of the history's indexes per member. Readers see one
-table. :func:`merge_recent` moves members' recent rows into the history, in member order: every
-member's page is written once for all the days since the last merge, so the longer between
-merges, the less each day costs (the worker merges when the oldest recent row is
-``EGARDS_LOYALTY_MERGE_DAYS`` old, ``egards loyalty merge`` at once). SQLite keeps one table
-of each, and has nothing to merge.
+On PostgreSQL each of the three tables is two partitions (migration 0036): the history,
+keyed by member, and the recent rows, where every new row goes (the bulk path copies into
+them directly, :func:`written_into`), so that a day of activities for every member appends
+to small tables instead of dirtying a page of the history's member-keyed indexes per member.
+Readers see one table. :func:`merge_recent` moves members' recent rows into the history, in
+member order: every member's pages are written once for all the days since the last merge,
+so the longer between merges, the less each day costs (the worker merges when the oldest
+recent entry is ``EGARDS_LOYALTY_MERGE_DAYS`` old, ``egards loyalty merge`` at once).
+SQLite keeps one table of each, and has nothing to merge.
 """
 
 from __future__ import annotations
@@ -21,9 +21,15 @@ from sqlalchemy.orm import Session
 
 from egards.accounts.domain import Actor, Permission
 from egards.bulk import among
-from egards.loyalty.models import Bucket, Entry, Member
+from egards.loyalty.models import Activity, Bucket, Entry, Member
 
-_KEPT_APART: tuple[Table, ...] = (Entry.__table__, Bucket.__table__)
+# The tables kept apart, each with the order its rows go into the history in: by member, so
+# that each member's pages are written once.
+_KEPT_APART: dict[Table, str] = {
+    Activity.__table__: "member_id, id",
+    Entry.__table__: "member_id, seq",
+    Bucket.__table__: "member_id, seq",
+}
 RECENT_TABLES = tuple(f"{table.name}_recent" for table in _KEPT_APART)  # their partitions
 
 
@@ -45,24 +51,26 @@ def oldest_recent(session: Session) -> datetime | None:
 
 
 def recent_members(session: Session) -> list[int]:
-    """The members holding recent rows, in id order."""
+    """The members holding recent rows, in id order (an activity waiting for its member,
+    parked, stays recent until it is applied)."""
     if not _apart(session):
         return []
+    held = " UNION ".join(f"SELECT member_id FROM {name}" for name in RECENT_TABLES)
     return list(
         session.scalars(
             text(
-                "SELECT member_id FROM loyalty_entries_recent UNION"
-                " SELECT member_id FROM loyalty_buckets_recent ORDER BY member_id"
+                f"SELECT member_id FROM ({held}) held WHERE member_id IS NOT NULL"
+                " ORDER BY member_id"
             )
         )
     )
 
 
 def merge_recent(session: Session, *, actor: Actor, member_ids: Sequence[int]) -> int:
-    """Move these members' recent entries and buckets into the history (the number of rows
-    moved). The members are locked first, in id order, as every ledger operation and the
-    bulk path lock them: none of their rows changes while they move, and readers see them
-    in one partition or the other, never both nor neither."""
+    """Move these members' recent activities, entries and buckets into the history (the
+    number of rows moved). The members are locked first, in id order, as every ledger
+    operation and the bulk path lock them: none of their rows changes while they move, and
+    readers see them in one partition or the other, never both nor neither."""
     actor.require(Permission.LOYALTY_WRITE)
     if not _apart(session) or not member_ids:
         return 0
@@ -76,14 +84,14 @@ def merge_recent(session: Session, *, actor: Actor, member_ids: Sequence[int]) -
     # ten thousand members' rows is about 50 MB; the default of 4 MB made it 60 % slower).
     session.execute(text("SET LOCAL work_mem = '256MB'"))
     moved = 0
-    for table in _KEPT_APART:
+    for table, order in _KEPT_APART.items():
         columns = ", ".join(f'"{column.name}"' for column in table.columns)
         result = session.execute(
             text(
                 f"WITH moved AS (DELETE FROM {table.name}_recent"
                 f" WHERE member_id = ANY(:members) RETURNING {columns})"
                 f" INSERT INTO {table.name}_history ({columns})"
-                f" SELECT {columns} FROM moved ORDER BY member_id, seq"
+                f" SELECT {columns} FROM moved ORDER BY {order}"
             ),
             {"members": list(member_ids)},
         )
