@@ -122,8 +122,8 @@ def verify(
 
 @app.command()
 def merge() -> None:
-    """Move the bulk path's recent entries and buckets into the history now (PostgreSQL;
-    the worker does it once the oldest is EGARDS_LOYALTY_MERGE_DAYS old)."""
+    """Move the recent activities, entries and buckets into the members' history now
+    (PostgreSQL; the worker does it once the oldest is EGARDS_LOYALTY_MERGE_DAYS old)."""
     from rich.progress import Progress
 
     from egards.cli_support import database, reporting

@@ -1,5 +1,5 @@
 """Loyalty work for the worker: close ended qualification periods, lapse points (nightly),
-merge the bulk path's recent rows into the history (weekly by default)."""
+merge the recent activities, entries and buckets into the history (weekly by default)."""
 
 from __future__ import annotations
 

@@ -14,9 +14,9 @@ class LoyaltySettings(BaseSettings):
     merge_days: int = Field(
         default=7,
         ge=0,
-        description="The worker merges the bulk path's recent rows into the history once the "
-        "oldest is this many days old (PostgreSQL): each member's history pages are written "
-        "once for all those days; 0 merges at every pass.",
+        description="The worker merges the recent activities, entries and buckets into the "
+        "history once the oldest is this many days old (PostgreSQL): each member's history "
+        "pages are written once for all those days; 0 merges at every pass.",
     )
 
 
