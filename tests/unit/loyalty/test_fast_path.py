@@ -208,6 +208,41 @@ def test_plain_flights_take_the_fast_path_and_unusual_ones_do_not():
     assert earner.lines(refund, "explorer") is None
 
 
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_an_earner_answers_alike_activities_from_memory_as_the_rules_would(data):
+    """The earner keeps its answers by plan and amounts: asked again about activities that
+    differ in their keys, dates within a rule's validity or amounts, it still gives what
+    compute_earnings gives."""
+    programme = data.draw(programmes())
+    earner = fast.Earner(programme)
+    kinds = [a.code for a in programme.activities]
+    drawn = []
+    for _ in range(data.draw(st.integers(1, 8))):
+        kind = data.draw(st.sampled_from(kinds))
+        attributes, amounts = attributes_and_amounts(data.draw, programme, kind)
+        drawn.append((kind, attributes, amounts))
+    for n in range(30):
+        kind, attributes, amounts = data.draw(st.sampled_from(drawn))
+        if data.draw(st.booleans()):
+            amounts = {k: v + data.draw(st.integers(0, 2)) for k, v in amounts.items()}
+        activity = domain.Activity(
+            key=f"a{n}",
+            kind=kind,
+            on=START + timedelta(days=data.draw(st.integers(0, 700))),
+            amounts=amounts,
+            attributes=dict(attributes),
+            quantity=data.draw(st.sampled_from([1, 2])),
+        )
+        tier = data.draw(st.sampled_from([t.code for t in programme.tiers]))
+        answer = earner.amounts(activity, tier)
+        if answer is None:
+            continue
+        lines = domain.compute_earnings(programme, activity, tier)
+        expected = tuple((e.rule_id, e.currency, e.amount, e.qualifying) for e in lines)
+        assert answer == (expected, sum(e.amount for e in lines if e.qualifying))
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_reasons_rendered_from_the_entries_are_the_ones_the_rules_gave(data):

@@ -177,7 +177,6 @@ class _Context:
     # The tables COPY writes new rows into, by kind where it is not the kind's own table: the
     # recent rows' partitions (see recent_rows).
     into: Mapping[str, str] = field(default_factory=dict)
-    _fast: dict[str, tuple[fast.Earner, fast.Tiers]] = field(default_factory=dict)
     _texts: dict[tuple[str, ...], tuple[str, ...]] = field(default_factory=dict)
     stamp: str = field(init=False)  # ``now`` as COPY's text
 
@@ -231,12 +230,6 @@ class _Context:
             f"\t{activity.on}\tapplied\t{copy_json(payload)}\t{tier_text}\t\\N\t\\N"
             f"\t{self.stamp}\t{_content_hash(payload)}"
         )
-
-    def fast_rules(self, programme: Programme) -> tuple[fast.Earner, fast.Tiers]:
-        found = self._fast.get(programme.code)
-        if found is None or found[0].programme is not programme:
-            found = self._fast[programme.code] = (fast.Earner(programme), fast.Tiers(programme))
-        return found
 
 
 @dataclass
@@ -543,6 +536,18 @@ def _capped(code: str) -> bool:
 _CAPPED: dict[str, tuple[Programme, bool]] = {}
 
 
+def _fast_rules(programme: Programme) -> tuple[fast.Earner, fast.Tiers]:
+    """The fast path's view of a programme, kept from one call to the next: its earner
+    remembers the answers it gave (most of a day's activities are alike), up to a bound."""
+    found = _FAST.get(programme.code)
+    if found is None or found[0].programme is not programme:
+        found = _FAST[programme.code] = (fast.Earner(programme), fast.Tiers(programme))
+    return found
+
+
+_FAST: dict[str, tuple[fast.Earner, fast.Tiers]] = {}
+
+
 def _applied_histories(
     context: _Context,
     member_ids: Sequence[int],
@@ -672,7 +677,7 @@ def _applied_plain(
     activities = context.histories[member_id]
     if len({a.key for a in activities}) != len(activities):
         return False  # the same key twice: the ledger decides
-    earner, tiers = context.fast_rules(programme)
+    earner, tiers = _fast_rules(programme)
     plain = fast.count_plain(
         programme, earner, tiers, holder.tier_state, holder.last_activity_on, activities
     )
