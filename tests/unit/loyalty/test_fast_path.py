@@ -13,18 +13,20 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from egards.accounts.domain import SYSTEM
-from egards.bulk import prepare_copy
+from egards.bulk import copy_json, prepare_copy
 from egards.db import utcnow
 from egards.loyalty import codec, domain, fast
 from egards.loyalty.errors import InvalidActivity
 from egards.loyalty.models import Activity, Bucket, Entry
 from egards.loyalty.programme import OnTierReached, Period, PeriodKind, Programme
+from egards.loyalty.service.activities import _content_hash
 from egards.loyalty.service.history_bulk import (
     _Applied,
     _applied_histories,
     _computed,
     _Context,
     _Holder,
+    _payload,
     _Read,
 )
 
@@ -319,3 +321,37 @@ def test_the_fast_paths_copy_text_is_the_text_of_the_pure_rules_rows(data, odd_k
             assert sent[table.name] == prepare_copy(table, expected), table.name
         else:
             assert table.name not in sent
+
+
+_TEXT = st.text(max_size=8)  # backslashes, quotes, tabs, any character
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    kind=_TEXT,
+    attributes=st.dictionaries(
+        _TEXT,
+        st.one_of(_TEXT, st.integers(-(2**63), 2**63 - 1), st.booleans(), st.none()),
+        max_size=4,
+    ),
+    amounts=st.lists(st.dictionaries(_TEXT, st.integers(0, 10**9), max_size=3), max_size=4),
+    quantity=st.integers(1, 3),
+)
+def test_a_payload_put_together_from_its_parts_is_the_payloads_text_and_hash(
+    kind, attributes, amounts, quantity
+):
+    """The fast path writes an activity's payload and content hash from the JSON of what it
+    shares with others and of its own amounts: the same text and hash as the whole
+    payload's, for activities that share all but their amounts."""
+    context = _Context(SYSTEM, {}, {}, utcnow(), True)
+    for n, these in enumerate([{}, *amounts]):
+        activity = domain.Activity(
+            key=f"a{n}",
+            kind=kind,
+            on=START,
+            amounts=these,
+            attributes=attributes,
+            quantity=quantity,
+        )
+        payload = _payload(activity)
+        assert context.payload_texts(activity) == (copy_json(payload), _content_hash(payload))

@@ -7,6 +7,7 @@ one after next read) while the next is computed."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -26,7 +27,6 @@ from egards.bulk import (
     bulk_update,
     chunks,
     copy_escaped,
-    copy_json,
     copy_line,
     copy_of_lines,
     paused_gc,
@@ -182,6 +182,7 @@ class _Context:
         default_factory=dict
     )
     _activity_texts: dict[tuple[str, str, str, date], tuple[str, ...]] = field(default_factory=dict)
+    _payload_parts: dict[tuple[Any, ...], tuple[bytes, bytes, bytes]] = field(default_factory=dict)
     stamp: str = field(init=False)  # ``now`` as COPY's text
 
     def __post_init__(self) -> None:
@@ -231,10 +232,9 @@ class _Context:
             if texts is None:
                 texts = self._activity_text(holder.programme, activity.kind, tier, on)
             head, middle, tail = texts
-            payload = _payload(activity)
+            payload, content_hash = self.payload_texts(activity)
             activity_lines.append(
-                f"{activity_id}{head}{key}\t{member_id}{middle}{copy_json(payload)}{tail}"
-                f"{_content_hash(payload)}"
+                f"{activity_id}{head}{key}\t{member_id}{middle}{payload}{tail}{content_hash}"
             )
             references.append((member_id, activity_id))
             if lines:
@@ -244,6 +244,44 @@ class _Context:
         if buckets:
             done.bucket_members.add(member_id)
         return seq, credited
+
+    def payload_texts(self, activity: domain.Activity) -> tuple[str, str]:
+        """An activity's payload as COPY's text writes it into its JSON column, and its
+        content hash: what ``copy_json`` and ``_content_hash`` make of :func:`_payload`'s
+        dictionary, byte for byte, but with the JSON of its kind, day, attributes and
+        quantity kept (most activities share them) and only its amounts written each time.
+        orjson writes a dictionary as its keys and values one after the other, so the
+        whole is the parts put together, sorted keys (the hash) or not."""
+        amounts = activity.amounts
+        if type(amounts) is not dict:
+            amounts = dict(amounts)
+        parts = self._payload_parts.get(_payload_key(activity))
+        if parts is None:
+            parts = self._payload_part(activity)
+        head, tail, sorted_tail = parts
+        text = head + orjson.dumps(amounts, option=orjson.OPT_NON_STR_KEYS) + tail
+        sorted_text = b'{"amounts":' + orjson.dumps(amounts, option=orjson.OPT_SORT_KEYS)
+        json = text.decode()
+        if "\\" in json:
+            json = json.replace("\\", "\\\\")
+        return json, hashlib.sha256(sorted_text + sorted_tail).hexdigest()
+
+    def _payload_part(self, activity: domain.Activity) -> tuple[bytes, bytes, bytes]:
+        """The JSON around an activity's amounts in its payload: before and after them, and
+        after them with sorted keys (see :meth:`payload_texts`)."""
+        payload = _payload(activity)
+        payload["amounts"] = {}
+        text = orjson.dumps(payload, option=orjson.OPT_NON_STR_KEYS)
+        head, _, tail = text.partition(b'"amounts":{}')
+        sorted_tail = orjson.dumps(payload, option=orjson.OPT_SORT_KEYS).removeprefix(
+            b'{"amounts":{}'  # the first key, sorted
+        )
+        parts = self._payload_parts[_payload_key(activity)] = (
+            head + b'"amounts":',
+            tail,
+            sorted_tail,
+        )
+        return parts
 
     def _earning_text(
         self, programme: Programme, rule_id: str, currency: str, on: date
@@ -936,6 +974,17 @@ def _history_row(
         entry_seqs=None,
         received_at=now,
         content_hash=_content_hash(payload),
+    )
+
+
+def _payload_key(activity: domain.Activity) -> tuple[Any, ...]:
+    """What an activity's payload holds but its amounts."""
+    return (
+        activity.kind,
+        activity.on,
+        tuple(activity.attributes.items()),
+        activity.quantity,
+        activity.reverses,
     )
 
 
