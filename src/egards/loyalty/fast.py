@@ -87,9 +87,8 @@ class Earner:
                 (r, c, a, c in qualifying) for r, c, a, _ in _earned(plan.steps, activity)
             )
             answer = (lines, sum(a for _, _, a, counts in lines if counts))
-            if self._remembered < _REMEMBERED:
-                plan.answers[amounts] = answer
-                self._remembered += 1
+            self._remember()
+            plan.answers[amounts] = answer
         return answer
 
     def _plan_of(self, activity: domain.Activity, tier: str) -> _Plan | None:
@@ -109,10 +108,18 @@ class Earner:
         if plan is None:
             steps = self._plan(activity, tier)
             plan = _UNUSUAL_PLAN if steps is _UNUSUAL else _Plan(steps, {})
-            if self._remembered < _REMEMBERED:
-                self._plans[key] = plan
-                self._remembered += 1
+            self._remember()
+            self._plans[key] = plan
         return plan if plan is not _UNUSUAL_PLAN else None
+
+    def _remember(self) -> None:
+        """Room for one more plan or answer: past the bound, everything is forgotten and
+        what the next activities need is remembered again (an earner serves call after call,
+        and some attributes may never repeat)."""
+        if self._remembered >= _REMEMBERED:
+            self._plans.clear()
+            self._remembered = 0
+        self._remembered += 1
 
     def _plan(self, activity: domain.Activity, tier: str) -> Any:
         """The steps of compute_earnings for activities like this one, or _UNUSUAL."""

@@ -245,6 +245,25 @@ def test_an_earner_answers_alike_activities_from_memory_as_the_rules_would(data)
         assert answer == (expected, sum(e.amount for e in lines if e.qualifying))
 
 
+def test_an_earner_past_its_bound_forgets_and_still_answers_as_the_rules_would(monkeypatch):
+    monkeypatch.setattr(fast, "_REMEMBERED", 3)
+    earner = fast.Earner(FLYING_BLUE)
+    for n in range(12):
+        flight = domain.Activity(
+            key=f"f{n}",
+            kind="flight",
+            on=START,
+            amounts={"fare": 10_000 + 100 * (n % 5)},
+            attributes={"cabin": "economy", "distance_miles": 1500 + n % 2, "domestic": False},
+        )
+        lines = domain.compute_earnings(FLYING_BLUE, flight, "explorer")
+        assert earner.amounts(flight, "explorer") == (
+            tuple((e.rule_id, e.currency, e.amount, e.qualifying) for e in lines),
+            sum(e.amount for e in lines if e.qualifying),
+        )
+    assert earner._remembered <= 3
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_reasons_rendered_from_the_entries_are_the_ones_the_rules_gave(data):
