@@ -4,13 +4,13 @@ but without asking them again what they already answered.
 :class:`Earner` evaluates the earning rules once per distinct combination of what they look at
 (activity kind, tier, which rules' validity windows hold the date, attributes, quantity) and
 keeps the answer as a plan; an activity then costs the plan's arithmetic (a per-amount rule's
-points through :func:`domain.per_amount`, remembered by amount). :func:`count_plain` walks
-one member's activities with integer counters and calls the pure tier rules
-(:func:`domain.close_periods`, :func:`domain.apply_qualifying`) only when a period ends or a
-threshold is reached.
+points through :func:`domain.per_amount`), itself remembered by amounts, so that most of a
+day's activities cost two look-ups. :func:`count_plain` walks one member's activities with
+integer counters and calls the pure tier rules (:func:`domain.close_periods`,
+:func:`domain.apply_qualifying`) only when a period ends or a threshold is reached.
 
 Anything unusual is not its business: refunds, caps per period, promotions, rolling
-periods, attributes that cannot be compared, rules that refuse an activity. Then it answers
+periods, attributes that cannot be hashed, rules that refuse an activity. Then it answers
 ``None`` and the caller goes through :func:`domain.count_activity` and the ledger, which stay
 the specification. ``tests/unit/loyalty/test_fast_path.py`` checks that both give the same
 rows, entry for entry, on random programmes and activity sequences.
@@ -33,9 +33,12 @@ from egards.loyalty.programme import AmountRule, CurrencyKind, PeriodKind, Progr
 _Step = tuple[AmountRule, Decimal] | tuple[str, str, int, domain.Message, Any]
 
 _UNUSUAL = object()  # a plan's answer when the pure rules must decide
+_REMEMBERED = 100_000  # plans and answers an earner keeps, at most
 
 Line = tuple[str, str, int, bool]
 """A line as the bulk path writes it: rule id, currency, amount, whether it qualifies."""
+Answer = tuple[tuple[Line, ...], int]
+"""An activity's lines, and the qualifying points they add up to."""
 
 
 class Earner:
@@ -54,67 +57,69 @@ class Earner:
         self._qualifying = {
             c.code for c in programme.currencies if c.kind is CurrencyKind.QUALIFYING
         }
-        self._plans: dict[tuple[Any, ...], Any] = {}
-        self._amounts: dict[tuple[str, Decimal, int], tuple[int, domain.Message]] = {}
+        self._plans: dict[tuple[Any, ...], _Plan] = {}
+        self._remembered = 0  # plans and answers kept
 
     def lines(self, activity: domain.Activity, tier: str) -> tuple[domain.Earning, ...] | None:
         """What :func:`domain.compute_earnings` gives a plain activity of a member of ``tier``
         with nothing earned under caps, or ``None`` when the activity is not plain."""
-        found = self._lines(activity, tier)
-        if found is None:
+        plan = self._plan_of(activity, tier)
+        if plan is None:
             return None
         return tuple(
             domain.earning_line(self.programme, activity, rule_id, currency, amount, detail)
-            for rule_id, currency, amount, detail in found
+            for rule_id, currency, amount, detail in _earned(plan.steps, activity)
         )
 
-    def amounts(self, activity: domain.Activity, tier: str) -> list[Line] | None:
+    def amounts(self, activity: domain.Activity, tier: str) -> Answer | None:
         """:meth:`lines` as the bulk path needs them (the reasons are rendered when read):
-        rule id, currency, amount, and whether it qualifies, for each line."""
-        found = self._lines(activity, tier)
-        if found is None:
+        rule id, currency, amount, and whether it qualifies, for each line, with the
+        qualifying points they add up to. Remembered by plan and amounts, so that most
+        activities cost two look-ups."""
+        plan = self._plan_of(activity, tier)
+        if plan is None:
             return None
-        qualifying = self._qualifying
-        return [(r, c, a, c in qualifying) for r, c, a, _ in found]
+        amounts = tuple(activity.amounts.items())
+        answer = plan.answers.get(amounts)
+        if answer is None:
+            qualifying = self._qualifying
+            lines = tuple(
+                (r, c, a, c in qualifying) for r, c, a, _ in _earned(plan.steps, activity)
+            )
+            answer = (lines, sum(a for _, _, a, counts in lines if counts))
+            self._remember()
+            plan.answers[amounts] = answer
+        return answer
 
-    def _lines(
-        self, activity: domain.Activity, tier: str
-    ) -> list[tuple[str, str, int, domain.Message]] | None:
+    def _plan_of(self, activity: domain.Activity, tier: str) -> _Plan | None:
         if activity.reverses is not None:
             return None
         try:
-            attributes = tuple(sorted(activity.attributes.items()))
             key = (
                 activity.kind,
                 tier,
                 bisect_right(self._bounds, activity.on),
-                attributes,
+                tuple(activity.attributes.items()),
                 activity.quantity,
             )
             plan = self._plans.get(key)
-        except TypeError:  # attributes that cannot be compared or hashed
+        except TypeError:  # attributes that cannot be hashed
             return None
         if plan is None:
-            plan = self._plans[key] = self._plan(activity, tier)
-        if plan is _UNUSUAL:
-            return None
-        lines = []
-        for step in plan:
-            if len(step) == 2:
-                rule, rate = step
-                cents = domain.amount_cents(rule, activity.amounts)
-                found = self._amounts.get((rule.id, rate, cents))
-                if found is None:
-                    found = domain.per_amount(rate, rule, cents)
-                    if len(self._amounts) < 100_000:
-                        self._amounts[(rule.id, rate, cents)] = found
-                amount, detail = found
-                amount = domain._capped(rule.cap, amount, 0)
-                if amount > 0:
-                    lines.append((rule.id, rule.currency, amount, detail))
-            elif step[2] > 0:
-                lines.append(step[:4])
-        return lines
+            steps = self._plan(activity, tier)
+            plan = _UNUSUAL_PLAN if steps is _UNUSUAL else _Plan(steps, {})
+            self._remember()
+            self._plans[key] = plan
+        return plan if plan is not _UNUSUAL_PLAN else None
+
+    def _remember(self) -> None:
+        """Room for one more plan or answer: past the bound, everything is forgotten and
+        what the next activities need is remembered again (an earner serves call after call,
+        and some attributes may never repeat)."""
+        if self._remembered >= _REMEMBERED:
+            self._plans.clear()
+            self._remembered = 0
+        self._remembered += 1
 
     def _plan(self, activity: domain.Activity, tier: str) -> Any:
         """The steps of compute_earnings for activities like this one, or _UNUSUAL."""
@@ -148,11 +153,42 @@ class Earner:
 
 
 @dataclass
+class _Plan:
+    """The steps of compute_earnings for activities alike but for their amounts, and the
+    answers already given, by amounts."""
+
+    steps: tuple[_Step, ...]
+    answers: dict[tuple[tuple[str, int], ...], Answer]
+
+
+_UNUSUAL_PLAN = _Plan((), {})  # kept for activities the pure rules must decide
+
+
+def _earned(
+    steps: tuple[_Step, ...], activity: domain.Activity
+) -> list[tuple[str, str, int, domain.Message]]:
+    """An activity's lines by a plan's steps: rule id, currency, amount and detail."""
+    lines = []
+    for step in steps:
+        if len(step) == 2:
+            rule, rate = step
+            amount, detail = domain.per_amount(
+                rate, rule, domain.amount_cents(rule, activity.amounts)
+            )
+            amount = domain._capped(rule.cap, amount, 0)
+            if amount > 0:
+                lines.append((rule.id, rule.currency, amount, detail))
+        elif step[2] > 0:
+            lines.append(step[:4])
+    return lines
+
+
+@dataclass
 class Plain:
     """One member's plain activities counted: each activity's earning lines, what they did
     to the tier, and the member's tier state after them (as stored: JSON)."""
 
-    lines: list[list[Line]]
+    lines: list[tuple[Line, ...]]
     events: list[tuple[domain.TierEvent, ...]]
     tiers: list[str]  # the tier each activity earned at
     state: domain.TierState | None  # when the pure tier rules were called, else None
@@ -191,9 +227,10 @@ def count_plain(
     end = tier_state["period_end"]
     period_end = date.fromisoformat(end) if end is not None else None
     state: domain.TierState | None = None
-    all_lines: list[list[Line]] = []
+    all_lines: list[tuple[Line, ...]] = []
     all_events: list[tuple[domain.TierEvent, ...]] = []
     earned_at: list[str] = []
+    amounts, next_threshold = earner.amounts, tiers.next_threshold
     for activity in activities:
         events: tuple[domain.TierEvent, ...] = ()
         if period_end is not None and activity.on > period_end:
@@ -201,13 +238,13 @@ def count_plain(
             closed = domain.close_periods(programme, state, as_of=activity.on)
             state, events = closed.state, closed.events
             tier, counter, period_end = state.tier, state.counter, state.period_end
-        lines = earner.amounts(activity, tier)
-        if lines is None:
+        answer = amounts(activity, tier)
+        if answer is None:
             return None
+        lines, qualifying = answer
         earned_at.append(tier)
-        qualifying = sum(amount for _, _, amount, counts in lines if counts)
         counter += qualifying
-        threshold = tiers.next_threshold[tier]
+        threshold = next_threshold[tier]
         if threshold is not None and counter >= threshold:
             state = state or codec.state_from_json(dict(tier_state))
             outcome = domain.apply_qualifying(

@@ -13,18 +13,20 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from egards.accounts.domain import SYSTEM
-from egards.bulk import prepare_copy
+from egards.bulk import copy_json, prepare_copy
 from egards.db import utcnow
 from egards.loyalty import codec, domain, fast
 from egards.loyalty.errors import InvalidActivity
 from egards.loyalty.models import Activity, Bucket, Entry
 from egards.loyalty.programme import OnTierReached, Period, PeriodKind, Programme
+from egards.loyalty.service.activities import _content_hash
 from egards.loyalty.service.history_bulk import (
     _Applied,
     _applied_histories,
     _computed,
     _Context,
     _Holder,
+    _payload,
     _Read,
 )
 
@@ -208,6 +210,60 @@ def test_plain_flights_take_the_fast_path_and_unusual_ones_do_not():
     assert earner.lines(refund, "explorer") is None
 
 
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_an_earner_answers_alike_activities_from_memory_as_the_rules_would(data):
+    """The earner keeps its answers by plan and amounts: asked again about activities that
+    differ in their keys, dates within a rule's validity or amounts, it still gives what
+    compute_earnings gives."""
+    programme = data.draw(programmes())
+    earner = fast.Earner(programme)
+    kinds = [a.code for a in programme.activities]
+    drawn = []
+    for _ in range(data.draw(st.integers(1, 8))):
+        kind = data.draw(st.sampled_from(kinds))
+        attributes, amounts = attributes_and_amounts(data.draw, programme, kind)
+        drawn.append((kind, attributes, amounts))
+    for n in range(30):
+        kind, attributes, amounts = data.draw(st.sampled_from(drawn))
+        if data.draw(st.booleans()):
+            amounts = {k: v + data.draw(st.integers(0, 2)) for k, v in amounts.items()}
+        activity = domain.Activity(
+            key=f"a{n}",
+            kind=kind,
+            on=START + timedelta(days=data.draw(st.integers(0, 700))),
+            amounts=amounts,
+            attributes=dict(attributes),
+            quantity=data.draw(st.sampled_from([1, 2])),
+        )
+        tier = data.draw(st.sampled_from([t.code for t in programme.tiers]))
+        answer = earner.amounts(activity, tier)
+        if answer is None:
+            continue
+        lines = domain.compute_earnings(programme, activity, tier)
+        expected = tuple((e.rule_id, e.currency, e.amount, e.qualifying) for e in lines)
+        assert answer == (expected, sum(e.amount for e in lines if e.qualifying))
+
+
+def test_an_earner_past_its_bound_forgets_and_still_answers_as_the_rules_would(monkeypatch):
+    monkeypatch.setattr(fast, "_REMEMBERED", 3)
+    earner = fast.Earner(FLYING_BLUE)
+    for n in range(12):
+        flight = domain.Activity(
+            key=f"f{n}",
+            kind="flight",
+            on=START,
+            amounts={"fare": 10_000 + 100 * (n % 5)},
+            attributes={"cabin": "economy", "distance_miles": 1500 + n % 2, "domestic": False},
+        )
+        lines = domain.compute_earnings(FLYING_BLUE, flight, "explorer")
+        assert earner.amounts(flight, "explorer") == (
+            tuple((e.rule_id, e.currency, e.amount, e.qualifying) for e in lines),
+            sum(e.amount for e in lines if e.qualifying),
+        )
+    assert earner._remembered <= 3
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_reasons_rendered_from_the_entries_are_the_ones_the_rules_gave(data):
@@ -284,3 +340,37 @@ def test_the_fast_paths_copy_text_is_the_text_of_the_pure_rules_rows(data, odd_k
             assert sent[table.name] == prepare_copy(table, expected), table.name
         else:
             assert table.name not in sent
+
+
+_TEXT = st.text(max_size=8)  # backslashes, quotes, tabs, any character
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    kind=_TEXT,
+    attributes=st.dictionaries(
+        _TEXT,
+        st.one_of(_TEXT, st.integers(-(2**63), 2**63 - 1), st.booleans(), st.none()),
+        max_size=4,
+    ),
+    amounts=st.lists(st.dictionaries(_TEXT, st.integers(0, 10**9), max_size=3), max_size=4),
+    quantity=st.integers(1, 3),
+)
+def test_a_payload_put_together_from_its_parts_is_the_payloads_text_and_hash(
+    kind, attributes, amounts, quantity
+):
+    """The fast path writes an activity's payload and content hash from the JSON of what it
+    shares with others and of its own amounts: the same text and hash as the whole
+    payload's, for activities that share all but their amounts."""
+    context = _Context(SYSTEM, {}, {}, utcnow(), True)
+    for n, these in enumerate([{}, *amounts]):
+        activity = domain.Activity(
+            key=f"a{n}",
+            kind=kind,
+            on=START,
+            amounts=these,
+            attributes=attributes,
+            quantity=quantity,
+        )
+        payload = _payload(activity)
+        assert context.payload_texts(activity) == (copy_json(payload), _content_hash(payload))

@@ -7,6 +7,7 @@ one after next read) while the next is computed."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -26,7 +27,6 @@ from egards.bulk import (
     bulk_update,
     chunks,
     copy_escaped,
-    copy_json,
     copy_line,
     copy_of_lines,
     paused_gc,
@@ -178,66 +178,137 @@ class _Context:
     # The tables COPY writes new rows into, by kind where it is not the kind's own table: the
     # recent rows' partitions (see recent_rows).
     into: Mapping[str, str] = field(default_factory=dict)
-    _fast: dict[str, tuple[fast.Earner, fast.Tiers]] = field(default_factory=dict)
-    _texts: dict[tuple[str, ...], tuple[str, ...]] = field(default_factory=dict)
+    # The constant parts of the fast path's lines of COPY text (see add_plain_lines).
+    _earning_texts: dict[tuple[str, str, str, date], tuple[str, str, str]] = field(
+        default_factory=dict
+    )
+    _activity_texts: dict[tuple[str, str, str, date], tuple[str, ...]] = field(default_factory=dict)
+    _payload_parts: dict[tuple[Any, ...], tuple[bytes, bytes, bytes]] = field(default_factory=dict)
     stamp: str = field(init=False)  # ``now`` as COPY's text
 
     def __post_init__(self) -> None:
         self.stamp = str(self.now)
 
-    def lines(
+    def add_plain_lines(
         self,
-        member_id: int,
-        seq: int,
-        activity: domain.Activity,
-        rule_id: str,
-        currency: str,
-        amount: int,
-        expires_on: date | None,
-        activity_id: int,
-    ) -> tuple[str, str]:
-        """A plain earning's entry and bucket as lines of COPY text, the same text as
-        ``_ENTRY_LINE`` and ``_BUCKET_LINE`` make from their rows (see the fast path)."""
-        texts = self._texts.get((rule_id, currency))
-        if texts is None:
-            texts = self._texts[(rule_id, currency)] = (
-                copy_escaped(rule_id),
-                copy_escaped(currency),
+        done: _Applied,
+        holder: _Holder,
+        programme: Programme,
+        plain: fast.Plain,
+        activity_ids: Iterator[int],
+    ) -> tuple[int, dict[str, int]]:
+        """A member's plain earnings as lines of COPY text added to ``done``: the same text as
+        ``_ACTIVITY_LINE``, ``_ENTRY_LINE`` and ``_BUCKET_LINE`` make of the rows the fast
+        path gives otherwise, from the integers and the constant parts of each line (kept
+        by day). The member's last entry's seq, and the points credited by currency."""
+        member_id = holder.id
+        member = f"{member_id}\t"
+        seq = holder.entries_count
+        credited: dict[str, int] = {}
+        buckets: dict[str, list[str]] = {}
+        entry_lines, activity_lines = done.entry_lines, done.activity_lines
+        references = done.activity_references
+        earning_texts, activity_texts = self._earning_texts, self._activity_texts
+        stamp = self.stamp
+        activities = self.histories[member_id]
+        for activity, lines, tier in zip(activities, plain.lines, plain.tiers, strict=True):
+            activity_id = next(activity_ids)
+            on = activity.on
+            key = copy_escaped(activity.key)
+            for rule_id, currency, amount, _ in lines:
+                seq += 1
+                texts = earning_texts.get((programme.code, rule_id, currency, on))
+                if texts is None:
+                    texts = self._earning_text(programme, rule_id, currency, on)
+                before, after, bucket = texts
+                entry_lines.append(
+                    f"{member}{seq}\t{key}{before}{amount}{after}{activity_id}\t\t\\N\t{stamp}"
+                )
+                found = buckets.get(currency)
+                if found is None:
+                    found = buckets[currency] = []
+                found.append(f"{member}{seq}{bucket}{amount}")
+                credited[currency] = credited.get(currency, 0) + amount
+            texts = activity_texts.get((holder.programme, activity.kind, tier, on))
+            if texts is None:
+                texts = self._activity_text(holder.programme, activity.kind, tier, on)
+            head, middle, tail = texts
+            payload, content_hash = self.payload_texts(activity)
+            activity_lines.append(
+                f"{activity_id}{head}{key}\t{member_id}{middle}{payload}{tail}{content_hash}"
             )
-        rule, code = texts
-        on = str(activity.on)
-        expires = "\\N" if expires_on is None else str(expires_on)
-        key = copy_escaped(activity.key)
-        return (
-            f"{member_id}\t{seq}\t{key}:{rule}\tpost\t\\N\t{code}\tissuance\tmember\t"
-            f"{amount}\t{on}\tearn\tposted\t{rule}\t\\N\t\\N\t{expires}\t{activity_id}"
-            f"\t\t\\N\t{self.stamp}",
-            f"{member_id}\t{seq}\t{code}\t{on}\t{expires}\t{amount}",
-        )
+            references.append((member_id, activity_id))
+            if lines:
+                done.entry_references.add((member_id, activity_id))
+        for found in buckets.values():
+            done.bucket_lines += found
+        if buckets:
+            done.bucket_members.add(member_id)
+        return seq, credited
 
-    def activity_line(
-        self, activity_id: int, holder: _Holder, activity: domain.Activity, tier: str
-    ) -> str:
-        """A plain earning's activity row, applied, as a line of COPY text: the same text as
-        ``_ACTIVITY_LINE`` makes of its row (see the fast path)."""
-        texts = self._texts.get((holder.programme, activity.kind, tier))
-        if texts is None:
-            texts = self._texts[(holder.programme, activity.kind, tier)] = tuple(
-                map(copy_escaped, (holder.programme, activity.kind, tier))
-            )
-        programme, kind, tier_text = texts
+    def payload_texts(self, activity: domain.Activity) -> tuple[str, str]:
+        """An activity's payload as COPY's text writes it into its JSON column, and its
+        content hash: what ``copy_json`` and ``_content_hash`` make of :func:`_payload`'s
+        dictionary, byte for byte, but with the JSON of its kind, day, attributes and
+        quantity kept (most activities share them) and only its amounts written each time.
+        orjson writes a dictionary as its keys and values one after the other, so the
+        whole is the parts put together, sorted keys (the hash) or not."""
+        amounts = activity.amounts
+        if type(amounts) is not dict:
+            amounts = dict(amounts)
+        parts = self._payload_parts.get(_payload_key(activity))
+        if parts is None:
+            parts = self._payload_part(activity)
+        head, tail, sorted_tail = parts
+        text = head + orjson.dumps(amounts, option=orjson.OPT_NON_STR_KEYS) + tail
+        sorted_text = b'{"amounts":' + orjson.dumps(amounts, option=orjson.OPT_SORT_KEYS)
+        json = text.decode()
+        if "\\" in json:
+            json = json.replace("\\", "\\\\")
+        return json, hashlib.sha256(sorted_text + sorted_tail).hexdigest()
+
+    def _payload_part(self, activity: domain.Activity) -> tuple[bytes, bytes, bytes]:
+        """The JSON around an activity's amounts in its payload: before and after them, and
+        after them with sorted keys (see :meth:`payload_texts`)."""
         payload = _payload(activity)
-        return (
-            f"{activity_id}\t{programme}\t{copy_escaped(activity.key)}\t{holder.id}\t\t{kind}"
-            f"\t{activity.on}\tapplied\t{copy_json(payload)}\t{tier_text}\t\\N\t\\N"
-            f"\t{self.stamp}\t{_content_hash(payload)}"
+        payload["amounts"] = {}
+        text = orjson.dumps(payload, option=orjson.OPT_NON_STR_KEYS)
+        head, _, tail = text.partition(b'"amounts":{}')
+        sorted_tail = orjson.dumps(payload, option=orjson.OPT_SORT_KEYS).removeprefix(
+            b'{"amounts":{}'  # the first key, sorted
         )
+        parts = self._payload_parts[_payload_key(activity)] = (
+            head + b'"amounts":',
+            tail,
+            sorted_tail,
+        )
+        return parts
 
-    def fast_rules(self, programme: Programme) -> tuple[fast.Earner, fast.Tiers]:
-        found = self._fast.get(programme.code)
-        if found is None or found[0].programme is not programme:
-            found = self._fast[programme.code] = (fast.Earner(programme), fast.Tiers(programme))
-        return found
+    def _earning_text(
+        self, programme: Programme, rule_id: str, currency: str, on: date
+    ) -> tuple[str, str, str]:
+        """What an entry's line holds between its activity's key and its amount, and between
+        its amount and its activity id; what a bucket's line holds between its seq and its
+        amount."""
+        rule, code = copy_escaped(rule_id), copy_escaped(currency)
+        expires_on = domain.expiry_date(programme, currency, earned_on=on)
+        expires = "\\N" if expires_on is None else str(expires_on)
+        texts = self._earning_texts[(programme.code, rule_id, currency, on)] = (
+            f":{rule}\tpost\t\\N\t{code}\tissuance\tmember\t",
+            f"\t{on}\tearn\tposted\t{rule}\t\\N\t\\N\t{expires}\t",
+            f"\t{code}\t{on}\t{expires}\t",
+        )
+        return texts
+
+    def _activity_text(self, programme: str, kind: str, tier: str, on: date) -> tuple[str, ...]:
+        """What an applied activity's line holds between its id and its key, between its
+        member and its payload, and between its payload and its content hash."""
+        texts = self._activity_texts[(programme, kind, tier, on)] = (
+            f"\t{copy_escaped(programme)}\t",
+            f"\t\t{copy_escaped(kind)}\t{on}\tapplied\t",
+            f"\t{copy_escaped(tier)}\t\\N\t\\N\t{self.stamp}\t",
+        )
+        return texts
 
 
 @dataclass
@@ -571,6 +642,18 @@ def _capped(code: str) -> bool:
 _CAPPED: dict[str, tuple[Programme, bool]] = {}
 
 
+def _fast_rules(programme: Programme) -> tuple[fast.Earner, fast.Tiers]:
+    """The fast path's view of a programme, kept from one call to the next: its earner
+    remembers the answers it gave (most of a day's activities are alike), up to a bound."""
+    found = _FAST.get(programme.code)
+    if found is None or found[0].programme is not programme:
+        found = _FAST[programme.code] = (fast.Earner(programme), fast.Tiers(programme))
+    return found
+
+
+_FAST: dict[str, tuple[fast.Earner, fast.Tiers]] = {}
+
+
 def _applied_histories(
     context: _Context,
     member_ids: Sequence[int],
@@ -700,35 +783,78 @@ def _applied_plain(
     activities = context.histories[member_id]
     if len({a.key for a in activities}) != len(activities):
         return False  # the same key twice: the ledger decides
-    earner, tiers = context.fast_rules(programme)
+    earner, tiers = _fast_rules(programme)
     plain = fast.count_plain(
         programme, earner, tiers, holder.tier_state, holder.last_activity_on, activities
     )
     if plain is None:
         return False
-    actor, now, copy = context.actor, context.now, context.copy
+    actor, now = context.actor, context.now
+    if context.copy:
+        seq, credited = context.add_plain_lines(done, holder, programme, plain, activity_ids)
+    else:
+        seq, credited = _add_plain_rows(context, done, holder, programme, plain, activity_ids)
+    for activity, caused in zip(activities, plain.events, strict=True):
+        if events is not None:
+            events[activity.key] = caused
+        for event in caused:
+            done.tier_changes.append(_tier_change_row(member_id, event, actor, now))
+            done.timeline.append(_timeline_row(holder.customer_id, member_id, event, actor))
+    for currency in programme.currencies:
+        code = currency.code
+        amount = credited.get(code, 0)
+        found = read.balances.get((member_id, code))
+        balance, available, pending = found if found is not None else (0, 0, 0)
+        (done.balances if found is not None else done.new_balances).append(
+            {
+                "member_id": member_id,
+                "currency": code,
+                "balance": balance + amount,
+                "available": available + amount,
+                "pending_credits": pending,
+            }
+        )
+    holder.last_activity_on = plain.last_activity_on
+    tier_state = plain.tier_state
+    done.members.append(
+        {
+            "id": member_id,
+            "tier": tier_state["tier"],
+            "tier_since": date.fromisoformat(tier_state["since"]),
+            "period_end": (
+                date.fromisoformat(tier_state["period_end"]) if tier_state["period_end"] else None
+            ),
+            "counter": tier_state["counter"],
+            "tier_state": tier_state,
+            "last_activity_on": holder.last_activity_on,
+            "entries_count": seq,
+            "updated_at": now,
+        }
+    )
+    return True
+
+
+def _add_plain_rows(
+    context: _Context,
+    done: _Applied,
+    holder: _Holder,
+    programme: Programme,
+    plain: fast.Plain,
+    activity_ids: Iterator[int],
+) -> tuple[int, dict[str, int]]:
+    """A member's plain earnings as rows added to ``done`` (SQLite, and the reference the
+    COPY text of :meth:`_Context.add_plain_lines` is checked against). The member's last
+    entry's seq, and the points credited by currency."""
+    member_id, now = holder.id, context.now
     seq = holder.entries_count
     credited: dict[str, int] = {}
-    buckets: dict[str, list[Any]] = {}
-    expiries: dict[tuple[str, date], date | None] = {}
-    counted = zip(activities, plain.lines, plain.events, plain.tiers, strict=True)
-    for activity, lines, caused, tier in counted:
+    buckets: dict[str, list[dict[str, Any]]] = {}
+    activities = context.histories[member_id]
+    for activity, lines, tier in zip(activities, plain.lines, plain.tiers, strict=True):
         activity_id = next(activity_ids)
         for rule_id, currency, amount, _ in lines:
             seq += 1
-            expires_on = expiries.get((currency, activity.on), ...)
-            if expires_on is ...:
-                expires_on = expiries[(currency, activity.on)] = domain.expiry_date(
-                    programme, currency, earned_on=activity.on
-                )
-            if copy:  # COPY's text from the integers, as the line functions write the rows
-                entry, bucket = context.lines(
-                    member_id, seq, activity, rule_id, currency, amount, expires_on, activity_id
-                )
-                done.entry_lines.append(entry)
-                buckets.setdefault(currency, []).append(bucket)
-                credited[currency] = credited.get(currency, 0) + amount
-                continue
+            expires_on = domain.expiry_date(programme, currency, earned_on=activity.on)
             done.entries.append(
                 {
                     "member_id": member_id,
@@ -764,61 +890,14 @@ def _applied_plain(
                 }
             )
             credited[currency] = credited.get(currency, 0) + amount
-        if events is not None:
-            events[activity.key] = caused
-        for event in caused:
-            done.tier_changes.append(_tier_change_row(member_id, event, actor, now))
-            done.timeline.append(_timeline_row(holder.customer_id, member_id, event, actor))
-        if copy:
-            done.activity_lines.append(context.activity_line(activity_id, holder, activity, tier))
-            done.activity_references.append((member_id, activity_id))
-            if lines:
-                done.entry_references.add((member_id, activity_id))
-            continue
         row = _history_row(activity_id, holder, activity, now)
         row.member_number = ""  # its member's
         row.status = "applied"
         row.tier = tier
         done.activities.append(vars(row))
     for rows in buckets.values():
-        if copy:
-            done.bucket_lines += rows
-        else:
-            done.buckets += rows
-    if copy and buckets:
-        done.bucket_members.add(member_id)
-    for currency in programme.currencies:
-        code = currency.code
-        amount = credited.get(code, 0)
-        found = read.balances.get((member_id, code))
-        balance, available, pending = found if found is not None else (0, 0, 0)
-        (done.balances if found is not None else done.new_balances).append(
-            {
-                "member_id": member_id,
-                "currency": code,
-                "balance": balance + amount,
-                "available": available + amount,
-                "pending_credits": pending,
-            }
-        )
-    holder.last_activity_on = plain.last_activity_on
-    tier_state = plain.tier_state
-    done.members.append(
-        {
-            "id": member_id,
-            "tier": tier_state["tier"],
-            "tier_since": date.fromisoformat(tier_state["since"]),
-            "period_end": (
-                date.fromisoformat(tier_state["period_end"]) if tier_state["period_end"] else None
-            ),
-            "counter": tier_state["counter"],
-            "tier_state": tier_state,
-            "last_activity_on": holder.last_activity_on,
-            "entries_count": seq,
-            "updated_at": now,
-        }
-    )
-    return True
+        done.buckets += rows
+    return seq, credited
 
 
 def _write_chunk(session: Session, chunk: _Chunk) -> None:
@@ -923,6 +1002,17 @@ def _history_row(
         entry_seqs=None,
         received_at=now,
         content_hash=_content_hash(payload),
+    )
+
+
+def _payload_key(activity: domain.Activity) -> tuple[Any, ...]:
+    """What an activity's payload holds but its amounts."""
+    return (
+        activity.kind,
+        activity.on,
+        tuple(activity.attributes.items()),
+        activity.quantity,
+        activity.reverses,
     )
 
 
