@@ -49,7 +49,7 @@ from ._common import Today, _tier_change_row, _timeline_row, get_programme, toda
 from .activities import _content_hash, _post_activity, earned_seqs
 from .books import Book, _entry_rows, _rewrite, _usage, _usage_changes
 from .earnings import earnings_of, posted_by
-from .recent_rows import written_into
+from .recent_rows import stored_key, written_into
 
 
 def record_history(
@@ -594,21 +594,15 @@ def _refuse_stored_keys(
 ) -> None:
     """Keys must be new: the activities' unique (programme, key) refused a stored one when
     the table was one; on PostgreSQL each of its partitions has its own (migration 0036), so
-    a key the history holds is looked for in both, one query per programme in the chunk."""
+    a key the history holds is looked for, one query per programme in the chunk."""
     keys: dict[str, list[str]] = {}
     for member_id in member_ids:
         wanted = keys.setdefault(holders[member_id].programme, [])
         wanted += (activity.key for activity in histories[member_id])
-    table = Activity.__table__
     for programme, wanted in keys.items():
-        stored = session.scalar(
-            select(table.c.key)
-            .where(table.c.programme == programme, among(session, table.c.key, wanted))
-            .limit(1)
-        )
-        if stored is not None:
+        if (found := stored_key(session, programme, wanted)) is not None:
             raise IdempotencyConflict(
-                N_("activity {data_key} was already received"), data_key=stored, field="key"
+                N_("activity {data_key} was already received"), data_key=found, field="key"
             )
 
 

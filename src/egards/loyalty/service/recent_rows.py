@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlalchemy import Table, select, text
 from sqlalchemy.orm import Session
 
@@ -31,6 +32,9 @@ _KEPT_APART: dict[Table, str] = {
     Bucket.__table__: "member_id, seq",
 }
 RECENT_TABLES = tuple(f"{table.name}_recent" for table in _KEPT_APART)  # their partitions
+KEPT_APART = tuple(
+    f"{table.name}_{part}" for table in _KEPT_APART for part in ("recent", "history")
+)
 
 
 def _apart(session: Session) -> bool:
@@ -48,6 +52,23 @@ def oldest_recent(session: Session) -> datetime | None:
     if not _apart(session):
         return None
     return session.scalar(text("SELECT min(created_at) FROM loyalty_entries_recent"))
+
+
+def stored_key(session: Session, programme: str, keys: Sequence[str]) -> str | None:
+    """One of ``keys`` a stored activity of ``programme`` holds, if any. On PostgreSQL only
+    the history is looked in: a key the recent rows hold meets their partition's own unique
+    index when it is written again (the two halves of the table's unique (programme, key)).
+    Looking in the recent rows too made the planner scan them for every chunk of a day."""
+    name = f"{Activity.__tablename__}_history" if _apart(session) else Activity.__tablename__
+    kinds = Activity.__table__.c
+    stored = sa.table(
+        name, sa.column("programme", kinds.programme.type), sa.column("key", kinds.key.type)
+    )
+    return session.scalar(
+        select(stored.c.key)
+        .where(stored.c.programme == programme, among(session, stored.c.key, keys))
+        .limit(1)
+    )
 
 
 def recent_members(session: Session) -> list[int]:
