@@ -308,6 +308,13 @@ def _verify(space):
     assert "not found" in space.run("loyalty", "verify", "--member", "999999", code=2)
 
 
+@case("loyalty merge")
+def _merge(space):
+    assert "moved into the history" in space.run("loyalty", "merge")
+    # Everything recent moved (on SQLite there never is anything to move).
+    assert "0 rows of 0 members moved into the history" in space.run("loyalty", "merge")
+
+
 @case("export-customer")
 def _export_customer(space):
     target = space.root / "c1.json"
@@ -457,7 +464,7 @@ def test_every_command_has_a_case():
 ON_POSTGRESQL = {
     *("init", "serve", "worker", "demo", "import customers", "import activities"),
     *("analytics import-transactions", "analytics score", "score", "loyalty expire"),
-    "erase-customer",
+    *("loyalty merge", "erase-customer"),
 }
 
 
