@@ -35,6 +35,7 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -402,7 +403,7 @@ def bulk_update(
             statement, [{marks[c]: row[c] for c in columns} for row in rows]
         )
         return
-    _pg_update(session, table, rows, keys=keys)
+    write_prepared_update(session, prepare_update(table, rows, key=keys))
 
 
 def bulk_update_unchanged(
@@ -425,7 +426,8 @@ def bulk_update_unchanged(
     if not rows:
         return set()
     if session.get_bind().dialect.name == "postgresql":
-        return _pg_update(session, table, rows, keys=(key,), unchanged=(column, read))
+        prepared = prepare_update(table, rows, key=key, unchanged=(column, read))
+        return write_prepared_update(session, prepared)
     expected = {row[key]: seen for row, seen in zip(rows, read, strict=True)}
     current = {
         found: text
@@ -438,49 +440,104 @@ def bulk_update_unchanged(
     return {row[key] for row in kept}
 
 
-def _pg_update(
-    session: Session,
+@dataclass(frozen=True)
+class PreparedUpdate:
+    """PostgreSQL's ``UPDATE … FROM unnest(arrays)`` with its arrays written as text, made
+    while the connection is busy with the previous batch and sent later as it is (the
+    driver then only passes strings: no value is adapted on the thread that writes)."""
+
+    statement: str
+    arrays: dict[str, str]
+    returning: bool = False
+
+
+def prepare_update(
     table: Table,
     rows: list[dict[str, Any]],
     *,
-    keys: tuple[str, ...],
+    key: str | tuple[str, ...],
     unchanged: tuple[str, list[str]] | None = None,
-) -> set[Any]:
-    """PostgreSQL's ``UPDATE … FROM unnest(arrays)``; with ``unchanged`` (a column and the
-    text read of it for each row), only where the column still holds that text, returning the
-    first key of each row written."""
+) -> PreparedUpdate:
+    """``rows`` (each naming the same columns) changed by their ``key`` column(s) in one
+    statement; with ``unchanged`` (a column and the text read of it for each row), only where
+    the column still holds that text, returning the first key of each row written."""
+    keys = (key,) if isinstance(key, str) else key
     columns = list(rows[0])
     changed = [c for c in columns if c not in keys]
-    dialect = session.get_bind().dialect
-    as_json = {c for c in columns if isinstance(table.c[c].type, JSON)}
-    arrays = {
-        c: [json_text(row[c]) if row[c] is not None else None for row in rows]
-        if c in as_json
-        else [row[c] for row in rows]
-        for c in columns
-    }
-    sources = [f"%({c})b::{table.c[c].type.compile(dialect=dialect)}[]" for c in columns]
+    dialect = postgresql.dialect()
+    sources, arrays = [], {}
+    for c in columns:
+        type_name = table.c[c].type.compile(dialect=dialect)
+        as_json = isinstance(table.c[c].type, JSON)
+        source, arrays[c] = _array_source(c, type_name, [row[c] for row in rows], as_json)
+        sources.append(source)
     names = [f'"{c}"' for c in columns]
     conditions = [f't."{k}" = v."{k}"' for k in keys]
     returning = ""
     if unchanged is not None:
         column, read = unchanged
-        arrays["_read"] = read
-        sources.append("%(_read)b::text[]")
+        source, arrays["_read"] = _array_source("_read", "TEXT", read, False)
+        sources.append(source)
         names.append('"_read"')
         conditions.append(f't."{column}"::text = v."_read"')
         returning = f' RETURNING t."{keys[0]}"'
     assignments = ", ".join(f'"{c}" = v."{c}"' for c in changed)
+    statement = (
+        f"UPDATE {table.name} AS t SET {assignments}"
+        f" FROM unnest({', '.join(sources)}) AS v({', '.join(names)})"
+        f" WHERE {' AND '.join(conditions)}{returning}"
+    )
+    return PreparedUpdate(statement, arrays, bool(returning))
+
+
+def write_prepared_update(session: Session, prepared: PreparedUpdate) -> set[Any]:
+    """Sends a :func:`prepare_update`; the keys it returned, if it returns any."""
     with pg_cursor(session) as cursor:
-        cursor.execute(
-            # psycopg types a query as a LiteralString; this one is made of the table's own
-            # names and types, the values go as parameters.
-            f"UPDATE {table.name} AS t SET {assignments}"  # pyright: ignore[reportArgumentType]
-            f" FROM unnest({', '.join(sources)}) AS v({', '.join(names)})"
-            f" WHERE {' AND '.join(conditions)}{returning}",
-            arrays,
-        )
-        return {row[0] for row in cursor.fetchall()} if returning else set()
+        # psycopg types a query as a LiteralString; this one is made of the table's own
+        # names and types, the values go as parameters.
+        cursor.execute(prepared.statement, prepared.arrays)  # pyright: ignore[reportArgumentType]
+        return {row[0] for row in cursor.fetchall()} if prepared.returning else set()
+
+
+# How an update's column of values other than whole numbers goes to the server: one text,
+# its values split by string_to_array at a record separator, NULL written as a unit separator.
+# Neither character is ever in JSON (which escapes every control character), a date or a
+# timestamp; text that holds one goes as a quoted array instead.
+_SEPARATOR, _NULL = "\x1e", "\x1f"
+
+
+def _array_source(column: str, type_name: str, values: list[Any], as_json: bool) -> tuple[str, str]:
+    """One column of :func:`prepare_update`: the SQL of its array from the parameter named
+    ``column``, and the parameter's text."""
+    if not as_json and all(type(value) is int for value in values):
+        return f"%({column})s::{type_name}[]", "{" + ",".join(map(str, values)) + "}"
+    if as_json:
+        texts = [_NULL if value is None else json_text(value) for value in values]
+    else:
+        texts, last, written = [], None, _NULL
+        for value in values:  # a batch's rows often share one value (a timestamp): written once
+            if value is not last:
+                last = value
+                written = _NULL if value is None else value if type(value) is str else str(value)
+            texts.append(written)
+    joined = _SEPARATOR.join(texts)
+    nulls = sum(value is None for value in values)
+    if (
+        joined.count(_SEPARATOR) == len(texts) - 1
+        and joined.count(_NULL) == nulls
+        and joined  # one empty text: string_to_array would give no value at all
+    ):
+        split = f"string_to_array(%({column})s, E'\\x1e', E'\\x1f')::{type_name}[]"
+        return split, joined
+    quoted = []
+    for value, written in zip(values, texts, strict=True):
+        if value is None:
+            quoted.append("NULL")
+        elif "\\" in written or '"' in written:
+            quoted.append('"' + written.replace("\\", "\\\\").replace('"', '\\"') + '"')
+        else:
+            quoted.append(f'"{written}"')
+    return f"%({column})s::{type_name}[]", "{" + ",".join(quoted) + "}"
 
 
 def copy_rows(session: Session, table_name: str, table) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from babel import Locale
@@ -25,6 +26,13 @@ def format_number(value: float | int | None, locale: str) -> str:
     """``8 000`` / ``8,000`` (French groups with a narrow no-break space)."""
     if value is None:
         return ""
+    if type(value) is int:  # a bulk path writes thousands of messages with the same few
+        return _whole_number(value, locale)
+    return format_decimal(value, locale=babel_locale(locale))
+
+
+@lru_cache(maxsize=4096)
+def _whole_number(value: int, locale: str) -> str:
     return format_decimal(value, locale=babel_locale(locale))
 
 

@@ -1,9 +1,9 @@
 """The bulk path: many members' histories applied in one pass (demo data, migrations from
 another system, file intake), with the outcome :func:`record_activity` gives one activity at
-a time. One query locks the members; then, chunk by chunk, their stored state is read, their
-activities go through their books in memory, and the rows are written with one bulk
-statement per table (COPY on PostgreSQL), a chunk being written (and the stored state of the
-one after next read) while the next is computed."""
+a time. Chunk by chunk, in id order, the members are locked and their stored state is read,
+their activities go through their books in memory, and the rows are written with one bulk
+statement per table (COPY on PostgreSQL), a chunk being written (and the one after next
+locked and read) while the next is computed."""
 
 from __future__ import annotations
 
@@ -15,13 +15,14 @@ from types import SimpleNamespace
 from typing import Any
 
 import orjson
-from sqlalchemy import Text, cast, select
+from sqlalchemy import Table, Text, cast, select
 from sqlalchemy.orm import Session
 
 from egards.accounts.domain import Actor, Permission
 from egards.bulk import (
     BackgroundWriter,
     PreparedCopy,
+    PreparedUpdate,
     among,
     bulk_insert,
     bulk_update,
@@ -31,8 +32,10 @@ from egards.bulk import (
     copy_of_lines,
     paused_gc,
     prepare_copy,
+    prepare_update,
     reserve_ids,
     write_prepared_copy,
+    write_prepared_update,
 )
 from egards.customers.models import TimelineEvent
 from egards.db import Base, utcnow
@@ -61,8 +64,8 @@ def record_history(
     today: Today = today,
 ) -> int:
     """Apply a member's activities in date order in one pass over their book (demo data,
-    migrations from another system). Every activity is validated before anything is
-    written; keys must be new."""
+    migrations from another system). Keys must be new; an invalid activity is raised, and
+    the caller's unit of work rolls back what the call wrote."""
     return record_histories(session, actor=actor, histories={member.id: activities}, today=today)
 
 
@@ -90,15 +93,17 @@ def record_histories(
     fast_path: bool = True,
 ) -> int:
     """Apply the activities of many members (by member id), each member's in date order (the
-    activities of one day in the order given), in one pass: one query locks the members;
-    then, by chunks of ``chunk_size`` members, a few queries load their stored state, and
+    activities of one day in the order given), in one pass: by chunks of ``chunk_size``
+    members in id order, one query locks them and a few load their stored state, and
     activities, entries, balances, members and tier changes go in with one bulk statement
     each (a chunk is written while the next one is computed). The outcome is the one
-    :func:`record_activity` gives one activity at a time. Every activity is validated
-    before anything is written; keys must be new. ``events``, if given, receives the tier
-    events each activity caused, by key. Members whose activities are all plain earnings go
-    through the fast path (:mod:`egards.loyalty.fast`), unless ``fast_path`` is false (every
-    activity through the pure rules and the ledger: the same rows, more slowly)."""
+    :func:`record_activity` gives one activity at a time. Keys must be new; an invalid
+    activity is raised when its chunk comes (its member's programme is read with the member),
+    and the caller's unit of work rolls back what the call wrote. ``events``, if given,
+    receives the tier events each activity caused, by key. Members whose activities are all
+    plain earnings go through the fast path (:mod:`egards.loyalty.fast`), unless ``fast_path``
+    is false (every activity through the pure rules and the ledger: the same rows, more
+    slowly)."""
     actor.require(Permission.LOYALTY_WRITE)
     with paused_gc():
         return _record_histories(session, actor, histories, today, chunk_size, events, fast_path)
@@ -115,15 +120,9 @@ def _record_histories(
 ) -> int:
     session.flush()
     member_ids = sorted(histories)
-    holders = _lock_many(session, member_ids)
-    day = today()
-    ordered: dict[int, list[domain.Activity]] = {}
-    for member_id in member_ids:
-        programme = get_programme(holders[member_id].programme)
-        activities = sorted(histories[member_id], key=lambda a: a.on)  # a day's as given
-        for activity in activities:
-            domain.validate_activity(programme, activity, today=day)
-        ordered[member_id] = activities
+    # Each member's in date order (a day's as given); validated chunk by chunk, with the
+    # programme its member's row names.
+    ordered = {m: sorted(histories[m], key=lambda a: a.on) for m in member_ids}
     # All ids at once (on SQLite they are counted from the rows already written), then each
     # chunk of members with the ids of its activities.
     ids = reserve_ids(session, Activity.__table__, sum(map(len, ordered.values())))
@@ -134,16 +133,22 @@ def _record_histories(
         ids = ids[taken:]
     copy = session.get_bind().dialect.name == "postgresql"
     into = {name: written_into(session, table) for name, table in _INSERTED}
-    context = _Context(actor, holders, ordered, utcnow(), copy, fast=fast_path, into=into)
+    holders: dict[int, _Holder] = {}  # filled chunk by chunk, as the members are locked
+    context = _Context(
+        actor, holders, ordered, utcnow(), copy, fast=fast_path, into=into, day=today()
+    )
     written = 0
-    # Chunk k is computed while the connection writes chunk k-1 and then reads what chunk k+1
-    # needs, so that it never waits for Python between the two. Chunks hold different members:
-    # what chunk k+1 reads, chunks k-1 and k do not write.
+    # Chunk k is computed while the connection writes chunk k-1, then locks and reads the
+    # members of chunk k+1, so that it never waits for Python between the two. Chunks hold
+    # different members, in id order (so that two batches never wait on each other): what
+    # chunk k+1 reads, chunks k-1 and k do not write.
     reads: dict[int, _Read] = {}
 
     def read_chunk(index: int) -> None:
         if index < len(jobs):
-            reads[index] = _read(session, holders, ordered, jobs[index][0])
+            member_ids_k = jobs[index][0]
+            holders.update(_lock_many(session, member_ids_k))
+            reads[index] = _read(session, holders, ordered, member_ids_k)
 
     def write_chunk_then_read(done: _Chunk, index: int) -> None:
         _write_chunk(session, done)
@@ -178,6 +183,7 @@ class _Context:
     # The tables COPY writes new rows into, by kind where it is not the kind's own table: the
     # recent rows' partitions (see recent_rows).
     into: Mapping[str, str] = field(default_factory=dict)
+    day: date | None = None  # today, for the activities' validation (None: no date too late)
     # The constant parts of the fast path's lines of COPY text (see add_plain_lines).
     _earning_texts: dict[tuple[str, str, str, date], tuple[str, str, str]] = field(
         default_factory=dict
@@ -383,14 +389,17 @@ class _Applied:
             self.buckets += rows
 
 
+# Rows of a table changed by their key: the statement ready to send (PostgreSQL), or the rows.
+_Update = tuple[Table, list[dict[str, Any]], tuple[str, ...]] | PreparedUpdate
+
+
 @dataclass
 class _Chunk:
     """A computed chunk as it goes to the writer: new rows by table (COPY's text on
     PostgreSQL), the balance and member updates."""
 
     inserts: list[tuple[str, PreparedCopy | list[dict[str, Any]]]]
-    balances: list[dict[str, Any]]
-    members: list[dict[str, Any]]
+    updates: list[_Update]  # the balances', then the members'
     deleted: list[tuple[Any, list[tuple[Any, ...]]]]  # stored state to rewrite, by table
     count: int
 
@@ -465,6 +474,10 @@ def _computed(
 ) -> _Chunk:
     """One chunk through the rules, and its rows made ready to send; nothing touches the
     database."""
+    for member_id in member_ids:
+        programme = context.programme_of(context.holders[member_id].programme)
+        for activity in context.histories[member_id]:
+            domain.validate_activity(programme, activity, today=context.day)
     done = _applied_histories(context, member_ids, read, iter(activity_ids), events)
     _check_references(done, member_ids)
     inserts: list[tuple[str, PreparedCopy | list[dict[str, Any]]]] = []
@@ -482,8 +495,17 @@ def _computed(
         (BucketRow.__table__, done.deleted_buckets),
         (CapUsage.__table__, done.deleted_usage),
     ]
+    updates: list[_Update] = []
+    for table, rows, key in (
+        (Balance.__table__, done.balances, ("member_id", "currency")),
+        (Member.__table__, done.members, ("id",)),
+    ):
+        if rows:
+            updates.append(
+                prepare_update(table, rows, key=key) if context.copy else (table, rows, key)
+            )
     count = len(done.activities) + len(done.activity_lines)
-    return _Chunk(inserts, done.balances, done.members, deleted, count)
+    return _Chunk(inserts, updates, deleted, count)
 
 
 def _check_references(done: _Applied, member_ids: Sequence[int]) -> None:
@@ -903,8 +925,12 @@ def _write_chunk(session: Session, chunk: _Chunk) -> None:
             write_prepared_copy(session, rows)
         else:
             bulk_insert(session, tables[name], rows)
-    bulk_update(session, Balance.__table__, chunk.balances, key=("member_id", "currency"))
-    bulk_update(session, Member.__table__, chunk.members, key="id")
+    for update in chunk.updates:
+        if isinstance(update, PreparedUpdate):
+            write_prepared_update(session, update)
+        else:
+            table, rows, key = update
+            bulk_update(session, table, rows, key=key)
 
 
 def _lock_many(session: Session, member_ids: Sequence[int]) -> dict[int, _Holder]:
