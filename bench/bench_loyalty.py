@@ -72,12 +72,18 @@ def _drop(server: str, name: str) -> None:
 
 
 def _created(server: str, name: str, template: str | None = None) -> Engine:
-    """A new database on ``server`` (a copy of ``template`` if given), dropped at exit."""
+    """A new database on ``server`` (a copy of ``template`` if given), dropped at exit. A copy
+    is made file by file (``STRATEGY FILE_COPY``, on disk when it returns) and followed by a
+    checkpoint: copied block by block through the write-ahead log (PostgreSQL's default), a
+    database of gigabytes leaves the server flushing them for minutes, and what is measured
+    next runs beside it."""
     admin = make_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        like = f' TEMPLATE "{template}"' if template else ""
+        like = f' TEMPLATE "{template}" STRATEGY FILE_COPY' if template else ""
         connection.execute(text(f'CREATE DATABASE "{name}"{like}'))
+        if template:
+            connection.execute(text("CHECKPOINT"))
     admin.dispose()
     atexit.register(_drop, server, name)
     return make_engine(f"{server}/{name}")
