@@ -113,7 +113,9 @@ def _keep(db: Database, name: str) -> None:
     db.engine.dispose()
     admin, _ = _admin()
     with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{db.engine.url.database}"'))
+        connection.execute(
+            text(f'CREATE DATABASE "{name}" TEMPLATE "{db.engine.url.database}" STRATEGY FILE_COPY')
+        )
     admin.dispose()
 
 
@@ -122,7 +124,8 @@ def _copied(name: str) -> Database:
     run = bench.PG_URL.rsplit("/", 1)[1]
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{run}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{run}" TEMPLATE "{name}"'))
+        connection.execute(text(f'CREATE DATABASE "{run}" TEMPLATE "{name}" STRATEGY FILE_COPY'))
+        connection.execute(text("CHECKPOINT"))
     admin.dispose()
     atexit.register(bench._drop, server, run)
     return Database(make_engine(f"{server}/{run}"))

@@ -57,7 +57,7 @@ def merge_recent_rows(
         # all-visible, so that looking a key up there reads its index only; both tables'
         # statistics new. Only what changed is visited.
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            connection.exec_driver_sql(f"VACUUM ANALYZE {', '.join(service.KEPT_APART)}")
+            connection.exec_driver_sql(f"VACUUM ANALYZE {', '.join(service.LEDGER_PARTITIONS)}")
     return moved
 
 

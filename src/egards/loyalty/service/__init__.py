@@ -64,7 +64,7 @@ from .reading import progress as progress
 from .reading import statement as statement
 from .reading import tier_counts as tier_counts
 from .reading import tier_history as tier_history
-from .recent_rows import KEPT_APART as KEPT_APART
+from .recent_rows import LEDGER_PARTITIONS as LEDGER_PARTITIONS
 from .recent_rows import merge_recent as merge_recent
 from .recent_rows import oldest_recent as oldest_recent
 from .recent_rows import recent_members as recent_members

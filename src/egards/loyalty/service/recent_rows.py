@@ -5,9 +5,9 @@ keyed by member, and the recent rows, where every new row goes (the bulk path co
 them directly, :func:`written_into`), so that a day of activities for every member appends
 to small tables instead of dirtying a page of the history's member-keyed indexes per member.
 Readers see one table. :func:`merge_recent` moves members' recent rows into the history, in
-member order: every member's pages are written once for all the days since the last merge,
-so the longer between merges, the less each day costs (the worker merges when the oldest
-recent entry is ``EGARDS_LOYALTY_MERGE_DAYS`` old, ``egards loyalty merge`` at once).
+member order: every member's pages are written once for all the days since the last merge
+(the worker merges when the oldest recent entry is ``EGARDS_LOYALTY_MERGE_DAYS`` old,
+``egards loyalty merge`` at once; what a longer interval saves per day is not measured).
 SQLite keeps one table of each, and has nothing to merge.
 """
 
@@ -26,15 +26,23 @@ from egards.loyalty.models import Activity, Bucket, Entry, Member
 
 # The tables kept apart, each with the order its rows go into the history in: by member, so
 # that each member's pages are written once.
-_KEPT_APART: dict[Table, str] = {
+_MERGE_ORDER: dict[Table, str] = {
     Activity.__table__: "member_id, id",
     Entry.__table__: "member_id, seq",
     Bucket.__table__: "member_id, seq",
 }
-RECENT_TABLES = tuple(f"{table.name}_recent" for table in _KEPT_APART)  # their partitions
-KEPT_APART = tuple(
-    f"{table.name}_{part}" for table in _KEPT_APART for part in ("recent", "history")
-)
+
+
+def _recent(table: Table) -> str:
+    return f"{table.name}_recent"
+
+
+def _history(table: Table) -> str:
+    return f"{table.name}_history"
+
+
+RECENT_TABLES = tuple(map(_recent, _MERGE_ORDER))
+LEDGER_PARTITIONS = (*RECENT_TABLES, *map(_history, _MERGE_ORDER))  # what the merge job vacuums
 
 
 def _apart(session: Session) -> bool:
@@ -44,14 +52,14 @@ def _apart(session: Session) -> bool:
 def written_into(session: Session, table: Table) -> str:
     """The table the bulk path writes ``table``'s new rows into: its recent rows' partition
     when it has one, else the table itself."""
-    return f"{table.name}_recent" if table in _KEPT_APART and _apart(session) else table.name
+    return _recent(table) if table in _MERGE_ORDER and _apart(session) else table.name
 
 
 def oldest_recent(session: Session) -> datetime | None:
     """When the oldest recent entry was written (None: nothing to merge)."""
     if not _apart(session):
         return None
-    return session.scalar(text("SELECT min(created_at) FROM loyalty_entries_recent"))
+    return session.scalar(text(f"SELECT min(created_at) FROM {_recent(Entry.__table__)}"))
 
 
 def stored_key(session: Session, programme: str, keys: Sequence[str]) -> str | None:
@@ -59,7 +67,7 @@ def stored_key(session: Session, programme: str, keys: Sequence[str]) -> str | N
     the history is looked in: a key the recent rows hold meets their partition's own unique
     index when it is written again (the two halves of the table's unique (programme, key)).
     Looking in the recent rows too made the planner scan them for every chunk of a day."""
-    name = f"{Activity.__tablename__}_history" if _apart(session) else Activity.__tablename__
+    name = _history(Activity.__table__) if _apart(session) else Activity.__tablename__
     kinds = Activity.__table__.c
     stored = sa.table(
         name, sa.column("programme", kinds.programme.type), sa.column("key", kinds.key.type)
@@ -105,13 +113,13 @@ def merge_recent(session: Session, *, actor: Actor, member_ids: Sequence[int]) -
     # ten thousand members' rows is about 50 MB; the default of 4 MB made it 60 % slower).
     session.execute(text("SET LOCAL work_mem = '256MB'"))
     moved = 0
-    for table, order in _KEPT_APART.items():
+    for table, order in _MERGE_ORDER.items():
         columns = ", ".join(f'"{column.name}"' for column in table.columns)
         result = session.execute(
             text(
-                f"WITH moved AS (DELETE FROM {table.name}_recent"
+                f"WITH moved AS (DELETE FROM {_recent(table)}"
                 f" WHERE member_id = ANY(:members) RETURNING {columns})"
-                f" INSERT INTO {table.name}_history ({columns})"
+                f" INSERT INTO {_history(table)} ({columns})"
                 f" SELECT {columns} FROM moved ORDER BY {order}"
             ),
             {"members": list(member_ids)},
