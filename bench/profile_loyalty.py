@@ -14,7 +14,6 @@ calling thread only; slower, so its figures are read as shares, not as µs).
 from __future__ import annotations
 
 import argparse
-import atexit
 import cProfile
 import random
 import tempfile
@@ -120,15 +119,9 @@ def _keep(db: Database, name: str) -> None:
 
 
 def _copied(name: str) -> Database:
-    admin, server = _admin()
-    run = bench.PG_URL.rsplit("/", 1)[1]
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{run}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{run}" TEMPLATE "{name}" STRATEGY FILE_COPY'))
-        connection.execute(text("CHECKPOINT"))
-    admin.dispose()
-    atexit.register(bench._drop, server, run)
-    return Database(make_engine(f"{server}/{run}"))
+    """A copy of the template ``name`` under the bench database's name, dropped at exit."""
+    server, run = bench.PG_URL.rsplit("/", 1)
+    return Database(bench._created(server, run, template=name))
 
 
 def _updates(db: Database) -> dict[str, tuple[int, int]]:
