@@ -9,10 +9,22 @@ from datetime import UTC, datetime
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import JSON, Boolean, Column, Date, DateTime, Integer, MetaData, String, Table, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    select,
+)
 from sqlalchemy.exc import IntegrityError
 
-from egards.bulk import bulk_insert, bulk_update, prepare_copy, write_prepared_copy
+from egards.bulk import among, bulk_insert, bulk_update, prepare_copy, write_prepared_copy
 
 table = Table(
     "bulk_round_trip",
@@ -110,6 +122,36 @@ def test_rows_updated_in_bulk_read_back_the_same(db, rows):
         if row["at"] is not None and row["at"].tzinfo is None:
             row["at"] = row["at"].replace(tzinfo=UTC)
     assert back == rows
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(rows=rows, asked=st.lists(text_.map(lambda t: t[:40])), numbers=st.lists(st.integers(0, 9)))
+@example(rows=[], asked=["a\x1eb", "\x1f", "", 'q"\\'], numbers=[])  # separators, quotes, empty
+def test_rows_among_many_values_are_exactly_those_holding_one(db, rows, asked, numbers):
+    """``among`` (on PostgreSQL one array parameter sent as text) finds the rows whose value
+    is one of those asked, text or whole numbers, and no other."""
+    rows = [{"id": n, **row} for n, row in enumerate(rows)]
+    with db.unit_of_work() as session:
+        updated.create(session.connection(), checkfirst=True)
+        session.execute(updated.delete())
+        bulk_insert(session, updated, rows)
+        words = {
+            row.id
+            for row in session.execute(
+                select(updated.c.id).where(
+                    among(session, updated.c.word, [*asked, *(row["word"] for row in rows[::2])])
+                )
+            )
+        }
+        ids = set(
+            session.scalars(select(updated.c.id).where(among(session, updated.c.id, numbers)))
+        )
+        session.rollback()
+    wanted = set(asked) | {row["word"] for row in rows[::2]}
+    assert words == {row["id"] for row in rows if row["word"] in wanted}
+    assert ids == {row["id"] for row in rows if row["id"] in numbers}
 
 
 keyed = Table("bulk_keyed", MetaData(), Column("id", Integer, primary_key=True))
