@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -331,6 +332,11 @@ class Programme(_Model):
     promotions: list[Promotion] = []
     tiers: Annotated[list[Tier], Field(min_length=1)]
     qualification: Qualification
+
+    @cached_property
+    def activity_codes(self) -> frozenset[str]:
+        """The codes of the activities it counts (every activity is checked against them)."""
+        return frozenset(a.code for a in self.activities)
 
     @property
     def member_prefix(self) -> str:

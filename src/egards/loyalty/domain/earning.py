@@ -90,7 +90,7 @@ def validate_activity(
     if not activity.key:
         raise InvalidActivity(N_("an activity needs a key"), field="key")
     if activity.reverses is None:
-        known = {a.code for a in programme.activities}
+        known = programme.activity_codes
         if activity.kind not in known:
             raise InvalidActivity(
                 N_("unknown activity kind {activity_kind!r}"),
