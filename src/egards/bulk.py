@@ -523,10 +523,10 @@ def write_prepared_update(session: Session, prepared: PreparedUpdate) -> set[Any
         return {row[0] for row in cursor.fetchall()} if prepared.returning else set()
 
 
-# How an update's column of values other than whole numbers goes to the server: one text,
-# its values split by string_to_array at a record separator, NULL written as a unit separator.
-# Neither character is ever in JSON (which escapes every control character), a date or a
-# timestamp; text that holds one goes as a quoted array instead.
+# How an array of values other than whole numbers (an update's column, among's values) goes
+# to the server: one text, its values split by string_to_array at a record separator, NULL
+# written as a unit separator. Neither character is ever in JSON (which escapes every control
+# character), a date or a timestamp; text that holds one goes as a quoted array instead.
 _SEPARATOR, _NULL = "\x1e", "\x1f"
 
 

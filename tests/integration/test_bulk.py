@@ -1,6 +1,6 @@
 """The bulk writers give back exactly the rows they were given: COPY's text made away from the
 connection, and the arrays of an update as text (escapes, quotes, NULL against an empty
-string, JSON, dates, timestamps, booleans)."""
+string, JSON, dates, timestamps, booleans); and the rows found among many values."""
 
 from __future__ import annotations
 
