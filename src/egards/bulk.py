@@ -67,20 +67,24 @@ def among(session: Session, column: Any, ids: Iterable[Any]) -> Any:
     values = list(ids)
     if session.get_bind().dialect.name != "postgresql":
         return column.in_(values)
-    # The array as one text (see _array_text): the driver adapted a list element by
-    # element, in Python, at about half a microsecond each. The parameter is typed as the
-    # array itself (a constant to the planner: a cast of a text is parsed again for every
-    # row a scan compares).
+    return column == any_(array_of(session, values, column.type))
+
+
+def array_of(session: Session, values: list[Any], element: Any) -> Any:
+    """``values`` as one PostgreSQL array parameter of ``element``'s type, sent as one text
+    (see _array_text): the driver adapted a list element by element, in Python, at about
+    half a microsecond each. The parameter is typed as the array itself (a constant to the
+    planner: a cast of a text is parsed again for every row a scan compares)."""
     written, split = _array_text(values, as_json=False)
-    array = _ArrayText(column.type.compile(dialect=session.get_bind().dialect))
+    array = _ArrayText(element.compile(dialect=session.get_bind().dialect))
     if split:
         text_ = bindparam(None, written, type_=Text)
-        return column == any_(cast(func.string_to_array(text_, _SEPARATOR, _NULL), array))
-    return column == any_(bindparam(None, written, type_=array))
+        return cast(func.string_to_array(text_, _SEPARATOR, _NULL), array)
+    return bindparam(None, written, type_=array)
 
 
 class _ArrayText(UserDefinedType[str]):
-    """An array parameter sent as its text (see :func:`among`), cast to the array type."""
+    """An array parameter sent as its text (see :func:`array_of`), cast to the array type."""
 
     cache_ok = True
     render_bind_cast = True

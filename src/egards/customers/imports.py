@@ -30,12 +30,10 @@ from pydantic import ConfigDict, Field, ValidationError, field_validator, model_
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy import (
-    ARRAY,
     Select,
     String,
     bindparam,
     func,
-    literal,
     select,
     text,
     update,
@@ -46,6 +44,7 @@ from egards.accounts.domain import SYSTEM
 from egards.audit import service as audit
 from egards.bulk import (
     BackgroundWriter,
+    array_of,
     bulk_insert,
     paused_gc,
     prepare_copy_columns,
@@ -655,7 +654,9 @@ def _where_in(session: Session, query: _Query, column: Any, values: list[str]) -
     if session.get_bind().dialect.name != "postgresql":
         return query.where(column.in_(values))
     wanted = (
-        func.unnest(literal(values, ARRAY(String))).table_valued("value").render_derived("wanted")
+        func.unnest(array_of(session, values, String()))
+        .table_valued("value")
+        .render_derived("wanted")
     )
     return query.join_from(wanted, column.table, column == wanted.c.value)
 
