@@ -95,10 +95,12 @@ def survey_mail(db, case_id: int) -> OutboxMessage | None:
         if invitation is None:
             return None
         found = session.scalars(
-            select(OutboxMessage).where(
+            select(OutboxMessage)
+            .where(
                 OutboxMessage.ref_type == "voice_invitation",
                 OutboxMessage.ref_id == str(invitation.id),
             )
+            .order_by(OutboxMessage.id)  # the latest last (a heap returns rows in no order)
         ).all()
         session.expunge_all()
         return found[-1] if found else None
