@@ -51,7 +51,31 @@ def _day(value: str | None) -> date | None:
 
 
 def state_to_json(state: TierState) -> dict[str, Any]:
-    return {
+    """A tier state as plain JSON. An upgrade keeps the state before it, whose own upgrades
+    are the ones listed before it: they are written once, not again inside each later
+    upgrade's ``before`` (the list grew by nesting, 2 KB for three upgrades in a period,
+    read and rewritten with the member at every activity); :func:`state_from_json` puts
+    them back."""
+    upgrades = [
+        {
+            "on": u.on.isoformat(),
+            "from_tier": u.from_tier,
+            "to_tier": u.to_tier,
+            "removed": u.removed,
+            "before": (
+                _state_json(u.before, None)  # its upgrades: those before it (always, so far)
+                if u.before.upgrades == state.upgrades[:i]
+                else state_to_json(u.before)
+            ),
+            "activity_key": u.activity_key,
+        }
+        for i, u in enumerate(state.upgrades)
+    ]
+    return _state_json(state, upgrades)
+
+
+def _state_json(state: TierState, upgrades: list[dict[str, Any]] | None) -> dict[str, Any]:
+    data: dict[str, Any] = {
         "tier": state.tier,
         "since": state.since.isoformat(),
         "period_start": state.period_start.isoformat(),
@@ -59,22 +83,32 @@ def state_to_json(state: TierState) -> dict[str, Any]:
         "counter": state.counter,
         "consecutive_periods": state.consecutive_periods,
         "lifetime": state.lifetime,
-        "upgrades": [
-            {
-                "on": u.on.isoformat(),
-                "from_tier": u.from_tier,
-                "to_tier": u.to_tier,
-                "removed": u.removed,
-                "before": state_to_json(u.before),
-                "activity_key": u.activity_key,
-            }
-            for u in state.upgrades
-        ],
-        "window": [[day.isoformat(), amount] for day, amount in state.window],
     }
+    if upgrades is not None:
+        data["upgrades"] = upgrades
+    data["window"] = [[day.isoformat(), amount] for day, amount in state.window]
+    return data
 
 
-def state_from_json(data: dict[str, Any]) -> TierState:
+def state_from_json(data: dict[str, Any], earlier: tuple[Upgrade, ...] = ()) -> TierState:
+    """The state :func:`state_to_json` wrote; ``earlier``: the upgrades of a state written
+    without them (an upgrade's ``before``), those listed before its upgrade. States written
+    before 2026-12-05 hold them in every ``before``, and read as they are."""
+    upgrades: list[Upgrade] = []
+    for u in data.get("upgrades", earlier):
+        if isinstance(u, Upgrade):  # ``earlier``'s, already read
+            upgrades.append(u)
+            continue
+        upgrades.append(
+            Upgrade(
+                on=date.fromisoformat(u["on"]),
+                from_tier=u["from_tier"],
+                to_tier=u["to_tier"],
+                removed=u["removed"],
+                before=state_from_json(u["before"], tuple(upgrades)),
+                activity_key=u.get("activity_key"),  # not kept before migration 0012
+            )
+        )
     return TierState(
         tier=data["tier"],
         since=date.fromisoformat(data["since"]),
@@ -83,17 +117,7 @@ def state_from_json(data: dict[str, Any]) -> TierState:
         counter=data["counter"],
         consecutive_periods=data["consecutive_periods"],
         lifetime=data["lifetime"],
-        upgrades=tuple(
-            Upgrade(
-                on=date.fromisoformat(u["on"]),
-                from_tier=u["from_tier"],
-                to_tier=u["to_tier"],
-                removed=u["removed"],
-                before=state_from_json(u["before"]),
-                activity_key=u.get("activity_key"),  # not kept before migration 0012
-            )
-            for u in data["upgrades"]
-        ),
+        upgrades=tuple(upgrades),
         window=tuple((date.fromisoformat(day), amount) for day, amount in data["window"]),
     )
 
