@@ -46,8 +46,10 @@ def _backend(args: tuple) -> int | None:
 
 
 def _labelled(label: str, args: tuple) -> str:
-    for value in args[1:3]:  # a table, or a prepared COPY naming its table
+    for value in args[1:3]:  # a table, a prepared COPY naming its table, or a prepared UPDATE
         name = getattr(value, "name", None) or getattr(value, "table", None)
+        if name is None and isinstance(getattr(value, "statement", None), str):
+            name = value.statement.split()[1]
         if isinstance(name, str):
             return f"{label} {name}"
     return label
@@ -78,6 +80,9 @@ def _instrument() -> None:
     _timed(hb, "_lock_many", "lock and read members (one query)")
     _timed(domain, "validate_activity", "validate activities")
     _timed(hb, "_read", "read stored state (balances, caps, refunds' originals)")
+    _timed(hb, "_refuse_stored_keys", "  keys looked for in the history")
+    _timed(hb, "_taken", "  entries without an activity, by key")
+    _timed(hb, "_stored_originals", "  refunds' originals")
     _timed(hb, "_applied_histories", "compute chunk (all below)")
     _timed(fast, "count_plain", "  earning + tier loop (fast.count_plain)")
     _timed(hb, "_history_row", "  activity row: payload + content hash")
@@ -87,6 +92,7 @@ def _instrument() -> None:
     _timed(hb, "copy_of_lines", "COPY text joined and encoded")
     _timed(hb, "write_prepared_copy", "writer thread: COPY", by_table=True)
     _timed(hb, "bulk_update", "writer thread: UPDATE", by_table=True)
+    _timed(hb, "write_prepared_update", "writer thread: UPDATE", by_table=True)
     _timed(hb, "_rewrite", "writer thread: deleted stored rows")
     _timed(hb, "_write_chunk", "writer thread: whole chunk")
     _timed(hb, "_record_histories", "record_histories, whole")

@@ -133,7 +133,7 @@ def _record_histories(
         ids = ids[taken:]
     copy = session.get_bind().dialect.name == "postgresql"
     into = {name: written_into(session, table) for name, table in _INSERTED}
-    holders: dict[int, _Holder] = {}  # filled chunk by chunk, as the members are locked
+    holders: dict[int, _Holder] = {}  # filled chunk by chunk, as each is computed
     context = _Context(
         actor, holders, ordered, utcnow(), copy, fast=fast_path, into=into, day=today()
     )
@@ -141,14 +141,15 @@ def _record_histories(
     # Chunk k is computed while the connection writes chunk k-1, then locks and reads the
     # members of chunk k+1, so that it never waits for Python between the two. Chunks hold
     # different members, in id order (so that two batches never wait on each other): what
-    # chunk k+1 reads, chunks k-1 and k do not write.
+    # chunk k+1 reads, chunks k-1 and k do not write. The thread holding the connection
+    # only fetches rows: the members' states are decoded by the computing thread.
     reads: dict[int, _Read] = {}
 
     def read_chunk(index: int) -> None:
         if index < len(jobs):
             member_ids_k = jobs[index][0]
-            holders.update(_lock_many(session, member_ids_k))
-            reads[index] = _read(session, holders, ordered, member_ids_k)
+            locked = _lock_many(session, member_ids_k)
+            reads[index] = _read(session, locked, ordered, member_ids_k)
 
     def write_chunk_then_read(done: _Chunk, index: int) -> None:
         _write_chunk(session, done)
@@ -158,7 +159,9 @@ def _record_histories(
         read_chunk(0)
         read_chunk(1)
         for index, (member_ids_k, activity_ids) in enumerate(jobs):
-            done = _computed(context, member_ids_k, activity_ids, reads.pop(index), events)
+            read = reads.pop(index)
+            holders.update(_holders(read.members))
+            done = _computed(context, member_ids_k, activity_ids, read, events)
             writer.wait()
             writer.submit(write_chunk_then_read, done, index + 2)
             written += done.count
@@ -337,6 +340,7 @@ class _Read:
     # batch's entries as record_activity's does (since migration 0034 the database keeps keys
     # unique among those entries only).
     taken: dict[int, dict[str, Any]] = field(default_factory=dict)
+    members: list[tuple[Any, ...]] = field(default_factory=list)  # locked, as _lock_many reads
 
 
 @dataclass
@@ -530,13 +534,15 @@ def _check_references(done: _Applied, member_ids: Sequence[int]) -> None:
 
 def _read(
     session: Session,
-    holders: Mapping[int, _Holder],
+    members: list[tuple[Any, ...]],
     histories: Mapping[int, Sequence[domain.Activity]],
     member_ids: Sequence[int],
 ) -> _Read:
-    """A chunk's stored balances, the stored activities its refunds name, and for the members
-    with refunds, the entries those reverse and the buckets that still hold points."""
-    _refuse_stored_keys(session, holders, histories, member_ids)
+    """A chunk's locked ``members`` with their stored balances, the stored activities its
+    refunds name, and for the members with refunds, the entries those reverse and the
+    buckets that still hold points."""
+    programmes = {row[0]: row[2] for row in members}
+    _refuse_stored_keys(session, programmes, histories, member_ids)
     table = Balance.__table__
     # Fetched at once (iterating a result fetches row by row, through every layer).
     balances = {
@@ -552,15 +558,13 @@ def _read(
         ).all()
     }
     originals, reversed_ = _stored_originals(
-        session,
-        {member_id: holders[member_id] for member_id in member_ids},
-        {member_id: histories[member_id] for member_id in member_ids},
+        session, programmes, {member_id: histories[member_id] for member_id in member_ids}
     )
-    capped = [m for m in member_ids if _capped(holders[m].programme)]
+    capped = [m for m in member_ids if _capped(programmes[m])]
     usage = stored.read_usage(session, capped) if capped else {}
     lines: dict[int, list[domain.Earning]] = {}
-    for code in {holders[member_id].programme for member_id, _ in originals}:
-        rows = [row for (m, _), row in originals.items() if holders[m].programme == code]
+    for code in {programmes[member_id] for member_id, _ in originals}:
+        rows = [row for (m, _), row in originals.items() if programmes[m] == code]
         lines.update(earnings_of(session, get_programme(code), rows))
     original_lines: dict[tuple[int, str], tuple[list[domain.Earning], list[int]]] = {}
     lean = [row for row in originals.values() if row.entry_seqs is None]
@@ -581,6 +585,7 @@ def _read(
         {},
         usage,
         taken=_taken(session, member_ids),
+        members=members,
     )
     refunding = sorted({m for m in member_ids if any(a.reverses for a in histories[m])})
     if not refunding:
@@ -610,7 +615,7 @@ def _read(
 
 def _refuse_stored_keys(
     session: Session,
-    holders: Mapping[int, _Holder],
+    programmes: Mapping[int, str],
     histories: Mapping[int, Sequence[domain.Activity]],
     member_ids: Sequence[int],
 ) -> None:
@@ -619,7 +624,7 @@ def _refuse_stored_keys(
     a key the history holds is looked for, one query per programme in the chunk."""
     keys: dict[str, list[str]] = {}
     for member_id in member_ids:
-        wanted = keys.setdefault(holders[member_id].programme, [])
+        wanted = keys.setdefault(programmes[member_id], [])
         wanted += (activity.key for activity in histories[member_id])
     for programme, wanted in keys.items():
         if (found := stored_key(session, programme, wanted)) is not None:
@@ -933,10 +938,11 @@ def _write_chunk(session: Session, chunk: _Chunk) -> None:
             bulk_update(session, table, rows, key=key)
 
 
-def _lock_many(session: Session, member_ids: Sequence[int]) -> dict[int, _Holder]:
-    """The members, locked in id order (so that two batches never wait on each other)."""
+def _lock_many(session: Session, member_ids: Sequence[int]) -> list[tuple[Any, ...]]:
+    """The members, locked in id order (so that two batches never wait on each other), as
+    rows of what :func:`_holders` makes holders of."""
     table = Member.__table__
-    holders: dict[int, _Holder] = {}
+    rows: list[tuple[Any, ...]] = []
     for chunk in chunks(member_ids):
         query = (
             select(
@@ -953,19 +959,25 @@ def _lock_many(session: Session, member_ids: Sequence[int]) -> dict[int, _Holder
         )
         if session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update()
-        for id_, customer_id, programme, number, state, last, count in session.execute(query).all():
-            holders[id_] = _Holder(
-                id_, customer_id, programme, number, orjson.loads(state), last, count
-            )
-    missing = [member_id for member_id in member_ids if member_id not in holders]
-    if missing:
-        raise NotFound(N_("member {member_id} not found"), member_id=missing[0], field="member_id")
-    return holders
+        rows += session.execute(query).all()
+    if len(rows) < len(member_ids):
+        found = {row[0] for row in rows}
+        missing = next(member_id for member_id in member_ids if member_id not in found)
+        raise NotFound(N_("member {member_id} not found"), member_id=missing, field="member_id")
+    return rows
+
+
+def _holders(rows: list[tuple[Any, ...]]) -> dict[int, _Holder]:
+    """Holders of :func:`_lock_many`'s rows, their states decoded."""
+    return {
+        id_: _Holder(id_, customer_id, programme, number, orjson.loads(state), last, count)
+        for id_, customer_id, programme, number, state, last, count in rows
+    }
 
 
 def _stored_originals(
     session: Session,
-    holders: Mapping[int, _Holder],
+    programmes: Mapping[int, str],
     histories: Mapping[int, Sequence[domain.Activity]],
 ) -> tuple[dict[tuple[int, str], Any], set[tuple[int, str]]]:
     """Applied activities that refunds in the batch name but the batch does not hold, by
@@ -989,7 +1001,7 @@ def _stored_originals(
             table.c.status == "applied",
         )
         for row in session.execute(select(table).where(*applied, table.c.key.in_(keys))):
-            if row.programme == holders[row.member_id].programme:
+            if row.programme == programmes[row.member_id]:
                 found[(row.member_id, row.key)] = row
         reverses = table.c.payload["reverses"].as_string()
         for member_id, programme, key in session.execute(
@@ -997,7 +1009,7 @@ def _stored_originals(
                 *applied, reverses.in_(keys)
             )
         ):
-            if programme == holders[member_id].programme:
+            if programme == programmes[member_id]:
                 reversed_.add((member_id, key))
     return {k: v for k, v in found.items() if k in wanted}, reversed_
 
