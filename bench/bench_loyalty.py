@@ -8,7 +8,9 @@ against the bare insert of the same ledger entries into a plain table in the sam
 (PostgreSQL COPY; SQLite executemany). On PostgreSQL, the write floor: the rows the ingest
 wrote, copied as they are into a fresh database of the same schema (what the database alone
 costs, whatever the engine). Steady state (b): its write floor is the day's rows and row
-updates applied to a copy of the database taken before the day.
+updates applied to a copy of the database taken before the day; and every statement the day
+sent (reads included), sent again as it was to another such copy by a client doing nothing
+else: the database's share of the day, which no work on the Python side goes below.
 Requalify: every member's period closed at once; with ``--requalify-members``, that many more
 members whose states the rules produced, and ``--requalify-activities`` activities (with two
 ledger entries each) written by SQL beside them, so that the tables have the size the target
@@ -22,15 +24,18 @@ import argparse
 import atexit
 import os
 import random
+import re
 import statistics
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, nullcontext
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import _cpu
+import psycopg
 from _cpu import cpu_clocks, cpu_spent
 from rich.console import Console
 from rich.table import Table
@@ -438,15 +443,19 @@ def steady_state(db: Database, args: argparse.Namespace) -> None:
         pure = (pure, time.perf_counter() - start, cpu_spent(db, clocks))
     day = steady_day(member_ids, "d", 11)
     template = day_template(db) if args.db == "postgresql" else None
+    again = day_template(db, "_again") if args.db == "postgresql" else None
+    sent = Sent()
     clocks = cpu_clocks(db)
     start = time.perf_counter()
-    done = record(db, member_ids, day.__getitem__, args.batch)
+    with sent.kept() if again is not None else nullcontext():
+        done = record(db, member_ids, day.__getitem__, args.batch)
     seconds = time.perf_counter() - start
     spent = cpu_spent(db, clocks)
     # The bare COPY of the same day's entries into a plain table (the reference of the target).
     rows = day_entries(db)
     reference = bare_copy(db, rows)
     floor = steady_write_floor(db, template) if template is not None else None
+    replayed = sent.replay(again) if again is not None else None
     later: list[tuple[int, float]] = []  # the next days: each day's rows beside the recent ones
     for n in range(1, args.days):
         day = steady_day(member_ids, f"e{n}-", 11 + n, TODAY + timedelta(days=n))
@@ -492,6 +501,20 @@ def steady_state(db: Database, args: argparse.Namespace) -> None:
             ),
             f"ratio {floor_seconds / reference:.1f}× (no rules, no reads); "
             f"{cpu_text(floor_spent, done)}",
+        )
+    if replayed is not None:
+        replay_seconds, backend, by_statement = replayed
+        table.add_row(
+            "the day's statements sent again, as they were, by a client doing nothing else "
+            "(no rules, no Python between them; reads included) to the database as it was "
+            "before the day; the costliest:",
+            f"{replay_seconds:.2f} s · {done / replay_seconds:,.0f} activities/s\n"
+            + "\n".join(
+                f"{part * 1e6 / done:.1f} µs/activity {name}" for name, part in by_statement[:6]
+            ),
+            f"ratio {replay_seconds / reference:.1f}× (the database's share: no engine "
+            f"sending these statements goes below it); PostgreSQL {backend * 1e6 / done:.0f} "
+            "µs/activity",
         )
     for n, (count, took) in enumerate(later, start=2):
         table.add_row(
@@ -615,12 +638,97 @@ def write_floor(db: Database) -> float:
     return seconds
 
 
-def day_template(db: Database) -> Database:
+def day_template(db: Database, suffix: str = "_day") -> Database:
     """A copy of the database as it is before the day (``CREATE DATABASE ... TEMPLATE``),
-    for :func:`steady_write_floor`."""
+    for :func:`steady_write_floor` and :meth:`Sent.replay`."""
     db.engine.dispose()  # a template takes no other connection
     server, name = db.engine.url.render_as_string(hide_password=False).rsplit("/", 1)
-    return Database(_created(server, f"{name}_day", template=name))
+    return Database(_created(server, f"{name}{suffix}", template=name))
+
+
+def _statement_name(statement: str) -> str:
+    """A statement's verb and the first table it names (``SELECT loyalty_balances``)."""
+    table = re.search(r"\b(?:FROM|INTO|UPDATE|COPY)\s+(\w+)", statement)
+    verb = statement.split(None, 1)[0]
+    return f"{verb} {table[1]}" if table else verb
+
+
+class Sent:
+    """What the driver sends while :meth:`kept` is open (statements with their parameters,
+    COPY data, commits), to be sent again, as it was, by :meth:`replay`. Keeping it costs
+    the measured run a list append per statement (COPY data is kept by reference)."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, Any, Any]] = []
+
+    @contextmanager
+    def kept(self) -> Iterator[None]:
+        cursor_class, connection_class = psycopg.Cursor, psycopg.Connection
+        execute, many, copy = cursor_class.execute, cursor_class.executemany, cursor_class.copy
+        commit = connection_class.commit
+        sent = self.sent
+
+        def kept_execute(cursor, query, params=None, **kwargs):
+            sent.append(("execute", query, params))
+            return execute(cursor, query, params, **kwargs)
+
+        def kept_many(cursor, query, params_seq, **kwargs):
+            params_seq = list(params_seq)
+            sent.append(("executemany", query, params_seq))
+            return many(cursor, query, params_seq, **kwargs)
+
+        @contextmanager
+        def kept_copy(cursor, statement, params=None, **kwargs):
+            written: list[tuple[str, Any]] = []
+            sent.append(("copy", statement, written))
+            with copy(cursor, statement, params, **kwargs) as out:
+                write, write_row = out.write, out.write_row
+                out.write = lambda data: (written.append(("write", data)), write(data))[1]
+                out.write_row = lambda row: (written.append(("row", row)), write_row(row))[1]
+                yield out
+
+        def kept_commit(connection):
+            sent.append(("commit", None, None))
+            return commit(connection)
+
+        cursor_class.execute, cursor_class.executemany = kept_execute, kept_many
+        cursor_class.copy, connection_class.commit = kept_copy, kept_commit
+        try:
+            yield
+        finally:
+            cursor_class.execute, cursor_class.executemany = execute, many
+            cursor_class.copy, connection_class.commit = copy, commit
+
+    def replay(self, before: Database) -> tuple[float, float, list[tuple[str, float]]]:
+        """Everything kept, sent again to ``before`` (a copy of the database as it was when
+        it was sent) by one connection, results fetched and dropped: seconds, the backend's
+        CPU seconds, and the seconds by statement (its first words), costliest first."""
+        url = before.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        before.engine.dispose()
+        parts: dict[str, float] = {}
+        with psycopg.connect(url) as connection:
+            pid = connection.info.backend_pid
+            cursor = connection.cursor()
+            ticks, start = _cpu.ticks(pid), time.perf_counter()
+            for kind, statement, data in self.sent:
+                began = time.perf_counter()
+                if kind == "commit":
+                    connection.commit()
+                elif kind == "copy":
+                    with cursor.copy(statement) as out:
+                        for how, written in data:
+                            (out.write if how == "write" else out.write_row)(written)
+                elif kind == "executemany":
+                    cursor.executemany(statement, data)
+                else:
+                    cursor.execute(statement, data)
+                    if cursor.description is not None:
+                        cursor.fetchall()
+                name = kind if statement is None else _statement_name(str(statement))
+                parts[name] = parts.get(name, 0.0) + time.perf_counter() - began
+            connection.commit()
+            seconds, spent = time.perf_counter() - start, (_cpu.ticks(pid) - ticks) / _cpu.HERTZ
+        return seconds, spent, sorted(parts.items(), key=lambda part: -part[1])
 
 
 # What a day writes in (b): new rows (selected in the day's database by the query) and rows
