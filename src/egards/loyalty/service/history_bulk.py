@@ -982,8 +982,9 @@ def _stored_originals(
 ) -> tuple[dict[tuple[int, str], Any], set[tuple[int, str]]]:
     """Applied activities that refunds in the batch name but the batch does not hold, by
     (member, key), and those of them a stored refund already reversed."""
+    refunding = {m: acts for m, acts in histories.items() if any(a.reverses for a in acts)}
     wanted: set[tuple[int, str]] = set()
-    for member_id, activities in histories.items():
+    for member_id, activities in refunding.items():  # (most chunks: none)
         keys = {a.key for a in activities}
         wanted |= {
             (member_id, a.reverses) for a in activities if a.reverses and a.reverses not in keys
