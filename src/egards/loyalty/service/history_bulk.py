@@ -960,10 +960,10 @@ def _lock_many(session: Session, member_ids: Sequence[int]) -> list[tuple[Any, .
         if session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update()
         rows += session.execute(query).all()
-    if len(rows) < len(member_ids):
-        found = {row[0] for row in rows}
-        missing = next(member_id for member_id in member_ids if member_id not in found)
-        raise NotFound(N_("member {member_id} not found"), member_id=missing, field="member_id")
+    found = {row[0] for row in rows}
+    missing = [member_id for member_id in member_ids if member_id not in found]
+    if missing:
+        raise NotFound(N_("member {member_id} not found"), member_id=missing[0], field="member_id")
     return rows
 
 
