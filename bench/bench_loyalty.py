@@ -702,7 +702,7 @@ class Sent:
     def replay(self, before: Database) -> tuple[float, float, list[tuple[str, float]]]:
         """Everything kept, sent again to ``before`` (a copy of the database as it was when
         it was sent) by one connection, results fetched and dropped: seconds, the backend's
-        CPU seconds, and the seconds by statement (its first words), costliest first."""
+        CPU seconds, and the seconds by statement (its verb and table), costliest first."""
         url = before.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
         before.engine.dispose()
         parts: dict[str, float] = {}
