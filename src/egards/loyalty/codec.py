@@ -94,11 +94,8 @@ def state_from_json(data: dict[str, Any], earlier: tuple[Upgrade, ...] = ()) -> 
     """The state :func:`state_to_json` wrote; ``earlier``: the upgrades of a state written
     without them (an upgrade's ``before``), those listed before its upgrade. States written
     before 2026-12-05 hold them in every ``before``, and read as they are."""
-    upgrades: list[Upgrade] = []
-    for u in data.get("upgrades", earlier):
-        if isinstance(u, Upgrade):  # ``earlier``'s, already read
-            upgrades.append(u)
-            continue
+    upgrades = [] if "upgrades" in data else list(earlier)
+    for u in data.get("upgrades", ()):
         upgrades.append(
             Upgrade(
                 on=date.fromisoformat(u["on"]),
