@@ -557,8 +557,9 @@ def _read(
             ).where(among(session, table.c.member_id, member_ids))
         ).all()
     }
+    refunding = [m for m in member_ids if any(a.reverses for a in histories[m])]
     originals, reversed_ = _stored_originals(
-        session, programmes, {member_id: histories[member_id] for member_id in member_ids}
+        session, programmes, {member_id: histories[member_id] for member_id in refunding}
     )
     capped = [m for m in member_ids if _capped(programmes[m])]
     usage = stored.read_usage(session, capped) if capped else {}
@@ -587,7 +588,6 @@ def _read(
         taken=_taken(session, member_ids),
         members=members,
     )
-    refunding = sorted({m for m in member_ids if any(a.reverses for a in histories[m])})
     if not refunding:
         return read
     seqs = {seq for _, found in original_lines.values() for seq in found}
@@ -982,9 +982,8 @@ def _stored_originals(
 ) -> tuple[dict[tuple[int, str], Any], set[tuple[int, str]]]:
     """Applied activities that refunds in the batch name but the batch does not hold, by
     (member, key), and those of them a stored refund already reversed."""
-    refunding = {m: acts for m, acts in histories.items() if any(a.reverses for a in acts)}
     wanted: set[tuple[int, str]] = set()
-    for member_id, activities in refunding.items():  # (most chunks: none)
+    for member_id, activities in histories.items():
         keys = {a.key for a in activities}
         wanted |= {
             (member_id, a.reverses) for a in activities if a.reverses and a.reverses not in keys
